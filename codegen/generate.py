@@ -1,0 +1,314 @@
+"""Generate ``src/stream_moderation/_generated`` (and ``api.md``) from a pinned spec release.
+
+Steps: materialise the two spec files, normalise each, merge them, run
+openapi-python-client (pinned) with our config and templates into a scratch folder,
+render the files the generator has no slot for (the resource classes, the webhook
+event table), format with ruff, and only then swap the result into place. Any warning
+from the generator, any template failure or any formatting error stops the run with the
+spec path and the reason, leaving the committed output untouched.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import keyword
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import specs
+from .merge import merge
+from .normalise import iter_operations, normalise
+
+__all__ = ["GenerationError", "build_merged_spec", "compare_trees", "generate", "render"]
+
+ROOT = specs.ROOT
+CODEGEN = Path(__file__).resolve().parent
+TEMPLATES = CODEGEN / "templates"
+CONFIG = CODEGEN / "config.yaml"
+PACKAGE_DIR = ROOT / "src" / "stream_moderation" / "_generated"
+API_MAP = ROOT / "api.md"
+# The v2 (server-side) spec wins where both define a name.
+PRIMARY, SECONDARY = "moderation-serverside-api.yaml", "moderation-openapi.yaml"
+RUFF_OPTIONS = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+
+
+class GenerationError(Exception):
+    """Generation failed; the message names the spec and the reason."""
+
+
+class _TemplateFailure(Exception):
+    pass
+
+
+def _fail(message: str) -> None:
+    raise _TemplateFailure(message)
+
+
+# Builtins the generator renames (filter -> filter_, type -> type_) read better as they are:
+# a field or argument may shadow a builtin, except those the generated annotations use.
+_KEEP_SUFFIX = {"self", "str", "int", "float", "bool", "list", "dict", "object", "datetime"}
+
+
+def _raw(value: Any) -> str:
+    """Spec text as a plain string, for templates that escape it themselves."""
+    return value.get_untrusted_value() if hasattr(value, "get_untrusted_value") else str(value)
+
+
+def _py_name(prop: Any) -> str:
+    name = str(prop.python_name)
+    bare = name[:-1]
+    if (
+        name.endswith("_")
+        and bare == prop.name.get_untrusted_value()
+        and not keyword.iskeyword(bare)
+        and bare not in _KEEP_SUFFIX
+    ):
+        return bare
+    return name
+
+
+def build_merged_spec(version: str | None = None) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The normalised, merged spec of a pinned release, its notes and its merge conflicts."""
+    paths = specs.materialise(version)
+    docs = {}
+    notes: list[str] = []
+    for name in (PRIMARY, SECONDARY):
+        path = paths[name]
+        try:
+            raw = specs.check_spec_bytes(str(path), path.read_bytes())
+            docs[name], file_notes = normalise(raw)
+        except Exception as exc:
+            raise GenerationError(f"{path}: {exc}") from exc
+        notes.extend(f"{name}: {note}" for note in file_notes)
+    merged, conflicts = merge(
+        docs[PRIMARY], docs[SECONDARY], primary_name=PRIMARY, secondary_name=SECONDARY
+    )
+    return merged, notes, conflicts
+
+
+def _event_types(spec: dict[str, Any]) -> dict[str, str]:
+    """Webhook event type -> schema name, from the WHEvent discriminator and the event schemas."""
+    schemas = spec["components"]["schemas"]
+    table: dict[str, str] = {}
+    mapping = schemas.get("WHEvent", {}).get("discriminator", {}).get("mapping", {})
+    for event_type, ref in mapping.items():
+        table[event_type] = ref.rsplit("/", 1)[-1]
+    for name, schema in schemas.items():
+        if schema.get("x-stream-is-event"):
+            default = schema.get("properties", {}).get("type", {}).get("default")
+            if default and default not in table:
+                table[default] = name
+    missing = sorted(set(table.values()) - set(schemas))
+    if missing:
+        raise GenerationError(
+            f"event types refer to schemas that do not exist: {', '.join(missing)}"
+        )
+    return dict(sorted(table.items()))
+
+
+def _python_name(operation_id: str) -> str:
+    from openapi_python_client.strings import PythonIdentifier
+
+    return str(PythonIdentifier(operation_id, prefix="field_"))
+
+
+def _operation_aliases(spec: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        _python_name(op["operationId"]): op.get("x-aliases", [])
+        for _, _, op in iter_operations(spec)
+    }
+
+
+def _schema_of(spec: dict[str, Any], holder: dict[str, Any]) -> dict[str, Any]:
+    schema = holder.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return spec["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _paginated(spec: dict[str, Any]) -> dict[str, str]:
+    """Cursor-paginated queries (`next`/`prev` in request and response) -> their page field."""
+    table = {}
+    for path, method, op in iter_operations(spec):
+        request = _schema_of(spec, op.get("requestBody", {}))
+        success = [r for code, r in op.get("responses", {}).items() if str(code).startswith("2")]
+        response = _schema_of(spec, success[0]) if success else {}
+        props = response.get("properties", {})
+        if "next" not in request.get("properties", {}) or "next" not in props:
+            continue
+        lists = [
+            name
+            for name, p in props.items()
+            if p.get("type") == "array" and "$ref" in p.get("items", {})
+        ]
+        if len(lists) > 1:  # e.g. query_moderation_rules also returns label catalogs
+            lists = [name for name in lists if name in response.get("required", [])] or lists
+        if len(lists) > 1:
+            lists = [name for name in lists if name in op["operationId"]]
+        if len(lists) != 1:
+            raise GenerationError(
+                f"{method.upper()} {path}: paginated, but the page field is ambiguous: {lists}"
+            )
+        table[_python_name(op["operationId"])] = lists[0]
+    return dict(sorted(table.items()))
+
+
+def render(
+    spec: dict[str, Any], out_dir: Path, *, version: str, notes: list[str], conflicts: list[str]
+) -> None:
+    """Run the generator and our extra templates on a merged spec into ``out_dir``."""
+    from openapi_python_client import Project
+    from openapi_python_client.config import Config, ConfigFile, MetaType
+    from openapi_python_client.parser import GeneratorData
+    from openapi_python_client.parser.errors import GeneratorError
+
+    spec_path = out_dir.parent / "merged-spec.json"
+    spec_path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    config = Config.from_sources(
+        ConfigFile.load_from_path(CONFIG),
+        MetaType.NONE,
+        spec_path,
+        "utf-8",
+        True,
+        output_path=out_dir,
+    )
+    data = GeneratorData.from_dict(spec, config=config)
+    if isinstance(data, GeneratorError):
+        raise GenerationError(f"{spec_path}: {data.header}: {data.detail}")
+    project = Project(openapi=data, config=config, custom_template_path=TEMPLATES)
+    models_by_name = {m.class_info.name: m for m in data.models}
+    project.env.filters["py_name"] = _py_name
+    project.env.filters["raw"] = _raw
+    project.env.globals.update(
+        fail=_fail,
+        py_name=_py_name,
+        model_named=models_by_name.__getitem__,
+        spec_version=version,
+        event_types=_event_types(spec),
+        operation_aliases=_operation_aliases(spec),
+        paginated=_paginated(spec),
+        merge_notes=notes,
+        merge_conflicts=conflicts,
+    )
+    try:
+        errors = project.build()
+        extra = {
+            out_dir / "resources.py": "resources.py.jinja",
+            out_dir / "events.py": "events.py.jinja",
+            out_dir / "api.md": "api.md.jinja",
+        }
+        for target, template in extra.items():
+            target.write_text(project.env.get_template(template).render(), encoding="utf-8")
+    except _TemplateFailure as exc:
+        raise GenerationError(f"{spec_path}: template refused the spec: {exc}") from exc
+    if errors:
+        details = "\n".join(
+            f"- {e.level.value}: {e.header}: {e.detail or ''}".rstrip() for e in errors
+        )
+        raise GenerationError(
+            f"{spec_path}: the generator reported (--fail-on-warning):\n{details}"
+        )
+    # Templates render empty for schemas that are not classes (free-form maps) and for the
+    # generator's own client, which the handwritten layer replaces.
+    for path in sorted(out_dir.rglob("*.py")):
+        if not path.read_text().strip():
+            path.unlink()
+    (out_dir / "spec.json").write_text(
+        json.dumps(spec, sort_keys=True, separators=(",", ":")) + "\n"
+    )
+    (out_dir / "py.typed").write_text("")
+    _ruff(out_dir)
+
+
+def _ruff(out_dir: Path) -> None:
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            *RUFF_OPTIONS,
+            "--select",
+            "I,F401",
+            "--fix-only",
+            "--quiet",
+            str(out_dir),
+        ],
+        [sys.executable, "-m", "ruff", "format", *RUFF_OPTIONS, "--quiet", str(out_dir)],
+    ]
+    for cmd in commands:
+        # Not run from inside out_dir: its types.py would shadow the standard library's.
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise GenerationError(
+                f"ruff failed on the generated code:\n{result.stdout}{result.stderr}"
+            )
+
+
+def _files(root: Path) -> set[str]:
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def compare_trees(expected: Path, actual: Path) -> list[str]:
+    """Relative paths that differ between two trees (added, removed or changed)."""
+    a, b = _files(expected), _files(actual)
+    changed = [f for f in sorted(a & b) if not filecmp.cmp(expected / f, actual / f, shallow=False)]
+    return sorted(set(a ^ b) | set(changed))
+
+
+def _generate_into(scratch: Path, version: str | None) -> tuple[Path, Path]:
+    version = version or specs.pinned_version()
+    merged, notes, conflicts = build_merged_spec(version)
+    out_dir = scratch / "_generated"
+    render(merged, out_dir, version=version, notes=notes, conflicts=conflicts)
+    api_map = scratch / "api.md"
+    shutil.move(out_dir / "api.md", api_map)
+    return out_dir, api_map
+
+
+def generate(
+    version: str | None = None,
+    *,
+    check: bool = False,
+    package_dir: Path = PACKAGE_DIR,
+    api_map: Path = API_MAP,
+) -> list[str]:
+    """Regenerate; with ``check``, only compare and return the differing files."""
+    with tempfile.TemporaryDirectory(prefix="stream-codegen-") as tmp:
+        scratch = Path(tmp)
+        out_dir, new_map = _generate_into(scratch, version)
+        if check:
+            diffs = (
+                [f"_generated/{f}" for f in compare_trees(package_dir, out_dir)]
+                if package_dir.exists()
+                else ["_generated/ (missing)"]
+            )
+            if not api_map.exists() or not filecmp.cmp(api_map, new_map, shallow=False):
+                diffs.append(api_map.name)
+            return diffs
+        _swap(out_dir, package_dir)
+        shutil.copyfile(new_map, api_map)
+    return []
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new`` so that no half-written tree is ever in place."""
+    staging = target.with_name(target.name + ".new")
+    old = target.with_name(target.name + ".old")
+    for leftover in (staging, old):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    shutil.copytree(new, staging)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
