@@ -1,0 +1,22 @@
+"""Shared fixtures: async tests run on both asyncio and trio through anyio's plugin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def load_fixture(name: str) -> Any:
+    """A response payload from ../shared/fixtures (realistic bodies built from the spec)."""
+    return json.loads((FIXTURES / name).read_text())
