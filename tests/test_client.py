@@ -226,6 +226,43 @@ async def test_per_call_options_merge_into_the_request() -> None:
     assert "x-trace" not in second.headers
 
 
+async def test_query_parameters_path_ids_and_the_http_clients_own_settings() -> None:
+    recorder = Recorder(httpx.Response(200, json={"duration": "1ms"}))
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(recorder),
+        headers={"X-App": "mine"},
+        params={"region": "eu"},
+    )
+    async with AsyncStream(KEY, SECRET, http_client=http) as client:
+        await client.moderation.delete_config("a key/1", team="t 1", user_id="u&2")
+        await client.moderation.delete_config("a key/1", extra_query={"api_key": "other"})
+    await http.aclose()
+    first, second = recorder.requests
+    assert first.url.path == "/api/v2/moderation/config/a key/1"
+    assert first.url.raw_path.startswith(b"/api/v2/moderation/config/a%20key%2F1?")
+    assert dict(first.url.params) == {
+        "api_key": KEY,
+        "team": "t 1",
+        "user_id": "u&2",
+        "region": "eu",
+    }
+    assert first.headers["x-app"] == "mine"
+    assert first.headers["authorization"] and "content-type" not in first.headers
+    assert second.url.params.get_list("api_key") == ["other"]
+
+
+async def test_query_parameters_without_client_params() -> None:
+    recorder = Recorder(httpx.Response(200, json={"duration": "1ms"}))
+    async with async_client(recorder) as client:
+        await client.moderation.delete_config("k", team="t 1", user_id="u&2")
+        await client.moderation.delete_config("k")
+    first, second = recorder.requests
+    assert (
+        first.url.raw_path == b"/api/v2/moderation/config/k?api_key=test-key&team=t+1&user_id=u%262"
+    )
+    assert second.url.raw_path == b"/api/v2/moderation/config/k?api_key=test-key"
+
+
 async def test_with_options_shares_the_pool_and_changes_defaults() -> None:
     recorder = Recorder(httpx.Response(201, json=CHECK_OK))
     async with async_client(recorder) as client:

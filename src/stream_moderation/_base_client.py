@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import attrs
@@ -54,6 +55,10 @@ USER_AGENT = f"stream-moderation-python/{__version__}"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 logger = logging.getLogger("stream_moderation")
+
+# Parsed URLs by their text: httpx.URL is immutable, and most calls of an app go to a few
+# URLs (every check to the same one), so each is parsed once. Bounded: ids in paths vary.
+_parse_url = lru_cache(maxsize=1024)(httpx.URL)
 
 
 @attrs.frozen
@@ -137,6 +142,11 @@ class ClientCore:
         }
         self.headers.update(default_headers or {})
         self.json_headers = {**self.headers, "Content-Type": "application/json"}
+        # What every call sends, built once: httpx merges these with the http client's own
+        # headers and params, but does not normalise or parse them again per call.
+        self._headers = httpx.Headers(self.headers)
+        self._json_headers = httpx.Headers(self.json_headers)
+        self._query = "?" + str(httpx.QueryParams({"api_key": credentials.api_key}))
 
     def build_request(
         self,
@@ -152,21 +162,32 @@ class ClientCore:
         extra_body: Mapping[str, Any] | None,
     ) -> httpx.Request:
         """The request of one call, built once and sent identically by every attempt."""
-        query: dict[str, Any] = {"api_key": self.credentials.api_key, **params}
-        if extra_query:
-            query.update(to_wire(dict(extra_query)))
+        target: httpx.URL | str
+        query: dict[str, Any] | None = None
+        if extra_query or http.params:
+            # merged by httpx (which drops a URL's own query when the client has params)
+            query = {"api_key": self.credentials.api_key, **params}
+            if extra_query:
+                query.update(to_wire(dict(extra_query)))
+            target = self.base_url + url
+        elif params:
+            target = _parse_url(
+                self.base_url + url + self._query + "&" + str(httpx.QueryParams(params))
+            )
+        else:
+            target = _parse_url(self.base_url + url + self._query)
         if extra_body:
             body = {**(body or {}), **to_wire(dict(extra_body))}
         content = None
-        headers = self.headers
+        headers: httpx.Headers | dict[str, str] = self._headers
         if body is not None:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = self.json_headers
+            headers = self._json_headers
         if extra_headers:
-            headers = {**headers, **extra_headers}
+            headers = {**(self.headers if body is None else self.json_headers), **extra_headers}
         return http.build_request(
             operation.method,
-            self.base_url + url,
+            target,
             params=query,
             content=content,
             headers=headers,
