@@ -1,0 +1,248 @@
+"""The async client over real sockets, with each transport: httpx's default and aiohttp's.
+
+The same tests run on both (the aiohttp one on asyncio only: aiohttp has no trio support)
+against a small scripted HTTP/1.1 server on loopback: what goes on the wire, parsing,
+typed errors, retries, timeouts, refused connections, many calls in flight, and closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from stream_moderation import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncStream,
+    BadRequestError,
+    InternalServerError,
+)
+from stream_moderation.aiohttp import AiohttpTransport
+from stream_moderation.models import CheckResponse, ModerationPayload
+from tests.conftest import load_fixture
+
+KEY = "transport-key"
+SECRET = "transport-secret-that-is-long-enough-for-hs256"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Reply:
+    status: int = 201
+    body: Any = field(
+        default_factory=lambda: {
+            "recommended_action": "keep",
+            "status": "complete",
+            "duration": "1ms",
+        }
+    )
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class ScriptedServer:
+    """Answers each request with the next Reply (the last one repeats) and records it."""
+
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies) or [Reply()]
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = request_line.split(" ", 2)
+                headers = {}
+                for line in lines:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                self.seen.append(Seen(method, target, headers, body))
+                reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
+                content = json.dumps(reply.body).encode()
+                extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
+                writer.write(
+                    f"HTTP/1.1 {reply.status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(content)}\r\n{extra}\r\n".encode()
+                    + content
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Any]]:
+    servers: list[ScriptedServer] = []
+
+    async def start(*replies: Reply) -> ScriptedServer:
+        scripted = ScriptedServer(*replies)
+        scripted.server = await asyncio.start_server(scripted.handle, "127.0.0.1", 0)
+        servers.append(scripted)
+        return scripted
+
+    yield start
+    for scripted in servers:
+        assert scripted.server is not None
+        scripted.server.close()
+
+
+TRANSPORTS: dict[str, Callable[[], httpx.AsyncBaseTransport | None]] = {
+    "default": lambda: None,
+    "aiohttp": AiohttpTransport,
+}
+
+
+@pytest.fixture(params=list(TRANSPORTS))
+def transport_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def client(url: str, transport_name: str, **kwargs: Any) -> AsyncStream:
+    return AsyncStream(KEY, SECRET, base_url=url, transport=TRANSPORTS[transport_name](), **kwargs)
+
+
+async def test_a_check_on_the_wire_and_back(serve: Any, transport_name: str) -> None:
+    heavy = load_fixture("check_response_heavy_ns.json")
+    server = await serve(Reply(body=heavy, headers={"X-RateLimit-Remaining": "9"}))
+    async with client(server.url, transport_name) as sdk:
+        response = await sdk.moderation.check(
+            entity_type="stream:chat:v1:message",
+            entity_id="message-123",
+            entity_creator_id="user-456",
+            moderation_payload=ModerationPayload(texts=["Hello, this is a test message"]),
+            config_key="my_config",
+        )
+    (seen,) = server.seen
+    assert seen.method == "POST"
+    assert seen.target == f"/api/v2/moderation/check?api_key={KEY}"
+    assert jwt.decode(seen.headers["authorization"], SECRET, algorithms=["HS256"]) == {
+        "server": True
+    }
+    assert seen.headers["stream-auth-type"] == "jwt"
+    assert seen.headers["content-type"] == "application/json"
+    assert json.loads(seen.body)["moderation_payload"] == {
+        "texts": ["Hello, this is a test message"]
+    }
+    assert isinstance(response.data, CheckResponse)
+    assert response.data.to_dict() == heavy
+    assert response.status_code == 201
+    assert response.rate_limit is not None and response.rate_limit.remaining == 9
+
+
+async def test_errors_are_typed(serve: Any, transport_name: str) -> None:
+    error = {"code": 4, "message": "entity_id is required", "StatusCode": 400, "duration": "0s"}
+    server = await serve(Reply(status=400, body=error))
+    async with client(server.url, transport_name) as sdk:
+        with pytest.raises(BadRequestError) as caught:
+            await sdk.moderation.check(entity_type="t", entity_id="", entity_creator_id="u")
+    assert caught.value.status_code == 400
+    assert caught.value.code == 4
+    assert "entity_id is required" in str(caught.value)
+
+
+async def test_a_5xx_is_retried_with_the_same_request(serve: Any, transport_name: str) -> None:
+    server = await serve(
+        Reply(status=503, body={"message": "busy"}, headers={"Retry-After": "0"}), Reply()
+    )
+    async with client(server.url, transport_name) as sdk:
+        response = await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert response.data.recommended_action == "keep"
+    first, second = server.seen
+    assert first.body == second.body and first.target == second.target
+
+
+async def test_retries_give_up_with_the_last_error(serve: Any, transport_name: str) -> None:
+    server = await serve(Reply(status=500, body={"message": "down"}, headers={"Retry-After": "0"}))
+    async with client(server.url, transport_name, max_retries=1) as sdk:
+        with pytest.raises(InternalServerError):
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert len(server.seen) == 2
+
+
+async def test_a_slow_server_times_out(serve: Any, transport_name: str) -> None:
+    server = await serve(Reply(delay=2.0))
+    async with client(server.url, transport_name, timeout=0.2, max_retries=0) as sdk:
+        with pytest.raises(APITimeoutError):
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+
+
+async def test_a_refused_connection_is_a_connection_error(transport_name: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    async with client(f"http://127.0.0.1:{port}", transport_name, max_retries=0) as sdk:
+        with pytest.raises(APIConnectionError) as caught:
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert SECRET not in str(caught.value)
+
+
+async def test_many_calls_in_flight_share_the_pool(serve: Any, transport_name: str) -> None:
+    server = await serve(Reply(delay=0.01))
+    async with client(server.url, transport_name) as sdk:
+
+        async def one(i: int) -> str:
+            response = await sdk.moderation.check(
+                entity_type="t", entity_id=str(i), entity_creator_id="u"
+            )
+            return response.data.recommended_action
+
+        results = await asyncio.gather(*(one(i) for i in range(150)))
+    assert results == ["keep"] * 150
+    assert {json.loads(s.body)["entity_id"] for s in server.seen} == {str(i) for i in range(150)}
+    assert server.connections <= 100
+
+
+async def test_aclose_closes_the_aiohttp_session(serve: Any) -> None:
+    server = await serve()
+    transport = AiohttpTransport()
+    sdk = AsyncStream(KEY, SECRET, base_url=server.url, transport=transport)
+    await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    session = transport.client
+    assert session is not None and not callable(session) and not session.closed
+    await sdk.aclose()
+    assert session.closed
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_the_aiohttp_transport_says_it_needs_asyncio(anyio_backend: str) -> None:
+    async with AsyncStream(
+        KEY, SECRET, base_url="http://127.0.0.1:9", transport=AiohttpTransport()
+    ) as sdk:
+        with pytest.raises(RuntimeError, match="asyncio only"):
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
