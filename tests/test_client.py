@@ -680,3 +680,37 @@ def test_public_surface_is_stable() -> None:
         "Unset",
         "__version__",
     }
+
+
+# --- JSON decoding (orjson when the extra is installed) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"recommended_action":"keep","status":"complete","duration":"1ms"}',
+        # the edges of what orjson reads exactly, and a lone surrogate, which it refuses
+        b'{"recommended_action":"keep","status":"complete","duration":"1ms","n":18446744073709551615}',
+        b'{"recommended_action":"keep","status":"complete","duration":"1ms","n":-9223372036854775808}',
+        b'{"recommended_action":"keep","status":"complete","duration":"1ms","s":"\\ud800"}',
+    ],
+)
+async def test_any_valid_json_body_decodes_as_the_stdlib_would(content: bytes) -> None:
+    from stream_moderation._base_client import loads_json
+
+    assert loads_json(content) == json.loads(content)
+    recorder = Recorder(httpx.Response(201, content=content))
+    async with async_client(recorder) as client:
+        response = await client.moderation.check(
+            entity_type="t", entity_id="1", entity_creator_id="u"
+        )
+    assert response.data.to_dict() == json.loads(content)
+
+
+def test_orjson_is_used_when_installed() -> None:
+    pytest.importorskip("orjson")
+    from stream_moderation._base_client import loads_json
+
+    assert loads_json is not json.loads
+    with pytest.raises(ValueError):
+        loads_json(b'{"not": json}')

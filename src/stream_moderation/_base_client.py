@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -55,6 +55,32 @@ USER_AGENT = f"stream-moderation-python/{__version__}"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 logger = logging.getLogger("stream_moderation")
+
+
+def _json_decoder() -> Callable[[bytes], Any]:
+    """orjson's loads when the 'orjson' extra is installed (2-3x faster), else the stdlib's.
+
+    orjson reads integers exactly from -2**63 to 2**64-1 (nanosecond timestamps included)
+    and larger ones as floats; what it refuses (lone surrogates) goes to the stdlib.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+
+    fast = orjson.loads
+    refused = orjson.JSONDecodeError
+
+    def loads(content: bytes) -> Any:
+        try:
+            return fast(content)
+        except refused:  # not JSON, or JSON that only the stdlib takes
+            return json.loads(content)
+
+    return loads
+
+
+loads_json = _json_decoder()
 
 # Parsed URLs by their text: httpx.URL is immutable, and most calls of an app go to a few
 # URLs (every check to the same one), so each is parsed once. Bounded: ids in paths vary.
@@ -265,7 +291,7 @@ class ClientCore:
     ) -> StreamResponse[T]:
         content = response.content
         try:
-            payload = json.loads(content)
+            payload = loads_json(content)
             if operation.response_type is None:
                 if not isinstance(payload, dict):
                     raise ParseError(operation.name, "expected a JSON object")
