@@ -5,6 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
 EXTRAS ?= dev,testing,aiohttp,orjson
+# `make bench` runs in a virtualenv of its own: the SDK with every optional speedup, plus
+# getstream 7.0.0 to compare with (kept out of .venv so the tests never see it).
+BENCH_VENV := .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS ?=
 
 .PHONY: install test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
 
@@ -15,6 +21,17 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[aiohttp,orjson,bench]" -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+# Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
+# BENCH_ARGS="--quick" for a fast pass, "--only parse,percall" for some sections.
+bench: $(BENCH_STAMP)
+	$(BENCH_PY) -m bench $(BENCH_ARGS)
 
 spec: $(STAMP)
 	$(PY) -m codegen spec $(if $(SPEC_VERSION),--version $(SPEC_VERSION))
@@ -32,8 +49,8 @@ pin-spec: $(STAMP)
 	$(PY) -m codegen pin-spec $(VERSION) $(if $(SOURCE),--source $(SOURCE)) $(if $(COMMIT),--commit $(COMMIT))
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests codegen examples
-	$(PY) -m ruff format --check src tests codegen examples
+	$(PY) -m ruff check src tests codegen examples bench
+	$(PY) -m ruff format --check src tests codegen examples bench
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -42,4 +59,4 @@ test: $(STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) $(BENCH_VENV) build

@@ -1,0 +1,82 @@
+"""The response bodies the benchmarks use, as bytes, built from the shared fixtures.
+
+- ``lean``: a CheckResponse with mostly required fields (RFC 3339 timestamps, ~6 KB);
+- ``heavy``: a CheckResponse with a full review queue item (~85 nested objects, ~16 users,
+  ~140 timestamps, unix nanoseconds, ~21 KB): the benchmark's heavy body;
+- ``queue_page``: a QueryReviewQueueResponse of 100 such items (distinct ids);
+- ``*_ns``: the same content with every RFC 3339 timestamp as unix nanoseconds, for
+  ``getstream``, whose models require nanoseconds.
+
+The fixtures are read from ``$STREAM_MODERATION_FIXTURES`` or ``../shared/fixtures`` next to
+the repository (where the tests find them too).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BODIES", "FIXTURES", "body", "to_unix_ns"]
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(os.environ.get("STREAM_MODERATION_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+
+BODIES = ("lean", "lean_ns", "heavy", "queue_page")
+
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
+
+
+def _fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def to_unix_ns(value: Any) -> Any:
+    """``value`` with every RFC 3339 (UTC) timestamp string turned into unix nanoseconds."""
+    if isinstance(value, dict):
+        return {k: to_unix_ns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_unix_ns(v) for v in value]
+    if isinstance(value, str):
+        match = _RFC3339.fullmatch(value)
+        if match:
+            *parts, fraction = match.groups()
+            seconds = calendar.timegm((*(int(p) for p in parts), 0, 0, 0))
+            return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+    return value
+
+
+def _queue_page(items: int = 100) -> dict[str, Any]:
+    item = _fixture("review_queue_item_ns.json")
+    page = []
+    for i in range(items):
+        copy = json.loads(json.dumps(item))
+        copy["id"] = f"{item['id']}-{i}"
+        page.append(copy)
+    return {
+        "action_config": {},
+        "duration": "23.45ms",
+        "items": page,
+        "stats": {},
+        "next": "next-page-cursor",
+    }
+
+
+@cache
+def body(name: str) -> bytes:
+    """The JSON bytes of one of ``BODIES``."""
+    if name == "lean":
+        data = _fixture("check_response_lean_rfc3339.json")
+    elif name == "lean_ns":
+        data = to_unix_ns(_fixture("check_response_lean_rfc3339.json"))
+    elif name == "heavy":
+        data = _fixture("check_response_heavy_ns.json")
+    elif name == "queue_page":
+        data = _queue_page()
+    else:
+        raise KeyError(name)
+    return json.dumps(data, separators=(",", ":")).encode()
