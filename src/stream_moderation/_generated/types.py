@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import importlib
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
@@ -384,6 +386,59 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_wire(v) for v in value]
     raise TypeError(f"cannot send {_describe(value)} as JSON")
+
+
+# ---------------------------------------------------------------------------------------
+# Lazy references between generated modules
+# ---------------------------------------------------------------------------------------
+
+
+class LazyModel:
+    """A model or enum class that a generated module refers to, imported on first use.
+
+    Models refer to each other in cycles and in large graphs (a CheckResponse reaches about
+    90 models), and each class costs its import (attrs builds it) whether or not a payload
+    ever holds one. A module binds each class it refers to to one of these instead; the
+    first use imports the class and binds it in that module in place of this, so that
+    later uses are as cheap as a plain import's.
+    """
+
+    __slots__ = ("_module", "_name", "_owner")
+
+    def __init__(self, owner: str, module: str, name: str) -> None:
+        self._owner = owner
+        self._module = module
+        self._name = name
+
+    def resolve(self) -> Any:
+        cls = getattr(importlib.import_module(self._module), self._name)
+        if cls.__class__ is LazyModel:
+            raise ImportError(f"{self._module}.{self._name} is not defined there")
+        owner = sys.modules.get(self._owner)
+        if owner is not None and vars(owner).get(self._name) is self:
+            setattr(owner, self._name, cls)
+        return cls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(instance, self.resolve())
+
+    def __iter__(self) -> Any:
+        return iter(self.resolve())
+
+    def __or__(self, other: Any) -> Any:
+        return self.resolve() | other
+
+    def __ror__(self, other: Any) -> Any:
+        return other | self.resolve()
+
+    def __repr__(self) -> str:
+        return f"<lazy {self._module}.{self._name}>"
 
 
 # ---------------------------------------------------------------------------------------

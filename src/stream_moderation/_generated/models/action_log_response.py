@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -205,6 +206,12 @@ class ActionLogResponse:
         return f"ActionLogResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .review_queue_item_response import ReviewQueueItemResponse  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .review_queue_item_response import ReviewQueueItemResponse
+    from .user_response import UserResponse
+else:
+    ReviewQueueItemResponse = LazyModel(
+        __name__, __package__ + ".review_queue_item_response", "ReviewQueueItemResponse"
+    )
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

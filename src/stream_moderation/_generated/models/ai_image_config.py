@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -116,6 +117,12 @@ class AIImageConfig:
         return f"AIImageConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .aws_rekognition_rule import AWSRekognitionRule  # noqa: E402
-from .ocr_rule import OCRRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .aws_rekognition_rule import AWSRekognitionRule
+    from .ocr_rule import OCRRule
+else:
+    AWSRekognitionRule = LazyModel(
+        __name__, __package__ + ".aws_rekognition_rule", "AWSRekognitionRule"
+    )
+    OCRRule = LazyModel(__name__, __package__ + ".ocr_rule", "OCRRule")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -129,6 +130,12 @@ class AITextConfig:
         return f"AITextConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .bodyguard_rule import BodyguardRule  # noqa: E402
-from .bodyguard_severity_rule import BodyguardSeverityRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .bodyguard_rule import BodyguardRule
+    from .bodyguard_severity_rule import BodyguardSeverityRule
+else:
+    BodyguardRule = LazyModel(__name__, __package__ + ".bodyguard_rule", "BodyguardRule")
+    BodyguardSeverityRule = LazyModel(
+        __name__, __package__ + ".bodyguard_severity_rule", "BodyguardSeverityRule"
+    )

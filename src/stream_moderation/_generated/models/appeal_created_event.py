@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -153,5 +154,10 @@ class AppealCreatedEvent:
         return f"AppealCreatedEvent({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .appeal_item_response import AppealItemResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .appeal_item_response import AppealItemResponse
+else:
+    AppealItemResponse = LazyModel(
+        __name__, __package__ + ".appeal_item_response", "AppealItemResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_int,
@@ -294,7 +295,12 @@ class Attachment:
         return f"Attachment({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .action import Action  # noqa: E402
-from .field import Field  # noqa: E402
-from .images import Images  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .action import Action
+    from .field import Field
+    from .images import Images
+else:
+    Action = LazyModel(__name__, __package__ + ".action", "Action")
+    Field = LazyModel(__name__, __package__ + ".field", "Field")
+    Images = LazyModel(__name__, __package__ + ".images", "Images")

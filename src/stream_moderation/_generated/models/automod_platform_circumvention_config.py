@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -106,5 +107,8 @@ class AutomodPlatformCircumventionConfig:
         return f"AutomodPlatformCircumventionConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .automod_rule import AutomodRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .automod_rule import AutomodRule
+else:
+    AutomodRule = LazyModel(__name__, __package__ + ".automod_rule", "AutomodRule")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_float,
     check_str,
@@ -97,5 +98,10 @@ class AutomodRule:
         return f"AutomodRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .automod_rule_action import AutomodRuleAction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .automod_rule_action import AutomodRuleAction
+else:
+    AutomodRuleAction = LazyModel(
+        __name__, __package__ + ".automod_rule_action", "AutomodRuleAction"
+    )

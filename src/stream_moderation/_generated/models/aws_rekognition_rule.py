@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_float,
@@ -110,5 +111,10 @@ class AWSRekognitionRule:
         return f"AWSRekognitionRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .aws_rekognition_rule_action import AWSRekognitionRuleAction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .aws_rekognition_rule_action import AWSRekognitionRuleAction
+else:
+    AWSRekognitionRuleAction = LazyModel(
+        __name__, __package__ + ".aws_rekognition_rule_action", "AWSRekognitionRuleAction"
+    )

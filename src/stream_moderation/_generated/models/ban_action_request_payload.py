@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -178,5 +179,12 @@ class BanActionRequestPayload:
         return f"BanActionRequestPayload({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ban_action_request_payload_delete_messages import BanActionRequestPayloadDeleteMessages  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ban_action_request_payload_delete_messages import BanActionRequestPayloadDeleteMessages
+else:
+    BanActionRequestPayloadDeleteMessages = LazyModel(
+        __name__,
+        __package__ + ".ban_action_request_payload_delete_messages",
+        "BanActionRequestPayloadDeleteMessages",
+    )

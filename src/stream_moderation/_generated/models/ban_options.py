@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -130,5 +131,10 @@ class BanOptions:
         return f"BanOptions({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ban_options_delete_messages import BanOptionsDeleteMessages  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ban_options_delete_messages import BanOptionsDeleteMessages
+else:
+    BanOptionsDeleteMessages = LazyModel(
+        __name__, __package__ + ".ban_options_delete_messages", "BanOptionsDeleteMessages"
+    )

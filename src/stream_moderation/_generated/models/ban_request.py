@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -176,6 +177,12 @@ class BanRequest:
         return f"BanRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ban_request_delete_messages import BanRequestDeleteMessages  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ban_request_delete_messages import BanRequestDeleteMessages
+    from .user_request import UserRequest
+else:
+    BanRequestDeleteMessages = LazyModel(
+        __name__, __package__ + ".ban_request_delete_messages", "BanRequestDeleteMessages"
+    )
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -114,5 +115,8 @@ class BlockListConfig:
         return f"BlockListConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .block_list_rule import BlockListRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .block_list_rule import BlockListRule
+else:
+    BlockListRule = LazyModel(__name__, __package__ + ".block_list_rule", "BlockListRule")

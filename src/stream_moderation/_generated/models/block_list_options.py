@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_str,
     read_enum,
@@ -91,5 +92,10 @@ class BlockListOptions:
         return f"BlockListOptions({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .block_list_options_behavior import BlockListOptionsBehavior  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .block_list_options_behavior import BlockListOptionsBehavior
+else:
+    BlockListOptionsBehavior = LazyModel(
+        __name__, __package__ + ".block_list_options_behavior", "BlockListOptionsBehavior"
+    )

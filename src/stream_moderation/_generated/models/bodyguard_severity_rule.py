@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     read_enum,
     read_enum_strict,
@@ -92,6 +93,14 @@ class BodyguardSeverityRule:
         return f"BodyguardSeverityRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .bodyguard_severity_rule_action import BodyguardSeverityRuleAction  # noqa: E402
-from .bodyguard_severity_rule_severity import BodyguardSeverityRuleSeverity  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .bodyguard_severity_rule_action import BodyguardSeverityRuleAction
+    from .bodyguard_severity_rule_severity import BodyguardSeverityRuleSeverity
+else:
+    BodyguardSeverityRuleAction = LazyModel(
+        __name__, __package__ + ".bodyguard_severity_rule_action", "BodyguardSeverityRuleAction"
+    )
+    BodyguardSeverityRuleSeverity = LazyModel(
+        __name__, __package__ + ".bodyguard_severity_rule_severity", "BodyguardSeverityRuleSeverity"
+    )

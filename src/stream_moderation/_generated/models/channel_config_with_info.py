@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -464,12 +465,36 @@ class ChannelConfigWithInfo:
         return f"ChannelConfigWithInfo({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .block_list_options import BlockListOptions  # noqa: E402
-from .channel_config_with_info_automod import ChannelConfigWithInfoAutomod  # noqa: E402
-from .channel_config_with_info_automod_behavior import ChannelConfigWithInfoAutomodBehavior  # noqa: E402
-from .channel_config_with_info_blocklist_behavior import ChannelConfigWithInfoBlocklistBehavior  # noqa: E402
-from .channel_config_with_info_push_level import ChannelConfigWithInfoPushLevel  # noqa: E402
-from .chat_preferences import ChatPreferences  # noqa: E402
-from .command import Command  # noqa: E402
-from .thresholds import Thresholds  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .block_list_options import BlockListOptions
+    from .channel_config_with_info_automod import ChannelConfigWithInfoAutomod
+    from .channel_config_with_info_automod_behavior import ChannelConfigWithInfoAutomodBehavior
+    from .channel_config_with_info_blocklist_behavior import ChannelConfigWithInfoBlocklistBehavior
+    from .channel_config_with_info_push_level import ChannelConfigWithInfoPushLevel
+    from .chat_preferences import ChatPreferences
+    from .command import Command
+    from .thresholds import Thresholds
+else:
+    BlockListOptions = LazyModel(__name__, __package__ + ".block_list_options", "BlockListOptions")
+    ChannelConfigWithInfoAutomod = LazyModel(
+        __name__, __package__ + ".channel_config_with_info_automod", "ChannelConfigWithInfoAutomod"
+    )
+    ChannelConfigWithInfoAutomodBehavior = LazyModel(
+        __name__,
+        __package__ + ".channel_config_with_info_automod_behavior",
+        "ChannelConfigWithInfoAutomodBehavior",
+    )
+    ChannelConfigWithInfoBlocklistBehavior = LazyModel(
+        __name__,
+        __package__ + ".channel_config_with_info_blocklist_behavior",
+        "ChannelConfigWithInfoBlocklistBehavior",
+    )
+    ChannelConfigWithInfoPushLevel = LazyModel(
+        __name__,
+        __package__ + ".channel_config_with_info_push_level",
+        "ChannelConfigWithInfoPushLevel",
+    )
+    ChatPreferences = LazyModel(__name__, __package__ + ".chat_preferences", "ChatPreferences")
+    Command = LazyModel(__name__, __package__ + ".command", "Command")
+    Thresholds = LazyModel(__name__, __package__ + ".thresholds", "Thresholds")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -518,8 +519,20 @@ class ChannelResponse:
         return f"ChannelResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .channel_config_with_info import ChannelConfigWithInfo  # noqa: E402
-from .channel_member_response import ChannelMemberResponse  # noqa: E402
-from .channel_own_capability import ChannelOwnCapability  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .channel_config_with_info import ChannelConfigWithInfo
+    from .channel_member_response import ChannelMemberResponse
+    from .channel_own_capability import ChannelOwnCapability
+    from .user_response import UserResponse
+else:
+    ChannelConfigWithInfo = LazyModel(
+        __name__, __package__ + ".channel_config_with_info", "ChannelConfigWithInfo"
+    )
+    ChannelMemberResponse = LazyModel(
+        __name__, __package__ + ".channel_member_response", "ChannelMemberResponse"
+    )
+    ChannelOwnCapability = LazyModel(
+        __name__, __package__ + ".channel_own_capability", "ChannelOwnCapability"
+    )
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

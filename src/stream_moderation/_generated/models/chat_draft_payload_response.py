@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -198,6 +199,10 @@ class ChatDraftPayloadResponse:
         return f"ChatDraftPayloadResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .user_response import UserResponse
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

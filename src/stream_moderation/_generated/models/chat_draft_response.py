@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -150,6 +151,14 @@ class ChatDraftResponse:
         return f"ChatDraftResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .chat_draft_payload_response import ChatDraftPayloadResponse  # noqa: E402
-from .chat_message_response import ChatMessageResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .chat_draft_payload_response import ChatDraftPayloadResponse
+    from .chat_message_response import ChatMessageResponse
+else:
+    ChatDraftPayloadResponse = LazyModel(
+        __name__, __package__ + ".chat_draft_payload_response", "ChatDraftPayloadResponse"
+    )
+    ChatMessageResponse = LazyModel(
+        __name__, __package__ + ".chat_message_response", "ChatMessageResponse"
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -707,15 +708,42 @@ class ChatMessageResponse:
         return f"ChatMessageResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .channel_member_response import ChannelMemberResponse  # noqa: E402
-from .chat_draft_response import ChatDraftResponse  # noqa: E402
-from .chat_message_response import ChatMessageResponse  # noqa: E402
-from .chat_moderation_v2_response import ChatModerationV2Response  # noqa: E402
-from .chat_reaction_group_response import ChatReactionGroupResponse  # noqa: E402
-from .chat_reaction_response import ChatReactionResponse  # noqa: E402
-from .chat_reminder_response_data import ChatReminderResponseData  # noqa: E402
-from .chat_shared_location_response_data import ChatSharedLocationResponseData  # noqa: E402
-from .poll_response_data import PollResponseData  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .channel_member_response import ChannelMemberResponse
+    from .chat_draft_response import ChatDraftResponse
+    from .chat_moderation_v2_response import ChatModerationV2Response
+    from .chat_reaction_group_response import ChatReactionGroupResponse
+    from .chat_reaction_response import ChatReactionResponse
+    from .chat_reminder_response_data import ChatReminderResponseData
+    from .chat_shared_location_response_data import ChatSharedLocationResponseData
+    from .poll_response_data import PollResponseData
+    from .user_response import UserResponse
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    ChannelMemberResponse = LazyModel(
+        __name__, __package__ + ".channel_member_response", "ChannelMemberResponse"
+    )
+    ChatDraftResponse = LazyModel(
+        __name__, __package__ + ".chat_draft_response", "ChatDraftResponse"
+    )
+    ChatModerationV2Response = LazyModel(
+        __name__, __package__ + ".chat_moderation_v2_response", "ChatModerationV2Response"
+    )
+    ChatReactionGroupResponse = LazyModel(
+        __name__, __package__ + ".chat_reaction_group_response", "ChatReactionGroupResponse"
+    )
+    ChatReactionResponse = LazyModel(
+        __name__, __package__ + ".chat_reaction_response", "ChatReactionResponse"
+    )
+    ChatReminderResponseData = LazyModel(
+        __name__, __package__ + ".chat_reminder_response_data", "ChatReminderResponseData"
+    )
+    ChatSharedLocationResponseData = LazyModel(
+        __name__,
+        __package__ + ".chat_shared_location_response_data",
+        "ChatSharedLocationResponseData",
+    )
+    PollResponseData = LazyModel(__name__, __package__ + ".poll_response_data", "PollResponseData")
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

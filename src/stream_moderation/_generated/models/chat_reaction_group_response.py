@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     check_dict,
     check_int,
@@ -149,5 +150,12 @@ class ChatReactionGroupResponse:
         return f"ChatReactionGroupResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .chat_reaction_group_user_response import ChatReactionGroupUserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .chat_reaction_group_user_response import ChatReactionGroupUserResponse
+else:
+    ChatReactionGroupUserResponse = LazyModel(
+        __name__,
+        __package__ + ".chat_reaction_group_user_response",
+        "ChatReactionGroupUserResponse",
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -225,7 +226,14 @@ class CheckRequest:
         return f"CheckRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .moderation_config import ModerationConfig  # noqa: E402
-from .moderation_payload import ModerationPayload  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .moderation_config import ModerationConfig
+    from .moderation_payload import ModerationPayload
+    from .user_request import UserRequest
+else:
+    ModerationConfig = LazyModel(__name__, __package__ + ".moderation_config", "ModerationConfig")
+    ModerationPayload = LazyModel(
+        __name__, __package__ + ".moderation_payload", "ModerationPayload"
+    )
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")

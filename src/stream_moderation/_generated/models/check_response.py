@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_str,
@@ -131,6 +132,14 @@ class CheckResponse:
         return f"CheckResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .review_queue_item_response import ReviewQueueItemResponse  # noqa: E402
-from .triggered_rule_response import TriggeredRuleResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .review_queue_item_response import ReviewQueueItemResponse
+    from .triggered_rule_response import TriggeredRuleResponse
+else:
+    ReviewQueueItemResponse = LazyModel(
+        __name__, __package__ + ".review_queue_item_response", "ReviewQueueItemResponse"
+    )
+    TriggeredRuleResponse = LazyModel(
+        __name__, __package__ + ".triggered_rule_response", "TriggeredRuleResponse"
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -377,16 +378,46 @@ class ConfigResponse:
         return f"ConfigResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ai_image_config import AIImageConfig  # noqa: E402
-from .ai_image_label_definition import AIImageLabelDefinition  # noqa: E402
-from .ai_text_config import AITextConfig  # noqa: E402
-from .ai_video_config import AIVideoConfig  # noqa: E402
-from .automod_platform_circumvention_config import AutomodPlatformCircumventionConfig  # noqa: E402
-from .automod_semantic_filters_config import AutomodSemanticFiltersConfig  # noqa: E402
-from .automod_toxicity_config import AutomodToxicityConfig  # noqa: E402
-from .block_list_config import BlockListConfig  # noqa: E402
-from .bodyguard_profile_summary import BodyguardProfileSummary  # noqa: E402
-from .llm_config import LLMConfig  # noqa: E402
-from .velocity_filter_config import VelocityFilterConfig  # noqa: E402
-from .video_call_rule_config import VideoCallRuleConfig  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ai_image_config import AIImageConfig
+    from .ai_image_label_definition import AIImageLabelDefinition
+    from .ai_text_config import AITextConfig
+    from .ai_video_config import AIVideoConfig
+    from .automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
+    from .automod_semantic_filters_config import AutomodSemanticFiltersConfig
+    from .automod_toxicity_config import AutomodToxicityConfig
+    from .block_list_config import BlockListConfig
+    from .bodyguard_profile_summary import BodyguardProfileSummary
+    from .llm_config import LLMConfig
+    from .velocity_filter_config import VelocityFilterConfig
+    from .video_call_rule_config import VideoCallRuleConfig
+else:
+    AIImageConfig = LazyModel(__name__, __package__ + ".ai_image_config", "AIImageConfig")
+    AIImageLabelDefinition = LazyModel(
+        __name__, __package__ + ".ai_image_label_definition", "AIImageLabelDefinition"
+    )
+    AITextConfig = LazyModel(__name__, __package__ + ".ai_text_config", "AITextConfig")
+    AIVideoConfig = LazyModel(__name__, __package__ + ".ai_video_config", "AIVideoConfig")
+    AutomodPlatformCircumventionConfig = LazyModel(
+        __name__,
+        __package__ + ".automod_platform_circumvention_config",
+        "AutomodPlatformCircumventionConfig",
+    )
+    AutomodSemanticFiltersConfig = LazyModel(
+        __name__, __package__ + ".automod_semantic_filters_config", "AutomodSemanticFiltersConfig"
+    )
+    AutomodToxicityConfig = LazyModel(
+        __name__, __package__ + ".automod_toxicity_config", "AutomodToxicityConfig"
+    )
+    BlockListConfig = LazyModel(__name__, __package__ + ".block_list_config", "BlockListConfig")
+    BodyguardProfileSummary = LazyModel(
+        __name__, __package__ + ".bodyguard_profile_summary", "BodyguardProfileSummary"
+    )
+    LLMConfig = LazyModel(__name__, __package__ + ".llm_config", "LLMConfig")
+    VelocityFilterConfig = LazyModel(
+        __name__, __package__ + ".velocity_filter_config", "VelocityFilterConfig"
+    )
+    VideoCallRuleConfig = LazyModel(
+        __name__, __package__ + ".video_call_rule_config", "VideoCallRuleConfig"
+    )

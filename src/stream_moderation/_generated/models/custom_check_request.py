@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -142,7 +143,14 @@ class CustomCheckRequest:
         return f"CustomCheckRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .custom_check_flag import CustomCheckFlag  # noqa: E402
-from .moderation_payload_request import ModerationPayloadRequest  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .custom_check_flag import CustomCheckFlag
+    from .moderation_payload_request import ModerationPayloadRequest
+    from .user_request import UserRequest
+else:
+    CustomCheckFlag = LazyModel(__name__, __package__ + ".custom_check_flag", "CustomCheckFlag")
+    ModerationPayloadRequest = LazyModel(
+        __name__, __package__ + ".moderation_payload_request", "ModerationPayloadRequest"
+    )
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")

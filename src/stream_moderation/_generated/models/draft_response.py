@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -164,7 +165,14 @@ class DraftResponse:
         return f"DraftResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .channel_response import ChannelResponse  # noqa: E402
-from .draft_payload_response import DraftPayloadResponse  # noqa: E402
-from .message_response import MessageResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .channel_response import ChannelResponse
+    from .draft_payload_response import DraftPayloadResponse
+    from .message_response import MessageResponse
+else:
+    ChannelResponse = LazyModel(__name__, __package__ + ".channel_response", "ChannelResponse")
+    DraftPayloadResponse = LazyModel(
+        __name__, __package__ + ".draft_payload_response", "DraftPayloadResponse"
+    )
+    MessageResponse = LazyModel(__name__, __package__ + ".message_response", "MessageResponse")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_float,
@@ -218,6 +219,10 @@ class EnrichedActivity:
         return f"EnrichedActivity({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .data import Data  # noqa: E402
-from .enriched_reaction import EnrichedReaction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .data import Data
+    from .enriched_reaction import EnrichedReaction
+else:
+    Data = LazyModel(__name__, __package__ + ".data", "Data")
+    EnrichedReaction = LazyModel(__name__, __package__ + ".enriched_reaction", "EnrichedReaction")

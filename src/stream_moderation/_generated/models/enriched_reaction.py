@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -266,6 +267,8 @@ class EnrichedReaction:
         return f"EnrichedReaction({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .data import Data  # noqa: E402
-from .enriched_reaction import EnrichedReaction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .data import Data
+else:
+    Data = LazyModel(__name__, __package__ + ".data", "Data")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -482,7 +483,18 @@ class EntityCreatorResponse:
         return f"EntityCreatorResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .device_response import DeviceResponse  # noqa: E402
-from .privacy_settings_response import PrivacySettingsResponse  # noqa: E402
-from .push_notification_settings_response import PushNotificationSettingsResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .device_response import DeviceResponse
+    from .privacy_settings_response import PrivacySettingsResponse
+    from .push_notification_settings_response import PushNotificationSettingsResponse
+else:
+    DeviceResponse = LazyModel(__name__, __package__ + ".device_response", "DeviceResponse")
+    PrivacySettingsResponse = LazyModel(
+        __name__, __package__ + ".privacy_settings_response", "PrivacySettingsResponse"
+    )
+    PushNotificationSettingsResponse = LazyModel(
+        __name__,
+        __package__ + ".push_notification_settings_response",
+        "PushNotificationSettingsResponse",
+    )

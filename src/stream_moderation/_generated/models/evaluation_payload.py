@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_float,
@@ -150,6 +151,12 @@ class EvaluationPayload:
         return f"EvaluationPayload({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_payload_type import EvaluationPayloadType  # noqa: E402
-from .match_payload import MatchPayload  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_payload_type import EvaluationPayloadType
+    from .match_payload import MatchPayload
+else:
+    EvaluationPayloadType = LazyModel(
+        __name__, __package__ + ".evaluation_payload_type", "EvaluationPayloadType"
+    )
+    MatchPayload = LazyModel(__name__, __package__ + ".match_payload", "MatchPayload")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     model_to_wire,
@@ -96,6 +97,14 @@ class FeedsNotificationContext:
         return f"FeedsNotificationContext({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .feeds_notification_target import FeedsNotificationTarget  # noqa: E402
-from .feeds_notification_trigger import FeedsNotificationTrigger  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .feeds_notification_target import FeedsNotificationTarget
+    from .feeds_notification_trigger import FeedsNotificationTrigger
+else:
+    FeedsNotificationTarget = LazyModel(
+        __name__, __package__ + ".feeds_notification_target", "FeedsNotificationTarget"
+    )
+    FeedsNotificationTrigger = LazyModel(
+        __name__, __package__ + ".feeds_notification_trigger", "FeedsNotificationTrigger"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -172,7 +173,18 @@ class FeedsNotificationTarget:
         return f"FeedsNotificationTarget({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .feeds_notification_comment import FeedsNotificationComment  # noqa: E402
-from .feeds_notification_parent_activity import FeedsNotificationParentActivity  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .feeds_notification_comment import FeedsNotificationComment
+    from .feeds_notification_parent_activity import FeedsNotificationParentActivity
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    FeedsNotificationComment = LazyModel(
+        __name__, __package__ + ".feeds_notification_comment", "FeedsNotificationComment"
+    )
+    FeedsNotificationParentActivity = LazyModel(
+        __name__,
+        __package__ + ".feeds_notification_parent_activity",
+        "FeedsNotificationParentActivity",
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -628,17 +629,50 @@ class FeedsV3ActivityResponse:
         return f"FeedsV3ActivityResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .feeds_activity_location import FeedsActivityLocation  # noqa: E402
-from .feeds_bookmark_response import FeedsBookmarkResponse  # noqa: E402
-from .feeds_enriched_collection_response import FeedsEnrichedCollectionResponse  # noqa: E402
-from .feeds_feed_response import FeedsFeedResponse  # noqa: E402
-from .feeds_notification_context import FeedsNotificationContext  # noqa: E402
-from .feeds_reaction_group_response import FeedsReactionGroupResponse  # noqa: E402
-from .feeds_reaction_response import FeedsReactionResponse  # noqa: E402
-from .feeds_v3_activity_response import FeedsV3ActivityResponse  # noqa: E402
-from .feeds_v3_comment_response import FeedsV3CommentResponse  # noqa: E402
-from .moderation_v2_response import ModerationV2Response  # noqa: E402
-from .poll_response_data import PollResponseData  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .feeds_activity_location import FeedsActivityLocation
+    from .feeds_bookmark_response import FeedsBookmarkResponse
+    from .feeds_enriched_collection_response import FeedsEnrichedCollectionResponse
+    from .feeds_feed_response import FeedsFeedResponse
+    from .feeds_notification_context import FeedsNotificationContext
+    from .feeds_reaction_group_response import FeedsReactionGroupResponse
+    from .feeds_reaction_response import FeedsReactionResponse
+    from .feeds_v3_comment_response import FeedsV3CommentResponse
+    from .moderation_v2_response import ModerationV2Response
+    from .poll_response_data import PollResponseData
+    from .user_response import UserResponse
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    FeedsActivityLocation = LazyModel(
+        __name__, __package__ + ".feeds_activity_location", "FeedsActivityLocation"
+    )
+    FeedsBookmarkResponse = LazyModel(
+        __name__, __package__ + ".feeds_bookmark_response", "FeedsBookmarkResponse"
+    )
+    FeedsEnrichedCollectionResponse = LazyModel(
+        __name__,
+        __package__ + ".feeds_enriched_collection_response",
+        "FeedsEnrichedCollectionResponse",
+    )
+    FeedsFeedResponse = LazyModel(
+        __name__, __package__ + ".feeds_feed_response", "FeedsFeedResponse"
+    )
+    FeedsNotificationContext = LazyModel(
+        __name__, __package__ + ".feeds_notification_context", "FeedsNotificationContext"
+    )
+    FeedsReactionGroupResponse = LazyModel(
+        __name__, __package__ + ".feeds_reaction_group_response", "FeedsReactionGroupResponse"
+    )
+    FeedsReactionResponse = LazyModel(
+        __name__, __package__ + ".feeds_reaction_response", "FeedsReactionResponse"
+    )
+    FeedsV3CommentResponse = LazyModel(
+        __name__, __package__ + ".feeds_v3_comment_response", "FeedsV3CommentResponse"
+    )
+    ModerationV2Response = LazyModel(
+        __name__, __package__ + ".moderation_v2_response", "ModerationV2Response"
+    )
+    PollResponseData = LazyModel(__name__, __package__ + ".poll_response_data", "PollResponseData")
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

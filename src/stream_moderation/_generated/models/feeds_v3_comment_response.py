@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -382,9 +383,22 @@ class FeedsV3CommentResponse:
         return f"FeedsV3CommentResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .feeds_reaction_group_response import FeedsReactionGroupResponse  # noqa: E402
-from .feeds_reaction_response import FeedsReactionResponse  # noqa: E402
-from .moderation_v2_response import ModerationV2Response  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .feeds_reaction_group_response import FeedsReactionGroupResponse
+    from .feeds_reaction_response import FeedsReactionResponse
+    from .moderation_v2_response import ModerationV2Response
+    from .user_response import UserResponse
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    FeedsReactionGroupResponse = LazyModel(
+        __name__, __package__ + ".feeds_reaction_group_response", "FeedsReactionGroupResponse"
+    )
+    FeedsReactionResponse = LazyModel(
+        __name__, __package__ + ".feeds_reaction_response", "FeedsReactionResponse"
+    )
+    ModerationV2Response = LazyModel(
+        __name__, __package__ + ".moderation_v2_response", "ModerationV2Response"
+    )
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

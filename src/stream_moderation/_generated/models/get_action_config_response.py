@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_list,
     check_str,
@@ -89,5 +90,12 @@ class GetActionConfigResponse:
         return f"GetActionConfigResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .moderation_action_config_response import ModerationActionConfigResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .moderation_action_config_response import ModerationActionConfigResponse
+else:
+    ModerationActionConfigResponse = LazyModel(
+        __name__,
+        __package__ + ".moderation_action_config_response",
+        "ModerationActionConfigResponse",
+    )

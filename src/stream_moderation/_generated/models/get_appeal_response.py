@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_str,
@@ -88,5 +89,10 @@ class GetAppealResponse:
         return f"GetAppealResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .appeal_item_response import AppealItemResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .appeal_item_response import AppealItemResponse
+else:
+    AppealItemResponse = LazyModel(
+        __name__, __package__ + ".appeal_item_response", "AppealItemResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_int,
@@ -135,5 +136,8 @@ class HarmConfig:
         return f"HarmConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .action_sequence import ActionSequence  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .action_sequence import ActionSequence
+else:
+    ActionSequence = LazyModel(__name__, __package__ + ".action_sequence", "ActionSequence")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     model_to_wire,
 )
@@ -118,5 +119,8 @@ class Images:
         return f"Images({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .image_data import ImageData  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .image_data import ImageData
+else:
+    ImageData = LazyModel(__name__, __package__ + ".image_data", "ImageData")

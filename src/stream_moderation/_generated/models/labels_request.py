@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -159,5 +160,10 @@ class LabelsRequest:
         return f"LabelsRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .labels_request_content_type import LabelsRequestContentType  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .labels_request_content_type import LabelsRequestContentType
+else:
+    LabelsRequestContentType = LazyModel(
+        __name__, __package__ + ".labels_request_content_type", "LabelsRequestContentType"
+    )

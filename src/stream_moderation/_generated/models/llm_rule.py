@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -114,6 +115,12 @@ class LLMRule:
         return f"LLMRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .bodyguard_severity_rule import BodyguardSeverityRule  # noqa: E402
-from .llm_rule_action import LLMRuleAction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .bodyguard_severity_rule import BodyguardSeverityRule
+    from .llm_rule_action import LLMRuleAction
+else:
+    BodyguardSeverityRule = LazyModel(
+        __name__, __package__ + ".bodyguard_severity_rule", "BodyguardSeverityRule"
+    )
+    LLMRuleAction = LazyModel(__name__, __package__ + ".llm_rule_action", "LLMRuleAction")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -746,15 +747,36 @@ class MessageResponse:
         return f"MessageResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .attachment import Attachment  # noqa: E402
-from .channel_member_response import ChannelMemberResponse  # noqa: E402
-from .draft_response import DraftResponse  # noqa: E402
-from .message_response import MessageResponse  # noqa: E402
-from .moderation_v2_response import ModerationV2Response  # noqa: E402
-from .poll_response_data import PollResponseData  # noqa: E402
-from .reaction_group_response import ReactionGroupResponse  # noqa: E402
-from .reaction_response import ReactionResponse  # noqa: E402
-from .reminder_response_data import ReminderResponseData  # noqa: E402
-from .shared_location_response_data import SharedLocationResponseData  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .attachment import Attachment
+    from .channel_member_response import ChannelMemberResponse
+    from .draft_response import DraftResponse
+    from .moderation_v2_response import ModerationV2Response
+    from .poll_response_data import PollResponseData
+    from .reaction_group_response import ReactionGroupResponse
+    from .reaction_response import ReactionResponse
+    from .reminder_response_data import ReminderResponseData
+    from .shared_location_response_data import SharedLocationResponseData
+    from .user_response import UserResponse
+else:
+    Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
+    ChannelMemberResponse = LazyModel(
+        __name__, __package__ + ".channel_member_response", "ChannelMemberResponse"
+    )
+    DraftResponse = LazyModel(__name__, __package__ + ".draft_response", "DraftResponse")
+    ModerationV2Response = LazyModel(
+        __name__, __package__ + ".moderation_v2_response", "ModerationV2Response"
+    )
+    PollResponseData = LazyModel(__name__, __package__ + ".poll_response_data", "PollResponseData")
+    ReactionGroupResponse = LazyModel(
+        __name__, __package__ + ".reaction_group_response", "ReactionGroupResponse"
+    )
+    ReactionResponse = LazyModel(__name__, __package__ + ".reaction_response", "ReactionResponse")
+    ReminderResponseData = LazyModel(
+        __name__, __package__ + ".reminder_response_data", "ReminderResponseData"
+    )
+    SharedLocationResponseData = LazyModel(
+        __name__, __package__ + ".shared_location_response_data", "SharedLocationResponseData"
+    )
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

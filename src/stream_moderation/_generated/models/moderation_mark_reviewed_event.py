@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -165,6 +166,12 @@ class ModerationMarkReviewedEvent:
         return f"ModerationMarkReviewedEvent({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .message_response import MessageResponse  # noqa: E402
-from .review_queue_item_response import ReviewQueueItemResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .message_response import MessageResponse
+    from .review_queue_item_response import ReviewQueueItemResponse
+else:
+    MessageResponse = LazyModel(__name__, __package__ + ".message_response", "MessageResponse")
+    ReviewQueueItemResponse = LazyModel(
+        __name__, __package__ + ".review_queue_item_response", "ReviewQueueItemResponse"
+    )

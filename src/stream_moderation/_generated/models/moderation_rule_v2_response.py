@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -246,8 +247,22 @@ class ModerationRuleV2Response:
         return f"ModerationRuleV2Response({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .call_rule_action_sequence import CallRuleActionSequence  # noqa: E402
-from .rule_builder_action import RuleBuilderAction  # noqa: E402
-from .rule_builder_condition import RuleBuilderCondition  # noqa: E402
-from .rule_builder_condition_group import RuleBuilderConditionGroup  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .call_rule_action_sequence import CallRuleActionSequence
+    from .rule_builder_action import RuleBuilderAction
+    from .rule_builder_condition import RuleBuilderCondition
+    from .rule_builder_condition_group import RuleBuilderConditionGroup
+else:
+    CallRuleActionSequence = LazyModel(
+        __name__, __package__ + ".call_rule_action_sequence", "CallRuleActionSequence"
+    )
+    RuleBuilderAction = LazyModel(
+        __name__, __package__ + ".rule_builder_action", "RuleBuilderAction"
+    )
+    RuleBuilderCondition = LazyModel(
+        __name__, __package__ + ".rule_builder_condition", "RuleBuilderCondition"
+    )
+    RuleBuilderConditionGroup = LazyModel(
+        __name__, __package__ + ".rule_builder_condition_group", "RuleBuilderConditionGroup"
+    )

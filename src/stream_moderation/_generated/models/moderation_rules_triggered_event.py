@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -218,5 +219,10 @@ class ModerationRulesTriggeredEvent:
         return f"ModerationRulesTriggeredEvent({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .moderation_rule_info import ModerationRuleInfo  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .moderation_rule_info import ModerationRuleInfo
+else:
+    ModerationRuleInfo = LazyModel(
+        __name__, __package__ + ".moderation_rule_info", "ModerationRuleInfo"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -124,6 +125,10 @@ class MuteResponse:
         return f"MuteResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .own_user_response import OwnUserResponse  # noqa: E402
-from .user_mute_response import UserMuteResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .own_user_response import OwnUserResponse
+    from .user_mute_response import UserMuteResponse
+else:
+    OwnUserResponse = LazyModel(__name__, __package__ + ".own_user_response", "OwnUserResponse")
+    UserMuteResponse = LazyModel(__name__, __package__ + ".user_mute_response", "UserMuteResponse")

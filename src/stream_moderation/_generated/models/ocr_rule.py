@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_str,
     read_enum,
@@ -87,5 +88,8 @@ class OCRRule:
         return f"OCRRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ocr_rule_action import OCRRuleAction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ocr_rule_action import OCRRuleAction
+else:
+    OCRRuleAction = LazyModel(__name__, __package__ + ".ocr_rule_action", "OCRRuleAction")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -497,9 +498,20 @@ class OwnUserResponse:
         return f"OwnUserResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .channel_mute import ChannelMute  # noqa: E402
-from .device_response import DeviceResponse  # noqa: E402
-from .privacy_settings_response import PrivacySettingsResponse  # noqa: E402
-from .push_preferences_response import PushPreferencesResponse  # noqa: E402
-from .user_mute_response import UserMuteResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .channel_mute import ChannelMute
+    from .device_response import DeviceResponse
+    from .privacy_settings_response import PrivacySettingsResponse
+    from .push_preferences_response import PushPreferencesResponse
+    from .user_mute_response import UserMuteResponse
+else:
+    ChannelMute = LazyModel(__name__, __package__ + ".channel_mute", "ChannelMute")
+    DeviceResponse = LazyModel(__name__, __package__ + ".device_response", "DeviceResponse")
+    PrivacySettingsResponse = LazyModel(
+        __name__, __package__ + ".privacy_settings_response", "PrivacySettingsResponse"
+    )
+    PushPreferencesResponse = LazyModel(
+        __name__, __package__ + ".push_preferences_response", "PushPreferencesResponse"
+    )
+    UserMuteResponse = LazyModel(__name__, __package__ + ".user_mute_response", "UserMuteResponse")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -281,7 +282,16 @@ class PollResponseData:
         return f"PollResponseData({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .poll_option_response_data import PollOptionResponseData  # noqa: E402
-from .poll_vote_response_data import PollVoteResponseData  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .poll_option_response_data import PollOptionResponseData
+    from .poll_vote_response_data import PollVoteResponseData
+    from .user_response import UserResponse
+else:
+    PollOptionResponseData = LazyModel(
+        __name__, __package__ + ".poll_option_response_data", "PollOptionResponseData"
+    )
+    PollVoteResponseData = LazyModel(
+        __name__, __package__ + ".poll_vote_response_data", "PollVoteResponseData"
+    )
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

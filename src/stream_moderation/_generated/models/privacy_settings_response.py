@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     model_to_wire,
@@ -112,7 +113,18 @@ class PrivacySettingsResponse:
         return f"PrivacySettingsResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .delivery_receipts_response import DeliveryReceiptsResponse  # noqa: E402
-from .read_receipts_response import ReadReceiptsResponse  # noqa: E402
-from .typing_indicators_response import TypingIndicatorsResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .delivery_receipts_response import DeliveryReceiptsResponse
+    from .read_receipts_response import ReadReceiptsResponse
+    from .typing_indicators_response import TypingIndicatorsResponse
+else:
+    DeliveryReceiptsResponse = LazyModel(
+        __name__, __package__ + ".delivery_receipts_response", "DeliveryReceiptsResponse"
+    )
+    ReadReceiptsResponse = LazyModel(
+        __name__, __package__ + ".read_receipts_response", "ReadReceiptsResponse"
+    )
+    TypingIndicatorsResponse = LazyModel(
+        __name__, __package__ + ".typing_indicators_response", "TypingIndicatorsResponse"
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -166,6 +167,14 @@ class PushPreferencesResponse:
         return f"PushPreferencesResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .chat_preferences_response import ChatPreferencesResponse  # noqa: E402
-from .feeds_preferences_response import FeedsPreferencesResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .chat_preferences_response import ChatPreferencesResponse
+    from .feeds_preferences_response import FeedsPreferencesResponse
+else:
+    ChatPreferencesResponse = LazyModel(
+        __name__, __package__ + ".chat_preferences_response", "ChatPreferencesResponse"
+    )
+    FeedsPreferencesResponse = LazyModel(
+        __name__, __package__ + ".feeds_preferences_response", "FeedsPreferencesResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_list,
     check_str,
@@ -92,5 +93,10 @@ class QueryFeedModerationTemplatesResponse:
         return f"QueryFeedModerationTemplatesResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .query_feed_moderation_template import QueryFeedModerationTemplate  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .query_feed_moderation_template import QueryFeedModerationTemplate
+else:
+    QueryFeedModerationTemplate = LazyModel(
+        __name__, __package__ + ".query_feed_moderation_template", "QueryFeedModerationTemplate"
+    )

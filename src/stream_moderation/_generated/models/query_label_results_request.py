@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_int,
@@ -147,6 +148,10 @@ class QueryLabelResultsRequest:
         return f"QueryLabelResultsRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .sort_param_request import SortParamRequest  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .sort_param_request import SortParamRequest
+    from .user_request import UserRequest
+else:
+    SortParamRequest = LazyModel(__name__, __package__ + ".sort_param_request", "SortParamRequest")
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")

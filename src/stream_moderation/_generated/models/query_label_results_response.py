@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -107,5 +108,10 @@ class QueryLabelResultsResponse:
         return f"QueryLabelResultsResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .label_result_response import LabelResultResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .label_result_response import LabelResultResponse
+else:
+    LabelResultResponse = LazyModel(
+        __name__, __package__ + ".label_result_response", "LabelResultResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -109,5 +110,10 @@ class QueryModerationLogsResponse:
         return f"QueryModerationLogsResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .action_log_response import ActionLogResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .action_log_response import ActionLogResponse
+else:
+    ActionLogResponse = LazyModel(
+        __name__, __package__ + ".action_log_response", "ActionLogResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -212,6 +213,14 @@ class QueryModerationRulesResponse:
         return f"QueryModerationRulesResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ai_image_label_definition import AIImageLabelDefinition  # noqa: E402
-from .moderation_rule_v2_response import ModerationRuleV2Response  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ai_image_label_definition import AIImageLabelDefinition
+    from .moderation_rule_v2_response import ModerationRuleV2Response
+else:
+    AIImageLabelDefinition = LazyModel(
+        __name__, __package__ + ".ai_image_label_definition", "AIImageLabelDefinition"
+    )
+    ModerationRuleV2Response = LazyModel(
+        __name__, __package__ + ".moderation_rule_v2_response", "ModerationRuleV2Response"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -161,7 +162,20 @@ class QueryReviewQueueResponse:
         return f"QueryReviewQueueResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .filter_config_response import FilterConfigResponse  # noqa: E402
-from .moderation_action_config_response import ModerationActionConfigResponse  # noqa: E402
-from .review_queue_item_response import ReviewQueueItemResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .filter_config_response import FilterConfigResponse
+    from .moderation_action_config_response import ModerationActionConfigResponse
+    from .review_queue_item_response import ReviewQueueItemResponse
+else:
+    FilterConfigResponse = LazyModel(
+        __name__, __package__ + ".filter_config_response", "FilterConfigResponse"
+    )
+    ModerationActionConfigResponse = LazyModel(
+        __name__,
+        __package__ + ".moderation_action_config_response",
+        "ModerationActionConfigResponse",
+    )
+    ReviewQueueItemResponse = LazyModel(
+        __name__, __package__ + ".review_queue_item_response", "ReviewQueueItemResponse"
+    )

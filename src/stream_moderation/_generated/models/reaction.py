@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -303,6 +304,8 @@ class Reaction:
         return f"Reaction({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .reaction import Reaction  # noqa: E402
-from .user import User  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .user import User
+else:
+    User = LazyModel(__name__, __package__ + ".user", "User")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     check_dict,
     check_int,
@@ -163,5 +164,10 @@ class ReactionGroupResponse:
         return f"ReactionGroupResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .reaction_group_user_response import ReactionGroupUserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .reaction_group_user_response import ReactionGroupUserResponse
+else:
+    ReactionGroupUserResponse = LazyModel(
+        __name__, __package__ + ".reaction_group_user_response", "ReactionGroupUserResponse"
+    )

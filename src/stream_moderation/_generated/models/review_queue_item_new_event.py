@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -184,7 +185,18 @@ class ReviewQueueItemNewEvent:
         return f"ReviewQueueItemNewEvent({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .action_log_response import ActionLogResponse  # noqa: E402
-from .moderation_flag_response import ModerationFlagResponse  # noqa: E402
-from .review_queue_item_response import ReviewQueueItemResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .action_log_response import ActionLogResponse
+    from .moderation_flag_response import ModerationFlagResponse
+    from .review_queue_item_response import ReviewQueueItemResponse
+else:
+    ActionLogResponse = LazyModel(
+        __name__, __package__ + ".action_log_response", "ActionLogResponse"
+    )
+    ModerationFlagResponse = LazyModel(
+        __name__, __package__ + ".moderation_flag_response", "ModerationFlagResponse"
+    )
+    ReviewQueueItemResponse = LazyModel(
+        __name__, __package__ + ".review_queue_item_response", "ReviewQueueItemResponse"
+    )

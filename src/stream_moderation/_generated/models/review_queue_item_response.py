@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_bool,
@@ -551,18 +552,52 @@ class ReviewQueueItemResponse:
         return f"ReviewQueueItemResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .action_log_response import ActionLogResponse  # noqa: E402
-from .appeal_item_response import AppealItemResponse  # noqa: E402
-from .ban_info_response import BanInfoResponse  # noqa: E402
-from .call_response import CallResponse  # noqa: E402
-from .chat_message_response import ChatMessageResponse  # noqa: E402
-from .enriched_activity import EnrichedActivity  # noqa: E402
-from .entity_creator_response import EntityCreatorResponse  # noqa: E402
-from .escalation_metadata import EscalationMetadata  # noqa: E402
-from .feeds_v3_activity_response import FeedsV3ActivityResponse  # noqa: E402
-from .feeds_v3_comment_response import FeedsV3CommentResponse  # noqa: E402
-from .moderation_flag_response import ModerationFlagResponse  # noqa: E402
-from .moderation_payload_response import ModerationPayloadResponse  # noqa: E402
-from .reaction import Reaction  # noqa: E402
-from .user_response import UserResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .action_log_response import ActionLogResponse
+    from .appeal_item_response import AppealItemResponse
+    from .ban_info_response import BanInfoResponse
+    from .call_response import CallResponse
+    from .chat_message_response import ChatMessageResponse
+    from .enriched_activity import EnrichedActivity
+    from .entity_creator_response import EntityCreatorResponse
+    from .escalation_metadata import EscalationMetadata
+    from .feeds_v3_activity_response import FeedsV3ActivityResponse
+    from .feeds_v3_comment_response import FeedsV3CommentResponse
+    from .moderation_flag_response import ModerationFlagResponse
+    from .moderation_payload_response import ModerationPayloadResponse
+    from .reaction import Reaction
+    from .user_response import UserResponse
+else:
+    ActionLogResponse = LazyModel(
+        __name__, __package__ + ".action_log_response", "ActionLogResponse"
+    )
+    AppealItemResponse = LazyModel(
+        __name__, __package__ + ".appeal_item_response", "AppealItemResponse"
+    )
+    BanInfoResponse = LazyModel(__name__, __package__ + ".ban_info_response", "BanInfoResponse")
+    CallResponse = LazyModel(__name__, __package__ + ".call_response", "CallResponse")
+    ChatMessageResponse = LazyModel(
+        __name__, __package__ + ".chat_message_response", "ChatMessageResponse"
+    )
+    EnrichedActivity = LazyModel(__name__, __package__ + ".enriched_activity", "EnrichedActivity")
+    EntityCreatorResponse = LazyModel(
+        __name__, __package__ + ".entity_creator_response", "EntityCreatorResponse"
+    )
+    EscalationMetadata = LazyModel(
+        __name__, __package__ + ".escalation_metadata", "EscalationMetadata"
+    )
+    FeedsV3ActivityResponse = LazyModel(
+        __name__, __package__ + ".feeds_v3_activity_response", "FeedsV3ActivityResponse"
+    )
+    FeedsV3CommentResponse = LazyModel(
+        __name__, __package__ + ".feeds_v3_comment_response", "FeedsV3CommentResponse"
+    )
+    ModerationFlagResponse = LazyModel(
+        __name__, __package__ + ".moderation_flag_response", "ModerationFlagResponse"
+    )
+    ModerationPayloadResponse = LazyModel(
+        __name__, __package__ + ".moderation_payload_response", "ModerationPayloadResponse"
+    )
+    Reaction = LazyModel(__name__, __package__ + ".reaction", "Reaction")
+    UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

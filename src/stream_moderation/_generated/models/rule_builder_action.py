@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -137,8 +138,18 @@ class RuleBuilderAction:
         return f"RuleBuilderAction({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ban_options import BanOptions  # noqa: E402
-from .call_action_options import CallActionOptions  # noqa: E402
-from .flag_user_options import FlagUserOptions  # noqa: E402
-from .rule_builder_action_type import RuleBuilderActionType  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ban_options import BanOptions
+    from .call_action_options import CallActionOptions
+    from .flag_user_options import FlagUserOptions
+    from .rule_builder_action_type import RuleBuilderActionType
+else:
+    BanOptions = LazyModel(__name__, __package__ + ".ban_options", "BanOptions")
+    CallActionOptions = LazyModel(
+        __name__, __package__ + ".call_action_options", "CallActionOptions"
+    )
+    FlagUserOptions = LazyModel(__name__, __package__ + ".flag_user_options", "FlagUserOptions")
+    RuleBuilderActionType = LazyModel(
+        __name__, __package__ + ".rule_builder_action_type", "RuleBuilderActionType"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_float,
@@ -380,23 +381,86 @@ class RuleBuilderCondition:
         return f"RuleBuilderCondition({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .call_custom_property_parameters import CallCustomPropertyParameters  # noqa: E402
-from .call_type_rule_parameters import CallTypeRuleParameters  # noqa: E402
-from .call_violation_count_parameters import CallViolationCountParameters  # noqa: E402
-from .channel_message_count_rule_parameters import ChannelMessageCountRuleParameters  # noqa: E402
-from .closed_caption_rule_parameters import ClosedCaptionRuleParameters  # noqa: E402
-from .content_count_rule_parameters import ContentCountRuleParameters  # noqa: E402
-from .flag_count_rule_parameters import FlagCountRuleParameters  # noqa: E402
-from .image_content_parameters import ImageContentParameters  # noqa: E402
-from .image_rule_parameters import ImageRuleParameters  # noqa: E402
-from .keyframe_rule_parameters import KeyframeRuleParameters  # noqa: E402
-from .text_content_parameters import TextContentParameters  # noqa: E402
-from .text_rule_parameters import TextRuleParameters  # noqa: E402
-from .user_created_within_parameters import UserCreatedWithinParameters  # noqa: E402
-from .user_custom_property_parameters import UserCustomPropertyParameters  # noqa: E402
-from .user_identical_content_count_parameters import UserIdenticalContentCountParameters  # noqa: E402
-from .user_role_parameters import UserRoleParameters  # noqa: E402
-from .user_rule_parameters import UserRuleParameters  # noqa: E402
-from .video_content_parameters import VideoContentParameters  # noqa: E402
-from .video_rule_parameters import VideoRuleParameters  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .call_custom_property_parameters import CallCustomPropertyParameters
+    from .call_type_rule_parameters import CallTypeRuleParameters
+    from .call_violation_count_parameters import CallViolationCountParameters
+    from .channel_message_count_rule_parameters import ChannelMessageCountRuleParameters
+    from .closed_caption_rule_parameters import ClosedCaptionRuleParameters
+    from .content_count_rule_parameters import ContentCountRuleParameters
+    from .flag_count_rule_parameters import FlagCountRuleParameters
+    from .image_content_parameters import ImageContentParameters
+    from .image_rule_parameters import ImageRuleParameters
+    from .keyframe_rule_parameters import KeyframeRuleParameters
+    from .text_content_parameters import TextContentParameters
+    from .text_rule_parameters import TextRuleParameters
+    from .user_created_within_parameters import UserCreatedWithinParameters
+    from .user_custom_property_parameters import UserCustomPropertyParameters
+    from .user_identical_content_count_parameters import UserIdenticalContentCountParameters
+    from .user_role_parameters import UserRoleParameters
+    from .user_rule_parameters import UserRuleParameters
+    from .video_content_parameters import VideoContentParameters
+    from .video_rule_parameters import VideoRuleParameters
+else:
+    CallCustomPropertyParameters = LazyModel(
+        __name__, __package__ + ".call_custom_property_parameters", "CallCustomPropertyParameters"
+    )
+    CallTypeRuleParameters = LazyModel(
+        __name__, __package__ + ".call_type_rule_parameters", "CallTypeRuleParameters"
+    )
+    CallViolationCountParameters = LazyModel(
+        __name__, __package__ + ".call_violation_count_parameters", "CallViolationCountParameters"
+    )
+    ChannelMessageCountRuleParameters = LazyModel(
+        __name__,
+        __package__ + ".channel_message_count_rule_parameters",
+        "ChannelMessageCountRuleParameters",
+    )
+    ClosedCaptionRuleParameters = LazyModel(
+        __name__, __package__ + ".closed_caption_rule_parameters", "ClosedCaptionRuleParameters"
+    )
+    ContentCountRuleParameters = LazyModel(
+        __name__, __package__ + ".content_count_rule_parameters", "ContentCountRuleParameters"
+    )
+    FlagCountRuleParameters = LazyModel(
+        __name__, __package__ + ".flag_count_rule_parameters", "FlagCountRuleParameters"
+    )
+    ImageContentParameters = LazyModel(
+        __name__, __package__ + ".image_content_parameters", "ImageContentParameters"
+    )
+    ImageRuleParameters = LazyModel(
+        __name__, __package__ + ".image_rule_parameters", "ImageRuleParameters"
+    )
+    KeyframeRuleParameters = LazyModel(
+        __name__, __package__ + ".keyframe_rule_parameters", "KeyframeRuleParameters"
+    )
+    TextContentParameters = LazyModel(
+        __name__, __package__ + ".text_content_parameters", "TextContentParameters"
+    )
+    TextRuleParameters = LazyModel(
+        __name__, __package__ + ".text_rule_parameters", "TextRuleParameters"
+    )
+    UserCreatedWithinParameters = LazyModel(
+        __name__, __package__ + ".user_created_within_parameters", "UserCreatedWithinParameters"
+    )
+    UserCustomPropertyParameters = LazyModel(
+        __name__, __package__ + ".user_custom_property_parameters", "UserCustomPropertyParameters"
+    )
+    UserIdenticalContentCountParameters = LazyModel(
+        __name__,
+        __package__ + ".user_identical_content_count_parameters",
+        "UserIdenticalContentCountParameters",
+    )
+    UserRoleParameters = LazyModel(
+        __name__, __package__ + ".user_role_parameters", "UserRoleParameters"
+    )
+    UserRuleParameters = LazyModel(
+        __name__, __package__ + ".user_rule_parameters", "UserRuleParameters"
+    )
+    VideoContentParameters = LazyModel(
+        __name__, __package__ + ".video_content_parameters", "VideoContentParameters"
+    )
+    VideoRuleParameters = LazyModel(
+        __name__, __package__ + ".video_rule_parameters", "VideoRuleParameters"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -94,5 +95,10 @@ class RuleBuilderConditionGroup:
         return f"RuleBuilderConditionGroup({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .rule_builder_condition import RuleBuilderCondition  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .rule_builder_condition import RuleBuilderCondition
+else:
+    RuleBuilderCondition = LazyModel(
+        __name__, __package__ + ".rule_builder_condition", "RuleBuilderCondition"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -94,5 +95,8 @@ class RuleBuilderConfig:
         return f"RuleBuilderConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .rule_builder_rule import RuleBuilderRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .rule_builder_rule import RuleBuilderRule
+else:
+    RuleBuilderRule = LazyModel(__name__, __package__ + ".rule_builder_rule", "RuleBuilderRule")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     check_dict,
     check_list,
@@ -162,6 +163,12 @@ class RuleResponse:
         return f"RuleResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_response import EvaluationResponse  # noqa: E402
-from .trigger_response import TriggerResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_response import EvaluationResponse
+    from .trigger_response import TriggerResponse
+else:
+    EvaluationResponse = LazyModel(
+        __name__, __package__ + ".evaluation_response", "EvaluationResponse"
+    )
+    TriggerResponse = LazyModel(__name__, __package__ + ".trigger_response", "TriggerResponse")

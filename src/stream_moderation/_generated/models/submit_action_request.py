@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_str,
@@ -365,23 +366,80 @@ class SubmitActionRequest:
         return f"SubmitActionRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ban_action_request_payload import BanActionRequestPayload  # noqa: E402
-from .block_action_request_payload import BlockActionRequestPayload  # noqa: E402
-from .bypass_action_request import BypassActionRequest  # noqa: E402
-from .custom_action_request_payload import CustomActionRequestPayload  # noqa: E402
-from .delete_activity_request_payload import DeleteActivityRequestPayload  # noqa: E402
-from .delete_comment_request_payload import DeleteCommentRequestPayload  # noqa: E402
-from .delete_message_request_payload import DeleteMessageRequestPayload  # noqa: E402
-from .delete_reaction_request_payload import DeleteReactionRequestPayload  # noqa: E402
-from .delete_user_request_payload import DeleteUserRequestPayload  # noqa: E402
-from .escalate_payload import EscalatePayload  # noqa: E402
-from .flag_request import FlagRequest  # noqa: E402
-from .mark_reviewed_request_payload import MarkReviewedRequestPayload  # noqa: E402
-from .reject_appeal_request_payload import RejectAppealRequestPayload  # noqa: E402
-from .restore_action_request_payload import RestoreActionRequestPayload  # noqa: E402
-from .shadow_block_action_request_payload import ShadowBlockActionRequestPayload  # noqa: E402
-from .submit_action_request_action_type import SubmitActionRequestActionType  # noqa: E402
-from .unban_action_request_payload import UnbanActionRequestPayload  # noqa: E402
-from .unblock_action_request_payload import UnblockActionRequestPayload  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ban_action_request_payload import BanActionRequestPayload
+    from .block_action_request_payload import BlockActionRequestPayload
+    from .bypass_action_request import BypassActionRequest
+    from .custom_action_request_payload import CustomActionRequestPayload
+    from .delete_activity_request_payload import DeleteActivityRequestPayload
+    from .delete_comment_request_payload import DeleteCommentRequestPayload
+    from .delete_message_request_payload import DeleteMessageRequestPayload
+    from .delete_reaction_request_payload import DeleteReactionRequestPayload
+    from .delete_user_request_payload import DeleteUserRequestPayload
+    from .escalate_payload import EscalatePayload
+    from .flag_request import FlagRequest
+    from .mark_reviewed_request_payload import MarkReviewedRequestPayload
+    from .reject_appeal_request_payload import RejectAppealRequestPayload
+    from .restore_action_request_payload import RestoreActionRequestPayload
+    from .shadow_block_action_request_payload import ShadowBlockActionRequestPayload
+    from .submit_action_request_action_type import SubmitActionRequestActionType
+    from .unban_action_request_payload import UnbanActionRequestPayload
+    from .unblock_action_request_payload import UnblockActionRequestPayload
+    from .user_request import UserRequest
+else:
+    BanActionRequestPayload = LazyModel(
+        __name__, __package__ + ".ban_action_request_payload", "BanActionRequestPayload"
+    )
+    BlockActionRequestPayload = LazyModel(
+        __name__, __package__ + ".block_action_request_payload", "BlockActionRequestPayload"
+    )
+    BypassActionRequest = LazyModel(
+        __name__, __package__ + ".bypass_action_request", "BypassActionRequest"
+    )
+    CustomActionRequestPayload = LazyModel(
+        __name__, __package__ + ".custom_action_request_payload", "CustomActionRequestPayload"
+    )
+    DeleteActivityRequestPayload = LazyModel(
+        __name__, __package__ + ".delete_activity_request_payload", "DeleteActivityRequestPayload"
+    )
+    DeleteCommentRequestPayload = LazyModel(
+        __name__, __package__ + ".delete_comment_request_payload", "DeleteCommentRequestPayload"
+    )
+    DeleteMessageRequestPayload = LazyModel(
+        __name__, __package__ + ".delete_message_request_payload", "DeleteMessageRequestPayload"
+    )
+    DeleteReactionRequestPayload = LazyModel(
+        __name__, __package__ + ".delete_reaction_request_payload", "DeleteReactionRequestPayload"
+    )
+    DeleteUserRequestPayload = LazyModel(
+        __name__, __package__ + ".delete_user_request_payload", "DeleteUserRequestPayload"
+    )
+    EscalatePayload = LazyModel(__name__, __package__ + ".escalate_payload", "EscalatePayload")
+    FlagRequest = LazyModel(__name__, __package__ + ".flag_request", "FlagRequest")
+    MarkReviewedRequestPayload = LazyModel(
+        __name__, __package__ + ".mark_reviewed_request_payload", "MarkReviewedRequestPayload"
+    )
+    RejectAppealRequestPayload = LazyModel(
+        __name__, __package__ + ".reject_appeal_request_payload", "RejectAppealRequestPayload"
+    )
+    RestoreActionRequestPayload = LazyModel(
+        __name__, __package__ + ".restore_action_request_payload", "RestoreActionRequestPayload"
+    )
+    ShadowBlockActionRequestPayload = LazyModel(
+        __name__,
+        __package__ + ".shadow_block_action_request_payload",
+        "ShadowBlockActionRequestPayload",
+    )
+    SubmitActionRequestActionType = LazyModel(
+        __name__,
+        __package__ + ".submit_action_request_action_type",
+        "SubmitActionRequestActionType",
+    )
+    UnbanActionRequestPayload = LazyModel(
+        __name__, __package__ + ".unban_action_request_payload", "UnbanActionRequestPayload"
+    )
+    UnblockActionRequestPayload = LazyModel(
+        __name__, __package__ + ".unblock_action_request_payload", "UnblockActionRequestPayload"
+    )
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -154,5 +155,10 @@ class SubmitChatMessageTaskRequest:
         return f"SubmitChatMessageTaskRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_payload import EvaluationPayload  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_payload import EvaluationPayload
+else:
+    EvaluationPayload = LazyModel(
+        __name__, __package__ + ".evaluation_payload", "EvaluationPayload"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_str,
     model_to_wire,
@@ -87,5 +88,10 @@ class SubmitChatMessageTaskResponse:
         return f"SubmitChatMessageTaskResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .chat_message_task_response import ChatMessageTaskResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .chat_message_task_response import ChatMessageTaskResponse
+else:
+    ChatMessageTaskResponse = LazyModel(
+        __name__, __package__ + ".chat_message_task_response", "ChatMessageTaskResponse"
+    )

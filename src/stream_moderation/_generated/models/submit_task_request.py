@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     check_list,
@@ -117,6 +118,14 @@ class SubmitTaskRequest:
         return f"SubmitTaskRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_payload import EvaluationPayload  # noqa: E402
-from .submit_task_request_content_type import SubmitTaskRequestContentType  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_payload import EvaluationPayload
+    from .submit_task_request_content_type import SubmitTaskRequestContentType
+else:
+    EvaluationPayload = LazyModel(
+        __name__, __package__ + ".evaluation_payload", "EvaluationPayload"
+    )
+    SubmitTaskRequestContentType = LazyModel(
+        __name__, __package__ + ".submit_task_request_content_type", "SubmitTaskRequestContentType"
+    )

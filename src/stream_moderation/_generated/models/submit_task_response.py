@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     check_dict,
     check_str,
     model_to_wire,
@@ -84,5 +85,8 @@ class SubmitTaskResponse:
         return f"SubmitTaskResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .task_response import TaskResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .task_response import TaskResponse
+else:
+    TaskResponse = LazyModel(__name__, __package__ + ".task_response", "TaskResponse")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -243,7 +244,14 @@ class TaskResponse:
         return f"TaskResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_response import EvaluationResponse  # noqa: E402
-from .rule_response import RuleResponse  # noqa: E402
-from .trigger_response import TriggerResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_response import EvaluationResponse
+    from .rule_response import RuleResponse
+    from .trigger_response import TriggerResponse
+else:
+    EvaluationResponse = LazyModel(
+        __name__, __package__ + ".evaluation_response", "EvaluationResponse"
+    )
+    RuleResponse = LazyModel(__name__, __package__ + ".rule_response", "RuleResponse")
+    TriggerResponse = LazyModel(__name__, __package__ + ".trigger_response", "TriggerResponse")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_dict,
     model_to_wire,
@@ -98,5 +99,8 @@ class Thresholds:
         return f"Thresholds({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .label_thresholds import LabelThresholds  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .label_thresholds import LabelThresholds
+else:
+    LabelThresholds = LazyModel(__name__, __package__ + ".label_thresholds", "LabelThresholds")

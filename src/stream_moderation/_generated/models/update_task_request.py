@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -156,6 +157,12 @@ class UpdateTaskRequest:
         return f"UpdateTaskRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .evaluation_payload import EvaluationPayload  # noqa: E402
-from .trigger_payload import TriggerPayload  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .evaluation_payload import EvaluationPayload
+    from .trigger_payload import TriggerPayload
+else:
+    EvaluationPayload = LazyModel(
+        __name__, __package__ + ".evaluation_payload", "EvaluationPayload"
+    )
+    TriggerPayload = LazyModel(__name__, __package__ + ".trigger_payload", "TriggerPayload")

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -320,17 +321,48 @@ class UpsertConfigRequest:
         return f"UpsertConfigRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .ai_image_config import AIImageConfig  # noqa: E402
-from .ai_text_config import AITextConfig  # noqa: E402
-from .ai_video_config import AIVideoConfig  # noqa: E402
-from .automod_platform_circumvention_config import AutomodPlatformCircumventionConfig  # noqa: E402
-from .automod_semantic_filters_config import AutomodSemanticFiltersConfig  # noqa: E402
-from .automod_toxicity_config import AutomodToxicityConfig  # noqa: E402
-from .block_list_config import BlockListConfig  # noqa: E402
-from .google_vision_config import GoogleVisionConfig  # noqa: E402
-from .llm_config import LLMConfig  # noqa: E402
-from .rule_builder_config import RuleBuilderConfig  # noqa: E402
-from .user_request import UserRequest  # noqa: E402
-from .velocity_filter_config import VelocityFilterConfig  # noqa: E402
-from .video_call_rule_config import VideoCallRuleConfig  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .ai_image_config import AIImageConfig
+    from .ai_text_config import AITextConfig
+    from .ai_video_config import AIVideoConfig
+    from .automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
+    from .automod_semantic_filters_config import AutomodSemanticFiltersConfig
+    from .automod_toxicity_config import AutomodToxicityConfig
+    from .block_list_config import BlockListConfig
+    from .google_vision_config import GoogleVisionConfig
+    from .llm_config import LLMConfig
+    from .rule_builder_config import RuleBuilderConfig
+    from .user_request import UserRequest
+    from .velocity_filter_config import VelocityFilterConfig
+    from .video_call_rule_config import VideoCallRuleConfig
+else:
+    AIImageConfig = LazyModel(__name__, __package__ + ".ai_image_config", "AIImageConfig")
+    AITextConfig = LazyModel(__name__, __package__ + ".ai_text_config", "AITextConfig")
+    AIVideoConfig = LazyModel(__name__, __package__ + ".ai_video_config", "AIVideoConfig")
+    AutomodPlatformCircumventionConfig = LazyModel(
+        __name__,
+        __package__ + ".automod_platform_circumvention_config",
+        "AutomodPlatformCircumventionConfig",
+    )
+    AutomodSemanticFiltersConfig = LazyModel(
+        __name__, __package__ + ".automod_semantic_filters_config", "AutomodSemanticFiltersConfig"
+    )
+    AutomodToxicityConfig = LazyModel(
+        __name__, __package__ + ".automod_toxicity_config", "AutomodToxicityConfig"
+    )
+    BlockListConfig = LazyModel(__name__, __package__ + ".block_list_config", "BlockListConfig")
+    GoogleVisionConfig = LazyModel(
+        __name__, __package__ + ".google_vision_config", "GoogleVisionConfig"
+    )
+    LLMConfig = LazyModel(__name__, __package__ + ".llm_config", "LLMConfig")
+    RuleBuilderConfig = LazyModel(
+        __name__, __package__ + ".rule_builder_config", "RuleBuilderConfig"
+    )
+    UserRequest = LazyModel(__name__, __package__ + ".user_request", "UserRequest")
+    VelocityFilterConfig = LazyModel(
+        __name__, __package__ + ".velocity_filter_config", "VelocityFilterConfig"
+    )
+    VideoCallRuleConfig = LazyModel(
+        __name__, __package__ + ".video_call_rule_config", "VideoCallRuleConfig"
+    )

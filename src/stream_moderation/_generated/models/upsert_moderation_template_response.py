@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Timestamp,
     Unset,
     check_dict,
@@ -156,5 +157,12 @@ class UpsertModerationTemplateResponse:
         return f"UpsertModerationTemplateResponse({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .feeds_moderation_template_config_payload import FeedsModerationTemplateConfigPayload  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .feeds_moderation_template_config_payload import FeedsModerationTemplateConfigPayload
+else:
+    FeedsModerationTemplateConfigPayload = LazyModel(
+        __name__,
+        __package__ + ".feeds_moderation_template_config_payload",
+        "FeedsModerationTemplateConfigPayload",
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -200,5 +201,10 @@ class UserRequest:
         return f"UserRequest({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .privacy_settings_response import PrivacySettingsResponse  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .privacy_settings_response import PrivacySettingsResponse
+else:
+    PrivacySettingsResponse = LazyModel(
+        __name__, __package__ + ".privacy_settings_response", "PrivacySettingsResponse"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -145,5 +146,10 @@ class VelocityFilterConfig:
         return f"VelocityFilterConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .velocity_filter_config_rule import VelocityFilterConfigRule  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .velocity_filter_config_rule import VelocityFilterConfigRule
+else:
+    VelocityFilterConfigRule = LazyModel(
+        __name__, __package__ + ".velocity_filter_config_rule", "VelocityFilterConfigRule"
+    )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -220,6 +221,20 @@ class VelocityFilterConfigRule:
         return f"VelocityFilterConfigRule({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .velocity_filter_config_rule_action import VelocityFilterConfigRuleAction  # noqa: E402
-from .velocity_filter_config_rule_cascading_action import VelocityFilterConfigRuleCascadingAction  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .velocity_filter_config_rule_action import VelocityFilterConfigRuleAction
+    from .velocity_filter_config_rule_cascading_action import (
+        VelocityFilterConfigRuleCascadingAction,
+    )
+else:
+    VelocityFilterConfigRuleAction = LazyModel(
+        __name__,
+        __package__ + ".velocity_filter_config_rule_action",
+        "VelocityFilterConfigRuleAction",
+    )
+    VelocityFilterConfigRuleCascadingAction = LazyModel(
+        __name__,
+        __package__ + ".velocity_filter_config_rule_cascading_action",
+        "VelocityFilterConfigRuleCascadingAction",
+    )

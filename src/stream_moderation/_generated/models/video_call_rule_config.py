@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
     UNSET,
+    LazyModel,
     Unset,
     check_bool,
     check_dict,
@@ -113,5 +114,8 @@ class VideoCallRuleConfig:
         return f"VideoCallRuleConfig({shown}{extra})"
 
 
-# Imported last: models refer to each other in cycles, and by now this class exists.
-from .harm_config import HarmConfig  # noqa: E402
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .harm_config import HarmConfig
+else:
+    HarmConfig = LazyModel(__name__, __package__ + ".harm_config", "HarmConfig")

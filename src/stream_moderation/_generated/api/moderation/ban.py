@@ -4,12 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.ban_request_delete_messages import BanRequestDeleteMessages
 from ...models.ban_response import BanResponse
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire
+from ...types import LazyModel, Operation, model_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.ban_request_delete_messages import BanRequestDeleteMessages
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    BanRequestDeleteMessages = LazyModel(
+        __name__, _models + "ban_request_delete_messages", "BanRequestDeleteMessages"
+    )
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...models.bulk_delete_action_config_response import BulkDeleteActionConfigResponse
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire, to_wire
+from ...types import LazyModel, Operation, model_to_wire, to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...models.check_response import CheckResponse
-from ...models.moderation_config import ModerationConfig
-from ...models.moderation_payload import ModerationPayload
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire, timestamp_to_wire, to_wire
+from ...types import LazyModel, Operation, model_to_wire, timestamp_to_wire, to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.moderation_config import ModerationConfig
+    from ...models.moderation_payload import ModerationPayload
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    ModerationConfig = LazyModel(__name__, _models + "moderation_config", "ModerationConfig")
+    ModerationPayload = LazyModel(__name__, _models + "moderation_payload", "ModerationPayload")
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

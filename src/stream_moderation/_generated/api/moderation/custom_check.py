@@ -4,13 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.custom_check_flag import CustomCheckFlag
 from ...models.custom_check_response import CustomCheckResponse
-from ...models.moderation_payload_request import ModerationPayloadRequest
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire
+from ...types import LazyModel, Operation, model_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.custom_check_flag import CustomCheckFlag
+    from ...models.moderation_payload_request import ModerationPayloadRequest
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    CustomCheckFlag = LazyModel(__name__, _models + "custom_check_flag", "CustomCheckFlag")
+    ModerationPayloadRequest = LazyModel(
+        __name__, _models + "moderation_payload_request", "ModerationPayloadRequest"
+    )
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...models.flag_response import FlagResponse
-from ...models.moderation_payload import ModerationPayload
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire, to_wire
+from ...types import LazyModel, Operation, model_to_wire, to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.moderation_payload import ModerationPayload
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    ModerationPayload = LazyModel(__name__, _models + "moderation_payload", "ModerationPayload")
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

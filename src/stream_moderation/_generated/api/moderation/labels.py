@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.labels_request_content_type import LabelsRequestContentType
 from ...models.labels_response import LabelsResponse
-from ...types import Operation
+from ...types import LazyModel, Operation
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.labels_request_content_type import LabelsRequestContentType
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    LabelsRequestContentType = LazyModel(
+        __name__, _models + "labels_request_content_type", "LabelsRequestContentType"
+    )
 
 __all__ = ["OPERATION", "build_request"]
 

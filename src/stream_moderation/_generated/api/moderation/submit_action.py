@@ -4,29 +4,85 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.ban_action_request_payload import BanActionRequestPayload
-from ...models.block_action_request_payload import BlockActionRequestPayload
-from ...models.bypass_action_request import BypassActionRequest
-from ...models.custom_action_request_payload import CustomActionRequestPayload
-from ...models.delete_activity_request_payload import DeleteActivityRequestPayload
-from ...models.delete_comment_request_payload import DeleteCommentRequestPayload
-from ...models.delete_message_request_payload import DeleteMessageRequestPayload
-from ...models.delete_reaction_request_payload import DeleteReactionRequestPayload
-from ...models.delete_user_request_payload import DeleteUserRequestPayload
-from ...models.escalate_payload import EscalatePayload
-from ...models.flag_request import FlagRequest
-from ...models.mark_reviewed_request_payload import MarkReviewedRequestPayload
-from ...models.reject_appeal_request_payload import RejectAppealRequestPayload
-from ...models.restore_action_request_payload import RestoreActionRequestPayload
-from ...models.shadow_block_action_request_payload import ShadowBlockActionRequestPayload
-from ...models.submit_action_request_action_type import SubmitActionRequestActionType
 from ...models.submit_action_response import SubmitActionResponse
-from ...models.unban_action_request_payload import UnbanActionRequestPayload
-from ...models.unblock_action_request_payload import UnblockActionRequestPayload
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire
+from ...types import LazyModel, Operation, model_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.ban_action_request_payload import BanActionRequestPayload
+    from ...models.block_action_request_payload import BlockActionRequestPayload
+    from ...models.bypass_action_request import BypassActionRequest
+    from ...models.custom_action_request_payload import CustomActionRequestPayload
+    from ...models.delete_activity_request_payload import DeleteActivityRequestPayload
+    from ...models.delete_comment_request_payload import DeleteCommentRequestPayload
+    from ...models.delete_message_request_payload import DeleteMessageRequestPayload
+    from ...models.delete_reaction_request_payload import DeleteReactionRequestPayload
+    from ...models.delete_user_request_payload import DeleteUserRequestPayload
+    from ...models.escalate_payload import EscalatePayload
+    from ...models.flag_request import FlagRequest
+    from ...models.mark_reviewed_request_payload import MarkReviewedRequestPayload
+    from ...models.reject_appeal_request_payload import RejectAppealRequestPayload
+    from ...models.restore_action_request_payload import RestoreActionRequestPayload
+    from ...models.shadow_block_action_request_payload import ShadowBlockActionRequestPayload
+    from ...models.submit_action_request_action_type import SubmitActionRequestActionType
+    from ...models.unban_action_request_payload import UnbanActionRequestPayload
+    from ...models.unblock_action_request_payload import UnblockActionRequestPayload
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    BanActionRequestPayload = LazyModel(
+        __name__, _models + "ban_action_request_payload", "BanActionRequestPayload"
+    )
+    BlockActionRequestPayload = LazyModel(
+        __name__, _models + "block_action_request_payload", "BlockActionRequestPayload"
+    )
+    BypassActionRequest = LazyModel(
+        __name__, _models + "bypass_action_request", "BypassActionRequest"
+    )
+    CustomActionRequestPayload = LazyModel(
+        __name__, _models + "custom_action_request_payload", "CustomActionRequestPayload"
+    )
+    DeleteActivityRequestPayload = LazyModel(
+        __name__, _models + "delete_activity_request_payload", "DeleteActivityRequestPayload"
+    )
+    DeleteCommentRequestPayload = LazyModel(
+        __name__, _models + "delete_comment_request_payload", "DeleteCommentRequestPayload"
+    )
+    DeleteMessageRequestPayload = LazyModel(
+        __name__, _models + "delete_message_request_payload", "DeleteMessageRequestPayload"
+    )
+    DeleteReactionRequestPayload = LazyModel(
+        __name__, _models + "delete_reaction_request_payload", "DeleteReactionRequestPayload"
+    )
+    DeleteUserRequestPayload = LazyModel(
+        __name__, _models + "delete_user_request_payload", "DeleteUserRequestPayload"
+    )
+    EscalatePayload = LazyModel(__name__, _models + "escalate_payload", "EscalatePayload")
+    FlagRequest = LazyModel(__name__, _models + "flag_request", "FlagRequest")
+    MarkReviewedRequestPayload = LazyModel(
+        __name__, _models + "mark_reviewed_request_payload", "MarkReviewedRequestPayload"
+    )
+    RejectAppealRequestPayload = LazyModel(
+        __name__, _models + "reject_appeal_request_payload", "RejectAppealRequestPayload"
+    )
+    RestoreActionRequestPayload = LazyModel(
+        __name__, _models + "restore_action_request_payload", "RestoreActionRequestPayload"
+    )
+    ShadowBlockActionRequestPayload = LazyModel(
+        __name__, _models + "shadow_block_action_request_payload", "ShadowBlockActionRequestPayload"
+    )
+    SubmitActionRequestActionType = LazyModel(
+        __name__, _models + "submit_action_request_action_type", "SubmitActionRequestActionType"
+    )
+    UnbanActionRequestPayload = LazyModel(
+        __name__, _models + "unban_action_request_payload", "UnbanActionRequestPayload"
+    )
+    UnblockActionRequestPayload = LazyModel(
+        __name__, _models + "unblock_action_request_payload", "UnblockActionRequestPayload"
+    )
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

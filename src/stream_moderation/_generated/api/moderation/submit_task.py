@@ -4,12 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.evaluation_payload import EvaluationPayload
-from ...models.submit_task_request_content_type import SubmitTaskRequestContentType
 from ...models.submit_task_response import SubmitTaskResponse
-from ...types import Operation, model_to_wire, to_wire
+from ...types import LazyModel, Operation, model_to_wire, to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.evaluation_payload import EvaluationPayload
+    from ...models.submit_task_request_content_type import SubmitTaskRequestContentType
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    EvaluationPayload = LazyModel(__name__, _models + "evaluation_payload", "EvaluationPayload")
+    SubmitTaskRequestContentType = LazyModel(
+        __name__, _models + "submit_task_request_content_type", "SubmitTaskRequestContentType"
+    )
 
 __all__ = ["OPERATION", "build_request"]
 

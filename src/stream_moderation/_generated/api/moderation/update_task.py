@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
-from ...models.evaluation_payload import EvaluationPayload
-from ...models.trigger_payload import TriggerPayload
 from ...models.update_task_response import UpdateTaskResponse
-from ...types import Operation, model_to_wire, timestamp_to_wire
+from ...types import LazyModel, Operation, model_to_wire, timestamp_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.evaluation_payload import EvaluationPayload
+    from ...models.trigger_payload import TriggerPayload
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    EvaluationPayload = LazyModel(__name__, _models + "evaluation_payload", "EvaluationPayload")
+    TriggerPayload = LazyModel(__name__, _models + "trigger_payload", "TriggerPayload")
 
 __all__ = ["OPERATION", "build_request"]
 

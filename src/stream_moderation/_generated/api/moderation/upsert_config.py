@@ -4,23 +4,53 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.ai_image_config import AIImageConfig
-from ...models.ai_text_config import AITextConfig
-from ...models.ai_video_config import AIVideoConfig
-from ...models.automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
-from ...models.automod_semantic_filters_config import AutomodSemanticFiltersConfig
-from ...models.automod_toxicity_config import AutomodToxicityConfig
-from ...models.block_list_config import BlockListConfig
-from ...models.google_vision_config import GoogleVisionConfig
-from ...models.llm_config import LLMConfig
-from ...models.rule_builder_config import RuleBuilderConfig
 from ...models.upsert_config_response import UpsertConfigResponse
-from ...models.user_request import UserRequest
-from ...models.velocity_filter_config import VelocityFilterConfig
-from ...models.video_call_rule_config import VideoCallRuleConfig
-from ...types import Operation, model_to_wire
+from ...types import LazyModel, Operation, model_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.ai_image_config import AIImageConfig
+    from ...models.ai_text_config import AITextConfig
+    from ...models.ai_video_config import AIVideoConfig
+    from ...models.automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
+    from ...models.automod_semantic_filters_config import AutomodSemanticFiltersConfig
+    from ...models.automod_toxicity_config import AutomodToxicityConfig
+    from ...models.block_list_config import BlockListConfig
+    from ...models.google_vision_config import GoogleVisionConfig
+    from ...models.llm_config import LLMConfig
+    from ...models.rule_builder_config import RuleBuilderConfig
+    from ...models.user_request import UserRequest
+    from ...models.velocity_filter_config import VelocityFilterConfig
+    from ...models.video_call_rule_config import VideoCallRuleConfig
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    AIImageConfig = LazyModel(__name__, _models + "ai_image_config", "AIImageConfig")
+    AITextConfig = LazyModel(__name__, _models + "ai_text_config", "AITextConfig")
+    AIVideoConfig = LazyModel(__name__, _models + "ai_video_config", "AIVideoConfig")
+    AutomodPlatformCircumventionConfig = LazyModel(
+        __name__,
+        _models + "automod_platform_circumvention_config",
+        "AutomodPlatformCircumventionConfig",
+    )
+    AutomodSemanticFiltersConfig = LazyModel(
+        __name__, _models + "automod_semantic_filters_config", "AutomodSemanticFiltersConfig"
+    )
+    AutomodToxicityConfig = LazyModel(
+        __name__, _models + "automod_toxicity_config", "AutomodToxicityConfig"
+    )
+    BlockListConfig = LazyModel(__name__, _models + "block_list_config", "BlockListConfig")
+    GoogleVisionConfig = LazyModel(__name__, _models + "google_vision_config", "GoogleVisionConfig")
+    LLMConfig = LazyModel(__name__, _models + "llm_config", "LLMConfig")
+    RuleBuilderConfig = LazyModel(__name__, _models + "rule_builder_config", "RuleBuilderConfig")
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
+    VelocityFilterConfig = LazyModel(
+        __name__, _models + "velocity_filter_config", "VelocityFilterConfig"
+    )
+    VideoCallRuleConfig = LazyModel(
+        __name__, _models + "video_call_rule_config", "VideoCallRuleConfig"
+    )
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -4,15 +4,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.call_rule_action_sequence import CallRuleActionSequence
-from ...models.rule_builder_action import RuleBuilderAction
-from ...models.rule_builder_condition import RuleBuilderCondition
-from ...models.rule_builder_condition_group import RuleBuilderConditionGroup
 from ...models.upsert_moderation_rule_response import UpsertModerationRuleResponse
-from ...models.user_request import UserRequest
-from ...types import Operation, model_to_wire, to_wire
+from ...types import LazyModel, Operation, model_to_wire, to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.call_rule_action_sequence import CallRuleActionSequence
+    from ...models.rule_builder_action import RuleBuilderAction
+    from ...models.rule_builder_condition import RuleBuilderCondition
+    from ...models.rule_builder_condition_group import RuleBuilderConditionGroup
+    from ...models.user_request import UserRequest
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    CallRuleActionSequence = LazyModel(
+        __name__, _models + "call_rule_action_sequence", "CallRuleActionSequence"
+    )
+    RuleBuilderAction = LazyModel(__name__, _models + "rule_builder_action", "RuleBuilderAction")
+    RuleBuilderCondition = LazyModel(
+        __name__, _models + "rule_builder_condition", "RuleBuilderCondition"
+    )
+    RuleBuilderConditionGroup = LazyModel(
+        __name__, _models + "rule_builder_condition_group", "RuleBuilderConditionGroup"
+    )
+    UserRequest = LazyModel(__name__, _models + "user_request", "UserRequest")
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -4,11 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...models.feeds_moderation_template_config_payload import FeedsModerationTemplateConfigPayload
 from ...models.upsert_moderation_template_response import UpsertModerationTemplateResponse
-from ...types import Operation, model_to_wire
+from ...types import LazyModel, Operation, model_to_wire
+
+# The models of arguments, imported when an argument is given (see LazyModel).
+if TYPE_CHECKING:
+    from ...models.feeds_moderation_template_config_payload import (
+        FeedsModerationTemplateConfigPayload,
+    )
+else:
+    _models = __name__.rsplit(".", 3)[0] + ".models."
+    FeedsModerationTemplateConfigPayload = LazyModel(
+        __name__,
+        _models + "feeds_moderation_template_config_payload",
+        "FeedsModerationTemplateConfigPayload",
+    )
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -1,0 +1,83 @@
+"""Generated modules import the models they refer to on first use, not on import.
+
+A CheckResponse reaches about 90 models; each costs its import (attrs builds the class)
+whether or not a response holds one. What is observable: importing an endpoint or a model
+imports only it, a payload that holds nested models parses them all the same, and after
+the first use the referring module holds the class itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import typing
+
+from stream_moderation._generated.types import LazyModel, model_to_wire
+from tests.conftest import FIXTURES, load_fixture
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_importing_an_endpoint_imports_only_its_response_model() -> None:
+    out = _fresh(
+        "import sys, json\n"
+        "import stream_moderation\n"
+        "from stream_moderation._generated.api.moderation import check\n"
+        "print(json.dumps(sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+        "    if m.startswith('stream_moderation._generated.models.'))))\n"
+    )
+    assert json.loads(out) == ["check_response"]
+
+
+def test_a_lean_response_imports_no_nested_models_and_a_full_one_what_it_holds() -> None:
+    heavy = FIXTURES / "check_response_heavy_ns.json"
+    out = _fresh(
+        "import sys, json\n"
+        "from stream_moderation.models import CheckResponse\n"
+        "def models():\n"
+        "    return sum('_generated.models.' in m for m in sys.modules)\n"
+        "lean = {'duration': '1ms', 'recommended_action': 'keep', 'status': 'complete'}\n"
+        "CheckResponse.from_dict(lean)\n"
+        "before = models()\n"
+        f"item = CheckResponse.from_dict(json.load(open({str(heavy)!r}))).item\n"
+        "print(json.dumps([before, models(), type(item).__name__]))\n"
+    )
+    before, after, item = json.loads(out)
+    assert before == 1
+    assert after > 10
+    assert item == "ReviewQueueItemResponse"
+
+
+def test_after_first_use_the_module_holds_the_class_itself() -> None:
+    from stream_moderation._generated.models import check_response
+    from stream_moderation.models import CheckResponse, ReviewQueueItemResponse
+
+    CheckResponse.from_dict(load_fixture("check_response_heavy_ns.json"))
+    assert check_response.ReviewQueueItemResponse is ReviewQueueItemResponse
+
+
+def test_a_lazy_reference_behaves_as_the_class() -> None:
+    from stream_moderation.models import ModerationPayload
+
+    def lazy() -> typing.Any:
+        return LazyModel(
+            "nowhere", "stream_moderation._generated.models.moderation_payload", "ModerationPayload"
+        )
+
+    assert isinstance(ModerationPayload(texts=["a"]), lazy())
+    assert lazy()(texts=["a"]) == ModerationPayload(texts=["a"])
+    assert model_to_wire(lazy(), {"texts": ["a"]}) == {"texts": ["a"]}
+    assert lazy().__name__ == "ModerationPayload"
+    assert lazy() | None == ModerationPayload | None
+
+
+def test_type_hints_resolve() -> None:
+    from stream_moderation.models import CheckResponse, ReviewQueueItemResponse
+
+    hints = typing.get_type_hints(CheckResponse)
+    assert ReviewQueueItemResponse in typing.get_args(hints["item"])
