@@ -81,3 +81,14 @@ def test_type_hints_resolve() -> None:
 
     hints = typing.get_type_hints(CheckResponse)
     assert ReviewQueueItemResponse in typing.get_args(hints["item"])
+
+
+def test_importing_the_package_leaves_pyjwt_for_the_first_client() -> None:
+    out = _fresh(
+        "import sys\n"
+        "import stream_moderation\n"
+        "print('jwt' in sys.modules)\n"
+        "stream_moderation.AsyncStream('key', 'a-secret-of-thirty-two-bytes-or-more')\n"
+        "print('jwt' in sys.modules)\n"
+    )
+    assert out.split() == ["False", "True"]

@@ -14,11 +14,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 __all__ = ["Credentials"]
 
 MASK = "***"
+
+
+def _encode(payload: dict[str, Any], secret: str) -> str:
+    """An HS256 JWT; pyjwt is imported here, when a client is made, not with the package."""
+    import jwt
+
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 class Credentials:
@@ -33,7 +38,7 @@ class Credentials:
             raise ValueError("api_secret is required: pass api_secret= or set STREAM_API_SECRET")
         self.api_key = api_key
         self._secret = api_secret
-        self._server_token = jwt.encode({"server": True}, api_secret, algorithm="HS256")
+        self._server_token = _encode({"server": True}, api_secret)
 
     @property
     def server_token(self) -> str:
@@ -68,7 +73,7 @@ class Credentials:
                 payload["exp"] = now + int(expiration.total_seconds())
             else:
                 payload["exp"] = now + int(expiration)
-        return jwt.encode(payload, self._secret, algorithm="HS256")
+        return _encode(payload, self._secret)
 
     @property
     def secret(self) -> str:
