@@ -139,6 +139,7 @@ def run_percall(urls: dict[str, str], quick: bool, repeats: int) -> dict[str, An
 def run_imports(urls: dict[str, str], quick: bool) -> dict[str, Any]:
     candidates: dict[str, list[str]] = {
         "httpx": ["httpx"],
+        "httpx + first request": import_bench.first_check_modules("httpx", urls["heavy"]),
         "stream_moderation": ["stream_moderation"],
         "stream_moderation + first check (lean)": import_bench.first_check_modules(
             "sdk", urls["lean"]
@@ -249,6 +250,7 @@ def machine() -> dict[str, Any]:
         "packages": packages,
         "commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_before": os.getloadavg()[0],
     }
 
 
@@ -283,6 +285,7 @@ def main() -> None:
             elif section == "profile":
                 results["profile"] = run_profile(urls, args.quick)
     results["seconds"] = time.perf_counter() - started
+    results["machine"]["load_after"] = os.getloadavg()[0]
     print(write_report(results, args.out, chart=not args.no_chart))
 
 

@@ -118,7 +118,8 @@ def tables(results: dict[str, Any]) -> str:
     m = results["machine"]
     out.append(
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['platform']}; "
-        f"commit {m['commit']}, {m['date']}."
+        f"commit {m['commit']}, {m['date']}; load average {m.get('load_before', 0):.1f} "
+        f"before, {m.get('load_after', 0):.1f} after."
     )
     out.append("Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".")
     if "parse" in results:
