@@ -51,6 +51,7 @@ class Reply:
     )
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hang_up: bool = False
 
 
 @dataclass
@@ -92,6 +93,8 @@ class ScriptedServer:
                 reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
+                if reply.hang_up:
+                    return
                 content = json.dumps(reply.body).encode()
                 extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
                 writer.write(
@@ -209,7 +212,23 @@ async def test_a_refused_connection_is_a_connection_error(transport_name: str) -
     async with client(f"http://127.0.0.1:{port}", transport_name, max_retries=0) as sdk:
         with pytest.raises(APIConnectionError) as caught:
             await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert not isinstance(caught.value, APITimeoutError)
     assert SECRET not in str(caught.value)
+
+
+async def test_a_dropped_connection_is_retried_as_a_connection_error(
+    serve: Any, transport_name: str
+) -> None:
+    server = await serve(Reply(hang_up=True), Reply())
+    async with client(server.url, transport_name) as sdk:
+        response = await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert response.data.recommended_action == "keep"
+    assert len(server.seen) == 2
+    server = await serve(Reply(hang_up=True))
+    async with client(server.url, transport_name, max_retries=0) as sdk:
+        with pytest.raises(APIConnectionError) as caught:
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert not isinstance(caught.value, APITimeoutError)
 
 
 async def test_many_calls_in_flight_share_the_pool(serve: Any, transport_name: str) -> None:

@@ -26,6 +26,7 @@ import asyncio
 import httpx
 
 try:
+    import aiohttp
     from httpx_aiohttp import AiohttpTransport as _AiohttpTransport
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -58,4 +59,21 @@ class AiohttpTransport(_AiohttpTransport):
                     "the aiohttp transport runs under asyncio only; "
                     "under trio, use AsyncStream's default transport"
                 ) from None
-        return await super().handle_async_request(request)
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout: say what
+            # happened (the SDK's errors and retries follow the httpx error)
+            raise _connection_error(exc, request) from exc.__cause__
+
+
+def _connection_error(exc: httpx.ConnectTimeout, request: httpx.Request) -> httpx.TransportError:
+    cause = exc.__cause__
+    message = str(cause) if cause is not None else str(exc)
+    if cause is None or isinstance(cause, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return exc
+    if isinstance(cause, aiohttp.ClientConnectorError):  # refused, unreachable, DNS
+        return httpx.ConnectError(message, request=request)
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(message, request=request)
+    return httpx.ReadError(message, request=request)
