@@ -32,6 +32,9 @@ from bench.report import write_report
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("parse", "percall", "imports", "memory", "check_many", "profile")
 CHECK_MANY = ROOT / "bench" / "check_many_throughput.py"
+DEFAULT_OUT = ROOT / "bench" / "results"
+README_START = "<!-- bench:start (written by make bench) -->"
+README_END = "<!-- bench:end -->"
 
 
 def _available(module: str) -> bool:
@@ -215,6 +218,16 @@ def run_profile(urls: dict[str, str], quick: bool) -> dict[str, Any]:
     }
 
 
+def update_readme(readme: Path, tables: str) -> None:
+    """Put a full run's tables between the README's bench markers (if it has them)."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{tables}{README_END}{tail}")
+
+
 def machine() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -258,7 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks it runs")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--repeats", type=int, default=3, help="per-call runs per client")
     parser.add_argument("--no-chart", action="store_true")
     args = parser.parse_args()
@@ -286,7 +299,11 @@ def main() -> None:
                 results["profile"] = run_profile(urls, args.quick)
     results["seconds"] = time.perf_counter() - started
     results["machine"]["load_after"] = os.getloadavg()[0]
-    print(write_report(results, args.out, chart=not args.no_chart))
+    text = write_report(results, args.out, chart=not args.no_chart)
+    print(text)
+    if not args.quick and set(only) == set(SECTIONS) and args.out == DEFAULT_OUT:
+        update_readme(ROOT / "README.md", (args.out / "latest.md").read_text())
+        print("README.md: Performance tables updated", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -79,10 +79,10 @@ def importtime_top(modules: list[str], *, cache: Path, top: int = 8) -> list[tup
             continue
         _, cumulative, name = line.split("|")
         rows.append((name.rstrip(), int(cumulative) / 1e6))
-    # only direct children of what was asked: depth is shown by indentation
-    depth = {name: len(name) - len(name.lstrip()) for name, _ in rows}
-    shallow = [(n.strip(), t) for n, t in rows if depth[n] <= 4]
-    return sorted(shallow, key=lambda r: -r[1])[:top]
+    # the imports the statement made itself (the least indented lines), not their children
+    shallowest = min((len(n) - len(n.lstrip()) for n, _ in rows), default=0)
+    top_level = [(n.strip(), t) for n, t in rows if len(n) - len(n.lstrip()) == shallowest]
+    return sorted(top_level, key=lambda r: -r[1])[:top]
 
 
 async def _probe(client: str, url: str) -> list[str]:

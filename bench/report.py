@@ -298,7 +298,9 @@ def draw_chart(results: dict[str, Any], path: Path) -> bool:
         ax.set_yscale("log")
         ax.set_ylabel("µs per parse (log)")
         ax.set_title("Parse: bytes -> model")
-        ax.legend(fontsize=8)
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top * 8)
+        ax.legend(fontsize=7, ncol=2, loc="upper left")
     if "percall" in results:
         ax = axes[1]
         pc = results["percall"]
@@ -315,13 +317,15 @@ def draw_chart(results: dict[str, Any], path: Path) -> bool:
         ax.set_yscale("log")
         ax.set_ylabel("client CPU µs per check (log)")
         ax.set_title("Per call, over loopback")
-        ax.legend(fontsize=7)
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top * 8)
+        ax.legend(fontsize=7, ncol=3, loc="upper left")
     if "imports" in results:
         ax = axes[2]
         imp = {k: v for k, v in results["imports"].items() if not k.startswith("_")}
         names = list(imp)
-        ax.barh(names, [imp[n]["cached"] * 1e3 for n in names], label="bytecode cached")
-        ax.barh(names, [(imp[n]["cold"] or 0) * 1e3 for n in names], alpha=0.3, label="cold")
+        ax.barh(names, [(imp[n]["cold"] or 0) * 1e3 for n in names], color="#f4b183", label="cold")
+        ax.barh(names, [imp[n]["cached"] * 1e3 for n in names], color="#2e75b6", label="cached")
         ax.set_xscale("log")
         ax.set_xlabel("ms (log)")
         ax.set_title("Import + first check")
