@@ -63,16 +63,18 @@ class Action:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "style"
-            v = d.get("style", UNSET)
-            self.style = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "value"
-            v = d.get("value", UNSET)
-            self.value = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "style" in d:
+                _f = "style"
+                v = d["style"]
+                self.style = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.style = UNSET
+            if "value" in d:
+                _f = "value"
+                v = d["value"]
+                self.value = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.value = UNSET
         except ParseError as exc:
             raise exc.within("Action", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -136,17 +136,26 @@ class ActionLogResponse:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "review_queue_item"
-            v = d.get("review_queue_item", UNSET)
-            self.review_queue_item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
-            _f = "target_user"
-            v = d.get("target_user", UNSET)
-            self.target_user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            if "review_queue_item" in d:
+                _f = "review_queue_item"
+                v = d["review_queue_item"]
+                self.review_queue_item = (
+                    v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+                )
+            else:
+                self.review_queue_item = UNSET
+            if "target_user" in d:
+                _f = "target_user"
+                v = d["target_user"]
+                self.target_user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.target_user = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("ActionLogResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -60,41 +60,50 @@ class ActionSequence:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "action"
-            v = d.get("action", UNSET)
-            self.action = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "blur"
-            v = d.get("blur", UNSET)
-            self.blur = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "cooldown_period"
-            v = d.get("cooldown_period", UNSET)
-            self.cooldown_period = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "time_window"
-            v = d.get("time_window", UNSET)
-            self.time_window = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "warning"
-            v = d.get("warning", UNSET)
-            self.warning = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "warning_text"
-            v = d.get("warning_text", UNSET)
-            self.warning_text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "action" in d:
+                _f = "action"
+                v = d["action"]
+                self.action = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.action = UNSET
+            if "blur" in d:
+                _f = "blur"
+                v = d["blur"]
+                self.blur = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.blur = UNSET
+            if "cooldown_period" in d:
+                _f = "cooldown_period"
+                v = d["cooldown_period"]
+                self.cooldown_period = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.cooldown_period = UNSET
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
+            if "time_window" in d:
+                _f = "time_window"
+                v = d["time_window"]
+                self.time_window = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.time_window = UNSET
+            if "warning" in d:
+                _f = "warning"
+                v = d["warning"]
+                self.warning = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.warning = UNSET
+            if "warning_text" in d:
+                _f = "warning_text"
+                v = d["warning_text"]
+                self.warning_text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.warning_text = UNSET
         except ParseError as exc:
             raise exc.within("ActionSequence", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

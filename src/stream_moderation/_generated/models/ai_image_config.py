@@ -55,30 +55,36 @@ class AIImageConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "enabled"
-            v = d.get("enabled", UNSET)
-            self.enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "ocr_rules[]"
-            v = d.get("ocr_rules", UNSET)
-            self.ocr_rules = (
-                v
-                if v is UNSET or v is None
-                else [OCRRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [AWSRekognitionRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "enabled" in d:
+                _f = "enabled"
+                v = d["enabled"]
+                self.enabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.enabled = UNSET
+            if "ocr_rules" in d:
+                _f = "ocr_rules[]"
+                v = d["ocr_rules"]
+                self.ocr_rules = (
+                    v if v is None else [OCRRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.ocr_rules = UNSET
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v
+                    if v is None
+                    else [AWSRekognitionRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.rules = UNSET
         except ParseError as exc:
             raise exc.within("AIImageConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

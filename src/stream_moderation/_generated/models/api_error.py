@@ -97,27 +97,33 @@ class APIError:
             _f = "more_info"
             v = d["more_info"]
             self.more_info = v if v.__class__ is str else check_str(v)
-            _f = "exception_fields"
-            v = d.get("exception_fields", UNSET)
-            self.exception_fields = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            if "exception_fields" in d:
+                _f = "exception_fields"
+                v = d["exception_fields"]
+                self.exception_fields = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
                 )
-            )
-            _f = "unrecoverable"
-            v = d.get("unrecoverable", UNSET)
-            self.unrecoverable = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            else:
+                self.exception_fields = UNSET
+            if "unrecoverable" in d:
+                _f = "unrecoverable"
+                v = d["unrecoverable"]
+                self.unrecoverable = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.unrecoverable = UNSET
         except ParseError as exc:
             raise exc.within("APIError", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

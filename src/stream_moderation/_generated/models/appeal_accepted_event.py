@@ -98,22 +98,28 @@ class AppealAcceptedEvent:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "appeal"
-            v = d.get("appeal", UNSET)
-            self.appeal = v if v is UNSET or v is None else AppealItemResponse.from_dict(v, strict)
-            _f = "received_at"
-            v = d.get("received_at", UNSET)
-            self._received_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "appeal" in d:
+                _f = "appeal"
+                v = d["appeal"]
+                self.appeal = v if v is None else AppealItemResponse.from_dict(v, strict)
+            else:
+                self.appeal = UNSET
+            if "received_at" in d:
+                _f = "received_at"
+                v = d["received_at"]
+                self._received_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
+            else:
+                self._received_at = UNSET
         except ParseError as exc:
             raise exc.within("AppealAcceptedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

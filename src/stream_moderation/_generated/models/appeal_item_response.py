@@ -134,32 +134,42 @@ class AppealItemResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "decision_reason"
-            v = d.get("decision_reason", UNSET)
-            self.decision_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "entity_content"
-            v = d.get("entity_content", UNSET)
-            self.entity_content = (
-                v if v is UNSET or v is None else ModerationPayload.from_dict(v, strict)
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.attachments = UNSET
+            if "decision_reason" in d:
+                _f = "decision_reason"
+                v = d["decision_reason"]
+                self.decision_reason = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.decision_reason = UNSET
+            if "entity_content" in d:
+                _f = "entity_content"
+                v = d["entity_content"]
+                self.entity_content = v if v is None else ModerationPayload.from_dict(v, strict)
+            else:
+                self.entity_content = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("AppealItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -97,113 +97,140 @@ class Attachment:
             _f = "custom"
             v = d["custom"]
             self.custom = v if v.__class__ is dict else check_dict(v)
-            _f = "actions[]"
-            v = d.get("actions", UNSET)
-            self.actions = (
-                v
-                if v is UNSET or v is None
-                else [Action.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "asset_url"
-            v = d.get("asset_url", UNSET)
-            self.asset_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "author_icon"
-            v = d.get("author_icon", UNSET)
-            self.author_icon = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "author_link"
-            v = d.get("author_link", UNSET)
-            self.author_link = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "author_name"
-            v = d.get("author_name", UNSET)
-            self.author_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "color"
-            v = d.get("color", UNSET)
-            self.color = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "fallback"
-            v = d.get("fallback", UNSET)
-            self.fallback = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "fields[]"
-            v = d.get("fields", UNSET)
-            self.fields = (
-                v
-                if v is UNSET or v is None
-                else [Field.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "footer"
-            v = d.get("footer", UNSET)
-            self.footer = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "footer_icon"
-            v = d.get("footer_icon", UNSET)
-            self.footer_icon = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "giphy"
-            v = d.get("giphy", UNSET)
-            self.giphy = v if v is UNSET or v is None else Images.from_dict(v, strict)
-            _f = "image_url"
-            v = d.get("image_url", UNSET)
-            self.image_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "og_scrape_url"
-            v = d.get("og_scrape_url", UNSET)
-            self.og_scrape_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "original_height"
-            v = d.get("original_height", UNSET)
-            self.original_height = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "original_width"
-            v = d.get("original_width", UNSET)
-            self.original_width = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "pretext"
-            v = d.get("pretext", UNSET)
-            self.pretext = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "text"
-            v = d.get("text", UNSET)
-            self.text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "thumb_url"
-            v = d.get("thumb_url", UNSET)
-            self.thumb_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "title"
-            v = d.get("title", UNSET)
-            self.title = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "title_link"
-            v = d.get("title_link", UNSET)
-            self.title_link = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "actions" in d:
+                _f = "actions[]"
+                v = d["actions"]
+                self.actions = (
+                    v if v is None else [Action.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.actions = UNSET
+            if "asset_url" in d:
+                _f = "asset_url"
+                v = d["asset_url"]
+                self.asset_url = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.asset_url = UNSET
+            if "author_icon" in d:
+                _f = "author_icon"
+                v = d["author_icon"]
+                self.author_icon = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.author_icon = UNSET
+            if "author_link" in d:
+                _f = "author_link"
+                v = d["author_link"]
+                self.author_link = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.author_link = UNSET
+            if "author_name" in d:
+                _f = "author_name"
+                v = d["author_name"]
+                self.author_name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.author_name = UNSET
+            if "color" in d:
+                _f = "color"
+                v = d["color"]
+                self.color = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.color = UNSET
+            if "fallback" in d:
+                _f = "fallback"
+                v = d["fallback"]
+                self.fallback = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.fallback = UNSET
+            if "fields" in d:
+                _f = "fields[]"
+                v = d["fields"]
+                self.fields = (
+                    v if v is None else [Field.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.fields = UNSET
+            if "footer" in d:
+                _f = "footer"
+                v = d["footer"]
+                self.footer = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.footer = UNSET
+            if "footer_icon" in d:
+                _f = "footer_icon"
+                v = d["footer_icon"]
+                self.footer_icon = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.footer_icon = UNSET
+            if "giphy" in d:
+                _f = "giphy"
+                v = d["giphy"]
+                self.giphy = v if v is None else Images.from_dict(v, strict)
+            else:
+                self.giphy = UNSET
+            if "image_url" in d:
+                _f = "image_url"
+                v = d["image_url"]
+                self.image_url = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.image_url = UNSET
+            if "og_scrape_url" in d:
+                _f = "og_scrape_url"
+                v = d["og_scrape_url"]
+                self.og_scrape_url = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.og_scrape_url = UNSET
+            if "original_height" in d:
+                _f = "original_height"
+                v = d["original_height"]
+                self.original_height = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.original_height = UNSET
+            if "original_width" in d:
+                _f = "original_width"
+                v = d["original_width"]
+                self.original_width = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.original_width = UNSET
+            if "pretext" in d:
+                _f = "pretext"
+                v = d["pretext"]
+                self.pretext = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.pretext = UNSET
+            if "text" in d:
+                _f = "text"
+                v = d["text"]
+                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text = UNSET
+            if "thumb_url" in d:
+                _f = "thumb_url"
+                v = d["thumb_url"]
+                self.thumb_url = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.thumb_url = UNSET
+            if "title" in d:
+                _f = "title"
+                v = d["title"]
+                self.title = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.title = UNSET
+            if "title_link" in d:
+                _f = "title_link"
+                v = d["title_link"]
+                self.title_link = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.title_link = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
         except ParseError as exc:
             raise exc.within("Attachment", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

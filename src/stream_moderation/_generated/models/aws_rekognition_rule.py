@@ -69,11 +69,14 @@ class AWSRekognitionRule:
             _f = "min_confidence"
             v = d["min_confidence"]
             self.min_confidence = v if v.__class__ is float else check_float(v)
-            _f = "subclassifications"
-            v = d.get("subclassifications", UNSET)
-            self.subclassifications = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "subclassifications" in d:
+                _f = "subclassifications"
+                v = d["subclassifications"]
+                self.subclassifications = (
+                    v if v is None else (v if v.__class__ is dict else check_dict(v))
+                )
+            else:
+                self.subclassifications = UNSET
         except ParseError as exc:
             raise exc.within("AWSRekognitionRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

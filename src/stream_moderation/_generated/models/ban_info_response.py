@@ -101,35 +101,46 @@ class BanInfoResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "created_by"
-            v = d.get("created_by", UNSET)
-            self.created_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "expires"
-            v = d.get("expires", UNSET)
-            self._expires = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "created_by" in d:
+                _f = "created_by"
+                v = d["created_by"]
+                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.created_by = UNSET
+            if "expires" in d:
+                _f = "expires"
+                v = d["expires"]
+                self._expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "shadow"
-            v = d.get("shadow", UNSET)
-            self.shadow = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self._expires = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "shadow" in d:
+                _f = "shadow"
+                v = d["shadow"]
+                self.shadow = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.shadow = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("BanInfoResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

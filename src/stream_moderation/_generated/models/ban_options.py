@@ -59,37 +59,44 @@ class BanOptions:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "delete_messages"
-            v = d.get("delete_messages", UNSET)
-            self.delete_messages = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(BanOptionsDeleteMessages, v)
-                    if strict
-                    else read_enum(BanOptionsDeleteMessages, v)
+            if "delete_messages" in d:
+                _f = "delete_messages"
+                v = d["delete_messages"]
+                self.delete_messages = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(BanOptionsDeleteMessages, v)
+                        if strict
+                        else read_enum(BanOptionsDeleteMessages, v)
+                    )
                 )
-            )
-            _f = "duration"
-            v = d.get("duration", UNSET)
-            self.duration = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "ip_ban"
-            v = d.get("ip_ban", UNSET)
-            self.ip_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "shadow_ban"
-            v = d.get("shadow_ban", UNSET)
-            self.shadow_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            else:
+                self.delete_messages = UNSET
+            if "duration" in d:
+                _f = "duration"
+                v = d["duration"]
+                self.duration = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.duration = UNSET
+            if "ip_ban" in d:
+                _f = "ip_ban"
+                v = d["ip_ban"]
+                self.ip_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.ip_ban = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "shadow_ban" in d:
+                _f = "shadow_ban"
+                v = d["shadow_ban"]
+                self.shadow_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.shadow_ban = UNSET
         except ParseError as exc:
             raise exc.within("BanOptions", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

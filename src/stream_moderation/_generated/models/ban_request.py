@@ -79,50 +79,62 @@ class BanRequest:
             _f = "target_user_id"
             v = d["target_user_id"]
             self.target_user_id = v if v.__class__ is str else check_str(v)
-            _f = "banned_by"
-            v = d.get("banned_by", UNSET)
-            self.banned_by = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "banned_by_id"
-            v = d.get("banned_by_id", UNSET)
-            self.banned_by_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "channel_cid"
-            v = d.get("channel_cid", UNSET)
-            self.channel_cid = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "delete_messages"
-            v = d.get("delete_messages", UNSET)
-            self.delete_messages = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(BanRequestDeleteMessages, v)
-                    if strict
-                    else read_enum(BanRequestDeleteMessages, v)
+            if "banned_by" in d:
+                _f = "banned_by"
+                v = d["banned_by"]
+                self.banned_by = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.banned_by = UNSET
+            if "banned_by_id" in d:
+                _f = "banned_by_id"
+                v = d["banned_by_id"]
+                self.banned_by_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.banned_by_id = UNSET
+            if "channel_cid" in d:
+                _f = "channel_cid"
+                v = d["channel_cid"]
+                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_cid = UNSET
+            if "delete_messages" in d:
+                _f = "delete_messages"
+                v = d["delete_messages"]
+                self.delete_messages = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(BanRequestDeleteMessages, v)
+                        if strict
+                        else read_enum(BanRequestDeleteMessages, v)
+                    )
                 )
-            )
-            _f = "ip_ban"
-            v = d.get("ip_ban", UNSET)
-            self.ip_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "shadow"
-            v = d.get("shadow", UNSET)
-            self.shadow = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "timeout"
-            v = d.get("timeout", UNSET)
-            self.timeout = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self.delete_messages = UNSET
+            if "ip_ban" in d:
+                _f = "ip_ban"
+                v = d["ip_ban"]
+                self.ip_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.ip_ban = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "shadow" in d:
+                _f = "shadow"
+                v = d["shadow"]
+                self.shadow = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.shadow = UNSET
+            if "timeout" in d:
+                _f = "timeout"
+                v = d["timeout"]
+                self.timeout = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.timeout = UNSET
         except ParseError as exc:
             raise exc.within("BanRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

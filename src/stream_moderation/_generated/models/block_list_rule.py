@@ -60,16 +60,18 @@ class BlockListRule:
                 if strict
                 else read_enum(BlockListRuleAction, v)
             )
-            _f = "name"
-            v = d.get("name", UNSET)
-            self.name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "name" in d:
+                _f = "name"
+                v = d["name"]
+                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.name = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
         except ParseError as exc:
             raise exc.within("BlockListRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -50,13 +50,16 @@ class BodyguardImageAnalysisConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [BodyguardRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v
+                    if v is None
+                    else [BodyguardRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.rules = UNSET
         except ParseError as exc:
             raise exc.within("BodyguardImageAnalysisConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -53,16 +53,18 @@ class BodyguardProfileSummary:
             _f = "name"
             v = d["name"]
             self.name = v if v.__class__ is str else check_str(v)
-            _f = "display_name"
-            v = d.get("display_name", UNSET)
-            self.display_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "text_type"
-            v = d.get("text_type", UNSET)
-            self.text_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "display_name" in d:
+                _f = "display_name"
+                v = d["display_name"]
+                self.display_name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.display_name = UNSET
+            if "text_type" in d:
+                _f = "text_type"
+                v = d["text_type"]
+                self.text_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text_type = UNSET
         except ParseError as exc:
             raise exc.within("BodyguardProfileSummary", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

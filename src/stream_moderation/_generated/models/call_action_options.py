@@ -60,41 +60,48 @@ class CallActionOptions:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "duration"
-            v = d.get("duration", UNSET)
-            self.duration = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "flag_reason"
-            v = d.get("flag_reason", UNSET)
-            self.flag_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "kick_reason"
-            v = d.get("kick_reason", UNSET)
-            self.kick_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "mute_audio"
-            v = d.get("mute_audio", UNSET)
-            self.mute_audio = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "mute_video"
-            v = d.get("mute_video", UNSET)
-            self.mute_video = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "warning_text"
-            v = d.get("warning_text", UNSET)
-            self.warning_text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "duration" in d:
+                _f = "duration"
+                v = d["duration"]
+                self.duration = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.duration = UNSET
+            if "flag_reason" in d:
+                _f = "flag_reason"
+                v = d["flag_reason"]
+                self.flag_reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.flag_reason = UNSET
+            if "kick_reason" in d:
+                _f = "kick_reason"
+                v = d["kick_reason"]
+                self.kick_reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.kick_reason = UNSET
+            if "mute_audio" in d:
+                _f = "mute_audio"
+                v = d["mute_audio"]
+                self.mute_audio = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.mute_audio = UNSET
+            if "mute_video" in d:
+                _f = "mute_video"
+                v = d["mute_video"]
+                self.mute_video = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.mute_video = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "warning_text" in d:
+                _f = "warning_text"
+                v = d["warning_text"]
+                self.warning_text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.warning_text = UNSET
         except ParseError as exc:
             raise exc.within("CallActionOptions", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

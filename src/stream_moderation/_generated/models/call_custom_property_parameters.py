@@ -50,16 +50,18 @@ class CallCustomPropertyParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "operator"
-            v = d.get("operator", UNSET)
-            self.operator = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "property_key"
-            v = d.get("property_key", UNSET)
-            self.property_key = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "operator" in d:
+                _f = "operator"
+                v = d["operator"]
+                self.operator = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.operator = UNSET
+            if "property_key" in d:
+                _f = "property_key"
+                v = d["property_key"]
+                self.property_key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.property_key = UNSET
         except ParseError as exc:
             raise exc.within("CallCustomPropertyParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -194,55 +194,72 @@ class CallResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "channel_cid"
-            v = d.get("channel_cid", UNSET)
-            self.channel_cid = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "created_by"
-            v = d.get("created_by", UNSET)
-            self.created_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "ended_at"
-            v = d.get("ended_at", UNSET)
-            self._ended_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "channel_cid" in d:
+                _f = "channel_cid"
+                v = d["channel_cid"]
+                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_cid = UNSET
+            if "created_by" in d:
+                _f = "created_by"
+                v = d["created_by"]
+                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.created_by = UNSET
+            if "ended_at" in d:
+                _f = "ended_at"
+                v = d["ended_at"]
+                self._ended_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "join_ahead_time_seconds"
-            v = d.get("join_ahead_time_seconds", UNSET)
-            self.join_ahead_time_seconds = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "routing_number"
-            v = d.get("routing_number", UNSET)
-            self.routing_number = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "starts_at"
-            v = d.get("starts_at", UNSET)
-            self._starts_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._ended_at = UNSET
+            if "join_ahead_time_seconds" in d:
+                _f = "join_ahead_time_seconds"
+                v = d["join_ahead_time_seconds"]
+                self.join_ahead_time_seconds = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
                 )
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.join_ahead_time_seconds = UNSET
+            if "routing_number" in d:
+                _f = "routing_number"
+                v = d["routing_number"]
+                self.routing_number = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.routing_number = UNSET
+            if "starts_at" in d:
+                _f = "starts_at"
+                v = d["starts_at"]
+                self._starts_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._starts_at = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
         except ParseError as exc:
             raise exc.within("CallResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -54,29 +54,36 @@ class CallRuleActionSequence:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "actions[]"
-            v = d.get("actions", UNSET)
-            self.actions = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "actions" in d:
+                _f = "actions[]"
+                v = d["actions"]
+                self.actions = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "call_options"
-            v = d.get("call_options", UNSET)
-            self.call_options = (
-                v if v is UNSET or v is None else CallActionOptions.from_dict(v, strict)
-            )
-            _f = "violation_number"
-            v = d.get("violation_number", UNSET)
-            self.violation_number = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self.actions = UNSET
+            if "call_options" in d:
+                _f = "call_options"
+                v = d["call_options"]
+                self.call_options = v if v is None else CallActionOptions.from_dict(v, strict)
+            else:
+                self.call_options = UNSET
+            if "violation_number" in d:
+                _f = "violation_number"
+                v = d["violation_number"]
+                self.violation_number = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.violation_number = UNSET
         except ParseError as exc:
             raise exc.within("CallRuleActionSequence", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -46,11 +46,12 @@ class CallTypeRuleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "call_type"
-            v = d.get("call_type", UNSET)
-            self.call_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "call_type" in d:
+                _f = "call_type"
+                v = d["call_type"]
+                self.call_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.call_type = UNSET
         except ParseError as exc:
             raise exc.within("CallTypeRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

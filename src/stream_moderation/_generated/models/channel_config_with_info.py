@@ -251,100 +251,124 @@ class ChannelConfigWithInfo:
             _f = "user_message_reminders"
             v = d["user_message_reminders"]
             self.user_message_reminders = v if v.__class__ is bool else check_bool(v)
-            _f = "allowed_flag_reasons[]"
-            v = d.get("allowed_flag_reasons", UNSET)
-            self.allowed_flag_reasons = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "allowed_flag_reasons" in d:
+                _f = "allowed_flag_reasons[]"
+                v = d["allowed_flag_reasons"]
+                self.allowed_flag_reasons = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "automod_thresholds"
-            v = d.get("automod_thresholds", UNSET)
-            self.automod_thresholds = (
-                v if v is UNSET or v is None else Thresholds.from_dict(v, strict)
-            )
-            _f = "blocklist"
-            v = d.get("blocklist", UNSET)
-            self.blocklist = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "blocklist_behavior"
-            v = d.get("blocklist_behavior", UNSET)
-            self.blocklist_behavior = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(ChannelConfigWithInfoBlocklistBehavior, v)
-                    if strict
-                    else read_enum(ChannelConfigWithInfoBlocklistBehavior, v)
+            else:
+                self.allowed_flag_reasons = UNSET
+            if "automod_thresholds" in d:
+                _f = "automod_thresholds"
+                v = d["automod_thresholds"]
+                self.automod_thresholds = v if v is None else Thresholds.from_dict(v, strict)
+            else:
+                self.automod_thresholds = UNSET
+            if "blocklist" in d:
+                _f = "blocklist"
+                v = d["blocklist"]
+                self.blocklist = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.blocklist = UNSET
+            if "blocklist_behavior" in d:
+                _f = "blocklist_behavior"
+                v = d["blocklist_behavior"]
+                self.blocklist_behavior = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(ChannelConfigWithInfoBlocklistBehavior, v)
+                        if strict
+                        else read_enum(ChannelConfigWithInfoBlocklistBehavior, v)
+                    )
                 )
-            )
-            _f = "blocklists[]"
-            v = d.get("blocklists", UNSET)
-            self.blocklists = (
-                v
-                if v is UNSET or v is None
-                else [BlockListOptions.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "chat_preferences"
-            v = d.get("chat_preferences", UNSET)
-            self.chat_preferences = (
-                v if v is UNSET or v is None else ChatPreferences.from_dict(v, strict)
-            )
-            _f = "grants"
-            v = d.get("grants", UNSET)
-            self.grants = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (
-                            [
-                                (x1 if x1.__class__ is str else check_str(x1))
-                                for x1 in check_list(x0)
-                            ]
-                            if strict
-                            else x0
-                            if x0.__class__ is list
-                            else check_list(x0)
-                        )
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self.blocklist_behavior = UNSET
+            if "blocklists" in d:
+                _f = "blocklists[]"
+                v = d["blocklists"]
+                self.blocklists = (
+                    v
+                    if v is None
+                    else [BlockListOptions.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "partition_size"
-            v = d.get("partition_size", UNSET)
-            self.partition_size = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "partition_ttl"
-            v = d.get("partition_ttl", UNSET)
-            self.partition_ttl = (
-                v
-                if v is UNSET or v is None
-                else (None if v is None else (v if v.__class__ is str else check_str(v)))
-            )
-            _f = "push_level"
-            v = d.get("push_level", UNSET)
-            self.push_level = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(ChannelConfigWithInfoPushLevel, v)
-                    if strict
-                    else read_enum(ChannelConfigWithInfoPushLevel, v)
+            else:
+                self.blocklists = UNSET
+            if "chat_preferences" in d:
+                _f = "chat_preferences"
+                v = d["chat_preferences"]
+                self.chat_preferences = v if v is None else ChatPreferences.from_dict(v, strict)
+            else:
+                self.chat_preferences = UNSET
+            if "grants" in d:
+                _f = "grants"
+                v = d["grants"]
+                self.grants = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (
+                                [
+                                    (x1 if x1.__class__ is str else check_str(x1))
+                                    for x1 in check_list(x0)
+                                ]
+                                if strict
+                                else x0
+                                if x0.__class__ is list
+                                else check_list(x0)
+                            )
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
                 )
-            )
+            else:
+                self.grants = UNSET
+            if "partition_size" in d:
+                _f = "partition_size"
+                v = d["partition_size"]
+                self.partition_size = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.partition_size = UNSET
+            if "partition_ttl" in d:
+                _f = "partition_ttl"
+                v = d["partition_ttl"]
+                self.partition_ttl = (
+                    v
+                    if v is None
+                    else (None if v is None else (v if v.__class__ is str else check_str(v)))
+                )
+            else:
+                self.partition_ttl = UNSET
+            if "push_level" in d:
+                _f = "push_level"
+                v = d["push_level"]
+                self.push_level = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(ChannelConfigWithInfoPushLevel, v)
+                        if strict
+                        else read_enum(ChannelConfigWithInfoPushLevel, v)
+                    )
+                )
+            else:
+                self.push_level = UNSET
         except ParseError as exc:
             raise exc.within("ChannelConfigWithInfo", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -230,125 +230,156 @@ class ChannelMemberResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "archived_at"
-            v = d.get("archived_at", UNSET)
-            self._archived_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "archived_at" in d:
+                _f = "archived_at"
+                v = d["archived_at"]
+                self._archived_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "ban_expires"
-            v = d.get("ban_expires", UNSET)
-            self._ban_expires = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._archived_at = UNSET
+            if "ban_expires" in d:
+                _f = "ban_expires"
+                v = d["ban_expires"]
+                self._ban_expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._ban_expires = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "deleted_messages[]"
-            v = d.get("deleted_messages", UNSET)
-            self.deleted_messages = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self._deleted_at = UNSET
+            if "deleted_messages" in d:
+                _f = "deleted_messages[]"
+                v = d["deleted_messages"]
+                self.deleted_messages = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "invite_accepted_at"
-            v = d.get("invite_accepted_at", UNSET)
-            self._invite_accepted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.deleted_messages = UNSET
+            if "invite_accepted_at" in d:
+                _f = "invite_accepted_at"
+                v = d["invite_accepted_at"]
+                self._invite_accepted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "invite_rejected_at"
-            v = d.get("invite_rejected_at", UNSET)
-            self._invite_rejected_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._invite_accepted_at = UNSET
+            if "invite_rejected_at" in d:
+                _f = "invite_rejected_at"
+                v = d["invite_rejected_at"]
+                self._invite_rejected_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "invited"
-            v = d.get("invited", UNSET)
-            self.invited = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "is_moderator"
-            v = d.get("is_moderator", UNSET)
-            self.is_moderator = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "pinned_at"
-            v = d.get("pinned_at", UNSET)
-            self._pinned_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._invite_rejected_at = UNSET
+            if "invited" in d:
+                _f = "invited"
+                v = d["invited"]
+                self.invited = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.invited = UNSET
+            if "is_moderator" in d:
+                _f = "is_moderator"
+                v = d["is_moderator"]
+                self.is_moderator = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "role"
-            v = d.get("role", UNSET)
-            self.role = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "status"
-            v = d.get("status", UNSET)
-            self.status = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.is_moderator = UNSET
+            if "pinned_at" in d:
+                _f = "pinned_at"
+                v = d["pinned_at"]
+                self._pinned_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._pinned_at = UNSET
+            if "role" in d:
+                _f = "role"
+                v = d["role"]
+                self.role = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.role = UNSET
+            if "status" in d:
+                _f = "status"
+                v = d["status"]
+                self.status = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.status = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("ChannelMemberResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -51,16 +51,18 @@ class ChannelMessageCountRuleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "operator"
-            v = d.get("operator", UNSET)
-            self.operator = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            if "operator" in d:
+                _f = "operator"
+                v = d["operator"]
+                self.operator = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.operator = UNSET
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
         except ParseError as exc:
             raise exc.within("ChannelMessageCountRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -114,25 +114,34 @@ class ChannelMute:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "channel"
-            v = d.get("channel", UNSET)
-            self.channel = v if v is UNSET or v is None else ChannelResponse.from_dict(v, strict)
-            _f = "expires"
-            v = d.get("expires", UNSET)
-            self._expires = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "channel" in d:
+                _f = "channel"
+                v = d["channel"]
+                self.channel = v if v is None else ChannelResponse.from_dict(v, strict)
+            else:
+                self.channel = UNSET
+            if "expires" in d:
+                _f = "expires"
+                v = d["expires"]
+                self._expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self._expires = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("ChannelMute", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

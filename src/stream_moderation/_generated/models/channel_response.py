@@ -252,161 +252,205 @@ class ChannelResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "auto_translation_enabled"
-            v = d.get("auto_translation_enabled", UNSET)
-            self.auto_translation_enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "auto_translation_language"
-            v = d.get("auto_translation_language", UNSET)
-            self.auto_translation_language = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "blocked"
-            v = d.get("blocked", UNSET)
-            self.blocked = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "config"
-            v = d.get("config", UNSET)
-            self.config = (
-                v if v is UNSET or v is None else ChannelConfigWithInfo.from_dict(v, strict)
-            )
-            _f = "cooldown"
-            v = d.get("cooldown", UNSET)
-            self.cooldown = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "created_by"
-            v = d.get("created_by", UNSET)
-            self.created_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "auto_translation_enabled" in d:
+                _f = "auto_translation_enabled"
+                v = d["auto_translation_enabled"]
+                self.auto_translation_enabled = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "filter_tags[]"
-            v = d.get("filter_tags", UNSET)
-            self.filter_tags = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.auto_translation_enabled = UNSET
+            if "auto_translation_language" in d:
+                _f = "auto_translation_language"
+                v = d["auto_translation_language"]
+                self.auto_translation_language = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "hidden"
-            v = d.get("hidden", UNSET)
-            self.hidden = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "hide_messages_before"
-            v = d.get("hide_messages_before", UNSET)
-            self._hide_messages_before = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "last_message_at"
-            v = d.get("last_message_at", UNSET)
-            self._last_message_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "member_count"
-            v = d.get("member_count", UNSET)
-            self.member_count = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "members[]"
-            v = d.get("members", UNSET)
-            self.members = (
-                v
-                if v is UNSET or v is None
-                else [ChannelMemberResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "message_count"
-            v = d.get("message_count", UNSET)
-            self.message_count = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "mute_expires_at"
-            v = d.get("mute_expires_at", UNSET)
-            self._mute_expires_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "muted"
-            v = d.get("muted", UNSET)
-            self.muted = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "own_capabilities[]"
-            v = d.get("own_capabilities", UNSET)
-            self.own_capabilities = (
-                v
-                if v is UNSET or v is None
-                else [
-                    (
-                        read_enum_strict(ChannelOwnCapability, x0)
+            else:
+                self.auto_translation_language = UNSET
+            if "blocked" in d:
+                _f = "blocked"
+                v = d["blocked"]
+                self.blocked = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.blocked = UNSET
+            if "config" in d:
+                _f = "config"
+                v = d["config"]
+                self.config = v if v is None else ChannelConfigWithInfo.from_dict(v, strict)
+            else:
+                self.config = UNSET
+            if "cooldown" in d:
+                _f = "cooldown"
+                v = d["cooldown"]
+                self.cooldown = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.cooldown = UNSET
+            if "created_by" in d:
+                _f = "created_by"
+                v = d["created_by"]
+                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.created_by = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
                         if strict
-                        else read_enum(ChannelOwnCapability, x0)
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
                     )
-                    for x0 in check_list(v)
-                ]
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "truncated_at"
-            v = d.get("truncated_at", UNSET)
-            self._truncated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
                 )
-            )
-            _f = "truncated_by"
-            v = d.get("truncated_by", UNSET)
-            self.truncated_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self._deleted_at = UNSET
+            if "filter_tags" in d:
+                _f = "filter_tags[]"
+                v = d["filter_tags"]
+                self.filter_tags = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.filter_tags = UNSET
+            if "hidden" in d:
+                _f = "hidden"
+                v = d["hidden"]
+                self.hidden = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.hidden = UNSET
+            if "hide_messages_before" in d:
+                _f = "hide_messages_before"
+                v = d["hide_messages_before"]
+                self._hide_messages_before = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._hide_messages_before = UNSET
+            if "last_message_at" in d:
+                _f = "last_message_at"
+                v = d["last_message_at"]
+                self._last_message_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._last_message_at = UNSET
+            if "member_count" in d:
+                _f = "member_count"
+                v = d["member_count"]
+                self.member_count = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.member_count = UNSET
+            if "members" in d:
+                _f = "members[]"
+                v = d["members"]
+                self.members = (
+                    v
+                    if v is None
+                    else [ChannelMemberResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.members = UNSET
+            if "message_count" in d:
+                _f = "message_count"
+                v = d["message_count"]
+                self.message_count = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.message_count = UNSET
+            if "mute_expires_at" in d:
+                _f = "mute_expires_at"
+                v = d["mute_expires_at"]
+                self._mute_expires_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._mute_expires_at = UNSET
+            if "muted" in d:
+                _f = "muted"
+                v = d["muted"]
+                self.muted = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.muted = UNSET
+            if "own_capabilities" in d:
+                _f = "own_capabilities[]"
+                v = d["own_capabilities"]
+                self.own_capabilities = (
+                    v
+                    if v is None
+                    else [
+                        (
+                            read_enum_strict(ChannelOwnCapability, x0)
+                            if strict
+                            else read_enum(ChannelOwnCapability, x0)
+                        )
+                        for x0 in check_list(v)
+                    ]
+                )
+            else:
+                self.own_capabilities = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
+            if "truncated_at" in d:
+                _f = "truncated_at"
+                v = d["truncated_at"]
+                self._truncated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._truncated_at = UNSET
+            if "truncated_by" in d:
+                _f = "truncated_by"
+                v = d["truncated_by"]
+                self.truncated_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.truncated_by = UNSET
         except ParseError as exc:
             raise exc.within("ChannelResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -83,58 +83,74 @@ class ChatDraftPayloadResponse:
             _f = "text"
             v = d["text"]
             self.text = v if v.__class__ is str else check_str(v)
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "html"
-            v = d.get("html", UNSET)
-            self.html = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "mentioned_users[]"
-            v = d.get("mentioned_users", UNSET)
-            self.mentioned_users = (
-                v
-                if v is UNSET or v is None
-                else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "mml"
-            v = d.get("mml", UNSET)
-            self.mml = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "parent_id"
-            v = d.get("parent_id", UNSET)
-            self.parent_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "poll_id"
-            v = d.get("poll_id", UNSET)
-            self.poll_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "quoted_message_id"
-            v = d.get("quoted_message_id", UNSET)
-            self.quoted_message_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "show_in_channel"
-            v = d.get("show_in_channel", UNSET)
-            self.show_in_channel = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "silent"
-            v = d.get("silent", UNSET)
-            self.silent = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.attachments = UNSET
+            if "html" in d:
+                _f = "html"
+                v = d["html"]
+                self.html = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.html = UNSET
+            if "mentioned_users" in d:
+                _f = "mentioned_users[]"
+                v = d["mentioned_users"]
+                self.mentioned_users = (
+                    v if v is None else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.mentioned_users = UNSET
+            if "mml" in d:
+                _f = "mml"
+                v = d["mml"]
+                self.mml = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.mml = UNSET
+            if "parent_id" in d:
+                _f = "parent_id"
+                v = d["parent_id"]
+                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent_id = UNSET
+            if "poll_id" in d:
+                _f = "poll_id"
+                v = d["poll_id"]
+                self.poll_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.poll_id = UNSET
+            if "quoted_message_id" in d:
+                _f = "quoted_message_id"
+                v = d["quoted_message_id"]
+                self.quoted_message_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.quoted_message_id = UNSET
+            if "show_in_channel" in d:
+                _f = "show_in_channel"
+                v = d["show_in_channel"]
+                self.show_in_channel = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.show_in_channel = UNSET
+            if "silent" in d:
+                _f = "silent"
+                v = d["silent"]
+                self.silent = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.silent = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
         except ParseError as exc:
             raise exc.within("ChatDraftPayloadResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

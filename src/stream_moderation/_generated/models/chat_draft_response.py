@@ -87,21 +87,24 @@ class ChatDraftResponse:
             _f = "message"
             v = d["message"]
             self.message = ChatDraftPayloadResponse.from_dict(v, strict)
-            _f = "parent_id"
-            v = d.get("parent_id", UNSET)
-            self.parent_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "parent_message"
-            v = d.get("parent_message", UNSET)
-            self.parent_message = (
-                v if v is UNSET or v is None else ChatMessageResponse.from_dict(v, strict)
-            )
-            _f = "quoted_message"
-            v = d.get("quoted_message", UNSET)
-            self.quoted_message = (
-                v if v is UNSET or v is None else ChatMessageResponse.from_dict(v, strict)
-            )
+            if "parent_id" in d:
+                _f = "parent_id"
+                v = d["parent_id"]
+                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent_id = UNSET
+            if "parent_message" in d:
+                _f = "parent_message"
+                v = d["parent_message"]
+                self.parent_message = v if v is None else ChatMessageResponse.from_dict(v, strict)
+            else:
+                self.parent_message = UNSET
+            if "quoted_message" in d:
+                _f = "quoted_message"
+                v = d["quoted_message"]
+                self.quoted_message = v if v is None else ChatMessageResponse.from_dict(v, strict)
+            else:
+                self.quoted_message = UNSET
         except ParseError as exc:
             raise exc.within("ChatDraftResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

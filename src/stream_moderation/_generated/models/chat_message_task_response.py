@@ -188,44 +188,56 @@ class ChatMessageTaskResponse:
             _f = "user_name"
             v = d["user_name"]
             self.user_name = v if v.__class__ is str else check_str(v)
-            _f = "assigned_to"
-            v = d.get("assigned_to", UNSET)
-            self.assigned_to = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "extra"
-            v = d.get("extra", UNSET)
-            self.extra = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "reviewed_at"
-            v = d.get("reviewed_at", UNSET)
-            self._reviewed_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "assigned_to" in d:
+                _f = "assigned_to"
+                v = d["assigned_to"]
+                self.assigned_to = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.assigned_to = UNSET
+            if "extra" in d:
+                _f = "extra"
+                v = d["extra"]
+                self.extra = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.extra = UNSET
+            if "reviewed_at" in d:
+                _f = "reviewed_at"
+                v = d["reviewed_at"]
+                self._reviewed_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "reviewed_by"
-            v = d.get("reviewed_by", UNSET)
-            self.reviewed_by = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "rule"
-            v = d.get("rule", UNSET)
-            self.rule = v if v is UNSET or v is None else RuleResponse.from_dict(v, strict)
-            _f = "triggers[]"
-            v = d.get("triggers", UNSET)
-            self.triggers = (
-                v
-                if v is UNSET or v is None
-                else [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            else:
+                self._reviewed_at = UNSET
+            if "reviewed_by" in d:
+                _f = "reviewed_by"
+                v = d["reviewed_by"]
+                self.reviewed_by = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reviewed_by = UNSET
+            if "rule" in d:
+                _f = "rule"
+                v = d["rule"]
+                self.rule = v if v is None else RuleResponse.from_dict(v, strict)
+            else:
+                self.rule = UNSET
+            if "triggers" in d:
+                _f = "triggers[]"
+                v = d["triggers"]
+                self.triggers = (
+                    v
+                    if v is None
+                    else [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.triggers = UNSET
         except ParseError as exc:
             raise exc.within("ChatMessageTaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -58,41 +58,58 @@ class ChatPreferencesResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "channel_mentions"
-            v = d.get("channel_mentions", UNSET)
-            self.channel_mentions = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "default_preference"
-            v = d.get("default_preference", UNSET)
-            self.default_preference = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "direct_mentions"
-            v = d.get("direct_mentions", UNSET)
-            self.direct_mentions = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "group_mentions"
-            v = d.get("group_mentions", UNSET)
-            self.group_mentions = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "here_mentions"
-            v = d.get("here_mentions", UNSET)
-            self.here_mentions = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "role_mentions"
-            v = d.get("role_mentions", UNSET)
-            self.role_mentions = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "thread_replies"
-            v = d.get("thread_replies", UNSET)
-            self.thread_replies = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "channel_mentions" in d:
+                _f = "channel_mentions"
+                v = d["channel_mentions"]
+                self.channel_mentions = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.channel_mentions = UNSET
+            if "default_preference" in d:
+                _f = "default_preference"
+                v = d["default_preference"]
+                self.default_preference = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.default_preference = UNSET
+            if "direct_mentions" in d:
+                _f = "direct_mentions"
+                v = d["direct_mentions"]
+                self.direct_mentions = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.direct_mentions = UNSET
+            if "group_mentions" in d:
+                _f = "group_mentions"
+                v = d["group_mentions"]
+                self.group_mentions = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.group_mentions = UNSET
+            if "here_mentions" in d:
+                _f = "here_mentions"
+                v = d["here_mentions"]
+                self.here_mentions = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.here_mentions = UNSET
+            if "role_mentions" in d:
+                _f = "role_mentions"
+                v = d["role_mentions"]
+                self.role_mentions = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.role_mentions = UNSET
+            if "thread_replies" in d:
+                _f = "thread_replies"
+                v = d["thread_replies"]
+                self.thread_replies = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.thread_replies = UNSET
         except ParseError as exc:
             raise exc.within("ChatPreferencesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -81,9 +81,12 @@ class ChatReactionGroupUserResponse:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("ChatReactionGroupUserResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -126,27 +126,34 @@ class ChatReminderResponseData:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = (
-                v if v is UNSET or v is None else ChatMessageResponse.from_dict(v, strict)
-            )
-            _f = "remind_at"
-            v = d.get("remind_at", UNSET)
-            self._remind_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else ChatMessageResponse.from_dict(v, strict)
+            else:
+                self.message = UNSET
+            if "remind_at" in d:
+                _f = "remind_at"
+                v = d["remind_at"]
+                self._remind_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self._remind_at = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("ChatReminderResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

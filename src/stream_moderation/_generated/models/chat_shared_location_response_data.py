@@ -141,24 +141,28 @@ class ChatSharedLocationResponseData:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "end_at"
-            v = d.get("end_at", UNSET)
-            self._end_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "end_at" in d:
+                _f = "end_at"
+                v = d["end_at"]
+                self._end_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = (
-                v if v is UNSET or v is None else ChatMessageResponse.from_dict(v, strict)
-            )
+            else:
+                self._end_at = UNSET
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else ChatMessageResponse.from_dict(v, strict)
+            else:
+                self.message = UNSET
         except ParseError as exc:
             raise exc.within("ChatSharedLocationResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

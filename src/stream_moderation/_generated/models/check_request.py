@@ -112,55 +112,70 @@ class CheckRequest:
             _f = "entity_type"
             v = d["entity_type"]
             self.entity_type = v if v.__class__ is str else check_str(v)
-            _f = "config"
-            v = d.get("config", UNSET)
-            self.config = v if v is UNSET or v is None else ModerationConfig.from_dict(v, strict)
-            _f = "config_key"
-            v = d.get("config_key", UNSET)
-            self.config_key = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "config_team"
-            v = d.get("config_team", UNSET)
-            self.config_team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "content_published_at"
-            v = d.get("content_published_at", UNSET)
-            self._content_published_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "config" in d:
+                _f = "config"
+                v = d["config"]
+                self.config = v if v is None else ModerationConfig.from_dict(v, strict)
+            else:
+                self.config = UNSET
+            if "config_key" in d:
+                _f = "config_key"
+                v = d["config_key"]
+                self.config_key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.config_key = UNSET
+            if "config_team" in d:
+                _f = "config_team"
+                v = d["config_team"]
+                self.config_team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.config_team = UNSET
+            if "content_published_at" in d:
+                _f = "content_published_at"
+                v = d["content_published_at"]
+                self._content_published_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "moderation_payload"
-            v = d.get("moderation_payload", UNSET)
-            self.moderation_payload = (
-                v if v is UNSET or v is None else ModerationPayload.from_dict(v, strict)
-            )
-            _f = "options"
-            v = d.get("options", UNSET)
-            self.options = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "test_mode"
-            v = d.get("test_mode", UNSET)
-            self.test_mode = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self._content_published_at = UNSET
+            if "moderation_payload" in d:
+                _f = "moderation_payload"
+                v = d["moderation_payload"]
+                self.moderation_payload = v if v is None else ModerationPayload.from_dict(v, strict)
+            else:
+                self.moderation_payload = UNSET
+            if "options" in d:
+                _f = "options"
+                v = d["options"]
+                self.options = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.options = UNSET
+            if "test_mode" in d:
+                _f = "test_mode"
+                v = d["test_mode"]
+                self.test_mode = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.test_mode = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("CheckRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

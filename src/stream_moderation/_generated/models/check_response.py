@@ -70,21 +70,24 @@ class CheckResponse:
             _f = "status"
             v = d["status"]
             self.status = v if v.__class__ is str else check_str(v)
-            _f = "item"
-            v = d.get("item", UNSET)
-            self.item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
-            _f = "task_id"
-            v = d.get("task_id", UNSET)
-            self.task_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "triggered_rule"
-            v = d.get("triggered_rule", UNSET)
-            self.triggered_rule = (
-                v if v is UNSET or v is None else TriggeredRuleResponse.from_dict(v, strict)
-            )
+            if "item" in d:
+                _f = "item"
+                v = d["item"]
+                self.item = v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+            else:
+                self.item = UNSET
+            if "task_id" in d:
+                _f = "task_id"
+                v = d["task_id"]
+                self.task_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.task_id = UNSET
+            if "triggered_rule" in d:
+                _f = "triggered_rule"
+                v = d["triggered_rule"]
+                self.triggered_rule = v if v is None else TriggeredRuleResponse.from_dict(v, strict)
+            else:
+                self.triggered_rule = UNSET
         except ParseError as exc:
             raise exc.within("CheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -47,11 +47,12 @@ class CheckS3AccessRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "s3_url"
-            v = d.get("s3_url", UNSET)
-            self.s3_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "s3_url" in d:
+                _f = "s3_url"
+                v = d["s3_url"]
+                self.s3_url = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.s3_url = UNSET
         except ParseError as exc:
             raise exc.within("CheckS3AccessRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -59,11 +59,12 @@ class CheckS3AccessResponse:
             _f = "success"
             v = d["success"]
             self.success = v if v.__class__ is bool else check_bool(v)
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.message = UNSET
         except ParseError as exc:
             raise exc.within("CheckS3AccessResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

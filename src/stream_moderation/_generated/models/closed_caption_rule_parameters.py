@@ -54,40 +54,47 @@ class ClosedCaptionRuleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "harm_labels[]"
-            v = d.get("harm_labels", UNSET)
-            self.harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "harm_labels" in d:
+                _f = "harm_labels[]"
+                v = d["harm_labels"]
+                self.harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "llm_harm_labels"
-            v = d.get("llm_harm_labels", UNSET)
-            self.llm_harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self.harm_labels = UNSET
+            if "llm_harm_labels" in d:
+                _f = "llm_harm_labels"
+                v = d["llm_harm_labels"]
+                self.llm_harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
                 )
-            )
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self.llm_harm_labels = UNSET
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
         except ParseError as exc:
             raise exc.within("ClosedCaptionRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

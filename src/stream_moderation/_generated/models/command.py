@@ -102,32 +102,38 @@ class Command:
             _f = "set"
             v = d["set"]
             self.set = v if v.__class__ is str else check_str(v)
-            _f = "created_at"
-            v = d.get("created_at", UNSET)
-            self._created_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "created_at" in d:
+                _f = "created_at"
+                v = d["created_at"]
+                self._created_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "updated_at"
-            v = d.get("updated_at", UNSET)
-            self._updated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._created_at = UNSET
+            if "updated_at" in d:
+                _f = "updated_at"
+                v = d["updated_at"]
+                self._updated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
+            else:
+                self._updated_at = UNSET
         except ParseError as exc:
             raise exc.within("Command", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

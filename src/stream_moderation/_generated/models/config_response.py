@@ -158,95 +158,124 @@ class ConfigResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "ai_image_config"
-            v = d.get("ai_image_config", UNSET)
-            self.ai_image_config = (
-                v if v is UNSET or v is None else AIImageConfig.from_dict(v, strict)
-            )
-            _f = "ai_image_label_definitions[]"
-            v = d.get("ai_image_label_definitions", UNSET)
-            self.ai_image_label_definitions = (
-                v
-                if v is UNSET or v is None
-                else [AIImageLabelDefinition.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "ai_image_subclassifications"
-            v = d.get("ai_image_subclassifications", UNSET)
-            self.ai_image_subclassifications = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (
-                            [
-                                (x1 if x1.__class__ is str else check_str(x1))
-                                for x1 in check_list(x0)
-                            ]
-                            if strict
-                            else x0
-                            if x0.__class__ is list
-                            else check_list(x0)
-                        )
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            if "ai_image_config" in d:
+                _f = "ai_image_config"
+                v = d["ai_image_config"]
+                self.ai_image_config = v if v is None else AIImageConfig.from_dict(v, strict)
+            else:
+                self.ai_image_config = UNSET
+            if "ai_image_label_definitions" in d:
+                _f = "ai_image_label_definitions[]"
+                v = d["ai_image_label_definitions"]
+                self.ai_image_label_definitions = (
+                    v
+                    if v is None
+                    else [AIImageLabelDefinition.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "ai_text_config"
-            v = d.get("ai_text_config", UNSET)
-            self.ai_text_config = (
-                v if v is UNSET or v is None else AITextConfig.from_dict(v, strict)
-            )
-            _f = "ai_video_config"
-            v = d.get("ai_video_config", UNSET)
-            self.ai_video_config = (
-                v if v is UNSET or v is None else AIVideoConfig.from_dict(v, strict)
-            )
-            _f = "automod_platform_circumvention_config"
-            v = d.get("automod_platform_circumvention_config", UNSET)
-            self.automod_platform_circumvention_config = (
-                v
-                if v is UNSET or v is None
-                else AutomodPlatformCircumventionConfig.from_dict(v, strict)
-            )
-            _f = "automod_semantic_filters_config"
-            v = d.get("automod_semantic_filters_config", UNSET)
-            self.automod_semantic_filters_config = (
-                v if v is UNSET or v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
-            )
-            _f = "automod_toxicity_config"
-            v = d.get("automod_toxicity_config", UNSET)
-            self.automod_toxicity_config = (
-                v if v is UNSET or v is None else AutomodToxicityConfig.from_dict(v, strict)
-            )
-            _f = "available_bodyguard_profiles[]"
-            v = d.get("available_bodyguard_profiles", UNSET)
-            self.available_bodyguard_profiles = (
-                v
-                if v is UNSET or v is None
-                else [BodyguardProfileSummary.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "block_list_config"
-            v = d.get("block_list_config", UNSET)
-            self.block_list_config = (
-                v if v is UNSET or v is None else BlockListConfig.from_dict(v, strict)
-            )
-            _f = "llm_config"
-            v = d.get("llm_config", UNSET)
-            self.llm_config = v if v is UNSET or v is None else LLMConfig.from_dict(v, strict)
-            _f = "velocity_filter_config"
-            v = d.get("velocity_filter_config", UNSET)
-            self.velocity_filter_config = (
-                v if v is UNSET or v is None else VelocityFilterConfig.from_dict(v, strict)
-            )
-            _f = "video_call_rule_config"
-            v = d.get("video_call_rule_config", UNSET)
-            self.video_call_rule_config = (
-                v if v is UNSET or v is None else VideoCallRuleConfig.from_dict(v, strict)
-            )
+            else:
+                self.ai_image_label_definitions = UNSET
+            if "ai_image_subclassifications" in d:
+                _f = "ai_image_subclassifications"
+                v = d["ai_image_subclassifications"]
+                self.ai_image_subclassifications = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (
+                                [
+                                    (x1 if x1.__class__ is str else check_str(x1))
+                                    for x1 in check_list(x0)
+                                ]
+                                if strict
+                                else x0
+                                if x0.__class__ is list
+                                else check_list(x0)
+                            )
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.ai_image_subclassifications = UNSET
+            if "ai_text_config" in d:
+                _f = "ai_text_config"
+                v = d["ai_text_config"]
+                self.ai_text_config = v if v is None else AITextConfig.from_dict(v, strict)
+            else:
+                self.ai_text_config = UNSET
+            if "ai_video_config" in d:
+                _f = "ai_video_config"
+                v = d["ai_video_config"]
+                self.ai_video_config = v if v is None else AIVideoConfig.from_dict(v, strict)
+            else:
+                self.ai_video_config = UNSET
+            if "automod_platform_circumvention_config" in d:
+                _f = "automod_platform_circumvention_config"
+                v = d["automod_platform_circumvention_config"]
+                self.automod_platform_circumvention_config = (
+                    v if v is None else AutomodPlatformCircumventionConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_platform_circumvention_config = UNSET
+            if "automod_semantic_filters_config" in d:
+                _f = "automod_semantic_filters_config"
+                v = d["automod_semantic_filters_config"]
+                self.automod_semantic_filters_config = (
+                    v if v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_semantic_filters_config = UNSET
+            if "automod_toxicity_config" in d:
+                _f = "automod_toxicity_config"
+                v = d["automod_toxicity_config"]
+                self.automod_toxicity_config = (
+                    v if v is None else AutomodToxicityConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_toxicity_config = UNSET
+            if "available_bodyguard_profiles" in d:
+                _f = "available_bodyguard_profiles[]"
+                v = d["available_bodyguard_profiles"]
+                self.available_bodyguard_profiles = (
+                    v
+                    if v is None
+                    else [BodyguardProfileSummary.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.available_bodyguard_profiles = UNSET
+            if "block_list_config" in d:
+                _f = "block_list_config"
+                v = d["block_list_config"]
+                self.block_list_config = v if v is None else BlockListConfig.from_dict(v, strict)
+            else:
+                self.block_list_config = UNSET
+            if "llm_config" in d:
+                _f = "llm_config"
+                v = d["llm_config"]
+                self.llm_config = v if v is None else LLMConfig.from_dict(v, strict)
+            else:
+                self.llm_config = UNSET
+            if "velocity_filter_config" in d:
+                _f = "velocity_filter_config"
+                v = d["velocity_filter_config"]
+                self.velocity_filter_config = (
+                    v if v is None else VelocityFilterConfig.from_dict(v, strict)
+                )
+            else:
+                self.velocity_filter_config = UNSET
+            if "video_call_rule_config" in d:
+                _f = "video_call_rule_config"
+                v = d["video_call_rule_config"]
+                self.video_call_rule_config = (
+                    v if v is None else VideoCallRuleConfig.from_dict(v, strict)
+                )
+            else:
+                self.video_call_rule_config = UNSET
         except ParseError as exc:
             raise exc.within("ConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

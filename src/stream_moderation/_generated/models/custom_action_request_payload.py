@@ -50,14 +50,18 @@ class CustomActionRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "id"
-            v = d.get("id", UNSET)
-            self.id = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "options"
-            v = d.get("options", UNSET)
-            self.options = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "id" in d:
+                _f = "id"
+                v = d["id"]
+                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.id = UNSET
+            if "options" in d:
+                _f = "options"
+                v = d["options"]
+                self.options = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.options = UNSET
         except ParseError as exc:
             raise exc.within("CustomActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -77,24 +77,34 @@ class CustomCheckRequest:
             _f = "flags[]"
             v = d["flags"]
             self.flags = [CustomCheckFlag.from_dict(x0, strict) for x0 in check_list(v)]
-            _f = "entity_creator_id"
-            v = d.get("entity_creator_id", UNSET)
-            self.entity_creator_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "moderation_payload"
-            v = d.get("moderation_payload", UNSET)
-            self.moderation_payload = (
-                v if v is UNSET or v is None else ModerationPayloadRequest.from_dict(v, strict)
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "entity_creator_id" in d:
+                _f = "entity_creator_id"
+                v = d["entity_creator_id"]
+                self.entity_creator_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.entity_creator_id = UNSET
+            if "moderation_payload" in d:
+                _f = "moderation_payload"
+                v = d["moderation_payload"]
+                self.moderation_payload = (
+                    v if v is None else ModerationPayloadRequest.from_dict(v, strict)
+                )
+            else:
+                self.moderation_payload = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("CustomCheckRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -65,11 +65,12 @@ class CustomCheckResponse:
             _f = "status"
             v = d["status"]
             self.status = v if v.__class__ is str else check_str(v)
-            _f = "item"
-            v = d.get("item", UNSET)
-            self.item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
+            if "item" in d:
+                _f = "item"
+                v = d["item"]
+                self.item = v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+            else:
+                self.item = UNSET
         except ParseError as exc:
             raise exc.within("CustomCheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -59,26 +59,30 @@ class DeleteActivityRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "entity_id"
-            v = d.get("entity_id", UNSET)
-            self.entity_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "entity_type"
-            v = d.get("entity_type", UNSET)
-            self.entity_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "hard_delete"
-            v = d.get("hard_delete", UNSET)
-            self.hard_delete = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "entity_id" in d:
+                _f = "entity_id"
+                v = d["entity_id"]
+                self.entity_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.entity_id = UNSET
+            if "entity_type" in d:
+                _f = "entity_type"
+                v = d["entity_type"]
+                self.entity_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.entity_type = UNSET
+            if "hard_delete" in d:
+                _f = "hard_delete"
+                v = d["hard_delete"]
+                self.hard_delete = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.hard_delete = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
         except ParseError as exc:
             raise exc.within("DeleteActivityRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

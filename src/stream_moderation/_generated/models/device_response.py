@@ -101,26 +101,34 @@ class DeviceResponse:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "disabled"
-            v = d.get("disabled", UNSET)
-            self.disabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "disabled_reason"
-            v = d.get("disabled_reason", UNSET)
-            self.disabled_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "push_provider_name"
-            v = d.get("push_provider_name", UNSET)
-            self.push_provider_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "voip"
-            v = d.get("voip", UNSET)
-            self.voip = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            if "disabled" in d:
+                _f = "disabled"
+                v = d["disabled"]
+                self.disabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.disabled = UNSET
+            if "disabled_reason" in d:
+                _f = "disabled_reason"
+                v = d["disabled_reason"]
+                self.disabled_reason = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.disabled_reason = UNSET
+            if "push_provider_name" in d:
+                _f = "push_provider_name"
+                v = d["push_provider_name"]
+                self.push_provider_name = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.push_provider_name = UNSET
+            if "voip" in d:
+                _f = "voip"
+                v = d["voip"]
+                self.voip = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.voip = UNSET
         except ParseError as exc:
             raise exc.within("DeviceResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -74,85 +74,115 @@ class EnrichedActivity:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "actor"
-            v = d.get("actor", UNSET)
-            self.actor = v if v is UNSET or v is None else Data.from_dict(v, strict)
-            _f = "foreign_id"
-            v = d.get("foreign_id", UNSET)
-            self.foreign_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "id"
-            v = d.get("id", UNSET)
-            self.id = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "latest_reactions{}"
-            v = d.get("latest_reactions", UNSET)
-            self.latest_reactions = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "object"
-            v = d.get("object", UNSET)
-            self.object_ = v if v is UNSET or v is None else Data.from_dict(v, strict)
-            _f = "origin"
-            v = d.get("origin", UNSET)
-            self.origin = v if v is UNSET or v is None else Data.from_dict(v, strict)
-            _f = "own_reactions{}"
-            v = d.get("own_reactions", UNSET)
-            self.own_reactions = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "reaction_counts"
-            v = d.get("reaction_counts", UNSET)
-            self.reaction_counts = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is int else check_int(x0))
+            if "actor" in d:
+                _f = "actor"
+                v = d["actor"]
+                self.actor = v if v is None else Data.from_dict(v, strict)
+            else:
+                self.actor = UNSET
+            if "foreign_id" in d:
+                _f = "foreign_id"
+                v = d["foreign_id"]
+                self.foreign_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.foreign_id = UNSET
+            if "id" in d:
+                _f = "id"
+                v = d["id"]
+                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.id = UNSET
+            if "latest_reactions" in d:
+                _f = "latest_reactions{}"
+                v = d["latest_reactions"]
+                self.latest_reactions = (
+                    v
+                    if v is None
+                    else {
+                        k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
                         for k0, x0 in check_dict(v).items()
                     }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
                 )
-            )
-            _f = "score"
-            v = d.get("score", UNSET)
-            self.score = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "target"
-            v = d.get("target", UNSET)
-            self.target = v if v is UNSET or v is None else Data.from_dict(v, strict)
-            _f = "to[]"
-            v = d.get("to", UNSET)
-            self.to = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.latest_reactions = UNSET
+            if "object" in d:
+                _f = "object"
+                v = d["object"]
+                self.object_ = v if v is None else Data.from_dict(v, strict)
+            else:
+                self.object_ = UNSET
+            if "origin" in d:
+                _f = "origin"
+                v = d["origin"]
+                self.origin = v if v is None else Data.from_dict(v, strict)
+            else:
+                self.origin = UNSET
+            if "own_reactions" in d:
+                _f = "own_reactions{}"
+                v = d["own_reactions"]
+                self.own_reactions = (
+                    v
+                    if v is None
+                    else {
+                        k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        for k0, x0 in check_dict(v).items()
+                    }
                 )
-            )
-            _f = "verb"
-            v = d.get("verb", UNSET)
-            self.verb = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.own_reactions = UNSET
+            if "reaction_counts" in d:
+                _f = "reaction_counts"
+                v = d["reaction_counts"]
+                self.reaction_counts = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is int else check_int(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.reaction_counts = UNSET
+            if "score" in d:
+                _f = "score"
+                v = d["score"]
+                self.score = v if v is None else (v if v.__class__ is float else check_float(v))
+            else:
+                self.score = UNSET
+            if "target" in d:
+                _f = "target"
+                v = d["target"]
+                self.target = v if v is None else Data.from_dict(v, strict)
+            else:
+                self.target = UNSET
+            if "to" in d:
+                _f = "to[]"
+                v = d["to"]
+                self.to = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.to = UNSET
+            if "verb" in d:
+                _f = "verb"
+                v = d["verb"]
+                self.verb = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.verb = UNSET
         except ParseError as exc:
             raise exc.within("EnrichedActivity", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

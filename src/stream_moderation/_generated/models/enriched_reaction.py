@@ -112,97 +112,123 @@ class EnrichedReaction:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "children_counts"
-            v = d.get("children_counts", UNSET)
-            self.children_counts = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is int else check_int(x0))
+            if "children_counts" in d:
+                _f = "children_counts"
+                v = d["children_counts"]
+                self.children_counts = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is int else check_int(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.children_counts = UNSET
+            if "created_at" in d:
+                _f = "created_at"
+                v = d["created_at"]
+                self._created_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._created_at = UNSET
+            if "data" in d:
+                _f = "data"
+                v = d["data"]
+                self.data = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.data = UNSET
+            if "id" in d:
+                _f = "id"
+                v = d["id"]
+                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.id = UNSET
+            if "latest_children" in d:
+                _f = "latest_children{}"
+                v = d["latest_children"]
+                self.latest_children = (
+                    v
+                    if v is None
+                    else {
+                        k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
                         for k0, x0 in check_dict(v).items()
                     }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
                 )
-            )
-            _f = "created_at"
-            v = d.get("created_at", UNSET)
-            self._created_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.latest_children = UNSET
+            if "own_children" in d:
+                _f = "own_children{}"
+                v = d["own_children"]
+                self.own_children = (
+                    v
+                    if v is None
+                    else {
+                        k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        for k0, x0 in check_dict(v).items()
+                    }
                 )
-            )
-            _f = "data"
-            v = d.get("data", UNSET)
-            self.data = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "id"
-            v = d.get("id", UNSET)
-            self.id = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "latest_children{}"
-            v = d.get("latest_children", UNSET)
-            self.latest_children = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "own_children{}"
-            v = d.get("own_children", UNSET)
-            self.own_children = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [EnrichedReaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "parent"
-            v = d.get("parent", UNSET)
-            self.parent = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "target_feeds[]"
-            v = d.get("target_feeds", UNSET)
-            self.target_feeds = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.own_children = UNSET
+            if "parent" in d:
+                _f = "parent"
+                v = d["parent"]
+                self.parent = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent = UNSET
+            if "target_feeds" in d:
+                _f = "target_feeds[]"
+                v = d["target_feeds"]
+                self.target_feeds = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "updated_at"
-            v = d.get("updated_at", UNSET)
-            self._updated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.target_feeds = UNSET
+            if "updated_at" in d:
+                _f = "updated_at"
+                v = d["updated_at"]
+                self._updated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else Data.from_dict(v, strict)
+            else:
+                self._updated_at = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else Data.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("EnrichedReaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

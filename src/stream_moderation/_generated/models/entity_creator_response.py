@@ -260,126 +260,159 @@ class EntityCreatorResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "avg_response_time"
-            v = d.get("avg_response_time", UNSET)
-            self.avg_response_time = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "ban_expires"
-            v = d.get("ban_expires", UNSET)
-            self._ban_expires = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "avg_response_time" in d:
+                _f = "avg_response_time"
+                v = d["avg_response_time"]
+                self.avg_response_time = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
                 )
-            )
-            _f = "bypass_moderation"
-            v = d.get("bypass_moderation", UNSET)
-            self.bypass_moderation = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "deactivated_at"
-            v = d.get("deactivated_at", UNSET)
-            self._deactivated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.avg_response_time = UNSET
+            if "ban_expires" in d:
+                _f = "ban_expires"
+                v = d["ban_expires"]
+                self._ban_expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._ban_expires = UNSET
+            if "bypass_moderation" in d:
+                _f = "bypass_moderation"
+                v = d["bypass_moderation"]
+                self.bypass_moderation = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "devices[]"
-            v = d.get("devices", UNSET)
-            self.devices = (
-                v
-                if v is UNSET or v is None
-                else [DeviceResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "image"
-            v = d.get("image", UNSET)
-            self.image = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "last_active"
-            v = d.get("last_active", UNSET)
-            self._last_active = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.bypass_moderation = UNSET
+            if "deactivated_at" in d:
+                _f = "deactivated_at"
+                v = d["deactivated_at"]
+                self._deactivated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "name"
-            v = d.get("name", UNSET)
-            self.name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "privacy_settings"
-            v = d.get("privacy_settings", UNSET)
-            self.privacy_settings = (
-                v if v is UNSET or v is None else PrivacySettingsResponse.from_dict(v, strict)
-            )
-            _f = "push_notifications"
-            v = d.get("push_notifications", UNSET)
-            self.push_notifications = (
-                v
-                if v is UNSET or v is None
-                else PushNotificationSettingsResponse.from_dict(v, strict)
-            )
-            _f = "revoke_tokens_issued_before"
-            v = d.get("revoke_tokens_issued_before", UNSET)
-            self._revoke_tokens_issued_before = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._deactivated_at = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "teams_role"
-            v = d.get("teams_role", UNSET)
-            self.teams_role = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self._deleted_at = UNSET
+            if "devices" in d:
+                _f = "devices[]"
+                v = d["devices"]
+                self.devices = (
+                    v
+                    if v is None
+                    else [DeviceResponse.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
+            else:
+                self.devices = UNSET
+            if "image" in d:
+                _f = "image"
+                v = d["image"]
+                self.image = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.image = UNSET
+            if "last_active" in d:
+                _f = "last_active"
+                v = d["last_active"]
+                self._last_active = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._last_active = UNSET
+            if "name" in d:
+                _f = "name"
+                v = d["name"]
+                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.name = UNSET
+            if "privacy_settings" in d:
+                _f = "privacy_settings"
+                v = d["privacy_settings"]
+                self.privacy_settings = (
+                    v if v is None else PrivacySettingsResponse.from_dict(v, strict)
+                )
+            else:
+                self.privacy_settings = UNSET
+            if "push_notifications" in d:
+                _f = "push_notifications"
+                v = d["push_notifications"]
+                self.push_notifications = (
+                    v if v is None else PushNotificationSettingsResponse.from_dict(v, strict)
+                )
+            else:
+                self.push_notifications = UNSET
+            if "revoke_tokens_issued_before" in d:
+                _f = "revoke_tokens_issued_before"
+                v = d["revoke_tokens_issued_before"]
+                self._revoke_tokens_issued_before = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._revoke_tokens_issued_before = UNSET
+            if "teams_role" in d:
+                _f = "teams_role"
+                v = d["teams_role"]
+                self.teams_role = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.teams_role = UNSET
         except ParseError as exc:
             raise exc.within("EntityCreatorResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -53,21 +53,24 @@ class EscalatePayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "notes"
-            v = d.get("notes", UNSET)
-            self.notes = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "priority"
-            v = d.get("priority", UNSET)
-            self.priority = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "notes" in d:
+                _f = "notes"
+                v = d["notes"]
+                self.notes = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.notes = UNSET
+            if "priority" in d:
+                _f = "priority"
+                v = d["priority"]
+                self.priority = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.priority = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
         except ParseError as exc:
             raise exc.within("EscalatePayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

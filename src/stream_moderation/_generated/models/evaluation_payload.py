@@ -73,44 +73,52 @@ class EvaluationPayload:
                 if strict
                 else read_enum(EvaluationPayloadType, v)
             )
-            _f = "matches[]"
-            v = d.get("matches", UNSET)
-            self.matches = (
-                v
-                if v is UNSET or v is None
-                else [MatchPayload.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "phrase_list_ids[]"
-            v = d.get("phrase_list_ids", UNSET)
-            self.phrase_list_ids = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is int else check_int(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "matches" in d:
+                _f = "matches[]"
+                v = d["matches"]
+                self.matches = (
+                    v if v is None else [MatchPayload.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "phrases[]"
-            v = d.get("phrases", UNSET)
-            self.phrases = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.matches = UNSET
+            if "phrase_list_ids" in d:
+                _f = "phrase_list_ids[]"
+                v = d["phrase_list_ids"]
+                self.phrase_list_ids = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is int else check_int(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "score"
-            v = d.get("score", UNSET)
-            self.score = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
+            else:
+                self.phrase_list_ids = UNSET
+            if "phrases" in d:
+                _f = "phrases[]"
+                v = d["phrases"]
+                self.phrases = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.phrases = UNSET
+            if "score" in d:
+                _f = "score"
+                v = d["score"]
+                self.score = v if v is None else (v if v.__class__ is float else check_float(v))
+            else:
+                self.score = UNSET
         except ParseError as exc:
             raise exc.within("EvaluationPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -60,13 +60,16 @@ class EvaluationResponse:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "matches[]"
-            v = d.get("matches", UNSET)
-            self.matches = (
-                v
-                if v is UNSET or v is None
-                else [MatchResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "matches" in d:
+                _f = "matches[]"
+                v = d["matches"]
+                self.matches = (
+                    v
+                    if v is None
+                    else [MatchResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.matches = UNSET
         except ParseError as exc:
             raise exc.within("EvaluationResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

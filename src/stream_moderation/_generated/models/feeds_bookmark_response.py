@@ -111,16 +111,18 @@ class FeedsBookmarkResponse:
             _f = "user"
             v = d["user"]
             self.user = UserResponse.from_dict(v, strict)
-            _f = "activity_id"
-            v = d.get("activity_id", UNSET)
-            self.activity_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "activity_id" in d:
+                _f = "activity_id"
+                v = d["activity_id"]
+                self.activity_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.activity_id = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
         except ParseError as exc:
             raise exc.within("FeedsBookmarkResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -172,47 +172,56 @@ class FeedsFeedResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "filter_tags[]"
-            v = d.get("filter_tags", UNSET)
-            self.filter_tags = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self._deleted_at = UNSET
+            if "filter_tags" in d:
+                _f = "filter_tags[]"
+                v = d["filter_tags"]
+                self.filter_tags = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "location"
-            v = d.get("location", UNSET)
-            self.location = (
-                v if v is UNSET or v is None else FeedsActivityLocation.from_dict(v, strict)
-            )
-            _f = "visibility"
-            v = d.get("visibility", UNSET)
-            self.visibility = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.filter_tags = UNSET
+            if "location" in d:
+                _f = "location"
+                v = d["location"]
+                self.location = v if v is None else FeedsActivityLocation.from_dict(v, strict)
+            else:
+                self.location = UNSET
+            if "visibility" in d:
+                _f = "visibility"
+                v = d["visibility"]
+                self.visibility = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.visibility = UNSET
         except ParseError as exc:
             raise exc.within("FeedsFeedResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

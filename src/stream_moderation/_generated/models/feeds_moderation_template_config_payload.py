@@ -64,11 +64,12 @@ class FeedsModerationTemplateConfigPayload:
                 if v.__class__ is dict
                 else check_dict(v)
             )
-            _f = "config_key"
-            v = d.get("config_key", UNSET)
-            self.config_key = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "config_key" in d:
+                _f = "config_key"
+                v = d["config_key"]
+                self.config_key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.config_key = UNSET
         except ParseError as exc:
             raise exc.within("FeedsModerationTemplateConfigPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -64,13 +64,14 @@ class FeedsNotificationComment:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.attachments = UNSET
         except ParseError as exc:
             raise exc.within("FeedsNotificationComment", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -49,16 +49,18 @@ class FeedsNotificationContext:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "target"
-            v = d.get("target", UNSET)
-            self.target = (
-                v if v is UNSET or v is None else FeedsNotificationTarget.from_dict(v, strict)
-            )
-            _f = "trigger"
-            v = d.get("trigger", UNSET)
-            self.trigger = (
-                v if v is UNSET or v is None else FeedsNotificationTrigger.from_dict(v, strict)
-            )
+            if "target" in d:
+                _f = "target"
+                v = d["target"]
+                self.target = v if v is None else FeedsNotificationTarget.from_dict(v, strict)
+            else:
+                self.target = UNSET
+            if "trigger" in d:
+                _f = "trigger"
+                v = d["trigger"]
+                self.trigger = v if v is None else FeedsNotificationTrigger.from_dict(v, strict)
+            else:
+                self.trigger = UNSET
         except ParseError as exc:
             raise exc.within("FeedsNotificationContext", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -62,28 +62,32 @@ class FeedsNotificationParentActivity:
             _f = "id"
             v = d["id"]
             self.id = v if v.__class__ is str else check_str(v)
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "text"
-            v = d.get("text", UNSET)
-            self.text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.attachments = UNSET
+            if "text" in d:
+                _f = "text"
+                v = d["text"]
+                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("FeedsNotificationParentActivity", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -69,50 +69,58 @@ class FeedsNotificationTarget:
             _f = "id"
             v = d["id"]
             self.id = v if v.__class__ is str else check_str(v)
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "comment"
-            v = d.get("comment", UNSET)
-            self.comment = (
-                v if v is UNSET or v is None else FeedsNotificationComment.from_dict(v, strict)
-            )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "name"
-            v = d.get("name", UNSET)
-            self.name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "parent_activity"
-            v = d.get("parent_activity", UNSET)
-            self.parent_activity = (
-                v
-                if v is UNSET or v is None
-                else FeedsNotificationParentActivity.from_dict(v, strict)
-            )
-            _f = "text"
-            v = d.get("text", UNSET)
-            self.text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.attachments = UNSET
+            if "comment" in d:
+                _f = "comment"
+                v = d["comment"]
+                self.comment = v if v is None else FeedsNotificationComment.from_dict(v, strict)
+            else:
+                self.comment = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "name" in d:
+                _f = "name"
+                v = d["name"]
+                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.name = UNSET
+            if "parent_activity" in d:
+                _f = "parent_activity"
+                v = d["parent_activity"]
+                self.parent_activity = (
+                    v if v is None else FeedsNotificationParentActivity.from_dict(v, strict)
+                )
+            else:
+                self.parent_activity = UNSET
+            if "text" in d:
+                _f = "text"
+                v = d["text"]
+                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("FeedsNotificationTarget", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

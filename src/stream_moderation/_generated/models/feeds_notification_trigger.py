@@ -60,16 +60,18 @@ class FeedsNotificationTrigger:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "comment"
-            v = d.get("comment", UNSET)
-            self.comment = (
-                v if v is UNSET or v is None else FeedsNotificationComment.from_dict(v, strict)
-            )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "comment" in d:
+                _f = "comment"
+                v = d["comment"]
+                self.comment = v if v is None else FeedsNotificationComment.from_dict(v, strict)
+            else:
+                self.comment = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
         except ParseError as exc:
             raise exc.within("FeedsNotificationTrigger", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -60,57 +60,71 @@ class FeedsPreferencesResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "comment"
-            v = d.get("comment", UNSET)
-            self.comment = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "comment_mention"
-            v = d.get("comment_mention", UNSET)
-            self.comment_mention = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "comment_reaction"
-            v = d.get("comment_reaction", UNSET)
-            self.comment_reaction = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "comment_reply"
-            v = d.get("comment_reply", UNSET)
-            self.comment_reply = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "custom_activity_types"
-            v = d.get("custom_activity_types", UNSET)
-            self.custom_activity_types = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            if "comment" in d:
+                _f = "comment"
+                v = d["comment"]
+                self.comment = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.comment = UNSET
+            if "comment_mention" in d:
+                _f = "comment_mention"
+                v = d["comment_mention"]
+                self.comment_mention = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "follow"
-            v = d.get("follow", UNSET)
-            self.follow = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "mention"
-            v = d.get("mention", UNSET)
-            self.mention = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reaction"
-            v = d.get("reaction", UNSET)
-            self.reaction = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.comment_mention = UNSET
+            if "comment_reaction" in d:
+                _f = "comment_reaction"
+                v = d["comment_reaction"]
+                self.comment_reaction = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.comment_reaction = UNSET
+            if "comment_reply" in d:
+                _f = "comment_reply"
+                v = d["comment_reply"]
+                self.comment_reply = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.comment_reply = UNSET
+            if "custom_activity_types" in d:
+                _f = "custom_activity_types"
+                v = d["custom_activity_types"]
+                self.custom_activity_types = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.custom_activity_types = UNSET
+            if "follow" in d:
+                _f = "follow"
+                v = d["follow"]
+                self.follow = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.follow = UNSET
+            if "mention" in d:
+                _f = "mention"
+                v = d["mention"]
+                self.mention = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.mention = UNSET
+            if "reaction" in d:
+                _f = "reaction"
+                v = d["reaction"]
+                self.reaction = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reaction = UNSET
         except ParseError as exc:
             raise exc.within("FeedsPreferencesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -111,16 +111,18 @@ class FeedsReactionResponse:
             _f = "user"
             v = d["user"]
             self.user = UserResponse.from_dict(v, strict)
-            _f = "comment_id"
-            v = d.get("comment_id", UNSET)
-            self.comment_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "comment_id" in d:
+                _f = "comment_id"
+                v = d["comment_id"]
+                self.comment_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.comment_id = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
         except ParseError as exc:
             raise exc.within("FeedsReactionResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

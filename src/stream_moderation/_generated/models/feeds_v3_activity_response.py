@@ -332,141 +332,183 @@ class FeedsV3ActivityResponse:
             _f = "visibility"
             v = d["visibility"]
             self.visibility = v if v.__class__ is str else check_str(v)
-            _f = "current_feed"
-            v = d.get("current_feed", UNSET)
-            self.current_feed = (
-                v if v is UNSET or v is None else FeedsFeedResponse.from_dict(v, strict)
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "current_feed" in d:
+                _f = "current_feed"
+                v = d["current_feed"]
+                self.current_feed = v if v is None else FeedsFeedResponse.from_dict(v, strict)
+            else:
+                self.current_feed = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "edited_at"
-            v = d.get("edited_at", UNSET)
-            self._edited_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._deleted_at = UNSET
+            if "edited_at" in d:
+                _f = "edited_at"
+                v = d["edited_at"]
+                self._edited_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "expires_at"
-            v = d.get("expires_at", UNSET)
-            self._expires_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._edited_at = UNSET
+            if "expires_at" in d:
+                _f = "expires_at"
+                v = d["expires_at"]
+                self._expires_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "friend_reaction_count"
-            v = d.get("friend_reaction_count", UNSET)
-            self.friend_reaction_count = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "friend_reactions[]"
-            v = d.get("friend_reactions", UNSET)
-            self.friend_reactions = (
-                v
-                if v is UNSET or v is None
-                else [FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "is_read"
-            v = d.get("is_read", UNSET)
-            self.is_read = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "is_seen"
-            v = d.get("is_seen", UNSET)
-            self.is_seen = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "is_watched"
-            v = d.get("is_watched", UNSET)
-            self.is_watched = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "location"
-            v = d.get("location", UNSET)
-            self.location = (
-                v if v is UNSET or v is None else FeedsActivityLocation.from_dict(v, strict)
-            )
-            _f = "metrics"
-            v = d.get("metrics", UNSET)
-            self.metrics = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is int else check_int(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self._expires_at = UNSET
+            if "friend_reaction_count" in d:
+                _f = "friend_reaction_count"
+                v = d["friend_reaction_count"]
+                self.friend_reaction_count = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
                 )
-            )
-            _f = "moderation"
-            v = d.get("moderation", UNSET)
-            self.moderation = (
-                v if v is UNSET or v is None else ModerationV2Response.from_dict(v, strict)
-            )
-            _f = "moderation_action"
-            v = d.get("moderation_action", UNSET)
-            self.moderation_action = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "notification_context"
-            v = d.get("notification_context", UNSET)
-            self.notification_context = (
-                v if v is UNSET or v is None else FeedsNotificationContext.from_dict(v, strict)
-            )
-            _f = "parent"
-            v = d.get("parent", UNSET)
-            self.parent = (
-                v if v is UNSET or v is None else FeedsV3ActivityResponse.from_dict(v, strict)
-            )
-            _f = "poll"
-            v = d.get("poll", UNSET)
-            self.poll = v if v is UNSET or v is None else PollResponseData.from_dict(v, strict)
-            _f = "score_vars"
-            v = d.get("score_vars", UNSET)
-            self.score_vars = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "selector_source"
-            v = d.get("selector_source", UNSET)
-            self.selector_source = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "text"
-            v = d.get("text", UNSET)
-            self.text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "visibility_tag"
-            v = d.get("visibility_tag", UNSET)
-            self.visibility_tag = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.friend_reaction_count = UNSET
+            if "friend_reactions" in d:
+                _f = "friend_reactions[]"
+                v = d["friend_reactions"]
+                self.friend_reactions = (
+                    v
+                    if v is None
+                    else [FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.friend_reactions = UNSET
+            if "is_read" in d:
+                _f = "is_read"
+                v = d["is_read"]
+                self.is_read = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.is_read = UNSET
+            if "is_seen" in d:
+                _f = "is_seen"
+                v = d["is_seen"]
+                self.is_seen = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.is_seen = UNSET
+            if "is_watched" in d:
+                _f = "is_watched"
+                v = d["is_watched"]
+                self.is_watched = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.is_watched = UNSET
+            if "location" in d:
+                _f = "location"
+                v = d["location"]
+                self.location = v if v is None else FeedsActivityLocation.from_dict(v, strict)
+            else:
+                self.location = UNSET
+            if "metrics" in d:
+                _f = "metrics"
+                v = d["metrics"]
+                self.metrics = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is int else check_int(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.metrics = UNSET
+            if "moderation" in d:
+                _f = "moderation"
+                v = d["moderation"]
+                self.moderation = v if v is None else ModerationV2Response.from_dict(v, strict)
+            else:
+                self.moderation = UNSET
+            if "moderation_action" in d:
+                _f = "moderation_action"
+                v = d["moderation_action"]
+                self.moderation_action = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.moderation_action = UNSET
+            if "notification_context" in d:
+                _f = "notification_context"
+                v = d["notification_context"]
+                self.notification_context = (
+                    v if v is None else FeedsNotificationContext.from_dict(v, strict)
+                )
+            else:
+                self.notification_context = UNSET
+            if "parent" in d:
+                _f = "parent"
+                v = d["parent"]
+                self.parent = v if v is None else FeedsV3ActivityResponse.from_dict(v, strict)
+            else:
+                self.parent = UNSET
+            if "poll" in d:
+                _f = "poll"
+                v = d["poll"]
+                self.poll = v if v is None else PollResponseData.from_dict(v, strict)
+            else:
+                self.poll = UNSET
+            if "score_vars" in d:
+                _f = "score_vars"
+                v = d["score_vars"]
+                self.score_vars = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.score_vars = UNSET
+            if "selector_source" in d:
+                _f = "selector_source"
+                v = d["selector_source"]
+                self.selector_source = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.selector_source = UNSET
+            if "text" in d:
+                _f = "text"
+                v = d["text"]
+                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text = UNSET
+            if "visibility_tag" in d:
+                _f = "visibility_tag"
+                v = d["visibility_tag"]
+                self.visibility_tag = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.visibility_tag = UNSET
         except ParseError as exc:
             raise exc.within("FeedsV3ActivityResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -212,81 +212,101 @@ class FeedsV3CommentResponse:
             _f = "user"
             v = d["user"]
             self.user = UserResponse.from_dict(v, strict)
-            _f = "attachments[]"
-            v = d.get("attachments", UNSET)
-            self.attachments = (
-                v
-                if v is UNSET or v is None
-                else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "controversy_score"
-            v = d.get("controversy_score", UNSET)
-            self.controversy_score = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "attachments" in d:
+                _f = "attachments[]"
+                v = d["attachments"]
+                self.attachments = (
+                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "edited_at"
-            v = d.get("edited_at", UNSET)
-            self._edited_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.attachments = UNSET
+            if "controversy_score" in d:
+                _f = "controversy_score"
+                v = d["controversy_score"]
+                self.controversy_score = (
+                    v if v is None else (v if v.__class__ is float else check_float(v))
                 )
-            )
-            _f = "latest_reactions[]"
-            v = d.get("latest_reactions", UNSET)
-            self.latest_reactions = (
-                v
-                if v is UNSET or v is None
-                else [FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "moderation"
-            v = d.get("moderation", UNSET)
-            self.moderation = (
-                v if v is UNSET or v is None else ModerationV2Response.from_dict(v, strict)
-            )
-            _f = "parent_id"
-            v = d.get("parent_id", UNSET)
-            self.parent_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reaction_groups{}"
-            v = d.get("reaction_groups", UNSET)
-            self.reaction_groups = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: FeedsReactionGroupResponse.from_dict(x0, strict)
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "text"
-            v = d.get("text", UNSET)
-            self.text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.controversy_score = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._deleted_at = UNSET
+            if "edited_at" in d:
+                _f = "edited_at"
+                v = d["edited_at"]
+                self._edited_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._edited_at = UNSET
+            if "latest_reactions" in d:
+                _f = "latest_reactions[]"
+                v = d["latest_reactions"]
+                self.latest_reactions = (
+                    v
+                    if v is None
+                    else [FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.latest_reactions = UNSET
+            if "moderation" in d:
+                _f = "moderation"
+                v = d["moderation"]
+                self.moderation = v if v is None else ModerationV2Response.from_dict(v, strict)
+            else:
+                self.moderation = UNSET
+            if "parent_id" in d:
+                _f = "parent_id"
+                v = d["parent_id"]
+                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent_id = UNSET
+            if "reaction_groups" in d:
+                _f = "reaction_groups{}"
+                v = d["reaction_groups"]
+                self.reaction_groups = (
+                    v
+                    if v is None
+                    else {
+                        k0: FeedsReactionGroupResponse.from_dict(x0, strict)
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
+            else:
+                self.reaction_groups = UNSET
+            if "text" in d:
+                _f = "text"
+                v = d["text"]
+                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.text = UNSET
         except ParseError as exc:
             raise exc.within("FeedsV3CommentResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

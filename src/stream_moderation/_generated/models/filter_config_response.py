@@ -60,32 +60,38 @@ class FilterConfigResponse:
                 if v.__class__ is list
                 else check_list(v)
             )
-            _f = "ai_text_labels[]"
-            v = d.get("ai_text_labels", UNSET)
-            self.ai_text_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "ai_text_labels" in d:
+                _f = "ai_text_labels[]"
+                v = d["ai_text_labels"]
+                self.ai_text_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "config_keys[]"
-            v = d.get("config_keys", UNSET)
-            self.config_keys = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.ai_text_labels = UNSET
+            if "config_keys" in d:
+                _f = "config_keys[]"
+                v = d["config_keys"]
+                self.config_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
+            else:
+                self.config_keys = UNSET
         except ParseError as exc:
             raise exc.within("FilterConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -46,11 +46,12 @@ class FlagCountRuleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
         except ParseError as exc:
             raise exc.within("FlagCountRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -74,34 +74,44 @@ class FlagRequest:
             _f = "entity_type"
             v = d["entity_type"]
             self.entity_type = v if v.__class__ is str else check_str(v)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "entity_creator_id"
-            v = d.get("entity_creator_id", UNSET)
-            self.entity_creator_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "moderation_payload"
-            v = d.get("moderation_payload", UNSET)
-            self.moderation_payload = (
-                v if v is UNSET or v is None else ModerationPayload.from_dict(v, strict)
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "entity_creator_id" in d:
+                _f = "entity_creator_id"
+                v = d["entity_creator_id"]
+                self.entity_creator_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.entity_creator_id = UNSET
+            if "moderation_payload" in d:
+                _f = "moderation_payload"
+                v = d["moderation_payload"]
+                self.moderation_payload = v if v is None else ModerationPayload.from_dict(v, strict)
+            else:
+                self.moderation_payload = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("FlagRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -53,11 +53,12 @@ class GetFlagCountRequest:
             _f = "entity_creator_id"
             v = d["entity_creator_id"]
             self.entity_creator_id = v if v.__class__ is str else check_str(v)
-            _f = "entity_type"
-            v = d.get("entity_type", UNSET)
-            self.entity_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "entity_type" in d:
+                _f = "entity_type"
+                v = d["entity_type"]
+                self.entity_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.entity_type = UNSET
         except ParseError as exc:
             raise exc.within("GetFlagCountRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -53,11 +53,12 @@ class GetReviewQueueItemResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "item"
-            v = d.get("item", UNSET)
-            self.item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
+            if "item" in d:
+                _f = "item"
+                v = d["item"]
+                self.item = v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+            else:
+                self.item = UNSET
         except ParseError as exc:
             raise exc.within("GetReviewQueueItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

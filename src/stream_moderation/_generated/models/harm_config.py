@@ -58,41 +58,52 @@ class HarmConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "action_sequences[]"
-            v = d.get("action_sequences", UNSET)
-            self.action_sequences = (
-                v
-                if v is UNSET or v is None
-                else [ActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "cooldown_period"
-            v = d.get("cooldown_period", UNSET)
-            self.cooldown_period = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "harm_types[]"
-            v = d.get("harm_types", UNSET)
-            self.harm_types = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "action_sequences" in d:
+                _f = "action_sequences[]"
+                v = d["action_sequences"]
+                self.action_sequences = (
+                    v
+                    if v is None
+                    else [ActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "severity"
-            v = d.get("severity", UNSET)
-            self.severity = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self.action_sequences = UNSET
+            if "cooldown_period" in d:
+                _f = "cooldown_period"
+                v = d["cooldown_period"]
+                self.cooldown_period = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.cooldown_period = UNSET
+            if "harm_types" in d:
+                _f = "harm_types[]"
+                v = d["harm_types"]
+                self.harm_types = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.harm_types = UNSET
+            if "severity" in d:
+                _f = "severity"
+                v = d["severity"]
+                self.severity = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.severity = UNSET
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
         except ParseError as exc:
             raise exc.within("HarmConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

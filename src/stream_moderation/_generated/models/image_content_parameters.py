@@ -52,29 +52,38 @@ class ImageContentParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "harm_labels[]"
-            v = d.get("harm_labels", UNSET)
-            self.harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "harm_labels" in d:
+                _f = "harm_labels[]"
+                v = d["harm_labels"]
+                self.harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "label_operator"
-            v = d.get("label_operator", UNSET)
-            self.label_operator = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "min_confidence"
-            v = d.get("min_confidence", UNSET)
-            self.min_confidence = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
+            else:
+                self.harm_labels = UNSET
+            if "label_operator" in d:
+                _f = "label_operator"
+                v = d["label_operator"]
+                self.label_operator = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.label_operator = UNSET
+            if "min_confidence" in d:
+                _f = "min_confidence"
+                v = d["min_confidence"]
+                self.min_confidence = (
+                    v if v is None else (v if v.__class__ is float else check_float(v))
+                )
+            else:
+                self.min_confidence = UNSET
         except ParseError as exc:
             raise exc.within("ImageContentParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

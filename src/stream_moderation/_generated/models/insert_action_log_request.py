@@ -82,26 +82,32 @@ class InsertActionLogRequest:
             _f = "entity_type"
             v = d["entity_type"]
             self.entity_type = v if v.__class__ is str else check_str(v)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reporter_type"
-            v = d.get("reporter_type", UNSET)
-            self.reporter_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reporter_user_id"
-            v = d.get("reporter_user_id", UNSET)
-            self.reporter_user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "reporter_type" in d:
+                _f = "reporter_type"
+                v = d["reporter_type"]
+                self.reporter_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reporter_type = UNSET
+            if "reporter_user_id" in d:
+                _f = "reporter_user_id"
+                v = d["reporter_user_id"]
+                self.reporter_user_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.reporter_user_id = UNSET
         except ParseError as exc:
             raise exc.within("InsertActionLogRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

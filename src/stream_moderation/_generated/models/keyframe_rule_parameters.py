@@ -53,29 +53,36 @@ class KeyframeRuleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "harm_labels[]"
-            v = d.get("harm_labels", UNSET)
-            self.harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "harm_labels" in d:
+                _f = "harm_labels[]"
+                v = d["harm_labels"]
+                self.harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "min_confidence"
-            v = d.get("min_confidence", UNSET)
-            self.min_confidence = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self.harm_labels = UNSET
+            if "min_confidence" in d:
+                _f = "min_confidence"
+                v = d["min_confidence"]
+                self.min_confidence = (
+                    v if v is None else (v if v.__class__ is float else check_float(v))
+                )
+            else:
+                self.min_confidence = UNSET
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
         except ParseError as exc:
             raise exc.within("KeyframeRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -146,31 +146,38 @@ class LabelResultResponse:
             _f = "severity"
             v = d["severity"]
             self.severity = v if v.__class__ is str else check_str(v)
-            _f = "content_id"
-            v = d.get("content_id", UNSET)
-            self.content_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "directed_at"
-            v = d.get("directed_at", UNSET)
-            self.directed_at = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "masked_content"
-            v = d.get("masked_content", UNSET)
-            self.masked_content = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "policy"
-            v = d.get("policy", UNSET)
-            self.policy = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "content_id" in d:
+                _f = "content_id"
+                v = d["content_id"]
+                self.content_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.content_id = UNSET
+            if "directed_at" in d:
+                _f = "directed_at"
+                v = d["directed_at"]
+                self.directed_at = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.directed_at = UNSET
+            if "masked_content" in d:
+                _f = "masked_content"
+                v = d["masked_content"]
+                self.masked_content = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.masked_content = UNSET
+            if "policy" in d:
+                _f = "policy"
+                v = d["policy"]
+                self.policy = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.policy = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("LabelResultResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

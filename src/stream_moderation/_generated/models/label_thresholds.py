@@ -50,16 +50,18 @@ class LabelThresholds:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "block"
-            v = d.get("block", UNSET)
-            self.block = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "flag"
-            v = d.get("flag", UNSET)
-            self.flag = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
+            if "block" in d:
+                _f = "block"
+                v = d["block"]
+                self.block = v if v is None else (v if v.__class__ is float else check_float(v))
+            else:
+                self.block = UNSET
+            if "flag" in d:
+                _f = "flag"
+                v = d["flag"]
+                self.flag = v if v is None else (v if v.__class__ is float else check_float(v))
+            else:
+                self.flag = UNSET
         except ParseError as exc:
             raise exc.within("LabelThresholds", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -78,42 +78,50 @@ class LabelsRequest:
             _f = "content"
             v = d["content"]
             self.content = v if v.__class__ is str else check_str(v)
-            _f = "category"
-            v = d.get("category", UNSET)
-            self.category = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "content_id"
-            v = d.get("content_id", UNSET)
-            self.content_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "content_type"
-            v = d.get("content_type", UNSET)
-            self.content_type = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(LabelsRequestContentType, v)
-                    if strict
-                    else read_enum(LabelsRequestContentType, v)
+            if "category" in d:
+                _f = "category"
+                v = d["category"]
+                self.category = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.category = UNSET
+            if "content_id" in d:
+                _f = "content_id"
+                v = d["content_id"]
+                self.content_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.content_id = UNSET
+            if "content_type" in d:
+                _f = "content_type"
+                v = d["content_type"]
+                self.content_type = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(LabelsRequestContentType, v)
+                        if strict
+                        else read_enum(LabelsRequestContentType, v)
+                    )
                 )
-            )
-            _f = "dry_run"
-            v = d.get("dry_run", UNSET)
-            self.dry_run = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "policy"
-            v = d.get("policy", UNSET)
-            self.policy = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.content_type = UNSET
+            if "dry_run" in d:
+                _f = "dry_run"
+                v = d["dry_run"]
+                self.dry_run = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.dry_run = UNSET
+            if "policy" in d:
+                _f = "policy"
+                v = d["policy"]
+                self.policy = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.policy = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("LabelsRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -81,49 +81,60 @@ class LabelsResponse:
             _f = "recommended_action"
             v = d["recommended_action"]
             self.recommended_action = v if v.__class__ is str else check_str(v)
-            _f = "content_id"
-            v = d.get("content_id", UNSET)
-            self.content_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "directed_at"
-            v = d.get("directed_at", UNSET)
-            self.directed_at = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "harm_type"
-            v = d.get("harm_type", UNSET)
-            self.harm_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "labels[]"
-            v = d.get("labels", UNSET)
-            self.labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "content_id" in d:
+                _f = "content_id"
+                v = d["content_id"]
+                self.content_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.content_id = UNSET
+            if "directed_at" in d:
+                _f = "directed_at"
+                v = d["directed_at"]
+                self.directed_at = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.directed_at = UNSET
+            if "harm_type" in d:
+                _f = "harm_type"
+                v = d["harm_type"]
+                self.harm_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.harm_type = UNSET
+            if "labels" in d:
+                _f = "labels[]"
+                v = d["labels"]
+                self.labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "language"
-            v = d.get("language", UNSET)
-            self.language = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "masked_content"
-            v = d.get("masked_content", UNSET)
-            self.masked_content = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "severity"
-            v = d.get("severity", UNSET)
-            self.severity = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.labels = UNSET
+            if "language" in d:
+                _f = "language"
+                v = d["language"]
+                self.language = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.language = UNSET
+            if "masked_content" in d:
+                _f = "masked_content"
+                v = d["masked_content"]
+                self.masked_content = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.masked_content = UNSET
+            if "severity" in d:
+                _f = "severity"
+                v = d["severity"]
+                self.severity = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.severity = UNSET
         except ParseError as exc:
             raise exc.within("LabelsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

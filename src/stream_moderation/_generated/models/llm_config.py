@@ -58,44 +58,51 @@ class LLMConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "app_context"
-            v = d.get("app_context", UNSET)
-            self.app_context = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "enabled"
-            v = d.get("enabled", UNSET)
-            self.enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [LLMRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "severity_descriptions"
-            v = d.get("severity_descriptions", UNSET)
-            self.severity_descriptions = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            if "app_context" in d:
+                _f = "app_context"
+                v = d["app_context"]
+                self.app_context = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.app_context = UNSET
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "enabled" in d:
+                _f = "enabled"
+                v = d["enabled"]
+                self.enabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.enabled = UNSET
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v if v is None else [LLMRule.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
+            else:
+                self.rules = UNSET
+            if "severity_descriptions" in d:
+                _f = "severity_descriptions"
+                v = d["severity_descriptions"]
+                self.severity_descriptions = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.severity_descriptions = UNSET
         except ParseError as exc:
             raise exc.within("LLMConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -63,20 +63,30 @@ class LLMRule:
             _f = "label"
             v = d["label"]
             self.label = v if v.__class__ is str else check_str(v)
-            _f = "action"
-            v = d.get("action", UNSET)
-            self.action = (
-                v
-                if v is UNSET or v is None
-                else (read_enum_strict(LLMRuleAction, v) if strict else read_enum(LLMRuleAction, v))
-            )
-            _f = "severity_rules[]"
-            v = d.get("severity_rules", UNSET)
-            self.severity_rules = (
-                v
-                if v is UNSET or v is None
-                else [BodyguardSeverityRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "action" in d:
+                _f = "action"
+                v = d["action"]
+                self.action = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(LLMRuleAction, v)
+                        if strict
+                        else read_enum(LLMRuleAction, v)
+                    )
+                )
+            else:
+                self.action = UNSET
+            if "severity_rules" in d:
+                _f = "severity_rules[]"
+                v = d["severity_rules"]
+                self.severity_rules = (
+                    v
+                    if v is None
+                    else [BodyguardSeverityRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.severity_rules = UNSET
         except ParseError as exc:
             raise exc.within("LLMRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -55,21 +55,30 @@ class MarkReviewedRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "content_to_mark_as_reviewed_limit"
-            v = d.get("content_to_mark_as_reviewed_limit", UNSET)
-            self.content_to_mark_as_reviewed_limit = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "decision_reason"
-            v = d.get("decision_reason", UNSET)
-            self.decision_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "disable_marking_content_as_reviewed"
-            v = d.get("disable_marking_content_as_reviewed", UNSET)
-            self.disable_marking_content_as_reviewed = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            if "content_to_mark_as_reviewed_limit" in d:
+                _f = "content_to_mark_as_reviewed_limit"
+                v = d["content_to_mark_as_reviewed_limit"]
+                self.content_to_mark_as_reviewed_limit = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.content_to_mark_as_reviewed_limit = UNSET
+            if "decision_reason" in d:
+                _f = "decision_reason"
+                v = d["decision_reason"]
+                self.decision_reason = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.decision_reason = UNSET
+            if "disable_marking_content_as_reviewed" in d:
+                _f = "disable_marking_content_as_reviewed"
+                v = d["disable_marking_content_as_reviewed"]
+                self.disable_marking_content_as_reviewed = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.disable_marking_content_as_reviewed = UNSET
         except ParseError as exc:
             raise exc.within("MarkReviewedRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

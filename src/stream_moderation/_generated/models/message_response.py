@@ -371,209 +371,268 @@ class MessageResponse:
             _f = "user"
             v = d["user"]
             self.user = UserResponse.from_dict(v, strict)
-            _f = "command"
-            v = d.get("command", UNSET)
-            self.command = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "command" in d:
+                _f = "command"
+                v = d["command"]
+                self.command = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.command = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "deleted_for_me"
-            v = d.get("deleted_for_me", UNSET)
-            self.deleted_for_me = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "draft"
-            v = d.get("draft", UNSET)
-            self.draft = v if v is UNSET or v is None else DraftResponse.from_dict(v, strict)
-            _f = "i18n"
-            v = d.get("i18n", UNSET)
-            self.i18n = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
+            else:
+                self._deleted_at = UNSET
+            if "deleted_for_me" in d:
+                _f = "deleted_for_me"
+                v = d["deleted_for_me"]
+                self.deleted_for_me = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.deleted_for_me = UNSET
+            if "draft" in d:
+                _f = "draft"
+                v = d["draft"]
+                self.draft = v if v is None else DraftResponse.from_dict(v, strict)
+            else:
+                self.draft = UNSET
+            if "i18n" in d:
+                _f = "i18n"
+                v = d["i18n"]
+                self.i18n = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.i18n = UNSET
+            if "image_labels" in d:
+                _f = "image_labels"
+                v = d["image_labels"]
+                self.image_labels = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (
+                                [
+                                    (x1 if x1.__class__ is str else check_str(x1))
+                                    for x1 in check_list(x0)
+                                ]
+                                if strict
+                                else x0
+                                if x0.__class__ is list
+                                else check_list(x0)
+                            )
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.image_labels = UNSET
+            if "member" in d:
+                _f = "member"
+                v = d["member"]
+                self.member = v if v is None else ChannelMemberResponse.from_dict(v, strict)
+            else:
+                self.member = UNSET
+            if "mentioned_group_ids" in d:
+                _f = "mentioned_group_ids[]"
+                v = d["mentioned_group_ids"]
+                self.mentioned_group_ids = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.mentioned_group_ids = UNSET
+            if "mentioned_roles" in d:
+                _f = "mentioned_roles[]"
+                v = d["mentioned_roles"]
+                self.mentioned_roles = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.mentioned_roles = UNSET
+            if "message_text_updated_at" in d:
+                _f = "message_text_updated_at"
+                v = d["message_text_updated_at"]
+                self._message_text_updated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._message_text_updated_at = UNSET
+            if "mml" in d:
+                _f = "mml"
+                v = d["mml"]
+                self.mml = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.mml = UNSET
+            if "moderation" in d:
+                _f = "moderation"
+                v = d["moderation"]
+                self.moderation = v if v is None else ModerationV2Response.from_dict(v, strict)
+            else:
+                self.moderation = UNSET
+            if "parent_id" in d:
+                _f = "parent_id"
+                v = d["parent_id"]
+                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent_id = UNSET
+            if "pin_expires" in d:
+                _f = "pin_expires"
+                v = d["pin_expires"]
+                self._pin_expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._pin_expires = UNSET
+            if "pinned_at" in d:
+                _f = "pinned_at"
+                v = d["pinned_at"]
+                self._pinned_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._pinned_at = UNSET
+            if "pinned_by" in d:
+                _f = "pinned_by"
+                v = d["pinned_by"]
+                self.pinned_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.pinned_by = UNSET
+            if "poll" in d:
+                _f = "poll"
+                v = d["poll"]
+                self.poll = v if v is None else PollResponseData.from_dict(v, strict)
+            else:
+                self.poll = UNSET
+            if "poll_id" in d:
+                _f = "poll_id"
+                v = d["poll_id"]
+                self.poll_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.poll_id = UNSET
+            if "quoted_message" in d:
+                _f = "quoted_message"
+                v = d["quoted_message"]
+                self.quoted_message = v if v is None else MessageResponse.from_dict(v, strict)
+            else:
+                self.quoted_message = UNSET
+            if "quoted_message_id" in d:
+                _f = "quoted_message_id"
+                v = d["quoted_message_id"]
+                self.quoted_message_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.quoted_message_id = UNSET
+            if "reaction_groups" in d:
+                _f = "reaction_groups{}"
+                v = d["reaction_groups"]
+                self.reaction_groups = (
+                    v
+                    if v is None
+                    else {
+                        k0: ReactionGroupResponse.from_dict(x0, strict)
                         for k0, x0 in check_dict(v).items()
                     }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
                 )
-            )
-            _f = "image_labels"
-            v = d.get("image_labels", UNSET)
-            self.image_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (
-                            [
-                                (x1 if x1.__class__ is str else check_str(x1))
-                                for x1 in check_list(x0)
-                            ]
-                            if strict
-                            else x0
-                            if x0.__class__ is list
-                            else check_list(x0)
-                        )
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self.reaction_groups = UNSET
+            if "reminder" in d:
+                _f = "reminder"
+                v = d["reminder"]
+                self.reminder = v if v is None else ReminderResponseData.from_dict(v, strict)
+            else:
+                self.reminder = UNSET
+            if "shared_location" in d:
+                _f = "shared_location"
+                v = d["shared_location"]
+                self.shared_location = (
+                    v if v is None else SharedLocationResponseData.from_dict(v, strict)
                 )
-            )
-            _f = "member"
-            v = d.get("member", UNSET)
-            self.member = (
-                v if v is UNSET or v is None else ChannelMemberResponse.from_dict(v, strict)
-            )
-            _f = "mentioned_group_ids[]"
-            v = d.get("mentioned_group_ids", UNSET)
-            self.mentioned_group_ids = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.shared_location = UNSET
+            if "show_in_channel" in d:
+                _f = "show_in_channel"
+                v = d["show_in_channel"]
+                self.show_in_channel = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "mentioned_roles[]"
-            v = d.get("mentioned_roles", UNSET)
-            self.mentioned_roles = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.show_in_channel = UNSET
+            if "thread_participants" in d:
+                _f = "thread_participants[]"
+                v = d["thread_participants"]
+                self.thread_participants = (
+                    v if v is None else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "message_text_updated_at"
-            v = d.get("message_text_updated_at", UNSET)
-            self._message_text_updated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "mml"
-            v = d.get("mml", UNSET)
-            self.mml = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "moderation"
-            v = d.get("moderation", UNSET)
-            self.moderation = (
-                v if v is UNSET or v is None else ModerationV2Response.from_dict(v, strict)
-            )
-            _f = "parent_id"
-            v = d.get("parent_id", UNSET)
-            self.parent_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "pin_expires"
-            v = d.get("pin_expires", UNSET)
-            self._pin_expires = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "pinned_at"
-            v = d.get("pinned_at", UNSET)
-            self._pinned_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
-                )
-            )
-            _f = "pinned_by"
-            v = d.get("pinned_by", UNSET)
-            self.pinned_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "poll"
-            v = d.get("poll", UNSET)
-            self.poll = v if v is UNSET or v is None else PollResponseData.from_dict(v, strict)
-            _f = "poll_id"
-            v = d.get("poll_id", UNSET)
-            self.poll_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "quoted_message"
-            v = d.get("quoted_message", UNSET)
-            self.quoted_message = (
-                v if v is UNSET or v is None else MessageResponse.from_dict(v, strict)
-            )
-            _f = "quoted_message_id"
-            v = d.get("quoted_message_id", UNSET)
-            self.quoted_message_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "reaction_groups{}"
-            v = d.get("reaction_groups", UNSET)
-            self.reaction_groups = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: ReactionGroupResponse.from_dict(x0, strict)
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "reminder"
-            v = d.get("reminder", UNSET)
-            self.reminder = (
-                v if v is UNSET or v is None else ReminderResponseData.from_dict(v, strict)
-            )
-            _f = "shared_location"
-            v = d.get("shared_location", UNSET)
-            self.shared_location = (
-                v if v is UNSET or v is None else SharedLocationResponseData.from_dict(v, strict)
-            )
-            _f = "show_in_channel"
-            v = d.get("show_in_channel", UNSET)
-            self.show_in_channel = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "thread_participants[]"
-            v = d.get("thread_participants", UNSET)
-            self.thread_participants = (
-                v
-                if v is UNSET or v is None
-                else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            else:
+                self.thread_participants = UNSET
         except ParseError as exc:
             raise exc.within("MessageResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

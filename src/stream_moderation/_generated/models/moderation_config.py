@@ -112,118 +112,158 @@ class ModerationConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "ai_image_config"
-            v = d.get("ai_image_config", UNSET)
-            self.ai_image_config = (
-                v if v is UNSET or v is None else AIImageConfig.from_dict(v, strict)
-            )
-            _f = "ai_image_lite_config"
-            v = d.get("ai_image_lite_config", UNSET)
-            self.ai_image_lite_config = (
-                v if v is UNSET or v is None else BodyguardImageAnalysisConfig.from_dict(v, strict)
-            )
-            _f = "ai_text_config"
-            v = d.get("ai_text_config", UNSET)
-            self.ai_text_config = (
-                v if v is UNSET or v is None else AITextConfig.from_dict(v, strict)
-            )
-            _f = "ai_video_config"
-            v = d.get("ai_video_config", UNSET)
-            self.ai_video_config = (
-                v if v is UNSET or v is None else AIVideoConfig.from_dict(v, strict)
-            )
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "automod_platform_circumvention_config"
-            v = d.get("automod_platform_circumvention_config", UNSET)
-            self.automod_platform_circumvention_config = (
-                v
-                if v is UNSET or v is None
-                else AutomodPlatformCircumventionConfig.from_dict(v, strict)
-            )
-            _f = "automod_semantic_filters_config"
-            v = d.get("automod_semantic_filters_config", UNSET)
-            self.automod_semantic_filters_config = (
-                v if v is UNSET or v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
-            )
-            _f = "automod_toxicity_config"
-            v = d.get("automod_toxicity_config", UNSET)
-            self.automod_toxicity_config = (
-                v if v is UNSET or v is None else AutomodToxicityConfig.from_dict(v, strict)
-            )
-            _f = "block_list_config"
-            v = d.get("block_list_config", UNSET)
-            self.block_list_config = (
-                v if v is UNSET or v is None else BlockListConfig.from_dict(v, strict)
-            )
-            _f = "created_at"
-            v = d.get("created_at", UNSET)
-            self._created_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "ai_image_config" in d:
+                _f = "ai_image_config"
+                v = d["ai_image_config"]
+                self.ai_image_config = v if v is None else AIImageConfig.from_dict(v, strict)
+            else:
+                self.ai_image_config = UNSET
+            if "ai_image_lite_config" in d:
+                _f = "ai_image_lite_config"
+                v = d["ai_image_lite_config"]
+                self.ai_image_lite_config = (
+                    v if v is None else BodyguardImageAnalysisConfig.from_dict(v, strict)
                 )
-            )
-            _f = "google_vision_config"
-            v = d.get("google_vision_config", UNSET)
-            self.google_vision_config = (
-                v if v is UNSET or v is None else GoogleVisionConfig.from_dict(v, strict)
-            )
-            _f = "key"
-            v = d.get("key", UNSET)
-            self.key = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "llm_config"
-            v = d.get("llm_config", UNSET)
-            self.llm_config = v if v is UNSET or v is None else LLMConfig.from_dict(v, strict)
-            _f = "supported_video_call_harm_types[]"
-            v = d.get("supported_video_call_harm_types", UNSET)
-            self.supported_video_call_harm_types = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.ai_image_lite_config = UNSET
+            if "ai_text_config" in d:
+                _f = "ai_text_config"
+                v = d["ai_text_config"]
+                self.ai_text_config = v if v is None else AITextConfig.from_dict(v, strict)
+            else:
+                self.ai_text_config = UNSET
+            if "ai_video_config" in d:
+                _f = "ai_video_config"
+                v = d["ai_video_config"]
+                self.ai_video_config = v if v is None else AIVideoConfig.from_dict(v, strict)
+            else:
+                self.ai_video_config = UNSET
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "automod_platform_circumvention_config" in d:
+                _f = "automod_platform_circumvention_config"
+                v = d["automod_platform_circumvention_config"]
+                self.automod_platform_circumvention_config = (
+                    v if v is None else AutomodPlatformCircumventionConfig.from_dict(v, strict)
                 )
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "updated_at"
-            v = d.get("updated_at", UNSET)
-            self._updated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.automod_platform_circumvention_config = UNSET
+            if "automod_semantic_filters_config" in d:
+                _f = "automod_semantic_filters_config"
+                v = d["automod_semantic_filters_config"]
+                self.automod_semantic_filters_config = (
+                    v if v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
                 )
-            )
-            _f = "velocity_filter_config"
-            v = d.get("velocity_filter_config", UNSET)
-            self.velocity_filter_config = (
-                v if v is UNSET or v is None else VelocityFilterConfig.from_dict(v, strict)
-            )
-            _f = "video_call_rule_config"
-            v = d.get("video_call_rule_config", UNSET)
-            self.video_call_rule_config = (
-                v if v is UNSET or v is None else VideoCallRuleConfig.from_dict(v, strict)
-            )
+            else:
+                self.automod_semantic_filters_config = UNSET
+            if "automod_toxicity_config" in d:
+                _f = "automod_toxicity_config"
+                v = d["automod_toxicity_config"]
+                self.automod_toxicity_config = (
+                    v if v is None else AutomodToxicityConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_toxicity_config = UNSET
+            if "block_list_config" in d:
+                _f = "block_list_config"
+                v = d["block_list_config"]
+                self.block_list_config = v if v is None else BlockListConfig.from_dict(v, strict)
+            else:
+                self.block_list_config = UNSET
+            if "created_at" in d:
+                _f = "created_at"
+                v = d["created_at"]
+                self._created_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._created_at = UNSET
+            if "google_vision_config" in d:
+                _f = "google_vision_config"
+                v = d["google_vision_config"]
+                self.google_vision_config = (
+                    v if v is None else GoogleVisionConfig.from_dict(v, strict)
+                )
+            else:
+                self.google_vision_config = UNSET
+            if "key" in d:
+                _f = "key"
+                v = d["key"]
+                self.key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.key = UNSET
+            if "llm_config" in d:
+                _f = "llm_config"
+                v = d["llm_config"]
+                self.llm_config = v if v is None else LLMConfig.from_dict(v, strict)
+            else:
+                self.llm_config = UNSET
+            if "supported_video_call_harm_types" in d:
+                _f = "supported_video_call_harm_types[]"
+                v = d["supported_video_call_harm_types"]
+                self.supported_video_call_harm_types = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.supported_video_call_harm_types = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
+            if "updated_at" in d:
+                _f = "updated_at"
+                v = d["updated_at"]
+                self._updated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._updated_at = UNSET
+            if "velocity_filter_config" in d:
+                _f = "velocity_filter_config"
+                v = d["velocity_filter_config"]
+                self.velocity_filter_config = (
+                    v if v is None else VelocityFilterConfig.from_dict(v, strict)
+                )
+            else:
+                self.velocity_filter_config = UNSET
+            if "video_call_rule_config" in d:
+                _f = "video_call_rule_config"
+                v = d["video_call_rule_config"]
+                self.video_call_rule_config = (
+                    v if v is None else VideoCallRuleConfig.from_dict(v, strict)
+                )
+            else:
+                self.video_call_rule_config = UNSET
         except ParseError as exc:
             raise exc.within("ModerationConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

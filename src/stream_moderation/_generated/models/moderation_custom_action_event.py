@@ -117,27 +117,36 @@ class ModerationCustomActionEvent:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "action_options"
-            v = d.get("action_options", UNSET)
-            self.action_options = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = v if v is UNSET or v is None else MessageResponse.from_dict(v, strict)
-            _f = "received_at"
-            v = d.get("received_at", UNSET)
-            self._received_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "action_options" in d:
+                _f = "action_options"
+                v = d["action_options"]
+                self.action_options = (
+                    v if v is None else (v if v.__class__ is dict else check_dict(v))
                 )
-            )
+            else:
+                self.action_options = UNSET
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else MessageResponse.from_dict(v, strict)
+            else:
+                self.message = UNSET
+            if "received_at" in d:
+                _f = "received_at"
+                v = d["received_at"]
+                self._received_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._received_at = UNSET
         except ParseError as exc:
             raise exc.within("ModerationCustomActionEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -141,52 +141,72 @@ class ModerationFlagResponse:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "entity_creator_id"
-            v = d.get("entity_creator_id", UNSET)
-            self.entity_creator_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "labels[]"
-            v = d.get("labels", UNSET)
-            self.labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "entity_creator_id" in d:
+                _f = "entity_creator_id"
+                v = d["entity_creator_id"]
+                self.entity_creator_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "moderation_payload"
-            v = d.get("moderation_payload", UNSET)
-            self.moderation_payload = (
-                v if v is UNSET or v is None else ModerationPayloadResponse.from_dict(v, strict)
-            )
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "review_queue_item"
-            v = d.get("review_queue_item", UNSET)
-            self.review_queue_item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
-            _f = "review_queue_item_id"
-            v = d.get("review_queue_item_id", UNSET)
-            self.review_queue_item_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.entity_creator_id = UNSET
+            if "labels" in d:
+                _f = "labels[]"
+                v = d["labels"]
+                self.labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.labels = UNSET
+            if "moderation_payload" in d:
+                _f = "moderation_payload"
+                v = d["moderation_payload"]
+                self.moderation_payload = (
+                    v if v is None else ModerationPayloadResponse.from_dict(v, strict)
+                )
+            else:
+                self.moderation_payload = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
+            if "review_queue_item" in d:
+                _f = "review_queue_item"
+                v = d["review_queue_item"]
+                self.review_queue_item = (
+                    v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+                )
+            else:
+                self.review_queue_item = UNSET
+            if "review_queue_item_id" in d:
+                _f = "review_queue_item_id"
+                v = d["review_queue_item_id"]
+                self.review_queue_item_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.review_queue_item_id = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("ModerationFlagResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -57,50 +57,60 @@ class ModerationPayloadResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "images[]"
-            v = d.get("images", UNSET)
-            self.images = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "images" in d:
+                _f = "images[]"
+                v = d["images"]
+                self.images = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "texts[]"
-            v = d.get("texts", UNSET)
-            self.texts = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.images = UNSET
+            if "texts" in d:
+                _f = "texts[]"
+                v = d["texts"]
+                self.texts = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "videos[]"
-            v = d.get("videos", UNSET)
-            self.videos = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.texts = UNSET
+            if "videos" in d:
+                _f = "videos[]"
+                v = d["videos"]
+                self.videos = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
+            else:
+                self.videos = UNSET
         except ParseError as exc:
             raise exc.within("ModerationPayloadResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

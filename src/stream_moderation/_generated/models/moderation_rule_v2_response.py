@@ -147,40 +147,56 @@ class ModerationRuleV2Response:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "action"
-            v = d.get("action", UNSET)
-            self.action = v if v is UNSET or v is None else RuleBuilderAction.from_dict(v, strict)
-            _f = "action_sequences[]"
-            v = d.get("action_sequences", UNSET)
-            self.action_sequences = (
-                v
-                if v is UNSET or v is None
-                else [CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "conditions[]"
-            v = d.get("conditions", UNSET)
-            self.conditions = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "cooldown_period"
-            v = d.get("cooldown_period", UNSET)
-            self.cooldown_period = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "groups[]"
-            v = d.get("groups", UNSET)
-            self.groups = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "logic"
-            v = d.get("logic", UNSET)
-            self.logic = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "action" in d:
+                _f = "action"
+                v = d["action"]
+                self.action = v if v is None else RuleBuilderAction.from_dict(v, strict)
+            else:
+                self.action = UNSET
+            if "action_sequences" in d:
+                _f = "action_sequences[]"
+                v = d["action_sequences"]
+                self.action_sequences = (
+                    v
+                    if v is None
+                    else [CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.action_sequences = UNSET
+            if "conditions" in d:
+                _f = "conditions[]"
+                v = d["conditions"]
+                self.conditions = (
+                    v
+                    if v is None
+                    else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.conditions = UNSET
+            if "cooldown_period" in d:
+                _f = "cooldown_period"
+                v = d["cooldown_period"]
+                self.cooldown_period = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.cooldown_period = UNSET
+            if "groups" in d:
+                _f = "groups[]"
+                v = d["groups"]
+                self.groups = (
+                    v
+                    if v is None
+                    else [RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.groups = UNSET
+            if "logic" in d:
+                _f = "logic"
+                v = d["logic"]
+                self.logic = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.logic = UNSET
         except ParseError as exc:
             raise exc.within("ModerationRuleV2Response", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

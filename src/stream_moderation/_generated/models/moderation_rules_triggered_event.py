@@ -145,29 +145,38 @@ class ModerationRulesTriggeredEvent:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "received_at"
-            v = d.get("received_at", UNSET)
-            self._received_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "received_at" in d:
+                _f = "received_at"
+                v = d["received_at"]
+                self._received_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "review_queue_item_id"
-            v = d.get("review_queue_item_id", UNSET)
-            self.review_queue_item_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "violation_number"
-            v = d.get("violation_number", UNSET)
-            self.violation_number = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            else:
+                self._received_at = UNSET
+            if "review_queue_item_id" in d:
+                _f = "review_queue_item_id"
+                v = d["review_queue_item_id"]
+                self.review_queue_item_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.review_queue_item_id = UNSET
+            if "violation_number" in d:
+                _f = "violation_number"
+                v = d["violation_number"]
+                self.violation_number = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.violation_number = UNSET
         except ParseError as exc:
             raise exc.within("ModerationRulesTriggeredEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

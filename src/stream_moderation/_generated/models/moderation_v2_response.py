@@ -68,60 +68,78 @@ class ModerationV2Response:
             _f = "original_text"
             v = d["original_text"]
             self.original_text = v if v.__class__ is str else check_str(v)
-            _f = "blocklist_matched"
-            v = d.get("blocklist_matched", UNSET)
-            self.blocklist_matched = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "blocklists_matched[]"
-            v = d.get("blocklists_matched", UNSET)
-            self.blocklists_matched = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "blocklist_matched" in d:
+                _f = "blocklist_matched"
+                v = d["blocklist_matched"]
+                self.blocklist_matched = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "image_harms[]"
-            v = d.get("image_harms", UNSET)
-            self.image_harms = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.blocklist_matched = UNSET
+            if "blocklists_matched" in d:
+                _f = "blocklists_matched[]"
+                v = d["blocklists_matched"]
+                self.blocklists_matched = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "platform_circumvented"
-            v = d.get("platform_circumvented", UNSET)
-            self.platform_circumvented = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "semantic_filter_matched"
-            v = d.get("semantic_filter_matched", UNSET)
-            self.semantic_filter_matched = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "text_harms[]"
-            v = d.get("text_harms", UNSET)
-            self.text_harms = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.blocklists_matched = UNSET
+            if "image_harms" in d:
+                _f = "image_harms[]"
+                v = d["image_harms"]
+                self.image_harms = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
+            else:
+                self.image_harms = UNSET
+            if "platform_circumvented" in d:
+                _f = "platform_circumvented"
+                v = d["platform_circumvented"]
+                self.platform_circumvented = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.platform_circumvented = UNSET
+            if "semantic_filter_matched" in d:
+                _f = "semantic_filter_matched"
+                v = d["semantic_filter_matched"]
+                self.semantic_filter_matched = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.semantic_filter_matched = UNSET
+            if "text_harms" in d:
+                _f = "text_harms[]"
+                v = d["text_harms"]
+                self.text_harms = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.text_harms = UNSET
         except ParseError as exc:
             raise exc.within("ModerationV2Response", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -68,19 +68,24 @@ class MuteRequest:
                 if v.__class__ is list
                 else check_list(v)
             )
-            _f = "timeout"
-            v = d.get("timeout", UNSET)
-            self.timeout = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "timeout" in d:
+                _f = "timeout"
+                v = d["timeout"]
+                self.timeout = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.timeout = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("MuteRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

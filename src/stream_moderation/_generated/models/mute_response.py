@@ -61,29 +61,38 @@ class MuteResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "mutes[]"
-            v = d.get("mutes", UNSET)
-            self.mutes = (
-                v
-                if v is UNSET or v is None
-                else [UserMuteResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "non_existing_users[]"
-            v = d.get("non_existing_users", UNSET)
-            self.non_existing_users = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "mutes" in d:
+                _f = "mutes[]"
+                v = d["mutes"]
+                self.mutes = (
+                    v
+                    if v is None
+                    else [UserMuteResponse.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "own_user"
-            v = d.get("own_user", UNSET)
-            self.own_user = v if v is UNSET or v is None else OwnUserResponse.from_dict(v, strict)
+            else:
+                self.mutes = UNSET
+            if "non_existing_users" in d:
+                _f = "non_existing_users[]"
+                v = d["non_existing_users"]
+                self.non_existing_users = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.non_existing_users = UNSET
+            if "own_user" in d:
+                _f = "own_user"
+                v = d["own_user"]
+                self.own_user = v if v is None else OwnUserResponse.from_dict(v, strict)
+            else:
+                self.own_user = UNSET
         except ParseError as exc:
             raise exc.within("MuteResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

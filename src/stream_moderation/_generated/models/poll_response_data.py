@@ -196,19 +196,26 @@ class PollResponseData:
             _f = "voting_visibility"
             v = d["voting_visibility"]
             self.voting_visibility = v if v.__class__ is str else check_str(v)
-            _f = "created_by"
-            v = d.get("created_by", UNSET)
-            self.created_by = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "is_closed"
-            v = d.get("is_closed", UNSET)
-            self.is_closed = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "max_votes_allowed"
-            v = d.get("max_votes_allowed", UNSET)
-            self.max_votes_allowed = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            if "created_by" in d:
+                _f = "created_by"
+                v = d["created_by"]
+                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.created_by = UNSET
+            if "is_closed" in d:
+                _f = "is_closed"
+                v = d["is_closed"]
+                self.is_closed = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.is_closed = UNSET
+            if "max_votes_allowed" in d:
+                _f = "max_votes_allowed"
+                v = d["max_votes_allowed"]
+                self.max_votes_allowed = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.max_votes_allowed = UNSET
         except ParseError as exc:
             raise exc.within("PollResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -116,24 +116,30 @@ class PollVoteResponseData:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "answer_text"
-            v = d.get("answer_text", UNSET)
-            self.answer_text = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "is_answer"
-            v = d.get("is_answer", UNSET)
-            self.is_answer = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "answer_text" in d:
+                _f = "answer_text"
+                v = d["answer_text"]
+                self.answer_text = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.answer_text = UNSET
+            if "is_answer" in d:
+                _f = "is_answer"
+                v = d["is_answer"]
+                self.is_answer = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.is_answer = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("PollVoteResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

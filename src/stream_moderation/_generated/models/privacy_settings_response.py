@@ -51,21 +51,28 @@ class PrivacySettingsResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "delivery_receipts"
-            v = d.get("delivery_receipts", UNSET)
-            self.delivery_receipts = (
-                v if v is UNSET or v is None else DeliveryReceiptsResponse.from_dict(v, strict)
-            )
-            _f = "read_receipts"
-            v = d.get("read_receipts", UNSET)
-            self.read_receipts = (
-                v if v is UNSET or v is None else ReadReceiptsResponse.from_dict(v, strict)
-            )
-            _f = "typing_indicators"
-            v = d.get("typing_indicators", UNSET)
-            self.typing_indicators = (
-                v if v is UNSET or v is None else TypingIndicatorsResponse.from_dict(v, strict)
-            )
+            if "delivery_receipts" in d:
+                _f = "delivery_receipts"
+                v = d["delivery_receipts"]
+                self.delivery_receipts = (
+                    v if v is None else DeliveryReceiptsResponse.from_dict(v, strict)
+                )
+            else:
+                self.delivery_receipts = UNSET
+            if "read_receipts" in d:
+                _f = "read_receipts"
+                v = d["read_receipts"]
+                self.read_receipts = v if v is None else ReadReceiptsResponse.from_dict(v, strict)
+            else:
+                self.read_receipts = UNSET
+            if "typing_indicators" in d:
+                _f = "typing_indicators"
+                v = d["typing_indicators"]
+                self.typing_indicators = (
+                    v if v is None else TypingIndicatorsResponse.from_dict(v, strict)
+                )
+            else:
+                self.typing_indicators = UNSET
         except ParseError as exc:
             raise exc.within("PrivacySettingsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -69,24 +69,28 @@ class PushNotificationSettingsResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "disabled"
-            v = d.get("disabled", UNSET)
-            self.disabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "disabled_until"
-            v = d.get("disabled_until", UNSET)
-            self._disabled_until = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "disabled" in d:
+                _f = "disabled"
+                v = d["disabled"]
+                self.disabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.disabled = UNSET
+            if "disabled_until" in d:
+                _f = "disabled_until"
+                v = d["disabled_until"]
+                self._disabled_until = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
+            else:
+                self._disabled_until = UNSET
         except ParseError as exc:
             raise exc.within("PushNotificationSettingsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -77,44 +77,56 @@ class PushPreferencesResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "call_level"
-            v = d.get("call_level", UNSET)
-            self.call_level = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "chat_level"
-            v = d.get("chat_level", UNSET)
-            self.chat_level = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "chat_preferences"
-            v = d.get("chat_preferences", UNSET)
-            self.chat_preferences = (
-                v if v is UNSET or v is None else ChatPreferencesResponse.from_dict(v, strict)
-            )
-            _f = "disabled_until"
-            v = d.get("disabled_until", UNSET)
-            self._disabled_until = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "call_level" in d:
+                _f = "call_level"
+                v = d["call_level"]
+                self.call_level = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.call_level = UNSET
+            if "chat_level" in d:
+                _f = "chat_level"
+                v = d["chat_level"]
+                self.chat_level = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.chat_level = UNSET
+            if "chat_preferences" in d:
+                _f = "chat_preferences"
+                v = d["chat_preferences"]
+                self.chat_preferences = (
+                    v if v is None else ChatPreferencesResponse.from_dict(v, strict)
                 )
-            )
-            _f = "feeds_level"
-            v = d.get("feeds_level", UNSET)
-            self.feeds_level = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "feeds_preferences"
-            v = d.get("feeds_preferences", UNSET)
-            self.feeds_preferences = (
-                v if v is UNSET or v is None else FeedsPreferencesResponse.from_dict(v, strict)
-            )
+            else:
+                self.chat_preferences = UNSET
+            if "disabled_until" in d:
+                _f = "disabled_until"
+                v = d["disabled_until"]
+                self._disabled_until = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._disabled_until = UNSET
+            if "feeds_level" in d:
+                _f = "feeds_level"
+                v = d["feeds_level"]
+                self.feeds_level = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.feeds_level = UNSET
+            if "feeds_preferences" in d:
+                _f = "feeds_preferences"
+                v = d["feeds_preferences"]
+                self.feeds_preferences = (
+                    v if v is None else FeedsPreferencesResponse.from_dict(v, strict)
+                )
+            else:
+                self.feeds_preferences = UNSET
         except ParseError as exc:
             raise exc.within("PushPreferencesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

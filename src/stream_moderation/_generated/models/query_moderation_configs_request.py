@@ -68,41 +68,52 @@ class QueryModerationConfigsRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "filter"
-            v = d.get("filter", UNSET)
-            self.filter = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "limit"
-            v = d.get("limit", UNSET)
-            self.limit = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "next"
-            v = d.get("next", UNSET)
-            self.next = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "prev"
-            v = d.get("prev", UNSET)
-            self.prev = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "sort[]"
-            v = d.get("sort", UNSET)
-            self.sort = (
-                v
-                if v is UNSET or v is None
-                else [SortParamRequest.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "filter" in d:
+                _f = "filter"
+                v = d["filter"]
+                self.filter = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.filter = UNSET
+            if "limit" in d:
+                _f = "limit"
+                v = d["limit"]
+                self.limit = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.limit = UNSET
+            if "next" in d:
+                _f = "next"
+                v = d["next"]
+                self.next = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.next = UNSET
+            if "prev" in d:
+                _f = "prev"
+                v = d["prev"]
+                self.prev = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.prev = UNSET
+            if "sort" in d:
+                _f = "sort[]"
+                v = d["sort"]
+                self.sort = (
+                    v
+                    if v is None
+                    else [SortParamRequest.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.sort = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("QueryModerationConfigsRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -64,16 +64,18 @@ class QueryModerationConfigsResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "next"
-            v = d.get("next", UNSET)
-            self.next = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "prev"
-            v = d.get("prev", UNSET)
-            self.prev = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "next" in d:
+                _f = "next"
+                v = d["next"]
+                self.next = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.next = UNSET
+            if "prev" in d:
+                _f = "prev"
+                v = d["prev"]
+                self.prev = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.prev = UNSET
         except ParseError as exc:
             raise exc.within("QueryModerationConfigsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

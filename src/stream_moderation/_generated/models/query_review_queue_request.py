@@ -81,66 +81,84 @@ class QueryReviewQueueRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "exclude_default_action_config"
-            v = d.get("exclude_default_action_config", UNSET)
-            self.exclude_default_action_config = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "filter"
-            v = d.get("filter", UNSET)
-            self.filter = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "limit"
-            v = d.get("limit", UNSET)
-            self.limit = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "lock_count"
-            v = d.get("lock_count", UNSET)
-            self.lock_count = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "lock_duration"
-            v = d.get("lock_duration", UNSET)
-            self.lock_duration = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "lock_items"
-            v = d.get("lock_items", UNSET)
-            self.lock_items = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "next"
-            v = d.get("next", UNSET)
-            self.next = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "prev"
-            v = d.get("prev", UNSET)
-            self.prev = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "sort[]"
-            v = d.get("sort", UNSET)
-            self.sort = (
-                v
-                if v is UNSET or v is None
-                else [SortParamRequest.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "stats_only"
-            v = d.get("stats_only", UNSET)
-            self.stats_only = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "exclude_default_action_config" in d:
+                _f = "exclude_default_action_config"
+                v = d["exclude_default_action_config"]
+                self.exclude_default_action_config = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.exclude_default_action_config = UNSET
+            if "filter" in d:
+                _f = "filter"
+                v = d["filter"]
+                self.filter = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.filter = UNSET
+            if "limit" in d:
+                _f = "limit"
+                v = d["limit"]
+                self.limit = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.limit = UNSET
+            if "lock_count" in d:
+                _f = "lock_count"
+                v = d["lock_count"]
+                self.lock_count = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.lock_count = UNSET
+            if "lock_duration" in d:
+                _f = "lock_duration"
+                v = d["lock_duration"]
+                self.lock_duration = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.lock_duration = UNSET
+            if "lock_items" in d:
+                _f = "lock_items"
+                v = d["lock_items"]
+                self.lock_items = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.lock_items = UNSET
+            if "next" in d:
+                _f = "next"
+                v = d["next"]
+                self.next = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.next = UNSET
+            if "prev" in d:
+                _f = "prev"
+                v = d["prev"]
+                self.prev = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.prev = UNSET
+            if "sort" in d:
+                _f = "sort[]"
+                v = d["sort"]
+                self.sort = (
+                    v
+                    if v is None
+                    else [SortParamRequest.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.sort = UNSET
+            if "stats_only" in d:
+                _f = "stats_only"
+                v = d["stats_only"]
+                self.stats_only = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.stats_only = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("QueryReviewQueueRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

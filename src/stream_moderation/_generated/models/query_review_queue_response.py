@@ -82,34 +82,40 @@ class QueryReviewQueueResponse:
             _f = "stats"
             v = d["stats"]
             self.stats = v if v.__class__ is dict else check_dict(v)
-            _f = "default_action_config{}"
-            v = d.get("default_action_config", UNSET)
-            self.default_action_config = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [
-                        ModerationActionConfigResponse.from_dict(x1, strict)
-                        for x1 in check_list(x0)
-                    ]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "filter_config"
-            v = d.get("filter_config", UNSET)
-            self.filter_config = (
-                v if v is UNSET or v is None else FilterConfigResponse.from_dict(v, strict)
-            )
-            _f = "next"
-            v = d.get("next", UNSET)
-            self.next = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "prev"
-            v = d.get("prev", UNSET)
-            self.prev = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "default_action_config" in d:
+                _f = "default_action_config{}"
+                v = d["default_action_config"]
+                self.default_action_config = (
+                    v
+                    if v is None
+                    else {
+                        k0: [
+                            ModerationActionConfigResponse.from_dict(x1, strict)
+                            for x1 in check_list(x0)
+                        ]
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
+            else:
+                self.default_action_config = UNSET
+            if "filter_config" in d:
+                _f = "filter_config"
+                v = d["filter_config"]
+                self.filter_config = v if v is None else FilterConfigResponse.from_dict(v, strict)
+            else:
+                self.filter_config = UNSET
+            if "next" in d:
+                _f = "next"
+                v = d["next"]
+                self.next = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.next = UNSET
+            if "prev" in d:
+                _f = "prev"
+                v = d["prev"]
+                self.prev = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.prev = UNSET
         except ParseError as exc:
             raise exc.within("QueryReviewQueueResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -146,88 +146,116 @@ class Reaction:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "children_counts"
-            v = d.get("children_counts", UNSET)
-            self.children_counts = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "data"
-            v = d.get("data", UNSET)
-            self.data = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "deleted_at"
-            v = d.get("deleted_at", UNSET)
-            self._deleted_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "children_counts" in d:
+                _f = "children_counts"
+                v = d["children_counts"]
+                self.children_counts = (
+                    v if v is None else (v if v.__class__ is dict else check_dict(v))
                 )
-            )
-            _f = "id"
-            v = d.get("id", UNSET)
-            self.id = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "latest_children{}"
-            v = d.get("latest_children", UNSET)
-            self.latest_children = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "moderation"
-            v = d.get("moderation", UNSET)
-            self.moderation = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "own_children{}"
-            v = d.get("own_children", UNSET)
-            self.own_children = (
-                v
-                if v is UNSET or v is None
-                else {
-                    k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
-                    for k0, x0 in check_dict(v).items()
-                }
-            )
-            _f = "parent"
-            v = d.get("parent", UNSET)
-            self.parent = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "score"
-            v = d.get("score", UNSET)
-            self.score = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "target_feeds[]"
-            v = d.get("target_feeds", UNSET)
-            self.target_feeds = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.children_counts = UNSET
+            if "data" in d:
+                _f = "data"
+                v = d["data"]
+                self.data = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.data = UNSET
+            if "deleted_at" in d:
+                _f = "deleted_at"
+                v = d["deleted_at"]
+                self._deleted_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "target_feeds_extra_data"
-            v = d.get("target_feeds_extra_data", UNSET)
-            self.target_feeds_extra_data = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else User.from_dict(v, strict)
+            else:
+                self._deleted_at = UNSET
+            if "id" in d:
+                _f = "id"
+                v = d["id"]
+                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.id = UNSET
+            if "latest_children" in d:
+                _f = "latest_children{}"
+                v = d["latest_children"]
+                self.latest_children = (
+                    v
+                    if v is None
+                    else {
+                        k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
+            else:
+                self.latest_children = UNSET
+            if "moderation" in d:
+                _f = "moderation"
+                v = d["moderation"]
+                self.moderation = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.moderation = UNSET
+            if "own_children" in d:
+                _f = "own_children{}"
+                v = d["own_children"]
+                self.own_children = (
+                    v
+                    if v is None
+                    else {
+                        k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
+            else:
+                self.own_children = UNSET
+            if "parent" in d:
+                _f = "parent"
+                v = d["parent"]
+                self.parent = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.parent = UNSET
+            if "score" in d:
+                _f = "score"
+                v = d["score"]
+                self.score = v if v is None else (v if v.__class__ is float else check_float(v))
+            else:
+                self.score = UNSET
+            if "target_feeds" in d:
+                _f = "target_feeds[]"
+                v = d["target_feeds"]
+                self.target_feeds = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.target_feeds = UNSET
+            if "target_feeds_extra_data" in d:
+                _f = "target_feeds_extra_data"
+                v = d["target_feeds_extra_data"]
+                self.target_feeds_extra_data = (
+                    v if v is None else (v if v.__class__ is dict else check_dict(v))
+                )
+            else:
+                self.target_feeds_extra_data = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else User.from_dict(v, strict)
+            else:
+                self.user = UNSET
         except ParseError as exc:
             raise exc.within("Reaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -107,34 +107,46 @@ class ReviewQueueItemNewEvent:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "action"
-            v = d.get("action", UNSET)
-            self.action = v if v is UNSET or v is None else ActionLogResponse.from_dict(v, strict)
-            _f = "flags[]"
-            v = d.get("flags", UNSET)
-            self.flags = (
-                v
-                if v is UNSET or v is None
-                else [ModerationFlagResponse.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "received_at"
-            v = d.get("received_at", UNSET)
-            self._received_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "action" in d:
+                _f = "action"
+                v = d["action"]
+                self.action = v if v is None else ActionLogResponse.from_dict(v, strict)
+            else:
+                self.action = UNSET
+            if "flags" in d:
+                _f = "flags[]"
+                v = d["flags"]
+                self.flags = (
+                    v
+                    if v is None
+                    else [ModerationFlagResponse.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "review_queue_item"
-            v = d.get("review_queue_item", UNSET)
-            self.review_queue_item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
+            else:
+                self.flags = UNSET
+            if "received_at" in d:
+                _f = "received_at"
+                v = d["received_at"]
+                self._received_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._received_at = UNSET
+            if "review_queue_item" in d:
+                _f = "review_queue_item"
+                v = d["review_queue_item"]
+                self.review_queue_item = (
+                    v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+                )
+            else:
+                self.review_queue_item = UNSET
         except ParseError as exc:
             raise exc.within("ReviewQueueItemNewEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

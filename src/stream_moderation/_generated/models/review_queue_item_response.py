@@ -274,126 +274,176 @@ class ReviewQueueItemResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "activity"
-            v = d.get("activity", UNSET)
-            self.activity = v if v is UNSET or v is None else EnrichedActivity.from_dict(v, strict)
-            _f = "appeal"
-            v = d.get("appeal", UNSET)
-            self.appeal = v if v is UNSET or v is None else AppealItemResponse.from_dict(v, strict)
-            _f = "assigned_to"
-            v = d.get("assigned_to", UNSET)
-            self.assigned_to = v if v is UNSET or v is None else UserResponse.from_dict(v, strict)
-            _f = "call"
-            v = d.get("call", UNSET)
-            self.call = v if v is UNSET or v is None else CallResponse.from_dict(v, strict)
-            _f = "completed_at"
-            v = d.get("completed_at", UNSET)
-            self._completed_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "activity" in d:
+                _f = "activity"
+                v = d["activity"]
+                self.activity = v if v is None else EnrichedActivity.from_dict(v, strict)
+            else:
+                self.activity = UNSET
+            if "appeal" in d:
+                _f = "appeal"
+                v = d["appeal"]
+                self.appeal = v if v is None else AppealItemResponse.from_dict(v, strict)
+            else:
+                self.appeal = UNSET
+            if "assigned_to" in d:
+                _f = "assigned_to"
+                v = d["assigned_to"]
+                self.assigned_to = v if v is None else UserResponse.from_dict(v, strict)
+            else:
+                self.assigned_to = UNSET
+            if "call" in d:
+                _f = "call"
+                v = d["call"]
+                self.call = v if v is None else CallResponse.from_dict(v, strict)
+            else:
+                self.call = UNSET
+            if "completed_at" in d:
+                _f = "completed_at"
+                v = d["completed_at"]
+                self._completed_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "config_key"
-            v = d.get("config_key", UNSET)
-            self.config_key = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "entity_creator"
-            v = d.get("entity_creator", UNSET)
-            self.entity_creator = (
-                v if v is UNSET or v is None else EntityCreatorResponse.from_dict(v, strict)
-            )
-            _f = "entity_creator_id"
-            v = d.get("entity_creator_id", UNSET)
-            self.entity_creator_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "escalated_at"
-            v = d.get("escalated_at", UNSET)
-            self._escalated_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self._completed_at = UNSET
+            if "config_key" in d:
+                _f = "config_key"
+                v = d["config_key"]
+                self.config_key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.config_key = UNSET
+            if "entity_creator" in d:
+                _f = "entity_creator"
+                v = d["entity_creator"]
+                self.entity_creator = v if v is None else EntityCreatorResponse.from_dict(v, strict)
+            else:
+                self.entity_creator = UNSET
+            if "entity_creator_id" in d:
+                _f = "entity_creator_id"
+                v = d["entity_creator_id"]
+                self.entity_creator_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "escalated_by"
-            v = d.get("escalated_by", UNSET)
-            self.escalated_by = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "escalation_metadata"
-            v = d.get("escalation_metadata", UNSET)
-            self.escalation_metadata = (
-                v if v is UNSET or v is None else EscalationMetadata.from_dict(v, strict)
-            )
-            _f = "feeds_v2_activity"
-            v = d.get("feeds_v2_activity", UNSET)
-            self.feeds_v2_activity = (
-                v if v is UNSET or v is None else EnrichedActivity.from_dict(v, strict)
-            )
-            _f = "feeds_v2_reaction"
-            v = d.get("feeds_v2_reaction", UNSET)
-            self.feeds_v2_reaction = v if v is UNSET or v is None else Reaction.from_dict(v, strict)
-            _f = "feeds_v3_activity"
-            v = d.get("feeds_v3_activity", UNSET)
-            self.feeds_v3_activity = (
-                v if v is UNSET or v is None else FeedsV3ActivityResponse.from_dict(v, strict)
-            )
-            _f = "feeds_v3_comment"
-            v = d.get("feeds_v3_comment", UNSET)
-            self.feeds_v3_comment = (
-                v if v is UNSET or v is None else FeedsV3CommentResponse.from_dict(v, strict)
-            )
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = (
-                v if v is UNSET or v is None else ChatMessageResponse.from_dict(v, strict)
-            )
-            _f = "moderation_payload"
-            v = d.get("moderation_payload", UNSET)
-            self.moderation_payload = (
-                v if v is UNSET or v is None else ModerationPayloadResponse.from_dict(v, strict)
-            )
-            _f = "reaction"
-            v = d.get("reaction", UNSET)
-            self.reaction = v if v is UNSET or v is None else Reaction.from_dict(v, strict)
-            _f = "reviewed_at"
-            v = d.get("reviewed_at", UNSET)
-            self._reviewed_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            else:
+                self.entity_creator_id = UNSET
+            if "escalated_at" in d:
+                _f = "escalated_at"
+                v = d["escalated_at"]
+                self._escalated_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "teams[]"
-            v = d.get("teams", UNSET)
-            self.teams = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self._escalated_at = UNSET
+            if "escalated_by" in d:
+                _f = "escalated_by"
+                v = d["escalated_by"]
+                self.escalated_by = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.escalated_by = UNSET
+            if "escalation_metadata" in d:
+                _f = "escalation_metadata"
+                v = d["escalation_metadata"]
+                self.escalation_metadata = (
+                    v if v is None else EscalationMetadata.from_dict(v, strict)
                 )
-            )
+            else:
+                self.escalation_metadata = UNSET
+            if "feeds_v2_activity" in d:
+                _f = "feeds_v2_activity"
+                v = d["feeds_v2_activity"]
+                self.feeds_v2_activity = v if v is None else EnrichedActivity.from_dict(v, strict)
+            else:
+                self.feeds_v2_activity = UNSET
+            if "feeds_v2_reaction" in d:
+                _f = "feeds_v2_reaction"
+                v = d["feeds_v2_reaction"]
+                self.feeds_v2_reaction = v if v is None else Reaction.from_dict(v, strict)
+            else:
+                self.feeds_v2_reaction = UNSET
+            if "feeds_v3_activity" in d:
+                _f = "feeds_v3_activity"
+                v = d["feeds_v3_activity"]
+                self.feeds_v3_activity = (
+                    v if v is None else FeedsV3ActivityResponse.from_dict(v, strict)
+                )
+            else:
+                self.feeds_v3_activity = UNSET
+            if "feeds_v3_comment" in d:
+                _f = "feeds_v3_comment"
+                v = d["feeds_v3_comment"]
+                self.feeds_v3_comment = (
+                    v if v is None else FeedsV3CommentResponse.from_dict(v, strict)
+                )
+            else:
+                self.feeds_v3_comment = UNSET
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else ChatMessageResponse.from_dict(v, strict)
+            else:
+                self.message = UNSET
+            if "moderation_payload" in d:
+                _f = "moderation_payload"
+                v = d["moderation_payload"]
+                self.moderation_payload = (
+                    v if v is None else ModerationPayloadResponse.from_dict(v, strict)
+                )
+            else:
+                self.moderation_payload = UNSET
+            if "reaction" in d:
+                _f = "reaction"
+                v = d["reaction"]
+                self.reaction = v if v is None else Reaction.from_dict(v, strict)
+            else:
+                self.reaction = UNSET
+            if "reviewed_at" in d:
+                _f = "reviewed_at"
+                v = d["reviewed_at"]
+                self._reviewed_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._reviewed_at = UNSET
+            if "teams" in d:
+                _f = "teams[]"
+                v = d["teams"]
+                self.teams = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.teams = UNSET
         except ParseError as exc:
             raise exc.within("ReviewQueueItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

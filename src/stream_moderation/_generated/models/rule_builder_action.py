@@ -58,35 +58,44 @@ class RuleBuilderAction:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "ban_options"
-            v = d.get("ban_options", UNSET)
-            self.ban_options = v if v is UNSET or v is None else BanOptions.from_dict(v, strict)
-            _f = "call_options"
-            v = d.get("call_options", UNSET)
-            self.call_options = (
-                v if v is UNSET or v is None else CallActionOptions.from_dict(v, strict)
-            )
-            _f = "flag_user_options"
-            v = d.get("flag_user_options", UNSET)
-            self.flag_user_options = (
-                v if v is UNSET or v is None else FlagUserOptions.from_dict(v, strict)
-            )
-            _f = "skip_inbox"
-            v = d.get("skip_inbox", UNSET)
-            self.skip_inbox = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(RuleBuilderActionType, v)
-                    if strict
-                    else read_enum(RuleBuilderActionType, v)
+            if "ban_options" in d:
+                _f = "ban_options"
+                v = d["ban_options"]
+                self.ban_options = v if v is None else BanOptions.from_dict(v, strict)
+            else:
+                self.ban_options = UNSET
+            if "call_options" in d:
+                _f = "call_options"
+                v = d["call_options"]
+                self.call_options = v if v is None else CallActionOptions.from_dict(v, strict)
+            else:
+                self.call_options = UNSET
+            if "flag_user_options" in d:
+                _f = "flag_user_options"
+                v = d["flag_user_options"]
+                self.flag_user_options = v if v is None else FlagUserOptions.from_dict(v, strict)
+            else:
+                self.flag_user_options = UNSET
+            if "skip_inbox" in d:
+                _f = "skip_inbox"
+                v = d["skip_inbox"]
+                self.skip_inbox = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.skip_inbox = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(RuleBuilderActionType, v)
+                        if strict
+                        else read_enum(RuleBuilderActionType, v)
+                    )
                 )
-            )
+            else:
+                self.type = UNSET
         except ParseError as exc:
             raise exc.within("RuleBuilderAction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

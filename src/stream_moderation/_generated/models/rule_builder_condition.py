@@ -91,120 +91,174 @@ class RuleBuilderCondition:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "call_custom_property_params"
-            v = d.get("call_custom_property_params", UNSET)
-            self.call_custom_property_params = (
-                v if v is UNSET or v is None else CallCustomPropertyParameters.from_dict(v, strict)
-            )
-            _f = "call_type_rule_params"
-            v = d.get("call_type_rule_params", UNSET)
-            self.call_type_rule_params = (
-                v if v is UNSET or v is None else CallTypeRuleParameters.from_dict(v, strict)
-            )
-            _f = "call_violation_count_params"
-            v = d.get("call_violation_count_params", UNSET)
-            self.call_violation_count_params = (
-                v if v is UNSET or v is None else CallViolationCountParameters.from_dict(v, strict)
-            )
-            _f = "channel_message_count_rule_params"
-            v = d.get("channel_message_count_rule_params", UNSET)
-            self.channel_message_count_rule_params = (
-                v
-                if v is UNSET or v is None
-                else ChannelMessageCountRuleParameters.from_dict(v, strict)
-            )
-            _f = "closed_caption_rule_params"
-            v = d.get("closed_caption_rule_params", UNSET)
-            self.closed_caption_rule_params = (
-                v if v is UNSET or v is None else ClosedCaptionRuleParameters.from_dict(v, strict)
-            )
-            _f = "confidence"
-            v = d.get("confidence", UNSET)
-            self.confidence = (
-                v if v is UNSET or v is None else (v if v.__class__ is float else check_float(v))
-            )
-            _f = "content_count_rule_params"
-            v = d.get("content_count_rule_params", UNSET)
-            self.content_count_rule_params = (
-                v if v is UNSET or v is None else ContentCountRuleParameters.from_dict(v, strict)
-            )
-            _f = "content_flag_count_rule_params"
-            v = d.get("content_flag_count_rule_params", UNSET)
-            self.content_flag_count_rule_params = (
-                v if v is UNSET or v is None else FlagCountRuleParameters.from_dict(v, strict)
-            )
-            _f = "image_content_params"
-            v = d.get("image_content_params", UNSET)
-            self.image_content_params = (
-                v if v is UNSET or v is None else ImageContentParameters.from_dict(v, strict)
-            )
-            _f = "image_rule_params"
-            v = d.get("image_rule_params", UNSET)
-            self.image_rule_params = (
-                v if v is UNSET or v is None else ImageRuleParameters.from_dict(v, strict)
-            )
-            _f = "keyframe_rule_params"
-            v = d.get("keyframe_rule_params", UNSET)
-            self.keyframe_rule_params = (
-                v if v is UNSET or v is None else KeyframeRuleParameters.from_dict(v, strict)
-            )
-            _f = "text_content_params"
-            v = d.get("text_content_params", UNSET)
-            self.text_content_params = (
-                v if v is UNSET or v is None else TextContentParameters.from_dict(v, strict)
-            )
-            _f = "text_rule_params"
-            v = d.get("text_rule_params", UNSET)
-            self.text_rule_params = (
-                v if v is UNSET or v is None else TextRuleParameters.from_dict(v, strict)
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user_created_within_params"
-            v = d.get("user_created_within_params", UNSET)
-            self.user_created_within_params = (
-                v if v is UNSET or v is None else UserCreatedWithinParameters.from_dict(v, strict)
-            )
-            _f = "user_custom_property_params"
-            v = d.get("user_custom_property_params", UNSET)
-            self.user_custom_property_params = (
-                v if v is UNSET or v is None else UserCustomPropertyParameters.from_dict(v, strict)
-            )
-            _f = "user_flag_count_rule_params"
-            v = d.get("user_flag_count_rule_params", UNSET)
-            self.user_flag_count_rule_params = (
-                v if v is UNSET or v is None else FlagCountRuleParameters.from_dict(v, strict)
-            )
-            _f = "user_identical_content_count_params"
-            v = d.get("user_identical_content_count_params", UNSET)
-            self.user_identical_content_count_params = (
-                v
-                if v is UNSET or v is None
-                else UserIdenticalContentCountParameters.from_dict(v, strict)
-            )
-            _f = "user_role_params"
-            v = d.get("user_role_params", UNSET)
-            self.user_role_params = (
-                v if v is UNSET or v is None else UserRoleParameters.from_dict(v, strict)
-            )
-            _f = "user_rule_params"
-            v = d.get("user_rule_params", UNSET)
-            self.user_rule_params = (
-                v if v is UNSET or v is None else UserRuleParameters.from_dict(v, strict)
-            )
-            _f = "video_content_params"
-            v = d.get("video_content_params", UNSET)
-            self.video_content_params = (
-                v if v is UNSET or v is None else VideoContentParameters.from_dict(v, strict)
-            )
-            _f = "video_rule_params"
-            v = d.get("video_rule_params", UNSET)
-            self.video_rule_params = (
-                v if v is UNSET or v is None else VideoRuleParameters.from_dict(v, strict)
-            )
+            if "call_custom_property_params" in d:
+                _f = "call_custom_property_params"
+                v = d["call_custom_property_params"]
+                self.call_custom_property_params = (
+                    v if v is None else CallCustomPropertyParameters.from_dict(v, strict)
+                )
+            else:
+                self.call_custom_property_params = UNSET
+            if "call_type_rule_params" in d:
+                _f = "call_type_rule_params"
+                v = d["call_type_rule_params"]
+                self.call_type_rule_params = (
+                    v if v is None else CallTypeRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.call_type_rule_params = UNSET
+            if "call_violation_count_params" in d:
+                _f = "call_violation_count_params"
+                v = d["call_violation_count_params"]
+                self.call_violation_count_params = (
+                    v if v is None else CallViolationCountParameters.from_dict(v, strict)
+                )
+            else:
+                self.call_violation_count_params = UNSET
+            if "channel_message_count_rule_params" in d:
+                _f = "channel_message_count_rule_params"
+                v = d["channel_message_count_rule_params"]
+                self.channel_message_count_rule_params = (
+                    v if v is None else ChannelMessageCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.channel_message_count_rule_params = UNSET
+            if "closed_caption_rule_params" in d:
+                _f = "closed_caption_rule_params"
+                v = d["closed_caption_rule_params"]
+                self.closed_caption_rule_params = (
+                    v if v is None else ClosedCaptionRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.closed_caption_rule_params = UNSET
+            if "confidence" in d:
+                _f = "confidence"
+                v = d["confidence"]
+                self.confidence = (
+                    v if v is None else (v if v.__class__ is float else check_float(v))
+                )
+            else:
+                self.confidence = UNSET
+            if "content_count_rule_params" in d:
+                _f = "content_count_rule_params"
+                v = d["content_count_rule_params"]
+                self.content_count_rule_params = (
+                    v if v is None else ContentCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.content_count_rule_params = UNSET
+            if "content_flag_count_rule_params" in d:
+                _f = "content_flag_count_rule_params"
+                v = d["content_flag_count_rule_params"]
+                self.content_flag_count_rule_params = (
+                    v if v is None else FlagCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.content_flag_count_rule_params = UNSET
+            if "image_content_params" in d:
+                _f = "image_content_params"
+                v = d["image_content_params"]
+                self.image_content_params = (
+                    v if v is None else ImageContentParameters.from_dict(v, strict)
+                )
+            else:
+                self.image_content_params = UNSET
+            if "image_rule_params" in d:
+                _f = "image_rule_params"
+                v = d["image_rule_params"]
+                self.image_rule_params = (
+                    v if v is None else ImageRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.image_rule_params = UNSET
+            if "keyframe_rule_params" in d:
+                _f = "keyframe_rule_params"
+                v = d["keyframe_rule_params"]
+                self.keyframe_rule_params = (
+                    v if v is None else KeyframeRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.keyframe_rule_params = UNSET
+            if "text_content_params" in d:
+                _f = "text_content_params"
+                v = d["text_content_params"]
+                self.text_content_params = (
+                    v if v is None else TextContentParameters.from_dict(v, strict)
+                )
+            else:
+                self.text_content_params = UNSET
+            if "text_rule_params" in d:
+                _f = "text_rule_params"
+                v = d["text_rule_params"]
+                self.text_rule_params = v if v is None else TextRuleParameters.from_dict(v, strict)
+            else:
+                self.text_rule_params = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
+            if "user_created_within_params" in d:
+                _f = "user_created_within_params"
+                v = d["user_created_within_params"]
+                self.user_created_within_params = (
+                    v if v is None else UserCreatedWithinParameters.from_dict(v, strict)
+                )
+            else:
+                self.user_created_within_params = UNSET
+            if "user_custom_property_params" in d:
+                _f = "user_custom_property_params"
+                v = d["user_custom_property_params"]
+                self.user_custom_property_params = (
+                    v if v is None else UserCustomPropertyParameters.from_dict(v, strict)
+                )
+            else:
+                self.user_custom_property_params = UNSET
+            if "user_flag_count_rule_params" in d:
+                _f = "user_flag_count_rule_params"
+                v = d["user_flag_count_rule_params"]
+                self.user_flag_count_rule_params = (
+                    v if v is None else FlagCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.user_flag_count_rule_params = UNSET
+            if "user_identical_content_count_params" in d:
+                _f = "user_identical_content_count_params"
+                v = d["user_identical_content_count_params"]
+                self.user_identical_content_count_params = (
+                    v if v is None else UserIdenticalContentCountParameters.from_dict(v, strict)
+                )
+            else:
+                self.user_identical_content_count_params = UNSET
+            if "user_role_params" in d:
+                _f = "user_role_params"
+                v = d["user_role_params"]
+                self.user_role_params = v if v is None else UserRoleParameters.from_dict(v, strict)
+            else:
+                self.user_role_params = UNSET
+            if "user_rule_params" in d:
+                _f = "user_rule_params"
+                v = d["user_rule_params"]
+                self.user_rule_params = v if v is None else UserRuleParameters.from_dict(v, strict)
+            else:
+                self.user_rule_params = UNSET
+            if "video_content_params" in d:
+                _f = "video_content_params"
+                v = d["video_content_params"]
+                self.video_content_params = (
+                    v if v is None else VideoContentParameters.from_dict(v, strict)
+                )
+            else:
+                self.video_content_params = UNSET
+            if "video_rule_params" in d:
+                _f = "video_rule_params"
+                v = d["video_rule_params"]
+                self.video_rule_params = (
+                    v if v is None else VideoRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.video_rule_params = UNSET
         except ParseError as exc:
             raise exc.within("RuleBuilderCondition", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

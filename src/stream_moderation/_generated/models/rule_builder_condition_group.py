@@ -51,18 +51,22 @@ class RuleBuilderConditionGroup:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "conditions[]"
-            v = d.get("conditions", UNSET)
-            self.conditions = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "logic"
-            v = d.get("logic", UNSET)
-            self.logic = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "conditions" in d:
+                _f = "conditions[]"
+                v = d["conditions"]
+                self.conditions = (
+                    v
+                    if v is None
+                    else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.conditions = UNSET
+            if "logic" in d:
+                _f = "logic"
+                v = d["logic"]
+                self.logic = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.logic = UNSET
         except ParseError as exc:
             raise exc.within("RuleBuilderConditionGroup", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -51,18 +51,22 @@ class RuleBuilderConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v
+                    if v is None
+                    else [RuleBuilderRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.rules = UNSET
         except ParseError as exc:
             raise exc.within("RuleBuilderConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -49,11 +49,12 @@ class ShadowBlockActionRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "reason"
-            v = d.get("reason", UNSET)
-            self.reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
         except ParseError as exc:
             raise exc.within("ShadowBlockActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

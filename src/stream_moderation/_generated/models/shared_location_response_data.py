@@ -143,25 +143,34 @@ class SharedLocationResponseData:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "channel"
-            v = d.get("channel", UNSET)
-            self.channel = v if v is UNSET or v is None else ChannelResponse.from_dict(v, strict)
-            _f = "end_at"
-            v = d.get("end_at", UNSET)
-            self._end_at = (
-                v
-                if v is UNSET or v is None
-                else (
-                    checked_timestamp_wire(v)
-                    if strict
-                    else v
-                    if v.__class__ is int or v.__class__ is str
-                    else timestamp_to_wire(v)
+            if "channel" in d:
+                _f = "channel"
+                v = d["channel"]
+                self.channel = v if v is None else ChannelResponse.from_dict(v, strict)
+            else:
+                self.channel = UNSET
+            if "end_at" in d:
+                _f = "end_at"
+                v = d["end_at"]
+                self._end_at = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
                 )
-            )
-            _f = "message"
-            v = d.get("message", UNSET)
-            self.message = v if v is UNSET or v is None else MessageResponse.from_dict(v, strict)
+            else:
+                self._end_at = UNSET
+            if "message" in d:
+                _f = "message"
+                v = d["message"]
+                self.message = v if v is None else MessageResponse.from_dict(v, strict)
+            else:
+                self.message = UNSET
         except ParseError as exc:
             raise exc.within("SharedLocationResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

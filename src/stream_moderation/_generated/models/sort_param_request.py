@@ -56,21 +56,24 @@ class SortParamRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "direction"
-            v = d.get("direction", UNSET)
-            self.direction = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "field"
-            v = d.get("field", UNSET)
-            self.field = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "direction" in d:
+                _f = "direction"
+                v = d["direction"]
+                self.direction = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.direction = UNSET
+            if "field" in d:
+                _f = "field"
+                v = d["field"]
+                self.field = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.field = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
         except ParseError as exc:
             raise exc.within("SortParamRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

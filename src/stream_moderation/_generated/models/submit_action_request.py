@@ -122,105 +122,146 @@ class SubmitActionRequest:
                 if strict
                 else read_enum(SubmitActionRequestActionType, v)
             )
-            _f = "appeal_id"
-            v = d.get("appeal_id", UNSET)
-            self.appeal_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "ban"
-            v = d.get("ban", UNSET)
-            self.ban = (
-                v if v is UNSET or v is None else BanActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "block"
-            v = d.get("block", UNSET)
-            self.block = (
-                v if v is UNSET or v is None else BlockActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "bypass"
-            v = d.get("bypass", UNSET)
-            self.bypass = v if v is UNSET or v is None else BypassActionRequest.from_dict(v, strict)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else CustomActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "delete_activity"
-            v = d.get("delete_activity", UNSET)
-            self.delete_activity = (
-                v if v is UNSET or v is None else DeleteActivityRequestPayload.from_dict(v, strict)
-            )
-            _f = "delete_comment"
-            v = d.get("delete_comment", UNSET)
-            self.delete_comment = (
-                v if v is UNSET or v is None else DeleteCommentRequestPayload.from_dict(v, strict)
-            )
-            _f = "delete_message"
-            v = d.get("delete_message", UNSET)
-            self.delete_message = (
-                v if v is UNSET or v is None else DeleteMessageRequestPayload.from_dict(v, strict)
-            )
-            _f = "delete_reaction"
-            v = d.get("delete_reaction", UNSET)
-            self.delete_reaction = (
-                v if v is UNSET or v is None else DeleteReactionRequestPayload.from_dict(v, strict)
-            )
-            _f = "delete_user"
-            v = d.get("delete_user", UNSET)
-            self.delete_user = (
-                v if v is UNSET or v is None else DeleteUserRequestPayload.from_dict(v, strict)
-            )
-            _f = "escalate"
-            v = d.get("escalate", UNSET)
-            self.escalate = v if v is UNSET or v is None else EscalatePayload.from_dict(v, strict)
-            _f = "flag"
-            v = d.get("flag", UNSET)
-            self.flag = v if v is UNSET or v is None else FlagRequest.from_dict(v, strict)
-            _f = "item_id"
-            v = d.get("item_id", UNSET)
-            self.item_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "mark_reviewed"
-            v = d.get("mark_reviewed", UNSET)
-            self.mark_reviewed = (
-                v if v is UNSET or v is None else MarkReviewedRequestPayload.from_dict(v, strict)
-            )
-            _f = "reject_appeal"
-            v = d.get("reject_appeal", UNSET)
-            self.reject_appeal = (
-                v if v is UNSET or v is None else RejectAppealRequestPayload.from_dict(v, strict)
-            )
-            _f = "restore"
-            v = d.get("restore", UNSET)
-            self.restore = (
-                v if v is UNSET or v is None else RestoreActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "shadow_block"
-            v = d.get("shadow_block", UNSET)
-            self.shadow_block = (
-                v
-                if v is UNSET or v is None
-                else ShadowBlockActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "unban"
-            v = d.get("unban", UNSET)
-            self.unban = (
-                v if v is UNSET or v is None else UnbanActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "unblock"
-            v = d.get("unblock", UNSET)
-            self.unblock = (
-                v if v is UNSET or v is None else UnblockActionRequestPayload.from_dict(v, strict)
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "appeal_id" in d:
+                _f = "appeal_id"
+                v = d["appeal_id"]
+                self.appeal_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.appeal_id = UNSET
+            if "ban" in d:
+                _f = "ban"
+                v = d["ban"]
+                self.ban = v if v is None else BanActionRequestPayload.from_dict(v, strict)
+            else:
+                self.ban = UNSET
+            if "block" in d:
+                _f = "block"
+                v = d["block"]
+                self.block = v if v is None else BlockActionRequestPayload.from_dict(v, strict)
+            else:
+                self.block = UNSET
+            if "bypass" in d:
+                _f = "bypass"
+                v = d["bypass"]
+                self.bypass = v if v is None else BypassActionRequest.from_dict(v, strict)
+            else:
+                self.bypass = UNSET
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else CustomActionRequestPayload.from_dict(v, strict)
+            else:
+                self.custom = UNSET
+            if "delete_activity" in d:
+                _f = "delete_activity"
+                v = d["delete_activity"]
+                self.delete_activity = (
+                    v if v is None else DeleteActivityRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.delete_activity = UNSET
+            if "delete_comment" in d:
+                _f = "delete_comment"
+                v = d["delete_comment"]
+                self.delete_comment = (
+                    v if v is None else DeleteCommentRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.delete_comment = UNSET
+            if "delete_message" in d:
+                _f = "delete_message"
+                v = d["delete_message"]
+                self.delete_message = (
+                    v if v is None else DeleteMessageRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.delete_message = UNSET
+            if "delete_reaction" in d:
+                _f = "delete_reaction"
+                v = d["delete_reaction"]
+                self.delete_reaction = (
+                    v if v is None else DeleteReactionRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.delete_reaction = UNSET
+            if "delete_user" in d:
+                _f = "delete_user"
+                v = d["delete_user"]
+                self.delete_user = v if v is None else DeleteUserRequestPayload.from_dict(v, strict)
+            else:
+                self.delete_user = UNSET
+            if "escalate" in d:
+                _f = "escalate"
+                v = d["escalate"]
+                self.escalate = v if v is None else EscalatePayload.from_dict(v, strict)
+            else:
+                self.escalate = UNSET
+            if "flag" in d:
+                _f = "flag"
+                v = d["flag"]
+                self.flag = v if v is None else FlagRequest.from_dict(v, strict)
+            else:
+                self.flag = UNSET
+            if "item_id" in d:
+                _f = "item_id"
+                v = d["item_id"]
+                self.item_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.item_id = UNSET
+            if "mark_reviewed" in d:
+                _f = "mark_reviewed"
+                v = d["mark_reviewed"]
+                self.mark_reviewed = (
+                    v if v is None else MarkReviewedRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.mark_reviewed = UNSET
+            if "reject_appeal" in d:
+                _f = "reject_appeal"
+                v = d["reject_appeal"]
+                self.reject_appeal = (
+                    v if v is None else RejectAppealRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.reject_appeal = UNSET
+            if "restore" in d:
+                _f = "restore"
+                v = d["restore"]
+                self.restore = v if v is None else RestoreActionRequestPayload.from_dict(v, strict)
+            else:
+                self.restore = UNSET
+            if "shadow_block" in d:
+                _f = "shadow_block"
+                v = d["shadow_block"]
+                self.shadow_block = (
+                    v if v is None else ShadowBlockActionRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.shadow_block = UNSET
+            if "unban" in d:
+                _f = "unban"
+                v = d["unban"]
+                self.unban = v if v is None else UnbanActionRequestPayload.from_dict(v, strict)
+            else:
+                self.unban = UNSET
+            if "unblock" in d:
+                _f = "unblock"
+                v = d["unblock"]
+                self.unblock = v if v is None else UnblockActionRequestPayload.from_dict(v, strict)
+            else:
+                self.unblock = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("SubmitActionRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -55,16 +55,18 @@ class SubmitActionResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "appeal_item"
-            v = d.get("appeal_item", UNSET)
-            self.appeal_item = (
-                v if v is UNSET or v is None else AppealItemResponse.from_dict(v, strict)
-            )
-            _f = "item"
-            v = d.get("item", UNSET)
-            self.item = (
-                v if v is UNSET or v is None else ReviewQueueItemResponse.from_dict(v, strict)
-            )
+            if "appeal_item" in d:
+                _f = "appeal_item"
+                v = d["appeal_item"]
+                self.appeal_item = v if v is None else AppealItemResponse.from_dict(v, strict)
+            else:
+                self.appeal_item = UNSET
+            if "item" in d:
+                _f = "item"
+                v = d["item"]
+                self.item = v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
+            else:
+                self.item = UNSET
         except ParseError as exc:
             raise exc.within("SubmitActionResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -87,28 +87,34 @@ class SubmitChatMessageTaskRequest:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
-            _f = "channel_name"
-            v = d.get("channel_name", UNSET)
-            self.channel_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "evaluations[]"
-            v = d.get("evaluations", UNSET)
-            self.evaluations = (
-                v
-                if v is UNSET or v is None
-                else [EvaluationPayload.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "extra"
-            v = d.get("extra", UNSET)
-            self.extra = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "user_name"
-            v = d.get("user_name", UNSET)
-            self.user_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "channel_name" in d:
+                _f = "channel_name"
+                v = d["channel_name"]
+                self.channel_name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_name = UNSET
+            if "evaluations" in d:
+                _f = "evaluations[]"
+                v = d["evaluations"]
+                self.evaluations = (
+                    v
+                    if v is None
+                    else [EvaluationPayload.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.evaluations = UNSET
+            if "extra" in d:
+                _f = "extra"
+                v = d["extra"]
+                self.extra = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.extra = UNSET
+            if "user_name" in d:
+                _f = "user_name"
+                v = d["user_name"]
+                self.user_name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_name = UNSET
         except ParseError as exc:
             raise exc.within("SubmitChatMessageTaskRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -83,52 +83,66 @@ class SubmitModerationFeedbackRequest:
             _f = "reference"
             v = d["reference"]
             self.reference = v if v.__class__ is str else check_str(v)
-            _f = "channel_id"
-            v = d.get("channel_id", UNSET)
-            self.channel_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "current_labels[]"
-            v = d.get("current_labels", UNSET)
-            self.current_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "channel_id" in d:
+                _f = "channel_id"
+                v = d["channel_id"]
+                self.channel_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_id = UNSET
+            if "current_labels" in d:
+                _f = "current_labels[]"
+                v = d["current_labels"]
+                self.current_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "current_recommended_action"
-            v = d.get("current_recommended_action", UNSET)
-            self.current_recommended_action = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "description"
-            v = d.get("description", UNSET)
-            self.description = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "expected_labels[]"
-            v = d.get("expected_labels", UNSET)
-            self.expected_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.current_labels = UNSET
+            if "current_recommended_action" in d:
+                _f = "current_recommended_action"
+                v = d["current_recommended_action"]
+                self.current_recommended_action = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
                 )
-            )
-            _f = "expected_recommended_action"
-            v = d.get("expected_recommended_action", UNSET)
-            self.expected_recommended_action = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.current_recommended_action = UNSET
+            if "description" in d:
+                _f = "description"
+                v = d["description"]
+                self.description = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.description = UNSET
+            if "expected_labels" in d:
+                _f = "expected_labels[]"
+                v = d["expected_labels"]
+                self.expected_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.expected_labels = UNSET
+            if "expected_recommended_action" in d:
+                _f = "expected_recommended_action"
+                v = d["expected_recommended_action"]
+                self.expected_recommended_action = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.expected_recommended_action = UNSET
         except ParseError as exc:
             raise exc.within("SubmitModerationFeedbackRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

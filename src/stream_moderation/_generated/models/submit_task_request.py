@@ -70,18 +70,22 @@ class SubmitTaskRequest:
             _f = "payload"
             v = d["payload"]
             self.payload = v if v.__class__ is dict else check_dict(v)
-            _f = "evaluations[]"
-            v = d.get("evaluations", UNSET)
-            self.evaluations = (
-                v
-                if v is UNSET or v is None
-                else [EvaluationPayload.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "extra"
-            v = d.get("extra", UNSET)
-            self.extra = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "evaluations" in d:
+                _f = "evaluations[]"
+                v = d["evaluations"]
+                self.evaluations = (
+                    v
+                    if v is None
+                    else [EvaluationPayload.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.evaluations = UNSET
+            if "extra" in d:
+                _f = "extra"
+                v = d["extra"]
+                self.extra = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.extra = UNSET
         except ParseError as exc:
             raise exc.within("SubmitTaskRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -58,63 +58,79 @@ class TextContentParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "blocklist_match[]"
-            v = d.get("blocklist_match", UNSET)
-            self.blocklist_match = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "blocklist_match" in d:
+                _f = "blocklist_match[]"
+                v = d["blocklist_match"]
+                self.blocklist_match = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "contains_url"
-            v = d.get("contains_url", UNSET)
-            self.contains_url = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "harm_labels[]"
-            v = d.get("harm_labels", UNSET)
-            self.harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            else:
+                self.blocklist_match = UNSET
+            if "contains_url" in d:
+                _f = "contains_url"
+                v = d["contains_url"]
+                self.contains_url = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "label_operator"
-            v = d.get("label_operator", UNSET)
-            self.label_operator = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "llm_harm_labels"
-            v = d.get("llm_harm_labels", UNSET)
-            self.llm_harm_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self.contains_url = UNSET
+            if "harm_labels" in d:
+                _f = "harm_labels[]"
+                v = d["harm_labels"]
+                self.harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
-            _f = "severity"
-            v = d.get("severity", UNSET)
-            self.severity = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.harm_labels = UNSET
+            if "label_operator" in d:
+                _f = "label_operator"
+                v = d["label_operator"]
+                self.label_operator = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.label_operator = UNSET
+            if "llm_harm_labels" in d:
+                _f = "llm_harm_labels"
+                v = d["llm_harm_labels"]
+                self.llm_harm_labels = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.llm_harm_labels = UNSET
+            if "severity" in d:
+                _f = "severity"
+                v = d["severity"]
+                self.severity = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.severity = UNSET
         except ParseError as exc:
             raise exc.within("TextContentParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -51,15 +51,24 @@ class Thresholds:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "explicit"
-            v = d.get("explicit", UNSET)
-            self.explicit = v if v is UNSET or v is None else LabelThresholds.from_dict(v, strict)
-            _f = "spam"
-            v = d.get("spam", UNSET)
-            self.spam = v if v is UNSET or v is None else LabelThresholds.from_dict(v, strict)
-            _f = "toxic"
-            v = d.get("toxic", UNSET)
-            self.toxic = v if v is UNSET or v is None else LabelThresholds.from_dict(v, strict)
+            if "explicit" in d:
+                _f = "explicit"
+                v = d["explicit"]
+                self.explicit = v if v is None else LabelThresholds.from_dict(v, strict)
+            else:
+                self.explicit = UNSET
+            if "spam" in d:
+                _f = "spam"
+                v = d["spam"]
+                self.spam = v if v is None else LabelThresholds.from_dict(v, strict)
+            else:
+                self.spam = UNSET
+            if "toxic" in d:
+                _f = "toxic"
+                v = d["toxic"]
+                self.toxic = v if v is None else LabelThresholds.from_dict(v, strict)
+            else:
+                self.toxic = UNSET
         except ParseError as exc:
             raise exc.within("Thresholds", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

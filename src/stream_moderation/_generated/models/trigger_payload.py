@@ -50,16 +50,18 @@ class TriggerPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "options"
-            v = d.get("options", UNSET)
-            self.options = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "type"
-            v = d.get("type", UNSET)
-            self.type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "options" in d:
+                _f = "options"
+                v = d["options"]
+                self.options = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.options = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
         except ParseError as exc:
             raise exc.within("TriggerPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

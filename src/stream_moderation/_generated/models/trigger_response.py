@@ -53,11 +53,12 @@ class TriggerResponse:
             _f = "type"
             v = d["type"]
             self.type = v if v.__class__ is str else check_str(v)
-            _f = "options"
-            v = d.get("options", UNSET)
-            self.options = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "options" in d:
+                _f = "options"
+                v = d["options"]
+                self.options = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.options = UNSET
         except ParseError as exc:
             raise exc.within("TriggerResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

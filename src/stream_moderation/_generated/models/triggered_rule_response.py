@@ -74,21 +74,26 @@ class TriggeredRuleResponse:
             _f = "rule_id"
             v = d["rule_id"]
             self.rule_id = v if v.__class__ is str else check_str(v)
-            _f = "call_options"
-            v = d.get("call_options", UNSET)
-            self.call_options = (
-                v if v is UNSET or v is None else CallActionOptions.from_dict(v, strict)
-            )
-            _f = "rule_name"
-            v = d.get("rule_name", UNSET)
-            self.rule_name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "violation_number"
-            v = d.get("violation_number", UNSET)
-            self.violation_number = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
+            if "call_options" in d:
+                _f = "call_options"
+                v = d["call_options"]
+                self.call_options = v if v is None else CallActionOptions.from_dict(v, strict)
+            else:
+                self.call_options = UNSET
+            if "rule_name" in d:
+                _f = "rule_name"
+                v = d["rule_name"]
+                self.rule_name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.rule_name = UNSET
+            if "violation_number" in d:
+                _f = "violation_number"
+                v = d["violation_number"]
+                self.violation_number = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.violation_number = UNSET
         except ParseError as exc:
             raise exc.within("TriggeredRuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -46,11 +46,12 @@ class TypingIndicatorsResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "enabled"
-            v = d.get("enabled", UNSET)
-            self.enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            if "enabled" in d:
+                _f = "enabled"
+                v = d["enabled"]
+                self.enabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.enabled = UNSET
         except ParseError as exc:
             raise exc.within("TypingIndicatorsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -54,21 +54,28 @@ class UnbanActionRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "channel_cid"
-            v = d.get("channel_cid", UNSET)
-            self.channel_cid = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "decision_reason"
-            v = d.get("decision_reason", UNSET)
-            self.decision_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "remove_future_channels_ban"
-            v = d.get("remove_future_channels_ban", UNSET)
-            self.remove_future_channels_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            if "channel_cid" in d:
+                _f = "channel_cid"
+                v = d["channel_cid"]
+                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_cid = UNSET
+            if "decision_reason" in d:
+                _f = "decision_reason"
+                v = d["decision_reason"]
+                self.decision_reason = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.decision_reason = UNSET
+            if "remove_future_channels_ban" in d:
+                _f = "remove_future_channels_ban"
+                v = d["remove_future_channels_ban"]
+                self.remove_future_channels_ban = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.remove_future_channels_ban = UNSET
         except ParseError as exc:
             raise exc.within("UnbanActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

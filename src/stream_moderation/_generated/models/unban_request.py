@@ -52,14 +52,20 @@ class UnbanRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "unbanned_by"
-            v = d.get("unbanned_by", UNSET)
-            self.unbanned_by = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "unbanned_by_id"
-            v = d.get("unbanned_by_id", UNSET)
-            self.unbanned_by_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "unbanned_by" in d:
+                _f = "unbanned_by"
+                v = d["unbanned_by"]
+                self.unbanned_by = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.unbanned_by = UNSET
+            if "unbanned_by_id" in d:
+                _f = "unbanned_by_id"
+                v = d["unbanned_by_id"]
+                self.unbanned_by_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.unbanned_by_id = UNSET
         except ParseError as exc:
             raise exc.within("UnbanRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -49,11 +49,14 @@ class UnblockActionRequestPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "decision_reason"
-            v = d.get("decision_reason", UNSET)
-            self.decision_reason = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "decision_reason" in d:
+                _f = "decision_reason"
+                v = d["decision_reason"]
+                self.decision_reason = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.decision_reason = UNSET
         except ParseError as exc:
             raise exc.within("UnblockActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

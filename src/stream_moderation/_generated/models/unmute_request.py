@@ -64,14 +64,18 @@ class UnmuteRequest:
                 if v.__class__ is list
                 else check_list(v)
             )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("UnmuteRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

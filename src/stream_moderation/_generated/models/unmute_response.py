@@ -53,19 +53,22 @@ class UnmuteResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "non_existing_users[]"
-            v = d.get("non_existing_users", UNSET)
-            self.non_existing_users = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "non_existing_users" in d:
+                _f = "non_existing_users[]"
+                v = d["non_existing_users"]
+                self.non_existing_users = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
+            else:
+                self.non_existing_users = UNSET
         except ParseError as exc:
             raise exc.within("UnmuteResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -70,29 +70,36 @@ class UpsertActionConfigItem:
             _f = "order"
             v = d["order"]
             self.order = v if v.__class__ is int else check_int(v)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "description"
-            v = d.get("description", UNSET)
-            self.description = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "icon"
-            v = d.get("icon", UNSET)
-            self.icon = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "id"
-            v = d.get("id", UNSET)
-            self.id = v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            _f = "queue_type"
-            v = d.get("queue_type", UNSET)
-            self.queue_type = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "description" in d:
+                _f = "description"
+                v = d["description"]
+                self.description = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.description = UNSET
+            if "icon" in d:
+                _f = "icon"
+                v = d["icon"]
+                self.icon = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.icon = UNSET
+            if "id" in d:
+                _f = "id"
+                v = d["id"]
+                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.id = UNSET
+            if "queue_type" in d:
+                _f = "queue_type"
+                v = d["queue_type"]
+                self.queue_type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.queue_type = UNSET
         except ParseError as exc:
             raise exc.within("UpsertActionConfigItem", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -54,13 +54,14 @@ class UpsertActionConfigResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "action_config"
-            v = d.get("action_config", UNSET)
-            self.action_config = (
-                v
-                if v is UNSET or v is None
-                else ModerationActionConfigResponse.from_dict(v, strict)
-            )
+            if "action_config" in d:
+                _f = "action_config"
+                v = d["action_config"]
+                self.action_config = (
+                    v if v is None else ModerationActionConfigResponse.from_dict(v, strict)
+                )
+            else:
+                self.action_config = UNSET
         except ParseError as exc:
             raise exc.within("UpsertActionConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

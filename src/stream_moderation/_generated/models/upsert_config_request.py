@@ -93,94 +93,128 @@ class UpsertConfigRequest:
             _f = "key"
             v = d["key"]
             self.key = v if v.__class__ is str else check_str(v)
-            _f = "ai_image_config"
-            v = d.get("ai_image_config", UNSET)
-            self.ai_image_config = (
-                v if v is UNSET or v is None else AIImageConfig.from_dict(v, strict)
-            )
-            _f = "ai_text_config"
-            v = d.get("ai_text_config", UNSET)
-            self.ai_text_config = (
-                v if v is UNSET or v is None else AITextConfig.from_dict(v, strict)
-            )
-            _f = "ai_video_config"
-            v = d.get("ai_video_config", UNSET)
-            self.ai_video_config = (
-                v if v is UNSET or v is None else AIVideoConfig.from_dict(v, strict)
-            )
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "automod_platform_circumvention_config"
-            v = d.get("automod_platform_circumvention_config", UNSET)
-            self.automod_platform_circumvention_config = (
-                v
-                if v is UNSET or v is None
-                else AutomodPlatformCircumventionConfig.from_dict(v, strict)
-            )
-            _f = "automod_semantic_filters_config"
-            v = d.get("automod_semantic_filters_config", UNSET)
-            self.automod_semantic_filters_config = (
-                v if v is UNSET or v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
-            )
-            _f = "automod_toxicity_config"
-            v = d.get("automod_toxicity_config", UNSET)
-            self.automod_toxicity_config = (
-                v if v is UNSET or v is None else AutomodToxicityConfig.from_dict(v, strict)
-            )
-            _f = "aws_rekognition_config"
-            v = d.get("aws_rekognition_config", UNSET)
-            self.aws_rekognition_config = (
-                v if v is UNSET or v is None else AIImageConfig.from_dict(v, strict)
-            )
-            _f = "block_list_config"
-            v = d.get("block_list_config", UNSET)
-            self.block_list_config = (
-                v if v is UNSET or v is None else BlockListConfig.from_dict(v, strict)
-            )
-            _f = "bodyguard_config"
-            v = d.get("bodyguard_config", UNSET)
-            self.bodyguard_config = (
-                v if v is UNSET or v is None else AITextConfig.from_dict(v, strict)
-            )
-            _f = "google_vision_config"
-            v = d.get("google_vision_config", UNSET)
-            self.google_vision_config = (
-                v if v is UNSET or v is None else GoogleVisionConfig.from_dict(v, strict)
-            )
-            _f = "llm_config"
-            v = d.get("llm_config", UNSET)
-            self.llm_config = v if v is UNSET or v is None else LLMConfig.from_dict(v, strict)
-            _f = "rule_builder_config"
-            v = d.get("rule_builder_config", UNSET)
-            self.rule_builder_config = (
-                v if v is UNSET or v is None else RuleBuilderConfig.from_dict(v, strict)
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "velocity_filter_config"
-            v = d.get("velocity_filter_config", UNSET)
-            self.velocity_filter_config = (
-                v if v is UNSET or v is None else VelocityFilterConfig.from_dict(v, strict)
-            )
-            _f = "video_call_rule_config"
-            v = d.get("video_call_rule_config", UNSET)
-            self.video_call_rule_config = (
-                v if v is UNSET or v is None else VideoCallRuleConfig.from_dict(v, strict)
-            )
+            if "ai_image_config" in d:
+                _f = "ai_image_config"
+                v = d["ai_image_config"]
+                self.ai_image_config = v if v is None else AIImageConfig.from_dict(v, strict)
+            else:
+                self.ai_image_config = UNSET
+            if "ai_text_config" in d:
+                _f = "ai_text_config"
+                v = d["ai_text_config"]
+                self.ai_text_config = v if v is None else AITextConfig.from_dict(v, strict)
+            else:
+                self.ai_text_config = UNSET
+            if "ai_video_config" in d:
+                _f = "ai_video_config"
+                v = d["ai_video_config"]
+                self.ai_video_config = v if v is None else AIVideoConfig.from_dict(v, strict)
+            else:
+                self.ai_video_config = UNSET
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "automod_platform_circumvention_config" in d:
+                _f = "automod_platform_circumvention_config"
+                v = d["automod_platform_circumvention_config"]
+                self.automod_platform_circumvention_config = (
+                    v if v is None else AutomodPlatformCircumventionConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_platform_circumvention_config = UNSET
+            if "automod_semantic_filters_config" in d:
+                _f = "automod_semantic_filters_config"
+                v = d["automod_semantic_filters_config"]
+                self.automod_semantic_filters_config = (
+                    v if v is None else AutomodSemanticFiltersConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_semantic_filters_config = UNSET
+            if "automod_toxicity_config" in d:
+                _f = "automod_toxicity_config"
+                v = d["automod_toxicity_config"]
+                self.automod_toxicity_config = (
+                    v if v is None else AutomodToxicityConfig.from_dict(v, strict)
+                )
+            else:
+                self.automod_toxicity_config = UNSET
+            if "aws_rekognition_config" in d:
+                _f = "aws_rekognition_config"
+                v = d["aws_rekognition_config"]
+                self.aws_rekognition_config = v if v is None else AIImageConfig.from_dict(v, strict)
+            else:
+                self.aws_rekognition_config = UNSET
+            if "block_list_config" in d:
+                _f = "block_list_config"
+                v = d["block_list_config"]
+                self.block_list_config = v if v is None else BlockListConfig.from_dict(v, strict)
+            else:
+                self.block_list_config = UNSET
+            if "bodyguard_config" in d:
+                _f = "bodyguard_config"
+                v = d["bodyguard_config"]
+                self.bodyguard_config = v if v is None else AITextConfig.from_dict(v, strict)
+            else:
+                self.bodyguard_config = UNSET
+            if "google_vision_config" in d:
+                _f = "google_vision_config"
+                v = d["google_vision_config"]
+                self.google_vision_config = (
+                    v if v is None else GoogleVisionConfig.from_dict(v, strict)
+                )
+            else:
+                self.google_vision_config = UNSET
+            if "llm_config" in d:
+                _f = "llm_config"
+                v = d["llm_config"]
+                self.llm_config = v if v is None else LLMConfig.from_dict(v, strict)
+            else:
+                self.llm_config = UNSET
+            if "rule_builder_config" in d:
+                _f = "rule_builder_config"
+                v = d["rule_builder_config"]
+                self.rule_builder_config = (
+                    v if v is None else RuleBuilderConfig.from_dict(v, strict)
+                )
+            else:
+                self.rule_builder_config = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
+            if "velocity_filter_config" in d:
+                _f = "velocity_filter_config"
+                v = d["velocity_filter_config"]
+                self.velocity_filter_config = (
+                    v if v is None else VelocityFilterConfig.from_dict(v, strict)
+                )
+            else:
+                self.velocity_filter_config = UNSET
+            if "video_call_rule_config" in d:
+                _f = "video_call_rule_config"
+                v = d["video_call_rule_config"]
+                self.video_call_rule_config = (
+                    v if v is None else VideoCallRuleConfig.from_dict(v, strict)
+                )
+            else:
+                self.video_call_rule_config = UNSET
         except ParseError as exc:
             raise exc.within("UpsertConfigRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -53,9 +53,12 @@ class UpsertConfigResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "config"
-            v = d.get("config", UNSET)
-            self.config = v if v is UNSET or v is None else ConfigResponse.from_dict(v, strict)
+            if "config" in d:
+                _f = "config"
+                v = d["config"]
+                self.config = v if v is None else ConfigResponse.from_dict(v, strict)
+            else:
+                self.config = UNSET
         except ParseError as exc:
             raise exc.within("UpsertConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -98,76 +98,102 @@ class UpsertModerationRuleRequest:
             _f = "rule_type"
             v = d["rule_type"]
             self.rule_type = v if v.__class__ is str else check_str(v)
-            _f = "action"
-            v = d.get("action", UNSET)
-            self.action = v if v is UNSET or v is None else RuleBuilderAction.from_dict(v, strict)
-            _f = "action_sequences[]"
-            v = d.get("action_sequences", UNSET)
-            self.action_sequences = (
-                v
-                if v is UNSET or v is None
-                else [CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "conditions[]"
-            v = d.get("conditions", UNSET)
-            self.conditions = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "config_keys[]"
-            v = d.get("config_keys", UNSET)
-            self.config_keys = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "action" in d:
+                _f = "action"
+                v = d["action"]
+                self.action = v if v is None else RuleBuilderAction.from_dict(v, strict)
+            else:
+                self.action = UNSET
+            if "action_sequences" in d:
+                _f = "action_sequences[]"
+                v = d["action_sequences"]
+                self.action_sequences = (
+                    v
+                    if v is None
+                    else [CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)]
                 )
-            )
-            _f = "cooldown_period"
-            v = d.get("cooldown_period", UNSET)
-            self.cooldown_period = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "description"
-            v = d.get("description", UNSET)
-            self.description = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "enabled"
-            v = d.get("enabled", UNSET)
-            self.enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "groups[]"
-            v = d.get("groups", UNSET)
-            self.groups = (
-                v
-                if v is UNSET or v is None
-                else [RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)]
-            )
-            _f = "logic"
-            v = d.get("logic", UNSET)
-            self.logic = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "team"
-            v = d.get("team", UNSET)
-            self.team = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "user"
-            v = d.get("user", UNSET)
-            self.user = v if v is UNSET or v is None else UserRequest.from_dict(v, strict)
-            _f = "user_id"
-            v = d.get("user_id", UNSET)
-            self.user_id = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            else:
+                self.action_sequences = UNSET
+            if "conditions" in d:
+                _f = "conditions[]"
+                v = d["conditions"]
+                self.conditions = (
+                    v
+                    if v is None
+                    else [RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.conditions = UNSET
+            if "config_keys" in d:
+                _f = "config_keys[]"
+                v = d["config_keys"]
+                self.config_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.config_keys = UNSET
+            if "cooldown_period" in d:
+                _f = "cooldown_period"
+                v = d["cooldown_period"]
+                self.cooldown_period = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.cooldown_period = UNSET
+            if "description" in d:
+                _f = "description"
+                v = d["description"]
+                self.description = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.description = UNSET
+            if "enabled" in d:
+                _f = "enabled"
+                v = d["enabled"]
+                self.enabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.enabled = UNSET
+            if "groups" in d:
+                _f = "groups[]"
+                v = d["groups"]
+                self.groups = (
+                    v
+                    if v is None
+                    else [RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.groups = UNSET
+            if "logic" in d:
+                _f = "logic"
+                v = d["logic"]
+                self.logic = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.logic = UNSET
+            if "team" in d:
+                _f = "team"
+                v = d["team"]
+                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.team = UNSET
+            if "user" in d:
+                _f = "user"
+                v = d["user"]
+                self.user = v if v is None else UserRequest.from_dict(v, strict)
+            else:
+                self.user = UNSET
+            if "user_id" in d:
+                _f = "user_id"
+                v = d["user_id"]
+                self.user_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.user_id = UNSET
         except ParseError as exc:
             raise exc.within("UpsertModerationRuleRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -56,11 +56,12 @@ class UpsertModerationRuleResponse:
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
-            _f = "rule"
-            v = d.get("rule", UNSET)
-            self.rule = (
-                v if v is UNSET or v is None else ModerationRuleV2Response.from_dict(v, strict)
-            )
+            if "rule" in d:
+                _f = "rule"
+                v = d["rule"]
+                self.rule = v if v is None else ModerationRuleV2Response.from_dict(v, strict)
+            else:
+                self.rule = UNSET
         except ParseError as exc:
             raise exc.within("UpsertModerationRuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

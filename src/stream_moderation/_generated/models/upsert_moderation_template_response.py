@@ -109,13 +109,14 @@ class UpsertModerationTemplateResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
-            _f = "config"
-            v = d.get("config", UNSET)
-            self.config = (
-                v
-                if v is UNSET or v is None
-                else FeedsModerationTemplateConfigPayload.from_dict(v, strict)
-            )
+            if "config" in d:
+                _f = "config"
+                v = d["config"]
+                self.config = (
+                    v if v is None else FeedsModerationTemplateConfigPayload.from_dict(v, strict)
+                )
+            else:
+                self.config = UNSET
         except ParseError as exc:
             raise exc.within("UpsertModerationTemplateResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -51,11 +51,12 @@ class User:
             _f = "id"
             v = d["id"]
             self.id = v if v.__class__ is str else check_str(v)
-            _f = "data"
-            v = d.get("data", UNSET)
-            self.data = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
+            if "data" in d:
+                _f = "data"
+                v = d["data"]
+                self.data = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.data = UNSET
         except ParseError as exc:
             raise exc.within("User", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -48,11 +48,12 @@ class UserCreatedWithinParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "max_age"
-            v = d.get("max_age", UNSET)
-            self.max_age = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "max_age" in d:
+                _f = "max_age"
+                v = d["max_age"]
+                self.max_age = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.max_age = UNSET
         except ParseError as exc:
             raise exc.within("UserCreatedWithinParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

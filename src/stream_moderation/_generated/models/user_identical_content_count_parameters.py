@@ -51,16 +51,18 @@ class UserIdenticalContentCountParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "threshold"
-            v = d.get("threshold", UNSET)
-            self.threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "time_window"
-            v = d.get("time_window", UNSET)
-            self.time_window = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "threshold" in d:
+                _f = "threshold"
+                v = d["threshold"]
+                self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.threshold = UNSET
+            if "time_window" in d:
+                _f = "time_window"
+                v = d["time_window"]
+                self.time_window = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.time_window = UNSET
         except ParseError as exc:
             raise exc.within("UserIdenticalContentCountParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -78,70 +78,85 @@ class UserRequest:
             _f = "id"
             v = d["id"]
             self.id = v if v.__class__ is str else check_str(v)
-            _f = "custom"
-            v = d.get("custom", UNSET)
-            self.custom = (
-                v if v is UNSET or v is None else (v if v.__class__ is dict else check_dict(v))
-            )
-            _f = "image"
-            v = d.get("image", UNSET)
-            self.image = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "invisible"
-            v = d.get("invisible", UNSET)
-            self.invisible = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "language"
-            v = d.get("language", UNSET)
-            self.language = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "name"
-            v = d.get("name", UNSET)
-            self.name = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "privacy_settings"
-            v = d.get("privacy_settings", UNSET)
-            self.privacy_settings = (
-                v if v is UNSET or v is None else PrivacySettingsResponse.from_dict(v, strict)
-            )
-            _f = "role"
-            v = d.get("role", UNSET)
-            self.role = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "teams[]"
-            v = d.get("teams", UNSET)
-            self.teams = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "custom" in d:
+                _f = "custom"
+                v = d["custom"]
+                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+            else:
+                self.custom = UNSET
+            if "image" in d:
+                _f = "image"
+                v = d["image"]
+                self.image = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.image = UNSET
+            if "invisible" in d:
+                _f = "invisible"
+                v = d["invisible"]
+                self.invisible = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.invisible = UNSET
+            if "language" in d:
+                _f = "language"
+                v = d["language"]
+                self.language = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.language = UNSET
+            if "name" in d:
+                _f = "name"
+                v = d["name"]
+                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.name = UNSET
+            if "privacy_settings" in d:
+                _f = "privacy_settings"
+                v = d["privacy_settings"]
+                self.privacy_settings = (
+                    v if v is None else PrivacySettingsResponse.from_dict(v, strict)
                 )
-            )
-            _f = "teams_role"
-            v = d.get("teams_role", UNSET)
-            self.teams_role = (
-                v
-                if v is UNSET or v is None
-                else (
-                    {
-                        k0: (x0 if x0.__class__ is str else check_str(x0))
-                        for k0, x0 in check_dict(v).items()
-                    }
-                    if strict
-                    else v
-                    if v.__class__ is dict
-                    else check_dict(v)
+            else:
+                self.privacy_settings = UNSET
+            if "role" in d:
+                _f = "role"
+                v = d["role"]
+                self.role = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.role = UNSET
+            if "teams" in d:
+                _f = "teams[]"
+                v = d["teams"]
+                self.teams = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
                 )
-            )
+            else:
+                self.teams = UNSET
+            if "teams_role" in d:
+                _f = "teams_role"
+                v = d["teams_role"]
+                self.teams_role = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.teams_role = UNSET
         except ParseError as exc:
             raise exc.within("UserRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

@@ -48,16 +48,18 @@ class UserRoleParameters:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "operator"
-            v = d.get("operator", UNSET)
-            self.operator = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
-            _f = "role"
-            v = d.get("role", UNSET)
-            self.role = (
-                v if v is UNSET or v is None else (v if v.__class__ is str else check_str(v))
-            )
+            if "operator" in d:
+                _f = "operator"
+                v = d["operator"]
+                self.operator = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.operator = UNSET
+            if "role" in d:
+                _f = "role"
+                v = d["role"]
+                self.role = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.role = UNSET
         except ParseError as exc:
             raise exc.within("UserRoleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

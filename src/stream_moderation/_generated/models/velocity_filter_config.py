@@ -62,43 +62,58 @@ class VelocityFilterConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "advanced_filters"
-            v = d.get("advanced_filters", UNSET)
-            self.advanced_filters = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "async"
-            v = d.get("async", UNSET)
-            self.async_ = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "cascading_actions"
-            v = d.get("cascading_actions", UNSET)
-            self.cascading_actions = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "cids_per_user"
-            v = d.get("cids_per_user", UNSET)
-            self.cids_per_user = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "enabled"
-            v = d.get("enabled", UNSET)
-            self.enabled = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "first_message_only"
-            v = d.get("first_message_only", UNSET)
-            self.first_message_only = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [VelocityFilterConfigRule.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            if "advanced_filters" in d:
+                _f = "advanced_filters"
+                v = d["advanced_filters"]
+                self.advanced_filters = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.advanced_filters = UNSET
+            if "async" in d:
+                _f = "async"
+                v = d["async"]
+                self.async_ = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.async_ = UNSET
+            if "cascading_actions" in d:
+                _f = "cascading_actions"
+                v = d["cascading_actions"]
+                self.cascading_actions = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.cascading_actions = UNSET
+            if "cids_per_user" in d:
+                _f = "cids_per_user"
+                v = d["cids_per_user"]
+                self.cids_per_user = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.cids_per_user = UNSET
+            if "enabled" in d:
+                _f = "enabled"
+                v = d["enabled"]
+                self.enabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.enabled = UNSET
+            if "first_message_only" in d:
+                _f = "first_message_only"
+                v = d["first_message_only"]
+                self.first_message_only = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.first_message_only = UNSET
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v
+                    if v is None
+                    else [VelocityFilterConfigRule.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.rules = UNSET
         except ParseError as exc:
             raise exc.within("VelocityFilterConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

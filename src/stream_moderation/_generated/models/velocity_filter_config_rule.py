@@ -83,77 +83,104 @@ class VelocityFilterConfigRule:
                 if strict
                 else read_enum(VelocityFilterConfigRuleAction, v)
             )
-            _f = "ban_duration"
-            v = d.get("ban_duration", UNSET)
-            self.ban_duration = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "cascading_action"
-            v = d.get("cascading_action", UNSET)
-            self.cascading_action = (
-                v
-                if v is UNSET or v is None
-                else (
-                    read_enum_strict(VelocityFilterConfigRuleCascadingAction, v)
-                    if strict
-                    else read_enum(VelocityFilterConfigRuleCascadingAction, v)
+            if "ban_duration" in d:
+                _f = "ban_duration"
+                v = d["ban_duration"]
+                self.ban_duration = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.ban_duration = UNSET
+            if "cascading_action" in d:
+                _f = "cascading_action"
+                v = d["cascading_action"]
+                self.cascading_action = (
+                    v
+                    if v is None
+                    else (
+                        read_enum_strict(VelocityFilterConfigRuleCascadingAction, v)
+                        if strict
+                        else read_enum(VelocityFilterConfigRuleCascadingAction, v)
+                    )
                 )
-            )
-            _f = "cascading_threshold"
-            v = d.get("cascading_threshold", UNSET)
-            self.cascading_threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "check_message_context"
-            v = d.get("check_message_context", UNSET)
-            self.check_message_context = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "fast_spam_threshold"
-            v = d.get("fast_spam_threshold", UNSET)
-            self.fast_spam_threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "fast_spam_ttl"
-            v = d.get("fast_spam_ttl", UNSET)
-            self.fast_spam_ttl = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "ip_ban"
-            v = d.get("ip_ban", UNSET)
-            self.ip_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "probation_period"
-            v = d.get("probation_period", UNSET)
-            self.probation_period = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "shadow_ban"
-            v = d.get("shadow_ban", UNSET)
-            self.shadow_ban = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "slow_spam_ban_duration"
-            v = d.get("slow_spam_ban_duration", UNSET)
-            self.slow_spam_ban_duration = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "slow_spam_threshold"
-            v = d.get("slow_spam_threshold", UNSET)
-            self.slow_spam_threshold = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "slow_spam_ttl"
-            v = d.get("slow_spam_ttl", UNSET)
-            self.slow_spam_ttl = (
-                v if v is UNSET or v is None else (v if v.__class__ is int else check_int(v))
-            )
-            _f = "url_only"
-            v = d.get("url_only", UNSET)
-            self.url_only = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
+            else:
+                self.cascading_action = UNSET
+            if "cascading_threshold" in d:
+                _f = "cascading_threshold"
+                v = d["cascading_threshold"]
+                self.cascading_threshold = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.cascading_threshold = UNSET
+            if "check_message_context" in d:
+                _f = "check_message_context"
+                v = d["check_message_context"]
+                self.check_message_context = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.check_message_context = UNSET
+            if "fast_spam_threshold" in d:
+                _f = "fast_spam_threshold"
+                v = d["fast_spam_threshold"]
+                self.fast_spam_threshold = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.fast_spam_threshold = UNSET
+            if "fast_spam_ttl" in d:
+                _f = "fast_spam_ttl"
+                v = d["fast_spam_ttl"]
+                self.fast_spam_ttl = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.fast_spam_ttl = UNSET
+            if "ip_ban" in d:
+                _f = "ip_ban"
+                v = d["ip_ban"]
+                self.ip_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.ip_ban = UNSET
+            if "probation_period" in d:
+                _f = "probation_period"
+                v = d["probation_period"]
+                self.probation_period = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.probation_period = UNSET
+            if "shadow_ban" in d:
+                _f = "shadow_ban"
+                v = d["shadow_ban"]
+                self.shadow_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.shadow_ban = UNSET
+            if "slow_spam_ban_duration" in d:
+                _f = "slow_spam_ban_duration"
+                v = d["slow_spam_ban_duration"]
+                self.slow_spam_ban_duration = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.slow_spam_ban_duration = UNSET
+            if "slow_spam_threshold" in d:
+                _f = "slow_spam_threshold"
+                v = d["slow_spam_threshold"]
+                self.slow_spam_threshold = (
+                    v if v is None else (v if v.__class__ is int else check_int(v))
+                )
+            else:
+                self.slow_spam_threshold = UNSET
+            if "slow_spam_ttl" in d:
+                _f = "slow_spam_ttl"
+                v = d["slow_spam_ttl"]
+                self.slow_spam_ttl = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.slow_spam_ttl = UNSET
+            if "url_only" in d:
+                _f = "url_only"
+                v = d["url_only"]
+                self.url_only = v if v is None else (v if v.__class__ is bool else check_bool(v))
+            else:
+                self.url_only = UNSET
         except ParseError as exc:
             raise exc.within("VelocityFilterConfigRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:

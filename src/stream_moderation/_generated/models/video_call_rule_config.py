@@ -54,31 +54,38 @@ class VideoCallRuleConfig:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "flag_all_labels"
-            v = d.get("flag_all_labels", UNSET)
-            self.flag_all_labels = (
-                v if v is UNSET or v is None else (v if v.__class__ is bool else check_bool(v))
-            )
-            _f = "flagged_labels[]"
-            v = d.get("flagged_labels", UNSET)
-            self.flagged_labels = (
-                v
-                if v is UNSET or v is None
-                else (
-                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                    if strict
-                    else v
-                    if v.__class__ is list
-                    else check_list(v)
+            if "flag_all_labels" in d:
+                _f = "flag_all_labels"
+                v = d["flag_all_labels"]
+                self.flag_all_labels = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
                 )
-            )
-            _f = "rules[]"
-            v = d.get("rules", UNSET)
-            self.rules = (
-                v
-                if v is UNSET or v is None
-                else [HarmConfig.from_dict(x0, strict) for x0 in check_list(v)]
-            )
+            else:
+                self.flag_all_labels = UNSET
+            if "flagged_labels" in d:
+                _f = "flagged_labels[]"
+                v = d["flagged_labels"]
+                self.flagged_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.flagged_labels = UNSET
+            if "rules" in d:
+                _f = "rules[]"
+                v = d["rules"]
+                self.rules = (
+                    v if v is None else [HarmConfig.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.rules = UNSET
         except ParseError as exc:
             raise exc.within("VideoCallRuleConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
