@@ -139,7 +139,7 @@ def tables(results: dict[str, Any]) -> str:
                     _x(_div(s.get("getstream"), ours)),
                 ]
             )
-        out.append("### Parse: bytes -> model (µs, best of 7)\n")
+        out.append("### Parse: bytes -> model (µs, best of 7, collector paused as in timeit)\n")
         out.append(
             _table(
                 [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -30,17 +31,24 @@ def interleaved(
 
     Each repeat runs every candidate once for about ``target`` seconds; the result per
     candidate is the best and the median of the repeats (the best is the one used in
-    ratios: it is the least disturbed by the rest of the machine).
+    ratios: it is the least disturbed by the rest of the machine). As in ``timeit``, the
+    garbage collector is paused while a sample runs (and run before it): a collection's
+    cost depends on everything else the process holds, which differs between candidates.
     """
     loops = {name: loops_for(fn, target) for name, fn in candidates.items()}
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
             n = loops[name]
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[name].append((time.perf_counter() - start) / n)
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                samples[name].append((time.perf_counter() - start) / n)
+            finally:
+                gc.enable()
     return {
         name: {"best": min(s), "median": statistics.median(s), "loops": loops[name]}
         for name, s in samples.items()
