@@ -174,7 +174,8 @@ def tables(results: dict[str, Any]) -> str:
                     row.append(_us(cpu) + (f" ({_x(ratio)})" if ratio is not None else ""))
             rows.append(row)
         out.append(
-            "\n### Client CPU per `check` (µs; in brackets: / the floor of the same transport)\n"
+            "\n### Client CPU per `check` (µs, best of 3 runs; in brackets: / the floor of the"
+            " same transport)\n"
         )
         out.append(
             _table(["client"] + [f"{b}, c={c}" for b in ("lean", "heavy") for c in conc], rows)
@@ -197,7 +198,7 @@ def tables(results: dict[str, Any]) -> str:
             for name, v in imp.items()
             if not name.startswith("_")
         ]
-        out.append("\n### Import (ms, fresh process, median)\n")
+        out.append("\n### Import (ms, fresh process, best of 9 cached, of 3 cold)\n")
         out.append(
             _table(
                 ["what", "bytecode cached", "cold", "cached / httpx", "modules", "sdk models"], rows
