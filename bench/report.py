@@ -273,7 +273,8 @@ def tables(results: dict[str, Any]) -> str:
     ]
     out.append("\n### Targets (issue 6)\n")
     out.append(_table(["target", "measured", "bound", "met"], rows))
-    return "\n".join(out) + "\n"
+    # one blank line between blocks (Markdown wants them around tables)
+    return "\n\n".join(block.strip("\n") for block in out) + "\n"
 
 
 def draw_chart(results: dict[str, Any], path: Path) -> bool:
@@ -325,11 +326,12 @@ def draw_chart(results: dict[str, Any], path: Path) -> bool:
         ax = axes[2]
         imp = {k: v for k, v in results["imports"].items() if not k.startswith("_")}
         names = list(imp)
-        ax.barh(names, [(imp[n]["cold"] or 0) * 1e3 for n in names], color="#f4b183", label="cold")
-        ax.barh(names, [imp[n]["cached"] * 1e3 for n in names], color="#2e75b6", label="cached")
+        labels = [n.replace("stream_moderation", "sdk") for n in names]
+        ax.barh(labels, [(imp[n]["cold"] or 0) * 1e3 for n in names], color="#f4b183", label="cold")
+        ax.barh(labels, [imp[n]["cached"] * 1e3 for n in names], color="#2e75b6", label="cached")
         ax.set_xscale("log")
         ax.set_xlabel("ms (log)")
-        ax.set_title("Import + first check")
+        ax.set_title("Import + first check (sdk: stream_moderation)")
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(fontsize=8)
