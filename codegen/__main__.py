@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print("generated src/stream_moderation/_generated and api.md")
         elif args.command == "spec-diff":
-            print(spec_diff(args.old, args.new))
+            print(spec_diff(args.old, args.new), end="")
         elif args.command == "pin-spec":
             entry = specs.pin(args.version, source=args.source or None, commit=args.commit or None)
             print(f"pinned {args.version}: {entry}")
