@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -48,6 +49,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rule(
+    value: ModerationRuleInfo | Mapping[str, Any],
+) -> ModerationRuleInfo:
+    return coerce_models(value, ModerationRuleInfo)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRulesTriggeredEvent:
     """This event is sent automatically whenever a rule builder rule is triggered"""
@@ -58,7 +65,7 @@ class ModerationRulesTriggeredEvent:
     """The ID of the entity that triggered the rule"""
     entity_type: str
     """The type of the entity (call, user, message, etc.)"""
-    rule: ModerationRuleInfo
+    rule: ModerationRuleInfo = _attrs.field(converter=_to_rule)
     triggered_actions: list[str]
     """Array of action types that were triggered"""
     type: str = "moderation_rule.triggered"

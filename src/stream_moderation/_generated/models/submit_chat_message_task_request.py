@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -35,6 +36,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitChatMessageTaskRequest:
     """SubmitChatMessageTaskRequest"""
@@ -51,7 +58,9 @@ class SubmitChatMessageTaskRequest:
     """The User ID"""
     channel_name: str | None | Unset = UNSET
     """The Channel Name, if not provided matches the Channel ID"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     extra: dict[str, Any] | None | Unset = UNSET
     """Extra data that needs to be stored for this task"""
