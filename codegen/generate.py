@@ -182,6 +182,7 @@ def render(
     from openapi_python_client.parser import GeneratorData
     from openapi_python_client.parser.errors import GeneratorError
 
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     spec_path = out_dir.parent / "merged-spec.json"
     spec_path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
     config = Config.from_sources(
