@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from webhook_payloads import build_event, encode, sign
 
 from stream_moderation.models import ModerationCheckCompletedEvent, ReviewQueueItemNewEvent
 from stream_moderation.webhooks import UnknownEvent
+
+from .webhook_payloads import build_event, encode, sign
 
 SECRET = "whsec-example-4f9c2a"
 URL = "/webhooks/stream"

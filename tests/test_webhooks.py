@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from webhook_payloads import BASE_NS, ENCODINGS, Encoding, build_event, encode, sign
 
-from stream_moderation import webhooks
+from stream_moderation import StreamError, webhooks
 from stream_moderation._generated import models
 from stream_moderation.models import ParseError, ReviewQueueItemNewEvent, Timestamp
 from stream_moderation.webhooks import (
@@ -28,6 +27,8 @@ from stream_moderation.webhooks import (
     verify_and_parse,
     verify_signature,
 )
+
+from .webhook_payloads import BASE_NS, ENCODINGS, Encoding, build_event, encode, sign
 
 SECRET = "sk-test-Zq8vN3xT1pLw7RbY"
 EVENT_TYPES = sorted(EVENT_MODELS)
@@ -382,7 +383,8 @@ def test_the_secret_never_appears_in_errors() -> None:
         assert SECRET.encode().hex() not in text
 
 
-def test_errors_are_webhook_errors() -> None:
+def test_errors_are_webhook_errors_and_stream_errors() -> None:
+    assert issubclass(WebhookError, StreamError)
     assert issubclass(InvalidSignatureError, WebhookError)
     assert issubclass(InvalidEventError, WebhookError)
     assert not issubclass(InvalidSignatureError, InvalidEventError)

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from webhook_payloads import build_event, encode, sign
+
+from .webhook_payloads import build_event, encode, sign
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECRET = "readme-secret-81d2"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from attrs import define
 
+from ._exceptions import StreamError
 from ._generated import models as _models
 from ._generated.errors import ParseError
 from ._generated.events import EVENT_MODELS
@@ -60,8 +61,7 @@ _MAX_INFLATED_BYTES = 32 * 1024 * 1024
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
-# TODO(merge): subclass stream_moderation._exceptions.StreamError once it is on main.
-class WebhookError(Exception):
+class WebhookError(StreamError):
     """A webhook call that cannot be accepted."""
 
 

@@ -70,6 +70,8 @@ class Timestamp(_dt.datetime):
     """
 
     __slots__ = ("_ns", "_wire")
+    _ns: int
+    _wire: int | str | None
 
     @property
     def nanosecond(self) -> int:
@@ -200,7 +202,7 @@ def wire_to_timestamp(value: Any) -> Timestamp:
 def timestamp_to_wire(value: Any) -> int | str:
     """The wire form of a timestamp given as a datetime, or as a wire value (kept as is)."""
     if value.__class__ is int or value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, _dt.datetime):
         return Timestamp.from_datetime(value).to_wire()
     if isinstance(value, float) and value.is_integer():
@@ -212,7 +214,7 @@ def timestamp_to_wire(value: Any) -> int | str:
 
 def optional_timestamp_to_wire(value: Any) -> int | str | None | Unset:
     if value is UNSET or value is None:
-        return value  # type: ignore[no-any-return]
+        return value
     return timestamp_to_wire(value)
 
 
@@ -231,7 +233,7 @@ def read_timestamp(value: Any, where: str) -> Timestamp:
 
 def read_optional_timestamp(value: Any, where: str) -> Timestamp | None | Unset:
     if value is UNSET or value is None:
-        return value  # type: ignore[no-any-return]
+        return value
     return read_timestamp(value, where)
 
 
@@ -345,7 +347,7 @@ def check_bool(value: Any) -> bool:
 
 def check_dict(value: Any) -> dict[str, Any]:
     if value.__class__ is dict:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, Mapping):
         return dict(value)
     type_error("an object", value)
@@ -353,7 +355,7 @@ def check_dict(value: Any) -> dict[str, Any]:
 
 def check_list(value: Any) -> list[Any]:
     if value.__class__ is list:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, tuple):
         return list(value)
     type_error("an array", value)

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["QueryModerationLogsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "logs",
@@ -86,8 +86,7 @@ class QueryModerationLogsResponse:
         """The JSON object of this QueryModerationLogsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.logs
-        out["logs"] = None if v is None else to_wire(v)
+        out["logs"] = to_wire(self.logs)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -95,7 +94,7 @@ class QueryModerationLogsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("logs", self.logs),
             ("next", self.next),
