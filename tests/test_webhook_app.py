@@ -132,12 +132,12 @@ async def test_a_failed_handler_answers_500_and_the_retry_is_handled(
 async def test_unknown_event_type_is_accepted(
     client: httpx.AsyncClient, recorder: Recorder
 ) -> None:
-    payload = {"type": "moderation.image_analysis.complete", "created_at": 1, "custom": {}}
+    payload = {"type": "moderation.sentiment.analysed", "created_at": 1, "custom": {}}
     response = await client.post(URL, **signed(payload))
     assert response.status_code == 200
     [event] = recorder.events
     assert isinstance(event, UnknownEvent)
-    assert event.type == "moderation.image_analysis.complete"
+    assert event.type == "moderation.sentiment.analysed"
 
 
 @pytest.mark.anyio

@@ -270,13 +270,13 @@ def test_new_review_queue_item_parses_as_itself_whatever_else_it_carries(
     ],
 )
 def test_unknown_type_gives_unknown_event(created_at: Any, expected: Any) -> None:
-    payload = {"type": "moderation.text_analysis.complete", "custom": {}, "task_id": "t-1"}
+    payload = {"type": "moderation.sentiment.analysed", "custom": {}, "task_id": "t-1"}
     if created_at is not None:
         payload["created_at"] = created_at
     body = encode(payload)
     event = verify_and_parse(body, sign(body, SECRET), SECRET)
     assert isinstance(event, UnknownEvent)
-    assert event.type == "moderation.text_analysis.complete"
+    assert event.type == "moderation.sentiment.analysed"
     assert event.created_at == expected
     assert event.payload == payload
     assert event.to_dict() == payload

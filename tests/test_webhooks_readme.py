@@ -42,11 +42,11 @@ async def test_readme_webhook_app(
 
         assert await post(build_event("review_queue_item.new")) == 200
         assert await post(build_event("moderation_check.completed")) == 200
-        assert await post({"type": "moderation.text_analysis.complete"}) == 200
+        assert await post({"type": "moderation.sentiment.analysed"}) == 200
         assert await post(build_event("review_queue_item.new"), signature="0" * 64) == 401
         assert await post({"type": "moderation.flagged"}) == 400
 
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("to review: 1 flags at 2024-05-14 09:37:52")
     assert out[1] == "message-123 -> flag"
-    assert out[2].startswith("new event type moderation.text_analysis.complete")
+    assert out[2].startswith("new event type moderation.sentiment.analysed")
