@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx
 
+from . import webhooks
 from ._auth import Credentials
 from ._base_client import (
     DEFAULT_BASE_URL,
@@ -85,6 +86,19 @@ class _ClientBase:
         return self._core.credentials.create_token(
             user_id, expiration=expiration, issued_at=issued_at, claims=claims
         )
+
+    def verify_webhook(self, body: bytes | str, signature: str | bytes | None) -> bool:
+        """Whether ``signature`` (the ``X-Signature`` header) is this app's signature of
+        ``body`` (the raw request body, gzip-compressed or not)."""
+        return webhooks.verify_signature(body, signature, self._core.credentials.secret)
+
+    def parse_webhook(self, body: bytes | str, signature: str | bytes | None) -> webhooks.Event:
+        """Verify a webhook call with this client's secret and parse its event.
+
+        The signature is required: a call without one raises InvalidSignatureError (to parse
+        a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
+        """
+        return webhooks.verify_and_parse(body, signature, self._core.credentials.secret)
 
     def _options_core(
         self,
