@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from generated_versions import LATER, PINNED, generated
 
 from codegen.generate import API_MAP, ROOT, compare_trees
+
+from .generated_versions import LATER, PINNED, generated
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import attrs
 import pytest
-from generated_versions import (
+
+from .generated_versions import (
     PINNED,
     UNKNOWN_ENUM,
     UNKNOWN_FIELD,

@@ -15,7 +15,11 @@ from typing import Any
 
 import attrs
 import pytest
-from generated_versions import (
+
+from codegen.generate import _python_name
+from codegen.normalise import ALIAS_PATH_PREFIX, HTTP_METHODS
+
+from .generated_versions import (
     LATER,
     PINNED,
     VERSIONS,
@@ -24,9 +28,6 @@ from generated_versions import (
     generated,
     import_all,
 )
-
-from codegen.generate import _python_name
-from codegen.normalise import ALIAS_PATH_PREFIX, HTTP_METHODS
 
 pytestmark = pytest.mark.slow
 

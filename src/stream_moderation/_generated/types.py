@@ -70,6 +70,8 @@ class Timestamp(_dt.datetime):
     """
 
     __slots__ = ("_ns", "_wire")
+    _ns: int
+    _wire: int | str | None
 
     @property
     def nanosecond(self) -> int:
@@ -235,9 +237,13 @@ def _nanos(value: _dt.datetime) -> int:
     return value.nanosecond if isinstance(value, Timestamp) else 0
 
 
-def _restore_timestamp(fields: tuple[Any, ...], ns: int, wire: int | str | None) -> Timestamp:
-    *args, tzinfo, fold = fields
-    ts = Timestamp(*args, tzinfo=tzinfo, fold=fold)
+def _restore_timestamp(
+    fields: tuple[int, int, int, int, int, int, int, _dt.tzinfo | None, int],
+    ns: int,
+    wire: int | str | None,
+) -> Timestamp:
+    year, month, day, hour, minute, second, microsecond, tzinfo, fold = fields
+    ts = Timestamp(year, month, day, hour, minute, second, microsecond, tzinfo=tzinfo, fold=fold)
     ts._ns = ns
     if wire is not None:
         ts._wire = wire
@@ -270,7 +276,7 @@ def wire_to_timestamp(value: Any) -> Timestamp:
 def timestamp_to_wire(value: Any) -> int | str:
     """The wire form of a timestamp given as a datetime, or as a wire value (kept as is)."""
     if value.__class__ is int or value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, _dt.datetime):
         return Timestamp.from_datetime(value).to_wire()
     if isinstance(value, float) and value.is_integer():
@@ -282,7 +288,7 @@ def timestamp_to_wire(value: Any) -> int | str:
 
 def optional_timestamp_to_wire(value: Any) -> int | str | None | Unset:
     if value is UNSET or value is None:
-        return value  # type: ignore[no-any-return]
+        return value
     return timestamp_to_wire(value)
 
 
@@ -301,7 +307,7 @@ def read_timestamp(value: Any, where: str) -> Timestamp:
 
 def read_optional_timestamp(value: Any, where: str) -> Timestamp | None | Unset:
     if value is UNSET or value is None:
-        return value  # type: ignore[no-any-return]
+        return value
     return read_timestamp(value, where)
 
 
@@ -415,7 +421,7 @@ def check_bool(value: Any) -> bool:
 
 def check_dict(value: Any) -> dict[str, Any]:
     if value.__class__ is dict:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, Mapping):
         return dict(value)
     type_error("an object", value)
@@ -423,7 +429,7 @@ def check_dict(value: Any) -> dict[str, Any]:
 
 def check_list(value: Any) -> list[Any]:
     if value.__class__ is list:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, tuple):
         return list(value)
     type_error("an array", value)

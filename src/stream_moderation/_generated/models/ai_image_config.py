@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["AIImageConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -109,16 +109,14 @@ class AIImageConfig:
             out["async"] = self.async_
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.ocr_rules
-        if v is not UNSET:
-            out["ocr_rules"] = None if v is None else to_wire(v)
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.ocr_rules is not UNSET:
+            out["ocr_rules"] = None if self.ocr_rules is None else to_wire(self.ocr_rules)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("ocr_rules", self.ocr_rules),

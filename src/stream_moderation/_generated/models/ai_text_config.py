@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["AITextConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -119,16 +119,16 @@ class AITextConfig:
             out["enabled"] = self.enabled
         if self.profile is not UNSET:
             out["profile"] = self.profile
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("profile", self.profile),

@@ -27,7 +27,7 @@ from ..types import (
 
 __all__ = ["AppealAcceptedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -133,18 +133,18 @@ class AppealAcceptedEvent:
         """The JSON object of this AppealAcceptedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["type"] = self.type
-        v = self.appeal
-        if v is not UNSET:
-            out["appeal"] = None if v is None else model_to_wire(AppealItemResponse, v)
+        if self.appeal is not UNSET:
+            out["appeal"] = (
+                None if self.appeal is None else model_to_wire(AppealItemResponse, self.appeal)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("type", self.type),

@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["AppealItemResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "appeal_reason",
         "created_at",
@@ -193,21 +193,22 @@ class AppealItemResponse:
         out["id"] = self.id
         out["status"] = self.status
         out["updated_at"] = self._updated_at
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else v
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else self.attachments
         if self.decision_reason is not UNSET:
             out["decision_reason"] = self.decision_reason
-        v = self.entity_content
-        if v is not UNSET:
-            out["entity_content"] = None if v is None else model_to_wire(ModerationPayload, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.entity_content is not UNSET:
+            out["entity_content"] = (
+                None
+                if self.entity_content is None
+                else model_to_wire(ModerationPayload, self.entity_content)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("appeal_reason", self.appeal_reason),
             ("created_at", self.created_at),
             ("entity_id", self.entity_id),

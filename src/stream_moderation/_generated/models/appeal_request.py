@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["AppealRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "appeal_reason",
         "entity_id",
@@ -115,18 +115,16 @@ class AppealRequest:
         out["appeal_reason"] = self.appeal_reason
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else self.attachments
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("appeal_reason", self.appeal_reason),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

@@ -23,7 +23,7 @@ from ..types import (
 
 __all__ = ["Attachment"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "actions",
@@ -234,11 +234,9 @@ class Attachment:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Attachment: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.actions
-        if v is not UNSET:
-            out["actions"] = None if v is None else to_wire(v)
+        out["custom"] = self.custom
+        if self.actions is not UNSET:
+            out["actions"] = None if self.actions is None else to_wire(self.actions)
         if self.asset_url is not UNSET:
             out["asset_url"] = self.asset_url
         if self.author_icon is not UNSET:
@@ -251,16 +249,14 @@ class Attachment:
             out["color"] = self.color
         if self.fallback is not UNSET:
             out["fallback"] = self.fallback
-        v = self.fields
-        if v is not UNSET:
-            out["fields"] = None if v is None else to_wire(v)
+        if self.fields is not UNSET:
+            out["fields"] = None if self.fields is None else to_wire(self.fields)
         if self.footer is not UNSET:
             out["footer"] = self.footer
         if self.footer_icon is not UNSET:
             out["footer_icon"] = self.footer_icon
-        v = self.giphy
-        if v is not UNSET:
-            out["giphy"] = None if v is None else model_to_wire(Images, v)
+        if self.giphy is not UNSET:
+            out["giphy"] = None if self.giphy is None else model_to_wire(Images, self.giphy)
         if self.image_url is not UNSET:
             out["image_url"] = self.image_url
         if self.og_scrape_url is not UNSET:
@@ -284,7 +280,7 @@ class Attachment:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("actions", self.actions),
             ("asset_url", self.asset_url),

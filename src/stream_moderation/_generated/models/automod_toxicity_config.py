@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["AutomodToxicityConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -92,13 +92,12 @@ class AutomodToxicityConfig:
             out["async"] = self.async_
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("rules", self.rules),

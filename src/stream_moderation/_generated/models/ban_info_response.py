@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["BanInfoResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "created_by",
@@ -155,22 +155,22 @@ class BanInfoResponse:
         """The JSON object of this BanInfoResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._expires is not UNSET:
             out["expires"] = self._expires
         if self.reason is not UNSET:
             out["reason"] = self.reason
         if self.shadow is not UNSET:
             out["shadow"] = self.shadow
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("created_by", self.created_by),
             ("expires", self.expires),

@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["BanRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target_user_id",
         "banned_by",
@@ -142,9 +142,10 @@ class BanRequest:
         """The JSON object of this BanRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["target_user_id"] = self.target_user_id
-        v = self.banned_by
-        if v is not UNSET:
-            out["banned_by"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.banned_by is not UNSET:
+            out["banned_by"] = (
+                None if self.banned_by is None else model_to_wire(UserRequest, self.banned_by)
+            )
         if self.banned_by_id is not UNSET:
             out["banned_by_id"] = self.banned_by_id
         if self.channel_cid is not UNSET:
@@ -162,7 +163,7 @@ class BanRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target_user_id", self.target_user_id),
             ("banned_by", self.banned_by),
             ("banned_by_id", self.banned_by_id),

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["BlockListConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -101,13 +101,12 @@ class BlockListConfig:
             out["enabled"] = self.enabled
         if self.match_substring is not UNSET:
             out["match_substring"] = self.match_substring
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("match_substring", self.match_substring),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["BodyguardImageAnalysisConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "rules",
     }
@@ -75,13 +75,12 @@ class BodyguardImageAnalysisConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BodyguardImageAnalysisConfig: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("rules", self.rules),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

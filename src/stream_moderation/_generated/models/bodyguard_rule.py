@@ -23,7 +23,7 @@ from ..types import (
 
 __all__ = ["BodyguardRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "label",
         "action",
@@ -99,13 +99,14 @@ class BodyguardRule:
         out["label"] = self.label
         if self.action is not UNSET:
             out["action"] = self.action
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("label", self.label),
             ("action", self.action),
             ("severity_rules", self.severity_rules),

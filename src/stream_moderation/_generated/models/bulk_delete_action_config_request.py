@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["BulkDeleteActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ids",
         "user",
@@ -92,17 +92,15 @@ class BulkDeleteActionConfigRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkDeleteActionConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ids
-        out["ids"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        out["ids"] = self.ids
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ids", self.ids),
             ("user", self.user),
             ("user_id", self.user_id),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["BulkUpsertActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_configs",
         "user",
@@ -95,17 +95,15 @@ class BulkUpsertActionConfigRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkUpsertActionConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_configs
-        out["action_configs"] = None if v is None else to_wire(v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        out["action_configs"] = to_wire(self.action_configs)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_configs", self.action_configs),
             ("user", self.user),
             ("user_id", self.user_id),

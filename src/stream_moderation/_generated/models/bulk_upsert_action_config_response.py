@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["BulkUpsertActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_configs",
         "duration",
@@ -81,13 +81,12 @@ class BulkUpsertActionConfigResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkUpsertActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_configs
-        out["action_configs"] = None if v is None else to_wire(v)
+        out["action_configs"] = to_wire(self.action_configs)
         out["duration"] = self.duration
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_configs", self.action_configs),
             ("duration", self.duration),
         ]

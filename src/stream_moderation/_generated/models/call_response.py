@@ -30,7 +30,7 @@ from ..types import (
 
 __all__ = ["CallResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "backstage",
         "blocked_user_ids",
@@ -262,14 +262,12 @@ class CallResponse:
         """The JSON object of this CallResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["backstage"] = self.backstage
-        v = self.blocked_user_ids
-        out["blocked_user_ids"] = None if v is None else v
+        out["blocked_user_ids"] = self.blocked_user_ids
         out["captioning"] = self.captioning
         out["cid"] = self.cid
         out["created_at"] = self._created_at
         out["current_session_id"] = self.current_session_id
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["recording"] = self.recording
         out["transcribing"] = self.transcribing
@@ -278,9 +276,10 @@ class CallResponse:
         out["updated_at"] = self._updated_at
         if self.channel_cid is not UNSET:
             out["channel_cid"] = self.channel_cid
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._ended_at is not UNSET:
             out["ended_at"] = self._ended_at
         if self.join_ahead_time_seconds is not UNSET:
@@ -294,7 +293,7 @@ class CallResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("backstage", self.backstage),
             ("blocked_user_ids", self.blocked_user_ids),
             ("captioning", self.captioning),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["CallRuleActionSequence"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "call_options",
@@ -97,18 +97,20 @@ class CallRuleActionSequence:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this CallRuleActionSequence: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        if v is not UNSET:
-            out["actions"] = None if v is None else v
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
+        if self.actions is not UNSET:
+            out["actions"] = None if self.actions is None else self.actions
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
         if self.violation_number is not UNSET:
             out["violation_number"] = self.violation_number
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("call_options", self.call_options),
             ("violation_number", self.violation_number),

@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["ChannelConfigWithInfo"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "automod",
         "automod_behavior",
@@ -389,8 +389,7 @@ class ChannelConfigWithInfo:
         out: dict[str, Any] = dict(self.additional_properties)
         out["automod"] = self.automod
         out["automod_behavior"] = self.automod_behavior
-        v = self.commands
-        out["commands"] = None if v is None else to_wire(v)
+        out["commands"] = to_wire(self.commands)
         out["connect_events"] = self.connect_events
         out["count_messages"] = self.count_messages
         out["created_at"] = self._created_at
@@ -415,36 +414,40 @@ class ChannelConfigWithInfo:
         out["uploads"] = self.uploads
         out["url_enrichment"] = self.url_enrichment
         out["user_message_reminders"] = self.user_message_reminders
-        v = self.allowed_flag_reasons
-        if v is not UNSET:
-            out["allowed_flag_reasons"] = None if v is None else v
-        v = self.automod_thresholds
-        if v is not UNSET:
-            out["automod_thresholds"] = None if v is None else model_to_wire(Thresholds, v)
+        if self.allowed_flag_reasons is not UNSET:
+            out["allowed_flag_reasons"] = (
+                None if self.allowed_flag_reasons is None else self.allowed_flag_reasons
+            )
+        if self.automod_thresholds is not UNSET:
+            out["automod_thresholds"] = (
+                None
+                if self.automod_thresholds is None
+                else model_to_wire(Thresholds, self.automod_thresholds)
+            )
         if self.blocklist is not UNSET:
             out["blocklist"] = self.blocklist
         if self.blocklist_behavior is not UNSET:
             out["blocklist_behavior"] = self.blocklist_behavior
-        v = self.blocklists
-        if v is not UNSET:
-            out["blocklists"] = None if v is None else to_wire(v)
-        v = self.chat_preferences
-        if v is not UNSET:
-            out["chat_preferences"] = None if v is None else model_to_wire(ChatPreferences, v)
-        v = self.grants
-        if v is not UNSET:
-            out["grants"] = None if v is None else v
+        if self.blocklists is not UNSET:
+            out["blocklists"] = None if self.blocklists is None else to_wire(self.blocklists)
+        if self.chat_preferences is not UNSET:
+            out["chat_preferences"] = (
+                None
+                if self.chat_preferences is None
+                else model_to_wire(ChatPreferences, self.chat_preferences)
+            )
+        if self.grants is not UNSET:
+            out["grants"] = None if self.grants is None else self.grants
         if self.partition_size is not UNSET:
             out["partition_size"] = self.partition_size
-        v = self.partition_ttl
-        if v is not UNSET:
-            out["partition_ttl"] = None if v is None else v
+        if self.partition_ttl is not UNSET:
+            out["partition_ttl"] = None if self.partition_ttl is None else self.partition_ttl
         if self.push_level is not UNSET:
             out["push_level"] = self.push_level
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("automod", self.automod),
             ("automod_behavior", self.automod_behavior),
             ("commands", self.commands),

@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["ChannelMute"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "updated_at",
@@ -159,18 +159,18 @@ class ChannelMute:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["updated_at"] = self._updated_at
-        v = self.channel
-        if v is not UNSET:
-            out["channel"] = None if v is None else model_to_wire(ChannelResponse, v)
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelResponse, self.channel)
+            )
         if self._expires is not UNSET:
             out["expires"] = self._expires
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("updated_at", self.updated_at),
             ("channel", self.channel),

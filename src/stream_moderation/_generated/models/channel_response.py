@@ -33,7 +33,7 @@ from ..types import (
 
 __all__ = ["ChannelResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "cid",
         "created_at",
@@ -449,8 +449,7 @@ class ChannelResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["disabled"] = self.disabled
         out["frozen"] = self.frozen
         out["id"] = self.id
@@ -462,19 +461,20 @@ class ChannelResponse:
             out["auto_translation_language"] = self.auto_translation_language
         if self.blocked is not UNSET:
             out["blocked"] = self.blocked
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ChannelConfigWithInfo, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ChannelConfigWithInfo, self.config)
+            )
         if self.cooldown is not UNSET:
             out["cooldown"] = self.cooldown
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.filter_tags
-        if v is not UNSET:
-            out["filter_tags"] = None if v is None else v
+        if self.filter_tags is not UNSET:
+            out["filter_tags"] = None if self.filter_tags is None else self.filter_tags
         if self.hidden is not UNSET:
             out["hidden"] = self.hidden
         if self._hide_messages_before is not UNSET:
@@ -483,29 +483,32 @@ class ChannelResponse:
             out["last_message_at"] = self._last_message_at
         if self.member_count is not UNSET:
             out["member_count"] = self.member_count
-        v = self.members
-        if v is not UNSET:
-            out["members"] = None if v is None else to_wire(v)
+        if self.members is not UNSET:
+            out["members"] = None if self.members is None else to_wire(self.members)
         if self.message_count is not UNSET:
             out["message_count"] = self.message_count
         if self._mute_expires_at is not UNSET:
             out["mute_expires_at"] = self._mute_expires_at
         if self.muted is not UNSET:
             out["muted"] = self.muted
-        v = self.own_capabilities
-        if v is not UNSET:
-            out["own_capabilities"] = None if v is None else to_wire(v)
+        if self.own_capabilities is not UNSET:
+            out["own_capabilities"] = (
+                None if self.own_capabilities is None else to_wire(self.own_capabilities)
+            )
         if self.team is not UNSET:
             out["team"] = self.team
         if self._truncated_at is not UNSET:
             out["truncated_at"] = self._truncated_at
-        v = self.truncated_by
-        if v is not UNSET:
-            out["truncated_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.truncated_by is not UNSET:
+            out["truncated_by"] = (
+                None
+                if self.truncated_by is None
+                else model_to_wire(UserResponse, self.truncated_by)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("cid", self.cid),
             ("created_at", self.created_at),
             ("custom", self.custom),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["ChatDraftResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -138,20 +138,25 @@ class ChatDraftResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_cid"] = self.channel_cid
         out["created_at"] = self._created_at
-        v = self.message
-        out["message"] = None if v is None else model_to_wire(ChatDraftPayloadResponse, v)
+        out["message"] = model_to_wire(ChatDraftPayloadResponse, self.message)
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
-        v = self.parent_message
-        if v is not UNSET:
-            out["parent_message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.parent_message is not UNSET:
+            out["parent_message"] = (
+                None
+                if self.parent_message is None
+                else model_to_wire(ChatMessageResponse, self.parent_message)
+            )
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(ChatMessageResponse, self.quoted_message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("message", self.message),

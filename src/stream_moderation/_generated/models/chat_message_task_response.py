@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["ChatMessageTaskResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_id",
         "channel_name",
@@ -262,8 +262,7 @@ class ChatMessageTaskResponse:
         out["channel_name"] = self.channel_name
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        v = self.evaluations
-        out["evaluations"] = None if v is None else to_wire(v)
+        out["evaluations"] = to_wire(self.evaluations)
         out["id"] = self.id
         out["message_id"] = self.message_id
         out["status"] = self.status
@@ -273,23 +272,20 @@ class ChatMessageTaskResponse:
         out["user_name"] = self.user_name
         if self.assigned_to is not UNSET:
             out["assigned_to"] = self.assigned_to
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
         if self.reviewed_by is not UNSET:
             out["reviewed_by"] = self.reviewed_by
-        v = self.rule
-        if v is not UNSET:
-            out["rule"] = None if v is None else model_to_wire(RuleResponse, v)
-        v = self.triggers
-        if v is not UNSET:
-            out["triggers"] = None if v is None else to_wire(v)
+        if self.rule is not UNSET:
+            out["rule"] = None if self.rule is None else model_to_wire(RuleResponse, self.rule)
+        if self.triggers is not UNSET:
+            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_id", self.channel_id),
             ("channel_name", self.channel_name),
             ("content_type", self.content_type),

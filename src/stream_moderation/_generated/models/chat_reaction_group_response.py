@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["ChatReactionGroupResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "count",
         "first_reaction_at",
@@ -137,13 +137,12 @@ class ChatReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        v = self.latest_reactions_by
-        out["latest_reactions_by"] = None if v is None else to_wire(v)
+        out["latest_reactions_by"] = to_wire(self.latest_reactions_by)
         out["sum_scores"] = self.sum_scores
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("count", self.count),
             ("first_reaction_at", self.first_reaction_at),
             ("last_reaction_at", self.last_reaction_at),

@@ -27,7 +27,7 @@ from ..types import (
 
 __all__ = ["ChatReminderResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -176,18 +176,18 @@ class ChatReminderResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
         if self._remind_at is not UNSET:
             out["remind_at"] = self._remind_at
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("message_id", self.message_id),

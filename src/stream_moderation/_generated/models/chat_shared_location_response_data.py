@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["ChatSharedLocationResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -187,13 +187,14 @@ class ChatSharedLocationResponseData:
         out["user_id"] = self.user_id
         if self._end_at is not UNSET:
             out["end_at"] = self._end_at
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("created_by_device_id", self.created_by_device_id),

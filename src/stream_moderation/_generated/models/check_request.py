@@ -27,7 +27,7 @@ from ..types import (
 
 __all__ = ["CheckRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_creator_id",
         "entity_id",
@@ -196,32 +196,34 @@ class CheckRequest:
         out["entity_creator_id"] = self.entity_creator_id
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ModerationConfig, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ModerationConfig, self.config)
+            )
         if self.config_key is not UNSET:
             out["config_key"] = self.config_key
         if self.config_team is not UNSET:
             out["config_team"] = self.config_team
         if self._content_published_at is not UNSET:
             out["content_published_at"] = self._content_published_at
-        v = self.moderation_payload
-        if v is not UNSET:
-            out["moderation_payload"] = None if v is None else model_to_wire(ModerationPayload, v)
-        v = self.options
-        if v is not UNSET:
-            out["options"] = None if v is None else v
+        if self.moderation_payload is not UNSET:
+            out["moderation_payload"] = (
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayload, self.moderation_payload)
+            )
+        if self.options is not UNSET:
+            out["options"] = None if self.options is None else self.options
         if self.test_mode is not UNSET:
             out["test_mode"] = self.test_mode
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_creator_id", self.entity_creator_id),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

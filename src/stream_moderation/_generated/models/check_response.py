@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["CheckResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "recommended_action",
@@ -114,18 +114,22 @@ class CheckResponse:
         out["duration"] = self.duration
         out["recommended_action"] = self.recommended_action
         out["status"] = self.status
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         if self.task_id is not UNSET:
             out["task_id"] = self.task_id
-        v = self.triggered_rule
-        if v is not UNSET:
-            out["triggered_rule"] = None if v is None else model_to_wire(TriggeredRuleResponse, v)
+        if self.triggered_rule is not UNSET:
+            out["triggered_rule"] = (
+                None
+                if self.triggered_rule is None
+                else model_to_wire(TriggeredRuleResponse, self.triggered_rule)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("recommended_action", self.recommended_action),
             ("status", self.status),

@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["ConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "created_at",
@@ -356,63 +356,93 @@ class ConfigResponse:
         out["async"] = self.async_
         out["created_at"] = self._created_at
         out["key"] = self.key
-        v = self.supported_video_call_harm_types
-        out["supported_video_call_harm_types"] = None if v is None else v
+        out["supported_video_call_harm_types"] = self.supported_video_call_harm_types
         out["team"] = self.team
         out["updated_at"] = self._updated_at
-        v = self.ai_image_config
-        if v is not UNSET:
-            out["ai_image_config"] = None if v is None else model_to_wire(AIImageConfig, v)
-        v = self.ai_image_label_definitions
-        if v is not UNSET:
-            out["ai_image_label_definitions"] = None if v is None else to_wire(v)
-        v = self.ai_image_subclassifications
-        if v is not UNSET:
-            out["ai_image_subclassifications"] = None if v is None else v
-        v = self.ai_text_config
-        if v is not UNSET:
-            out["ai_text_config"] = None if v is None else model_to_wire(AITextConfig, v)
-        v = self.ai_video_config
-        if v is not UNSET:
-            out["ai_video_config"] = None if v is None else model_to_wire(AIVideoConfig, v)
-        v = self.automod_platform_circumvention_config
-        if v is not UNSET:
+        if self.ai_image_config is not UNSET:
+            out["ai_image_config"] = (
+                None
+                if self.ai_image_config is None
+                else model_to_wire(AIImageConfig, self.ai_image_config)
+            )
+        if self.ai_image_label_definitions is not UNSET:
+            out["ai_image_label_definitions"] = (
+                None
+                if self.ai_image_label_definitions is None
+                else to_wire(self.ai_image_label_definitions)
+            )
+        if self.ai_image_subclassifications is not UNSET:
+            out["ai_image_subclassifications"] = (
+                None
+                if self.ai_image_subclassifications is None
+                else self.ai_image_subclassifications
+            )
+        if self.ai_text_config is not UNSET:
+            out["ai_text_config"] = (
+                None
+                if self.ai_text_config is None
+                else model_to_wire(AITextConfig, self.ai_text_config)
+            )
+        if self.ai_video_config is not UNSET:
+            out["ai_video_config"] = (
+                None
+                if self.ai_video_config is None
+                else model_to_wire(AIVideoConfig, self.ai_video_config)
+            )
+        if self.automod_platform_circumvention_config is not UNSET:
             out["automod_platform_circumvention_config"] = (
-                None if v is None else model_to_wire(AutomodPlatformCircumventionConfig, v)
+                None
+                if self.automod_platform_circumvention_config is None
+                else model_to_wire(
+                    AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                )
             )
-        v = self.automod_semantic_filters_config
-        if v is not UNSET:
+        if self.automod_semantic_filters_config is not UNSET:
             out["automod_semantic_filters_config"] = (
-                None if v is None else model_to_wire(AutomodSemanticFiltersConfig, v)
+                None
+                if self.automod_semantic_filters_config is None
+                else model_to_wire(
+                    AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                )
             )
-        v = self.automod_toxicity_config
-        if v is not UNSET:
+        if self.automod_toxicity_config is not UNSET:
             out["automod_toxicity_config"] = (
-                None if v is None else model_to_wire(AutomodToxicityConfig, v)
+                None
+                if self.automod_toxicity_config is None
+                else model_to_wire(AutomodToxicityConfig, self.automod_toxicity_config)
             )
-        v = self.available_bodyguard_profiles
-        if v is not UNSET:
-            out["available_bodyguard_profiles"] = None if v is None else to_wire(v)
-        v = self.block_list_config
-        if v is not UNSET:
-            out["block_list_config"] = None if v is None else model_to_wire(BlockListConfig, v)
-        v = self.llm_config
-        if v is not UNSET:
-            out["llm_config"] = None if v is None else model_to_wire(LLMConfig, v)
-        v = self.velocity_filter_config
-        if v is not UNSET:
+        if self.available_bodyguard_profiles is not UNSET:
+            out["available_bodyguard_profiles"] = (
+                None
+                if self.available_bodyguard_profiles is None
+                else to_wire(self.available_bodyguard_profiles)
+            )
+        if self.block_list_config is not UNSET:
+            out["block_list_config"] = (
+                None
+                if self.block_list_config is None
+                else model_to_wire(BlockListConfig, self.block_list_config)
+            )
+        if self.llm_config is not UNSET:
+            out["llm_config"] = (
+                None if self.llm_config is None else model_to_wire(LLMConfig, self.llm_config)
+            )
+        if self.velocity_filter_config is not UNSET:
             out["velocity_filter_config"] = (
-                None if v is None else model_to_wire(VelocityFilterConfig, v)
+                None
+                if self.velocity_filter_config is None
+                else model_to_wire(VelocityFilterConfig, self.velocity_filter_config)
             )
-        v = self.video_call_rule_config
-        if v is not UNSET:
+        if self.video_call_rule_config is not UNSET:
             out["video_call_rule_config"] = (
-                None if v is None else model_to_wire(VideoCallRuleConfig, v)
+                None
+                if self.video_call_rule_config is None
+                else model_to_wire(VideoCallRuleConfig, self.video_call_rule_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("created_at", self.created_at),
             ("key", self.key),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["CustomCheckRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_id",
         "entity_type",
@@ -129,24 +129,23 @@ class CustomCheckRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadRequest, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadRequest, self.moderation_payload)
             )
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("flags", self.flags),

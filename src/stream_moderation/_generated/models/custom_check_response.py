@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["CustomCheckResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "id",
@@ -91,13 +91,14 @@ class CustomCheckResponse:
         out["duration"] = self.duration
         out["id"] = self.id
         out["status"] = self.status
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("id", self.id),
             ("status", self.status),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["DraftPayloadResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "id",
@@ -174,18 +174,17 @@ class DraftPayloadResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this DraftPayloadResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["text"] = self.text
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.html is not UNSET:
             out["html"] = self.html
-        v = self.mentioned_users
-        if v is not UNSET:
-            out["mentioned_users"] = None if v is None else to_wire(v)
+        if self.mentioned_users is not UNSET:
+            out["mentioned_users"] = (
+                None if self.mentioned_users is None else to_wire(self.mentioned_users)
+            )
         if self.mml is not UNSET:
             out["mml"] = self.mml
         if self.parent_id is not UNSET:
@@ -203,7 +202,7 @@ class DraftPayloadResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("id", self.id),
             ("text", self.text),

@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["EnrichedActivity"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actor",
         "foreign_id",
@@ -205,42 +205,38 @@ class EnrichedActivity:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this EnrichedActivity: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actor
-        if v is not UNSET:
-            out["actor"] = None if v is None else model_to_wire(Data, v)
+        if self.actor is not UNSET:
+            out["actor"] = None if self.actor is None else model_to_wire(Data, self.actor)
         if self.foreign_id is not UNSET:
             out["foreign_id"] = self.foreign_id
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_reactions
-        if v is not UNSET:
-            out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.object_
-        if v is not UNSET:
-            out["object"] = None if v is None else model_to_wire(Data, v)
-        v = self.origin
-        if v is not UNSET:
-            out["origin"] = None if v is None else model_to_wire(Data, v)
-        v = self.own_reactions
-        if v is not UNSET:
-            out["own_reactions"] = None if v is None else to_wire(v)
-        v = self.reaction_counts
-        if v is not UNSET:
-            out["reaction_counts"] = None if v is None else v
+        if self.latest_reactions is not UNSET:
+            out["latest_reactions"] = (
+                None if self.latest_reactions is None else to_wire(self.latest_reactions)
+            )
+        if self.object_ is not UNSET:
+            out["object"] = None if self.object_ is None else model_to_wire(Data, self.object_)
+        if self.origin is not UNSET:
+            out["origin"] = None if self.origin is None else model_to_wire(Data, self.origin)
+        if self.own_reactions is not UNSET:
+            out["own_reactions"] = (
+                None if self.own_reactions is None else to_wire(self.own_reactions)
+            )
+        if self.reaction_counts is not UNSET:
+            out["reaction_counts"] = None if self.reaction_counts is None else self.reaction_counts
         if self.score is not UNSET:
             out["score"] = self.score
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(Data, v)
-        v = self.to
-        if v is not UNSET:
-            out["to"] = None if v is None else v
+        if self.target is not UNSET:
+            out["target"] = None if self.target is None else model_to_wire(Data, self.target)
+        if self.to is not UNSET:
+            out["to"] = None if self.to is None else self.to
         if self.verb is not UNSET:
             out["verb"] = self.verb
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actor", self.actor),
             ("foreign_id", self.foreign_id),
             ("id", self.id),

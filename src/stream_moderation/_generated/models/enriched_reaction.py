@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["EnrichedReaction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "kind",
@@ -240,36 +240,32 @@ class EnrichedReaction:
         out["activity_id"] = self.activity_id
         out["kind"] = self.kind
         out["user_id"] = self.user_id
-        v = self.children_counts
-        if v is not UNSET:
-            out["children_counts"] = None if v is None else v
+        if self.children_counts is not UNSET:
+            out["children_counts"] = None if self.children_counts is None else self.children_counts
         if self._created_at is not UNSET:
             out["created_at"] = self._created_at
-        v = self.data
-        if v is not UNSET:
-            out["data"] = None if v is None else v
+        if self.data is not UNSET:
+            out["data"] = None if self.data is None else self.data
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_children
-        if v is not UNSET:
-            out["latest_children"] = None if v is None else to_wire(v)
-        v = self.own_children
-        if v is not UNSET:
-            out["own_children"] = None if v is None else to_wire(v)
+        if self.latest_children is not UNSET:
+            out["latest_children"] = (
+                None if self.latest_children is None else to_wire(self.latest_children)
+            )
+        if self.own_children is not UNSET:
+            out["own_children"] = None if self.own_children is None else to_wire(self.own_children)
         if self.parent is not UNSET:
             out["parent"] = self.parent
-        v = self.target_feeds
-        if v is not UNSET:
-            out["target_feeds"] = None if v is None else v
+        if self.target_feeds is not UNSET:
+            out["target_feeds"] = None if self.target_feeds is None else self.target_feeds
         if self._updated_at is not UNSET:
             out["updated_at"] = self._updated_at
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(Data, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(Data, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("kind", self.kind),
             ("user_id", self.user_id),

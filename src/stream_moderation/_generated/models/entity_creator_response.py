@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["EntityCreatorResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ban_count",
         "banned",
@@ -418,11 +418,9 @@ class EntityCreatorResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["ban_count"] = self.ban_count
         out["banned"] = self.banned
-        v = self.blocked_user_ids
-        out["blocked_user_ids"] = None if v is None else v
+        out["blocked_user_ids"] = self.blocked_user_ids
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["deleted_content_count"] = self.deleted_content_count
         out["flagged_count"] = self.flagged_count
         out["id"] = self.id
@@ -431,8 +429,7 @@ class EntityCreatorResponse:
         out["online"] = self.online
         out["role"] = self.role
         out["shadow_banned"] = self.shadow_banned
-        v = self.teams
-        out["teams"] = None if v is None else v
+        out["teams"] = self.teams
         out["updated_at"] = self._updated_at
         if self.avg_response_time is not UNSET:
             out["avg_response_time"] = self.avg_response_time
@@ -444,34 +441,34 @@ class EntityCreatorResponse:
             out["deactivated_at"] = self._deactivated_at
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.devices
-        if v is not UNSET:
-            out["devices"] = None if v is None else to_wire(v)
+        if self.devices is not UNSET:
+            out["devices"] = None if self.devices is None else to_wire(self.devices)
         if self.image is not UNSET:
             out["image"] = self.image
         if self._last_active is not UNSET:
             out["last_active"] = self._last_active
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
-        v = self.push_notifications
-        if v is not UNSET:
+        if self.push_notifications is not UNSET:
             out["push_notifications"] = (
-                None if v is None else model_to_wire(PushNotificationSettingsResponse, v)
+                None
+                if self.push_notifications is None
+                else model_to_wire(PushNotificationSettingsResponse, self.push_notifications)
             )
         if self._revoke_tokens_issued_before is not UNSET:
             out["revoke_tokens_issued_before"] = self._revoke_tokens_issued_before
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ban_count", self.ban_count),
             ("banned", self.banned),
             ("blocked_user_ids", self.blocked_user_ids),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["EvaluationPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "type",
         "matches",
@@ -130,21 +130,18 @@ class EvaluationPayload:
         """The JSON object of this EvaluationPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["type"] = self.type
-        v = self.matches
-        if v is not UNSET:
-            out["matches"] = None if v is None else to_wire(v)
-        v = self.phrase_list_ids
-        if v is not UNSET:
-            out["phrase_list_ids"] = None if v is None else v
-        v = self.phrases
-        if v is not UNSET:
-            out["phrases"] = None if v is None else v
+        if self.matches is not UNSET:
+            out["matches"] = None if self.matches is None else to_wire(self.matches)
+        if self.phrase_list_ids is not UNSET:
+            out["phrase_list_ids"] = None if self.phrase_list_ids is None else self.phrase_list_ids
+        if self.phrases is not UNSET:
+            out["phrases"] = None if self.phrases is None else self.phrases
         if self.score is not UNSET:
             out["score"] = self.score
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("type", self.type),
             ("matches", self.matches),
             ("phrase_list_ids", self.phrase_list_ids),

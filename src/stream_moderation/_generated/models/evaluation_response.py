@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["EvaluationResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "score",
         "type",
@@ -87,13 +87,12 @@ class EvaluationResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["score"] = self.score
         out["type"] = self.type
-        v = self.matches
-        if v is not UNSET:
-            out["matches"] = None if v is None else to_wire(v)
+        if self.matches is not UNSET:
+            out["matches"] = None if self.matches is None else to_wire(self.matches)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("score", self.score),
             ("type", self.type),
             ("matches", self.matches),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["FeedsBookmarkResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "object_id",
@@ -143,17 +143,15 @@ class FeedsBookmarkResponse:
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.activity_id is not UNSET:
             out["activity_id"] = self.activity_id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("object_id", self.object_id),
             ("object_type", self.object_type),

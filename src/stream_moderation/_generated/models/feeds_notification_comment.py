@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["FeedsNotificationComment"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "comment",
         "id",
@@ -94,13 +94,12 @@ class FeedsNotificationComment:
         out["comment"] = self.comment
         out["id"] = self.id
         out["user_id"] = self.user_id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("comment", self.comment),
             ("id", self.id),
             ("user_id", self.user_id),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["FeedsNotificationContext"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target",
         "trigger",
@@ -87,16 +87,20 @@ class FeedsNotificationContext:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsNotificationContext: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(FeedsNotificationTarget, v)
-        v = self.trigger
-        if v is not UNSET:
-            out["trigger"] = None if v is None else model_to_wire(FeedsNotificationTrigger, v)
+        if self.target is not UNSET:
+            out["target"] = (
+                None if self.target is None else model_to_wire(FeedsNotificationTarget, self.target)
+            )
+        if self.trigger is not UNSET:
+            out["trigger"] = (
+                None
+                if self.trigger is None
+                else model_to_wire(FeedsNotificationTrigger, self.trigger)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target", self.target),
             ("trigger", self.trigger),
         ]

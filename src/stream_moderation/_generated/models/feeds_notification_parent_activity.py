@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["FeedsNotificationParentActivity"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "attachments",
@@ -105,9 +105,8 @@ class FeedsNotificationParentActivity:
         """The JSON object of this FeedsNotificationParentActivity: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.text is not UNSET:
             out["text"] = self.text
         if self.type is not UNSET:
@@ -117,7 +116,7 @@ class FeedsNotificationParentActivity:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("attachments", self.attachments),
             ("text", self.text),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["FeedsNotificationTarget"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "attachments",
@@ -150,21 +150,23 @@ class FeedsNotificationTarget:
         """The JSON object of this FeedsNotificationTarget: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
-        v = self.comment
-        if v is not UNSET:
-            out["comment"] = None if v is None else model_to_wire(FeedsNotificationComment, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
+        if self.comment is not UNSET:
+            out["comment"] = (
+                None
+                if self.comment is None
+                else model_to_wire(FeedsNotificationComment, self.comment)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.parent_activity
-        if v is not UNSET:
+        if self.parent_activity is not UNSET:
             out["parent_activity"] = (
-                None if v is None else model_to_wire(FeedsNotificationParentActivity, v)
+                None
+                if self.parent_activity is None
+                else model_to_wire(FeedsNotificationParentActivity, self.parent_activity)
             )
         if self.text is not UNSET:
             out["text"] = self.text
@@ -175,7 +177,7 @@ class FeedsNotificationTarget:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("attachments", self.attachments),
             ("comment", self.comment),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["FeedsNotificationTrigger"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "text",
         "type",
@@ -92,16 +92,18 @@ class FeedsNotificationTrigger:
         out: dict[str, Any] = dict(self.additional_properties)
         out["text"] = self.text
         out["type"] = self.type
-        v = self.comment
-        if v is not UNSET:
-            out["comment"] = None if v is None else model_to_wire(FeedsNotificationComment, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.comment is not UNSET:
+            out["comment"] = (
+                None
+                if self.comment is None
+                else model_to_wire(FeedsNotificationComment, self.comment)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("text", self.text),
             ("type", self.type),
             ("comment", self.comment),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["FeedsReactionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "created_at",
@@ -143,17 +143,15 @@ class FeedsReactionResponse:
         out["created_at"] = self._created_at
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.comment_id is not UNSET:
             out["comment_id"] = self.comment_id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("created_at", self.created_at),
             ("type", self.type),

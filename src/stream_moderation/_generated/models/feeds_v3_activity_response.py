@@ -32,7 +32,7 @@ from ..types import (
 
 __all__ = ["FeedsV3ActivityResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "attachments",
         "bookmark_count",
@@ -591,51 +591,40 @@ class FeedsV3ActivityResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsV3ActivityResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.attachments
-        out["attachments"] = None if v is None else to_wire(v)
+        out["attachments"] = to_wire(self.attachments)
         out["bookmark_count"] = self.bookmark_count
-        v = self.collections
-        out["collections"] = None if v is None else to_wire(v)
+        out["collections"] = to_wire(self.collections)
         out["comment_count"] = self.comment_count
-        v = self.comments
-        out["comments"] = None if v is None else to_wire(v)
+        out["comments"] = to_wire(self.comments)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.feeds
-        out["feeds"] = None if v is None else v
-        v = self.filter_tags
-        out["filter_tags"] = None if v is None else v
+        out["custom"] = self.custom
+        out["feeds"] = self.feeds
+        out["filter_tags"] = self.filter_tags
         out["hidden"] = self.hidden
         out["id"] = self.id
-        v = self.interest_tags
-        out["interest_tags"] = None if v is None else v
-        v = self.latest_reactions
-        out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
-        v = self.own_bookmarks
-        out["own_bookmarks"] = None if v is None else to_wire(v)
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["interest_tags"] = self.interest_tags
+        out["latest_reactions"] = to_wire(self.latest_reactions)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["own_bookmarks"] = to_wire(self.own_bookmarks)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["popularity"] = self.popularity
         out["preview"] = self.preview
         out["reaction_count"] = self.reaction_count
-        v = self.reaction_groups
-        out["reaction_groups"] = None if v is None else to_wire(v)
+        out["reaction_groups"] = to_wire(self.reaction_groups)
         out["restrict_replies"] = self.restrict_replies
         out["score"] = self.score
-        v = self.search_data
-        out["search_data"] = None if v is None else v
+        out["search_data"] = self.search_data
         out["share_count"] = self.share_count
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         out["visibility"] = self.visibility
-        v = self.current_feed
-        if v is not UNSET:
-            out["current_feed"] = None if v is None else model_to_wire(FeedsFeedResponse, v)
+        if self.current_feed is not UNSET:
+            out["current_feed"] = (
+                None
+                if self.current_feed is None
+                else model_to_wire(FeedsFeedResponse, self.current_feed)
+            )
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self._edited_at is not UNSET:
@@ -644,40 +633,46 @@ class FeedsV3ActivityResponse:
             out["expires_at"] = self._expires_at
         if self.friend_reaction_count is not UNSET:
             out["friend_reaction_count"] = self.friend_reaction_count
-        v = self.friend_reactions
-        if v is not UNSET:
-            out["friend_reactions"] = None if v is None else to_wire(v)
+        if self.friend_reactions is not UNSET:
+            out["friend_reactions"] = (
+                None if self.friend_reactions is None else to_wire(self.friend_reactions)
+            )
         if self.is_read is not UNSET:
             out["is_read"] = self.is_read
         if self.is_seen is not UNSET:
             out["is_seen"] = self.is_seen
         if self.is_watched is not UNSET:
             out["is_watched"] = self.is_watched
-        v = self.location
-        if v is not UNSET:
-            out["location"] = None if v is None else model_to_wire(FeedsActivityLocation, v)
-        v = self.metrics
-        if v is not UNSET:
-            out["metrics"] = None if v is None else v
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.location is not UNSET:
+            out["location"] = (
+                None
+                if self.location is None
+                else model_to_wire(FeedsActivityLocation, self.location)
+            )
+        if self.metrics is not UNSET:
+            out["metrics"] = None if self.metrics is None else self.metrics
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.moderation_action is not UNSET:
             out["moderation_action"] = self.moderation_action
-        v = self.notification_context
-        if v is not UNSET:
+        if self.notification_context is not UNSET:
             out["notification_context"] = (
-                None if v is None else model_to_wire(FeedsNotificationContext, v)
+                None
+                if self.notification_context is None
+                else model_to_wire(FeedsNotificationContext, self.notification_context)
             )
-        v = self.parent
-        if v is not UNSET:
-            out["parent"] = None if v is None else model_to_wire(FeedsV3ActivityResponse, v)
-        v = self.poll
-        if v is not UNSET:
-            out["poll"] = None if v is None else model_to_wire(PollResponseData, v)
-        v = self.score_vars
-        if v is not UNSET:
-            out["score_vars"] = None if v is None else v
+        if self.parent is not UNSET:
+            out["parent"] = (
+                None if self.parent is None else model_to_wire(FeedsV3ActivityResponse, self.parent)
+            )
+        if self.poll is not UNSET:
+            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
+        if self.score_vars is not UNSET:
+            out["score_vars"] = None if self.score_vars is None else self.score_vars
         if self.selector_source is not UNSET:
             out["selector_source"] = self.selector_source
         if self.text is not UNSET:
@@ -687,7 +682,7 @@ class FeedsV3ActivityResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("attachments", self.attachments),
             ("bookmark_count", self.bookmark_count),
             ("collections", self.collections),

@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["FeedsV3CommentResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "bookmark_count",
         "confidence_score",
@@ -354,49 +354,49 @@ class FeedsV3CommentResponse:
         out["created_at"] = self._created_at
         out["downvote_count"] = self.downvote_count
         out["id"] = self.id
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["reaction_count"] = self.reaction_count
         out["reply_count"] = self.reply_count
         out["score"] = self.score
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         out["upvote_count"] = self.upvote_count
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        out["user"] = model_to_wire(UserResponse, self.user)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.controversy_score is not UNSET:
             out["controversy_score"] = self.controversy_score
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self._edited_at is not UNSET:
             out["edited_at"] = self._edited_at
-        v = self.latest_reactions
-        if v is not UNSET:
-            out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.latest_reactions is not UNSET:
+            out["latest_reactions"] = (
+                None if self.latest_reactions is None else to_wire(self.latest_reactions)
+            )
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
-        v = self.reaction_groups
-        if v is not UNSET:
-            out["reaction_groups"] = None if v is None else to_wire(v)
+        if self.reaction_groups is not UNSET:
+            out["reaction_groups"] = (
+                None if self.reaction_groups is None else to_wire(self.reaction_groups)
+            )
         if self.text is not UNSET:
             out["text"] = self.text
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("bookmark_count", self.bookmark_count),
             ("confidence_score", self.confidence_score),
             ("created_at", self.created_at),

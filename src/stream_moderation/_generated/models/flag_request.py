@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["FlagRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_id",
         "entity_type",
@@ -130,25 +130,26 @@ class FlagRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.moderation_payload
-        if v is not UNSET:
-            out["moderation_payload"] = None if v is None else model_to_wire(ModerationPayload, v)
+        if self.moderation_payload is not UNSET:
+            out["moderation_payload"] = (
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayload, self.moderation_payload)
+            )
         if self.reason is not UNSET:
             out["reason"] = self.reason
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("custom", self.custom),

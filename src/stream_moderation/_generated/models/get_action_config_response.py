@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["GetActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_config",
         "duration",
@@ -80,13 +80,12 @@ class GetActionConfigResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this GetActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_config
-        out["action_config"] = None if v is None else to_wire(v)
+        out["action_config"] = to_wire(self.action_config)
         out["duration"] = self.duration
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_config", self.action_config),
             ("duration", self.duration),
         ]

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["GetAppealResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "item",
@@ -75,13 +75,14 @@ class GetAppealResponse:
         """The JSON object of this GetAppealResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(AppealItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(AppealItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("item", self.item),
         ]

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["GetTaskResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "task",
@@ -74,12 +74,11 @@ class GetTaskResponse:
         """The JSON object of this GetTaskResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.task
-        out["task"] = None if v is None else model_to_wire(TaskResponse, v)
+        out["task"] = model_to_wire(TaskResponse, self.task)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("task", self.task),
         ]

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["HarmConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_sequences",
         "cooldown_period",
@@ -113,14 +113,14 @@ class HarmConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this HarmConfig: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.harm_types
-        if v is not UNSET:
-            out["harm_types"] = None if v is None else v
+        if self.harm_types is not UNSET:
+            out["harm_types"] = None if self.harm_types is None else self.harm_types
         if self.severity is not UNSET:
             out["severity"] = self.severity
         if self.threshold is not UNSET:
@@ -128,7 +128,7 @@ class HarmConfig:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_sequences", self.action_sequences),
             ("cooldown_period", self.cooldown_period),
             ("harm_types", self.harm_types),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["Images"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "fixed_height",
         "fixed_height_downsampled",
@@ -133,24 +133,17 @@ class Images:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Images: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.fixed_height
-        out["fixed_height"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_height_downsampled
-        out["fixed_height_downsampled"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_height_still
-        out["fixed_height_still"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width
-        out["fixed_width"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width_downsampled
-        out["fixed_width_downsampled"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width_still
-        out["fixed_width_still"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.original
-        out["original"] = None if v is None else model_to_wire(ImageData, v)
+        out["fixed_height"] = model_to_wire(ImageData, self.fixed_height)
+        out["fixed_height_downsampled"] = model_to_wire(ImageData, self.fixed_height_downsampled)
+        out["fixed_height_still"] = model_to_wire(ImageData, self.fixed_height_still)
+        out["fixed_width"] = model_to_wire(ImageData, self.fixed_width)
+        out["fixed_width_downsampled"] = model_to_wire(ImageData, self.fixed_width_downsampled)
+        out["fixed_width_still"] = model_to_wire(ImageData, self.fixed_width_still)
+        out["original"] = model_to_wire(ImageData, self.original)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("fixed_height", self.fixed_height),
             ("fixed_height_downsampled", self.fixed_height_downsampled),
             ("fixed_height_still", self.fixed_height_still),

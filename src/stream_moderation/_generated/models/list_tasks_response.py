@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["ListTasksResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "tasks",
@@ -76,12 +76,11 @@ class ListTasksResponse:
         """The JSON object of this ListTasksResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.tasks
-        out["tasks"] = None if v is None else to_wire(v)
+        out["tasks"] = to_wire(self.tasks)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("tasks", self.tasks),
         ]

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["LLMConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "app_context",
         "async",
@@ -120,16 +120,16 @@ class LLMConfig:
             out["async"] = self.async_
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
-        v = self.severity_descriptions
-        if v is not UNSET:
-            out["severity_descriptions"] = None if v is None else v
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if self.severity_descriptions is not UNSET:
+            out["severity_descriptions"] = (
+                None if self.severity_descriptions is None else self.severity_descriptions
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("app_context", self.app_context),
             ("async_", self.async_),
             ("enabled", self.enabled),

@@ -23,7 +23,7 @@ from ..types import (
 
 __all__ = ["LLMRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "description",
         "label",
@@ -101,13 +101,14 @@ class LLMRule:
         out["label"] = self.label
         if self.action is not UNSET:
             out["action"] = self.action
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("description", self.description),
             ("label", self.label),
             ("action", self.action),

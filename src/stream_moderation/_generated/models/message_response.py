@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["MessageResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "attachments",
         "cid",
@@ -688,108 +688,109 @@ class MessageResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this MessageResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.attachments
-        out["attachments"] = None if v is None else to_wire(v)
+        out["attachments"] = to_wire(self.attachments)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["deleted_reply_count"] = self.deleted_reply_count
         out["html"] = self.html
         out["id"] = self.id
-        v = self.latest_reactions
-        out["latest_reactions"] = None if v is None else to_wire(v)
+        out["latest_reactions"] = to_wire(self.latest_reactions)
         out["mentioned_channel"] = self.mentioned_channel
         out["mentioned_here"] = self.mentioned_here
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["pinned"] = self.pinned
-        v = self.reaction_counts
-        out["reaction_counts"] = None if v is None else v
-        v = self.reaction_scores
-        out["reaction_scores"] = None if v is None else v
+        out["reaction_counts"] = self.reaction_counts
+        out["reaction_scores"] = self.reaction_scores
         out["reply_count"] = self.reply_count
-        v = self.restricted_visibility
-        out["restricted_visibility"] = None if v is None else v
+        out["restricted_visibility"] = self.restricted_visibility
         out["shadowed"] = self.shadowed
         out["silent"] = self.silent
         out["text"] = self.text
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.command is not UNSET:
             out["command"] = self.command
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.deleted_for_me is not UNSET:
             out["deleted_for_me"] = self.deleted_for_me
-        v = self.draft
-        if v is not UNSET:
-            out["draft"] = None if v is None else model_to_wire(DraftResponse, v)
-        v = self.i18n
-        if v is not UNSET:
-            out["i18n"] = None if v is None else v
-        v = self.image_labels
-        if v is not UNSET:
-            out["image_labels"] = None if v is None else v
-        v = self.member
-        if v is not UNSET:
-            out["member"] = None if v is None else model_to_wire(ChannelMemberResponse, v)
-        v = self.mentioned_group_ids
-        if v is not UNSET:
-            out["mentioned_group_ids"] = None if v is None else v
-        v = self.mentioned_roles
-        if v is not UNSET:
-            out["mentioned_roles"] = None if v is None else v
+        if self.draft is not UNSET:
+            out["draft"] = None if self.draft is None else model_to_wire(DraftResponse, self.draft)
+        if self.i18n is not UNSET:
+            out["i18n"] = None if self.i18n is None else self.i18n
+        if self.image_labels is not UNSET:
+            out["image_labels"] = None if self.image_labels is None else self.image_labels
+        if self.member is not UNSET:
+            out["member"] = (
+                None if self.member is None else model_to_wire(ChannelMemberResponse, self.member)
+            )
+        if self.mentioned_group_ids is not UNSET:
+            out["mentioned_group_ids"] = (
+                None if self.mentioned_group_ids is None else self.mentioned_group_ids
+            )
+        if self.mentioned_roles is not UNSET:
+            out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
         if self._message_text_updated_at is not UNSET:
             out["message_text_updated_at"] = self._message_text_updated_at
         if self.mml is not UNSET:
             out["mml"] = self.mml
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
         if self._pin_expires is not UNSET:
             out["pin_expires"] = self._pin_expires
         if self._pinned_at is not UNSET:
             out["pinned_at"] = self._pinned_at
-        v = self.pinned_by
-        if v is not UNSET:
-            out["pinned_by"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.poll
-        if v is not UNSET:
-            out["poll"] = None if v is None else model_to_wire(PollResponseData, v)
+        if self.pinned_by is not UNSET:
+            out["pinned_by"] = (
+                None if self.pinned_by is None else model_to_wire(UserResponse, self.pinned_by)
+            )
+        if self.poll is not UNSET:
+            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
         if self.poll_id is not UNSET:
             out["poll_id"] = self.poll_id
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(MessageResponse, self.quoted_message)
+            )
         if self.quoted_message_id is not UNSET:
             out["quoted_message_id"] = self.quoted_message_id
-        v = self.reaction_groups
-        if v is not UNSET:
-            out["reaction_groups"] = None if v is None else to_wire(v)
-        v = self.reminder
-        if v is not UNSET:
-            out["reminder"] = None if v is None else model_to_wire(ReminderResponseData, v)
-        v = self.shared_location
-        if v is not UNSET:
+        if self.reaction_groups is not UNSET:
+            out["reaction_groups"] = (
+                None if self.reaction_groups is None else to_wire(self.reaction_groups)
+            )
+        if self.reminder is not UNSET:
+            out["reminder"] = (
+                None
+                if self.reminder is None
+                else model_to_wire(ReminderResponseData, self.reminder)
+            )
+        if self.shared_location is not UNSET:
             out["shared_location"] = (
-                None if v is None else model_to_wire(SharedLocationResponseData, v)
+                None
+                if self.shared_location is None
+                else model_to_wire(SharedLocationResponseData, self.shared_location)
             )
         if self.show_in_channel is not UNSET:
             out["show_in_channel"] = self.show_in_channel
-        v = self.thread_participants
-        if v is not UNSET:
-            out["thread_participants"] = None if v is None else to_wire(v)
+        if self.thread_participants is not UNSET:
+            out["thread_participants"] = (
+                None if self.thread_participants is None else to_wire(self.thread_participants)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("attachments", self.attachments),
             ("cid", self.cid),
             ("created_at", self.created_at),

@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["ModerationConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ai_image_config",
         "ai_image_lite_config",
@@ -330,73 +330,100 @@ class ModerationConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationConfig: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ai_image_config
-        if v is not UNSET:
-            out["ai_image_config"] = None if v is None else model_to_wire(AIImageConfig, v)
-        v = self.ai_image_lite_config
-        if v is not UNSET:
-            out["ai_image_lite_config"] = (
-                None if v is None else model_to_wire(BodyguardImageAnalysisConfig, v)
+        if self.ai_image_config is not UNSET:
+            out["ai_image_config"] = (
+                None
+                if self.ai_image_config is None
+                else model_to_wire(AIImageConfig, self.ai_image_config)
             )
-        v = self.ai_text_config
-        if v is not UNSET:
-            out["ai_text_config"] = None if v is None else model_to_wire(AITextConfig, v)
-        v = self.ai_video_config
-        if v is not UNSET:
-            out["ai_video_config"] = None if v is None else model_to_wire(AIVideoConfig, v)
+        if self.ai_image_lite_config is not UNSET:
+            out["ai_image_lite_config"] = (
+                None
+                if self.ai_image_lite_config is None
+                else model_to_wire(BodyguardImageAnalysisConfig, self.ai_image_lite_config)
+            )
+        if self.ai_text_config is not UNSET:
+            out["ai_text_config"] = (
+                None
+                if self.ai_text_config is None
+                else model_to_wire(AITextConfig, self.ai_text_config)
+            )
+        if self.ai_video_config is not UNSET:
+            out["ai_video_config"] = (
+                None
+                if self.ai_video_config is None
+                else model_to_wire(AIVideoConfig, self.ai_video_config)
+            )
         if self.async_ is not UNSET:
             out["async"] = self.async_
-        v = self.automod_platform_circumvention_config
-        if v is not UNSET:
+        if self.automod_platform_circumvention_config is not UNSET:
             out["automod_platform_circumvention_config"] = (
-                None if v is None else model_to_wire(AutomodPlatformCircumventionConfig, v)
+                None
+                if self.automod_platform_circumvention_config is None
+                else model_to_wire(
+                    AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                )
             )
-        v = self.automod_semantic_filters_config
-        if v is not UNSET:
+        if self.automod_semantic_filters_config is not UNSET:
             out["automod_semantic_filters_config"] = (
-                None if v is None else model_to_wire(AutomodSemanticFiltersConfig, v)
+                None
+                if self.automod_semantic_filters_config is None
+                else model_to_wire(
+                    AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                )
             )
-        v = self.automod_toxicity_config
-        if v is not UNSET:
+        if self.automod_toxicity_config is not UNSET:
             out["automod_toxicity_config"] = (
-                None if v is None else model_to_wire(AutomodToxicityConfig, v)
+                None
+                if self.automod_toxicity_config is None
+                else model_to_wire(AutomodToxicityConfig, self.automod_toxicity_config)
             )
-        v = self.block_list_config
-        if v is not UNSET:
-            out["block_list_config"] = None if v is None else model_to_wire(BlockListConfig, v)
+        if self.block_list_config is not UNSET:
+            out["block_list_config"] = (
+                None
+                if self.block_list_config is None
+                else model_to_wire(BlockListConfig, self.block_list_config)
+            )
         if self._created_at is not UNSET:
             out["created_at"] = self._created_at
-        v = self.google_vision_config
-        if v is not UNSET:
+        if self.google_vision_config is not UNSET:
             out["google_vision_config"] = (
-                None if v is None else model_to_wire(GoogleVisionConfig, v)
+                None
+                if self.google_vision_config is None
+                else model_to_wire(GoogleVisionConfig, self.google_vision_config)
             )
         if self.key is not UNSET:
             out["key"] = self.key
-        v = self.llm_config
-        if v is not UNSET:
-            out["llm_config"] = None if v is None else model_to_wire(LLMConfig, v)
-        v = self.supported_video_call_harm_types
-        if v is not UNSET:
-            out["supported_video_call_harm_types"] = None if v is None else v
+        if self.llm_config is not UNSET:
+            out["llm_config"] = (
+                None if self.llm_config is None else model_to_wire(LLMConfig, self.llm_config)
+            )
+        if self.supported_video_call_harm_types is not UNSET:
+            out["supported_video_call_harm_types"] = (
+                None
+                if self.supported_video_call_harm_types is None
+                else self.supported_video_call_harm_types
+            )
         if self.team is not UNSET:
             out["team"] = self.team
         if self._updated_at is not UNSET:
             out["updated_at"] = self._updated_at
-        v = self.velocity_filter_config
-        if v is not UNSET:
+        if self.velocity_filter_config is not UNSET:
             out["velocity_filter_config"] = (
-                None if v is None else model_to_wire(VelocityFilterConfig, v)
+                None
+                if self.velocity_filter_config is None
+                else model_to_wire(VelocityFilterConfig, self.velocity_filter_config)
             )
-        v = self.video_call_rule_config
-        if v is not UNSET:
+        if self.video_call_rule_config is not UNSET:
             out["video_call_rule_config"] = (
-                None if v is None else model_to_wire(VideoCallRuleConfig, v)
+                None
+                if self.video_call_rule_config is None
+                else model_to_wire(VideoCallRuleConfig, self.video_call_rule_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ai_image_config", self.ai_image_config),
             ("ai_image_lite_config", self.ai_image_lite_config),
             ("ai_text_config", self.ai_text_config),

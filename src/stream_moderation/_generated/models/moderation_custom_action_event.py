@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["ModerationCustomActionEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_id",
         "created_at",
@@ -164,23 +164,21 @@ class ModerationCustomActionEvent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_id"] = self.action_id
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.review_queue_item
-        out["review_queue_item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        out["custom"] = self.custom
+        out["review_queue_item"] = model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
         out["type"] = self.type
-        v = self.action_options
-        if v is not UNSET:
-            out["action_options"] = None if v is None else v
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.action_options is not UNSET:
+            out["action_options"] = None if self.action_options is None else self.action_options
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_id", self.action_id),
             ("created_at", self.created_at),
             ("custom", self.custom),

@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["ModerationFlagResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "entity_id",
@@ -224,40 +224,38 @@ class ModerationFlagResponse:
         out["created_at"] = self._created_at
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.result
-        out["result"] = None if v is None else v
+        out["result"] = self.result
         out["type"] = self.type
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.labels
-        if v is not UNSET:
-            out["labels"] = None if v is None else v
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.labels is not UNSET:
+            out["labels"] = None if self.labels is None else self.labels
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadResponse, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadResponse, self.moderation_payload)
             )
         if self.reason is not UNSET:
             out["reason"] = self.reason
-        v = self.review_queue_item
-        if v is not UNSET:
+        if self.review_queue_item is not UNSET:
             out["review_queue_item"] = (
-                None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+                None
+                if self.review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
             )
         if self.review_queue_item_id is not UNSET:
             out["review_queue_item_id"] = self.review_queue_item_id
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["ModerationMarkReviewedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -149,20 +149,19 @@ class ModerationMarkReviewedEvent:
         """The JSON object of this ModerationMarkReviewedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.item
-        out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        out["custom"] = self.custom
+        out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
         out["type"] = self.type
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("item", self.item),

@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["ModerationRuleV2Response"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "config_keys",
         "created_at",
@@ -223,8 +223,7 @@ class ModerationRuleV2Response:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationRuleV2Response: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.config_keys
-        out["config_keys"] = None if v is None else v
+        out["config_keys"] = self.config_keys
         out["created_at"] = self._created_at
         out["description"] = self.description
         out["enabled"] = self.enabled
@@ -233,26 +232,26 @@ class ModerationRuleV2Response:
         out["rule_type"] = self.rule_type
         out["team"] = self.team
         out["updated_at"] = self._updated_at
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("config_keys", self.config_keys),
             ("created_at", self.created_at),
             ("description", self.description),

@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["ModerationRulesTriggeredEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -187,14 +187,11 @@ class ModerationRulesTriggeredEvent:
         """The JSON object of this ModerationRulesTriggeredEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.rule
-        out["rule"] = None if v is None else model_to_wire(ModerationRuleInfo, v)
-        v = self.triggered_actions
-        out["triggered_actions"] = None if v is None else v
+        out["rule"] = model_to_wire(ModerationRuleInfo, self.rule)
+        out["triggered_actions"] = self.triggered_actions
         out["type"] = self.type
         out["user_id"] = self.user_id
         if self._received_at is not UNSET:
@@ -206,7 +203,7 @@ class ModerationRulesTriggeredEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("entity_id", self.entity_id),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["MuteRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target_ids",
         "timeout",
@@ -99,19 +99,17 @@ class MuteRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this MuteRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.target_ids
-        out["target_ids"] = None if v is None else v
+        out["target_ids"] = self.target_ids
         if self.timeout is not UNSET:
             out["timeout"] = self.timeout
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target_ids", self.target_ids),
             ("timeout", self.timeout),
             ("user", self.user),

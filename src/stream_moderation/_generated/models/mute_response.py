@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["MuteResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "mutes",
@@ -109,19 +109,20 @@ class MuteResponse:
         """The JSON object of this MuteResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.mutes
-        if v is not UNSET:
-            out["mutes"] = None if v is None else to_wire(v)
-        v = self.non_existing_users
-        if v is not UNSET:
-            out["non_existing_users"] = None if v is None else v
-        v = self.own_user
-        if v is not UNSET:
-            out["own_user"] = None if v is None else model_to_wire(OwnUserResponse, v)
+        if self.mutes is not UNSET:
+            out["mutes"] = None if self.mutes is None else to_wire(self.mutes)
+        if self.non_existing_users is not UNSET:
+            out["non_existing_users"] = (
+                None if self.non_existing_users is None else self.non_existing_users
+            )
+        if self.own_user is not UNSET:
+            out["own_user"] = (
+                None if self.own_user is None else model_to_wire(OwnUserResponse, self.own_user)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("mutes", self.mutes),
             ("non_existing_users", self.non_existing_users),

@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["PollResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "allow_answers",
         "allow_user_suggested_options",
@@ -258,28 +258,23 @@ class PollResponseData:
         out["answers_count"] = self.answers_count
         out["created_at"] = self._created_at
         out["created_by_id"] = self.created_by_id
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["description"] = self.description
         out["enforce_unique_vote"] = self.enforce_unique_vote
         out["id"] = self.id
-        v = self.latest_answers
-        out["latest_answers"] = None if v is None else to_wire(v)
-        v = self.latest_votes_by_option
-        out["latest_votes_by_option"] = None if v is None else to_wire(v)
+        out["latest_answers"] = to_wire(self.latest_answers)
+        out["latest_votes_by_option"] = to_wire(self.latest_votes_by_option)
         out["name"] = self.name
-        v = self.options
-        out["options"] = None if v is None else to_wire(v)
-        v = self.own_votes
-        out["own_votes"] = None if v is None else to_wire(v)
+        out["options"] = to_wire(self.options)
+        out["own_votes"] = to_wire(self.own_votes)
         out["updated_at"] = self._updated_at
         out["vote_count"] = self.vote_count
-        v = self.vote_counts_by_option
-        out["vote_counts_by_option"] = None if v is None else v
+        out["vote_counts_by_option"] = self.vote_counts_by_option
         out["voting_visibility"] = self.voting_visibility
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self.is_closed is not UNSET:
             out["is_closed"] = self.is_closed
         if self.max_votes_allowed is not UNSET:
@@ -287,7 +282,7 @@ class PollResponseData:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("allow_answers", self.allow_answers),
             ("allow_user_suggested_options", self.allow_user_suggested_options),
             ("answers_count", self.answers_count),

@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["PollVoteResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "id",
@@ -161,15 +161,14 @@ class PollVoteResponseData:
             out["answer_text"] = self.answer_text
         if self.is_answer is not UNSET:
             out["is_answer"] = self.is_answer
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("id", self.id),
             ("option_id", self.option_id),

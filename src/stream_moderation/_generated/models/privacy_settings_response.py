@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["PrivacySettingsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "delivery_receipts",
         "read_receipts",
@@ -102,23 +102,28 @@ class PrivacySettingsResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this PrivacySettingsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.delivery_receipts
-        if v is not UNSET:
+        if self.delivery_receipts is not UNSET:
             out["delivery_receipts"] = (
-                None if v is None else model_to_wire(DeliveryReceiptsResponse, v)
+                None
+                if self.delivery_receipts is None
+                else model_to_wire(DeliveryReceiptsResponse, self.delivery_receipts)
             )
-        v = self.read_receipts
-        if v is not UNSET:
-            out["read_receipts"] = None if v is None else model_to_wire(ReadReceiptsResponse, v)
-        v = self.typing_indicators
-        if v is not UNSET:
+        if self.read_receipts is not UNSET:
+            out["read_receipts"] = (
+                None
+                if self.read_receipts is None
+                else model_to_wire(ReadReceiptsResponse, self.read_receipts)
+            )
+        if self.typing_indicators is not UNSET:
             out["typing_indicators"] = (
-                None if v is None else model_to_wire(TypingIndicatorsResponse, v)
+                None
+                if self.typing_indicators is None
+                else model_to_wire(TypingIndicatorsResponse, self.typing_indicators)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("delivery_receipts", self.delivery_receipts),
             ("read_receipts", self.read_receipts),
             ("typing_indicators", self.typing_indicators),

@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["PushPreferencesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "call_level",
         "chat_level",
@@ -147,24 +147,26 @@ class PushPreferencesResponse:
             out["call_level"] = self.call_level
         if self.chat_level is not UNSET:
             out["chat_level"] = self.chat_level
-        v = self.chat_preferences
-        if v is not UNSET:
+        if self.chat_preferences is not UNSET:
             out["chat_preferences"] = (
-                None if v is None else model_to_wire(ChatPreferencesResponse, v)
+                None
+                if self.chat_preferences is None
+                else model_to_wire(ChatPreferencesResponse, self.chat_preferences)
             )
         if self._disabled_until is not UNSET:
             out["disabled_until"] = self._disabled_until
         if self.feeds_level is not UNSET:
             out["feeds_level"] = self.feeds_level
-        v = self.feeds_preferences
-        if v is not UNSET:
+        if self.feeds_preferences is not UNSET:
             out["feeds_preferences"] = (
-                None if v is None else model_to_wire(FeedsPreferencesResponse, v)
+                None
+                if self.feeds_preferences is None
+                else model_to_wire(FeedsPreferencesResponse, self.feeds_preferences)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("call_level", self.call_level),
             ("chat_level", self.chat_level),
             ("chat_preferences", self.chat_preferences),

@@ -23,7 +23,7 @@ from ..types import (
 
 __all__ = ["QueryAppealsRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "filter",
         "limit",
@@ -125,27 +125,24 @@ class QueryAppealsRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryAppealsRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("filter", self.filter),
             ("limit", self.limit),
             ("next", self.next),

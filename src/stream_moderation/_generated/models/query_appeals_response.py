@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryAppealsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "items",
@@ -91,8 +91,7 @@ class QueryAppealsResponse:
         """The JSON object of this QueryAppealsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.items
-        out["items"] = None if v is None else to_wire(v)
+        out["items"] = to_wire(self.items)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -100,7 +99,7 @@ class QueryAppealsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("items", self.items),
             ("next", self.next),

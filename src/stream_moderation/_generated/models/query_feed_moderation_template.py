@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["QueryFeedModerationTemplate"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "name",
@@ -134,15 +134,16 @@ class QueryFeedModerationTemplate:
         out["created_at"] = self._created_at
         out["name"] = self.name
         out["updated_at"] = self._updated_at
-        v = self.config
-        if v is not UNSET:
+        if self.config is not UNSET:
             out["config"] = (
-                None if v is None else model_to_wire(FeedsModerationTemplateConfigPayload, v)
+                None
+                if self.config is None
+                else model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("name", self.name),
             ("updated_at", self.updated_at),

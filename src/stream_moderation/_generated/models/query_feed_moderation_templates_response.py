@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["QueryFeedModerationTemplatesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "templates",
@@ -82,12 +82,11 @@ class QueryFeedModerationTemplatesResponse:
         """The JSON object of this QueryFeedModerationTemplatesResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.templates
-        out["templates"] = None if v is None else to_wire(v)
+        out["templates"] = to_wire(self.templates)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("templates", self.templates),
         ]

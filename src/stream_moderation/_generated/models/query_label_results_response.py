@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryLabelResultsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "label_results",
@@ -91,8 +91,7 @@ class QueryLabelResultsResponse:
         """The JSON object of this QueryLabelResultsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.label_results
-        out["label_results"] = None if v is None else to_wire(v)
+        out["label_results"] = to_wire(self.label_results)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -100,7 +99,7 @@ class QueryLabelResultsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("label_results", self.label_results),
             ("next", self.next),

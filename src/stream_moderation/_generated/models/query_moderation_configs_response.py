@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryModerationConfigsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "configs",
         "duration",
@@ -92,8 +92,7 @@ class QueryModerationConfigsResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationConfigsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.configs
-        out["configs"] = None if v is None else to_wire(v)
+        out["configs"] = to_wire(self.configs)
         out["duration"] = self.duration
         if self.next is not UNSET:
             out["next"] = self.next
@@ -102,7 +101,7 @@ class QueryModerationConfigsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("configs", self.configs),
             ("duration", self.duration),
             ("next", self.next),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["QueryModerationFlagsRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "filter",
         "limit",
@@ -105,22 +105,20 @@ class QueryModerationFlagsRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationFlagsRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("filter", self.filter),
             ("limit", self.limit),
             ("next", self.next),

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryModerationFlagsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "flags",
@@ -93,8 +93,7 @@ class QueryModerationFlagsResponse:
         """The JSON object of this QueryModerationFlagsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -102,7 +101,7 @@ class QueryModerationFlagsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("flags", self.flags),
             ("next", self.next),

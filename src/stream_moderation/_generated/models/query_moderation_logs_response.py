@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryModerationLogsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "logs",
@@ -93,8 +93,7 @@ class QueryModerationLogsResponse:
         """The JSON object of this QueryModerationLogsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.logs
-        out["logs"] = None if v is None else to_wire(v)
+        out["logs"] = to_wire(self.logs)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -102,7 +101,7 @@ class QueryModerationLogsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("logs", self.logs),
             ("next", self.next),

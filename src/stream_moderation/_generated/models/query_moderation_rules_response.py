@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["QueryModerationRulesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ai_image_label_definitions",
         "ai_image_subclassifications",
@@ -191,21 +191,14 @@ class QueryModerationRulesResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationRulesResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ai_image_label_definitions
-        out["ai_image_label_definitions"] = None if v is None else to_wire(v)
-        v = self.ai_image_subclassifications
-        out["ai_image_subclassifications"] = None if v is None else v
-        v = self.closed_caption_labels
-        out["closed_caption_labels"] = None if v is None else v
-        v = self.default_llm_labels
-        out["default_llm_labels"] = None if v is None else v
+        out["ai_image_label_definitions"] = to_wire(self.ai_image_label_definitions)
+        out["ai_image_subclassifications"] = self.ai_image_subclassifications
+        out["closed_caption_labels"] = self.closed_caption_labels
+        out["default_llm_labels"] = self.default_llm_labels
         out["duration"] = self.duration
-        v = self.keyframe_label_classifications
-        out["keyframe_label_classifications"] = None if v is None else v
-        v = self.keyframe_labels
-        out["keyframe_labels"] = None if v is None else v
-        v = self.rules
-        out["rules"] = None if v is None else to_wire(v)
+        out["keyframe_label_classifications"] = self.keyframe_label_classifications
+        out["keyframe_labels"] = self.keyframe_labels
+        out["rules"] = to_wire(self.rules)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -213,7 +206,7 @@ class QueryModerationRulesResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ai_image_label_definitions", self.ai_image_label_definitions),
             ("ai_image_subclassifications", self.ai_image_subclassifications),
             ("closed_caption_labels", self.closed_caption_labels),

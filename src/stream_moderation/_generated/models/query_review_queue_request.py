@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["QueryReviewQueueRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "exclude_default_action_config",
         "filter",
@@ -167,9 +167,8 @@ class QueryReviewQueueRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.exclude_default_action_config is not UNSET:
             out["exclude_default_action_config"] = self.exclude_default_action_config
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.lock_count is not UNSET:
@@ -182,20 +181,18 @@ class QueryReviewQueueRequest:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
         if self.stats_only is not UNSET:
             out["stats_only"] = self.stats_only
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("exclude_default_action_config", self.exclude_default_action_config),
             ("filter", self.filter),
             ("limit", self.limit),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["QueryReviewQueueResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_config",
         "duration",
@@ -154,19 +154,20 @@ class QueryReviewQueueResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryReviewQueueResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_config
-        out["action_config"] = None if v is None else to_wire(v)
+        out["action_config"] = to_wire(self.action_config)
         out["duration"] = self.duration
-        v = self.items
-        out["items"] = None if v is None else to_wire(v)
-        v = self.stats
-        out["stats"] = None if v is None else v
-        v = self.default_action_config
-        if v is not UNSET:
-            out["default_action_config"] = None if v is None else to_wire(v)
-        v = self.filter_config
-        if v is not UNSET:
-            out["filter_config"] = None if v is None else model_to_wire(FilterConfigResponse, v)
+        out["items"] = to_wire(self.items)
+        out["stats"] = self.stats
+        if self.default_action_config is not UNSET:
+            out["default_action_config"] = (
+                None if self.default_action_config is None else to_wire(self.default_action_config)
+            )
+        if self.filter_config is not UNSET:
+            out["filter_config"] = (
+                None
+                if self.filter_config is None
+                else model_to_wire(FilterConfigResponse, self.filter_config)
+            )
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -174,7 +175,7 @@ class QueryReviewQueueResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_config", self.action_config),
             ("duration", self.duration),
             ("items", self.items),

@@ -30,7 +30,7 @@ from ..types import (
 
 __all__ = ["Reaction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "created_at",
@@ -267,42 +267,38 @@ class Reaction:
         out["kind"] = self.kind
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.children_counts
-        if v is not UNSET:
-            out["children_counts"] = None if v is None else v
-        v = self.data
-        if v is not UNSET:
-            out["data"] = None if v is None else v
+        if self.children_counts is not UNSET:
+            out["children_counts"] = None if self.children_counts is None else self.children_counts
+        if self.data is not UNSET:
+            out["data"] = None if self.data is None else self.data
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_children
-        if v is not UNSET:
-            out["latest_children"] = None if v is None else to_wire(v)
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else v
-        v = self.own_children
-        if v is not UNSET:
-            out["own_children"] = None if v is None else to_wire(v)
+        if self.latest_children is not UNSET:
+            out["latest_children"] = (
+                None if self.latest_children is None else to_wire(self.latest_children)
+            )
+        if self.moderation is not UNSET:
+            out["moderation"] = None if self.moderation is None else self.moderation
+        if self.own_children is not UNSET:
+            out["own_children"] = None if self.own_children is None else to_wire(self.own_children)
         if self.parent is not UNSET:
             out["parent"] = self.parent
         if self.score is not UNSET:
             out["score"] = self.score
-        v = self.target_feeds
-        if v is not UNSET:
-            out["target_feeds"] = None if v is None else v
-        v = self.target_feeds_extra_data
-        if v is not UNSET:
-            out["target_feeds_extra_data"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(User, v)
+        if self.target_feeds is not UNSET:
+            out["target_feeds"] = None if self.target_feeds is None else self.target_feeds
+        if self.target_feeds_extra_data is not UNSET:
+            out["target_feeds_extra_data"] = (
+                None if self.target_feeds_extra_data is None else self.target_feeds_extra_data
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(User, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("created_at", self.created_at),
             ("kind", self.kind),

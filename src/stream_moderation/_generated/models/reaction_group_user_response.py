@@ -27,7 +27,7 @@ from ..types import (
 
 __all__ = ["ReactionGroupUserResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "user_id",
@@ -106,13 +106,12 @@ class ReactionGroupUserResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["user_id"] = self.user_id
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("user_id", self.user_id),
             ("user", self.user),

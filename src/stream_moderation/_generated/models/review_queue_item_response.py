@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["ReviewQueueItemResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "ai_text_severity",
@@ -518,91 +518,105 @@ class ReviewQueueItemResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ReviewQueueItemResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        out["actions"] = None if v is None else to_wire(v)
+        out["actions"] = to_wire(self.actions)
         out["ai_text_severity"] = self.ai_text_severity
-        v = self.bans
-        out["bans"] = None if v is None else to_wire(v)
+        out["bans"] = to_wire(self.bans)
         out["created_at"] = self._created_at
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
         out["escalated"] = self.escalated
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         out["flags_count"] = self.flags_count
         out["id"] = self.id
-        v = self.languages
-        out["languages"] = None if v is None else v
+        out["languages"] = self.languages
         out["latest_moderator_action"] = self.latest_moderator_action
         out["recommended_action"] = self.recommended_action
         out["reviewed_by"] = self.reviewed_by
         out["severity"] = self.severity
         out["status"] = self.status
         out["updated_at"] = self._updated_at
-        v = self.activity
-        if v is not UNSET:
-            out["activity"] = None if v is None else model_to_wire(EnrichedActivity, v)
-        v = self.appeal
-        if v is not UNSET:
-            out["appeal"] = None if v is None else model_to_wire(AppealItemResponse, v)
-        v = self.assigned_to
-        if v is not UNSET:
-            out["assigned_to"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.call
-        if v is not UNSET:
-            out["call"] = None if v is None else model_to_wire(CallResponse, v)
+        if self.activity is not UNSET:
+            out["activity"] = (
+                None if self.activity is None else model_to_wire(EnrichedActivity, self.activity)
+            )
+        if self.appeal is not UNSET:
+            out["appeal"] = (
+                None if self.appeal is None else model_to_wire(AppealItemResponse, self.appeal)
+            )
+        if self.assigned_to is not UNSET:
+            out["assigned_to"] = (
+                None if self.assigned_to is None else model_to_wire(UserResponse, self.assigned_to)
+            )
+        if self.call is not UNSET:
+            out["call"] = None if self.call is None else model_to_wire(CallResponse, self.call)
         if self._completed_at is not UNSET:
             out["completed_at"] = self._completed_at
         if self.config_key is not UNSET:
             out["config_key"] = self.config_key
-        v = self.entity_creator
-        if v is not UNSET:
-            out["entity_creator"] = None if v is None else model_to_wire(EntityCreatorResponse, v)
+        if self.entity_creator is not UNSET:
+            out["entity_creator"] = (
+                None
+                if self.entity_creator is None
+                else model_to_wire(EntityCreatorResponse, self.entity_creator)
+            )
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
         if self._escalated_at is not UNSET:
             out["escalated_at"] = self._escalated_at
         if self.escalated_by is not UNSET:
             out["escalated_by"] = self.escalated_by
-        v = self.escalation_metadata
-        if v is not UNSET:
-            out["escalation_metadata"] = None if v is None else model_to_wire(EscalationMetadata, v)
-        v = self.feeds_v2_activity
-        if v is not UNSET:
-            out["feeds_v2_activity"] = None if v is None else model_to_wire(EnrichedActivity, v)
-        v = self.feeds_v2_reaction
-        if v is not UNSET:
-            out["feeds_v2_reaction"] = None if v is None else model_to_wire(Reaction, v)
-        v = self.feeds_v3_activity
-        if v is not UNSET:
+        if self.escalation_metadata is not UNSET:
+            out["escalation_metadata"] = (
+                None
+                if self.escalation_metadata is None
+                else model_to_wire(EscalationMetadata, self.escalation_metadata)
+            )
+        if self.feeds_v2_activity is not UNSET:
+            out["feeds_v2_activity"] = (
+                None
+                if self.feeds_v2_activity is None
+                else model_to_wire(EnrichedActivity, self.feeds_v2_activity)
+            )
+        if self.feeds_v2_reaction is not UNSET:
+            out["feeds_v2_reaction"] = (
+                None
+                if self.feeds_v2_reaction is None
+                else model_to_wire(Reaction, self.feeds_v2_reaction)
+            )
+        if self.feeds_v3_activity is not UNSET:
             out["feeds_v3_activity"] = (
-                None if v is None else model_to_wire(FeedsV3ActivityResponse, v)
+                None
+                if self.feeds_v3_activity is None
+                else model_to_wire(FeedsV3ActivityResponse, self.feeds_v3_activity)
             )
-        v = self.feeds_v3_comment
-        if v is not UNSET:
+        if self.feeds_v3_comment is not UNSET:
             out["feeds_v3_comment"] = (
-                None if v is None else model_to_wire(FeedsV3CommentResponse, v)
+                None
+                if self.feeds_v3_comment is None
+                else model_to_wire(FeedsV3CommentResponse, self.feeds_v3_comment)
             )
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadResponse, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadResponse, self.moderation_payload)
             )
-        v = self.reaction
-        if v is not UNSET:
-            out["reaction"] = None if v is None else model_to_wire(Reaction, v)
+        if self.reaction is not UNSET:
+            out["reaction"] = (
+                None if self.reaction is None else model_to_wire(Reaction, self.reaction)
+            )
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
-        v = self.teams
-        if v is not UNSET:
-            out["teams"] = None if v is None else v
+        if self.teams is not UNSET:
+            out["teams"] = None if self.teams is None else self.teams
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("ai_text_severity", self.ai_text_severity),
             ("bans", self.bans),

@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["ReviewQueueItemUpdatedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -172,26 +172,26 @@ class ReviewQueueItemUpdatedEvent:
         """The JSON object of this ReviewQueueItemUpdatedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["type"] = self.type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(ActionLogResponse, v)
-        v = self.flags
-        if v is not UNSET:
-            out["flags"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(ActionLogResponse, self.action)
+            )
+        if self.flags is not UNSET:
+            out["flags"] = None if self.flags is None else to_wire(self.flags)
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
-        v = self.review_queue_item
-        if v is not UNSET:
+        if self.review_queue_item is not UNSET:
             out["review_queue_item"] = (
-                None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+                None
+                if self.review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("type", self.type),

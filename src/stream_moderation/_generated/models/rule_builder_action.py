@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderAction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ban_options",
         "call_options",
@@ -121,15 +121,22 @@ class RuleBuilderAction:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderAction: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ban_options
-        if v is not UNSET:
-            out["ban_options"] = None if v is None else model_to_wire(BanOptions, v)
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
-        v = self.flag_user_options
-        if v is not UNSET:
-            out["flag_user_options"] = None if v is None else model_to_wire(FlagUserOptions, v)
+        if self.ban_options is not UNSET:
+            out["ban_options"] = (
+                None if self.ban_options is None else model_to_wire(BanOptions, self.ban_options)
+            )
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
+        if self.flag_user_options is not UNSET:
+            out["flag_user_options"] = (
+                None
+                if self.flag_user_options is None
+                else model_to_wire(FlagUserOptions, self.flag_user_options)
+            )
         if self.skip_inbox is not UNSET:
             out["skip_inbox"] = self.skip_inbox
         if self.type is not UNSET:
@@ -137,7 +144,7 @@ class RuleBuilderAction:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ban_options", self.ban_options),
             ("call_options", self.call_options),
             ("flag_user_options", self.flag_user_options),

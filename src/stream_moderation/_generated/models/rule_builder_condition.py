@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderCondition"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "call_custom_property_params",
         "call_type_rule_params",
@@ -377,104 +377,138 @@ class RuleBuilderCondition:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderCondition: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.call_custom_property_params
-        if v is not UNSET:
+        if self.call_custom_property_params is not UNSET:
             out["call_custom_property_params"] = (
-                None if v is None else model_to_wire(CallCustomPropertyParameters, v)
+                None
+                if self.call_custom_property_params is None
+                else model_to_wire(CallCustomPropertyParameters, self.call_custom_property_params)
             )
-        v = self.call_type_rule_params
-        if v is not UNSET:
+        if self.call_type_rule_params is not UNSET:
             out["call_type_rule_params"] = (
-                None if v is None else model_to_wire(CallTypeRuleParameters, v)
+                None
+                if self.call_type_rule_params is None
+                else model_to_wire(CallTypeRuleParameters, self.call_type_rule_params)
             )
-        v = self.call_violation_count_params
-        if v is not UNSET:
+        if self.call_violation_count_params is not UNSET:
             out["call_violation_count_params"] = (
-                None if v is None else model_to_wire(CallViolationCountParameters, v)
+                None
+                if self.call_violation_count_params is None
+                else model_to_wire(CallViolationCountParameters, self.call_violation_count_params)
             )
-        v = self.channel_message_count_rule_params
-        if v is not UNSET:
+        if self.channel_message_count_rule_params is not UNSET:
             out["channel_message_count_rule_params"] = (
-                None if v is None else model_to_wire(ChannelMessageCountRuleParameters, v)
+                None
+                if self.channel_message_count_rule_params is None
+                else model_to_wire(
+                    ChannelMessageCountRuleParameters, self.channel_message_count_rule_params
+                )
             )
-        v = self.closed_caption_rule_params
-        if v is not UNSET:
+        if self.closed_caption_rule_params is not UNSET:
             out["closed_caption_rule_params"] = (
-                None if v is None else model_to_wire(ClosedCaptionRuleParameters, v)
+                None
+                if self.closed_caption_rule_params is None
+                else model_to_wire(ClosedCaptionRuleParameters, self.closed_caption_rule_params)
             )
         if self.confidence is not UNSET:
             out["confidence"] = self.confidence
-        v = self.content_count_rule_params
-        if v is not UNSET:
+        if self.content_count_rule_params is not UNSET:
             out["content_count_rule_params"] = (
-                None if v is None else model_to_wire(ContentCountRuleParameters, v)
+                None
+                if self.content_count_rule_params is None
+                else model_to_wire(ContentCountRuleParameters, self.content_count_rule_params)
             )
-        v = self.content_flag_count_rule_params
-        if v is not UNSET:
+        if self.content_flag_count_rule_params is not UNSET:
             out["content_flag_count_rule_params"] = (
-                None if v is None else model_to_wire(FlagCountRuleParameters, v)
+                None
+                if self.content_flag_count_rule_params is None
+                else model_to_wire(FlagCountRuleParameters, self.content_flag_count_rule_params)
             )
-        v = self.image_content_params
-        if v is not UNSET:
+        if self.image_content_params is not UNSET:
             out["image_content_params"] = (
-                None if v is None else model_to_wire(ImageContentParameters, v)
+                None
+                if self.image_content_params is None
+                else model_to_wire(ImageContentParameters, self.image_content_params)
             )
-        v = self.image_rule_params
-        if v is not UNSET:
-            out["image_rule_params"] = None if v is None else model_to_wire(ImageRuleParameters, v)
-        v = self.keyframe_rule_params
-        if v is not UNSET:
+        if self.image_rule_params is not UNSET:
+            out["image_rule_params"] = (
+                None
+                if self.image_rule_params is None
+                else model_to_wire(ImageRuleParameters, self.image_rule_params)
+            )
+        if self.keyframe_rule_params is not UNSET:
             out["keyframe_rule_params"] = (
-                None if v is None else model_to_wire(KeyframeRuleParameters, v)
+                None
+                if self.keyframe_rule_params is None
+                else model_to_wire(KeyframeRuleParameters, self.keyframe_rule_params)
             )
-        v = self.text_content_params
-        if v is not UNSET:
+        if self.text_content_params is not UNSET:
             out["text_content_params"] = (
-                None if v is None else model_to_wire(TextContentParameters, v)
+                None
+                if self.text_content_params is None
+                else model_to_wire(TextContentParameters, self.text_content_params)
             )
-        v = self.text_rule_params
-        if v is not UNSET:
-            out["text_rule_params"] = None if v is None else model_to_wire(TextRuleParameters, v)
+        if self.text_rule_params is not UNSET:
+            out["text_rule_params"] = (
+                None
+                if self.text_rule_params is None
+                else model_to_wire(TextRuleParameters, self.text_rule_params)
+            )
         if self.type is not UNSET:
             out["type"] = self.type
-        v = self.user_created_within_params
-        if v is not UNSET:
+        if self.user_created_within_params is not UNSET:
             out["user_created_within_params"] = (
-                None if v is None else model_to_wire(UserCreatedWithinParameters, v)
+                None
+                if self.user_created_within_params is None
+                else model_to_wire(UserCreatedWithinParameters, self.user_created_within_params)
             )
-        v = self.user_custom_property_params
-        if v is not UNSET:
+        if self.user_custom_property_params is not UNSET:
             out["user_custom_property_params"] = (
-                None if v is None else model_to_wire(UserCustomPropertyParameters, v)
+                None
+                if self.user_custom_property_params is None
+                else model_to_wire(UserCustomPropertyParameters, self.user_custom_property_params)
             )
-        v = self.user_flag_count_rule_params
-        if v is not UNSET:
+        if self.user_flag_count_rule_params is not UNSET:
             out["user_flag_count_rule_params"] = (
-                None if v is None else model_to_wire(FlagCountRuleParameters, v)
+                None
+                if self.user_flag_count_rule_params is None
+                else model_to_wire(FlagCountRuleParameters, self.user_flag_count_rule_params)
             )
-        v = self.user_identical_content_count_params
-        if v is not UNSET:
+        if self.user_identical_content_count_params is not UNSET:
             out["user_identical_content_count_params"] = (
-                None if v is None else model_to_wire(UserIdenticalContentCountParameters, v)
+                None
+                if self.user_identical_content_count_params is None
+                else model_to_wire(
+                    UserIdenticalContentCountParameters, self.user_identical_content_count_params
+                )
             )
-        v = self.user_role_params
-        if v is not UNSET:
-            out["user_role_params"] = None if v is None else model_to_wire(UserRoleParameters, v)
-        v = self.user_rule_params
-        if v is not UNSET:
-            out["user_rule_params"] = None if v is None else model_to_wire(UserRuleParameters, v)
-        v = self.video_content_params
-        if v is not UNSET:
+        if self.user_role_params is not UNSET:
+            out["user_role_params"] = (
+                None
+                if self.user_role_params is None
+                else model_to_wire(UserRoleParameters, self.user_role_params)
+            )
+        if self.user_rule_params is not UNSET:
+            out["user_rule_params"] = (
+                None
+                if self.user_rule_params is None
+                else model_to_wire(UserRuleParameters, self.user_rule_params)
+            )
+        if self.video_content_params is not UNSET:
             out["video_content_params"] = (
-                None if v is None else model_to_wire(VideoContentParameters, v)
+                None
+                if self.video_content_params is None
+                else model_to_wire(VideoContentParameters, self.video_content_params)
             )
-        v = self.video_rule_params
-        if v is not UNSET:
-            out["video_rule_params"] = None if v is None else model_to_wire(VideoRuleParameters, v)
+        if self.video_rule_params is not UNSET:
+            out["video_rule_params"] = (
+                None
+                if self.video_rule_params is None
+                else model_to_wire(VideoRuleParameters, self.video_rule_params)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("call_custom_property_params", self.call_custom_property_params),
             ("call_type_rule_params", self.call_type_rule_params),
             ("call_violation_count_params", self.call_violation_count_params),

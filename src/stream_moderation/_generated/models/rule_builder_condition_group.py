@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderConditionGroup"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "conditions",
         "logic",
@@ -83,15 +83,14 @@ class RuleBuilderConditionGroup:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderConditionGroup: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("conditions", self.conditions),
             ("logic", self.logic),
         ]

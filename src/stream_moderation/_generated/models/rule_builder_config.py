@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "rules",
@@ -83,13 +83,12 @@ class RuleBuilderConfig:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.async_ is not UNSET:
             out["async"] = self.async_
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("rules", self.rules),
         ]

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "rule_type",
         "action",
@@ -147,20 +147,20 @@ class RuleBuilderRule:
         """The JSON object of this RuleBuilderRule: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["rule_type"] = self.rule_type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.id is not UNSET:
             out["id"] = self.id
         if self.logic is not UNSET:
@@ -168,7 +168,7 @@ class RuleBuilderRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("rule_type", self.rule_type),
             ("action", self.action),
             ("action_sequences", self.action_sequences),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["RuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "condition",
         "created_at",
@@ -147,21 +147,17 @@ class RuleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.condition
-        out["condition"] = None if v is None else v
+        out["condition"] = self.condition
         out["created_at"] = self._created_at
-        v = self.evaluations
-        out["evaluations"] = None if v is None else to_wire(v)
-        v = self.filter
-        out["filter"] = None if v is None else v
+        out["evaluations"] = to_wire(self.evaluations)
+        out["filter"] = self.filter
         out["id"] = self.id
-        v = self.triggers
-        out["triggers"] = None if v is None else to_wire(v)
+        out["triggers"] = to_wire(self.triggers)
         out["updated_at"] = self._updated_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("condition", self.condition),
             ("created_at", self.created_at),
             ("evaluations", self.evaluations),

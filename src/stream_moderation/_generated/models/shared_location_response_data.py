@@ -28,7 +28,7 @@ from ..types import (
 
 __all__ = ["SharedLocationResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -194,18 +194,20 @@ class SharedLocationResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.channel
-        if v is not UNSET:
-            out["channel"] = None if v is None else model_to_wire(ChannelResponse, v)
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelResponse, self.channel)
+            )
         if self._end_at is not UNSET:
             out["end_at"] = self._end_at
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("created_by_device_id", self.created_by_device_id),

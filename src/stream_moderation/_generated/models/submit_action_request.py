@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["SubmitActionRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_type",
         "appeal_id",
@@ -370,82 +370,104 @@ class SubmitActionRequest:
         out["action_type"] = self.action_type
         if self.appeal_id is not UNSET:
             out["appeal_id"] = self.appeal_id
-        v = self.ban
-        if v is not UNSET:
-            out["ban"] = None if v is None else model_to_wire(BanActionRequestPayload, v)
-        v = self.block
-        if v is not UNSET:
-            out["block"] = None if v is None else model_to_wire(BlockActionRequestPayload, v)
-        v = self.bypass
-        if v is not UNSET:
-            out["bypass"] = None if v is None else model_to_wire(BypassActionRequest, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else model_to_wire(CustomActionRequestPayload, v)
-        v = self.delete_activity
-        if v is not UNSET:
+        if self.ban is not UNSET:
+            out["ban"] = (
+                None if self.ban is None else model_to_wire(BanActionRequestPayload, self.ban)
+            )
+        if self.block is not UNSET:
+            out["block"] = (
+                None if self.block is None else model_to_wire(BlockActionRequestPayload, self.block)
+            )
+        if self.bypass is not UNSET:
+            out["bypass"] = (
+                None if self.bypass is None else model_to_wire(BypassActionRequest, self.bypass)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = (
+                None
+                if self.custom is None
+                else model_to_wire(CustomActionRequestPayload, self.custom)
+            )
+        if self.delete_activity is not UNSET:
             out["delete_activity"] = (
-                None if v is None else model_to_wire(DeleteActivityRequestPayload, v)
+                None
+                if self.delete_activity is None
+                else model_to_wire(DeleteActivityRequestPayload, self.delete_activity)
             )
-        v = self.delete_comment
-        if v is not UNSET:
+        if self.delete_comment is not UNSET:
             out["delete_comment"] = (
-                None if v is None else model_to_wire(DeleteCommentRequestPayload, v)
+                None
+                if self.delete_comment is None
+                else model_to_wire(DeleteCommentRequestPayload, self.delete_comment)
             )
-        v = self.delete_message
-        if v is not UNSET:
+        if self.delete_message is not UNSET:
             out["delete_message"] = (
-                None if v is None else model_to_wire(DeleteMessageRequestPayload, v)
+                None
+                if self.delete_message is None
+                else model_to_wire(DeleteMessageRequestPayload, self.delete_message)
             )
-        v = self.delete_reaction
-        if v is not UNSET:
+        if self.delete_reaction is not UNSET:
             out["delete_reaction"] = (
-                None if v is None else model_to_wire(DeleteReactionRequestPayload, v)
+                None
+                if self.delete_reaction is None
+                else model_to_wire(DeleteReactionRequestPayload, self.delete_reaction)
             )
-        v = self.delete_user
-        if v is not UNSET:
-            out["delete_user"] = None if v is None else model_to_wire(DeleteUserRequestPayload, v)
-        v = self.escalate
-        if v is not UNSET:
-            out["escalate"] = None if v is None else model_to_wire(EscalatePayload, v)
-        v = self.flag
-        if v is not UNSET:
-            out["flag"] = None if v is None else model_to_wire(FlagRequest, v)
+        if self.delete_user is not UNSET:
+            out["delete_user"] = (
+                None
+                if self.delete_user is None
+                else model_to_wire(DeleteUserRequestPayload, self.delete_user)
+            )
+        if self.escalate is not UNSET:
+            out["escalate"] = (
+                None if self.escalate is None else model_to_wire(EscalatePayload, self.escalate)
+            )
+        if self.flag is not UNSET:
+            out["flag"] = None if self.flag is None else model_to_wire(FlagRequest, self.flag)
         if self.item_id is not UNSET:
             out["item_id"] = self.item_id
-        v = self.mark_reviewed
-        if v is not UNSET:
+        if self.mark_reviewed is not UNSET:
             out["mark_reviewed"] = (
-                None if v is None else model_to_wire(MarkReviewedRequestPayload, v)
+                None
+                if self.mark_reviewed is None
+                else model_to_wire(MarkReviewedRequestPayload, self.mark_reviewed)
             )
-        v = self.reject_appeal
-        if v is not UNSET:
+        if self.reject_appeal is not UNSET:
             out["reject_appeal"] = (
-                None if v is None else model_to_wire(RejectAppealRequestPayload, v)
+                None
+                if self.reject_appeal is None
+                else model_to_wire(RejectAppealRequestPayload, self.reject_appeal)
             )
-        v = self.restore
-        if v is not UNSET:
-            out["restore"] = None if v is None else model_to_wire(RestoreActionRequestPayload, v)
-        v = self.shadow_block
-        if v is not UNSET:
+        if self.restore is not UNSET:
+            out["restore"] = (
+                None
+                if self.restore is None
+                else model_to_wire(RestoreActionRequestPayload, self.restore)
+            )
+        if self.shadow_block is not UNSET:
             out["shadow_block"] = (
-                None if v is None else model_to_wire(ShadowBlockActionRequestPayload, v)
+                None
+                if self.shadow_block is None
+                else model_to_wire(ShadowBlockActionRequestPayload, self.shadow_block)
             )
-        v = self.unban
-        if v is not UNSET:
-            out["unban"] = None if v is None else model_to_wire(UnbanActionRequestPayload, v)
-        v = self.unblock
-        if v is not UNSET:
-            out["unblock"] = None if v is None else model_to_wire(UnblockActionRequestPayload, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.unban is not UNSET:
+            out["unban"] = (
+                None if self.unban is None else model_to_wire(UnbanActionRequestPayload, self.unban)
+            )
+        if self.unblock is not UNSET:
+            out["unblock"] = (
+                None
+                if self.unblock is None
+                else model_to_wire(UnblockActionRequestPayload, self.unblock)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_type", self.action_type),
             ("appeal_id", self.appeal_id),
             ("ban", self.ban),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["SubmitActionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "appeal_item",
@@ -92,16 +92,20 @@ class SubmitActionResponse:
         """The JSON object of this SubmitActionResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.appeal_item
-        if v is not UNSET:
-            out["appeal_item"] = None if v is None else model_to_wire(AppealItemResponse, v)
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.appeal_item is not UNSET:
+            out["appeal_item"] = (
+                None
+                if self.appeal_item is None
+                else model_to_wire(AppealItemResponse, self.appeal_item)
+            )
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("appeal_item", self.appeal_item),
             ("item", self.item),

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["SubmitChatMessageTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_id",
         "message_id",
@@ -135,18 +135,16 @@ class SubmitChatMessageTaskRequest:
         out["user_id"] = self.user_id
         if self.channel_name is not UNSET:
             out["channel_name"] = self.channel_name
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         if self.user_name is not UNSET:
             out["user_name"] = self.user_name
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_id", self.channel_id),
             ("message_id", self.message_id),
             ("text", self.text),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["SubmitTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_type",
         "payload",
@@ -103,18 +103,15 @@ class SubmitTaskRequest:
         """The JSON object of this SubmitTaskRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
-        v = self.payload
-        out["payload"] = None if v is None else v
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        out["payload"] = self.payload
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_type", self.content_type),
             ("payload", self.payload),
             ("evaluations", self.evaluations),

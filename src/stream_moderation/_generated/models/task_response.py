@@ -29,7 +29,7 @@ from ..types import (
 
 __all__ = ["TaskResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_type",
         "created_at",
@@ -222,30 +222,26 @@ class TaskResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        v = self.evaluations
-        out["evaluations"] = None if v is None else to_wire(v)
+        out["evaluations"] = to_wire(self.evaluations)
         out["id"] = self.id
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         if self.assigned_to is not UNSET:
             out["assigned_to"] = self.assigned_to
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
         if self.reviewed_by is not UNSET:
             out["reviewed_by"] = self.reviewed_by
-        v = self.rule
-        if v is not UNSET:
-            out["rule"] = None if v is None else model_to_wire(RuleResponse, v)
-        v = self.triggers
-        if v is not UNSET:
-            out["triggers"] = None if v is None else to_wire(v)
+        if self.rule is not UNSET:
+            out["rule"] = None if self.rule is None else model_to_wire(RuleResponse, self.rule)
+        if self.triggers is not UNSET:
+            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_type", self.content_type),
             ("created_at", self.created_at),
             ("evaluations", self.evaluations),

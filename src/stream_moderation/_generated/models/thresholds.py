@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["Thresholds"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "explicit",
         "spam",
@@ -90,19 +90,20 @@ class Thresholds:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Thresholds: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.explicit
-        if v is not UNSET:
-            out["explicit"] = None if v is None else model_to_wire(LabelThresholds, v)
-        v = self.spam
-        if v is not UNSET:
-            out["spam"] = None if v is None else model_to_wire(LabelThresholds, v)
-        v = self.toxic
-        if v is not UNSET:
-            out["toxic"] = None if v is None else model_to_wire(LabelThresholds, v)
+        if self.explicit is not UNSET:
+            out["explicit"] = (
+                None if self.explicit is None else model_to_wire(LabelThresholds, self.explicit)
+            )
+        if self.spam is not UNSET:
+            out["spam"] = None if self.spam is None else model_to_wire(LabelThresholds, self.spam)
+        if self.toxic is not UNSET:
+            out["toxic"] = (
+                None if self.toxic is None else model_to_wire(LabelThresholds, self.toxic)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("explicit", self.explicit),
             ("spam", self.spam),
             ("toxic", self.toxic),

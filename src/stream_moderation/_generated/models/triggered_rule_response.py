@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["TriggeredRuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "rule_id",
@@ -109,12 +109,14 @@ class TriggeredRuleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this TriggeredRuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        out["actions"] = None if v is None else v
+        out["actions"] = self.actions
         out["rule_id"] = self.rule_id
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
         if self.rule_name is not UNSET:
             out["rule_name"] = self.rule_name
         if self.violation_number is not UNSET:
@@ -122,7 +124,7 @@ class TriggeredRuleResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("rule_id", self.rule_id),
             ("call_options", self.call_options),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["UnbanRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "unbanned_by",
         "unbanned_by_id",
@@ -78,15 +78,16 @@ class UnbanRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UnbanRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.unbanned_by
-        if v is not UNSET:
-            out["unbanned_by"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.unbanned_by is not UNSET:
+            out["unbanned_by"] = (
+                None if self.unbanned_by is None else model_to_wire(UserRequest, self.unbanned_by)
+            )
         if self.unbanned_by_id is not UNSET:
             out["unbanned_by_id"] = self.unbanned_by_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("unbanned_by", self.unbanned_by),
             ("unbanned_by_id", self.unbanned_by_id),
         ]

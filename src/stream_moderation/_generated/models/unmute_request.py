@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["UnmuteRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target_ids",
         "user",
@@ -90,17 +90,15 @@ class UnmuteRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UnmuteRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.target_ids
-        out["target_ids"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        out["target_ids"] = self.target_ids
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target_ids", self.target_ids),
             ("user", self.user),
             ("user_id", self.user_id),

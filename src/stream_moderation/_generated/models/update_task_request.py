@@ -27,7 +27,7 @@ from ..types import (
 
 __all__ = ["UpdateTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "assigned_to",
         "evaluations",
@@ -146,20 +146,18 @@ class UpdateTaskRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.assigned_to is not UNSET:
             out["assigned_to"] = self.assigned_to
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
         if self.reviewed_by is not UNSET:
             out["reviewed_by"] = self.reviewed_by
-        v = self.triggers
-        if v is not UNSET:
-            out["triggers"] = None if v is None else to_wire(v)
+        if self.triggers is not UNSET:
+            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("assigned_to", self.assigned_to),
             ("evaluations", self.evaluations),
             ("reviewed_at", self.reviewed_at),

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["UpsertActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "entity_type",
@@ -138,9 +138,8 @@ class UpsertActionConfigRequest:
         out["action"] = self.action
         out["entity_type"] = self.entity_type
         out["order"] = self.order
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.description is not UNSET:
             out["description"] = self.description
         if self.icon is not UNSET:
@@ -149,15 +148,14 @@ class UpsertActionConfigRequest:
             out["id"] = self.id
         if self.queue_type is not UNSET:
             out["queue_type"] = self.queue_type
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("entity_type", self.entity_type),
             ("order", self.order),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["UpsertActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "action_config",
@@ -82,15 +82,16 @@ class UpsertActionConfigResponse:
         """The JSON object of this UpsertActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.action_config
-        if v is not UNSET:
+        if self.action_config is not UNSET:
             out["action_config"] = (
-                None if v is None else model_to_wire(ModerationActionConfigResponse, v)
+                None
+                if self.action_config is None
+                else model_to_wire(ModerationActionConfigResponse, self.action_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("action_config", self.action_config),
         ]

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["UpsertConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "key",
         "ai_image_config",
@@ -310,73 +310,104 @@ class UpsertConfigRequest:
         """The JSON object of this UpsertConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["key"] = self.key
-        v = self.ai_image_config
-        if v is not UNSET:
-            out["ai_image_config"] = None if v is None else model_to_wire(AIImageConfig, v)
-        v = self.ai_text_config
-        if v is not UNSET:
-            out["ai_text_config"] = None if v is None else model_to_wire(AITextConfig, v)
-        v = self.ai_video_config
-        if v is not UNSET:
-            out["ai_video_config"] = None if v is None else model_to_wire(AIVideoConfig, v)
+        if self.ai_image_config is not UNSET:
+            out["ai_image_config"] = (
+                None
+                if self.ai_image_config is None
+                else model_to_wire(AIImageConfig, self.ai_image_config)
+            )
+        if self.ai_text_config is not UNSET:
+            out["ai_text_config"] = (
+                None
+                if self.ai_text_config is None
+                else model_to_wire(AITextConfig, self.ai_text_config)
+            )
+        if self.ai_video_config is not UNSET:
+            out["ai_video_config"] = (
+                None
+                if self.ai_video_config is None
+                else model_to_wire(AIVideoConfig, self.ai_video_config)
+            )
         if self.async_ is not UNSET:
             out["async"] = self.async_
-        v = self.automod_platform_circumvention_config
-        if v is not UNSET:
+        if self.automod_platform_circumvention_config is not UNSET:
             out["automod_platform_circumvention_config"] = (
-                None if v is None else model_to_wire(AutomodPlatformCircumventionConfig, v)
+                None
+                if self.automod_platform_circumvention_config is None
+                else model_to_wire(
+                    AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                )
             )
-        v = self.automod_semantic_filters_config
-        if v is not UNSET:
+        if self.automod_semantic_filters_config is not UNSET:
             out["automod_semantic_filters_config"] = (
-                None if v is None else model_to_wire(AutomodSemanticFiltersConfig, v)
+                None
+                if self.automod_semantic_filters_config is None
+                else model_to_wire(
+                    AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                )
             )
-        v = self.automod_toxicity_config
-        if v is not UNSET:
+        if self.automod_toxicity_config is not UNSET:
             out["automod_toxicity_config"] = (
-                None if v is None else model_to_wire(AutomodToxicityConfig, v)
+                None
+                if self.automod_toxicity_config is None
+                else model_to_wire(AutomodToxicityConfig, self.automod_toxicity_config)
             )
-        v = self.aws_rekognition_config
-        if v is not UNSET:
-            out["aws_rekognition_config"] = None if v is None else model_to_wire(AIImageConfig, v)
-        v = self.block_list_config
-        if v is not UNSET:
-            out["block_list_config"] = None if v is None else model_to_wire(BlockListConfig, v)
-        v = self.bodyguard_config
-        if v is not UNSET:
-            out["bodyguard_config"] = None if v is None else model_to_wire(AITextConfig, v)
-        v = self.google_vision_config
-        if v is not UNSET:
+        if self.aws_rekognition_config is not UNSET:
+            out["aws_rekognition_config"] = (
+                None
+                if self.aws_rekognition_config is None
+                else model_to_wire(AIImageConfig, self.aws_rekognition_config)
+            )
+        if self.block_list_config is not UNSET:
+            out["block_list_config"] = (
+                None
+                if self.block_list_config is None
+                else model_to_wire(BlockListConfig, self.block_list_config)
+            )
+        if self.bodyguard_config is not UNSET:
+            out["bodyguard_config"] = (
+                None
+                if self.bodyguard_config is None
+                else model_to_wire(AITextConfig, self.bodyguard_config)
+            )
+        if self.google_vision_config is not UNSET:
             out["google_vision_config"] = (
-                None if v is None else model_to_wire(GoogleVisionConfig, v)
+                None
+                if self.google_vision_config is None
+                else model_to_wire(GoogleVisionConfig, self.google_vision_config)
             )
-        v = self.llm_config
-        if v is not UNSET:
-            out["llm_config"] = None if v is None else model_to_wire(LLMConfig, v)
-        v = self.rule_builder_config
-        if v is not UNSET:
-            out["rule_builder_config"] = None if v is None else model_to_wire(RuleBuilderConfig, v)
+        if self.llm_config is not UNSET:
+            out["llm_config"] = (
+                None if self.llm_config is None else model_to_wire(LLMConfig, self.llm_config)
+            )
+        if self.rule_builder_config is not UNSET:
+            out["rule_builder_config"] = (
+                None
+                if self.rule_builder_config is None
+                else model_to_wire(RuleBuilderConfig, self.rule_builder_config)
+            )
         if self.team is not UNSET:
             out["team"] = self.team
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
-        v = self.velocity_filter_config
-        if v is not UNSET:
+        if self.velocity_filter_config is not UNSET:
             out["velocity_filter_config"] = (
-                None if v is None else model_to_wire(VelocityFilterConfig, v)
+                None
+                if self.velocity_filter_config is None
+                else model_to_wire(VelocityFilterConfig, self.velocity_filter_config)
             )
-        v = self.video_call_rule_config
-        if v is not UNSET:
+        if self.video_call_rule_config is not UNSET:
             out["video_call_rule_config"] = (
-                None if v is None else model_to_wire(VideoCallRuleConfig, v)
+                None
+                if self.video_call_rule_config is None
+                else model_to_wire(VideoCallRuleConfig, self.video_call_rule_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("key", self.key),
             ("ai_image_config", self.ai_image_config),
             ("ai_text_config", self.ai_text_config),

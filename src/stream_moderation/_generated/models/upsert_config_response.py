@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["UpsertConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "config",
@@ -75,13 +75,14 @@ class UpsertConfigResponse:
         """The JSON object of this UpsertConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ConfigResponse, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ConfigResponse, self.config)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("config", self.config),
         ]

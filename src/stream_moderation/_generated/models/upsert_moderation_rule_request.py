@@ -23,7 +23,7 @@ from ..types import (
 
 __all__ = ["UpsertModerationRuleRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "name",
         "rule_type",
@@ -218,40 +218,38 @@ class UpsertModerationRuleRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["name"] = self.name
         out["rule_type"] = self.rule_type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
-        v = self.config_keys
-        if v is not UNSET:
-            out["config_keys"] = None if v is None else v
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
+        if self.config_keys is not UNSET:
+            out["config_keys"] = None if self.config_keys is None else self.config_keys
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
         if self.description is not UNSET:
             out["description"] = self.description
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         if self.team is not UNSET:
             out["team"] = self.team
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("name", self.name),
             ("rule_type", self.rule_type),
             ("action", self.action),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["UpsertModerationRuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "rule",
@@ -80,13 +80,14 @@ class UpsertModerationRuleResponse:
         """The JSON object of this UpsertModerationRuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.rule
-        if v is not UNSET:
-            out["rule"] = None if v is None else model_to_wire(ModerationRuleV2Response, v)
+        if self.rule is not UNSET:
+            out["rule"] = (
+                None if self.rule is None else model_to_wire(ModerationRuleV2Response, self.rule)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("rule", self.rule),
         ]

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["UpsertModerationTemplateRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "config",
         "name",
@@ -77,15 +77,12 @@ class UpsertModerationTemplateRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UpsertModerationTemplateRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.config
-        out["config"] = (
-            None if v is None else model_to_wire(FeedsModerationTemplateConfigPayload, v)
-        )
+        out["config"] = model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
         out["name"] = self.name
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("config", self.config),
             ("name", self.name),
         ]

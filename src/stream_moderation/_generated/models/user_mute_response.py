@@ -26,7 +26,7 @@ from ..types import (
 
 __all__ = ["UserMuteResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "updated_at",
@@ -158,16 +158,16 @@ class UserMuteResponse:
         out["updated_at"] = self._updated_at
         if self._expires is not UNSET:
             out["expires"] = self._expires
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.target is not UNSET:
+            out["target"] = (
+                None if self.target is None else model_to_wire(UserResponse, self.target)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("updated_at", self.updated_at),
             ("expires", self.expires),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["UserRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "custom",
@@ -163,9 +163,8 @@ class UserRequest:
         """The JSON object of this UserRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.image is not UNSET:
             out["image"] = self.image
         if self.invisible is not UNSET:
@@ -174,23 +173,22 @@ class UserRequest:
             out["language"] = self.language
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
         if self.role is not UNSET:
             out["role"] = self.role
-        v = self.teams
-        if v is not UNSET:
-            out["teams"] = None if v is None else v
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
+        if self.teams is not UNSET:
+            out["teams"] = None if self.teams is None else self.teams
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("custom", self.custom),
             ("image", self.image),

@@ -31,7 +31,7 @@ from ..types import (
 
 __all__ = ["UserResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "banned",
         "blocked_user_ids",
@@ -416,19 +416,16 @@ class UserResponse:
         """The JSON object of this UserResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["banned"] = self.banned
-        v = self.blocked_user_ids
-        out["blocked_user_ids"] = None if v is None else v
+        out["blocked_user_ids"] = self.blocked_user_ids
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["invisible"] = self.invisible
         out["language"] = self.language
         out["online"] = self.online
         out["role"] = self.role
         out["shadow_banned"] = self.shadow_banned
-        v = self.teams
-        out["teams"] = None if v is None else v
+        out["teams"] = self.teams
         out["updated_at"] = self._updated_at
         if self.avg_response_time is not UNSET:
             out["avg_response_time"] = self.avg_response_time
@@ -440,34 +437,34 @@ class UserResponse:
             out["deactivated_at"] = self._deactivated_at
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.devices
-        if v is not UNSET:
-            out["devices"] = None if v is None else to_wire(v)
+        if self.devices is not UNSET:
+            out["devices"] = None if self.devices is None else to_wire(self.devices)
         if self.image is not UNSET:
             out["image"] = self.image
         if self._last_active is not UNSET:
             out["last_active"] = self._last_active
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
-        v = self.push_notifications
-        if v is not UNSET:
+        if self.push_notifications is not UNSET:
             out["push_notifications"] = (
-                None if v is None else model_to_wire(PushNotificationSettingsResponse, v)
+                None
+                if self.push_notifications is None
+                else model_to_wire(PushNotificationSettingsResponse, self.push_notifications)
             )
         if self._revoke_tokens_issued_before is not UNSET:
             out["revoke_tokens_issued_before"] = self._revoke_tokens_issued_before
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("banned", self.banned),
             ("blocked_user_ids", self.blocked_user_ids),
             ("created_at", self.created_at),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["VelocityFilterConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "advanced_filters",
         "async",
@@ -131,13 +131,12 @@ class VelocityFilterConfig:
             out["enabled"] = self.enabled
         if self.first_message_only is not UNSET:
             out["first_message_only"] = self.first_message_only
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("advanced_filters", self.advanced_filters),
             ("async_", self.async_),
             ("cascading_actions", self.cascading_actions),

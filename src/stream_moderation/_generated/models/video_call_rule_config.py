@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["VideoCallRuleConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "flag_all_labels",
         "flagged_labels",
@@ -99,16 +99,14 @@ class VideoCallRuleConfig:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.flag_all_labels is not UNSET:
             out["flag_all_labels"] = self.flag_all_labels
-        v = self.flagged_labels
-        if v is not UNSET:
-            out["flagged_labels"] = None if v is None else v
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.flagged_labels is not UNSET:
+            out["flagged_labels"] = None if self.flagged_labels is None else self.flagged_labels
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("flag_all_labels", self.flag_all_labels),
             ("flagged_labels", self.flagged_labels),
             ("rules", self.rules),

@@ -1,0 +1,328 @@
+"""Everything about a call that is not I/O, shared by the async and the sync client.
+
+``ClientCore`` builds the request (URL, query, headers, JSON body, timeout) once per call,
+turns a response into a StreamResponse or a typed error, and decides whether and when to
+try again. The clients in ``_client`` are thin drivers around it: send, sleep, repeat.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from ._auth import Credentials
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    body_excerpt,
+    status_error_class,
+)
+from ._generated.errors import ParseError
+from ._generated.types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
+from ._retry import RetryPolicy, server_wait
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "ClientCore",
+    "Retry",
+    "TimeoutTypes",
+]
+
+T = TypeVar("T")
+TimeoutTypes = float | httpx.Timeout | None
+
+DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+# One pool per client, kept warm for concurrent use (httpx keeps only 20 idle by default).
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+USER_AGENT = f"stream-moderation-python/{__version__}"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+logger = logging.getLogger("stream_moderation")
+
+
+@attrs.frozen
+class Retry:
+    """The outcome of a failed attempt that is worth repeating after ``delay`` seconds."""
+
+    delay: float
+    error: Exception
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    """The base URL without a trailing slash; plain http only to loopback or when allowed."""
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ValueError(
+            f"refusing to send the API key and a token signed with the secret over plain http "
+            f"to {url.host}: use https, a loopback host, or allow_insecure_http=True"
+        )
+    return base_url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo | None:
+    limit = headers.get("x-ratelimit-limit")
+    remaining = headers.get("x-ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset")
+    if limit is None and remaining is None and reset is None:
+        return None
+    reset_at = None
+    if reset is not None:
+        try:
+            reset_at = datetime.fromtimestamp(float(reset), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            reset_at = None
+    return RateLimitInfo(limit=_to_int(limit), remaining=_to_int(remaining), reset=reset_at)
+
+
+def _to_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ClientCore:
+    """The settings of a client and the logic of one call, without any I/O."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.credentials = credentials
+        self.base_url = base_url
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.max_retries = max_retries
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.headers: dict[str, str] = {
+            "Authorization": credentials.server_token,
+            "Stream-Auth-Type": "jwt",
+            "X-Stream-Client": f"stream-moderation-python-{__version__}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        self.headers.update(default_headers or {})
+        self.json_headers = {**self.headers, "Content-Type": "application/json"}
+
+    def build_request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        operation: Operation[Any],
+        url: str,
+        params: dict[str, Any],
+        body: dict[str, Any] | None,
+        *,
+        timeout: TimeoutTypes | Unset,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, Any] | None,
+        extra_body: Mapping[str, Any] | None,
+    ) -> httpx.Request:
+        """The request of one call, built once and sent identically by every attempt."""
+        query: dict[str, Any] = {"api_key": self.credentials.api_key, **params}
+        if extra_query:
+            query.update(to_wire(dict(extra_query)))
+        if extra_body:
+            body = {**(body or {}), **to_wire(dict(extra_body))}
+        content = None
+        headers = self.headers
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = self.json_headers
+        if extra_headers:
+            headers = {**headers, **extra_headers}
+        return http.build_request(
+            operation.method,
+            self.base_url + url,
+            params=query,
+            content=content,
+            headers=headers,
+            timeout=self.timeout if timeout is UNSET else timeout,  # type: ignore[arg-type]
+        )
+
+    def effective_retries(self, max_retries: int | None) -> int:
+        if max_retries is None:
+            return self.max_retries
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        return max_retries
+
+    def on_response(
+        self,
+        operation: Operation[T],
+        request: httpx.Request,
+        response: httpx.Response,
+        *,
+        attempt: int,
+        max_retries: int,
+        started: float,
+    ) -> StreamResponse[T] | Retry:
+        """The parsed response of a successful attempt, a Retry, or the typed error raised."""
+        elapsed = time.perf_counter() - started
+        status = response.status_code
+        self._log_attempt(request, status, attempt, elapsed)
+        if 200 <= status < 300:
+            return self._parse_success(operation, request, response, elapsed)
+        error = self._status_error(request, response)
+        delay = self.retry_policy.delay(
+            attempt,
+            max_retries,
+            status=status,
+            headers=response.headers,
+            unrecoverable=error.unrecoverable,
+        )
+        if delay is None:
+            raise error
+        self._log_retry(request, f"status {status}", attempt, max_retries, delay)
+        return Retry(delay=delay, error=error)
+
+    def on_exception(
+        self, request: httpx.Request, exc: httpx.RequestError, *, attempt: int, max_retries: int
+    ) -> Retry:
+        """A Retry after a transport failure, or the typed error raised."""
+        path = request.url.path
+        error: APIConnectionError
+        if isinstance(exc, httpx.TimeoutException):
+            error = APITimeoutError(
+                f"request timed out ({type(exc).__name__})", method=request.method, path=path
+            )
+            retryable = True
+        else:
+            reason = self.credentials.redact(str(exc)) or type(exc).__name__
+            error = APIConnectionError(
+                f"connection error: {reason}", method=request.method, path=path
+            )
+            retryable = not isinstance(
+                exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.TooManyRedirects)
+            )
+        self._log_attempt(request, type(exc).__name__, attempt, None)
+        delay = self.retry_policy.delay(attempt, max_retries) if retryable else None
+        if delay is None:
+            raise error from exc
+        self._log_retry(request, type(exc).__name__, attempt, max_retries, delay)
+        return Retry(delay=delay, error=error)
+
+    def _parse_success(
+        self,
+        operation: Operation[T],
+        request: httpx.Request,
+        response: httpx.Response,
+        elapsed: float,
+    ) -> StreamResponse[T]:
+        content = response.content
+        try:
+            payload = json.loads(content)
+            if operation.response_type is None:
+                if not isinstance(payload, dict):
+                    raise ParseError(operation.name, "expected a JSON object")
+                data: Any = payload
+            else:
+                data = operation.response_type.from_dict(payload)  # type: ignore[attr-defined]
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and ParseError are ValueErrors
+            reason = str(exc) if isinstance(exc, ParseError) else f"the body is not JSON ({exc})"
+            raise APIResponseValidationError(
+                f"unexpected response: {reason}",
+                method=request.method,
+                path=request.url.path,
+                status_code=response.status_code,
+                body=body_excerpt(content),
+            ) from exc
+        return StreamResponse(
+            data=data,
+            status_code=response.status_code,
+            headers=response.headers,
+            rate_limit=rate_limit_info(response.headers),
+            duration=elapsed,
+        )
+
+    def _status_error(self, request: httpx.Request, response: httpx.Response) -> APIStatusError:
+        status = response.status_code
+        content = response.content
+        error: dict[str, Any] | None = None
+        body = body_excerpt(content)
+        try:
+            parsed = json.loads(content) if content else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            error = parsed
+            body = json.dumps(parsed)
+        message = error.get("message") if error else None
+        if not isinstance(message, str) or not message:
+            reason = response.reason_phrase or "error"
+            message = f"{reason}: {body}" if body else reason
+        message = self.credentials.redact(message)
+        body = self.credentials.redact(body)
+        kwargs: dict[str, Any] = {
+            "method": request.method,
+            "path": request.url.path,
+            "status_code": status,
+            "headers": response.headers,
+            "body": body,
+            "error": error,
+            "rate_limit": rate_limit_info(response.headers),
+        }
+        cls = status_error_class(status)
+        if cls is RateLimitError:
+            return RateLimitError(message, retry_after=server_wait(429, response.headers), **kwargs)
+        return cls(message, **kwargs)
+
+    def _log_attempt(
+        self, request: httpx.Request, outcome: object, attempt: int, elapsed: float | None
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            took = f", {elapsed * 1000:.1f} ms" if elapsed is not None else ""
+            logger.debug(
+                "%s %s -> %s (attempt %d%s)",
+                request.method,
+                request.url.path,
+                outcome,
+                attempt + 1,
+                took,
+            )
+
+    def _log_retry(
+        self, request: httpx.Request, reason: str, attempt: int, max_retries: int, delay: float
+    ) -> None:
+        logger.info(
+            "retrying %s %s in %.2f s after %s (retry %d of %d)",
+            request.method,
+            request.url.path,
+            delay,
+            reason,
+            attempt + 1,
+            max_retries,
+        )
