@@ -181,6 +181,19 @@ def render(
         raise GenerationError(f"{spec_path}: {data.header}: {data.detail}")
     project = Project(openapi=data, config=config, custom_template_path=TEMPLATES)
     models_by_name = {m.class_info.name: m for m in data.models}
+    pages = _paginated(spec)
+
+    def page_field(endpoint: Any) -> Any:
+        """The list property of a paginated operation's response that holds each page."""
+        for response in endpoint.responses.patterns:
+            status = response.status_code.range
+            if status and 200 <= status[0] < 300 and hasattr(response.prop, "class_info"):
+                model = models_by_name[response.prop.class_info.name]
+                for prop in model.required_properties + model.optional_properties:
+                    if prop.name == pages[endpoint.name]:
+                        return prop
+        _fail(f"{endpoint.name}: no response field {pages[endpoint.name]!r} to page through")
+
     project.env.filters["py_name"] = _py_name
     project.env.filters["raw"] = _raw
     project.env.globals.update(
@@ -190,7 +203,8 @@ def render(
         spec_version=version,
         event_types=_event_types(spec),
         operation_aliases=_operation_aliases(spec),
-        paginated=_paginated(spec),
+        paginated=pages,
+        page_field=page_field,
         merge_notes=notes,
         merge_conflicts=conflicts,
     )
