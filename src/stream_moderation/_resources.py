@@ -130,6 +130,8 @@ class Moderation(ModerationResource):
         flight. On an interrupt (Ctrl-C), requests already sent are waited for (at most
         the timeout); none is started.
         """
+        if isinstance(items, AsyncIterable):
+            raise TypeError("an async iterable of items needs AsyncStream's check_many")
         batch = new_batch(
             items,
             concurrency=concurrency,
