@@ -30,6 +30,7 @@ __all__ = [
     "materialise",
     "pin",
     "pinned_version",
+    "set_pinned",
     "shared_dir",
     "spec_root",
 ]
@@ -167,6 +168,16 @@ def materialise(version: str | None = None, dest_root: Path | None = None) -> di
         _atomic_write(target, data)
         paths[name] = target
     return paths
+
+
+def set_pinned(version: str) -> None:
+    """Make ``version`` (already in the lock) the release the SDK is built from."""
+    lock = load_lock()
+    if version not in lock["versions"]:
+        raise SpecError(f"spec version {version} is not pinned in {lock_path()}")
+    if lock["pinned"] != version:
+        lock["pinned"] = version
+        _atomic_write(lock_path(), (json.dumps(lock, indent=2) + "\n").encode())
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

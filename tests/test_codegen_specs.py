@@ -275,3 +275,13 @@ def test_cli_pins_and_materialises(
     assert main(["spec", "--version", NEW]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"{env['openapi'] / NEW / name} (sha256 verified)" for name in specs.SPEC_FILES]
+
+
+def test_set_pinned_switches_the_release_the_sdk_is_built_from(env: dict[str, Path]) -> None:
+    specs.pin(NEW, source=str(release_folder(env["tmp"])))
+    specs.set_pinned(NEW)
+    assert json.loads(env["lock"].read_text())["pinned"] == NEW
+    before = env["lock"].read_text()
+    with pytest.raises(specs.SpecError, match="v999.0.0 is not pinned"):
+        specs.set_pinned("v999.0.0")
+    assert env["lock"].read_text() == before
