@@ -26,6 +26,7 @@ from ._generated import SPEC_VERSION
 from ._generated.errors import ParseError
 from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
+from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -44,6 +45,8 @@ __all__ = [
     "CheckItem",
     "CheckResult",
     "InternalServerError",
+    "InvalidEventError",
+    "InvalidSignatureError",
     "NotFoundError",
     "ParseError",
     "PermissionDeniedError",
@@ -54,5 +57,6 @@ __all__ = [
     "StreamResponse",
     "Timestamp",
     "Unset",
+    "WebhookError",
     "__version__",
 ]
