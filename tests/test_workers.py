@@ -361,6 +361,22 @@ async def test_the_input_is_read_lazily_and_its_error_is_raised_after_what_compl
     assert sorted(got) == [0, 1, 2, 3, 4]
 
 
+async def test_a_failing_progress_callback_stops_the_batch_and_is_raised() -> None:
+    api = FakeAPI()
+
+    def progress(done: int, total: int | None, result: CheckResult[CheckItem]) -> None:
+        if done == 10:
+            raise ZeroDivisionError("in the callback")
+
+    async with async_client(api) as client:
+        batch = client.moderation.check_many(make_items(500), concurrency=4, progress=progress)
+        got = 0
+        with pytest.raises(ZeroDivisionError, match="callback"):
+            async for _ in batch:
+                got += 1
+    assert 10 <= got == sum(api.calls.values()) < 500  # every completed one was handed out
+
+
 async def test_batch_defaults_and_per_item_values() -> None:
     api = FakeAPI()
     bodies: list[dict[str, Any]] = []

@@ -23,10 +23,11 @@ How it runs depends on how it is used, so that no request outlives the loop cons
 - ``async for r in client.moderation.check_many(...)``: the workers run only while the
   loop waits for its next result. A round fills the window (``WINDOW_PER_WORKER`` items
   per worker), then the results are handed out; between two iterations nothing is in
-  flight, so breaking out of the loop leaves nothing running, and a cancellation reaches
-  the requests of the round. An ``async for`` cannot tell its iterator that it stopped
-  early, and a task group must not stay open across iterations of a caller's loop: rounds
-  are what keeps that form safe, at the cost of a little throughput.
+  flight, so breaking out of the loop leaves nothing running (and nothing lost: the
+  loop can be resumed), and a cancellation reaches the requests of the round. An
+  ``async for`` cannot tell its iterator that it stopped early, and a task group must not
+  stay open across iterations of a caller's loop: rounds are what keeps that form safe,
+  at the cost of a little throughput.
 - the sync batch runs the same rounds in an event loop of its own (``anyio.run``) in the
   calling thread, sending each request with the sync client in a worker thread.
 """
@@ -73,7 +74,6 @@ __all__ = [
     "CheckBatch",
     "CheckItem",
     "CheckResult",
-    "Progress",
     "new_batch",
 ]
 
@@ -171,10 +171,6 @@ class CheckResult(Generic[ItemT]):
         )
         return f"CheckResult(index={self.index}, {outcome})"
 
-
-Progress: TypeAlias = Callable[[int, int | None, CheckResult[Any]], object]
-"""``progress(done, total, result)``: called as each item completes, with the number done so
-far, the total when known (``total=`` or ``len(items)``) and the item's result."""
 
 Send: TypeAlias = Callable[[dict[str, Any]], Awaitable["StreamResponse[CheckResponse]"]]
 """Sends one ``check`` with these arguments (the call's own retries, 429 excepted)."""
@@ -390,6 +386,8 @@ class _Batch(Generic[ItemT]):
         else:
             self._ready.append(result)
         if self._progress is not None:
+            # A failing callback stops the batch: its error reaches the consumer once the
+            # results already completed have been handed out.
             try:
                 self._progress(self.done, self.total, result)
             except Exception as exc:  # noqa: BLE001 - raised to the consumer; the batch stops
