@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
-EXTRAS ?= dev,testing
+EXTRAS ?= dev,testing,rich
 
 .PHONY: install test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
 

@@ -210,6 +210,18 @@ def render(
         raise GenerationError(f"{source}: {exc}") from exc
     project = Project(openapi=data, config=config, custom_template_path=TEMPLATES)
     models_by_name = {m.class_info.name: m for m in data.models}
+
+    def page_field(endpoint: Any) -> Any:
+        """The list property of a paginated operation's response that holds each page."""
+        for response in endpoint.responses.patterns:
+            status = response.status_code.range
+            if status and 200 <= status[0] < 300 and hasattr(response.prop, "class_info"):
+                model = models_by_name[response.prop.class_info.name]
+                for prop in model.required_properties + model.optional_properties:
+                    if prop.name == paginated[endpoint.name]:
+                        return prop
+        _fail(f"{endpoint.name}: no response field {paginated[endpoint.name]!r} to page through")
+
     project.env.filters["py_name"] = _py_name
     project.env.filters["raw"] = _raw
     project.env.globals.update(
@@ -220,6 +232,7 @@ def render(
         event_types=event_types,
         operation_aliases=_operation_aliases(spec),
         paginated=paginated,
+        page_field=page_field,
         merge_notes=notes,
         merge_conflicts=conflicts,
     )

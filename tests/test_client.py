@@ -630,6 +630,8 @@ def test_public_surface_is_stable() -> None:
         "AsyncStream",
         "AuthenticationError",
         "BadRequestError",
+        "CheckItem",
+        "CheckResult",
         "InternalServerError",
         "InvalidEventError",
         "InvalidSignatureError",

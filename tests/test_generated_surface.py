@@ -63,6 +63,15 @@ def ref_name(holder: dict[str, Any]) -> str | None:
     return ref.rsplit("/", 1)[-1] if ref else None
 
 
+def resource_method(cls: type[Any], name: str) -> Any:
+    """The function behind ``client.moderation.<name>``: the method itself, or for a
+    paginated query (a method object, with ``.iter()``) its ``__call__``."""
+    attribute = inspect.getattr_static(cls, name)
+    if inspect.isfunction(attribute):
+        return attribute
+    return type(getattr(cls(None), name)).__call__
+
+
 def test_operation_count(gen: Generated) -> None:
     assert len(raw_operations(gen)) == EXPECTED_OPERATIONS[gen.version]
     v2 = gen.raw["moderation-serverside-api.yaml"]
@@ -118,13 +127,27 @@ def test_every_operation_has_an_endpoint_module_and_resource_methods(gen: Genera
         assert len(params) == len(declared) + len(undeclared_path) + len(body_fields), op_id
 
         # async and sync resource methods with the same arguments
-        async_method = getattr(resources.AsyncModerationResource, name)
-        sync_method = getattr(resources.ModerationResource, name)
+        async_method = resource_method(resources.AsyncModerationResource, name)
+        sync_method = resource_method(resources.ModerationResource, name)
         assert inspect.iscoroutinefunction(async_method), name
         assert not inspect.iscoroutinefunction(sync_method), name
         async_params = inspect.signature(async_method).parameters
         assert async_params == inspect.signature(sync_method).parameters
         assert set(params) <= set(async_params)
+
+        # a cursor-paginated query is a method object whose .iter() takes the same
+        # arguments without the cursors, plus max_items; only those are
+        paginated = not inspect.isfunction(
+            inspect.getattr_static(resources.AsyncModerationResource, name)
+        )
+        assert paginated == (operation.items_field is not None), name
+        if paginated:
+            expected = set(async_params) - {"next", "prev"} | {"max_items"}
+            for cls in (resources.AsyncModerationResource, resources.ModerationResource):
+                method_object = getattr(cls(None), name)
+                assert set(inspect.signature(method_object.iter).parameters) == expected - {
+                    "self"
+                }, name
 
 
 def test_every_component_schema_has_a_model(gen: Generated) -> None:

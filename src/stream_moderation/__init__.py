@@ -6,6 +6,7 @@ are in ``stream_moderation.models``.
 """
 
 from ._base_client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._bulk import CheckItem, CheckResult
 from ._client import AsyncStream, Stream
 from ._exceptions import (
     APIConnectionError,
@@ -41,6 +42,8 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CheckItem",
+    "CheckResult",
     "InternalServerError",
     "InvalidEventError",
     "InvalidSignatureError",
