@@ -133,6 +133,20 @@ async def test_malformed_json(http: httpx.AsyncClient) -> None:
     assert "not valid JSON" in body["message"]
 
 
+@pytest.mark.parametrize("depth", [65, 100_000])
+async def test_deeply_nested_json(http: httpx.AsyncClient, depth: int) -> None:
+    custom = "[" * depth + "]" * depth
+    content = ('{"entity_type": "x", "entity_id": "1", "custom": ' + custom + "}").encode()
+    response = await http.post(
+        "/api/v2/moderation/flag",
+        content=content,
+        headers=headers(**{"Content-Type": "application/json"}),
+    )
+    body = error_of(response)
+    assert (response.status_code, body["code"]) == (400, 4)
+    assert "nested" in body["message"]
+
+
 async def test_invalid_utf8(http: httpx.AsyncClient) -> None:
     response = await http.post(
         CHECK, content=b'{"a": "\xff"}', headers=headers(**{"Content-Type": "application/json"})

@@ -35,7 +35,14 @@ from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
 from ._errors import EmulatorError, error_body, input_error
 from ._ops import Call, Handler, load_handlers
-from ._spec import OperationSpec, ParamSpec, constraint_violation, operations, served_spec
+from ._spec import (
+    OperationSpec,
+    ParamSpec,
+    constraint_violation,
+    drop_nulls,
+    operations,
+    served_spec,
+)
 from ._webhooks import WebhookSender
 from ._wire import TimestampMode, decode_json, encode_json
 
@@ -294,18 +301,20 @@ class EmulatorApp:
             data = {}
         if not isinstance(data, dict):
             raise input_error("the body must be a JSON object", {"body": "expected an object"})
+        body: dict[str, Any] = data
         if op.request_model is not None:
             try:
-                op.request_model.from_dict(data, strict=True)
+                op.request_model.from_dict(body, strict=True)
             except ParseError as exc:
                 field = exc.location.split(".", 1)[1] if "." in exc.location else exc.location
                 raise input_error(f"{field}: {exc.reason}", {field: exc.reason}) from None
             assert op.request_schema is not None
-            violation = constraint_violation(op.request_schema, data)
+            violation = constraint_violation(op.request_schema, body)
             if violation is not None:
                 field, reason = violation
                 raise input_error(f"{field} {reason}", {field: reason})
-        return data
+            body = drop_nulls(op.request_schema, body)
+        return body
 
     def _parse_query(self, op: OperationSpec, request: Request) -> dict[str, Any]:
         params = request.query_params

@@ -21,6 +21,7 @@ __all__ = [
     "OperationSpec",
     "ParamSpec",
     "constraint_violation",
+    "drop_nulls",
     "load_spec",
     "operations",
     "served_spec",
@@ -163,6 +164,30 @@ def _violations(schema: Mapping[str, Any], value: Any, where: str) -> Iterator[t
             yield where, f"must be less than or equal to {schema['maximum']}"
         if "minimum" in schema and value < schema["minimum"]:
             yield where, f"must be greater than or equal to {schema['minimum']}"
+
+
+def _without_nulls(schema: Mapping[str, Any], value: Any) -> Any:
+    schema = _resolve(schema)
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        if not properties:
+            return value  # a free-form map: null is data there
+        return {
+            key: _without_nulls(properties[key], item) if key in properties else item
+            for key, item in value.items()
+            if not (item is None and key in properties)
+        }
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_without_nulls(schema["items"], item) for item in value]
+    return value
+
+
+def drop_nulls(schema_name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` without the declared fields that are null: null reads as "not sent"."""
+    result: dict[str, Any] = _without_nulls(
+        load_spec()["components"]["schemas"][schema_name], value
+    )
+    return result
 
 
 def constraint_violation(schema_name: str, value: Any) -> tuple[str, str] | None:

@@ -55,6 +55,25 @@ def encode_json(value: Any, mode: TimestampMode) -> bytes:
     return _ENCODERS[mode].encode(value).encode()
 
 
+MAX_DEPTH = 64
+"""Deeper JSON (objects and arrays nested more than this) is refused."""
+
+
 def decode_json(data: bytes) -> Any:
-    """Parse a request body (raises ValueError on malformed JSON or bad UTF-8)."""
-    return json.loads(data)
+    """Parse a request body (ValueError on malformed JSON, bad UTF-8 or too deep nesting)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_DEPTH:
+                    raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+                stack.append((child, depth + 1))
+    return value

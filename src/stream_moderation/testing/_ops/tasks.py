@@ -56,7 +56,7 @@ def _evaluate(
             score = float(spec["score"])
         if spec.get("matches"):
             matches = [
-                {"type": m.get("type", ""), "text": m.get("text", "")} for m in spec["matches"]
+                {"type": m.get("type") or "", "text": m.get("text") or ""} for m in spec["matches"]
             ]
         results.append({"type": kind, "score": score, "matches": matches})
     return results
