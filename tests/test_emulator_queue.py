@@ -312,10 +312,12 @@ async def test_each_action(
         assert entity is not None and entity.deleted == (
             "hard" if action == "delete_message" else "soft"
         )
+        assert acted.entity_creator.deleted_content_count == 1
     if action == "ban":
         ban = acted.bans[0]
         assert ban.reason == "abuse" and ban.shadow is True and ban.expires
         assert acted.entity_creator.banned is True and acted.entity_creator.shadow_banned is True
+        assert acted.entity_creator.ban_count == 1
     if action == "delete_user":
         assert state.users["bob"].deleted_at is not None and entity and entity.deleted == "soft"
     if action == "block":

@@ -74,15 +74,14 @@ def _user_by_id(user_id: str | None, state: State, now: int) -> dict[str, Any] |
 
 def render_entity_creator(user: User, state: State, now: int) -> dict[str, Any]:
     out = render_user(user, state, now)
-    created = [item for item in state.items.values() if item.entity_creator_id == user.id]
-    out["flagged_count"] = sum(len(item.flags) for item in created)
+    out["flagged_count"] = state.flag_counts.get(user.id, 0)
     out["ban_count"] = sum(1 for ban in state.bans if ban.target_user_id == user.id)
-    out["deleted_content_count"] = sum(
-        1
-        for item in created
-        if (entity := state.entities.get((item.entity_type, item.entity_id))) is not None
-        and entity.deleted is not None
-    )
+    deleted = 0
+    for key, entity in state.entities.items():  # only entities a moderator acted on
+        if entity.deleted is not None:
+            item = state.item_for(*key)
+            deleted += item is not None and item.entity_creator_id == user.id
+    out["deleted_content_count"] = deleted
     return out
 
 

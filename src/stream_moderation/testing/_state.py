@@ -201,6 +201,8 @@ class State:
         self.bulk_image_jobs: dict[str, dict[str, Any]] = {}
         self.entities: dict[tuple[str, str], EntityState] = {}
         self.bounced: set[tuple[str, str]] = set()
+        self.flag_counts: dict[str, int] = {}
+        """Flags on each user's content (the EntityCreatorResponse counter)."""
         self.check_counts: dict[str, int] = {}
         """Checks received per entity id (test_mode included)."""
 

@@ -110,6 +110,9 @@ def add_to_queue(
         flag.review_queue_item_id = item.id
         item.flags.append(flag)
         state.flags.append(flag)
+        if item.entity_creator_id:
+            counts = state.flag_counts
+            counts[item.entity_creator_id] = counts.get(item.entity_creator_id, 0) + 1
     return item, created
 
 
