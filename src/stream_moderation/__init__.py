@@ -25,6 +25,7 @@ from ._generated import SPEC_VERSION
 from ._generated.errors import ParseError
 from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
+from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -41,6 +42,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "InternalServerError",
+    "InvalidEventError",
+    "InvalidSignatureError",
     "NotFoundError",
     "ParseError",
     "PermissionDeniedError",
@@ -51,5 +54,6 @@ __all__ = [
     "StreamResponse",
     "Timestamp",
     "Unset",
+    "WebhookError",
     "__version__",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx
 
+from . import webhooks
 from ._auth import Credentials
 from ._base_client import (
     DEFAULT_BASE_URL,
@@ -49,9 +50,35 @@ def _settings(
 
 
 class _ClientBase:
-    """What both clients share: settings, tokens, options, repr."""
+    """What both clients share: settings, the pool's ownership, tokens, options, repr."""
 
     _core: ClientCore
+    _owns_http: bool
+
+    def _setup(
+        self,
+        api_key: str | None,
+        api_secret: str | None,
+        *,
+        base_url: str | None,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        allow_insecure_http: bool,
+        http_client: object | None,
+        transport: object | None,
+    ) -> None:
+        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
+        self._core = ClientCore(
+            credentials,
+            base_url=url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either http_client or transport, not both")
+        self._owns_http = http_client is None
 
     @property
     def api_key(self) -> str:
@@ -85,6 +112,19 @@ class _ClientBase:
         return self._core.credentials.create_token(
             user_id, expiration=expiration, issued_at=issued_at, claims=claims
         )
+
+    def verify_webhook(self, body: bytes | str, signature: str | bytes | None) -> bool:
+        """Whether ``signature`` (the ``X-Signature`` header) is this app's signature of
+        ``body`` (the raw request body, gzip-compressed or not)."""
+        return webhooks.verify_signature(body, signature, self._core.credentials.secret)
+
+    def parse_webhook(self, body: bytes | str, signature: str | bytes | None) -> webhooks.Event:
+        """Verify a webhook call with this client's secret and parse its event.
+
+        The signature is required: a call without one raises InvalidSignatureError (to parse
+        a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
+        """
+        return webhooks.verify_and_parse(body, signature, self._core.credentials.secret)
 
     def _options_core(
         self,
@@ -150,17 +190,17 @@ class AsyncStream(_ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
-        self._core = ClientCore(
-            credentials,
-            base_url=url,
+        self._setup(
+            api_key,
+            api_secret,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+            http_client=http_client,
+            transport=transport,
         )
-        if http_client is not None and transport is not None:
-            raise ValueError("pass either http_client or transport, not both")
-        self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, limits=DEFAULT_LIMITS)
         self.moderation = AsyncModerationResource(self)
 
@@ -266,17 +306,17 @@ class Stream(_ClientBase):
         transport: httpx.BaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
-        self._core = ClientCore(
-            credentials,
-            base_url=url,
+        self._setup(
+            api_key,
+            api_secret,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+            http_client=http_client,
+            transport=transport,
         )
-        if http_client is not None and transport is not None:
-            raise ValueError("pass either http_client or transport, not both")
-        self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, limits=DEFAULT_LIMITS)
         self.moderation = ModerationResource(self)
 

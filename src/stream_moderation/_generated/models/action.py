@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["Action"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "name",
         "text",
@@ -95,7 +95,7 @@ class Action:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("name", self.name),
             ("text", self.text),
             ("type", self.type),

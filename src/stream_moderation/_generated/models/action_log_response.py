@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["ActionLogResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ai_providers",
         "created_at",
@@ -42,6 +43,24 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_target_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -67,10 +86,14 @@ class ActionLogResponse:
     """Type of moderation action"""
     user_id: str
     """ID of the user who performed the action"""
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
-    target_user: UserResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
+    target_user: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_target_user
+    )
     """User response object"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -158,32 +181,31 @@ class ActionLogResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ActionLogResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ai_providers
-        out["ai_providers"] = None if v is None else v
+        out["ai_providers"] = self.ai_providers
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["reason"] = self.reason
         out["reporter_type"] = self.reporter_type
         out["target_user_id"] = self.target_user_id
         out["type"] = self.type
         out["user_id"] = self.user_id
-        v = self.review_queue_item
-        if v is not UNSET:
+        if self.review_queue_item is not UNSET:
             out["review_queue_item"] = (
-                None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+                None
+                if self.review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
             )
-        v = self.target_user
-        if v is not UNSET:
-            out["target_user"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.target_user is not UNSET:
+            out["target_user"] = (
+                None if self.target_user is None else model_to_wire(UserResponse, self.target_user)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ai_providers", self.ai_providers),
             ("created_at", self.created_at),
             ("custom", self.custom),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["ActionSequence"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "blur",
@@ -124,7 +124,7 @@ class ActionSequence:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("blur", self.blur),
             ("cooldown_period", self.cooldown_period),

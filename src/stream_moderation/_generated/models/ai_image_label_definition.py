@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["AIImageLabelDefinition"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "description",
         "group",
@@ -82,7 +82,7 @@ class AIImageLabelDefinition:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("description", self.description),
             ("group", self.group),
             ("key", self.key),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["AITextConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -33,6 +34,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BodyguardRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardRule))  # type: ignore[no-any-return]
+
+
+def _to_severity_rules(
+    value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardSeverityRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AITextConfig:
     """AITextConfig"""
@@ -40,8 +53,10 @@ class AITextConfig:
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     profile: str | None | Unset = UNSET
-    rules: list[BodyguardRule] | None | Unset = UNSET
-    severity_rules: list[BodyguardSeverityRule] | None | Unset = UNSET
+    rules: list[BodyguardRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
+    severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_severity_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -104,16 +119,16 @@ class AITextConfig:
             out["enabled"] = self.enabled
         if self.profile is not UNSET:
             out["profile"] = self.profile
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("profile", self.profile),

@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["APIError"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "StatusCode",
         "code",
@@ -132,20 +132,20 @@ class APIError:
         out: dict[str, Any] = dict(self.additional_properties)
         out["StatusCode"] = self.status_code
         out["code"] = self.code
-        v = self.details
-        out["details"] = None if v is None else v
+        out["details"] = self.details
         out["duration"] = self.duration
         out["message"] = self.message
         out["more_info"] = self.more_info
-        v = self.exception_fields
-        if v is not UNSET:
-            out["exception_fields"] = None if v is None else v
+        if self.exception_fields is not UNSET:
+            out["exception_fields"] = (
+                None if self.exception_fields is None else self.exception_fields
+            )
         if self.unrecoverable is not UNSET:
             out["unrecoverable"] = self.unrecoverable
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("status_code", self.status_code),
             ("code", self.code),
             ("details", self.details),

@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["AppealAcceptedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -38,6 +39,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_appeal(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealAcceptedEvent:
     """This event is sent when an appeal is accepted"""
@@ -45,7 +52,7 @@ class AppealAcceptedEvent:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "appeal.accepted"
-    appeal: AppealItemResponse | None | Unset = UNSET
+    appeal: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_appeal)
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -126,18 +133,18 @@ class AppealAcceptedEvent:
         """The JSON object of this AppealAcceptedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["type"] = self.type
-        v = self.appeal
-        if v is not UNSET:
-            out["appeal"] = None if v is None else model_to_wire(AppealItemResponse, v)
+        if self.appeal is not UNSET:
+            out["appeal"] = (
+                None if self.appeal is None else model_to_wire(AppealItemResponse, self.appeal)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("type", self.type),

@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["AppealItemResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "appeal_reason",
         "created_at",
@@ -41,6 +42,18 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_entity_content(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -64,8 +77,10 @@ class AppealItemResponse:
     """Attachments(e.g. Images) of the Appeal Item"""
     decision_reason: str | None | Unset = UNSET
     """Decision Reason of the Appeal Item"""
-    entity_content: ModerationPayload | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    entity_content: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_entity_content
+    )
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -178,21 +193,22 @@ class AppealItemResponse:
         out["id"] = self.id
         out["status"] = self.status
         out["updated_at"] = self._updated_at
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else v
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else self.attachments
         if self.decision_reason is not UNSET:
             out["decision_reason"] = self.decision_reason
-        v = self.entity_content
-        if v is not UNSET:
-            out["entity_content"] = None if v is None else model_to_wire(ModerationPayload, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.entity_content is not UNSET:
+            out["entity_content"] = (
+                None
+                if self.entity_content is None
+                else model_to_wire(ModerationPayload, self.entity_content)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("appeal_reason", self.appeal_reason),
             ("created_at", self.created_at),
             ("entity_id", self.entity_id),

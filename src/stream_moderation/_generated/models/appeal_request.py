@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["AppealRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "appeal_reason",
         "entity_id",
@@ -31,6 +32,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -45,7 +52,7 @@ class AppealRequest:
     """Type of entity being appealed (e.g., message, user)"""
     attachments: list[str] | None | Unset = UNSET
     """Array of Attachment URLs(e.g., images)"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -108,18 +115,16 @@ class AppealRequest:
         out["appeal_reason"] = self.appeal_reason
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else self.attachments
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("appeal_reason", self.appeal_reason),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

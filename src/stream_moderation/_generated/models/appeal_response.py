@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["AppealResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "appeal_id",
         "duration",
@@ -71,7 +71,7 @@ class AppealResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("appeal_id", self.appeal_id),
             ("duration", self.duration),
         ]

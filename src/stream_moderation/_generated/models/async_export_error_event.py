@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["AsyncExportErrorEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -170,8 +170,7 @@ class AsyncExportErrorEvent:
         """The JSON object of this AsyncExportErrorEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["error"] = self.error
         out["finished_at"] = self._finished_at
         out["started_at"] = self._started_at
@@ -182,7 +181,7 @@ class AsyncExportErrorEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("error", self.error),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["AsyncExportModerationLogsEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -174,8 +174,7 @@ class AsyncExportModerationLogsEvent:
         """The JSON object of this AsyncExportModerationLogsEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["finished_at"] = self._finished_at
         out["started_at"] = self._started_at
         out["task_id"] = self.task_id
@@ -186,7 +185,7 @@ class AsyncExportModerationLogsEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("finished_at", self.finished_at),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,13 +16,14 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["Attachment"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "actions",
@@ -51,22 +52,40 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_actions(
+    value: Sequence[Action | Mapping[str, Any]] | None | Unset,
+) -> list[Action] | None | Unset:
+    return coerce_models(value, ("list", Action))  # type: ignore[no-any-return]
+
+
+def _to_fields(
+    value: Sequence[Field | Mapping[str, Any]] | None | Unset,
+) -> list[Field] | None | Unset:
+    return coerce_models(value, ("list", Field))  # type: ignore[no-any-return]
+
+
+def _to_giphy(
+    value: Images | Mapping[str, Any] | None | Unset,
+) -> Images | None | Unset:
+    return coerce_models(value, Images)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Attachment:
     """An attachment is a message object that represents a file uploaded by a user."""
 
     custom: dict[str, Any]
-    actions: list[Action] | None | Unset = UNSET
+    actions: list[Action] | None | Unset = _attrs.field(default=UNSET, converter=_to_actions)
     asset_url: str | None | Unset = UNSET
     author_icon: str | None | Unset = UNSET
     author_link: str | None | Unset = UNSET
     author_name: str | None | Unset = UNSET
     color: str | None | Unset = UNSET
     fallback: str | None | Unset = UNSET
-    fields: list[Field] | None | Unset = UNSET
+    fields: list[Field] | None | Unset = _attrs.field(default=UNSET, converter=_to_fields)
     footer: str | None | Unset = UNSET
     footer_icon: str | None | Unset = UNSET
-    giphy: Images | None | Unset = UNSET
+    giphy: Images | None | Unset = _attrs.field(default=UNSET, converter=_to_giphy)
     image_url: str | None | Unset = UNSET
     og_scrape_url: str | None | Unset = UNSET
     original_height: int | None | Unset = UNSET
@@ -215,11 +234,9 @@ class Attachment:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Attachment: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.actions
-        if v is not UNSET:
-            out["actions"] = None if v is None else to_wire(v)
+        out["custom"] = self.custom
+        if self.actions is not UNSET:
+            out["actions"] = None if self.actions is None else to_wire(self.actions)
         if self.asset_url is not UNSET:
             out["asset_url"] = self.asset_url
         if self.author_icon is not UNSET:
@@ -232,16 +249,14 @@ class Attachment:
             out["color"] = self.color
         if self.fallback is not UNSET:
             out["fallback"] = self.fallback
-        v = self.fields
-        if v is not UNSET:
-            out["fields"] = None if v is None else to_wire(v)
+        if self.fields is not UNSET:
+            out["fields"] = None if self.fields is None else to_wire(self.fields)
         if self.footer is not UNSET:
             out["footer"] = self.footer
         if self.footer_icon is not UNSET:
             out["footer_icon"] = self.footer_icon
-        v = self.giphy
-        if v is not UNSET:
-            out["giphy"] = None if v is None else model_to_wire(Images, v)
+        if self.giphy is not UNSET:
+            out["giphy"] = None if self.giphy is None else model_to_wire(Images, self.giphy)
         if self.image_url is not UNSET:
             out["image_url"] = self.image_url
         if self.og_scrape_url is not UNSET:
@@ -265,7 +280,7 @@ class Attachment:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("actions", self.actions),
             ("asset_url", self.asset_url),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["AutomodRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "label",
@@ -83,7 +83,7 @@ class AutomodRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("label", self.label),
             ("threshold", self.threshold),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_bool,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["AutomodSemanticFiltersConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -30,13 +31,21 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[AutomodSemanticFiltersRule | Mapping[str, Any]] | None | Unset,
+) -> list[AutomodSemanticFiltersRule] | None | Unset:
+    return coerce_models(value, ("list", AutomodSemanticFiltersRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AutomodSemanticFiltersConfig:
     """AutomodSemanticFiltersConfig"""
 
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
-    rules: list[AutomodSemanticFiltersRule] | None | Unset = UNSET
+    rules: list[AutomodSemanticFiltersRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -87,13 +96,12 @@ class AutomodSemanticFiltersConfig:
             out["async"] = self.async_
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("rules", self.rules),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["AutomodSemanticFiltersRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "name",
@@ -83,7 +83,7 @@ class AutomodSemanticFiltersRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("name", self.name),
             ("threshold", self.threshold),

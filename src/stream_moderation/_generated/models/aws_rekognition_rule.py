@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["AWSRekognitionRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "label",
@@ -88,13 +88,14 @@ class AWSRekognitionRule:
         out["action"] = self.action
         out["label"] = self.label
         out["min_confidence"] = self.min_confidence
-        v = self.subclassifications
-        if v is not UNSET:
-            out["subclassifications"] = None if v is None else v
+        if self.subclassifications is not UNSET:
+            out["subclassifications"] = (
+                None if self.subclassifications is None else self.subclassifications
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("label", self.label),
             ("min_confidence", self.min_confidence),

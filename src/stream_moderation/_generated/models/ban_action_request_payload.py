@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["BanActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ban_from_future_channels",
         "channel_ban_only",
@@ -158,7 +158,7 @@ class BanActionRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ban_from_future_channels", self.ban_from_future_channels),
             ("channel_ban_only", self.channel_ban_only),
             ("channel_cid", self.channel_cid),

@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -27,7 +28,7 @@ from ..types import (
 
 __all__ = ["BanInfoResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "created_by",
@@ -40,13 +41,25 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanInfoResponse:
     """Ban information"""
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """When the ban was created"""
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
@@ -56,7 +69,7 @@ class BanInfoResponse:
     """Reason for the ban"""
     shadow: bool | None | Unset = UNSET
     """Whether this is a shadow ban"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -142,22 +155,22 @@ class BanInfoResponse:
         """The JSON object of this BanInfoResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._expires is not UNSET:
             out["expires"] = self._expires
         if self.reason is not UNSET:
             out["reason"] = self.reason
         if self.shadow is not UNSET:
             out["shadow"] = self.shadow
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("created_by", self.created_by),
             ("expires", self.expires),

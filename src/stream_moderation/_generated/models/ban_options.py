@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["BanOptions"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "delete_messages",
         "duration",
@@ -114,7 +114,7 @@ class BanOptions:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("delete_messages", self.delete_messages),
             ("duration", self.duration),
             ("ip_ban", self.ip_ban),

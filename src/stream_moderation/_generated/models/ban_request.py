@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_int,
     check_str,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -23,7 +24,7 @@ from ..types import (
 
 __all__ = ["BanRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target_user_id",
         "banned_by",
@@ -39,13 +40,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_banned_by(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanRequest:
     """BanRequest"""
 
     target_user_id: str
     """ID of the user to ban"""
-    banned_by: UserRequest | None | Unset = UNSET
+    banned_by: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_banned_by)
     """User request object"""
     banned_by_id: str | None | Unset = UNSET
     """ID of the user performing the ban"""
@@ -135,9 +142,10 @@ class BanRequest:
         """The JSON object of this BanRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["target_user_id"] = self.target_user_id
-        v = self.banned_by
-        if v is not UNSET:
-            out["banned_by"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.banned_by is not UNSET:
+            out["banned_by"] = (
+                None if self.banned_by is None else model_to_wire(UserRequest, self.banned_by)
+            )
         if self.banned_by_id is not UNSET:
             out["banned_by_id"] = self.banned_by_id
         if self.channel_cid is not UNSET:
@@ -155,7 +163,7 @@ class BanRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target_user_id", self.target_user_id),
             ("banned_by", self.banned_by),
             ("banned_by_id", self.banned_by_id),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["BlockActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "reason",
     }
@@ -69,7 +69,7 @@ class BlockActionRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("reason", self.reason),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_bool,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["BlockListConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "enabled",
@@ -31,6 +32,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BlockListRule | Mapping[str, Any]] | None | Unset,
+) -> list[BlockListRule] | None | Unset:
+    return coerce_models(value, ("list", BlockListRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BlockListConfig:
     """BlockListConfig"""
@@ -38,7 +45,7 @@ class BlockListConfig:
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     match_substring: bool | None | Unset = UNSET
-    rules: list[BlockListRule] | None | Unset = UNSET
+    rules: list[BlockListRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -94,13 +101,12 @@ class BlockListConfig:
             out["enabled"] = self.enabled
         if self.match_substring is not UNSET:
             out["match_substring"] = self.match_substring
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("enabled", self.enabled),
             ("match_substring", self.match_substring),

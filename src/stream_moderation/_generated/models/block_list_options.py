@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["BlockListOptions"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "behavior",
         "blocklist",
@@ -78,7 +78,7 @@ class BlockListOptions:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("behavior", self.behavior),
             ("blocklist", self.blocklist),
         ]

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["BlockListRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "name",
@@ -89,7 +89,7 @@ class BlockListRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("name", self.name),
             ("team", self.team),

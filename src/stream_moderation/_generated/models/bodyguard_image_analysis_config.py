@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["BodyguardImageAnalysisConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "rules",
     }
@@ -27,11 +28,17 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BodyguardRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BodyguardImageAnalysisConfig:
     """BodyguardImageAnalysisConfig"""
 
-    rules: list[BodyguardRule] | None | Unset = UNSET
+    rules: list[BodyguardRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -68,13 +75,12 @@ class BodyguardImageAnalysisConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BodyguardImageAnalysisConfig: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("rules", self.rules),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["BodyguardProfileSummary"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "name",
         "display_name",
@@ -83,7 +83,7 @@ class BodyguardProfileSummary:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("name", self.name),
             ("display_name", self.display_name),
             ("text_type", self.text_type),

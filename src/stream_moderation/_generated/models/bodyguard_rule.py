@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -22,7 +23,7 @@ from ..types import (
 
 __all__ = ["BodyguardRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "label",
         "action",
@@ -32,13 +33,21 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_severity_rules(
+    value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardSeverityRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BodyguardRule:
     """BodyguardRule"""
 
     label: str
     action: BodyguardRuleAction | None | Unset = UNSET
-    severity_rules: list[BodyguardSeverityRule] | None | Unset = UNSET
+    severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_severity_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -90,13 +99,14 @@ class BodyguardRule:
         out["label"] = self.label
         if self.action is not UNSET:
             out["action"] = self.action
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("label", self.label),
             ("action", self.action),
             ("severity_rules", self.severity_rules),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["BodyguardSeverityRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "severity",
@@ -79,7 +79,7 @@ class BodyguardSeverityRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("severity", self.severity),
         ]

@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["BulkDeleteActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ids",
         "user",
@@ -30,13 +31,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkDeleteActionConfigRequest:
     """BulkDeleteActionConfigRequest"""
 
     ids: list[str]
     """UUIDs of the action configs to delete"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -85,17 +92,15 @@ class BulkDeleteActionConfigRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkDeleteActionConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ids
-        out["ids"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        out["ids"] = self.ids
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ids", self.ids),
             ("user", self.user),
             ("user_id", self.user_id),

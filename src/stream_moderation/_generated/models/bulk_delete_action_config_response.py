@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["BulkDeleteActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "deleted",
         "duration",
@@ -74,7 +74,7 @@ class BulkDeleteActionConfigResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("deleted", self.deleted),
             ("duration", self.duration),
         ]

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["BulkImageModerationRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "csv_file",
     }
@@ -65,7 +65,7 @@ class BulkImageModerationRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("csv_file", self.csv_file),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

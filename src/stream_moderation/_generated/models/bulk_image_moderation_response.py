@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["BulkImageModerationResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "task_id",
@@ -73,7 +73,7 @@ class BulkImageModerationResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("task_id", self.task_id),
         ]

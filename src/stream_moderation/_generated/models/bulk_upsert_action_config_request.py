@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["BulkUpsertActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_configs",
         "user",
@@ -31,13 +32,25 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_configs(
+    value: Sequence[UpsertActionConfigItem | Mapping[str, Any]],
+) -> list[UpsertActionConfigItem]:
+    return coerce_models(value, ("list", UpsertActionConfigItem))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkUpsertActionConfigRequest:
     """BulkUpsertActionConfigRequest"""
 
-    action_configs: list[UpsertActionConfigItem]
+    action_configs: list[UpsertActionConfigItem] = _attrs.field(converter=_to_action_configs)
     """List of action configs to create or update"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -82,17 +95,15 @@ class BulkUpsertActionConfigRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkUpsertActionConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_configs
-        out["action_configs"] = None if v is None else to_wire(v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        out["action_configs"] = to_wire(self.action_configs)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_configs", self.action_configs),
             ("user", self.user),
             ("user_id", self.user_id),

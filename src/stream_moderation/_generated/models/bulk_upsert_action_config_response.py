@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,12 +14,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["BulkUpsertActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_configs",
         "duration",
@@ -28,11 +29,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_configs(
+    value: Sequence[ModerationActionConfigResponse | Mapping[str, Any]],
+) -> list[ModerationActionConfigResponse]:
+    return coerce_models(value, ("list", ModerationActionConfigResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkUpsertActionConfigResponse:
     """BulkUpsertActionConfigResponse"""
 
-    action_configs: list[ModerationActionConfigResponse]
+    action_configs: list[ModerationActionConfigResponse] = _attrs.field(
+        converter=_to_action_configs
+    )
     """The created or updated action configs in the same order as the request"""
     duration: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -72,13 +81,12 @@ class BulkUpsertActionConfigResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkUpsertActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_configs
-        out["action_configs"] = None if v is None else to_wire(v)
+        out["action_configs"] = to_wire(self.action_configs)
         out["duration"] = self.duration
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_configs", self.action_configs),
             ("duration", self.duration),
         ]

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["BypassRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "enabled",
         "target_user_id",
@@ -73,7 +73,7 @@ class BypassRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("enabled", self.enabled),
             ("target_user_id", self.target_user_id),
         ]

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["CallActionOptions"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "flag_reason",
@@ -124,7 +124,7 @@ class CallActionOptions:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("flag_reason", self.flag_reason),
             ("kick_reason", self.kick_reason),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["CallCustomPropertyParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "operator",
         "property_key",
@@ -79,7 +79,7 @@ class CallCustomPropertyParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("operator", self.operator),
             ("property_key", self.property_key),
         ]

@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -29,7 +30,7 @@ from ..types import (
 
 __all__ = ["CallResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "backstage",
         "blocked_user_ids",
@@ -56,6 +57,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CallResponse:
     """CallResponse"""
@@ -74,7 +81,7 @@ class CallResponse:
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     channel_cid: str | None | Unset = UNSET
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _ended_at: int | str | None | Unset = _attrs.field(
         alias="ended_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -255,14 +262,12 @@ class CallResponse:
         """The JSON object of this CallResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["backstage"] = self.backstage
-        v = self.blocked_user_ids
-        out["blocked_user_ids"] = None if v is None else v
+        out["blocked_user_ids"] = self.blocked_user_ids
         out["captioning"] = self.captioning
         out["cid"] = self.cid
         out["created_at"] = self._created_at
         out["current_session_id"] = self.current_session_id
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["recording"] = self.recording
         out["transcribing"] = self.transcribing
@@ -271,9 +276,10 @@ class CallResponse:
         out["updated_at"] = self._updated_at
         if self.channel_cid is not UNSET:
             out["channel_cid"] = self.channel_cid
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._ended_at is not UNSET:
             out["ended_at"] = self._ended_at
         if self.join_ahead_time_seconds is not UNSET:
@@ -287,7 +293,7 @@ class CallResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("backstage", self.backstage),
             ("blocked_user_ids", self.blocked_user_ids),
             ("captioning", self.captioning),

@@ -16,12 +16,13 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["CallRuleActionSequence"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "call_options",
@@ -31,12 +32,20 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CallRuleActionSequence:
     """CallRuleActionSequence"""
 
     actions: list[str] | None | Unset = UNSET
-    call_options: CallActionOptions | None | Unset = UNSET
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
     violation_number: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -88,18 +97,20 @@ class CallRuleActionSequence:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this CallRuleActionSequence: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        if v is not UNSET:
-            out["actions"] = None if v is None else v
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
+        if self.actions is not UNSET:
+            out["actions"] = None if self.actions is None else self.actions
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
         if self.violation_number is not UNSET:
             out["violation_number"] = self.violation_number
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("call_options", self.call_options),
             ("violation_number", self.violation_number),

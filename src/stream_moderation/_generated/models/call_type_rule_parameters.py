@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["CallTypeRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "call_type",
     }
@@ -68,7 +68,7 @@ class CallTypeRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("call_type", self.call_type),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

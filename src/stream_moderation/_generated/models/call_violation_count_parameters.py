@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["CallViolationCountParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "threshold",
         "time_window",
@@ -80,7 +80,7 @@ class CallViolationCountParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("threshold", self.threshold),
             ("time_window", self.time_window),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["ChannelConfigWithInfo"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "automod",
         "automod_behavior",
@@ -74,13 +75,37 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_commands(
+    value: Sequence[Command | Mapping[str, Any]],
+) -> list[Command]:
+    return coerce_models(value, ("list", Command))  # type: ignore[no-any-return]
+
+
+def _to_automod_thresholds(
+    value: Thresholds | Mapping[str, Any] | None | Unset,
+) -> Thresholds | None | Unset:
+    return coerce_models(value, Thresholds)  # type: ignore[no-any-return]
+
+
+def _to_blocklists(
+    value: Sequence[BlockListOptions | Mapping[str, Any]] | None | Unset,
+) -> list[BlockListOptions] | None | Unset:
+    return coerce_models(value, ("list", BlockListOptions))  # type: ignore[no-any-return]
+
+
+def _to_chat_preferences(
+    value: ChatPreferences | Mapping[str, Any] | None | Unset,
+) -> ChatPreferences | None | Unset:
+    return coerce_models(value, ChatPreferences)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelConfigWithInfo:
     """ChannelConfigWithInfo"""
 
     automod: ChannelConfigWithInfoAutomod
     automod_behavior: ChannelConfigWithInfoAutomodBehavior
-    commands: list[Command]
+    commands: list[Command] = _attrs.field(converter=_to_commands)
     connect_events: bool
     count_messages: bool
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
@@ -106,12 +131,18 @@ class ChannelConfigWithInfo:
     url_enrichment: bool
     user_message_reminders: bool
     allowed_flag_reasons: list[str] | None | Unset = UNSET
-    automod_thresholds: Thresholds | None | Unset = UNSET
+    automod_thresholds: Thresholds | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_thresholds
+    )
     """Sets thresholds for AI moderation"""
     blocklist: str | None | Unset = UNSET
     blocklist_behavior: ChannelConfigWithInfoBlocklistBehavior | None | Unset = UNSET
-    blocklists: list[BlockListOptions] | None | Unset = UNSET
-    chat_preferences: ChatPreferences | None | Unset = UNSET
+    blocklists: list[BlockListOptions] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_blocklists
+    )
+    chat_preferences: ChatPreferences | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_chat_preferences
+    )
     grants: dict[str, list[str]] | None | Unset = UNSET
     partition_size: int | None | Unset = UNSET
     partition_ttl: str | None | None | Unset = UNSET
@@ -358,8 +389,7 @@ class ChannelConfigWithInfo:
         out: dict[str, Any] = dict(self.additional_properties)
         out["automod"] = self.automod
         out["automod_behavior"] = self.automod_behavior
-        v = self.commands
-        out["commands"] = None if v is None else to_wire(v)
+        out["commands"] = to_wire(self.commands)
         out["connect_events"] = self.connect_events
         out["count_messages"] = self.count_messages
         out["created_at"] = self._created_at
@@ -384,36 +414,40 @@ class ChannelConfigWithInfo:
         out["uploads"] = self.uploads
         out["url_enrichment"] = self.url_enrichment
         out["user_message_reminders"] = self.user_message_reminders
-        v = self.allowed_flag_reasons
-        if v is not UNSET:
-            out["allowed_flag_reasons"] = None if v is None else v
-        v = self.automod_thresholds
-        if v is not UNSET:
-            out["automod_thresholds"] = None if v is None else model_to_wire(Thresholds, v)
+        if self.allowed_flag_reasons is not UNSET:
+            out["allowed_flag_reasons"] = (
+                None if self.allowed_flag_reasons is None else self.allowed_flag_reasons
+            )
+        if self.automod_thresholds is not UNSET:
+            out["automod_thresholds"] = (
+                None
+                if self.automod_thresholds is None
+                else model_to_wire(Thresholds, self.automod_thresholds)
+            )
         if self.blocklist is not UNSET:
             out["blocklist"] = self.blocklist
         if self.blocklist_behavior is not UNSET:
             out["blocklist_behavior"] = self.blocklist_behavior
-        v = self.blocklists
-        if v is not UNSET:
-            out["blocklists"] = None if v is None else to_wire(v)
-        v = self.chat_preferences
-        if v is not UNSET:
-            out["chat_preferences"] = None if v is None else model_to_wire(ChatPreferences, v)
-        v = self.grants
-        if v is not UNSET:
-            out["grants"] = None if v is None else v
+        if self.blocklists is not UNSET:
+            out["blocklists"] = None if self.blocklists is None else to_wire(self.blocklists)
+        if self.chat_preferences is not UNSET:
+            out["chat_preferences"] = (
+                None
+                if self.chat_preferences is None
+                else model_to_wire(ChatPreferences, self.chat_preferences)
+            )
+        if self.grants is not UNSET:
+            out["grants"] = None if self.grants is None else self.grants
         if self.partition_size is not UNSET:
             out["partition_size"] = self.partition_size
-        v = self.partition_ttl
-        if v is not UNSET:
-            out["partition_ttl"] = None if v is None else v
+        if self.partition_ttl is not UNSET:
+            out["partition_ttl"] = None if self.partition_ttl is None else self.partition_ttl
         if self.push_level is not UNSET:
             out["push_level"] = self.push_level
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("automod", self.automod),
             ("automod_behavior", self.automod_behavior),
             ("commands", self.commands),

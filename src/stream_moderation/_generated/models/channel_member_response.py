@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["ChannelMemberResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "banned",
         "channel_role",
@@ -53,6 +54,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -102,7 +109,7 @@ class ChannelMemberResponse:
     One of: member, moderator, admin, owner
     """
     status: str | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -363,8 +370,7 @@ class ChannelMemberResponse:
         out["banned"] = self.banned
         out["channel_role"] = self.channel_role
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["notifications_muted"] = self.notifications_muted
         out["shadow_banned"] = self.shadow_banned
         out["updated_at"] = self._updated_at
@@ -374,9 +380,10 @@ class ChannelMemberResponse:
             out["ban_expires"] = self._ban_expires
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.deleted_messages
-        if v is not UNSET:
-            out["deleted_messages"] = None if v is None else v
+        if self.deleted_messages is not UNSET:
+            out["deleted_messages"] = (
+                None if self.deleted_messages is None else self.deleted_messages
+            )
         if self._invite_accepted_at is not UNSET:
             out["invite_accepted_at"] = self._invite_accepted_at
         if self._invite_rejected_at is not UNSET:
@@ -391,15 +398,14 @@ class ChannelMemberResponse:
             out["role"] = self.role
         if self.status is not UNSET:
             out["status"] = self.status
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("banned", self.banned),
             ("channel_role", self.channel_role),
             ("created_at", self.created_at),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["ChannelMessageCountRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "operator",
         "threshold",
@@ -80,7 +80,7 @@ class ChannelMessageCountRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("operator", self.operator),
             ("threshold", self.threshold),
         ]

@@ -16,6 +16,7 @@ from ..types import (
     Unset,
     check_dict,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["ChannelMute"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "updated_at",
@@ -37,6 +38,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelMute:
     """ChannelMute"""
@@ -45,13 +58,13 @@ class ChannelMute:
     """Date/time of creation"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """Date/time of the last update"""
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date/time of mute expiration"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -146,18 +159,18 @@ class ChannelMute:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["updated_at"] = self._updated_at
-        v = self.channel
-        if v is not UNSET:
-            out["channel"] = None if v is None else model_to_wire(ChannelResponse, v)
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelResponse, self.channel)
+            )
         if self._expires is not UNSET:
             out["expires"] = self._expires
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("updated_at", self.updated_at),
             ("channel", self.channel),

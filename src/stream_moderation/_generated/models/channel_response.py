@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_enum,
@@ -32,7 +33,7 @@ from ..types import (
 
 __all__ = ["ChannelResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "cid",
         "created_at",
@@ -67,6 +68,30 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: ChannelConfigWithInfo | Mapping[str, Any] | None | Unset,
+) -> ChannelConfigWithInfo | None | Unset:
+    return coerce_models(value, ChannelConfigWithInfo)  # type: ignore[no-any-return]
+
+
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_members(
+    value: Sequence[ChannelMemberResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ChannelMemberResponse] | None | Unset:
+    return coerce_models(value, ("list", ChannelMemberResponse))  # type: ignore[no-any-return]
+
+
+def _to_truncated_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelResponse:
     """Represents channel in chat"""
@@ -92,10 +117,10 @@ class ChannelResponse:
     """Language to translate to when auto translation is active"""
     blocked: bool | None | Unset = UNSET
     """Whether this channel is blocked by current user or not"""
-    config: ChannelConfigWithInfo | None | Unset = UNSET
+    config: ChannelConfigWithInfo | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
     cooldown: int | None | Unset = UNSET
     """Cooldown period after sending each message"""
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -115,7 +140,9 @@ class ChannelResponse:
     """Date of the last message sent"""
     member_count: int | None | Unset = UNSET
     """Number of members in the channel"""
-    members: list[ChannelMemberResponse] | None | Unset = UNSET
+    members: list[ChannelMemberResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_members
+    )
     """List of channel members (max 100)"""
     message_count: int | None | Unset = UNSET
     """Number of messages in the channel"""
@@ -133,7 +160,9 @@ class ChannelResponse:
         alias="truncated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date of the latest truncation of the channel"""
-    truncated_by: UserResponse | None | Unset = UNSET
+    truncated_by: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_truncated_by
+    )
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -420,8 +449,7 @@ class ChannelResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["disabled"] = self.disabled
         out["frozen"] = self.frozen
         out["id"] = self.id
@@ -433,19 +461,20 @@ class ChannelResponse:
             out["auto_translation_language"] = self.auto_translation_language
         if self.blocked is not UNSET:
             out["blocked"] = self.blocked
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ChannelConfigWithInfo, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ChannelConfigWithInfo, self.config)
+            )
         if self.cooldown is not UNSET:
             out["cooldown"] = self.cooldown
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.filter_tags
-        if v is not UNSET:
-            out["filter_tags"] = None if v is None else v
+        if self.filter_tags is not UNSET:
+            out["filter_tags"] = None if self.filter_tags is None else self.filter_tags
         if self.hidden is not UNSET:
             out["hidden"] = self.hidden
         if self._hide_messages_before is not UNSET:
@@ -454,29 +483,32 @@ class ChannelResponse:
             out["last_message_at"] = self._last_message_at
         if self.member_count is not UNSET:
             out["member_count"] = self.member_count
-        v = self.members
-        if v is not UNSET:
-            out["members"] = None if v is None else to_wire(v)
+        if self.members is not UNSET:
+            out["members"] = None if self.members is None else to_wire(self.members)
         if self.message_count is not UNSET:
             out["message_count"] = self.message_count
         if self._mute_expires_at is not UNSET:
             out["mute_expires_at"] = self._mute_expires_at
         if self.muted is not UNSET:
             out["muted"] = self.muted
-        v = self.own_capabilities
-        if v is not UNSET:
-            out["own_capabilities"] = None if v is None else to_wire(v)
+        if self.own_capabilities is not UNSET:
+            out["own_capabilities"] = (
+                None if self.own_capabilities is None else to_wire(self.own_capabilities)
+            )
         if self.team is not UNSET:
             out["team"] = self.team
         if self._truncated_at is not UNSET:
             out["truncated_at"] = self._truncated_at
-        v = self.truncated_by
-        if v is not UNSET:
-            out["truncated_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.truncated_by is not UNSET:
+            out["truncated_by"] = (
+                None
+                if self.truncated_by is None
+                else model_to_wire(UserResponse, self.truncated_by)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("cid", self.cid),
             ("created_at", self.created_at),
             ("custom", self.custom),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["ChatDraftPayloadResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "id",
@@ -41,6 +42,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatDraftPayloadResponse:
     """ChatDraftPayloadResponse"""
@@ -48,9 +61,13 @@ class ChatDraftPayloadResponse:
     custom: dict[str, Any]
     id: str
     text: str
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     html: str | None | Unset = UNSET
-    mentioned_users: list[UserResponse] | None | Unset = UNSET
+    mentioned_users: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mentioned_users
+    )
     mml: str | None | Unset = UNSET
     parent_id: str | None | Unset = UNSET
     poll_id: str | None | Unset = UNSET
@@ -146,18 +163,17 @@ class ChatDraftPayloadResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ChatDraftPayloadResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["text"] = self.text
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.html is not UNSET:
             out["html"] = self.html
-        v = self.mentioned_users
-        if v is not UNSET:
-            out["mentioned_users"] = None if v is None else to_wire(v)
+        if self.mentioned_users is not UNSET:
+            out["mentioned_users"] = (
+                None if self.mentioned_users is None else to_wire(self.mentioned_users)
+            )
         if self.mml is not UNSET:
             out["mml"] = self.mml
         if self.parent_id is not UNSET:
@@ -175,7 +191,7 @@ class ChatDraftPayloadResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("id", self.id),
             ("text", self.text),

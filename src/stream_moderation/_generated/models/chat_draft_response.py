@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["ChatDraftResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -37,16 +38,38 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: ChatDraftPayloadResponse | Mapping[str, Any],
+) -> ChatDraftPayloadResponse:
+    return coerce_models(value, ChatDraftPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_parent_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatDraftResponse:
     """ChatDraftResponse"""
 
     channel_cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    message: ChatDraftPayloadResponse
+    message: ChatDraftPayloadResponse = _attrs.field(converter=_to_message)
     parent_id: str | None | Unset = UNSET
-    parent_message: ChatMessageResponse | None | Unset = UNSET
-    quoted_message: ChatMessageResponse | None | Unset = UNSET
+    parent_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_message
+    )
+    quoted_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -115,20 +138,25 @@ class ChatDraftResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_cid"] = self.channel_cid
         out["created_at"] = self._created_at
-        v = self.message
-        out["message"] = None if v is None else model_to_wire(ChatDraftPayloadResponse, v)
+        out["message"] = model_to_wire(ChatDraftPayloadResponse, self.message)
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
-        v = self.parent_message
-        if v is not UNSET:
-            out["parent_message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.parent_message is not UNSET:
+            out["parent_message"] = (
+                None
+                if self.parent_message is None
+                else model_to_wire(ChatMessageResponse, self.parent_message)
+            )
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(ChatMessageResponse, self.quoted_message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("message", self.message),

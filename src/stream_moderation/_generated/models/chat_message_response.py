@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["ChatMessageResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "attachments",
         "cid",
@@ -85,22 +86,112 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[ChatReactionResponse | Mapping[str, Any]],
+) -> list[ChatReactionResponse]:
+    return coerce_models(value, ("list", ChatReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[ChatReactionResponse | Mapping[str, Any]],
+) -> list[ChatReactionResponse]:
+    return coerce_models(value, ("list", ChatReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_draft(
+    value: ChatDraftResponse | Mapping[str, Any] | None | Unset,
+) -> ChatDraftResponse | None | Unset:
+    return coerce_models(value, ChatDraftResponse)  # type: ignore[no-any-return]
+
+
+def _to_member(
+    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberResponse | None | Unset:
+    return coerce_models(value, ChannelMemberResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ChatModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ChatModerationV2Response | None | Unset:
+    return coerce_models(value, ChatModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_pinned_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, ChatReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, ChatReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", ChatReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_reminder(
+    value: ChatReminderResponseData | Mapping[str, Any] | None | Unset,
+) -> ChatReminderResponseData | None | Unset:
+    return coerce_models(value, ChatReminderResponseData)  # type: ignore[no-any-return]
+
+
+def _to_shared_location(
+    value: ChatSharedLocationResponseData | Mapping[str, Any] | None | Unset,
+) -> ChatSharedLocationResponseData | None | Unset:
+    return coerce_models(value, ChatSharedLocationResponseData)  # type: ignore[no-any-return]
+
+
+def _to_thread_participants(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatMessageResponse:
     """ChatMessageResponse"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     deleted_reply_count: int
     html: str
     id: str
-    latest_reactions: list[ChatReactionResponse]
+    latest_reactions: list[ChatReactionResponse] = _attrs.field(converter=_to_latest_reactions)
     mentioned_channel: bool
     mentioned_here: bool
-    mentioned_users: list[UserResponse]
-    own_reactions: list[ChatReactionResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
+    own_reactions: list[ChatReactionResponse] = _attrs.field(converter=_to_own_reactions)
     pinned: bool
     reaction_counts: dict[str, int]
     reaction_scores: dict[str, int]
@@ -111,24 +202,26 @@ class ChatMessageResponse:
     text: str
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     command: str | None | Unset = UNSET
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     deleted_for_me: bool | None | Unset = UNSET
-    draft: ChatDraftResponse | None | Unset = UNSET
+    draft: ChatDraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
     i18n: dict[str, str] | None | Unset = UNSET
     image_labels: dict[str, list[str]] | None | Unset = UNSET
-    member: ChannelMemberResponse | None | Unset = UNSET
+    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
     mentioned_group_ids: list[str] | None | Unset = UNSET
     mentioned_roles: list[str] | None | Unset = UNSET
     _message_text_updated_at: int | str | None | Unset = _attrs.field(
         alias="message_text_updated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     mml: str | None | Unset = UNSET
-    moderation: ChatModerationV2Response | None | Unset = UNSET
+    moderation: ChatModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
     _pin_expires: int | str | None | Unset = _attrs.field(
         alias="pin_expires", default=UNSET, converter=optional_timestamp_to_wire
@@ -136,17 +229,27 @@ class ChatMessageResponse:
     _pinned_at: int | str | None | Unset = _attrs.field(
         alias="pinned_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    pinned_by: UserResponse | None | Unset = UNSET
+    pinned_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_pinned_by)
     """User response object"""
-    poll: PollResponseData | None | Unset = UNSET
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     poll_id: str | None | Unset = UNSET
-    quoted_message: ChatMessageResponse | None | Unset = UNSET
+    quoted_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     quoted_message_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, ChatReactionGroupResponse] | None | Unset = UNSET
-    reminder: ChatReminderResponseData | None | Unset = UNSET
-    shared_location: ChatSharedLocationResponseData | None | Unset = UNSET
+    reaction_groups: dict[str, ChatReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
+    reminder: ChatReminderResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reminder
+    )
+    shared_location: ChatSharedLocationResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shared_location
+    )
     show_in_channel: bool | None | Unset = UNSET
-    thread_participants: list[UserResponse] | None | Unset = UNSET
+    thread_participants: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_thread_participants
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -544,108 +647,111 @@ class ChatMessageResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ChatMessageResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.attachments
-        out["attachments"] = None if v is None else to_wire(v)
+        out["attachments"] = to_wire(self.attachments)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["deleted_reply_count"] = self.deleted_reply_count
         out["html"] = self.html
         out["id"] = self.id
-        v = self.latest_reactions
-        out["latest_reactions"] = None if v is None else to_wire(v)
+        out["latest_reactions"] = to_wire(self.latest_reactions)
         out["mentioned_channel"] = self.mentioned_channel
         out["mentioned_here"] = self.mentioned_here
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["pinned"] = self.pinned
-        v = self.reaction_counts
-        out["reaction_counts"] = None if v is None else v
-        v = self.reaction_scores
-        out["reaction_scores"] = None if v is None else v
+        out["reaction_counts"] = self.reaction_counts
+        out["reaction_scores"] = self.reaction_scores
         out["reply_count"] = self.reply_count
-        v = self.restricted_visibility
-        out["restricted_visibility"] = None if v is None else v
+        out["restricted_visibility"] = self.restricted_visibility
         out["shadowed"] = self.shadowed
         out["silent"] = self.silent
         out["text"] = self.text
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.command is not UNSET:
             out["command"] = self.command
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.deleted_for_me is not UNSET:
             out["deleted_for_me"] = self.deleted_for_me
-        v = self.draft
-        if v is not UNSET:
-            out["draft"] = None if v is None else model_to_wire(ChatDraftResponse, v)
-        v = self.i18n
-        if v is not UNSET:
-            out["i18n"] = None if v is None else v
-        v = self.image_labels
-        if v is not UNSET:
-            out["image_labels"] = None if v is None else v
-        v = self.member
-        if v is not UNSET:
-            out["member"] = None if v is None else model_to_wire(ChannelMemberResponse, v)
-        v = self.mentioned_group_ids
-        if v is not UNSET:
-            out["mentioned_group_ids"] = None if v is None else v
-        v = self.mentioned_roles
-        if v is not UNSET:
-            out["mentioned_roles"] = None if v is None else v
+        if self.draft is not UNSET:
+            out["draft"] = (
+                None if self.draft is None else model_to_wire(ChatDraftResponse, self.draft)
+            )
+        if self.i18n is not UNSET:
+            out["i18n"] = None if self.i18n is None else self.i18n
+        if self.image_labels is not UNSET:
+            out["image_labels"] = None if self.image_labels is None else self.image_labels
+        if self.member is not UNSET:
+            out["member"] = (
+                None if self.member is None else model_to_wire(ChannelMemberResponse, self.member)
+            )
+        if self.mentioned_group_ids is not UNSET:
+            out["mentioned_group_ids"] = (
+                None if self.mentioned_group_ids is None else self.mentioned_group_ids
+            )
+        if self.mentioned_roles is not UNSET:
+            out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
         if self._message_text_updated_at is not UNSET:
             out["message_text_updated_at"] = self._message_text_updated_at
         if self.mml is not UNSET:
             out["mml"] = self.mml
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ChatModerationV2Response, v)
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ChatModerationV2Response, self.moderation)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
         if self._pin_expires is not UNSET:
             out["pin_expires"] = self._pin_expires
         if self._pinned_at is not UNSET:
             out["pinned_at"] = self._pinned_at
-        v = self.pinned_by
-        if v is not UNSET:
-            out["pinned_by"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.poll
-        if v is not UNSET:
-            out["poll"] = None if v is None else model_to_wire(PollResponseData, v)
+        if self.pinned_by is not UNSET:
+            out["pinned_by"] = (
+                None if self.pinned_by is None else model_to_wire(UserResponse, self.pinned_by)
+            )
+        if self.poll is not UNSET:
+            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
         if self.poll_id is not UNSET:
             out["poll_id"] = self.poll_id
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(ChatMessageResponse, self.quoted_message)
+            )
         if self.quoted_message_id is not UNSET:
             out["quoted_message_id"] = self.quoted_message_id
-        v = self.reaction_groups
-        if v is not UNSET:
-            out["reaction_groups"] = None if v is None else to_wire(v)
-        v = self.reminder
-        if v is not UNSET:
-            out["reminder"] = None if v is None else model_to_wire(ChatReminderResponseData, v)
-        v = self.shared_location
-        if v is not UNSET:
+        if self.reaction_groups is not UNSET:
+            out["reaction_groups"] = (
+                None if self.reaction_groups is None else to_wire(self.reaction_groups)
+            )
+        if self.reminder is not UNSET:
+            out["reminder"] = (
+                None
+                if self.reminder is None
+                else model_to_wire(ChatReminderResponseData, self.reminder)
+            )
+        if self.shared_location is not UNSET:
             out["shared_location"] = (
-                None if v is None else model_to_wire(ChatSharedLocationResponseData, v)
+                None
+                if self.shared_location is None
+                else model_to_wire(ChatSharedLocationResponseData, self.shared_location)
             )
         if self.show_in_channel is not UNSET:
             out["show_in_channel"] = self.show_in_channel
-        v = self.thread_participants
-        if v is not UNSET:
-            out["thread_participants"] = None if v is None else to_wire(v)
+        if self.thread_participants is not UNSET:
+            out["thread_participants"] = (
+                None if self.thread_participants is None else to_wire(self.thread_participants)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("attachments", self.attachments),
             ("cid", self.cid),
             ("created_at", self.created_at),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["ChatModerationV2Response"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "original_text",
@@ -138,23 +138,22 @@ class ChatModerationV2Response:
         out["original_text"] = self.original_text
         if self.blocklist_matched is not UNSET:
             out["blocklist_matched"] = self.blocklist_matched
-        v = self.blocklists_matched
-        if v is not UNSET:
-            out["blocklists_matched"] = None if v is None else v
-        v = self.image_harms
-        if v is not UNSET:
-            out["image_harms"] = None if v is None else v
+        if self.blocklists_matched is not UNSET:
+            out["blocklists_matched"] = (
+                None if self.blocklists_matched is None else self.blocklists_matched
+            )
+        if self.image_harms is not UNSET:
+            out["image_harms"] = None if self.image_harms is None else self.image_harms
         if self.platform_circumvented is not UNSET:
             out["platform_circumvented"] = self.platform_circumvented
         if self.semantic_filter_matched is not UNSET:
             out["semantic_filter_matched"] = self.semantic_filter_matched
-        v = self.text_harms
-        if v is not UNSET:
-            out["text_harms"] = None if v is None else v
+        if self.text_harms is not UNSET:
+            out["text_harms"] = None if self.text_harms is None else self.text_harms
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("original_text", self.original_text),
             ("blocklist_matched", self.blocklist_matched),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["ChatPreferencesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_mentions",
         "default_preference",
@@ -122,7 +122,7 @@ class ChatPreferencesResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_mentions", self.channel_mentions),
             ("default_preference", self.default_preference),
             ("direct_mentions", self.direct_mentions),

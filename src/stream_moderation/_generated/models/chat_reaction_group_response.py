@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["ChatReactionGroupResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "count",
         "first_reaction_at",
@@ -34,6 +35,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_latest_reactions_by(
+    value: Sequence[ChatReactionGroupUserResponse | Mapping[str, Any]],
+) -> list[ChatReactionGroupUserResponse]:
+    return coerce_models(value, ("list", ChatReactionGroupUserResponse))  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -47,7 +54,9 @@ class ChatReactionGroupResponse:
     _last_reaction_at: int | str = _attrs.field(
         alias="last_reaction_at", converter=timestamp_to_wire
     )
-    latest_reactions_by: list[ChatReactionGroupUserResponse]
+    latest_reactions_by: list[ChatReactionGroupUserResponse] = _attrs.field(
+        converter=_to_latest_reactions_by
+    )
     sum_scores: int
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -128,13 +137,12 @@ class ChatReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        v = self.latest_reactions_by
-        out["latest_reactions_by"] = None if v is None else to_wire(v)
+        out["latest_reactions_by"] = to_wire(self.latest_reactions_by)
         out["sum_scores"] = self.sum_scores
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("count", self.count),
             ("first_reaction_at", self.first_reaction_at),
             ("last_reaction_at", self.last_reaction_at),

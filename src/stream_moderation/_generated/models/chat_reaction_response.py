@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["ChatReactionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -39,6 +40,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionResponse:
     """ChatReactionResponse"""
@@ -49,7 +56,7 @@ class ChatReactionResponse:
     score: int
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     user_id: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -134,19 +141,17 @@ class ChatReactionResponse:
         """The JSON object of this ChatReactionResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["message_id"] = self.message_id
         out["score"] = self.score
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("message_id", self.message_id),

@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["ChatReminderResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -41,6 +42,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReminderResponseData:
     """ChatReminderResponseData"""
@@ -50,11 +63,11 @@ class ChatReminderResponseData:
     message_id: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    message: ChatMessageResponse | None | Unset = UNSET
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     _remind_at: int | str | None | Unset = _attrs.field(
         alias="remind_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -163,18 +176,18 @@ class ChatReminderResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
         if self._remind_at is not UNSET:
             out["remind_at"] = self._remind_at
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("message_id", self.message_id),

@@ -18,6 +18,7 @@ from ..types import (
     check_float,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -27,7 +28,7 @@ from ..types import (
 
 __all__ = ["ChatSharedLocationResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -42,6 +43,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -59,7 +66,7 @@ class ChatSharedLocationResponseData:
     _end_at: int | str | None | Unset = _attrs.field(
         alias="end_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    message: ChatMessageResponse | None | Unset = UNSET
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -180,13 +187,14 @@ class ChatSharedLocationResponseData:
         out["user_id"] = self.user_id
         if self._end_at is not UNSET:
             out["end_at"] = self._end_at
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("created_by_device_id", self.created_by_device_id),

@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["CheckRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_creator_id",
         "entity_id",
@@ -45,6 +46,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: ModerationConfig | Mapping[str, Any] | None | Unset,
+) -> ModerationConfig | None | Unset:
+    return coerce_models(value, ModerationConfig)  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckRequest:
     """CheckRequest"""
@@ -55,7 +74,7 @@ class CheckRequest:
     """Unique identifier of the entity to moderate"""
     entity_type: str
     """Type of entity to moderate"""
-    config: ModerationConfig | None | Unset = UNSET
+    config: ModerationConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
     config_key: str | None | Unset = UNSET
     """Key of the moderation configuration to use"""
     config_team: str | None | Unset = UNSET
@@ -66,12 +85,14 @@ class CheckRequest:
     """Original timestamp when the content was produced (for correlating flagged content with
     source video timeline)
     """
-    moderation_payload: ModerationPayload | None | Unset = UNSET
+    moderation_payload: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     options: dict[str, Any] | None | Unset = UNSET
     """Additional moderation configuration options"""
     test_mode: bool | None | Unset = UNSET
     """Whether to run moderation in test mode"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -175,32 +196,34 @@ class CheckRequest:
         out["entity_creator_id"] = self.entity_creator_id
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ModerationConfig, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ModerationConfig, self.config)
+            )
         if self.config_key is not UNSET:
             out["config_key"] = self.config_key
         if self.config_team is not UNSET:
             out["config_team"] = self.config_team
         if self._content_published_at is not UNSET:
             out["content_published_at"] = self._content_published_at
-        v = self.moderation_payload
-        if v is not UNSET:
-            out["moderation_payload"] = None if v is None else model_to_wire(ModerationPayload, v)
-        v = self.options
-        if v is not UNSET:
-            out["options"] = None if v is None else v
+        if self.moderation_payload is not UNSET:
+            out["moderation_payload"] = (
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayload, self.moderation_payload)
+            )
+        if self.options is not UNSET:
+            out["options"] = None if self.options is None else self.options
         if self.test_mode is not UNSET:
             out["test_mode"] = self.test_mode
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_creator_id", self.entity_creator_id),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

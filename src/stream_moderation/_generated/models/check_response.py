@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["CheckResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "recommended_action",
@@ -32,6 +33,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_triggered_rule(
+    value: TriggeredRuleResponse | Mapping[str, Any] | None | Unset,
+) -> TriggeredRuleResponse | None | Unset:
+    return coerce_models(value, TriggeredRuleResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckResponse:
     """CheckResponse"""
@@ -41,10 +54,12 @@ class CheckResponse:
     """Suggested action based on moderation results"""
     status: str
     """Status of the moderation check (completed or pending)"""
-    item: ReviewQueueItemResponse | None | Unset = UNSET
+    item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     task_id: str | None | Unset = UNSET
     """ID of the running moderation task"""
-    triggered_rule: TriggeredRuleResponse | None | Unset = UNSET
+    triggered_rule: TriggeredRuleResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggered_rule
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -99,18 +114,22 @@ class CheckResponse:
         out["duration"] = self.duration
         out["recommended_action"] = self.recommended_action
         out["status"] = self.status
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         if self.task_id is not UNSET:
             out["task_id"] = self.task_id
-        v = self.triggered_rule
-        if v is not UNSET:
-            out["triggered_rule"] = None if v is None else model_to_wire(TriggeredRuleResponse, v)
+        if self.triggered_rule is not UNSET:
+            out["triggered_rule"] = (
+                None
+                if self.triggered_rule is None
+                else model_to_wire(TriggeredRuleResponse, self.triggered_rule)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("recommended_action", self.recommended_action),
             ("status", self.status),

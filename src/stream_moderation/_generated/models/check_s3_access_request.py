@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["CheckS3AccessRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "s3_url",
     }
@@ -69,7 +69,7 @@ class CheckS3AccessRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("s3_url", self.s3_url),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

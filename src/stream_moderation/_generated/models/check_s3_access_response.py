@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["CheckS3AccessResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "success",
@@ -83,7 +83,7 @@ class CheckS3AccessResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("success", self.success),
             ("message", self.message),

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["ClosedCaptionRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "llm_harm_labels",
@@ -100,18 +100,16 @@ class ClosedCaptionRuleParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ClosedCaptionRuleParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
-        v = self.llm_harm_labels
-        if v is not UNSET:
-            out["llm_harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
+        if self.llm_harm_labels is not UNSET:
+            out["llm_harm_labels"] = None if self.llm_harm_labels is None else self.llm_harm_labels
         if self.threshold is not UNSET:
             out["threshold"] = self.threshold
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("llm_harm_labels", self.llm_harm_labels),
             ("threshold", self.threshold),

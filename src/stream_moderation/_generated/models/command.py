@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["Command"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "args",
         "description",
@@ -151,7 +151,7 @@ class Command:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("args", self.args),
             ("description", self.description),
             ("name", self.name),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -27,7 +28,7 @@ from ..types import (
 
 __all__ = ["ConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "created_at",
@@ -53,6 +54,78 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_config(
+    value: AIImageConfig | Mapping[str, Any] | None | Unset,
+) -> AIImageConfig | None | Unset:
+    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_image_label_definitions(
+    value: Sequence[AIImageLabelDefinition | Mapping[str, Any]] | None | Unset,
+) -> list[AIImageLabelDefinition] | None | Unset:
+    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+
+
+def _to_ai_text_config(
+    value: AITextConfig | Mapping[str, Any] | None | Unset,
+) -> AITextConfig | None | Unset:
+    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_video_config(
+    value: AIVideoConfig | Mapping[str, Any] | None | Unset,
+) -> AIVideoConfig | None | Unset:
+    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_platform_circumvention_config(
+    value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodPlatformCircumventionConfig | None | Unset:
+    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_semantic_filters_config(
+    value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodSemanticFiltersConfig | None | Unset:
+    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_toxicity_config(
+    value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodToxicityConfig | None | Unset:
+    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+
+
+def _to_available_bodyguard_profiles(
+    value: Sequence[BodyguardProfileSummary | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardProfileSummary] | None | Unset:
+    return coerce_models(value, ("list", BodyguardProfileSummary))  # type: ignore[no-any-return]
+
+
+def _to_block_list_config(
+    value: BlockListConfig | Mapping[str, Any] | None | Unset,
+) -> BlockListConfig | None | Unset:
+    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+
+
+def _to_llm_config(
+    value: LLMConfig | Mapping[str, Any] | None | Unset,
+) -> LLMConfig | None | Unset:
+    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+
+
+def _to_velocity_filter_config(
+    value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
+) -> VelocityFilterConfig | None | Unset:
+    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+
+
+def _to_video_call_rule_config(
+    value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
+) -> VideoCallRuleConfig | None | Unset:
+    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ConfigResponse:
     """ConfigResponse"""
@@ -68,26 +141,48 @@ class ConfigResponse:
     """Team associated with the configuration"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the configuration was last updated"""
-    ai_image_config: AIImageConfig | None | Unset = UNSET
-    ai_image_label_definitions: list[AIImageLabelDefinition] | None | Unset = UNSET
+    ai_image_config: AIImageConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_config
+    )
+    ai_image_label_definitions: list[AIImageLabelDefinition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_label_definitions
+    )
     """Configurable image moderation label definitions for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]] | None | Unset = UNSET
     """Available L2 subclassifications per L1 image moderation label, based on the active
     provider
     """
-    ai_text_config: AITextConfig | None | Unset = UNSET
-    ai_video_config: AIVideoConfig | None | Unset = UNSET
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = UNSET
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = UNSET
-    automod_toxicity_config: AutomodToxicityConfig | None | Unset = UNSET
-    available_bodyguard_profiles: list[BodyguardProfileSummary] | None | Unset = UNSET
+    ai_text_config: AITextConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_text_config
+    )
+    ai_video_config: AIVideoConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_video_config
+    )
+    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_automod_platform_circumvention_config)
+    )
+    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_semantic_filters_config
+    )
+    automod_toxicity_config: AutomodToxicityConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_toxicity_config
+    )
+    available_bodyguard_profiles: list[BodyguardProfileSummary] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_available_bodyguard_profiles
+    )
     """Names of Bodyguard credential profiles registered on this app. The dashboard uses this
     list to render the profile picker on the AI Text section.
     """
-    block_list_config: BlockListConfig | None | Unset = UNSET
-    llm_config: LLMConfig | None | Unset = UNSET
-    velocity_filter_config: VelocityFilterConfig | None | Unset = UNSET
-    video_call_rule_config: VideoCallRuleConfig | None | Unset = UNSET
+    block_list_config: BlockListConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block_list_config
+    )
+    llm_config: LLMConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_llm_config)
+    velocity_filter_config: VelocityFilterConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_velocity_filter_config
+    )
+    video_call_rule_config: VideoCallRuleConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_call_rule_config
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -261,63 +356,93 @@ class ConfigResponse:
         out["async"] = self.async_
         out["created_at"] = self._created_at
         out["key"] = self.key
-        v = self.supported_video_call_harm_types
-        out["supported_video_call_harm_types"] = None if v is None else v
+        out["supported_video_call_harm_types"] = self.supported_video_call_harm_types
         out["team"] = self.team
         out["updated_at"] = self._updated_at
-        v = self.ai_image_config
-        if v is not UNSET:
-            out["ai_image_config"] = None if v is None else model_to_wire(AIImageConfig, v)
-        v = self.ai_image_label_definitions
-        if v is not UNSET:
-            out["ai_image_label_definitions"] = None if v is None else to_wire(v)
-        v = self.ai_image_subclassifications
-        if v is not UNSET:
-            out["ai_image_subclassifications"] = None if v is None else v
-        v = self.ai_text_config
-        if v is not UNSET:
-            out["ai_text_config"] = None if v is None else model_to_wire(AITextConfig, v)
-        v = self.ai_video_config
-        if v is not UNSET:
-            out["ai_video_config"] = None if v is None else model_to_wire(AIVideoConfig, v)
-        v = self.automod_platform_circumvention_config
-        if v is not UNSET:
+        if self.ai_image_config is not UNSET:
+            out["ai_image_config"] = (
+                None
+                if self.ai_image_config is None
+                else model_to_wire(AIImageConfig, self.ai_image_config)
+            )
+        if self.ai_image_label_definitions is not UNSET:
+            out["ai_image_label_definitions"] = (
+                None
+                if self.ai_image_label_definitions is None
+                else to_wire(self.ai_image_label_definitions)
+            )
+        if self.ai_image_subclassifications is not UNSET:
+            out["ai_image_subclassifications"] = (
+                None
+                if self.ai_image_subclassifications is None
+                else self.ai_image_subclassifications
+            )
+        if self.ai_text_config is not UNSET:
+            out["ai_text_config"] = (
+                None
+                if self.ai_text_config is None
+                else model_to_wire(AITextConfig, self.ai_text_config)
+            )
+        if self.ai_video_config is not UNSET:
+            out["ai_video_config"] = (
+                None
+                if self.ai_video_config is None
+                else model_to_wire(AIVideoConfig, self.ai_video_config)
+            )
+        if self.automod_platform_circumvention_config is not UNSET:
             out["automod_platform_circumvention_config"] = (
-                None if v is None else model_to_wire(AutomodPlatformCircumventionConfig, v)
+                None
+                if self.automod_platform_circumvention_config is None
+                else model_to_wire(
+                    AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                )
             )
-        v = self.automod_semantic_filters_config
-        if v is not UNSET:
+        if self.automod_semantic_filters_config is not UNSET:
             out["automod_semantic_filters_config"] = (
-                None if v is None else model_to_wire(AutomodSemanticFiltersConfig, v)
+                None
+                if self.automod_semantic_filters_config is None
+                else model_to_wire(
+                    AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                )
             )
-        v = self.automod_toxicity_config
-        if v is not UNSET:
+        if self.automod_toxicity_config is not UNSET:
             out["automod_toxicity_config"] = (
-                None if v is None else model_to_wire(AutomodToxicityConfig, v)
+                None
+                if self.automod_toxicity_config is None
+                else model_to_wire(AutomodToxicityConfig, self.automod_toxicity_config)
             )
-        v = self.available_bodyguard_profiles
-        if v is not UNSET:
-            out["available_bodyguard_profiles"] = None if v is None else to_wire(v)
-        v = self.block_list_config
-        if v is not UNSET:
-            out["block_list_config"] = None if v is None else model_to_wire(BlockListConfig, v)
-        v = self.llm_config
-        if v is not UNSET:
-            out["llm_config"] = None if v is None else model_to_wire(LLMConfig, v)
-        v = self.velocity_filter_config
-        if v is not UNSET:
+        if self.available_bodyguard_profiles is not UNSET:
+            out["available_bodyguard_profiles"] = (
+                None
+                if self.available_bodyguard_profiles is None
+                else to_wire(self.available_bodyguard_profiles)
+            )
+        if self.block_list_config is not UNSET:
+            out["block_list_config"] = (
+                None
+                if self.block_list_config is None
+                else model_to_wire(BlockListConfig, self.block_list_config)
+            )
+        if self.llm_config is not UNSET:
+            out["llm_config"] = (
+                None if self.llm_config is None else model_to_wire(LLMConfig, self.llm_config)
+            )
+        if self.velocity_filter_config is not UNSET:
             out["velocity_filter_config"] = (
-                None if v is None else model_to_wire(VelocityFilterConfig, v)
+                None
+                if self.velocity_filter_config is None
+                else model_to_wire(VelocityFilterConfig, self.velocity_filter_config)
             )
-        v = self.video_call_rule_config
-        if v is not UNSET:
+        if self.video_call_rule_config is not UNSET:
             out["video_call_rule_config"] = (
-                None if v is None else model_to_wire(VideoCallRuleConfig, v)
+                None
+                if self.video_call_rule_config is None
+                else model_to_wire(VideoCallRuleConfig, self.video_call_rule_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("created_at", self.created_at),
             ("key", self.key),

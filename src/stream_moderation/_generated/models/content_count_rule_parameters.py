@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["ContentCountRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "threshold",
         "time_window",
@@ -78,7 +78,7 @@ class ContentCountRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("threshold", self.threshold),
             ("time_window", self.time_window),
         ]

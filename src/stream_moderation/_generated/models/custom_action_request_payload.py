@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["CustomActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "options",
@@ -72,13 +72,12 @@ class CustomActionRequestPayload:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.options
-        if v is not UNSET:
-            out["options"] = None if v is None else v
+        if self.options is not UNSET:
+            out["options"] = None if self.options is None else self.options
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("options", self.options),
         ]

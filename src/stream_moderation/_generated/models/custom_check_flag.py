@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["CustomCheckFlag"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "type",
         "custom",
@@ -96,18 +96,16 @@ class CustomCheckFlag:
         """The JSON object of this CustomCheckFlag: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["type"] = self.type
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
-        v = self.labels
-        if v is not UNSET:
-            out["labels"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
+        if self.labels is not UNSET:
+            out["labels"] = None if self.labels is None else self.labels
         if self.reason is not UNSET:
             out["reason"] = self.reason
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("type", self.type),
             ("custom", self.custom),
             ("labels", self.labels),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["CustomCheckRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_id",
         "entity_type",
@@ -35,6 +36,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_flags(
+    value: Sequence[CustomCheckFlag | Mapping[str, Any]],
+) -> list[CustomCheckFlag]:
+    return coerce_models(value, ("list", CustomCheckFlag))  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayloadRequest | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadRequest | None | Unset:
+    return coerce_models(value, ModerationPayloadRequest)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CustomCheckRequest:
     """CustomCheckRequest"""
@@ -43,13 +62,15 @@ class CustomCheckRequest:
     """Unique identifier of the entity"""
     entity_type: str
     """Type of entity to perform custom check on"""
-    flags: list[CustomCheckFlag]
+    flags: list[CustomCheckFlag] = _attrs.field(converter=_to_flags)
     """List of custom check flags (1-10 flags required)"""
     entity_creator_id: str | None | Unset = UNSET
     """ID of the user who created the entity (required for non-message entities)"""
-    moderation_payload: ModerationPayloadRequest | None | Unset = UNSET
+    moderation_payload: ModerationPayloadRequest | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -108,24 +129,23 @@ class CustomCheckRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadRequest, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadRequest, self.moderation_payload)
             )
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("flags", self.flags),

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["CustomCheckResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "id",
@@ -28,6 +29,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -39,7 +46,7 @@ class CustomCheckResponse:
     """Unique identifier of the custom check"""
     status: str
     """Status of the custom check"""
-    item: ReviewQueueItemResponse | None | Unset = UNSET
+    item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -84,13 +91,14 @@ class CustomCheckResponse:
         out["duration"] = self.duration
         out["id"] = self.id
         out["status"] = self.status
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("id", self.id),
             ("status", self.status),

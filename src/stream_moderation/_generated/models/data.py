@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["Data"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
     }
@@ -64,7 +64,7 @@ class Data:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["DeleteActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "deleted",
         "duration",
@@ -72,7 +72,7 @@ class DeleteActionConfigResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("deleted", self.deleted),
             ("duration", self.duration),
         ]

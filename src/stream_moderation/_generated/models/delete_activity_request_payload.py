@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["DeleteActivityRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_id",
         "entity_type",
@@ -102,7 +102,7 @@ class DeleteActivityRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("hard_delete", self.hard_delete),

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["DeleteModerationConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
     }
@@ -66,7 +66,7 @@ class DeleteModerationConfigResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

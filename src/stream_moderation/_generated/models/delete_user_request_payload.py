@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["DeleteUserRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "delete_conversation_channels",
         "delete_feeds_content",
@@ -130,7 +130,7 @@ class DeleteUserRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("delete_conversation_channels", self.delete_conversation_channels),
             ("delete_feeds_content", self.delete_feeds_content),
             ("entity_id", self.entity_id),

@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["DeviceResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "id",
@@ -148,7 +148,7 @@ class DeviceResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("id", self.id),
             ("push_provider", self.push_provider),

@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["DraftResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -38,20 +39,48 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: DraftPayloadResponse | Mapping[str, Any],
+) -> DraftPayloadResponse:
+    return coerce_models(value, DraftPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_parent_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class DraftResponse:
     """DraftResponse"""
 
     channel_cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    message: DraftPayloadResponse
+    message: DraftPayloadResponse = _attrs.field(converter=_to_message)
     """Contains the draft message content"""
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     parent_id: str | None | Unset = UNSET
-    parent_message: MessageResponse | None | Unset = UNSET
+    parent_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_message
+    )
     """Represents any chat message"""
-    quoted_message: MessageResponse | None | Unset = UNSET
+    quoted_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     """Represents any chat message"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -124,23 +153,29 @@ class DraftResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_cid"] = self.channel_cid
         out["created_at"] = self._created_at
-        v = self.message
-        out["message"] = None if v is None else model_to_wire(DraftPayloadResponse, v)
-        v = self.channel
-        if v is not UNSET:
-            out["channel"] = None if v is None else model_to_wire(ChannelResponse, v)
+        out["message"] = model_to_wire(DraftPayloadResponse, self.message)
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelResponse, self.channel)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
-        v = self.parent_message
-        if v is not UNSET:
-            out["parent_message"] = None if v is None else model_to_wire(MessageResponse, v)
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.parent_message is not UNSET:
+            out["parent_message"] = (
+                None
+                if self.parent_message is None
+                else model_to_wire(MessageResponse, self.parent_message)
+            )
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(MessageResponse, self.quoted_message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("message", self.message),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -17,13 +17,14 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["EnrichedActivity"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actor",
         "foreign_id",
@@ -42,20 +43,60 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_actor(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_object_(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_origin(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_target(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedActivity:
     """EnrichedActivity"""
 
-    actor: Data | None | Unset = UNSET
+    actor: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_actor)
     foreign_id: str | None | Unset = UNSET
     id: str | None | Unset = UNSET
-    latest_reactions: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
-    object_: Data | None | Unset = UNSET
-    origin: Data | None | Unset = UNSET
-    own_reactions: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
+    latest_reactions: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_reactions
+    )
+    object_: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_object_)
+    origin: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_origin)
+    own_reactions: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_reactions
+    )
     reaction_counts: dict[str, int] | None | Unset = UNSET
     score: float | None | Unset = UNSET
-    target: Data | None | Unset = UNSET
+    target: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_target)
     to: list[str] | None | Unset = UNSET
     verb: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -164,42 +205,38 @@ class EnrichedActivity:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this EnrichedActivity: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actor
-        if v is not UNSET:
-            out["actor"] = None if v is None else model_to_wire(Data, v)
+        if self.actor is not UNSET:
+            out["actor"] = None if self.actor is None else model_to_wire(Data, self.actor)
         if self.foreign_id is not UNSET:
             out["foreign_id"] = self.foreign_id
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_reactions
-        if v is not UNSET:
-            out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.object_
-        if v is not UNSET:
-            out["object"] = None if v is None else model_to_wire(Data, v)
-        v = self.origin
-        if v is not UNSET:
-            out["origin"] = None if v is None else model_to_wire(Data, v)
-        v = self.own_reactions
-        if v is not UNSET:
-            out["own_reactions"] = None if v is None else to_wire(v)
-        v = self.reaction_counts
-        if v is not UNSET:
-            out["reaction_counts"] = None if v is None else v
+        if self.latest_reactions is not UNSET:
+            out["latest_reactions"] = (
+                None if self.latest_reactions is None else to_wire(self.latest_reactions)
+            )
+        if self.object_ is not UNSET:
+            out["object"] = None if self.object_ is None else model_to_wire(Data, self.object_)
+        if self.origin is not UNSET:
+            out["origin"] = None if self.origin is None else model_to_wire(Data, self.origin)
+        if self.own_reactions is not UNSET:
+            out["own_reactions"] = (
+                None if self.own_reactions is None else to_wire(self.own_reactions)
+            )
+        if self.reaction_counts is not UNSET:
+            out["reaction_counts"] = None if self.reaction_counts is None else self.reaction_counts
         if self.score is not UNSET:
             out["score"] = self.score
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(Data, v)
-        v = self.to
-        if v is not UNSET:
-            out["to"] = None if v is None else v
+        if self.target is not UNSET:
+            out["target"] = None if self.target is None else model_to_wire(Data, self.target)
+        if self.to is not UNSET:
+            out["to"] = None if self.to is None else self.to
         if self.verb is not UNSET:
             out["verb"] = self.verb
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actor", self.actor),
             ("foreign_id", self.foreign_id),
             ("id", self.id),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["EnrichedReaction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "kind",
@@ -48,6 +49,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_latest_children(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_own_children(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedReaction:
     """EnrichedReaction"""
@@ -61,14 +80,18 @@ class EnrichedReaction:
     )
     data: dict[str, Any] | None | Unset = UNSET
     id: str | None | Unset = UNSET
-    latest_children: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
-    own_children: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
+    latest_children: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_children
+    )
+    own_children: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_children
+    )
     parent: str | None | Unset = UNSET
     target_feeds: list[str] | None | Unset = UNSET
     _updated_at: int | str | None | Unset = _attrs.field(
         alias="updated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    user: Data | None | Unset = UNSET
+    user: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -217,36 +240,32 @@ class EnrichedReaction:
         out["activity_id"] = self.activity_id
         out["kind"] = self.kind
         out["user_id"] = self.user_id
-        v = self.children_counts
-        if v is not UNSET:
-            out["children_counts"] = None if v is None else v
+        if self.children_counts is not UNSET:
+            out["children_counts"] = None if self.children_counts is None else self.children_counts
         if self._created_at is not UNSET:
             out["created_at"] = self._created_at
-        v = self.data
-        if v is not UNSET:
-            out["data"] = None if v is None else v
+        if self.data is not UNSET:
+            out["data"] = None if self.data is None else self.data
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_children
-        if v is not UNSET:
-            out["latest_children"] = None if v is None else to_wire(v)
-        v = self.own_children
-        if v is not UNSET:
-            out["own_children"] = None if v is None else to_wire(v)
+        if self.latest_children is not UNSET:
+            out["latest_children"] = (
+                None if self.latest_children is None else to_wire(self.latest_children)
+            )
+        if self.own_children is not UNSET:
+            out["own_children"] = None if self.own_children is None else to_wire(self.own_children)
         if self.parent is not UNSET:
             out["parent"] = self.parent
-        v = self.target_feeds
-        if v is not UNSET:
-            out["target_feeds"] = None if v is None else v
+        if self.target_feeds is not UNSET:
+            out["target_feeds"] = None if self.target_feeds is None else self.target_feeds
         if self._updated_at is not UNSET:
             out["updated_at"] = self._updated_at
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(Data, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(Data, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("kind", self.kind),
             ("user_id", self.user_id),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["EntityCreatorResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ban_count",
         "banned",
@@ -63,6 +64,24 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_devices(
+    value: Sequence[DeviceResponse | Mapping[str, Any]] | None | Unset,
+) -> list[DeviceResponse] | None | Unset:
+    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+
+
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
+def _to_push_notifications(
+    value: PushNotificationSettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PushNotificationSettingsResponse | None | Unset:
+    return coerce_models(value, PushNotificationSettingsResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -98,14 +117,20 @@ class EntityCreatorResponse:
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    devices: list[DeviceResponse] | None | Unset = UNSET
+    devices: list[DeviceResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_devices
+    )
     image: str | None | Unset = UNSET
     _last_active: int | str | None | Unset = _attrs.field(
         alias="last_active", default=UNSET, converter=optional_timestamp_to_wire
     )
     name: str | None | Unset = UNSET
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
-    push_notifications: PushNotificationSettingsResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
+    push_notifications: PushNotificationSettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_push_notifications
+    )
     _revoke_tokens_issued_before: int | str | None | Unset = _attrs.field(
         alias="revoke_tokens_issued_before", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -393,11 +418,9 @@ class EntityCreatorResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["ban_count"] = self.ban_count
         out["banned"] = self.banned
-        v = self.blocked_user_ids
-        out["blocked_user_ids"] = None if v is None else v
+        out["blocked_user_ids"] = self.blocked_user_ids
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["deleted_content_count"] = self.deleted_content_count
         out["flagged_count"] = self.flagged_count
         out["id"] = self.id
@@ -406,8 +429,7 @@ class EntityCreatorResponse:
         out["online"] = self.online
         out["role"] = self.role
         out["shadow_banned"] = self.shadow_banned
-        v = self.teams
-        out["teams"] = None if v is None else v
+        out["teams"] = self.teams
         out["updated_at"] = self._updated_at
         if self.avg_response_time is not UNSET:
             out["avg_response_time"] = self.avg_response_time
@@ -419,34 +441,34 @@ class EntityCreatorResponse:
             out["deactivated_at"] = self._deactivated_at
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.devices
-        if v is not UNSET:
-            out["devices"] = None if v is None else to_wire(v)
+        if self.devices is not UNSET:
+            out["devices"] = None if self.devices is None else to_wire(self.devices)
         if self.image is not UNSET:
             out["image"] = self.image
         if self._last_active is not UNSET:
             out["last_active"] = self._last_active
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
-        v = self.push_notifications
-        if v is not UNSET:
+        if self.push_notifications is not UNSET:
             out["push_notifications"] = (
-                None if v is None else model_to_wire(PushNotificationSettingsResponse, v)
+                None
+                if self.push_notifications is None
+                else model_to_wire(PushNotificationSettingsResponse, self.push_notifications)
             )
         if self._revoke_tokens_issued_before is not UNSET:
             out["revoke_tokens_issued_before"] = self._revoke_tokens_issued_before
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ban_count", self.ban_count),
             ("banned", self.banned),
             ("blocked_user_ids", self.blocked_user_ids),

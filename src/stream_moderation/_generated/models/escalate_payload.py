@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["EscalatePayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "notes",
         "priority",
@@ -89,7 +89,7 @@ class EscalatePayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("notes", self.notes),
             ("priority", self.priority),
             ("reason", self.reason),

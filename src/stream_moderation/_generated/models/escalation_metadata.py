@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["EscalationMetadata"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "notes",
         "priority",
@@ -86,7 +86,7 @@ class EscalationMetadata:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("notes", self.notes),
             ("priority", self.priority),
             ("reason", self.reason),

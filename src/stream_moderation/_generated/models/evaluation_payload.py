@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["EvaluationPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "type",
         "matches",
@@ -36,13 +37,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_matches(
+    value: Sequence[MatchPayload | Mapping[str, Any]] | None | Unset,
+) -> list[MatchPayload] | None | Unset:
+    return coerce_models(value, ("list", MatchPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EvaluationPayload:
     """EvaluationPayload"""
 
     type: EvaluationPayloadType
     """Evaluation type"""
-    matches: list[MatchPayload] | None | Unset = UNSET
+    matches: list[MatchPayload] | None | Unset = _attrs.field(default=UNSET, converter=_to_matches)
     """List of matches"""
     phrase_list_ids: list[int] | None | Unset = UNSET
     """List of phrase list IDs"""
@@ -123,21 +130,18 @@ class EvaluationPayload:
         """The JSON object of this EvaluationPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["type"] = self.type
-        v = self.matches
-        if v is not UNSET:
-            out["matches"] = None if v is None else to_wire(v)
-        v = self.phrase_list_ids
-        if v is not UNSET:
-            out["phrase_list_ids"] = None if v is None else v
-        v = self.phrases
-        if v is not UNSET:
-            out["phrases"] = None if v is None else v
+        if self.matches is not UNSET:
+            out["matches"] = None if self.matches is None else to_wire(self.matches)
+        if self.phrase_list_ids is not UNSET:
+            out["phrase_list_ids"] = None if self.phrase_list_ids is None else self.phrase_list_ids
+        if self.phrases is not UNSET:
+            out["phrases"] = None if self.phrases is None else self.phrases
         if self.score is not UNSET:
             out["score"] = self.score
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("type", self.type),
             ("matches", self.matches),
             ("phrase_list_ids", self.phrase_list_ids),

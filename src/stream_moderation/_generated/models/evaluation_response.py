@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_float,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["EvaluationResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "score",
         "type",
@@ -31,13 +32,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_matches(
+    value: Sequence[MatchResponse | Mapping[str, Any]] | None | Unset,
+) -> list[MatchResponse] | None | Unset:
+    return coerce_models(value, ("list", MatchResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EvaluationResponse:
     """EvaluationResponse"""
 
     score: float
     type: str
-    matches: list[MatchResponse] | None | Unset = UNSET
+    matches: list[MatchResponse] | None | Unset = _attrs.field(default=UNSET, converter=_to_matches)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -80,13 +87,12 @@ class EvaluationResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["score"] = self.score
         out["type"] = self.type
-        v = self.matches
-        if v is not UNSET:
-            out["matches"] = None if v is None else to_wire(v)
+        if self.matches is not UNSET:
+            out["matches"] = None if self.matches is None else to_wire(self.matches)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("score", self.score),
             ("type", self.type),
             ("matches", self.matches),

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["FeedsActivityLocation"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "lat",
         "lng",
@@ -70,7 +70,7 @@ class FeedsActivityLocation:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("lat", self.lat),
             ("lng", self.lng),
         ]

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["FeedsEnrichedCollectionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -128,8 +128,7 @@ class FeedsEnrichedCollectionResponse:
         """The JSON object of this FeedsEnrichedCollectionResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["name"] = self.name
         out["status"] = self.status
@@ -138,7 +137,7 @@ class FeedsEnrichedCollectionResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("id", self.id),

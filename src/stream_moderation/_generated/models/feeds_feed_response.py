@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["FeedsFeedResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_count",
         "created_at",
@@ -53,13 +54,25 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_location(
+    value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
+) -> FeedsActivityLocation | None | Unset:
+    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsFeedResponse:
     """FeedsFeedResponse"""
 
     activity_count: int
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    created_by: UserResponse
+    created_by: UserResponse = _attrs.field(converter=_to_created_by)
     """User response object"""
     description: str
     feed: str
@@ -76,7 +89,9 @@ class FeedsFeedResponse:
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     filter_tags: list[str] | None | Unset = UNSET
-    location: FeedsActivityLocation | None | Unset = UNSET
+    location: FeedsActivityLocation | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_location
+    )
     visibility: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -226,8 +241,7 @@ class FeedsFeedResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["activity_count"] = self.activity_count
         out["created_at"] = self._created_at
-        v = self.created_by
-        out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        out["created_by"] = model_to_wire(UserResponse, self.created_by)
         out["description"] = self.description
         out["feed"] = self.feed
         out["follower_count"] = self.follower_count
@@ -238,23 +252,24 @@ class FeedsFeedResponse:
         out["name"] = self.name
         out["pin_count"] = self.pin_count
         out["updated_at"] = self._updated_at
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
-        v = self.filter_tags
-        if v is not UNSET:
-            out["filter_tags"] = None if v is None else v
-        v = self.location
-        if v is not UNSET:
-            out["location"] = None if v is None else model_to_wire(FeedsActivityLocation, v)
+        if self.filter_tags is not UNSET:
+            out["filter_tags"] = None if self.filter_tags is None else self.filter_tags
+        if self.location is not UNSET:
+            out["location"] = (
+                None
+                if self.location is None
+                else model_to_wire(FeedsActivityLocation, self.location)
+            )
         if self.visibility is not UNSET:
             out["visibility"] = self.visibility
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_count", self.activity_count),
             ("created_at", self.created_at),
             ("created_by", self.created_by),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["FeedsModerationTemplateConfigPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "data_types",
         "config_key",
@@ -83,14 +83,13 @@ class FeedsModerationTemplateConfigPayload:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsModerationTemplateConfigPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.data_types
-        out["data_types"] = None if v is None else v
+        out["data_types"] = self.data_types
         if self.config_key is not UNSET:
             out["config_key"] = self.config_key
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("data_types", self.data_types),
             ("config_key", self.config_key),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["FeedsNotificationComment"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "comment",
         "id",
@@ -31,6 +32,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationComment:
     """FeedsNotificationComment"""
@@ -38,7 +45,9 @@ class FeedsNotificationComment:
     comment: str
     id: str
     user_id: str
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -85,13 +94,12 @@ class FeedsNotificationComment:
         out["comment"] = self.comment
         out["id"] = self.id
         out["user_id"] = self.user_id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("comment", self.comment),
             ("id", self.id),
             ("user_id", self.user_id),

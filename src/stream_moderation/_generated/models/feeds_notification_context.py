@@ -13,12 +13,13 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["FeedsNotificationContext"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target",
         "trigger",
@@ -27,12 +28,28 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_target(
+    value: FeedsNotificationTarget | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationTarget | None | Unset:
+    return coerce_models(value, FeedsNotificationTarget)  # type: ignore[no-any-return]
+
+
+def _to_trigger(
+    value: FeedsNotificationTrigger | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationTrigger | None | Unset:
+    return coerce_models(value, FeedsNotificationTrigger)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationContext:
     """FeedsNotificationContext"""
 
-    target: FeedsNotificationTarget | None | Unset = UNSET
-    trigger: FeedsNotificationTrigger | None | Unset = UNSET
+    target: FeedsNotificationTarget | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_target
+    )
+    trigger: FeedsNotificationTrigger | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_trigger
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -70,16 +87,20 @@ class FeedsNotificationContext:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsNotificationContext: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(FeedsNotificationTarget, v)
-        v = self.trigger
-        if v is not UNSET:
-            out["trigger"] = None if v is None else model_to_wire(FeedsNotificationTrigger, v)
+        if self.target is not UNSET:
+            out["target"] = (
+                None if self.target is None else model_to_wire(FeedsNotificationTarget, self.target)
+            )
+        if self.trigger is not UNSET:
+            out["trigger"] = (
+                None
+                if self.trigger is None
+                else model_to_wire(FeedsNotificationTrigger, self.trigger)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target", self.target),
             ("trigger", self.trigger),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["FeedsNotificationParentActivity"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "attachments",
@@ -32,12 +33,20 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationParentActivity:
     """FeedsNotificationParentActivity"""
 
     id: str
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     text: str | None | Unset = UNSET
     type: str | None | Unset = UNSET
     user_id: str | None | Unset = UNSET
@@ -96,9 +105,8 @@ class FeedsNotificationParentActivity:
         """The JSON object of this FeedsNotificationParentActivity: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.text is not UNSET:
             out["text"] = self.text
         if self.type is not UNSET:
@@ -108,7 +116,7 @@ class FeedsNotificationParentActivity:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("attachments", self.attachments),
             ("text", self.text),

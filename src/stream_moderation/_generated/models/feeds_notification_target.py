@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["FeedsNotificationTarget"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "attachments",
@@ -37,16 +38,40 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_comment(
+    value: FeedsNotificationComment | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationComment | None | Unset:
+    return coerce_models(value, FeedsNotificationComment)  # type: ignore[no-any-return]
+
+
+def _to_parent_activity(
+    value: FeedsNotificationParentActivity | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationParentActivity | None | Unset:
+    return coerce_models(value, FeedsNotificationParentActivity)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTarget:
     """FeedsNotificationTarget"""
 
     id: str
-    attachments: list[Attachment] | None | Unset = UNSET
-    comment: FeedsNotificationComment | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
+    comment: FeedsNotificationComment | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_comment
+    )
     custom: dict[str, Any] | None | Unset = UNSET
     name: str | None | Unset = UNSET
-    parent_activity: FeedsNotificationParentActivity | None | Unset = UNSET
+    parent_activity: FeedsNotificationParentActivity | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_activity
+    )
     text: str | None | Unset = UNSET
     type: str | None | Unset = UNSET
     user_id: str | None | Unset = UNSET
@@ -125,21 +150,23 @@ class FeedsNotificationTarget:
         """The JSON object of this FeedsNotificationTarget: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
-        v = self.comment
-        if v is not UNSET:
-            out["comment"] = None if v is None else model_to_wire(FeedsNotificationComment, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
+        if self.comment is not UNSET:
+            out["comment"] = (
+                None
+                if self.comment is None
+                else model_to_wire(FeedsNotificationComment, self.comment)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.parent_activity
-        if v is not UNSET:
+        if self.parent_activity is not UNSET:
             out["parent_activity"] = (
-                None if v is None else model_to_wire(FeedsNotificationParentActivity, v)
+                None
+                if self.parent_activity is None
+                else model_to_wire(FeedsNotificationParentActivity, self.parent_activity)
             )
         if self.text is not UNSET:
             out["text"] = self.text
@@ -150,7 +177,7 @@ class FeedsNotificationTarget:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("attachments", self.attachments),
             ("comment", self.comment),

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["FeedsNotificationTrigger"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "text",
         "type",
@@ -30,13 +31,21 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_comment(
+    value: FeedsNotificationComment | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationComment | None | Unset:
+    return coerce_models(value, FeedsNotificationComment)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTrigger:
     """FeedsNotificationTrigger"""
 
     text: str
     type: str
-    comment: FeedsNotificationComment | None | Unset = UNSET
+    comment: FeedsNotificationComment | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_comment
+    )
     custom: dict[str, Any] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -83,16 +92,18 @@ class FeedsNotificationTrigger:
         out: dict[str, Any] = dict(self.additional_properties)
         out["text"] = self.text
         out["type"] = self.type
-        v = self.comment
-        if v is not UNSET:
-            out["comment"] = None if v is None else model_to_wire(FeedsNotificationComment, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.comment is not UNSET:
+            out["comment"] = (
+                None
+                if self.comment is None
+                else model_to_wire(FeedsNotificationComment, self.comment)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("text", self.text),
             ("type", self.type),
             ("comment", self.comment),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["FeedsPreferencesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "comment",
         "comment_mention",
@@ -131,9 +131,10 @@ class FeedsPreferencesResponse:
             out["comment_reaction"] = self.comment_reaction
         if self.comment_reply is not UNSET:
             out["comment_reply"] = self.comment_reply
-        v = self.custom_activity_types
-        if v is not UNSET:
-            out["custom_activity_types"] = None if v is None else v
+        if self.custom_activity_types is not UNSET:
+            out["custom_activity_types"] = (
+                None if self.custom_activity_types is None else self.custom_activity_types
+            )
         if self.follow is not UNSET:
             out["follow"] = self.follow
         if self.mention is not UNSET:
@@ -143,7 +144,7 @@ class FeedsPreferencesResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("comment", self.comment),
             ("comment_mention", self.comment_mention),
             ("comment_reaction", self.comment_reaction),

@@ -22,7 +22,7 @@ from ..types import (
 
 __all__ = ["FeedsReactionGroupResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "count",
         "first_reaction_at",
@@ -117,7 +117,7 @@ class FeedsReactionGroupResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("count", self.count),
             ("first_reaction_at", self.first_reaction_at),
             ("last_reaction_at", self.last_reaction_at),

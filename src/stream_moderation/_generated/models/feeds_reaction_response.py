@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["FeedsReactionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "created_at",
@@ -38,6 +39,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsReactionResponse:
     """FeedsReactionResponse"""
@@ -46,7 +53,7 @@ class FeedsReactionResponse:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     comment_id: str | None | Unset = UNSET
     custom: dict[str, Any] | None | Unset = UNSET
@@ -136,17 +143,15 @@ class FeedsReactionResponse:
         out["created_at"] = self._created_at
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.comment_id is not UNSET:
             out["comment_id"] = self.comment_id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("created_at", self.created_at),
             ("type", self.type),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -31,7 +32,7 @@ from ..types import (
 
 __all__ = ["FeedsV3ActivityResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "attachments",
         "bookmark_count",
@@ -86,15 +87,113 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_collections(
+    value: Mapping[str, FeedsEnrichedCollectionResponse | Mapping[str, Any]],
+) -> dict[str, FeedsEnrichedCollectionResponse]:
+    return coerce_models(value, ("map", FeedsEnrichedCollectionResponse))  # type: ignore[no-any-return]
+
+
+def _to_comments(
+    value: Sequence[FeedsV3CommentResponse | Mapping[str, Any]],
+) -> list[FeedsV3CommentResponse]:
+    return coerce_models(value, ("list", FeedsV3CommentResponse))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_bookmarks(
+    value: Sequence[FeedsBookmarkResponse | Mapping[str, Any]],
+) -> list[FeedsBookmarkResponse]:
+    return coerce_models(value, ("list", FeedsBookmarkResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]],
+) -> dict[str, FeedsReactionGroupResponse]:
+    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_current_feed(
+    value: FeedsFeedResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsFeedResponse | None | Unset:
+    return coerce_models(value, FeedsFeedResponse)  # type: ignore[no-any-return]
+
+
+def _to_friend_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
+) -> list[FeedsReactionResponse] | None | Unset:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_location(
+    value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
+) -> FeedsActivityLocation | None | Unset:
+    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_notification_context(
+    value: FeedsNotificationContext | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationContext | None | Unset:
+    return coerce_models(value, FeedsNotificationContext)  # type: ignore[no-any-return]
+
+
+def _to_parent(
+    value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3ActivityResponse | None | Unset:
+    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3ActivityResponse:
     """FeedsV3ActivityResponse"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     bookmark_count: int
-    collections: dict[str, FeedsEnrichedCollectionResponse]
+    collections: dict[str, FeedsEnrichedCollectionResponse] = _attrs.field(
+        converter=_to_collections
+    )
     comment_count: int
-    comments: list[FeedsV3CommentResponse]
+    comments: list[FeedsV3CommentResponse] = _attrs.field(converter=_to_comments)
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     feeds: list[str]
@@ -102,24 +201,28 @@ class FeedsV3ActivityResponse:
     hidden: bool
     id: str
     interest_tags: list[str]
-    latest_reactions: list[FeedsReactionResponse]
-    mentioned_users: list[UserResponse]
-    own_bookmarks: list[FeedsBookmarkResponse]
-    own_reactions: list[FeedsReactionResponse]
+    latest_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_latest_reactions)
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
+    own_bookmarks: list[FeedsBookmarkResponse] = _attrs.field(converter=_to_own_bookmarks)
+    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
     popularity: int
     preview: bool
     reaction_count: int
-    reaction_groups: dict[str, FeedsReactionGroupResponse]
+    reaction_groups: dict[str, FeedsReactionGroupResponse] = _attrs.field(
+        converter=_to_reaction_groups
+    )
     restrict_replies: str
     score: float
     search_data: dict[str, Any]
     share_count: int
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     visibility: str
-    current_feed: FeedsFeedResponse | None | Unset = UNSET
+    current_feed: FeedsFeedResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_current_feed
+    )
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -130,17 +233,27 @@ class FeedsV3ActivityResponse:
         alias="expires_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     friend_reaction_count: int | None | Unset = UNSET
-    friend_reactions: list[FeedsReactionResponse] | None | Unset = UNSET
+    friend_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_friend_reactions
+    )
     is_read: bool | None | Unset = UNSET
     is_seen: bool | None | Unset = UNSET
     is_watched: bool | None | Unset = UNSET
-    location: FeedsActivityLocation | None | Unset = UNSET
+    location: FeedsActivityLocation | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_location
+    )
     metrics: dict[str, int] | None | Unset = UNSET
-    moderation: ModerationV2Response | None | Unset = UNSET
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     moderation_action: str | None | Unset = UNSET
-    notification_context: FeedsNotificationContext | None | Unset = UNSET
-    parent: FeedsV3ActivityResponse | None | Unset = UNSET
-    poll: PollResponseData | None | Unset = UNSET
+    notification_context: FeedsNotificationContext | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_notification_context
+    )
+    parent: FeedsV3ActivityResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent
+    )
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     score_vars: dict[str, Any] | None | Unset = UNSET
     selector_source: str | None | Unset = UNSET
     text: str | None | Unset = UNSET
@@ -478,51 +591,40 @@ class FeedsV3ActivityResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsV3ActivityResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.attachments
-        out["attachments"] = None if v is None else to_wire(v)
+        out["attachments"] = to_wire(self.attachments)
         out["bookmark_count"] = self.bookmark_count
-        v = self.collections
-        out["collections"] = None if v is None else to_wire(v)
+        out["collections"] = to_wire(self.collections)
         out["comment_count"] = self.comment_count
-        v = self.comments
-        out["comments"] = None if v is None else to_wire(v)
+        out["comments"] = to_wire(self.comments)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.feeds
-        out["feeds"] = None if v is None else v
-        v = self.filter_tags
-        out["filter_tags"] = None if v is None else v
+        out["custom"] = self.custom
+        out["feeds"] = self.feeds
+        out["filter_tags"] = self.filter_tags
         out["hidden"] = self.hidden
         out["id"] = self.id
-        v = self.interest_tags
-        out["interest_tags"] = None if v is None else v
-        v = self.latest_reactions
-        out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
-        v = self.own_bookmarks
-        out["own_bookmarks"] = None if v is None else to_wire(v)
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["interest_tags"] = self.interest_tags
+        out["latest_reactions"] = to_wire(self.latest_reactions)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["own_bookmarks"] = to_wire(self.own_bookmarks)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["popularity"] = self.popularity
         out["preview"] = self.preview
         out["reaction_count"] = self.reaction_count
-        v = self.reaction_groups
-        out["reaction_groups"] = None if v is None else to_wire(v)
+        out["reaction_groups"] = to_wire(self.reaction_groups)
         out["restrict_replies"] = self.restrict_replies
         out["score"] = self.score
-        v = self.search_data
-        out["search_data"] = None if v is None else v
+        out["search_data"] = self.search_data
         out["share_count"] = self.share_count
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         out["visibility"] = self.visibility
-        v = self.current_feed
-        if v is not UNSET:
-            out["current_feed"] = None if v is None else model_to_wire(FeedsFeedResponse, v)
+        if self.current_feed is not UNSET:
+            out["current_feed"] = (
+                None
+                if self.current_feed is None
+                else model_to_wire(FeedsFeedResponse, self.current_feed)
+            )
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self._edited_at is not UNSET:
@@ -531,40 +633,46 @@ class FeedsV3ActivityResponse:
             out["expires_at"] = self._expires_at
         if self.friend_reaction_count is not UNSET:
             out["friend_reaction_count"] = self.friend_reaction_count
-        v = self.friend_reactions
-        if v is not UNSET:
-            out["friend_reactions"] = None if v is None else to_wire(v)
+        if self.friend_reactions is not UNSET:
+            out["friend_reactions"] = (
+                None if self.friend_reactions is None else to_wire(self.friend_reactions)
+            )
         if self.is_read is not UNSET:
             out["is_read"] = self.is_read
         if self.is_seen is not UNSET:
             out["is_seen"] = self.is_seen
         if self.is_watched is not UNSET:
             out["is_watched"] = self.is_watched
-        v = self.location
-        if v is not UNSET:
-            out["location"] = None if v is None else model_to_wire(FeedsActivityLocation, v)
-        v = self.metrics
-        if v is not UNSET:
-            out["metrics"] = None if v is None else v
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.location is not UNSET:
+            out["location"] = (
+                None
+                if self.location is None
+                else model_to_wire(FeedsActivityLocation, self.location)
+            )
+        if self.metrics is not UNSET:
+            out["metrics"] = None if self.metrics is None else self.metrics
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.moderation_action is not UNSET:
             out["moderation_action"] = self.moderation_action
-        v = self.notification_context
-        if v is not UNSET:
+        if self.notification_context is not UNSET:
             out["notification_context"] = (
-                None if v is None else model_to_wire(FeedsNotificationContext, v)
+                None
+                if self.notification_context is None
+                else model_to_wire(FeedsNotificationContext, self.notification_context)
             )
-        v = self.parent
-        if v is not UNSET:
-            out["parent"] = None if v is None else model_to_wire(FeedsV3ActivityResponse, v)
-        v = self.poll
-        if v is not UNSET:
-            out["poll"] = None if v is None else model_to_wire(PollResponseData, v)
-        v = self.score_vars
-        if v is not UNSET:
-            out["score_vars"] = None if v is None else v
+        if self.parent is not UNSET:
+            out["parent"] = (
+                None if self.parent is None else model_to_wire(FeedsV3ActivityResponse, self.parent)
+            )
+        if self.poll is not UNSET:
+            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
+        if self.score_vars is not UNSET:
+            out["score_vars"] = None if self.score_vars is None else self.score_vars
         if self.selector_source is not UNSET:
             out["selector_source"] = self.selector_source
         if self.text is not UNSET:
@@ -574,7 +682,7 @@ class FeedsV3ActivityResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("attachments", self.attachments),
             ("bookmark_count", self.bookmark_count),
             ("collections", self.collections),

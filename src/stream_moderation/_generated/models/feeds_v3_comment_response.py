@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["FeedsV3CommentResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "bookmark_count",
         "confidence_score",
@@ -63,6 +64,48 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
+) -> list[FeedsReactionResponse] | None | Unset:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, FeedsReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3CommentResponse:
     """FeedsV3CommentResponse"""
@@ -72,19 +115,21 @@ class FeedsV3CommentResponse:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     downvote_count: int
     id: str
-    mentioned_users: list[UserResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
     object_id: str
     object_type: str
-    own_reactions: list[FeedsReactionResponse]
+    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
     reaction_count: int
     reply_count: int
     score: int
     status: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     upvote_count: int
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     controversy_score: float | None | Unset = UNSET
     custom: dict[str, Any] | None | Unset = UNSET
     _deleted_at: int | str | None | Unset = _attrs.field(
@@ -93,10 +138,16 @@ class FeedsV3CommentResponse:
     _edited_at: int | str | None | Unset = _attrs.field(
         alias="edited_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    latest_reactions: list[FeedsReactionResponse] | None | Unset = UNSET
-    moderation: ModerationV2Response | None | Unset = UNSET
+    latest_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_reactions
+    )
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, FeedsReactionGroupResponse] | None | Unset = UNSET
+    reaction_groups: dict[str, FeedsReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
     text: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -303,49 +354,49 @@ class FeedsV3CommentResponse:
         out["created_at"] = self._created_at
         out["downvote_count"] = self.downvote_count
         out["id"] = self.id
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["reaction_count"] = self.reaction_count
         out["reply_count"] = self.reply_count
         out["score"] = self.score
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         out["upvote_count"] = self.upvote_count
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.attachments
-        if v is not UNSET:
-            out["attachments"] = None if v is None else to_wire(v)
+        out["user"] = model_to_wire(UserResponse, self.user)
+        if self.attachments is not UNSET:
+            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         if self.controversy_score is not UNSET:
             out["controversy_score"] = self.controversy_score
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self._edited_at is not UNSET:
             out["edited_at"] = self._edited_at
-        v = self.latest_reactions
-        if v is not UNSET:
-            out["latest_reactions"] = None if v is None else to_wire(v)
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.latest_reactions is not UNSET:
+            out["latest_reactions"] = (
+                None if self.latest_reactions is None else to_wire(self.latest_reactions)
+            )
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
-        v = self.reaction_groups
-        if v is not UNSET:
-            out["reaction_groups"] = None if v is None else to_wire(v)
+        if self.reaction_groups is not UNSET:
+            out["reaction_groups"] = (
+                None if self.reaction_groups is None else to_wire(self.reaction_groups)
+            )
         if self.text is not UNSET:
             out["text"] = self.text
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("bookmark_count", self.bookmark_count),
             ("confidence_score", self.confidence_score),
             ("created_at", self.created_at),

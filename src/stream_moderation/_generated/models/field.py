@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["Field"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "short",
         "title",
@@ -77,7 +77,7 @@ class Field:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("short", self.short),
             ("title", self.title),
             ("value", self.value),

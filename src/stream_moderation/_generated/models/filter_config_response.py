@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["FilterConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "llm_labels",
         "ai_text_labels",
@@ -98,18 +98,15 @@ class FilterConfigResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FilterConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.llm_labels
-        out["llm_labels"] = None if v is None else v
-        v = self.ai_text_labels
-        if v is not UNSET:
-            out["ai_text_labels"] = None if v is None else v
-        v = self.config_keys
-        if v is not UNSET:
-            out["config_keys"] = None if v is None else v
+        out["llm_labels"] = self.llm_labels
+        if self.ai_text_labels is not UNSET:
+            out["ai_text_labels"] = None if self.ai_text_labels is None else self.ai_text_labels
+        if self.config_keys is not UNSET:
+            out["config_keys"] = None if self.config_keys is None else self.config_keys
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("llm_labels", self.llm_labels),
             ("ai_text_labels", self.ai_text_labels),
             ("config_keys", self.config_keys),

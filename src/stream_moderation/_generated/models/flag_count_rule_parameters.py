@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["FlagCountRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "threshold",
     }
@@ -68,7 +68,7 @@ class FlagCountRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("threshold", self.threshold),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["FlagRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_id",
         "entity_type",
@@ -34,6 +35,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_moderation_payload(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FlagRequest:
     """FlagRequest"""
@@ -46,10 +59,12 @@ class FlagRequest:
     """Additional metadata about the flag"""
     entity_creator_id: str | None | Unset = UNSET
     """ID of the user who created the flagged entity"""
-    moderation_payload: ModerationPayload | None | Unset = UNSET
+    moderation_payload: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     reason: str | None | Unset = UNSET
     """Optional explanation for why the content is being flagged"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -115,25 +130,26 @@ class FlagRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.moderation_payload
-        if v is not UNSET:
-            out["moderation_payload"] = None if v is None else model_to_wire(ModerationPayload, v)
+        if self.moderation_payload is not UNSET:
+            out["moderation_payload"] = (
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayload, self.moderation_payload)
+            )
         if self.reason is not UNSET:
             out["reason"] = self.reason
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("custom", self.custom),

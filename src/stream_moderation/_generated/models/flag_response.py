@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["FlagResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "item_id",
@@ -71,7 +71,7 @@ class FlagResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("item_id", self.item_id),
         ]

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["FlagUserOptions"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "reason",
     }
@@ -68,7 +68,7 @@ class FlagUserOptions:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("reason", self.reason),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

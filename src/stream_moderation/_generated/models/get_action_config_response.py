@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,12 +14,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["GetActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_config",
         "duration",
@@ -28,11 +29,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]],
+) -> dict[str, list[ModerationActionConfigResponse]]:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetActionConfigResponse:
     """GetActionConfigResponse"""
 
-    action_config: dict[str, list[ModerationActionConfigResponse]]
+    action_config: dict[str, list[ModerationActionConfigResponse]] = _attrs.field(
+        converter=_to_action_config
+    )
     """Moderation action configs grouped by entity type, sorted by order ascending"""
     duration: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -71,13 +80,12 @@ class GetActionConfigResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this GetActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_config
-        out["action_config"] = None if v is None else to_wire(v)
+        out["action_config"] = to_wire(self.action_config)
         out["duration"] = self.duration
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_config", self.action_config),
             ("duration", self.duration),
         ]

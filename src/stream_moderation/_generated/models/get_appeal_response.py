@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["GetAppealResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "item",
@@ -28,12 +29,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetAppealResponse:
     """GetAppealResponse"""
 
     duration: str
-    item: AppealItemResponse | None | Unset = UNSET
+    item: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -68,13 +75,14 @@ class GetAppealResponse:
         """The JSON object of this GetAppealResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(AppealItemResponse, v)
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(AppealItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("item", self.item),
         ]

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["GetFlagCountRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "entity_creator_id",
         "entity_type",
@@ -76,7 +76,7 @@ class GetFlagCountRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("entity_creator_id", self.entity_creator_id),
             ("entity_type", self.entity_type),
         ]

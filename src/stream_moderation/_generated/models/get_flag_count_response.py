@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["GetFlagCountResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "count",
         "duration",
@@ -72,7 +72,7 @@ class GetFlagCountResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("count", self.count),
             ("duration", self.duration),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["HarmConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_sequences",
         "cooldown_period",
@@ -33,11 +34,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_sequences(
+    value: Sequence[ActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[ActionSequence] | None | Unset:
+    return coerce_models(value, ("list", ActionSequence))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class HarmConfig:
     """HarmConfig"""
 
-    action_sequences: list[ActionSequence] | None | Unset = UNSET
+    action_sequences: list[ActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
     cooldown_period: int | None | Unset = UNSET
     harm_types: list[str] | None | Unset = UNSET
     severity: int | None | Unset = UNSET
@@ -104,14 +113,14 @@ class HarmConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this HarmConfig: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.harm_types
-        if v is not UNSET:
-            out["harm_types"] = None if v is None else v
+        if self.harm_types is not UNSET:
+            out["harm_types"] = None if self.harm_types is None else self.harm_types
         if self.severity is not UNSET:
             out["severity"] = self.severity
         if self.threshold is not UNSET:
@@ -119,7 +128,7 @@ class HarmConfig:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_sequences", self.action_sequences),
             ("cooldown_period", self.cooldown_period),
             ("harm_types", self.harm_types),

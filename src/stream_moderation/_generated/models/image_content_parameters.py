@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["ImageContentParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "label_operator",
@@ -87,9 +87,8 @@ class ImageContentParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ImageContentParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.label_operator is not UNSET:
             out["label_operator"] = self.label_operator
         if self.min_confidence is not UNSET:
@@ -97,7 +96,7 @@ class ImageContentParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("label_operator", self.label_operator),
             ("min_confidence", self.min_confidence),

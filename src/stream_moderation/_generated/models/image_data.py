@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["ImageData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "frames",
         "height",
@@ -88,7 +88,7 @@ class ImageData:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("frames", self.frames),
             ("height", self.height),
             ("size", self.size),

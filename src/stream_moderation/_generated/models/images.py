@@ -12,12 +12,13 @@ from ..errors import ParseError
 from ..types import (
     UNSET,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["Images"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "fixed_height",
         "fixed_height_downsampled",
@@ -31,17 +32,59 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_fixed_height(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_height_downsampled(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_height_still(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width_downsampled(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width_still(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_original(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Images:
     """Images"""
 
-    fixed_height: ImageData
-    fixed_height_downsampled: ImageData
-    fixed_height_still: ImageData
-    fixed_width: ImageData
-    fixed_width_downsampled: ImageData
-    fixed_width_still: ImageData
-    original: ImageData
+    fixed_height: ImageData = _attrs.field(converter=_to_fixed_height)
+    fixed_height_downsampled: ImageData = _attrs.field(converter=_to_fixed_height_downsampled)
+    fixed_height_still: ImageData = _attrs.field(converter=_to_fixed_height_still)
+    fixed_width: ImageData = _attrs.field(converter=_to_fixed_width)
+    fixed_width_downsampled: ImageData = _attrs.field(converter=_to_fixed_width_downsampled)
+    fixed_width_still: ImageData = _attrs.field(converter=_to_fixed_width_still)
+    original: ImageData = _attrs.field(converter=_to_original)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -90,24 +133,17 @@ class Images:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Images: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.fixed_height
-        out["fixed_height"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_height_downsampled
-        out["fixed_height_downsampled"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_height_still
-        out["fixed_height_still"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width
-        out["fixed_width"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width_downsampled
-        out["fixed_width_downsampled"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.fixed_width_still
-        out["fixed_width_still"] = None if v is None else model_to_wire(ImageData, v)
-        v = self.original
-        out["original"] = None if v is None else model_to_wire(ImageData, v)
+        out["fixed_height"] = model_to_wire(ImageData, self.fixed_height)
+        out["fixed_height_downsampled"] = model_to_wire(ImageData, self.fixed_height_downsampled)
+        out["fixed_height_still"] = model_to_wire(ImageData, self.fixed_height_still)
+        out["fixed_width"] = model_to_wire(ImageData, self.fixed_width)
+        out["fixed_width_downsampled"] = model_to_wire(ImageData, self.fixed_width_downsampled)
+        out["fixed_width_still"] = model_to_wire(ImageData, self.fixed_width_still)
+        out["original"] = model_to_wire(ImageData, self.original)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("fixed_height", self.fixed_height),
             ("fixed_height_downsampled", self.fixed_height_downsampled),
             ("fixed_height_still", self.fixed_height_still),

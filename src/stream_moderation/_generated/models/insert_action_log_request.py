@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["InsertActionLogRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_type",
         "entity_creator_id",
@@ -118,9 +118,8 @@ class InsertActionLogRequest:
         out["entity_creator_id"] = self.entity_creator_id
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.reason is not UNSET:
             out["reason"] = self.reason
         if self.reporter_type is not UNSET:
@@ -130,7 +129,7 @@ class InsertActionLogRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_type", self.action_type),
             ("entity_creator_id", self.entity_creator_id),
             ("entity_id", self.entity_id),

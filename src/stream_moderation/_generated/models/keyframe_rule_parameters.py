@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["KeyframeRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "min_confidence",
@@ -88,9 +88,8 @@ class KeyframeRuleParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this KeyframeRuleParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.min_confidence is not UNSET:
             out["min_confidence"] = self.min_confidence
         if self.threshold is not UNSET:
@@ -98,7 +97,7 @@ class KeyframeRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("min_confidence", self.min_confidence),
             ("threshold", self.threshold),

@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["LabelResultResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "category",
         "content",
@@ -189,8 +189,7 @@ class LabelResultResponse:
         out["created_at"] = self._created_at
         out["harm_type"] = self.harm_type
         out["id"] = self.id
-        v = self.labels
-        out["labels"] = None if v is None else v
+        out["labels"] = self.labels
         out["language"] = self.language
         out["recommended_action"] = self.recommended_action
         out["severity"] = self.severity
@@ -207,7 +206,7 @@ class LabelResultResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("category", self.category),
             ("content", self.content),
             ("content_type", self.content_type),

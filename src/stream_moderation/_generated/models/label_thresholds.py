@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["LabelThresholds"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "block",
         "flag",
@@ -79,7 +79,7 @@ class LabelThresholds:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("block", self.block),
             ("flag", self.flag),
         ]

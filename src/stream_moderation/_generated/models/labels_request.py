@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["LabelsRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content",
         "category",
@@ -141,7 +141,7 @@ class LabelsRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content", self.content),
             ("category", self.category),
             ("content_id", self.content_id),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["LabelsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "recommended_action",
@@ -144,9 +144,8 @@ class LabelsResponse:
             out["directed_at"] = self.directed_at
         if self.harm_type is not UNSET:
             out["harm_type"] = self.harm_type
-        v = self.labels
-        if v is not UNSET:
-            out["labels"] = None if v is None else v
+        if self.labels is not UNSET:
+            out["labels"] = None if self.labels is None else self.labels
         if self.language is not UNSET:
             out["language"] = self.language
         if self.masked_content is not UNSET:
@@ -156,7 +155,7 @@ class LabelsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("recommended_action", self.recommended_action),
             ("content_id", self.content_id),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,12 +14,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["ListTasksResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "tasks",
@@ -28,12 +29,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_tasks(
+    value: Sequence[TaskResponse | Mapping[str, Any]],
+) -> list[TaskResponse]:
+    return coerce_models(value, ("list", TaskResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ListTasksResponse:
     """ListTasksResponse"""
 
     duration: str
-    tasks: list[TaskResponse]
+    tasks: list[TaskResponse] = _attrs.field(converter=_to_tasks)
     """A collection of all tasks"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -69,12 +76,11 @@ class ListTasksResponse:
         """The JSON object of this ListTasksResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.tasks
-        out["tasks"] = None if v is None else to_wire(v)
+        out["tasks"] = to_wire(self.tasks)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("tasks", self.tasks),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["LLMConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "app_context",
         "async",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[LLMRule | Mapping[str, Any]] | None | Unset,
+) -> list[LLMRule] | None | Unset:
+    return coerce_models(value, ("list", LLMRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class LLMConfig:
     """LLMConfig"""
@@ -40,7 +47,7 @@ class LLMConfig:
     app_context: str | None | Unset = UNSET
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
-    rules: list[LLMRule] | None | Unset = UNSET
+    rules: list[LLMRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     severity_descriptions: dict[str, str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -113,16 +120,16 @@ class LLMConfig:
             out["async"] = self.async_
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
-        v = self.severity_descriptions
-        if v is not UNSET:
-            out["severity_descriptions"] = None if v is None else v
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if self.severity_descriptions is not UNSET:
+            out["severity_descriptions"] = (
+                None if self.severity_descriptions is None else self.severity_descriptions
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("app_context", self.app_context),
             ("async_", self.async_),
             ("enabled", self.enabled),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -22,7 +23,7 @@ from ..types import (
 
 __all__ = ["LLMRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "description",
         "label",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_severity_rules(
+    value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardSeverityRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class LLMRule:
     """LLMRule"""
@@ -40,7 +47,9 @@ class LLMRule:
     description: str
     label: str
     action: LLMRuleAction | None | Unset = UNSET
-    severity_rules: list[BodyguardSeverityRule] | None | Unset = UNSET
+    severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_severity_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -92,13 +101,14 @@ class LLMRule:
         out["label"] = self.label
         if self.action is not UNSET:
             out["action"] = self.action
-        v = self.severity_rules
-        if v is not UNSET:
-            out["severity_rules"] = None if v is None else to_wire(v)
+        if self.severity_rules is not UNSET:
+            out["severity_rules"] = (
+                None if self.severity_rules is None else to_wire(self.severity_rules)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("description", self.description),
             ("label", self.label),
             ("action", self.action),

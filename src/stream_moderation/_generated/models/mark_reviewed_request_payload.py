@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["MarkReviewedRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_to_mark_as_reviewed_limit",
         "decision_reason",
@@ -91,7 +91,7 @@ class MarkReviewedRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_to_mark_as_reviewed_limit", self.content_to_mark_as_reviewed_limit),
             ("decision_reason", self.decision_reason),
             ("disable_marking_content_as_reviewed", self.disable_marking_content_as_reviewed),

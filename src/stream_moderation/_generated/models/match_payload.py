@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["MatchPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "text",
         "type",
@@ -79,7 +79,7 @@ class MatchPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("text", self.text),
             ("type", self.type),
         ]

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["MatchResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "text",
         "type",
@@ -71,7 +71,7 @@ class MatchResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("text", self.text),
             ("type", self.type),
         ]

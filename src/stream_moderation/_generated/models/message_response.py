@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["MessageResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "attachments",
         "cid",
@@ -85,11 +86,101 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[ReactionResponse | Mapping[str, Any]],
+) -> list[ReactionResponse]:
+    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[ReactionResponse | Mapping[str, Any]],
+) -> list[ReactionResponse]:
+    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_draft(
+    value: DraftResponse | Mapping[str, Any] | None | Unset,
+) -> DraftResponse | None | Unset:
+    return coerce_models(value, DraftResponse)  # type: ignore[no-any-return]
+
+
+def _to_member(
+    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberResponse | None | Unset:
+    return coerce_models(value, ChannelMemberResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_pinned_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, ReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, ReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", ReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_reminder(
+    value: ReminderResponseData | Mapping[str, Any] | None | Unset,
+) -> ReminderResponseData | None | Unset:
+    return coerce_models(value, ReminderResponseData)  # type: ignore[no-any-return]
+
+
+def _to_shared_location(
+    value: SharedLocationResponseData | Mapping[str, Any] | None | Unset,
+) -> SharedLocationResponseData | None | Unset:
+    return coerce_models(value, SharedLocationResponseData)  # type: ignore[no-any-return]
+
+
+def _to_thread_participants(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MessageResponse:
     """Represents any chat message"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     """Array of message attachments"""
     cid: str
     """Channel unique identifier in <type>:<id> format"""
@@ -101,15 +192,15 @@ class MessageResponse:
     """Contains HTML markup of the message. Can only be set when using server-side API"""
     id: str
     """Message ID is unique string identifier of the message"""
-    latest_reactions: list[ReactionResponse]
+    latest_reactions: list[ReactionResponse] = _attrs.field(converter=_to_latest_reactions)
     """List of 10 latest reactions to this message"""
     mentioned_channel: bool
     """Whether the message mentioned the channel tag"""
     mentioned_here: bool
     """Whether the message mentioned online users with @here tag"""
-    mentioned_users: list[UserResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
     """List of mentioned users"""
-    own_reactions: list[ReactionResponse]
+    own_reactions: list[ReactionResponse] = _attrs.field(converter=_to_own_reactions)
     """List of 10 latest reactions of authenticated user to this message"""
     pinned: bool
     """Whether message is pinned or not"""
@@ -137,7 +228,7 @@ class MessageResponse:
     """Contains type of the message. One of: regular, ephemeral, error, reply, system, deleted"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """Date/time of the last update"""
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     command: str | None | Unset = UNSET
     """Contains provided slash command"""
@@ -146,14 +237,14 @@ class MessageResponse:
     )
     """Date/time of deletion"""
     deleted_for_me: bool | None | Unset = UNSET
-    draft: DraftResponse | None | Unset = UNSET
+    draft: DraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
     i18n: dict[str, str] | None | Unset = UNSET
     """Object with translations. Key `language` contains the original language key. Other keys
     contain translations
     """
     image_labels: dict[str, list[str]] | None | Unset = UNSET
     """Contains image moderation information"""
-    member: ChannelMemberResponse | None | Unset = UNSET
+    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
     mentioned_group_ids: list[str] | None | Unset = UNSET
     """List of user group IDs mentioned in the message. Group members who are also channel
     members will receive push notifications based on their push preferences. Max 10 groups
@@ -168,7 +259,9 @@ class MessageResponse:
     )
     mml: str | None | Unset = UNSET
     """Should be empty if `text` is provided. Can only be set when using server-side API"""
-    moderation: ModerationV2Response | None | Unset = UNSET
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
     """ID of parent message (thread)"""
     _pin_expires: int | str | None | Unset = _attrs.field(
@@ -179,20 +272,30 @@ class MessageResponse:
         alias="pinned_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date when message got pinned"""
-    pinned_by: UserResponse | None | Unset = UNSET
+    pinned_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_pinned_by)
     """User response object"""
-    poll: PollResponseData | None | Unset = UNSET
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     poll_id: str | None | Unset = UNSET
     """Identifier of the poll to include in the message"""
-    quoted_message: MessageResponse | None | Unset = UNSET
+    quoted_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     """Represents any chat message"""
     quoted_message_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, ReactionGroupResponse] | None | Unset = UNSET
-    reminder: ReminderResponseData | None | Unset = UNSET
-    shared_location: SharedLocationResponseData | None | Unset = UNSET
+    reaction_groups: dict[str, ReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
+    reminder: ReminderResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reminder
+    )
+    shared_location: SharedLocationResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shared_location
+    )
     show_in_channel: bool | None | Unset = UNSET
     """Whether thread reply should be shown in the channel as well"""
-    thread_participants: list[UserResponse] | None | Unset = UNSET
+    thread_participants: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_thread_participants
+    )
     """List of users who participate in thread"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -585,108 +688,109 @@ class MessageResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this MessageResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.attachments
-        out["attachments"] = None if v is None else to_wire(v)
+        out["attachments"] = to_wire(self.attachments)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["deleted_reply_count"] = self.deleted_reply_count
         out["html"] = self.html
         out["id"] = self.id
-        v = self.latest_reactions
-        out["latest_reactions"] = None if v is None else to_wire(v)
+        out["latest_reactions"] = to_wire(self.latest_reactions)
         out["mentioned_channel"] = self.mentioned_channel
         out["mentioned_here"] = self.mentioned_here
-        v = self.mentioned_users
-        out["mentioned_users"] = None if v is None else to_wire(v)
-        v = self.own_reactions
-        out["own_reactions"] = None if v is None else to_wire(v)
+        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["own_reactions"] = to_wire(self.own_reactions)
         out["pinned"] = self.pinned
-        v = self.reaction_counts
-        out["reaction_counts"] = None if v is None else v
-        v = self.reaction_scores
-        out["reaction_scores"] = None if v is None else v
+        out["reaction_counts"] = self.reaction_counts
+        out["reaction_scores"] = self.reaction_scores
         out["reply_count"] = self.reply_count
-        v = self.restricted_visibility
-        out["restricted_visibility"] = None if v is None else v
+        out["restricted_visibility"] = self.restricted_visibility
         out["shadowed"] = self.shadowed
         out["silent"] = self.silent
         out["text"] = self.text
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        v = self.user
-        out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        out["user"] = model_to_wire(UserResponse, self.user)
         if self.command is not UNSET:
             out["command"] = self.command
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.deleted_for_me is not UNSET:
             out["deleted_for_me"] = self.deleted_for_me
-        v = self.draft
-        if v is not UNSET:
-            out["draft"] = None if v is None else model_to_wire(DraftResponse, v)
-        v = self.i18n
-        if v is not UNSET:
-            out["i18n"] = None if v is None else v
-        v = self.image_labels
-        if v is not UNSET:
-            out["image_labels"] = None if v is None else v
-        v = self.member
-        if v is not UNSET:
-            out["member"] = None if v is None else model_to_wire(ChannelMemberResponse, v)
-        v = self.mentioned_group_ids
-        if v is not UNSET:
-            out["mentioned_group_ids"] = None if v is None else v
-        v = self.mentioned_roles
-        if v is not UNSET:
-            out["mentioned_roles"] = None if v is None else v
+        if self.draft is not UNSET:
+            out["draft"] = None if self.draft is None else model_to_wire(DraftResponse, self.draft)
+        if self.i18n is not UNSET:
+            out["i18n"] = None if self.i18n is None else self.i18n
+        if self.image_labels is not UNSET:
+            out["image_labels"] = None if self.image_labels is None else self.image_labels
+        if self.member is not UNSET:
+            out["member"] = (
+                None if self.member is None else model_to_wire(ChannelMemberResponse, self.member)
+            )
+        if self.mentioned_group_ids is not UNSET:
+            out["mentioned_group_ids"] = (
+                None if self.mentioned_group_ids is None else self.mentioned_group_ids
+            )
+        if self.mentioned_roles is not UNSET:
+            out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
         if self._message_text_updated_at is not UNSET:
             out["message_text_updated_at"] = self._message_text_updated_at
         if self.mml is not UNSET:
             out["mml"] = self.mml
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else model_to_wire(ModerationV2Response, v)
+        if self.moderation is not UNSET:
+            out["moderation"] = (
+                None
+                if self.moderation is None
+                else model_to_wire(ModerationV2Response, self.moderation)
+            )
         if self.parent_id is not UNSET:
             out["parent_id"] = self.parent_id
         if self._pin_expires is not UNSET:
             out["pin_expires"] = self._pin_expires
         if self._pinned_at is not UNSET:
             out["pinned_at"] = self._pinned_at
-        v = self.pinned_by
-        if v is not UNSET:
-            out["pinned_by"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.poll
-        if v is not UNSET:
-            out["poll"] = None if v is None else model_to_wire(PollResponseData, v)
+        if self.pinned_by is not UNSET:
+            out["pinned_by"] = (
+                None if self.pinned_by is None else model_to_wire(UserResponse, self.pinned_by)
+            )
+        if self.poll is not UNSET:
+            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
         if self.poll_id is not UNSET:
             out["poll_id"] = self.poll_id
-        v = self.quoted_message
-        if v is not UNSET:
-            out["quoted_message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.quoted_message is not UNSET:
+            out["quoted_message"] = (
+                None
+                if self.quoted_message is None
+                else model_to_wire(MessageResponse, self.quoted_message)
+            )
         if self.quoted_message_id is not UNSET:
             out["quoted_message_id"] = self.quoted_message_id
-        v = self.reaction_groups
-        if v is not UNSET:
-            out["reaction_groups"] = None if v is None else to_wire(v)
-        v = self.reminder
-        if v is not UNSET:
-            out["reminder"] = None if v is None else model_to_wire(ReminderResponseData, v)
-        v = self.shared_location
-        if v is not UNSET:
+        if self.reaction_groups is not UNSET:
+            out["reaction_groups"] = (
+                None if self.reaction_groups is None else to_wire(self.reaction_groups)
+            )
+        if self.reminder is not UNSET:
+            out["reminder"] = (
+                None
+                if self.reminder is None
+                else model_to_wire(ReminderResponseData, self.reminder)
+            )
+        if self.shared_location is not UNSET:
             out["shared_location"] = (
-                None if v is None else model_to_wire(SharedLocationResponseData, v)
+                None
+                if self.shared_location is None
+                else model_to_wire(SharedLocationResponseData, self.shared_location)
             )
         if self.show_in_channel is not UNSET:
             out["show_in_channel"] = self.show_in_channel
-        v = self.thread_participants
-        if v is not UNSET:
-            out["thread_participants"] = None if v is None else to_wire(v)
+        if self.thread_participants is not UNSET:
+            out["thread_participants"] = (
+                None if self.thread_participants is None else to_wire(self.thread_participants)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("attachments", self.attachments),
             ("cid", self.cid),
             ("created_at", self.created_at),

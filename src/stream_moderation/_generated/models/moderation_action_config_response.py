@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["ModerationActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "description",
@@ -115,9 +115,8 @@ class ModerationActionConfigResponse:
         out["entity_type"] = self.entity_type
         out["icon"] = self.icon
         out["order"] = self.order
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.id is not UNSET:
             out["id"] = self.id
         if self.queue_type is not UNSET:
@@ -125,7 +124,7 @@ class ModerationActionConfigResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("description", self.description),
             ("entity_type", self.entity_type),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["ModerationCheckCompletedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -148,8 +148,7 @@ class ModerationCheckCompletedEvent:
         """The JSON object of this ModerationCheckCompletedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
         out["recommended_action"] = self.recommended_action
@@ -160,7 +159,7 @@ class ModerationCheckCompletedEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("entity_id", self.entity_id),

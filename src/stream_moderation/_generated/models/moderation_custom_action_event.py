@@ -19,6 +19,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["ModerationCustomActionEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_id",
         "created_at",
@@ -43,6 +44,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any],
+) -> ReviewQueueItemResponse:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationCustomActionEvent:
     """This event is sent when a custom moderation action is executed"""
@@ -51,11 +64,11 @@ class ModerationCustomActionEvent:
     """The ID of the custom action that was executed"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    review_queue_item: ReviewQueueItemResponse
+    review_queue_item: ReviewQueueItemResponse = _attrs.field(converter=_to_review_queue_item)
     type: str = "moderation.custom_action"
     action_options: dict[str, Any] | None | Unset = UNSET
     """Additional options passed to the custom action"""
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -151,23 +164,21 @@ class ModerationCustomActionEvent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_id"] = self.action_id
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.review_queue_item
-        out["review_queue_item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        out["custom"] = self.custom
+        out["review_queue_item"] = model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
         out["type"] = self.type
-        v = self.action_options
-        if v is not UNSET:
-            out["action_options"] = None if v is None else v
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.action_options is not UNSET:
+            out["action_options"] = None if self.action_options is None else self.action_options
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_id", self.action_id),
             ("created_at", self.created_at),
             ("custom", self.custom),

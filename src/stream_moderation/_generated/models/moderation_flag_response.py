@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["ModerationFlagResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "entity_id",
@@ -47,6 +48,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_moderation_payload(
+    value: ModerationPayloadResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadResponse | None | Unset:
+    return coerce_models(value, ModerationPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationFlagResponse:
     """ModerationFlagResponse"""
@@ -61,12 +80,16 @@ class ModerationFlagResponse:
     custom: dict[str, Any] | None | Unset = UNSET
     entity_creator_id: str | None | Unset = UNSET
     labels: list[str] | None | Unset = UNSET
-    moderation_payload: ModerationPayloadResponse | None | Unset = UNSET
+    moderation_payload: ModerationPayloadResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
     reason: str | None | Unset = UNSET
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
     review_queue_item_id: str | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -201,40 +224,38 @@ class ModerationFlagResponse:
         out["created_at"] = self._created_at
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.result
-        out["result"] = None if v is None else v
+        out["result"] = self.result
         out["type"] = self.type
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
-        v = self.labels
-        if v is not UNSET:
-            out["labels"] = None if v is None else v
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.labels is not UNSET:
+            out["labels"] = None if self.labels is None else self.labels
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadResponse, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadResponse, self.moderation_payload)
             )
         if self.reason is not UNSET:
             out["reason"] = self.reason
-        v = self.review_queue_item
-        if v is not UNSET:
+        if self.review_queue_item is not UNSET:
             out["review_queue_item"] = (
-                None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+                None
+                if self.review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
             )
         if self.review_queue_item_id is not UNSET:
             out["review_queue_item_id"] = self.review_queue_item_id
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),

@@ -25,7 +25,7 @@ from ..types import (
 
 __all__ = ["ModerationFlaggedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_type",
         "created_at",
@@ -133,8 +133,7 @@ class ModerationFlaggedEvent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["object_id"] = self.object_id
         out["type"] = self.type
         if self._received_at is not UNSET:
@@ -142,7 +141,7 @@ class ModerationFlaggedEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_type", self.content_type),
             ("created_at", self.created_at),
             ("custom", self.custom),

@@ -19,6 +19,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["ModerationMarkReviewedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -41,15 +42,27 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any],
+) -> ReviewQueueItemResponse:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationMarkReviewedEvent:
     """This event is sent when a moderation item is marked as reviewed"""
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    item: ReviewQueueItemResponse
+    item: ReviewQueueItemResponse = _attrs.field(converter=_to_item)
     type: str = "moderation.mark_reviewed"
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -136,20 +149,19 @@ class ModerationMarkReviewedEvent:
         """The JSON object of this ModerationMarkReviewedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.item
-        out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        out["custom"] = self.custom
+        out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
         out["type"] = self.type
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("item", self.item),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["ModerationPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "images",
@@ -109,22 +109,18 @@ class ModerationPayload:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
-        v = self.images
-        if v is not UNSET:
-            out["images"] = None if v is None else v
-        v = self.texts
-        if v is not UNSET:
-            out["texts"] = None if v is None else v
-        v = self.videos
-        if v is not UNSET:
-            out["videos"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
+        if self.images is not UNSET:
+            out["images"] = None if self.images is None else self.images
+        if self.texts is not UNSET:
+            out["texts"] = None if self.texts is None else self.texts
+        if self.videos is not UNSET:
+            out["videos"] = None if self.videos is None else self.videos
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("images", self.images),
             ("texts", self.texts),

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["ModerationRuleInfo"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "description",
         "id",
@@ -82,7 +82,7 @@ class ModerationRuleInfo:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("description", self.description),
             ("id", self.id),
             ("name", self.name),

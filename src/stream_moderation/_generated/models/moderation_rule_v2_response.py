@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -27,7 +28,7 @@ from ..types import (
 
 __all__ = ["ModerationRuleV2Response"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "config_keys",
         "created_at",
@@ -49,6 +50,30 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRuleV2Response:
     """ModerationRuleV2Response"""
@@ -62,11 +87,17 @@ class ModerationRuleV2Response:
     rule_type: str
     team: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     cooldown_period: str | None | Unset = UNSET
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -192,8 +223,7 @@ class ModerationRuleV2Response:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationRuleV2Response: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.config_keys
-        out["config_keys"] = None if v is None else v
+        out["config_keys"] = self.config_keys
         out["created_at"] = self._created_at
         out["description"] = self.description
         out["enabled"] = self.enabled
@@ -202,26 +232,26 @@ class ModerationRuleV2Response:
         out["rule_type"] = self.rule_type
         out["team"] = self.team
         out["updated_at"] = self._updated_at
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("config_keys", self.config_keys),
             ("created_at", self.created_at),
             ("description", self.description),

@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["ModerationRulesTriggeredEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -48,6 +49,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rule(
+    value: ModerationRuleInfo | Mapping[str, Any],
+) -> ModerationRuleInfo:
+    return coerce_models(value, ModerationRuleInfo)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRulesTriggeredEvent:
     """This event is sent automatically whenever a rule builder rule is triggered"""
@@ -58,7 +65,7 @@ class ModerationRulesTriggeredEvent:
     """The ID of the entity that triggered the rule"""
     entity_type: str
     """The type of the entity (call, user, message, etc.)"""
-    rule: ModerationRuleInfo
+    rule: ModerationRuleInfo = _attrs.field(converter=_to_rule)
     triggered_actions: list[str]
     """Array of action types that were triggered"""
     type: str = "moderation_rule.triggered"
@@ -180,14 +187,11 @@ class ModerationRulesTriggeredEvent:
         """The JSON object of this ModerationRulesTriggeredEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        v = self.rule
-        out["rule"] = None if v is None else model_to_wire(ModerationRuleInfo, v)
-        v = self.triggered_actions
-        out["triggered_actions"] = None if v is None else v
+        out["rule"] = model_to_wire(ModerationRuleInfo, self.rule)
+        out["triggered_actions"] = self.triggered_actions
         out["type"] = self.type
         out["user_id"] = self.user_id
         if self._received_at is not UNSET:
@@ -199,7 +203,7 @@ class ModerationRulesTriggeredEvent:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("entity_id", self.entity_id),

@@ -16,12 +16,13 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["MuteRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "target_ids",
         "timeout",
@@ -32,6 +33,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MuteRequest:
     """MuteRequest"""
@@ -40,7 +47,7 @@ class MuteRequest:
     """User IDs to mute (if multiple users)"""
     timeout: int | None | Unset = UNSET
     """Duration of mute in minutes"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -92,19 +99,17 @@ class MuteRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this MuteRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.target_ids
-        out["target_ids"] = None if v is None else v
+        out["target_ids"] = self.target_ids
         if self.timeout is not UNSET:
             out["timeout"] = self.timeout
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("target_ids", self.target_ids),
             ("timeout", self.timeout),
             ("user", self.user),

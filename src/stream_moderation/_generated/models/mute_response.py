@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["MuteResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "mutes",
@@ -32,16 +33,28 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_mutes(
+    value: Sequence[UserMuteResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserMuteResponse] | None | Unset:
+    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_user(
+    value: OwnUserResponse | Mapping[str, Any] | None | Unset,
+) -> OwnUserResponse | None | Unset:
+    return coerce_models(value, OwnUserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MuteResponse:
     """MuteResponse"""
 
     duration: str
-    mutes: list[UserMuteResponse] | None | Unset = UNSET
+    mutes: list[UserMuteResponse] | None | Unset = _attrs.field(default=UNSET, converter=_to_mutes)
     """Object with mutes (if multiple users were muted)"""
     non_existing_users: list[str] | None | Unset = UNSET
     """A list of users that can't be found. Common cause for this is deleted users"""
-    own_user: OwnUserResponse | None | Unset = UNSET
+    own_user: OwnUserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_own_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -96,19 +109,20 @@ class MuteResponse:
         """The JSON object of this MuteResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.mutes
-        if v is not UNSET:
-            out["mutes"] = None if v is None else to_wire(v)
-        v = self.non_existing_users
-        if v is not UNSET:
-            out["non_existing_users"] = None if v is None else v
-        v = self.own_user
-        if v is not UNSET:
-            out["own_user"] = None if v is None else model_to_wire(OwnUserResponse, v)
+        if self.mutes is not UNSET:
+            out["mutes"] = None if self.mutes is None else to_wire(self.mutes)
+        if self.non_existing_users is not UNSET:
+            out["non_existing_users"] = (
+                None if self.non_existing_users is None else self.non_existing_users
+            )
+        if self.own_user is not UNSET:
+            out["own_user"] = (
+                None if self.own_user is None else model_to_wire(OwnUserResponse, self.own_user)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("mutes", self.mutes),
             ("non_existing_users", self.non_existing_users),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["OCRRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "label",
@@ -74,7 +74,7 @@ class OCRRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("label", self.label),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["OwnUserResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "banned",
         "channel_mutes",
@@ -67,19 +68,49 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_channel_mutes(
+    value: Sequence[ChannelMute | Mapping[str, Any]],
+) -> list[ChannelMute]:
+    return coerce_models(value, ("list", ChannelMute))  # type: ignore[no-any-return]
+
+
+def _to_devices(
+    value: Sequence[DeviceResponse | Mapping[str, Any]],
+) -> list[DeviceResponse]:
+    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+
+
+def _to_mutes(
+    value: Sequence[UserMuteResponse | Mapping[str, Any]],
+) -> list[UserMuteResponse]:
+    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+
+
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
+def _to_push_preferences(
+    value: PushPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> PushPreferencesResponse | None | Unset:
+    return coerce_models(value, PushPreferencesResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class OwnUserResponse:
     """OwnUserResponse"""
 
     banned: bool
-    channel_mutes: list[ChannelMute]
+    channel_mutes: list[ChannelMute] = _attrs.field(converter=_to_channel_mutes)
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    devices: list[DeviceResponse]
+    devices: list[DeviceResponse] = _attrs.field(converter=_to_devices)
     id: str
     invisible: bool
     language: str
-    mutes: list[UserMuteResponse]
+    mutes: list[UserMuteResponse] = _attrs.field(converter=_to_mutes)
     online: bool
     role: str
     teams: list[str]
@@ -102,8 +133,12 @@ class OwnUserResponse:
     )
     latest_hidden_channels: list[str] | None | Unset = UNSET
     name: str | None | Unset = UNSET
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
-    push_preferences: PushPreferencesResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
+    push_preferences: PushPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_push_preferences
+    )
     _revoke_tokens_issued_before: int | str | None | Unset = _attrs.field(
         alias="revoke_tokens_issued_before", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -397,22 +432,17 @@ class OwnUserResponse:
         """The JSON object of this OwnUserResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["banned"] = self.banned
-        v = self.channel_mutes
-        out["channel_mutes"] = None if v is None else to_wire(v)
+        out["channel_mutes"] = to_wire(self.channel_mutes)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
-        v = self.devices
-        out["devices"] = None if v is None else to_wire(v)
+        out["custom"] = self.custom
+        out["devices"] = to_wire(self.devices)
         out["id"] = self.id
         out["invisible"] = self.invisible
         out["language"] = self.language
-        v = self.mutes
-        out["mutes"] = None if v is None else to_wire(v)
+        out["mutes"] = to_wire(self.mutes)
         out["online"] = self.online
         out["role"] = self.role
-        v = self.teams
-        out["teams"] = None if v is None else v
+        out["teams"] = self.teams
         out["total_unread_count"] = self.total_unread_count
         out["unread_channels"] = self.unread_channels
         out["unread_count"] = self.unread_count
@@ -420,9 +450,10 @@ class OwnUserResponse:
         out["updated_at"] = self._updated_at
         if self.avg_response_time is not UNSET:
             out["avg_response_time"] = self.avg_response_time
-        v = self.blocked_user_ids
-        if v is not UNSET:
-            out["blocked_user_ids"] = None if v is None else v
+        if self.blocked_user_ids is not UNSET:
+            out["blocked_user_ids"] = (
+                None if self.blocked_user_ids is None else self.blocked_user_ids
+            )
         if self._deactivated_at is not UNSET:
             out["deactivated_at"] = self._deactivated_at
         if self._deleted_at is not UNSET:
@@ -431,33 +462,36 @@ class OwnUserResponse:
             out["image"] = self.image
         if self._last_active is not UNSET:
             out["last_active"] = self._last_active
-        v = self.latest_hidden_channels
-        if v is not UNSET:
-            out["latest_hidden_channels"] = None if v is None else v
+        if self.latest_hidden_channels is not UNSET:
+            out["latest_hidden_channels"] = (
+                None if self.latest_hidden_channels is None else self.latest_hidden_channels
+            )
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
-        v = self.push_preferences
-        if v is not UNSET:
+        if self.push_preferences is not UNSET:
             out["push_preferences"] = (
-                None if v is None else model_to_wire(PushPreferencesResponse, v)
+                None
+                if self.push_preferences is None
+                else model_to_wire(PushPreferencesResponse, self.push_preferences)
             )
         if self._revoke_tokens_issued_before is not UNSET:
             out["revoke_tokens_issued_before"] = self._revoke_tokens_issued_before
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
-        v = self.total_unread_count_by_team
-        if v is not UNSET:
-            out["total_unread_count_by_team"] = None if v is None else v
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
+        if self.total_unread_count_by_team is not UNSET:
+            out["total_unread_count_by_team"] = (
+                None if self.total_unread_count_by_team is None else self.total_unread_count_by_team
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("banned", self.banned),
             ("channel_mutes", self.channel_mutes),
             ("created_at", self.created_at),

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["PollOptionResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "custom",
         "id",
@@ -70,14 +70,13 @@ class PollOptionResponseData:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this PollOptionResponseData: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["id"] = self.id
         out["text"] = self.text
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("custom", self.custom),
             ("id", self.id),
             ("text", self.text),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["PollResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "allow_answers",
         "allow_user_suggested_options",
@@ -56,6 +57,36 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_latest_answers(
+    value: Sequence[PollVoteResponseData | Mapping[str, Any]],
+) -> list[PollVoteResponseData]:
+    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+
+
+def _to_latest_votes_by_option(
+    value: Mapping[str, Sequence[PollVoteResponseData | Mapping[str, Any]]],
+) -> dict[str, list[PollVoteResponseData]]:
+    return coerce_models(value, ("map", ("list", PollVoteResponseData)))  # type: ignore[no-any-return]
+
+
+def _to_options(
+    value: Sequence[PollOptionResponseData | Mapping[str, Any]],
+) -> list[PollOptionResponseData]:
+    return coerce_models(value, ("list", PollOptionResponseData))  # type: ignore[no-any-return]
+
+
+def _to_own_votes(
+    value: Sequence[PollVoteResponseData | Mapping[str, Any]],
+) -> list[PollVoteResponseData]:
+    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+
+
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PollResponseData:
     """PollResponseData"""
@@ -69,16 +100,18 @@ class PollResponseData:
     description: str
     enforce_unique_vote: bool
     id: str
-    latest_answers: list[PollVoteResponseData]
-    latest_votes_by_option: dict[str, list[PollVoteResponseData]]
+    latest_answers: list[PollVoteResponseData] = _attrs.field(converter=_to_latest_answers)
+    latest_votes_by_option: dict[str, list[PollVoteResponseData]] = _attrs.field(
+        converter=_to_latest_votes_by_option
+    )
     name: str
-    options: list[PollOptionResponseData]
-    own_votes: list[PollVoteResponseData]
+    options: list[PollOptionResponseData] = _attrs.field(converter=_to_options)
+    own_votes: list[PollVoteResponseData] = _attrs.field(converter=_to_own_votes)
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     vote_count: int
     vote_counts_by_option: dict[str, int]
     voting_visibility: str
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     is_closed: bool | None | Unset = UNSET
     max_votes_allowed: int | None | Unset = UNSET
@@ -225,28 +258,23 @@ class PollResponseData:
         out["answers_count"] = self.answers_count
         out["created_at"] = self._created_at
         out["created_by_id"] = self.created_by_id
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["description"] = self.description
         out["enforce_unique_vote"] = self.enforce_unique_vote
         out["id"] = self.id
-        v = self.latest_answers
-        out["latest_answers"] = None if v is None else to_wire(v)
-        v = self.latest_votes_by_option
-        out["latest_votes_by_option"] = None if v is None else to_wire(v)
+        out["latest_answers"] = to_wire(self.latest_answers)
+        out["latest_votes_by_option"] = to_wire(self.latest_votes_by_option)
         out["name"] = self.name
-        v = self.options
-        out["options"] = None if v is None else to_wire(v)
-        v = self.own_votes
-        out["own_votes"] = None if v is None else to_wire(v)
+        out["options"] = to_wire(self.options)
+        out["own_votes"] = to_wire(self.own_votes)
         out["updated_at"] = self._updated_at
         out["vote_count"] = self.vote_count
-        v = self.vote_counts_by_option
-        out["vote_counts_by_option"] = None if v is None else v
+        out["vote_counts_by_option"] = self.vote_counts_by_option
         out["voting_visibility"] = self.voting_visibility
-        v = self.created_by
-        if v is not UNSET:
-            out["created_by"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.created_by is not UNSET:
+            out["created_by"] = (
+                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+            )
         if self.is_closed is not UNSET:
             out["is_closed"] = self.is_closed
         if self.max_votes_allowed is not UNSET:
@@ -254,7 +282,7 @@ class PollResponseData:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("allow_answers", self.allow_answers),
             ("allow_user_suggested_options", self.allow_user_suggested_options),
             ("answers_count", self.answers_count),

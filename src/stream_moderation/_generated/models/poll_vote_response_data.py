@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["PollVoteResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "id",
@@ -41,6 +42,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PollVoteResponseData:
     """PollVoteResponseData"""
@@ -52,7 +59,7 @@ class PollVoteResponseData:
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     answer_text: str | None | Unset = UNSET
     is_answer: bool | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -154,15 +161,14 @@ class PollVoteResponseData:
             out["answer_text"] = self.answer_text
         if self.is_answer is not UNSET:
             out["is_answer"] = self.is_answer
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("id", self.id),
             ("option_id", self.option_id),

@@ -13,12 +13,13 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["PrivacySettingsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "delivery_receipts",
         "read_receipts",
@@ -28,13 +29,37 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_delivery_receipts(
+    value: DeliveryReceiptsResponse | Mapping[str, Any] | None | Unset,
+) -> DeliveryReceiptsResponse | None | Unset:
+    return coerce_models(value, DeliveryReceiptsResponse)  # type: ignore[no-any-return]
+
+
+def _to_read_receipts(
+    value: ReadReceiptsResponse | Mapping[str, Any] | None | Unset,
+) -> ReadReceiptsResponse | None | Unset:
+    return coerce_models(value, ReadReceiptsResponse)  # type: ignore[no-any-return]
+
+
+def _to_typing_indicators(
+    value: TypingIndicatorsResponse | Mapping[str, Any] | None | Unset,
+) -> TypingIndicatorsResponse | None | Unset:
+    return coerce_models(value, TypingIndicatorsResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PrivacySettingsResponse:
     """PrivacySettingsResponse"""
 
-    delivery_receipts: DeliveryReceiptsResponse | None | Unset = UNSET
-    read_receipts: ReadReceiptsResponse | None | Unset = UNSET
-    typing_indicators: TypingIndicatorsResponse | None | Unset = UNSET
+    delivery_receipts: DeliveryReceiptsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delivery_receipts
+    )
+    read_receipts: ReadReceiptsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_read_receipts
+    )
+    typing_indicators: TypingIndicatorsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_typing_indicators
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -77,23 +102,28 @@ class PrivacySettingsResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this PrivacySettingsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.delivery_receipts
-        if v is not UNSET:
+        if self.delivery_receipts is not UNSET:
             out["delivery_receipts"] = (
-                None if v is None else model_to_wire(DeliveryReceiptsResponse, v)
+                None
+                if self.delivery_receipts is None
+                else model_to_wire(DeliveryReceiptsResponse, self.delivery_receipts)
             )
-        v = self.read_receipts
-        if v is not UNSET:
-            out["read_receipts"] = None if v is None else model_to_wire(ReadReceiptsResponse, v)
-        v = self.typing_indicators
-        if v is not UNSET:
+        if self.read_receipts is not UNSET:
+            out["read_receipts"] = (
+                None
+                if self.read_receipts is None
+                else model_to_wire(ReadReceiptsResponse, self.read_receipts)
+            )
+        if self.typing_indicators is not UNSET:
             out["typing_indicators"] = (
-                None if v is None else model_to_wire(TypingIndicatorsResponse, v)
+                None
+                if self.typing_indicators is None
+                else model_to_wire(TypingIndicatorsResponse, self.typing_indicators)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("delivery_receipts", self.delivery_receipts),
             ("read_receipts", self.read_receipts),
             ("typing_indicators", self.typing_indicators),

@@ -24,7 +24,7 @@ from ..types import (
 
 __all__ = ["PushNotificationSettingsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "disabled",
         "disabled_until",
@@ -106,7 +106,7 @@ class PushNotificationSettingsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("disabled", self.disabled),
             ("disabled_until", self.disabled_until),
         ]

@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["PushPreferencesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "call_level",
         "chat_level",
@@ -38,18 +39,34 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_chat_preferences(
+    value: ChatPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> ChatPreferencesResponse | None | Unset:
+    return coerce_models(value, ChatPreferencesResponse)  # type: ignore[no-any-return]
+
+
+def _to_feeds_preferences(
+    value: FeedsPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsPreferencesResponse | None | Unset:
+    return coerce_models(value, FeedsPreferencesResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PushPreferencesResponse:
     """PushPreferencesResponse"""
 
     call_level: str | None | Unset = UNSET
     chat_level: str | None | Unset = UNSET
-    chat_preferences: ChatPreferencesResponse | None | Unset = UNSET
+    chat_preferences: ChatPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_chat_preferences
+    )
     _disabled_until: int | str | None | Unset = _attrs.field(
         alias="disabled_until", default=UNSET, converter=optional_timestamp_to_wire
     )
     feeds_level: str | None | Unset = UNSET
-    feeds_preferences: FeedsPreferencesResponse | None | Unset = UNSET
+    feeds_preferences: FeedsPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_preferences
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -130,24 +147,26 @@ class PushPreferencesResponse:
             out["call_level"] = self.call_level
         if self.chat_level is not UNSET:
             out["chat_level"] = self.chat_level
-        v = self.chat_preferences
-        if v is not UNSET:
+        if self.chat_preferences is not UNSET:
             out["chat_preferences"] = (
-                None if v is None else model_to_wire(ChatPreferencesResponse, v)
+                None
+                if self.chat_preferences is None
+                else model_to_wire(ChatPreferencesResponse, self.chat_preferences)
             )
         if self._disabled_until is not UNSET:
             out["disabled_until"] = self._disabled_until
         if self.feeds_level is not UNSET:
             out["feeds_level"] = self.feeds_level
-        v = self.feeds_preferences
-        if v is not UNSET:
+        if self.feeds_preferences is not UNSET:
             out["feeds_preferences"] = (
-                None if v is None else model_to_wire(FeedsPreferencesResponse, v)
+                None
+                if self.feeds_preferences is None
+                else model_to_wire(FeedsPreferencesResponse, self.feeds_preferences)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("call_level", self.call_level),
             ("chat_level", self.chat_level),
             ("chat_preferences", self.chat_preferences),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryAppealsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "items",
@@ -31,12 +32,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_items(
+    value: Sequence[AppealItemResponse | Mapping[str, Any]],
+) -> list[AppealItemResponse]:
+    return coerce_models(value, ("list", AppealItemResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryAppealsResponse:
     """QueryAppealsResponse"""
 
     duration: str
-    items: list[AppealItemResponse]
+    items: list[AppealItemResponse] = _attrs.field(converter=_to_items)
     """List of Appeal Items"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
@@ -84,8 +91,7 @@ class QueryAppealsResponse:
         """The JSON object of this QueryAppealsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.items
-        out["items"] = None if v is None else to_wire(v)
+        out["items"] = to_wire(self.items)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -93,7 +99,7 @@ class QueryAppealsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("items", self.items),
             ("next", self.next),

@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["QueryFeedModerationTemplate"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "name",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_config(
+    value: FeedsModerationTemplateConfigPayload | Mapping[str, Any] | None | Unset,
+) -> FeedsModerationTemplateConfigPayload | None | Unset:
+    return coerce_models(value, FeedsModerationTemplateConfigPayload)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -45,7 +52,9 @@ class QueryFeedModerationTemplate:
     """Name of the moderation template"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the template was last updated"""
-    config: FeedsModerationTemplateConfigPayload | None | Unset = UNSET
+    config: FeedsModerationTemplateConfigPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_config
+    )
     """Configuration for a feeds moderation template"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -125,15 +134,16 @@ class QueryFeedModerationTemplate:
         out["created_at"] = self._created_at
         out["name"] = self.name
         out["updated_at"] = self._updated_at
-        v = self.config
-        if v is not UNSET:
+        if self.config is not UNSET:
             out["config"] = (
-                None if v is None else model_to_wire(FeedsModerationTemplateConfigPayload, v)
+                None
+                if self.config is None
+                else model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("name", self.name),
             ("updated_at", self.updated_at),

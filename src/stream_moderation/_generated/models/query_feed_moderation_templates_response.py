@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,12 +14,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryFeedModerationTemplatesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "templates",
@@ -28,12 +29,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_templates(
+    value: Sequence[QueryFeedModerationTemplate | Mapping[str, Any]],
+) -> list[QueryFeedModerationTemplate]:
+    return coerce_models(value, ("list", QueryFeedModerationTemplate))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryFeedModerationTemplatesResponse:
     """QueryFeedModerationTemplatesResponse"""
 
     duration: str
-    templates: list[QueryFeedModerationTemplate]
+    templates: list[QueryFeedModerationTemplate] = _attrs.field(converter=_to_templates)
     """List of moderation templates"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -75,12 +82,11 @@ class QueryFeedModerationTemplatesResponse:
         """The JSON object of this QueryFeedModerationTemplatesResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.templates
-        out["templates"] = None if v is None else to_wire(v)
+        out["templates"] = to_wire(self.templates)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("templates", self.templates),
         ]

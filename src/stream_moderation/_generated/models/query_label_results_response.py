@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryLabelResultsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "label_results",
@@ -31,12 +32,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_label_results(
+    value: Sequence[LabelResultResponse | Mapping[str, Any]],
+) -> list[LabelResultResponse]:
+    return coerce_models(value, ("list", LabelResultResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryLabelResultsResponse:
     """QueryLabelResultsResponse"""
 
     duration: str
-    label_results: list[LabelResultResponse]
+    label_results: list[LabelResultResponse] = _attrs.field(converter=_to_label_results)
     """List of moderation label results"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
@@ -84,8 +91,7 @@ class QueryLabelResultsResponse:
         """The JSON object of this QueryLabelResultsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.label_results
-        out["label_results"] = None if v is None else to_wire(v)
+        out["label_results"] = to_wire(self.label_results)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -93,7 +99,7 @@ class QueryLabelResultsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("label_results", self.label_results),
             ("next", self.next),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryModerationConfigsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "configs",
         "duration",
@@ -31,11 +32,17 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_configs(
+    value: Sequence[ConfigResponse | Mapping[str, Any]],
+) -> list[ConfigResponse]:
+    return coerce_models(value, ("list", ConfigResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationConfigsResponse:
     """QueryModerationConfigsResponse"""
 
-    configs: list[ConfigResponse]
+    configs: list[ConfigResponse] = _attrs.field(converter=_to_configs)
     """List of moderation configurations"""
     duration: str
     next: str | None | Unset = UNSET
@@ -85,8 +92,7 @@ class QueryModerationConfigsResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationConfigsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.configs
-        out["configs"] = None if v is None else to_wire(v)
+        out["configs"] = to_wire(self.configs)
         out["duration"] = self.duration
         if self.next is not UNSET:
             out["next"] = self.next
@@ -95,7 +101,7 @@ class QueryModerationConfigsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("configs", self.configs),
             ("duration", self.duration),
             ("next", self.next),

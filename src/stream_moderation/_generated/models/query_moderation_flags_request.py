@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryModerationFlagsRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "filter",
         "limit",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_sort(
+    value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
+) -> list[SortParamRequest] | None | Unset:
+    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationFlagsRequest:
     """QueryModerationFlagsRequest"""
@@ -41,7 +48,7 @@ class QueryModerationFlagsRequest:
     limit: int | None | Unset = UNSET
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
-    sort: list[SortParamRequest] | None | Unset = UNSET
+    sort: list[SortParamRequest] | None | Unset = _attrs.field(default=UNSET, converter=_to_sort)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -98,22 +105,20 @@ class QueryModerationFlagsRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationFlagsRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("filter", self.filter),
             ("limit", self.limit),
             ("next", self.next),

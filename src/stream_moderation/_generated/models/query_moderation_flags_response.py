@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryModerationFlagsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "flags",
@@ -31,13 +32,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]],
+) -> list[ModerationFlagResponse]:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationFlagsResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    flags: list[ModerationFlagResponse]
+    flags: list[ModerationFlagResponse] = _attrs.field(converter=_to_flags)
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -86,8 +93,7 @@ class QueryModerationFlagsResponse:
         """The JSON object of this QueryModerationFlagsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -95,7 +101,7 @@ class QueryModerationFlagsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("flags", self.flags),
             ("next", self.next),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryModerationLogsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "logs",
@@ -31,12 +32,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_logs(
+    value: Sequence[ActionLogResponse | Mapping[str, Any]],
+) -> list[ActionLogResponse]:
+    return coerce_models(value, ("list", ActionLogResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationLogsResponse:
     """QueryModerationLogsResponse"""
 
     duration: str
-    logs: list[ActionLogResponse]
+    logs: list[ActionLogResponse] = _attrs.field(converter=_to_logs)
     """List of moderation action logs"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
@@ -86,8 +93,7 @@ class QueryModerationLogsResponse:
         """The JSON object of this QueryModerationLogsResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.logs
-        out["logs"] = None if v is None else to_wire(v)
+        out["logs"] = to_wire(self.logs)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -95,7 +101,7 @@ class QueryModerationLogsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("logs", self.logs),
             ("next", self.next),

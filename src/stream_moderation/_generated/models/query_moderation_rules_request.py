@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,13 +16,14 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["QueryModerationRulesRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "filter",
         "limit",
@@ -36,6 +37,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_sort(
+    value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
+) -> list[SortParamRequest] | None | Unset:
+    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationRulesRequest:
     """QueryModerationRulesRequest"""
@@ -45,9 +58,9 @@ class QueryModerationRulesRequest:
     limit: int | None | Unset = UNSET
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
-    sort: list[SortParamRequest] | None | Unset = UNSET
+    sort: list[SortParamRequest] | None | Unset = _attrs.field(default=UNSET, converter=_to_sort)
     """Sorting parameters for the results"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -114,27 +127,24 @@ class QueryModerationRulesRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationRulesRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("filter", self.filter),
             ("limit", self.limit),
             ("next", self.next),

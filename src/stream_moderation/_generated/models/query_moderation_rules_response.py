@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["QueryModerationRulesResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ai_image_label_definitions",
         "ai_image_subclassifications",
@@ -37,11 +38,25 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_label_definitions(
+    value: Sequence[AIImageLabelDefinition | Mapping[str, Any]],
+) -> list[AIImageLabelDefinition]:
+    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+
+
+def _to_rules(
+    value: Sequence[ModerationRuleV2Response | Mapping[str, Any]],
+) -> list[ModerationRuleV2Response]:
+    return coerce_models(value, ("list", ModerationRuleV2Response))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationRulesResponse:
     """QueryModerationRulesResponse"""
 
-    ai_image_label_definitions: list[AIImageLabelDefinition]
+    ai_image_label_definitions: list[AIImageLabelDefinition] = _attrs.field(
+        converter=_to_ai_image_label_definitions
+    )
     """AI image label definitions with metadata for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]]
     """Stream L1 to leaf-level label name mapping for AI image rules"""
@@ -56,7 +71,7 @@ class QueryModerationRulesResponse:
     """Deprecated: use keyframe_label_classifications instead. Available L1 harm labels for
     keyframe rules
     """
-    rules: list[ModerationRuleV2Response]
+    rules: list[ModerationRuleV2Response] = _attrs.field(converter=_to_rules)
     """List of moderation rules"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
@@ -176,21 +191,14 @@ class QueryModerationRulesResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationRulesResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ai_image_label_definitions
-        out["ai_image_label_definitions"] = None if v is None else to_wire(v)
-        v = self.ai_image_subclassifications
-        out["ai_image_subclassifications"] = None if v is None else v
-        v = self.closed_caption_labels
-        out["closed_caption_labels"] = None if v is None else v
-        v = self.default_llm_labels
-        out["default_llm_labels"] = None if v is None else v
+        out["ai_image_label_definitions"] = to_wire(self.ai_image_label_definitions)
+        out["ai_image_subclassifications"] = self.ai_image_subclassifications
+        out["closed_caption_labels"] = self.closed_caption_labels
+        out["default_llm_labels"] = self.default_llm_labels
         out["duration"] = self.duration
-        v = self.keyframe_label_classifications
-        out["keyframe_label_classifications"] = None if v is None else v
-        v = self.keyframe_labels
-        out["keyframe_labels"] = None if v is None else v
-        v = self.rules
-        out["rules"] = None if v is None else to_wire(v)
+        out["keyframe_label_classifications"] = self.keyframe_label_classifications
+        out["keyframe_labels"] = self.keyframe_labels
+        out["rules"] = to_wire(self.rules)
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -198,7 +206,7 @@ class QueryModerationRulesResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ai_image_label_definitions", self.ai_image_label_definitions),
             ("ai_image_subclassifications", self.ai_image_subclassifications),
             ("closed_caption_labels", self.closed_caption_labels),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -17,13 +17,14 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["QueryReviewQueueRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "exclude_default_action_config",
         "filter",
@@ -42,6 +43,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_sort(
+    value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
+) -> list[SortParamRequest] | None | Unset:
+    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryReviewQueueRequest:
     """QueryReviewQueueRequest"""
@@ -58,11 +71,11 @@ class QueryReviewQueueRequest:
     """Whether to lock items for review (true), unlock items (false), or just fetch (nil)"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
-    sort: list[SortParamRequest] | None | Unset = UNSET
+    sort: list[SortParamRequest] | None | Unset = _attrs.field(default=UNSET, converter=_to_sort)
     """Sorting parameters for the results"""
     stats_only: bool | None | Unset = UNSET
     """Whether to return only statistics"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -154,9 +167,8 @@ class QueryReviewQueueRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.exclude_default_action_config is not UNSET:
             out["exclude_default_action_config"] = self.exclude_default_action_config
-        v = self.filter
-        if v is not UNSET:
-            out["filter"] = None if v is None else v
+        if self.filter is not UNSET:
+            out["filter"] = None if self.filter is None else self.filter
         if self.limit is not UNSET:
             out["limit"] = self.limit
         if self.lock_count is not UNSET:
@@ -169,20 +181,18 @@ class QueryReviewQueueRequest:
             out["next"] = self.next
         if self.prev is not UNSET:
             out["prev"] = self.prev
-        v = self.sort
-        if v is not UNSET:
-            out["sort"] = None if v is None else to_wire(v)
+        if self.sort is not UNSET:
+            out["sort"] = None if self.sort is None else to_wire(self.sort)
         if self.stats_only is not UNSET:
             out["stats_only"] = self.stats_only
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("exclude_default_action_config", self.exclude_default_action_config),
             ("filter", self.filter),
             ("limit", self.limit),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["QueryReviewQueueResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_config",
         "duration",
@@ -36,19 +37,51 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]],
+) -> dict[str, list[ModerationActionConfigResponse]]:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
+def _to_items(
+    value: Sequence[ReviewQueueItemResponse | Mapping[str, Any]],
+) -> list[ReviewQueueItemResponse]:
+    return coerce_models(value, ("list", ReviewQueueItemResponse))  # type: ignore[no-any-return]
+
+
+def _to_default_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]]
+    | None
+    | Unset,
+) -> dict[str, list[ModerationActionConfigResponse]] | None | Unset:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
+def _to_filter_config(
+    value: FilterConfigResponse | Mapping[str, Any] | None | Unset,
+) -> FilterConfigResponse | None | Unset:
+    return coerce_models(value, FilterConfigResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryReviewQueueResponse:
     """QueryReviewQueueResponse"""
 
-    action_config: dict[str, list[ModerationActionConfigResponse]]
+    action_config: dict[str, list[ModerationActionConfigResponse]] = _attrs.field(
+        converter=_to_action_config
+    )
     """Configuration for moderation actions"""
     duration: str
-    items: list[ReviewQueueItemResponse]
+    items: list[ReviewQueueItemResponse] = _attrs.field(converter=_to_items)
     """List of review queue items"""
     stats: dict[str, Any]
     """Statistics about the review queue"""
-    default_action_config: dict[str, list[ModerationActionConfigResponse]] | None | Unset = UNSET
-    filter_config: FilterConfigResponse | None | Unset = UNSET
+    default_action_config: dict[str, list[ModerationActionConfigResponse]] | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_default_action_config)
+    )
+    filter_config: FilterConfigResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_filter_config
+    )
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -121,19 +154,20 @@ class QueryReviewQueueResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryReviewQueueResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.action_config
-        out["action_config"] = None if v is None else to_wire(v)
+        out["action_config"] = to_wire(self.action_config)
         out["duration"] = self.duration
-        v = self.items
-        out["items"] = None if v is None else to_wire(v)
-        v = self.stats
-        out["stats"] = None if v is None else v
-        v = self.default_action_config
-        if v is not UNSET:
-            out["default_action_config"] = None if v is None else to_wire(v)
-        v = self.filter_config
-        if v is not UNSET:
-            out["filter_config"] = None if v is None else model_to_wire(FilterConfigResponse, v)
+        out["items"] = to_wire(self.items)
+        out["stats"] = self.stats
+        if self.default_action_config is not UNSET:
+            out["default_action_config"] = (
+                None if self.default_action_config is None else to_wire(self.default_action_config)
+            )
+        if self.filter_config is not UNSET:
+            out["filter_config"] = (
+                None
+                if self.filter_config is None
+                else model_to_wire(FilterConfigResponse, self.filter_config)
+            )
         if self.next is not UNSET:
             out["next"] = self.next
         if self.prev is not UNSET:
@@ -141,7 +175,7 @@ class QueryReviewQueueResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_config", self.action_config),
             ("duration", self.duration),
             ("items", self.items),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -29,7 +30,7 @@ from ..types import (
 
 __all__ = ["Reaction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "activity_id",
         "created_at",
@@ -53,6 +54,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_latest_children(
+    value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[Reaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+
+
+def _to_own_children(
+    value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[Reaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: User | Mapping[str, Any] | None | Unset,
+) -> User | None | Unset:
+    return coerce_models(value, User)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Reaction:
     """Reaction"""
@@ -68,14 +87,18 @@ class Reaction:
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     id: str | None | Unset = UNSET
-    latest_children: dict[str, list[Reaction]] | None | Unset = UNSET
+    latest_children: dict[str, list[Reaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_children
+    )
     moderation: dict[str, Any] | None | Unset = UNSET
-    own_children: dict[str, list[Reaction]] | None | Unset = UNSET
+    own_children: dict[str, list[Reaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_children
+    )
     parent: str | None | Unset = UNSET
     score: float | None | Unset = UNSET
     target_feeds: list[str] | None | Unset = UNSET
     target_feeds_extra_data: dict[str, Any] | None | Unset = UNSET
-    user: User | None | Unset = UNSET
+    user: User | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -244,42 +267,38 @@ class Reaction:
         out["kind"] = self.kind
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.children_counts
-        if v is not UNSET:
-            out["children_counts"] = None if v is None else v
-        v = self.data
-        if v is not UNSET:
-            out["data"] = None if v is None else v
+        if self.children_counts is not UNSET:
+            out["children_counts"] = None if self.children_counts is None else self.children_counts
+        if self.data is not UNSET:
+            out["data"] = None if self.data is None else self.data
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.id is not UNSET:
             out["id"] = self.id
-        v = self.latest_children
-        if v is not UNSET:
-            out["latest_children"] = None if v is None else to_wire(v)
-        v = self.moderation
-        if v is not UNSET:
-            out["moderation"] = None if v is None else v
-        v = self.own_children
-        if v is not UNSET:
-            out["own_children"] = None if v is None else to_wire(v)
+        if self.latest_children is not UNSET:
+            out["latest_children"] = (
+                None if self.latest_children is None else to_wire(self.latest_children)
+            )
+        if self.moderation is not UNSET:
+            out["moderation"] = None if self.moderation is None else self.moderation
+        if self.own_children is not UNSET:
+            out["own_children"] = None if self.own_children is None else to_wire(self.own_children)
         if self.parent is not UNSET:
             out["parent"] = self.parent
         if self.score is not UNSET:
             out["score"] = self.score
-        v = self.target_feeds
-        if v is not UNSET:
-            out["target_feeds"] = None if v is None else v
-        v = self.target_feeds_extra_data
-        if v is not UNSET:
-            out["target_feeds_extra_data"] = None if v is None else v
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(User, v)
+        if self.target_feeds is not UNSET:
+            out["target_feeds"] = None if self.target_feeds is None else self.target_feeds
+        if self.target_feeds_extra_data is not UNSET:
+            out["target_feeds_extra_data"] = (
+                None if self.target_feeds_extra_data is None else self.target_feeds_extra_data
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(User, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("activity_id", self.activity_id),
             ("created_at", self.created_at),
             ("kind", self.kind),

@@ -5,7 +5,7 @@ of the same type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_int,
     check_list,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["ReactionGroupResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "count",
         "first_reaction_at",
@@ -36,6 +37,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_latest_reactions_by(
+    value: Sequence[ReactionGroupUserResponse | Mapping[str, Any]],
+) -> list[ReactionGroupUserResponse]:
+    return coerce_models(value, ("list", ReactionGroupUserResponse))  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -55,7 +62,9 @@ class ReactionGroupResponse:
         alias="last_reaction_at", converter=timestamp_to_wire
     )
     """LastReactionAt is the time of the last reaction of this type."""
-    latest_reactions_by: list[ReactionGroupUserResponse]
+    latest_reactions_by: list[ReactionGroupUserResponse] = _attrs.field(
+        converter=_to_latest_reactions_by
+    )
     """The most recent users who reacted with this type, ordered by most recent first."""
     sum_scores: int
     """SumScores is the sum of all scores of reactions of this type. Medium allows you to clap
@@ -142,13 +151,12 @@ class ReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        v = self.latest_reactions_by
-        out["latest_reactions_by"] = None if v is None else to_wire(v)
+        out["latest_reactions_by"] = to_wire(self.latest_reactions_by)
         out["sum_scores"] = self.sum_scores
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("count", self.count),
             ("first_reaction_at", self.first_reaction_at),
             ("last_reaction_at", self.last_reaction_at),

@@ -19,6 +19,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["ReactionGroupUserResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "user_id",
@@ -34,6 +35,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -44,7 +51,7 @@ class ReactionGroupUserResponse:
     """The time when the user reacted."""
     user_id: str
     """The ID of the user who reacted."""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -99,13 +106,12 @@ class ReactionGroupUserResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["user_id"] = self.user_id
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("user_id", self.user_id),
             ("user", self.user),

@@ -17,7 +17,7 @@ from ..types import (
 
 __all__ = ["RejectAppealRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "decision_reason",
     }
@@ -65,7 +65,7 @@ class RejectAppealRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("decision_reason", self.decision_reason),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

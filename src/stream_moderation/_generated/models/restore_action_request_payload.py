@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["RestoreActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "decision_reason",
     }
@@ -71,7 +71,7 @@ class RestoreActionRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("decision_reason", self.decision_reason),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["ReviewQueueItemResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "ai_text_severity",
@@ -74,15 +75,111 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_actions(
+    value: Sequence[ActionLogResponse | Mapping[str, Any]],
+) -> list[ActionLogResponse]:
+    return coerce_models(value, ("list", ActionLogResponse))  # type: ignore[no-any-return]
+
+
+def _to_bans(
+    value: Sequence[BanInfoResponse | Mapping[str, Any]],
+) -> list[BanInfoResponse]:
+    return coerce_models(value, ("list", BanInfoResponse))  # type: ignore[no-any-return]
+
+
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]],
+) -> list[ModerationFlagResponse]:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
+def _to_activity(
+    value: EnrichedActivity | Mapping[str, Any] | None | Unset,
+) -> EnrichedActivity | None | Unset:
+    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+
+
+def _to_appeal(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_assigned_to(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_call(
+    value: CallResponse | Mapping[str, Any] | None | Unset,
+) -> CallResponse | None | Unset:
+    return coerce_models(value, CallResponse)  # type: ignore[no-any-return]
+
+
+def _to_entity_creator(
+    value: EntityCreatorResponse | Mapping[str, Any] | None | Unset,
+) -> EntityCreatorResponse | None | Unset:
+    return coerce_models(value, EntityCreatorResponse)  # type: ignore[no-any-return]
+
+
+def _to_escalation_metadata(
+    value: EscalationMetadata | Mapping[str, Any] | None | Unset,
+) -> EscalationMetadata | None | Unset:
+    return coerce_models(value, EscalationMetadata)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v2_activity(
+    value: EnrichedActivity | Mapping[str, Any] | None | Unset,
+) -> EnrichedActivity | None | Unset:
+    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v2_reaction(
+    value: Reaction | Mapping[str, Any] | None | Unset,
+) -> Reaction | None | Unset:
+    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v3_activity(
+    value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3ActivityResponse | None | Unset:
+    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v3_comment(
+    value: FeedsV3CommentResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3CommentResponse | None | Unset:
+    return coerce_models(value, FeedsV3CommentResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayloadResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadResponse | None | Unset:
+    return coerce_models(value, ModerationPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction(
+    value: Reaction | Mapping[str, Any] | None | Unset,
+) -> Reaction | None | Unset:
+    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemResponse:
     """ReviewQueueItemResponse"""
 
-    actions: list[ActionLogResponse]
+    actions: list[ActionLogResponse] = _attrs.field(converter=_to_actions)
     """Moderation actions taken"""
     ai_text_severity: str
     """AI-determined text severity"""
-    bans: list[BanInfoResponse]
+    bans: list[BanInfoResponse] = _attrs.field(converter=_to_bans)
     """Associated ban records"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """When the item was created"""
@@ -92,7 +189,7 @@ class ReviewQueueItemResponse:
     """Type of entity being reviewed"""
     escalated: bool
     """Whether the item has been escalated"""
-    flags: list[ModerationFlagResponse]
+    flags: list[ModerationFlagResponse] = _attrs.field(converter=_to_flags)
     """Associated flag records"""
     flags_count: int
     id: str
@@ -110,17 +207,21 @@ class ReviewQueueItemResponse:
     """Current status of the review"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the item was last updated"""
-    activity: EnrichedActivity | None | Unset = UNSET
-    appeal: AppealItemResponse | None | Unset = UNSET
-    assigned_to: UserResponse | None | Unset = UNSET
+    activity: EnrichedActivity | None | Unset = _attrs.field(default=UNSET, converter=_to_activity)
+    appeal: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_appeal)
+    assigned_to: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_assigned_to
+    )
     """User response object"""
-    call: CallResponse | None | Unset = UNSET
+    call: CallResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_call)
     _completed_at: int | str | None | Unset = _attrs.field(
         alias="completed_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """When the review was completed"""
     config_key: str | None | Unset = UNSET
-    entity_creator: EntityCreatorResponse | None | Unset = UNSET
+    entity_creator: EntityCreatorResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_entity_creator
+    )
     entity_creator_id: str | None | Unset = UNSET
     """ID of who created the entity"""
     _escalated_at: int | str | None | Unset = _attrs.field(
@@ -129,15 +230,27 @@ class ReviewQueueItemResponse:
     """When the item was escalated"""
     escalated_by: str | None | Unset = UNSET
     """ID of the moderator who escalated the item"""
-    escalation_metadata: EscalationMetadata | None | Unset = UNSET
-    feeds_v2_activity: EnrichedActivity | None | Unset = UNSET
-    feeds_v2_reaction: Reaction | None | Unset = UNSET
-    feeds_v3_activity: FeedsV3ActivityResponse | None | Unset = UNSET
-    feeds_v3_comment: FeedsV3CommentResponse | None | Unset = UNSET
-    message: ChatMessageResponse | None | Unset = UNSET
-    moderation_payload: ModerationPayloadResponse | None | Unset = UNSET
+    escalation_metadata: EscalationMetadata | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_escalation_metadata
+    )
+    feeds_v2_activity: EnrichedActivity | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v2_activity
+    )
+    feeds_v2_reaction: Reaction | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v2_reaction
+    )
+    feeds_v3_activity: FeedsV3ActivityResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v3_activity
+    )
+    feeds_v3_comment: FeedsV3CommentResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v3_comment
+    )
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
+    moderation_payload: ModerationPayloadResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
-    reaction: Reaction | None | Unset = UNSET
+    reaction: Reaction | None | Unset = _attrs.field(default=UNSET, converter=_to_reaction)
     _reviewed_at: int | str | None | Unset = _attrs.field(
         alias="reviewed_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -405,91 +518,105 @@ class ReviewQueueItemResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ReviewQueueItemResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        out["actions"] = None if v is None else to_wire(v)
+        out["actions"] = to_wire(self.actions)
         out["ai_text_severity"] = self.ai_text_severity
-        v = self.bans
-        out["bans"] = None if v is None else to_wire(v)
+        out["bans"] = to_wire(self.bans)
         out["created_at"] = self._created_at
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
         out["escalated"] = self.escalated
-        v = self.flags
-        out["flags"] = None if v is None else to_wire(v)
+        out["flags"] = to_wire(self.flags)
         out["flags_count"] = self.flags_count
         out["id"] = self.id
-        v = self.languages
-        out["languages"] = None if v is None else v
+        out["languages"] = self.languages
         out["latest_moderator_action"] = self.latest_moderator_action
         out["recommended_action"] = self.recommended_action
         out["reviewed_by"] = self.reviewed_by
         out["severity"] = self.severity
         out["status"] = self.status
         out["updated_at"] = self._updated_at
-        v = self.activity
-        if v is not UNSET:
-            out["activity"] = None if v is None else model_to_wire(EnrichedActivity, v)
-        v = self.appeal
-        if v is not UNSET:
-            out["appeal"] = None if v is None else model_to_wire(AppealItemResponse, v)
-        v = self.assigned_to
-        if v is not UNSET:
-            out["assigned_to"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.call
-        if v is not UNSET:
-            out["call"] = None if v is None else model_to_wire(CallResponse, v)
+        if self.activity is not UNSET:
+            out["activity"] = (
+                None if self.activity is None else model_to_wire(EnrichedActivity, self.activity)
+            )
+        if self.appeal is not UNSET:
+            out["appeal"] = (
+                None if self.appeal is None else model_to_wire(AppealItemResponse, self.appeal)
+            )
+        if self.assigned_to is not UNSET:
+            out["assigned_to"] = (
+                None if self.assigned_to is None else model_to_wire(UserResponse, self.assigned_to)
+            )
+        if self.call is not UNSET:
+            out["call"] = None if self.call is None else model_to_wire(CallResponse, self.call)
         if self._completed_at is not UNSET:
             out["completed_at"] = self._completed_at
         if self.config_key is not UNSET:
             out["config_key"] = self.config_key
-        v = self.entity_creator
-        if v is not UNSET:
-            out["entity_creator"] = None if v is None else model_to_wire(EntityCreatorResponse, v)
+        if self.entity_creator is not UNSET:
+            out["entity_creator"] = (
+                None
+                if self.entity_creator is None
+                else model_to_wire(EntityCreatorResponse, self.entity_creator)
+            )
         if self.entity_creator_id is not UNSET:
             out["entity_creator_id"] = self.entity_creator_id
         if self._escalated_at is not UNSET:
             out["escalated_at"] = self._escalated_at
         if self.escalated_by is not UNSET:
             out["escalated_by"] = self.escalated_by
-        v = self.escalation_metadata
-        if v is not UNSET:
-            out["escalation_metadata"] = None if v is None else model_to_wire(EscalationMetadata, v)
-        v = self.feeds_v2_activity
-        if v is not UNSET:
-            out["feeds_v2_activity"] = None if v is None else model_to_wire(EnrichedActivity, v)
-        v = self.feeds_v2_reaction
-        if v is not UNSET:
-            out["feeds_v2_reaction"] = None if v is None else model_to_wire(Reaction, v)
-        v = self.feeds_v3_activity
-        if v is not UNSET:
+        if self.escalation_metadata is not UNSET:
+            out["escalation_metadata"] = (
+                None
+                if self.escalation_metadata is None
+                else model_to_wire(EscalationMetadata, self.escalation_metadata)
+            )
+        if self.feeds_v2_activity is not UNSET:
+            out["feeds_v2_activity"] = (
+                None
+                if self.feeds_v2_activity is None
+                else model_to_wire(EnrichedActivity, self.feeds_v2_activity)
+            )
+        if self.feeds_v2_reaction is not UNSET:
+            out["feeds_v2_reaction"] = (
+                None
+                if self.feeds_v2_reaction is None
+                else model_to_wire(Reaction, self.feeds_v2_reaction)
+            )
+        if self.feeds_v3_activity is not UNSET:
             out["feeds_v3_activity"] = (
-                None if v is None else model_to_wire(FeedsV3ActivityResponse, v)
+                None
+                if self.feeds_v3_activity is None
+                else model_to_wire(FeedsV3ActivityResponse, self.feeds_v3_activity)
             )
-        v = self.feeds_v3_comment
-        if v is not UNSET:
+        if self.feeds_v3_comment is not UNSET:
             out["feeds_v3_comment"] = (
-                None if v is None else model_to_wire(FeedsV3CommentResponse, v)
+                None
+                if self.feeds_v3_comment is None
+                else model_to_wire(FeedsV3CommentResponse, self.feeds_v3_comment)
             )
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(ChatMessageResponse, v)
-        v = self.moderation_payload
-        if v is not UNSET:
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(ChatMessageResponse, self.message)
+            )
+        if self.moderation_payload is not UNSET:
             out["moderation_payload"] = (
-                None if v is None else model_to_wire(ModerationPayloadResponse, v)
+                None
+                if self.moderation_payload is None
+                else model_to_wire(ModerationPayloadResponse, self.moderation_payload)
             )
-        v = self.reaction
-        if v is not UNSET:
-            out["reaction"] = None if v is None else model_to_wire(Reaction, v)
+        if self.reaction is not UNSET:
+            out["reaction"] = (
+                None if self.reaction is None else model_to_wire(Reaction, self.reaction)
+            )
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
-        v = self.teams
-        if v is not UNSET:
-            out["teams"] = None if v is None else v
+        if self.teams is not UNSET:
+            out["teams"] = None if self.teams is None else self.teams
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("ai_text_severity", self.ai_text_severity),
             ("bans", self.bans),

@@ -5,7 +5,7 @@ updated
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -30,7 +31,7 @@ from ..types import (
 
 __all__ = ["ReviewQueueItemUpdatedEvent"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "custom",
@@ -44,6 +45,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: ActionLogResponse | Mapping[str, Any] | None | Unset,
+) -> ActionLogResponse | None | Unset:
+    return coerce_models(value, ActionLogResponse)  # type: ignore[no-any-return]
+
+
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ModerationFlagResponse] | None | Unset:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemUpdatedEvent:
     """This event is sent when a moderation review queue item is updated"""
@@ -51,13 +70,17 @@ class ReviewQueueItemUpdatedEvent:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "review_queue_item.updated"
-    action: ActionLogResponse | None | Unset = UNSET
-    flags: list[ModerationFlagResponse] | None | Unset = UNSET
+    action: ActionLogResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    flags: list[ModerationFlagResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flags
+    )
     """The flags associated with this review queue item"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -149,26 +172,26 @@ class ReviewQueueItemUpdatedEvent:
         """The JSON object of this ReviewQueueItemUpdatedEvent: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        v = self.custom
-        out["custom"] = None if v is None else v
+        out["custom"] = self.custom
         out["type"] = self.type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(ActionLogResponse, v)
-        v = self.flags
-        if v is not UNSET:
-            out["flags"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(ActionLogResponse, self.action)
+            )
+        if self.flags is not UNSET:
+            out["flags"] = None if self.flags is None else to_wire(self.flags)
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
-        v = self.review_queue_item
-        if v is not UNSET:
+        if self.review_queue_item is not UNSET:
             out["review_queue_item"] = (
-                None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+                None
+                if self.review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("custom", self.custom),
             ("type", self.type),

@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -21,7 +22,7 @@ from ..types import (
 
 __all__ = ["RuleBuilderAction"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "ban_options",
         "call_options",
@@ -33,13 +34,35 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_ban_options(
+    value: BanOptions | Mapping[str, Any] | None | Unset,
+) -> BanOptions | None | Unset:
+    return coerce_models(value, BanOptions)  # type: ignore[no-any-return]
+
+
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
+def _to_flag_user_options(
+    value: FlagUserOptions | Mapping[str, Any] | None | Unset,
+) -> FlagUserOptions | None | Unset:
+    return coerce_models(value, FlagUserOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderAction:
     """RuleBuilderAction"""
 
-    ban_options: BanOptions | None | Unset = UNSET
-    call_options: CallActionOptions | None | Unset = UNSET
-    flag_user_options: FlagUserOptions | None | Unset = UNSET
+    ban_options: BanOptions | None | Unset = _attrs.field(default=UNSET, converter=_to_ban_options)
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
+    flag_user_options: FlagUserOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flag_user_options
+    )
     skip_inbox: bool | None | Unset = UNSET
     type: RuleBuilderActionType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -98,15 +121,22 @@ class RuleBuilderAction:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderAction: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.ban_options
-        if v is not UNSET:
-            out["ban_options"] = None if v is None else model_to_wire(BanOptions, v)
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
-        v = self.flag_user_options
-        if v is not UNSET:
-            out["flag_user_options"] = None if v is None else model_to_wire(FlagUserOptions, v)
+        if self.ban_options is not UNSET:
+            out["ban_options"] = (
+                None if self.ban_options is None else model_to_wire(BanOptions, self.ban_options)
+            )
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
+        if self.flag_user_options is not UNSET:
+            out["flag_user_options"] = (
+                None
+                if self.flag_user_options is None
+                else model_to_wire(FlagUserOptions, self.flag_user_options)
+            )
         if self.skip_inbox is not UNSET:
             out["skip_inbox"] = self.skip_inbox
         if self.type is not UNSET:
@@ -114,7 +144,7 @@ class RuleBuilderAction:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("ban_options", self.ban_options),
             ("call_options", self.call_options),
             ("flag_user_options", self.flag_user_options),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["RuleBuilderConditionGroup"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "conditions",
         "logic",
@@ -29,11 +30,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderConditionGroup:
     """RuleBuilderConditionGroup"""
 
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -74,15 +83,14 @@ class RuleBuilderConditionGroup:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderConditionGroup: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("conditions", self.conditions),
             ("logic", self.logic),
         ]

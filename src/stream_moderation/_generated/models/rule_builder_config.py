@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_bool,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["RuleBuilderConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "async",
         "rules",
@@ -29,12 +30,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[RuleBuilderRule | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderRule] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderConfig:
     """RuleBuilderConfig"""
 
     async_: bool | None | Unset = UNSET
-    rules: list[RuleBuilderRule] | None | Unset = UNSET
+    rules: list[RuleBuilderRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -76,13 +83,12 @@ class RuleBuilderConfig:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.async_ is not UNSET:
             out["async"] = self.async_
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("async_", self.async_),
             ("rules", self.rules),
         ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,13 +15,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["RuleBuilderRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "rule_type",
         "action",
@@ -36,16 +37,46 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderRule:
     """RuleBuilderRule"""
 
     rule_type: str
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     cooldown_period: str | None | Unset = UNSET
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     id: str | None | Unset = UNSET
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -116,20 +147,20 @@ class RuleBuilderRule:
         """The JSON object of this RuleBuilderRule: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["rule_type"] = self.rule_type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.id is not UNSET:
             out["id"] = self.id
         if self.logic is not UNSET:
@@ -137,7 +168,7 @@ class RuleBuilderRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("rule_type", self.rule_type),
             ("action", self.action),
             ("action_sequences", self.action_sequences),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -24,7 +25,7 @@ from ..types import (
 
 __all__ = ["RuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "condition",
         "created_at",
@@ -38,6 +39,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationResponse | Mapping[str, Any]],
+) -> list[EvaluationResponse]:
+    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerResponse | Mapping[str, Any]],
+) -> list[TriggerResponse]:
+    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleResponse:
     """RuleResponse"""
@@ -46,14 +59,14 @@ class RuleResponse:
     """MongoDB expression that determines if the defined actions should be executed"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """Date/time of creation"""
-    evaluations: list[EvaluationResponse]
+    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
     filter: dict[str, Any]
     """Filter object that selects a task based on its attributes, eg. content-type or channel
     type.
     """
     id: str
     """Rule ID"""
-    triggers: list[TriggerResponse]
+    triggers: list[TriggerResponse] = _attrs.field(converter=_to_triggers)
     """List of triggers"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -134,21 +147,17 @@ class RuleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.condition
-        out["condition"] = None if v is None else v
+        out["condition"] = self.condition
         out["created_at"] = self._created_at
-        v = self.evaluations
-        out["evaluations"] = None if v is None else to_wire(v)
-        v = self.filter
-        out["filter"] = None if v is None else v
+        out["evaluations"] = to_wire(self.evaluations)
+        out["filter"] = self.filter
         out["id"] = self.id
-        v = self.triggers
-        out["triggers"] = None if v is None else to_wire(v)
+        out["triggers"] = to_wire(self.triggers)
         out["updated_at"] = self._updated_at
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("condition", self.condition),
             ("created_at", self.created_at),
             ("evaluations", self.evaluations),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["ShadowBlockActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "reason",
     }
@@ -71,7 +71,7 @@ class ShadowBlockActionRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("reason", self.reason),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

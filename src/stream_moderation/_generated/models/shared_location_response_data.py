@@ -18,6 +18,7 @@ from ..types import (
     check_float,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -27,7 +28,7 @@ from ..types import (
 
 __all__ = ["SharedLocationResponseData"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "created_at",
@@ -45,6 +46,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SharedLocationResponseData:
     """SharedLocationResponseData"""
@@ -57,12 +70,12 @@ class SharedLocationResponseData:
     message_id: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     _end_at: int | str | None | Unset = _attrs.field(
         alias="end_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -181,18 +194,20 @@ class SharedLocationResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        v = self.channel
-        if v is not UNSET:
-            out["channel"] = None if v is None else model_to_wire(ChannelResponse, v)
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelResponse, self.channel)
+            )
         if self._end_at is not UNSET:
             out["end_at"] = self._end_at
-        v = self.message
-        if v is not UNSET:
-            out["message"] = None if v is None else model_to_wire(MessageResponse, v)
+        if self.message is not UNSET:
+            out["message"] = (
+                None if self.message is None else model_to_wire(MessageResponse, self.message)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("created_at", self.created_at),
             ("created_by_device_id", self.created_by_device_id),

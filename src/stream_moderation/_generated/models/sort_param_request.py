@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["SortParamRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "direction",
         "field",
@@ -92,7 +92,7 @@ class SortParamRequest:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("direction", self.direction),
             ("field", self.field),
             ("type", self.type),

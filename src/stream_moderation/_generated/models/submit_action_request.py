@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -21,7 +22,7 @@ from ..types import (
 
 __all__ = ["SubmitActionRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action_type",
         "appeal_id",
@@ -50,6 +51,114 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_ban(
+    value: BanActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> BanActionRequestPayload | None | Unset:
+    return coerce_models(value, BanActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_block(
+    value: BlockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> BlockActionRequestPayload | None | Unset:
+    return coerce_models(value, BlockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_bypass(
+    value: BypassActionRequest | Mapping[str, Any] | None | Unset,
+) -> BypassActionRequest | None | Unset:
+    return coerce_models(value, BypassActionRequest)  # type: ignore[no-any-return]
+
+
+def _to_custom(
+    value: CustomActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> CustomActionRequestPayload | None | Unset:
+    return coerce_models(value, CustomActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_activity(
+    value: DeleteActivityRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteActivityRequestPayload | None | Unset:
+    return coerce_models(value, DeleteActivityRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_comment(
+    value: DeleteCommentRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteCommentRequestPayload | None | Unset:
+    return coerce_models(value, DeleteCommentRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_message(
+    value: DeleteMessageRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteMessageRequestPayload | None | Unset:
+    return coerce_models(value, DeleteMessageRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_reaction(
+    value: DeleteReactionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteReactionRequestPayload | None | Unset:
+    return coerce_models(value, DeleteReactionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_user(
+    value: DeleteUserRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteUserRequestPayload | None | Unset:
+    return coerce_models(value, DeleteUserRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_escalate(
+    value: EscalatePayload | Mapping[str, Any] | None | Unset,
+) -> EscalatePayload | None | Unset:
+    return coerce_models(value, EscalatePayload)  # type: ignore[no-any-return]
+
+
+def _to_flag(
+    value: FlagRequest | Mapping[str, Any] | None | Unset,
+) -> FlagRequest | None | Unset:
+    return coerce_models(value, FlagRequest)  # type: ignore[no-any-return]
+
+
+def _to_mark_reviewed(
+    value: MarkReviewedRequestPayload | Mapping[str, Any] | None | Unset,
+) -> MarkReviewedRequestPayload | None | Unset:
+    return coerce_models(value, MarkReviewedRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_reject_appeal(
+    value: RejectAppealRequestPayload | Mapping[str, Any] | None | Unset,
+) -> RejectAppealRequestPayload | None | Unset:
+    return coerce_models(value, RejectAppealRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_restore(
+    value: RestoreActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> RestoreActionRequestPayload | None | Unset:
+    return coerce_models(value, RestoreActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_shadow_block(
+    value: ShadowBlockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> ShadowBlockActionRequestPayload | None | Unset:
+    return coerce_models(value, ShadowBlockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_unban(
+    value: UnbanActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> UnbanActionRequestPayload | None | Unset:
+    return coerce_models(value, UnbanActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_unblock(
+    value: UnblockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> UnblockActionRequestPayload | None | Unset:
+    return coerce_models(value, UnblockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitActionRequest:
     """SubmitActionRequest"""
@@ -62,41 +171,67 @@ class SubmitActionRequest:
     """
     appeal_id: str | None | Unset = UNSET
     """UUID of the appeal to act on (required for reject_appeal, optional for other actions)"""
-    ban: BanActionRequestPayload | None | Unset = UNSET
+    ban: BanActionRequestPayload | None | Unset = _attrs.field(default=UNSET, converter=_to_ban)
     """Configuration for ban moderation action"""
-    block: BlockActionRequestPayload | None | Unset = UNSET
+    block: BlockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block
+    )
     """Configuration for block action"""
-    bypass: BypassActionRequest | None | Unset = UNSET
-    custom: CustomActionRequestPayload | None | Unset = UNSET
+    bypass: BypassActionRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_bypass)
+    custom: CustomActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_custom
+    )
     """Configuration for custom moderation action"""
-    delete_activity: DeleteActivityRequestPayload | None | Unset = UNSET
+    delete_activity: DeleteActivityRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_activity
+    )
     """Configuration for activity deletion action"""
-    delete_comment: DeleteCommentRequestPayload | None | Unset = UNSET
+    delete_comment: DeleteCommentRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_comment
+    )
     """Configuration for comment deletion action"""
-    delete_message: DeleteMessageRequestPayload | None | Unset = UNSET
+    delete_message: DeleteMessageRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_message
+    )
     """Configuration for message deletion action"""
-    delete_reaction: DeleteReactionRequestPayload | None | Unset = UNSET
+    delete_reaction: DeleteReactionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_reaction
+    )
     """Configuration for reaction deletion action"""
-    delete_user: DeleteUserRequestPayload | None | Unset = UNSET
+    delete_user: DeleteUserRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_user
+    )
     """Configuration for user deletion action"""
-    escalate: EscalatePayload | None | Unset = UNSET
+    escalate: EscalatePayload | None | Unset = _attrs.field(default=UNSET, converter=_to_escalate)
     """Configuration for escalation action"""
-    flag: FlagRequest | None | Unset = UNSET
+    flag: FlagRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_flag)
     item_id: str | None | Unset = UNSET
     """UUID of the review queue item to act on"""
-    mark_reviewed: MarkReviewedRequestPayload | None | Unset = UNSET
+    mark_reviewed: MarkReviewedRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mark_reviewed
+    )
     """Configuration for mark reviewed action"""
-    reject_appeal: RejectAppealRequestPayload | None | Unset = UNSET
+    reject_appeal: RejectAppealRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reject_appeal
+    )
     """Configuration for rejecting an appeal"""
-    restore: RestoreActionRequestPayload | None | Unset = UNSET
+    restore: RestoreActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_restore
+    )
     """Configuration for restore action"""
-    shadow_block: ShadowBlockActionRequestPayload | None | Unset = UNSET
+    shadow_block: ShadowBlockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shadow_block
+    )
     """Configuration for shadow block action"""
-    unban: UnbanActionRequestPayload | None | Unset = UNSET
+    unban: UnbanActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_unban
+    )
     """Configuration for unban moderation action"""
-    unblock: UnblockActionRequestPayload | None | Unset = UNSET
+    unblock: UnblockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_unblock
+    )
     """Configuration for unblock action"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -235,82 +370,104 @@ class SubmitActionRequest:
         out["action_type"] = self.action_type
         if self.appeal_id is not UNSET:
             out["appeal_id"] = self.appeal_id
-        v = self.ban
-        if v is not UNSET:
-            out["ban"] = None if v is None else model_to_wire(BanActionRequestPayload, v)
-        v = self.block
-        if v is not UNSET:
-            out["block"] = None if v is None else model_to_wire(BlockActionRequestPayload, v)
-        v = self.bypass
-        if v is not UNSET:
-            out["bypass"] = None if v is None else model_to_wire(BypassActionRequest, v)
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else model_to_wire(CustomActionRequestPayload, v)
-        v = self.delete_activity
-        if v is not UNSET:
+        if self.ban is not UNSET:
+            out["ban"] = (
+                None if self.ban is None else model_to_wire(BanActionRequestPayload, self.ban)
+            )
+        if self.block is not UNSET:
+            out["block"] = (
+                None if self.block is None else model_to_wire(BlockActionRequestPayload, self.block)
+            )
+        if self.bypass is not UNSET:
+            out["bypass"] = (
+                None if self.bypass is None else model_to_wire(BypassActionRequest, self.bypass)
+            )
+        if self.custom is not UNSET:
+            out["custom"] = (
+                None
+                if self.custom is None
+                else model_to_wire(CustomActionRequestPayload, self.custom)
+            )
+        if self.delete_activity is not UNSET:
             out["delete_activity"] = (
-                None if v is None else model_to_wire(DeleteActivityRequestPayload, v)
+                None
+                if self.delete_activity is None
+                else model_to_wire(DeleteActivityRequestPayload, self.delete_activity)
             )
-        v = self.delete_comment
-        if v is not UNSET:
+        if self.delete_comment is not UNSET:
             out["delete_comment"] = (
-                None if v is None else model_to_wire(DeleteCommentRequestPayload, v)
+                None
+                if self.delete_comment is None
+                else model_to_wire(DeleteCommentRequestPayload, self.delete_comment)
             )
-        v = self.delete_message
-        if v is not UNSET:
+        if self.delete_message is not UNSET:
             out["delete_message"] = (
-                None if v is None else model_to_wire(DeleteMessageRequestPayload, v)
+                None
+                if self.delete_message is None
+                else model_to_wire(DeleteMessageRequestPayload, self.delete_message)
             )
-        v = self.delete_reaction
-        if v is not UNSET:
+        if self.delete_reaction is not UNSET:
             out["delete_reaction"] = (
-                None if v is None else model_to_wire(DeleteReactionRequestPayload, v)
+                None
+                if self.delete_reaction is None
+                else model_to_wire(DeleteReactionRequestPayload, self.delete_reaction)
             )
-        v = self.delete_user
-        if v is not UNSET:
-            out["delete_user"] = None if v is None else model_to_wire(DeleteUserRequestPayload, v)
-        v = self.escalate
-        if v is not UNSET:
-            out["escalate"] = None if v is None else model_to_wire(EscalatePayload, v)
-        v = self.flag
-        if v is not UNSET:
-            out["flag"] = None if v is None else model_to_wire(FlagRequest, v)
+        if self.delete_user is not UNSET:
+            out["delete_user"] = (
+                None
+                if self.delete_user is None
+                else model_to_wire(DeleteUserRequestPayload, self.delete_user)
+            )
+        if self.escalate is not UNSET:
+            out["escalate"] = (
+                None if self.escalate is None else model_to_wire(EscalatePayload, self.escalate)
+            )
+        if self.flag is not UNSET:
+            out["flag"] = None if self.flag is None else model_to_wire(FlagRequest, self.flag)
         if self.item_id is not UNSET:
             out["item_id"] = self.item_id
-        v = self.mark_reviewed
-        if v is not UNSET:
+        if self.mark_reviewed is not UNSET:
             out["mark_reviewed"] = (
-                None if v is None else model_to_wire(MarkReviewedRequestPayload, v)
+                None
+                if self.mark_reviewed is None
+                else model_to_wire(MarkReviewedRequestPayload, self.mark_reviewed)
             )
-        v = self.reject_appeal
-        if v is not UNSET:
+        if self.reject_appeal is not UNSET:
             out["reject_appeal"] = (
-                None if v is None else model_to_wire(RejectAppealRequestPayload, v)
+                None
+                if self.reject_appeal is None
+                else model_to_wire(RejectAppealRequestPayload, self.reject_appeal)
             )
-        v = self.restore
-        if v is not UNSET:
-            out["restore"] = None if v is None else model_to_wire(RestoreActionRequestPayload, v)
-        v = self.shadow_block
-        if v is not UNSET:
+        if self.restore is not UNSET:
+            out["restore"] = (
+                None
+                if self.restore is None
+                else model_to_wire(RestoreActionRequestPayload, self.restore)
+            )
+        if self.shadow_block is not UNSET:
             out["shadow_block"] = (
-                None if v is None else model_to_wire(ShadowBlockActionRequestPayload, v)
+                None
+                if self.shadow_block is None
+                else model_to_wire(ShadowBlockActionRequestPayload, self.shadow_block)
             )
-        v = self.unban
-        if v is not UNSET:
-            out["unban"] = None if v is None else model_to_wire(UnbanActionRequestPayload, v)
-        v = self.unblock
-        if v is not UNSET:
-            out["unblock"] = None if v is None else model_to_wire(UnblockActionRequestPayload, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.unban is not UNSET:
+            out["unban"] = (
+                None if self.unban is None else model_to_wire(UnbanActionRequestPayload, self.unban)
+            )
+        if self.unblock is not UNSET:
+            out["unblock"] = (
+                None
+                if self.unblock is None
+                else model_to_wire(UnblockActionRequestPayload, self.unblock)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action_type", self.action_type),
             ("appeal_id", self.appeal_id),
             ("ban", self.ban),

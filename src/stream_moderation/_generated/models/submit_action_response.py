@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["SubmitActionResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "appeal_item",
@@ -29,13 +30,27 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_appeal_item(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitActionResponse:
     """SubmitActionResponse"""
 
     duration: str
-    appeal_item: AppealItemResponse | None | Unset = UNSET
-    item: ReviewQueueItemResponse | None | Unset = UNSET
+    appeal_item: AppealItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_appeal_item
+    )
+    item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -77,16 +92,20 @@ class SubmitActionResponse:
         """The JSON object of this SubmitActionResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.appeal_item
-        if v is not UNSET:
-            out["appeal_item"] = None if v is None else model_to_wire(AppealItemResponse, v)
-        v = self.item
-        if v is not UNSET:
-            out["item"] = None if v is None else model_to_wire(ReviewQueueItemResponse, v)
+        if self.appeal_item is not UNSET:
+            out["appeal_item"] = (
+                None
+                if self.appeal_item is None
+                else model_to_wire(AppealItemResponse, self.appeal_item)
+            )
+        if self.item is not UNSET:
+            out["item"] = (
+                None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("appeal_item", self.appeal_item),
             ("item", self.item),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["SubmitChatMessageTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_id",
         "message_id",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -51,7 +58,9 @@ class SubmitChatMessageTaskRequest:
     """The User ID"""
     channel_name: str | None | Unset = UNSET
     """The Channel Name, if not provided matches the Channel ID"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     extra: dict[str, Any] | None | Unset = UNSET
     """Extra data that needs to be stored for this task"""
@@ -126,18 +135,16 @@ class SubmitChatMessageTaskRequest:
         out["user_id"] = self.user_id
         if self.channel_name is not UNSET:
             out["channel_name"] = self.channel_name
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         if self.user_name is not UNSET:
             out["user_name"] = self.user_name
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_id", self.channel_id),
             ("message_id", self.message_id),
             ("text", self.text),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["SubmitModerationFeedbackRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "message",
         "published_at",
@@ -146,22 +146,20 @@ class SubmitModerationFeedbackRequest:
         out["reference"] = self.reference
         if self.channel_id is not UNSET:
             out["channel_id"] = self.channel_id
-        v = self.current_labels
-        if v is not UNSET:
-            out["current_labels"] = None if v is None else v
+        if self.current_labels is not UNSET:
+            out["current_labels"] = None if self.current_labels is None else self.current_labels
         if self.current_recommended_action is not UNSET:
             out["current_recommended_action"] = self.current_recommended_action
         if self.description is not UNSET:
             out["description"] = self.description
-        v = self.expected_labels
-        if v is not UNSET:
-            out["expected_labels"] = None if v is None else v
+        if self.expected_labels is not UNSET:
+            out["expected_labels"] = None if self.expected_labels is None else self.expected_labels
         if self.expected_recommended_action is not UNSET:
             out["expected_recommended_action"] = self.expected_recommended_action
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("message", self.message),
             ("published_at", self.published_at),
             ("reference", self.reference),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_dict,
     check_list,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -21,7 +22,7 @@ from ..types import (
 
 __all__ = ["SubmitTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_type",
         "payload",
@@ -32,6 +33,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitTaskRequest:
     """SubmitTaskRequest"""
@@ -40,7 +47,9 @@ class SubmitTaskRequest:
     """Type of payload for this task"""
     payload: dict[str, Any]
     """Depending on the content type this can be a string, a url or a complex stream object"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     extra: dict[str, Any] | None | Unset = UNSET
     """Extra data that needs to be stored for this task"""
@@ -94,18 +103,15 @@ class SubmitTaskRequest:
         """The JSON object of this SubmitTaskRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
-        v = self.payload
-        out["payload"] = None if v is None else v
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        out["payload"] = self.payload
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_type", self.content_type),
             ("payload", self.payload),
             ("evaluations", self.evaluations),

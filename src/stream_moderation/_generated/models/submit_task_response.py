@@ -13,12 +13,13 @@ from ..types import (
     UNSET,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["SubmitTaskResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "task",
@@ -27,12 +28,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_task(
+    value: TaskResponse | Mapping[str, Any],
+) -> TaskResponse:
+    return coerce_models(value, TaskResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitTaskResponse:
     """SubmitTaskResponse"""
 
     duration: str
-    task: TaskResponse
+    task: TaskResponse = _attrs.field(converter=_to_task)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -67,12 +74,11 @@ class SubmitTaskResponse:
         """The JSON object of this SubmitTaskResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.task
-        out["task"] = None if v is None else model_to_wire(TaskResponse, v)
+        out["task"] = model_to_wire(TaskResponse, self.task)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("task", self.task),
         ]

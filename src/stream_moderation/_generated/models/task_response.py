@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,7 +29,7 @@ from ..types import (
 
 __all__ = ["TaskResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "content_type",
         "created_at",
@@ -47,6 +48,24 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationResponse | Mapping[str, Any]],
+) -> list[EvaluationResponse]:
+    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+
+
+def _to_rule(
+    value: RuleResponse | Mapping[str, Any] | None | Unset,
+) -> RuleResponse | None | Unset:
+    return coerce_models(value, RuleResponse)  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerResponse | Mapping[str, Any]] | None | Unset,
+) -> list[TriggerResponse] | None | Unset:
+    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class TaskResponse:
     """TaskResponse"""
@@ -55,7 +74,7 @@ class TaskResponse:
     """Type of payload for this task"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """Date/time of creation"""
-    evaluations: list[EvaluationResponse]
+    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
     """a list of harm engines / models to be evaluated"""
     id: str
     """Task ID"""
@@ -74,8 +93,10 @@ class TaskResponse:
     """The time when the review happened"""
     reviewed_by: str | None | Unset = UNSET
     """The person who did the review"""
-    rule: RuleResponse | None | Unset = UNSET
-    triggers: list[TriggerResponse] | None | Unset = UNSET
+    rule: RuleResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
+    triggers: list[TriggerResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggers
+    )
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -201,30 +222,26 @@ class TaskResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        v = self.evaluations
-        out["evaluations"] = None if v is None else to_wire(v)
+        out["evaluations"] = to_wire(self.evaluations)
         out["id"] = self.id
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         if self.assigned_to is not UNSET:
             out["assigned_to"] = self.assigned_to
-        v = self.extra
-        if v is not UNSET:
-            out["extra"] = None if v is None else v
+        if self.extra is not UNSET:
+            out["extra"] = None if self.extra is None else self.extra
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
         if self.reviewed_by is not UNSET:
             out["reviewed_by"] = self.reviewed_by
-        v = self.rule
-        if v is not UNSET:
-            out["rule"] = None if v is None else model_to_wire(RuleResponse, v)
-        v = self.triggers
-        if v is not UNSET:
-            out["triggers"] = None if v is None else to_wire(v)
+        if self.rule is not UNSET:
+            out["rule"] = None if self.rule is None else model_to_wire(RuleResponse, self.rule)
+        if self.triggers is not UNSET:
+            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("content_type", self.content_type),
             ("created_at", self.created_at),
             ("evaluations", self.evaluations),

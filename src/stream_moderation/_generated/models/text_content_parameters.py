@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["TextContentParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "blocklist_match",
         "contains_url",
@@ -127,25 +127,22 @@ class TextContentParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this TextContentParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.blocklist_match
-        if v is not UNSET:
-            out["blocklist_match"] = None if v is None else v
+        if self.blocklist_match is not UNSET:
+            out["blocklist_match"] = None if self.blocklist_match is None else self.blocklist_match
         if self.contains_url is not UNSET:
             out["contains_url"] = self.contains_url
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.label_operator is not UNSET:
             out["label_operator"] = self.label_operator
-        v = self.llm_harm_labels
-        if v is not UNSET:
-            out["llm_harm_labels"] = None if v is None else v
+        if self.llm_harm_labels is not UNSET:
+            out["llm_harm_labels"] = None if self.llm_harm_labels is None else self.llm_harm_labels
         if self.severity is not UNSET:
             out["severity"] = self.severity
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("blocklist_match", self.blocklist_match),
             ("contains_url", self.contains_url),
             ("harm_labels", self.harm_labels),

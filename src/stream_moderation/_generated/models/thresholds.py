@@ -13,12 +13,13 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["Thresholds"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "explicit",
         "spam",
@@ -28,13 +29,31 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_explicit(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
+def _to_spam(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
+def _to_toxic(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Thresholds:
     """Sets thresholds for AI moderation"""
 
-    explicit: LabelThresholds | None | Unset = UNSET
-    spam: LabelThresholds | None | Unset = UNSET
-    toxic: LabelThresholds | None | Unset = UNSET
+    explicit: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_explicit)
+    spam: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_spam)
+    toxic: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_toxic)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -71,19 +90,20 @@ class Thresholds:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Thresholds: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.explicit
-        if v is not UNSET:
-            out["explicit"] = None if v is None else model_to_wire(LabelThresholds, v)
-        v = self.spam
-        if v is not UNSET:
-            out["spam"] = None if v is None else model_to_wire(LabelThresholds, v)
-        v = self.toxic
-        if v is not UNSET:
-            out["toxic"] = None if v is None else model_to_wire(LabelThresholds, v)
+        if self.explicit is not UNSET:
+            out["explicit"] = (
+                None if self.explicit is None else model_to_wire(LabelThresholds, self.explicit)
+            )
+        if self.spam is not UNSET:
+            out["spam"] = None if self.spam is None else model_to_wire(LabelThresholds, self.spam)
+        if self.toxic is not UNSET:
+            out["toxic"] = (
+                None if self.toxic is None else model_to_wire(LabelThresholds, self.toxic)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("explicit", self.explicit),
             ("spam", self.spam),
             ("toxic", self.toxic),

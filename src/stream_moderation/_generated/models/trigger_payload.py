@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["TriggerPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "options",
         "type",
@@ -72,15 +72,14 @@ class TriggerPayload:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this TriggerPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.options
-        if v is not UNSET:
-            out["options"] = None if v is None else v
+        if self.options is not UNSET:
+            out["options"] = None if self.options is None else self.options
         if self.type is not UNSET:
             out["type"] = self.type
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("options", self.options),
             ("type", self.type),
         ]

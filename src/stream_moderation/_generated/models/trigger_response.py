@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["TriggerResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "type",
         "options",
@@ -71,13 +71,12 @@ class TriggerResponse:
         """The JSON object of this TriggerResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["type"] = self.type
-        v = self.options
-        if v is not UNSET:
-            out["options"] = None if v is None else v
+        if self.options is not UNSET:
+            out["options"] = None if self.options is None else self.options
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("type", self.type),
             ("options", self.options),
         ]

@@ -16,12 +16,13 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["TriggeredRuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "actions",
         "rule_id",
@@ -33,6 +34,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class TriggeredRuleResponse:
     """TriggeredRuleResponse"""
@@ -41,7 +48,9 @@ class TriggeredRuleResponse:
     """Action types resolved from the rule's action sequence"""
     rule_id: str
     """ID of the moderation rule that triggered"""
-    call_options: CallActionOptions | None | Unset = UNSET
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
     rule_name: str | None | Unset = UNSET
     """Name of the moderation rule that triggered"""
     violation_number: int | None | Unset = UNSET
@@ -100,12 +109,14 @@ class TriggeredRuleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this TriggeredRuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.actions
-        out["actions"] = None if v is None else v
+        out["actions"] = self.actions
         out["rule_id"] = self.rule_id
-        v = self.call_options
-        if v is not UNSET:
-            out["call_options"] = None if v is None else model_to_wire(CallActionOptions, v)
+        if self.call_options is not UNSET:
+            out["call_options"] = (
+                None
+                if self.call_options is None
+                else model_to_wire(CallActionOptions, self.call_options)
+            )
         if self.rule_name is not UNSET:
             out["rule_name"] = self.rule_name
         if self.violation_number is not UNSET:
@@ -113,7 +124,7 @@ class TriggeredRuleResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("actions", self.actions),
             ("rule_id", self.rule_id),
             ("call_options", self.call_options),

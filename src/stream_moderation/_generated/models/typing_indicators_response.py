@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["TypingIndicatorsResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "enabled",
     }
@@ -68,7 +68,7 @@ class TypingIndicatorsResponse:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("enabled", self.enabled),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["UnbanActionRequestPayload"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "channel_cid",
         "decision_reason",
@@ -90,7 +90,7 @@ class UnbanActionRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("channel_cid", self.channel_cid),
             ("decision_reason", self.decision_reason),
             ("remove_future_channels_ban", self.remove_future_channels_ban),

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UnbanRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "unbanned_by",
         "unbanned_by_id",
@@ -28,11 +29,17 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_unbanned_by(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UnbanRequest:
     """UnbanRequest"""
 
-    unbanned_by: UserRequest | None | Unset = UNSET
+    unbanned_by: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_unbanned_by)
     """User request object"""
     unbanned_by_id: str | None | Unset = UNSET
     """ID of the user performing the unban"""
@@ -71,15 +78,16 @@ class UnbanRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UnbanRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.unbanned_by
-        if v is not UNSET:
-            out["unbanned_by"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.unbanned_by is not UNSET:
+            out["unbanned_by"] = (
+                None if self.unbanned_by is None else model_to_wire(UserRequest, self.unbanned_by)
+            )
         if self.unbanned_by_id is not UNSET:
             out["unbanned_by_id"] = self.unbanned_by_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("unbanned_by", self.unbanned_by),
             ("unbanned_by_id", self.unbanned_by_id),
         ]

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["UnmuteResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "non_existing_users",
@@ -79,13 +79,14 @@ class UnmuteResponse:
         """The JSON object of this UnmuteResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.non_existing_users
-        if v is not UNSET:
-            out["non_existing_users"] = None if v is None else v
+        if self.non_existing_users is not UNSET:
+            out["non_existing_users"] = (
+                None if self.non_existing_users is None else self.non_existing_users
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("non_existing_users", self.non_existing_users),
         ]

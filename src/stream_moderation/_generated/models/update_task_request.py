@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     timestamp_to_wire,
@@ -26,7 +27,7 @@ from ..types import (
 
 __all__ = ["UpdateTaskRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "assigned_to",
         "evaluations",
@@ -38,13 +39,27 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerPayload | Mapping[str, Any]] | None | Unset,
+) -> list[TriggerPayload] | None | Unset:
+    return coerce_models(value, ("list", TriggerPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpdateTaskRequest:
     """UpdateTaskRequest"""
 
     assigned_to: str | None | Unset = UNSET
     """The person that this task is assigned to"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     _reviewed_at: int | str | None | Unset = _attrs.field(
         alias="reviewed_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -52,7 +67,9 @@ class UpdateTaskRequest:
     """The time when the review happened"""
     reviewed_by: str | None | Unset = UNSET
     """The person who did the review"""
-    triggers: list[TriggerPayload] | None | Unset = UNSET
+    triggers: list[TriggerPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggers
+    )
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -129,20 +146,18 @@ class UpdateTaskRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.assigned_to is not UNSET:
             out["assigned_to"] = self.assigned_to
-        v = self.evaluations
-        if v is not UNSET:
-            out["evaluations"] = None if v is None else to_wire(v)
+        if self.evaluations is not UNSET:
+            out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
         if self._reviewed_at is not UNSET:
             out["reviewed_at"] = self._reviewed_at
         if self.reviewed_by is not UNSET:
             out["reviewed_by"] = self.reviewed_by
-        v = self.triggers
-        if v is not UNSET:
-            out["triggers"] = None if v is None else to_wire(v)
+        if self.triggers is not UNSET:
+            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("assigned_to", self.assigned_to),
             ("evaluations", self.evaluations),
             ("reviewed_at", self.reviewed_at),

@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["UpsertActionConfigItem"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "entity_type",
@@ -108,9 +108,8 @@ class UpsertActionConfigItem:
         out["action"] = self.action
         out["entity_type"] = self.entity_type
         out["order"] = self.order
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.description is not UNSET:
             out["description"] = self.description
         if self.icon is not UNSET:
@@ -122,7 +121,7 @@ class UpsertActionConfigItem:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("entity_type", self.entity_type),
             ("order", self.order),

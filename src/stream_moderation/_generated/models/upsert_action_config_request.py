@@ -15,12 +15,13 @@ from ..types import (
     check_dict,
     check_int,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UpsertActionConfigRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "entity_type",
@@ -35,6 +36,12 @@ _FIELDS = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -57,7 +64,7 @@ class UpsertActionConfigRequest:
     """UUID of an existing action config to update; omit to create a new record"""
     queue_type: str | None | Unset = UNSET
     """Queue this config belongs to; null means the default queue"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     """Optional user ID to associate with the audit log entry"""
@@ -131,9 +138,8 @@ class UpsertActionConfigRequest:
         out["action"] = self.action
         out["entity_type"] = self.entity_type
         out["order"] = self.order
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.description is not UNSET:
             out["description"] = self.description
         if self.icon is not UNSET:
@@ -142,15 +148,14 @@ class UpsertActionConfigRequest:
             out["id"] = self.id
         if self.queue_type is not UNSET:
             out["queue_type"] = self.queue_type
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("entity_type", self.entity_type),
             ("order", self.order),

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UpsertActionConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "action_config",
@@ -28,12 +29,20 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action_config(
+    value: ModerationActionConfigResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationActionConfigResponse | None | Unset:
+    return coerce_models(value, ModerationActionConfigResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertActionConfigResponse:
     """UpsertActionConfigResponse"""
 
     duration: str
-    action_config: ModerationActionConfigResponse | None | Unset = UNSET
+    action_config: ModerationActionConfigResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_config
+    )
     """Configuration for a moderation action"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -73,15 +82,16 @@ class UpsertActionConfigResponse:
         """The JSON object of this UpsertActionConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.action_config
-        if v is not UNSET:
+        if self.action_config is not UNSET:
             out["action_config"] = (
-                None if v is None else model_to_wire(ModerationActionConfigResponse, v)
+                None
+                if self.action_config is None
+                else model_to_wire(ModerationActionConfigResponse, self.action_config)
             )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("action_config", self.action_config),
         ]

@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UpsertConfigResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "config",
@@ -28,12 +29,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: ConfigResponse | Mapping[str, Any] | None | Unset,
+) -> ConfigResponse | None | Unset:
+    return coerce_models(value, ConfigResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertConfigResponse:
     """UpsertConfigResponse"""
 
     duration: str
-    config: ConfigResponse | None | Unset = UNSET
+    config: ConfigResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -68,13 +75,14 @@ class UpsertConfigResponse:
         """The JSON object of this UpsertConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.config
-        if v is not UNSET:
-            out["config"] = None if v is None else model_to_wire(ConfigResponse, v)
+        if self.config is not UNSET:
+            out["config"] = (
+                None if self.config is None else model_to_wire(ConfigResponse, self.config)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("config", self.config),
         ]

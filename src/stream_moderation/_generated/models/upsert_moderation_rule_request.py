@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,13 +16,14 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
 
 __all__ = ["UpsertModerationRuleRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "name",
         "rule_type",
@@ -43,6 +44,36 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleRequest:
     """UpsertModerationRuleRequest"""
@@ -51,10 +82,14 @@ class UpsertModerationRuleRequest:
     """Unique rule name"""
     rule_type: str
     """Type of rule: user, content, or call"""
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
     """Escalation sequences for call rules"""
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     """Flat list of conditions (legacy)"""
     config_keys: list[str] | None | Unset = UNSET
     """List of config keys this rule applies to"""
@@ -64,13 +99,15 @@ class UpsertModerationRuleRequest:
     """Optional description of the rule"""
     enabled: bool | None | Unset = UNSET
     """Whether the rule is active"""
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     """Nested condition groups"""
     logic: str | None | Unset = UNSET
     """Logical operator between conditions/groups: AND or OR"""
     team: str | None | Unset = UNSET
     """Team scope for the rule"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     """Optional user ID to associate with the audit log entry"""
@@ -181,40 +218,38 @@ class UpsertModerationRuleRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["name"] = self.name
         out["rule_type"] = self.rule_type
-        v = self.action
-        if v is not UNSET:
-            out["action"] = None if v is None else model_to_wire(RuleBuilderAction, v)
-        v = self.action_sequences
-        if v is not UNSET:
-            out["action_sequences"] = None if v is None else to_wire(v)
-        v = self.conditions
-        if v is not UNSET:
-            out["conditions"] = None if v is None else to_wire(v)
-        v = self.config_keys
-        if v is not UNSET:
-            out["config_keys"] = None if v is None else v
+        if self.action is not UNSET:
+            out["action"] = (
+                None if self.action is None else model_to_wire(RuleBuilderAction, self.action)
+            )
+        if self.action_sequences is not UNSET:
+            out["action_sequences"] = (
+                None if self.action_sequences is None else to_wire(self.action_sequences)
+            )
+        if self.conditions is not UNSET:
+            out["conditions"] = None if self.conditions is None else to_wire(self.conditions)
+        if self.config_keys is not UNSET:
+            out["config_keys"] = None if self.config_keys is None else self.config_keys
         if self.cooldown_period is not UNSET:
             out["cooldown_period"] = self.cooldown_period
         if self.description is not UNSET:
             out["description"] = self.description
         if self.enabled is not UNSET:
             out["enabled"] = self.enabled
-        v = self.groups
-        if v is not UNSET:
-            out["groups"] = None if v is None else to_wire(v)
+        if self.groups is not UNSET:
+            out["groups"] = None if self.groups is None else to_wire(self.groups)
         if self.logic is not UNSET:
             out["logic"] = self.logic
         if self.team is not UNSET:
             out["team"] = self.team
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserRequest, v)
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
             out["user_id"] = self.user_id
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("name", self.name),
             ("rule_type", self.rule_type),
             ("action", self.action),

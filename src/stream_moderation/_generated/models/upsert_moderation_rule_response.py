@@ -14,12 +14,13 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UpsertModerationRuleResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "rule",
@@ -28,13 +29,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rule(
+    value: ModerationRuleV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationRuleV2Response | None | Unset:
+    return coerce_models(value, ModerationRuleV2Response)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    rule: ModerationRuleV2Response | None | Unset = UNSET
+    rule: ModerationRuleV2Response | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -73,13 +80,14 @@ class UpsertModerationRuleResponse:
         """The JSON object of this UpsertModerationRuleResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        v = self.rule
-        if v is not UNSET:
-            out["rule"] = None if v is None else model_to_wire(ModerationRuleV2Response, v)
+        if self.rule is not UNSET:
+            out["rule"] = (
+                None if self.rule is None else model_to_wire(ModerationRuleV2Response, self.rule)
+            )
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("rule", self.rule),
         ]

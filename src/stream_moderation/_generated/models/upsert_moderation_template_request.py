@@ -13,12 +13,13 @@ from ..types import (
     UNSET,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UpsertModerationTemplateRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "config",
         "name",
@@ -27,11 +28,17 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: FeedsModerationTemplateConfigPayload | Mapping[str, Any],
+) -> FeedsModerationTemplateConfigPayload:
+    return coerce_models(value, FeedsModerationTemplateConfigPayload)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationTemplateRequest:
     """UpsertModerationTemplateRequest"""
 
-    config: FeedsModerationTemplateConfigPayload
+    config: FeedsModerationTemplateConfigPayload = _attrs.field(converter=_to_config)
     """Configuration for a feeds moderation template"""
     name: str
     """Name of the moderation template"""
@@ -70,15 +77,12 @@ class UpsertModerationTemplateRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UpsertModerationTemplateRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.config
-        out["config"] = (
-            None if v is None else model_to_wire(FeedsModerationTemplateConfigPayload, v)
-        )
+        out["config"] = model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
         out["name"] = self.name
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("config", self.config),
             ("name", self.name),
         ]

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["User"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "data",
@@ -69,13 +69,12 @@ class User:
         """The JSON object of this User: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.data
-        if v is not UNSET:
-            out["data"] = None if v is None else v
+        if self.data is not UNSET:
+            out["data"] = None if self.data is None else self.data
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("data", self.data),
         ]

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["UserCreatedWithinParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "max_age",
     }
@@ -70,7 +70,7 @@ class UserCreatedWithinParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("max_age", self.max_age),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

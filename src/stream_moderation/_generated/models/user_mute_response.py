@@ -16,6 +16,7 @@ from ..types import (
     Unset,
     check_dict,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -25,7 +26,7 @@ from ..types import (
 
 __all__ = ["UserMuteResponse"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
         "updated_at",
@@ -37,6 +38,18 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_target(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserMuteResponse:
     """UserMuteResponse"""
@@ -46,9 +59,9 @@ class UserMuteResponse:
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
     )
-    target: UserResponse | None | Unset = UNSET
+    target: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_target)
     """User response object"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -145,16 +158,16 @@ class UserMuteResponse:
         out["updated_at"] = self._updated_at
         if self._expires is not UNSET:
             out["expires"] = self._expires
-        v = self.target
-        if v is not UNSET:
-            out["target"] = None if v is None else model_to_wire(UserResponse, v)
-        v = self.user
-        if v is not UNSET:
-            out["user"] = None if v is None else model_to_wire(UserResponse, v)
+        if self.target is not UNSET:
+            out["target"] = (
+                None if self.target is None else model_to_wire(UserResponse, self.target)
+            )
+        if self.user is not UNSET:
+            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
             ("updated_at", self.updated_at),
             ("expires", self.expires),

@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
 __all__ = ["UserRequest"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "id",
         "custom",
@@ -38,6 +39,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserRequest:
     """User request object"""
@@ -52,7 +59,9 @@ class UserRequest:
     language: str | None | Unset = UNSET
     name: str | None | Unset = UNSET
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
     role: str | None | Unset = UNSET
     """User's global role"""
     teams: list[str] | None | Unset = UNSET
@@ -154,9 +163,8 @@ class UserRequest:
         """The JSON object of this UserRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        v = self.custom
-        if v is not UNSET:
-            out["custom"] = None if v is None else v
+        if self.custom is not UNSET:
+            out["custom"] = None if self.custom is None else self.custom
         if self.image is not UNSET:
             out["image"] = self.image
         if self.invisible is not UNSET:
@@ -165,23 +173,22 @@ class UserRequest:
             out["language"] = self.language
         if self.name is not UNSET:
             out["name"] = self.name
-        v = self.privacy_settings
-        if v is not UNSET:
+        if self.privacy_settings is not UNSET:
             out["privacy_settings"] = (
-                None if v is None else model_to_wire(PrivacySettingsResponse, v)
+                None
+                if self.privacy_settings is None
+                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
             )
         if self.role is not UNSET:
             out["role"] = self.role
-        v = self.teams
-        if v is not UNSET:
-            out["teams"] = None if v is None else v
-        v = self.teams_role
-        if v is not UNSET:
-            out["teams_role"] = None if v is None else v
+        if self.teams is not UNSET:
+            out["teams"] = None if self.teams is None else self.teams
+        if self.teams_role is not UNSET:
+            out["teams_role"] = None if self.teams_role is None else self.teams_role
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("custom", self.custom),
             ("image", self.image),

@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["UserRoleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "operator",
         "role",
@@ -77,7 +77,7 @@ class UserRoleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("operator", self.operator),
             ("role", self.role),
         ]

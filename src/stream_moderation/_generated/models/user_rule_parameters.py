@@ -18,7 +18,7 @@ from ..types import (
 
 __all__ = ["UserRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "max_age",
     }
@@ -68,7 +68,7 @@ class UserRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("max_age", self.max_age),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_int,
     check_list,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["VelocityFilterConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "advanced_filters",
         "async",
@@ -35,6 +36,12 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[VelocityFilterConfigRule | Mapping[str, Any]] | None | Unset,
+) -> list[VelocityFilterConfigRule] | None | Unset:
+    return coerce_models(value, ("list", VelocityFilterConfigRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class VelocityFilterConfig:
     """VelocityFilterConfig"""
@@ -45,7 +52,9 @@ class VelocityFilterConfig:
     cids_per_user: int | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     first_message_only: bool | None | Unset = UNSET
-    rules: list[VelocityFilterConfigRule] | None | Unset = UNSET
+    rules: list[VelocityFilterConfigRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -122,13 +131,12 @@ class VelocityFilterConfig:
             out["enabled"] = self.enabled
         if self.first_message_only is not UNSET:
             out["first_message_only"] = self.first_message_only
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("advanced_filters", self.advanced_filters),
             ("async_", self.async_),
             ("cascading_actions", self.cascading_actions),

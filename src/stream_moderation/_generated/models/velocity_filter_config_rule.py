@@ -21,7 +21,7 @@ from ..types import (
 
 __all__ = ["VelocityFilterConfigRule"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "ban_duration",
@@ -195,7 +195,7 @@ class VelocityFilterConfigRule:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("action", self.action),
             ("ban_duration", self.ban_duration),
             ("cascading_action", self.cascading_action),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs as _attrs
@@ -16,12 +16,13 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
 __all__ = ["VideoCallRuleConfig"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "flag_all_labels",
         "flagged_labels",
@@ -31,13 +32,19 @@ _FIELDS = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[HarmConfig | Mapping[str, Any]] | None | Unset,
+) -> list[HarmConfig] | None | Unset:
+    return coerce_models(value, ("list", HarmConfig))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class VideoCallRuleConfig:
     """VideoCallRuleConfig"""
 
     flag_all_labels: bool | None | Unset = UNSET
     flagged_labels: list[str] | None | Unset = UNSET
-    rules: list[HarmConfig] | None | Unset = UNSET
+    rules: list[HarmConfig] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -92,16 +99,14 @@ class VideoCallRuleConfig:
         out: dict[str, Any] = dict(self.additional_properties)
         if self.flag_all_labels is not UNSET:
             out["flag_all_labels"] = self.flag_all_labels
-        v = self.flagged_labels
-        if v is not UNSET:
-            out["flagged_labels"] = None if v is None else v
-        v = self.rules
-        if v is not UNSET:
-            out["rules"] = None if v is None else to_wire(v)
+        if self.flagged_labels is not UNSET:
+            out["flagged_labels"] = None if self.flagged_labels is None else self.flagged_labels
+        if self.rules is not UNSET:
+            out["rules"] = None if self.rules is None else to_wire(self.rules)
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("flag_all_labels", self.flag_all_labels),
             ("flagged_labels", self.flagged_labels),
             ("rules", self.rules),

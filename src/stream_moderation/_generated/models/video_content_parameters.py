@@ -19,7 +19,7 @@ from ..types import (
 
 __all__ = ["VideoContentParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "label_operator",
@@ -79,15 +79,14 @@ class VideoContentParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this VideoContentParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.label_operator is not UNSET:
             out["label_operator"] = self.label_operator
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("label_operator", self.label_operator),
         ]

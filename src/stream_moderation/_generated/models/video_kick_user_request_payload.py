@@ -16,7 +16,7 @@ from ..types import (
 
 __all__ = ["VideoKickUserRequestPayload"]
 
-_FIELDS = frozenset({})
+_FIELDS: frozenset[str] = frozenset({})
 _new = object.__new__
 
 
@@ -56,7 +56,7 @@ class VideoKickUserRequestPayload:
         return out
 
     def __repr__(self) -> str:
-        fields = []
+        fields: list[tuple[str, Any]] = []
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
         extra = (
             f", additional_properties={self.additional_properties!r}"

@@ -20,7 +20,7 @@ from ..types import (
 
 __all__ = ["VideoRuleParameters"]
 
-_FIELDS = frozenset(
+_FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "threshold",
@@ -87,9 +87,8 @@ class VideoRuleParameters:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this VideoRuleParameters: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        v = self.harm_labels
-        if v is not UNSET:
-            out["harm_labels"] = None if v is None else v
+        if self.harm_labels is not UNSET:
+            out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.threshold is not UNSET:
             out["threshold"] = self.threshold
         if self.time_window is not UNSET:
@@ -97,7 +96,7 @@ class VideoRuleParameters:
         return out
 
     def __repr__(self) -> str:
-        fields = [
+        fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("threshold", self.threshold),
             ("time_window", self.time_window),
