@@ -282,6 +282,6 @@ def test_set_pinned_switches_the_release_the_sdk_is_built_from(env: dict[str, Pa
     specs.set_pinned(NEW)
     assert json.loads(env["lock"].read_text())["pinned"] == NEW
     before = env["lock"].read_text()
-    with pytest.raises(specs.SpecError, match="v999.0.0 is not pinned"):
+    with pytest.raises(specs.SpecError, match=r"v999\.0\.0 is not pinned"):
         specs.set_pinned("v999.0.0")
     assert env["lock"].read_text() == before
