@@ -72,3 +72,37 @@ def test_the_helpers_response_check_catches_bad_bodies() -> None:
         201,
         b'{"status": "complete", "recommended_action": "keep", "duration": "1ms"}',
     )
+
+
+def test_public_surface_of_the_testing_package() -> None:
+    import stream_moderation.testing as testing
+
+    assert testing.__all__ == [
+        "BUILTIN_BLOCKLISTS",
+        "DEFAULT_API_KEY",
+        "DEFAULT_API_SECRET",
+        "DEFAULT_TRIGGERS",
+        "Classifier",
+        "Detection",
+        "Emulator",
+        "KeywordClassifier",
+        "SyncASGITransport",
+        "Trigger",
+        "WebhookDelivery",
+        "sign",
+    ]
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+    with pytest.raises(AttributeError):
+        _ = testing.Nope  # type: ignore[attr-defined]
+
+
+def test_the_sdk_core_never_imports_the_emulator() -> None:
+    code = (
+        "import sys, stream_moderation, stream_moderation.models, stream_moderation.webhooks; "
+        "print(any(m.startswith(('stream_moderation.testing', 'starlette')) for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -224,6 +224,32 @@ async def test_limits_from_the_spec(http: httpx.AsyncClient) -> None:
         "/api/v2/moderation/review_queue", json={"limit": 101}, headers=headers()
     )
     assert error_of(response)["exception_fields"] == {"limit": "must be less than or equal to 100"}
+    response = await http.post(
+        "/api/v2/moderation/review_queue", json={"lock_duration": 2**63}, headers=headers()
+    )
+    assert error_of(response)["exception_fields"] == {"lock_duration": "does not fit in an int64"}
+    response = await http.post(
+        "/api/v2/moderation/action_config",
+        json={"entity_type": "x", "action": "y", "order": 5, "icon": "i" * 256},
+        headers=headers(),
+    )
+    assert error_of(response)["exception_fields"] == {"icon": "must be at most 255 characters long"}
+
+
+async def test_a_required_body_must_be_sent(http: httpx.AsyncClient) -> None:
+    response = await http.post("/api/v2/moderation/review_queue", headers=headers())
+    assert error_of(response)["exception_fields"] == {"body": "required"}
+    response = await http.post("/api/v2/moderation/review_queue", json={}, headers=headers())
+    assert response.status_code == 201
+    response = await http.post("/api/v1/moderation/dashboard/flag_feedback", headers=headers())
+    assert response.status_code == 200  # the spec gives this one no body
+
+
+async def test_null_reads_as_not_sent(http: httpx.AsyncClient) -> None:
+    body = {**CHECK_BODY, "test_mode": None, "config": None, "moderation_payload": {"texts": None}}
+    response = await http.post(CHECK, json=body, headers=headers())
+    assert response.status_code == 201, response.text
+    assert response.json()["recommended_action"] == "keep"
 
 
 async def test_payload_too_big(emu: Emulator, http: httpx.AsyncClient) -> None:
@@ -332,6 +358,12 @@ async def test_openapi_and_health(http: httpx.AsyncClient) -> None:
     assert {"type": "integer", "format": "int64"} in created["anyOf"]
     check = spec["paths"][CHECK]["post"]["responses"]
     assert {"201", "400", "401", "404", "429"} <= set(check)
+    request = spec["components"]["schemas"]["CheckRequest"]["properties"]
+    assert request["config_key"]["nullable"] is True
+    assert request["moderation_payload"]["allOf"] == [
+        {"$ref": "#/components/schemas/ModerationPayload"}
+    ]
+    assert "nullable" not in request["entity_id"]
     health = (await http.get("/_emulator/health")).json()
     assert health["status"] == "ok"
 

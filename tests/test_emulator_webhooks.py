@@ -18,6 +18,7 @@ from stream_moderation import models
 from stream_moderation._generated.events import EVENT_MODELS
 from stream_moderation.testing import Emulator, WebhookDelivery, sign
 from stream_moderation.testing._server import serve_in_thread
+from stream_moderation.webhooks import InvalidSignatureError, verify_and_parse
 from tests.emulator_support import KEY, SECRET, async_client
 
 pytestmark = pytest.mark.anyio
@@ -168,6 +169,20 @@ def test_url_delivery_over_http(receiver: tuple[Receiver, str]) -> None:
     assert event["type"] == "review_queue_item.new"
     (delivery,) = emu.webhook_deliveries
     assert (delivery.delivered, delivery.status_code, delivery.target) == (True, 200, url)
+
+
+async def test_the_sdk_webhook_helpers_read_emulator_events() -> None:
+    received: list[WebhookDelivery] = []
+    emu = Emulator(KEY, SECRET, webhook_callback=received.append)
+    await scenario(emu)
+    client = async_client(emu)
+    for delivery in received:
+        signature = delivery.headers["X-Signature"]
+        event = verify_and_parse(delivery.body, signature, SECRET)
+        assert type(event).__name__ == EVENT_MODELS[delivery.event_type]
+        assert client.verify_webhook(delivery.body, signature)
+    with pytest.raises(InvalidSignatureError):
+        verify_and_parse(received[0].body, sign(received[0].body, "another secret"), SECRET)
 
 
 def test_sign_matches_stream_scheme() -> None:

@@ -297,6 +297,8 @@ class EmulatorApp:
                 data = decode_json(raw)
             except ValueError as exc:
                 raise input_error(f"the body is not valid JSON: {exc}") from None
+        elif op.body_required:
+            raise input_error("the request body (a JSON object) is required", {"body": "required"})
         else:
             data = {}
         if not isinstance(data, dict):

@@ -60,6 +60,7 @@ class OperationSpec:
     success_status: int
     params: tuple[ParamSpec, ...]
     request_schema: str | None
+    body_required: bool
     request_model: Any
     """The generated model of the JSON body (None when the operation takes no body)."""
     response_model: Any
@@ -99,6 +100,7 @@ def operations() -> dict[str, OperationSpec]:
         )
         request_schema = None
         body = op.get("requestBody")
+        body_required = bool(body and body.get("required"))
         if body is not None:
             schema = body["content"]["application/json"]["schema"]
             request_schema = schema["$ref"].removeprefix(_REF)
@@ -111,6 +113,7 @@ def operations() -> dict[str, OperationSpec]:
             success_status=operation.success_status,
             params=params,
             request_schema=request_schema,
+            body_required=body_required,
             request_model=getattr(_models, request_schema) if request_schema else None,
             response_model=operation.response_type,
         )
@@ -160,6 +163,11 @@ def _violations(schema: Mapping[str, Any], value: Any, where: str) -> Iterator[t
             yield where, f"must be at least {schema['minLength']} characters long"
         return
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if schema.get("type") == "integer":
+            fmt = "int32" if schema.get("format") == "int32" else "int64"
+            bits = 31 if fmt == "int32" else 63
+            if not -(2**bits) <= value < 2**bits:
+                yield where, f"does not fit in an {fmt}"
         if "maximum" in schema and value > schema["maximum"]:
             yield where, f"must be less than or equal to {schema['maximum']}"
         if "minimum" in schema and value < schema["minimum"]:
@@ -229,10 +237,26 @@ def _widen_timestamps(node: Any) -> Any:
     return node
 
 
+def _nullable_optionals(schemas: dict[str, Any]) -> None:
+    """Optional fields accept null (read as "not sent"), as the emulator does."""
+    for schema in schemas.values():
+        required = set(schema.get("required", []))
+        properties = schema.get("properties", {})
+        for name, prop in list(properties.items()):
+            if name in required:
+                continue
+            if "$ref" in prop:
+                rest = {k: v for k, v in prop.items() if k != "$ref"}
+                properties[name] = {**rest, "allOf": [{"$ref": prop["$ref"]}], "nullable": True}
+            else:
+                prop["nullable"] = True
+
+
 @cache
 def _served_base() -> dict[str, Any]:
     spec = copy.deepcopy(load_spec())
     spec["components"]["schemas"] = _widen_timestamps(spec["components"]["schemas"])
+    _nullable_optionals(spec["components"]["schemas"])
     error = {"application/json": {"schema": {"$ref": _REF + "APIError"}}}
     for item in spec["paths"].values():
         for method, op in item.items():
@@ -245,8 +269,9 @@ def _served_base() -> dict[str, Any]:
         **spec.get("info", {}),
         "description": (
             "Served by the stream-moderation emulator: the merged moderation spec, with "
-            "every date-time field accepting RFC 3339 strings or unix-nanosecond integers "
-            "and the error answers the emulator gives."
+            "every date-time field accepting RFC 3339 strings or unix-nanosecond integers, "
+            "optional fields accepting null (read as not sent), and the error answers the "
+            "emulator gives."
         ),
     }
     return spec

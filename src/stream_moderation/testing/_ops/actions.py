@@ -19,6 +19,8 @@ from ._items import item_event
 from .queue import flag_entity
 from .users import apply_ban, delete_user_content, lift_bans
 
+__all__ = ["submit_action"]
+
 NOT_REVIEWING = frozenset({"flag", "escalate", "de_escalate", "custom", "bypass"})
 ACCEPTS_APPEAL = frozenset({"restore", "unban", "unblock", "mark_reviewed"})
 DELETES = frozenset({"delete_message", "delete_activity", "delete_comment", "delete_reaction"})

@@ -11,6 +11,8 @@ from .._state import Appeal
 from . import Call, handler
 from ._paging import page_of, with_cursors
 
+__all__ = ["APPEALS", "appeal", "get_appeal", "query_appeals"]
+
 
 @handler("appeal")
 def appeal(call: Call) -> dict[str, Any]:

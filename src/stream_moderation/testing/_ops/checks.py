@@ -17,6 +17,17 @@ from . import Call, handler
 from ._items import add_to_queue, item_event, new_flag
 from ._paging import page_of, with_cursors
 
+__all__ = [
+    "LABEL_RESULTS",
+    "bulk_image_moderation",
+    "check",
+    "check_s3_access",
+    "custom_check",
+    "labels",
+    "query_label_results",
+    "submit_moderation_feedback",
+]
+
 # Entity types whose product has a conventional app-wide config key.
 _DEFAULT_KEYS = (("stream:chat:", "chat"), ("stream:feeds:", "feeds"))
 

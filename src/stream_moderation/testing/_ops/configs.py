@@ -12,6 +12,24 @@ from .._wire import ts
 from . import Call, handler
 from ._paging import page_of, with_cursors
 
+__all__ = [
+    "CONFIGS",
+    "action_configs",
+    "bulk_delete_action_config",
+    "bulk_upsert_action_config",
+    "default_action_configs",
+    "delete_action_config",
+    "delete_config",
+    "get_action_config",
+    "get_config",
+    "query_moderation_configs",
+    "upsert_action_config",
+    "upsert_config",
+    "v2_delete_template",
+    "v2_query_templates",
+    "v2_upsert_template",
+]
+
 _NOT_SECTIONS = frozenset({"key", "team", "user", "user_id"})
 MAX_BUILDER_RULES = 3
 MAX_BUILDER_CONDITIONS = 5

@@ -13,6 +13,20 @@ from ._items import add_to_queue, item_event, new_flag
 from ._paging import page_of, with_cursors
 from .configs import action_configs, default_action_configs
 
+__all__ = [
+    "FLAGS",
+    "LOGS",
+    "REVIEW_QUEUE",
+    "flag",
+    "flag_entity",
+    "get_flag_count",
+    "get_review_queue_item",
+    "insert_action_log",
+    "query_moderation_flags",
+    "query_moderation_logs",
+    "query_review_queue",
+]
+
 DEFAULT_LOCK_MINUTES = 5
 _MINUTE_NS = 60 * 1_000_000_000
 

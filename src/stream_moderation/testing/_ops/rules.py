@@ -11,6 +11,14 @@ from .._wire import ts
 from . import Call, handler
 from ._paging import page_of, with_cursors
 
+__all__ = [
+    "RULES",
+    "delete_moderation_rule",
+    "get_moderation_rule",
+    "query_moderation_rules",
+    "upsert_moderation_rule",
+]
+
 RULE_TYPES = ("user", "content", "call")
 _OPTIONAL = ("action", "action_sequences", "conditions", "groups", "logic", "cooldown_period")
 

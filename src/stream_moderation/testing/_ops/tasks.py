@@ -16,6 +16,17 @@ from .._render import render_log
 from .._wire import parse_time, ts
 from . import Call, handler
 
+__all__ = [
+    "accept",
+    "get_task",
+    "list_blocked_messages",
+    "list_moderation_logs",
+    "list_tasks",
+    "submit_chat_message_task",
+    "submit_task",
+    "update_task",
+]
+
 _LABELS = {
     "spam_commercial": ("SPAM", "SCAM"),
     "platform_circumvention": ("PLATFORM_BYPASS", "PII"),

@@ -9,6 +9,17 @@ from .._state import Ban, Mute
 from .._wire import ts
 from . import Call, handler
 
+__all__ = [
+    "apply_ban",
+    "ban",
+    "bypass",
+    "delete_user_content",
+    "lift_bans",
+    "mute",
+    "unban",
+    "unmute",
+]
+
 MINUTE_NS = 60 * 1_000_000_000
 
 
