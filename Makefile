@@ -41,5 +41,8 @@ typecheck: $(STAMP)
 test: $(STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
 
+demo: $(STAMP)
+	$(PY) examples/getting_started.py
+
 clean:
 	rm -rf $(VENV) build
