@@ -175,7 +175,7 @@ def print_summary(
 def emulator_transport() -> httpx.AsyncBaseTransport:
     """The in-process emulator's transport (the testing extra)."""
     try:
-        from stream_moderation import testing  # type: ignore[attr-defined]
+        from stream_moderation import testing
     except ImportError as exc:
         raise SystemExit(
             "--emulator needs the emulator (stream_moderation.testing, "

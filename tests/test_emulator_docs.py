@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 from tests.emulator_support import check_response
 
 README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## Emulator") :]
+SECTION = README.split("\n## Emulator\n", 1)[1].split("\n## ", 1)[0]
 
 
 @pytest.mark.parametrize("label", sorted(DEFAULT_TRIGGERS))
