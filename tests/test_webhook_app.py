@@ -198,3 +198,39 @@ def test_seen_webhooks_forget_the_oldest() -> None:
     assert seen.claim("a") and seen.claim("b") and seen.claim("c")
     assert not seen.claim("c")
     assert seen.claim("a")  # forgotten when "c" came in
+
+
+@pytest.mark.anyio
+async def test_the_app_handles_the_emulators_webhooks_end_to_end(recorder: Recorder) -> None:
+    from stream_moderation.testing import Emulator
+
+    app = example.create_app(SECRET, recorder.handlers)
+    answers: list[int] = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://app") as http:
+
+        async def forward(
+            delivery: Any,
+        ) -> None:  # the emulator's delivery, as Stream would POST it
+            response = await http.post(URL, content=delivery.body, headers=delivery.headers)
+            answers.append(response.status_code)
+            response.raise_for_status()
+
+        emulator = Emulator("app-key", SECRET, webhook_callback=forward)
+        async with emulator.client() as client:
+            await client.moderation.upsert_config(
+                key="chat", ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]}
+            )
+            await client.moderation.check(
+                entity_type="stream:chat:v1:message",
+                entity_id="m-1",
+                entity_creator_id="u-1",
+                moderation_payload={"texts": ["Buy now! Click here for free money"]},
+                config_key="chat",
+            )
+    assert answers and set(answers) == {200}
+    kinds = [type(event) for event in recorder.events]
+    assert ReviewQueueItemNewEvent in kinds and ModerationCheckCompletedEvent in kinds
+    new = next(e for e in recorder.events if isinstance(e, ReviewQueueItemNewEvent))
+    assert new.review_queue_item is not None and new.review_queue_item.entity_id == "m-1"
+    completed = next(e for e in recorder.events if isinstance(e, ModerationCheckCompletedEvent))
+    assert completed.recommended_action == "flag"
