@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
-EXTRAS ?= dev,testing,aiohttp,orjson
+EXTRAS ?= dev,testing,rich,aiohttp,orjson
 # `make bench` runs in a virtualenv of its own: the SDK with every optional speedup, plus
 # getstream 7.0.0 to compare with (kept out of .venv so the tests never see it).
 BENCH_VENV := .venv-bench
@@ -25,7 +25,7 @@ install: $(STAMP)
 $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
-	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[aiohttp,orjson,bench]" -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 # Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
@@ -57,6 +57,9 @@ typecheck: $(STAMP)
 
 test: $(STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) examples/getting_started.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) build

@@ -43,9 +43,12 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 print("generated code is up to date")
             else:
-                print("generated src/stream_moderation/_generated and api.md")
+                if args.version:  # the release generated from is the one the drift check uses
+                    specs.set_pinned(args.version)
+                version = args.version or specs.pinned_version()
+                print(f"generated src/stream_moderation/_generated and api.md from {version}")
         elif args.command == "spec-diff":
-            print(spec_diff(args.old, args.new))
+            print(spec_diff(args.old, args.new), end="")
         elif args.command == "pin-spec":
             entry = specs.pin(args.version, source=args.source or None, commit=args.commit or None)
             print(f"pinned {args.version}: {entry}")

@@ -140,7 +140,7 @@ def _paginated(spec: dict[str, Any]) -> dict[str, str]:
         props = response.get("properties", {})
         if "next" not in request.get("properties", {}) or "next" not in props:
             continue
-        lists = [
+        lists = candidates = [
             name
             for name, p in props.items()
             if p.get("type") == "array" and "$ref" in p.get("items", {})
@@ -151,21 +151,38 @@ def _paginated(spec: dict[str, Any]) -> dict[str, str]:
             lists = [name for name in lists if name in op["operationId"]]
         if len(lists) != 1:
             raise GenerationError(
-                f"{method.upper()} {path}: paginated, but the page field is ambiguous: {lists}"
+                f"{method.upper()} {path}: paginated (next/prev), but no single page field "
+                f"among the response's arrays of models: {candidates}"
             )
         table[_python_name(op["operationId"])] = lists[0]
     return dict(sorted(table.items()))
 
 
+def _report(source: str, errors: Any) -> GenerationError:
+    details = "\n".join(f"- {e.level.value}: {e.header}: {e.detail or ''}".rstrip() for e in errors)
+    return GenerationError(f"{source}: the generator reported (--fail-on-warning):\n{details}")
+
+
 def render(
-    spec: dict[str, Any], out_dir: Path, *, version: str, notes: list[str], conflicts: list[str]
+    spec: dict[str, Any],
+    out_dir: Path,
+    *,
+    version: str,
+    notes: list[str],
+    conflicts: list[str],
+    source: str | None = None,
 ) -> None:
-    """Run the generator and our extra templates on a merged spec into ``out_dir``."""
+    """Run the generator and our extra templates on a merged spec into ``out_dir``.
+
+    ``source`` names the spec in error messages (default: the merged file written next to
+    ``out_dir``). Any warning of the generator is an error, reported before a template runs.
+    """
     from openapi_python_client import Project
     from openapi_python_client.config import Config, ConfigFile, MetaType
     from openapi_python_client.parser import GeneratorData
     from openapi_python_client.parser.errors import GeneratorError
 
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     spec_path = out_dir.parent / "merged-spec.json"
     spec_path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
     config = Config.from_sources(
@@ -176,11 +193,35 @@ def render(
         True,
         output_path=out_dir,
     )
+    source = source or str(spec_path)
     data = GeneratorData.from_dict(spec, config=config)
     if isinstance(data, GeneratorError):
-        raise GenerationError(f"{spec_path}: {data.header}: {data.detail}")
+        raise GenerationError(f"{source}: {data.header}: {data.detail}")
+    # What the generator dropped or misread, before templates fail on its consequences.
+    parse_errors = [
+        *(e for c in data.endpoint_collections_by_tag.values() for e in c.parse_errors),
+        *data.errors,
+    ]
+    if parse_errors:
+        raise _report(source, parse_errors)
+    try:
+        event_types, paginated = _event_types(spec), _paginated(spec)
+    except GenerationError as exc:
+        raise GenerationError(f"{source}: {exc}") from exc
     project = Project(openapi=data, config=config, custom_template_path=TEMPLATES)
     models_by_name = {m.class_info.name: m for m in data.models}
+
+    def page_field(endpoint: Any) -> Any:
+        """The list property of a paginated operation's response that holds each page."""
+        for response in endpoint.responses.patterns:
+            status = response.status_code.range
+            if status and 200 <= status[0] < 300 and hasattr(response.prop, "class_info"):
+                model = models_by_name[response.prop.class_info.name]
+                for prop in model.required_properties + model.optional_properties:
+                    if prop.name == paginated[endpoint.name]:
+                        return prop
+        _fail(f"{endpoint.name}: no response field {paginated[endpoint.name]!r} to page through")
+
     project.env.filters["py_name"] = _py_name
     project.env.filters["raw"] = _raw
     project.env.globals.update(
@@ -188,9 +229,10 @@ def render(
         py_name=_py_name,
         model_named=models_by_name.__getitem__,
         spec_version=version,
-        event_types=_event_types(spec),
+        event_types=event_types,
         operation_aliases=_operation_aliases(spec),
-        paginated=_paginated(spec),
+        paginated=paginated,
+        page_field=page_field,
         merge_notes=notes,
         merge_conflicts=conflicts,
     )
@@ -204,14 +246,9 @@ def render(
         for target, template in extra.items():
             target.write_text(project.env.get_template(template).render(), encoding="utf-8")
     except _TemplateFailure as exc:
-        raise GenerationError(f"{spec_path}: template refused the spec: {exc}") from exc
+        raise GenerationError(f"{source}: template refused the spec: {exc}") from exc
     if errors:
-        details = "\n".join(
-            f"- {e.level.value}: {e.header}: {e.detail or ''}".rstrip() for e in errors
-        )
-        raise GenerationError(
-            f"{spec_path}: the generator reported (--fail-on-warning):\n{details}"
-        )
+        raise _report(source, errors)
     # Templates render empty for schemas that are not classes (free-form maps) and for the
     # generator's own client, which the handwritten layer replaces.
     for path in sorted(out_dir.rglob("*.py")):
@@ -268,7 +305,9 @@ def _generate_into(scratch: Path, version: str | None) -> tuple[Path, Path]:
     version = version or specs.pinned_version()
     merged, notes, conflicts = build_merged_spec(version)
     out_dir = scratch / "_generated"
-    render(merged, out_dir, version=version, notes=notes, conflicts=conflicts)
+    files = ", ".join(str(specs.spec_root() / version / name) for name in (PRIMARY, SECONDARY))
+    source = f"spec {version} ({files})"
+    render(merged, out_dir, version=version, notes=notes, conflicts=conflicts, source=source)
     api_map = scratch / "api.md"
     shutil.move(out_dir / "api.md", api_map)
     return out_dir, api_map

@@ -45,11 +45,8 @@ def schema_difference(primary: dict[str, Any], other: dict[str, Any]) -> str | N
         parts.append("required fields differ")
     rest_a = {k: v for k, v in a.items() if k not in ("properties", "required")}
     rest_b = {k: v for k, v in b.items() if k not in ("properties", "required")}
-    if rest_a != rest_b:
-        parts.append(
-            "schema keywords differ: "
-            + ", ".join(sorted(set(rest_a) ^ set(rest_b)) or sorted(rest_a))
-        )
+    if keywords := sorted(k for k in set(rest_a) | set(rest_b) if rest_a.get(k) != rest_b.get(k)):
+        parts.append(f"schema keywords differ: {', '.join(keywords)}")
     return "; ".join(parts) or "definitions differ"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -29,7 +30,9 @@ __all__ = [
     "materialise",
     "pin",
     "pinned_version",
+    "set_pinned",
     "shared_dir",
+    "spec_root",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,8 @@ SPEC_FILES = {
     "moderation-serverside-api.yaml": "openapi/v2/moderation-serverside-api.yaml",
 }
 DOWNLOAD_TIMEOUT = 30
+# libyaml's safe loader when PyYAML has it (5x faster on these 1-2 MB files), same result.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecError(Exception):
@@ -53,7 +58,17 @@ def shared_dir() -> Path:
 
 
 def lock_path() -> Path:
+    """The lock file; ``STREAM_SPECS_LOCK`` points tests at a temporary one."""
     return Path(os.environ.get("STREAM_SPECS_LOCK", LOCK_PATH))
+
+
+def spec_root() -> Path:
+    """Where versions are materialised: the lock's folder (``openapi/``), one folder each."""
+    return lock_path().parent
+
+
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def load_lock(path: Path | None = None) -> dict[str, Any]:
@@ -86,7 +101,7 @@ def _download(url: str) -> bytes:
 def check_spec_bytes(name: str, data: bytes) -> dict[str, Any]:
     """Parse one spec file and check it looks like an OpenAPI 3 document; return it."""
     try:
-        doc = yaml.safe_load(data)
+        doc = yaml.load(data, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"{name}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3."):
@@ -135,7 +150,7 @@ def materialise(version: str | None = None, dest_root: Path | None = None) -> di
             f"spec version {version} is not pinned in {lock_path()} (pinned: {known}); "
             f"pin it with `make pin-spec VERSION={version} SOURCE=<folder>` or COMMIT=<commit>"
         )
-    dest = (dest_root or OPENAPI_DIR) / version
+    dest = (dest_root or spec_root()) / version
     paths: dict[str, Path] = {}
     for name, meta in entry["files"].items():
         target = dest / name
@@ -155,6 +170,16 @@ def materialise(version: str | None = None, dest_root: Path | None = None) -> di
     return paths
 
 
+def set_pinned(version: str) -> None:
+    """Make ``version`` (already in the lock) the release the SDK is built from."""
+    lock = load_lock()
+    if version not in lock["versions"]:
+        raise SpecError(f"spec version {version} is not pinned in {lock_path()}")
+    if lock["pinned"] != version:
+        lock["pinned"] = version
+        _atomic_write(lock_path(), (json.dumps(lock, indent=2) + "\n").encode())
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(fd, "wb") as fh:
@@ -170,6 +195,15 @@ def pin(version: str, *, source: str | None = None, commit: str | None = None) -
     """
     if bool(source) == bool(commit):
         raise SpecError("pin-spec needs exactly one of SOURCE=<folder> or COMMIT=<upstream commit>")
+    if not _VERSION.fullmatch(version or ""):
+        raise SpecError(f"pin-spec: {version!r} is not a release name such as v233.27.0")
+    if commit and not _COMMIT.fullmatch(commit):
+        raise SpecError(
+            f"pin-spec: COMMIT must be a full 40-character commit sha, not {commit!r} "
+            "(a branch or tag can move; the lock pins exact files)"
+        )
+    if source and not Path(source).is_dir():
+        raise SpecError(f"pin-spec: SOURCE {source} is not a folder")
     lock = load_lock()
     files: dict[str, dict[str, str]] = {}
     blobs: dict[str, bytes] = {}
@@ -198,7 +232,7 @@ def pin(version: str, *, source: str | None = None, commit: str | None = None) -
     lock["versions"] = dict(sorted(lock["versions"].items()))
     path = lock_path()
     _atomic_write(path, (json.dumps(lock, indent=2) + "\n").encode())
-    dest = OPENAPI_DIR / version
+    dest = spec_root() / version
     dest.mkdir(parents=True, exist_ok=True)
     for name, data in blobs.items():
         _atomic_write(dest / name, data)

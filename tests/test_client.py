@@ -667,7 +667,11 @@ def test_public_surface_is_stable() -> None:
         "AsyncStream",
         "AuthenticationError",
         "BadRequestError",
+        "CheckItem",
+        "CheckResult",
         "InternalServerError",
+        "InvalidEventError",
+        "InvalidSignatureError",
         "NotFoundError",
         "ParseError",
         "PermissionDeniedError",
@@ -678,8 +682,39 @@ def test_public_surface_is_stable() -> None:
         "StreamResponse",
         "Timestamp",
         "Unset",
+        "WebhookError",
         "__version__",
     }
+
+
+def test_client_verifies_and_parses_webhooks_with_its_secret() -> None:
+    import hashlib
+    import hmac
+
+    from stream_moderation import InvalidSignatureError
+    from stream_moderation.models import ModerationCheckCompletedEvent
+
+    body = json.dumps(
+        {
+            "type": "moderation_check.completed",
+            "created_at": 1715679472123456789,
+            "custom": {},
+            "entity_id": "m-1",
+            "entity_type": "stream:chat:v1:message",
+            "recommended_action": "flag",
+            "review_queue_item_id": "rq-1",
+        }
+    ).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    client = Stream(KEY, SECRET)
+    assert client.verify_webhook(body, signature)
+    assert not client.verify_webhook(body + b" ", signature)
+    event = client.parse_webhook(body, signature)
+    assert isinstance(event, ModerationCheckCompletedEvent)
+    assert event.recommended_action == "flag"
+    with pytest.raises(InvalidSignatureError, match="X-Signature"):
+        client.parse_webhook(body, None)
+    client.close()
 
 
 # --- JSON decoding (orjson when the extra is installed) -----------------------------------

@@ -6,6 +6,7 @@ are in ``stream_moderation.models``.
 """
 
 from ._base_client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._bulk import CheckItem, CheckResult
 from ._client import AsyncStream, Stream
 from ._exceptions import (
     APIConnectionError,
@@ -25,6 +26,7 @@ from ._generated import SPEC_VERSION
 from ._generated.errors import ParseError
 from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
+from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -40,7 +42,11 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CheckItem",
+    "CheckResult",
     "InternalServerError",
+    "InvalidEventError",
+    "InvalidSignatureError",
     "NotFoundError",
     "ParseError",
     "PermissionDeniedError",
@@ -51,5 +57,6 @@ __all__ = [
     "StreamResponse",
     "Timestamp",
     "Unset",
+    "WebhookError",
     "__version__",
 ]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
+import attrs
 import httpx
 
+from . import webhooks
 from ._auth import Credentials
 from ._base_client import (
     DEFAULT_BASE_URL,
@@ -28,12 +30,17 @@ from ._base_client import (
     TimeoutTypes,
     check_base_url,
 )
-from ._generated.resources import AsyncModerationResource, ModerationResource
+from ._generated.resources import PageRequest
 from ._generated.types import UNSET, Operation, StreamResponse, Unset
+from ._pagination import AsyncItems, Items
+from ._resources import AsyncModeration, Moderation
+from ._retry import RetryPolicy
 
 __all__ = ["AsyncStream", "Stream"]
 
 T = TypeVar("T")
+PageT = TypeVar("PageT")
+ItemT = TypeVar("ItemT")
 _NOT_GIVEN: Any = UNSET
 
 
@@ -49,9 +56,35 @@ def _settings(
 
 
 class _ClientBase:
-    """What both clients share: settings, tokens, options, repr."""
+    """What both clients share: settings, the pool's ownership, tokens, options, repr."""
 
     _core: ClientCore
+    _owns_http: bool
+
+    def _setup(
+        self,
+        api_key: str | None,
+        api_secret: str | None,
+        *,
+        base_url: str | None,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        allow_insecure_http: bool,
+        http_client: object | None,
+        transport: object | None,
+    ) -> None:
+        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
+        self._core = ClientCore(
+            credentials,
+            base_url=url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either http_client or transport, not both")
+        self._owns_http = http_client is None
 
     @property
     def api_key(self) -> str:
@@ -86,11 +119,25 @@ class _ClientBase:
             user_id, expiration=expiration, issued_at=issued_at, claims=claims
         )
 
+    def verify_webhook(self, body: bytes | str, signature: str | bytes | None) -> bool:
+        """Whether ``signature`` (the ``X-Signature`` header) is this app's signature of
+        ``body`` (the raw request body, gzip-compressed or not)."""
+        return webhooks.verify_signature(body, signature, self._core.credentials.secret)
+
+    def parse_webhook(self, body: bytes | str, signature: str | bytes | None) -> webhooks.Event:
+        """Verify a webhook call with this client's secret and parse its event.
+
+        The signature is required: a call without one raises InvalidSignatureError (to parse
+        a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
+        """
+        return webhooks.verify_and_parse(body, signature, self._core.credentials.secret)
+
     def _options_core(
         self,
         timeout: TimeoutTypes | Unset,
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
+        retry_policy: RetryPolicy | None = None,
     ) -> ClientCore:
         core = self._core
         return ClientCore(
@@ -102,7 +149,7 @@ class _ClientBase:
                 **{k: v for k, v in core.headers.items() if k not in _AUTH_HEADERS},
                 **(default_headers or {}),
             },
-            retry_policy=core.retry_policy,
+            retry_policy=retry_policy or core.retry_policy,
         )
 
     def _clone(
@@ -110,11 +157,23 @@ class _ClientBase:
         timeout: TimeoutTypes | Unset,
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
+        retry_policy: RetryPolicy | None = None,
     ) -> Self:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone._core = self._options_core(timeout, max_retries, default_headers)
+        clone._core = self._options_core(timeout, max_retries, default_headers, retry_policy)
+        clone._owns_http = False
+        clone._bind_resources()
         return clone
+
+    def _bind_resources(self) -> None:
+        raise NotImplementedError
+
+    def _pausing_client(self) -> Self:
+        """This client, except that a call does not retry its own 429s: ``check_many``
+        pauses the whole batch instead. Shares the connection pool."""
+        policy = attrs.evolve(self._core.retry_policy, retry_rate_limited=False)
+        return self._clone(UNSET, None, None, retry_policy=policy)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_key={self.api_key!r}, base_url={self.base_url!r})"
@@ -134,7 +193,7 @@ class AsyncStream(_ClientBase):
     context manager, or call ``aclose()``. Works under asyncio and trio.
     """
 
-    moderation: AsyncModerationResource
+    moderation: AsyncModeration
     """Every operation of the Moderation API (``client.moderation().check`` works too)."""
 
     def __init__(
@@ -150,19 +209,22 @@ class AsyncStream(_ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
-        self._core = ClientCore(
-            credentials,
-            base_url=url,
+        self._setup(
+            api_key,
+            api_secret,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+            http_client=http_client,
+            transport=transport,
         )
-        if http_client is not None and transport is not None:
-            raise ValueError("pass either http_client or transport, not both")
-        self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, limits=DEFAULT_LIMITS)
-        self.moderation = AsyncModerationResource(self)
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.moderation = AsyncModeration(self)
 
     def with_options(
         self,
@@ -172,10 +234,7 @@ class AsyncStream(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
     ) -> AsyncStream:
         """A client with other defaults, sharing this one's connection pool and credentials."""
-        clone = self._clone(timeout, max_retries, default_headers)
-        clone._owns_http = False
-        clone.moderation = AsyncModerationResource(clone)
-        return clone
+        return self._clone(timeout, max_retries, default_headers)
 
     async def request(
         self,
@@ -226,6 +285,33 @@ class AsyncStream(_ClientBase):
             await anyio.sleep(retry.delay)
             attempt += 1
 
+    def paginate(
+        self,
+        operation: Operation[PageT],
+        request: PageRequest,
+        items: Callable[[PageT], Sequence[ItemT]],
+        *,
+        max_items: int | None,
+        timeout: TimeoutTypes | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncItems[ItemT]:
+        """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
+        return AsyncItems(
+            self,
+            operation,
+            request,
+            items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
         if self._owns_http:
@@ -250,7 +336,7 @@ class Stream(_ClientBase):
     manager, or call ``close()``. Safe to share between threads.
     """
 
-    moderation: ModerationResource
+    moderation: Moderation
     """Every operation of the Moderation API (``client.moderation().check`` works too)."""
 
     def __init__(
@@ -266,19 +352,22 @@ class Stream(_ClientBase):
         transport: httpx.BaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
-        self._core = ClientCore(
-            credentials,
-            base_url=url,
+        self._setup(
+            api_key,
+            api_secret,
+            base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+            http_client=http_client,
+            transport=transport,
         )
-        if http_client is not None and transport is not None:
-            raise ValueError("pass either http_client or transport, not both")
-        self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, limits=DEFAULT_LIMITS)
-        self.moderation = ModerationResource(self)
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.moderation = Moderation(self)
 
     def with_options(
         self,
@@ -288,10 +377,7 @@ class Stream(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
     ) -> Stream:
         """A client with other defaults, sharing this one's connection pool and credentials."""
-        clone = self._clone(timeout, max_retries, default_headers)
-        clone._owns_http = False
-        clone.moderation = ModerationResource(clone)
-        return clone
+        return self._clone(timeout, max_retries, default_headers)
 
     def request(
         self,
@@ -341,6 +427,33 @@ class Stream(_ClientBase):
                 retry = outcome
             time.sleep(retry.delay)
             attempt += 1
+
+    def paginate(
+        self,
+        operation: Operation[PageT],
+        request: PageRequest,
+        items: Callable[[PageT], Sequence[ItemT]],
+        *,
+        max_items: int | None,
+        timeout: TimeoutTypes | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Items[ItemT]:
+        """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
+        return Items(
+            self,
+            operation,
+            request,
+            items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""

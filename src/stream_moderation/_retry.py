@@ -30,6 +30,9 @@ class RetryPolicy:
     max_server_wait: float = 60.0
     jitter: float = 0.25
     """The wait is shortened by up to this fraction at random, so clients spread out."""
+    retry_rate_limited: bool = True
+    """Whether a call retries its own 429s. ``check_many`` turns this off for its calls and
+    backs off for the whole batch instead (every worker waits for the same moment)."""
 
     def backoff(self, retries_done: int) -> float:
         delay = min(self.max_delay, self.initial_delay * float(2**retries_done))
@@ -50,6 +53,8 @@ class RetryPolicy:
         timeout), which is always worth another attempt.
         """
         if retries_done >= max_retries or unrecoverable:
+            return None
+        if status == 429 and not self.retry_rate_limited:
             return None
         if status is not None and status not in RETRYABLE_STATUSES and status < 500:
             return None

@@ -27,6 +27,7 @@ class ParseError(ValueError):
 
     @classmethod
     def from_exception(cls, model: str, field: str, exc: BaseException) -> ParseError:
-        if isinstance(exc, KeyError) and exc.args == (field.rstrip("[]{}"),):
-            return cls(f"{model}.{field}", "required field is missing")
+        bare = field.removesuffix("[]").removesuffix("{}")  # lists and maps say so in paths
+        if isinstance(exc, KeyError) and exc.args == (bare,):
+            return cls(f"{model}.{bare}", "required field is missing")
         return cls(f"{model}.{field}" if field else model, str(exc) or type(exc).__name__)

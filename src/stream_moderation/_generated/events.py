@@ -2,8 +2,48 @@
 """Webhook events: the `type` of each event and the model it parses into.
 
 Taken from the spec's WHEvent discriminator and its `x-stream-is-event` schemas, because
-the generator ignores discriminators.
+the generator ignores discriminators. ``AnyEvent`` (for type checkers only: importing
+every event model takes time) is the union of those models.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .models import (
+        AppealAcceptedEvent,
+        AppealCreatedEvent,
+        AppealRejectedEvent,
+        AsyncBulkImageModerationEvent,
+        AsyncExportErrorEvent,
+        AsyncExportModerationLogsEvent,
+        ModerationCheckCompletedEvent,
+        ModerationCustomActionEvent,
+        ModerationFlaggedEvent,
+        ModerationMarkReviewedEvent,
+        ModerationRulesTriggeredEvent,
+        ReviewQueueItemNewEvent,
+        ReviewQueueItemUpdatedEvent,
+    )
+
+    AnyEvent: TypeAlias = (
+        AppealAcceptedEvent
+        | AppealCreatedEvent
+        | AppealRejectedEvent
+        | AsyncBulkImageModerationEvent
+        | AsyncExportErrorEvent
+        | AsyncExportModerationLogsEvent
+        | ModerationCheckCompletedEvent
+        | ModerationCustomActionEvent
+        | ModerationFlaggedEvent
+        | ModerationMarkReviewedEvent
+        | ModerationRulesTriggeredEvent
+        | ReviewQueueItemNewEvent
+        | ReviewQueueItemUpdatedEvent
+    )
 
 __all__ = ["EVENT_MODELS"]
 

@@ -3,22 +3,27 @@
 
 The methods build the request with the operation's endpoint module and hand it to the
 requester, the handwritten client, which sends it, retries and parses the response.
+Cursor-paginated queries (the spec's operations with ``next`` in request and response)
+are method objects: call one for a page, or ``.iter(...)`` for every item; the requester
+owns the paging loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from .types import UNSET, Operation, StreamResponse, Unset
 
 if TYPE_CHECKING:
     import httpx
 
+    from .models.action_log_response import ActionLogResponse
     from .models.ai_image_config import AIImageConfig
     from .models.ai_text_config import AITextConfig
     from .models.ai_video_config import AIVideoConfig
+    from .models.appeal_item_response import AppealItemResponse
     from .models.appeal_response import AppealResponse
     from .models.automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
     from .models.automod_semantic_filters_config import AutomodSemanticFiltersConfig
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from .models.call_rule_action_sequence import CallRuleActionSequence
     from .models.check_response import CheckResponse
     from .models.check_s3_access_response import CheckS3AccessResponse
+    from .models.config_response import ConfigResponse
     from .models.custom_action_request_payload import CustomActionRequestPayload
     from .models.custom_check_flag import CustomCheckFlag
     from .models.custom_check_response import CustomCheckResponse
@@ -64,14 +70,17 @@ if TYPE_CHECKING:
     from .models.get_task_response import GetTaskResponse
     from .models.google_vision_config import GoogleVisionConfig
     from .models.insert_action_log_response import InsertActionLogResponse
+    from .models.label_result_response import LabelResultResponse
     from .models.labels_request_content_type import LabelsRequestContentType
     from .models.labels_response import LabelsResponse
     from .models.list_tasks_response import ListTasksResponse
     from .models.llm_config import LLMConfig
     from .models.mark_reviewed_request_payload import MarkReviewedRequestPayload
     from .models.moderation_config import ModerationConfig
+    from .models.moderation_flag_response import ModerationFlagResponse
     from .models.moderation_payload import ModerationPayload
     from .models.moderation_payload_request import ModerationPayloadRequest
+    from .models.moderation_rule_v2_response import ModerationRuleV2Response
     from .models.mute_response import MuteResponse
     from .models.query_appeals_response import QueryAppealsResponse
     from .models.query_feed_moderation_templates_response import (
@@ -85,6 +94,7 @@ if TYPE_CHECKING:
     from .models.query_review_queue_response import QueryReviewQueueResponse
     from .models.reject_appeal_request_payload import RejectAppealRequestPayload
     from .models.restore_action_request_payload import RestoreActionRequestPayload
+    from .models.review_queue_item_response import ReviewQueueItemResponse
     from .models.rule_builder_action import RuleBuilderAction
     from .models.rule_builder_condition import RuleBuilderCondition
     from .models.rule_builder_condition_group import RuleBuilderConditionGroup
@@ -112,13 +122,38 @@ if TYPE_CHECKING:
     from .models.velocity_filter_config import VelocityFilterConfig
     from .models.video_call_rule_config import VideoCallRuleConfig
 
-__all__ = ["AsyncModerationResource", "AsyncRequester", "ModerationResource", "SyncRequester"]
+__all__ = [
+    "AsyncModerationResource",
+    "AsyncQueryAppealsMethod",
+    "AsyncQueryLabelResultsMethod",
+    "AsyncQueryModerationConfigsMethod",
+    "AsyncQueryModerationFlagsMethod",
+    "AsyncQueryModerationLogsMethod",
+    "AsyncQueryModerationRulesMethod",
+    "AsyncQueryReviewQueueMethod",
+    "AsyncRequester",
+    "ModerationResource",
+    "PageRequest",
+    "QueryAppealsMethod",
+    "QueryLabelResultsMethod",
+    "QueryModerationConfigsMethod",
+    "QueryModerationFlagsMethod",
+    "QueryModerationLogsMethod",
+    "QueryModerationRulesMethod",
+    "QueryReviewQueueMethod",
+    "SyncRequester",
+]
 
 T = TypeVar("T")
+PageT = TypeVar("PageT")
+ItemT = TypeVar("ItemT")
+
+PageRequest = Callable[[str | None], tuple[str, dict[str, Any], dict[str, Any] | None]]
+"""Builds the request (path, query, body) of the page after a cursor (None: the first page)."""
 
 
 class AsyncRequester(Protocol):
-    """What the async resource needs from a client: send one request, return the response."""
+    """What the async resource needs from a client: send a request, page through a query."""
 
     async def request(
         self,
@@ -134,9 +169,23 @@ class AsyncRequester(Protocol):
         max_retries: int | None,
     ) -> StreamResponse[T]: ...
 
+    def paginate(
+        self,
+        operation: Operation[PageT],
+        request: PageRequest,
+        items: Callable[[PageT], Sequence[ItemT]],
+        *,
+        max_items: int | None,
+        timeout: float | httpx.Timeout | None | Unset,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, Any] | None,
+        extra_body: Mapping[str, Any] | None,
+        max_retries: int | None,
+    ) -> AsyncIterator[ItemT]: ...
+
 
 class SyncRequester(Protocol):
-    """What the sync resource needs from a client: send one request, return the response."""
+    """What the sync resource needs from a client: send a request, page through a query."""
 
     def request(
         self,
@@ -152,16 +201,1798 @@ class SyncRequester(Protocol):
         max_retries: int | None,
     ) -> StreamResponse[T]: ...
 
+    def paginate(
+        self,
+        operation: Operation[PageT],
+        request: PageRequest,
+        items: Callable[[PageT], Sequence[ItemT]],
+        *,
+        max_items: int | None,
+        timeout: float | httpx.Timeout | None | Unset,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, Any] | None,
+        extra_body: Mapping[str, Any] | None,
+        max_retries: int | None,
+    ) -> Iterator[ItemT]: ...
 
-class AsyncModerationResource:
-    """The Moderation API: ``await client.moderation.check(...)`` and the rest."""
+
+class AsyncQueryAppealsMethod:
+    """``query_appeals``: call for a page, ``.iter()`` for every item."""
 
     __slots__ = ("_requester",)
 
     def __init__(self, requester: AsyncRequester) -> None:
         self._requester = requester
 
-    def __call__(self) -> AsyncModerationResource:
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryAppealsResponse]:
+        """Query Appeals.
+
+        Query Appeals
+
+        ``POST /api/v2/moderation/appeals``
+
+        Args:
+            filter: Filter conditions for appeals
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for appeals
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_appeals as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[AppealItemResponse]:
+        """Every item of ``items``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_appeals.iter(...):
+                ...
+        """
+        from .api.moderation import query_appeals as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryAppealsResponse) -> Sequence[AppealItemResponse]:
+            return page.items
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryLabelResultsMethod:
+    """``query_label_results``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryLabelResultsResponse]:
+        """Query label results.
+
+        Search and filter moderation label results with support for pagination and sorting. View
+        the history of moderation labels applied to content.
+
+        ``POST /api/v2/moderation/labels/results``
+
+        Args:
+            filter: Filter conditions
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_label_results as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[LabelResultResponse]:
+        """Every item of ``label_results``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_label_results.iter(...):
+                ...
+        """
+        from .api.moderation import query_label_results as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryLabelResultsResponse) -> Sequence[LabelResultResponse]:
+            return page.label_results
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryModerationConfigsMethod:
+    """``query_moderation_configs``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationConfigsResponse]:
+        """Query moderation configurations.
+
+        Search and filter moderation configurations across your application. This endpoint is
+        designed for building moderation dashboards and managing multiple configuration sets.
+
+        ``POST /api/v2/moderation/configs``
+
+        Args:
+            filter: Filter conditions for moderation configs
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_configs as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[ConfigResponse]:
+        """Every item of ``configs``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_moderation_configs.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_configs as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationConfigsResponse) -> Sequence[ConfigResponse]:
+            return page.configs
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryModerationFlagsMethod:
+    """``query_moderation_flags``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationFlagsResponse]:
+        """Query moderation flags.
+
+        Query flags associated with moderation items. This is used for building a moderation
+        dashboard.
+
+        ``POST /api/v2/moderation/flags``
+
+        Args:
+            filter: (not described by the spec)
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_flags as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[ModerationFlagResponse]:
+        """Every item of ``flags``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_moderation_flags.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_flags as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+            )
+
+        def _items(page: QueryModerationFlagsResponse) -> Sequence[ModerationFlagResponse]:
+            return page.flags
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryModerationLogsMethod:
+    """``query_moderation_logs``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationLogsResponse]:
+        """Query moderation action logs.
+
+        Search and filter moderation action logs with support for pagination. View the history
+        of moderation actions taken, including who performed them and when.
+
+        ``POST /api/v2/moderation/logs``
+
+        Args:
+            filter: Filter conditions for moderation logs
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_logs as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[ActionLogResponse]:
+        """Every item of ``logs``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_moderation_logs.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_logs as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationLogsResponse) -> Sequence[ActionLogResponse]:
+            return page.logs
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryModerationRulesMethod:
+    """``query_moderation_rules``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationRulesResponse]:
+        """Query moderation rules.
+
+        Search and filter moderation rules across your application. This endpoint is designed
+        for building moderation dashboards and managing multiple rule sets.
+
+        ``POST /api/v2/moderation/moderation_rules``
+
+        Args:
+            filter: Filter conditions for moderation rules
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_rules as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[ModerationRuleV2Response]:
+        """Every item of ``rules``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_moderation_rules.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_rules as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationRulesResponse) -> Sequence[ModerationRuleV2Response]:
+            return page.rules
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncQueryReviewQueueMethod:
+    """``query_review_queue``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+
+    async def __call__(
+        self,
+        *,
+        exclude_default_action_config: bool | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        lock_count: int | None = None,
+        lock_duration: int | None = None,
+        lock_items: bool | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        stats_only: bool | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryReviewQueueResponse]:
+        """Query review queue items.
+
+        Query review queue items allows you to filter the review queue items. This is used for
+        building a moderation dashboard.
+
+        ``POST /api/v2/moderation/review_queue``
+
+        Args:
+            exclude_default_action_config: (not described by the spec)
+            filter: Filter conditions for review queue items
+            limit: (not described by the spec)
+            lock_count: Number of items to lock (1-25)
+            lock_duration: Duration for which items should be locked
+            lock_items: Whether to lock items for review (true), unlock items (false), or just fetch
+                (nil)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            stats_only: Whether to return only statistics
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_review_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            exclude_default_action_config=exclude_default_action_config,
+            filter=filter,
+            limit=limit,
+            lock_count=lock_count,
+            lock_duration=lock_duration,
+            lock_items=lock_items,
+            next=next,
+            prev=prev,
+            sort=sort,
+            stats_only=stats_only,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        exclude_default_action_config: bool | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        lock_count: int | None = None,
+        lock_duration: int | None = None,
+        lock_items: bool | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        stats_only: bool | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[ReviewQueueItemResponse]:
+        """Every item of ``items``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            async for item in client.moderation.query_review_queue.iter(...):
+                ...
+        """
+        from .api.moderation import query_review_queue as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                exclude_default_action_config=exclude_default_action_config,
+                filter=filter,
+                limit=limit,
+                lock_count=lock_count,
+                lock_duration=lock_duration,
+                lock_items=lock_items,
+                next=cursor,
+                sort=sort,
+                stats_only=stats_only,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryReviewQueueResponse) -> Sequence[ReviewQueueItemResponse]:
+            return page.items
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryAppealsMethod:
+    """``query_appeals``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryAppealsResponse]:
+        """Query Appeals.
+
+        Query Appeals
+
+        ``POST /api/v2/moderation/appeals``
+
+        Args:
+            filter: Filter conditions for appeals
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for appeals
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_appeals as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[AppealItemResponse]:
+        """Every item of ``items``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_appeals.iter(...):
+                ...
+        """
+        from .api.moderation import query_appeals as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryAppealsResponse) -> Sequence[AppealItemResponse]:
+            return page.items
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryLabelResultsMethod:
+    """``query_label_results``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryLabelResultsResponse]:
+        """Query label results.
+
+        Search and filter moderation label results with support for pagination and sorting. View
+        the history of moderation labels applied to content.
+
+        ``POST /api/v2/moderation/labels/results``
+
+        Args:
+            filter: Filter conditions
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_label_results as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[LabelResultResponse]:
+        """Every item of ``label_results``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_label_results.iter(...):
+                ...
+        """
+        from .api.moderation import query_label_results as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryLabelResultsResponse) -> Sequence[LabelResultResponse]:
+            return page.label_results
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryModerationConfigsMethod:
+    """``query_moderation_configs``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationConfigsResponse]:
+        """Query moderation configurations.
+
+        Search and filter moderation configurations across your application. This endpoint is
+        designed for building moderation dashboards and managing multiple configuration sets.
+
+        ``POST /api/v2/moderation/configs``
+
+        Args:
+            filter: Filter conditions for moderation configs
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_configs as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[ConfigResponse]:
+        """Every item of ``configs``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_moderation_configs.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_configs as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationConfigsResponse) -> Sequence[ConfigResponse]:
+            return page.configs
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryModerationFlagsMethod:
+    """``query_moderation_flags``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationFlagsResponse]:
+        """Query moderation flags.
+
+        Query flags associated with moderation items. This is used for building a moderation
+        dashboard.
+
+        ``POST /api/v2/moderation/flags``
+
+        Args:
+            filter: (not described by the spec)
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_flags as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[ModerationFlagResponse]:
+        """Every item of ``flags``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_moderation_flags.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_flags as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+            )
+
+        def _items(page: QueryModerationFlagsResponse) -> Sequence[ModerationFlagResponse]:
+            return page.flags
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryModerationLogsMethod:
+    """``query_moderation_logs``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationLogsResponse]:
+        """Query moderation action logs.
+
+        Search and filter moderation action logs with support for pagination. View the history
+        of moderation actions taken, including who performed them and when.
+
+        ``POST /api/v2/moderation/logs``
+
+        Args:
+            filter: Filter conditions for moderation logs
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_logs as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[ActionLogResponse]:
+        """Every item of ``logs``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_moderation_logs.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_logs as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationLogsResponse) -> Sequence[ActionLogResponse]:
+            return page.logs
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryModerationRulesMethod:
+    """``query_moderation_rules``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryModerationRulesResponse]:
+        """Query moderation rules.
+
+        Search and filter moderation rules across your application. This endpoint is designed
+        for building moderation dashboards and managing multiple rule sets.
+
+        ``POST /api/v2/moderation/moderation_rules``
+
+        Args:
+            filter: Filter conditions for moderation rules
+            limit: (not described by the spec)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_moderation_rules as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            filter=filter,
+            limit=limit,
+            next=next,
+            prev=prev,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[ModerationRuleV2Response]:
+        """Every item of ``rules``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_moderation_rules.iter(...):
+                ...
+        """
+        from .api.moderation import query_moderation_rules as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                filter=filter,
+                limit=limit,
+                next=cursor,
+                sort=sort,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryModerationRulesResponse) -> Sequence[ModerationRuleV2Response]:
+            return page.rules
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class QueryReviewQueueMethod:
+    """``query_review_queue``: call for a page, ``.iter()`` for every item."""
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: SyncRequester) -> None:
+        self._requester = requester
+
+    def __call__(
+        self,
+        *,
+        exclude_default_action_config: bool | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        lock_count: int | None = None,
+        lock_duration: int | None = None,
+        lock_items: bool | None = None,
+        next: str | None = None,
+        prev: str | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        stats_only: bool | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> StreamResponse[QueryReviewQueueResponse]:
+        """Query review queue items.
+
+        Query review queue items allows you to filter the review queue items. This is used for
+        building a moderation dashboard.
+
+        ``POST /api/v2/moderation/review_queue``
+
+        Args:
+            exclude_default_action_config: (not described by the spec)
+            filter: Filter conditions for review queue items
+            limit: (not described by the spec)
+            lock_count: Number of items to lock (1-25)
+            lock_duration: Duration for which items should be locked
+            lock_items: Whether to lock items for review (true), unlock items (false), or just fetch
+                (nil)
+            next: (not described by the spec)
+            prev: (not described by the spec)
+            sort: Sorting parameters for the results
+            stats_only: Whether to return only statistics
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
+        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+
+        Returns:
+            StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import query_review_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            exclude_default_action_config=exclude_default_action_config,
+            filter=filter,
+            limit=limit,
+            lock_count=lock_count,
+            lock_duration=lock_duration,
+            lock_items=lock_items,
+            next=next,
+            prev=prev,
+            sort=sort,
+            stats_only=stats_only,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+    def iter(
+        self,
+        *,
+        exclude_default_action_config: bool | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        lock_count: int | None = None,
+        lock_duration: int | None = None,
+        lock_items: bool | None = None,
+        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
+        stats_only: bool | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[ReviewQueueItemResponse]:
+        """Every item of ``items``, page after page, following ``next``.
+
+        Takes the arguments of the call without the cursors (``limit`` is the page size),
+        plus ``max_items``: stop after that many items. A page is requested only when the
+        previous one has been consumed; the first request is built (and its arguments
+        checked) here::
+
+            for item in client.moderation.query_review_queue.iter(...):
+                ...
+        """
+        from .api.moderation import query_review_queue as _endpoint
+
+        def _request(cursor: str | None) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+            return _endpoint.build_request(
+                exclude_default_action_config=exclude_default_action_config,
+                filter=filter,
+                limit=limit,
+                lock_count=lock_count,
+                lock_duration=lock_duration,
+                lock_items=lock_items,
+                next=cursor,
+                sort=sort,
+                stats_only=stats_only,
+                user=user,
+                user_id=user_id,
+            )
+
+        def _items(page: QueryReviewQueueResponse) -> Sequence[ReviewQueueItemResponse]:
+            return page.items
+
+        return self._requester.paginate(
+            _endpoint.OPERATION,
+            _request,
+            _items,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+        )
+
+
+class AsyncModerationResource:
+    """The Moderation API: ``await client.moderation.check(...)`` and the rest."""
+
+    __slots__ = (
+        "_requester",
+        "query_appeals",
+        "query_label_results",
+        "query_moderation_configs",
+        "query_moderation_flags",
+        "query_moderation_logs",
+        "query_moderation_rules",
+        "query_review_queue",
+    )
+    query_appeals: AsyncQueryAppealsMethod
+    """Query Appeals; call for a page, ``.iter(...)`` for every item."""
+    query_label_results: AsyncQueryLabelResultsMethod
+    """Query label results; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_configs: AsyncQueryModerationConfigsMethod
+    """Query moderation configurations; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_flags: AsyncQueryModerationFlagsMethod
+    """Query moderation flags; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_logs: AsyncQueryModerationLogsMethod
+    """Query moderation action logs; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_rules: AsyncQueryModerationRulesMethod
+    """Query moderation rules; call for a page, ``.iter(...)`` for every item."""
+    query_review_queue: AsyncQueryReviewQueueMethod
+    """Query review queue items; call for a page, ``.iter(...)`` for every item."""
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+        self.query_appeals = AsyncQueryAppealsMethod(requester)
+        self.query_label_results = AsyncQueryLabelResultsMethod(requester)
+        self.query_moderation_configs = AsyncQueryModerationConfigsMethod(requester)
+        self.query_moderation_flags = AsyncQueryModerationFlagsMethod(requester)
+        self.query_moderation_logs = AsyncQueryModerationLogsMethod(requester)
+        self.query_moderation_rules = AsyncQueryModerationRulesMethod(requester)
+        self.query_review_queue = AsyncQueryReviewQueueMethod(requester)
+
+    def __call__(self) -> Self:
         """The resource itself, for the ``client.moderation().check(...)`` call form."""
         return self
 
@@ -1494,442 +3325,6 @@ class AsyncModerationResource:
             max_retries=max_retries,
         )
 
-    async def query_appeals(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryAppealsResponse]:
-        """Query Appeals.
-
-        Query Appeals
-
-        ``POST /api/v2/moderation/appeals``
-
-        Args:
-            filter: Filter conditions for appeals
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for appeals
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_appeals as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_label_results(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryLabelResultsResponse]:
-        """Query label results.
-
-        Search and filter moderation label results with support for pagination and sorting. View
-        the history of moderation labels applied to content.
-
-        ``POST /api/v2/moderation/labels/results``
-
-        Args:
-            filter: Filter conditions
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_label_results as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_moderation_configs(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationConfigsResponse]:
-        """Query moderation configurations.
-
-        Search and filter moderation configurations across your application. This endpoint is
-        designed for building moderation dashboards and managing multiple configuration sets.
-
-        ``POST /api/v2/moderation/configs``
-
-        Args:
-            filter: Filter conditions for moderation configs
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_configs as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_moderation_flags(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationFlagsResponse]:
-        """Query moderation flags.
-
-        Query flags associated with moderation items. This is used for building a moderation
-        dashboard.
-
-        ``POST /api/v2/moderation/flags``
-
-        Args:
-            filter: (not described by the spec)
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_flags as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_moderation_logs(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationLogsResponse]:
-        """Query moderation action logs.
-
-        Search and filter moderation action logs with support for pagination. View the history
-        of moderation actions taken, including who performed them and when.
-
-        ``POST /api/v2/moderation/logs``
-
-        Args:
-            filter: Filter conditions for moderation logs
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_logs as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_moderation_rules(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationRulesResponse]:
-        """Query moderation rules.
-
-        Search and filter moderation rules across your application. This endpoint is designed
-        for building moderation dashboards and managing multiple rule sets.
-
-        ``POST /api/v2/moderation/moderation_rules``
-
-        Args:
-            filter: Filter conditions for moderation rules
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_rules as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    async def query_review_queue(
-        self,
-        *,
-        exclude_default_action_config: bool | None = None,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        lock_count: int | None = None,
-        lock_duration: int | None = None,
-        lock_items: bool | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        stats_only: bool | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryReviewQueueResponse]:
-        """Query review queue items.
-
-        Query review queue items allows you to filter the review queue items. This is used for
-        building a moderation dashboard.
-
-        ``POST /api/v2/moderation/review_queue``
-
-        Args:
-            exclude_default_action_config: (not described by the spec)
-            filter: Filter conditions for review queue items
-            limit: (not described by the spec)
-            lock_count: Number of items to lock (1-25)
-            lock_duration: Duration for which items should be locked
-            lock_items: Whether to lock items for review (true), unlock items (false), or just fetch
-                (nil)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            stats_only: Whether to return only statistics
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_review_queue as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            exclude_default_action_config=exclude_default_action_config,
-            filter=filter,
-            limit=limit,
-            lock_count=lock_count,
-            lock_duration=lock_duration,
-            lock_items=lock_items,
-            next=next,
-            prev=prev,
-            sort=sort,
-            stats_only=stats_only,
-            user=user,
-            user_id=user_id,
-        )
-        return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
     async def submit_action(
         self,
         *,
@@ -2794,12 +4189,42 @@ class AsyncModerationResource:
 class ModerationResource:
     """The Moderation API, blocking: ``client.moderation.check(...)`` and the rest."""
 
-    __slots__ = ("_requester",)
+    __slots__ = (
+        "_requester",
+        "query_appeals",
+        "query_label_results",
+        "query_moderation_configs",
+        "query_moderation_flags",
+        "query_moderation_logs",
+        "query_moderation_rules",
+        "query_review_queue",
+    )
+    query_appeals: QueryAppealsMethod
+    """Query Appeals; call for a page, ``.iter(...)`` for every item."""
+    query_label_results: QueryLabelResultsMethod
+    """Query label results; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_configs: QueryModerationConfigsMethod
+    """Query moderation configurations; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_flags: QueryModerationFlagsMethod
+    """Query moderation flags; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_logs: QueryModerationLogsMethod
+    """Query moderation action logs; call for a page, ``.iter(...)`` for every item."""
+    query_moderation_rules: QueryModerationRulesMethod
+    """Query moderation rules; call for a page, ``.iter(...)`` for every item."""
+    query_review_queue: QueryReviewQueueMethod
+    """Query review queue items; call for a page, ``.iter(...)`` for every item."""
 
     def __init__(self, requester: SyncRequester) -> None:
         self._requester = requester
+        self.query_appeals = QueryAppealsMethod(requester)
+        self.query_label_results = QueryLabelResultsMethod(requester)
+        self.query_moderation_configs = QueryModerationConfigsMethod(requester)
+        self.query_moderation_flags = QueryModerationFlagsMethod(requester)
+        self.query_moderation_logs = QueryModerationLogsMethod(requester)
+        self.query_moderation_rules = QueryModerationRulesMethod(requester)
+        self.query_review_queue = QueryReviewQueueMethod(requester)
 
-    def __call__(self) -> ModerationResource:
+    def __call__(self) -> Self:
         """The resource itself, for the ``client.moderation().check(...)`` call form."""
         return self
 
@@ -4126,442 +5551,6 @@ class ModerationResource:
             params=_params,
             body=_body,
             timeout=UNSET,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_appeals(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryAppealsResponse]:
-        """Query Appeals.
-
-        Query Appeals
-
-        ``POST /api/v2/moderation/appeals``
-
-        Args:
-            filter: Filter conditions for appeals
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for appeals
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_appeals as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_label_results(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryLabelResultsResponse]:
-        """Query label results.
-
-        Search and filter moderation label results with support for pagination and sorting. View
-        the history of moderation labels applied to content.
-
-        ``POST /api/v2/moderation/labels/results``
-
-        Args:
-            filter: Filter conditions
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_label_results as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_moderation_configs(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationConfigsResponse]:
-        """Query moderation configurations.
-
-        Search and filter moderation configurations across your application. This endpoint is
-        designed for building moderation dashboards and managing multiple configuration sets.
-
-        ``POST /api/v2/moderation/configs``
-
-        Args:
-            filter: Filter conditions for moderation configs
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_configs as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_moderation_flags(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationFlagsResponse]:
-        """Query moderation flags.
-
-        Query flags associated with moderation items. This is used for building a moderation
-        dashboard.
-
-        ``POST /api/v2/moderation/flags``
-
-        Args:
-            filter: (not described by the spec)
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_flags as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_moderation_logs(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationLogsResponse]:
-        """Query moderation action logs.
-
-        Search and filter moderation action logs with support for pagination. View the history
-        of moderation actions taken, including who performed them and when.
-
-        ``POST /api/v2/moderation/logs``
-
-        Args:
-            filter: Filter conditions for moderation logs
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_logs as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_moderation_rules(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryModerationRulesResponse]:
-        """Query moderation rules.
-
-        Search and filter moderation rules across your application. This endpoint is designed
-        for building moderation dashboards and managing multiple rule sets.
-
-        ``POST /api/v2/moderation/moderation_rules``
-
-        Args:
-            filter: Filter conditions for moderation rules
-            limit: (not described by the spec)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_moderation_rules as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            filter=filter,
-            limit=limit,
-            next=next,
-            prev=prev,
-            sort=sort,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-        )
-
-    def query_review_queue(
-        self,
-        *,
-        exclude_default_action_config: bool | None = None,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        lock_count: int | None = None,
-        lock_duration: int | None = None,
-        lock_items: bool | None = None,
-        next: str | None = None,
-        prev: str | None = None,
-        sort: Sequence[SortParamRequest | Mapping[str, Any]] | None = None,
-        stats_only: bool | None = None,
-        user: UserRequest | Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        timeout: float | httpx.Timeout | None | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-    ) -> StreamResponse[QueryReviewQueueResponse]:
-        """Query review queue items.
-
-        Query review queue items allows you to filter the review queue items. This is used for
-        building a moderation dashboard.
-
-        ``POST /api/v2/moderation/review_queue``
-
-        Args:
-            exclude_default_action_config: (not described by the spec)
-            filter: Filter conditions for review queue items
-            limit: (not described by the spec)
-            lock_count: Number of items to lock (1-25)
-            lock_duration: Duration for which items should be locked
-            lock_items: Whether to lock items for review (true), unlock items (false), or just fetch
-                (nil)
-            next: (not described by the spec)
-            prev: (not described by the spec)
-            sort: Sorting parameters for the results
-            stats_only: Whether to return only statistics
-            user: User request object
-            user_id: (not described by the spec)
-
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
-
-        Returns:
-            StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
-        """
-        from .api.moderation import query_review_queue as _endpoint
-
-        _url, _params, _body = _endpoint.build_request(
-            exclude_default_action_config=exclude_default_action_config,
-            filter=filter,
-            limit=limit,
-            lock_count=lock_count,
-            lock_duration=lock_duration,
-            lock_items=lock_items,
-            next=next,
-            prev=prev,
-            sort=sort,
-            stats_only=stats_only,
-            user=user,
-            user_id=user_id,
-        )
-        return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,

@@ -152,7 +152,10 @@ class Timestamp(_dt.datetime):
 
     def to_rfc3339(self) -> str:
         """RFC 3339 text with every significant fractional digit (up to nanoseconds)."""
-        base = self.strftime("%Y-%m-%dT%H:%M:%S")
+        base = (
+            f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+            f"T{self.hour:02d}:{self.minute:02d}:{self.second:02d}"
+        )
         fraction = f"{self.microsecond:06d}{self.nanosecond:03d}".rstrip("0")
         offset = self.utcoffset()
         if not offset:
@@ -167,15 +170,86 @@ class Timestamp(_dt.datetime):
         """What to send: the received value when there is one, RFC 3339 text otherwise."""
         return self.wire if self.wire is not None else self.to_rfc3339()
 
+    def astimezone(self, tz: _dt.tzinfo | None = None) -> Timestamp:
+        """The same instant in another timezone, nanoseconds included."""
+        ts: Timestamp = super().astimezone(tz)
+        ts._ns = self.nanosecond
+        return ts
+
+    # Comparisons include the nanoseconds datetime does not hold; the hash stays datetime's
+    # (timestamps that differ only below the microsecond are unequal but may share a hash).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return _dt.datetime.__eq__(self, other) is True and self.nanosecond == _nanos(other)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return not self.__eq__(other)
+
+    def __lt__(self, other: _dt.datetime) -> bool:  # type: ignore[override]
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return _dt.datetime.__lt__(self, other) or (
+            _dt.datetime.__eq__(self, other) is True and self.nanosecond < _nanos(other)
+        )
+
+    def __le__(self, other: _dt.datetime) -> bool:  # type: ignore[override]
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return self.__lt__(other) or self.__eq__(other)
+
+    def __gt__(self, other: _dt.datetime) -> bool:  # type: ignore[override]
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return not self.__le__(other)
+
+    def __ge__(self, other: _dt.datetime) -> bool:  # type: ignore[override]
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return not self.__lt__(other)
+
+    __hash__ = _dt.datetime.__hash__
+
+    # datetime pickles (and copies) through __reduce_ex__, which would drop the nanoseconds
+    # and the wire value; a Timestamp is rebuilt from its fields, timezone object included.
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        fields = (
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.microsecond,
+            self.tzinfo,
+            self.fold,
+        )
+        return (_restore_timestamp, (fields, self.nanosecond, self.wire))
+
     def __reduce__(self) -> Any:
-        return (_timestamp_from_wire, (self.to_wire(),))
+        return self.__reduce_ex__(2)
 
     def __repr__(self) -> str:
         return f"Timestamp({self.to_rfc3339()!r})"
 
 
-def _timestamp_from_wire(value: int | str) -> Timestamp:
-    return wire_to_timestamp(value)
+def _nanos(value: _dt.datetime) -> int:
+    return value.nanosecond if isinstance(value, Timestamp) else 0
+
+
+def _restore_timestamp(
+    fields: tuple[int, int, int, int, int, int, int, _dt.tzinfo | None, int],
+    ns: int,
+    wire: int | str | None,
+) -> Timestamp:
+    year, month, day, hour, minute, second, microsecond, tzinfo, fold = fields
+    ts = Timestamp(year, month, day, hour, minute, second, microsecond, tzinfo=tzinfo, fold=fold)
+    ts._ns = ns
+    if wire is not None:
+        ts._wire = wire
+    return ts
 
 
 _EPOCH = Timestamp(1970, 1, 1, tzinfo=_UTC)
@@ -370,6 +444,31 @@ def model_to_wire(cls: Any, value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return cls.from_dict(value).to_dict()  # type: ignore[no-any-return]
     raise TypeError(f"expected {cls.__name__} or a dict, got {_describe(value)}")
+
+
+def coerce_models(value: Any, shape: Any) -> Any:
+    """Constructor side: plain mappings given for model fields become models.
+
+    ``shape`` is the model class, or ``("list", shape)`` / ``("map", shape)`` for
+    containers of models. Mappings are parsed tolerantly (``from_dict``), so a model never
+    holds a dict where its type says model; a value of another kind is a TypeError.
+    """
+    if value is None or value is UNSET:
+        return value
+    if shape.__class__ is tuple:
+        container, inner = shape
+        if container == "list":
+            if isinstance(value, (list, tuple)):
+                return [coerce_models(v, inner) for v in value]
+            type_error("an array", value)
+        if isinstance(value, Mapping):
+            return {k: coerce_models(v, inner) for k, v in value.items()}
+        type_error("an object", value)
+    if isinstance(value, shape):
+        return value
+    if isinstance(value, Mapping):
+        return shape.from_dict(value)
+    type_error(f"{shape.__name__} or a mapping", value)
 
 
 def to_wire(value: Any) -> Any:

@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -45,6 +46,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_target_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ActionLogResponse:
     """ActionLogResponse"""
@@ -68,10 +87,14 @@ class ActionLogResponse:
     """Type of moderation action"""
     user_id: str
     """ID of the user who performed the action"""
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
-    target_user: UserResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
+    target_user: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_target_user
+    )
     """User response object"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -34,6 +35,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BodyguardRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardRule))  # type: ignore[no-any-return]
+
+
+def _to_severity_rules(
+    value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardSeverityRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AITextConfig:
     """AITextConfig"""
@@ -41,8 +54,10 @@ class AITextConfig:
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     profile: str | None | Unset = UNSET
-    rules: list[BodyguardRule] | None | Unset = UNSET
-    severity_rules: list[BodyguardSeverityRule] | None | Unset = UNSET
+    rules: list[BodyguardRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
+    severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_severity_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -44,6 +45,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_entity_content(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealItemResponse:
     """AppealItemResponse"""
@@ -65,8 +78,10 @@ class AppealItemResponse:
     """Attachments(e.g. Images) of the Appeal Item"""
     decision_reason: str | None | Unset = UNSET
     """Decision Reason of the Appeal Item"""
-    entity_content: ModerationPayload | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    entity_content: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_entity_content
+    )
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

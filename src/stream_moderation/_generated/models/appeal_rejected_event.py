@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -39,6 +40,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_appeal(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealRejectedEvent:
     """This event is sent when an appeal is rejected"""
@@ -46,7 +53,7 @@ class AppealRejectedEvent:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "appeal.rejected"
-    appeal: AppealItemResponse | None | Unset = UNSET
+    appeal: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_appeal)
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )

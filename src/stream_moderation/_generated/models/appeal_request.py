@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -34,6 +35,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealRequest:
     """AppealRequest"""
@@ -46,7 +53,7 @@ class AppealRequest:
     """Type of entity being appealed (e.g., message, user)"""
     attachments: list[str] | None | Unset = UNSET
     """Array of Attachment URLs(e.g., images)"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -52,22 +53,40 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_actions(
+    value: Sequence[Action | Mapping[str, Any]] | None | Unset,
+) -> list[Action] | None | Unset:
+    return coerce_models(value, ("list", Action))  # type: ignore[no-any-return]
+
+
+def _to_fields(
+    value: Sequence[Field | Mapping[str, Any]] | None | Unset,
+) -> list[Field] | None | Unset:
+    return coerce_models(value, ("list", Field))  # type: ignore[no-any-return]
+
+
+def _to_giphy(
+    value: Images | Mapping[str, Any] | None | Unset,
+) -> Images | None | Unset:
+    return coerce_models(value, Images)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Attachment:
     """An attachment is a message object that represents a file uploaded by a user."""
 
     custom: dict[str, Any]
-    actions: list[Action] | None | Unset = UNSET
+    actions: list[Action] | None | Unset = _attrs.field(default=UNSET, converter=_to_actions)
     asset_url: str | None | Unset = UNSET
     author_icon: str | None | Unset = UNSET
     author_link: str | None | Unset = UNSET
     author_name: str | None | Unset = UNSET
     color: str | None | Unset = UNSET
     fallback: str | None | Unset = UNSET
-    fields: list[Field] | None | Unset = UNSET
+    fields: list[Field] | None | Unset = _attrs.field(default=UNSET, converter=_to_fields)
     footer: str | None | Unset = UNSET
     footer_icon: str | None | Unset = UNSET
-    giphy: Images | None | Unset = UNSET
+    giphy: Images | None | Unset = _attrs.field(default=UNSET, converter=_to_giphy)
     image_url: str | None | Unset = UNSET
     og_scrape_url: str | None | Unset = UNSET
     original_height: int | None | Unset = UNSET

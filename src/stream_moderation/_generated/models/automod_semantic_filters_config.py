@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
@@ -31,13 +32,21 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[AutomodSemanticFiltersRule | Mapping[str, Any]] | None | Unset,
+) -> list[AutomodSemanticFiltersRule] | None | Unset:
+    return coerce_models(value, ("list", AutomodSemanticFiltersRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AutomodSemanticFiltersConfig:
     """AutomodSemanticFiltersConfig"""
 
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
-    rules: list[AutomodSemanticFiltersRule] | None | Unset = UNSET
+    rules: list[AutomodSemanticFiltersRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -19,6 +19,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -41,13 +42,25 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanInfoResponse:
     """Ban information"""
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """When the ban was created"""
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
@@ -57,7 +70,7 @@ class BanInfoResponse:
     """Reason for the ban"""
     shadow: bool | None | Unset = UNSET
     """Whether this is a shadow ban"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

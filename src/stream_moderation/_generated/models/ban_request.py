@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_int,
     check_str,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -40,13 +41,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_banned_by(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanRequest:
     """BanRequest"""
 
     target_user_id: str
     """ID of the user to ban"""
-    banned_by: UserRequest | None | Unset = UNSET
+    banned_by: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_banned_by)
     """User request object"""
     banned_by_id: str | None | Unset = UNSET
     """ID of the user performing the ban"""

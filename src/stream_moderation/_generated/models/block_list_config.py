@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
@@ -32,6 +33,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BlockListRule | Mapping[str, Any]] | None | Unset,
+) -> list[BlockListRule] | None | Unset:
+    return coerce_models(value, ("list", BlockListRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BlockListConfig:
     """BlockListConfig"""
@@ -39,7 +46,7 @@ class BlockListConfig:
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     match_substring: bool | None | Unset = UNSET
-    rules: list[BlockListRule] | None | Unset = UNSET
+    rules: list[BlockListRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

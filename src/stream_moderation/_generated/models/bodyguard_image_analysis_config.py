@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_list,
+    coerce_models,
     to_wire,
 )
 
@@ -28,11 +29,17 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[BodyguardRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BodyguardImageAnalysisConfig:
     """BodyguardImageAnalysisConfig"""
 
-    rules: list[BodyguardRule] | None | Unset = UNSET
+    rules: list[BodyguardRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

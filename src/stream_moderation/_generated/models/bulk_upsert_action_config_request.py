@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -32,13 +33,25 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action_configs(
+    value: Sequence[UpsertActionConfigItem | Mapping[str, Any]],
+) -> list[UpsertActionConfigItem]:
+    return coerce_models(value, ("list", UpsertActionConfigItem))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkUpsertActionConfigRequest:
     """BulkUpsertActionConfigRequest"""
 
-    action_configs: list[UpsertActionConfigItem]
+    action_configs: list[UpsertActionConfigItem] = _attrs.field(converter=_to_action_configs)
     """List of action configs to create or update"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

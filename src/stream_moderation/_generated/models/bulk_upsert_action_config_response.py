@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -29,11 +30,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action_configs(
+    value: Sequence[ModerationActionConfigResponse | Mapping[str, Any]],
+) -> list[ModerationActionConfigResponse]:
+    return coerce_models(value, ("list", ModerationActionConfigResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkUpsertActionConfigResponse:
     """BulkUpsertActionConfigResponse"""
 
-    action_configs: list[ModerationActionConfigResponse]
+    action_configs: list[ModerationActionConfigResponse] = _attrs.field(
+        converter=_to_action_configs
+    )
     """The created or updated action configs in the same order as the request"""
     duration: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

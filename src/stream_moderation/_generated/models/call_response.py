@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -57,6 +58,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CallResponse:
     """CallResponse"""
@@ -75,7 +82,7 @@ class CallResponse:
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     channel_cid: str | None | Unset = UNSET
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _ended_at: int | str | None | Unset = _attrs.field(
         alias="ended_at", default=UNSET, converter=optional_timestamp_to_wire

@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -32,12 +33,20 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CallRuleActionSequence:
     """CallRuleActionSequence"""
 
     actions: list[str] | None | Unset = UNSET
-    call_options: CallActionOptions | None | Unset = UNSET
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
     violation_number: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

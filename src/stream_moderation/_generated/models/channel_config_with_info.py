@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -75,13 +76,37 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_commands(
+    value: Sequence[Command | Mapping[str, Any]],
+) -> list[Command]:
+    return coerce_models(value, ("list", Command))  # type: ignore[no-any-return]
+
+
+def _to_automod_thresholds(
+    value: Thresholds | Mapping[str, Any] | None | Unset,
+) -> Thresholds | None | Unset:
+    return coerce_models(value, Thresholds)  # type: ignore[no-any-return]
+
+
+def _to_blocklists(
+    value: Sequence[BlockListOptions | Mapping[str, Any]] | None | Unset,
+) -> list[BlockListOptions] | None | Unset:
+    return coerce_models(value, ("list", BlockListOptions))  # type: ignore[no-any-return]
+
+
+def _to_chat_preferences(
+    value: ChatPreferences | Mapping[str, Any] | None | Unset,
+) -> ChatPreferences | None | Unset:
+    return coerce_models(value, ChatPreferences)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelConfigWithInfo:
     """ChannelConfigWithInfo"""
 
     automod: ChannelConfigWithInfoAutomod
     automod_behavior: ChannelConfigWithInfoAutomodBehavior
-    commands: list[Command]
+    commands: list[Command] = _attrs.field(converter=_to_commands)
     connect_events: bool
     count_messages: bool
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
@@ -107,12 +132,18 @@ class ChannelConfigWithInfo:
     url_enrichment: bool
     user_message_reminders: bool
     allowed_flag_reasons: list[str] | None | Unset = UNSET
-    automod_thresholds: Thresholds | None | Unset = UNSET
+    automod_thresholds: Thresholds | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_thresholds
+    )
     """Sets thresholds for AI moderation"""
     blocklist: str | None | Unset = UNSET
     blocklist_behavior: ChannelConfigWithInfoBlocklistBehavior | None | Unset = UNSET
-    blocklists: list[BlockListOptions] | None | Unset = UNSET
-    chat_preferences: ChatPreferences | None | Unset = UNSET
+    blocklists: list[BlockListOptions] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_blocklists
+    )
+    chat_preferences: ChatPreferences | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_chat_preferences
+    )
     grants: dict[str, list[str]] | None | Unset = UNSET
     partition_size: int | None | Unset = UNSET
     partition_ttl: str | None | None | Unset = UNSET

@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -54,6 +55,12 @@ _FIELDS: frozenset[str] = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -103,7 +110,7 @@ class ChannelMemberResponse:
     One of: member, moderator, admin, owner
     """
     status: str | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

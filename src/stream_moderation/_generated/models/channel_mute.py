@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -38,6 +39,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelMute:
     """ChannelMute"""
@@ -46,13 +59,13 @@ class ChannelMute:
     """Date/time of creation"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """Date/time of the last update"""
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date/time of mute expiration"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_enum,
@@ -68,6 +69,30 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: ChannelConfigWithInfo | Mapping[str, Any] | None | Unset,
+) -> ChannelConfigWithInfo | None | Unset:
+    return coerce_models(value, ChannelConfigWithInfo)  # type: ignore[no-any-return]
+
+
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_members(
+    value: Sequence[ChannelMemberResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ChannelMemberResponse] | None | Unset:
+    return coerce_models(value, ("list", ChannelMemberResponse))  # type: ignore[no-any-return]
+
+
+def _to_truncated_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelResponse:
     """Represents channel in chat"""
@@ -93,10 +118,10 @@ class ChannelResponse:
     """Language to translate to when auto translation is active"""
     blocked: bool | None | Unset = UNSET
     """Whether this channel is blocked by current user or not"""
-    config: ChannelConfigWithInfo | None | Unset = UNSET
+    config: ChannelConfigWithInfo | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
     cooldown: int | None | Unset = UNSET
     """Cooldown period after sending each message"""
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -116,7 +141,9 @@ class ChannelResponse:
     """Date of the last message sent"""
     member_count: int | None | Unset = UNSET
     """Number of members in the channel"""
-    members: list[ChannelMemberResponse] | None | Unset = UNSET
+    members: list[ChannelMemberResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_members
+    )
     """List of channel members (max 100)"""
     message_count: int | None | Unset = UNSET
     """Number of messages in the channel"""
@@ -134,7 +161,9 @@ class ChannelResponse:
         alias="truncated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date of the latest truncation of the channel"""
-    truncated_by: UserResponse | None | Unset = UNSET
+    truncated_by: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_truncated_by
+    )
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -38,16 +39,38 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: ChatDraftPayloadResponse | Mapping[str, Any],
+) -> ChatDraftPayloadResponse:
+    return coerce_models(value, ChatDraftPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_parent_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatDraftResponse:
     """ChatDraftResponse"""
 
     channel_cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    message: ChatDraftPayloadResponse
+    message: ChatDraftPayloadResponse = _attrs.field(converter=_to_message)
     parent_id: str | None | Unset = UNSET
-    parent_message: ChatMessageResponse | None | Unset = UNSET
-    quoted_message: ChatMessageResponse | None | Unset = UNSET
+    parent_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_message
+    )
+    quoted_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

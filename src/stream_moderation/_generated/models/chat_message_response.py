@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -86,22 +87,112 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[ChatReactionResponse | Mapping[str, Any]],
+) -> list[ChatReactionResponse]:
+    return coerce_models(value, ("list", ChatReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[ChatReactionResponse | Mapping[str, Any]],
+) -> list[ChatReactionResponse]:
+    return coerce_models(value, ("list", ChatReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_draft(
+    value: ChatDraftResponse | Mapping[str, Any] | None | Unset,
+) -> ChatDraftResponse | None | Unset:
+    return coerce_models(value, ChatDraftResponse)  # type: ignore[no-any-return]
+
+
+def _to_member(
+    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberResponse | None | Unset:
+    return coerce_models(value, ChannelMemberResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ChatModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ChatModerationV2Response | None | Unset:
+    return coerce_models(value, ChatModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_pinned_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, ChatReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, ChatReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", ChatReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_reminder(
+    value: ChatReminderResponseData | Mapping[str, Any] | None | Unset,
+) -> ChatReminderResponseData | None | Unset:
+    return coerce_models(value, ChatReminderResponseData)  # type: ignore[no-any-return]
+
+
+def _to_shared_location(
+    value: ChatSharedLocationResponseData | Mapping[str, Any] | None | Unset,
+) -> ChatSharedLocationResponseData | None | Unset:
+    return coerce_models(value, ChatSharedLocationResponseData)  # type: ignore[no-any-return]
+
+
+def _to_thread_participants(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatMessageResponse:
     """ChatMessageResponse"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     deleted_reply_count: int
     html: str
     id: str
-    latest_reactions: list[ChatReactionResponse]
+    latest_reactions: list[ChatReactionResponse] = _attrs.field(converter=_to_latest_reactions)
     mentioned_channel: bool
     mentioned_here: bool
-    mentioned_users: list[UserResponse]
-    own_reactions: list[ChatReactionResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
+    own_reactions: list[ChatReactionResponse] = _attrs.field(converter=_to_own_reactions)
     pinned: bool
     reaction_counts: dict[str, int]
     reaction_scores: dict[str, int]
@@ -112,24 +203,26 @@ class ChatMessageResponse:
     text: str
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     command: str | None | Unset = UNSET
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     deleted_for_me: bool | None | Unset = UNSET
-    draft: ChatDraftResponse | None | Unset = UNSET
+    draft: ChatDraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
     i18n: dict[str, str] | None | Unset = UNSET
     image_labels: dict[str, list[str]] | None | Unset = UNSET
-    member: ChannelMemberResponse | None | Unset = UNSET
+    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
     mentioned_group_ids: list[str] | None | Unset = UNSET
     mentioned_roles: list[str] | None | Unset = UNSET
     _message_text_updated_at: int | str | None | Unset = _attrs.field(
         alias="message_text_updated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     mml: str | None | Unset = UNSET
-    moderation: ChatModerationV2Response | None | Unset = UNSET
+    moderation: ChatModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
     _pin_expires: int | str | None | Unset = _attrs.field(
         alias="pin_expires", default=UNSET, converter=optional_timestamp_to_wire
@@ -137,17 +230,27 @@ class ChatMessageResponse:
     _pinned_at: int | str | None | Unset = _attrs.field(
         alias="pinned_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    pinned_by: UserResponse | None | Unset = UNSET
+    pinned_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_pinned_by)
     """User response object"""
-    poll: PollResponseData | None | Unset = UNSET
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     poll_id: str | None | Unset = UNSET
-    quoted_message: ChatMessageResponse | None | Unset = UNSET
+    quoted_message: ChatMessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     quoted_message_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, ChatReactionGroupResponse] | None | Unset = UNSET
-    reminder: ChatReminderResponseData | None | Unset = UNSET
-    shared_location: ChatSharedLocationResponseData | None | Unset = UNSET
+    reaction_groups: dict[str, ChatReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
+    reminder: ChatReminderResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reminder
+    )
+    shared_location: ChatSharedLocationResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shared_location
+    )
     show_in_channel: bool | None | Unset = UNSET
-    thread_participants: list[UserResponse] | None | Unset = UNSET
+    thread_participants: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_thread_participants
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

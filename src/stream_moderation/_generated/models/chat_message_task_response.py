@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -54,6 +55,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationResponse | Mapping[str, Any]],
+) -> list[EvaluationResponse]:
+    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+
+
+def _to_rule(
+    value: RuleResponse | Mapping[str, Any] | None | Unset,
+) -> RuleResponse | None | Unset:
+    return coerce_models(value, RuleResponse)  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerResponse | Mapping[str, Any]] | None | Unset,
+) -> list[TriggerResponse] | None | Unset:
+    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatMessageTaskResponse:
     """Chat message task response"""
@@ -66,7 +85,7 @@ class ChatMessageTaskResponse:
     """Type of payload for this task"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """Date/time of creation"""
-    evaluations: list[EvaluationResponse]
+    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
     """a list of harm engines / models to be evaluated"""
     id: str
     """Task ID"""
@@ -95,8 +114,10 @@ class ChatMessageTaskResponse:
     """The time when the review happened"""
     reviewed_by: str | None | Unset = UNSET
     """The person who did the review"""
-    rule: RuleResponse | None | Unset = UNSET
-    triggers: list[TriggerResponse] | None | Unset = UNSET
+    rule: RuleResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
+    triggers: list[TriggerResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggers
+    )
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

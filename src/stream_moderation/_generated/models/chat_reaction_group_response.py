@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from ..types import (
     check_int,
     check_list,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -37,6 +38,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_latest_reactions_by(
+    value: Sequence[ChatReactionGroupUserResponse | Mapping[str, Any]],
+) -> list[ChatReactionGroupUserResponse]:
+    return coerce_models(value, ("list", ChatReactionGroupUserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionGroupResponse:
     """ChatReactionGroupResponse"""
@@ -48,7 +55,9 @@ class ChatReactionGroupResponse:
     _last_reaction_at: int | str = _attrs.field(
         alias="last_reaction_at", converter=timestamp_to_wire
     )
-    latest_reactions_by: list[ChatReactionGroupUserResponse]
+    latest_reactions_by: list[ChatReactionGroupUserResponse] = _attrs.field(
+        converter=_to_latest_reactions_by
+    )
     sum_scores: int
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

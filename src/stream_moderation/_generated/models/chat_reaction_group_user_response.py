@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -35,13 +36,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionGroupUserResponse:
     """ChatReactionGroupUserResponse"""
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     user_id: str
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

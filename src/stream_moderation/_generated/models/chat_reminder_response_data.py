@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -42,6 +43,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReminderResponseData:
     """ChatReminderResponseData"""
@@ -51,11 +64,11 @@ class ChatReminderResponseData:
     message_id: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    message: ChatMessageResponse | None | Unset = UNSET
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     _remind_at: int | str | None | Unset = _attrs.field(
         alias="remind_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

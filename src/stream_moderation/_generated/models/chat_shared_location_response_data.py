@@ -19,6 +19,7 @@ from ..types import (
     check_float,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -45,6 +46,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatSharedLocationResponseData:
     """ChatSharedLocationResponseData"""
@@ -60,7 +67,7 @@ class ChatSharedLocationResponseData:
     _end_at: int | str | None | Unset = _attrs.field(
         alias="end_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    message: ChatMessageResponse | None | Unset = UNSET
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

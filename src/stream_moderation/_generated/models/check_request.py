@@ -19,6 +19,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -46,6 +47,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: ModerationConfig | Mapping[str, Any] | None | Unset,
+) -> ModerationConfig | None | Unset:
+    return coerce_models(value, ModerationConfig)  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckRequest:
     """CheckRequest"""
@@ -56,7 +75,7 @@ class CheckRequest:
     """Unique identifier of the entity to moderate"""
     entity_type: str
     """Type of entity to moderate"""
-    config: ModerationConfig | None | Unset = UNSET
+    config: ModerationConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
     config_key: str | None | Unset = UNSET
     """Key of the moderation configuration to use"""
     config_team: str | None | Unset = UNSET
@@ -67,12 +86,14 @@ class CheckRequest:
     """Original timestamp when the content was produced (for correlating flagged content with
     source video timeline)
     """
-    moderation_payload: ModerationPayload | None | Unset = UNSET
+    moderation_payload: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     options: dict[str, Any] | None | Unset = UNSET
     """Additional moderation configuration options"""
     test_mode: bool | None | Unset = UNSET
     """Whether to run moderation in test mode"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

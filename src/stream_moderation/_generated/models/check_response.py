@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -33,6 +34,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_triggered_rule(
+    value: TriggeredRuleResponse | Mapping[str, Any] | None | Unset,
+) -> TriggeredRuleResponse | None | Unset:
+    return coerce_models(value, TriggeredRuleResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckResponse:
     """CheckResponse"""
@@ -42,10 +55,12 @@ class CheckResponse:
     """Suggested action based on moderation results"""
     status: str
     """Status of the moderation check (completed or pending)"""
-    item: ReviewQueueItemResponse | None | Unset = UNSET
+    item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     task_id: str | None | Unset = UNSET
     """ID of the running moderation task"""
-    triggered_rule: TriggeredRuleResponse | None | Unset = UNSET
+    triggered_rule: TriggeredRuleResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggered_rule
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

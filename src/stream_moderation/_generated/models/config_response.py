@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -54,6 +55,78 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_config(
+    value: AIImageConfig | Mapping[str, Any] | None | Unset,
+) -> AIImageConfig | None | Unset:
+    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_image_label_definitions(
+    value: Sequence[AIImageLabelDefinition | Mapping[str, Any]] | None | Unset,
+) -> list[AIImageLabelDefinition] | None | Unset:
+    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+
+
+def _to_ai_text_config(
+    value: AITextConfig | Mapping[str, Any] | None | Unset,
+) -> AITextConfig | None | Unset:
+    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_video_config(
+    value: AIVideoConfig | Mapping[str, Any] | None | Unset,
+) -> AIVideoConfig | None | Unset:
+    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_platform_circumvention_config(
+    value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodPlatformCircumventionConfig | None | Unset:
+    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_semantic_filters_config(
+    value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodSemanticFiltersConfig | None | Unset:
+    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_toxicity_config(
+    value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodToxicityConfig | None | Unset:
+    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+
+
+def _to_available_bodyguard_profiles(
+    value: Sequence[BodyguardProfileSummary | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardProfileSummary] | None | Unset:
+    return coerce_models(value, ("list", BodyguardProfileSummary))  # type: ignore[no-any-return]
+
+
+def _to_block_list_config(
+    value: BlockListConfig | Mapping[str, Any] | None | Unset,
+) -> BlockListConfig | None | Unset:
+    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+
+
+def _to_llm_config(
+    value: LLMConfig | Mapping[str, Any] | None | Unset,
+) -> LLMConfig | None | Unset:
+    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+
+
+def _to_velocity_filter_config(
+    value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
+) -> VelocityFilterConfig | None | Unset:
+    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+
+
+def _to_video_call_rule_config(
+    value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
+) -> VideoCallRuleConfig | None | Unset:
+    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ConfigResponse:
     """ConfigResponse"""
@@ -69,26 +142,48 @@ class ConfigResponse:
     """Team associated with the configuration"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the configuration was last updated"""
-    ai_image_config: AIImageConfig | None | Unset = UNSET
-    ai_image_label_definitions: list[AIImageLabelDefinition] | None | Unset = UNSET
+    ai_image_config: AIImageConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_config
+    )
+    ai_image_label_definitions: list[AIImageLabelDefinition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_label_definitions
+    )
     """Configurable image moderation label definitions for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]] | None | Unset = UNSET
     """Available L2 subclassifications per L1 image moderation label, based on the active
     provider
     """
-    ai_text_config: AITextConfig | None | Unset = UNSET
-    ai_video_config: AIVideoConfig | None | Unset = UNSET
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = UNSET
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = UNSET
-    automod_toxicity_config: AutomodToxicityConfig | None | Unset = UNSET
-    available_bodyguard_profiles: list[BodyguardProfileSummary] | None | Unset = UNSET
+    ai_text_config: AITextConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_text_config
+    )
+    ai_video_config: AIVideoConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_video_config
+    )
+    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_automod_platform_circumvention_config)
+    )
+    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_semantic_filters_config
+    )
+    automod_toxicity_config: AutomodToxicityConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_toxicity_config
+    )
+    available_bodyguard_profiles: list[BodyguardProfileSummary] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_available_bodyguard_profiles
+    )
     """Names of Bodyguard credential profiles registered on this app. The dashboard uses this
     list to render the profile picker on the AI Text section.
     """
-    block_list_config: BlockListConfig | None | Unset = UNSET
-    llm_config: LLMConfig | None | Unset = UNSET
-    velocity_filter_config: VelocityFilterConfig | None | Unset = UNSET
-    video_call_rule_config: VideoCallRuleConfig | None | Unset = UNSET
+    block_list_config: BlockListConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block_list_config
+    )
+    llm_config: LLMConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_llm_config)
+    velocity_filter_config: VelocityFilterConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_velocity_filter_config
+    )
+    video_call_rule_config: VideoCallRuleConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_call_rule_config
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -36,6 +37,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_flags(
+    value: Sequence[CustomCheckFlag | Mapping[str, Any]],
+) -> list[CustomCheckFlag]:
+    return coerce_models(value, ("list", CustomCheckFlag))  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayloadRequest | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadRequest | None | Unset:
+    return coerce_models(value, ModerationPayloadRequest)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CustomCheckRequest:
     """CustomCheckRequest"""
@@ -44,13 +63,15 @@ class CustomCheckRequest:
     """Unique identifier of the entity"""
     entity_type: str
     """Type of entity to perform custom check on"""
-    flags: list[CustomCheckFlag]
+    flags: list[CustomCheckFlag] = _attrs.field(converter=_to_flags)
     """List of custom check flags (1-10 flags required)"""
     entity_creator_id: str | None | Unset = UNSET
     """ID of the user who created the entity (required for non-message entities)"""
-    moderation_payload: ModerationPayloadRequest | None | Unset = UNSET
+    moderation_payload: ModerationPayloadRequest | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -42,6 +43,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class DraftPayloadResponse:
     """Contains the draft message content"""
@@ -51,11 +64,15 @@ class DraftPayloadResponse:
     """Message ID is unique string identifier of the message"""
     text: str
     """Text of the message"""
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     """Array of message attachments"""
     html: str | None | Unset = UNSET
     """Contains HTML markup of the message"""
-    mentioned_users: list[UserResponse] | None | Unset = UNSET
+    mentioned_users: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mentioned_users
+    )
     """List of mentioned users"""
     mml: str | None | Unset = UNSET
     """MML content of the message"""

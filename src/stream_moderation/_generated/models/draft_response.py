@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -39,20 +40,48 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_message(
+    value: DraftPayloadResponse | Mapping[str, Any],
+) -> DraftPayloadResponse:
+    return coerce_models(value, DraftPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_parent_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class DraftResponse:
     """DraftResponse"""
 
     channel_cid: str
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    message: DraftPayloadResponse
+    message: DraftPayloadResponse = _attrs.field(converter=_to_message)
     """Contains the draft message content"""
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     parent_id: str | None | Unset = UNSET
-    parent_message: MessageResponse | None | Unset = UNSET
+    parent_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_message
+    )
     """Represents any chat message"""
-    quoted_message: MessageResponse | None | Unset = UNSET
+    quoted_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     """Represents any chat message"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

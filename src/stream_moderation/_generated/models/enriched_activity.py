@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -18,6 +18,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -43,20 +44,60 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_actor(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_object_(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_origin(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_target(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedActivity:
     """EnrichedActivity"""
 
-    actor: Data | None | Unset = UNSET
+    actor: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_actor)
     foreign_id: str | None | Unset = UNSET
     id: str | None | Unset = UNSET
-    latest_reactions: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
-    object_: Data | None | Unset = UNSET
-    origin: Data | None | Unset = UNSET
-    own_reactions: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
+    latest_reactions: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_reactions
+    )
+    object_: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_object_)
+    origin: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_origin)
+    own_reactions: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_reactions
+    )
     reaction_counts: dict[str, int] | None | Unset = UNSET
     score: float | None | Unset = UNSET
-    target: Data | None | Unset = UNSET
+    target: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_target)
     to: list[str] | None | Unset = UNSET
     verb: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -49,6 +50,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_latest_children(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_own_children(
+    value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[EnrichedReaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: Data | Mapping[str, Any] | None | Unset,
+) -> Data | None | Unset:
+    return coerce_models(value, Data)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedReaction:
     """EnrichedReaction"""
@@ -62,14 +81,18 @@ class EnrichedReaction:
     )
     data: dict[str, Any] | None | Unset = UNSET
     id: str | None | Unset = UNSET
-    latest_children: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
-    own_children: dict[str, list[EnrichedReaction]] | None | Unset = UNSET
+    latest_children: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_children
+    )
+    own_children: dict[str, list[EnrichedReaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_children
+    )
     parent: str | None | Unset = UNSET
     target_feeds: list[str] | None | Unset = UNSET
     _updated_at: int | str | None | Unset = _attrs.field(
         alias="updated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    user: Data | None | Unset = UNSET
+    user: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

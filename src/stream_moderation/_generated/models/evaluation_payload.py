@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -18,6 +18,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -37,13 +38,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_matches(
+    value: Sequence[MatchPayload | Mapping[str, Any]] | None | Unset,
+) -> list[MatchPayload] | None | Unset:
+    return coerce_models(value, ("list", MatchPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EvaluationPayload:
     """EvaluationPayload"""
 
     type: EvaluationPayloadType
     """Evaluation type"""
-    matches: list[MatchPayload] | None | Unset = UNSET
+    matches: list[MatchPayload] | None | Unset = _attrs.field(default=UNSET, converter=_to_matches)
     """List of matches"""
     phrase_list_ids: list[int] | None | Unset = UNSET
     """List of phrase list IDs"""

@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -39,6 +40,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsBookmarkResponse:
     """FeedsBookmarkResponse"""
@@ -47,7 +54,7 @@ class FeedsBookmarkResponse:
     object_id: str
     object_type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     activity_id: str | None | Unset = UNSET
     custom: dict[str, Any] | None | Unset = UNSET

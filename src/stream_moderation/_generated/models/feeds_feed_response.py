@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -54,13 +55,25 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_location(
+    value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
+) -> FeedsActivityLocation | None | Unset:
+    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsFeedResponse:
     """FeedsFeedResponse"""
 
     activity_count: int
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    created_by: UserResponse
+    created_by: UserResponse = _attrs.field(converter=_to_created_by)
     """User response object"""
     description: str
     feed: str
@@ -77,7 +90,9 @@ class FeedsFeedResponse:
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     filter_tags: list[str] | None | Unset = UNSET
-    location: FeedsActivityLocation | None | Unset = UNSET
+    location: FeedsActivityLocation | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_location
+    )
     visibility: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
@@ -28,12 +29,28 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_target(
+    value: FeedsNotificationTarget | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationTarget | None | Unset:
+    return coerce_models(value, FeedsNotificationTarget)  # type: ignore[no-any-return]
+
+
+def _to_trigger(
+    value: FeedsNotificationTrigger | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationTrigger | None | Unset:
+    return coerce_models(value, FeedsNotificationTrigger)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationContext:
     """FeedsNotificationContext"""
 
-    target: FeedsNotificationTarget | None | Unset = UNSET
-    trigger: FeedsNotificationTrigger | None | Unset = UNSET
+    target: FeedsNotificationTarget | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_target
+    )
+    trigger: FeedsNotificationTrigger | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_trigger
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -33,12 +34,20 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationParentActivity:
     """FeedsNotificationParentActivity"""
 
     id: str
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     text: str | None | Unset = UNSET
     type: str | None | Unset = UNSET
     user_id: str | None | Unset = UNSET

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -38,16 +39,40 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_comment(
+    value: FeedsNotificationComment | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationComment | None | Unset:
+    return coerce_models(value, FeedsNotificationComment)  # type: ignore[no-any-return]
+
+
+def _to_parent_activity(
+    value: FeedsNotificationParentActivity | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationParentActivity | None | Unset:
+    return coerce_models(value, FeedsNotificationParentActivity)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTarget:
     """FeedsNotificationTarget"""
 
     id: str
-    attachments: list[Attachment] | None | Unset = UNSET
-    comment: FeedsNotificationComment | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
+    comment: FeedsNotificationComment | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_comment
+    )
     custom: dict[str, Any] | None | Unset = UNSET
     name: str | None | Unset = UNSET
-    parent_activity: FeedsNotificationParentActivity | None | Unset = UNSET
+    parent_activity: FeedsNotificationParentActivity | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent_activity
+    )
     text: str | None | Unset = UNSET
     type: str | None | Unset = UNSET
     user_id: str | None | Unset = UNSET

@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -31,13 +32,21 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_comment(
+    value: FeedsNotificationComment | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationComment | None | Unset:
+    return coerce_models(value, FeedsNotificationComment)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTrigger:
     """FeedsNotificationTrigger"""
 
     text: str
     type: str
-    comment: FeedsNotificationComment | None | Unset = UNSET
+    comment: FeedsNotificationComment | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_comment
+    )
     custom: dict[str, Any] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -87,15 +88,113 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_collections(
+    value: Mapping[str, FeedsEnrichedCollectionResponse | Mapping[str, Any]],
+) -> dict[str, FeedsEnrichedCollectionResponse]:
+    return coerce_models(value, ("map", FeedsEnrichedCollectionResponse))  # type: ignore[no-any-return]
+
+
+def _to_comments(
+    value: Sequence[FeedsV3CommentResponse | Mapping[str, Any]],
+) -> list[FeedsV3CommentResponse]:
+    return coerce_models(value, ("list", FeedsV3CommentResponse))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_bookmarks(
+    value: Sequence[FeedsBookmarkResponse | Mapping[str, Any]],
+) -> list[FeedsBookmarkResponse]:
+    return coerce_models(value, ("list", FeedsBookmarkResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]],
+) -> dict[str, FeedsReactionGroupResponse]:
+    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_current_feed(
+    value: FeedsFeedResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsFeedResponse | None | Unset:
+    return coerce_models(value, FeedsFeedResponse)  # type: ignore[no-any-return]
+
+
+def _to_friend_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
+) -> list[FeedsReactionResponse] | None | Unset:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_location(
+    value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
+) -> FeedsActivityLocation | None | Unset:
+    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_notification_context(
+    value: FeedsNotificationContext | Mapping[str, Any] | None | Unset,
+) -> FeedsNotificationContext | None | Unset:
+    return coerce_models(value, FeedsNotificationContext)  # type: ignore[no-any-return]
+
+
+def _to_parent(
+    value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3ActivityResponse | None | Unset:
+    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3ActivityResponse:
     """FeedsV3ActivityResponse"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     bookmark_count: int
-    collections: dict[str, FeedsEnrichedCollectionResponse]
+    collections: dict[str, FeedsEnrichedCollectionResponse] = _attrs.field(
+        converter=_to_collections
+    )
     comment_count: int
-    comments: list[FeedsV3CommentResponse]
+    comments: list[FeedsV3CommentResponse] = _attrs.field(converter=_to_comments)
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     feeds: list[str]
@@ -103,24 +202,28 @@ class FeedsV3ActivityResponse:
     hidden: bool
     id: str
     interest_tags: list[str]
-    latest_reactions: list[FeedsReactionResponse]
-    mentioned_users: list[UserResponse]
-    own_bookmarks: list[FeedsBookmarkResponse]
-    own_reactions: list[FeedsReactionResponse]
+    latest_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_latest_reactions)
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
+    own_bookmarks: list[FeedsBookmarkResponse] = _attrs.field(converter=_to_own_bookmarks)
+    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
     popularity: int
     preview: bool
     reaction_count: int
-    reaction_groups: dict[str, FeedsReactionGroupResponse]
+    reaction_groups: dict[str, FeedsReactionGroupResponse] = _attrs.field(
+        converter=_to_reaction_groups
+    )
     restrict_replies: str
     score: float
     search_data: dict[str, Any]
     share_count: int
     type: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     visibility: str
-    current_feed: FeedsFeedResponse | None | Unset = UNSET
+    current_feed: FeedsFeedResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_current_feed
+    )
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -131,17 +234,27 @@ class FeedsV3ActivityResponse:
         alias="expires_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     friend_reaction_count: int | None | Unset = UNSET
-    friend_reactions: list[FeedsReactionResponse] | None | Unset = UNSET
+    friend_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_friend_reactions
+    )
     is_read: bool | None | Unset = UNSET
     is_seen: bool | None | Unset = UNSET
     is_watched: bool | None | Unset = UNSET
-    location: FeedsActivityLocation | None | Unset = UNSET
+    location: FeedsActivityLocation | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_location
+    )
     metrics: dict[str, int] | None | Unset = UNSET
-    moderation: ModerationV2Response | None | Unset = UNSET
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     moderation_action: str | None | Unset = UNSET
-    notification_context: FeedsNotificationContext | None | Unset = UNSET
-    parent: FeedsV3ActivityResponse | None | Unset = UNSET
-    poll: PollResponseData | None | Unset = UNSET
+    notification_context: FeedsNotificationContext | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_notification_context
+    )
+    parent: FeedsV3ActivityResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_parent
+    )
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     score_vars: dict[str, Any] | None | Unset = UNSET
     selector_source: str | None | Unset = UNSET
     text: str | None | Unset = UNSET

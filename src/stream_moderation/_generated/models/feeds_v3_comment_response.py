@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -64,6 +65,48 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
+) -> list[FeedsReactionResponse]:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
+) -> list[Attachment] | None | Unset:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
+) -> list[FeedsReactionResponse] | None | Unset:
+    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, FeedsReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3CommentResponse:
     """FeedsV3CommentResponse"""
@@ -73,19 +116,21 @@ class FeedsV3CommentResponse:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     downvote_count: int
     id: str
-    mentioned_users: list[UserResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
     object_id: str
     object_type: str
-    own_reactions: list[FeedsReactionResponse]
+    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
     reaction_count: int
     reply_count: int
     score: int
     status: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     upvote_count: int
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
-    attachments: list[Attachment] | None | Unset = UNSET
+    attachments: list[Attachment] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_attachments
+    )
     controversy_score: float | None | Unset = UNSET
     custom: dict[str, Any] | None | Unset = UNSET
     _deleted_at: int | str | None | Unset = _attrs.field(
@@ -94,10 +139,16 @@ class FeedsV3CommentResponse:
     _edited_at: int | str | None | Unset = _attrs.field(
         alias="edited_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    latest_reactions: list[FeedsReactionResponse] | None | Unset = UNSET
-    moderation: ModerationV2Response | None | Unset = UNSET
+    latest_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_reactions
+    )
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, FeedsReactionGroupResponse] | None | Unset = UNSET
+    reaction_groups: dict[str, FeedsReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
     text: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

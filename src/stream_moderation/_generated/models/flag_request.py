@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -35,6 +36,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_moderation_payload(
+    value: ModerationPayload | Mapping[str, Any] | None | Unset,
+) -> ModerationPayload | None | Unset:
+    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FlagRequest:
     """FlagRequest"""
@@ -47,10 +60,12 @@ class FlagRequest:
     """Additional metadata about the flag"""
     entity_creator_id: str | None | Unset = UNSET
     """ID of the user who created the flagged entity"""
-    moderation_payload: ModerationPayload | None | Unset = UNSET
+    moderation_payload: ModerationPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     reason: str | None | Unset = UNSET
     """Optional explanation for why the content is being flagged"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

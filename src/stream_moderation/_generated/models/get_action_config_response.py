@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -29,11 +30,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]],
+) -> dict[str, list[ModerationActionConfigResponse]]:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetActionConfigResponse:
     """GetActionConfigResponse"""
 
-    action_config: dict[str, list[ModerationActionConfigResponse]]
+    action_config: dict[str, list[ModerationActionConfigResponse]] = _attrs.field(
+        converter=_to_action_config
+    )
     """Moderation action configs grouped by entity type, sorted by order ascending"""
     duration: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

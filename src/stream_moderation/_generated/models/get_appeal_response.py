@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -29,12 +30,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetAppealResponse:
     """GetAppealResponse"""
 
     duration: str
-    item: AppealItemResponse | None | Unset = UNSET
+    item: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -34,11 +35,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action_sequences(
+    value: Sequence[ActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[ActionSequence] | None | Unset:
+    return coerce_models(value, ("list", ActionSequence))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class HarmConfig:
     """HarmConfig"""
 
-    action_sequences: list[ActionSequence] | None | Unset = UNSET
+    action_sequences: list[ActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
     cooldown_period: int | None | Unset = UNSET
     harm_types: list[str] | None | Unset = UNSET
     severity: int | None | Unset = UNSET

@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
@@ -32,17 +33,59 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_fixed_height(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_height_downsampled(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_height_still(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width_downsampled(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_fixed_width_still(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
+def _to_original(
+    value: ImageData | Mapping[str, Any],
+) -> ImageData:
+    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Images:
     """Images"""
 
-    fixed_height: ImageData
-    fixed_height_downsampled: ImageData
-    fixed_height_still: ImageData
-    fixed_width: ImageData
-    fixed_width_downsampled: ImageData
-    fixed_width_still: ImageData
-    original: ImageData
+    fixed_height: ImageData = _attrs.field(converter=_to_fixed_height)
+    fixed_height_downsampled: ImageData = _attrs.field(converter=_to_fixed_height_downsampled)
+    fixed_height_still: ImageData = _attrs.field(converter=_to_fixed_height_still)
+    fixed_width: ImageData = _attrs.field(converter=_to_fixed_width)
+    fixed_width_downsampled: ImageData = _attrs.field(converter=_to_fixed_width_downsampled)
+    fixed_width_still: ImageData = _attrs.field(converter=_to_fixed_width_still)
+    original: ImageData = _attrs.field(converter=_to_original)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

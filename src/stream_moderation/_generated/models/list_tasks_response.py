@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -29,12 +30,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_tasks(
+    value: Sequence[TaskResponse | Mapping[str, Any]],
+) -> list[TaskResponse]:
+    return coerce_models(value, ("list", TaskResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ListTasksResponse:
     """ListTasksResponse"""
 
     duration: str
-    tasks: list[TaskResponse]
+    tasks: list[TaskResponse] = _attrs.field(converter=_to_tasks)
     """A collection of all tasks"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -34,6 +35,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[LLMRule | Mapping[str, Any]] | None | Unset,
+) -> list[LLMRule] | None | Unset:
+    return coerce_models(value, ("list", LLMRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class LLMConfig:
     """LLMConfig"""
@@ -41,7 +48,7 @@ class LLMConfig:
     app_context: str | None | Unset = UNSET
     async_: bool | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
-    rules: list[LLMRule] | None | Unset = UNSET
+    rules: list[LLMRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     severity_descriptions: dict[str, str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -34,6 +35,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_severity_rules(
+    value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
+) -> list[BodyguardSeverityRule] | None | Unset:
+    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class LLMRule:
     """LLMRule"""
@@ -41,7 +48,9 @@ class LLMRule:
     description: str
     label: str
     action: LLMRuleAction | None | Unset = UNSET
-    severity_rules: list[BodyguardSeverityRule] | None | Unset = UNSET
+    severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_severity_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -86,11 +87,101 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_attachments(
+    value: Sequence[Attachment | Mapping[str, Any]],
+) -> list[Attachment]:
+    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+
+
+def _to_latest_reactions(
+    value: Sequence[ReactionResponse | Mapping[str, Any]],
+) -> list[ReactionResponse]:
+    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_mentioned_users(
+    value: Sequence[UserResponse | Mapping[str, Any]],
+) -> list[UserResponse]:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_reactions(
+    value: Sequence[ReactionResponse | Mapping[str, Any]],
+) -> list[ReactionResponse]:
+    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_draft(
+    value: DraftResponse | Mapping[str, Any] | None | Unset,
+) -> DraftResponse | None | Unset:
+    return coerce_models(value, DraftResponse)  # type: ignore[no-any-return]
+
+
+def _to_member(
+    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberResponse | None | Unset:
+    return coerce_models(value, ChannelMemberResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation(
+    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationV2Response | None | Unset:
+    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+
+
+def _to_pinned_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_poll(
+    value: PollResponseData | Mapping[str, Any] | None | Unset,
+) -> PollResponseData | None | Unset:
+    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+
+
+def _to_quoted_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction_groups(
+    value: Mapping[str, ReactionGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> dict[str, ReactionGroupResponse] | None | Unset:
+    return coerce_models(value, ("map", ReactionGroupResponse))  # type: ignore[no-any-return]
+
+
+def _to_reminder(
+    value: ReminderResponseData | Mapping[str, Any] | None | Unset,
+) -> ReminderResponseData | None | Unset:
+    return coerce_models(value, ReminderResponseData)  # type: ignore[no-any-return]
+
+
+def _to_shared_location(
+    value: SharedLocationResponseData | Mapping[str, Any] | None | Unset,
+) -> SharedLocationResponseData | None | Unset:
+    return coerce_models(value, SharedLocationResponseData)  # type: ignore[no-any-return]
+
+
+def _to_thread_participants(
+    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserResponse] | None | Unset:
+    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MessageResponse:
     """Represents any chat message"""
 
-    attachments: list[Attachment]
+    attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     """Array of message attachments"""
     cid: str
     """Channel unique identifier in <type>:<id> format"""
@@ -102,15 +193,15 @@ class MessageResponse:
     """Contains HTML markup of the message. Can only be set when using server-side API"""
     id: str
     """Message ID is unique string identifier of the message"""
-    latest_reactions: list[ReactionResponse]
+    latest_reactions: list[ReactionResponse] = _attrs.field(converter=_to_latest_reactions)
     """List of 10 latest reactions to this message"""
     mentioned_channel: bool
     """Whether the message mentioned the channel tag"""
     mentioned_here: bool
     """Whether the message mentioned online users with @here tag"""
-    mentioned_users: list[UserResponse]
+    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
     """List of mentioned users"""
-    own_reactions: list[ReactionResponse]
+    own_reactions: list[ReactionResponse] = _attrs.field(converter=_to_own_reactions)
     """List of 10 latest reactions of authenticated user to this message"""
     pinned: bool
     """Whether message is pinned or not"""
@@ -138,7 +229,7 @@ class MessageResponse:
     """Contains type of the message. One of: regular, ephemeral, error, reply, system, deleted"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """Date/time of the last update"""
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     command: str | None | Unset = UNSET
     """Contains provided slash command"""
@@ -147,14 +238,14 @@ class MessageResponse:
     )
     """Date/time of deletion"""
     deleted_for_me: bool | None | Unset = UNSET
-    draft: DraftResponse | None | Unset = UNSET
+    draft: DraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
     i18n: dict[str, str] | None | Unset = UNSET
     """Object with translations. Key `language` contains the original language key. Other keys
     contain translations
     """
     image_labels: dict[str, list[str]] | None | Unset = UNSET
     """Contains image moderation information"""
-    member: ChannelMemberResponse | None | Unset = UNSET
+    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
     mentioned_group_ids: list[str] | None | Unset = UNSET
     """List of user group IDs mentioned in the message. Group members who are also channel
     members will receive push notifications based on their push preferences. Max 10 groups
@@ -169,7 +260,9 @@ class MessageResponse:
     )
     mml: str | None | Unset = UNSET
     """Should be empty if `text` is provided. Can only be set when using server-side API"""
-    moderation: ModerationV2Response | None | Unset = UNSET
+    moderation: ModerationV2Response | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation
+    )
     parent_id: str | None | Unset = UNSET
     """ID of parent message (thread)"""
     _pin_expires: int | str | None | Unset = _attrs.field(
@@ -180,20 +273,30 @@ class MessageResponse:
         alias="pinned_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date when message got pinned"""
-    pinned_by: UserResponse | None | Unset = UNSET
+    pinned_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_pinned_by)
     """User response object"""
-    poll: PollResponseData | None | Unset = UNSET
+    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
     poll_id: str | None | Unset = UNSET
     """Identifier of the poll to include in the message"""
-    quoted_message: MessageResponse | None | Unset = UNSET
+    quoted_message: MessageResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_quoted_message
+    )
     """Represents any chat message"""
     quoted_message_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, ReactionGroupResponse] | None | Unset = UNSET
-    reminder: ReminderResponseData | None | Unset = UNSET
-    shared_location: SharedLocationResponseData | None | Unset = UNSET
+    reaction_groups: dict[str, ReactionGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reaction_groups
+    )
+    reminder: ReminderResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reminder
+    )
+    shared_location: SharedLocationResponseData | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shared_location
+    )
     show_in_channel: bool | None | Unset = UNSET
     """Whether thread reply should be shown in the channel as well"""
-    thread_participants: list[UserResponse] | None | Unset = UNSET
+    thread_participants: list[UserResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_thread_participants
+    )
     """List of users who participate in thread"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

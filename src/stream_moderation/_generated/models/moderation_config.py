@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -53,32 +54,126 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_config(
+    value: AIImageConfig | Mapping[str, Any] | None | Unset,
+) -> AIImageConfig | None | Unset:
+    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_image_lite_config(
+    value: BodyguardImageAnalysisConfig | Mapping[str, Any] | None | Unset,
+) -> BodyguardImageAnalysisConfig | None | Unset:
+    return coerce_models(value, BodyguardImageAnalysisConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_text_config(
+    value: AITextConfig | Mapping[str, Any] | None | Unset,
+) -> AITextConfig | None | Unset:
+    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_video_config(
+    value: AIVideoConfig | Mapping[str, Any] | None | Unset,
+) -> AIVideoConfig | None | Unset:
+    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_platform_circumvention_config(
+    value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodPlatformCircumventionConfig | None | Unset:
+    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_semantic_filters_config(
+    value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodSemanticFiltersConfig | None | Unset:
+    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_toxicity_config(
+    value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodToxicityConfig | None | Unset:
+    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+
+
+def _to_block_list_config(
+    value: BlockListConfig | Mapping[str, Any] | None | Unset,
+) -> BlockListConfig | None | Unset:
+    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+
+
+def _to_google_vision_config(
+    value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
+) -> GoogleVisionConfig | None | Unset:
+    return coerce_models(value, GoogleVisionConfig)  # type: ignore[no-any-return]
+
+
+def _to_llm_config(
+    value: LLMConfig | Mapping[str, Any] | None | Unset,
+) -> LLMConfig | None | Unset:
+    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+
+
+def _to_velocity_filter_config(
+    value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
+) -> VelocityFilterConfig | None | Unset:
+    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+
+
+def _to_video_call_rule_config(
+    value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
+) -> VideoCallRuleConfig | None | Unset:
+    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationConfig:
     """ModerationConfig"""
 
-    ai_image_config: AIImageConfig | None | Unset = UNSET
-    ai_image_lite_config: BodyguardImageAnalysisConfig | None | Unset = UNSET
-    ai_text_config: AITextConfig | None | Unset = UNSET
-    ai_video_config: AIVideoConfig | None | Unset = UNSET
+    ai_image_config: AIImageConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_config
+    )
+    ai_image_lite_config: BodyguardImageAnalysisConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_lite_config
+    )
+    ai_text_config: AITextConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_text_config
+    )
+    ai_video_config: AIVideoConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_video_config
+    )
     async_: bool | None | Unset = UNSET
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = UNSET
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = UNSET
-    automod_toxicity_config: AutomodToxicityConfig | None | Unset = UNSET
-    block_list_config: BlockListConfig | None | Unset = UNSET
+    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_automod_platform_circumvention_config)
+    )
+    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_semantic_filters_config
+    )
+    automod_toxicity_config: AutomodToxicityConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_toxicity_config
+    )
+    block_list_config: BlockListConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block_list_config
+    )
     _created_at: int | str | None | Unset = _attrs.field(
         alias="created_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    google_vision_config: GoogleVisionConfig | None | Unset = UNSET
+    google_vision_config: GoogleVisionConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_google_vision_config
+    )
     key: str | None | Unset = UNSET
-    llm_config: LLMConfig | None | Unset = UNSET
+    llm_config: LLMConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_llm_config)
     supported_video_call_harm_types: list[str] | None | Unset = UNSET
     team: str | None | Unset = UNSET
     _updated_at: int | str | None | Unset = _attrs.field(
         alias="updated_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    velocity_filter_config: VelocityFilterConfig | None | Unset = UNSET
-    video_call_rule_config: VideoCallRuleConfig | None | Unset = UNSET
+    velocity_filter_config: VelocityFilterConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_velocity_filter_config
+    )
+    video_call_rule_config: VideoCallRuleConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_call_rule_config
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

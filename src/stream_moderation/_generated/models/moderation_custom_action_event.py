@@ -20,6 +20,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -44,6 +45,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any],
+) -> ReviewQueueItemResponse:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationCustomActionEvent:
     """This event is sent when a custom moderation action is executed"""
@@ -52,11 +65,11 @@ class ModerationCustomActionEvent:
     """The ID of the custom action that was executed"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    review_queue_item: ReviewQueueItemResponse
+    review_queue_item: ReviewQueueItemResponse = _attrs.field(converter=_to_review_queue_item)
     type: str = "moderation.custom_action"
     action_options: dict[str, Any] | None | Unset = UNSET
     """Additional options passed to the custom action"""
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire

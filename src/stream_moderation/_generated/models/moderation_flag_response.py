@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -48,6 +49,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_moderation_payload(
+    value: ModerationPayloadResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadResponse | None | Unset:
+    return coerce_models(value, ModerationPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationFlagResponse:
     """ModerationFlagResponse"""
@@ -62,12 +81,16 @@ class ModerationFlagResponse:
     custom: dict[str, Any] | None | Unset = UNSET
     entity_creator_id: str | None | Unset = UNSET
     labels: list[str] | None | Unset = UNSET
-    moderation_payload: ModerationPayloadResponse | None | Unset = UNSET
+    moderation_payload: ModerationPayloadResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
     reason: str | None | Unset = UNSET
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
     review_queue_item_id: str | None | Unset = UNSET
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

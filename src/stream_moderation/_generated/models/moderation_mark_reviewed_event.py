@@ -20,6 +20,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -42,15 +43,27 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any],
+) -> ReviewQueueItemResponse:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationMarkReviewedEvent:
     """This event is sent when a moderation item is marked as reviewed"""
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    item: ReviewQueueItemResponse
+    item: ReviewQueueItemResponse = _attrs.field(converter=_to_item)
     type: str = "moderation.mark_reviewed"
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire

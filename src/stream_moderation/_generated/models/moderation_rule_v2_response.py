@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -50,6 +51,30 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRuleV2Response:
     """ModerationRuleV2Response"""
@@ -63,11 +88,17 @@ class ModerationRuleV2Response:
     rule_type: str
     team: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     cooldown_period: str | None | Unset = UNSET
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -22,6 +22,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -49,6 +50,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rule(
+    value: ModerationRuleInfo | Mapping[str, Any],
+) -> ModerationRuleInfo:
+    return coerce_models(value, ModerationRuleInfo)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRulesTriggeredEvent:
     """This event is sent automatically whenever a rule builder rule is triggered"""
@@ -59,7 +66,7 @@ class ModerationRulesTriggeredEvent:
     """The ID of the entity that triggered the rule"""
     entity_type: str
     """The type of the entity (call, user, message, etc.)"""
-    rule: ModerationRuleInfo
+    rule: ModerationRuleInfo = _attrs.field(converter=_to_rule)
     triggered_actions: list[str]
     """Array of action types that were triggered"""
     type: str = "moderation_rule.triggered"

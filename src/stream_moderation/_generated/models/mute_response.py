@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -33,16 +34,28 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_mutes(
+    value: Sequence[UserMuteResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserMuteResponse] | None | Unset:
+    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+
+
+def _to_own_user(
+    value: OwnUserResponse | Mapping[str, Any] | None | Unset,
+) -> OwnUserResponse | None | Unset:
+    return coerce_models(value, OwnUserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MuteResponse:
     """MuteResponse"""
 
     duration: str
-    mutes: list[UserMuteResponse] | None | Unset = UNSET
+    mutes: list[UserMuteResponse] | None | Unset = _attrs.field(default=UNSET, converter=_to_mutes)
     """Object with mutes (if multiple users were muted)"""
     non_existing_users: list[str] | None | Unset = UNSET
     """A list of users that can't be found. Common cause for this is deleted users"""
-    own_user: OwnUserResponse | None | Unset = UNSET
+    own_user: OwnUserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_own_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -68,19 +69,49 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_channel_mutes(
+    value: Sequence[ChannelMute | Mapping[str, Any]],
+) -> list[ChannelMute]:
+    return coerce_models(value, ("list", ChannelMute))  # type: ignore[no-any-return]
+
+
+def _to_devices(
+    value: Sequence[DeviceResponse | Mapping[str, Any]],
+) -> list[DeviceResponse]:
+    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+
+
+def _to_mutes(
+    value: Sequence[UserMuteResponse | Mapping[str, Any]],
+) -> list[UserMuteResponse]:
+    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+
+
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
+def _to_push_preferences(
+    value: PushPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> PushPreferencesResponse | None | Unset:
+    return coerce_models(value, PushPreferencesResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class OwnUserResponse:
     """OwnUserResponse"""
 
     banned: bool
-    channel_mutes: list[ChannelMute]
+    channel_mutes: list[ChannelMute] = _attrs.field(converter=_to_channel_mutes)
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    devices: list[DeviceResponse]
+    devices: list[DeviceResponse] = _attrs.field(converter=_to_devices)
     id: str
     invisible: bool
     language: str
-    mutes: list[UserMuteResponse]
+    mutes: list[UserMuteResponse] = _attrs.field(converter=_to_mutes)
     online: bool
     role: str
     teams: list[str]
@@ -103,8 +134,12 @@ class OwnUserResponse:
     )
     latest_hidden_channels: list[str] | None | Unset = UNSET
     name: str | None | Unset = UNSET
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
-    push_preferences: PushPreferencesResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
+    push_preferences: PushPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_push_preferences
+    )
     _revoke_tokens_issued_before: int | str | None | Unset = _attrs.field(
         alias="revoke_tokens_issued_before", default=UNSET, converter=optional_timestamp_to_wire
     )

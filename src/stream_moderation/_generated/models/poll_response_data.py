@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -57,6 +58,36 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_latest_answers(
+    value: Sequence[PollVoteResponseData | Mapping[str, Any]],
+) -> list[PollVoteResponseData]:
+    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+
+
+def _to_latest_votes_by_option(
+    value: Mapping[str, Sequence[PollVoteResponseData | Mapping[str, Any]]],
+) -> dict[str, list[PollVoteResponseData]]:
+    return coerce_models(value, ("map", ("list", PollVoteResponseData)))  # type: ignore[no-any-return]
+
+
+def _to_options(
+    value: Sequence[PollOptionResponseData | Mapping[str, Any]],
+) -> list[PollOptionResponseData]:
+    return coerce_models(value, ("list", PollOptionResponseData))  # type: ignore[no-any-return]
+
+
+def _to_own_votes(
+    value: Sequence[PollVoteResponseData | Mapping[str, Any]],
+) -> list[PollVoteResponseData]:
+    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+
+
+def _to_created_by(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PollResponseData:
     """PollResponseData"""
@@ -70,16 +101,18 @@ class PollResponseData:
     description: str
     enforce_unique_vote: bool
     id: str
-    latest_answers: list[PollVoteResponseData]
-    latest_votes_by_option: dict[str, list[PollVoteResponseData]]
+    latest_answers: list[PollVoteResponseData] = _attrs.field(converter=_to_latest_answers)
+    latest_votes_by_option: dict[str, list[PollVoteResponseData]] = _attrs.field(
+        converter=_to_latest_votes_by_option
+    )
     name: str
-    options: list[PollOptionResponseData]
-    own_votes: list[PollVoteResponseData]
+    options: list[PollOptionResponseData] = _attrs.field(converter=_to_options)
+    own_votes: list[PollVoteResponseData] = _attrs.field(converter=_to_own_votes)
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     vote_count: int
     vote_counts_by_option: dict[str, int]
     voting_visibility: str
-    created_by: UserResponse | None | Unset = UNSET
+    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     is_closed: bool | None | Unset = UNSET
     max_votes_allowed: int | None | Unset = UNSET

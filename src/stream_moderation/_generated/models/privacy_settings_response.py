@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
@@ -29,13 +30,37 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_delivery_receipts(
+    value: DeliveryReceiptsResponse | Mapping[str, Any] | None | Unset,
+) -> DeliveryReceiptsResponse | None | Unset:
+    return coerce_models(value, DeliveryReceiptsResponse)  # type: ignore[no-any-return]
+
+
+def _to_read_receipts(
+    value: ReadReceiptsResponse | Mapping[str, Any] | None | Unset,
+) -> ReadReceiptsResponse | None | Unset:
+    return coerce_models(value, ReadReceiptsResponse)  # type: ignore[no-any-return]
+
+
+def _to_typing_indicators(
+    value: TypingIndicatorsResponse | Mapping[str, Any] | None | Unset,
+) -> TypingIndicatorsResponse | None | Unset:
+    return coerce_models(value, TypingIndicatorsResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PrivacySettingsResponse:
     """PrivacySettingsResponse"""
 
-    delivery_receipts: DeliveryReceiptsResponse | None | Unset = UNSET
-    read_receipts: ReadReceiptsResponse | None | Unset = UNSET
-    typing_indicators: TypingIndicatorsResponse | None | Unset = UNSET
+    delivery_receipts: DeliveryReceiptsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delivery_receipts
+    )
+    read_receipts: ReadReceiptsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_read_receipts
+    )
+    typing_indicators: TypingIndicatorsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_typing_indicators
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

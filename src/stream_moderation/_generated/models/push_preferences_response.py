@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -39,18 +40,34 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_chat_preferences(
+    value: ChatPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> ChatPreferencesResponse | None | Unset:
+    return coerce_models(value, ChatPreferencesResponse)  # type: ignore[no-any-return]
+
+
+def _to_feeds_preferences(
+    value: FeedsPreferencesResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsPreferencesResponse | None | Unset:
+    return coerce_models(value, FeedsPreferencesResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PushPreferencesResponse:
     """PushPreferencesResponse"""
 
     call_level: str | None | Unset = UNSET
     chat_level: str | None | Unset = UNSET
-    chat_preferences: ChatPreferencesResponse | None | Unset = UNSET
+    chat_preferences: ChatPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_chat_preferences
+    )
     _disabled_until: int | str | None | Unset = _attrs.field(
         alias="disabled_until", default=UNSET, converter=optional_timestamp_to_wire
     )
     feeds_level: str | None | Unset = UNSET
-    feeds_preferences: FeedsPreferencesResponse | None | Unset = UNSET
+    feeds_preferences: FeedsPreferencesResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_preferences
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -37,6 +38,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_sort(
+    value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
+) -> list[SortParamRequest] | None | Unset:
+    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryAppealsRequest:
     """QueryAppealsRequest"""
@@ -46,9 +59,9 @@ class QueryAppealsRequest:
     limit: int | None | Unset = UNSET
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
-    sort: list[SortParamRequest] | None | Unset = UNSET
+    sort: list[SortParamRequest] | None | Unset = _attrs.field(default=UNSET, converter=_to_sort)
     """Sorting parameters for appeals"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -32,12 +33,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_items(
+    value: Sequence[AppealItemResponse | Mapping[str, Any]],
+) -> list[AppealItemResponse]:
+    return coerce_models(value, ("list", AppealItemResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryAppealsResponse:
     """QueryAppealsResponse"""
 
     duration: str
-    items: list[AppealItemResponse]
+    items: list[AppealItemResponse] = _attrs.field(converter=_to_items)
     """List of Appeal Items"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET

@@ -18,6 +18,7 @@ from ..types import (
     check_dict,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -36,6 +37,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: FeedsModerationTemplateConfigPayload | Mapping[str, Any] | None | Unset,
+) -> FeedsModerationTemplateConfigPayload | None | Unset:
+    return coerce_models(value, FeedsModerationTemplateConfigPayload)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryFeedModerationTemplate:
     """QueryFeedModerationTemplate"""
@@ -46,7 +53,9 @@ class QueryFeedModerationTemplate:
     """Name of the moderation template"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the template was last updated"""
-    config: FeedsModerationTemplateConfigPayload | None | Unset = UNSET
+    config: FeedsModerationTemplateConfigPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_config
+    )
     """Configuration for a feeds moderation template"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -29,12 +30,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_templates(
+    value: Sequence[QueryFeedModerationTemplate | Mapping[str, Any]],
+) -> list[QueryFeedModerationTemplate]:
+    return coerce_models(value, ("list", QueryFeedModerationTemplate))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryFeedModerationTemplatesResponse:
     """QueryFeedModerationTemplatesResponse"""
 
     duration: str
-    templates: list[QueryFeedModerationTemplate]
+    templates: list[QueryFeedModerationTemplate] = _attrs.field(converter=_to_templates)
     """List of moderation templates"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

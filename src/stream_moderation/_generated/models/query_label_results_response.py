@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -32,12 +33,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_label_results(
+    value: Sequence[LabelResultResponse | Mapping[str, Any]],
+) -> list[LabelResultResponse]:
+    return coerce_models(value, ("list", LabelResultResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryLabelResultsResponse:
     """QueryLabelResultsResponse"""
 
     duration: str
-    label_results: list[LabelResultResponse]
+    label_results: list[LabelResultResponse] = _attrs.field(converter=_to_label_results)
     """List of moderation label results"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -32,11 +33,17 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_configs(
+    value: Sequence[ConfigResponse | Mapping[str, Any]],
+) -> list[ConfigResponse]:
+    return coerce_models(value, ("list", ConfigResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationConfigsResponse:
     """QueryModerationConfigsResponse"""
 
-    configs: list[ConfigResponse]
+    configs: list[ConfigResponse] = _attrs.field(converter=_to_configs)
     """List of moderation configurations"""
     duration: str
     next: str | None | Unset = UNSET

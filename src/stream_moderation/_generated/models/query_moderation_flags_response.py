@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -32,13 +33,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]],
+) -> list[ModerationFlagResponse]:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationFlagsResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    flags: list[ModerationFlagResponse]
+    flags: list[ModerationFlagResponse] = _attrs.field(converter=_to_flags)
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

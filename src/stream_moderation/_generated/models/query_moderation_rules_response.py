@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -38,11 +39,25 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_label_definitions(
+    value: Sequence[AIImageLabelDefinition | Mapping[str, Any]],
+) -> list[AIImageLabelDefinition]:
+    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+
+
+def _to_rules(
+    value: Sequence[ModerationRuleV2Response | Mapping[str, Any]],
+) -> list[ModerationRuleV2Response]:
+    return coerce_models(value, ("list", ModerationRuleV2Response))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationRulesResponse:
     """QueryModerationRulesResponse"""
 
-    ai_image_label_definitions: list[AIImageLabelDefinition]
+    ai_image_label_definitions: list[AIImageLabelDefinition] = _attrs.field(
+        converter=_to_ai_image_label_definitions
+    )
     """AI image label definitions with metadata for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]]
     """Stream L1 to leaf-level label name mapping for AI image rules"""
@@ -57,7 +72,7 @@ class QueryModerationRulesResponse:
     """Deprecated: use keyframe_label_classifications instead. Available L1 harm labels for
     keyframe rules
     """
-    rules: list[ModerationRuleV2Response]
+    rules: list[ModerationRuleV2Response] = _attrs.field(converter=_to_rules)
     """List of moderation rules"""
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -37,19 +38,51 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]],
+) -> dict[str, list[ModerationActionConfigResponse]]:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
+def _to_items(
+    value: Sequence[ReviewQueueItemResponse | Mapping[str, Any]],
+) -> list[ReviewQueueItemResponse]:
+    return coerce_models(value, ("list", ReviewQueueItemResponse))  # type: ignore[no-any-return]
+
+
+def _to_default_action_config(
+    value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]]
+    | None
+    | Unset,
+) -> dict[str, list[ModerationActionConfigResponse]] | None | Unset:
+    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+
+
+def _to_filter_config(
+    value: FilterConfigResponse | Mapping[str, Any] | None | Unset,
+) -> FilterConfigResponse | None | Unset:
+    return coerce_models(value, FilterConfigResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryReviewQueueResponse:
     """QueryReviewQueueResponse"""
 
-    action_config: dict[str, list[ModerationActionConfigResponse]]
+    action_config: dict[str, list[ModerationActionConfigResponse]] = _attrs.field(
+        converter=_to_action_config
+    )
     """Configuration for moderation actions"""
     duration: str
-    items: list[ReviewQueueItemResponse]
+    items: list[ReviewQueueItemResponse] = _attrs.field(converter=_to_items)
     """List of review queue items"""
     stats: dict[str, Any]
     """Statistics about the review queue"""
-    default_action_config: dict[str, list[ModerationActionConfigResponse]] | None | Unset = UNSET
-    filter_config: FilterConfigResponse | None | Unset = UNSET
+    default_action_config: dict[str, list[ModerationActionConfigResponse]] | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_default_action_config)
+    )
+    filter_config: FilterConfigResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_filter_config
+    )
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

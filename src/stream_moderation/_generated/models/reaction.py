@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -54,6 +55,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_latest_children(
+    value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[Reaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+
+
+def _to_own_children(
+    value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
+) -> dict[str, list[Reaction]] | None | Unset:
+    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: User | Mapping[str, Any] | None | Unset,
+) -> User | None | Unset:
+    return coerce_models(value, User)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Reaction:
     """Reaction"""
@@ -69,14 +88,18 @@ class Reaction:
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     id: str | None | Unset = UNSET
-    latest_children: dict[str, list[Reaction]] | None | Unset = UNSET
+    latest_children: dict[str, list[Reaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_children
+    )
     moderation: dict[str, Any] | None | Unset = UNSET
-    own_children: dict[str, list[Reaction]] | None | Unset = UNSET
+    own_children: dict[str, list[Reaction]] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_own_children
+    )
     parent: str | None | Unset = UNSET
     score: float | None | Unset = UNSET
     target_feeds: list[str] | None | Unset = UNSET
     target_feeds_extra_data: dict[str, Any] | None | Unset = UNSET
-    user: User | None | Unset = UNSET
+    user: User | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -5,7 +5,7 @@ of the same type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ..types import (
     check_int,
     check_list,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -39,6 +40,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_latest_reactions_by(
+    value: Sequence[ReactionGroupUserResponse | Mapping[str, Any]],
+) -> list[ReactionGroupUserResponse]:
+    return coerce_models(value, ("list", ReactionGroupUserResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReactionGroupResponse:
     """ReactionGroupResponse contains all information about a reaction of the same type."""
@@ -56,7 +63,9 @@ class ReactionGroupResponse:
         alias="last_reaction_at", converter=timestamp_to_wire
     )
     """LastReactionAt is the time of the last reaction of this type."""
-    latest_reactions_by: list[ReactionGroupUserResponse]
+    latest_reactions_by: list[ReactionGroupUserResponse] = _attrs.field(
+        converter=_to_latest_reactions_by
+    )
     """The most recent users who reacted with this type, ordered by most recent first."""
     sum_scores: int
     """SumScores is the sum of all scores of reactions of this type. Medium allows you to clap

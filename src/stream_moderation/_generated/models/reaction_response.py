@@ -18,6 +18,7 @@ from ..types import (
     check_int,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
@@ -40,6 +41,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserResponse | Mapping[str, Any],
+) -> UserResponse:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReactionResponse:
     """ReactionResponse"""
@@ -56,7 +63,7 @@ class ReactionResponse:
     """Type of reaction"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """Date/time of the last update"""
-    user: UserResponse
+    user: UserResponse = _attrs.field(converter=_to_user)
     """User response object"""
     user_id: str
     """User ID"""

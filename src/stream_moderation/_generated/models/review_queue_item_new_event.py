@@ -5,7 +5,7 @@ created
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -45,6 +46,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: ActionLogResponse | Mapping[str, Any] | None | Unset,
+) -> ActionLogResponse | None | Unset:
+    return coerce_models(value, ActionLogResponse)  # type: ignore[no-any-return]
+
+
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ModerationFlagResponse] | None | Unset:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
+def _to_review_queue_item(
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
+) -> ReviewQueueItemResponse | None | Unset:
+    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemNewEvent:
     """This event is sent when a new moderation review queue item is created"""
@@ -52,13 +71,17 @@ class ReviewQueueItemNewEvent:
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "review_queue_item.new"
-    action: ActionLogResponse | None | Unset = UNSET
-    flags: list[ModerationFlagResponse] | None | Unset = UNSET
+    action: ActionLogResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    flags: list[ModerationFlagResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flags
+    )
     """The flags associated with this review queue item"""
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    review_queue_item: ReviewQueueItemResponse | None | Unset = UNSET
+    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_review_queue_item
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -75,15 +76,111 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_actions(
+    value: Sequence[ActionLogResponse | Mapping[str, Any]],
+) -> list[ActionLogResponse]:
+    return coerce_models(value, ("list", ActionLogResponse))  # type: ignore[no-any-return]
+
+
+def _to_bans(
+    value: Sequence[BanInfoResponse | Mapping[str, Any]],
+) -> list[BanInfoResponse]:
+    return coerce_models(value, ("list", BanInfoResponse))  # type: ignore[no-any-return]
+
+
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]],
+) -> list[ModerationFlagResponse]:
+    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+
+
+def _to_activity(
+    value: EnrichedActivity | Mapping[str, Any] | None | Unset,
+) -> EnrichedActivity | None | Unset:
+    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+
+
+def _to_appeal(
+    value: AppealItemResponse | Mapping[str, Any] | None | Unset,
+) -> AppealItemResponse | None | Unset:
+    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+
+
+def _to_assigned_to(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_call(
+    value: CallResponse | Mapping[str, Any] | None | Unset,
+) -> CallResponse | None | Unset:
+    return coerce_models(value, CallResponse)  # type: ignore[no-any-return]
+
+
+def _to_entity_creator(
+    value: EntityCreatorResponse | Mapping[str, Any] | None | Unset,
+) -> EntityCreatorResponse | None | Unset:
+    return coerce_models(value, EntityCreatorResponse)  # type: ignore[no-any-return]
+
+
+def _to_escalation_metadata(
+    value: EscalationMetadata | Mapping[str, Any] | None | Unset,
+) -> EscalationMetadata | None | Unset:
+    return coerce_models(value, EscalationMetadata)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v2_activity(
+    value: EnrichedActivity | Mapping[str, Any] | None | Unset,
+) -> EnrichedActivity | None | Unset:
+    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v2_reaction(
+    value: Reaction | Mapping[str, Any] | None | Unset,
+) -> Reaction | None | Unset:
+    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v3_activity(
+    value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3ActivityResponse | None | Unset:
+    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+
+
+def _to_feeds_v3_comment(
+    value: FeedsV3CommentResponse | Mapping[str, Any] | None | Unset,
+) -> FeedsV3CommentResponse | None | Unset:
+    return coerce_models(value, FeedsV3CommentResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
+) -> ChatMessageResponse | None | Unset:
+    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+
+
+def _to_moderation_payload(
+    value: ModerationPayloadResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationPayloadResponse | None | Unset:
+    return coerce_models(value, ModerationPayloadResponse)  # type: ignore[no-any-return]
+
+
+def _to_reaction(
+    value: Reaction | Mapping[str, Any] | None | Unset,
+) -> Reaction | None | Unset:
+    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemResponse:
     """ReviewQueueItemResponse"""
 
-    actions: list[ActionLogResponse]
+    actions: list[ActionLogResponse] = _attrs.field(converter=_to_actions)
     """Moderation actions taken"""
     ai_text_severity: str
     """AI-determined text severity"""
-    bans: list[BanInfoResponse]
+    bans: list[BanInfoResponse] = _attrs.field(converter=_to_bans)
     """Associated ban records"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """When the item was created"""
@@ -93,7 +190,7 @@ class ReviewQueueItemResponse:
     """Type of entity being reviewed"""
     escalated: bool
     """Whether the item has been escalated"""
-    flags: list[ModerationFlagResponse]
+    flags: list[ModerationFlagResponse] = _attrs.field(converter=_to_flags)
     """Associated flag records"""
     flags_count: int
     id: str
@@ -111,17 +208,21 @@ class ReviewQueueItemResponse:
     """Current status of the review"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the item was last updated"""
-    activity: EnrichedActivity | None | Unset = UNSET
-    appeal: AppealItemResponse | None | Unset = UNSET
-    assigned_to: UserResponse | None | Unset = UNSET
+    activity: EnrichedActivity | None | Unset = _attrs.field(default=UNSET, converter=_to_activity)
+    appeal: AppealItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_appeal)
+    assigned_to: UserResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_assigned_to
+    )
     """User response object"""
-    call: CallResponse | None | Unset = UNSET
+    call: CallResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_call)
     _completed_at: int | str | None | Unset = _attrs.field(
         alias="completed_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """When the review was completed"""
     config_key: str | None | Unset = UNSET
-    entity_creator: EntityCreatorResponse | None | Unset = UNSET
+    entity_creator: EntityCreatorResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_entity_creator
+    )
     entity_creator_id: str | None | Unset = UNSET
     """ID of who created the entity"""
     _escalated_at: int | str | None | Unset = _attrs.field(
@@ -130,15 +231,27 @@ class ReviewQueueItemResponse:
     """When the item was escalated"""
     escalated_by: str | None | Unset = UNSET
     """ID of the moderator who escalated the item"""
-    escalation_metadata: EscalationMetadata | None | Unset = UNSET
-    feeds_v2_activity: EnrichedActivity | None | Unset = UNSET
-    feeds_v2_reaction: Reaction | None | Unset = UNSET
-    feeds_v3_activity: FeedsV3ActivityResponse | None | Unset = UNSET
-    feeds_v3_comment: FeedsV3CommentResponse | None | Unset = UNSET
-    message: ChatMessageResponse | None | Unset = UNSET
-    moderation_payload: ModerationPayloadResponse | None | Unset = UNSET
+    escalation_metadata: EscalationMetadata | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_escalation_metadata
+    )
+    feeds_v2_activity: EnrichedActivity | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v2_activity
+    )
+    feeds_v2_reaction: Reaction | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v2_reaction
+    )
+    feeds_v3_activity: FeedsV3ActivityResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v3_activity
+    )
+    feeds_v3_comment: FeedsV3CommentResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_feeds_v3_comment
+    )
+    message: ChatMessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
+    moderation_payload: ModerationPayloadResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_payload
+    )
     """Content payload for moderation"""
-    reaction: Reaction | None | Unset = UNSET
+    reaction: Reaction | None | Unset = _attrs.field(default=UNSET, converter=_to_reaction)
     _reviewed_at: int | str | None | Unset = _attrs.field(
         alias="reviewed_at", default=UNSET, converter=optional_timestamp_to_wire
     )

@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -34,13 +35,35 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ban_options(
+    value: BanOptions | Mapping[str, Any] | None | Unset,
+) -> BanOptions | None | Unset:
+    return coerce_models(value, BanOptions)  # type: ignore[no-any-return]
+
+
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
+def _to_flag_user_options(
+    value: FlagUserOptions | Mapping[str, Any] | None | Unset,
+) -> FlagUserOptions | None | Unset:
+    return coerce_models(value, FlagUserOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderAction:
     """RuleBuilderAction"""
 
-    ban_options: BanOptions | None | Unset = UNSET
-    call_options: CallActionOptions | None | Unset = UNSET
-    flag_user_options: FlagUserOptions | None | Unset = UNSET
+    ban_options: BanOptions | None | Unset = _attrs.field(default=UNSET, converter=_to_ban_options)
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
+    flag_user_options: FlagUserOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flag_user_options
+    )
     skip_inbox: bool | None | Unset = UNSET
     type: RuleBuilderActionType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_float,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -50,32 +51,192 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_call_custom_property_params(
+    value: CallCustomPropertyParameters | Mapping[str, Any] | None | Unset,
+) -> CallCustomPropertyParameters | None | Unset:
+    return coerce_models(value, CallCustomPropertyParameters)  # type: ignore[no-any-return]
+
+
+def _to_call_type_rule_params(
+    value: CallTypeRuleParameters | Mapping[str, Any] | None | Unset,
+) -> CallTypeRuleParameters | None | Unset:
+    return coerce_models(value, CallTypeRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_call_violation_count_params(
+    value: CallViolationCountParameters | Mapping[str, Any] | None | Unset,
+) -> CallViolationCountParameters | None | Unset:
+    return coerce_models(value, CallViolationCountParameters)  # type: ignore[no-any-return]
+
+
+def _to_channel_message_count_rule_params(
+    value: ChannelMessageCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> ChannelMessageCountRuleParameters | None | Unset:
+    return coerce_models(value, ChannelMessageCountRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_closed_caption_rule_params(
+    value: ClosedCaptionRuleParameters | Mapping[str, Any] | None | Unset,
+) -> ClosedCaptionRuleParameters | None | Unset:
+    return coerce_models(value, ClosedCaptionRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_content_count_rule_params(
+    value: ContentCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> ContentCountRuleParameters | None | Unset:
+    return coerce_models(value, ContentCountRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_content_flag_count_rule_params(
+    value: FlagCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> FlagCountRuleParameters | None | Unset:
+    return coerce_models(value, FlagCountRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_image_content_params(
+    value: ImageContentParameters | Mapping[str, Any] | None | Unset,
+) -> ImageContentParameters | None | Unset:
+    return coerce_models(value, ImageContentParameters)  # type: ignore[no-any-return]
+
+
+def _to_image_rule_params(
+    value: ImageRuleParameters | Mapping[str, Any] | None | Unset,
+) -> ImageRuleParameters | None | Unset:
+    return coerce_models(value, ImageRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_keyframe_rule_params(
+    value: KeyframeRuleParameters | Mapping[str, Any] | None | Unset,
+) -> KeyframeRuleParameters | None | Unset:
+    return coerce_models(value, KeyframeRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_text_content_params(
+    value: TextContentParameters | Mapping[str, Any] | None | Unset,
+) -> TextContentParameters | None | Unset:
+    return coerce_models(value, TextContentParameters)  # type: ignore[no-any-return]
+
+
+def _to_text_rule_params(
+    value: TextRuleParameters | Mapping[str, Any] | None | Unset,
+) -> TextRuleParameters | None | Unset:
+    return coerce_models(value, TextRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_created_within_params(
+    value: UserCreatedWithinParameters | Mapping[str, Any] | None | Unset,
+) -> UserCreatedWithinParameters | None | Unset:
+    return coerce_models(value, UserCreatedWithinParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_custom_property_params(
+    value: UserCustomPropertyParameters | Mapping[str, Any] | None | Unset,
+) -> UserCustomPropertyParameters | None | Unset:
+    return coerce_models(value, UserCustomPropertyParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_flag_count_rule_params(
+    value: FlagCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> FlagCountRuleParameters | None | Unset:
+    return coerce_models(value, FlagCountRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_identical_content_count_params(
+    value: UserIdenticalContentCountParameters | Mapping[str, Any] | None | Unset,
+) -> UserIdenticalContentCountParameters | None | Unset:
+    return coerce_models(value, UserIdenticalContentCountParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_role_params(
+    value: UserRoleParameters | Mapping[str, Any] | None | Unset,
+) -> UserRoleParameters | None | Unset:
+    return coerce_models(value, UserRoleParameters)  # type: ignore[no-any-return]
+
+
+def _to_user_rule_params(
+    value: UserRuleParameters | Mapping[str, Any] | None | Unset,
+) -> UserRuleParameters | None | Unset:
+    return coerce_models(value, UserRuleParameters)  # type: ignore[no-any-return]
+
+
+def _to_video_content_params(
+    value: VideoContentParameters | Mapping[str, Any] | None | Unset,
+) -> VideoContentParameters | None | Unset:
+    return coerce_models(value, VideoContentParameters)  # type: ignore[no-any-return]
+
+
+def _to_video_rule_params(
+    value: VideoRuleParameters | Mapping[str, Any] | None | Unset,
+) -> VideoRuleParameters | None | Unset:
+    return coerce_models(value, VideoRuleParameters)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderCondition:
     """RuleBuilderCondition"""
 
-    call_custom_property_params: CallCustomPropertyParameters | None | Unset = UNSET
-    call_type_rule_params: CallTypeRuleParameters | None | Unset = UNSET
-    call_violation_count_params: CallViolationCountParameters | None | Unset = UNSET
-    channel_message_count_rule_params: ChannelMessageCountRuleParameters | None | Unset = UNSET
-    closed_caption_rule_params: ClosedCaptionRuleParameters | None | Unset = UNSET
+    call_custom_property_params: CallCustomPropertyParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_custom_property_params
+    )
+    call_type_rule_params: CallTypeRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_type_rule_params
+    )
+    call_violation_count_params: CallViolationCountParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_violation_count_params
+    )
+    channel_message_count_rule_params: ChannelMessageCountRuleParameters | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_channel_message_count_rule_params)
+    )
+    closed_caption_rule_params: ClosedCaptionRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_closed_caption_rule_params
+    )
     confidence: float | None | Unset = UNSET
-    content_count_rule_params: ContentCountRuleParameters | None | Unset = UNSET
-    content_flag_count_rule_params: FlagCountRuleParameters | None | Unset = UNSET
-    image_content_params: ImageContentParameters | None | Unset = UNSET
-    image_rule_params: ImageRuleParameters | None | Unset = UNSET
-    keyframe_rule_params: KeyframeRuleParameters | None | Unset = UNSET
-    text_content_params: TextContentParameters | None | Unset = UNSET
-    text_rule_params: TextRuleParameters | None | Unset = UNSET
+    content_count_rule_params: ContentCountRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_content_count_rule_params
+    )
+    content_flag_count_rule_params: FlagCountRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_content_flag_count_rule_params
+    )
+    image_content_params: ImageContentParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_image_content_params
+    )
+    image_rule_params: ImageRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_image_rule_params
+    )
+    keyframe_rule_params: KeyframeRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_keyframe_rule_params
+    )
+    text_content_params: TextContentParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_text_content_params
+    )
+    text_rule_params: TextRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_text_rule_params
+    )
     type: str | None | Unset = UNSET
-    user_created_within_params: UserCreatedWithinParameters | None | Unset = UNSET
-    user_custom_property_params: UserCustomPropertyParameters | None | Unset = UNSET
-    user_flag_count_rule_params: FlagCountRuleParameters | None | Unset = UNSET
-    user_identical_content_count_params: UserIdenticalContentCountParameters | None | Unset = UNSET
-    user_role_params: UserRoleParameters | None | Unset = UNSET
-    user_rule_params: UserRuleParameters | None | Unset = UNSET
-    video_content_params: VideoContentParameters | None | Unset = UNSET
-    video_rule_params: VideoRuleParameters | None | Unset = UNSET
+    user_created_within_params: UserCreatedWithinParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_user_created_within_params
+    )
+    user_custom_property_params: UserCustomPropertyParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_user_custom_property_params
+    )
+    user_flag_count_rule_params: FlagCountRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_user_flag_count_rule_params
+    )
+    user_identical_content_count_params: UserIdenticalContentCountParameters | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_user_identical_content_count_params)
+    )
+    user_role_params: UserRoleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_user_role_params
+    )
+    user_rule_params: UserRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_user_rule_params
+    )
+    video_content_params: VideoContentParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_content_params
+    )
+    video_rule_params: VideoRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_rule_params
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

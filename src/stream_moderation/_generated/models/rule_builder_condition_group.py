@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -30,11 +31,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderConditionGroup:
     """RuleBuilderConditionGroup"""
 
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -37,16 +38,46 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderRule:
     """RuleBuilderRule"""
 
     rule_type: str
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     cooldown_period: str | None | Unset = UNSET
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     id: str | None | Unset = UNSET
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

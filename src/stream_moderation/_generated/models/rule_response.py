@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     read_timestamp,
     timestamp_to_wire,
     to_wire,
@@ -39,6 +40,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationResponse | Mapping[str, Any]],
+) -> list[EvaluationResponse]:
+    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerResponse | Mapping[str, Any]],
+) -> list[TriggerResponse]:
+    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleResponse:
     """RuleResponse"""
@@ -47,14 +60,14 @@ class RuleResponse:
     """MongoDB expression that determines if the defined actions should be executed"""
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """Date/time of creation"""
-    evaluations: list[EvaluationResponse]
+    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
     filter: dict[str, Any]
     """Filter object that selects a task based on its attributes, eg. content-type or channel
     type.
     """
     id: str
     """Rule ID"""
-    triggers: list[TriggerResponse]
+    triggers: list[TriggerResponse] = _attrs.field(converter=_to_triggers)
     """List of triggers"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

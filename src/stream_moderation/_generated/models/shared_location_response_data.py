@@ -19,6 +19,7 @@ from ..types import (
     check_float,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -46,6 +47,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_channel(
+    value: ChannelResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelResponse | None | Unset:
+    return coerce_models(value, ChannelResponse)  # type: ignore[no-any-return]
+
+
+def _to_message(
+    value: MessageResponse | Mapping[str, Any] | None | Unset,
+) -> MessageResponse | None | Unset:
+    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SharedLocationResponseData:
     """SharedLocationResponseData"""
@@ -58,12 +71,12 @@ class SharedLocationResponseData:
     message_id: str
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    channel: ChannelResponse | None | Unset = UNSET
+    channel: ChannelResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
     """Represents channel in chat"""
     _end_at: int | str | None | Unset = _attrs.field(
         alias="end_at", default=UNSET, converter=optional_timestamp_to_wire
     )
-    message: MessageResponse | None | Unset = UNSET
+    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
     """Represents any chat message"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

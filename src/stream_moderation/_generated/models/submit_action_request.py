@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -51,6 +52,114 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ban(
+    value: BanActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> BanActionRequestPayload | None | Unset:
+    return coerce_models(value, BanActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_block(
+    value: BlockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> BlockActionRequestPayload | None | Unset:
+    return coerce_models(value, BlockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_bypass(
+    value: BypassActionRequest | Mapping[str, Any] | None | Unset,
+) -> BypassActionRequest | None | Unset:
+    return coerce_models(value, BypassActionRequest)  # type: ignore[no-any-return]
+
+
+def _to_custom(
+    value: CustomActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> CustomActionRequestPayload | None | Unset:
+    return coerce_models(value, CustomActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_activity(
+    value: DeleteActivityRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteActivityRequestPayload | None | Unset:
+    return coerce_models(value, DeleteActivityRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_comment(
+    value: DeleteCommentRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteCommentRequestPayload | None | Unset:
+    return coerce_models(value, DeleteCommentRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_message(
+    value: DeleteMessageRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteMessageRequestPayload | None | Unset:
+    return coerce_models(value, DeleteMessageRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_reaction(
+    value: DeleteReactionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteReactionRequestPayload | None | Unset:
+    return coerce_models(value, DeleteReactionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_delete_user(
+    value: DeleteUserRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteUserRequestPayload | None | Unset:
+    return coerce_models(value, DeleteUserRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_escalate(
+    value: EscalatePayload | Mapping[str, Any] | None | Unset,
+) -> EscalatePayload | None | Unset:
+    return coerce_models(value, EscalatePayload)  # type: ignore[no-any-return]
+
+
+def _to_flag(
+    value: FlagRequest | Mapping[str, Any] | None | Unset,
+) -> FlagRequest | None | Unset:
+    return coerce_models(value, FlagRequest)  # type: ignore[no-any-return]
+
+
+def _to_mark_reviewed(
+    value: MarkReviewedRequestPayload | Mapping[str, Any] | None | Unset,
+) -> MarkReviewedRequestPayload | None | Unset:
+    return coerce_models(value, MarkReviewedRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_reject_appeal(
+    value: RejectAppealRequestPayload | Mapping[str, Any] | None | Unset,
+) -> RejectAppealRequestPayload | None | Unset:
+    return coerce_models(value, RejectAppealRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_restore(
+    value: RestoreActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> RestoreActionRequestPayload | None | Unset:
+    return coerce_models(value, RestoreActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_shadow_block(
+    value: ShadowBlockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> ShadowBlockActionRequestPayload | None | Unset:
+    return coerce_models(value, ShadowBlockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_unban(
+    value: UnbanActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> UnbanActionRequestPayload | None | Unset:
+    return coerce_models(value, UnbanActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_unblock(
+    value: UnblockActionRequestPayload | Mapping[str, Any] | None | Unset,
+) -> UnblockActionRequestPayload | None | Unset:
+    return coerce_models(value, UnblockActionRequestPayload)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitActionRequest:
     """SubmitActionRequest"""
@@ -63,41 +172,67 @@ class SubmitActionRequest:
     """
     appeal_id: str | None | Unset = UNSET
     """UUID of the appeal to act on (required for reject_appeal, optional for other actions)"""
-    ban: BanActionRequestPayload | None | Unset = UNSET
+    ban: BanActionRequestPayload | None | Unset = _attrs.field(default=UNSET, converter=_to_ban)
     """Configuration for ban moderation action"""
-    block: BlockActionRequestPayload | None | Unset = UNSET
+    block: BlockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block
+    )
     """Configuration for block action"""
-    bypass: BypassActionRequest | None | Unset = UNSET
-    custom: CustomActionRequestPayload | None | Unset = UNSET
+    bypass: BypassActionRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_bypass)
+    custom: CustomActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_custom
+    )
     """Configuration for custom moderation action"""
-    delete_activity: DeleteActivityRequestPayload | None | Unset = UNSET
+    delete_activity: DeleteActivityRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_activity
+    )
     """Configuration for activity deletion action"""
-    delete_comment: DeleteCommentRequestPayload | None | Unset = UNSET
+    delete_comment: DeleteCommentRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_comment
+    )
     """Configuration for comment deletion action"""
-    delete_message: DeleteMessageRequestPayload | None | Unset = UNSET
+    delete_message: DeleteMessageRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_message
+    )
     """Configuration for message deletion action"""
-    delete_reaction: DeleteReactionRequestPayload | None | Unset = UNSET
+    delete_reaction: DeleteReactionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_reaction
+    )
     """Configuration for reaction deletion action"""
-    delete_user: DeleteUserRequestPayload | None | Unset = UNSET
+    delete_user: DeleteUserRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_user
+    )
     """Configuration for user deletion action"""
-    escalate: EscalatePayload | None | Unset = UNSET
+    escalate: EscalatePayload | None | Unset = _attrs.field(default=UNSET, converter=_to_escalate)
     """Configuration for escalation action"""
-    flag: FlagRequest | None | Unset = UNSET
+    flag: FlagRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_flag)
     item_id: str | None | Unset = UNSET
     """UUID of the review queue item to act on"""
-    mark_reviewed: MarkReviewedRequestPayload | None | Unset = UNSET
+    mark_reviewed: MarkReviewedRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mark_reviewed
+    )
     """Configuration for mark reviewed action"""
-    reject_appeal: RejectAppealRequestPayload | None | Unset = UNSET
+    reject_appeal: RejectAppealRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_reject_appeal
+    )
     """Configuration for rejecting an appeal"""
-    restore: RestoreActionRequestPayload | None | Unset = UNSET
+    restore: RestoreActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_restore
+    )
     """Configuration for restore action"""
-    shadow_block: ShadowBlockActionRequestPayload | None | Unset = UNSET
+    shadow_block: ShadowBlockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_shadow_block
+    )
     """Configuration for shadow block action"""
-    unban: UnbanActionRequestPayload | None | Unset = UNSET
+    unban: UnbanActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_unban
+    )
     """Configuration for unban moderation action"""
-    unblock: UnblockActionRequestPayload | None | Unset = UNSET
+    unblock: UnblockActionRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_unblock
+    )
     """Configuration for unblock action"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -36,6 +37,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitChatMessageTaskRequest:
     """SubmitChatMessageTaskRequest"""
@@ -52,7 +59,9 @@ class SubmitChatMessageTaskRequest:
     """The User ID"""
     channel_name: str | None | Unset = UNSET
     """The Channel Name, if not provided matches the Channel ID"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     extra: dict[str, Any] | None | Unset = UNSET
     """Extra data that needs to be stored for this task"""

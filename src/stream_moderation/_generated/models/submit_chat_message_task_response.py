@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -28,12 +29,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_task(
+    value: ChatMessageTaskResponse | Mapping[str, Any],
+) -> ChatMessageTaskResponse:
+    return coerce_models(value, ChatMessageTaskResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitChatMessageTaskResponse:
     """SubmitChatMessageTaskResponse"""
 
     duration: str
-    task: ChatMessageTaskResponse
+    task: ChatMessageTaskResponse = _attrs.field(converter=_to_task)
     """Chat message task response"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_list,
+    coerce_models,
     read_enum,
     read_enum_strict,
     to_wire,
@@ -33,6 +34,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitTaskRequest:
     """SubmitTaskRequest"""
@@ -41,7 +48,9 @@ class SubmitTaskRequest:
     """Type of payload for this task"""
     payload: dict[str, Any]
     """Depending on the content type this can be a string, a url or a complex stream object"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     extra: dict[str, Any] | None | Unset = UNSET
     """Extra data that needs to be stored for this task"""

@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    coerce_models,
     model_to_wire,
 )
 
@@ -29,13 +30,31 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_explicit(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
+def _to_spam(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
+def _to_toxic(
+    value: LabelThresholds | Mapping[str, Any] | None | Unset,
+) -> LabelThresholds | None | Unset:
+    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Thresholds:
     """Sets thresholds for AI moderation"""
 
-    explicit: LabelThresholds | None | Unset = UNSET
-    spam: LabelThresholds | None | Unset = UNSET
-    toxic: LabelThresholds | None | Unset = UNSET
+    explicit: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_explicit)
+    spam: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_spam)
+    toxic: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_toxic)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

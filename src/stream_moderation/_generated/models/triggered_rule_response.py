@@ -17,6 +17,7 @@ from ..types import (
     check_int,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -34,6 +35,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_call_options(
+    value: CallActionOptions | Mapping[str, Any] | None | Unset,
+) -> CallActionOptions | None | Unset:
+    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class TriggeredRuleResponse:
     """TriggeredRuleResponse"""
@@ -42,7 +49,9 @@ class TriggeredRuleResponse:
     """Action types resolved from the rule's action sequence"""
     rule_id: str
     """ID of the moderation rule that triggered"""
-    call_options: CallActionOptions | None | Unset = UNSET
+    call_options: CallActionOptions | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_call_options
+    )
     rule_name: str | None | Unset = UNSET
     """Name of the moderation rule that triggered"""
     violation_number: int | None | Unset = UNSET

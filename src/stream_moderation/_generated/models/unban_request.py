@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -29,11 +30,17 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_unbanned_by(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UnbanRequest:
     """UnbanRequest"""
 
-    unbanned_by: UserRequest | None | Unset = UNSET
+    unbanned_by: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_unbanned_by)
     """User request object"""
     unbanned_by_id: str | None | Unset = UNSET
     """ID of the user performing the unban"""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     timestamp_to_wire,
@@ -39,13 +40,27 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_evaluations(
+    value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
+) -> list[EvaluationPayload] | None | Unset:
+    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+
+
+def _to_triggers(
+    value: Sequence[TriggerPayload | Mapping[str, Any]] | None | Unset,
+) -> list[TriggerPayload] | None | Unset:
+    return coerce_models(value, ("list", TriggerPayload))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpdateTaskRequest:
     """UpdateTaskRequest"""
 
     assigned_to: str | None | Unset = UNSET
     """The person that this task is assigned to"""
-    evaluations: list[EvaluationPayload] | None | Unset = UNSET
+    evaluations: list[EvaluationPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_evaluations
+    )
     """a list of harm engines / models to be evaluated"""
     _reviewed_at: int | str | None | Unset = _attrs.field(
         alias="reviewed_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -53,7 +68,9 @@ class UpdateTaskRequest:
     """The time when the review happened"""
     reviewed_by: str | None | Unset = UNSET
     """The person who did the review"""
-    triggers: list[TriggerPayload] | None | Unset = UNSET
+    triggers: list[TriggerPayload] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggers
+    )
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -28,12 +29,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_task(
+    value: TaskResponse | Mapping[str, Any],
+) -> TaskResponse:
+    return coerce_models(value, TaskResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpdateTaskResponse:
     """UpdateTaskResponse"""
 
     duration: str
-    task: TaskResponse
+    task: TaskResponse = _attrs.field(converter=_to_task)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

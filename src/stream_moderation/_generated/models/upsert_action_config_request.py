@@ -16,6 +16,7 @@ from ..types import (
     check_dict,
     check_int,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -38,6 +39,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertActionConfigRequest:
     """UpsertActionConfigRequest"""
@@ -58,7 +65,7 @@ class UpsertActionConfigRequest:
     """UUID of an existing action config to update; omit to create a new record"""
     queue_type: str | None | Unset = UNSET
     """Queue this config belongs to; null means the default queue"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     """Optional user ID to associate with the audit log entry"""

@@ -16,6 +16,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -47,34 +48,150 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_ai_image_config(
+    value: AIImageConfig | Mapping[str, Any] | None | Unset,
+) -> AIImageConfig | None | Unset:
+    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_text_config(
+    value: AITextConfig | Mapping[str, Any] | None | Unset,
+) -> AITextConfig | None | Unset:
+    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+
+
+def _to_ai_video_config(
+    value: AIVideoConfig | Mapping[str, Any] | None | Unset,
+) -> AIVideoConfig | None | Unset:
+    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_platform_circumvention_config(
+    value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodPlatformCircumventionConfig | None | Unset:
+    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_semantic_filters_config(
+    value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodSemanticFiltersConfig | None | Unset:
+    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+
+
+def _to_automod_toxicity_config(
+    value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
+) -> AutomodToxicityConfig | None | Unset:
+    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+
+
+def _to_aws_rekognition_config(
+    value: AIImageConfig | Mapping[str, Any] | None | Unset,
+) -> AIImageConfig | None | Unset:
+    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+
+
+def _to_block_list_config(
+    value: BlockListConfig | Mapping[str, Any] | None | Unset,
+) -> BlockListConfig | None | Unset:
+    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+
+
+def _to_bodyguard_config(
+    value: AITextConfig | Mapping[str, Any] | None | Unset,
+) -> AITextConfig | None | Unset:
+    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+
+
+def _to_google_vision_config(
+    value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
+) -> GoogleVisionConfig | None | Unset:
+    return coerce_models(value, GoogleVisionConfig)  # type: ignore[no-any-return]
+
+
+def _to_llm_config(
+    value: LLMConfig | Mapping[str, Any] | None | Unset,
+) -> LLMConfig | None | Unset:
+    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+
+
+def _to_rule_builder_config(
+    value: RuleBuilderConfig | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderConfig | None | Unset:
+    return coerce_models(value, RuleBuilderConfig)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
+def _to_velocity_filter_config(
+    value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
+) -> VelocityFilterConfig | None | Unset:
+    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+
+
+def _to_video_call_rule_config(
+    value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
+) -> VideoCallRuleConfig | None | Unset:
+    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertConfigRequest:
     """UpsertConfigRequest"""
 
     key: str
     """Unique identifier for the moderation configuration"""
-    ai_image_config: AIImageConfig | None | Unset = UNSET
-    ai_text_config: AITextConfig | None | Unset = UNSET
-    ai_video_config: AIVideoConfig | None | Unset = UNSET
+    ai_image_config: AIImageConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_image_config
+    )
+    ai_text_config: AITextConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_text_config
+    )
+    ai_video_config: AIVideoConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_video_config
+    )
     async_: bool | None | Unset = UNSET
     """Whether moderation should be performed asynchronously"""
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = UNSET
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = UNSET
-    automod_toxicity_config: AutomodToxicityConfig | None | Unset = UNSET
-    aws_rekognition_config: AIImageConfig | None | Unset = UNSET
-    block_list_config: BlockListConfig | None | Unset = UNSET
-    bodyguard_config: AITextConfig | None | Unset = UNSET
-    google_vision_config: GoogleVisionConfig | None | Unset = UNSET
-    llm_config: LLMConfig | None | Unset = UNSET
-    rule_builder_config: RuleBuilderConfig | None | Unset = UNSET
+    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_automod_platform_circumvention_config)
+    )
+    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_semantic_filters_config
+    )
+    automod_toxicity_config: AutomodToxicityConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_automod_toxicity_config
+    )
+    aws_rekognition_config: AIImageConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_aws_rekognition_config
+    )
+    block_list_config: BlockListConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_block_list_config
+    )
+    bodyguard_config: AITextConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_bodyguard_config
+    )
+    google_vision_config: GoogleVisionConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_google_vision_config
+    )
+    llm_config: LLMConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_llm_config)
+    rule_builder_config: RuleBuilderConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_rule_builder_config
+    )
     team: str | None | Unset = UNSET
     """Team associated with the configuration"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     """Optional user ID to associate with the audit log entry"""
-    velocity_filter_config: VelocityFilterConfig | None | Unset = UNSET
-    video_call_rule_config: VideoCallRuleConfig | None | Unset = UNSET
+    velocity_filter_config: VelocityFilterConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_velocity_filter_config
+    )
+    video_call_rule_config: VideoCallRuleConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_video_call_rule_config
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
     to_wire,
 )
@@ -44,6 +45,36 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_action(
+    value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
+) -> RuleBuilderAction | None | Unset:
+    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+
+
+def _to_action_sequences(
+    value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
+) -> list[CallRuleActionSequence] | None | Unset:
+    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+
+
+def _to_conditions(
+    value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderCondition] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+
+
+def _to_groups(
+    value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
+) -> list[RuleBuilderConditionGroup] | None | Unset:
+    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserRequest | Mapping[str, Any] | None | Unset,
+) -> UserRequest | None | Unset:
+    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleRequest:
     """UpsertModerationRuleRequest"""
@@ -52,10 +83,14 @@ class UpsertModerationRuleRequest:
     """Unique rule name"""
     rule_type: str
     """Type of rule: user, content, or call"""
-    action: RuleBuilderAction | None | Unset = UNSET
-    action_sequences: list[CallRuleActionSequence] | None | Unset = UNSET
+    action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
+    action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_action_sequences
+    )
     """Escalation sequences for call rules"""
-    conditions: list[RuleBuilderCondition] | None | Unset = UNSET
+    conditions: list[RuleBuilderCondition] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_conditions
+    )
     """Flat list of conditions (legacy)"""
     config_keys: list[str] | None | Unset = UNSET
     """List of config keys this rule applies to"""
@@ -65,13 +100,15 @@ class UpsertModerationRuleRequest:
     """Optional description of the rule"""
     enabled: bool | None | Unset = UNSET
     """Whether the rule is active"""
-    groups: list[RuleBuilderConditionGroup] | None | Unset = UNSET
+    groups: list[RuleBuilderConditionGroup] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_groups
+    )
     """Nested condition groups"""
     logic: str | None | Unset = UNSET
     """Logical operator between conditions/groups: AND or OR"""
     team: str | None | Unset = UNSET
     """Team scope for the rule"""
-    user: UserRequest | None | Unset = UNSET
+    user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
     """Optional user ID to associate with the audit log entry"""

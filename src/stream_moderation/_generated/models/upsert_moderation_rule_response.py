@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -29,13 +30,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rule(
+    value: ModerationRuleV2Response | Mapping[str, Any] | None | Unset,
+) -> ModerationRuleV2Response | None | Unset:
+    return coerce_models(value, ModerationRuleV2Response)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    rule: ModerationRuleV2Response | None | Unset = UNSET
+    rule: ModerationRuleV2Response | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

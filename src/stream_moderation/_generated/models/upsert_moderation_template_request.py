@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     check_dict,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -28,11 +29,17 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_config(
+    value: FeedsModerationTemplateConfigPayload | Mapping[str, Any],
+) -> FeedsModerationTemplateConfigPayload:
+    return coerce_models(value, FeedsModerationTemplateConfigPayload)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationTemplateRequest:
     """UpsertModerationTemplateRequest"""
 
-    config: FeedsModerationTemplateConfigPayload
+    config: FeedsModerationTemplateConfigPayload = _attrs.field(converter=_to_config)
     """Configuration for a feeds moderation template"""
     name: str
     """Name of the moderation template"""

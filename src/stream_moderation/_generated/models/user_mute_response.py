@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -38,6 +39,18 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_target(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
+def _to_user(
+    value: UserResponse | Mapping[str, Any] | None | Unset,
+) -> UserResponse | None | Unset:
+    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserMuteResponse:
     """UserMuteResponse"""
@@ -47,9 +60,9 @@ class UserMuteResponse:
     _expires: int | str | None | Unset = _attrs.field(
         alias="expires", default=UNSET, converter=optional_timestamp_to_wire
     )
-    target: UserResponse | None | Unset = UNSET
+    target: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_target)
     """User response object"""
-    user: UserResponse | None | Unset = UNSET
+    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""

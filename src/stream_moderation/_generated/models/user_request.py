@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     model_to_wire,
 )
 
@@ -39,6 +40,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserRequest:
     """User request object"""
@@ -53,7 +60,9 @@ class UserRequest:
     language: str | None | Unset = UNSET
     name: str | None | Unset = UNSET
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
     role: str | None | Unset = UNSET
     """User's global role"""
     teams: list[str] | None | Unset = UNSET

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ..types import (
     check_list,
     check_str,
     checked_timestamp_wire,
+    coerce_models,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -63,6 +64,24 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_devices(
+    value: Sequence[DeviceResponse | Mapping[str, Any]] | None | Unset,
+) -> list[DeviceResponse] | None | Unset:
+    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+
+
+def _to_privacy_settings(
+    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PrivacySettingsResponse | None | Unset:
+    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+
+
+def _to_push_notifications(
+    value: PushNotificationSettingsResponse | Mapping[str, Any] | None | Unset,
+) -> PushNotificationSettingsResponse | None | Unset:
+    return coerce_models(value, PushNotificationSettingsResponse)  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserResponse:
     """User response object"""
@@ -103,7 +122,9 @@ class UserResponse:
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Date/time of deletion"""
-    devices: list[DeviceResponse] | None | Unset = UNSET
+    devices: list[DeviceResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_devices
+    )
     """List of devices user is using"""
     image: str | None | Unset = UNSET
     _last_active: int | str | None | Unset = _attrs.field(
@@ -112,8 +133,12 @@ class UserResponse:
     """Date of last activity"""
     name: str | None | Unset = UNSET
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None | Unset = UNSET
-    push_notifications: PushNotificationSettingsResponse | None | Unset = UNSET
+    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_privacy_settings
+    )
+    push_notifications: PushNotificationSettingsResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_push_notifications
+    )
     _revoke_tokens_issued_before: int | str | None | Unset = _attrs.field(
         alias="revoke_tokens_issued_before", default=UNSET, converter=optional_timestamp_to_wire
     )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_int,
     check_list,
+    coerce_models,
     to_wire,
 )
 
@@ -36,6 +37,12 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[VelocityFilterConfigRule | Mapping[str, Any]] | None | Unset,
+) -> list[VelocityFilterConfigRule] | None | Unset:
+    return coerce_models(value, ("list", VelocityFilterConfigRule))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class VelocityFilterConfig:
     """VelocityFilterConfig"""
@@ -46,7 +53,9 @@ class VelocityFilterConfig:
     cids_per_user: int | None | Unset = UNSET
     enabled: bool | None | Unset = UNSET
     first_message_only: bool | None | Unset = UNSET
-    rules: list[VelocityFilterConfigRule] | None | Unset = UNSET
+    rules: list[VelocityFilterConfigRule] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_rules
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -17,6 +17,7 @@ from ..types import (
     check_dict,
     check_list,
     check_str,
+    coerce_models,
     to_wire,
 )
 
@@ -32,13 +33,19 @@ _FIELDS: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_rules(
+    value: Sequence[HarmConfig | Mapping[str, Any]] | None | Unset,
+) -> list[HarmConfig] | None | Unset:
+    return coerce_models(value, ("list", HarmConfig))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class VideoCallRuleConfig:
     """VideoCallRuleConfig"""
 
     flag_all_labels: bool | None | Unset = UNSET
     flagged_labels: list[str] | None | Unset = UNSET
-    rules: list[HarmConfig] | None | Unset = UNSET
+    rules: list[HarmConfig] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 

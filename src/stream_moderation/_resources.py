@@ -1,0 +1,153 @@
+"""``client.moderation``: the generated resource, plus what is not one operation of the spec.
+
+The generated classes hold one method per operation (and ``.iter()`` on the paginated
+ones); these handwritten subclasses add ``check_many``. The clients instantiate these, so
+that the generated code never imports handwritten code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._bulk import AsyncCheckBatch, CheckBatch, CheckResult, ItemT, new_batch
+from ._generated.resources import AsyncModerationResource, ModerationResource
+from ._generated.types import UNSET, StreamResponse, Unset
+
+if TYPE_CHECKING:
+    from ._client import AsyncStream, Stream
+    from ._generated.models.check_response import CheckResponse
+
+__all__ = ["AsyncModeration", "Moderation"]
+
+DEFAULT_CONCURRENCY = 10
+DEFAULT_RATE_LIMIT_RETRIES = 8
+
+
+class AsyncModeration(AsyncModerationResource):
+    """The Moderation API: ``await client.moderation.check(...)``, ``check_many`` and the rest."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncStream) -> None:
+        super().__init__(client)
+        self._client = client
+
+    def check_many(
+        self,
+        items: Iterable[ItemT] | AsyncIterable[ItemT],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        config_key: str | None = None,
+        ordered: bool = False,
+        progress: Callable[[int, int | None, CheckResult[ItemT]], object] | None = None,
+        total: int | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        rate_limit_retries: int = DEFAULT_RATE_LIMIT_RETRIES,
+        timeout: float | httpx.Timeout | Unset | None = UNSET,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncCheckBatch[ItemT]:
+        """Check many items with at most ``concurrency`` requests in flight.
+
+        ``items``: an iterable or async iterable of ``CheckItem`` or mappings of ``check``
+        arguments, read as the batch goes. Yields one ``CheckResult`` per item (its item and
+        response, or its error: a failure does not stop the batch), as they complete, or in
+        input order with ``ordered=True``::
+
+            async for result in client.moderation.check_many(items, concurrency=20):
+                print(result.item, result.recommended_action or result.error)
+
+        ``config_key`` and ``defaults`` (other ``check`` arguments) apply to every item;
+        an item's own values win. ``progress(done, total, result)`` is called as each item
+        completes (``total``: the ``total`` given, else ``len(items)`` when it has one).
+
+        A 429 pauses the whole batch until the moment the API names (``Retry-After``), then
+        the item is sent again, up to ``rate_limit_retries`` times. ``timeout``,
+        ``max_retries`` (for the other retryable failures) and ``extra_headers`` apply to
+        each call.
+
+        ``async with client.moderation.check_many(...) as results: async for ...`` keeps the
+        requests going while the loop body runs; leaving the block, like breaking out of a
+        plain ``async for``, leaves no request running.
+        """
+        batch = new_batch(
+            items,
+            concurrency=concurrency,
+            config_key=config_key,
+            ordered=ordered,
+            defaults=defaults,
+            progress=progress,
+            total=total,
+            policy=self._client._core.retry_policy,
+            rate_limit_retries=rate_limit_retries,
+        )
+        check = self._client._pausing_client().moderation.check
+
+        async def send(kwargs: dict[str, Any]) -> StreamResponse[CheckResponse]:
+            return await check(
+                **kwargs, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+            )
+
+        return AsyncCheckBatch(batch, send)
+
+
+class Moderation(ModerationResource):
+    """The Moderation API, blocking: ``client.moderation.check(...)``, ``check_many``, ..."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Stream) -> None:
+        super().__init__(client)
+        self._client = client
+
+    def check_many(
+        self,
+        items: Iterable[ItemT],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        config_key: str | None = None,
+        ordered: bool = False,
+        progress: Callable[[int, int | None, CheckResult[ItemT]], object] | None = None,
+        total: int | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        rate_limit_retries: int = DEFAULT_RATE_LIMIT_RETRIES,
+        timeout: float | httpx.Timeout | Unset | None = UNSET,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CheckBatch[ItemT]:
+        """Check many items with at most ``concurrency`` requests in flight.
+
+        The same as on ``AsyncStream`` (see there), with a plain iterable and ``for``::
+
+            for result in client.moderation.check_many(items, concurrency=20):
+                print(result.item, result.recommended_action or result.error)
+
+        The requests go out from worker threads through this client's connection pool;
+        ``progress`` is called in the calling thread. Between two iterations nothing is in
+        flight. On an interrupt (Ctrl-C), requests already sent are waited for (at most
+        the timeout); none is started.
+        """
+        if isinstance(items, AsyncIterable):
+            raise TypeError("an async iterable of items needs AsyncStream's check_many")
+        batch = new_batch(
+            items,
+            concurrency=concurrency,
+            config_key=config_key,
+            ordered=ordered,
+            defaults=defaults,
+            progress=progress,
+            total=total,
+            policy=self._client._core.retry_policy,
+            rate_limit_retries=rate_limit_retries,
+        )
+        check = self._client._pausing_client().moderation.check
+
+        def send(**kwargs: Any) -> StreamResponse[CheckResponse]:
+            return check(
+                **kwargs, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+            )
+
+        return CheckBatch(batch, send)

@@ -1,0 +1,75 @@
+"""A local emulator of Stream's Moderation API, for tests and demos without a Stream account.
+
+In process::
+
+    from stream_moderation.testing import Emulator
+
+    emulator = Emulator()
+    async with emulator.client() as client:      # an AsyncStream
+        await client.moderation.check(...)
+
+On a port: ``python -m stream_moderation.testing --port 8080`` (or the
+``stream-moderation-emulator`` command). In pytest: the ``emulator`` and
+``moderation_client`` fixtures. Needs the ``testing`` extra (Starlette, uvicorn).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._classifier import (
+        BUILTIN_BLOCKLISTS,
+        DEFAULT_TRIGGERS,
+        Classifier,
+        Detection,
+        KeywordClassifier,
+        Trigger,
+    )
+    from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+    from ._transport import SyncASGITransport
+    from ._webhooks import WebhookDelivery, sign
+
+__all__ = [
+    "BUILTIN_BLOCKLISTS",
+    "DEFAULT_API_KEY",
+    "DEFAULT_API_SECRET",
+    "DEFAULT_TRIGGERS",
+    "Classifier",
+    "Detection",
+    "Emulator",
+    "KeywordClassifier",
+    "SyncASGITransport",
+    "Trigger",
+    "WebhookDelivery",
+    "sign",
+]
+
+# Imported on first use, so that the pytest plugin (a submodule) loads without Starlette.
+_WHERE = {
+    "BUILTIN_BLOCKLISTS": "_classifier",
+    "DEFAULT_TRIGGERS": "_classifier",
+    "Classifier": "_classifier",
+    "Detection": "_classifier",
+    "KeywordClassifier": "_classifier",
+    "Trigger": "_classifier",
+    "DEFAULT_API_KEY": "_emulator",
+    "DEFAULT_API_SECRET": "_emulator",
+    "Emulator": "_emulator",
+    "SyncASGITransport": "_transport",
+    "WebhookDelivery": "_webhooks",
+    "sign": "_webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,96 @@
+"""``python -m stream_moderation.testing``: serve the emulator on a port.
+
+Any HTTP client can then use it: send ``api_key`` as a query parameter and an HS256 JWT
+signed with the secret in ``Authorization`` (with ``Stream-Auth-Type: jwt``), as with
+Stream's API. The spec is served at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stream-moderation-emulator",
+        description="Serve a local emulator of Stream's Moderation API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("STREAM_EMULATOR_API_KEY"),
+        help="API key to accept (default: $STREAM_EMULATOR_API_KEY or emulator-key)",
+    )
+    parser.add_argument(
+        "--api-secret",
+        default=os.environ.get("STREAM_EMULATOR_API_SECRET"),
+        help="secret the JWTs are signed with (default: $STREAM_EMULATOR_API_SECRET or "
+        "emulator-secret-not-for-production-use)",
+    )
+    parser.add_argument(
+        "--timestamps",
+        choices=("unix_ns", "rfc3339"),
+        default="unix_ns",
+        help="how v2 responses encode timestamps (default unix_ns, like the API)",
+    )
+    parser.add_argument("--webhook-url", help="POST signed webhook events to this URL")
+    parser.add_argument(
+        "--blocklist",
+        action="append",
+        default=[],
+        metavar="NAME=WORD,WORD",
+        help="register a block list (repeatable)",
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, help="requests per operation per minute"
+    )
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        from ._app import DEFAULT_RATE_LIMIT
+        from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+        from ._server import run
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        print(
+            f"the emulator needs the testing extra: pip install 'stream-moderation[testing]' "
+            f"({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    blocklists: dict[str, list[str]] = {}
+    for spec in args.blocklist:
+        name, _, words = spec.partition("=")
+        if not name or not words:
+            print(f"--blocklist wants NAME=WORD,WORD, got {spec!r}", file=sys.stderr)
+            return 2
+        blocklists[name] = [w.strip() for w in words.split(",") if w.strip()]
+    emulator = Emulator(
+        args.api_key or DEFAULT_API_KEY,
+        args.api_secret or DEFAULT_API_SECRET,
+        timestamps=args.timestamps,
+        webhook_url=args.webhook_url,
+        blocklists=blocklists,
+        rate_limit=args.rate_limit or DEFAULT_RATE_LIMIT,
+    )
+    secret_source = "from --api-secret" if args.api_secret else f"the default, {DEFAULT_API_SECRET}"
+    print(
+        f"stream-moderation emulator on http://{args.host}:{args.port} "
+        f"(api_key={emulator.api_key!r}, secret {secret_source}; spec at /openapi.json)",
+        flush=True,
+    )
+    run(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

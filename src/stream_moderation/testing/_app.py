@@ -1,0 +1,432 @@
+"""The HTTP face of the emulator: Starlette routing over the operations of the spec.
+
+Every request goes through the same steps: route (unknown path 404, wrong method 405),
+rate limit, read the body (413 over the size limit, 415 when it is not JSON, 400 when it
+does not parse), authenticate (401/403), validate the body and query against the spec
+through the generated models with ``strict=True`` (400 naming the field), run the
+operation's handler under the state lock, encode the response with the selected
+timestamp mode, check it against the response model, deliver webhooks, answer. A client's
+mistake always gets the API's error body, never a 500.
+
+``add_middleware`` wraps the whole app (outermost last): the hook for fault injection.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .._generated import SPEC_VERSION
+from .._generated.errors import ParseError
+from ._auth import Caller, authenticate, authorize
+from ._backend import Backend
+from ._errors import EmulatorError, error_body, input_error
+from ._ops import Call, Handler, load_handlers
+from ._spec import (
+    OperationSpec,
+    ParamSpec,
+    constraint_violation,
+    drop_nulls,
+    operations,
+    served_spec,
+)
+from ._webhooks import WebhookSender
+from ._wire import TimestampMode, decode_json, encode_json
+
+__all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "EmulatorApp", "Middleware"]
+
+logger = logging.getLogger("stream_moderation.testing")
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+"""Larger request bodies answer 413 (code 22)."""
+DEFAULT_RATE_LIMIT = 100_000
+"""Requests per operation per minute before 429 (code 9)."""
+
+Middleware = Callable[[ASGIApp], ASGIApp]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_JSON = "application/json; charset=utf-8"
+
+
+def _duration(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.2f}ms"
+
+
+def _json_response(
+    status: int, body: dict[str, Any], mode: TimestampMode, headers: dict[str, str]
+) -> Response:
+    return Response(encode_json(body, mode), status_code=status, headers=headers, media_type=_JSON)
+
+
+class _RateLimiter:
+    """Fixed one-minute windows per operation, as the X-RateLimit-* headers describe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, operation: str, now: float) -> tuple[bool, dict[str, str]]:
+        window = int(now // 60) * 60
+        with self._lock:
+            start, used = self._windows.get(operation, (window, 0))
+            if start != window:
+                start, used = window, 0
+            allowed = used < self.limit
+            if allowed:
+                used += 1
+            self._windows[operation] = (start, used)
+        reset = start + 60
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.limit - used)),
+            "X-RateLimit-Reset": str(reset),
+        }
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
+        return allowed, headers
+
+
+class EmulatorApp:
+    """The ASGI application of one emulator."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        webhooks: WebhookSender,
+        *,
+        api_key: str,
+        api_secret: str,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        validate_responses: bool = True,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.backend = backend
+        self.webhooks = webhooks
+        self.api_key = api_key
+        self._secret = api_secret
+        self.validate_responses = validate_responses
+        self.max_body_bytes = max_body_bytes
+        self.limiter = _RateLimiter(rate_limit)
+        self.calls: dict[str, int] = {}
+        """Requests received per operation (whatever their outcome)."""
+        self._handlers = load_handlers()
+        self.router = Router(
+            routes=self._routes(), redirect_slashes=False, default=self._unknown_route
+        )
+        self._stack: ASGIApp = GZipMiddleware(self._core, minimum_size=1024)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._stack(scope, receive, send)
+
+    def add_middleware(self, middleware: Middleware) -> None:
+        """Wrap the app in ``middleware`` (an ASGI app factory); the last added runs first."""
+        self._stack = middleware(self._stack)
+
+    async def _core(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if len(path) > 1 and path.endswith("/"):
+                scope = {**scope, "path": path.rstrip("/")}
+        await self.router(scope, receive, send)
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for op in operations().values():
+            for path in (op.path, *op.aliases):
+                by_path.setdefault(path, {})[op.method] = self._operation_endpoint(op)
+        by_path["/openapi.json"] = {"GET": self._openapi}
+        by_path["/_emulator/health"] = {"GET": self._health}
+        by_path["/_emulator/reset"] = {"POST": self._admin(self._reset)}
+        blocklist = self._admin(self._blocklist)
+        by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
+        return [
+            Route(path, _MethodDispatch(self, methods), methods=None)
+            for path, methods in sorted(by_path.items())
+        ]
+
+    async def _unknown_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        error = EmulatorError(404, 16, f"{scope['method']} {scope['path']}: no such endpoint")
+        response = self._error(error, None, time.perf_counter(), {})
+        await response(scope, receive, send)
+
+    def _operation_endpoint(self, op: OperationSpec) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(op, request)
+
+        return endpoint
+
+    def method_not_allowed(self, request: Request, allowed: list[str]) -> Response:
+        error = EmulatorError(
+            405,
+            4,
+            f"{request.method} is not allowed on {request.url.path}; use " + ", ".join(allowed),
+            headers={"Allow": ", ".join(allowed)},
+        )
+        return self._error(error, None, time.perf_counter(), {})
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    def _mode(self, op: OperationSpec | None) -> TimestampMode:
+        return "rfc3339" if op is not None and op.automod else self.backend.timestamps
+
+    def _error(
+        self,
+        error: EmulatorError,
+        op: OperationSpec | None,
+        started: float,
+        headers: dict[str, str],
+    ) -> Response:
+        body = error_body(error, _duration(started), op.title if op else None)
+        return _json_response(
+            error.status,
+            body,
+            self._mode(op),
+            {**headers, **error.headers, "X-Request-Id": str(uuid.uuid4())},
+        )
+
+    async def handle(self, op: OperationSpec, request: Request) -> Response:
+        started = time.perf_counter()
+        self.calls[op.name] = self.calls.get(op.name, 0) + 1
+        allowed, headers = self.limiter.take(op.name, time.time())
+        try:
+            if not allowed:
+                raise EmulatorError(
+                    429, 9, f"too many requests: {self.limiter.limit} per minute for {op.name}"
+                )
+            raw = await self._read_body(request)
+            caller = self._authenticate(request, op.name)
+            body = self._parse_body(op, request, raw)
+            query = self._parse_query(op, request)
+            call = Call(
+                op=op,
+                body=body,
+                query=query,
+                path={k: str(v) for k, v in request.path_params.items()},
+                caller=caller,
+                now=0,
+                backend=self.backend,
+            )
+            handler: Handler = self._handlers[op.name]
+            with self.backend.lock:
+                call.now = self.backend.now()
+                result = handler(call)
+            mode = self._mode(op)
+            result["duration"] = _duration(started)
+            content = encode_json(result, mode)
+            if self.validate_responses and op.response_model is not None:
+                self._check_response(op, content)
+            await self.webhooks.send(call.events, call.now, self.backend.timestamps)
+        except EmulatorError as error:
+            return self._error(error, op, started, headers)
+        except Exception:
+            logger.exception("emulator failure in %s", op.name)
+            failure = EmulatorError(500, -1, f"internal error of the emulator in {op.name}")
+            return self._error(failure, op, started, headers)
+        headers["X-Request-Id"] = str(uuid.uuid4())
+        return Response(content, status_code=op.success_status, headers=headers, media_type=_JSON)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise self._too_big()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_big()
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if raw and encoding in ("gzip", "x-gzip"):
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError):
+                raise input_error("the body is not valid gzip") from None
+            if len(raw) > self.max_body_bytes:
+                raise self._too_big()
+        elif raw and encoding not in ("", "identity"):
+            raise EmulatorError(415, 4, f"unsupported Content-Encoding {encoding!r}")
+        return raw
+
+    def _too_big(self) -> EmulatorError:
+        return EmulatorError(413, 22, f"the body is larger than {self.max_body_bytes} bytes")
+
+    def _authenticate(self, request: Request, operation: str) -> Caller:
+        caller = authenticate(
+            request.query_params.get("api_key"),
+            request.headers,
+            expected_key=self.api_key,
+            secret=self._secret,
+            now=time.time(),
+        )
+        authorize(caller, operation)
+        return caller
+
+    def _parse_body(self, op: OperationSpec, request: Request, raw: bytes) -> dict[str, Any]:
+        if op.method in ("GET", "DELETE", "HEAD"):
+            return {}
+        if raw.strip():
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                raise EmulatorError(
+                    415,
+                    4,
+                    f"the body must be JSON (Content-Type: application/json), got "
+                    f"{media or 'no Content-Type'}",
+                )
+            try:
+                data = decode_json(raw)
+            except ValueError as exc:
+                raise input_error(f"the body is not valid JSON: {exc}") from None
+        elif op.body_required:
+            raise input_error("the request body (a JSON object) is required", {"body": "required"})
+        else:
+            data = {}
+        if not isinstance(data, dict):
+            raise input_error("the body must be a JSON object", {"body": "expected an object"})
+        body: dict[str, Any] = data
+        if op.request_model is not None:
+            try:
+                op.request_model.from_dict(body, strict=True)
+            except ParseError as exc:
+                field = exc.location.split(".", 1)[1] if "." in exc.location else exc.location
+                raise input_error(f"{field}: {exc.reason}", {field: exc.reason}) from None
+            assert op.request_schema is not None
+            violation = constraint_violation(op.request_schema, body)
+            if violation is not None:
+                field, reason = violation
+                raise input_error(f"{field} {reason}", {field: reason})
+            body = drop_nulls(op.request_schema, body)
+        return body
+
+    def _parse_query(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        params = request.query_params
+        query: dict[str, Any] = {k: v for k, v in params.items() if k != "api_key"}
+        for spec in op.params:
+            if spec.location != "query":
+                continue
+            value = params.get(spec.name)
+            if value is None:
+                if spec.required:
+                    raise input_error(
+                        f"query parameter {spec.name} is required",
+                        {spec.name: "required query parameter is missing"},
+                    )
+                continue
+            query[spec.name] = _query_value(spec, value)
+        return query
+
+    def _check_response(self, op: OperationSpec, content: bytes) -> None:
+        try:
+            op.response_model.from_dict(json.loads(content), strict=True)
+        except ParseError as exc:
+            logger.error("emulator response of %s does not fit the spec: %s", op.name, exc)
+            raise EmulatorError(
+                500, -1, f"the emulator's response does not fit the spec: {exc}"
+            ) from None
+
+    # -- extra endpoints ------------------------------------------------------------------
+
+    async def _openapi(self, request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return Response(json.dumps(served_spec(base)).encode(), media_type=_JSON, headers={})
+
+    async def _health(self, request: Request) -> Response:
+        body = {"status": "ok", "spec_version": SPEC_VERSION, "duration": "0.00ms"}
+        return _json_response(200, body, "unix_ns", {})
+
+    def _admin(self, action: Callable[[Request, Any], dict[str, Any]]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                raw = await self._read_body(request)
+                caller = authenticate(
+                    request.query_params.get("api_key"),
+                    request.headers,
+                    expected_key=self.api_key,
+                    secret=self._secret,
+                    now=time.time(),
+                )
+                if not caller.is_server:
+                    raise EmulatorError(403, 17, "the emulator's admin API needs a server token")
+                try:
+                    data = decode_json(raw) if raw.strip() else {}
+                except ValueError as exc:
+                    raise input_error(f"the body is not valid JSON: {exc}") from None
+                result = action(request, data)
+            except EmulatorError as error:
+                return self._error(error, None, started, {})
+            result["duration"] = _duration(started)
+            return _json_response(200, result, "unix_ns", {})
+
+        return endpoint
+
+    def _reset(self, request: Request, data: Any) -> dict[str, Any]:
+        self.backend.reset()
+        self.webhooks.deliveries.clear()
+        return {}
+
+    def _blocklist(self, request: Request, data: Any) -> dict[str, Any]:
+        words = data.get("words") if isinstance(data, dict) else None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise input_error('the body must be {"words": [strings]}', {"words": "required"})
+        self.backend.add_blocklist(request.path_params["name"], words)
+        return {}
+
+
+class _MethodDispatch:
+    """The ASGI app of one path: the endpoint of the request's method, or a 405 body."""
+
+    def __init__(self, app: EmulatorApp, methods: dict[str, Endpoint]) -> None:
+        self.app = app
+        self.methods = methods
+        self.allowed = sorted(methods)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        method = "GET" if request.method == "HEAD" else request.method
+        endpoint = self.methods.get(method)
+        if endpoint is None:
+            response = self.app.method_not_allowed(request, self.allowed)
+        else:
+            response = await endpoint(request)
+        await response(scope, receive, send)
+
+
+def _query_value(spec: ParamSpec, value: str) -> Any:
+    if spec.type == "boolean":
+        lowered = value.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0", ""):
+            return False
+        raise input_error(
+            f"query parameter {spec.name} must be true or false", {spec.name: "expected a boolean"}
+        )
+    if spec.type in ("integer", "number"):
+        try:
+            return int(value) if spec.type == "integer" else float(value)
+        except ValueError:
+            raise input_error(
+                f"query parameter {spec.name} must be a number", {spec.name: "expected a number"}
+            ) from None
+    return value

@@ -1,0 +1,57 @@
+"""The emulator's engine room: state, settings, clock and ids, with no HTTP in sight.
+
+``Backend`` is what the operation handlers work on. It is shared by the ASGI app (async,
+any event loop) and by the sync transport's thread, so a lock serialises the handlers;
+they never await while holding it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from ._classifier import BUILTIN_BLOCKLISTS, Classifier, KeywordClassifier
+from ._state import State
+from ._wire import TimestampMode
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    def __init__(
+        self,
+        *,
+        classifier: Classifier | None = None,
+        timestamps: TimestampMode = "unix_ns",
+        clock: Callable[[], int] | None = None,
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        if timestamps not in ("unix_ns", "rfc3339"):
+            raise ValueError(f"timestamps must be 'unix_ns' or 'rfc3339', got {timestamps!r}")
+        self.classifier: Classifier = classifier or KeywordClassifier()
+        self.timestamps: TimestampMode = timestamps
+        self.clock: Callable[[], int] = clock or time.time_ns
+        self._id_factory = id_factory or (lambda: str(uuid.uuid4()))
+        self.lock = threading.RLock()
+        self.state = State()
+        self.blocklists: dict[str, tuple[str, ...]] = dict(BUILTIN_BLOCKLISTS)
+
+    def new_id(self) -> str:
+        return self._id_factory()
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def add_blocklist(self, name: str, words: Iterable[str]) -> None:
+        if not name:
+            raise ValueError("a block list needs a name")
+        entries = tuple(w for w in words if isinstance(w, str) and w.strip())
+        with self.lock:
+            self.blocklists[name] = entries
+
+    def reset(self) -> None:
+        """Forget every stored record (block lists and settings stay)."""
+        with self.lock:
+            self.state = State()

@@ -1,0 +1,245 @@
+"""The emulator's in-memory state: plain records, one collection per resource.
+
+Every timestamp is an int of unix nanoseconds and every record has a ``seq`` (creation
+order), which breaks ties when the clock stands still. Records are rendered into response
+JSON by ``_render``; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ActionLog",
+    "Appeal",
+    "Ban",
+    "Config",
+    "EntityState",
+    "Flag",
+    "Mute",
+    "ReviewItem",
+    "State",
+    "User",
+]
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    created_at: int
+    updated_at: int
+    name: str | None = None
+    image: str | None = None
+    role: str = "user"
+    language: str = ""
+    teams: list[str] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)
+    invisible: bool = False
+    bypass_moderation: bool = False
+    deleted_at: int | None = None
+    """Set by the ``delete_user`` action."""
+
+
+@dataclass(slots=True)
+class Config:
+    key: str
+    team: str
+    sections: dict[str, Any]
+    """The policy as sent (``ai_text_config``, ``block_list_config``, ``async``, ...)."""
+    created_at: int
+    updated_at: int
+    seq: int
+
+
+@dataclass(slots=True)
+class Flag:
+    id: str
+    type: str
+    """``flag`` for users' and moderators' flags, the engine name for automatic ones."""
+    entity_type: str
+    entity_id: str
+    user_id: str
+    created_at: int
+    updated_at: int
+    seq: int
+    entity_creator_id: str | None = None
+    reason: str | None = None
+    labels: list[str] = field(default_factory=list)
+    result: list[dict[str, Any]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None
+    moderation_payload: dict[str, Any] | None = None
+    review_queue_item_id: str | None = None
+
+
+@dataclass(slots=True)
+class ActionLog:
+    id: str
+    type: str
+    created_at: int
+    seq: int
+    user_id: str
+    target_user_id: str
+    reporter_type: str
+    reason: str = ""
+    custom: dict[str, Any] = field(default_factory=dict)
+    ai_providers: list[str] = field(default_factory=list)
+    entity_type: str | None = None
+    entity_id: str | None = None
+    review_queue_item_id: str | None = None
+
+
+@dataclass(slots=True)
+class Ban:
+    target_user_id: str
+    created_at: int
+    seq: int
+    created_by_id: str | None = None
+    channel_cid: str | None = None
+    reason: str | None = None
+    shadow: bool = False
+    ip_ban: bool = False
+    expires: int | None = None
+
+    def active(self, now: int) -> bool:
+        return self.expires is None or self.expires > now
+
+
+@dataclass(slots=True)
+class Mute:
+    user_id: str
+    target_id: str
+    created_at: int
+    updated_at: int
+    expires: int | None = None
+
+
+@dataclass(slots=True)
+class Appeal:
+    id: str
+    user_id: str
+    entity_type: str
+    entity_id: str
+    appeal_reason: str
+    created_at: int
+    updated_at: int
+    seq: int
+    status: str = "submitted"
+    """``submitted``, then ``accepted`` or ``rejected``."""
+    attachments: list[str] = field(default_factory=list)
+    decision_reason: str | None = None
+    entity_content: dict[str, Any] | None = None
+    review_queue_item_id: str | None = None
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    id: str
+    entity_type: str
+    entity_id: str
+    created_at: int
+    updated_at: int
+    seq: int
+    recommended_action: str
+    entity_creator_id: str | None = None
+    status: str = "complete"
+    """The check status: the emulator's checks are synchronous, so always ``complete``."""
+    severity: int = 0
+    ai_text_severity: str = ""
+    languages: list[str] = field(default_factory=list)
+    moderation_payload: dict[str, Any] | None = None
+    config_key: str | None = None
+    teams: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    actions: list[ActionLog] = field(default_factory=list)
+    reviewed_by: str = ""
+    reviewed_at: int | None = None
+    completed_at: int | None = None
+    latest_moderator_action: str = ""
+    escalated: bool = False
+    escalated_at: int | None = None
+    escalated_by: str | None = None
+    escalation_metadata: dict[str, Any] | None = None
+    assigned_to: str | None = None
+    lock_expires: int | None = None
+    appeal_id: str | None = None
+
+
+@dataclass(slots=True)
+class EntityState:
+    """What moderator actions did to a piece of content (the emulator has no content store)."""
+
+    deleted: str | None = None
+    """``soft`` or ``hard`` after a delete action; None after ``restore``."""
+    blocked: bool = False
+    shadow_blocked: bool = False
+    masked: bool = False
+
+
+class State:
+    """Every collection of the emulator."""
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(1)
+        self.users: dict[str, User] = {}
+        self.configs: dict[tuple[str, str], Config] = {}
+        self.items: dict[str, ReviewItem] = {}
+        self.items_by_entity: dict[tuple[str, str], str] = {}
+        self.flags: list[Flag] = []
+        self.logs: list[ActionLog] = []
+        self.bans: list[Ban] = []
+        self.mutes: dict[tuple[str, str], Mute] = {}
+        self.appeals: dict[str, Appeal] = {}
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.action_configs: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.chat_tasks: dict[str, dict[str, Any]] = {}
+        self.label_results: list[dict[str, Any]] = []
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.feedback: list[dict[str, Any]] = []
+        self.bulk_image_jobs: dict[str, dict[str, Any]] = {}
+        self.entities: dict[tuple[str, str], EntityState] = {}
+        self.bounced: set[tuple[str, str]] = set()
+        self.flag_counts: dict[str, int] = {}
+        """Flags on each user's content (the EntityCreatorResponse counter)."""
+        self.check_counts: dict[str, int] = {}
+        """Checks received per entity id (test_mode included)."""
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user(self, user_id: str, now: int, details: dict[str, Any] | None = None) -> User:
+        """The user with this id, created on first sight; ``details`` is a UserRequest."""
+        user = self.users.get(user_id)
+        if user is None:
+            user = User(id=user_id, created_at=now, updated_at=now)
+            self.users[user_id] = user
+        if details:
+            for name in ("name", "image", "role", "language", "invisible"):
+                if details.get(name) is not None:
+                    setattr(user, name, details[name])
+            if details.get("teams") is not None:
+                user.teams = list(details["teams"])
+            if details.get("custom") is not None:
+                user.custom = dict(details["custom"])
+            user.updated_at = now
+        return user
+
+    # -- bans -----------------------------------------------------------------------------
+
+    def active_bans(self, user_id: str, now: int) -> list[Ban]:
+        return [ban for ban in self.bans if ban.target_user_id == user_id and ban.active(now)]
+
+    def entity(self, entity_type: str, entity_id: str) -> EntityState:
+        key = (entity_type, entity_id)
+        state = self.entities.get(key)
+        if state is None:
+            state = self.entities[key] = EntityState()
+        return state
+
+    def item_for(self, entity_type: str, entity_id: str) -> ReviewItem | None:
+        item_id = self.items_by_entity.get((entity_type, entity_id))
+        return self.items.get(item_id) if item_id is not None else None

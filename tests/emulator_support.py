@@ -1,0 +1,143 @@
+"""Helpers for the emulator's tests: clients whose transport checks every response against
+the spec on its own (independently of the emulator's built-in check), and raw-HTTP tools."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import jwt
+
+from stream_moderation import AsyncStream, Stream
+from stream_moderation._generated.api import OPERATIONS
+from stream_moderation.models import APIError
+from stream_moderation.testing import Emulator
+from stream_moderation.testing._spec import operations
+
+KEY = "test-key"
+SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+
+
+def _decoded_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    """The headers of a response whose body was already decoded (no encoding, no length)."""
+    drop = {"content-encoding", "content-length"}
+    return [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+
+
+_ROUTES = [
+    (method, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), name)
+    for name, (method, path, _) in OPERATIONS.items()
+]
+
+
+def operation_for(method: str, path: str) -> str | None:
+    for op_method, pattern, name in _ROUTES:
+        if op_method == method and pattern.match(path.rstrip("/") or "/"):
+            return name
+    return None
+
+
+def check_response(method: str, path: str, status: int, content: bytes) -> None:
+    """Fail unless ``content`` parses strictly as the operation's response (or APIError)."""
+    name = operation_for(method, path)
+    if name is None:
+        return
+    data = json.loads(content)
+    op = operations()[name]
+    if 200 <= status < 300:
+        assert status == op.success_status, f"{name}: status {status}"
+        if op.response_model is not None:
+            op.response_model.from_dict(data, strict=True)
+        else:
+            assert isinstance(data, dict)
+    else:
+        error = APIError.from_dict(data, strict=True)
+        assert error.status_code == status
+
+
+class ValidatingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.responses: list[tuple[str, str, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        content = await response.aread()
+        check_response(request.method, request.url.path, response.status_code, content)
+        self.responses.append((request.method, request.url.path, response.status_code))
+        return httpx.Response(
+            response.status_code,
+            headers=_decoded_headers(response),
+            content=content,
+            request=request,
+        )
+
+
+class SyncValidatingTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        content = response.read()
+        check_response(request.method, request.url.path, response.status_code, content)
+        return httpx.Response(
+            response.status_code,
+            headers=_decoded_headers(response),
+            content=content,
+            request=request,
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def async_client(emulator: Emulator, **options: Any) -> AsyncStream:
+    options.setdefault("max_retries", 0)
+    return AsyncStream(
+        emulator.api_key,
+        SECRET,
+        base_url="http://localhost",
+        transport=ValidatingTransport(emulator.transport()),
+        **options,
+    )
+
+
+def sync_client(emulator: Emulator, **options: Any) -> Stream:
+    options.setdefault("max_retries", 0)
+    return Stream(
+        emulator.api_key,
+        SECRET,
+        base_url="http://localhost",
+        transport=SyncValidatingTransport(emulator.sync_transport()),
+        **options,
+    )
+
+
+def token(secret: str = SECRET, **claims: Any) -> str:
+    """A hand-made JWT (HS256)."""
+    return jwt.encode(claims or {"server": True}, secret, algorithm="HS256")
+
+
+def headers(tok: str | None = None, **extra: str) -> dict[str, str]:
+    return {
+        "Authorization": tok if tok is not None else token(),
+        "Stream-Auth-Type": "jwt",
+        **extra,
+    }
+
+
+def now_s() -> int:
+    return int(time.time())
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The API error body of a raw response, checked against the APIError schema."""
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    APIError.from_dict(body, strict=True)
+    assert body["StatusCode"] == response.status_code
+    return body

@@ -1,0 +1,108 @@
+"""The emulator's documentation stays true: the README's classifier table and block list,
+the getting-started example, and the test helpers' own response check."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from stream_moderation.models import ParseError
+from stream_moderation.testing import BUILTIN_BLOCKLISTS, DEFAULT_TRIGGERS
+from tests.conftest import ROOT
+from tests.emulator_support import check_response
+
+README = (ROOT / "README.md").read_text()
+SECTION = README.split("\n## Emulator\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("label", sorted(DEFAULT_TRIGGERS))
+def test_readme_lists_every_trigger(label: str) -> None:
+    row = re.search(rf"^\| `{label}` \| (.*) \|$", SECTION, re.MULTILINE)
+    assert row is not None, f"no README row for {label}"
+    cells = row.group(1)
+    for trigger in DEFAULT_TRIGGERS[label]:
+        shown = trigger.description if trigger.regex else f"`{trigger.text}`"
+        assert f"{trigger.severity}: " in cells
+        assert shown in cells, f"{label}: {shown} missing from the README"
+
+
+def test_readme_lists_the_builtin_block_list() -> None:
+    listed = re.search(r"`profanity_en` holds: ([^.]+)\.", SECTION)
+    assert listed is not None
+    words = [w.strip() for w in " ".join(listed.group(1).split()).split(",")]
+    assert words == list(BUILTIN_BLOCKLISTS["profanity_en"])
+
+
+def test_readme_answers_every_open_question() -> None:
+    answers = SECTION[SECTION.index("### Decisions where the docs are silent") :]
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. ", answers, re.MULTILINE)]
+    assert numbers == list(range(1, 17))
+
+
+def test_getting_started_example_prints_keep_flag_remove() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_API_")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "getting_started.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    out = result.stdout
+    assert "in-process emulator" in out
+    verdicts = re.findall(r"^  \w+ .* -> (keep|flag|remove)$", out, re.MULTILINE)
+    assert verdicts == ["keep", "flag", "remove"]
+    assert "Review queue (2 unreviewed items)" in out
+    assert "latest_moderator_action=mark_reviewed" in out
+
+
+def test_the_helpers_response_check_catches_bad_bodies() -> None:
+    with pytest.raises(ParseError):
+        check_response("POST", "/api/v2/moderation/check", 201, b'{"status": "complete"}')
+    with pytest.raises(ParseError):
+        check_response("GET", "/api/v2/moderation/review_queue/x", 404, b'{"code": 16}')
+    check_response(
+        "POST",
+        "/api/v2/moderation/check",
+        201,
+        b'{"status": "complete", "recommended_action": "keep", "duration": "1ms"}',
+    )
+
+
+def test_public_surface_of_the_testing_package() -> None:
+    import stream_moderation.testing as testing
+
+    assert testing.__all__ == [
+        "BUILTIN_BLOCKLISTS",
+        "DEFAULT_API_KEY",
+        "DEFAULT_API_SECRET",
+        "DEFAULT_TRIGGERS",
+        "Classifier",
+        "Detection",
+        "Emulator",
+        "KeywordClassifier",
+        "SyncASGITransport",
+        "Trigger",
+        "WebhookDelivery",
+        "sign",
+    ]
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+    with pytest.raises(AttributeError):
+        _ = testing.Nope  # type: ignore[attr-defined]
+
+
+def test_the_sdk_core_never_imports_the_emulator() -> None:
+    code = (
+        "import sys, stream_moderation, stream_moderation.models, stream_moderation.webhooks; "
+        "print(any(m.startswith(('stream_moderation.testing', 'starlette')) for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

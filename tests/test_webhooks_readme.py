@@ -1,0 +1,52 @@
+"""The README's webhooks example runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .webhook_payloads import build_event, encode, sign
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SECRET = "readme-secret-81d2"
+
+
+def webhooks_example() -> str:
+    section = README.read_text().split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None, "no python example in the README's Webhooks section"
+    return match.group(1)
+
+
+@pytest.mark.anyio
+async def test_readme_webhook_app(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STREAM_API_SECRET", SECRET)
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(compile(webhooks_example(), str(README), "exec"), namespace)
+
+    transport = httpx.ASGITransport(app=namespace["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def post(payload: dict[str, Any], signature: str | None = None) -> int:
+            body = encode(payload)
+            headers = {"X-Signature": signature if signature is not None else sign(body, SECRET)}
+            return (
+                await client.post("/webhooks/stream", content=body, headers=headers)
+            ).status_code
+
+        assert await post(build_event("review_queue_item.new")) == 200
+        assert await post(build_event("moderation_check.completed")) == 200
+        assert await post({"type": "moderation.sentiment.analysed"}) == 200
+        assert await post(build_event("review_queue_item.new"), signature="0" * 64) == 401
+        assert await post({"type": "moderation.flagged"}) == 400
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("to review: 1 flags at 2024-05-14 09:37:52")
+    assert out[1] == "message-123 -> flag"
+    assert out[2].startswith("new event type moderation.sentiment.analysed")
