@@ -92,3 +92,14 @@ def test_importing_the_package_leaves_pyjwt_for_the_first_client() -> None:
         "print('jwt' in sys.modules)\n"
     )
     assert out.split() == ["False", "True"]
+
+
+def test_type_hints_resolve_inside_containers() -> None:
+    out = _fresh(
+        "import typing\n"
+        "from stream_moderation._generated.models.channel_response import ChannelResponse\n"
+        "hints = typing.get_type_hints(ChannelResponse)\n"
+        "print(repr(hints['own_capabilities']))\n"
+    )
+    assert "LazyModel" not in out and "lazy" not in out
+    assert "ChannelOwnCapability" in out

@@ -14,6 +14,7 @@ import enum
 import importlib
 import re
 import sys
+import typing
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
@@ -492,7 +493,7 @@ def to_wire(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-class LazyModel:
+class _Lazy:
     """A model or enum class that a generated module refers to, imported on first use.
 
     Models refer to each other in cycles and in large graphs (a CheckResponse reaches about
@@ -502,16 +503,22 @@ class LazyModel:
     later uses are as cheap as a plain import's.
     """
 
-    __slots__ = ("_module", "_name", "_owner")
+    __slots__ = ()
+    _module: str
+    _name: str
+    _owner: str
 
     def __init__(self, owner: str, module: str, name: str) -> None:
-        self._owner = owner
-        self._module = module
-        self._name = name
+        if isinstance(self, typing.ForwardRef):
+            typing.ForwardRef.__init__(self, name)
+        # the slots are the subclass's (below), which mypy does not see from here
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_name", name)
 
     def resolve(self) -> Any:
         cls = getattr(importlib.import_module(self._module), self._name)
-        if cls.__class__ is LazyModel:
+        if isinstance(cls, _Lazy):
             raise ImportError(f"{self._module}.{self._name} is not defined there")
         owner = sys.modules.get(self._owner)
         if owner is not None and vars(owner).get(self._name) is self:
@@ -519,7 +526,12 @@ class LazyModel:
         return cls
 
     def __getattr__(self, name: str) -> Any:
+        if name in _OWN or name.startswith("__forward"):  # not set yet
+            raise AttributeError(name)
         return getattr(self.resolve(), name)
+
+    def _evaluate(self, *args: Any, **kwargs: Any) -> Any:  # typing.get_type_hints
+        return self.resolve()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
@@ -538,6 +550,30 @@ class LazyModel:
 
     def __repr__(self) -> str:
         return f"<lazy {self._module}.{self._name}>"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+# A lazy reference is also a typing.ForwardRef, so that typing.get_type_hints (and what is
+# built on it: attrs.resolve_types, cattrs, ...) resolves it to the class, inside list[...]
+# and dict[...] too. typing marks its classes final; on a Python whose typing does not let
+# itself be subclassed this way, lazy references work the same, only hints do not resolve.
+try:
+
+    class LazyModel(_Lazy, typing.ForwardRef, _root=True):  # type: ignore[call-arg, misc]
+        __slots__ = ("_module", "_name", "_owner")
+
+except TypeError:  # pragma: no cover - depends on the Python version
+
+    class LazyModel(_Lazy):  # type: ignore[no-redef]
+        __slots__ = ("_module", "_name", "_owner")
+
+
+_OWN = frozenset(("_module", "_name", "_owner"))
 
 
 # ---------------------------------------------------------------------------------------
