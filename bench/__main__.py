@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -199,16 +200,58 @@ def run_memory(urls: dict[str, str], quick: bool) -> dict[str, Any]:
 
 
 def run_check_many(quick: bool) -> dict[str, Any]:
-    """The workers' check_many throughput, once bench/check_many_throughput.py is there.
+    """The workers' check_many throughput (bench/check_many_throughput.py) at 1-100 in flight.
 
-    Contract: ``python -m bench.check_many_throughput --json [--quick]`` serves the emulator
-    itself and prints, on its last line, ``{"calls_per_s": {"1": x, "10": y, "50": z,
-    "100": w}}`` (concurrency -> calls per second).
+    Against the emulator served in a process of its own (``python -m
+    stream_moderation.testing``), with a stored config for the checks to use; the script
+    runs in another process and prints its figures as JSON (``--json``).
     """
     if not CHECK_MANY.exists():
         return {"status": "pending: bench/check_many_throughput.py lands with check_many"}
-    args = ["bench.check_many_throughput", "--json", *(["--quick"] if quick else [])]
-    return {"status": "measured", **_run_json(*args, timeout=3600)}
+    from bench.clients import KEY, SECRET
+    from stream_moderation import Stream
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "stream_moderation.testing", "--port", str(port),
+         "--api-key", KEY, "--api-secret", SECRET, "--log-level", "warning"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or emulator.poll() is not None:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.05)
+        with Stream(KEY, SECRET, base_url=url) as client:
+            client.moderation.upsert_config(
+                key="bench", ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]}
+            )
+        count, concurrency = ("20", ["1", "10"]) if quick else ("2000", ["1", "10", "50", "100"])
+        proc = subprocess.run(
+            [sys.executable, str(CHECK_MANY), "--json", "--base-url", url,
+             "--config-key", "bench", "--api-key", KEY, "--api-secret", SECRET,
+             "--count", count, "--concurrency", *concurrency],
+            cwd=ROOT, capture_output=True, text=True, timeout=3600,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"check_many_throughput failed:\n{proc.stderr[-3000:]}")
+        rows = json.loads(proc.stdout.strip().splitlines()[-1])["rows"]
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    return {
+        "status": "measured",
+        "calls_per_s": {str(r["concurrency"]): r["calls_per_second"] for r in rows},
+        "failed": {str(r["concurrency"]): r["failed"] for r in rows},
+        "items": int(count),
+    }
 
 
 def run_profile(urls: dict[str, str], quick: bool) -> dict[str, Any]:

@@ -242,6 +242,11 @@ def tables(results: dict[str, Any]) -> str:
         out.append("\n### check_many throughput (calls/s against the served emulator)\n")
         if cm.get("status") == "measured":
             per = cm["calls_per_s"]
+            failed = sum(cm.get("failed", {}).values())
+            out.append(
+                f"{cm['items']:,} checks per concurrency through `check_many`, served emulator"
+                f" in another process; {failed} failed."
+            )
             out.append(
                 _table(["concurrency", *per], [["calls/s", *(f"{v:,.0f}" for v in per.values())]])
             )

@@ -38,6 +38,8 @@ def test_every_section_runs_in_miniature(tmp_path: Path) -> None:
     assert results["parse"]["heavy"]["seconds"]["stream_moderation"]["best"] > 0
     assert results["imports"]["stream_moderation + first check (heavy)"]["sdk_models"] > 0
     assert results["memory"]["sdk"]["points"][-1]["calls"] == 100
+    assert results["check_many"]["status"] == "measured"
+    assert sum(results["check_many"]["failed"].values()) == 0
     assert "### Targets (issue 6)" in proc.stdout
     assert (tmp_path / "latest.md").read_text() in proc.stdout
 
