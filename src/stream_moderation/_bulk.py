@@ -34,7 +34,6 @@ How it runs depends on how it is used, so that no request outlives the loop cons
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import sys
@@ -571,12 +570,18 @@ def _run_in_own_loop(func: Callable[[], Awaitable[None]]) -> None:
 
 
 def _event_loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        trio = sys.modules.get("trio")
-        return trio is not None and bool(trio.lowlevel.in_trio_run())
-    return True
+    # Looked up rather than imported: no loop of a library that was never imported runs,
+    # and the sync client need not pay for importing asyncio.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return True
+    trio = sys.modules.get("trio")
+    return trio is not None and bool(trio.lowlevel.in_trio_run())
 
 
 def new_batch(
