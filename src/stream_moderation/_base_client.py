@@ -51,7 +51,9 @@ DEFAULT_MAX_RETRIES = 2
 # One pool per client, kept warm for concurrent use (httpx keeps only 20 idle by default).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 USER_AGENT = f"stream-moderation-python/{__version__}"
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+LOOPBACK_NAMES = frozenset({"localhost"})
+"""Names trusted as loopback: only ``localhost`` (RFC 6761). ``localhost.localdomain`` or
+``ip6-localhost`` are loopback only where /etc/hosts says so, and go to DNS elsewhere."""
 
 logger = logging.getLogger("stream_moderation")
 
@@ -66,7 +68,10 @@ class Retry:
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; plain http only to loopback or when allowed."""
-    url = httpx.URL(base_url)
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
@@ -81,9 +86,12 @@ def _is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1
+    return address.is_loopback
 
 
 def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo | None:
