@@ -259,8 +259,15 @@ class ClientCore:
                 data: Any = payload
             else:
                 data = operation.response_type.from_dict(payload)  # type: ignore[attr-defined]
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and ParseError are ValueErrors
-            reason = str(exc) if isinstance(exc, ParseError) else f"the body is not JSON ({exc})"
+        # JSONDecodeError and ParseError are ValueErrors; json.loads raises RecursionError
+        # for JSON nested deeper than the interpreter's recursion limit
+        except (ValueError, TypeError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                reason = "the body is JSON nested too deeply to read"
+            elif isinstance(exc, ParseError):
+                reason = str(exc)
+            else:
+                reason = f"the body is not JSON ({exc})"
             raise APIResponseValidationError(
                 f"unexpected response: {reason}",
                 method=request.method,
@@ -283,7 +290,7 @@ class ClientCore:
         body = body_excerpt(content)
         try:
             parsed = json.loads(content) if content else None
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             error = parsed
