@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import stream_moderation._client as client_module
 from stream_moderation import Stream, StreamError
 from stream_moderation.models import CheckResponse
 from tests.spec_strategies import json_values, schema_instances
@@ -36,12 +36,12 @@ def in_a_check(inner: bytes) -> bytes:
 def recorded_sleeps(waits: list[float]) -> Iterator[None]:
     """The sync client's backoff sleeps, recorded instead of slept (hypothesis runs many
     examples in one test, so pytest's function-scoped monkeypatch does not fit)."""
-    real = client_module.time.sleep
-    client_module.time.sleep = waits.append  # type: ignore[assignment]
+    real = time.sleep
+    time.sleep = waits.append  # type: ignore[assignment]
     try:
         yield
     finally:
-        client_module.time.sleep = real
+        time.sleep = real
 
 
 deep = st.tuples(st.integers(1, 100_000), st.sampled_from(["array", "object"])).map(

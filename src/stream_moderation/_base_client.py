@@ -20,6 +20,7 @@ import httpx
 
 from ._auth import Credentials
 from ._exceptions import (
+    BODY_EXCERPT_CHARS,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
@@ -239,7 +240,7 @@ class ClientCore:
         self._log_attempt(request, type(exc).__name__, attempt, None)
         delay = self.retry_policy.delay(attempt, max_retries) if retryable else None
         if delay is None:
-            raise error from exc
+            raise error from self._safe_cause(exc)
         self._log_retry(request, type(exc).__name__, attempt, max_retries, delay)
         return Retry(delay=delay, error=error)
 
@@ -269,12 +270,12 @@ class ClientCore:
             else:
                 reason = f"the body is not JSON ({exc})"
             raise APIResponseValidationError(
-                f"unexpected response: {reason}",
+                f"unexpected response: {self.credentials.redact(reason)}",
                 method=request.method,
                 path=request.url.path,
                 status_code=response.status_code,
-                body=body_excerpt(content),
-            ) from exc
+                body=self._excerpt(content),
+            ) from self._safe_cause(exc)
         return StreamResponse(
             data=data,
             status_code=response.status_code,
@@ -287,20 +288,20 @@ class ClientCore:
         status = response.status_code
         content = response.content
         error: dict[str, Any] | None = None
-        body = body_excerpt(content)
+        body = self._excerpt(content)
         try:
             parsed = json.loads(content) if content else None
         except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
-            error = parsed
-            body = json.dumps(parsed)
+            # what the API said, minus any secret it echoed back (the token, in an error
+            # message from a proxy, or anywhere else in the body)
+            error = self.credentials.redact_json(parsed) if self._holds_secret(content) else parsed
+            body = json.dumps(error)
         message = error.get("message") if error else None
         if not isinstance(message, str) or not message:
             reason = response.reason_phrase or "error"
             message = f"{reason}: {body}" if body else reason
-        message = self.credentials.redact(message)
-        body = self.credentials.redact(body)
         kwargs: dict[str, Any] = {
             "method": request.method,
             "path": request.url.path,
@@ -314,6 +315,40 @@ class ClientCore:
         if cls is RateLimitError:
             return RateLimitError(message, retry_after=server_wait(429, response.headers), **kwargs)
         return cls(message, **kwargs)
+
+    def _holds_secret(self, content: bytes) -> bool:
+        return self.credentials.holds_secret(content.decode("utf-8", errors="replace"))
+
+    def _excerpt(self, content: bytes) -> str:
+        """The start of a body for an error, with the secret and the server token masked."""
+        head = content[: BODY_EXCERPT_CHARS * 8]  # the excerpt is cut from a shorter start
+        if not self._holds_secret(head):
+            return body_excerpt(head)
+        return body_excerpt(self.credentials.redact(head.decode("utf-8", "replace")).encode())
+
+    def _safe_cause(self, exc: BaseException) -> BaseException:
+        """``exc``, or a bare copy of it without the secrets when its message or attributes
+        (a JSONDecodeError keeps the whole body) or those of an exception chained to it hold
+        one: a cause is printed in formatted tracebacks and kept by error trackers."""
+        link: BaseException | None = exc
+        seen: set[int] = set()
+        while link is not None and id(link) not in seen:
+            texts = [str(link), *(v for v in vars(link).values() if isinstance(v, str))]
+            if any(self.credentials.holds_secret(text) for text in texts):
+                break
+            seen.add(id(link))
+            link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+        else:
+            return exc
+        if isinstance(exc, ParseError):
+            return ParseError(exc.location, self.credentials.redact(exc.reason))
+        text = self.credentials.redact(str(exc))
+        if isinstance(exc, json.JSONDecodeError):
+            return ValueError(f"JSONDecodeError: {text}")  # without the document
+        try:
+            return type(exc)(text)
+        except TypeError:  # an exception class that wants other arguments
+            return RuntimeError(f"{type(exc).__name__}: {text}")
 
     def _log_attempt(
         self, request: httpx.Request, outcome: object, attempt: int, elapsed: float | None
