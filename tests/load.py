@@ -121,22 +121,33 @@ class LoadReport:
 
     def summary(self) -> str:
         mib = 1024 * 1024
+        traced = (
+            f"traced memory {self.traced_before / mib:.2f} MiB -> {self.traced_half / mib:.2f} "
+            f"(half-way) -> {self.traced_after / mib:.2f} MiB (peak {self.traced_peak / mib:.2f})"
+            if self.traced_peak
+            else "not traced"
+        )
         return (
             f"{self.calls} checks at concurrency {self.concurrency} in {self.seconds:.1f} s "
             f"({self.calls / self.seconds:.0f}/s), {self.attempts_sent} requests sent; "
-            f"outcomes {dict(self.tally)}; traced memory {self.traced_before / mib:.2f} MiB "
-            f"-> {self.traced_half / mib:.2f} (half-way) -> {self.traced_after / mib:.2f} MiB "
-            f"(peak {self.traced_peak / mib:.2f}); RSS {self.rss_before / mib:.1f} -> "
+            f"outcomes {dict(self.tally)}; {traced}; RSS {self.rss_before / mib:.1f} -> "
             f"{self.rss_after / mib:.1f} MiB; fds {self.fds_before_client} before the client, "
             f"{self.fds_open_pool} with its pool open, {self.fds_after_close} after aclose"
         )
 
 
 async def run_load(
-    url: str, *, calls: int, concurrency: int, warmup: int = 200, prefix: str = "load"
+    url: str,
+    *,
+    calls: int,
+    concurrency: int,
+    warmup: int = 200,
+    prefix: str = "load",
+    trace: bool = True,
 ) -> LoadReport:
     """``warmup`` checks, then ``calls`` checks measured, ``concurrency`` at a time, each
-    about its own entity id; every call's outcome is recorded."""
+    about its own entity id; every call's outcome is recorded. With ``trace`` the measured
+    run is under tracemalloc (which slows the client about threefold)."""
     total = warmup + calls
     entity_ids = [f"{prefix}-{n}" for n in range(total)]
     outcomes: list[str] = [""] * total
@@ -172,7 +183,7 @@ async def run_load(
                 index = next_index[0]
                 next_index[0] += 1
                 await one(index)
-                if index == checkpoint:
+                if index == checkpoint and trace:
                     half[0] = tracemalloc.get_traced_memory()[0]
 
         async with anyio.create_task_group() as group:
@@ -181,7 +192,8 @@ async def run_load(
 
     await run(0, warmup, None)
     gc.collect()
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     traced_before = tracemalloc.get_traced_memory()[0]
     rss_before = _rss_bytes()
     started = time.perf_counter()
@@ -189,7 +201,8 @@ async def run_load(
     seconds = time.perf_counter() - started
     gc.collect()
     traced_after, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    if trace:
+        tracemalloc.stop()
     rss_after = _rss_bytes()
     fds_open_pool = _open_fds()
     await client.aclose()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.load import admin_get, cli_emulator, run_load
+from tests.load import LoadReport, admin_get, cli_emulator, run_load
 
 pytestmark = pytest.mark.anyio
 
@@ -33,20 +33,34 @@ def emulator_url() -> Iterator[str]:
 
 
 async def test_load_with_faults(emulator_url: str, anyio_backend: str) -> None:
-    prefix = f"load-{anyio_backend}"
-    seen_before = admin_get(emulator_url, "/_emulator/faults")
+    """Under tracemalloc: the figures for memory (and the time, slowed by the tracing)."""
+    report = await load_and_check(emulator_url, f"load-{anyio_backend}", trace=True)
+    print(f"[{anyio_backend}] {report.summary()}")
+    # memory flat: what this process holds after the run is what it held before
+    growth = report.traced_after - report.traced_before
+    assert growth < 256 * 1024, report.summary()
+
+
+@pytest.mark.skipif(not STRESS, reason="make stress: the throughput, without tracemalloc")
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_load_with_faults_untraced(emulator_url: str, anyio_backend: str) -> None:
+    report = await load_and_check(emulator_url, f"fast-{anyio_backend}", trace=False)
+    print(f"[{anyio_backend}, untraced] {report.summary()}")
+
+
+async def load_and_check(url: str, prefix: str, *, trace: bool) -> LoadReport:
+    seen_before = admin_get(url, "/_emulator/faults")
     report = await run_load(
-        emulator_url, calls=CALLS, concurrency=CONCURRENCY, warmup=100, prefix=prefix
+        url, calls=CALLS, concurrency=CONCURRENCY, warmup=100, prefix=prefix, trace=trace
     )
-    stats = admin_get(emulator_url, "/_emulator/stats")
-    seen = admin_get(emulator_url, "/_emulator/faults")
+    stats = admin_get(url, "/_emulator/stats")
+    seen = admin_get(url, "/_emulator/faults")
     attempts = seen["attempts"]["check"] - seen_before["attempts"].get("check", 0)
     injected = {
         kind: count - seen_before["injected"].get(kind, 0)
         for kind, count in seen["injected"].items()
     }
-    print(f"\n[{anyio_backend}] {report.summary()}")
-    print(f"[{anyio_backend}] faults injected {injected} into {attempts} attempts")
+    print(f"\n[{prefix}] faults injected {injected} into {attempts} attempts")
 
     # every call ended, in success or a typed error
     tally = report.tally
@@ -67,9 +81,7 @@ async def test_load_with_faults(emulator_url: str, anyio_backend: str) -> None:
     assert injected["503"] > 0.03 * attempts
     assert injected["429"] > 0
 
-    # memory flat: what this process holds after the run is what it held before
-    growth = report.traced_after - report.traced_before
-    assert growth < 256 * 1024, report.summary()
     # no file descriptor leak
     assert report.fds_open_pool <= report.fds_before_client + CONCURRENCY
     assert report.fds_after_close == report.fds_before_client, report.summary()
+    return report
