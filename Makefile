@@ -58,6 +58,10 @@ typecheck: $(STAMP)
 test: $(STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
 
+# The long runs: 10,000 checks under injected faults, schemathesis with every phase.
+stress: $(STAMP)
+	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py
+
 demo: $(STAMP)
 	$(PY) examples/getting_started.py
 

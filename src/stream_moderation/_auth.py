@@ -87,6 +87,20 @@ class Credentials:
                 text = text.replace(value, MASK)
         return text
 
+    def holds_secret(self, text: str) -> bool:
+        """Whether ``text`` contains the secret or the server token."""
+        return any(value and value in text for value in (self._server_token, self._secret))
+
+    def redact_json(self, value: Any) -> Any:
+        """Parsed JSON with the secret and the server token masked in every key and string."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self.redact_json(item) for item in value]
+        if isinstance(value, dict):
+            return {self.redact_json(k): self.redact_json(v) for k, v in value.items()}
+        return value
+
     def __repr__(self) -> str:
         return f"Credentials(api_key={self.api_key!r}, api_secret={MASK!r})"
 

@@ -21,6 +21,7 @@ import httpx
 
 from ._auth import Credentials
 from ._exceptions import (
+    BODY_EXCERPT_CHARS,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
@@ -52,7 +53,9 @@ DEFAULT_MAX_RETRIES = 2
 # One pool per client, kept warm for concurrent use (httpx keeps only 20 idle by default).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 USER_AGENT = f"stream-moderation-python/{__version__}"
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+LOOPBACK_NAMES = frozenset({"localhost"})
+"""Names trusted as loopback: only ``localhost`` (RFC 6761). ``localhost.localdomain`` or
+``ip6-localhost`` are loopback only where /etc/hosts says so, and go to DNS elsewhere."""
 
 logger = logging.getLogger("stream_moderation")
 
@@ -97,7 +100,10 @@ class Retry:
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; plain http only to loopback or when allowed."""
-    url = httpx.URL(base_url)
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
@@ -112,9 +118,12 @@ def _is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1
+    return address.is_loopback
 
 
 def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo | None:
@@ -278,7 +287,7 @@ class ClientCore:
         self._log_attempt(request, type(exc).__name__, attempt, None)
         delay = self.retry_policy.delay(attempt, max_retries) if retryable else None
         if delay is None:
-            raise error from exc
+            raise error from self._safe_cause(exc)
         self._log_retry(request, type(exc).__name__, attempt, max_retries, delay)
         return Retry(delay=delay, error=error)
 
@@ -298,15 +307,22 @@ class ClientCore:
                 data: Any = payload
             else:
                 data = operation.response_type.from_dict(payload)  # type: ignore[attr-defined]
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and ParseError are ValueErrors
-            reason = str(exc) if isinstance(exc, ParseError) else f"the body is not JSON ({exc})"
+        # JSONDecodeError and ParseError are ValueErrors; json.loads raises RecursionError
+        # for JSON nested deeper than the interpreter's recursion limit
+        except (ValueError, TypeError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                reason = "the body is JSON nested too deeply to read"
+            elif isinstance(exc, ParseError):
+                reason = str(exc)
+            else:
+                reason = f"the body is not JSON ({exc})"
             raise APIResponseValidationError(
-                f"unexpected response: {reason}",
+                f"unexpected response: {self.credentials.redact(reason)}",
                 method=request.method,
                 path=request.url.path,
                 status_code=response.status_code,
-                body=body_excerpt(content),
-            ) from exc
+                body=self._excerpt(content),
+            ) from self._safe_cause(exc)
         return StreamResponse(
             data=data,
             status_code=response.status_code,
@@ -319,20 +335,20 @@ class ClientCore:
         status = response.status_code
         content = response.content
         error: dict[str, Any] | None = None
-        body = body_excerpt(content)
+        body = self._excerpt(content)
         try:
             parsed = json.loads(content) if content else None
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
-            error = parsed
-            body = json.dumps(parsed)
+            # what the API said, minus any secret it echoed back (the token, in an error
+            # message from a proxy, or anywhere else in the body)
+            error = self.credentials.redact_json(parsed) if self._holds_secret(content) else parsed
+            body = json.dumps(error)
         message = error.get("message") if error else None
         if not isinstance(message, str) or not message:
             reason = response.reason_phrase or "error"
             message = f"{reason}: {body}" if body else reason
-        message = self.credentials.redact(message)
-        body = self.credentials.redact(body)
         kwargs: dict[str, Any] = {
             "method": request.method,
             "path": request.url.path,
@@ -346,6 +362,40 @@ class ClientCore:
         if cls is RateLimitError:
             return RateLimitError(message, retry_after=server_wait(429, response.headers), **kwargs)
         return cls(message, **kwargs)
+
+    def _holds_secret(self, content: bytes) -> bool:
+        return self.credentials.holds_secret(content.decode("utf-8", errors="replace"))
+
+    def _excerpt(self, content: bytes) -> str:
+        """The start of a body for an error, with the secret and the server token masked."""
+        head = content[: BODY_EXCERPT_CHARS * 8]  # the excerpt is cut from a shorter start
+        if not self._holds_secret(head):
+            return body_excerpt(head)
+        return body_excerpt(self.credentials.redact(head.decode("utf-8", "replace")).encode())
+
+    def _safe_cause(self, exc: BaseException) -> BaseException:
+        """``exc``, or a bare copy of it without the secrets when its message or attributes
+        (a JSONDecodeError keeps the whole body) or those of an exception chained to it hold
+        one: a cause is printed in formatted tracebacks and kept by error trackers."""
+        link: BaseException | None = exc
+        seen: set[int] = set()
+        while link is not None and id(link) not in seen:
+            texts = [str(link), *(v for v in vars(link).values() if isinstance(v, str))]
+            if any(self.credentials.holds_secret(text) for text in texts):
+                break
+            seen.add(id(link))
+            link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+        else:
+            return exc
+        if isinstance(exc, ParseError):
+            return ParseError(exc.location, self.credentials.redact(exc.reason))
+        text = self.credentials.redact(str(exc))
+        if isinstance(exc, json.JSONDecodeError):
+            return ValueError(f"JSONDecodeError: {text}")  # without the document
+        try:
+            return type(exc)(text)
+        except TypeError:  # an exception class that wants other arguments
+            return RuntimeError(f"{type(exc).__name__}: {text}")
 
     def _log_attempt(
         self, request: httpx.Request, outcome: object, attempt: int, elapsed: float | None

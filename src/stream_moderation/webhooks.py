@@ -219,6 +219,8 @@ def _json(body: bytes | str) -> Any:
         return json.loads(body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidEventError(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # json.loads past the interpreter's recursion limit
+        raise InvalidEventError("the body is JSON nested too deeply to read") from None
 
 
 def _event(payload: Any) -> Event:

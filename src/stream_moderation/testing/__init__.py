@@ -11,6 +11,12 @@ In process::
 On a port: ``python -m stream_moderation.testing --port 8080`` (or the
 ``stream-moderation-emulator`` command). In pytest: the ``emulator`` and
 ``moderation_client`` fixtures. Needs the ``testing`` extra (Starlette, uvicorn).
+
+Faults (server errors, 429s, dropped connections, stalls, bad bodies)::
+
+    faults = FaultInjector()
+    emulator.add_middleware(faults)
+    faults.inject(ServerError(503), times=2, operations=["check"])
 """
 
 from __future__ import annotations
@@ -27,6 +33,18 @@ if TYPE_CHECKING:
         Trigger,
     )
     from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+    from ._faults import (
+        DropConnection,
+        Fault,
+        NotJSON,
+        RateLimited,
+        ServerError,
+        Stall,
+        TrickledBody,
+        TruncatedBody,
+        WrongContentType,
+    )
+    from ._injector import FaultInjector, FaultRule, parse_rule
     from ._transport import SyncASGITransport
     from ._webhooks import WebhookDelivery, sign
 
@@ -37,11 +55,23 @@ __all__ = [
     "DEFAULT_TRIGGERS",
     "Classifier",
     "Detection",
+    "DropConnection",
     "Emulator",
+    "Fault",
+    "FaultInjector",
+    "FaultRule",
     "KeywordClassifier",
+    "NotJSON",
+    "RateLimited",
+    "ServerError",
+    "Stall",
     "SyncASGITransport",
+    "TrickledBody",
     "Trigger",
+    "TruncatedBody",
     "WebhookDelivery",
+    "WrongContentType",
+    "parse_rule",
     "sign",
 ]
 
@@ -57,6 +87,18 @@ _WHERE = {
     "DEFAULT_API_SECRET": "_emulator",
     "Emulator": "_emulator",
     "SyncASGITransport": "_transport",
+    "DropConnection": "_faults",
+    "Fault": "_faults",
+    "NotJSON": "_faults",
+    "RateLimited": "_faults",
+    "ServerError": "_faults",
+    "Stall": "_faults",
+    "TrickledBody": "_faults",
+    "TruncatedBody": "_faults",
+    "WrongContentType": "_faults",
+    "FaultInjector": "_injector",
+    "FaultRule": "_injector",
+    "parse_rule": "_injector",
     "WebhookDelivery": "_webhooks",
     "sign": "_webhooks",
 }

@@ -3,6 +3,10 @@
 Any HTTP client can then use it: send ``api_key`` as a query parameter and an HS256 JWT
 signed with the secret in ``Authorization`` (with ``Stream-Auth-Type: jwt``), as with
 Stream's API. The spec is served at ``/openapi.json``.
+
+``--fault KIND[:OPTION=VALUE,...]`` (repeatable) injects faults, e.g.
+``--fault 503:rate=0.05,seed=1 --fault 429:times=3,retry-after=2,ops=check``; what was
+injected is counted at ``GET /_emulator/faults``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rate-limit", type=int, default=None, help="requests per operation per minute"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:OPTION=VALUE,...]",
+        help="inject a fault (repeatable; the first rule that fires answers): "
+        "KIND is 500-599, 429, drop-before, drop-mid, stall, truncate, not-json, "
+        "wrong-content-type or trickle; options times=N, rate=FRACTION, seed=N, "
+        "ops=check+submit_action, body=html, retry-after=S, date=true, reset=S, seconds=S, "
+        "chunks=N, keep=FRACTION, type=MEDIA. Counts at GET /_emulator/faults",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return parser
 
@@ -59,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from ._app import DEFAULT_RATE_LIMIT
         from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+        from ._injector import FaultInjector, parse_rule
         from ._server import run
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         print(
@@ -74,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"--blocklist wants NAME=WORD,WORD, got {spec!r}", file=sys.stderr)
             return 2
         blocklists[name] = [w.strip() for w in words.split(",") if w.strip()]
+    try:
+        rules = [parse_rule(spec) for spec in args.fault]
+    except ValueError as exc:
+        print(f"--fault: {exc}", file=sys.stderr)
+        return 2
     emulator = Emulator(
         args.api_key or DEFAULT_API_KEY,
         args.api_secret or DEFAULT_API_SECRET,
@@ -82,12 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         blocklists=blocklists,
         rate_limit=args.rate_limit or DEFAULT_RATE_LIMIT,
     )
+    if rules:
+        emulator.add_middleware(FaultInjector(rules))
     secret_source = "from --api-secret" if args.api_secret else f"the default, {DEFAULT_API_SECRET}"
     print(
         f"stream-moderation emulator on http://{args.host}:{args.port} "
         f"(api_key={emulator.api_key!r}, secret {secret_source}; spec at /openapi.json)",
         flush=True,
     )
+    for rule in rules:
+        print(f"injecting faults: {rule.describe()}", flush=True)
     run(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -153,6 +153,7 @@ class EmulatorApp:
         by_path["/openapi.json"] = {"GET": self._openapi}
         by_path["/_emulator/health"] = {"GET": self._health}
         by_path["/_emulator/reset"] = {"POST": self._admin(self._reset)}
+        by_path["/_emulator/stats"] = {"GET": self._admin(self._stats)}
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
         return [
@@ -384,6 +385,13 @@ class EmulatorApp:
         self.backend.reset()
         self.webhooks.deliveries.clear()
         return {}
+
+    def _stats(self, request: Request, data: Any) -> dict[str, Any]:
+        with self.backend.lock:
+            return {
+                "calls": dict(sorted(self.calls.items())),
+                "check_counts": dict(self.backend.state.check_counts),
+            }
 
     def _blocklist(self, request: Request, data: Any) -> dict[str, Any]:
         words = data.get("words") if isinstance(data, dict) else None

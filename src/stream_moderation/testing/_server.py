@@ -1,4 +1,9 @@
-"""Serving the emulator on a real port with uvicorn, in this thread or in a background one."""
+"""Serving the emulator on a real port with uvicorn, in this thread or in a background one.
+
+The server speaks HTTP/1.1 through uvicorn's h11 protocol, extended with one thing: each
+request's scope carries a callable (the ``CLOSE_CONNECTION`` extension) that closes its
+connection, so that the fault layer can drop a connection as a failing server would.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,43 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["run", "serve_in_thread"]
+from ._faults import CLOSE_CONNECTION
+
+__all__ = ["ClosableH11Protocol", "run", "serve_in_thread"]
+
+
+class ClosableH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, whose requests can close their connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        app = self.app
+
+        async def with_closer(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["extensions"] = {**(scope.get("extensions") or {}), CLOSE_CONNECTION: self._close}
+            await app(scope, receive, send)
+
+        self.app = with_closer
+
+    def _close(self) -> None:
+        self.transport.close()
 
 
 def _config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        http=ClosableH11Protocol,
     )
 
 

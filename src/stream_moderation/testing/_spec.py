@@ -156,6 +156,11 @@ def _violations(schema: Mapping[str, Any], value: Any, where: str) -> Iterator[t
             for item in value:
                 yield from _violations(items, item, f"{where}[]")
         return
+    if _is_int(value) and schema.get("format") == "date-time":
+        # unix nanoseconds: an int64 in the served spec
+        if not -(2**63) <= value < 2**63:
+            yield where, "does not fit in an int64"
+        return
     if isinstance(value, str):
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             yield where, f"must be at most {schema['maxLength']} characters long"
@@ -172,6 +177,10 @@ def _violations(schema: Mapping[str, Any], value: Any, where: str) -> Iterator[t
             yield where, f"must be less than or equal to {schema['maximum']}"
         if "minimum" in schema and value < schema["minimum"]:
             yield where, f"must be greater than or equal to {schema['minimum']}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _without_nulls(schema: Mapping[str, Any], value: Any) -> Any:
@@ -250,6 +259,9 @@ def _nullable_optionals(schemas: dict[str, Any]) -> None:
                 properties[name] = {**rest, "allOf": [{"$ref": prop["$ref"]}], "nullable": True}
             else:
                 prop["nullable"] = True
+                if "enum" in prop and None not in prop["enum"]:
+                    # OpenAPI 3.0.3: nullable does not widen an enum; null must be listed
+                    prop["enum"] = [*prop["enum"], None]
 
 
 @cache
