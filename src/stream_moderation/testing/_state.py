@@ -7,7 +7,11 @@ JSON by ``_render``; nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,9 +209,25 @@ class State:
         """Flags on each user's content (the EntityCreatorResponse counter)."""
         self.check_counts: dict[str, int] = {}
         """Checks received per entity id (test_mode included)."""
+        self._undo: list[Callable[[], object]] | None = None
 
     def next_seq(self) -> int:
         return next(self._seq)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Undo what ``user()`` did when the block raises: handlers register the acting
+        user before they find out that the request must be refused. (Handlers check
+        everything else before they change anything.)"""
+        self._undo = []
+        try:
+            yield
+        except BaseException:
+            for undo in reversed(self._undo):
+                undo()
+            raise
+        finally:
+            self._undo = None
 
     # -- users ----------------------------------------------------------------------------
 
@@ -217,6 +237,10 @@ class State:
         if user is None:
             user = User(id=user_id, created_at=now, updated_at=now)
             self.users[user_id] = user
+            if self._undo is not None:
+                self._undo.append(lambda: self.users.pop(user_id, None))
+        elif details and self._undo is not None:
+            self._undo.append(functools.partial(self.users.__setitem__, user_id, copy.copy(user)))
         if details:
             for name in ("name", "image", "role", "language", "invisible"):
                 if details.get(name) is not None:
