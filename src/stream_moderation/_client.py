@@ -124,13 +124,21 @@ class _ClientBase:
         ``body`` (the raw request body, gzip-compressed or not)."""
         return webhooks.verify_signature(body, signature, self._core.credentials.secret)
 
-    def parse_webhook(self, body: bytes | str, signature: str | bytes | None) -> webhooks.Event:
-        """Verify a webhook call with this client's secret and parse its event.
+    def parse_webhook(
+        self,
+        body: bytes | str,
+        signature: str | bytes | None,
+        *,
+        max_age: float | timedelta | None = None,
+    ) -> webhooks.Event:
+        """Verify a webhook call with this client's secret and parse its event (with
+        ``max_age``, refuse one created further from now: see ``verify_and_parse``).
 
         The signature is required: a call without one raises InvalidSignatureError (to parse
         a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
         """
-        return webhooks.verify_and_parse(body, signature, self._core.credentials.secret)
+        secret = self._core.credentials.secret
+        return webhooks.verify_and_parse(body, signature, secret, max_age=max_age)
 
     def _options_core(
         self,
