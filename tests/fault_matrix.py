@@ -35,10 +35,10 @@ from stream_moderation.testing._injector import FaultRule, rule_spec
 
 __all__ = [
     "MAX_RETRIES",
-    "Expect",
     "OPERATIONS",
     "READ_TIMEOUT",
     "SCENARIOS",
+    "Expect",
     "Scenario",
     "render_table",
 ]

@@ -23,7 +23,6 @@ from stream_moderation import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
-    APITimeoutError,
     AsyncStream,
     AuthenticationError,
     PermissionDeniedError,
