@@ -125,9 +125,9 @@ def test_a_retry_after_past_the_deadline_is_not_waited_for(flavour: str) -> None
 def test_per_call_deadline_overrides_the_clients() -> None:
     with hostile_server(stall()) as server:
         started = time.monotonic()
-        with Stream(KEY, SECRET, base_url=server.url, timeout=5.0, deadline=30.0) as client:
-            with pytest.raises(APITimeoutError) as caught:
-                client.moderation.get_config("policy", deadline=0.6)
+        client = Stream(KEY, SECRET, base_url=server.url, timeout=5.0, deadline=30.0)
+        with client, pytest.raises(APITimeoutError) as caught:
+            client.moderation.get_config("policy", deadline=0.6)
         elapsed = time.monotonic() - started
     assert caught.value.limit == "deadline" and caught.value.timeout == 0.6
     assert "deadline of 0.6 s for the call" in str(caught.value)

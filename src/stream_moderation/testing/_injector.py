@@ -288,10 +288,11 @@ _KINDS: dict[str, Callable[..., Fault]] = {
 
 RULE_SYNTAX = (
     "KIND[:OPTION=VALUE,...]; KIND is 500-599, 429, drop-before, drop-mid, stall, "
-    "lost-response, truncate, not-json, wrong-content-type or trickle; which requests: times=N, rate=FRACTION, "
-    "seed=N, ops=check+submit_action; the fault: body=json|html (5xx), retry-after=S|none, "
-    "date=true (Retry-After as an HTTP date), reset=S, limit=N (429), seconds=S (stall, "
-    "lost-response, trickle), chunks=N (trickle), keep=FRACTION (truncate), type=MEDIA (wrong-content-type)"
+    "lost-response, truncate, not-json, wrong-content-type or trickle; which requests: "
+    "times=N, rate=FRACTION, seed=N, ops=check+submit_action; the fault: body=json|html "
+    "(5xx), retry-after=S|none, date=true (Retry-After as an HTTP date), reset=S, limit=N "
+    "(429), seconds=S (stall, lost-response, trickle), chunks=N (trickle), keep=FRACTION "
+    "(truncate), type=MEDIA (wrong-content-type)"
 )
 
 

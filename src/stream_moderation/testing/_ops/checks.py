@@ -133,7 +133,7 @@ def check(call: Call) -> dict[str, Any]:
     (the SDK does not resend one, but a caller may) cannot double what a moderator sees.
     A check that differs in anything (other content, another config) is a new check.
     """
-    body, state, now = call.body, call.state, call.now
+    body, state = call.body, call.state
     entity = (body["entity_type"], body["entity_id"])
     creator = body["entity_creator_id"]
     test_mode = bool(body.get("test_mode"))
