@@ -418,3 +418,10 @@ def test_counts_are_served(served: Served, faults: FaultInjector) -> None:
         assert "check_counts" in stats.json()
         anonymous = http.get("/_emulator/stats", headers={"Authorization": ""})
         assert anonymous.status_code == 401
+
+
+def test_readme_holds_the_retry_classification() -> None:
+    """The README's table is rendered from the generated operations' metadata."""
+    from tests.retry_table import render_table as retry_table
+
+    assert retry_table() in (ROOT / "README.md").read_text()
