@@ -145,7 +145,7 @@ def _in_child(work: Any) -> tuple[int, str]:
         try:
             text = str(work())
             code = 0
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
             text, code = f"{type(exc).__name__}: {exc}", 1
         os.write(write, text.encode())
         os._exit(code)
