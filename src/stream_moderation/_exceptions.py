@@ -23,6 +23,7 @@ server is a StreamError::
     │       ├── NotFoundError ········ 404
     │       ├── RateLimitError ······· 429
     │       └── InternalServerError ·· 5xx
+    ├── ForkError ···················· a given pool used in a forked child
     └── WebhookError ················· (stream_moderation.webhooks) a webhook call
 
 Errors about a response carry what the API said (``code``, ``message``, ``more_info``,
