@@ -29,8 +29,6 @@ FAULTS = (
     "lost-response:rate=0.01,seed=3,ops=check",
 )
 TYPED_ERRORS = {"InternalServerError", "RateLimitError", "ResponseLostError"}
-PROCESSED = {"ok", "ResponseLostError"}
-"""Outcomes whose check reached the handler: exactly once (a lost response is not resent)."""
 
 
 @pytest.fixture(scope="module")
@@ -76,25 +74,33 @@ async def load_and_check(url: str, prefix: str, *, trace: bool) -> LoadReport:
     assert set(tally) <= {"ok"} | TYPED_ERRORS, tally
     assert tally["ok"] >= 0.97 * len(report.outcomes)
 
-    # none lost, none processed twice: the handler ran once per successful call and per
-    # lost response (said so by ResponseLostError, not resent), never for another failed
-    # one (503 and 429 are answered before the handler)
+    # none lost, none processed twice: the handler ran once per successful call and at
+    # most once per ResponseLostError (a lost response, not resent; or, rarely, a pooled
+    # connection the server closed as it was reused, whose request it never read), never
+    # for another failed one (503 and 429 are answered before the handler)
     counts = {k: v for k, v in stats["check_counts"].items() if k.startswith(prefix + "-")}
     duplicates = sorted(entity for entity, count in counts.items() if count > 1)
+    lost = tally.get("ResponseLostError", 0)
     print(
-        f"[{prefix}] duplicates found: {len(duplicates)}; lost responses said so: "
-        f"{tally.get('ResponseLostError', 0)} of {injected.get('lost-response', 0)} injected"
+        f"[{prefix}] duplicates found: {len(duplicates)}; ResponseLostError: {lost} "
+        f"({injected.get('lost-response', 0)} lost responses injected)"
     )
     assert duplicates == []
+    unread = 0
     for entity, outcome in zip(report.entity_ids, report.outcomes, strict=True):
-        assert counts.get(entity, 0) == (1 if outcome in PROCESSED else 0), (entity, outcome)
-    assert len(counts) == sum(tally[outcome] for outcome in PROCESSED)
-    assert tally.get("ResponseLostError", 0) == injected.get("lost-response", 0)
+        count = counts.get(entity, 0)
+        if outcome == "ResponseLostError":
+            assert count in (0, 1), entity
+            unread += count == 0
+        else:
+            assert count == (1 if outcome == "ok" else 0), (entity, outcome)
+    assert lost - unread == injected.get("lost-response", 0)
 
-    # every request sent arrived: attempts seen by the emulator = sent by the client
+    # every request sent arrived (but those the server closed unread): attempts seen by
+    # the emulator = sent by the client
     refused = injected.get("503", 0) + injected.get("429", 0)
     assert attempts == sum(counts.values()) + refused
-    assert report.attempts_sent - 1 == attempts  # - 1: the upsert_config
+    assert report.attempts_sent - 1 == attempts + unread  # - 1: the upsert_config
     assert injected["503"] > 0.03 * attempts
     assert injected["429"] > 0
 

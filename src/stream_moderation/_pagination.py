@@ -16,6 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from ._generated.errors import ArgumentValueError
 from ._generated.resources import AsyncRequester, PageRequest, SyncRequester
 from ._generated.types import UNSET, Operation, Unset
 
@@ -48,7 +49,7 @@ class _Pager(Generic[RequesterT, ItemT]):
         retry_unsafe: bool | None = None,
     ) -> None:
         if max_items is not None and max_items < 0:
-            raise ValueError("max_items must be >= 0")
+            raise ArgumentValueError("max_items must be >= 0")
         self._requester: RequesterT = requester
         self._operation: Operation[Any] = operation
         self._build = request
