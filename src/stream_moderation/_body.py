@@ -32,6 +32,9 @@ ACCEPT_ENCODING = "gzip, deflate"
 """What the client asks for: the encodings it decodes itself, within the limit."""
 
 
+_STEP = 256 * 1024
+
+
 class BodyTooLarge(Exception):
     """The body passed the limit; ``read`` is how many decoded bytes were kept."""
 
@@ -94,7 +97,8 @@ class BoundedBody:
             return
         data = raw
         while data and not self.full:
-            room = self.limit - self._size + 1  # one byte more than fits: tells "too large"
+            # at most one byte more than fits (that tells "too large"), in steps of 256 KiB
+            room = min(self.limit - self._size + 1, _STEP)
             try:
                 out = self._decoder.decompress(data, room)
             except zlib.error:
