@@ -193,3 +193,29 @@ def test_a_given_pool_used_after_fork_raises_clearly() -> None:
     assert code == 1 and text.startswith("ForkError: this client's connection pool")
     assert len(server.seen) == sent  # nothing was sent from the child
     assert issubclass(ForkError, StreamError)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+@pytest.mark.parametrize("transport", ["default", "aiohttp"])
+def test_an_async_client_used_after_fork_makes_its_own_connections(transport: str) -> None:
+    import anyio
+
+    from stream_moderation import AsyncStream
+    from stream_moderation.aiohttp import AiohttpTransport
+
+    with hostile_server(respond()) as server:
+        given = AiohttpTransport() if transport == "aiohttp" else None
+        client = AsyncStream(KEY, SECRET, base_url=server.url, transport=given)
+
+        async def check() -> str:
+            await client.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+            return "ok"
+
+        anyio.run(check)
+        parent_port = server.seen[-1].peer_port
+        code, text = _in_child(lambda: anyio.run(check))
+        assert (code, text) == (0, "ok")
+        child_port = server.seen[-1].peer_port
+        # (the parent's pool belongs to the event loop that ran its call, now closed: as
+        # with any async client, it is not reused from another loop)
+    assert child_port != parent_port

@@ -482,9 +482,6 @@ class ClientCore:
         assert isinstance(failure, httpx.RequestError), failure
         return self.on_exception(call, failure)
 
-    def effective_retries(self, max_retries: int | None) -> int:
-        return self.max_retries if max_retries is None else _retries(max_retries)
-
     # -- outcomes -------------------------------------------------------------------------
 
     def on_response(
