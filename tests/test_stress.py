@@ -42,9 +42,12 @@ async def test_load_with_faults(emulator_url: str, anyio_backend: str) -> None:
     """Under tracemalloc: the figures for memory (and the time, slowed by the tracing)."""
     report = await load_and_check(emulator_url, f"load-{anyio_backend}", trace=True)
     print(f"[{anyio_backend}] {report.summary()}")
-    # memory flat: what this process holds after the run is what it held before
+    # memory flat: what this process holds after the run is what it held before, but for
+    # the pool's open connections (~8 KiB each; lost responses and 503s replace some, so
+    # the pool may end larger than it began)
     growth = report.traced_after - report.traced_before
-    assert growth < 256 * 1024, report.summary()
+    pool = report.fds_open_pool - report.fds_before_client
+    assert growth < 256 * 1024 + pool * 10 * 1024, report.summary()
 
 
 @pytest.mark.skipif(not STRESS, reason="make stress: the throughput, without tracemalloc")
@@ -72,7 +75,7 @@ async def load_and_check(url: str, prefix: str, *, trace: bool) -> LoadReport:
     tally = report.tally
     assert "" not in tally
     assert set(tally) <= {"ok"} | TYPED_ERRORS, tally
-    assert tally["ok"] >= 0.97 * len(report.outcomes)
+    assert tally["ok"] >= 0.97 * len(report.outcomes), tally
 
     # none lost, none processed twice: the handler ran once per successful call and at
     # most once per ResponseLostError (a lost response, not resent; or, rarely, a pooled
