@@ -91,8 +91,8 @@ class AiohttpTransport(_AiohttpTransport):
             self.proxy = httpx.Proxy(url) if url is not None else None
 
     def get_client(self) -> aiohttp.ClientSession:
-        if self.client is not None:
-            return super().get_client()
+        if self.client is not None or self.uds:
+            return super().get_client()  # a session given, or a unix socket: as they are
         connector = aiohttp.TCPConnector(
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
