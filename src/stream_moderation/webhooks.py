@@ -41,9 +41,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 from attrs import define
 
+from ._auth import Secret
 from ._exceptions import StreamError
 from ._generated import models as _models
-from ._generated.errors import ParseError
+from ._generated.errors import ArgumentValueError, ParseError
 from ._generated.events import EVENT_MODELS
 from ._generated.types import Timestamp, wire_to_timestamp
 
@@ -147,7 +148,9 @@ else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def verify_signature(body: bytes | str, signature: str | bytes | None, secret: str) -> bool:
+def verify_signature(
+    body: bytes | str, signature: str | bytes | None, secret: str | Secret
+) -> bool:
     """Whether ``signature`` (the ``X-Signature`` header) is the body's HMAC-SHA256 under
     ``secret`` (the app's API secret), compared in constant time.
 
@@ -183,7 +186,7 @@ def parse_event(body: bytes | str | Mapping[str, Any]) -> Event:
 def verify_and_parse(
     body: bytes | str,
     signature: str | bytes | None,
-    secret: str,
+    secret: str | Secret,
     *,
     max_age: float | _dt.timedelta | None = None,
 ) -> Event:
@@ -277,10 +280,12 @@ def _check_age(payload: Mapping[str, Any], max_age: float | _dt.timedelta) -> No
         )
 
 
-def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str) -> bytes:
+def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str | Secret) -> bytes:
     """The uncompressed body, once its signature is checked."""
     if not secret:
-        raise ValueError("the API secret is empty: webhooks are signed with the app's secret")
+        raise ArgumentValueError(
+            "the API secret is empty: webhooks are signed with the app's secret"
+        )
     if isinstance(signature, bytes):
         signature = signature.decode("latin-1")
     signature = (signature or "").strip()
@@ -294,8 +299,11 @@ def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str
         data = _inflated(raw)
     except ValueError as exc:
         raise InvalidSignatureError(f"cannot check the signature: {exc}") from None
-    expected = hmac.new(secret.encode(), data, hashlib.sha256).hexdigest().encode()
-    if not hmac.compare_digest(expected, signature.lower().encode()):
+    expected = hmac.new(
+        (secret.reveal() if isinstance(secret, Secret) else secret).encode(), data, hashlib.sha256
+    )
+    expected_hex = expected.hexdigest().encode()
+    if not hmac.compare_digest(expected_hex, signature.lower().encode()):
         hint = (
             ""
             if _HEX_DIGEST.fullmatch(signature)

@@ -167,6 +167,8 @@ class AsyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> StreamResponse[T]: ...
 
     def paginate(
@@ -181,6 +183,8 @@ class AsyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> AsyncIterator[ItemT]: ...
 
 
@@ -199,6 +203,8 @@ class SyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> StreamResponse[T]: ...
 
     def paginate(
@@ -213,6 +219,8 @@ class SyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> Iterator[ItemT]: ...
 
 
@@ -239,6 +247,8 @@ class AsyncQueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -255,8 +265,9 @@ class AsyncQueryAppealsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -282,6 +293,8 @@ class AsyncQueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -298,6 +311,8 @@ class AsyncQueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -334,6 +349,8 @@ class AsyncQueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -360,6 +377,8 @@ class AsyncQueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -377,8 +396,9 @@ class AsyncQueryLabelResultsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -404,6 +424,8 @@ class AsyncQueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -420,6 +442,8 @@ class AsyncQueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -456,6 +480,8 @@ class AsyncQueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -482,6 +508,8 @@ class AsyncQueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -499,8 +527,9 @@ class AsyncQueryModerationConfigsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -526,6 +555,8 @@ class AsyncQueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -542,6 +573,8 @@ class AsyncQueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -578,6 +611,8 @@ class AsyncQueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -602,6 +637,8 @@ class AsyncQueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -617,8 +654,9 @@ class AsyncQueryModerationFlagsMethod:
             prev: (not described by the spec)
             sort: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -642,6 +680,8 @@ class AsyncQueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -656,6 +696,8 @@ class AsyncQueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -690,6 +732,8 @@ class AsyncQueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -716,6 +760,8 @@ class AsyncQueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -733,8 +779,9 @@ class AsyncQueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -760,6 +807,8 @@ class AsyncQueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -776,6 +825,8 @@ class AsyncQueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -812,6 +863,8 @@ class AsyncQueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -838,6 +891,8 @@ class AsyncQueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -855,8 +910,9 @@ class AsyncQueryModerationRulesMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -882,6 +938,8 @@ class AsyncQueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -898,6 +956,8 @@ class AsyncQueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -934,6 +994,8 @@ class AsyncQueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -965,6 +1027,8 @@ class AsyncQueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items.
 
@@ -988,8 +1052,9 @@ class AsyncQueryReviewQueueMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1020,6 +1085,8 @@ class AsyncQueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1041,6 +1108,8 @@ class AsyncQueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1082,6 +1151,8 @@ class AsyncQueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1108,6 +1179,8 @@ class QueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -1124,8 +1197,9 @@ class QueryAppealsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -1151,6 +1225,8 @@ class QueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1167,6 +1243,8 @@ class QueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1203,6 +1281,8 @@ class QueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1229,6 +1309,8 @@ class QueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -1246,8 +1328,9 @@ class QueryLabelResultsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -1273,6 +1356,8 @@ class QueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1289,6 +1374,8 @@ class QueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -1325,6 +1412,8 @@ class QueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1351,6 +1440,8 @@ class QueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -1368,8 +1459,9 @@ class QueryModerationConfigsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -1395,6 +1487,8 @@ class QueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1411,6 +1505,8 @@ class QueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -1447,6 +1543,8 @@ class QueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1471,6 +1569,8 @@ class QueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -1486,8 +1586,9 @@ class QueryModerationFlagsMethod:
             prev: (not described by the spec)
             sort: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -1511,6 +1612,8 @@ class QueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1525,6 +1628,8 @@ class QueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -1559,6 +1664,8 @@ class QueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1585,6 +1692,8 @@ class QueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -1602,8 +1711,9 @@ class QueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -1629,6 +1739,8 @@ class QueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1645,6 +1757,8 @@ class QueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -1681,6 +1795,8 @@ class QueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1707,6 +1823,8 @@ class QueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -1724,8 +1842,9 @@ class QueryModerationRulesMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -1751,6 +1870,8 @@ class QueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1767,6 +1888,8 @@ class QueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -1803,6 +1926,8 @@ class QueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1834,6 +1959,8 @@ class QueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items.
 
@@ -1857,8 +1984,9 @@ class QueryReviewQueueMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1889,6 +2017,8 @@ class QueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1910,6 +2040,8 @@ class QueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1951,6 +2083,8 @@ class QueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -2010,6 +2144,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -2025,8 +2161,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AppealResponse]: ``.data`` is the parsed response.
@@ -2051,6 +2190,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def ban(
@@ -2069,6 +2210,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BanResponse]:
         """Ban.
 
@@ -2087,8 +2230,11 @@ class AsyncModerationResource:
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -2117,6 +2263,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_delete_action_config(
@@ -2130,6 +2278,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -2142,8 +2292,9 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2165,6 +2316,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_image_moderation(
@@ -2176,6 +2329,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -2186,8 +2341,11 @@ class AsyncModerationResource:
         Args:
             csv_file: URL to CSV file containing image URLs to moderate
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkImageModerationResponse]: ``.data`` is the parsed response.
@@ -2207,6 +2365,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_upsert_action_config(
@@ -2220,6 +2380,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -2233,8 +2395,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkUpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -2256,6 +2421,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bypass(
@@ -2268,6 +2435,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Bypass Moderation.
 
@@ -2279,8 +2448,11 @@ class AsyncModerationResource:
             enabled: Whether to enable moderation bypass for this user
             target_user_id: ID of the user to update
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BypassResponse]: ``.data`` is the parsed response.
@@ -2301,6 +2473,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def check(
@@ -2323,6 +2497,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Check.
 
@@ -2345,8 +2521,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CheckResponse]: ``.data`` is the parsed response.
@@ -2377,6 +2556,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def check_s3_access(
@@ -2388,6 +2569,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -2399,8 +2582,9 @@ class AsyncModerationResource:
         Args:
             s3_url: Optional stream+s3:// reference to test access against
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -2420,6 +2604,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def custom_check(
@@ -2437,6 +2623,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -2453,8 +2641,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CustomCheckResponse]: ``.data`` is the parsed response.
@@ -2480,6 +2671,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_action_config(
@@ -2492,6 +2685,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -2503,8 +2698,9 @@ class AsyncModerationResource:
             id: UUID of the action config to delete
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2525,6 +2721,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_config(
@@ -2538,6 +2736,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -2550,8 +2750,9 @@ class AsyncModerationResource:
             team: Team associated with the configuration
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -2573,6 +2774,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_moderation_rule(
@@ -2585,6 +2788,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -2596,8 +2801,9 @@ class AsyncModerationResource:
             id: (not described by the spec)
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -2618,6 +2824,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def flag(
@@ -2636,6 +2844,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[FlagResponse]:
         """Flag content for moderation.
 
@@ -2654,8 +2864,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[FlagResponse]: ``.data`` is the parsed response.
@@ -2682,6 +2895,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def flag_feedback(
@@ -2692,6 +2907,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """flag_feedback.
 
@@ -2699,8 +2916,11 @@ class AsyncModerationResource:
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -2718,6 +2938,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_action_config(
@@ -2733,6 +2955,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -2748,8 +2972,9 @@ class AsyncModerationResource:
             only_defaults: Return hardcoded default configs without a DB query
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -2773,6 +2998,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_appeal(
@@ -2784,6 +3011,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -2794,8 +3023,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the appeal item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -2815,6 +3045,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_config(
@@ -2827,6 +3059,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -2840,8 +3074,9 @@ class AsyncModerationResource:
             key: Key of the moderation configuration to retrieve
             team: Team associated with the configuration
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -2862,6 +3097,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_flag_count(
@@ -2874,6 +3111,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -2886,8 +3125,9 @@ class AsyncModerationResource:
             entity_creator_id: ID of the user whose content was flagged
             entity_type: Optional entity type filter (e.g., stream:chat:v1:message, stream:user)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -2908,6 +3148,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_moderation_rule(
@@ -2919,6 +3161,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -2929,8 +3173,9 @@ class AsyncModerationResource:
         Args:
             id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -2950,6 +3195,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_review_queue_item(
@@ -2961,6 +3208,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -2971,8 +3220,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the review queue item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -2992,6 +3242,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_task(
@@ -3003,6 +3255,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetTaskResponse]:
         """Get Task.
 
@@ -3013,8 +3267,9 @@ class AsyncModerationResource:
         Args:
             id: Task ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetTaskResponse]: ``.data`` is the parsed response.
@@ -3034,6 +3289,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def insert_action_log(
@@ -3052,6 +3309,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -3071,8 +3330,11 @@ class AsyncModerationResource:
                 integration call with no authenticated user
             reporter_user_id: ID of the user who triggered the action; empty for automated actions
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[InsertActionLogResponse]: ``.data`` is the parsed response.
@@ -3099,6 +3361,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def labels(
@@ -3116,6 +3380,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Labels.
 
@@ -3136,8 +3402,11 @@ class AsyncModerationResource:
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[LabelsResponse]: ``.data`` is the parsed response.
@@ -3163,6 +3432,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_blocked_messages(
@@ -3173,6 +3444,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_blocked_messages.
 
@@ -3180,8 +3453,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3199,6 +3473,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_moderation_logs(
@@ -3209,6 +3485,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_moderation_logs.
 
@@ -3216,8 +3494,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3235,6 +3514,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_tasks(
@@ -3245,6 +3526,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """List Tasks.
 
@@ -3252,8 +3535,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/tasks``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -3271,6 +3555,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def mute(
@@ -3284,6 +3570,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute.
 
@@ -3298,8 +3586,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -3323,6 +3614,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_action(
@@ -3355,6 +3648,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -3392,8 +3687,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitActionResponse]: ``.data`` is the parsed response.
@@ -3434,6 +3732,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_chat_message_task(
@@ -3452,6 +3752,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -3470,8 +3772,11 @@ class AsyncModerationResource:
             extra: Extra data that needs to be stored for this task
             user_name: The User Name, if not provided matches the User ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitChatMessageTaskResponse]: ``.data`` is the parsed response.
@@ -3498,6 +3803,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_moderation_feedback(
@@ -3517,6 +3824,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -3536,8 +3845,11 @@ class AsyncModerationResource:
             expected_labels: Optional moderator-supplied classifications (up to 16 entries)
             expected_recommended_action: Optional moderator-supplied action
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitModerationFeedbackResponse]: ``.data`` is the parsed response.
@@ -3565,6 +3877,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_task(
@@ -3579,6 +3893,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submit Task.
 
@@ -3593,8 +3909,11 @@ class AsyncModerationResource:
             evaluations: a list of harm engines / models to be evaluated
             extra: Extra data that needs to be stored for this task
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitTaskResponse]: ``.data`` is the parsed response.
@@ -3617,6 +3936,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def unban(
@@ -3632,6 +3953,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban.
 
@@ -3646,8 +3969,11 @@ class AsyncModerationResource:
             unbanned_by: User request object
             unbanned_by_id: ID of the user performing the unban
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnbanResponse]: ``.data`` is the parsed response.
@@ -3671,6 +3997,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def unmute(
@@ -3684,6 +4012,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -3696,8 +4026,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnmuteResponse]: ``.data`` is the parsed response.
@@ -3719,6 +4052,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def update_flags(
@@ -3729,6 +4064,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """update_flags.
 
@@ -3736,8 +4073,11 @@ class AsyncModerationResource:
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3755,6 +4095,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def update_task(
@@ -3771,6 +4113,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Update Task.
 
@@ -3786,8 +4130,11 @@ class AsyncModerationResource:
             reviewed_by: The person who did the review
             triggers: A list of harm engines / models to be evaluated
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpdateTaskResponse]: ``.data`` is the parsed response.
@@ -3812,6 +4159,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_action_config(
@@ -3832,6 +4181,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -3852,8 +4203,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -3882,6 +4236,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_config(
@@ -3915,6 +4271,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -3944,8 +4302,9 @@ class AsyncModerationResource:
             velocity_filter_config: (not described by the spec)
             video_call_rule_config: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -3983,6 +4342,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_moderation_rule(
@@ -4007,6 +4368,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -4031,8 +4394,9 @@ class AsyncModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -4065,6 +4429,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_delete_template(
@@ -4075,6 +4441,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -4082,8 +4450,9 @@ class AsyncModerationResource:
 
         ``DELETE /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4101,6 +4470,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_query_templates(
@@ -4111,6 +4482,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -4119,8 +4492,9 @@ class AsyncModerationResource:
 
         ``GET /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -4138,6 +4512,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_upsert_template(
@@ -4150,6 +4526,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template.
 
@@ -4161,8 +4539,9 @@ class AsyncModerationResource:
             config: Configuration for a feeds moderation template
             name: Name of the moderation template
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4183,6 +4562,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -4242,6 +4623,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -4257,8 +4640,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AppealResponse]: ``.data`` is the parsed response.
@@ -4283,6 +4669,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def ban(
@@ -4301,6 +4689,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BanResponse]:
         """Ban.
 
@@ -4319,8 +4709,11 @@ class ModerationResource:
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -4349,6 +4742,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_delete_action_config(
@@ -4362,6 +4757,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -4374,8 +4771,9 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -4397,6 +4795,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_image_moderation(
@@ -4408,6 +4808,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -4418,8 +4820,11 @@ class ModerationResource:
         Args:
             csv_file: URL to CSV file containing image URLs to moderate
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkImageModerationResponse]: ``.data`` is the parsed response.
@@ -4439,6 +4844,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_upsert_action_config(
@@ -4452,6 +4859,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -4465,8 +4874,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkUpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -4488,6 +4900,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bypass(
@@ -4500,6 +4914,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Bypass Moderation.
 
@@ -4511,8 +4927,11 @@ class ModerationResource:
             enabled: Whether to enable moderation bypass for this user
             target_user_id: ID of the user to update
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BypassResponse]: ``.data`` is the parsed response.
@@ -4533,6 +4952,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def check(
@@ -4555,6 +4976,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Check.
 
@@ -4577,8 +5000,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CheckResponse]: ``.data`` is the parsed response.
@@ -4609,6 +5035,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def check_s3_access(
@@ -4620,6 +5048,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -4631,8 +5061,9 @@ class ModerationResource:
         Args:
             s3_url: Optional stream+s3:// reference to test access against
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -4652,6 +5083,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def custom_check(
@@ -4669,6 +5102,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -4685,8 +5120,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CustomCheckResponse]: ``.data`` is the parsed response.
@@ -4712,6 +5150,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_action_config(
@@ -4724,6 +5164,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -4735,8 +5177,9 @@ class ModerationResource:
             id: UUID of the action config to delete
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -4757,6 +5200,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_config(
@@ -4770,6 +5215,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -4782,8 +5229,9 @@ class ModerationResource:
             team: Team associated with the configuration
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -4805,6 +5253,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_moderation_rule(
@@ -4817,6 +5267,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -4828,8 +5280,9 @@ class ModerationResource:
             id: (not described by the spec)
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -4850,6 +5303,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def flag(
@@ -4868,6 +5323,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[FlagResponse]:
         """Flag content for moderation.
 
@@ -4886,8 +5343,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[FlagResponse]: ``.data`` is the parsed response.
@@ -4914,6 +5374,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def flag_feedback(
@@ -4924,6 +5386,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """flag_feedback.
 
@@ -4931,8 +5395,11 @@ class ModerationResource:
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -4950,6 +5417,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_action_config(
@@ -4965,6 +5434,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -4980,8 +5451,9 @@ class ModerationResource:
             only_defaults: Return hardcoded default configs without a DB query
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -5005,6 +5477,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_appeal(
@@ -5016,6 +5490,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -5026,8 +5502,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the appeal item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -5047,6 +5524,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_config(
@@ -5059,6 +5538,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -5072,8 +5553,9 @@ class ModerationResource:
             key: Key of the moderation configuration to retrieve
             team: Team associated with the configuration
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -5094,6 +5576,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_flag_count(
@@ -5106,6 +5590,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -5118,8 +5604,9 @@ class ModerationResource:
             entity_creator_id: ID of the user whose content was flagged
             entity_type: Optional entity type filter (e.g., stream:chat:v1:message, stream:user)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -5140,6 +5627,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_moderation_rule(
@@ -5151,6 +5640,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -5161,8 +5652,9 @@ class ModerationResource:
         Args:
             id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -5182,6 +5674,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_review_queue_item(
@@ -5193,6 +5687,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -5203,8 +5699,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the review queue item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -5224,6 +5721,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_task(
@@ -5235,6 +5734,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetTaskResponse]:
         """Get Task.
 
@@ -5245,8 +5746,9 @@ class ModerationResource:
         Args:
             id: Task ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetTaskResponse]: ``.data`` is the parsed response.
@@ -5266,6 +5768,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def insert_action_log(
@@ -5284,6 +5788,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -5303,8 +5809,11 @@ class ModerationResource:
                 integration call with no authenticated user
             reporter_user_id: ID of the user who triggered the action; empty for automated actions
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[InsertActionLogResponse]: ``.data`` is the parsed response.
@@ -5331,6 +5840,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def labels(
@@ -5348,6 +5859,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Labels.
 
@@ -5368,8 +5881,11 @@ class ModerationResource:
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[LabelsResponse]: ``.data`` is the parsed response.
@@ -5395,6 +5911,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_blocked_messages(
@@ -5405,6 +5923,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_blocked_messages.
 
@@ -5412,8 +5932,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -5431,6 +5952,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_moderation_logs(
@@ -5441,6 +5964,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_moderation_logs.
 
@@ -5448,8 +5973,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -5467,6 +5993,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_tasks(
@@ -5477,6 +6005,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """List Tasks.
 
@@ -5484,8 +6014,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/tasks``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -5503,6 +6034,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def mute(
@@ -5516,6 +6049,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute.
 
@@ -5530,8 +6065,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -5555,6 +6093,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_action(
@@ -5587,6 +6127,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -5624,8 +6166,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitActionResponse]: ``.data`` is the parsed response.
@@ -5666,6 +6211,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_chat_message_task(
@@ -5684,6 +6231,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -5702,8 +6251,11 @@ class ModerationResource:
             extra: Extra data that needs to be stored for this task
             user_name: The User Name, if not provided matches the User ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitChatMessageTaskResponse]: ``.data`` is the parsed response.
@@ -5730,6 +6282,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_moderation_feedback(
@@ -5749,6 +6303,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -5768,8 +6324,11 @@ class ModerationResource:
             expected_labels: Optional moderator-supplied classifications (up to 16 entries)
             expected_recommended_action: Optional moderator-supplied action
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitModerationFeedbackResponse]: ``.data`` is the parsed response.
@@ -5797,6 +6356,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_task(
@@ -5811,6 +6372,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submit Task.
 
@@ -5825,8 +6388,11 @@ class ModerationResource:
             evaluations: a list of harm engines / models to be evaluated
             extra: Extra data that needs to be stored for this task
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitTaskResponse]: ``.data`` is the parsed response.
@@ -5849,6 +6415,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def unban(
@@ -5864,6 +6432,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban.
 
@@ -5878,8 +6448,11 @@ class ModerationResource:
             unbanned_by: User request object
             unbanned_by_id: ID of the user performing the unban
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnbanResponse]: ``.data`` is the parsed response.
@@ -5903,6 +6476,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def unmute(
@@ -5916,6 +6491,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -5928,8 +6505,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnmuteResponse]: ``.data`` is the parsed response.
@@ -5951,6 +6531,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def update_flags(
@@ -5961,6 +6543,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """update_flags.
 
@@ -5968,8 +6552,11 @@ class ModerationResource:
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -5987,6 +6574,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def update_task(
@@ -6003,6 +6592,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Update Task.
 
@@ -6018,8 +6609,11 @@ class ModerationResource:
             reviewed_by: The person who did the review
             triggers: A list of harm engines / models to be evaluated
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpdateTaskResponse]: ``.data`` is the parsed response.
@@ -6044,6 +6638,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_action_config(
@@ -6064,6 +6660,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -6084,8 +6682,11 @@ class ModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -6114,6 +6715,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_config(
@@ -6147,6 +6750,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -6176,8 +6781,9 @@ class ModerationResource:
             velocity_filter_config: (not described by the spec)
             video_call_rule_config: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -6215,6 +6821,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_moderation_rule(
@@ -6239,6 +6847,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -6263,8 +6873,9 @@ class ModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -6297,6 +6908,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_delete_template(
@@ -6307,6 +6920,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -6314,8 +6929,9 @@ class ModerationResource:
 
         ``DELETE /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -6333,6 +6949,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_query_templates(
@@ -6343,6 +6961,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -6351,8 +6971,9 @@ class ModerationResource:
 
         ``GET /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -6370,6 +6991,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_upsert_template(
@@ -6382,6 +7005,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template.
 
@@ -6393,8 +7018,9 @@ class ModerationResource:
             config: Configuration for a feeds moderation template
             name: Name of the moderation template
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -6415,4 +7041,6 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )

@@ -208,6 +208,9 @@ class State:
         self.flag_counts: dict[str, int] = {}
         """Flags on each user's content (the EntityCreatorResponse counter)."""
         self.check_counts: dict[str, int] = {}
+        self.last_checks: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        """Per entity, the fingerprint of its last check and what it answered (an identical
+        re-check is answered the same, with nothing recorded again)."""
         """Checks received per entity id (test_mode included)."""
         self._undo: list[Callable[[], object]] | None = None
 
