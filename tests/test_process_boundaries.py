@@ -75,6 +75,8 @@ def an_instance(cls: type[StreamError]) -> StreamError:
         if "timeout" in params:
             kwargs["timeout"] = 0.5
         return cls("went wrong", **kwargs)
+    if "age" in params:
+        return cls("the event is 400 s old", age=400.0)  # type: ignore[call-arg]
     if "location" in params and "field" in params:
         return cls("moderation_payload", "text", "texts")  # type: ignore[call-arg]
     if "location" in params:
