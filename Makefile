@@ -25,7 +25,7 @@ install: $(STAMP)
 $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
-	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,bench]" -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,redis,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 # Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
@@ -62,9 +62,10 @@ need-redis:
 test: $(STAMP) need-redis check-generated lint typecheck
 	$(PY) -m pytest -q
 
-# The long runs: 10,000 checks under injected faults, schemathesis with every phase.
+# The long runs: 10,000 checks under injected faults, schemathesis with every phase, a fleet
+# of 4 workers checking 1,000 messages.
 stress: $(STAMP)
-	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py
+	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py tests/test_fleet.py
 
 demo: $(STAMP)
 	$(PY) examples/getting_started.py

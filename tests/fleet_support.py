@@ -122,6 +122,11 @@ class Fleet:
     def total_429(self) -> int:
         return sum(self.rate_limited.values())
 
+    def throughput(self) -> float:
+        """Checks answered per second, from the first result to the last."""
+        (first, _), (last, done) = self.timeline[0], self.timeline[-1]
+        return (done - 1) / (last - first) if last > first else 0.0
+
     @property
     def checked_twice(self) -> int:
         return sum(1 for n in self.check_counts.values() if n > 1)
@@ -197,7 +202,7 @@ def run_fleet(
                 if elapsed > timeout:
                     raise TimeoutError(f"the fleet did not finish in {timeout} s")
                 done = queue.hlen("moderation:results")
-                if not timeline or timeline[-1][1] != done:
+                if done and (not timeline or timeline[-1][1] != done):
                     timeline.append((round(elapsed, 2), done))
                 if kill_after is not None and not killed and done >= kill_after * n:
                     victim = str(procs[0].pid).encode()
@@ -254,16 +259,32 @@ def run_fleet(
     )
 
 
-if __name__ == "__main__":
+def measure(
+    n: int, limit: int, window: int, coordinators: tuple[str, ...] = ("redis", "off")
+) -> list[dict[str, Any]]:
+    """The figures of ``make bench``'s fleet row: 4 workers with the Redis coordinator and
+    without one, against the same limit."""
     import tempfile
 
-    for coordinator in ("redis", "off"):
+    rows = []
+    for coordinator in coordinators:
         with tempfile.TemporaryDirectory() as tmp:
-            fleet = run_fleet(Path(tmp), n=600, limit=50, window=2, coordinator=coordinator)
-        print(
-            f"{coordinator}: {len(fleet.results)} results in {fleet.seconds:.1f} s, "
-            f"429s {fleet.total_429} (most in one window "
-            f"{max(fleet.rate_limited.values(), default=0)}), checked twice "
-            f"{fleet.checked_twice}, {len(fleet.results) / fleet.seconds:.1f}/s vs "
-            f"{50 / 2:.1f}/s allowed"
+            fleet = run_fleet(Path(tmp), n=n, limit=limit, window=window, coordinator=coordinator)
+        rows.append(
+            {
+                "coordinator": coordinator,
+                "checks": len(fleet.results),
+                "checked_twice": fleet.checked_twice,
+                "checks_per_s": fleet.throughput(),
+                "limit_per_s": limit / window,
+                "rate_limited": fleet.total_429,
+                "most_429_in_a_window": max(fleet.rate_limited.values(), default=0),
+                "windows": len(fleet.rate_limited),
+            }
         )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in measure(600, 50, 2):
+        print(row)

@@ -3,7 +3,7 @@ installs) started on a free port in a process of its own, and stopped, killed or
 again on the same port by the test.
 
 A machine without ``redis-server`` fails these tests with how to install it: they are
-never skipped."""
+never skipped. (No pytest here: ``make bench`` uses it too.)"""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-import pytest
-
 INSTALL_HINT = (
     "the tests need a Redis server binary, redis-server: `apt-get install -y redis-server` "
     "(Debian, as .ci/run does), or put one on PATH"
@@ -25,7 +23,7 @@ INSTALL_HINT = (
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found is None:
-        pytest.fail(INSTALL_HINT, pytrace=False)
+        raise RuntimeError(INSTALL_HINT)
     return found
 
 
