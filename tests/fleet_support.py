@@ -269,7 +269,16 @@ def measure(
     rows = []
     for coordinator in coordinators:
         with tempfile.TemporaryDirectory() as tmp:
-            fleet = run_fleet(Path(tmp), n=n, limit=limit, window=window, coordinator=coordinator)
+            fleet = run_fleet(
+                Path(tmp),
+                n=n,
+                limit=limit,
+                window=window,
+                coordinator=coordinator,
+                # a call may wait a whole window for the fleet's pause: its deadline (80% of
+                # the job's timeout) must outlast that, or it is sent with too little time
+                job_timeout=max(3.0, 3.0 * window),
+            )
         rows.append(
             {
                 "coordinator": coordinator,
