@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
-EXTRAS ?= dev,testing,rich,aiohttp,orjson
+EXTRAS ?= dev,testing,rich,aiohttp,orjson,redis
 # `make bench` runs in a virtualenv of its own: the SDK with every optional speedup, plus
 # getstream 7.0.0 to compare with (kept out of .venv so the tests never see it).
 BENCH_VENV := .venv-bench
@@ -12,7 +12,7 @@ BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
 
-.PHONY: install test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
+.PHONY: install need-redis test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(STAMP)
 $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
-	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,bench]" -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,redis,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 # Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
@@ -55,12 +55,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-test: $(STAMP) check-generated lint typecheck
+# The fleet tests start a real Redis server; they fail, never skip, without one.
+need-redis:
+	@command -v redis-server >/dev/null || { echo "make test needs redis-server (tests start a real Redis): apt-get install -y redis-server, as .ci/run does" >&2; exit 1; }
+
+test: $(STAMP) need-redis check-generated lint typecheck
 	$(PY) -m pytest -q
 
-# The long runs: 10,000 checks under injected faults, schemathesis with every phase.
+# The long runs: 10,000 checks under injected faults, schemathesis with every phase, a fleet
+# of 4 workers checking 1,000 messages.
 stress: $(STAMP)
-	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py
+	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py tests/test_fleet.py
 
 demo: $(STAMP)
 	$(PY) examples/getting_started.py

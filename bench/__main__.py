@@ -1,7 +1,7 @@
 """``make bench``: every measurement of the suite, side by side in one run.
 
 ``python -m bench [--quick] [--only SECTION,...] [--out DIR]``. Sections: parse, percall,
-imports, memory, check_many, emulator_text, profile. Each measurement runs in processes
+imports, memory, check_many, emulator_text, profile, fleet. Each measurement runs in processes
 of its own (the servers in others); this process only starts them and gathers what they
 print. Writes ``DIR/latest.json`` (everything), ``DIR/latest.md`` (the tables) and, with
 matplotlib, ``DIR/latest.png``; prints the tables.
@@ -31,7 +31,16 @@ from bench.payloads import body
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("parse", "percall", "imports", "memory", "check_many", "emulator_text", "profile")
+SECTIONS = (
+    "parse",
+    "percall",
+    "imports",
+    "memory",
+    "check_many",
+    "emulator_text",
+    "profile",
+    "fleet",
+)
 CHECK_MANY = ROOT / "bench" / "check_many_throughput.py"
 DEFAULT_OUT = ROOT / "bench" / "results"
 README_START = "<!-- bench:start (written by make bench) -->"
@@ -276,6 +285,18 @@ def run_emulator_text(quick: bool) -> dict[str, Any]:
     return result
 
 
+def run_fleet(quick: bool) -> dict[str, Any]:
+    """4 arq worker processes (examples/arq_workers.py) against the served emulator limiting
+    ``check`` to L per window: the fleet's checks/s against L, with the Redis coordinator
+    and without one (tests/fleet_support.py; needs redis-server)."""
+    from tests.fleet_support import measure
+
+    if quick:  # one small run: the code works
+        return {"n": 20, "limit": 20, "window": 1, "rows": measure(20, 20, 1, ("redis",))}
+    n, limit, window = 1200, 100, 5
+    return {"n": n, "limit": limit, "window": window, "rows": measure(n, limit, window)}
+
+
 def run_profile(urls: dict[str, str], quick: bool) -> dict[str, Any]:
     calls = "20" if quick else "3000"
     return {
@@ -366,6 +387,8 @@ def main() -> None:
                 results["emulator_text"] = run_emulator_text(args.quick)
             elif section == "profile":
                 results["profile"] = run_profile(urls, args.quick)
+            elif section == "fleet":
+                results["fleet"] = run_fleet(args.quick)
     results["seconds"] = time.perf_counter() - started
     results["machine"]["load_after"] = os.getloadavg()[0]
     text = write_report(results, args.out, chart=not args.no_chart)

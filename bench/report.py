@@ -252,6 +252,30 @@ def tables(results: dict[str, Any]) -> str:
             )
         else:
             out.append(cm["status"])
+    if "fleet" in results:
+        fl = results["fleet"]
+        out.append(
+            "\n### A fleet: 4 arq workers against one rate limit (examples/arq_workers.py)\n"
+        )
+        out.append(
+            f"{fl['n']:,} messages, `check` limited to {fl['limit']} per {fl['window']} s window "
+            "by the served emulator; checks/s from the first answer to the last."
+        )
+        rows = [
+            [
+                "Redis coordinator" if r["coordinator"] == "redis" else "none",
+                f"{r['checks_per_s']:,.1f}",
+                f"{r['limit_per_s']:,.1f}",
+                f"{r['checks_per_s'] / r['limit_per_s']:.0%}",
+                str(r["rate_limited"]),
+                str(r["most_429_in_a_window"]),
+                str(r["checked_twice"]),
+            ]
+            for r in fl["rows"]
+        ]
+        header = ["coordinator", "checks/s", "limit/s", "of the limit", "429s", "most 429s in a "
+                  "window", "checked twice"]  # fmt: skip
+        out.append(_table(header, rows))
     if "emulator_text" in results:
         et = results["emulator_text"]
         sizes = list(next(iter(et["seconds"].values())))

@@ -194,8 +194,25 @@ async def test_an_item_rate_limited_too_often_fails_with_the_429() -> None:
     async with async_client(api) as client:
         batch = client.moderation.check_many(make_items(3), concurrency=3, rate_limit_retries=0)
         results = [r async for r in batch]
-    assert all(isinstance(r.error, RateLimitError) for r in results)
-    assert all(r.rate_limited == 1 for r in results)
+    failed = [r for r in results if not r.ok]
+    assert failed and all(isinstance(r.error, RateLimitError) for r in failed)
+    assert all(r.rate_limited == 1 for r in failed)
+    assert len(failed) == api.arrivals_in_window()
+
+
+async def test_a_429_that_ends_an_item_still_pauses_the_batch() -> None:
+    api = FakeAPI()
+    api.window_at, api.window = 1, 0.2
+    async with async_client(api) as client:
+        batch = client.moderation.check_many(
+            make_items(3), concurrency=1, ordered=True, rate_limit_retries=0
+        )
+        results = [r async for r in batch]
+    # The first item got the 429 and ends with it; the next ones waited for the window to
+    # close instead of walking into it.
+    assert isinstance(results[0].error, RateLimitError)
+    assert [r.ok for r in results[1:]] == [True, True]
+    assert api.arrivals_in_window() == 1
 
 
 async def test_a_plain_check_still_retries_its_own_429() -> None:

@@ -38,6 +38,8 @@ from ._exceptions import (
 )
 from ._generated import SPEC_VERSION
 from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
+from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
+from ._redis_limits import RedisRateLimits
 from ._version import __version__
 from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 
@@ -62,16 +64,20 @@ __all__ = [
     "BadRequestError",
     "CheckItem",
     "CheckResult",
+    "CoordinatorError",
     "ForkError",
     "InsecureTransportError",
     "InternalServerError",
     "InvalidEventError",
     "InvalidSignatureError",
+    "LocalRateLimits",
     "NotFoundError",
     "ParseError",
     "PermissionDeniedError",
+    "RateLimitCoordinator",
     "RateLimitError",
     "RateLimitInfo",
+    "RedisRateLimits",
     "ResponseLostError",
     "ResponseTooLargeError",
     "Stream",

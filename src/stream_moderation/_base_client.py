@@ -452,6 +452,10 @@ class ClientCore:
         call.request.extensions["trace"] = _atrace if asynchronous else _trace
         return limit
 
+    def deadline_error(self, call: Call) -> APIConnectionError:
+        """The call's deadline expired before its next attempt could start."""
+        return self._timeout_error(call, "deadline", call.deadline, sent=False)
+
     def body_for(self, call: Call, response: httpx.Response) -> BoundedBody:
         """Where an attempt's body is read into: a 2xx whole up to the size limit (else
         BodyTooLarge), an error body only up to ERROR_BODY_BYTES."""

@@ -8,9 +8,12 @@ sync client, ``CheckBatch``) that yields one ``CheckResult`` per item. The machi
   most ``concurrency`` requests are in flight and a huge input is never held in memory;
 - each result carries its item and either the response or the error: one item's failure
   does not stop the others;
-- a 429 pushes back one shared "not before" moment (``SharedBackoff``): every worker waits
-  for it, then the item is sent again; other retryable failures are retried by the call
-  itself, as for any call;
+- a 429 pauses the key (the app's API key and ``check``) in a rate-limit coordinator: every
+  worker waits for the same moment, then the item is sent again; other retryable failures
+  are retried by the call itself, as for any call. The coordinator is the client's
+  (``AsyncStream(rate_limits=...)``: shared with its other calls, or a whole fleet's), else
+  one of the batch's own (``LocalRateLimits``); every answer's X-RateLimit-* headers go to
+  it too (``Remaining: 0`` pauses until the reset; a pacing coordinator counts the window);
 - results come out as they complete, or in input order with ``ordered=True`` (completed
   results wait, within the window, for the ones before them).
 
@@ -56,9 +59,15 @@ import anyio
 import attrs
 from anyio.abc import TaskGroup
 
-from ._backoff import SharedBackoff
-from ._exceptions import ArgumentTypeError, ArgumentValueError, RateLimitError, StreamError
+from ._exceptions import (
+    APIStatusError,
+    ArgumentTypeError,
+    ArgumentValueError,
+    RateLimitError,
+    StreamError,
+)
 from ._generated.types import StreamResponse
+from ._rate_limits import LocalRateLimits, RateLimitCoordinator
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -189,6 +198,8 @@ class _Batch(Generic[ItemT]):
         total: int | None,
         policy: RetryPolicy,
         rate_limit_retries: int,
+        rate_limits: RateLimitCoordinator | None = None,
+        key: str = "check",
     ) -> None:
         if concurrency < 1:
             raise ArgumentValueError("concurrency must be >= 1")
@@ -214,7 +225,10 @@ class _Batch(Generic[ItemT]):
         self._policy = policy
         self._rate_limit_retries = rate_limit_retries
         self._window = WINDOW_PER_WORKER * concurrency
-        self.backoff = SharedBackoff()
+        self.limits = rate_limits if rate_limits is not None else LocalRateLimits()
+        self._key = key
+        self.pauses = 0
+        self.paused_seconds = 0.0
 
         self.done = 0
         self.failed = 0
@@ -339,8 +353,9 @@ class _Batch(Generic[ItemT]):
         except (TypeError, ValueError) as exc:
             return CheckResult(index, item, error=exc)
         rate_limited = 0
+        limits, key = self.limits, self._key
         while True:
-            await self.backoff.wait()
+            await limits.acquire(key)
             try:
                 response = await send(kwargs)
             except RateLimitError as exc:
@@ -351,15 +366,21 @@ class _Batch(Generic[ItemT]):
                     headers=exc.headers,
                     unrecoverable=exc.unrecoverable,
                 )
+                paused = await limits.report(key, 429, exc.headers, pause=delay)
                 if delay is None:
                     return CheckResult(index, item, error=exc, rate_limited=rate_limited + 1)
                 rate_limited += 1
-                if self.backoff.remaining() < delay:
+                if paused.added > 0:
                     logger.info("rate limited: pausing the batch for %.2f s", delay)
-                self.backoff.defer(delay)
+                self.pauses += paused.started
+                self.paused_seconds += paused.added
+            except APIStatusError as exc:
+                await limits.report(key, exc.status_code, exc.headers)
+                return CheckResult(index, item, error=exc, rate_limited=rate_limited)
             except (StreamError, TypeError, ValueError) as exc:
                 return CheckResult(index, item, error=exc, rate_limited=rate_limited)
             else:
+                await limits.report(key, response.status_code, response.headers)
                 return CheckResult(index, item, response=response, rate_limited=rate_limited)
 
     def _kwargs(self, item: ItemT) -> dict[str, Any]:
@@ -418,13 +439,13 @@ class _BatchView(Generic[ItemT]):
 
     @property
     def pauses(self) -> int:
-        """How many times a 429 paused the whole batch."""
-        return self._batch.backoff.pauses
+        """How many times a 429 of this batch paused its key (which was not paused)."""
+        return self._batch.pauses
 
     @property
     def paused_seconds(self) -> float:
-        """For how long, in total, the batch was paused by 429s."""
-        return self._batch.backoff.paused_seconds
+        """For how long, in total, this batch's 429s paused its key."""
+        return self._batch.paused_seconds
 
 
 class AsyncCheckBatch(_BatchView[ItemT]):
@@ -595,6 +616,8 @@ def new_batch(
     total: int | None,
     policy: RetryPolicy,
     rate_limit_retries: int,
+    rate_limits: RateLimitCoordinator | None = None,
+    key: str = "check",
 ) -> _Batch[ItemT]:
     """The state of a new batch; the resource wraps it in the driver of its client."""
     merged = dict(defaults or {})
@@ -609,4 +632,6 @@ def new_batch(
         total=total,
         policy=policy,
         rate_limit_retries=rate_limit_retries,
+        rate_limits=rate_limits,
+        key=key,
     )

@@ -36,17 +36,19 @@ from ._base_client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    Call,
     ClientCore,
     Retry,
     TimeoutTypes,
     check_base_url,
 )
 from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
-from ._exceptions import ArgumentValueError, StreamError
+from ._exceptions import ArgumentTypeError, ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
 from ._generated.types import UNSET, Operation, StreamResponse, Unset
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
+from ._rate_limits import RateLimitCoordinator
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
 
@@ -125,6 +127,7 @@ class _ClientBase:
     _core: ClientCore
     _pool: _Pool[Any]
     _owns_http: bool
+    _rate_limits: RateLimitCoordinator | None = None
 
     def _setup(
         self,
@@ -208,6 +211,15 @@ class _ClientBase:
     @property
     def max_response_bytes(self) -> int:
         return self._core.max_response_bytes
+
+    @property
+    def rate_limits(self) -> RateLimitCoordinator | None:
+        """The rate-limit coordinator every call waits for (None: each call on its own)."""
+        return self._rate_limits
+
+    def _rate_limit_key(self, operation: str) -> str:
+        """What a coordinator counts by: the app (its API key) and the endpoint."""
+        return f"{self.api_key}:{operation}"
 
     def create_token(
         self,
@@ -306,7 +318,9 @@ class _ClientBase:
         """This client, except that a call does not retry its own 429s: ``check_many``
         pauses the whole batch instead. Shares the connection pool."""
         policy = attrs.evolve(self._core.retry_policy, retry_rate_limited=False)
-        return self._clone(UNSET, None, None, retry_policy=policy)
+        clone = self._clone(UNSET, None, None, retry_policy=policy)
+        clone._rate_limits = None  # the batch consults the coordinator, once per request
+        return clone
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_key={self.api_key!r}, base_url={self.base_url!r})"
@@ -330,6 +344,12 @@ class AsyncStream(_ClientBase):
     ``AsyncStream(api_key=..., api_secret=...)``, or from the environment
     (``STREAM_API_KEY``, ``STREAM_API_SECRET``, ``STREAM_BASE_URL``). Use it as an async
     context manager, or call ``aclose()``. Works under asyncio and trio.
+
+    ``rate_limits``: a coordinator (``LocalRateLimits``, or ``RedisRateLimits`` for a fleet
+    of workers) that every call waits for before each attempt and tells what each answer
+    said of the rate limit (429s, X-RateLimit-* headers); the wait counts toward the
+    call's ``deadline``. ``async with`` the client starts it (else its first use does); it
+    is not closed with the client.
     """
 
     moderation: AsyncModeration
@@ -352,6 +372,7 @@ class AsyncStream(_ClientBase):
         proxy: str | httpx.URL | None = None,
         trust_env: bool = True,
         allow_insecure_http: bool = False,
+        rate_limits: RateLimitCoordinator | None = None,
     ) -> None:
         proxy_url = self._setup(
             api_key,
@@ -369,6 +390,12 @@ class AsyncStream(_ClientBase):
             http_client=http_client,
             transport=transport,
         )
+        if rate_limits is not None and not isinstance(rate_limits, RateLimitCoordinator):
+            raise ArgumentTypeError(
+                "rate_limits must be a LocalRateLimits or a RedisRateLimits, got "
+                f"{type(rate_limits).__name__}"
+            )
+        self._rate_limits = rate_limits
 
         def make() -> httpx.AsyncClient:
             own = httpx.AsyncHTTPTransport(
@@ -443,7 +470,11 @@ class AsyncStream(_ClientBase):
             deadline=deadline,
             retry_unsafe=retry_unsafe,
         )
+        limits = self._rate_limits
+        key = self._rate_limit_key(operation.name)
         while True:
+            if limits is not None:
+                await self._wait_for_limits(call, limits, key)
             seconds = core.begin_attempt(call, asynchronous=True)
             response: httpx.Response | None = None
             content: bytes | None = None
@@ -462,12 +493,25 @@ class AsyncStream(_ClientBase):
                 failure = exc
             finally:
                 ATTEMPT_PROGRESS.reset(progress)
+            if limits is not None and response is not None:
+                await limits.report(key, response.status_code, response.headers)
             # decided outside the except blocks: a raised error has no __context__ holding
             # the original httpx error (and its request's headers)
             outcome = core.after_attempt(call, response, content, failure)
             if not isinstance(outcome, Retry):
                 return outcome
             await anyio.sleep(outcome.delay)
+
+    async def _wait_for_limits(self, call: Call, limits: RateLimitCoordinator, key: str) -> None:
+        """Wait for the coordinator, within the call's deadline."""
+        ends = call.ends
+        if ends is None:
+            await limits.acquire(key)
+            return
+        with anyio.move_on_after(ends - time.monotonic()) as scope:
+            await limits.acquire(key)
+        if scope.cancelled_caught:
+            raise self._core.deadline_error(call)
 
     def paginate(
         self,
@@ -506,6 +550,8 @@ class AsyncStream(_ClientBase):
             await self._http.aclose()
 
     async def __aenter__(self) -> AsyncStream:
+        if self._rate_limits is not None:
+            await self._rate_limits.start()  # a coordinator that cannot start raises here
         return self
 
     async def __aexit__(

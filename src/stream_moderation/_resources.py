@@ -66,7 +66,9 @@ class AsyncModeration(AsyncModerationResource):
         completes (``total``: the ``total`` given, else ``len(items)`` when it has one).
 
         A 429 pauses the whole batch until the moment the API names (``Retry-After``), then
-        the item is sent again, up to ``rate_limit_retries`` times. ``timeout``,
+        the item is sent again, up to ``rate_limit_retries`` times; with the client's
+        ``rate_limits``, the pause is that coordinator's (shared with the client's other
+        calls, or with a fleet of workers through Redis). ``timeout``,
         ``max_retries`` (for the other retryable failures) and ``extra_headers`` apply to
         each call.
 
@@ -84,6 +86,8 @@ class AsyncModeration(AsyncModerationResource):
             total=total,
             policy=self._client._core.retry_policy,
             rate_limit_retries=rate_limit_retries,
+            rate_limits=self._client.rate_limits,
+            key=self._client._rate_limit_key("check"),
         )
         check = self._client._pausing_client().moderation.check
 

@@ -4,6 +4,9 @@ Any HTTP client can then use it: send ``api_key`` as a query parameter and an HS
 signed with the secret in ``Authorization`` (with ``Stream-Auth-Type: jwt``), as with
 Stream's API. The spec is served at ``/openapi.json``.
 
+``--rate-limit 1000 --rate-limit check=20 --rate-window 10``: Stream-like rate limits (per
+app and operation, fixed windows; X-RateLimit-* headers, 429 with Retry-After).
+
 ``--fault KIND[:OPTION=VALUE,...]`` (repeatable) injects faults, e.g.
 ``--fault 503:rate=0.05,seed=1 --fault 429:times=3,retry-after=2,ops=check``; what was
 injected is counted at ``GET /_emulator/faults``.
@@ -52,7 +55,19 @@ def _parser() -> argparse.ArgumentParser:
         help="register a block list (repeatable)",
     )
     parser.add_argument(
-        "--rate-limit", type=int, default=None, help="requests per operation per minute"
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="N|OPERATION=N",
+        help="requests per app and operation per window (default 100000); OPERATION=N "
+        "(repeatable) for one operation, e.g. check=20",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="seconds per rate-limit window (default 60, like Stream's)",
     )
     parser.add_argument(
         "--fault",
@@ -72,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        from ._app import DEFAULT_RATE_LIMIT
+        from ._app import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
         from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
         from ._injector import FaultInjector, parse_rule
         from ._server import run
@@ -91,18 +106,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         blocklists[name] = [w.strip() for w in words.split(",") if w.strip()]
     try:
+        rate_limit, rate_limits = _rate_limits(args.rate_limit, DEFAULT_RATE_LIMIT)
+    except ValueError as exc:
+        print(f"--rate-limit: {exc}", file=sys.stderr)
+        return 2
+    try:
         rules = [parse_rule(spec) for spec in args.fault]
     except ValueError as exc:
         print(f"--fault: {exc}", file=sys.stderr)
         return 2
-    emulator = Emulator(
-        args.api_key or DEFAULT_API_KEY,
-        args.api_secret or DEFAULT_API_SECRET,
-        timestamps=args.timestamps,
-        webhook_url=args.webhook_url,
-        blocklists=blocklists,
-        rate_limit=args.rate_limit or DEFAULT_RATE_LIMIT,
-    )
+    try:
+        emulator = Emulator(
+            args.api_key or DEFAULT_API_KEY,
+            args.api_secret or DEFAULT_API_SECRET,
+            timestamps=args.timestamps,
+            webhook_url=args.webhook_url,
+            blocklists=blocklists,
+            rate_limit=rate_limit,
+            rate_limits=rate_limits,
+            rate_window=DEFAULT_RATE_WINDOW if args.rate_window is None else args.rate_window,
+        )
+    except ValueError as exc:
+        print(f"stream-moderation-emulator: {exc}", file=sys.stderr)
+        return 2
     if rules:
         emulator.add_middleware(FaultInjector(rules))
     secret_source = "from --api-secret" if args.api_secret else f"the default, {DEFAULT_API_SECRET}"
@@ -111,10 +137,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(api_key={emulator.api_key!r}, secret {secret_source}; spec at /openapi.json)",
         flush=True,
     )
+    limiter = emulator.app.limiter
+    if rate_limits or rate_limit != DEFAULT_RATE_LIMIT or limiter.window != DEFAULT_RATE_WINDOW:
+        per_op = "".join(f", {op} {n}" for op, n in sorted(rate_limits.items()))
+        print(
+            f"rate limits per {limiter.window} s window: {rate_limit} per operation{per_op}",
+            flush=True,
+        )
     for rule in rules:
         print(f"injecting faults: {rule.describe()}", flush=True)
     run(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _rate_limits(specs: Sequence[str], default: int) -> tuple[int, dict[str, int]]:
+    """``--rate-limit N`` (every operation) and ``--rate-limit OPERATION=N`` (one)."""
+    limit, limits = default, {}
+    for spec in specs:
+        name, _, value = spec.rpartition("=")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"want N or OPERATION=N, got {spec!r}") from None
+        if name:
+            limits[name.strip()] = number
+        else:
+            limit = number
+    return limit, limits
 
 
 if __name__ == "__main__":

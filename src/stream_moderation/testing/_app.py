@@ -17,6 +17,7 @@ mistake always gets the API's error body, never a 500.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import math
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -51,14 +52,22 @@ from ._spec import (
 from ._webhooks import WebhookSender
 from ._wire import TimestampMode, decode_json, encode_json, text_problem
 
-__all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "EmulatorApp", "Middleware"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_RATE_WINDOW",
+    "MAX_BODY_BYTES",
+    "EmulatorApp",
+    "Middleware",
+]
 
 logger = logging.getLogger("stream_moderation.testing")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 """Larger request bodies answer 413 (code 22)."""
 DEFAULT_RATE_LIMIT = 100_000
-"""Requests per operation per minute before 429 (code 9)."""
+"""Requests per app and operation per window before 429 (code 9)."""
+DEFAULT_RATE_WINDOW = 60
+"""Seconds per rate-limit window: Stream's windows are one minute."""
 
 Middleware = Callable[[ASGIApp], ASGIApp]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -77,32 +86,62 @@ def _json_response(
 
 
 class _RateLimiter:
-    """Fixed one-minute windows per operation, as the X-RateLimit-* headers describe."""
+    """Stream-like rate limits: per app (API key) and per operation, in fixed windows of
+    ``window`` seconds aligned on the epoch (one minute by default), as the X-RateLimit-*
+    headers describe: ``Limit`` the window's quota, ``Remaining`` what is left of it,
+    ``Reset`` the window's end (unix seconds). Over the quota: 429 with ``Retry-After``."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._windows: dict[str, tuple[int, int]] = {}
+    def __init__(
+        self, limit: int, *, window: int = 60, limits: Mapping[str, int] | None = None
+    ) -> None:
+        self.limit = _positive("rate_limit", limit)
+        self.window = _positive("rate_window", window)
+        self.limits = {op: _positive(f"rate_limits[{op!r}]", n) for op, n in (limits or {}).items()}
+        """Per operation, a quota other than ``limit``."""
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self.rejected: dict[str, dict[int, int]] = {}
+        """Per operation, the requests answered 429 in each window (by its reset)."""
         self._lock = threading.Lock()
 
-    def take(self, operation: str, now: float) -> tuple[bool, dict[str, str]]:
-        window = int(now // 60) * 60
+    def limit_of(self, operation: str) -> int:
+        return self.limits.get(operation, self.limit)
+
+    def take(self, app: str, operation: str, now: float) -> tuple[bool, dict[str, str]]:
+        limit = self.limit_of(operation)
+        window = int(now // self.window) * self.window
+        reset = window + self.window
         with self._lock:
-            start, used = self._windows.get(operation, (window, 0))
+            start, used = self._windows.get((app, operation), (window, 0))
             if start != window:
                 start, used = window, 0
-            allowed = used < self.limit
+            allowed = used < limit
             if allowed:
                 used += 1
-            self._windows[operation] = (start, used)
-        reset = start + 60
+            else:
+                counts = self.rejected.setdefault(operation, {})
+                counts[reset] = counts.get(reset, 0) + 1
+            self._windows[(app, operation)] = (start, used)
         headers = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(max(0, self.limit - used)),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - used)),
             "X-RateLimit-Reset": str(reset),
         }
         if not allowed:
             headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
         return allowed, headers
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                op: {str(reset): n for reset, n in sorted(counts.items())}
+                for op, counts in sorted(self.rejected.items())
+            }
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return value
 
 
 class EmulatorApp:
@@ -116,6 +155,8 @@ class EmulatorApp:
         api_key: str,
         api_secret: str,
         rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_limits: Mapping[str, int] | None = None,
+        rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
@@ -125,7 +166,13 @@ class EmulatorApp:
         self._secret = api_secret
         self.validate_responses = validate_responses
         self.max_body_bytes = max_body_bytes
-        self.limiter = _RateLimiter(rate_limit)
+        known = operations()
+        for name in rate_limits or {}:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"rate_limits: no operation named {name!r}{hint}")
+        self.limiter = _RateLimiter(rate_limit, window=rate_window, limits=rate_limits)
         self.calls: dict[str, int] = {}
         """Requests received per operation (whatever their outcome)."""
         self._calls_lock = threading.Lock()
@@ -213,11 +260,15 @@ class EmulatorApp:
         started = time.perf_counter()
         with self._calls_lock:
             self.calls[op.name] = self.calls.get(op.name, 0) + 1
-        allowed, headers = self.limiter.take(op.name, time.time())
+        app = request.query_params.get("api_key", "")
+        allowed, headers = self.limiter.take(app, op.name, time.time())
         try:
             if not allowed:
                 raise EmulatorError(
-                    429, 9, f"too many requests: {self.limiter.limit} per minute for {op.name}"
+                    429,
+                    9,
+                    f"too many requests: {self.limiter.limit_of(op.name)} per "
+                    f"{self.limiter.window} s for {op.name}",
                 )
             caller = await self._caller(request, lambda: self._authenticate(request, op.name))
             raw = await self._read_body(request)
@@ -451,6 +502,7 @@ class EmulatorApp:
             return {
                 "calls": dict(sorted(self.calls.items())),
                 "check_counts": dict(self.backend.state.check_counts),
+                "rate_limited": self.limiter.snapshot(),
             }
 
     def _blocklist(self, request: Request, data: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import httpx
 import jwt
 
 from .._client import AsyncStream, Stream
-from ._app import DEFAULT_RATE_LIMIT, EmulatorApp, Middleware
+from ._app import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, EmulatorApp, Middleware
 from ._backend import Backend
 from ._classifier import Classifier
 from ._server import serve_in_thread
@@ -37,8 +37,10 @@ class Emulator:
     Options: ``timestamps`` ("unix_ns" like the v2 API, or "rfc3339"), ``classifier``
     (replaces the keyword classifier), ``blocklists`` (name -> words, added to the built-in
     ``profanity_en``), ``webhook_url`` / ``webhook_callback`` (receive signed events),
-    ``rate_limit`` (requests per operation per minute), ``validate_responses`` (check every
-    answer against the spec; on by default), ``clock`` (unix nanoseconds), ``id_factory``.
+    ``rate_limit`` (requests per app and operation per window; ``rate_limits`` per operation,
+    e.g. ``{"check": 20}``; ``rate_window`` seconds, 60 by default: see ``rate_limited``),
+    ``validate_responses`` (check every answer against the spec; on by default), ``clock``
+    (unix nanoseconds), ``id_factory``.
     """
 
     def __init__(
@@ -53,6 +55,8 @@ class Emulator:
         webhook_callback: WebhookCallback | None = None,
         webhook_retry_delays: Sequence[float] = (0.05, 0.25),
         rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_limits: Mapping[str, int] | None = None,
+        rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
         clock: Callable[[], int] | None = None,
         id_factory: Callable[[], str] | None = None,
@@ -79,6 +83,8 @@ class Emulator:
             api_key=api_key,
             api_secret=api_secret,
             rate_limit=rate_limit,
+            rate_limits=rate_limits,
+            rate_window=rate_window,
             validate_responses=validate_responses,
         )
 
@@ -122,6 +128,12 @@ class Emulator:
     def calls(self) -> dict[str, int]:
         """Requests received per operation name."""
         return self.app.calls
+
+    @property
+    def rate_limited(self) -> dict[str, dict[str, int]]:
+        """Requests answered 429 by the rate limit, per operation and per window (the
+        window's end, unix seconds, as text: ``X-RateLimit-Reset``); faults not included."""
+        return self.app.limiter.snapshot()
 
     def add_blocklist(self, name: str, words: Iterable[str]) -> None:
         """Register (or replace) a block list that configs can name in block_list_config."""
