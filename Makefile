@@ -56,8 +56,15 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 # The fleet tests start a real Redis server; they fail, never skip, without one.
+# The fleet tests start a real Redis server: Debian's redis-server, installed when missing
+# (as root, the way CI runs); otherwise the command to run is printed.
 need-redis:
-	@command -v redis-server >/dev/null || { echo "make test needs redis-server (tests start a real Redis): apt-get install -y redis-server, as .ci/run does" >&2; exit 1; }
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
+	  fi; }
 
 test: $(STAMP) need-redis check-generated lint typecheck
 	$(PY) -m pytest -q
