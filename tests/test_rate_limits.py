@@ -175,8 +175,28 @@ async def test_a_call_waits_for_a_pause_within_its_deadline() -> None:
         started = time.monotonic()
         with pytest.raises(APITimeoutError, match=r"deadline of 0\.5 s"):
             await check(client, "m-1")
-    assert 0.45 <= time.monotonic() - started < 1.5
+    # the wait gives up while half the deadline is left for the attempt: nothing sent
+    assert 0.2 <= time.monotonic() - started < 1.5
     assert emulator.calls.get("check", 0) == 0
+
+
+async def test_a_pause_never_leaves_the_attempt_without_its_timeout() -> None:
+    emulator = emulator_with()
+    await with_config(emulator)
+    limits = LocalRateLimits()
+    async with emulator.client(rate_limits=limits, deadline=3.0, timeout=1.0) as client:
+        # ends 2.5 s in: waiting for it would leave the check 0.5 s of its 1 s timeout
+        await limits.pause(f"{client.api_key}:check", 2.5)
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match=r"deadline of 3(\.0)? s") as raised:
+            await check(client, "m-1")
+        assert 1.8 <= time.monotonic() - started < 2.6  # gave up with 1 s left, unsent
+        assert not raised.value.may_have_been_processed
+        assert emulator.calls.get("check", 0) == 0
+        # a pause that leaves the attempt its timeout is waited for
+        await limits.pause(f"{client.api_key}:check", 1.0)
+        await check(client, "m-2")
+    assert emulator.calls["check"] == 1
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])

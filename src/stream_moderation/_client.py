@@ -503,12 +503,19 @@ class AsyncStream(_ClientBase):
             await anyio.sleep(outcome.delay)
 
     async def _wait_for_limits(self, call: Call, limits: RateLimitCoordinator, key: str) -> None:
-        """Wait for the coordinator, within the call's deadline."""
+        """Wait for the coordinator, leaving the attempt its time before the deadline.
+
+        The wait may take what the deadline leaves beyond one attempt's timeout (at most
+        half of what is left): a wait that ate the whole deadline would send the request
+        with no time to answer, and an unanswered write may have been processed.
+        """
         ends = call.ends
         if ends is None:
             await limits.acquire(key)
             return
-        with anyio.move_on_after(ends - time.monotonic()) as scope:
+        left = ends - time.monotonic()
+        reserve = left / 2 if call.attempt_limit is None else min(call.attempt_limit, left / 2)
+        with anyio.move_on_after(left - reserve) as scope:
             await limits.acquire(key)
         if scope.cancelled_caught:
             raise self._core.deadline_error(call)
