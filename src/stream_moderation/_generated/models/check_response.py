@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs as _attrs
@@ -14,9 +14,11 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_list,
     check_str,
     coerce_models,
     model_to_wire,
+    to_wire,
 )
 
 __all__ = ["CheckResponse"]
@@ -29,6 +31,7 @@ _FIELDS: frozenset[str] = frozenset(
         "item",
         "task_id",
         "triggered_rule",
+        "triggered_rules",
     }
 )
 _new = object.__new__
@@ -46,6 +49,12 @@ def _to_triggered_rule(
     return coerce_models(value, TriggeredRuleResponse)  # type: ignore[no-any-return]
 
 
+def _to_triggered_rules(
+    value: Sequence[TriggeredRuleResponse | Mapping[str, Any]] | None | Unset,
+) -> list[TriggeredRuleResponse] | None | Unset:
+    return coerce_models(value, ("list", TriggeredRuleResponse))  # type: ignore[no-any-return]
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckResponse:
     """CheckResponse"""
@@ -61,6 +70,12 @@ class CheckResponse:
     triggered_rule: TriggeredRuleResponse | None | Unset = _attrs.field(
         default=UNSET, converter=_to_triggered_rule
     )
+    triggered_rules: list[TriggeredRuleResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggered_rules
+    )
+    """All moderation rules triggered by this check (content, user, and call rules), with their
+    resolved actions
+    """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -103,6 +118,16 @@ class CheckResponse:
                 self.triggered_rule = v if v is None else TriggeredRuleResponse.from_dict(v, strict)
             else:
                 self.triggered_rule = UNSET
+            if "triggered_rules" in d:
+                _f = "triggered_rules[]"
+                v = d["triggered_rules"]
+                self.triggered_rules = (
+                    v
+                    if v is None
+                    else [TriggeredRuleResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.triggered_rules = UNSET
         except ParseError as exc:
             raise exc.within("CheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -130,6 +155,10 @@ class CheckResponse:
                 if self.triggered_rule is None
                 else model_to_wire(TriggeredRuleResponse, self.triggered_rule)
             )
+        if self.triggered_rules is not UNSET:
+            out["triggered_rules"] = (
+                None if self.triggered_rules is None else to_wire(self.triggered_rules)
+            )
         return out
 
     def __repr__(self) -> str:
@@ -140,6 +169,7 @@ class CheckResponse:
             ("item", self.item),
             ("task_id", self.task_id),
             ("triggered_rule", self.triggered_rule),
+            ("triggered_rules", self.triggered_rules),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
         extra = (

@@ -26,6 +26,7 @@ _FIELDS: frozenset[str] = frozenset(
         "harm_labels",
         "min_confidence",
         "threshold",
+        "time_window",
     }
 )
 _new = object.__new__
@@ -38,6 +39,7 @@ class KeyframeRuleParameters:
     harm_labels: list[str] | None | Unset = UNSET
     min_confidence: float | None | Unset = UNSET
     threshold: int | None | Unset = UNSET
+    time_window: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -83,6 +85,12 @@ class KeyframeRuleParameters:
                 self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
             else:
                 self.threshold = UNSET
+            if "time_window" in d:
+                _f = "time_window"
+                v = d["time_window"]
+                self.time_window = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.time_window = UNSET
         except ParseError as exc:
             raise exc.within("KeyframeRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -101,6 +109,8 @@ class KeyframeRuleParameters:
             out["min_confidence"] = self.min_confidence
         if self.threshold is not UNSET:
             out["threshold"] = self.threshold
+        if self.time_window is not UNSET:
+            out["time_window"] = self.time_window
         return out
 
     def __repr__(self) -> str:
@@ -108,6 +118,7 @@ class KeyframeRuleParameters:
             ("harm_labels", self.harm_labels),
             ("min_confidence", self.min_confidence),
             ("threshold", self.threshold),
+            ("time_window", self.time_window),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
         extra = (

@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_str,
     coerce_models,
     model_to_wire,
     read_enum,
@@ -28,6 +29,7 @@ _FIELDS: frozenset[str] = frozenset(
         "ban_options",
         "call_options",
         "flag_user_options",
+        "reason",
         "skip_inbox",
         "type",
     }
@@ -64,6 +66,7 @@ class RuleBuilderAction:
     flag_user_options: FlagUserOptions | None | Unset = _attrs.field(
         default=UNSET, converter=_to_flag_user_options
     )
+    reason: str | None | Unset = UNSET
     skip_inbox: bool | None | Unset = UNSET
     type: RuleBuilderActionType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -99,6 +102,12 @@ class RuleBuilderAction:
                 self.flag_user_options = v if v is None else FlagUserOptions.from_dict(v, strict)
             else:
                 self.flag_user_options = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
             if "skip_inbox" in d:
                 _f = "skip_inbox"
                 v = d["skip_inbox"]
@@ -147,6 +156,8 @@ class RuleBuilderAction:
                 if self.flag_user_options is None
                 else model_to_wire(FlagUserOptions, self.flag_user_options)
             )
+        if self.reason is not UNSET:
+            out["reason"] = self.reason
         if self.skip_inbox is not UNSET:
             out["skip_inbox"] = self.skip_inbox
         if self.type is not UNSET:
@@ -158,6 +169,7 @@ class RuleBuilderAction:
             ("ban_options", self.ban_options),
             ("call_options", self.call_options),
             ("flag_user_options", self.flag_user_options),
+            ("reason", self.reason),
             ("skip_inbox", self.skip_inbox),
             ("type", self.type),
         ]

@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_int,
     check_list,
     check_str,
 )
@@ -28,6 +29,8 @@ _FIELDS: frozenset[str] = frozenset(
         "label_operator",
         "llm_harm_labels",
         "severity",
+        "text_length",
+        "text_length_operator",
     }
 )
 _new = object.__new__
@@ -43,6 +46,8 @@ class TextContentParameters:
     label_operator: str | None | Unset = UNSET
     llm_harm_labels: dict[str, str] | None | Unset = UNSET
     severity: str | None | Unset = UNSET
+    text_length: int | None | Unset = UNSET
+    text_length_operator: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -131,6 +136,20 @@ class TextContentParameters:
                 self.severity = v if v is None else (v if v.__class__ is str else check_str(v))
             else:
                 self.severity = UNSET
+            if "text_length" in d:
+                _f = "text_length"
+                v = d["text_length"]
+                self.text_length = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.text_length = UNSET
+            if "text_length_operator" in d:
+                _f = "text_length_operator"
+                v = d["text_length_operator"]
+                self.text_length_operator = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.text_length_operator = UNSET
         except ParseError as exc:
             raise exc.within("TextContentParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -155,6 +174,10 @@ class TextContentParameters:
             out["llm_harm_labels"] = None if self.llm_harm_labels is None else self.llm_harm_labels
         if self.severity is not UNSET:
             out["severity"] = self.severity
+        if self.text_length is not UNSET:
+            out["text_length"] = self.text_length
+        if self.text_length_operator is not UNSET:
+            out["text_length_operator"] = self.text_length_operator
         return out
 
     def __repr__(self) -> str:
@@ -165,6 +188,8 @@ class TextContentParameters:
             ("label_operator", self.label_operator),
             ("llm_harm_labels", self.llm_harm_labels),
             ("severity", self.severity),
+            ("text_length", self.text_length),
+            ("text_length_operator", self.text_length_operator),
         ]
         shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
         extra = (

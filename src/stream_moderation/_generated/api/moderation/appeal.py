@@ -34,6 +34,7 @@ def build_request(
     entity_id: str,
     entity_type: str,
     attachments: Sequence[str] | None = None,
+    review_queue_item_id: str | None = None,
     user: UserRequest | Mapping[str, Any] | None = None,
     user_id: str | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
@@ -49,6 +50,8 @@ def build_request(
     _body["entity_type"] = entity_type
     if attachments is not None:
         _body["attachments"] = to_wire(attachments)
+    if review_queue_item_id is not None:
+        _body["review_queue_item_id"] = review_queue_item_id
     if user is not None:
         _body["user"] = model_to_wire(UserRequest, user)
     if user_id is not None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ...models.delete_comment_request_payload import DeleteCommentRequestPayload
     from ...models.delete_message_request_payload import DeleteMessageRequestPayload
     from ...models.delete_reaction_request_payload import DeleteReactionRequestPayload
+    from ...models.delete_user_messages_request_payload import DeleteUserMessagesRequestPayload
     from ...models.delete_user_request_payload import DeleteUserRequestPayload
     from ...models.escalate_payload import EscalatePayload
     from ...models.flag_request import FlagRequest
@@ -55,6 +56,11 @@ else:
     )
     DeleteReactionRequestPayload = LazyModel(
         __name__, _models + "delete_reaction_request_payload", "DeleteReactionRequestPayload"
+    )
+    DeleteUserMessagesRequestPayload = LazyModel(
+        __name__,
+        _models + "delete_user_messages_request_payload",
+        "DeleteUserMessagesRequestPayload",
     )
     DeleteUserRequestPayload = LazyModel(
         __name__, _models + "delete_user_request_payload", "DeleteUserRequestPayload"
@@ -109,6 +115,7 @@ def build_request(
     delete_message: DeleteMessageRequestPayload | Mapping[str, Any] | None = None,
     delete_reaction: DeleteReactionRequestPayload | Mapping[str, Any] | None = None,
     delete_user: DeleteUserRequestPayload | Mapping[str, Any] | None = None,
+    delete_user_messages: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None = None,
     escalate: EscalatePayload | Mapping[str, Any] | None = None,
     flag: FlagRequest | Mapping[str, Any] | None = None,
     item_id: str | None = None,
@@ -149,6 +156,10 @@ def build_request(
         _body["delete_reaction"] = model_to_wire(DeleteReactionRequestPayload, delete_reaction)
     if delete_user is not None:
         _body["delete_user"] = model_to_wire(DeleteUserRequestPayload, delete_user)
+    if delete_user_messages is not None:
+        _body["delete_user_messages"] = model_to_wire(
+            DeleteUserMessagesRequestPayload, delete_user_messages
+        )
     if escalate is not None:
         _body["escalate"] = model_to_wire(EscalatePayload, escalate)
     if flag is not None:

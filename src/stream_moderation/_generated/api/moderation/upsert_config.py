@@ -11,6 +11,7 @@ from ...types import LazyModel, Operation, model_to_wire
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
+    from ...models.ai_audio_config_request import AIAudioConfigRequest
     from ...models.ai_image_config import AIImageConfig
     from ...models.ai_text_config import AITextConfig
     from ...models.ai_video_config import AIVideoConfig
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ...models.automod_semantic_filters_config import AutomodSemanticFiltersConfig
     from ...models.automod_toxicity_config import AutomodToxicityConfig
     from ...models.block_list_config import BlockListConfig
+    from ...models.flood_config import FloodConfig
     from ...models.google_vision_config import GoogleVisionConfig
     from ...models.llm_config import LLMConfig
     from ...models.rule_builder_config import RuleBuilderConfig
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from ...models.video_call_rule_config import VideoCallRuleConfig
 else:
     _models = __name__.rsplit(".", 3)[0] + ".models."
+    AIAudioConfigRequest = LazyModel(
+        __name__, _models + "ai_audio_config_request", "AIAudioConfigRequest"
+    )
     AIImageConfig = LazyModel(__name__, _models + "ai_image_config", "AIImageConfig")
     AITextConfig = LazyModel(__name__, _models + "ai_text_config", "AITextConfig")
     AIVideoConfig = LazyModel(__name__, _models + "ai_video_config", "AIVideoConfig")
@@ -41,6 +46,7 @@ else:
         __name__, _models + "automod_toxicity_config", "AutomodToxicityConfig"
     )
     BlockListConfig = LazyModel(__name__, _models + "block_list_config", "BlockListConfig")
+    FloodConfig = LazyModel(__name__, _models + "flood_config", "FloodConfig")
     GoogleVisionConfig = LazyModel(__name__, _models + "google_vision_config", "GoogleVisionConfig")
     LLMConfig = LazyModel(__name__, _models + "llm_config", "LLMConfig")
     RuleBuilderConfig = LazyModel(__name__, _models + "rule_builder_config", "RuleBuilderConfig")
@@ -67,6 +73,7 @@ OPERATION: Operation[UpsertConfigResponse] = Operation(
 def build_request(
     *,
     key: str,
+    ai_audio_config: AIAudioConfigRequest | Mapping[str, Any] | None = None,
     ai_image_config: AIImageConfig | Mapping[str, Any] | None = None,
     ai_text_config: AITextConfig | Mapping[str, Any] | None = None,
     ai_video_config: AIVideoConfig | Mapping[str, Any] | None = None,
@@ -79,6 +86,7 @@ def build_request(
     aws_rekognition_config: AIImageConfig | Mapping[str, Any] | None = None,
     block_list_config: BlockListConfig | Mapping[str, Any] | None = None,
     bodyguard_config: AITextConfig | Mapping[str, Any] | None = None,
+    flood_config: FloodConfig | Mapping[str, Any] | None = None,
     google_vision_config: GoogleVisionConfig | Mapping[str, Any] | None = None,
     llm_config: LLMConfig | Mapping[str, Any] | None = None,
     rule_builder_config: RuleBuilderConfig | Mapping[str, Any] | None = None,
@@ -96,6 +104,8 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     _body["key"] = key
+    if ai_audio_config is not None:
+        _body["ai_audio_config"] = model_to_wire(AIAudioConfigRequest, ai_audio_config)
     if ai_image_config is not None:
         _body["ai_image_config"] = model_to_wire(AIImageConfig, ai_image_config)
     if ai_text_config is not None:
@@ -122,6 +132,8 @@ def build_request(
         _body["block_list_config"] = model_to_wire(BlockListConfig, block_list_config)
     if bodyguard_config is not None:
         _body["bodyguard_config"] = model_to_wire(AITextConfig, bodyguard_config)
+    if flood_config is not None:
+        _body["flood_config"] = model_to_wire(FloodConfig, flood_config)
     if google_vision_config is not None:
         _body["google_vision_config"] = model_to_wire(GoogleVisionConfig, google_vision_config)
     if llm_config is not None:
