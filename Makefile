@@ -12,7 +12,8 @@ BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
 
-.PHONY: install test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
+.PHONY: install test test-releases generate check-generated spec spec-diff pin-spec changelog \
+	default-release lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,8 +46,18 @@ check-generated: $(STAMP)
 spec-diff: $(STAMP)
 	$(PY) -m codegen spec-diff $(FROM) $(TO)
 
+# SOURCE=<folder> and/or COMMIT=<upstream commit>: both = files from the folder, recorded as
+# that upstream commit's (for a maintainer with a copy and no access to GitHub).
 pin-spec: $(STAMP)
 	$(PY) -m codegen pin-spec $(VERSION) $(if $(SOURCE),--source $(SOURCE)) $(if $(COMMIT),--commit $(COMMIT))
+
+# Write CHANGELOG.md's Stream API part for TO (`make generate SPEC_VERSION=...` runs it too).
+changelog: $(STAMP)
+	$(PY) -m codegen changelog $(FROM) $(TO)
+
+# The release of record: `make test` fails where the emulator falls back for it.
+default-release: $(STAMP)
+	$(PY) -m codegen default-release $(VERSION)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests codegen examples bench
