@@ -8,6 +8,11 @@ operation's handler under the state lock, encode the response with the selected
 timestamp mode, check it against the response model, deliver webhooks, answer. A client's
 mistake always gets the API's error body, never a 500.
 
+An operation of the release with no handler (a spec update added it) is answered from its
+response schema (``_fallback``), with an ``X-Stream-Emulator: not-emulated`` header; a
+required response field a handler did not set is filled from the schema. Both are counted
+(``not_emulated_calls``, ``filled_fields``) and logged, and neither is ever a 500.
+
 ``add_middleware`` wraps the whole app (outermost last): the hook for fault injection.
 """
 
@@ -31,9 +36,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._generated import SPEC_VERSION
 from .._generated.errors import ParseError
+from .._generated.events import EVENT_MODELS
 from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
 from ._errors import EmulatorError, error_body, input_error
+from ._fallback import fallback_body, fill_required
 from ._ops import Call, Handler, load_handlers
 from ._spec import (
     OperationSpec,
@@ -44,9 +51,15 @@ from ._spec import (
     served_spec,
 )
 from ._webhooks import WebhookSender
-from ._wire import TimestampMode, decode_json, encode_json
+from ._wire import TimestampMode, decode_json, encode_json, parse_form, ts
 
-__all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "EmulatorApp", "Middleware"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "MAX_BODY_BYTES",
+    "NOT_EMULATED_HEADER",
+    "EmulatorApp",
+    "Middleware",
+]
 
 logger = logging.getLogger("stream_moderation.testing")
 
@@ -59,6 +72,8 @@ Middleware = Callable[[ASGIApp], ASGIApp]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _JSON = "application/json; charset=utf-8"
+NOT_EMULATED_HEADER = "X-Stream-Emulator"
+"""Set to ``not-emulated`` on the answers of operations the emulator has no semantics for."""
 
 
 def _duration(started: float) -> str:
@@ -123,7 +138,17 @@ class EmulatorApp:
         self.limiter = _RateLimiter(rate_limit)
         self.calls: dict[str, int] = {}
         """Requests received per operation (whatever their outcome)."""
-        self._handlers = load_handlers()
+        self.not_emulated_calls: dict[str, int] = {}
+        """Answers built from the response schema, per operation without a handler."""
+        self.filled_fields: dict[str, int] = {}
+        """Required response fields the handlers left out, filled from the schema, by path."""
+        handlers = load_handlers()
+        self._handlers = {name: h for name, h in handlers.items() if name in operations()}
+        self.not_emulated = sorted(set(operations()) - set(handlers))
+        """The operations of this release answered by the spec-driven fallback."""
+        self.unused_handlers = sorted(set(handlers) - set(operations()))
+        """Handlers of operations this release does not have (left unused)."""
+        _log_coverage(self.not_emulated, self.unused_handlers)
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
@@ -156,6 +181,7 @@ class EmulatorApp:
         by_path["/_emulator/stats"] = {"GET": self._admin(self._stats)}
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
+        by_path["/_emulator/users"] = {"POST": self._admin(self._users)}
         return [
             Route(path, _MethodDispatch(self, methods), methods=None)
             for path, methods in sorted(by_path.items())
@@ -214,7 +240,8 @@ class EmulatorApp:
                 )
             raw = await self._read_body(request)
             caller = self._authenticate(request, op.name)
-            body = self._parse_body(op, request, raw)
+            files: dict[str, tuple[str, bytes]] = {}
+            body = self._parse_body(op, request, raw, files)
             query = self._parse_query(op, request)
             call = Call(
                 op=op,
@@ -224,17 +251,26 @@ class EmulatorApp:
                 caller=caller,
                 now=0,
                 backend=self.backend,
+                files=files,
             )
-            handler: Handler = self._handlers[op.name]
+            handler: Handler | None = self._handlers.get(op.name)
             with self.backend.lock:
                 call.now = self.backend.now()
-                result = handler(call)
+                if handler is None:
+                    sent = {**call.body, **call.query, **call.path}
+                    result = fallback_body(op.response_schema, sent, call.now)
+                    self.not_emulated_calls[op.name] = self.not_emulated_calls.get(op.name, 0) + 1
+                    headers[NOT_EMULATED_HEADER] = "not-emulated"
+                else:
+                    result = handler(call)
+                self._fill(op.response_schema, result, call.now)
+                events = [(t, self._fill_event(t, p, call.now)) for t, p in call.events]
             mode = self._mode(op)
             result["duration"] = _duration(started)
             content = encode_json(result, mode)
             if self.validate_responses and op.response_model is not None:
                 self._check_response(op, content)
-            await self.webhooks.send(call.events, call.now, self.backend.timestamps)
+            await self.webhooks.send(events, call.now, self.backend.timestamps)
         except EmulatorError as error:
             return self._error(error, op, started, headers)
         except Exception:
@@ -282,11 +318,19 @@ class EmulatorApp:
         authorize(caller, operation)
         return caller
 
-    def _parse_body(self, op: OperationSpec, request: Request, raw: bytes) -> dict[str, Any]:
+    def _parse_body(
+        self,
+        op: OperationSpec,
+        request: Request,
+        raw: bytes,
+        files: dict[str, tuple[str, bytes]],
+    ) -> dict[str, Any]:
         if op.method in ("GET", "DELETE", "HEAD"):
             return {}
-        if raw.strip():
-            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if raw.strip() and media == "multipart/form-data" and op.request_schema is not None:
+            data: Any = parse_form(raw, request.headers["content-type"], op.request_schema, files)
+        elif raw.strip():
             if media != "application/json" and not media.endswith("+json"):
                 raise EmulatorError(
                     415,
@@ -335,6 +379,24 @@ class EmulatorApp:
                 continue
             query[spec.name] = _query_value(spec, value)
         return query
+
+    def _fill(self, schema: str | None, value: dict[str, Any], now: int) -> None:
+        if schema is None:
+            return
+        value.setdefault("duration", "")  # set once the call is timed
+        filled = fill_required(schema, value, now)
+        if value["duration"] == "":
+            del value["duration"]
+        for path in filled:
+            if path not in self.filled_fields:
+                logger.info("filled %s from the spec: the emulator does not set it", path)
+            self.filled_fields[path] = self.filled_fields.get(path, 0) + 1
+
+    def _fill_event(self, event_type: str, payload: dict[str, Any], now: int) -> dict[str, Any]:
+        schema = EVENT_MODELS.get(event_type)
+        full = {"type": event_type, "created_at": ts(now), "custom": {}, **payload}
+        self._fill(schema, full, now)
+        return full
 
     def _check_response(self, op: OperationSpec, content: bytes) -> None:
         try:
@@ -391,7 +453,21 @@ class EmulatorApp:
             return {
                 "calls": dict(sorted(self.calls.items())),
                 "check_counts": dict(self.backend.state.check_counts),
+                "not_emulated": self.not_emulated,
+                "not_emulated_calls": dict(sorted(self.not_emulated_calls.items())),
+                "filled_fields": dict(sorted(self.filled_fields.items())),
             }
+
+    def _users(self, request: Request, data: Any) -> dict[str, Any]:
+        users = data.get("users") if isinstance(data, dict) else None
+        if not isinstance(users, list):
+            raise input_error(
+                'the body must be {"users": [ids or {"id": ..., ...}]}', {"users": "required"}
+            )
+        try:
+            return {"users": self.backend.add_users(users)}
+        except ValueError as exc:
+            raise input_error(str(exc), {"users": str(exc)}) from None
 
     def _blocklist(self, request: Request, data: Any) -> dict[str, Any]:
         words = data.get("words") if isinstance(data, dict) else None
@@ -399,6 +475,23 @@ class EmulatorApp:
             raise input_error('the body must be {"words": [strings]}', {"words": "required"})
         self.backend.add_blocklist(request.path_params["name"], words)
         return {}
+
+
+def _log_coverage(not_emulated: list[str], unused: list[str]) -> None:
+    if not_emulated:
+        logger.warning(
+            "%d operation(s) of %s not emulated (answered from their response schema): %s",
+            len(not_emulated),
+            SPEC_VERSION,
+            ", ".join(not_emulated),
+        )
+    if unused:
+        logger.info(
+            "%s has no %s: %s handler(s) left unused",
+            SPEC_VERSION,
+            ", ".join(unused),
+            len(unused),
+        )
 
 
 class _MethodDispatch:
