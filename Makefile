@@ -11,6 +11,9 @@ BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
+# Stream's official SDK alone, for tests/test_getstream_sdk.py (run over a socket in `make test`).
+GETSTREAM_VENV := .venv-getstream
+GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
 .PHONY: install test test-releases generate check-generated spec spec-diff pin-spec changelog \
 	default-release lint typecheck demo bench stress clean
@@ -28,6 +31,11 @@ $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
 	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
+
+$(GETSTREAM_STAMP): tests/getstream-requirements.txt
+	test -x $(GETSTREAM_VENV)/bin/python || $(PYTHON) -m venv $(GETSTREAM_VENV)
+	$(GETSTREAM_VENV)/bin/python -m pip install --quiet -r tests/getstream-requirements.txt
+	touch $(GETSTREAM_STAMP)
 
 # Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
 # BENCH_ARGS="--quick" for a fast pass, "--only parse,percall" for some sections.
@@ -66,7 +74,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-test: $(STAMP) check-generated lint typecheck
+test: $(STAMP) $(GETSTREAM_STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
 
 # The long runs: 10,000 checks under injected faults, schemathesis with every phase.
@@ -77,4 +85,4 @@ demo: $(STAMP)
 	$(PY) examples/getting_started.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build
+	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) build
