@@ -12,7 +12,6 @@ import pytest
 from stream_moderation import AsyncStream, BadRequestError, NotFoundError, models
 from stream_moderation._generated.api import OPERATIONS
 from stream_moderation._generated.events import EVENT_MODELS
-from stream_moderation.models import AnalyzeResponse
 from stream_moderation.testing import Emulator, sign
 from tests.emulator_support import KEY, SECRET, async_client, check_response, headers
 
@@ -114,7 +113,7 @@ async def test_images_sent_as_multipart_parts_get_per_image_verdicts(
         )
     assert response.status_code == 201, response.text
     check_response("POST", "/api/v2/moderation/analyze", 201, response.content, response.headers)
-    data = AnalyzeResponse.from_dict(response.json(), strict=True)
+    data = models.AnalyzeResponse.from_dict(response.json(), strict=True)
     images = data.images
     assert images["a"].action == "remove" and images["a"].id == "i-1"
     assert [(c.name, c.confidence) for c in images["a"].classifications] == [
@@ -149,6 +148,9 @@ async def test_async_mode_answers_pending_and_delivers_the_verdicts_as_webhooks(
     assert "review_queue_item_id" not in payload
 
 
+@pytest.mark.skipif(
+    "moderation.analysis.failed" not in EVENT_MODELS, reason="a release without the event"
+)
 async def test_async_mode_with_a_missing_policy_sends_analysis_failed(
     client: AsyncStream, events: list[Any]
 ) -> None:

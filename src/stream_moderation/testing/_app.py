@@ -264,7 +264,12 @@ class EmulatorApp:
                 else:
                     result = handler(call)
                 self._fill(op.response_schema, result, call.now)
-                events = [(t, self._fill_event(t, p, call.now)) for t, p in call.events]
+                # an event type the release does not have is not sent (see _log_coverage)
+                events = [
+                    (t, self._fill_event(t, p, call.now))
+                    for t, p in call.events
+                    if t in EVENT_MODELS
+                ]
             mode = self._mode(op)
             result["duration"] = _duration(started)
             content = encode_json(result, mode)

@@ -10,13 +10,15 @@ default policy, else no rules (keep). Stateful mode names ``entity_type``, ``ent
 
 ``async_response``: the answer is ``pending`` with no verdicts, and the verdicts go out as
 ``moderation.text_analysis.complete`` / ``moderation.image_analysis.complete`` webhooks
-(``moderation.analysis.failed`` when the policy does not exist); otherwise ``complete``.
+(``moderation.analysis.failed`` when the policy does not exist, in a release that has that
+event; a 404 otherwise, as in the sync mode); otherwise ``complete``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..._generated.events import EVENT_MODELS
 from .._classifier import SEVERITIES, severity_rank
 from .._engine import evaluate, recommend
 from .._errors import input_error, not_found
@@ -27,6 +29,7 @@ from .checks import default_config, find_config
 __all__ = ["analyze"]
 
 _ENTITY = ("entity_type", "entity_id", "entity_creator_id")
+FAILED_EVENT = "moderation.analysis.failed"
 IMAGE_PART = "image:"
 
 
@@ -108,14 +111,15 @@ def analyze(call: Call) -> dict[str, Any]:
         )
     ids: dict[str, str] = dict(body.get("content_ids") or {})
     config, failure = _policy(call)
-    if failure is not None and not body.get("async_response"):
+    reported = body.get("async_response") and FAILED_EVENT in EVENT_MODELS
+    if failure is not None and not reported:  # answered now (a release without the event)
         raise not_found(failure.removesuffix(" does not exist"), {"config_key": "no such config"})
     if given:
         call.acting_user()
         call.state.user(body["entity_creator_id"], call.now)
     echo = {k: body[k] for k in (*_ENTITY, "config_key", "custom") if body.get(k) is not None}
     if failure is not None:
-        call.event("moderation.analysis.failed", {**echo, "content_ids": ids})
+        call.event(FAILED_EVENT, {**echo, "content_ids": ids})
         return {"status": "pending"}
     sections = config.sections if config is not None else {}
     text_fields = {label: _text_field(call, sections, text) for label, text in texts.items()}
