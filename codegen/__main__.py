@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "default-release", help="make a pinned release the project's release of record"
     )
     p.add_argument("version")
+    p = sub.add_parser(
+        "test-releases", help="regenerate and test a scratch copy for each pinned release"
+    )
+    p.add_argument("versions", nargs="*", help="default: every release in the lock")
+    p.add_argument("--no-constructed", action="store_true", help="skip the constructed release")
     args = parser.parse_args(argv)
     try:
         if args.command == "spec":
@@ -72,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "changelog":
             outcome = changelog.update(args.old, args.new)
             print(f"CHANGELOG.md: {outcome} the entry for {args.new} (compared with {args.old})")
+        elif args.command == "test-releases":
+            from .releases import check_releases
+
+            return check_releases(args.versions or None, constructed=not args.no_constructed)
         elif args.command == "default-release":
             specs.set_default(args.version)
             print(f"{args.version} is the default release (the emulator must emulate all of it)")
