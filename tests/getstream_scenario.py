@@ -2,7 +2,7 @@
 served emulator. Run by tests/test_getstream_sdk.py in a virtualenv of its own
 (``.venv-getstream``, built by the Makefile): it imports getstream only, never this project.
 
-    python tests/getstream_scenario.py BASE_URL API_KEY API_SECRET OPERATIONS
+    GETSTREAM_API_SECRET=... python tests/getstream_scenario.py BASE_URL API_KEY OPERATIONS
 
 Exits 0 after calling each method once, in an order that gives each something to act on,
 and prints one line per call; any error (an exception of getstream, or a method of its
@@ -13,6 +13,7 @@ release than getstream's), it exits 3 naming them, before calling anything.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -241,4 +242,5 @@ def main(base_url: str, api_key: str, api_secret: str, operations: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    base_url, api_key, operations = sys.argv[1:4]  # the secret is not on the command line
+    sys.exit(main(base_url, api_key, os.environ["GETSTREAM_API_SECRET"], operations))
