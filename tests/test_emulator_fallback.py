@@ -136,8 +136,12 @@ def test_a_handler_for_an_operation_the_release_lacks_is_left_unused(
     handlers["list_things_from_the_future"] = lambda call: {}
     with caplog.at_level(logging.INFO, "stream_moderation.testing"):
         emu = Emulator(KEY, SECRET)
-    assert emu.app.unused_handlers == ["list_things_from_the_future"]
+    unused = emu.app.unused_handlers  # with the handlers of later releases, for an older one
+    assert "list_things_from_the_future" in unused
+    assert set(unused) == set(handlers) - set(OPERATIONS)
     lines = [r.message for r in caplog.records if "left unused" in r.message]
-    assert lines == [f"{SPEC_VERSION} has no list_things_from_the_future: 1 handler(s) left unused"]
+    assert lines == [
+        f"{SPEC_VERSION} has no {', '.join(unused)}: {len(unused)} handler(s) left unused"
+    ]
     with httpx.Client(transport=emu.sync_transport(), base_url="http://e") as client:
         assert client.get("/_emulator/health").status_code == 200
