@@ -80,10 +80,13 @@ test: $(STAMP) $(GETSTREAM_STAMP) check-generated lint typecheck
 # Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
 # operation, a required field, an enum value, a renamed schema), each regenerated in a
 # scratch copy and checked there: drift check, mypy, the whole suite (CONSTRUCTED=0: skip it).
+# JOBS=<n>: releases at a time (default: one per CPU, at most 2).
 RELEASES ?=
 CONSTRUCTED ?= 1
+JOBS ?=
 test-releases: $(STAMP) $(GETSTREAM_STAMP)
-	$(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed)
+	$(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed) \
+		$(if $(JOBS),--jobs $(JOBS))
 
 # The long runs: 10,000 checks under injected faults, schemathesis with every phase.
 stress: $(STAMP)

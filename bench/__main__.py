@@ -1,10 +1,10 @@
 """``make bench``: every measurement of the suite, side by side in one run.
 
 ``python -m bench [--quick] [--only SECTION,...] [--out DIR]``. Sections: parse, percall,
-imports, memory, check_many, profile. Each measurement runs in processes of its own (the
-servers in others); this process only starts them and gathers what they print. Writes
-``DIR/latest.json`` (everything), ``DIR/latest.md`` (the tables) and, with matplotlib,
-``DIR/latest.png``; prints the tables.
+imports, memory, check_many, emulator_text, profile. Each measurement runs in processes
+of its own (the servers in others); this process only starts them and gathers what they
+print. Writes ``DIR/latest.json`` (everything), ``DIR/latest.md`` (the tables) and, with
+matplotlib, ``DIR/latest.png``; prints the tables.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bench.payloads import body
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("parse", "percall", "imports", "memory", "check_many", "profile")
+SECTIONS = ("parse", "percall", "imports", "memory", "check_many", "emulator_text", "profile")
 CHECK_MANY = ROOT / "bench" / "check_many_throughput.py"
 DEFAULT_OUT = ROOT / "bench" / "results"
 README_START = "<!-- bench:start (written by make bench) -->"
@@ -199,17 +199,11 @@ def run_memory(urls: dict[str, str], quick: bool) -> dict[str, Any]:
     }
 
 
-def run_check_many(quick: bool) -> dict[str, Any]:
-    """The workers' check_many throughput (bench/check_many_throughput.py) at 1-100 in flight.
-
-    Against the emulator served in a process of its own (``python -m
-    stream_moderation.testing``), with a stored config for the checks to use; the script
-    runs in another process and prints its figures as JSON (``--json``).
-    """
-    if not CHECK_MANY.exists():
-        return {"status": "pending: bench/check_many_throughput.py lands with check_many"}
+@contextlib.contextmanager
+def served_emulator() -> Iterator[str]:
+    """The emulator served in a process of its own (``python -m stream_moderation.testing``);
+    yields its base URL."""
     from bench.clients import KEY, SECRET
-    from stream_moderation import Stream
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -229,6 +223,25 @@ def run_check_many(quick: bool) -> dict[str, Any]:
             if time.monotonic() > deadline or emulator.poll() is not None:
                 raise RuntimeError("the emulator did not start")
             time.sleep(0.05)
+        yield url
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
+def run_check_many(quick: bool) -> dict[str, Any]:
+    """The workers' check_many throughput (bench/check_many_throughput.py) at 1-100 in flight.
+
+    Against the emulator served in a process of its own, with a stored config for the
+    checks to use; the script runs in another process and prints its figures as JSON
+    (``--json``).
+    """
+    if not CHECK_MANY.exists():
+        return {"status": "pending: bench/check_many_throughput.py lands with check_many"}
+    from bench.clients import KEY, SECRET
+    from stream_moderation import Stream
+
+    with served_emulator() as url:
         with Stream(KEY, SECRET, base_url=url) as client:
             client.moderation.upsert_config(
                 key="bench", ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]}
@@ -243,15 +256,24 @@ def run_check_many(quick: bool) -> dict[str, Any]:
         if proc.returncode != 0:
             raise RuntimeError(f"check_many_throughput failed:\n{proc.stderr[-3000:]}")
         rows = json.loads(proc.stdout.strip().splitlines()[-1])["rows"]
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
     return {
         "status": "measured",
         "calls_per_s": {str(r["concurrency"]): r["calls_per_second"] for r in rows},
         "failed": {str(r["concurrency"]): r["failed"] for r in rows},
         "items": int(count),
     }
+
+
+def run_emulator_text(quick: bool) -> dict[str, Any]:
+    """The served emulator's check time by text size (bench/emulator_text.py)."""
+    from bench.clients import KEY, SECRET
+
+    with served_emulator() as url:
+        result: dict[str, Any] = _run_json(
+            "bench.emulator_text", "--base-url", url, "--api-key", KEY, "--api-secret", SECRET,
+            *(["--quick"] if quick else []),
+        )  # fmt: skip
+    return result
 
 
 def run_profile(urls: dict[str, str], quick: bool) -> dict[str, Any]:
@@ -340,6 +362,8 @@ def main() -> None:
                 results["memory"] = run_memory(urls, args.quick)
             elif section == "check_many":
                 results["check_many"] = run_check_many(args.quick)
+            elif section == "emulator_text":
+                results["emulator_text"] = run_emulator_text(args.quick)
             elif section == "profile":
                 results["profile"] = run_profile(urls, args.quick)
     results["seconds"] = time.perf_counter() - started

@@ -252,6 +252,32 @@ def tables(results: dict[str, Any]) -> str:
             )
         else:
             out.append(cm["status"])
+    if "emulator_text" in results:
+        et = results["emulator_text"]
+        sizes = list(next(iter(et["seconds"].values())))
+        out.append("\n### Emulator: check time by text size (ms; x: / the 1 KB check)\n")
+        out.append(
+            f"Best of {et['runs']} over HTTP, served emulator in another process, a config with"
+            " every classifier label and the profanity block list."
+        )
+        rows = [
+            [
+                f"`{name}`",
+                *(
+                    f"{by_size[s] * 1000:,.1f} ({by_size[s] / by_size[sizes[0]]:,.0f}x)"
+                    for s in sizes
+                ),
+            ]
+            for name, by_size in et["seconds"].items()
+        ]
+        out.append(_table(["text", *sizes], rows))
+        health = et["health"]
+        out.append(
+            f"`/_emulator/health` while {health['text']} checks run "
+            f"({health['check_seconds'] * 1000:,.0f} ms each): "
+            f"median {health['health_median_seconds'] * 1000:.1f} ms, "
+            f"max {health['health_max_seconds'] * 1000:.1f} ms."
+        )
     if "profile" in results:
         out.append("\n### Where a check's client CPU goes (cProfile own time, heavy, c=50)\n")
         layers = sorted({k for p in results["profile"].values() for k in p["layers"]})

@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "test-releases":
             from .releases import check_releases
 
-            return check_releases(args.versions or None, constructed=not args.no_constructed)
+            return check_releases(
+                args.versions or None, constructed=not args.no_constructed, jobs=args.jobs
+            )
         elif args.command == "default-release":
             specs.set_default(args.version)
             print(f"{args.version} is the default release (the emulator must emulate all of it)")

@@ -23,6 +23,7 @@ from typing import Any
 from . import specs
 from .merge import merge
 from .normalise import iter_operations, normalise
+from .resend import retry_classes
 
 __all__ = ["GenerationError", "build_merged_spec", "compare_trees", "generate", "render"]
 
@@ -208,6 +209,7 @@ def render(
         event_types, paginated = _event_types(spec), _paginated(spec)
     except GenerationError as exc:
         raise GenerationError(f"{source}: {exc}") from exc
+    classes = retry_classes(spec, _python_name)
     project = Project(openapi=data, config=config, custom_template_path=TEMPLATES)
     models_by_name = {m.class_info.name: m for m in data.models}
 
@@ -233,6 +235,8 @@ def render(
         operation_aliases=_operation_aliases(spec),
         paginated=paginated,
         page_field=page_field,
+        retry_classes=classes,
+        resendable=lambda endpoint: classes[endpoint.name].resendable,
         merge_notes=notes,
         merge_conflicts=conflicts,
     )

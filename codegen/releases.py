@@ -10,18 +10,21 @@ for through its spec-driven fallback without a 500, with the rest of the suite p
 
 Nothing here touches the project itself: each release runs in its own temporary copy
 (kept, and named, when it fails), with this interpreter and ``PYTHONPATH`` pointing at the
-copy. The other release the suite regenerates alongside (``STREAM_TEST_OTHER_RELEASE``) is
-switched off there, since every release gets a run of its own.
+copy; two at a time on a machine with two CPUs or more. The other release the suite
+regenerates alongside (``STREAM_TEST_OTHER_RELEASE``) is switched off there, since every
+release gets a run of its own.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,9 +207,12 @@ def run_release(version: str, scratch: Path, *, source: Path | None = None) -> O
         return Outcome(version, True, time.monotonic() - started, lines[-1], gaps, scratch)
 
 
-def check_releases(versions: list[str] | None = None, *, constructed: bool = True) -> int:
-    """Run every release of the lock (or ``versions``), then the constructed one; print a
-    line per release and return the exit status (0 when all pass)."""
+def check_releases(
+    versions: list[str] | None = None, *, constructed: bool = True, jobs: int | None = None
+) -> int:
+    """Run every release of the lock (or ``versions``), then the constructed one, ``jobs``
+    at a time (default: one per CPU, at most 2); print a line per release as it ends and
+    return the exit status (0 when all pass)."""
     lock = specs.load_lock()
     chosen = versions or sorted(lock["versions"], key=release_order)
     runs: list[tuple[str, Path | None]] = [(v, None) for v in chosen]
@@ -214,23 +220,32 @@ def check_releases(versions: list[str] | None = None, *, constructed: bool = Tru
     if constructed:
         folder = construct_release(specs.default_version(), scratch_root / "constructed-release")
         runs.append((CONSTRUCTED, folder))
-    outcomes = []
-    for version, source in runs:
+    jobs = jobs or max(1, min(2, os.cpu_count() or 1))
+    started = time.monotonic()
+    print_lock = threading.Lock()
+
+    def one(version: str, source: Path | None) -> Outcome:
         scratch = copy_project(scratch_root / version)
-        print(f"{version}: regenerating and testing in {scratch} ...", flush=True)
+        with print_lock:
+            print(f"{version}: regenerating and testing in {scratch} ...", flush=True)
         outcome = run_release(version, scratch, source=source)
-        outcomes.append(outcome)
-        verdict = "passed" if outcome.ok else "FAILED"
-        print(f"{version}: {verdict} in {outcome.seconds:.0f} s: {outcome.summary}", flush=True)
-        for gap in outcome.gaps:
-            print(f"    warning: {gap}", flush=True)
+        with print_lock:
+            verdict = "passed" if outcome.ok else "FAILED"
+            print(f"{version}: {verdict} in {outcome.seconds:.0f} s: {outcome.summary}", flush=True)
+            for gap in outcome.gaps:
+                print(f"    warning: {gap}", flush=True)
+            if not outcome.ok:
+                print(f"    (kept {scratch}; its test-releases.log has every step)", flush=True)
         if outcome.ok:
             shutil.rmtree(scratch, ignore_errors=True)
-        else:
-            print(f"    (kept {scratch}; its test-releases.log has every step)", flush=True)
+        return outcome
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        outcomes = list(pool.map(lambda run: one(*run), runs))
     failed = [o.version for o in outcomes if not o.ok]
     print(
-        f"test-releases: {len(outcomes) - len(failed)} of {len(outcomes)} releases passed"
+        f"test-releases: {len(outcomes) - len(failed)} of {len(outcomes)} releases passed "
+        f"in {time.monotonic() - started:.0f} s ({jobs} at a time)"
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         flush=True,
     )

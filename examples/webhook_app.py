@@ -8,11 +8,14 @@ and set ``https://<your host>/webhooks/stream`` as the moderation webhook URL in
 dashboard. ``POST /webhooks/stream`` reads the raw body and ``X-Signature``, verifies and
 parses the event, and awaits the handlers registered for its class:
 
-- 200 once handled (or when this ``X-Webhook-Id`` was already handled: Stream retries a
-  call with the same id, so handling is idempotent);
+- 200 once handled, or when this body was already handled: each signed body is handled
+  once (``event_key``: its SHA-256, which the signature covers; ``X-Webhook-Id`` is not
+  signed, so a replay can carry any id). Stream retries a call with the same body;
 - 401 when the signature is missing or wrong;
-- 400 when a signed body is not a readable event;
-- 500 when a handler fails, so that Stream retries.
+- 400 when the event's ``created_at`` (signed) is more than ``max_age`` (5 minutes) from
+  now: a replayed call, or a retry later than accepted; or when a signed body is not a
+  readable event;
+- 500 when a handler fails, so that Stream retries (and the retry is handled).
 
 Stream expects an answer within seconds: keep handlers short, or hand the event to a
 queue.
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -39,11 +41,17 @@ from stream_moderation.models import (
 from stream_moderation.webhooks import (
     InvalidEventError,
     InvalidSignatureError,
+    SeenEvents,
+    StaleEventError,
     UnknownEvent,
+    event_key,
     verify_and_parse,
 )
 
 log = logging.getLogger("webhook_app")
+
+MAX_AGE = 300.0
+"""Seconds: an event created further from now is refused (a replay, or a very late retry)."""
 
 E = TypeVar("E")
 Handler = Callable[[E], Awaitable[None]]
@@ -67,31 +75,6 @@ class EventHandlers:
     async def dispatch(self, event: object) -> None:
         for handler in self._handlers.get(type(event), []):
             await handler(event)
-
-
-class SeenWebhooks:
-    """The ids of the last ``size`` webhook calls handled (or being handled) here.
-
-    In memory, so per process: with several workers, keep the ids in a shared store
-    (e.g. Redis ``SET NX`` with an expiry) instead.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def claim(self, webhook_id: str) -> bool:
-        """Whether the call is new (and now claimed); False if it was seen already."""
-        if webhook_id in self._ids:
-            return False
-        self._ids[webhook_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
-
-    def release(self, webhook_id: str) -> None:
-        """Forget a call whose handling failed, so that Stream's retry is handled."""
-        self._ids.pop(webhook_id, None)
 
 
 # The handlers of this example: replace them with your own.
@@ -124,33 +107,42 @@ async def on_unknown(event: UnknownEvent) -> None:
 def create_app(
     api_secret: str | None = None,
     event_handlers: EventHandlers = handlers,
-    seen: SeenWebhooks | None = None,
+    seen: SeenEvents | None = None,
+    max_age: float = MAX_AGE,
 ) -> Starlette:
-    """The webhook app; the secret defaults to the ``STREAM_API_SECRET`` variable."""
+    """The webhook app; the secret defaults to the ``STREAM_API_SECRET`` variable.
+
+    ``seen`` remembers the bodies handled (by default for ``2 * max_age``, in memory: with
+    several workers, share them, e.g. in Redis).
+    """
     secret = api_secret or os.environ.get("STREAM_API_SECRET")
     if not secret:
         raise RuntimeError("set STREAM_API_SECRET (the app's API secret) to verify webhooks")
-    seen_ids = seen if seen is not None else SeenWebhooks()
+    seen_bodies = seen if seen is not None else SeenEvents(ttl=2 * max_age)
 
     async def receive(request: Request) -> PlainTextResponse:
         body = await request.body()
         try:
-            event = verify_and_parse(body, request.headers.get("x-signature"), secret)
+            event = verify_and_parse(
+                body, request.headers.get("x-signature"), secret, max_age=max_age
+            )
         except InvalidSignatureError as exc:
             log.warning("rejected webhook call: %s", exc)
             return PlainTextResponse("invalid signature", status_code=401)
+        except StaleEventError as exc:
+            log.warning("rejected stale webhook call: %s", exc)
+            return PlainTextResponse("stale event", status_code=400)
         except InvalidEventError as exc:
             log.error("signed webhook body is not a readable event: %s", exc)
             return PlainTextResponse(str(exc), status_code=400)
 
-        webhook_id = request.headers.get("x-webhook-id")
-        if webhook_id and not seen_ids.claim(webhook_id):
+        key = event_key(body)
+        if not seen_bodies.claim(key):
             return PlainTextResponse("already handled")
         try:
             await event_handlers.dispatch(event)
         except BaseException:
-            if webhook_id:
-                seen_ids.release(webhook_id)
+            seen_bodies.release(key)
             raise
         return PlainTextResponse("ok")
 

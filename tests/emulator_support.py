@@ -3,6 +3,7 @@ the spec on its own (independently of the emulator's built-in check), and raw-HT
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -20,9 +21,10 @@ from stream_moderation._generated import SPEC_VERSION
 from stream_moderation._generated.api import OPERATIONS
 from stream_moderation.models import APIError
 from stream_moderation.testing import Emulator
-from stream_moderation.testing._spec import operations
+from stream_moderation.testing._spec import load_spec, operations
 
 KEY = "test-key"
+SCHEMAS: dict[str, Any] = load_spec()["components"]["schemas"]
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 
@@ -190,3 +192,84 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     APIError.from_dict(body, strict=True)
     assert body["StatusCode"] == response.status_code
     return body
+
+
+# -- operations by what they do, a minimal valid request of each, and the state -------------
+
+
+def _required_params(op: Any) -> bool:
+    return any(p.required for p in op.params)
+
+
+def query_operations() -> list[str]:
+    """Every operation that only reads and needs no argument: the GETs without required
+    parameters and the POST ``query_*`` searches (an empty body is a valid search)."""
+    return sorted(
+        name
+        for name, op in operations().items()
+        if not _required_params(op) and (op.method == "GET" or name.startswith("query_"))
+    )
+
+
+def write_operations() -> list[str]:
+    """Every operation that may change the state: all but the GETs (``query_review_queue``
+    included, since it can lock items)."""
+    return sorted(name for name, op in operations().items() if op.method != "GET")
+
+
+def minimal_instance(schema: dict[str, Any], depth: int = 0) -> Any:
+    """The smallest value that fits ``schema``: required fields only, first enum values,
+    minimum numbers, minItems items, unix-nanosecond date-times."""
+    if "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if schema.get("format") == "date-time":
+        return time.time_ns() if kind != "string" else "2024-01-02T03:04:05Z"
+    if kind == "string":
+        return "x" * max(1, schema.get("minLength", 1))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        count = schema.get("minItems", 0)
+        return [minimal_instance(schema.get("items", {}), depth + 1) for _ in range(count)]
+    properties = schema.get("properties", {})
+    return {
+        name: minimal_instance(properties[name], depth + 1)
+        for name in schema.get("required", [])
+        if name in properties
+    }
+
+
+def minimal_request(name: str) -> tuple[str, dict[str, str], Any]:
+    """(path, query, JSON body or None) of a minimal valid request of an operation."""
+    op = operations()[name]
+    path = op.path
+    query: dict[str, str] = {}
+    for param in op.params:
+        if param.location == "path":
+            path = path.replace("{" + param.name + "}", "x")
+        elif param.required:
+            query[param.name] = "x"
+    body = minimal_instance(SCHEMAS[op.request_schema]) if op.request_schema else None
+    return path, query, body
+
+
+def state_snapshot(emulator: Emulator) -> dict[str, Any]:
+    """A deep copy of every stored collection, to compare. Not the private counters, nor
+    ``check_counts``: like ``emulator.calls``, it counts the checks received (refused ones
+    too), the emulator's bookkeeping rather than anything the API stores or answers."""
+    with emulator.backend.lock:
+        state = vars(emulator.state)
+        return copy.deepcopy(
+            {k: v for k, v in state.items() if not k.startswith("_") and k != "check_counts"}
+        )
+
+
+def raw_json(body: Any) -> bytes:
+    """JSON with every non-ASCII character escaped: lone surrogates included, which
+    httpx's own encoder cannot write."""
+    return json.dumps(body, ensure_ascii=True).encode()

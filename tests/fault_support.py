@@ -63,6 +63,14 @@ async def prepare(client: AsyncStream, operation: str) -> tuple[Call, str]:
     m = client.moderation
     await m.upsert_config(**POLICY)
     entity = entity_id()
+    if operation == "upsert_config":
+
+        async def upsert() -> Any:
+            response = await m.upsert_config(**POLICY)
+            assert response.data.config is not None and response.data.config.key == "policy"
+            return response
+
+        return upsert, entity
     if operation == "check":
 
         async def call() -> Any:

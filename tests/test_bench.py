@@ -30,7 +30,15 @@ def test_every_section_runs_in_miniature(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "latest.json").read_text())
-    for section in ("parse", "percall", "imports", "memory", "check_many", "profile"):
+    for section in (
+        "parse",
+        "percall",
+        "imports",
+        "memory",
+        "check_many",
+        "emulator_text",
+        "profile",
+    ):
         assert section in results
     clients = results["percall"]["clients"]
     for client in ("sdk", "sdk_aiohttp", "httpx", "httpx_aiohttp", "aiohttp"):
@@ -40,6 +48,7 @@ def test_every_section_runs_in_miniature(tmp_path: Path) -> None:
     assert results["memory"]["sdk"]["points"][-1]["calls"] == 100
     assert results["check_many"]["status"] == "measured"
     assert sum(results["check_many"]["failed"].values()) == 0
+    assert results["emulator_text"]["seconds"]["a.a.a."]["128 KB"] > 0
     assert "### Targets (issue 6)" in proc.stdout
     assert (tmp_path / "latest.md").read_text() in proc.stdout
 

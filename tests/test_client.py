@@ -28,6 +28,7 @@ from stream_moderation import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseLostError,
     Stream,
     StreamError,
 )
@@ -157,7 +158,9 @@ async def test_getting_started_requests_on_the_wire() -> None:
     assert headers["x-stream-client"] == f"stream-moderation-python-{stream_moderation.__version__}"
     assert not headers["authorization"].startswith("Bearer")
     claims = jwt.decode(headers["authorization"], SECRET, algorithms=["HS256"])
-    assert claims == {"server": True}
+    assert claims.pop("server") is True
+    assert abs(claims["iat"] - time.time()) < 60  # signed now, and expires an hour later
+    assert claims == {"iat": claims["iat"], "exp": claims["iat"] + 3600}
     assert isinstance(response.data, CheckResponse)
     assert response.data.recommended_action == "keep"
     assert response.status_code == 201
@@ -193,12 +196,19 @@ async def test_nested_arguments_take_models_or_dicts_and_bad_dicts_fail_before_s
             entity_creator_id="u",
             moderation_payload={"texts": ["hi"]},
         )
-        with pytest.raises(ParseError, match=r"ModerationPayload\.texts"):
+        with pytest.raises(ParseError, match=r"^moderation_payload\.texts"):
             await client.moderation.check(
                 entity_type="t",
                 entity_id="2",
                 entity_creator_id="u",
                 moderation_payload={"texts": "hi"},
+            )
+        with pytest.raises(ParseError, match=r"^moderation_payload: unknown field 'text'"):
+            await client.moderation.check(
+                entity_type="t",
+                entity_id="3",
+                entity_creator_id="u",
+                moderation_payload={"text": ["hi"]},
             )
     assert len(recorder.requests) == 1
     assert json.loads(recorder.requests[0].content)["moderation_payload"] == {"texts": ["hi"]}
@@ -313,9 +323,8 @@ def test_sync_client_sends_the_same_request() -> None:
     assert response.data.recommended_action == "keep"
     request = recorder.requests[0]
     assert json.loads(request.content)["moderation_payload"] == {"texts": ["x"]}
-    assert jwt.decode(request.headers["authorization"], SECRET, algorithms=["HS256"]) == {
-        "server": True
-    }
+    claims = jwt.decode(request.headers["authorization"], SECRET, algorithms=["HS256"])
+    assert claims["server"] is True and claims["exp"] == claims["iat"] + 3600
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -350,7 +359,7 @@ async def test_each_status_maps_to_its_error(
     assert (error.status_code, error.code, error.message) == (status, code, "it went wrong")
     assert error.exception_fields == {"entity_id": "is required"}
     assert error.more_info == "https://getstream.io/chat/docs/api_errors_response"
-    where = "[POST /api/v2/moderation/check]"
+    where = "[check: POST chat.stream-io-api.com/api/v2/moderation/check; 1 attempt]"
     assert str(error) == f"{status} (code {code}): it went wrong entity_id: is required {where}"
 
 
@@ -469,23 +478,48 @@ async def test_per_call_max_retries(sleeps: list[float]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("failure", "error"),
+    ("failure", "error", "attempts"),
     [
-        (httpx.ConnectError("connection refused"), APIConnectionError),
-        (httpx.ReadError("connection reset by peer"), APIConnectionError),
-        (httpx.RemoteProtocolError("server disconnected"), APIConnectionError),
-        (httpx.ReadTimeout("timed out"), APITimeoutError),
-        (httpx.ConnectTimeout("timed out"), APITimeoutError),
+        (httpx.ConnectError("connection refused"), APIConnectionError, 3),
+        (httpx.ConnectTimeout("timed out"), APITimeoutError, 3),
+        # sent, then lost: check may have been processed, so it is not sent again
+        (httpx.ReadError("connection reset by peer"), ResponseLostError, 1),
+        (httpx.RemoteProtocolError("server disconnected"), ResponseLostError, 1),
+        (httpx.ReadTimeout("timed out"), ResponseLostError, 1),
     ],
 )
-async def test_transport_failures_are_retried_then_raised(
-    sleeps: list[float], failure: Exception, error: type[Exception]
+async def test_transport_failures_of_check_are_retried_only_when_not_sent(
+    sleeps: list[float], failure: Exception, error: type[Exception], attempts: int
 ) -> None:
     recorder = Recorder(failure)
     async with async_client(recorder) as client:
         with pytest.raises(error) as info:
             await client.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
     assert type(info.value) is error
+    assert info.value.attempts == attempts
+    assert info.value.may_have_been_processed is (attempts == 1)
+    assert len(recorder.requests) == attempts
+    assert len(sleeps) == attempts - 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (httpx.ConnectError("connection refused"), APIConnectionError),
+        (httpx.ReadError("connection reset by peer"), APIConnectionError),
+        (httpx.RemoteProtocolError("server disconnected"), APIConnectionError),
+        (httpx.ReadTimeout("timed out"), APITimeoutError),
+    ],
+)
+async def test_transport_failures_of_a_read_are_retried_then_raised(
+    sleeps: list[float], failure: Exception, error: type[Exception]
+) -> None:
+    recorder = Recorder(failure)
+    async with async_client(recorder) as client:
+        with pytest.raises(error) as info:
+            await client.moderation.get_config("policy")
+    assert type(info.value) is error
+    assert info.value.attempts == 3 and "3 attempts" in str(info.value)
     assert len(recorder.requests) == 3
     assert len(sleeps) == 2
 
@@ -494,7 +528,7 @@ async def test_transport_failure_then_success(sleeps: list[float]) -> None:
     recorder = Recorder(httpx.ReadError("reset"), httpx.Response(201, json=CHECK_OK))
     async with async_client(recorder) as client:
         response = await client.moderation.check(
-            entity_type="t", entity_id="1", entity_creator_id="u"
+            entity_type="t", entity_id="1", entity_creator_id="u", retry_unsafe=True
         )
     assert response.data.status == "complete"
     assert len(recorder.requests) == 2
@@ -525,7 +559,7 @@ def test_sync_client_retries_too(sleeps: list[float]) -> None:
     recorder = Recorder(
         api_error(503, -1, "x"), httpx.ReadError("reset"), httpx.Response(201, json=CHECK_OK)
     )
-    with sync_client(recorder) as client:
+    with sync_client(recorder, retry_unsafe=True) as client:
         response = client.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
     assert response.data.recommended_action == "keep"
     assert len(sleeps) == 2
@@ -655,6 +689,8 @@ def test_client_cannot_be_pickled() -> None:
 def test_public_surface_is_stable() -> None:
     assert set(stream_moderation.__all__) == {
         "DEFAULT_BASE_URL",
+        "DEFAULT_DEADLINE",
+        "DEFAULT_MAX_RESPONSE_BYTES",
         "DEFAULT_MAX_RETRIES",
         "DEFAULT_TIMEOUT",
         "SPEC_VERSION",
@@ -664,11 +700,16 @@ def test_public_surface_is_stable() -> None:
         "APIResponseValidationError",
         "APIStatusError",
         "APITimeoutError",
+        "ArgumentError",
+        "ArgumentTypeError",
+        "ArgumentValueError",
         "AsyncStream",
         "AuthenticationError",
         "BadRequestError",
         "CheckItem",
         "CheckResult",
+        "ForkError",
+        "InsecureTransportError",
         "InternalServerError",
         "InvalidEventError",
         "InvalidSignatureError",
@@ -677,10 +718,13 @@ def test_public_surface_is_stable() -> None:
         "PermissionDeniedError",
         "RateLimitError",
         "RateLimitInfo",
+        "ResponseLostError",
+        "ResponseTooLargeError",
         "Stream",
         "StreamError",
         "StreamResponse",
         "Timestamp",
+        "UnknownFieldError",
         "Unset",
         "WebhookError",
         "__version__",

@@ -91,6 +91,7 @@ def test_public_surface_of_the_testing_package() -> None:
         "FaultInjector",
         "FaultRule",
         "KeywordClassifier",
+        "LostResponse",
         "NotJSON",
         "RateLimited",
         "ServerError",

@@ -1,10 +1,13 @@
 """Arbitrary requests built from the spec's request schemas (valid, nearly valid and wrong)
-never make the emulator answer 500; what it accepts, it answers with spec-valid JSON."""
+never make the emulator answer 500; what it accepts, it answers with spec-valid JSON, and
+every query still answers after it; what it refuses changes nothing. Strings include
+lone surrogates and NUL characters (JSON escapes), which no API stores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -13,11 +16,22 @@ from hypothesis import strategies as st
 
 from stream_moderation.testing import DEFAULT_TRIGGERS, Emulator
 from stream_moderation.testing._spec import load_spec, operations
-from tests.emulator_support import KEY, SECRET, check_response, headers
+from tests.emulator_support import (
+    KEY,
+    SECRET,
+    check_response,
+    headers,
+    query_operations,
+    raw_json,
+    state_snapshot,
+)
 
 SCHEMAS = load_spec()["components"]["schemas"]
+# Not text: a lone surrogate (stored, it made every later answer that held it a 500) and NUL.
+NOT_TEXT = st.sampled_from(["x\udfff", "\ud800", "a\x00b"])
 IDS = st.sampled_from(["m1", "m2", "u1", "u2", "policy", "stream:user", "", "x" * 300])
-JSON_LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+TEXT = st.text(max_size=10) | NOT_TEXT
+JSON_LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=5) | NOT_TEXT
 
 
 # Plausible values for fields the handlers interpret, so that most requests get past
@@ -62,7 +76,7 @@ def from_schema(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any
             [1_700_000_000_000_000_000, "2024-01-02T03:04:05Z", "2024-01-02", "nope"]
         )
     if kind == "string":
-        return IDS | st.text(max_size=10)
+        return IDS | TEXT
     if kind == "integer":
         low, high = schema.get("minimum", -5), schema.get("maximum", 200)
         return st.integers(min_value=int(low) - 1, max_value=int(high) + 1)
@@ -88,7 +102,7 @@ def from_schema(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any
                 if name not in required
             },
         )
-    return st.dictionaries(st.sampled_from(["a", "b", "field"]), JSON_LEAF, max_size=2)
+    return st.dictionaries(st.sampled_from(["a", "b", "field", "k\udc00"]), JSON_LEAF, max_size=2)
 
 
 def body_strategy(name: str) -> st.SearchStrategy[Any]:
@@ -143,20 +157,39 @@ def test_no_500(http: tuple[Emulator, httpx.Client], name: str, data: st.DataObj
     body = data.draw(body_strategy(name))
     if isinstance(body, dict) and "item_id" in body:
         body["item_id"] = existing_id()
+    before = state_snapshot(emulator)
+    sent = op.method in ("POST", "PATCH", "PUT") and body is not None
+    # what a raw client can put in a URL: UTF-8 bytes, surrogates too (percent-encoded)
+    encoded = urlencode({k: v.encode("utf-8", "surrogatepass") for k, v in query.items()})
     response = client.request(
         op.method,
-        path,
-        params={"api_key": KEY, **query},
-        json=body if op.method in ("POST", "PATCH", "PUT") else None,
-        headers=headers(),
+        f"{path}?{encoded}" if encoded else path,
+        params={"api_key": KEY},
+        content=raw_json(body) if sent else None,
+        headers=headers(**({"Content-Type": "application/json"} if sent else {})),
     )
     assert response.status_code < 500, response.text
     check_response(op.method, path, response.status_code, response.content, response.headers)
+    if response.status_code >= 400:
+        assert state_snapshot(emulator) == before, f"refused, yet changed: {response.text}"
+    elif op.method != "GET":
+        for query_name in query_operations():
+            query_op = operations()[query_name]
+            answer = client.request(
+                query_op.method,
+                query_op.path,
+                json={} if query_op.request_schema else None,
+                headers=headers(),
+            )
+            assert answer.status_code == query_op.success_status, (query_name, answer.text)
 
 
 PHRASES = [t.text for triggers in DEFAULT_TRIGGERS.values() for t in triggers if not t.regex]
 TEXTS = st.lists(
-    st.sampled_from(PHRASES) | st.text(max_size=15) | st.just("shit happens"), max_size=3
+    st.sampled_from(PHRASES)
+    | st.text(st.characters(exclude_characters="\x00"), max_size=15)  # text the API stores
+    | st.just("shit happens"),
+    max_size=3,
 ).map(" ".join)
 
 
@@ -251,7 +284,11 @@ def test_any_accepted_policy_checks_without_error(
 ) -> None:
     _, client = http
     policy = {**policy, "key": "fuzz", "team": None}
-    upserted = client.post("/api/v2/moderation/config", json=policy, headers=headers())
+    upserted = client.post(
+        "/api/v2/moderation/config",
+        content=raw_json(policy),
+        headers=headers(**{"Content-Type": "application/json"}),
+    )
     assert upserted.status_code in (201, 400), upserted.text
     if upserted.status_code != 201:
         return

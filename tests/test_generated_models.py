@@ -380,7 +380,7 @@ def test_constructors_refuse_what_is_not_a_model(pinned: Generated) -> None:
         )
     with pytest.raises(TypeError, match="expected an array, got an object"):
         m("AITextConfig")(rules={"label": "SPAM"})
-    with pytest.raises(pinned.errors.ParseError, match=r"AITextConfig\.rules\[\]\.label"):
+    with pytest.raises(pinned.errors.ParseError, match=r"ai_text_config\.rules\[\]\.label"):
         m("UpsertConfigRequest")(key="k", ai_text_config={"rules": [{"label": 5, "action": "x"}]})
 
 

@@ -1,7 +1,9 @@
 """Load with faults: checks at concurrency 100 through one AsyncStream against the served
-emulator (its command line, another process) injecting 5% 503s and 1% 429s. Every call
-ends in success or a typed error; none is lost or processed twice (the emulator's count
-per entity id against the calls made); memory stays flat; no file descriptor leaks.
+emulator (its command line, another process) injecting 5% 503s, 1% 429s and 1% lost
+responses (the check is processed, then its connection closes before the answer). Every
+call ends in success or a typed error; none is lost or processed twice (the emulator's
+count per entity id against the calls made: the duplicates found are reported, and must
+be 0); memory stays flat; no file descriptor leaks.
 
 500 calls in ``make test``; ``make stress`` (``STRESS=1``) makes it 10,000 and prints the
 figures.
@@ -21,8 +23,12 @@ pytestmark = pytest.mark.anyio
 STRESS = os.environ.get("STRESS") == "1"
 CALLS = 10_000 if STRESS else 500
 CONCURRENCY = 100
-FAULTS = ("503:rate=0.05,seed=1,ops=check", "429:rate=0.01,seed=2,retry-after=1,ops=check")
-TYPED_ERRORS = {"InternalServerError", "RateLimitError"}
+FAULTS = (
+    "503:rate=0.05,seed=1,ops=check",
+    "429:rate=0.01,seed=2,retry-after=1,ops=check",
+    "lost-response:rate=0.01,seed=3,ops=check",
+)
+TYPED_ERRORS = {"InternalServerError", "RateLimitError", "ResponseLostError"}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +42,12 @@ async def test_load_with_faults(emulator_url: str, anyio_backend: str) -> None:
     """Under tracemalloc: the figures for memory (and the time, slowed by the tracing)."""
     report = await load_and_check(emulator_url, f"load-{anyio_backend}", trace=True)
     print(f"[{anyio_backend}] {report.summary()}")
-    # memory flat: what this process holds after the run is what it held before
+    # memory flat: what this process holds after the run is what it held before, but for
+    # the pool's open connections (~8 KiB each; lost responses and 503s replace some, so
+    # the pool may end larger than it began)
     growth = report.traced_after - report.traced_before
-    assert growth < 256 * 1024, report.summary()
+    pool = report.fds_open_pool - report.fds_before_client
+    assert growth < 256 * 1024 + pool * 10 * 1024, report.summary()
 
 
 @pytest.mark.skipif(not STRESS, reason="make stress: the throughput, without tracemalloc")
@@ -66,18 +75,35 @@ async def load_and_check(url: str, prefix: str, *, trace: bool) -> LoadReport:
     tally = report.tally
     assert "" not in tally
     assert set(tally) <= {"ok"} | TYPED_ERRORS, tally
-    assert tally["ok"] >= 0.99 * len(report.outcomes)
+    assert tally["ok"] >= 0.97 * len(report.outcomes), tally
 
-    # none lost, none processed twice: the handler ran once per successful call, never for
-    # a failed one (faults are answered before the handler)
+    # none lost, none processed twice: the handler ran once per successful call and at
+    # most once per ResponseLostError (a lost response, not resent; or, rarely, a pooled
+    # connection the server closed as it was reused, whose request it never read), never
+    # for another failed one (503 and 429 are answered before the handler)
     counts = {k: v for k, v in stats["check_counts"].items() if k.startswith(prefix + "-")}
+    duplicates = sorted(entity for entity, count in counts.items() if count > 1)
+    lost = tally.get("ResponseLostError", 0)
+    print(
+        f"[{prefix}] duplicates found: {len(duplicates)}; ResponseLostError: {lost} "
+        f"({injected.get('lost-response', 0)} lost responses injected)"
+    )
+    assert duplicates == []
+    unread = 0
     for entity, outcome in zip(report.entity_ids, report.outcomes, strict=True):
-        assert counts.get(entity, 0) == (1 if outcome == "ok" else 0), (entity, outcome)
-    assert len(counts) == tally["ok"]
+        count = counts.get(entity, 0)
+        if outcome == "ResponseLostError":
+            assert count in (0, 1), entity
+            unread += count == 0
+        else:
+            assert count == (1 if outcome == "ok" else 0), (entity, outcome)
+    assert lost - unread == injected.get("lost-response", 0)
 
-    # every request sent arrived: attempts seen by the emulator = sent by the client
-    assert attempts == sum(counts.values()) + sum(injected.values())
-    assert report.attempts_sent - 1 == attempts  # - 1: the upsert_config
+    # every request sent arrived (but those the server closed unread): attempts seen by
+    # the emulator = sent by the client
+    refused = injected.get("503", 0) + injected.get("429", 0)
+    assert attempts == sum(counts.values()) + refused
+    assert report.attempts_sent - 1 == attempts + unread  # - 1: the upsert_config
     assert injected["503"] > 0.03 * attempts
     assert injected["429"] > 0
 

@@ -24,6 +24,7 @@ from stream_moderation import (
     AsyncStream,
     BadRequestError,
     InternalServerError,
+    ResponseLostError,
 )
 from stream_moderation.aiohttp import AiohttpTransport
 from stream_moderation.models import CheckResponse, ModerationPayload
@@ -154,9 +155,8 @@ async def test_a_check_on_the_wire_and_back(serve: Any, transport_name: str) -> 
     (seen,) = server.seen
     assert seen.method == "POST"
     assert seen.target == f"/api/v2/moderation/check?api_key={KEY}"
-    assert jwt.decode(seen.headers["authorization"], SECRET, algorithms=["HS256"]) == {
-        "server": True
-    }
+    claims = jwt.decode(seen.headers["authorization"], SECRET, algorithms=["HS256"])
+    assert claims["server"] is True and claims["exp"] == claims["iat"] + 3600
     assert seen.headers["stream-auth-type"] == "jwt"
     assert seen.headers["content-type"] == "application/json"
     assert json.loads(seen.body)["moderation_payload"] == {
@@ -193,16 +193,27 @@ async def test_a_5xx_is_retried_with_the_same_request(serve: Any, transport_name
 async def test_retries_give_up_with_the_last_error(serve: Any, transport_name: str) -> None:
     server = await serve(Reply(status=500, body={"message": "down"}, headers={"Retry-After": "0"}))
     async with client(server.url, transport_name, max_retries=1) as sdk:
-        with pytest.raises(InternalServerError):
+        with pytest.raises(InternalServerError) as caught:
+            await sdk.moderation.get_config("policy")
+        assert caught.value.attempts == 2
+        assert len(server.seen) == 2
+        # a 500 may follow processing: check (not resendable) is not sent again
+        with pytest.raises(InternalServerError) as caught:
             await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
-    assert len(server.seen) == 2
+        assert caught.value.attempts == 1
+    assert len(server.seen) == 3
 
 
 async def test_a_slow_server_times_out(serve: Any, transport_name: str) -> None:
     server = await serve(Reply(delay=2.0))
     async with client(server.url, transport_name, timeout=0.2, max_retries=0) as sdk:
-        with pytest.raises(APITimeoutError):
+        with pytest.raises(APITimeoutError) as timed_out:
+            await sdk.moderation.get_config("policy")
+        assert timed_out.value.timeout == 0.2 and "0.2 s" in str(timed_out.value)
+        # the check was sent and may have been processed: said so, and not resent
+        with pytest.raises(ResponseLostError) as lost:
             await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+        assert lost.value.may_have_been_processed and lost.value.timeout == 0.2
 
 
 async def test_a_refused_connection_is_a_connection_error(transport_name: str) -> None:
@@ -219,16 +230,23 @@ async def test_a_refused_connection_is_a_connection_error(transport_name: str) -
 async def test_a_dropped_connection_is_retried_as_a_connection_error(
     serve: Any, transport_name: str
 ) -> None:
-    server = await serve(Reply(hang_up=True), Reply())
+    server = await serve(Reply(hang_up=True), Reply(body={"duration": "1ms"}))
     async with client(server.url, transport_name) as sdk:
-        response = await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
-    assert response.data.recommended_action == "keep"
+        response = await sdk.moderation.get_config("policy")
+    assert response.data.duration == "1ms"
     assert len(server.seen) == 2
     server = await serve(Reply(hang_up=True))
     async with client(server.url, transport_name, max_retries=0) as sdk:
         with pytest.raises(APIConnectionError) as caught:
-            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+            await sdk.moderation.get_config("policy")
     assert not isinstance(caught.value, APITimeoutError)
+    assert caught.value.may_have_been_processed
+    # check is not resent after the request was sent: one request, ResponseLostError
+    server = await serve(Reply(hang_up=True), Reply())
+    async with client(server.url, transport_name) as sdk:
+        with pytest.raises(ResponseLostError):
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    assert len(server.seen) == 1
 
 
 async def test_many_calls_in_flight_share_the_pool(serve: Any, transport_name: str) -> None:

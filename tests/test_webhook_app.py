@@ -1,9 +1,11 @@
-"""The example webhook app (examples/webhook_app.py), end to end over ASGI."""
+"""The example webhook app (examples/webhook_app.py), end to end over ASGI, and over a
+real socket for the replays."""
 
 from __future__ import annotations
 
 import gzip
 import importlib.util
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from stream_moderation import Timestamp
 from stream_moderation.models import ModerationCheckCompletedEvent, ReviewQueueItemNewEvent
+from stream_moderation.testing._server import serve_in_thread
 from stream_moderation.webhooks import UnknownEvent
 
 from .webhook_payloads import build_event, encode, sign
@@ -63,15 +67,32 @@ async def client(recorder: Recorder) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def signed(payload: dict[str, Any], webhook_id: str = "wh-1", **headers: str) -> dict[str, Any]:
+def fresh(payload: dict[str, Any], seconds_ago: float = 0.0) -> dict[str, Any]:
+    """``payload`` created ``seconds_ago``, in the wire encoding its created_at had."""
+    created = time.time_ns() - int(seconds_ago * 1e9)
+    encoded = payload.get("created_at")
+    value = Timestamp.from_unix_ns(created).to_rfc3339() if isinstance(encoded, str) else created
+    return {**payload, "created_at": value}
+
+
+def signed(
+    payload: dict[str, Any],
+    webhook_id: str | None = "wh-1",
+    *,
+    seconds_ago: float | None = 0.0,
+    **headers: str,
+) -> dict[str, Any]:
+    """A signed call of an event created ``seconds_ago`` (None: its created_at as is)."""
+    if seconds_ago is not None and "created_at" in payload:
+        payload = fresh(payload, seconds_ago)
     body = encode(payload)
     return {
         "content": body,
         "headers": {
             "Content-Type": "application/json",
             "X-Signature": sign(body, SECRET),
-            "X-Webhook-Id": webhook_id,
             "X-Webhook-Attempt": "1",
+            **({"X-Webhook-Id": webhook_id} if webhook_id is not None else {}),
             **headers,
         },
     }
@@ -96,7 +117,7 @@ async def test_signed_event_is_dispatched_by_class(
 
 @pytest.mark.anyio
 async def test_gzip_body(client: httpx.AsyncClient, recorder: Recorder) -> None:
-    body = encode(build_event("review_queue_item.new"))
+    body = encode(fresh(build_event("review_queue_item.new")))
     headers = {"X-Signature": sign(body, SECRET), "Content-Encoding": "gzip"}
     response = await client.post(URL, content=gzip.compress(body), headers=headers)
     assert response.status_code == 200
@@ -175,7 +196,7 @@ async def test_tampered_body_is_401(client: httpx.AsyncClient, recorder: Recorde
 async def test_signed_body_that_is_not_an_event_is_400(
     client: httpx.AsyncClient, recorder: Recorder, payload: dict[str, Any]
 ) -> None:
-    response = await client.post(URL, **signed(payload))
+    response = await client.post(URL, **signed(payload, seconds_ago=None))
     assert response.status_code == 400
     assert recorder.events == []
 
@@ -193,11 +214,56 @@ def test_the_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert example.create_app() is not None
 
 
-def test_seen_webhooks_forget_the_oldest() -> None:
-    seen = example.SeenWebhooks(size=2)
-    assert seen.claim("a") and seen.claim("b") and seen.claim("c")
-    assert not seen.claim("c")
-    assert seen.claim("a")  # forgotten when "c" came in
+def test_a_replayed_body_is_handled_once_whatever_its_webhook_id(recorder: Recorder) -> None:
+    """Over a socket: the same signed body with its id, a new id, no id, and gzipped.
+    Deduplicating on X-Webhook-Id (not signed) handled it three times."""
+    app = example.create_app(SECRET, recorder.handlers)
+    call = signed(build_event("review_queue_item.new"), "wh-1")
+    replays = [
+        call,
+        {**call, "headers": {**call["headers"], "X-Webhook-Id": "wh-999"}},
+        {**call, "headers": {k: v for k, v in call["headers"].items() if k != "X-Webhook-Id"}},
+        {
+            "content": gzip.compress(call["content"]),
+            "headers": {**call["headers"], "Content-Encoding": "gzip", "X-Webhook-Id": "wh-7"},
+        },
+    ]
+    with serve_in_thread(app) as url, httpx.Client(base_url=url) as http:
+        answers = [http.post(URL, **replay) for replay in replays]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    assert [a.text for a in answers] == ["ok"] + ["already handled"] * 3
+    assert len(recorder.events) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["ns", "rfc3339"])
+@pytest.mark.parametrize(
+    ("seconds_ago", "status"),
+    [(60, 200), (example.MAX_AGE + 60, 400), (-(example.MAX_AGE + 60), 400)],
+    ids=["a-minute-old", "stale", "from-the-future"],
+)
+async def test_an_event_is_handled_only_while_fresh(
+    client: httpx.AsyncClient, recorder: Recorder, encoding: str, seconds_ago: float, status: int
+) -> None:
+    """A captured call replayed later, with or without a new id, is refused by its signed
+    created_at (unix nanoseconds or RFC 3339)."""
+    payload = build_event("review_queue_item.new", encoding)  # type: ignore[arg-type]
+    response = await client.post(URL, **signed(payload, seconds_ago=seconds_ago))
+    assert response.status_code == status, response.text
+    assert len(recorder.events) == (1 if status == 200 else 0)
+    if status == 400:
+        assert response.text == "stale event"
+
+
+@pytest.mark.anyio
+async def test_an_event_without_created_at_is_400(
+    client: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    payload = {k: v for k, v in build_event("review_queue_item.new").items() if k != "created_at"}
+    response = await client.post(URL, **signed(payload))
+    assert response.status_code == 400
+    assert "created_at" in response.text
+    assert recorder.events == []
 
 
 @pytest.mark.anyio

@@ -6,8 +6,10 @@ import gzip
 import json
 import subprocess
 import sys
+import time
 import traceback
 import typing
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,8 +23,11 @@ from stream_moderation.webhooks import (
     EVENT_MODELS,
     InvalidEventError,
     InvalidSignatureError,
+    SeenEvents,
+    StaleEventError,
     UnknownEvent,
     WebhookError,
+    event_key,
     parse_event,
     verify_and_parse,
     verify_signature,
@@ -404,3 +409,73 @@ def test_importing_webhooks_does_not_import_the_event_models() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- replays: freshness from the signed created_at, and handling each signed body once -----
+
+
+def _created(seconds_ago: float, encoding: Encoding) -> dict[str, Any]:
+    payload = build_event("moderation_check.completed", encoding)
+    created = Timestamp.from_unix_ns(time.time_ns() - int(seconds_ago * 1e9))
+    payload["created_at"] = created.unix_ns if encoding == "ns" else created.to_rfc3339()
+    return payload
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_max_age_accepts_a_fresh_event_and_refuses_a_stale_one(encoding: Encoding) -> None:
+    fresh = encode(_created(30, encoding))
+    event = verify_and_parse(fresh, sign(fresh, SECRET), SECRET, max_age=60)
+    assert event.type == "moderation_check.completed"
+    stale = encode(_created(600, encoding))
+    with pytest.raises(StaleEventError, match="600 s ago") as caught:
+        verify_and_parse(stale, sign(stale, SECRET), SECRET, max_age=timedelta(minutes=5))
+    assert 599 < caught.value.age < 700
+    future = encode(_created(-600, encoding))
+    with pytest.raises(StaleEventError, match="in the future"):
+        verify_and_parse(future, sign(future, SECRET), SECRET, max_age=60)
+    # without max_age, the age is not looked at
+    assert verify_and_parse(stale, sign(stale, SECRET), SECRET).type == event.type
+
+
+def test_max_age_reads_the_time_from_the_signed_body_only() -> None:
+    """The signature is checked first: a stale body with a bad signature is a signature
+    error, and no header can make a stale body fresh."""
+    stale = encode(_created(600, "ns"))
+    with pytest.raises(InvalidSignatureError):
+        verify_and_parse(stale, "0" * 64, SECRET, max_age=60)
+    no_time = encode({k: v for k, v in _created(0, "ns").items() if k != "created_at"})
+    with pytest.raises(InvalidEventError) as caught:
+        verify_and_parse(no_time, sign(no_time, SECRET), SECRET, max_age=60)
+    assert caught.value.location == "created_at"
+
+
+def test_the_client_passes_max_age_on() -> None:
+    from stream_moderation import Stream
+
+    stale = encode(_created(600, "ns"))
+    with Stream("key", SECRET) as client:
+        with pytest.raises(StaleEventError):
+            client.parse_webhook(stale, sign(stale, SECRET), max_age=60)
+        assert client.parse_webhook(stale, sign(stale, SECRET)).type == "moderation_check.completed"
+
+
+def test_event_key_is_the_signed_content() -> None:
+    body = encode(_created(0, "ns"))
+    assert event_key(body) == event_key(gzip.compress(body)) == event_key(body.decode())
+    assert len(event_key(body)) == 64
+    assert event_key(body) != event_key(encode(_created(1, "ns")))
+
+
+def test_seen_events_claims_once_until_the_ttl_passes() -> None:
+    now = [1000.0]
+    seen = SeenEvents(ttl=10, clock=lambda: now[0])
+    assert seen.claim("a") and not seen.claim("a")
+    seen.release("a")
+    assert seen.claim("a")  # a failed handling is retried
+    now[0] += 5
+    assert seen.claim("b") and not seen.claim("a")
+    now[0] += 6  # "a" expired, "b" not yet
+    assert seen.claim("a") and not seen.claim("b")
+    assert len(seen) == 2
+    with pytest.raises(ValueError):
+        SeenEvents(ttl=0)

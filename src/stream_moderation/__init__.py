@@ -5,31 +5,46 @@ whose ``data`` is the parsed model; failures raise a ``StreamError`` subclass. T
 are in ``stream_moderation.models``.
 """
 
-from ._base_client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._base_client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from ._bulk import CheckItem, CheckResult
-from ._client import AsyncStream, Stream
+from ._client import AsyncStream, ForkError, Stream
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ArgumentError,
+    ArgumentTypeError,
+    ArgumentValueError,
     AuthenticationError,
     BadRequestError,
+    InsecureTransportError,
     InternalServerError,
     NotFoundError,
+    ParseError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseLostError,
+    ResponseTooLargeError,
     StreamError,
+    UnknownFieldError,
 )
 from ._generated import SPEC_VERSION
-from ._generated.errors import ParseError
 from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
 from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "SPEC_VERSION",
@@ -39,11 +54,16 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ArgumentValueError",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "CheckItem",
     "CheckResult",
+    "ForkError",
+    "InsecureTransportError",
     "InternalServerError",
     "InvalidEventError",
     "InvalidSignatureError",
@@ -52,10 +72,13 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "ResponseLostError",
+    "ResponseTooLargeError",
     "Stream",
     "StreamError",
     "StreamResponse",
     "Timestamp",
+    "UnknownFieldError",
     "Unset",
     "WebhookError",
     "__version__",

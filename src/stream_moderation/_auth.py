@@ -2,47 +2,133 @@
 
 Stream authenticates a server with an HS256 JWT signed by the app's secret, sent as is in
 ``Authorization`` together with ``Stream-Auth-Type: jwt`` and the public key as the
-``api_key`` query parameter. The server token carries no expiry, so it is built once per
-client. The secret and every token stay inside this object: its repr masks them, and
+``api_key`` query parameter.
+
+The server token carries ``iat`` (when it was signed) and ``exp``, one hour later; the
+client signs a new one when the one it holds is half-way through its life. Stream's docs
+recommend an ``exp`` over a token that never expires: a server token that leaks (a proxy's
+log, a core dump, a debugging session) then stops working within the hour instead of
+until the secret is rotated. An hour keeps the cost (one HS256 signature per half hour)
+and the exposure to clock skew small: the clock may be off by up to an hour before a
+token is refused as expired, which is far more than NTP-kept hosts drift.
+
+The secret and the server token are ``Secret`` objects, whose repr and str are masked:
+after the constructor no frame of the SDK binds either to a name as a plain string, so a
+traceback printed with its locals (``pytest -l``, rich, an error tracker) shows ``***``.
 ``redact`` removes them from any text that is about to be logged or raised.
 """
 
 from __future__ import annotations
 
+import hmac
+import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["Credentials"]
+from ._generated.errors import ArgumentTypeError, ArgumentValueError
+
+__all__ = ["Credentials", "Secret"]
 
 MASK = "***"
+SERVER_TOKEN_LIFETIME = 3600
+"""Seconds from ``iat`` to ``exp`` of the server token."""
 
 
-def _encode(payload: dict[str, Any], secret: str) -> str:
+class Secret:
+    """A string that does not show itself: repr and str are masked, it does not pickle,
+    and ``reveal()`` is the only way to the value (used inline, never bound to a name)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(Secret)
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def _sign(payload: dict[str, Any], secret: Secret) -> Secret:
     """An HS256 JWT; pyjwt is imported here, when a client is made, not with the package."""
     import jwt
 
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return Secret(jwt.encode(payload, secret.reveal(), algorithm="HS256"))
 
 
 class Credentials:
-    """An app's API key and secret."""
+    """An app's API key and secret, and the server token signed with it."""
 
-    __slots__ = ("_secret", "_server_token", "api_key")
+    __slots__ = ("_lock", "_secret", "_server_token", "_token_renew_at", "api_key")
 
-    def __init__(self, api_key: str, api_secret: str) -> None:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ValueError("api_key is required: pass api_key= or set STREAM_API_KEY")
-        if not isinstance(api_secret, str) or not api_secret.strip():
-            raise ValueError("api_secret is required: pass api_secret= or set STREAM_API_SECRET")
+    def __init__(self, api_key: str, api_secret: str | Secret) -> None:
+        if not isinstance(api_key, str):
+            raise ArgumentTypeError(f"api_key must be a string, got {type(api_key).__name__}")
+        if not api_key.strip():
+            raise ArgumentValueError("api_key is required: pass api_key= or set STREAM_API_KEY")
+        secret = api_secret if isinstance(api_secret, Secret) else None
+        if secret is None:
+            if not isinstance(api_secret, str):
+                raise ArgumentTypeError(
+                    f"api_secret must be a string, got {type(api_secret).__name__}"
+                )
+            secret = Secret(api_secret)
+        del api_secret  # from here on, only the masked object
+        if not secret.reveal().strip():
+            raise ArgumentValueError(
+                "api_secret is required: pass api_secret= or set STREAM_API_SECRET"
+            )
         self.api_key = api_key
-        self._secret = api_secret
-        self._server_token = _encode({"server": True}, api_secret)
+        self._secret = secret
+        self._lock = threading.Lock()
+        self._server_token = Secret("")
+        self._token_renew_at = 0.0
+        self._sign_server_token()
+
+    def _sign_server_token(self) -> None:
+        now = int(time.time())
+        self._server_token = _sign(
+            {"server": True, "iat": now, "exp": now + SERVER_TOKEN_LIFETIME}, self._secret
+        )
+        self._token_renew_at = time.monotonic() + SERVER_TOKEN_LIFETIME / 2
+
+    def renew_server_token(self) -> bool:
+        """Sign a new server token when the one held is half-way through its life; whether
+        it did (the caller then rebuilds the headers that carry it)."""
+        if time.monotonic() < self._token_renew_at:
+            return False
+        with self._lock:
+            if time.monotonic() >= self._token_renew_at:
+                self._sign_server_token()
+        return True
 
     @property
     def server_token(self) -> str:
-        """The server-side JWT (no expiry), as sent in ``Authorization``."""
+        """The server-side JWT, as sent in ``Authorization``."""
+        return self._server_token.reveal()
+
+    @property
+    def server_token_secret(self) -> Secret:
+        """The server-side JWT, masked."""
         return self._server_token
 
     def create_token(
@@ -59,7 +145,7 @@ class Credentials:
         it the token does not expire. ``claims`` adds others (e.g. ``channel_cids``, ``role``).
         """
         if not isinstance(user_id, str) or not user_id:
-            raise ValueError("user_id must be a non-empty string")
+            raise ArgumentValueError("user_id must be a non-empty string")
         now = int(time.time())
         payload: dict[str, Any] = dict(claims or {})
         payload["user_id"] = user_id
@@ -67,29 +153,29 @@ class Credentials:
         if expiration is not None:
             if isinstance(expiration, datetime):
                 if expiration.tzinfo is None:
-                    raise ValueError("expiration must be a timezone-aware datetime")
+                    raise ArgumentValueError("expiration must be a timezone-aware datetime")
                 payload["exp"] = int(expiration.timestamp())
             elif isinstance(expiration, timedelta):
                 payload["exp"] = now + int(expiration.total_seconds())
             else:
                 payload["exp"] = now + int(expiration)
-        return _encode(payload, self._secret)
+        return _sign(payload, self._secret).reveal()
 
     @property
-    def secret(self) -> str:
-        """The API secret; only for code that must sign with it (webhook verification)."""
+    def secret(self) -> Secret:
+        """The API secret, masked; for code that must sign with it (webhook verification)."""
         return self._secret
 
     def redact(self, text: str) -> str:
         """``text`` with the secret and the server token masked."""
-        for value in (self._server_token, self._secret):
-            if value and value in text:
-                text = text.replace(value, MASK)
+        for secret in (self._server_token, self._secret):
+            if secret and secret.reveal() in text:
+                text = text.replace(secret.reveal(), MASK)
         return text
 
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` contains the secret or the server token."""
-        return any(value and value in text for value in (self._server_token, self._secret))
+        return any(s and s.reveal() in text for s in (self._server_token, self._secret))
 
     def redact_json(self, value: Any) -> Any:
         """Parsed JSON with the secret and the server token masked in every key and string."""

@@ -2,15 +2,35 @@
 
 ``ClientCore`` builds the request (URL, query, headers, JSON body, timeout) once per call,
 turns a response into a StreamResponse or a typed error, and decides whether and when to
-try again. The clients in ``_client`` are thin drivers around it: send, sleep, repeat.
+try again. The clients in ``_client`` are thin drivers around it: send, read the body
+within its limit, sleep, repeat.
+
+Whether a failed attempt is sent again:
+
+- a failure that provably left the request unprocessed (the connection failed before the
+  request was written, or the API answered 408, 429 or 503: it refused the request) is
+  retried for every operation;
+- a failure after which the API may have processed the request (a 500, 502 or 504, the
+  connection lost after the request was sent, an attempt's timeout or the deadline
+  expiring while waiting for the answer) is retried only for the operations whose
+  ``Operation.resendable`` says so (reads, idempotent writes: see ``codegen/resend.py``)
+  or when the caller opted in (``retry_unsafe=True``); any other operation raises
+  ``ResponseLostError`` (or the status error) instead;
+- never more than ``max_retries`` times, never an error the API marks ``unrecoverable``,
+  and never a wait that would end past the call's deadline: then the last error is raised
+  at once (with ``retry_after`` when the API asked for a wait).
+
+An attempt is bounded as a whole by ``timeout`` (connect, write and the whole read), and
+the call, every attempt and wait included, by ``deadline``.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import contextvars
 import json
 import logging
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -20,26 +40,45 @@ import attrs
 import httpx
 
 from ._auth import Credentials
+from ._body import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ERROR_BODY_BYTES,
+    BodyTooLarge,
+    BoundedBody,
+    UnsupportedEncoding,
+)
 from ._exceptions import (
     BODY_EXCERPT_CHARS,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
-    RateLimitError,
+    ArgumentTypeError,
+    ArgumentValueError,
+    InsecureTransportError,
+    ResponseLostError,
+    ResponseTooLargeError,
     body_excerpt,
     status_error_class,
 )
 from ._generated.errors import ParseError
 from ._generated.types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
+from ._proxies import is_loopback
 from ._retry import RetryPolicy, server_wait
 from ._version import __version__
 
 __all__ = [
+    "ATTEMPT_PROGRESS",
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "REFUSED_STATUSES",
+    "Call",
     "ClientCore",
+    "Progress",
     "Retry",
     "TimeoutTypes",
 ]
@@ -50,14 +89,69 @@ TimeoutTypes = float | httpx.Timeout | None
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_DEADLINE = 60.0
+"""Seconds a call may take, every attempt and wait included: the default three attempts
+of at most 10 s and their backoff fit, and a server-requested wait that would end later
+is not waited for."""
 # One pool per client, kept warm for concurrent use (httpx keeps only 20 idle by default).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 USER_AGENT = f"stream-moderation-python/{__version__}"
-LOOPBACK_NAMES = frozenset({"localhost"})
-"""Names trusted as loopback: only ``localhost`` (RFC 6761). ``localhost.localdomain`` or
-``ip6-localhost`` are loopback only where /etc/hosts says so, and go to DNS elsewhere."""
+
+REFUSED_STATUSES = frozenset({408, 429, 503})
+"""Statuses that say the request was refused, not processed, so any operation may be sent
+again: 408 (the server did not receive the whole request, RFC 9110 15.5.9), 429 (rate
+limited: Stream refuses every call over the limit) and 503 (unable to handle the request
+now, RFC 9110 15.6.4: what a load balancer answers when it forwards nothing)."""
+
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+"""Transport errors raised before any byte of the request left (when the transport does
+not report its progress, these are the failures known not to be processed)."""
+_NOT_WHOLE = (httpx.WriteError, httpx.WriteTimeout)
+"""Writing the request failed: the server cannot have processed a request it did not get
+whole."""
+_NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.TooManyRedirects)
 
 logger = logging.getLogger("stream_moderation")
+
+
+class Progress:
+    """How far an attempt got: whether the transport reported anything, and whether the
+    request started to be written (after which the API may process it)."""
+
+    __slots__ = ("reported", "sent")
+
+    def __init__(self) -> None:
+        self.reported = False
+        self.sent = False
+
+    def report(self, event: str) -> None:
+        """An httpcore trace event (``http11.send_request_headers.started``, ...)."""
+        self.reported = True
+        if "send_request_headers" in event:
+            self.sent = True
+
+
+ATTEMPT_PROGRESS: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
+    "stream_moderation_attempt_progress", default=None
+)
+"""The progress of the attempt in flight in this context (the transports report to it)."""
+
+
+def _trace(event: str, info: dict[str, Any]) -> None:
+    progress = ATTEMPT_PROGRESS.get()
+    if progress is not None:
+        progress.report(event)
+
+
+async def _atrace(event: str, info: dict[str, Any]) -> None:
+    _trace(event, info)
 
 
 def _json_decoder() -> Callable[[bytes], Any]:
@@ -100,30 +194,20 @@ class Retry:
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; plain http only to loopback or when allowed."""
+    if not isinstance(base_url, str):
+        raise ArgumentTypeError(f"base_url must be a string, got {type(base_url).__name__}")
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:
-        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
+        raise ArgumentValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        raise ValueError(
+        raise ArgumentValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise InsecureTransportError(
             f"refusing to send the API key and a token signed with the secret over plain http "
             f"to {url.host}: use https, a loopback host, or allow_insecure_http=True"
         )
     return base_url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1
-    return address.is_loopback
 
 
 def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo | None:
@@ -148,6 +232,49 @@ def _to_int(value: str | None) -> int | None:
         return None
 
 
+def attempt_seconds(timeout: httpx.Timeout) -> float | None:
+    """How long one attempt may take, whole: the largest of its phase timeouts."""
+    phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+    return max(phases) if phases else None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+@attrs.define
+class Call:
+    """One call in progress: its request, its limits and how far it got."""
+
+    operation: Operation[Any]
+    request: httpx.Request
+    max_retries: int
+    retry_unsafe: bool
+    timeout: httpx.Timeout
+    attempt_limit: float | None
+    """Seconds per attempt (None: unbounded)."""
+    deadline: float | None
+    """Seconds for the whole call (None: unbounded)."""
+    started: float
+    """``time.monotonic()`` when the call started."""
+    attempts: int = 0
+    """Attempts started so far."""
+    attempt_ends: float | None = None
+    """``time.monotonic()`` at which the attempt in progress must end."""
+    attempt_binding: str = "timeout"
+    """Which limit ends the attempt in progress: ``timeout`` or ``deadline``."""
+    progress: Progress = attrs.field(factory=Progress)
+
+    @property
+    def ends(self) -> float | None:
+        return None if self.deadline is None else self.started + self.deadline
+
+    @property
+    def resendable(self) -> bool:
+        """Whether the request may be sent again after it may have been processed."""
+        return self.operation.resendable or self.retry_unsafe
+
+
 class ClientCore:
     """The settings of a client and the logic of one call, without any I/O."""
 
@@ -160,28 +287,54 @@ class ClientCore:
         max_retries: int,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        retry_unsafe: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
         self.credentials = credentials
         self.base_url = base_url
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self.max_retries = max_retries
+        self.timeout = _timeout(timeout)
+        self.max_retries = _retries(max_retries)
+        self.deadline = _deadline(deadline)
+        if not isinstance(retry_unsafe, bool):
+            raise ArgumentTypeError("retry_unsafe must be True or False")
+        self.retry_unsafe = retry_unsafe
+        if (
+            not isinstance(max_response_bytes, int)
+            or isinstance(max_response_bytes, bool)
+            or max_response_bytes < 1
+        ):
+            raise ArgumentValueError("max_response_bytes must be a positive integer")
+        self.max_response_bytes = max_response_bytes
         self.retry_policy = retry_policy or RetryPolicy()
-        self.headers: dict[str, str] = {
-            "Authorization": credentials.server_token,
-            "Stream-Auth-Type": "jwt",
-            "X-Stream-Client": f"stream-moderation-python-{__version__}",
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-        }
-        self.headers.update(default_headers or {})
-        self.json_headers = {**self.headers, "Content-Type": "application/json"}
+        self.default_headers = httpx.Headers(
+            {
+                "X-Stream-Client": f"stream-moderation-python-{__version__}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            }
+        )
+        try:
+            self.default_headers.update(default_headers or {})
+        except (UnicodeEncodeError, TypeError, AttributeError) as exc:
+            raise _header_error(exc, "default_headers") from None
+        self._sign_headers()
+
+    def _sign_headers(self) -> None:
         # What every call sends, built once: httpx merges these with the http client's own
-        # headers and params, but does not normalise or parse them again per call.
-        self._headers = httpx.Headers(self.headers)
-        self._json_headers = httpx.Headers(self.json_headers)
-        self._query = "?" + str(httpx.QueryParams({"api_key": credentials.api_key}))
+        # headers and params, but does not normalise or parse them again per call. Only
+        # httpx.Headers hold the token: their repr masks Authorization.
+        self._headers = httpx.Headers(
+            {
+                "Authorization": self.credentials.server_token_secret.reveal(),
+                "Stream-Auth-Type": "jwt",
+            }
+        )
+        self._headers.update(self.default_headers)
+        self._json_headers = self._headers.copy()
+        self._json_headers["Content-Type"] = "application/json"
+        self._query = "?" + str(httpx.QueryParams({"api_key": self.credentials.api_key}))
 
     def build_request(
         self,
@@ -196,7 +349,12 @@ class ClientCore:
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
     ) -> httpx.Request:
-        """The request of one call, built once and sent identically by every attempt."""
+        """The request of one call, built once and sent identically by every attempt.
+
+        An argument that cannot be sent (text that is not valid Unicode, a header that is
+        not ASCII) raises an ArgumentError here: nothing is sent."""
+        if self.credentials.renew_server_token():
+            self._sign_headers()
         target: httpx.URL | str
         query: dict[str, Any] | None = None
         if extra_query or http.params:
@@ -214,91 +372,288 @@ class ClientCore:
         if extra_body:
             body = {**(body or {}), **to_wire(dict(extra_body))}
         content = None
-        headers: httpx.Headers | dict[str, str] = self._headers
+        headers = self._headers
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            try:
+                content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            except UnicodeEncodeError as exc:
+                raise ArgumentValueError(
+                    f"{operation.name}: a text argument is not valid Unicode ({exc.reason} "
+                    f"at position {exc.start}: a lone surrogate?); nothing was sent"
+                ) from None
+            except (TypeError, ValueError) as exc:
+                raise ArgumentTypeError(f"{operation.name}: cannot send as JSON: {exc}") from None
             headers = self._json_headers
         if extra_headers:
-            headers = {**(self.headers if body is None else self.json_headers), **extra_headers}
-        return http.build_request(
-            operation.method,
-            target,
-            params=query,
-            content=content,
-            headers=headers,
-            timeout=self.timeout if timeout is UNSET else timeout,  # type: ignore[arg-type]
+            headers = headers.copy()
+            try:
+                headers.update(extra_headers)
+            except (UnicodeEncodeError, TypeError, AttributeError) as exc:
+                raise _header_error(exc, "extra_headers") from None
+        try:
+            return http.build_request(
+                operation.method,
+                target,
+                params=query,
+                content=content,
+                headers=headers,
+                timeout=self.timeout if timeout is UNSET else _timeout(timeout),
+            )
+        except (UnicodeEncodeError, TypeError) as exc:
+            raise _header_error(exc, "extra_query") from None
+
+    def start(
+        self,
+        operation: Operation[Any],
+        request: httpx.Request,
+        *,
+        max_retries: int | None,
+        deadline: float | Unset | None,
+        retry_unsafe: bool | None,
+    ) -> Call:
+        """The state of a call about to make its first attempt."""
+        timeout = httpx.Timeout(**request.extensions.get("timeout", {}))
+        return Call(
+            operation=operation,
+            request=request,
+            max_retries=self.max_retries if max_retries is None else _retries(max_retries),
+            retry_unsafe=self.retry_unsafe if retry_unsafe is None else bool(retry_unsafe),
+            timeout=timeout,
+            attempt_limit=attempt_seconds(timeout),
+            deadline=self.deadline if deadline is UNSET else _deadline(deadline),
+            started=time.monotonic(),
         )
 
-    def effective_retries(self, max_retries: int | None) -> int:
-        if max_retries is None:
-            return self.max_retries
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        return max_retries
+    def begin_attempt(self, call: Call, *, asynchronous: bool) -> float | None:
+        """Seconds the next attempt may take (None: unbounded); sets its phase timeouts
+        and progress report. Raises APITimeoutError when the deadline has passed."""
+        now = time.monotonic()
+        limit, binding = call.attempt_limit, "timeout"
+        ends = call.ends
+        if ends is not None:
+            left = ends - now
+            if left <= 0:
+                raise self._timeout_error(call, "deadline", call.deadline, sent=False)
+            if limit is None or left < limit:
+                limit, binding = left, "deadline"
+        call.attempts += 1
+        call.attempt_binding = binding
+        call.attempt_ends = None if limit is None else now + limit
+        call.progress = Progress()
+        phases = {
+            "connect": call.timeout.connect,
+            "read": call.timeout.read,
+            "write": call.timeout.write,
+            "pool": call.timeout.pool,
+        }
+        if limit is not None:
+            phases = {k: limit if v is None else min(v, limit) for k, v in phases.items()}
+        call.request.extensions["timeout"] = phases
+        call.request.extensions["trace"] = _atrace if asynchronous else _trace
+        return limit
+
+    def body_for(self, call: Call, response: httpx.Response) -> BoundedBody:
+        """Where an attempt's body is read into: a 2xx whole up to the size limit (else
+        BodyTooLarge), an error body only up to ERROR_BODY_BYTES."""
+        success = 200 <= response.status_code < 300
+        return BoundedBody(
+            self.max_response_bytes if success else ERROR_BODY_BYTES,
+            content_encoding=response.headers.get("content-encoding"),
+            content_length=response.headers.get("content-length"),
+            truncate=not success,
+        )
+
+    def after_attempt(
+        self,
+        call: Call,
+        response: httpx.Response | None,
+        content: bytes | None,
+        failure: BaseException | None,
+    ) -> StreamResponse[Any] | Retry:
+        """The response of a successful attempt, a Retry, or the typed error raised."""
+        if failure is None:
+            assert response is not None and content is not None
+            return self.on_response(call, response, content)
+        if isinstance(failure, TimeoutError):  # the attempt's cancel scope expired
+            return self._on_attempt_timeout(call)
+        if isinstance(failure, (BodyTooLarge, UnsupportedEncoding, zlib.error)):
+            assert response is not None
+            raise self._body_error(call, response, failure)
+        assert isinstance(failure, httpx.RequestError), failure
+        return self.on_exception(call, failure)
+
+    # -- outcomes -------------------------------------------------------------------------
 
     def on_response(
-        self,
-        operation: Operation[T],
-        request: httpx.Request,
-        response: httpx.Response,
-        *,
-        attempt: int,
-        max_retries: int,
-        started: float,
-    ) -> StreamResponse[T] | Retry:
-        """The parsed response of a successful attempt, a Retry, or the typed error raised."""
-        elapsed = time.perf_counter() - started
+        self, call: Call, response: httpx.Response, content: bytes
+    ) -> StreamResponse[Any] | Retry:
+        elapsed = time.monotonic() - call.started
         status = response.status_code
-        self._log_attempt(request, status, attempt, elapsed)
+        self._log_attempt(call, status, elapsed)
         if 200 <= status < 300:
-            return self._parse_success(operation, request, response, elapsed)
-        error = self._status_error(request, response)
+            return self._parse_success(call, response, content, elapsed)
+        error = self._status_error(call, response, content)
+        refused = status in REFUSED_STATUSES
         delay = self.retry_policy.delay(
-            attempt,
-            max_retries,
+            call.attempts - 1,
+            call.max_retries,
             status=status,
             headers=response.headers,
             unrecoverable=error.unrecoverable,
         )
-        if delay is None:
+        if delay is None or not (refused or call.resendable):
             raise error
-        self._log_retry(request, f"status {status}", attempt, max_retries, delay)
+        self._check_wait(call, delay, error)
+        self._log_retry(call, f"status {status}", delay)
         return Retry(delay=delay, error=error)
 
-    def on_exception(
-        self, request: httpx.Request, exc: httpx.RequestError, *, attempt: int, max_retries: int
-    ) -> Retry:
+    def on_exception(self, call: Call, exc: httpx.RequestError) -> Retry:
         """A Retry after a transport failure, or the typed error raised."""
-        path = request.url.path
-        error: APIConnectionError
+        self._log_attempt(call, type(exc).__name__, None)
+        sent = not self._not_processed(call, exc)
         if isinstance(exc, httpx.TimeoutException):
-            error = APITimeoutError(
-                f"request timed out ({type(exc).__name__})", method=request.method, path=path
-            )
-            retryable = True
+            limit, seconds = self._expired(call, exc)
+            error: APIConnectionError = self._timeout_error(call, limit, seconds, sent=sent)
         else:
-            reason = self.credentials.redact(str(exc)) or type(exc).__name__
-            error = APIConnectionError(
-                f"connection error: {reason}", method=request.method, path=path
-            )
-            retryable = not isinstance(
-                exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.TooManyRedirects)
-            )
-        self._log_attempt(request, type(exc).__name__, attempt, None)
-        delay = self.retry_policy.delay(attempt, max_retries) if retryable else None
+            error = self._connection_error(call, exc, sent=sent)
+        retryable = not isinstance(exc, _NOT_RETRYABLE)
+        if sent and not call.resendable:
+            retryable = False
+        delay = self.retry_policy.delay(call.attempts - 1, call.max_retries) if retryable else None
         if delay is None:
             raise error from self._safe_cause(exc)
-        self._log_retry(request, type(exc).__name__, attempt, max_retries, delay)
+        self._check_wait(call, delay, error, cause=exc)
+        self._log_retry(call, type(exc).__name__, delay)
         return Retry(delay=delay, error=error)
 
+    def _on_attempt_timeout(self, call: Call) -> Retry:
+        self._log_attempt(call, "timeout", None)
+        sent = call.progress.sent or not call.progress.reported
+        seconds = call.attempt_limit if call.attempt_binding == "timeout" else call.deadline
+        error = self._timeout_error(call, call.attempt_binding, seconds, sent=sent)
+        retryable = call.attempt_binding == "timeout" and (call.resendable or not sent)
+        delay = self.retry_policy.delay(call.attempts - 1, call.max_retries) if retryable else None
+        if delay is None:
+            raise error
+        self._check_wait(call, delay, error)
+        self._log_retry(call, "timeout", delay)
+        return Retry(delay=delay, error=error)
+
+    def _not_processed(self, call: Call, exc: httpx.RequestError) -> bool:
+        """Whether the failure provably left the request unprocessed."""
+        if isinstance(exc, _NOT_WHOLE):
+            return True
+        if call.progress.reported:
+            return not call.progress.sent
+        return isinstance(exc, _NOT_SENT)
+
+    def _check_wait(
+        self, call: Call, delay: float, error: Exception, cause: BaseException | None = None
+    ) -> None:
+        """A wait that would end past the deadline is not started: the error is raised."""
+        ends = call.ends
+        if ends is not None and time.monotonic() + delay >= ends:
+            logger.info(
+                "not retrying %s: the wait of %.2f s would end past the deadline of %s",
+                call.operation.name,
+                delay,
+                _seconds(call.deadline or 0),
+            )
+            if cause is not None:
+                raise error from self._safe_cause(cause)
+            raise error
+
+    def _expired(self, call: Call, exc: httpx.TimeoutException) -> tuple[str, float | None]:
+        """Which limit an httpx timeout was: the attempt's bound, or one phase's."""
+        if call.attempt_ends is not None and time.monotonic() >= call.attempt_ends - 0.005:
+            binding = call.attempt_binding
+            return binding, call.attempt_limit if binding == "timeout" else call.deadline
+        phase = {
+            httpx.ConnectTimeout: "connect",
+            httpx.ReadTimeout: "read",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }.get(type(exc), "read")
+        return phase, getattr(call.timeout, phase)
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _where(self, call: Call) -> dict[str, Any]:
+        url = call.request.url
+        return {
+            "method": call.request.method,
+            "path": url.path,
+            "host": url.netloc.decode("ascii", "replace"),
+            "operation": call.operation.name,
+            "attempts": call.attempts,
+        }
+
+    def _timeout_error(
+        self, call: Call, limit: str, seconds: float | None, *, sent: bool
+    ) -> APIConnectionError:
+        what = {
+            "timeout": "the timeout of {} per attempt",
+            "deadline": "the deadline of {} for the call",
+        }.get(limit, limit + " timeout of {}")
+        expired = what.format(_seconds(seconds) if seconds is not None else "(none)")
+        if sent and not call.resendable:
+            return ResponseLostError(
+                f"{call.operation.name} may have been processed: {expired} expired after the "
+                f"request was sent, and {call.operation.name} is not sent again after that "
+                "(retry_unsafe=True would)",
+                timeout=seconds,
+                **self._where(call),
+            )
+        return APITimeoutError(
+            f"timed out: {expired} expired",
+            timeout=seconds,
+            limit=limit,
+            may_have_been_processed=sent,
+            **self._where(call),
+        )
+
+    def _connection_error(
+        self, call: Call, exc: httpx.RequestError, *, sent: bool
+    ) -> APIConnectionError:
+        reason = self.credentials.redact(str(exc)) or type(exc).__name__
+        if sent and not call.resendable:
+            return ResponseLostError(
+                f"{call.operation.name} may have been processed: the connection failed "
+                f"after the request was sent ({type(exc).__name__}: {reason}), and "
+                f"{call.operation.name} is not sent again after that (retry_unsafe=True would)",
+                **self._where(call),
+            )
+        return APIConnectionError(
+            f"connection error: {reason}", may_have_been_processed=sent, **self._where(call)
+        )
+
+    def _body_error(
+        self, call: Call, response: httpx.Response, failure: BaseException
+    ) -> APIResponseValidationError:
+        where = self._where(call)
+        if isinstance(failure, BodyTooLarge):
+            return ResponseTooLargeError(
+                f"the response body is larger than max_response_bytes ({failure.limit} "
+                f"bytes{', decoded' if response.headers.get('content-encoding') else ''}); "
+                f"read stopped at the limit",
+                limit=failure.limit,
+                status_code=response.status_code,
+                body="",
+                **where,
+            )
+        reason = (
+            str(failure)
+            if isinstance(failure, UnsupportedEncoding)
+            else f"the body does not decode as {response.headers.get('content-encoding')}"
+        )
+        return APIResponseValidationError(
+            f"unexpected response: {reason}", status_code=response.status_code, body="", **where
+        )
+
     def _parse_success(
-        self,
-        operation: Operation[T],
-        request: httpx.Request,
-        response: httpx.Response,
-        elapsed: float,
-    ) -> StreamResponse[T]:
-        content = response.content
+        self, call: Call, response: httpx.Response, content: bytes, elapsed: float
+    ) -> StreamResponse[Any]:
+        operation = call.operation
         try:
             payload = loads_json(content)
             if operation.response_type is None:
@@ -306,7 +661,7 @@ class ClientCore:
                     raise ParseError(operation.name, "expected a JSON object")
                 data: Any = payload
             else:
-                data = operation.response_type.from_dict(payload)  # type: ignore[attr-defined]
+                data = operation.response_type.from_dict(payload)
         # JSONDecodeError and ParseError are ValueErrors; json.loads raises RecursionError
         # for JSON nested deeper than the interpreter's recursion limit
         except (ValueError, TypeError, RecursionError) as exc:
@@ -316,24 +671,25 @@ class ClientCore:
                 reason = str(exc)
             else:
                 reason = f"the body is not JSON ({exc})"
-            raise APIResponseValidationError(
+            error = APIResponseValidationError(
                 f"unexpected response: {self.credentials.redact(reason)}",
-                method=request.method,
-                path=request.url.path,
                 status_code=response.status_code,
                 body=self._excerpt(content),
-            ) from self._safe_cause(exc)
-        return StreamResponse(
-            data=data,
-            status_code=response.status_code,
-            headers=response.headers,
-            rate_limit=rate_limit_info(response.headers),
-            duration=elapsed,
-        )
+                **self._where(call),
+            )
+            cause = self._safe_cause(exc)
+        else:
+            return StreamResponse(
+                data=data,
+                status_code=response.status_code,
+                headers=response.headers,
+                rate_limit=rate_limit_info(response.headers),
+                duration=elapsed,
+            )
+        raise error from cause
 
-    def _status_error(self, request: httpx.Request, response: httpx.Response) -> APIStatusError:
+    def _status_error(self, call: Call, response: httpx.Response, content: bytes) -> APIStatusError:
         status = response.status_code
-        content = response.content
         error: dict[str, Any] | None = None
         body = self._excerpt(content)
         try:
@@ -349,19 +705,17 @@ class ClientCore:
         if not isinstance(message, str) or not message:
             reason = response.reason_phrase or "error"
             message = f"{reason}: {body}" if body else reason
-        kwargs: dict[str, Any] = {
-            "method": request.method,
-            "path": request.url.path,
-            "status_code": status,
-            "headers": response.headers,
-            "body": body,
-            "error": error,
-            "rate_limit": rate_limit_info(response.headers),
-        }
         cls = status_error_class(status)
-        if cls is RateLimitError:
-            return RateLimitError(message, retry_after=server_wait(429, response.headers), **kwargs)
-        return cls(message, **kwargs)
+        return cls(
+            message,
+            status_code=status,
+            headers=response.headers,
+            body=body,
+            error=error,
+            rate_limit=rate_limit_info(response.headers),
+            retry_after=server_wait(status, response.headers),
+            **self._where(call),
+        )
 
     def _holds_secret(self, content: bytes) -> bool:
         return self.credentials.holds_secret(content.decode("utf-8", errors="replace"))
@@ -374,9 +728,19 @@ class ClientCore:
         return body_excerpt(self.credentials.redact(head.decode("utf-8", "replace")).encode())
 
     def _safe_cause(self, exc: BaseException) -> BaseException:
-        """``exc``, or a bare copy of it without the secrets when its message or attributes
-        (a JSONDecodeError keeps the whole body) or those of an exception chained to it hold
-        one: a cause is printed in formatted tracebacks and kept by error trackers."""
+        """What to chain to a raised error as its ``__cause__``: ``exc`` without what must
+        not travel with an error. An httpx error's request is replaced by a copy with its
+        Authorization header masked; a cause whose message or attributes (a JSONDecodeError
+        keeps the whole body) or chained exceptions hold a secret becomes a bare copy. A
+        cause is printed in formatted tracebacks and kept by error trackers."""
+        if isinstance(exc, httpx.RequestError):
+            masked = _masked_request(exc)
+            text = self.credentials.redact(str(exc))
+            try:
+                copy: BaseException = type(exc)(text, request=masked)
+            except TypeError:
+                copy = httpx.TransportError(text, request=masked)
+            return copy
         link: BaseException | None = exc
         seen: set[int] = set()
         while link is not None and id(link) not in seen:
@@ -397,29 +761,73 @@ class ClientCore:
         except TypeError:  # an exception class that wants other arguments
             return RuntimeError(f"{type(exc).__name__}: {text}")
 
-    def _log_attempt(
-        self, request: httpx.Request, outcome: object, attempt: int, elapsed: float | None
-    ) -> None:
+    def _log_attempt(self, call: Call, outcome: object, elapsed: float | None) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             took = f", {elapsed * 1000:.1f} ms" if elapsed is not None else ""
             logger.debug(
                 "%s %s -> %s (attempt %d%s)",
-                request.method,
-                request.url.path,
+                call.request.method,
+                call.request.url.path,
                 outcome,
-                attempt + 1,
+                call.attempts,
                 took,
             )
 
-    def _log_retry(
-        self, request: httpx.Request, reason: str, attempt: int, max_retries: int, delay: float
-    ) -> None:
+    def _log_retry(self, call: Call, reason: str, delay: float) -> None:
         logger.info(
             "retrying %s %s in %.2f s after %s (retry %d of %d)",
-            request.method,
-            request.url.path,
+            call.request.method,
+            call.request.url.path,
             delay,
             reason,
-            attempt + 1,
-            max_retries,
+            call.attempts,
+            call.max_retries,
         )
+
+
+MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _masked_request(exc: httpx.RequestError) -> httpx.Request | None:
+    """A copy of an error's request (method, URL, headers) with the credentials masked."""
+    try:
+        request = exc.request
+    except RuntimeError:  # an httpx error raised without a request
+        return None
+    headers = [(k, "***" if k.lower() in MASKED_HEADERS else v) for k, v in request.headers.items()]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def _header_error(exc: BaseException, where: str) -> Exception:
+    if isinstance(exc, UnicodeEncodeError):
+        return ArgumentValueError(
+            f"{where}: header names and values must be ASCII (RFC 9110), got "
+            f"{exc.object[exc.start : exc.end]!r}; nothing was sent"
+        )
+    return ArgumentTypeError(f"{where}: header names and values must be strings ({exc})")
+
+
+def _timeout(value: Any) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        if value is not None and value <= 0:
+            raise ArgumentValueError(f"timeout must be positive, got {value}")
+        return httpx.Timeout(value)
+    raise ArgumentTypeError(f"timeout must be seconds, an httpx.Timeout or None, got {value!r}")
+
+
+def _deadline(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ArgumentValueError(
+        f"deadline must be a positive number of seconds or None, got {value!r}"
+    )
+
+
+def _retries(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ArgumentValueError(f"max_retries must be an integer >= 0, got {value!r}")

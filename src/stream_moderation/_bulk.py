@@ -57,7 +57,7 @@ import attrs
 from anyio.abc import TaskGroup
 
 from ._backoff import SharedBackoff
-from ._exceptions import RateLimitError, StreamError
+from ._exceptions import ArgumentTypeError, ArgumentValueError, RateLimitError, StreamError
 from ._generated.types import StreamResponse
 from ._retry import RetryPolicy
 
@@ -191,9 +191,9 @@ class _Batch(Generic[ItemT]):
         rate_limit_retries: int,
     ) -> None:
         if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
+            raise ArgumentValueError("concurrency must be >= 1")
         if rate_limit_retries < 0:
-            raise ValueError("rate_limit_retries must be >= 0")
+            raise ArgumentValueError("rate_limit_retries must be >= 0")
         self._sync_items: Iterator[ItemT] | None = None
         self._async_items: AsyncIterator[ItemT] | None = None
         if isinstance(items, AsyncIterable):
@@ -201,7 +201,7 @@ class _Batch(Generic[ItemT]):
         elif isinstance(items, Iterable):
             self._sync_items = iter(items)
         else:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"items must be an iterable or an async iterable, got {type(items).__name__}"
             )
         if total is None and isinstance(items, Sized):
@@ -368,7 +368,7 @@ class _Batch(Generic[ItemT]):
         elif isinstance(item, Mapping):
             own = dict(item)
         else:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"expected a CheckItem or a mapping of check() arguments, got {type(item).__name__}"
             )
         return {**self._defaults, **own}

@@ -2,27 +2,38 @@
 
 Each client owns one httpx connection pool, shared by every call and safe to use from
 many tasks (or threads, for Stream) at once. A call builds its request once, sends it,
-and on a retryable failure sleeps and sends the same request again.
+reads the body within its limit, and on a retryable failure sleeps and sends the same
+request again; ``ClientCore`` decides.
+
+After ``os.fork()`` (Celery's prefork pool, gunicorn ``--preload``, multiprocessing with
+fork) a client re-creates the pool it owns on its first use in the child, so that no
+socket is shared with the parent; a pool it was given (``http_client=``, or an httpx
+``transport=``) cannot be re-created, and its first use in the child raises.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import anyio
 import attrs
 import httpx
 
-from . import webhooks
+from . import _deadline, webhooks
 from ._auth import Credentials
 from ._base_client import (
+    ATTEMPT_PROGRESS,
     DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCore,
@@ -30,18 +41,67 @@ from ._base_client import (
     TimeoutTypes,
     check_base_url,
 )
+from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
+from ._exceptions import ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
 from ._generated.types import UNSET, Operation, StreamResponse, Unset
 from ._pagination import AsyncItems, Items
+from ._proxies import check_proxy, resolve_proxy
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
 
-__all__ = ["AsyncStream", "Stream"]
+__all__ = ["AsyncStream", "ForkError", "Stream"]
 
 T = TypeVar("T")
 PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 _NOT_GIVEN: Any = UNSET
+_BODY_ERRORS = (httpx.RequestError, BodyTooLarge, UnsupportedEncoding, zlib.error)
+
+
+class ForkError(StreamError):
+    """A client whose connection pool was given to it (``http_client=``, an httpx
+    ``transport=``) was used in a process forked from the one that made it: its sockets
+    would be shared with the parent. Create the client in the child instead."""
+
+
+class _Pool(Generic[HttpT]):
+    """The http client of a client and its clones, re-created after a fork when owned."""
+
+    __slots__ = ("_http", "_make", "_pid", "shareable")
+    _http: HttpT
+    _make: Callable[[], HttpT] | None
+
+    def __init__(self, http: HttpT, make: Callable[[], HttpT] | None, shareable: bool) -> None:
+        self._http = http
+        self._make = make
+        """Builds a new http client (None: the pool was given, and cannot be re-created)."""
+        self.shareable = shareable
+        """Whether a given pool holds no sockets (an in-process transport) and may be kept."""
+        self._pid = os.getpid()
+
+    def get(self) -> HttpT:
+        if self._pid != os.getpid():
+            self._after_fork()
+        return self._http
+
+    def _after_fork(self) -> None:
+        if self._make is None and not self.shareable:
+            raise ForkError(
+                f"this client's connection pool was made in process {self._pid} and this is "
+                f"process {os.getpid()} (a fork): its sockets belong to the parent. Create "
+                "the client in the child, or let it own its pool (no http_client=)"
+            )
+        if self._make is not None:
+            # the parent's pool is dropped, not closed: closing would act on sockets the
+            # parent still uses; the child's copies of them close when collected
+            self._http = self._make()
+        self._pid = os.getpid()
+
+    @property
+    def owned(self) -> bool:
+        return self._make is not None
 
 
 def _settings(
@@ -55,10 +115,15 @@ def _settings(
     return credentials, check_base_url(url, allow_insecure_http=allow_insecure_http)
 
 
+def _transport_kind(transport: object | None) -> str:
+    return "aiohttp" if getattr(transport, "is_aiohttp_transport", False) else "httpx"
+
+
 class _ClientBase:
     """What both clients share: settings, the pool's ownership, tokens, options, repr."""
 
     _core: ClientCore
+    _pool: _Pool[Any]
     _owns_http: bool
 
     def _setup(
@@ -69,11 +134,17 @@ class _ClientBase:
         base_url: str | None,
         timeout: TimeoutTypes,
         max_retries: int,
+        deadline: float | None,
+        retry_unsafe: bool,
+        max_response_bytes: int,
         default_headers: Mapping[str, str] | None,
         allow_insecure_http: bool,
+        proxy: str | httpx.URL | None,
+        trust_env: bool,
         http_client: object | None,
         transport: object | None,
-    ) -> None:
+    ) -> httpx.URL | None:
+        """Checks the settings; returns the proxy for the SDK's own transport."""
         credentials, url = _settings(api_key, api_secret, base_url, allow_insecure_http)
         self._core = ClientCore(
             credentials,
@@ -81,10 +152,31 @@ class _ClientBase:
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
         )
         if http_client is not None and transport is not None:
-            raise ValueError("pass either http_client or transport, not both")
+            raise ArgumentValueError("pass either http_client or transport, not both")
         self._owns_http = http_client is None
+        if http_client is not None:
+            return None  # its proxies are the http client's own
+        choice = resolve_proxy(url, proxy=proxy, trust_env=trust_env)
+        check_proxy(
+            url,
+            choice,
+            allow_insecure_http=allow_insecure_http,
+            transport=_transport_kind(transport),
+        )
+        if transport is not None:
+            give = getattr(transport, "use_proxy", None)
+            if callable(give) and getattr(transport, "is_aiohttp_transport", False):
+                give(choice.url)  # the aiohttp transport takes the client's choice
+        return choice.url
+
+    @property
+    def _http(self) -> Any:
+        return self._pool.get()
 
     @property
     def api_key(self) -> str:
@@ -101,6 +193,21 @@ class _ClientBase:
     @property
     def max_retries(self) -> int:
         return self._core.max_retries
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds a call may take, every attempt and wait included (None: no limit)."""
+        return self._core.deadline
+
+    @property
+    def retry_unsafe(self) -> bool:
+        """Whether operations that are not resendable are sent again after a failure that
+        may have followed processing (off by default)."""
+        return self._core.retry_unsafe
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self._core.max_response_bytes
 
     def create_token(
         self,
@@ -124,13 +231,21 @@ class _ClientBase:
         ``body`` (the raw request body, gzip-compressed or not)."""
         return webhooks.verify_signature(body, signature, self._core.credentials.secret)
 
-    def parse_webhook(self, body: bytes | str, signature: str | bytes | None) -> webhooks.Event:
-        """Verify a webhook call with this client's secret and parse its event.
+    def parse_webhook(
+        self,
+        body: bytes | str,
+        signature: str | bytes | None,
+        *,
+        max_age: float | timedelta | None = None,
+    ) -> webhooks.Event:
+        """Verify a webhook call with this client's secret and parse its event (with
+        ``max_age``, refuse one created further from now: see ``verify_and_parse``).
 
         The signature is required: a call without one raises InvalidSignatureError (to parse
         a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
         """
-        return webhooks.verify_and_parse(body, signature, self._core.credentials.secret)
+        secret = self._core.credentials.secret
+        return webhooks.verify_and_parse(body, signature, secret, max_age=max_age)
 
     def _options_core(
         self,
@@ -138,18 +253,25 @@ class _ClientBase:
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> ClientCore:
         core = self._core
+        headers = dict(core.default_headers.items())
+        headers.update(default_headers or {})
         return ClientCore(
             core.credentials,
             base_url=core.base_url,
             timeout=core.timeout if timeout is UNSET else timeout,  # type: ignore[arg-type]
             max_retries=core.max_retries if max_retries is None else max_retries,
-            default_headers={
-                **{k: v for k, v in core.headers.items() if k not in _AUTH_HEADERS},
-                **(default_headers or {}),
-            },
+            default_headers=headers,
             retry_policy=retry_policy or core.retry_policy,
+            deadline=core.deadline if deadline is UNSET else deadline,  # type: ignore[arg-type]
+            retry_unsafe=core.retry_unsafe if retry_unsafe is None else retry_unsafe,
+            max_response_bytes=(
+                core.max_response_bytes if max_response_bytes is None else max_response_bytes
+            ),
         )
 
     def _clone(
@@ -158,10 +280,21 @@ class _ClientBase:
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone._core = self._options_core(timeout, max_retries, default_headers, retry_policy)
+        clone._core = self._options_core(
+            timeout,
+            max_retries,
+            default_headers,
+            retry_policy,
+            deadline,
+            retry_unsafe,
+            max_response_bytes,
+        )
         clone._owns_http = False
         clone._bind_resources()
         return clone
@@ -182,7 +315,13 @@ class _ClientBase:
         raise TypeError(f"{type(self).__name__} cannot be pickled: it holds the API secret")
 
 
-_AUTH_HEADERS = frozenset({"Authorization", "Stream-Auth-Type"})
+def _shareable(transport: object | None) -> bool:
+    """Whether a given transport holds no sockets (so a fork may keep using it)."""
+    if transport is None:
+        return False
+    if getattr(transport, "is_aiohttp_transport", False):
+        return True  # it re-creates its own session after a fork
+    return not isinstance(transport, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
 
 
 class AsyncStream(_ClientBase):
@@ -204,23 +343,46 @@ class AsyncStream(_ClientBase):
         base_url: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = DEFAULT_DEADLINE,
+        retry_unsafe: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | httpx.URL | None = None,
+        trust_env: bool = True,
         allow_insecure_http: bool = False,
     ) -> None:
-        self._setup(
+        proxy_url = self._setup(
             api_key,
             api_secret,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            trust_env=trust_env,
             http_client=http_client,
             transport=transport,
         )
-        self._http = http_client or httpx.AsyncClient(transport=transport, limits=DEFAULT_LIMITS)
+
+        def make() -> httpx.AsyncClient:
+            own = httpx.AsyncHTTPTransport(
+                limits=DEFAULT_LIMITS, proxy=proxy_url, trust_env=trust_env
+            )
+            return httpx.AsyncClient(transport=own, trust_env=False)
+
+        if http_client is not None:
+            self._pool = _Pool(http_client, None, shareable=False)
+        elif transport is not None:
+            given = httpx.AsyncClient(transport=transport, trust_env=False)
+            self._pool = _Pool(given, None, shareable=_shareable(transport))
+        else:
+            self._pool = _Pool(make(), make, shareable=False)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -231,10 +393,20 @@ class AsyncStream(_ClientBase):
         *,
         timeout: TimeoutTypes | Unset = _NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | Unset | None = _NOT_GIVEN,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> AsyncStream:
         """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(timeout, max_retries, default_headers)
+        return self._clone(
+            timeout,
+            max_retries,
+            default_headers,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
+        )
 
     async def request(
         self,
@@ -248,42 +420,54 @@ class AsyncStream(_ClientBase):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[T]:
-        """Send one operation's request, retrying as the policy says; used by ``moderation``."""
+        """Send one operation's request, retrying as the core says; used by ``moderation``."""
         core = self._core
-        retries = core.effective_retries(max_retries)
-        request = core.build_request(
-            self._http,
+        http = self._http
+        call = core.start(
             operation,
-            url,
-            params,
-            body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            core.build_request(
+                http,
+                operation,
+                url,
+                params,
+                body,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
-        started = time.perf_counter()
-        attempt = 0
         while True:
+            seconds = core.begin_attempt(call, asynchronous=True)
+            response: httpx.Response | None = None
+            content: bytes | None = None
+            failure: BaseException | None = None
+            progress = ATTEMPT_PROGRESS.set(call.progress)
             try:
-                response = await self._http.send(request)
-            except httpx.RequestError as exc:
-                retry = core.on_exception(request, exc, attempt=attempt, max_retries=retries)
-            else:
-                outcome = core.on_response(
-                    operation,
-                    request,
-                    response,
-                    attempt=attempt,
-                    max_retries=retries,
-                    started=started,
-                )
-                if not isinstance(outcome, Retry):
-                    return outcome
-                retry = outcome
-            await anyio.sleep(retry.delay)
-            attempt += 1
+                with anyio.fail_after(seconds) if seconds is not None else _no_limit():
+                    response = await http.send(call.request, stream=True)
+                    try:
+                        content = await _read(response, core.body_for(call, response))
+                    finally:
+                        await response.aclose()
+            except TimeoutError as exc:  # the attempt's scope, not an httpx timeout
+                failure = exc
+            except _BODY_ERRORS as exc:
+                failure = exc
+            finally:
+                ATTEMPT_PROGRESS.reset(progress)
+            # decided outside the except blocks: a raised error has no __context__ holding
+            # the original httpx error (and its request's headers)
+            outcome = core.after_attempt(call, response, content, failure)
+            if not isinstance(outcome, Retry):
+                return outcome
+            await anyio.sleep(outcome.delay)
 
     def paginate(
         self,
@@ -297,6 +481,8 @@ class AsyncStream(_ClientBase):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncItems[ItemT]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
         return AsyncItems(
@@ -310,6 +496,8 @@ class AsyncStream(_ClientBase):
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def aclose(self) -> None:
@@ -347,23 +535,45 @@ class Stream(_ClientBase):
         base_url: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = DEFAULT_DEADLINE,
+        retry_unsafe: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
+        proxy: str | httpx.URL | None = None,
+        trust_env: bool = True,
         allow_insecure_http: bool = False,
     ) -> None:
-        self._setup(
+        proxy_url = self._setup(
             api_key,
             api_secret,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            trust_env=trust_env,
             http_client=http_client,
             transport=transport,
         )
-        self._http = http_client or httpx.Client(transport=transport, limits=DEFAULT_LIMITS)
+
+        def make() -> httpx.Client:
+            own = httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_url, trust_env=trust_env)
+            _deadline.install(own)  # each attempt bounded as a whole, not each read
+            return httpx.Client(transport=own, trust_env=False)
+
+        if http_client is not None:
+            self._pool = _Pool(http_client, None, shareable=False)
+        elif transport is not None:
+            given = httpx.Client(transport=transport, trust_env=False)
+            self._pool = _Pool(given, None, shareable=_shareable(transport))
+        else:
+            self._pool = _Pool(make(), make, shareable=False)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -374,10 +584,20 @@ class Stream(_ClientBase):
         *,
         timeout: TimeoutTypes | Unset = _NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | Unset | None = _NOT_GIVEN,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> Stream:
         """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(timeout, max_retries, default_headers)
+        return self._clone(
+            timeout,
+            max_retries,
+            default_headers,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
+        )
 
     def request(
         self,
@@ -391,42 +611,52 @@ class Stream(_ClientBase):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[T]:
-        """Send one operation's request, retrying as the policy says; used by ``moderation``."""
+        """Send one operation's request, retrying as the core says; used by ``moderation``."""
         core = self._core
-        retries = core.effective_retries(max_retries)
-        request = core.build_request(
-            self._http,
+        http = self._http
+        call = core.start(
             operation,
-            url,
-            params,
-            body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            core.build_request(
+                http,
+                operation,
+                url,
+                params,
+                body,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
-        started = time.perf_counter()
-        attempt = 0
         while True:
+            seconds = core.begin_attempt(call, asynchronous=False)
+            response: httpx.Response | None = None
+            content: bytes | None = None
+            failure: BaseException | None = None
+            ends = None if seconds is None else time.monotonic() + seconds
+            attempt_ends = _deadline.ATTEMPT_ENDS.set(ends)
+            progress = ATTEMPT_PROGRESS.set(call.progress)
             try:
-                response = self._http.send(request)
-            except httpx.RequestError as exc:
-                retry = core.on_exception(request, exc, attempt=attempt, max_retries=retries)
-            else:
-                outcome = core.on_response(
-                    operation,
-                    request,
-                    response,
-                    attempt=attempt,
-                    max_retries=retries,
-                    started=started,
-                )
-                if not isinstance(outcome, Retry):
-                    return outcome
-                retry = outcome
-            time.sleep(retry.delay)
-            attempt += 1
+                response = http.send(call.request, stream=True)
+                try:
+                    content = _read_sync(response, core.body_for(call, response), ends)
+                finally:
+                    response.close()
+            except _BODY_ERRORS as exc:
+                failure = exc
+            finally:
+                ATTEMPT_PROGRESS.reset(progress)
+                _deadline.ATTEMPT_ENDS.reset(attempt_ends)
+            outcome = core.after_attempt(call, response, content, failure)
+            if not isinstance(outcome, Retry):
+                return outcome
+            time.sleep(outcome.delay)
 
     def paginate(
         self,
@@ -440,6 +670,8 @@ class Stream(_ClientBase):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Items[ItemT]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
         return Items(
@@ -453,6 +685,8 @@ class Stream(_ClientBase):
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def close(self) -> None:
@@ -470,3 +704,33 @@ class Stream(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_no_limit = contextlib.nullcontext
+
+
+async def _read(response: httpx.Response, body: BoundedBody) -> bytes:
+    """The body of an attempt, decoded, within its limit."""
+    if response.is_stream_consumed:  # read whole by the transport (a mock, in process)
+        body.feed_decoded(response.content)
+        return body.content()
+    async for chunk in response.aiter_raw():
+        body.feed(chunk)
+        if body.full:
+            break
+    return body.content()
+
+
+def _read_sync(response: httpx.Response, body: BoundedBody, ends: float | None) -> bytes:
+    """The same, blocking; between chunks the attempt's end is checked too (a transport
+    that is not the client's own has only httpx's per-read timeouts)."""
+    if response.is_stream_consumed:
+        body.feed_decoded(response.content)
+        return body.content()
+    for chunk in response.iter_raw():
+        body.feed(chunk)
+        if body.full:
+            break
+        if ends is not None and time.monotonic() >= ends:
+            raise httpx.ReadTimeout("the attempt's time is up", request=response.request)
+    return body.content()

@@ -16,8 +16,9 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from ._generated.errors import ArgumentValueError
 from ._generated.resources import AsyncRequester, PageRequest, SyncRequester
-from ._generated.types import Operation, Unset
+from ._generated.types import UNSET, Operation, Unset
 
 __all__ = ["AsyncItems", "Items"]
 
@@ -44,9 +45,11 @@ class _Pager(Generic[RequesterT, ItemT]):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> None:
         if max_items is not None and max_items < 0:
-            raise ValueError("max_items must be >= 0")
+            raise ArgumentValueError("max_items must be >= 0")
         self._requester: RequesterT = requester
         self._operation: Operation[Any] = operation
         self._build = request
@@ -58,6 +61,8 @@ class _Pager(Generic[RequesterT, ItemT]):
             "extra_query": extra_query,
             "extra_body": extra_body,
             "max_retries": max_retries,
+            "deadline": deadline,
+            "retry_unsafe": retry_unsafe,
         }
         # Built now, so that bad arguments fail at the call, not at the first iteration.
         self._next_request: tuple[str, dict[str, Any], dict[str, Any] | None] | None = request(None)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._bulk import AsyncCheckBatch, CheckBatch, CheckResult, ItemT, new_batch
+from ._generated.errors import ArgumentTypeError
 from ._generated.resources import AsyncModerationResource, ModerationResource
 from ._generated.types import UNSET, StreamResponse, Unset
 
@@ -131,7 +132,7 @@ class Moderation(ModerationResource):
         the timeout); none is started.
         """
         if isinstance(items, AsyncIterable):
-            raise TypeError("an async iterable of items needs AsyncStream's check_many")
+            raise ArgumentTypeError("an async iterable of items needs AsyncStream's check_many")
         batch = new_batch(
             items,
             concurrency=concurrency,

@@ -13,23 +13,38 @@ magic bytes (``1f 8b``), whatever the ``Content-Encoding`` header says.
 
 Events parse into the generated model of their ``type`` (``EVENT_MODELS``, generated from
 the spec); a type this version of the SDK does not know parses into ``UnknownEvent``.
+
+A signature proves who wrote a body, not when nor how often it was sent: a captured call
+can be replayed as is, with any headers. ``verify_and_parse(..., max_age=...)`` refuses
+an event whose ``created_at`` (inside the signed body) is too far from now, and
+``event_key`` + ``SeenEvents`` handle each signed body once::
+
+    seen = SeenEvents(ttl=2 * MAX_AGE)
+    event = verify_and_parse(body, signature, api_secret, max_age=MAX_AGE)
+    if seen.claim(event_key(body)):
+        ...  # handle it; seen.release(key) if handling fails, so that a retry is handled
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import hmac
 import json
 import re
+import threading
+import time
 import zlib
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from attrs import define
 
+from ._auth import Secret
 from ._exceptions import StreamError
 from ._generated import models as _models
-from ._generated.errors import ParseError
+from ._generated.errors import ArgumentValueError, ParseError
 from ._generated.events import EVENT_MODELS
 from ._generated.types import Timestamp, wire_to_timestamp
 
@@ -44,8 +59,11 @@ __all__ = [
     "Event",
     "InvalidEventError",
     "InvalidSignatureError",
+    "SeenEvents",
+    "StaleEventError",
     "UnknownEvent",
     "WebhookError",
+    "event_key",
     "parse_event",
     "verify_and_parse",
     "verify_signature",
@@ -85,6 +103,18 @@ class InvalidEventError(WebhookError):
         self.location = location
 
 
+class StaleEventError(WebhookError):
+    """A correctly signed event whose ``created_at`` is further from now than ``max_age``:
+    a captured call replayed, or a retry later than you accept. Do not act on it.
+
+    ``age`` is how old the event is, in seconds (negative: created in the future).
+    """
+
+    def __init__(self, message: str, age: float) -> None:
+        super().__init__(message)
+        self.age = age
+
+
 @define(frozen=True)
 class UnknownEvent:
     """An event of a type this version of the SDK does not know.
@@ -118,7 +148,9 @@ else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def verify_signature(body: bytes | str, signature: str | bytes | None, secret: str) -> bool:
+def verify_signature(
+    body: bytes | str, signature: str | bytes | None, secret: str | Secret
+) -> bool:
     """Whether ``signature`` (the ``X-Signature`` header) is the body's HMAC-SHA256 under
     ``secret`` (the app's API secret), compared in constant time.
 
@@ -151,20 +183,109 @@ def parse_event(body: bytes | str | Mapping[str, Any]) -> Event:
     return _event(_json(body))
 
 
-def verify_and_parse(body: bytes | str, signature: str | bytes | None, secret: str) -> Event:
+def verify_and_parse(
+    body: bytes | str,
+    signature: str | bytes | None,
+    secret: str | Secret,
+    *,
+    max_age: float | _dt.timedelta | None = None,
+) -> Event:
     """Check the signature of a webhook call, then parse its body (see ``parse_event``).
 
+    With ``max_age`` (seconds, or a timedelta), the event's ``created_at``, read from the
+    signed body (unix nanoseconds or RFC 3339), must be at most that far from now, in
+    either direction (clock skew): older, it is a replay or a very late retry. Pick it
+    longer than Stream's retries of a call can take.
+
     Raises InvalidSignatureError (answer 401) when the signature is missing or does not
-    match, InvalidEventError (answer 400) when a signed body is not a readable event, and
-    ValueError when ``secret`` is empty.
+    match, StaleEventError when the event is too old (or too far in the future),
+    InvalidEventError (answer 400) when a signed body is not a readable event (with
+    ``max_age``: also one without a readable ``created_at``), and ValueError when
+    ``secret`` is empty.
     """
-    return _event(_json(_verified_body(body, signature, secret)))
+    payload = _json(_verified_body(body, signature, secret))
+    if max_age is not None and isinstance(payload, Mapping):
+        _check_age(payload, max_age)
+    return _event(payload)
 
 
-def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str) -> bytes:
+def event_key(body: bytes | str) -> str:
+    """What identifies a webhook call by what its signature covers: the hex SHA-256 of
+    its uncompressed body. A replayed call has the key of the original whatever headers
+    it comes with (``X-Webhook-Id`` and the other headers are not signed); a retry by
+    Stream, which resends the same body, has it too. Call it on a verified body.
+    """
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    try:
+        data = _inflated(raw)
+    except ValueError as exc:
+        raise InvalidEventError(str(exc)) from None
+    return hashlib.sha256(data).hexdigest()
+
+
+class SeenEvents:
+    """The keys (``event_key``) of the webhook calls handled, or being handled, here, each
+    remembered for ``ttl`` seconds: ``claim(key)`` is True only the first time.
+
+    With ``verify_and_parse(max_age=...)``, use ``ttl >= 2 * max_age``: an event is
+    accepted while its ``created_at`` is within ``max_age`` of now, so a replay is either
+    remembered or refused as stale. Memory holds the calls of the last ``ttl`` seconds
+    (only signed calls get this far). In memory, so per process: with several workers,
+    keep the keys in a shared store (e.g. Redis ``SET key 1 NX EX ttl``) instead.
+    """
+
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be a positive number of seconds")
+        self.ttl = float(ttl)
+        self._clock = clock
+        self._expiries: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        """Whether the call is new (and now claimed); False if it was seen already."""
+        now = self._clock()
+        with self._lock:
+            while self._expiries and next(iter(self._expiries.values())) <= now:
+                self._expiries.popitem(last=False)
+            if key in self._expiries:
+                return False
+            self._expiries[key] = now + self.ttl
+            return True
+
+    def release(self, key: str) -> None:
+        """Forget a call whose handling failed, so that Stream's retry is handled."""
+        with self._lock:
+            self._expiries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._expiries)
+
+
+def _check_age(payload: Mapping[str, Any], max_age: float | _dt.timedelta) -> None:
+    limit = max_age.total_seconds() if isinstance(max_age, _dt.timedelta) else float(max_age)
+    created = _timestamp(payload.get("created_at"))
+    if created is None:
+        raise InvalidEventError(
+            "the event has no readable created_at, so its age cannot be checked",
+            location="created_at",
+        )
+    age = (time.time_ns() - created.unix_ns) / 1e9
+    if abs(age) > limit:
+        when = f"{age:.0f} s ago" if age >= 0 else f"{-age:.0f} s in the future"
+        raise StaleEventError(
+            f"the event was created {when}, further from now than max_age ({limit:g} s): "
+            "a replayed call, or a retry later than accepted",
+            age,
+        )
+
+
+def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str | Secret) -> bytes:
     """The uncompressed body, once its signature is checked."""
     if not secret:
-        raise ValueError("the API secret is empty: webhooks are signed with the app's secret")
+        raise ArgumentValueError(
+            "the API secret is empty: webhooks are signed with the app's secret"
+        )
     if isinstance(signature, bytes):
         signature = signature.decode("latin-1")
     signature = (signature or "").strip()
@@ -178,8 +299,11 @@ def _verified_body(body: bytes | str, signature: str | bytes | None, secret: str
         data = _inflated(raw)
     except ValueError as exc:
         raise InvalidSignatureError(f"cannot check the signature: {exc}") from None
-    expected = hmac.new(secret.encode(), data, hashlib.sha256).hexdigest().encode()
-    if not hmac.compare_digest(expected, signature.lower().encode()):
+    expected = hmac.new(
+        (secret.reveal() if isinstance(secret, Secret) else secret).encode(), data, hashlib.sha256
+    )
+    expected_hex = expected.hexdigest().encode()
+    if not hmac.compare_digest(expected_hex, signature.lower().encode()):
         hint = (
             ""
             if _HEX_DIGEST.fullmatch(signature)

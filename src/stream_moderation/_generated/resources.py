@@ -188,6 +188,8 @@ class AsyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> StreamResponse[T]: ...
 
     def paginate(
@@ -202,6 +204,8 @@ class AsyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> AsyncIterator[ItemT]: ...
 
 
@@ -220,6 +224,8 @@ class SyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> StreamResponse[T]: ...
 
     def paginate(
@@ -234,6 +240,8 @@ class SyncRequester(Protocol):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         max_retries: int | None,
+        deadline: float | None | Unset,
+        retry_unsafe: bool | None,
     ) -> Iterator[ItemT]: ...
 
 
@@ -260,6 +268,8 @@ class AsyncQueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -276,8 +286,9 @@ class AsyncQueryAppealsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -303,6 +314,8 @@ class AsyncQueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -319,6 +332,8 @@ class AsyncQueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -355,6 +370,8 @@ class AsyncQueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -381,6 +398,8 @@ class AsyncQueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -398,8 +417,9 @@ class AsyncQueryLabelResultsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -425,6 +445,8 @@ class AsyncQueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -441,6 +463,8 @@ class AsyncQueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -477,6 +501,8 @@ class AsyncQueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -503,6 +529,8 @@ class AsyncQueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -520,8 +548,9 @@ class AsyncQueryModerationConfigsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -547,6 +576,8 @@ class AsyncQueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -563,6 +594,8 @@ class AsyncQueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -599,6 +632,8 @@ class AsyncQueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -623,6 +658,8 @@ class AsyncQueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -638,8 +675,9 @@ class AsyncQueryModerationFlagsMethod:
             prev: (not described by the spec)
             sort: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -663,6 +701,8 @@ class AsyncQueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -677,6 +717,8 @@ class AsyncQueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -711,6 +753,8 @@ class AsyncQueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -737,6 +781,8 @@ class AsyncQueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -754,8 +800,9 @@ class AsyncQueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -781,6 +828,8 @@ class AsyncQueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -797,6 +846,8 @@ class AsyncQueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -833,6 +884,8 @@ class AsyncQueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -859,6 +912,8 @@ class AsyncQueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -876,8 +931,9 @@ class AsyncQueryModerationRulesMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -903,6 +959,8 @@ class AsyncQueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -919,6 +977,8 @@ class AsyncQueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -955,6 +1015,8 @@ class AsyncQueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -986,6 +1048,8 @@ class AsyncQueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items.
 
@@ -1014,8 +1078,9 @@ class AsyncQueryReviewQueueMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1046,6 +1111,8 @@ class AsyncQueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1067,6 +1134,8 @@ class AsyncQueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> AsyncIterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1108,6 +1177,8 @@ class AsyncQueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1134,6 +1205,8 @@ class QueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -1150,8 +1223,9 @@ class QueryAppealsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -1177,6 +1251,8 @@ class QueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1193,6 +1269,8 @@ class QueryAppealsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1229,6 +1307,8 @@ class QueryAppealsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1255,6 +1335,8 @@ class QueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -1272,8 +1354,9 @@ class QueryLabelResultsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -1299,6 +1382,8 @@ class QueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1315,6 +1400,8 @@ class QueryLabelResultsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -1351,6 +1438,8 @@ class QueryLabelResultsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1377,6 +1466,8 @@ class QueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -1394,8 +1485,9 @@ class QueryModerationConfigsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -1421,6 +1513,8 @@ class QueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1437,6 +1531,8 @@ class QueryModerationConfigsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -1473,6 +1569,8 @@ class QueryModerationConfigsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1497,6 +1595,8 @@ class QueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -1512,8 +1612,9 @@ class QueryModerationFlagsMethod:
             prev: (not described by the spec)
             sort: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -1537,6 +1638,8 @@ class QueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1551,6 +1654,8 @@ class QueryModerationFlagsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -1585,6 +1690,8 @@ class QueryModerationFlagsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1611,6 +1718,8 @@ class QueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -1628,8 +1737,9 @@ class QueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -1655,6 +1765,8 @@ class QueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1671,6 +1783,8 @@ class QueryModerationLogsMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -1707,6 +1821,8 @@ class QueryModerationLogsMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1733,6 +1849,8 @@ class QueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -1750,8 +1868,9 @@ class QueryModerationRulesMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -1777,6 +1896,8 @@ class QueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1793,6 +1914,8 @@ class QueryModerationRulesMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -1829,6 +1952,8 @@ class QueryModerationRulesMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -1860,6 +1985,8 @@ class QueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items.
 
@@ -1888,8 +2015,9 @@ class QueryReviewQueueMethod:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1920,6 +2048,8 @@ class QueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def iter(
@@ -1941,6 +2071,8 @@ class QueryReviewQueueMethod:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> Iterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1982,6 +2114,8 @@ class QueryReviewQueueMethod:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -2046,6 +2180,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
         """Analyze.
 
@@ -2079,8 +2215,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AnalyzeResponse]: ``.data`` is the parsed response.
@@ -2110,6 +2249,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def appeal(
@@ -2127,6 +2268,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -2144,8 +2287,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AppealResponse]: ``.data`` is the parsed response.
@@ -2171,6 +2317,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def ban(
@@ -2189,6 +2337,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
         """Ban.
 
@@ -2207,8 +2357,11 @@ class AsyncModerationResource:
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -2237,6 +2390,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_action_appeals(
@@ -2256,6 +2411,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkActionAppealsResponse]:
         """Bulk action appeals.
 
@@ -2279,8 +2436,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkActionAppealsResponse]: ``.data`` is the parsed response.
@@ -2308,6 +2468,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_delete_action_config(
@@ -2321,6 +2483,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -2333,8 +2497,9 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2356,6 +2521,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_image_moderation(
@@ -2367,6 +2534,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -2377,8 +2546,11 @@ class AsyncModerationResource:
         Args:
             csv_file: URL to CSV file containing image URLs to moderate
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkImageModerationResponse]: ``.data`` is the parsed response.
@@ -2398,6 +2570,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bulk_upsert_action_config(
@@ -2411,6 +2585,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -2424,8 +2600,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkUpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -2447,6 +2626,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def bypass(
@@ -2459,6 +2640,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Bypass Moderation.
 
@@ -2470,8 +2653,11 @@ class AsyncModerationResource:
             enabled: Whether to enable moderation bypass for this user
             target_user_id: ID of the user to update
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BypassResponse]: ``.data`` is the parsed response.
@@ -2492,6 +2678,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def check(
@@ -2514,6 +2702,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Check.
 
@@ -2536,8 +2726,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CheckResponse]: ``.data`` is the parsed response.
@@ -2568,6 +2761,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def check_s3_access(
@@ -2579,6 +2774,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -2590,8 +2787,9 @@ class AsyncModerationResource:
         Args:
             s3_url: Optional stream+s3:// reference to test access against
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -2611,6 +2809,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def create_policy_test_set(
@@ -2627,6 +2827,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Create policy test set.
 
@@ -2643,8 +2845,11 @@ class AsyncModerationResource:
             seed: (not described by the spec)
             team: Team scope for the config (optional)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -2669,6 +2874,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def create_queue(
@@ -2686,6 +2893,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
 
@@ -2702,8 +2911,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -2729,6 +2941,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def custom_check(
@@ -2746,6 +2960,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -2762,8 +2978,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CustomCheckResponse]: ``.data`` is the parsed response.
@@ -2789,6 +3008,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_action_config(
@@ -2801,6 +3022,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -2812,8 +3035,9 @@ class AsyncModerationResource:
             id: UUID of the action config to delete
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2834,6 +3058,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_config(
@@ -2847,6 +3073,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -2859,8 +3087,9 @@ class AsyncModerationResource:
             team: Team associated with the configuration
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -2882,6 +3111,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_moderation_rule(
@@ -2894,6 +3125,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -2905,8 +3138,9 @@ class AsyncModerationResource:
             id: (not described by the spec)
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -2927,6 +3161,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_policy_test_set(
@@ -2938,6 +3174,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
@@ -2948,8 +3186,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the policy test set
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[Response]: ``.data`` is the parsed response.
@@ -2969,6 +3208,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def delete_queue(
@@ -2982,6 +3223,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
 
@@ -2994,8 +3237,9 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -3017,6 +3261,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def flag(
@@ -3035,6 +3281,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
@@ -3053,8 +3301,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[FlagItemResponse]: ``.data`` is the parsed response.
@@ -3081,6 +3332,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def flag_feedback(
@@ -3091,6 +3344,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """flag_feedback.
 
@@ -3098,8 +3353,11 @@ class AsyncModerationResource:
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3117,6 +3375,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_action_config(
@@ -3132,6 +3392,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -3147,8 +3409,9 @@ class AsyncModerationResource:
             only_defaults: Return hardcoded default configs without a DB query
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -3172,6 +3435,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_appeal(
@@ -3183,6 +3448,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -3193,8 +3460,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the appeal item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -3214,6 +3482,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_config(
@@ -3226,6 +3496,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -3239,8 +3511,9 @@ class AsyncModerationResource:
             key: Key of the moderation configuration to retrieve
             team: Team associated with the configuration
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -3261,6 +3534,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_flag_count(
@@ -3273,6 +3548,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -3285,8 +3562,9 @@ class AsyncModerationResource:
             entity_creator_id: ID of the user whose content was flagged
             entity_type: Optional entity type filter (e.g., stream:chat:v1:message, stream:user)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -3307,6 +3585,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_moderation_rule(
@@ -3318,6 +3598,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -3328,8 +3610,9 @@ class AsyncModerationResource:
         Args:
             id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -3349,6 +3632,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_policy_test_run(
@@ -3360,6 +3645,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
@@ -3370,8 +3657,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the policy test run
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -3391,6 +3679,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_policy_test_set(
@@ -3402,6 +3692,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
 
@@ -3412,8 +3704,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the policy test set
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -3433,6 +3726,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_queue(
@@ -3445,6 +3740,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
 
@@ -3456,8 +3753,9 @@ class AsyncModerationResource:
             id: (not described by the spec)
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -3478,6 +3776,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_review_queue_item(
@@ -3489,6 +3789,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -3499,8 +3801,9 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the review queue item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -3520,6 +3823,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_setup_session(
@@ -3530,6 +3835,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetSetupSessionResponse]:
         """Get moderation setup session.
 
@@ -3537,8 +3844,9 @@ class AsyncModerationResource:
 
         ``GET /api/v2/moderation/setup``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
@@ -3556,6 +3864,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def get_task(
@@ -3567,6 +3877,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
         """Get Task.
 
@@ -3577,8 +3889,9 @@ class AsyncModerationResource:
         Args:
             id: Task ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
@@ -3598,6 +3911,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def insert_action_log(
@@ -3616,6 +3931,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -3635,8 +3952,11 @@ class AsyncModerationResource:
                 integration call with no authenticated user
             reporter_user_id: ID of the user who triggered the action; empty for automated actions
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[InsertActionLogResponse]: ``.data`` is the parsed response.
@@ -3663,6 +3983,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def labels(
@@ -3680,6 +4002,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Labels.
 
@@ -3705,8 +4029,11 @@ class AsyncModerationResource:
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[LabelsResponse]: ``.data`` is the parsed response.
@@ -3732,6 +4059,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_blocked_messages(
@@ -3742,6 +4071,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_blocked_messages.
 
@@ -3749,8 +4080,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3768,6 +4100,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_moderation_logs(
@@ -3778,6 +4112,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_moderation_logs.
 
@@ -3785,8 +4121,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3804,6 +4141,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_policy_test_sets(
@@ -3814,6 +4153,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
@@ -3821,8 +4162,9 @@ class AsyncModerationResource:
 
         ``GET /api/v2/moderation/policy_tests/sets``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
@@ -3840,6 +4182,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_queues(
@@ -3851,6 +4195,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
 
@@ -3861,8 +4207,9 @@ class AsyncModerationResource:
         Args:
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
@@ -3882,6 +4229,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def list_tasks(
@@ -3892,6 +4241,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """List Tasks.
 
@@ -3899,8 +4250,9 @@ class AsyncModerationResource:
 
         ``GET /api/v1/moderation/tasks``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -3918,6 +4270,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def mute(
@@ -3931,6 +4285,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute.
 
@@ -3945,8 +4301,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -3970,6 +4329,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def start_policy_test_run(
@@ -3981,6 +4342,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Start policy test run.
 
@@ -3991,8 +4354,11 @@ class AsyncModerationResource:
         Args:
             id: Unique identifier of the policy test set to run
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -4012,6 +4378,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_action(
@@ -4045,6 +4413,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -4087,8 +4457,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitActionResponse]: ``.data`` is the parsed response.
@@ -4130,6 +4503,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_chat_message_task(
@@ -4148,6 +4523,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -4166,8 +4543,11 @@ class AsyncModerationResource:
             extra: Extra data that needs to be stored for this task
             user_name: The User Name, if not provided matches the User ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitChatMessageTaskResponse]: ``.data`` is the parsed response.
@@ -4194,6 +4574,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_moderation_feedback(
@@ -4213,6 +4595,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -4232,8 +4616,11 @@ class AsyncModerationResource:
             expected_labels: Optional moderator-supplied classifications (up to 16 entries)
             expected_recommended_action: Optional moderator-supplied action
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitModerationFeedbackResponse]: ``.data`` is the parsed response.
@@ -4261,6 +4648,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def submit_task(
@@ -4275,6 +4664,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submit Task.
 
@@ -4289,8 +4680,11 @@ class AsyncModerationResource:
             evaluations: a list of harm engines / models to be evaluated
             extra: Extra data that needs to be stored for this task
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitTaskResponse]: ``.data`` is the parsed response.
@@ -4313,6 +4707,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def unban(
@@ -4328,6 +4724,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban.
 
@@ -4342,8 +4740,11 @@ class AsyncModerationResource:
             unbanned_by: User request object
             unbanned_by_id: ID of the user performing the unban
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnbanResponse]: ``.data`` is the parsed response.
@@ -4367,6 +4768,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def unmute(
@@ -4380,6 +4783,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -4392,8 +4797,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnmuteResponse]: ``.data`` is the parsed response.
@@ -4415,6 +4823,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def update_flags(
@@ -4425,6 +4835,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """update_flags.
 
@@ -4432,8 +4844,11 @@ class AsyncModerationResource:
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -4451,6 +4866,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def update_queue(
@@ -4468,6 +4885,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
 
@@ -4484,8 +4903,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -4511,6 +4933,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def update_task(
@@ -4527,6 +4951,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Update Task.
 
@@ -4542,8 +4968,11 @@ class AsyncModerationResource:
             reviewed_by: The person who did the review
             triggers: A list of harm engines / models to be evaluated
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpdateTaskResponse]: ``.data`` is the parsed response.
@@ -4568,6 +4997,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_action_config(
@@ -4588,6 +5019,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -4608,8 +5041,11 @@ class AsyncModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -4638,6 +5074,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_config(
@@ -4673,6 +5111,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -4704,8 +5144,9 @@ class AsyncModerationResource:
             velocity_filter_config: (not described by the spec)
             video_call_rule_config: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -4745,6 +5186,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_moderation_rule(
@@ -4769,6 +5212,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -4793,8 +5238,9 @@ class AsyncModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -4827,6 +5273,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def upsert_setup_session(
@@ -4840,6 +5288,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertSetupSessionResponse]:
         """Create or update moderation setup session.
 
@@ -4852,8 +5302,11 @@ class AsyncModerationResource:
             status: The status of the setup session. One of: in_progress, completed
             setup_data: Per-step data keyed by step name (welcome, input, configure, live)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertSetupSessionResponse]: ``.data`` is the parsed response.
@@ -4875,6 +5328,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_delete_template(
@@ -4885,6 +5340,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -4892,8 +5349,9 @@ class AsyncModerationResource:
 
         ``DELETE /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4911,6 +5369,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_query_templates(
@@ -4921,6 +5381,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -4929,8 +5391,9 @@ class AsyncModerationResource:
 
         ``GET /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -4948,6 +5411,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     async def v2_upsert_template(
@@ -4960,6 +5425,8 @@ class AsyncModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template.
 
@@ -4971,8 +5438,9 @@ class AsyncModerationResource:
             config: Configuration for a feeds moderation template
             name: Name of the moderation template
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4993,6 +5461,8 @@ class AsyncModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
 
@@ -5057,6 +5527,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
         """Analyze.
 
@@ -5090,8 +5562,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AnalyzeResponse]: ``.data`` is the parsed response.
@@ -5121,6 +5596,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def appeal(
@@ -5138,6 +5615,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -5155,8 +5634,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[AppealResponse]: ``.data`` is the parsed response.
@@ -5182,6 +5664,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def ban(
@@ -5200,6 +5684,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
         """Ban.
 
@@ -5218,8 +5704,11 @@ class ModerationResource:
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -5248,6 +5737,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_action_appeals(
@@ -5267,6 +5758,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkActionAppealsResponse]:
         """Bulk action appeals.
 
@@ -5290,8 +5783,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkActionAppealsResponse]: ``.data`` is the parsed response.
@@ -5319,6 +5815,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_delete_action_config(
@@ -5332,6 +5830,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -5344,8 +5844,9 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -5367,6 +5868,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_image_moderation(
@@ -5378,6 +5881,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -5388,8 +5893,11 @@ class ModerationResource:
         Args:
             csv_file: URL to CSV file containing image URLs to moderate
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkImageModerationResponse]: ``.data`` is the parsed response.
@@ -5409,6 +5917,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bulk_upsert_action_config(
@@ -5422,6 +5932,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -5435,8 +5947,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BulkUpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -5458,6 +5973,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def bypass(
@@ -5470,6 +5987,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Bypass Moderation.
 
@@ -5481,8 +6000,11 @@ class ModerationResource:
             enabled: Whether to enable moderation bypass for this user
             target_user_id: ID of the user to update
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[BypassResponse]: ``.data`` is the parsed response.
@@ -5503,6 +6025,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def check(
@@ -5525,6 +6049,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Check.
 
@@ -5547,8 +6073,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CheckResponse]: ``.data`` is the parsed response.
@@ -5579,6 +6108,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def check_s3_access(
@@ -5590,6 +6121,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -5601,8 +6134,9 @@ class ModerationResource:
         Args:
             s3_url: Optional stream+s3:// reference to test access against
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -5622,6 +6156,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def create_policy_test_set(
@@ -5638,6 +6174,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Create policy test set.
 
@@ -5654,8 +6192,11 @@ class ModerationResource:
             seed: (not described by the spec)
             team: Team scope for the config (optional)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -5680,6 +6221,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def create_queue(
@@ -5697,6 +6240,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
 
@@ -5713,8 +6258,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -5740,6 +6288,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def custom_check(
@@ -5757,6 +6307,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -5773,8 +6325,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[CustomCheckResponse]: ``.data`` is the parsed response.
@@ -5800,6 +6355,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_action_config(
@@ -5812,6 +6369,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -5823,8 +6382,9 @@ class ModerationResource:
             id: UUID of the action config to delete
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -5845,6 +6405,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_config(
@@ -5858,6 +6420,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -5870,8 +6434,9 @@ class ModerationResource:
             team: Team associated with the configuration
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -5893,6 +6458,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_moderation_rule(
@@ -5905,6 +6472,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -5916,8 +6485,9 @@ class ModerationResource:
             id: (not described by the spec)
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -5938,6 +6508,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_policy_test_set(
@@ -5949,6 +6521,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
@@ -5959,8 +6533,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the policy test set
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[Response]: ``.data`` is the parsed response.
@@ -5980,6 +6555,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def delete_queue(
@@ -5993,6 +6570,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
 
@@ -6005,8 +6584,9 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -6028,6 +6608,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def flag(
@@ -6046,6 +6628,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
@@ -6064,8 +6648,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[FlagItemResponse]: ``.data`` is the parsed response.
@@ -6092,6 +6679,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def flag_feedback(
@@ -6102,6 +6691,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """flag_feedback.
 
@@ -6109,8 +6700,11 @@ class ModerationResource:
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -6128,6 +6722,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_action_config(
@@ -6143,6 +6739,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -6158,8 +6756,9 @@ class ModerationResource:
             only_defaults: Return hardcoded default configs without a DB query
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -6183,6 +6782,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_appeal(
@@ -6194,6 +6795,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -6204,8 +6807,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the appeal item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -6225,6 +6829,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_config(
@@ -6237,6 +6843,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -6250,8 +6858,9 @@ class ModerationResource:
             key: Key of the moderation configuration to retrieve
             team: Team associated with the configuration
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -6272,6 +6881,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_flag_count(
@@ -6284,6 +6895,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -6296,8 +6909,9 @@ class ModerationResource:
             entity_creator_id: ID of the user whose content was flagged
             entity_type: Optional entity type filter (e.g., stream:chat:v1:message, stream:user)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -6318,6 +6932,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_moderation_rule(
@@ -6329,6 +6945,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -6339,8 +6957,9 @@ class ModerationResource:
         Args:
             id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -6360,6 +6979,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_policy_test_run(
@@ -6371,6 +6992,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
@@ -6381,8 +7004,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the policy test run
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -6402,6 +7026,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_policy_test_set(
@@ -6413,6 +7039,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
 
@@ -6423,8 +7051,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the policy test set
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -6444,6 +7073,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_queue(
@@ -6456,6 +7087,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
 
@@ -6467,8 +7100,9 @@ class ModerationResource:
             id: (not described by the spec)
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -6489,6 +7123,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_review_queue_item(
@@ -6500,6 +7136,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -6510,8 +7148,9 @@ class ModerationResource:
         Args:
             id: Unique identifier of the review queue item to retrieve
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -6531,6 +7170,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_setup_session(
@@ -6541,6 +7182,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[GetSetupSessionResponse]:
         """Get moderation setup session.
 
@@ -6548,8 +7191,9 @@ class ModerationResource:
 
         ``GET /api/v2/moderation/setup``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
@@ -6567,6 +7211,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def get_task(
@@ -6578,6 +7224,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
         """Get Task.
 
@@ -6588,8 +7236,9 @@ class ModerationResource:
         Args:
             id: Task ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
@@ -6609,6 +7258,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def insert_action_log(
@@ -6627,6 +7278,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -6646,8 +7299,11 @@ class ModerationResource:
                 integration call with no authenticated user
             reporter_user_id: ID of the user who triggered the action; empty for automated actions
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[InsertActionLogResponse]: ``.data`` is the parsed response.
@@ -6674,6 +7330,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def labels(
@@ -6691,6 +7349,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Labels.
 
@@ -6716,8 +7376,11 @@ class ModerationResource:
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[LabelsResponse]: ``.data`` is the parsed response.
@@ -6743,6 +7406,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_blocked_messages(
@@ -6753,6 +7418,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_blocked_messages.
 
@@ -6760,8 +7427,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -6779,6 +7447,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_moderation_logs(
@@ -6789,6 +7459,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """list_moderation_logs.
 
@@ -6796,8 +7468,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -6815,6 +7488,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_policy_test_sets(
@@ -6825,6 +7500,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
@@ -6832,8 +7509,9 @@ class ModerationResource:
 
         ``GET /api/v2/moderation/policy_tests/sets``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
@@ -6851,6 +7529,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_queues(
@@ -6862,6 +7542,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
 
@@ -6872,8 +7554,9 @@ class ModerationResource:
         Args:
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
@@ -6893,6 +7576,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def list_tasks(
@@ -6903,6 +7588,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """List Tasks.
 
@@ -6910,8 +7597,9 @@ class ModerationResource:
 
         ``GET /api/v1/moderation/tasks``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -6929,6 +7617,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def mute(
@@ -6942,6 +7632,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute.
 
@@ -6956,8 +7648,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
@@ -6981,6 +7676,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def start_policy_test_run(
@@ -6992,6 +7689,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Start policy test run.
 
@@ -7002,8 +7701,11 @@ class ModerationResource:
         Args:
             id: Unique identifier of the policy test set to run
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -7023,6 +7725,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_action(
@@ -7056,6 +7760,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -7098,8 +7804,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitActionResponse]: ``.data`` is the parsed response.
@@ -7141,6 +7850,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_chat_message_task(
@@ -7159,6 +7870,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -7177,8 +7890,11 @@ class ModerationResource:
             extra: Extra data that needs to be stored for this task
             user_name: The User Name, if not provided matches the User ID
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitChatMessageTaskResponse]: ``.data`` is the parsed response.
@@ -7205,6 +7921,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_moderation_feedback(
@@ -7224,6 +7942,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -7243,8 +7963,11 @@ class ModerationResource:
             expected_labels: Optional moderator-supplied classifications (up to 16 entries)
             expected_recommended_action: Optional moderator-supplied action
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitModerationFeedbackResponse]: ``.data`` is the parsed response.
@@ -7272,6 +7995,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def submit_task(
@@ -7286,6 +8011,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submit Task.
 
@@ -7300,8 +8027,11 @@ class ModerationResource:
             evaluations: a list of harm engines / models to be evaluated
             extra: Extra data that needs to be stored for this task
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[SubmitTaskResponse]: ``.data`` is the parsed response.
@@ -7324,6 +8054,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def unban(
@@ -7339,6 +8071,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban.
 
@@ -7353,8 +8087,11 @@ class ModerationResource:
             unbanned_by: User request object
             unbanned_by_id: ID of the user performing the unban
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnbanResponse]: ``.data`` is the parsed response.
@@ -7378,6 +8115,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def unmute(
@@ -7391,6 +8130,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -7403,8 +8144,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UnmuteResponse]: ``.data`` is the parsed response.
@@ -7426,6 +8170,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def update_flags(
@@ -7436,6 +8182,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """update_flags.
 
@@ -7443,8 +8191,11 @@ class ModerationResource:
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -7462,6 +8213,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def update_queue(
@@ -7479,6 +8232,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
 
@@ -7495,8 +8250,11 @@ class ModerationResource:
             user: User request object
             user_id: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -7522,6 +8280,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def update_task(
@@ -7538,6 +8298,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Update Task.
 
@@ -7553,8 +8315,11 @@ class ModerationResource:
             reviewed_by: The person who did the review
             triggers: A list of harm engines / models to be evaluated
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpdateTaskResponse]: ``.data`` is the parsed response.
@@ -7579,6 +8344,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_action_config(
@@ -7599,6 +8366,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -7619,8 +8388,11 @@ class ModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertActionConfigResponse]: ``.data`` is the parsed response.
@@ -7649,6 +8421,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_config(
@@ -7684,6 +8458,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -7715,8 +8491,9 @@ class ModerationResource:
             velocity_filter_config: (not described by the spec)
             video_call_rule_config: (not described by the spec)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -7756,6 +8533,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_moderation_rule(
@@ -7780,6 +8559,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -7804,8 +8585,9 @@ class ModerationResource:
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -7838,6 +8620,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def upsert_setup_session(
@@ -7851,6 +8635,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertSetupSessionResponse]:
         """Create or update moderation setup session.
 
@@ -7863,8 +8649,11 @@ class ModerationResource:
             status: The status of the setup session. One of: in_progress, completed
             setup_data: Per-step data keyed by step name (welcome, input, configure, live)
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
             StreamResponse[UpsertSetupSessionResponse]: ``.data`` is the parsed response.
@@ -7886,6 +8675,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_delete_template(
@@ -7896,6 +8687,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -7903,8 +8696,9 @@ class ModerationResource:
 
         ``DELETE /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -7922,6 +8716,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_query_templates(
@@ -7932,6 +8728,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -7940,8 +8738,9 @@ class ModerationResource:
 
         ``GET /api/v2/moderation/feeds_moderation_template``
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -7959,6 +8758,8 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )
 
     def v2_upsert_template(
@@ -7971,6 +8772,8 @@ class ModerationResource:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template.
 
@@ -7982,8 +8785,9 @@ class ModerationResource:
             config: Configuration for a feeds moderation template
             name: Name of the moderation template
 
-        Per-call options: ``timeout`` (seconds or httpx.Timeout), ``extra_headers``,
-        ``extra_query`` and ``extra_body`` (merged into what is sent), ``max_retries``.
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -8004,4 +8808,6 @@ class ModerationResource:
             extra_query=extra_query,
             extra_body=extra_body,
             max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
         )

@@ -20,7 +20,7 @@ from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 from attrs import define, field
 
-from .errors import ParseError
+from .errors import ArgumentTypeError, ArgumentValueError, ParseError, UnknownFieldError
 
 __all__ = [
     "UNSET",
@@ -281,10 +281,13 @@ def timestamp_to_wire(value: Any) -> int | str:
     if value.__class__ is int or value.__class__ is str:
         return value
     if isinstance(value, _dt.datetime):
-        return Timestamp.from_datetime(value).to_wire()
+        try:
+            return Timestamp.from_datetime(value).to_wire()
+        except ValueError as exc:
+            raise ArgumentValueError(str(exc)) from None
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"expected a timestamp (datetime, RFC 3339 string or unix nanoseconds), got {_describe(value)}"
     )
 
@@ -363,7 +366,9 @@ def read_enum_strict(cls: type[E], value: Any) -> E:
     member = cls._value2member_map_.get(value) if isinstance(value, str) else None
     if member is None:
         allowed = ", ".join(repr(m.value) for m in cls)
-        raise ValueError(f"{_describe(value)} is not one of {allowed}")
+        close = closest(value, [m.value for m in cls]) if isinstance(value, str) else None
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise ValueError(f"{_describe(value)} is not one of {allowed}{hint}")
     return member  # type: ignore[return-value]
 
 
@@ -439,20 +444,138 @@ def check_list(value: Any) -> list[Any]:
 
 
 def model_to_wire(cls: Any, value: Any) -> dict[str, Any]:
-    """The JSON object for a model given as an instance or as a plain mapping."""
+    """The JSON object for a model given as an instance or as a plain mapping (the models'
+    own ``to_dict``; what a call sends goes through ``request_model``)."""
     if isinstance(value, cls):
         return value.to_dict()  # type: ignore[no-any-return]
     if isinstance(value, Mapping):
         return cls.from_dict(value).to_dict()  # type: ignore[no-any-return]
-    raise TypeError(f"expected {cls.__name__} or a dict, got {_describe(value)}")
+    raise ArgumentTypeError(f"expected {cls.__name__} or a dict, got {_describe(value)}")
 
 
-def coerce_models(value: Any, shape: Any) -> Any:
+# ---------------------------------------------------------------------------------------
+# What a request sends: checked against the spec before it leaves
+# ---------------------------------------------------------------------------------------
+
+
+def closest(name: str, candidates: typing.Iterable[str]) -> str | None:
+    """The candidate nearest to a mistyped ``name``, if one is near enough."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def check_request_keys(cls: Any, data: Mapping[str, Any], where: str) -> None:
+    """Every key of ``data``, and of the dicts nested in it for model fields, is a field of
+    its model; else UnknownFieldError naming the key, its path and the closest field."""
+    fields: frozenset[str] = cls._wire_fields
+    for key in data:
+        if key not in fields:
+            raise UnknownFieldError(where, str(key), closest(str(key), fields))
+    for key, shape in cls._model_fields().items():
+        value = data.get(key)
+        if value is not None:
+            _check_shape_keys(shape, value, f"{where}.{key}")
+
+
+def _check_shape_keys(shape: Any, value: Any, where: str) -> None:
+    if shape.__class__ is tuple:
+        container, inner = shape
+        if container == "list" and isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                _check_shape_keys(inner, item, f"{where}[{index}]")
+        elif container == "map" and isinstance(value, Mapping):
+            for key, item in value.items():
+                _check_shape_keys(inner, item, f"{where}.{key}")
+        return  # a value of the wrong kind is reported by from_dict
+    if isinstance(value, Mapping):
+        check_request_keys(shape, value, where)
+
+
+def request_model(cls: Any, value: Any, where: str) -> dict[str, Any]:
+    """The JSON object a call sends for argument ``where``: a model instance, or a mapping
+    whose keys are all fields of the model (at any depth); every value is checked strictly
+    (types, array elements, enum values, timestamps). Raises ParseError (UnknownFieldError
+    for a key the spec does not have) or ArgumentTypeError; nothing is sent."""
+    if isinstance(value, cls):
+        data = value.to_dict()
+    elif isinstance(value, Mapping):
+        check_request_keys(cls, value, where)
+        data = value
+    else:
+        raise ArgumentTypeError(
+            f"{where}: expected {cls.__name__} or a dict, got {_describe(value)}"
+        )
+    try:
+        return cls.from_dict(data, True).to_dict()  # type: ignore[no-any-return]
+    except ParseError as exc:
+        raise exc.rooted(where) from None
+
+
+_ARGUMENT_TYPES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+def request_value(value: Any, kind: type, where: str) -> Any:
+    """A plain argument (string, integer, number, boolean) of the type the spec says."""
+    if value.__class__ is kind:
+        return value
+    try:
+        if kind is str:
+            return check_str(value)
+        if kind is int:
+            return check_int(value)
+        if kind is float:
+            return check_float(value)
+        return check_bool(value)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{where}: expected {_ARGUMENT_TYPES[kind]}, got {_describe(value)}"
+        ) from None
+
+
+def request_enum(cls: type[E], value: Any, where: str) -> str:
+    """An enum argument: one of the values the spec lists (a member or its string)."""
+    try:
+        return str(read_enum_strict(cls, value).value)
+    except ValueError as exc:
+        raise ArgumentValueError(f"{where}: {exc}") from None
+
+
+def request_timestamp(value: Any, where: str) -> int | str:
+    try:
+        return timestamp_to_wire(value)
+    except (TypeError, ValueError) as exc:
+        error = ArgumentTypeError if isinstance(exc, TypeError) else ArgumentValueError
+        raise error(f"{where}: {exc}") from None
+
+
+def check_init_arguments(
+    cls: type, args: tuple[Any, ...], kwargs: Mapping[str, Any], names: frozenset[str]
+) -> None:
+    """A model's constructor takes only its fields, by keyword; else the error says which
+    name is unknown and the closest field."""
+    if args:
+        raise ArgumentTypeError(
+            f"{cls.__name__} takes keyword arguments only, got {len(args)} positional"
+        )
+    for key in kwargs:
+        if key not in names:
+            raise UnknownFieldError(cls.__name__, key, closest(key, names))
+
+
+def coerce_models(value: Any, shape: Any, where: str) -> Any:
     """Constructor side: plain mappings given for model fields become models.
 
     ``shape`` is the model class, or ``("list", shape)`` / ``("map", shape)`` for
-    containers of models. Mappings are parsed tolerantly (``from_dict``), so a model never
-    holds a dict where its type says model; a value of another kind is a TypeError.
+    containers of models. A mapping must fit its model as a request argument does (no
+    unknown key at any depth, every value of its type), so a model never holds a dict
+    where its type says model, nor a typo; a value of another kind is an ArgumentTypeError.
     """
     if value is None or value is UNSET:
         return value
@@ -460,16 +583,22 @@ def coerce_models(value: Any, shape: Any) -> Any:
         container, inner = shape
         if container == "list":
             if isinstance(value, (list, tuple)):
-                return [coerce_models(v, inner) for v in value]
-            type_error("an array", value)
+                return [coerce_models(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+            raise ArgumentTypeError(f"{where}: expected an array, got {_describe(value)}")
         if isinstance(value, Mapping):
-            return {k: coerce_models(v, inner) for k, v in value.items()}
-        type_error("an object", value)
+            return {k: coerce_models(v, inner, f"{where}.{k}") for k, v in value.items()}
+        raise ArgumentTypeError(f"{where}: expected an object, got {_describe(value)}")
     if isinstance(value, shape):
         return value
     if isinstance(value, Mapping):
-        return shape.from_dict(value)
-    type_error(f"{shape.__name__} or a mapping", value)
+        check_request_keys(shape, value, where)
+        try:
+            return shape.from_dict(value, True)
+        except ParseError as exc:
+            raise exc.rooted(where) from None
+    raise ArgumentTypeError(
+        f"{where}: expected {shape.__name__} or a mapping, got {_describe(value)}"
+    )
 
 
 def to_wire(value: Any) -> Any:
@@ -485,7 +614,16 @@ def to_wire(value: Any) -> Any:
         return {k: to_wire(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_wire(v) for v in value]
-    raise TypeError(f"cannot send {_describe(value)} as JSON")
+    raise ArgumentTypeError(f"cannot send {_describe(value)} as JSON")
+
+
+def request_any(value: Any, where: str) -> Any:
+    """A free-form argument (an object, a list, a map) as JSON."""
+    try:
+        return to_wire(value)
+    except (TypeError, ValueError) as exc:
+        error = ArgumentTypeError if isinstance(exc, TypeError) else ArgumentValueError
+        raise error(f"{where}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -593,6 +731,12 @@ class Operation(Generic[T]):
     """The model of a successful response; None for a free-form JSON object."""
     items_field: str | None = None
     """For cursor-paginated queries (`next`/`prev`), the response field holding the page."""
+    resendable: bool = False
+    """Whether the request may be sent again after it may have been processed (a read, or
+    a write that leaves the same state however often it runs). Set by codegen from the
+    spec (``codegen/resend.py``); the client's retry policy reads it."""
+    resend_reason: str = "write"
+    """Why: the rule (or the override) that classified the operation."""
 
 
 @define(frozen=True, slots=True)

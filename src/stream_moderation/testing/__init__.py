@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ._faults import (
         DropConnection,
         Fault,
+        LostResponse,
         NotJSON,
         RateLimited,
         ServerError,
@@ -61,6 +62,7 @@ __all__ = [
     "FaultInjector",
     "FaultRule",
     "KeywordClassifier",
+    "LostResponse",
     "NotJSON",
     "RateLimited",
     "ServerError",
@@ -89,6 +91,7 @@ _WHERE = {
     "SyncASGITransport": "_transport",
     "DropConnection": "_faults",
     "Fault": "_faults",
+    "LostResponse": "_faults",
     "NotJSON": "_faults",
     "RateLimited": "_faults",
     "ServerError": "_faults",

@@ -1,11 +1,15 @@
 """The HTTP face of the emulator: Starlette routing over the operations of the spec.
 
 Every request goes through the same steps: route (unknown path 404, wrong method 405),
-rate limit, read the body (413 over the size limit, 415 when it is not JSON, 400 when it
-does not parse), authenticate (401/403), validate the body and query against the spec
-through the generated models with ``strict=True`` (400 naming the field), run the
-operation's handler under the state lock, encode the response with the selected
-timestamp mode, check it against the response model, deliver webhooks, answer. A client's
+rate limit, a declared body over the size limit (413), authenticate (401/403: headers
+and query only, the body is read and thrown away unseen), read the body, inflating gzip
+as it streams in and stopping at the size limit (413 over it, 415 for another encoding),
+then, in a worker thread so that the event loop keeps serving other requests: parse it
+(415 when it is not JSON, 400 when it does not parse), refuse text no API stores (a NUL
+or a lone surrogate anywhere, 400 naming the field), validate the body and query against
+the spec through the generated models with ``strict=True`` (400 naming the field), run
+the operation's handler and encode its response under the state lock, check the
+response against the response model; then deliver webhooks and answer. A client's
 mistake always gets the API's error body, never a 500.
 
 An operation of the release with no handler (a spec update added it) is answered from its
@@ -18,16 +22,17 @@ required response field a handler did not set is filled from the schema. Both ar
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import math
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio.to_thread
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,7 +56,7 @@ from ._spec import (
     served_spec,
 )
 from ._webhooks import WebhookSender
-from ._wire import TimestampMode, decode_json, encode_json, parse_form, ts
+from ._wire import TimestampMode, decode_json, encode_json, parse_form, text_problem, ts
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -138,6 +143,7 @@ class EmulatorApp:
         self.limiter = _RateLimiter(rate_limit)
         self.calls: dict[str, int] = {}
         """Requests received per operation (whatever their outcome)."""
+        self._calls_lock = threading.Lock()
         self.not_emulated_calls: dict[str, int] = {}
         """Answers built from the response schema, per operation without a handler."""
         self.filled_fields: dict[str, int] = {}
@@ -231,50 +237,21 @@ class EmulatorApp:
 
     async def handle(self, op: OperationSpec, request: Request) -> Response:
         started = time.perf_counter()
-        self.calls[op.name] = self.calls.get(op.name, 0) + 1
+        with self._calls_lock:
+            self.calls[op.name] = self.calls.get(op.name, 0) + 1
         allowed, headers = self.limiter.take(op.name, time.time())
         try:
             if not allowed:
                 raise EmulatorError(
                     429, 9, f"too many requests: {self.limiter.limit} per minute for {op.name}"
                 )
+            caller = await self._caller(request, lambda: self._authenticate(request, op.name))
             raw = await self._read_body(request)
-            caller = self._authenticate(request, op.name)
-            files: dict[str, tuple[str, bytes]] = {}
-            body = self._parse_body(op, request, raw, files)
-            query = self._parse_query(op, request)
-            call = Call(
-                op=op,
-                body=body,
-                query=query,
-                path={k: str(v) for k, v in request.path_params.items()},
-                caller=caller,
-                now=0,
-                backend=self.backend,
-                files=files,
+            content, call, events, not_emulated = await anyio.to_thread.run_sync(
+                self._process, op, request, raw, caller, started
             )
-            handler: Handler | None = self._handlers.get(op.name)
-            with self.backend.lock:
-                call.now = self.backend.now()
-                if handler is None:
-                    sent = {**call.body, **call.query, **call.path}
-                    result = fallback_body(op.response_schema, sent, call.now)
-                    self.not_emulated_calls[op.name] = self.not_emulated_calls.get(op.name, 0) + 1
-                    headers[NOT_EMULATED_HEADER] = "not-emulated"
-                else:
-                    result = handler(call)
-                self._fill(op.response_schema, result, call.now)
-                # an event type the release does not have is not sent (see _log_coverage)
-                events = [
-                    (t, self._fill_event(t, p, call.now))
-                    for t, p in call.events
-                    if t in EVENT_MODELS
-                ]
-            mode = self._mode(op)
-            result["duration"] = _duration(started)
-            content = encode_json(result, mode)
-            if self.validate_responses and op.response_model is not None:
-                self._check_response(op, content)
+            if not_emulated:
+                headers[NOT_EMULATED_HEADER] = "not-emulated"
             await self.webhooks.send(events, call.now, self.backend.timestamps)
         except EmulatorError as error:
             return self._error(error, op, started, headers)
@@ -285,29 +262,102 @@ class EmulatorApp:
         headers["X-Request-Id"] = str(uuid.uuid4())
         return Response(content, status_code=op.success_status, headers=headers, media_type=_JSON)
 
-    async def _read_body(self, request: Request) -> bytes:
+    def _process(
+        self, op: OperationSpec, request: Request, raw: bytes, caller: Caller, started: float
+    ) -> tuple[bytes, Call, list[tuple[str, dict[str, Any]]], bool]:
+        """Everything that costs CPU in proportion to the request (run in a worker thread):
+        parse and validate, run the handler (or the spec-driven fallback) and encode its
+        answer under the state lock, check the answer against the spec. Returns the body,
+        the call, the webhook events to send and whether the fallback answered."""
+        files: dict[str, tuple[str, bytes]] = {}
+        body = self._parse_body(op, request, raw, files)
+        query = self._parse_query(op, request)
+        path = {k: str(v) for k, v in request.path_params.items()}
+        for name, value in path.items():
+            if "\x00" in value:
+                raise input_error(
+                    f"path parameter {name} holds a NUL character", {name: "holds a NUL"}
+                )
+        call = Call(
+            op=op,
+            body=body,
+            query=query,
+            path=path,
+            caller=caller,
+            now=0,
+            backend=self.backend,
+            files=files,
+        )
+        handler: Handler | None = self._handlers.get(op.name)
+        with self.backend.lock, self.backend.state.transaction():
+            call.now = self.backend.now()
+            if handler is None:
+                sent = {**call.body, **call.query, **call.path}
+                result = fallback_body(op.response_schema, sent, call.now)
+                self.not_emulated_calls[op.name] = self.not_emulated_calls.get(op.name, 0) + 1
+            else:
+                result = handler(call)
+            self._fill(op.response_schema, result, call.now)
+            # an event type the release does not have is not sent (see _log_coverage)
+            events = [
+                (t, self._fill_event(t, p, call.now)) for t, p in call.events if t in EVENT_MODELS
+            ]
+            result["duration"] = _duration(started)
+            # encoded under the lock: the result may share objects with the state
+            content = encode_json(result, self._mode(op))
+        if self.validate_responses and op.response_model is not None:
+            self._check_response(op, content)
+        return content, call, events, handler is None
+
+    async def _caller(self, request: Request, authenticate: Callable[[], Caller]) -> Caller:
+        """Who calls, from the headers and query alone, before any of the body is decoded.
+        A declared body over the limit is refused first; the body of a request that does
+        not authenticate is read (up to the limit) and thrown away, so that the client
+        gets the answer rather than a connection reset."""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise self._too_big()
+        try:
+            return authenticate()
+        except EmulatorError:
+            received = 0
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > self.max_body_bytes:
+                    break
+            raise
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, gzip inflated as it streams in: at most ``max_body_bytes`` on the wire
+        and after inflating, whatever the compression ratio (413 past it)."""
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        inflater = None
+        if encoding in ("gzip", "x-gzip"):
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         chunks: list[bytes] = []
-        size = 0
+        received = size = 0
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                raise self._too_big()
+            if inflater is not None and chunk:
+                if inflater.eof:
+                    raise input_error("the body has bytes after the end of its gzip stream")
+                try:
+                    chunk = inflater.decompress(chunk, self.max_body_bytes + 1 - size)
+                except zlib.error:
+                    raise input_error("the body is not valid gzip") from None
+                if inflater.unconsumed_tail:
+                    raise self._too_big()
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise self._too_big()
             chunks.append(chunk)
-        raw = b"".join(chunks)
-        encoding = request.headers.get("content-encoding", "").strip().lower()
-        if raw and encoding in ("gzip", "x-gzip"):
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError):
-                raise input_error("the body is not valid gzip") from None
-            if len(raw) > self.max_body_bytes:
-                raise self._too_big()
-        elif raw and encoding not in ("", "identity"):
+        if received and inflater is not None and not (inflater.eof and not inflater.unused_data):
+            raise input_error("the body is not valid gzip (truncated, or bytes after its end)")
+        if received and inflater is None and encoding not in ("", "identity"):
             raise EmulatorError(415, 4, f"unsupported Content-Encoding {encoding!r}")
-        return raw
+        return b"".join(chunks)
 
     def _too_big(self) -> EmulatorError:
         return EmulatorError(413, 22, f"the body is larger than {self.max_body_bytes} bytes")
@@ -351,6 +401,10 @@ class EmulatorApp:
             raise input_error("the request body (a JSON object) is required", {"body": "required"})
         else:
             data = {}
+        problem = text_problem(data)
+        if problem is not None:
+            field, reason = problem
+            raise input_error(f"{field} {reason}", {field: reason})
         if not isinstance(data, dict):
             raise input_error("the body must be a JSON object", {"body": "expected an object"})
         body: dict[str, Any] = data
@@ -371,6 +425,11 @@ class EmulatorApp:
     def _parse_query(self, op: OperationSpec, request: Request) -> dict[str, Any]:
         params = request.query_params
         query: dict[str, Any] = {k: v for k, v in params.items() if k != "api_key"}
+        for name, value in query.items():
+            if "\x00" in name or "\x00" in value:
+                raise input_error(
+                    f"query parameter {name!r} holds a NUL character", {"query": "holds a NUL"}
+                )
         for spec in op.params:
             if spec.location != "query":
                 continue
@@ -426,20 +485,15 @@ class EmulatorApp:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             try:
+                await self._caller(request, lambda: self._admin_caller(request))
                 raw = await self._read_body(request)
-                caller = authenticate(
-                    request.query_params.get("api_key"),
-                    request.headers,
-                    expected_key=self.api_key,
-                    secret=self._secret,
-                    now=time.time(),
-                )
-                if not caller.is_server:
-                    raise EmulatorError(403, 17, "the emulator's admin API needs a server token")
                 try:
                     data = decode_json(raw) if raw.strip() else {}
                 except ValueError as exc:
                     raise input_error(f"the body is not valid JSON: {exc}") from None
+                problem = text_problem(data)
+                if problem is not None:
+                    raise input_error(f"{problem[0]} {problem[1]}", {problem[0]: problem[1]})
                 result = action(request, data)
             except EmulatorError as error:
                 return self._error(error, None, started, {})
@@ -448,13 +502,25 @@ class EmulatorApp:
 
         return endpoint
 
+    def _admin_caller(self, request: Request) -> Caller:
+        caller = authenticate(
+            request.query_params.get("api_key"),
+            request.headers,
+            expected_key=self.api_key,
+            secret=self._secret,
+            now=time.time(),
+        )
+        if not caller.is_server:
+            raise EmulatorError(403, 17, "the emulator's admin API needs a server token")
+        return caller
+
     def _reset(self, request: Request, data: Any) -> dict[str, Any]:
         self.backend.reset()
         self.webhooks.deliveries.clear()
         return {}
 
     def _stats(self, request: Request, data: Any) -> dict[str, Any]:
-        with self.backend.lock:
+        with self.backend.lock, self._calls_lock:
             return {
                 "calls": dict(sorted(self.calls.items())),
                 "check_counts": dict(self.backend.state.check_counts),

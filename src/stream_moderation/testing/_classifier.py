@@ -5,10 +5,19 @@
 classifier is any callable ``(text) -> iterable of Detection``; pass it to the
 ``Emulator(classifier=...)``. Block lists are word lists matched as whole words, or as
 substrings when the config sets ``match_substring``.
+
+Every pattern here runs in time linear in the text, whatever the text: phrases and block
+list entries are matched by patterns that start with a literal (so the regex engine skips
+ahead to it) and never backtrack (possessive runs between the words); the default
+patterns use possessive runs and start only where a run of what they match starts. A
+trigger reports at most ``MAX_MATCHES`` matches, so that repeating a trigger does not
+grow a detection. ``tests/test_emulator_linear.py`` holds them to it.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +25,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "BUILTIN_BLOCKLISTS",
     "DEFAULT_TRIGGERS",
+    "MAX_MATCHES",
     "SEVERITIES",
     "Classifier",
     "Detection",
@@ -31,6 +41,9 @@ SEVERITIES = ("low", "medium", "high", "critical")
 """The spec's severity levels, from least to most severe."""
 
 _SCORES = {"low": 0.55, "medium": 0.75, "high": 0.9, "critical": 0.99}
+
+MAX_MATCHES = 20
+"""The most matches one trigger reports for one text (the first ones)."""
 
 
 def severity_rank(severity: str) -> int:
@@ -63,7 +76,11 @@ Classifier = Callable[[str], Iterable[Detection]]
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """A phrase (matched case-insensitively, as whole words) or a regular expression."""
+    """A phrase (matched case-insensitively, as whole words) or a regular expression.
+
+    A regular expression of your own is matched case-insensitively as written: keep it
+    linear (no nested or adjacent runs that can match the same characters).
+    """
 
     text: str
     severity: str
@@ -71,19 +88,45 @@ class Trigger:
     description: str = ""
     """How the README shows a regular expression."""
     _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _lowered: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        lowered = None
         if self.regex:
-            pattern = self.text
+            compiled = re.compile(self.text, re.IGNORECASE)
         else:
-            words = [re.escape(word) for word in self.text.split()]
-            pattern = r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
-        object.__setattr__(self, "_compiled", re.compile(pattern, re.IGNORECASE))
+            compiled = re.compile(_phrase_pattern(self.text.split(), r"\w"), re.IGNORECASE)
+            lowered = re.compile(_phrase_pattern(self.text.lower().split(), r"\w"))
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_lowered", lowered)
 
     def find(self, text: str) -> list[str]:
-        return [match.group(0) for match in self._compiled.finditer(text)]
+        return self._find(text, lowered_copy(text))
+
+    def _find(self, text: str, lowered: str | None) -> list[str]:
+        """The (first MAX_MATCHES) matches; ``lowered`` is ``lowered_copy(text)``."""
+        if lowered is not None and self._lowered is not None:
+            found = self._lowered.finditer(lowered)  # the same positions as in text
+        else:
+            found = self._compiled.finditer(text)
+        return [text[m.start() : m.end()] for m in itertools.islice(found, MAX_MATCHES)]
+
+
+def lowered_copy(text: str) -> str | None:
+    """``text.lower()`` when it keeps every character's position (all but a few scripts),
+    so that a match in it is a match at the same place in ``text``; None otherwise."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else None
+
+
+def _phrase_pattern(words: Sequence[str], word_class: str) -> str:
+    """Whole words separated by whitespace, as a pattern that starts with the first word
+    (the "not after a word character" check comes after it) and never backtracks."""
+    first = re.escape(words[0])
+    rest = "".join(r"\s++" + re.escape(word) for word in words[1:])
+    return f"{first}(?<!{word_class}{first}){rest}(?!{word_class})"
 
 
 def _phrases(severity: str, *phrases: str) -> list[Trigger]:
@@ -107,7 +150,7 @@ DEFAULT_TRIGGERS: dict[str, list[Trigger]] = {
             "cheap followers",
         ),
         Trigger(
-            r"(?:https?://\S+[\s\S]*?){3}",
+            r"https?://\S(?:[\s\S]*?https?://\S){2}\S*+",
             "low",
             regex=True,
             description="three or more links in one text",
@@ -158,7 +201,7 @@ DEFAULT_TRIGGERS: dict[str, list[Trigger]] = {
             "ethnic cleansing",
         ),
         Trigger(
-            r"\b(?:all|those|these)\s+\w+\s+people\s+are\s+(?:animals|scum|vermin|subhuman)\b",
+            r"\b(?:all|those|these)\s++\w++\s++people\s++are\s++(?:animals|scum|vermin|subhuman)\b",
             "critical",
             regex=True,
             description='"all/those/these X people are animals/scum/vermin/subhuman" (X: one word)',
@@ -185,7 +228,7 @@ DEFAULT_TRIGGERS: dict[str, list[Trigger]] = {
     ),
     "PII": [
         Trigger(
-            r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b",
+            r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.-]+\b",
             "medium",
             regex=True,
             description="an email address",
@@ -199,7 +242,7 @@ DEFAULT_TRIGGERS: dict[str, list[Trigger]] = {
     ],
     "PLATFORM_BYPASS": [
         Trigger(
-            r"\b(?:add|message|dm|text|find|contact)\s+me\s+on\s+"
+            r"\b(?:add|message|dm|text|find|contact)\s++me\s++on\s++"
             r"(?:whatsapp|telegram|snapchat|instagram|kik|signal|discord)\b",
             "medium",
             regex=True,
@@ -239,11 +282,12 @@ class KeywordClassifier:
 
     def __call__(self, text: str) -> list[Detection]:
         detections: list[Detection] = []
+        lowered = lowered_copy(text)
         for label, triggers in self.triggers.items():
             found: list[str] = []
             worst = -1
             for trigger in triggers:
-                hits = trigger.find(text)
+                hits = trigger._find(text, lowered)
                 if hits:
                     found.extend(hits)
                     worst = max(worst, severity_rank(trigger.severity))
@@ -295,14 +339,18 @@ BUILTIN_BLOCKLISTS: dict[str, tuple[str, ...]] = {
 """The block lists every emulator starts with (more through ``Emulator.add_blocklist``)."""
 
 
-def _word_pattern(word: str) -> re.Pattern[str]:
-    parts = [re.escape(part) for part in word.lower().split()]
-    return re.compile(r"(?<![0-9a-z])" + r"\s+".join(parts) + r"(?![0-9a-z])", re.IGNORECASE)
+@functools.lru_cache(maxsize=4096)
+def _word_pattern(word: str, *, lowered: bool) -> re.Pattern[str]:
+    """A block list entry as whole words; for a lowered text, or case-insensitive."""
+    if lowered:
+        return re.compile(_phrase_pattern(word.lower().split(), "[0-9a-z]"))
+    return re.compile(_phrase_pattern(word.split(), "[0-9a-z]"), re.IGNORECASE)
 
 
 def blocklist_matches(words: Iterable[str], text: str, *, substring: bool) -> list[str]:
     """The entries of a block list found in ``text``: whole words, or anywhere (substring)."""
     lowered = text.lower()
+    same_places = len(lowered) == len(text)
     found: list[str] = []
     for word in words:
         if not word.strip():
@@ -310,7 +358,10 @@ def blocklist_matches(words: Iterable[str], text: str, *, substring: bool) -> li
         if substring:
             if word.lower() in lowered:
                 found.append(word)
-        elif _word_pattern(word).search(text):
+        elif same_places:
+            if _word_pattern(word, lowered=True).search(lowered):
+                found.append(word)
+        elif _word_pattern(word, lowered=False).search(text):
             found.append(word)
     return found
 
@@ -320,6 +371,8 @@ def mask_matches(text: str, words: Iterable[str], *, substring: bool) -> str:
     for word in words:
         if not word.strip():
             continue
-        pattern = re.compile(re.escape(word), re.I) if substring else _word_pattern(word)
+        pattern = (
+            re.compile(re.escape(word), re.I) if substring else _word_pattern(word, lowered=False)
+        )
         text = pattern.sub(lambda m: "*" * len(m.group(0)), text)
     return text

@@ -2,9 +2,10 @@
 
 Most faults answer *before* the operation's handler runs, so a request that got one was
 not processed and retrying it processes it once: server errors (JSON or HTML body), 429s,
-dropped connections, stalls and non-JSON bodies. Three alter the handler's own answer, so
-the request *was* processed (``reaches_handler``): truncated bodies, wrong content types
-and trickled bodies.
+dropped connections, stalls and non-JSON bodies. Four run the handler, so the request
+*was* processed (``reaches_handler``): truncated bodies, wrong content types and trickled
+bodies alter its answer, and a lost response drops it (a client that resends the request
+then has it processed twice).
 
 Dropping a connection needs a socket. Served (``Emulator.serve()``, the command line), the
 server offers the app a way to close the connection (the ``CLOSE_CONNECTION`` scope
@@ -37,6 +38,7 @@ __all__ = [
     "CLOSE_CONNECTION",
     "DropConnection",
     "Fault",
+    "LostResponse",
     "NotJSON",
     "RateLimited",
     "ServerError",
@@ -272,6 +274,39 @@ class Stall(Fault):
             else:
                 await anyio.sleep_forever()
         error = httpx.ReadTimeout(f"no answer within {_seconds(self.seconds)} s (stall fault)")
+        await hang_up(scope, receive, error)
+
+
+@attrs.frozen
+class LostResponse(Fault):
+    """The handler runs (the request is processed), then its answer is lost: the
+    connection closes before any byte of it, or, with ``seconds``, after that long with
+    nothing sent (past the client's timeout; served, earlier if the client gives up).
+
+    What a client sees is what ``DropConnection`` or ``Stall`` give it, but the operation
+    *was* processed: a client that sends it again does it twice."""
+
+    seconds: float = 0.0
+    reaches_handler: ClassVar[bool] = True
+
+    @property
+    def label(self) -> str:
+        return "lost-response"
+
+    async def apply(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        await capture(app, scope, receive)  # processed; the answer goes nowhere
+        if self.seconds > 0:
+            served = _closer(scope) is not None
+            with anyio.move_on_after(self.seconds):
+                if served:
+                    await _wait_for_disconnect(receive)
+                else:
+                    await anyio.sleep_forever()
+            error: Exception = httpx.ReadTimeout(
+                f"no answer within {_seconds(self.seconds)} s (lost-response fault)"
+            )
+        else:
+            error = httpx.RemoteProtocolError("Server disconnected without sending a response.")
         await hang_up(scope, receive, error)
 
 

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._faults import (
     DropConnection,
     Fault,
+    LostResponse,
     NotJSON,
     RateLimited,
     ServerError,
@@ -278,6 +279,7 @@ _KINDS: dict[str, Callable[..., Fault]] = {
     "drop-before": lambda: DropConnection(midway=False),
     "drop-mid": lambda: DropConnection(midway=True),
     "stall": Stall,
+    "lost-response": LostResponse,
     "not-json": NotJSON,
     "truncate": TruncatedBody,
     "wrong-content-type": WrongContentType,
@@ -285,11 +287,12 @@ _KINDS: dict[str, Callable[..., Fault]] = {
 }
 
 RULE_SYNTAX = (
-    "KIND[:OPTION=VALUE,...]; KIND is 500-599, 429, drop-before, drop-mid, stall, truncate, "
-    "not-json, wrong-content-type or trickle; which requests: times=N, rate=FRACTION, "
-    "seed=N, ops=check+submit_action; the fault: body=json|html (5xx), retry-after=S|none, "
-    "date=true (Retry-After as an HTTP date), reset=S, limit=N (429), seconds=S (stall, "
-    "trickle), chunks=N (trickle), keep=FRACTION (truncate), type=MEDIA (wrong-content-type)"
+    "KIND[:OPTION=VALUE,...]; KIND is 500-599, 429, drop-before, drop-mid, stall, "
+    "lost-response, truncate, not-json, wrong-content-type or trickle; which requests: "
+    "times=N, rate=FRACTION, seed=N, ops=check+submit_action; the fault: body=json|html "
+    "(5xx), retry-after=S|none, date=true (Retry-After as an HTTP date), reset=S, limit=N "
+    "(429), seconds=S (stall, lost-response, trickle), chunks=N (trickle), keep=FRACTION "
+    "(truncate), type=MEDIA (wrong-content-type)"
 )
 
 
@@ -334,6 +337,7 @@ def parse_rule(text: str) -> FaultRule:
 _KIND_OF: dict[type[Fault], str] = {
     RateLimited: "429",
     Stall: "stall",
+    LostResponse: "lost-response",
     NotJSON: "not-json",
     TruncatedBody: "truncate",
     WrongContentType: "wrong-content-type",

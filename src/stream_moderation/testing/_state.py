@@ -8,7 +8,11 @@ JSON by ``_render``; nothing here knows about HTTP.
 from __future__ import annotations
 
 import collections
+import contextlib
+import copy
+import functools
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,10 +287,29 @@ class State:
         self.flag_counts: dict[str, int] = {}
         """Flags on each user's content (the EntityCreatorResponse counter)."""
         self.check_counts: dict[str, int] = {}
+        self.last_checks: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        """Per entity, the fingerprint of its last check and what it answered (an identical
+        re-check is answered the same, with nothing recorded again)."""
         """Checks received per entity id (test_mode included)."""
+        self._undo: list[Callable[[], object]] | None = None
 
     def next_seq(self) -> int:
         return next(self._seq)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Undo what ``user()`` did when the block raises: handlers register the acting
+        user before they find out that the request must be refused. (Handlers check
+        everything else before they change anything.)"""
+        self._undo = []
+        try:
+            yield
+        except BaseException:
+            for undo in reversed(self._undo):
+                undo()
+            raise
+        finally:
+            self._undo = None
 
     # -- users ----------------------------------------------------------------------------
 
@@ -296,6 +319,10 @@ class State:
         if user is None:
             user = User(id=user_id, created_at=now, updated_at=now)
             self.users[user_id] = user
+            if self._undo is not None:
+                self._undo.append(lambda: self.users.pop(user_id, None))
+        elif details and self._undo is not None:
+            self._undo.append(functools.partial(self.users.__setitem__, user_id, copy.copy(user)))
         if details:
             for name in ("name", "image", "role", "language", "invisible"):
                 if details.get(name) is not None:

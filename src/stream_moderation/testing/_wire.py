@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from .._generated.types import Timestamp, wire_to_timestamp
 
-__all__ = ["TimestampMode", "decode_json", "encode_json", "parse_form", "parse_time", "ts"]
+__all__ = [
+    "TimestampMode",
+    "decode_json",
+    "encode_json",
+    "parse_form",
+    "parse_time",
+    "text_problem",
+    "ts",
+]
 
 TimestampMode = Literal["unix_ns", "rfc3339"]
 
@@ -77,6 +87,43 @@ def decode_json(data: bytes) -> Any:
                     raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
                 stack.append((child, depth + 1))
     return value
+
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _not_text(value: str) -> str | None:
+    found = _NOT_TEXT.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character (U+0000), which the API does not store"
+    return "holds a lone surrogate (U+D800-U+DFFF), which is not text (it has no UTF-8 form)"
+
+
+def _text_problems(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        problem = _not_text(value)
+        if problem is not None:
+            yield where or "body", problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = _not_text(key)
+            if problem is not None:  # the key itself is not shown: it may not be encodable
+                yield where or "body", f"has a key that {problem}"
+                return
+            yield from _text_problems(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _text_problems(item, f"{where}[]")
+
+
+def text_problem(value: Any) -> tuple[str, str] | None:
+    """The first string (or object key) in decoded JSON that no API stores, as (field
+    path, problem): one with a NUL character or a lone surrogate. ``json.loads`` accepts
+    both (``"\\u0000"``, ``"\\udfff"``); a lone surrogate cannot even be written back
+    out as UTF-8, so a stored one breaks every later answer that includes it."""
+    return next(_text_problems(value, ""), None)
 
 
 MAX_FORM_PARTS = 100

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     coerce_models,
     to_wire,
@@ -30,19 +31,32 @@ _FIELDS: frozenset[str] = frozenset(
         "rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "async_",
+        "enabled",
+        "ocr_rules",
+        "rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ocr_rules(
     value: Sequence[OCRRule | Mapping[str, Any]] | None | Unset,
 ) -> list[OCRRule] | None | Unset:
-    return coerce_models(value, ("list", OCRRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", OCRRule), "AIImageConfig.ocr_rules"
+    )
 
 
 def _to_rules(
     value: Sequence[AWSRekognitionRule | Mapping[str, Any]] | None | Unset,
 ) -> list[AWSRekognitionRule] | None | Unset:
-    return coerce_models(value, ("list", AWSRekognitionRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", AWSRekognitionRule), "AIImageConfig.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -57,6 +71,23 @@ class AIImageConfig:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AIImageConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ocr_rules": ("list", OCRRule),
+            "rules": ("list", AWSRekognitionRule),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AIImageConfig:
@@ -129,13 +160,10 @@ class AIImageConfig:
             ("ocr_rules", self.ocr_rules),
             ("rules", self.rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"AIImageConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"AIImageConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -33,19 +34,34 @@ _FIELDS: frozenset[str] = frozenset(
         "ocr_classifications",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action",
+        "classifications",
+        "confidence",
+        "error",
+        "id",
+        "ocr_classifications",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_classifications(
     value: Sequence[Classification | Mapping[str, Any]] | None | Unset,
 ) -> list[Classification] | None | Unset:
-    return coerce_models(value, ("list", Classification))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Classification), "AnalyzeImageField.classifications"
+    )
 
 
 def _to_ocr_classifications(
     value: Sequence[Classification | Mapping[str, Any]] | None | Unset,
 ) -> list[Classification] | None | Unset:
-    return coerce_models(value, ("list", Classification))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Classification), "AnalyzeImageField.ocr_classifications"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -79,6 +95,23 @@ class AnalyzeImageField:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AnalyzeImageField:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "classifications": ("list", Classification),
+            "ocr_classifications": ("list", Classification),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AnalyzeImageField:
@@ -177,13 +210,10 @@ class AnalyzeImageField:
             ("id", self.id),
             ("ocr_classifications", self.ocr_classifications),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"AnalyzeImageField({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"AnalyzeImageField({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

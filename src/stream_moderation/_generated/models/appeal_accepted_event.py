@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -37,13 +38,25 @@ _FIELDS: frozenset[str] = frozenset(
         "received_at",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "custom",
+        "type",
+        "appeal",
+        "received_at",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_appeal(
     value: AppealItemResponse | Mapping[str, Any] | None | Unset,
 ) -> AppealItemResponse | None | Unset:
-    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AppealItemResponse, "AppealAcceptedEvent.appeal"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -59,6 +72,22 @@ class AppealAcceptedEvent:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AppealAcceptedEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "appeal": AppealItemResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -158,13 +187,10 @@ class AppealAcceptedEvent:
             ("appeal", self.appeal),
             ("received_at", self.received_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"AppealAcceptedEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"AppealAcceptedEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

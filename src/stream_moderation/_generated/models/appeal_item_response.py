@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -56,43 +57,83 @@ _FIELDS: frozenset[str] = frozenset(
         "user",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "appeal_reason",
+        "created_at",
+        "entity_id",
+        "entity_type",
+        "id",
+        "status",
+        "updated_at",
+        "actions",
+        "ai_text_severity",
+        "attachments",
+        "channel_cid",
+        "config_key",
+        "decision_reason",
+        "entity_content",
+        "flag_labels",
+        "flag_types",
+        "flags",
+        "moderation_action",
+        "original_moderation_action",
+        "recommended_action",
+        "review_queue_item_id",
+        "severity",
+        "user",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_actions(
     value: Sequence[ActionLogResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[ActionLogResponse] | None | Unset:
-    return coerce_models(value, ("list", ActionLogResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ActionLogResponse), "AppealItemResponse.actions"
+    )
 
 
 def _to_entity_content(
     value: ModerationPayload | Mapping[str, Any] | None | Unset,
 ) -> ModerationPayload | None | Unset:
-    return coerce_models(value, ModerationPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationPayload, "AppealItemResponse.entity_content"
+    )
 
 
 def _to_flags(
     value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[ModerationFlagResponse] | None | Unset:
-    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ModerationFlagResponse), "AppealItemResponse.flags"
+    )
 
 
 def _to_moderation_action(
     value: ActionLogResponse | Mapping[str, Any] | None | Unset,
 ) -> ActionLogResponse | None | Unset:
-    return coerce_models(value, ActionLogResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ActionLogResponse, "AppealItemResponse.moderation_action"
+    )
 
 
 def _to_original_moderation_action(
     value: ActionLogResponse | Mapping[str, Any] | None | Unset,
 ) -> ActionLogResponse | None | Unset:
-    return coerce_models(value, ActionLogResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ActionLogResponse, "AppealItemResponse.original_moderation_action"
+    )
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "AppealItemResponse.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -153,6 +194,27 @@ class AppealItemResponse:
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AppealItemResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "actions": ("list", ActionLogResponse),
+            "entity_content": ModerationPayload,
+            "flags": ("list", ModerationFlagResponse),
+            "moderation_action": ActionLogResponse,
+            "original_moderation_action": ActionLogResponse,
+            "user": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -452,13 +514,10 @@ class AppealItemResponse:
             ("severity", self.severity),
             ("user", self.user),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"AppealItemResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"AppealItemResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

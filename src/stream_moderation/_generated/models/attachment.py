@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -50,25 +51,58 @@ _FIELDS: frozenset[str] = frozenset(
         "type",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "custom",
+        "actions",
+        "asset_url",
+        "author_icon",
+        "author_link",
+        "author_name",
+        "color",
+        "fallback",
+        "fields",
+        "footer",
+        "footer_icon",
+        "giphy",
+        "image_url",
+        "og_scrape_url",
+        "original_height",
+        "original_width",
+        "pretext",
+        "text",
+        "thumb_url",
+        "title",
+        "title_link",
+        "type",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_actions(
     value: Sequence[Action | Mapping[str, Any]] | None | Unset,
 ) -> list[Action] | None | Unset:
-    return coerce_models(value, ("list", Action))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Action), "Attachment.actions"
+    )
 
 
 def _to_fields(
     value: Sequence[Field | Mapping[str, Any]] | None | Unset,
 ) -> list[Field] | None | Unset:
-    return coerce_models(value, ("list", Field))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Field), "Attachment.fields"
+    )
 
 
 def _to_giphy(
     value: Images | Mapping[str, Any] | None | Unset,
 ) -> Images | None | Unset:
-    return coerce_models(value, Images)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Images, "Attachment.giphy"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -100,6 +134,24 @@ class Attachment:
     """Attachment type (e.g. image, video, url)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Attachment:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "actions": ("list", Action),
+            "fields": ("list", Field),
+            "giphy": Images,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Attachment:
@@ -332,13 +384,10 @@ class Attachment:
             ("title_link", self.title_link),
             ("type", self.type),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"Attachment({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"Attachment({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     coerce_models,
     to_wire,
@@ -29,13 +30,23 @@ _FIELDS: frozenset[str] = frozenset(
         "rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "async_",
+        "enabled",
+        "rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_rules(
     value: Sequence[AutomodRule | Mapping[str, Any]] | None | Unset,
 ) -> list[AutomodRule] | None | Unset:
-    return coerce_models(value, ("list", AutomodRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", AutomodRule), "AutomodPlatformCircumventionConfig.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -47,6 +58,22 @@ class AutomodPlatformCircumventionConfig:
     rules: list[AutomodRule] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AutomodPlatformCircumventionConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "rules": ("list", AutomodRule),
+        }
 
     @classmethod
     def from_dict(
@@ -108,13 +135,10 @@ class AutomodPlatformCircumventionConfig:
             ("enabled", self.enabled),
             ("rules", self.rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"AutomodPlatformCircumventionConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"AutomodPlatformCircumventionConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     read_enum,
@@ -34,6 +35,20 @@ _FIELDS: frozenset[str] = frozenset(
         "shadow",
         "target_user_id",
         "timeout",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "ban_from_future_channels",
+        "channel_ban_only",
+        "channel_cid",
+        "delete_messages",
+        "ip_ban",
+        "reason",
+        "shadow",
+        "target_user_id",
+        "timeout",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -62,6 +77,20 @@ class BanActionRequestPayload:
     """Duration of ban in minutes"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BanActionRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BanActionRequestPayload:
@@ -187,13 +216,10 @@ class BanActionRequestPayload:
             ("target_user_id", self.target_user_id),
             ("timeout", self.timeout),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BanActionRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BanActionRequestPayload({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     read_enum,
@@ -32,6 +33,16 @@ _FIELDS: frozenset[str] = frozenset(
         "shadow_ban",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "delete_messages",
+        "duration",
+        "ip_ban",
+        "reason",
+        "shadow_ban",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
@@ -46,6 +57,20 @@ class BanOptions:
     shadow_ban: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BanOptions:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BanOptions:
@@ -129,13 +154,10 @@ class BanOptions:
             ("reason", self.reason),
             ("shadow_ban", self.shadow_ban),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BanOptions({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BanOptions({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

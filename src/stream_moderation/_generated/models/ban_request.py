@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     coerce_models,
@@ -38,13 +39,29 @@ _FIELDS: frozenset[str] = frozenset(
         "timeout",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "target_user_id",
+        "banned_by",
+        "banned_by_id",
+        "channel_cid",
+        "delete_messages",
+        "ip_ban",
+        "reason",
+        "shadow",
+        "timeout",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_banned_by(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "BanRequest.banned_by"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -70,6 +87,22 @@ class BanRequest:
     """Duration of the ban in minutes"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BanRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "banned_by": UserRequest,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BanRequest:
@@ -187,13 +220,10 @@ class BanRequest:
             ("shadow", self.shadow),
             ("timeout", self.timeout),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BanRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BanRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

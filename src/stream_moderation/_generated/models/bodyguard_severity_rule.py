@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     read_enum,
     read_enum_strict,
 )
@@ -23,6 +24,13 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "action",
         "severity",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action",
+        "severity",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -36,6 +44,20 @@ class BodyguardSeverityRule:
     severity: BodyguardSeverityRuleSeverity
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BodyguardSeverityRule:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BodyguardSeverityRule:
@@ -84,13 +106,10 @@ class BodyguardSeverityRule:
             ("action", self.action),
             ("severity", self.severity),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BodyguardSeverityRule({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BodyguardSeverityRule({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

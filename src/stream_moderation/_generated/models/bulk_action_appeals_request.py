@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -37,43 +38,69 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_type",
+        "appeal_ids",
+        "mark_reviewed",
+        "reject_appeal",
+        "restore",
+        "unban",
+        "unblock",
+        "user",
+        "user_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_mark_reviewed(
     value: MarkReviewedRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> MarkReviewedRequestPayload | None | Unset:
-    return coerce_models(value, MarkReviewedRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, MarkReviewedRequestPayload, "BulkActionAppealsRequest.mark_reviewed"
+    )
 
 
 def _to_reject_appeal(
     value: RejectAppealRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> RejectAppealRequestPayload | None | Unset:
-    return coerce_models(value, RejectAppealRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RejectAppealRequestPayload, "BulkActionAppealsRequest.reject_appeal"
+    )
 
 
 def _to_restore(
     value: RestoreActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> RestoreActionRequestPayload | None | Unset:
-    return coerce_models(value, RestoreActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RestoreActionRequestPayload, "BulkActionAppealsRequest.restore"
+    )
 
 
 def _to_unban(
     value: UnbanActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> UnbanActionRequestPayload | None | Unset:
-    return coerce_models(value, UnbanActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UnbanActionRequestPayload, "BulkActionAppealsRequest.unban"
+    )
 
 
 def _to_unblock(
     value: UnblockActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> UnblockActionRequestPayload | None | Unset:
-    return coerce_models(value, UnblockActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UnblockActionRequestPayload, "BulkActionAppealsRequest.unblock"
+    )
 
 
 def _to_user(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "BulkActionAppealsRequest.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -114,6 +141,27 @@ class BulkActionAppealsRequest:
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BulkActionAppealsRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "mark_reviewed": MarkReviewedRequestPayload,
+            "reject_appeal": RejectAppealRequestPayload,
+            "restore": RestoreActionRequestPayload,
+            "unban": UnbanActionRequestPayload,
+            "unblock": UnblockActionRequestPayload,
+            "user": UserRequest,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BulkActionAppealsRequest:
@@ -249,13 +297,10 @@ class BulkActionAppealsRequest:
             ("user", self.user),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BulkActionAppealsRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BulkActionAppealsRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -28,19 +29,31 @@ _FIELDS: frozenset[str] = frozenset(
         "results",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "errors",
+        "results",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_errors(
     value: Sequence[BulkAppealError | Mapping[str, Any]],
 ) -> list[BulkAppealError]:
-    return coerce_models(value, ("list", BulkAppealError))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BulkAppealError), "BulkActionAppealsResponse.errors"
+    )
 
 
 def _to_results(
     value: Sequence[BulkAppealResult | Mapping[str, Any]],
 ) -> list[BulkAppealResult]:
-    return coerce_models(value, ("list", BulkAppealResult))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BulkAppealResult), "BulkActionAppealsResponse.results"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -54,6 +67,23 @@ class BulkActionAppealsResponse:
     """Successfully processed appeals"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BulkActionAppealsResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "errors": ("list", BulkAppealError),
+            "results": ("list", BulkAppealResult),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BulkActionAppealsResponse:
@@ -99,13 +129,10 @@ class BulkActionAppealsResponse:
             ("errors", self.errors),
             ("results", self.results),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BulkActionAppealsResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BulkActionAppealsResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

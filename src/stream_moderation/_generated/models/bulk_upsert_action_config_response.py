@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -27,13 +28,24 @@ _FIELDS: frozenset[str] = frozenset(
         "duration",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_configs",
+        "duration",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_action_configs(
     value: Sequence[ModerationActionConfigResponse | Mapping[str, Any]],
 ) -> list[ModerationActionConfigResponse]:
-    return coerce_models(value, ("list", ModerationActionConfigResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ("list", ModerationActionConfigResponse),
+        "BulkUpsertActionConfigResponse.action_configs",
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -47,6 +59,22 @@ class BulkUpsertActionConfigResponse:
     duration: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BulkUpsertActionConfigResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "action_configs": ("list", ModerationActionConfigResponse),
+        }
 
     @classmethod
     def from_dict(
@@ -91,13 +119,10 @@ class BulkUpsertActionConfigResponse:
             ("action_configs", self.action_configs),
             ("duration", self.duration),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"BulkUpsertActionConfigResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"BulkUpsertActionConfigResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

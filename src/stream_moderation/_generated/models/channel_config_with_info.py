@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -74,31 +75,82 @@ _FIELDS: frozenset[str] = frozenset(
         "push_level",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "automod",
+        "automod_behavior",
+        "commands",
+        "connect_events",
+        "count_messages",
+        "created_at",
+        "custom_events",
+        "delivery_events",
+        "mark_messages_pending",
+        "max_message_length",
+        "message_retention",
+        "mutes",
+        "name",
+        "polls",
+        "push_notifications",
+        "quotes",
+        "reactions",
+        "read_events",
+        "reminders",
+        "replies",
+        "search",
+        "shared_locations",
+        "skip_last_msg_update_for_system_msgs",
+        "typing_events",
+        "updated_at",
+        "uploads",
+        "url_enrichment",
+        "user_message_reminders",
+        "allowed_flag_reasons",
+        "automod_thresholds",
+        "blocklist",
+        "blocklist_behavior",
+        "blocklists",
+        "chat_preferences",
+        "grants",
+        "partition_size",
+        "partition_ttl",
+        "push_level",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_commands(
     value: Sequence[Command | Mapping[str, Any]],
 ) -> list[Command]:
-    return coerce_models(value, ("list", Command))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Command), "ChannelConfigWithInfo.commands"
+    )
 
 
 def _to_automod_thresholds(
     value: Thresholds | Mapping[str, Any] | None | Unset,
 ) -> Thresholds | None | Unset:
-    return coerce_models(value, Thresholds)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Thresholds, "ChannelConfigWithInfo.automod_thresholds"
+    )
 
 
 def _to_blocklists(
     value: Sequence[BlockListOptions | Mapping[str, Any]] | None | Unset,
 ) -> list[BlockListOptions] | None | Unset:
-    return coerce_models(value, ("list", BlockListOptions))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BlockListOptions), "ChannelConfigWithInfo.blocklists"
+    )
 
 
 def _to_chat_preferences(
     value: ChatPreferences | Mapping[str, Any] | None | Unset,
 ) -> ChatPreferences | None | Unset:
-    return coerce_models(value, ChatPreferences)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChatPreferences, "ChannelConfigWithInfo.chat_preferences"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -152,6 +204,25 @@ class ChannelConfigWithInfo:
     push_level: ChannelConfigWithInfoPushLevel | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChannelConfigWithInfo:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "commands": ("list", Command),
+            "automod_thresholds": Thresholds,
+            "blocklists": ("list", BlockListOptions),
+            "chat_preferences": ChatPreferences,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -518,13 +589,10 @@ class ChannelConfigWithInfo:
             ("partition_ttl", self.partition_ttl),
             ("push_level", self.push_level),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChannelConfigWithInfo({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChannelConfigWithInfo({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

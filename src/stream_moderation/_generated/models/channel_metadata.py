@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     checked_timestamp_wire,
@@ -38,6 +39,20 @@ _FIELDS: frozenset[str] = frozenset(
         "team",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "cid",
+        "custom",
+        "id",
+        "type",
+        "last_message_at",
+        "member_count",
+        "message_count",
+        "push_level",
+        "team",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
@@ -58,6 +73,20 @@ class ChannelMetadata:
     team: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChannelMetadata:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def last_message_at(self) -> Timestamp | None | Unset:
@@ -172,10 +201,7 @@ class ChannelMetadata:
             ("push_level", self.push_level),
             ("team", self.team),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChannelMetadata({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChannelMetadata({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -66,31 +67,72 @@ _FIELDS: frozenset[str] = frozenset(
         "truncated_by",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "cid",
+        "created_at",
+        "custom",
+        "disabled",
+        "frozen",
+        "id",
+        "type",
+        "updated_at",
+        "auto_translation_enabled",
+        "auto_translation_language",
+        "blocked",
+        "config",
+        "cooldown",
+        "created_by",
+        "deleted_at",
+        "filter_tags",
+        "hidden",
+        "hide_messages_before",
+        "last_message_at",
+        "member_count",
+        "members",
+        "message_count",
+        "mute_expires_at",
+        "muted",
+        "own_capabilities",
+        "team",
+        "truncated_at",
+        "truncated_by",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_config(
     value: ChannelConfigWithInfo | Mapping[str, Any] | None | Unset,
 ) -> ChannelConfigWithInfo | None | Unset:
-    return coerce_models(value, ChannelConfigWithInfo)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChannelConfigWithInfo, "ChannelResponse.config"
+    )
 
 
 def _to_created_by(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ChannelResponse.created_by"
+    )
 
 
 def _to_members(
     value: Sequence[ChannelMemberResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[ChannelMemberResponse] | None | Unset:
-    return coerce_models(value, ("list", ChannelMemberResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ChannelMemberResponse), "ChannelResponse.members"
+    )
 
 
 def _to_truncated_by(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ChannelResponse.truncated_by"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -169,6 +211,25 @@ class ChannelResponse:
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChannelResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "config": ChannelConfigWithInfo,
+            "created_by": UserResponse,
+            "members": ("list", ChannelMemberResponse),
+            "truncated_by": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -585,13 +646,10 @@ class ChannelResponse:
             ("truncated_at", self.truncated_at),
             ("truncated_by", self.truncated_by),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChannelResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChannelResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

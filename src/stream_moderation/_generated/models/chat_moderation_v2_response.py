@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
 )
@@ -30,6 +31,19 @@ _FIELDS: frozenset[str] = frozenset(
         "platform_circumvented",
         "semantic_filter_matched",
         "text_harms",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action",
+        "original_text",
+        "blocklist_matched",
+        "blocklists_matched",
+        "image_harms",
+        "platform_circumvented",
+        "semantic_filter_matched",
+        "text_harms",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -49,6 +63,20 @@ class ChatModerationV2Response:
     text_harms: list[str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChatModerationV2Response:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatModerationV2Response:
@@ -181,10 +209,7 @@ class ChatModerationV2Response:
             ("semantic_filter_matched", self.semantic_filter_matched),
             ("text_harms", self.text_harms),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChatModerationV2Response({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChatModerationV2Response({', '.join(shown)})"

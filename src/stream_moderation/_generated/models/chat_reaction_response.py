@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     LazyModel,
     Timestamp,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     checked_timestamp_wire,
@@ -38,13 +39,28 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "custom",
+        "message_id",
+        "score",
+        "type",
+        "updated_at",
+        "user",
+        "user_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any],
 ) -> UserResponse:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ChatReactionResponse.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -62,6 +78,22 @@ class ChatReactionResponse:
     user_id: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChatReactionResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "user": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -162,13 +194,10 @@ class ChatReactionResponse:
             ("user", self.user),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChatReactionResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChatReactionResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -40,19 +41,36 @@ _FIELDS: frozenset[str] = frozenset(
         "user",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "channel_cid",
+        "created_at",
+        "message_id",
+        "updated_at",
+        "user_id",
+        "message",
+        "remind_at",
+        "user",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_message(
     value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
 ) -> ChatMessageResponse | None | Unset:
-    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChatMessageResponse, "ChatReminderResponseData.message"
+    )
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ChatReminderResponseData.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -72,6 +90,23 @@ class ChatReminderResponseData:
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ChatReminderResponseData:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "message": ChatMessageResponse,
+            "user": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -205,13 +240,10 @@ class ChatReminderResponseData:
             ("remind_at", self.remind_at),
             ("user", self.user),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ChatReminderResponseData({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ChatReminderResponseData({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

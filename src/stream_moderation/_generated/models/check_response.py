@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -34,25 +35,43 @@ _FIELDS: frozenset[str] = frozenset(
         "triggered_rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "recommended_action",
+        "status",
+        "item",
+        "task_id",
+        "triggered_rule",
+        "triggered_rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_item(
     value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
 ) -> ReviewQueueItemResponse | None | Unset:
-    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReviewQueueItemResponse, "CheckResponse.item"
+    )
 
 
 def _to_triggered_rule(
     value: TriggeredRuleResponse | Mapping[str, Any] | None | Unset,
 ) -> TriggeredRuleResponse | None | Unset:
-    return coerce_models(value, TriggeredRuleResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, TriggeredRuleResponse, "CheckResponse.triggered_rule"
+    )
 
 
 def _to_triggered_rules(
     value: Sequence[TriggeredRuleResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[TriggeredRuleResponse] | None | Unset:
-    return coerce_models(value, ("list", TriggeredRuleResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", TriggeredRuleResponse), "CheckResponse.triggered_rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -78,6 +97,24 @@ class CheckResponse:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> CheckResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "item": ReviewQueueItemResponse,
+            "triggered_rule": TriggeredRuleResponse,
+            "triggered_rules": ("list", TriggeredRuleResponse),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> CheckResponse:
@@ -171,13 +208,10 @@ class CheckResponse:
             ("triggered_rule", self.triggered_rule),
             ("triggered_rules", self.triggered_rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"CheckResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"CheckResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -31,13 +32,25 @@ _FIELDS: frozenset[str] = frozenset(
         "subclassifications",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "name",
+        "confidence",
+        "matched_contributors",
+        "severity",
+        "subclassifications",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_subclassifications(
     value: Sequence[Classification | Mapping[str, Any]] | None | Unset,
 ) -> list[Classification] | None | Unset:
-    return coerce_models(value, ("list", Classification))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Classification), "Classification.subclassifications"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -53,6 +66,22 @@ class Classification:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Classification:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "subclassifications": ("list", Classification),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Classification:
@@ -144,10 +173,7 @@ class Classification:
             ("severity", self.severity),
             ("subclassifications", self.subclassifications),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"Classification({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"Classification({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -54,91 +55,147 @@ _FIELDS: frozenset[str] = frozenset(
         "video_call_rule_config",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "async_",
+        "created_at",
+        "key",
+        "supported_video_call_harm_types",
+        "team",
+        "updated_at",
+        "ai_audio_config",
+        "ai_image_config",
+        "ai_image_label_definitions",
+        "ai_image_subclassifications",
+        "ai_text_config",
+        "ai_video_config",
+        "automod_platform_circumvention_config",
+        "automod_semantic_filters_config",
+        "automod_toxicity_config",
+        "available_bodyguard_profiles",
+        "block_list_config",
+        "flood_config",
+        "llm_config",
+        "velocity_filter_config",
+        "video_call_rule_config",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ai_audio_config(
     value: AIAudioConfigResponse | Mapping[str, Any] | None | Unset,
 ) -> AIAudioConfigResponse | None | Unset:
-    return coerce_models(value, AIAudioConfigResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIAudioConfigResponse, "ConfigResponse.ai_audio_config"
+    )
 
 
 def _to_ai_image_config(
     value: AIImageConfig | Mapping[str, Any] | None | Unset,
 ) -> AIImageConfig | None | Unset:
-    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIImageConfig, "ConfigResponse.ai_image_config"
+    )
 
 
 def _to_ai_image_label_definitions(
     value: Sequence[AIImageLabelDefinition | Mapping[str, Any]] | None | Unset,
 ) -> list[AIImageLabelDefinition] | None | Unset:
-    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", AIImageLabelDefinition), "ConfigResponse.ai_image_label_definitions"
+    )
 
 
 def _to_ai_text_config(
     value: AITextConfig | Mapping[str, Any] | None | Unset,
 ) -> AITextConfig | None | Unset:
-    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AITextConfig, "ConfigResponse.ai_text_config"
+    )
 
 
 def _to_ai_video_config(
     value: AIVideoConfig | Mapping[str, Any] | None | Unset,
 ) -> AIVideoConfig | None | Unset:
-    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIVideoConfig, "ConfigResponse.ai_video_config"
+    )
 
 
 def _to_automod_platform_circumvention_config(
     value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodPlatformCircumventionConfig | None | Unset:
-    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        AutomodPlatformCircumventionConfig,
+        "ConfigResponse.automod_platform_circumvention_config",
+    )
 
 
 def _to_automod_semantic_filters_config(
     value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodSemanticFiltersConfig | None | Unset:
-    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodSemanticFiltersConfig, "ConfigResponse.automod_semantic_filters_config"
+    )
 
 
 def _to_automod_toxicity_config(
     value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodToxicityConfig | None | Unset:
-    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodToxicityConfig, "ConfigResponse.automod_toxicity_config"
+    )
 
 
 def _to_available_bodyguard_profiles(
     value: Sequence[BodyguardProfileSummary | Mapping[str, Any]] | None | Unset,
 ) -> list[BodyguardProfileSummary] | None | Unset:
-    return coerce_models(value, ("list", BodyguardProfileSummary))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BodyguardProfileSummary), "ConfigResponse.available_bodyguard_profiles"
+    )
 
 
 def _to_block_list_config(
     value: BlockListConfig | Mapping[str, Any] | None | Unset,
 ) -> BlockListConfig | None | Unset:
-    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BlockListConfig, "ConfigResponse.block_list_config"
+    )
 
 
 def _to_flood_config(
     value: FloodConfig | Mapping[str, Any] | None | Unset,
 ) -> FloodConfig | None | Unset:
-    return coerce_models(value, FloodConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "ConfigResponse.flood_config"
+    )
 
 
 def _to_llm_config(
     value: LLMConfig | Mapping[str, Any] | None | Unset,
 ) -> LLMConfig | None | Unset:
-    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LLMConfig, "ConfigResponse.llm_config"
+    )
 
 
 def _to_velocity_filter_config(
     value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
 ) -> VelocityFilterConfig | None | Unset:
-    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VelocityFilterConfig, "ConfigResponse.velocity_filter_config"
+    )
 
 
 def _to_video_call_rule_config(
     value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
 ) -> VideoCallRuleConfig | None | Unset:
-    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VideoCallRuleConfig, "ConfigResponse.video_call_rule_config"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -206,6 +263,35 @@ class ConfigResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ConfigResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ai_audio_config": AIAudioConfigResponse,
+            "ai_image_config": AIImageConfig,
+            "ai_image_label_definitions": ("list", AIImageLabelDefinition),
+            "ai_text_config": AITextConfig,
+            "ai_video_config": AIVideoConfig,
+            "automod_platform_circumvention_config": AutomodPlatformCircumventionConfig,
+            "automod_semantic_filters_config": AutomodSemanticFiltersConfig,
+            "automod_toxicity_config": AutomodToxicityConfig,
+            "available_bodyguard_profiles": ("list", BodyguardProfileSummary),
+            "block_list_config": BlockListConfig,
+            "flood_config": FloodConfig,
+            "llm_config": LLMConfig,
+            "velocity_filter_config": VelocityFilterConfig,
+            "video_call_rule_config": VideoCallRuleConfig,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -539,13 +625,10 @@ class ConfigResponse:
             ("velocity_filter_config", self.velocity_filter_config),
             ("video_call_rule_config", self.video_call_rule_config),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ConfigResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ConfigResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

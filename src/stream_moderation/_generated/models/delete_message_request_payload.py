@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -25,6 +26,15 @@ _FIELDS: frozenset[str] = frozenset(
         "entity_type",
         "hard_delete",
         "reason",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "entity_id",
+        "entity_type",
+        "hard_delete",
+        "reason",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -44,6 +54,20 @@ class DeleteMessageRequestPayload:
     """Reason for deletion"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DeleteMessageRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(
@@ -112,10 +136,7 @@ class DeleteMessageRequestPayload:
             ("hard_delete", self.hard_delete),
             ("reason", self.reason),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"DeleteMessageRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"DeleteMessageRequestPayload({', '.join(shown)})"

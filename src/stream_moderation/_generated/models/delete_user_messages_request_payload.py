@@ -6,7 +6,7 @@ messages without banning them or deleting their account
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
     read_enum,
     read_enum_strict,
@@ -32,6 +33,17 @@ _FIELDS: frozenset[str] = frozenset(
         "entity_id",
         "entity_type",
         "reason",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "delete_messages",
+        "channel_cid",
+        "delete_reactions",
+        "entity_id",
+        "entity_type",
+        "reason",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -57,6 +69,20 @@ class DeleteUserMessagesRequestPayload:
     """Reason for the deletion"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DeleteUserMessagesRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(
@@ -145,13 +171,10 @@ class DeleteUserMessagesRequestPayload:
             ("entity_type", self.entity_type),
             ("reason", self.reason),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"DeleteUserMessagesRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"DeleteUserMessagesRequestPayload({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

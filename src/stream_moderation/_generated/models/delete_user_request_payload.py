@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -28,6 +29,18 @@ _FIELDS: frozenset[str] = frozenset(
         "hard_delete",
         "mark_messages_deleted",
         "reason",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "delete_conversation_channels",
+        "delete_feeds_content",
+        "entity_id",
+        "entity_type",
+        "hard_delete",
+        "mark_messages_deleted",
+        "reason",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -53,6 +66,20 @@ class DeleteUserRequestPayload:
     """Reason for deletion"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DeleteUserRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> DeleteUserRequestPayload:
@@ -152,10 +179,7 @@ class DeleteUserRequestPayload:
             ("mark_messages_deleted", self.mark_messages_deleted),
             ("reason", self.reason),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"DeleteUserRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"DeleteUserRequestPayload({', '.join(shown)})"

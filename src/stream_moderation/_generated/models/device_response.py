@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     read_timestamp,
@@ -35,6 +36,20 @@ _FIELDS: frozenset[str] = frozenset(
         "hardware_id",
         "push_provider_name",
         "voip",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "id",
+        "push_provider",
+        "user_id",
+        "disabled",
+        "disabled_reason",
+        "hardware_id",
+        "push_provider_name",
+        "voip",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -64,6 +79,20 @@ class DeviceResponse:
     """When true the token is for Apple VoIP push notifications"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DeviceResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def created_at(self) -> Timestamp:
@@ -178,10 +207,7 @@ class DeviceResponse:
             ("push_provider_name", self.push_provider_name),
             ("voip", self.voip),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"DeviceResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"DeviceResponse({', '.join(shown)})"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -40,19 +41,41 @@ _FIELDS: frozenset[str] = frozenset(
         "type",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "custom",
+        "id",
+        "text",
+        "attachments",
+        "html",
+        "mentioned_users",
+        "mml",
+        "parent_id",
+        "poll_id",
+        "quoted_message_id",
+        "show_in_channel",
+        "silent",
+        "type",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_attachments(
     value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
 ) -> list[Attachment] | None | Unset:
-    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Attachment), "DraftPayloadResponse.attachments"
+    )
 
 
 def _to_mentioned_users(
     value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[UserResponse] | None | Unset:
-    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserResponse), "DraftPayloadResponse.mentioned_users"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -89,6 +112,23 @@ class DraftPayloadResponse:
     """Contains type of the message. One of: regular, system"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DraftPayloadResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "attachments": ("list", Attachment),
+            "mentioned_users": ("list", UserResponse),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> DraftPayloadResponse:
@@ -234,13 +274,10 @@ class DraftPayloadResponse:
             ("silent", self.silent),
             ("type", self.type),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"DraftPayloadResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"DraftPayloadResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

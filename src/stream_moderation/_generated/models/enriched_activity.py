@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -41,43 +42,72 @@ _FIELDS: frozenset[str] = frozenset(
         "verb",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "actor",
+        "foreign_id",
+        "id",
+        "latest_reactions",
+        "object_",
+        "origin",
+        "own_reactions",
+        "reaction_counts",
+        "score",
+        "target",
+        "to",
+        "verb",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_actor(
     value: Data | Mapping[str, Any] | None | Unset,
 ) -> Data | None | Unset:
-    return coerce_models(value, Data)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Data, "EnrichedActivity.actor"
+    )
 
 
 def _to_latest_reactions(
     value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[EnrichedReaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", EnrichedReaction)), "EnrichedActivity.latest_reactions"
+    )
 
 
 def _to_object_(
     value: Data | Mapping[str, Any] | None | Unset,
 ) -> Data | None | Unset:
-    return coerce_models(value, Data)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Data, "EnrichedActivity.object"
+    )
 
 
 def _to_origin(
     value: Data | Mapping[str, Any] | None | Unset,
 ) -> Data | None | Unset:
-    return coerce_models(value, Data)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Data, "EnrichedActivity.origin"
+    )
 
 
 def _to_own_reactions(
     value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[EnrichedReaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", EnrichedReaction)), "EnrichedActivity.own_reactions"
+    )
 
 
 def _to_target(
     value: Data | Mapping[str, Any] | None | Unset,
 ) -> Data | None | Unset:
-    return coerce_models(value, Data)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Data, "EnrichedActivity.target"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -102,6 +132,27 @@ class EnrichedActivity:
     verb: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> EnrichedActivity:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "actor": Data,
+            "latest_reactions": ("map", ("list", EnrichedReaction)),
+            "object": Data,
+            "origin": Data,
+            "own_reactions": ("map", ("list", EnrichedReaction)),
+            "target": Data,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> EnrichedActivity:
@@ -281,13 +332,10 @@ class EnrichedActivity:
             ("to", self.to),
             ("verb", self.verb),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"EnrichedActivity({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"EnrichedActivity({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -47,25 +48,49 @@ _FIELDS: frozenset[str] = frozenset(
         "user",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "activity_id",
+        "kind",
+        "user_id",
+        "children_counts",
+        "created_at",
+        "data",
+        "id",
+        "latest_children",
+        "own_children",
+        "parent",
+        "target_feeds",
+        "updated_at",
+        "user",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_latest_children(
     value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[EnrichedReaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", EnrichedReaction)), "EnrichedReaction.latest_children"
+    )
 
 
 def _to_own_children(
     value: Mapping[str, Sequence[EnrichedReaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[EnrichedReaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", EnrichedReaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", EnrichedReaction)), "EnrichedReaction.own_children"
+    )
 
 
 def _to_user(
     value: Data | Mapping[str, Any] | None | Unset,
 ) -> Data | None | Unset:
-    return coerce_models(value, Data)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Data, "EnrichedReaction.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -95,6 +120,24 @@ class EnrichedReaction:
     user: Data | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> EnrichedReaction:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "latest_children": ("map", ("list", EnrichedReaction)),
+            "own_children": ("map", ("list", EnrichedReaction)),
+            "user": Data,
+        }
 
     @property
     def created_at(self) -> Timestamp | None | Unset:
@@ -307,13 +350,10 @@ class EnrichedReaction:
             ("updated_at", self.updated_at),
             ("user", self.user),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"EnrichedReaction({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"EnrichedReaction({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -52,19 +53,46 @@ _FIELDS: frozenset[str] = frozenset(
         "visibility",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "activity_count",
+        "created_at",
+        "created_by",
+        "description",
+        "feed",
+        "follower_count",
+        "following_count",
+        "group_id",
+        "id",
+        "member_count",
+        "name",
+        "pin_count",
+        "updated_at",
+        "custom",
+        "deleted_at",
+        "filter_tags",
+        "location",
+        "visibility",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_created_by(
     value: UserResponse | Mapping[str, Any],
 ) -> UserResponse:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "FeedsFeedResponse.created_by"
+    )
 
 
 def _to_location(
     value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
 ) -> FeedsActivityLocation | None | Unset:
-    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsActivityLocation, "FeedsFeedResponse.location"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -96,6 +124,23 @@ class FeedsFeedResponse:
     visibility: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeedsFeedResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "created_by": UserResponse,
+            "location": FeedsActivityLocation,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -299,13 +344,10 @@ class FeedsFeedResponse:
             ("location", self.location),
             ("visibility", self.visibility),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"FeedsFeedResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"FeedsFeedResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -29,13 +30,24 @@ _FIELDS: frozenset[str] = frozenset(
         "custom",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "text",
+        "type",
+        "comment",
+        "custom",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_comment(
     value: FeedsNotificationComment | Mapping[str, Any] | None | Unset,
 ) -> FeedsNotificationComment | None | Unset:
-    return coerce_models(value, FeedsNotificationComment)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsNotificationComment, "FeedsNotificationTrigger.comment"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -50,6 +62,22 @@ class FeedsNotificationTrigger:
     custom: dict[str, Any] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeedsNotificationTrigger:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "comment": FeedsNotificationComment,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> FeedsNotificationTrigger:
@@ -112,13 +140,10 @@ class FeedsNotificationTrigger:
             ("comment", self.comment),
             ("custom", self.custom),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"FeedsNotificationTrigger({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"FeedsNotificationTrigger({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

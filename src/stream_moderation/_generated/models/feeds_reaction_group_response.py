@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     UNSET,
     Timestamp,
     check_dict,
+    check_init_arguments,
     check_int,
     checked_timestamp_wire,
     read_timestamp,
@@ -27,6 +28,14 @@ _FIELDS: frozenset[str] = frozenset(
         "count",
         "first_reaction_at",
         "last_reaction_at",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "count",
+        "first_reaction_at",
+        "last_reaction_at",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -45,6 +54,20 @@ class FeedsReactionGroupResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeedsReactionGroupResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def first_reaction_at(self) -> Timestamp:
@@ -122,10 +145,7 @@ class FeedsReactionGroupResponse:
             ("first_reaction_at", self.first_reaction_at),
             ("last_reaction_at", self.last_reaction_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"FeedsReactionGroupResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"FeedsReactionGroupResponse({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -18,6 +18,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_float,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -87,109 +88,198 @@ _FIELDS: frozenset[str] = frozenset(
         "visibility_tag",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "attachments",
+        "bookmark_count",
+        "collections",
+        "comment_count",
+        "comments",
+        "created_at",
+        "custom",
+        "feeds",
+        "filter_tags",
+        "hidden",
+        "id",
+        "interest_tags",
+        "latest_reactions",
+        "mentioned_users",
+        "own_bookmarks",
+        "own_reactions",
+        "popularity",
+        "preview",
+        "reaction_count",
+        "reaction_groups",
+        "restrict_replies",
+        "score",
+        "search_data",
+        "share_count",
+        "type",
+        "updated_at",
+        "user",
+        "visibility",
+        "current_feed",
+        "deleted_at",
+        "edited_at",
+        "expires_at",
+        "friend_reaction_count",
+        "friend_reactions",
+        "i18n",
+        "is_read",
+        "is_seen",
+        "is_watched",
+        "latest_shares",
+        "location",
+        "metrics",
+        "moderation",
+        "moderation_action",
+        "notification_context",
+        "parent",
+        "poll",
+        "score_vars",
+        "selector_source",
+        "text",
+        "visibility_tag",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_attachments(
     value: Sequence[Attachment | Mapping[str, Any]],
 ) -> list[Attachment]:
-    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Attachment), "FeedsV3ActivityResponse.attachments"
+    )
 
 
 def _to_collections(
     value: Mapping[str, FeedsEnrichedCollectionResponse | Mapping[str, Any]],
 ) -> dict[str, FeedsEnrichedCollectionResponse]:
-    return coerce_models(value, ("map", FeedsEnrichedCollectionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", FeedsEnrichedCollectionResponse), "FeedsV3ActivityResponse.collections"
+    )
 
 
 def _to_comments(
     value: Sequence[FeedsV3CommentResponse | Mapping[str, Any]],
 ) -> list[FeedsV3CommentResponse]:
-    return coerce_models(value, ("list", FeedsV3CommentResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsV3CommentResponse), "FeedsV3ActivityResponse.comments"
+    )
 
 
 def _to_latest_reactions(
     value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
 ) -> list[FeedsReactionResponse]:
-    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsReactionResponse), "FeedsV3ActivityResponse.latest_reactions"
+    )
 
 
 def _to_mentioned_users(
     value: Sequence[UserResponse | Mapping[str, Any]],
 ) -> list[UserResponse]:
-    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserResponse), "FeedsV3ActivityResponse.mentioned_users"
+    )
 
 
 def _to_own_bookmarks(
     value: Sequence[FeedsBookmarkResponse | Mapping[str, Any]],
 ) -> list[FeedsBookmarkResponse]:
-    return coerce_models(value, ("list", FeedsBookmarkResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsBookmarkResponse), "FeedsV3ActivityResponse.own_bookmarks"
+    )
 
 
 def _to_own_reactions(
     value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
 ) -> list[FeedsReactionResponse]:
-    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsReactionResponse), "FeedsV3ActivityResponse.own_reactions"
+    )
 
 
 def _to_reaction_groups(
     value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]],
 ) -> dict[str, FeedsReactionGroupResponse]:
-    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", FeedsReactionGroupResponse), "FeedsV3ActivityResponse.reaction_groups"
+    )
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any],
 ) -> UserResponse:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "FeedsV3ActivityResponse.user"
+    )
 
 
 def _to_current_feed(
     value: FeedsFeedResponse | Mapping[str, Any] | None | Unset,
 ) -> FeedsFeedResponse | None | Unset:
-    return coerce_models(value, FeedsFeedResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsFeedResponse, "FeedsV3ActivityResponse.current_feed"
+    )
 
 
 def _to_friend_reactions(
     value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[FeedsReactionResponse] | None | Unset:
-    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsReactionResponse), "FeedsV3ActivityResponse.friend_reactions"
+    )
 
 
 def _to_latest_shares(
     value: Sequence[FeedsShareResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[FeedsShareResponse] | None | Unset:
-    return coerce_models(value, ("list", FeedsShareResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsShareResponse), "FeedsV3ActivityResponse.latest_shares"
+    )
 
 
 def _to_location(
     value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
 ) -> FeedsActivityLocation | None | Unset:
-    return coerce_models(value, FeedsActivityLocation)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsActivityLocation, "FeedsV3ActivityResponse.location"
+    )
 
 
 def _to_moderation(
     value: ModerationV2Response | Mapping[str, Any] | None | Unset,
 ) -> ModerationV2Response | None | Unset:
-    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationV2Response, "FeedsV3ActivityResponse.moderation"
+    )
 
 
 def _to_notification_context(
     value: FeedsNotificationContext | Mapping[str, Any] | None | Unset,
 ) -> FeedsNotificationContext | None | Unset:
-    return coerce_models(value, FeedsNotificationContext)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsNotificationContext, "FeedsV3ActivityResponse.notification_context"
+    )
 
 
 def _to_parent(
     value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
 ) -> FeedsV3ActivityResponse | None | Unset:
-    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsV3ActivityResponse, "FeedsV3ActivityResponse.parent"
+    )
 
 
 def _to_poll(
     value: PollResponseData | Mapping[str, Any] | None | Unset,
 ) -> PollResponseData | None | Unset:
-    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PollResponseData, "FeedsV3ActivityResponse.poll"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -273,6 +363,38 @@ class FeedsV3ActivityResponse:
     visibility_tag: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeedsV3ActivityResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "attachments": ("list", Attachment),
+            "collections": ("map", FeedsEnrichedCollectionResponse),
+            "comments": ("list", FeedsV3CommentResponse),
+            "latest_reactions": ("list", FeedsReactionResponse),
+            "mentioned_users": ("list", UserResponse),
+            "own_bookmarks": ("list", FeedsBookmarkResponse),
+            "own_reactions": ("list", FeedsReactionResponse),
+            "reaction_groups": ("map", FeedsReactionGroupResponse),
+            "user": UserResponse,
+            "current_feed": FeedsFeedResponse,
+            "friend_reactions": ("list", FeedsReactionResponse),
+            "latest_shares": ("list", FeedsShareResponse),
+            "location": FeedsActivityLocation,
+            "moderation": ModerationV2Response,
+            "notification_context": FeedsNotificationContext,
+            "parent": FeedsV3ActivityResponse,
+            "poll": PollResponseData,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -824,13 +946,10 @@ class FeedsV3ActivityResponse:
             ("text", self.text),
             ("visibility_tag", self.visibility_tag),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"FeedsV3ActivityResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"FeedsV3ActivityResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

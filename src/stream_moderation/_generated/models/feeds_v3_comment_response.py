@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -63,49 +64,95 @@ _FIELDS: frozenset[str] = frozenset(
         "text",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "bookmark_count",
+        "confidence_score",
+        "created_at",
+        "downvote_count",
+        "id",
+        "mentioned_users",
+        "object_id",
+        "object_type",
+        "own_reactions",
+        "reaction_count",
+        "reply_count",
+        "score",
+        "status",
+        "updated_at",
+        "upvote_count",
+        "user",
+        "attachments",
+        "controversy_score",
+        "custom",
+        "deleted_at",
+        "edited_at",
+        "i18n",
+        "latest_reactions",
+        "moderation",
+        "parent_id",
+        "reaction_groups",
+        "text",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_mentioned_users(
     value: Sequence[UserResponse | Mapping[str, Any]],
 ) -> list[UserResponse]:
-    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserResponse), "FeedsV3CommentResponse.mentioned_users"
+    )
 
 
 def _to_own_reactions(
     value: Sequence[FeedsReactionResponse | Mapping[str, Any]],
 ) -> list[FeedsReactionResponse]:
-    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsReactionResponse), "FeedsV3CommentResponse.own_reactions"
+    )
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any],
 ) -> UserResponse:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "FeedsV3CommentResponse.user"
+    )
 
 
 def _to_attachments(
     value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
 ) -> list[Attachment] | None | Unset:
-    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Attachment), "FeedsV3CommentResponse.attachments"
+    )
 
 
 def _to_latest_reactions(
     value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[FeedsReactionResponse] | None | Unset:
-    return coerce_models(value, ("list", FeedsReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsReactionResponse), "FeedsV3CommentResponse.latest_reactions"
+    )
 
 
 def _to_moderation(
     value: ModerationV2Response | Mapping[str, Any] | None | Unset,
 ) -> ModerationV2Response | None | Unset:
-    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationV2Response, "FeedsV3CommentResponse.moderation"
+    )
 
 
 def _to_reaction_groups(
     value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]] | None | Unset,
 ) -> dict[str, FeedsReactionGroupResponse] | None | Unset:
-    return coerce_models(value, ("map", FeedsReactionGroupResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", FeedsReactionGroupResponse), "FeedsV3CommentResponse.reaction_groups"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -154,6 +201,28 @@ class FeedsV3CommentResponse:
     text: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeedsV3CommentResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "mentioned_users": ("list", UserResponse),
+            "own_reactions": ("list", FeedsReactionResponse),
+            "user": UserResponse,
+            "attachments": ("list", Attachment),
+            "latest_reactions": ("list", FeedsReactionResponse),
+            "moderation": ModerationV2Response,
+            "reaction_groups": ("map", FeedsReactionGroupResponse),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -469,13 +538,10 @@ class FeedsV3CommentResponse:
             ("reaction_groups", self.reaction_groups),
             ("text", self.text),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"FeedsV3CommentResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"FeedsV3CommentResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

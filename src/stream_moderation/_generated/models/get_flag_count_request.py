@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -22,6 +23,13 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "entity_creator_id",
         "entity_type",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "entity_creator_id",
+        "entity_type",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -37,6 +45,20 @@ class GetFlagCountRequest:
     """Optional entity type filter (e.g., stream:chat:v1:message, stream:user)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GetFlagCountRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> GetFlagCountRequest:
@@ -81,10 +103,7 @@ class GetFlagCountRequest:
             ("entity_creator_id", self.entity_creator_id),
             ("entity_type", self.entity_type),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"GetFlagCountRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"GetFlagCountRequest({', '.join(shown)})"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_list,
     check_str,
 )
@@ -25,6 +26,14 @@ _FIELDS: frozenset[str] = frozenset(
         "harm_labels",
         "label_operator",
         "min_confidence",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "harm_labels",
+        "label_operator",
+        "min_confidence",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -39,6 +48,20 @@ class ImageContentParameters:
     min_confidence: float | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ImageContentParameters:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ImageContentParameters:
@@ -110,10 +133,7 @@ class ImageContentParameters:
             ("label_operator", self.label_operator),
             ("min_confidence", self.min_confidence),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ImageContentParameters({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ImageContentParameters({', '.join(shown)})"

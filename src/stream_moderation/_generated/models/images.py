@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     coerce_models,
     model_to_wire,
 )
@@ -30,49 +31,75 @@ _FIELDS: frozenset[str] = frozenset(
         "original",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "fixed_height",
+        "fixed_height_downsampled",
+        "fixed_height_still",
+        "fixed_width",
+        "fixed_width_downsampled",
+        "fixed_width_still",
+        "original",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_fixed_height(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_height"
+    )
 
 
 def _to_fixed_height_downsampled(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_height_downsampled"
+    )
 
 
 def _to_fixed_height_still(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_height_still"
+    )
 
 
 def _to_fixed_width(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_width"
+    )
 
 
 def _to_fixed_width_downsampled(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_width_downsampled"
+    )
 
 
 def _to_fixed_width_still(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.fixed_width_still"
+    )
 
 
 def _to_original(
     value: ImageData | Mapping[str, Any],
 ) -> ImageData:
-    return coerce_models(value, ImageData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageData, "Images.original"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -88,6 +115,28 @@ class Images:
     original: ImageData = _attrs.field(converter=_to_original)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Images:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "fixed_height": ImageData,
+            "fixed_height_downsampled": ImageData,
+            "fixed_height_still": ImageData,
+            "fixed_width": ImageData,
+            "fixed_width_downsampled": ImageData,
+            "fixed_width_still": ImageData,
+            "original": ImageData,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Images:
@@ -153,13 +202,10 @@ class Images:
             ("fixed_width_still", self.fixed_width_still),
             ("original", self.original),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"Images({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"Images({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

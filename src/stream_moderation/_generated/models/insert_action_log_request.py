@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -28,6 +29,19 @@ _FIELDS: frozenset[str] = frozenset(
         "reason",
         "reporter_type",
         "reporter_user_id",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_type",
+        "entity_creator_id",
+        "entity_id",
+        "entity_type",
+        "custom",
+        "reason",
+        "reporter_type",
+        "reporter_user_id",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -57,6 +71,20 @@ class InsertActionLogRequest:
     """ID of the user who triggered the action; empty for automated actions"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> InsertActionLogRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> InsertActionLogRequest:
@@ -145,10 +173,7 @@ class InsertActionLogRequest:
             ("reporter_type", self.reporter_type),
             ("reporter_user_id", self.reporter_user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"InsertActionLogRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"InsertActionLogRequest({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -42,6 +43,27 @@ _FIELDS: frozenset[str] = frozenset(
         "masked_content",
         "policy",
         "user_id",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "category",
+        "content",
+        "content_type",
+        "created_at",
+        "harm_type",
+        "id",
+        "labels",
+        "language",
+        "recommended_action",
+        "severity",
+        "content_id",
+        "directed_at",
+        "fully_masked_content",
+        "masked_content",
+        "policy",
+        "user_id",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -87,6 +109,20 @@ class LabelResultResponse:
     """Customer-supplied user identifier for the content author"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LabelResultResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def created_at(self) -> Timestamp:
@@ -246,10 +282,7 @@ class LabelResultResponse:
             ("policy", self.policy),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"LabelResultResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"LabelResultResponse({', '.join(shown)})"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
     read_enum,
     read_enum_strict,
@@ -31,6 +32,18 @@ _FIELDS: frozenset[str] = frozenset(
         "dry_run",
         "policy",
         "user_id",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "content",
+        "category",
+        "content_id",
+        "content_type",
+        "dry_run",
+        "policy",
+        "user_id",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -68,6 +81,20 @@ class LabelsRequest:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LabelsRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> LabelsRequest:
@@ -165,13 +192,10 @@ class LabelsRequest:
             ("policy", self.policy),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"LabelsRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"LabelsRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

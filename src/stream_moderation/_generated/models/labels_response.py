@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
 )
@@ -31,6 +32,21 @@ _FIELDS: frozenset[str] = frozenset(
         "language",
         "masked_content",
         "severity",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "recommended_action",
+        "content_id",
+        "directed_at",
+        "fully_masked_content",
+        "harm_type",
+        "labels",
+        "language",
+        "masked_content",
+        "severity",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -67,6 +83,20 @@ class LabelsResponse:
     """Severity level"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LabelsResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> LabelsResponse:
@@ -193,10 +223,7 @@ class LabelsResponse:
             ("masked_content", self.masked_content),
             ("severity", self.severity),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"LabelsResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"LabelsResponse({', '.join(shown)})"

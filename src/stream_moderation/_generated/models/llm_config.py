@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -32,13 +33,25 @@ _FIELDS: frozenset[str] = frozenset(
         "severity_descriptions",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "app_context",
+        "async_",
+        "enabled",
+        "rules",
+        "severity_descriptions",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_rules(
     value: Sequence[LLMRule | Mapping[str, Any]] | None | Unset,
 ) -> list[LLMRule] | None | Unset:
-    return coerce_models(value, ("list", LLMRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", LLMRule), "LLMConfig.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -52,6 +65,22 @@ class LLMConfig:
     severity_descriptions: dict[str, str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LLMConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "rules": ("list", LLMRule),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> LLMConfig:
@@ -144,13 +173,10 @@ class LLMConfig:
             ("rules", self.rules),
             ("severity_descriptions", self.severity_descriptions),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"LLMConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"LLMConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -32,13 +33,24 @@ _FIELDS: frozenset[str] = frozenset(
         "severity_rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "label",
+        "action",
+        "description",
+        "severity_rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_severity_rules(
     value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None | Unset,
 ) -> list[BodyguardSeverityRule] | None | Unset:
-    return coerce_models(value, ("list", BodyguardSeverityRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BodyguardSeverityRule), "LLMRule.severity_rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -53,6 +65,22 @@ class LLMRule:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LLMRule:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "severity_rules": ("list", BodyguardSeverityRule),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> LLMRule:
@@ -129,13 +157,10 @@ class LLMRule:
             ("description", self.description),
             ("severity_rules", self.severity_rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"LLMRule({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"LLMRule({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

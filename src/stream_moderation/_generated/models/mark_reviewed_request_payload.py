@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
 )
@@ -25,6 +26,14 @@ _FIELDS: frozenset[str] = frozenset(
         "content_to_mark_as_reviewed_limit",
         "decision_reason",
         "disable_marking_content_as_reviewed",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "content_to_mark_as_reviewed_limit",
+        "decision_reason",
+        "disable_marking_content_as_reviewed",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -42,6 +51,20 @@ class MarkReviewedRequestPayload:
     """Skip marking content as reviewed"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MarkReviewedRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MarkReviewedRequestPayload:
@@ -105,10 +128,7 @@ class MarkReviewedRequestPayload:
             ("decision_reason", self.decision_reason),
             ("disable_marking_content_as_reviewed", self.disable_marking_content_as_reviewed),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"MarkReviewedRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"MarkReviewedRequestPayload({', '.join(shown)})"

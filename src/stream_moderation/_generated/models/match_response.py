@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -12,6 +12,7 @@ from ..errors import ParseError
 from ..types import (
     UNSET,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -21,6 +22,13 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "text",
         "type",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "text",
+        "type",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -35,6 +43,20 @@ class MatchResponse:
     """Match type"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MatchResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MatchResponse:
@@ -75,10 +97,7 @@ class MatchResponse:
             ("text", self.text),
             ("type", self.type),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"MatchResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"MatchResponse({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -40,19 +41,36 @@ _FIELDS: frozenset[str] = frozenset(
         "text",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "id",
+        "published_at",
+        "type",
+        "classifications",
+        "confidence",
+        "ocr_classifications",
+        "severity",
+        "text",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_classifications(
     value: Sequence[Classification | Mapping[str, Any]] | None | Unset,
 ) -> list[Classification] | None | Unset:
-    return coerce_models(value, ("list", Classification))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Classification), "MatchedContent.classifications"
+    )
 
 
 def _to_ocr_classifications(
     value: Sequence[Classification | Mapping[str, Any]] | None | Unset,
 ) -> list[Classification] | None | Unset:
-    return coerce_models(value, ("list", Classification))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Classification), "MatchedContent.ocr_classifications"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -95,6 +113,23 @@ class MatchedContent:
     text: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MatchedContent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "classifications": ("list", Classification),
+            "ocr_classifications": ("list", Classification),
+        }
 
     @property
     def published_at(self) -> Timestamp:
@@ -216,13 +251,10 @@ class MatchedContent:
             ("severity", self.severity),
             ("text", self.text),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"MatchedContent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"MatchedContent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

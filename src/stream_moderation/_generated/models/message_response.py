@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -85,103 +86,189 @@ _FIELDS: frozenset[str] = frozenset(
         "thread_participants",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "attachments",
+        "cid",
+        "created_at",
+        "custom",
+        "deleted_reply_count",
+        "html",
+        "id",
+        "latest_reactions",
+        "mentioned_channel",
+        "mentioned_here",
+        "mentioned_users",
+        "own_reactions",
+        "pinned",
+        "reaction_counts",
+        "reaction_scores",
+        "reply_count",
+        "restricted_visibility",
+        "shadowed",
+        "silent",
+        "text",
+        "type",
+        "updated_at",
+        "user",
+        "command",
+        "deleted_at",
+        "deleted_for_me",
+        "draft",
+        "i18n",
+        "image_labels",
+        "member",
+        "mentioned_group_ids",
+        "mentioned_groups",
+        "mentioned_roles",
+        "message_text_updated_at",
+        "mml",
+        "moderation",
+        "parent_id",
+        "pin_expires",
+        "pinned_at",
+        "pinned_by",
+        "poll",
+        "poll_id",
+        "quoted_message",
+        "quoted_message_id",
+        "reaction_groups",
+        "reminder",
+        "shared_location",
+        "show_in_channel",
+        "thread_participants",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_attachments(
     value: Sequence[Attachment | Mapping[str, Any]],
 ) -> list[Attachment]:
-    return coerce_models(value, ("list", Attachment))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", Attachment), "MessageResponse.attachments"
+    )
 
 
 def _to_latest_reactions(
     value: Sequence[ReactionResponse | Mapping[str, Any]],
 ) -> list[ReactionResponse]:
-    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ReactionResponse), "MessageResponse.latest_reactions"
+    )
 
 
 def _to_mentioned_users(
     value: Sequence[UserResponse | Mapping[str, Any]],
 ) -> list[UserResponse]:
-    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserResponse), "MessageResponse.mentioned_users"
+    )
 
 
 def _to_own_reactions(
     value: Sequence[ReactionResponse | Mapping[str, Any]],
 ) -> list[ReactionResponse]:
-    return coerce_models(value, ("list", ReactionResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ReactionResponse), "MessageResponse.own_reactions"
+    )
 
 
 def _to_user(
     value: UserResponse | Mapping[str, Any],
 ) -> UserResponse:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "MessageResponse.user"
+    )
 
 
 def _to_draft(
     value: DraftResponse | Mapping[str, Any] | None | Unset,
 ) -> DraftResponse | None | Unset:
-    return coerce_models(value, DraftResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DraftResponse, "MessageResponse.draft"
+    )
 
 
 def _to_member(
     value: ChannelMemberPartialResponse | Mapping[str, Any] | None | Unset,
 ) -> ChannelMemberPartialResponse | None | Unset:
-    return coerce_models(value, ChannelMemberPartialResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChannelMemberPartialResponse, "MessageResponse.member"
+    )
 
 
 def _to_mentioned_groups(
     value: Sequence[UserGroupResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[UserGroupResponse] | None | Unset:
-    return coerce_models(value, ("list", UserGroupResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserGroupResponse), "MessageResponse.mentioned_groups"
+    )
 
 
 def _to_moderation(
     value: ModerationV2Response | Mapping[str, Any] | None | Unset,
 ) -> ModerationV2Response | None | Unset:
-    return coerce_models(value, ModerationV2Response)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationV2Response, "MessageResponse.moderation"
+    )
 
 
 def _to_pinned_by(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "MessageResponse.pinned_by"
+    )
 
 
 def _to_poll(
     value: PollResponseData | Mapping[str, Any] | None | Unset,
 ) -> PollResponseData | None | Unset:
-    return coerce_models(value, PollResponseData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PollResponseData, "MessageResponse.poll"
+    )
 
 
 def _to_quoted_message(
     value: MessageResponse | Mapping[str, Any] | None | Unset,
 ) -> MessageResponse | None | Unset:
-    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, MessageResponse, "MessageResponse.quoted_message"
+    )
 
 
 def _to_reaction_groups(
     value: Mapping[str, ReactionGroupResponse | Mapping[str, Any]] | None | Unset,
 ) -> dict[str, ReactionGroupResponse] | None | Unset:
-    return coerce_models(value, ("map", ReactionGroupResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ReactionGroupResponse), "MessageResponse.reaction_groups"
+    )
 
 
 def _to_reminder(
     value: ReminderResponseData | Mapping[str, Any] | None | Unset,
 ) -> ReminderResponseData | None | Unset:
-    return coerce_models(value, ReminderResponseData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReminderResponseData, "MessageResponse.reminder"
+    )
 
 
 def _to_shared_location(
     value: SharedLocationResponseData | Mapping[str, Any] | None | Unset,
 ) -> SharedLocationResponseData | None | Unset:
-    return coerce_models(value, SharedLocationResponseData)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, SharedLocationResponseData, "MessageResponse.shared_location"
+    )
 
 
 def _to_thread_participants(
     value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[UserResponse] | None | Unset:
-    return coerce_models(value, ("list", UserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserResponse), "MessageResponse.thread_participants"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -313,6 +400,37 @@ class MessageResponse:
     """List of users who participate in thread"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MessageResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "attachments": ("list", Attachment),
+            "latest_reactions": ("list", ReactionResponse),
+            "mentioned_users": ("list", UserResponse),
+            "own_reactions": ("list", ReactionResponse),
+            "user": UserResponse,
+            "draft": DraftResponse,
+            "member": ChannelMemberPartialResponse,
+            "mentioned_groups": ("list", UserGroupResponse),
+            "moderation": ModerationV2Response,
+            "pinned_by": UserResponse,
+            "poll": PollResponseData,
+            "quoted_message": MessageResponse,
+            "reaction_groups": ("map", ReactionGroupResponse),
+            "reminder": ReminderResponseData,
+            "shared_location": SharedLocationResponseData,
+            "thread_participants": ("list", UserResponse),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -930,13 +1048,10 @@ class MessageResponse:
             ("show_in_channel", self.show_in_channel),
             ("thread_participants", self.thread_participants),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"MessageResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"MessageResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -55,13 +56,40 @@ _FIELDS: frozenset[str] = frozenset(
         "team",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "backstage",
+        "blocked_user_ids",
+        "captioning",
+        "cid",
+        "created_at",
+        "current_session_id",
+        "custom",
+        "id",
+        "recording",
+        "transcribing",
+        "translating",
+        "type",
+        "updated_at",
+        "channel_cid",
+        "created_by",
+        "ended_at",
+        "join_ahead_time_seconds",
+        "routing_number",
+        "starts_at",
+        "team",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_created_by(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ModerationCallResponse.created_by"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -95,6 +123,22 @@ class ModerationCallResponse:
     team: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationCallResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "created_by": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -333,13 +377,10 @@ class ModerationCallResponse:
             ("starts_at", self.starts_at),
             ("team", self.team),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationCallResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationCallResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

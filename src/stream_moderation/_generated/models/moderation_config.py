@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -52,85 +53,137 @@ _FIELDS: frozenset[str] = frozenset(
         "video_call_rule_config",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "ai_image_config",
+        "ai_image_lite_config",
+        "ai_text_config",
+        "ai_video_config",
+        "async_",
+        "automod_platform_circumvention_config",
+        "automod_semantic_filters_config",
+        "automod_toxicity_config",
+        "block_list_config",
+        "created_at",
+        "flood_config",
+        "google_vision_config",
+        "key",
+        "llm_config",
+        "supported_video_call_harm_types",
+        "team",
+        "updated_at",
+        "velocity_filter_config",
+        "video_call_rule_config",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ai_image_config(
     value: AIImageConfig | Mapping[str, Any] | None | Unset,
 ) -> AIImageConfig | None | Unset:
-    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIImageConfig, "ModerationConfig.ai_image_config"
+    )
 
 
 def _to_ai_image_lite_config(
     value: BodyguardImageAnalysisConfig | Mapping[str, Any] | None | Unset,
 ) -> BodyguardImageAnalysisConfig | None | Unset:
-    return coerce_models(value, BodyguardImageAnalysisConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BodyguardImageAnalysisConfig, "ModerationConfig.ai_image_lite_config"
+    )
 
 
 def _to_ai_text_config(
     value: AITextConfig | Mapping[str, Any] | None | Unset,
 ) -> AITextConfig | None | Unset:
-    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AITextConfig, "ModerationConfig.ai_text_config"
+    )
 
 
 def _to_ai_video_config(
     value: AIVideoConfig | Mapping[str, Any] | None | Unset,
 ) -> AIVideoConfig | None | Unset:
-    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIVideoConfig, "ModerationConfig.ai_video_config"
+    )
 
 
 def _to_automod_platform_circumvention_config(
     value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodPlatformCircumventionConfig | None | Unset:
-    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        AutomodPlatformCircumventionConfig,
+        "ModerationConfig.automod_platform_circumvention_config",
+    )
 
 
 def _to_automod_semantic_filters_config(
     value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodSemanticFiltersConfig | None | Unset:
-    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodSemanticFiltersConfig, "ModerationConfig.automod_semantic_filters_config"
+    )
 
 
 def _to_automod_toxicity_config(
     value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodToxicityConfig | None | Unset:
-    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodToxicityConfig, "ModerationConfig.automod_toxicity_config"
+    )
 
 
 def _to_block_list_config(
     value: BlockListConfig | Mapping[str, Any] | None | Unset,
 ) -> BlockListConfig | None | Unset:
-    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BlockListConfig, "ModerationConfig.block_list_config"
+    )
 
 
 def _to_flood_config(
     value: FloodConfig | Mapping[str, Any] | None | Unset,
 ) -> FloodConfig | None | Unset:
-    return coerce_models(value, FloodConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "ModerationConfig.flood_config"
+    )
 
 
 def _to_google_vision_config(
     value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
 ) -> GoogleVisionConfig | None | Unset:
-    return coerce_models(value, GoogleVisionConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, GoogleVisionConfig, "ModerationConfig.google_vision_config"
+    )
 
 
 def _to_llm_config(
     value: LLMConfig | Mapping[str, Any] | None | Unset,
 ) -> LLMConfig | None | Unset:
-    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LLMConfig, "ModerationConfig.llm_config"
+    )
 
 
 def _to_velocity_filter_config(
     value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
 ) -> VelocityFilterConfig | None | Unset:
-    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VelocityFilterConfig, "ModerationConfig.velocity_filter_config"
+    )
 
 
 def _to_video_call_rule_config(
     value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
 ) -> VideoCallRuleConfig | None | Unset:
-    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VideoCallRuleConfig, "ModerationConfig.video_call_rule_config"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -186,6 +239,34 @@ class ModerationConfig:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ai_image_config": AIImageConfig,
+            "ai_image_lite_config": BodyguardImageAnalysisConfig,
+            "ai_text_config": AITextConfig,
+            "ai_video_config": AIVideoConfig,
+            "automod_platform_circumvention_config": AutomodPlatformCircumventionConfig,
+            "automod_semantic_filters_config": AutomodSemanticFiltersConfig,
+            "automod_toxicity_config": AutomodToxicityConfig,
+            "block_list_config": BlockListConfig,
+            "flood_config": FloodConfig,
+            "google_vision_config": GoogleVisionConfig,
+            "llm_config": LLMConfig,
+            "velocity_filter_config": VelocityFilterConfig,
+            "video_call_rule_config": VideoCallRuleConfig,
+        }
 
     @property
     def created_at(self) -> Timestamp | None | Unset:
@@ -505,13 +586,10 @@ class ModerationConfig:
             ("velocity_filter_config", self.velocity_filter_config),
             ("video_call_rule_config", self.video_call_rule_config),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -18,6 +18,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -42,19 +43,36 @@ _FIELDS: frozenset[str] = frozenset(
         "received_at",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_id",
+        "created_at",
+        "custom",
+        "review_queue_item",
+        "type",
+        "action_options",
+        "message",
+        "received_at",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_review_queue_item(
     value: ReviewQueueItemResponse | Mapping[str, Any],
 ) -> ReviewQueueItemResponse:
-    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReviewQueueItemResponse, "ModerationCustomActionEvent.review_queue_item"
+    )
 
 
 def _to_message(
     value: MessageResponse | Mapping[str, Any] | None | Unset,
 ) -> MessageResponse | None | Unset:
-    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, MessageResponse, "ModerationCustomActionEvent.message"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -76,6 +94,23 @@ class ModerationCustomActionEvent:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationCustomActionEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "review_queue_item": ReviewQueueItemResponse,
+            "message": MessageResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -198,13 +233,10 @@ class ModerationCustomActionEvent:
             ("message", self.message),
             ("received_at", self.received_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationCustomActionEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationCustomActionEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

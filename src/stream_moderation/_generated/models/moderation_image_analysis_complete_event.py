@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -20,6 +20,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -47,19 +48,39 @@ _FIELDS: frozenset[str] = frozenset(
         "texts",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "type",
+        "config_key",
+        "custom",
+        "entity_creator_id",
+        "entity_id",
+        "entity_type",
+        "images",
+        "received_at",
+        "review_queue_item_id",
+        "texts",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_images(
     value: Mapping[str, AnalyzeImageField | Mapping[str, Any]] | None | Unset,
 ) -> dict[str, AnalyzeImageField] | None | Unset:
-    return coerce_models(value, ("map", AnalyzeImageField))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", AnalyzeImageField), "ModerationImageAnalysisCompleteEvent.images"
+    )
 
 
 def _to_texts(
     value: Mapping[str, AnalyzeTextField | Mapping[str, Any]] | None | Unset,
 ) -> dict[str, AnalyzeTextField] | None | Unset:
-    return coerce_models(value, ("map", AnalyzeTextField))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", AnalyzeTextField), "ModerationImageAnalysisCompleteEvent.texts"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -101,6 +122,23 @@ class ModerationImageAnalysisCompleteEvent:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationImageAnalysisCompleteEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "images": ("map", AnalyzeImageField),
+            "texts": ("map", AnalyzeTextField),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -280,13 +318,10 @@ class ModerationImageAnalysisCompleteEvent:
             ("review_queue_item_id", self.review_queue_item_id),
             ("texts", self.texts),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationImageAnalysisCompleteEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationImageAnalysisCompleteEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -18,6 +18,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -40,19 +41,34 @@ _FIELDS: frozenset[str] = frozenset(
         "received_at",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "custom",
+        "item",
+        "type",
+        "message",
+        "received_at",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_item(
     value: ReviewQueueItemResponse | Mapping[str, Any],
 ) -> ReviewQueueItemResponse:
-    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReviewQueueItemResponse, "ModerationMarkReviewedEvent.item"
+    )
 
 
 def _to_message(
     value: MessageResponse | Mapping[str, Any] | None | Unset,
 ) -> MessageResponse | None | Unset:
-    return coerce_models(value, MessageResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, MessageResponse, "ModerationMarkReviewedEvent.message"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -70,6 +86,23 @@ class ModerationMarkReviewedEvent:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationMarkReviewedEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "item": ReviewQueueItemResponse,
+            "message": MessageResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -176,13 +209,10 @@ class ModerationMarkReviewedEvent:
             ("message", self.message),
             ("received_at", self.received_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationMarkReviewedEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationMarkReviewedEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -18,6 +18,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -49,19 +50,40 @@ _FIELDS: frozenset[str] = frozenset(
         "violation_number",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "custom",
+        "entity_id",
+        "entity_type",
+        "rule",
+        "triggered_actions",
+        "type",
+        "user_id",
+        "matched_contents",
+        "received_at",
+        "review_queue_item_id",
+        "violation_number",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_rule(
     value: ModerationRuleInfo | Mapping[str, Any],
 ) -> ModerationRuleInfo:
-    return coerce_models(value, ModerationRuleInfo)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationRuleInfo, "ModerationRulesTriggeredEvent.rule"
+    )
 
 
 def _to_matched_contents(
     value: Sequence[MatchedContent | Mapping[str, Any]] | None | Unset,
 ) -> list[MatchedContent] | None | Unset:
-    return coerce_models(value, ("list", MatchedContent))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", MatchedContent), "ModerationRulesTriggeredEvent.matched_contents"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -95,6 +117,23 @@ class ModerationRulesTriggeredEvent:
     """The violation number for call rules (optional)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModerationRulesTriggeredEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "rule": ModerationRuleInfo,
+            "matched_contents": ("list", MatchedContent),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -255,13 +294,10 @@ class ModerationRulesTriggeredEvent:
             ("review_queue_item_id", self.review_queue_item_id),
             ("violation_number", self.violation_number),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ModerationRulesTriggeredEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ModerationRulesTriggeredEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -31,19 +32,32 @@ _FIELDS: frozenset[str] = frozenset(
         "own_user",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "mutes",
+        "non_existing_users",
+        "own_user",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_mutes(
     value: Sequence[UserMuteResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[UserMuteResponse] | None | Unset:
-    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserMuteResponse), "MuteResponse.mutes"
+    )
 
 
 def _to_own_user(
     value: OwnUserResponse | Mapping[str, Any] | None | Unset,
 ) -> OwnUserResponse | None | Unset:
-    return coerce_models(value, OwnUserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, OwnUserResponse, "MuteResponse.own_user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -58,6 +72,23 @@ class MuteResponse:
     own_user: OwnUserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_own_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MuteResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "mutes": ("list", UserMuteResponse),
+            "own_user": OwnUserResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MuteResponse:
@@ -138,13 +169,10 @@ class MuteResponse:
             ("non_existing_users", self.non_existing_users),
             ("own_user", self.own_user),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"MuteResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"MuteResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -66,37 +67,82 @@ _FIELDS: frozenset[str] = frozenset(
         "total_unread_count_by_team",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "banned",
+        "channel_mutes",
+        "created_at",
+        "custom",
+        "devices",
+        "id",
+        "invisible",
+        "language",
+        "mutes",
+        "online",
+        "role",
+        "teams",
+        "total_unread_count",
+        "unread_channels",
+        "unread_count",
+        "unread_threads",
+        "updated_at",
+        "avg_response_time",
+        "blocked_user_ids",
+        "deactivated_at",
+        "deleted_at",
+        "image",
+        "last_active",
+        "latest_hidden_channels",
+        "name",
+        "privacy_settings",
+        "push_preferences",
+        "revoke_tokens_issued_before",
+        "teams_role",
+        "total_unread_count_by_team",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_channel_mutes(
     value: Sequence[ChannelMute | Mapping[str, Any]],
 ) -> list[ChannelMute]:
-    return coerce_models(value, ("list", ChannelMute))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ChannelMute), "OwnUserResponse.channel_mutes"
+    )
 
 
 def _to_devices(
     value: Sequence[DeviceResponse | Mapping[str, Any]],
 ) -> list[DeviceResponse]:
-    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", DeviceResponse), "OwnUserResponse.devices"
+    )
 
 
 def _to_mutes(
     value: Sequence[UserMuteResponse | Mapping[str, Any]],
 ) -> list[UserMuteResponse]:
-    return coerce_models(value, ("list", UserMuteResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserMuteResponse), "OwnUserResponse.mutes"
+    )
 
 
 def _to_privacy_settings(
     value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
 ) -> PrivacySettingsResponse | None | Unset:
-    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PrivacySettingsResponse, "OwnUserResponse.privacy_settings"
+    )
 
 
 def _to_push_preferences(
     value: PushPreferencesResponse | Mapping[str, Any] | None | Unset,
 ) -> PushPreferencesResponse | None | Unset:
-    return coerce_models(value, PushPreferencesResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PushPreferencesResponse, "OwnUserResponse.push_preferences"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -147,6 +193,26 @@ class OwnUserResponse:
     total_unread_count_by_team: dict[str, int] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> OwnUserResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "channel_mutes": ("list", ChannelMute),
+            "devices": ("list", DeviceResponse),
+            "mutes": ("list", UserMuteResponse),
+            "privacy_settings": PrivacySettingsResponse,
+            "push_preferences": PushPreferencesResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -559,13 +625,10 @@ class OwnUserResponse:
             ("teams_role", self.teams_role),
             ("total_unread_count_by_team", self.total_unread_count_by_team),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"OwnUserResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"OwnUserResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -44,6 +45,25 @@ _FIELDS: frozenset[str] = frozenset(
         "severity",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "id",
+        "message_text",
+        "row_index",
+        "run_id",
+        "scored",
+        "actual_action",
+        "actual_labels",
+        "expected_action",
+        "expected_labels",
+        "failure_reason",
+        "passed",
+        "raw_response",
+        "severity",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
@@ -67,6 +87,20 @@ class PolicyTestResult:
     severity: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestResult:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def created_at(self) -> Timestamp:
@@ -240,10 +274,7 @@ class PolicyTestResult:
             ("raw_response", self.raw_response),
             ("severity", self.severity),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PolicyTestResult({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PolicyTestResult({', '.join(shown)})"

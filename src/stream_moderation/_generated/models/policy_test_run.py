@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
     checked_timestamp_wire,
@@ -47,13 +48,34 @@ _FIELDS: frozenset[str] = frozenset(
         "started_at",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "config_key",
+        "created_at",
+        "id",
+        "rows_completed",
+        "rows_total",
+        "set_id",
+        "status",
+        "task_id",
+        "triggered_by",
+        "completed_at",
+        "config_updated_at",
+        "error_message",
+        "metrics",
+        "started_at",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_metrics(
     value: PolicyTestRunMetrics | Mapping[str, Any] | None | Unset,
 ) -> PolicyTestRunMetrics | None | Unset:
-    return coerce_models(value, PolicyTestRunMetrics)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PolicyTestRunMetrics, "PolicyTestRun.metrics"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -84,6 +106,22 @@ class PolicyTestRun:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestRun:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "metrics": PolicyTestRunMetrics,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -278,13 +316,10 @@ class PolicyTestRun:
             ("metrics", self.metrics),
             ("started_at", self.started_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PolicyTestRun({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PolicyTestRun({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

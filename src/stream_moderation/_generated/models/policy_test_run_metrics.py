@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -29,19 +30,31 @@ _FIELDS: frozenset[str] = frozenset(
         "by_label",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "mode",
+        "totals",
+        "by_label",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_totals(
     value: PolicyTestTotals | Mapping[str, Any],
 ) -> PolicyTestTotals:
-    return coerce_models(value, PolicyTestTotals)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PolicyTestTotals, "PolicyTestRunMetrics.totals"
+    )
 
 
 def _to_by_label(
     value: Mapping[str, PolicyTestLabelDrift | Mapping[str, Any]] | None | Unset,
 ) -> dict[str, PolicyTestLabelDrift] | None | Unset:
-    return coerce_models(value, ("map", PolicyTestLabelDrift))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", PolicyTestLabelDrift), "PolicyTestRunMetrics.by_label"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -55,6 +68,23 @@ class PolicyTestRunMetrics:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestRunMetrics:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "totals": PolicyTestTotals,
+            "by_label": ("map", PolicyTestLabelDrift),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestRunMetrics:
@@ -111,13 +141,10 @@ class PolicyTestRunMetrics:
             ("totals", self.totals),
             ("by_label", self.by_label),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PolicyTestRunMetrics({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PolicyTestRunMetrics({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

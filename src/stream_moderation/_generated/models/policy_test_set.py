@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -44,19 +45,39 @@ _FIELDS: frozenset[str] = frozenset(
         "team",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "config_key",
+        "created_at",
+        "created_by",
+        "id",
+        "mode",
+        "name",
+        "row_count",
+        "updated_at",
+        "last_run",
+        "rows",
+        "team",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_last_run(
     value: PolicyTestRun | Mapping[str, Any] | None | Unset,
 ) -> PolicyTestRun | None | Unset:
-    return coerce_models(value, PolicyTestRun)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PolicyTestRun, "PolicyTestSet.last_run"
+    )
 
 
 def _to_rows(
     value: Sequence[PolicyTestRow | Mapping[str, Any]] | None | Unset,
 ) -> list[PolicyTestRow] | None | Unset:
-    return coerce_models(value, ("list", PolicyTestRow))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", PolicyTestRow), "PolicyTestSet.rows"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -76,6 +97,23 @@ class PolicyTestSet:
     team: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestSet:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "last_run": PolicyTestRun,
+            "rows": ("list", PolicyTestRow),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -209,13 +247,10 @@ class PolicyTestSet:
             ("rows", self.rows),
             ("team", self.team),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PolicyTestSet({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PolicyTestSet({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

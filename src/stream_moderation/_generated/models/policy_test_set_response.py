@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -31,19 +32,32 @@ _FIELDS: frozenset[str] = frozenset(
         "set",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "baseline_run_id",
+        "recent_runs",
+        "set",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_recent_runs(
     value: Sequence[PolicyTestRun | Mapping[str, Any]] | None | Unset,
 ) -> list[PolicyTestRun] | None | Unset:
-    return coerce_models(value, ("list", PolicyTestRun))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", PolicyTestRun), "PolicyTestSetResponse.recent_runs"
+    )
 
 
 def _to_set(
     value: PolicyTestSet | Mapping[str, Any] | None | Unset,
 ) -> PolicyTestSet | None | Unset:
-    return coerce_models(value, PolicyTestSet)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PolicyTestSet, "PolicyTestSetResponse.set"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -62,6 +76,23 @@ class PolicyTestSetResponse:
     set: PolicyTestSet | None | Unset = _attrs.field(default=UNSET, converter=_to_set)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestSetResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "recent_runs": ("list", PolicyTestRun),
+            "set": PolicyTestSet,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestSetResponse:
@@ -130,13 +161,10 @@ class PolicyTestSetResponse:
             ("recent_runs", self.recent_runs),
             ("set", self.set),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PolicyTestSetResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PolicyTestSetResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

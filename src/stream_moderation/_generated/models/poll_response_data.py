@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -55,37 +56,73 @@ _FIELDS: frozenset[str] = frozenset(
         "max_votes_allowed",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "allow_answers",
+        "allow_user_suggested_options",
+        "answers_count",
+        "created_at",
+        "created_by_id",
+        "custom",
+        "description",
+        "enforce_unique_vote",
+        "id",
+        "latest_answers",
+        "latest_votes_by_option",
+        "name",
+        "options",
+        "own_votes",
+        "updated_at",
+        "vote_count",
+        "vote_counts_by_option",
+        "voting_visibility",
+        "created_by",
+        "is_closed",
+        "max_votes_allowed",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_latest_answers(
     value: Sequence[PollVoteResponseData | Mapping[str, Any]],
 ) -> list[PollVoteResponseData]:
-    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", PollVoteResponseData), "PollResponseData.latest_answers"
+    )
 
 
 def _to_latest_votes_by_option(
     value: Mapping[str, Sequence[PollVoteResponseData | Mapping[str, Any]]],
 ) -> dict[str, list[PollVoteResponseData]]:
-    return coerce_models(value, ("map", ("list", PollVoteResponseData)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", PollVoteResponseData)), "PollResponseData.latest_votes_by_option"
+    )
 
 
 def _to_options(
     value: Sequence[PollOptionResponseData | Mapping[str, Any]],
 ) -> list[PollOptionResponseData]:
-    return coerce_models(value, ("list", PollOptionResponseData))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", PollOptionResponseData), "PollResponseData.options"
+    )
 
 
 def _to_own_votes(
     value: Sequence[PollVoteResponseData | Mapping[str, Any]],
 ) -> list[PollVoteResponseData]:
-    return coerce_models(value, ("list", PollVoteResponseData))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", PollVoteResponseData), "PollResponseData.own_votes"
+    )
 
 
 def _to_created_by(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "PollResponseData.created_by"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -118,6 +155,26 @@ class PollResponseData:
     max_votes_allowed: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PollResponseData:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "latest_answers": ("list", PollVoteResponseData),
+            "latest_votes_by_option": ("map", ("list", PollVoteResponseData)),
+            "options": ("list", PollOptionResponseData),
+            "own_votes": ("list", PollVoteResponseData),
+            "created_by": UserResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -313,13 +370,10 @@ class PollResponseData:
             ("is_closed", self.is_closed),
             ("max_votes_allowed", self.max_votes_allowed),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PollResponseData({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PollResponseData({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

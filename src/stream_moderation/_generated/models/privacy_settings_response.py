@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     coerce_models,
     model_to_wire,
 )
@@ -27,25 +28,39 @@ _FIELDS: frozenset[str] = frozenset(
         "typing_indicators",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "delivery_receipts",
+        "read_receipts",
+        "typing_indicators",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_delivery_receipts(
     value: DeliveryReceiptsResponse | Mapping[str, Any] | None | Unset,
 ) -> DeliveryReceiptsResponse | None | Unset:
-    return coerce_models(value, DeliveryReceiptsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeliveryReceiptsResponse, "PrivacySettingsResponse.delivery_receipts"
+    )
 
 
 def _to_read_receipts(
     value: ReadReceiptsResponse | Mapping[str, Any] | None | Unset,
 ) -> ReadReceiptsResponse | None | Unset:
-    return coerce_models(value, ReadReceiptsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReadReceiptsResponse, "PrivacySettingsResponse.read_receipts"
+    )
 
 
 def _to_typing_indicators(
     value: TypingIndicatorsResponse | Mapping[str, Any] | None | Unset,
 ) -> TypingIndicatorsResponse | None | Unset:
-    return coerce_models(value, TypingIndicatorsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, TypingIndicatorsResponse, "PrivacySettingsResponse.typing_indicators"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -63,6 +78,24 @@ class PrivacySettingsResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PrivacySettingsResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "delivery_receipts": DeliveryReceiptsResponse,
+            "read_receipts": ReadReceiptsResponse,
+            "typing_indicators": TypingIndicatorsResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PrivacySettingsResponse:
@@ -136,13 +169,10 @@ class PrivacySettingsResponse:
             ("read_receipts", self.read_receipts),
             ("typing_indicators", self.typing_indicators),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PrivacySettingsResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PrivacySettingsResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

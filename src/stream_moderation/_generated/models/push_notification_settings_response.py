@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     checked_timestamp_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -28,6 +29,13 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "disabled",
         "disabled_until",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "disabled",
+        "disabled_until",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -43,6 +51,20 @@ class PushNotificationSettingsResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PushNotificationSettingsResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def disabled_until(self) -> Timestamp | None | Unset:
@@ -114,10 +136,7 @@ class PushNotificationSettingsResponse:
             ("disabled", self.disabled),
             ("disabled_until", self.disabled_until),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PushNotificationSettingsResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PushNotificationSettingsResponse({', '.join(shown)})"

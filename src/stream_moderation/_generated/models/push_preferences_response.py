@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -37,19 +38,34 @@ _FIELDS: frozenset[str] = frozenset(
         "feeds_preferences",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "call_level",
+        "chat_level",
+        "chat_preferences",
+        "disabled_until",
+        "feeds_level",
+        "feeds_preferences",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_chat_preferences(
     value: ChatPreferencesResponse | Mapping[str, Any] | None | Unset,
 ) -> ChatPreferencesResponse | None | Unset:
-    return coerce_models(value, ChatPreferencesResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChatPreferencesResponse, "PushPreferencesResponse.chat_preferences"
+    )
 
 
 def _to_feeds_preferences(
     value: FeedsPreferencesResponse | Mapping[str, Any] | None | Unset,
 ) -> FeedsPreferencesResponse | None | Unset:
-    return coerce_models(value, FeedsPreferencesResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsPreferencesResponse, "PushPreferencesResponse.feeds_preferences"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -70,6 +86,23 @@ class PushPreferencesResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PushPreferencesResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "chat_preferences": ChatPreferencesResponse,
+            "feeds_preferences": FeedsPreferencesResponse,
+        }
 
     @property
     def disabled_until(self) -> Timestamp | None | Unset:
@@ -187,13 +220,10 @@ class PushPreferencesResponse:
             ("feeds_level", self.feeds_level),
             ("feeds_preferences", self.feeds_preferences),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"PushPreferencesResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"PushPreferencesResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

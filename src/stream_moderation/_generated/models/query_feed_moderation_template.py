@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
@@ -34,13 +35,24 @@ _FIELDS: frozenset[str] = frozenset(
         "config",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "name",
+        "updated_at",
+        "config",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_config(
     value: FeedsModerationTemplateConfigPayload | Mapping[str, Any] | None | Unset,
 ) -> FeedsModerationTemplateConfigPayload | None | Unset:
-    return coerce_models(value, FeedsModerationTemplateConfigPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsModerationTemplateConfigPayload, "QueryFeedModerationTemplate.config"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -59,6 +71,22 @@ class QueryFeedModerationTemplate:
     """Configuration for a feeds moderation template"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryFeedModerationTemplate:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "config": FeedsModerationTemplateConfigPayload,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -151,13 +179,10 @@ class QueryFeedModerationTemplate:
             ("updated_at", self.updated_at),
             ("config", self.config),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryFeedModerationTemplate({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryFeedModerationTemplate({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -27,13 +28,24 @@ _FIELDS: frozenset[str] = frozenset(
         "templates",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "templates",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_templates(
     value: Sequence[QueryFeedModerationTemplate | Mapping[str, Any]],
 ) -> list[QueryFeedModerationTemplate]:
-    return coerce_models(value, ("list", QueryFeedModerationTemplate))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ("list", QueryFeedModerationTemplate),
+        "QueryFeedModerationTemplatesResponse.templates",
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -45,6 +57,22 @@ class QueryFeedModerationTemplatesResponse:
     """List of moderation templates"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryFeedModerationTemplatesResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "templates": ("list", QueryFeedModerationTemplate),
+        }
 
     @classmethod
     def from_dict(
@@ -91,13 +119,10 @@ class QueryFeedModerationTemplatesResponse:
             ("duration", self.duration),
             ("templates", self.templates),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryFeedModerationTemplatesResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryFeedModerationTemplatesResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

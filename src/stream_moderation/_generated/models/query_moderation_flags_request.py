@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -32,13 +33,25 @@ _FIELDS: frozenset[str] = frozenset(
         "sort",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "filter",
+        "limit",
+        "next",
+        "prev",
+        "sort",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_sort(
     value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
 ) -> list[SortParamRequest] | None | Unset:
-    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", SortParamRequest), "QueryModerationFlagsRequest.sort"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -53,6 +66,22 @@ class QueryModerationFlagsRequest:
     sort: list[SortParamRequest] | None | Unset = _attrs.field(default=UNSET, converter=_to_sort)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryModerationFlagsRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "sort": ("list", SortParamRequest),
+        }
 
     @classmethod
     def from_dict(
@@ -134,13 +163,10 @@ class QueryModerationFlagsRequest:
             ("prev", self.prev),
             ("sort", self.sort),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryModerationFlagsRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryModerationFlagsRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

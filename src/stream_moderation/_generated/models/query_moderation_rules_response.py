@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -38,19 +39,42 @@ _FIELDS: frozenset[str] = frozenset(
         "prev",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "ai_image_label_definitions",
+        "ai_image_subclassifications",
+        "closed_caption_labels",
+        "default_llm_labels",
+        "default_username_llm_labels",
+        "duration",
+        "keyframe_label_classifications",
+        "keyframe_labels",
+        "ocr_labels",
+        "rules",
+        "next",
+        "prev",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ai_image_label_definitions(
     value: Sequence[AIImageLabelDefinition | Mapping[str, Any]],
 ) -> list[AIImageLabelDefinition]:
-    return coerce_models(value, ("list", AIImageLabelDefinition))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ("list", AIImageLabelDefinition),
+        "QueryModerationRulesResponse.ai_image_label_definitions",
+    )
 
 
 def _to_rules(
     value: Sequence[ModerationRuleV2Response | Mapping[str, Any]],
 ) -> list[ModerationRuleV2Response]:
-    return coerce_models(value, ("list", ModerationRuleV2Response))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ModerationRuleV2Response), "QueryModerationRulesResponse.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -89,6 +113,23 @@ class QueryModerationRulesResponse:
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryModerationRulesResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ai_image_label_definitions": ("list", AIImageLabelDefinition),
+            "rules": ("list", ModerationRuleV2Response),
+        }
 
     @classmethod
     def from_dict(
@@ -257,13 +298,10 @@ class QueryModerationRulesResponse:
             ("next", self.next),
             ("prev", self.prev),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryModerationRulesResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryModerationRulesResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

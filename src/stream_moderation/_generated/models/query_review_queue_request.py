@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -41,19 +42,40 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "exclude_default_action_config",
+        "filter",
+        "limit",
+        "lock_count",
+        "lock_duration",
+        "lock_items",
+        "next",
+        "prev",
+        "sort",
+        "stats_only",
+        "user",
+        "user_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_sort(
     value: Sequence[SortParamRequest | Mapping[str, Any]] | None | Unset,
 ) -> list[SortParamRequest] | None | Unset:
-    return coerce_models(value, ("list", SortParamRequest))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", SortParamRequest), "QueryReviewQueueRequest.sort"
+    )
 
 
 def _to_user(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "QueryReviewQueueRequest.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -87,6 +109,23 @@ class QueryReviewQueueRequest:
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryReviewQueueRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "sort": ("list", SortParamRequest),
+            "user": UserRequest,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> QueryReviewQueueRequest:
@@ -231,13 +270,10 @@ class QueryReviewQueueRequest:
             ("user", self.user),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryReviewQueueRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryReviewQueueRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

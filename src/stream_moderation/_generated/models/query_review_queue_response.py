@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -35,19 +36,38 @@ _FIELDS: frozenset[str] = frozenset(
         "prev",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_config",
+        "duration",
+        "items",
+        "stats",
+        "default_action_config",
+        "filter_config",
+        "next",
+        "prev",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_action_config(
     value: Mapping[str, Sequence[ModerationActionConfigResponse | Mapping[str, Any]]],
 ) -> dict[str, list[ModerationActionConfigResponse]]:
-    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ("map", ("list", ModerationActionConfigResponse)),
+        "QueryReviewQueueResponse.action_config",
+    )
 
 
 def _to_items(
     value: Sequence[ReviewQueueItemResponse | Mapping[str, Any]],
 ) -> list[ReviewQueueItemResponse]:
-    return coerce_models(value, ("list", ReviewQueueItemResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ReviewQueueItemResponse), "QueryReviewQueueResponse.items"
+    )
 
 
 def _to_default_action_config(
@@ -55,13 +75,19 @@ def _to_default_action_config(
     | None
     | Unset,
 ) -> dict[str, list[ModerationActionConfigResponse]] | None | Unset:
-    return coerce_models(value, ("map", ("list", ModerationActionConfigResponse)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ("map", ("list", ModerationActionConfigResponse)),
+        "QueryReviewQueueResponse.default_action_config",
+    )
 
 
 def _to_filter_config(
     value: FilterConfigResponse | Mapping[str, Any] | None | Unset,
 ) -> FilterConfigResponse | None | Unset:
-    return coerce_models(value, FilterConfigResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FilterConfigResponse, "QueryReviewQueueResponse.filter_config"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -87,6 +113,25 @@ class QueryReviewQueueResponse:
     prev: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QueryReviewQueueResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "action_config": ("map", ("list", ModerationActionConfigResponse)),
+            "items": ("list", ReviewQueueItemResponse),
+            "default_action_config": ("map", ("list", ModerationActionConfigResponse)),
+            "filter_config": FilterConfigResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> QueryReviewQueueResponse:
@@ -192,13 +237,10 @@ class QueryReviewQueueResponse:
             ("next", self.next),
             ("prev", self.prev),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"QueryReviewQueueResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"QueryReviewQueueResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -52,25 +53,53 @@ _FIELDS: frozenset[str] = frozenset(
         "user",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "activity_id",
+        "created_at",
+        "kind",
+        "updated_at",
+        "user_id",
+        "children_counts",
+        "data",
+        "deleted_at",
+        "id",
+        "latest_children",
+        "moderation",
+        "own_children",
+        "parent",
+        "score",
+        "target_feeds",
+        "target_feeds_extra_data",
+        "user",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_latest_children(
     value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[Reaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", Reaction)), "Reaction.latest_children"
+    )
 
 
 def _to_own_children(
     value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None | Unset,
 ) -> dict[str, list[Reaction]] | None | Unset:
-    return coerce_models(value, ("map", ("list", Reaction)))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("map", ("list", Reaction)), "Reaction.own_children"
+    )
 
 
 def _to_user(
     value: User | Mapping[str, Any] | None | Unset,
 ) -> User | None | Unset:
-    return coerce_models(value, User)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, User, "Reaction.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -102,6 +131,24 @@ class Reaction:
     user: User | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Reaction:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "latest_children": ("map", ("list", Reaction)),
+            "own_children": ("map", ("list", Reaction)),
+            "user": User,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -346,13 +393,10 @@ class Reaction:
             ("target_feeds_extra_data", self.target_feeds_extra_data),
             ("user", self.user),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"Reaction({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"Reaction({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

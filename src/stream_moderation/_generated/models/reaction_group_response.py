@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     LazyModel,
     Timestamp,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     checked_timestamp_wire,
@@ -37,13 +38,25 @@ _FIELDS: frozenset[str] = frozenset(
         "sum_scores",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "count",
+        "first_reaction_at",
+        "last_reaction_at",
+        "latest_reactions_by",
+        "sum_scores",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_latest_reactions_by(
     value: Sequence[ReactionGroupUserResponse | Mapping[str, Any]],
 ) -> list[ReactionGroupUserResponse]:
-    return coerce_models(value, ("list", ReactionGroupUserResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ReactionGroupUserResponse), "ReactionGroupResponse.latest_reactions_by"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -74,6 +87,22 @@ class ReactionGroupResponse:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ReactionGroupResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "latest_reactions_by": ("list", ReactionGroupUserResponse),
+        }
 
     @property
     def first_reaction_at(self) -> Timestamp:
@@ -164,13 +193,10 @@ class ReactionGroupResponse:
             ("latest_reactions_by", self.latest_reactions_by),
             ("sum_scores", self.sum_scores),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ReactionGroupResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ReactionGroupResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

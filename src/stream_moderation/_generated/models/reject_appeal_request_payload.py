@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -12,6 +12,7 @@ from ..errors import ParseError
 from ..types import (
     UNSET,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -20,6 +21,12 @@ __all__ = ["RejectAppealRequestPayload"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "decision_reason",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "decision_reason",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -33,6 +40,20 @@ class RejectAppealRequestPayload:
     """Reason for rejecting the appeal"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RejectAppealRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RejectAppealRequestPayload:
@@ -68,10 +89,7 @@ class RejectAppealRequestPayload:
         fields: list[tuple[str, Any]] = [
             ("decision_reason", self.decision_reason),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"RejectAppealRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"RejectAppealRequestPayload({', '.join(shown)})"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -18,6 +18,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -43,25 +44,43 @@ _FIELDS: frozenset[str] = frozenset(
         "review_queue_item",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "custom",
+        "type",
+        "action",
+        "flags",
+        "received_at",
+        "review_queue_item",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_action(
     value: ActionLogResponse | Mapping[str, Any] | None | Unset,
 ) -> ActionLogResponse | None | Unset:
-    return coerce_models(value, ActionLogResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ActionLogResponse, "ReviewQueueItemNewEvent.action"
+    )
 
 
 def _to_flags(
     value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[ModerationFlagResponse] | None | Unset:
-    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ModerationFlagResponse), "ReviewQueueItemNewEvent.flags"
+    )
 
 
 def _to_review_queue_item(
     value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
 ) -> ReviewQueueItemResponse | None | Unset:
-    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReviewQueueItemResponse, "ReviewQueueItemNewEvent.review_queue_item"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -84,6 +103,24 @@ class ReviewQueueItemNewEvent:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ReviewQueueItemNewEvent:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "action": ActionLogResponse,
+            "flags": ("list", ModerationFlagResponse),
+            "review_queue_item": ReviewQueueItemResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -211,13 +248,10 @@ class ReviewQueueItemNewEvent:
             ("received_at", self.received_at),
             ("review_queue_item", self.review_queue_item),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ReviewQueueItemNewEvent({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ReviewQueueItemNewEvent({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

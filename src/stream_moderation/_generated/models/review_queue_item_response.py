@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -73,103 +74,177 @@ _FIELDS: frozenset[str] = frozenset(
         "teams",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "actions",
+        "ai_text_severity",
+        "bans",
+        "created_at",
+        "entity_id",
+        "entity_type",
+        "escalated",
+        "flags",
+        "flags_count",
+        "id",
+        "languages",
+        "latest_moderator_action",
+        "recommended_action",
+        "reviewed_by",
+        "severity",
+        "status",
+        "updated_at",
+        "activity",
+        "appeal",
+        "assigned_to",
+        "call",
+        "completed_at",
+        "config_key",
+        "entity_creator",
+        "entity_creator_id",
+        "escalated_at",
+        "escalated_by",
+        "escalation_metadata",
+        "feeds_v2_activity",
+        "feeds_v2_reaction",
+        "feeds_v3_activity",
+        "feeds_v3_comment",
+        "message",
+        "moderation_payload",
+        "reaction",
+        "reviewed_at",
+        "teams",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_actions(
     value: Sequence[ActionLogResponse | Mapping[str, Any]],
 ) -> list[ActionLogResponse]:
-    return coerce_models(value, ("list", ActionLogResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ActionLogResponse), "ReviewQueueItemResponse.actions"
+    )
 
 
 def _to_bans(
     value: Sequence[BanInfoResponse | Mapping[str, Any]],
 ) -> list[BanInfoResponse]:
-    return coerce_models(value, ("list", BanInfoResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", BanInfoResponse), "ReviewQueueItemResponse.bans"
+    )
 
 
 def _to_flags(
     value: Sequence[ModerationFlagResponse | Mapping[str, Any]],
 ) -> list[ModerationFlagResponse]:
-    return coerce_models(value, ("list", ModerationFlagResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ModerationFlagResponse), "ReviewQueueItemResponse.flags"
+    )
 
 
 def _to_activity(
     value: EnrichedActivity | Mapping[str, Any] | None | Unset,
 ) -> EnrichedActivity | None | Unset:
-    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, EnrichedActivity, "ReviewQueueItemResponse.activity"
+    )
 
 
 def _to_appeal(
     value: AppealItemResponse | Mapping[str, Any] | None | Unset,
 ) -> AppealItemResponse | None | Unset:
-    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AppealItemResponse, "ReviewQueueItemResponse.appeal"
+    )
 
 
 def _to_assigned_to(
     value: UserResponse | Mapping[str, Any] | None | Unset,
 ) -> UserResponse | None | Unset:
-    return coerce_models(value, UserResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserResponse, "ReviewQueueItemResponse.assigned_to"
+    )
 
 
 def _to_call(
     value: ModerationCallResponse | Mapping[str, Any] | None | Unset,
 ) -> ModerationCallResponse | None | Unset:
-    return coerce_models(value, ModerationCallResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationCallResponse, "ReviewQueueItemResponse.call"
+    )
 
 
 def _to_entity_creator(
     value: EntityCreatorResponse | Mapping[str, Any] | None | Unset,
 ) -> EntityCreatorResponse | None | Unset:
-    return coerce_models(value, EntityCreatorResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, EntityCreatorResponse, "ReviewQueueItemResponse.entity_creator"
+    )
 
 
 def _to_escalation_metadata(
     value: EscalationMetadata | Mapping[str, Any] | None | Unset,
 ) -> EscalationMetadata | None | Unset:
-    return coerce_models(value, EscalationMetadata)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, EscalationMetadata, "ReviewQueueItemResponse.escalation_metadata"
+    )
 
 
 def _to_feeds_v2_activity(
     value: EnrichedActivity | Mapping[str, Any] | None | Unset,
 ) -> EnrichedActivity | None | Unset:
-    return coerce_models(value, EnrichedActivity)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, EnrichedActivity, "ReviewQueueItemResponse.feeds_v2_activity"
+    )
 
 
 def _to_feeds_v2_reaction(
     value: Reaction | Mapping[str, Any] | None | Unset,
 ) -> Reaction | None | Unset:
-    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Reaction, "ReviewQueueItemResponse.feeds_v2_reaction"
+    )
 
 
 def _to_feeds_v3_activity(
     value: FeedsV3ActivityResponse | Mapping[str, Any] | None | Unset,
 ) -> FeedsV3ActivityResponse | None | Unset:
-    return coerce_models(value, FeedsV3ActivityResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsV3ActivityResponse, "ReviewQueueItemResponse.feeds_v3_activity"
+    )
 
 
 def _to_feeds_v3_comment(
     value: FeedsV3CommentResponse | Mapping[str, Any] | None | Unset,
 ) -> FeedsV3CommentResponse | None | Unset:
-    return coerce_models(value, FeedsV3CommentResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FeedsV3CommentResponse, "ReviewQueueItemResponse.feeds_v3_comment"
+    )
 
 
 def _to_message(
     value: ChatMessageResponse | Mapping[str, Any] | None | Unset,
 ) -> ChatMessageResponse | None | Unset:
-    return coerce_models(value, ChatMessageResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChatMessageResponse, "ReviewQueueItemResponse.message"
+    )
 
 
 def _to_moderation_payload(
     value: ModerationPayloadResponse | Mapping[str, Any] | None | Unset,
 ) -> ModerationPayloadResponse | None | Unset:
-    return coerce_models(value, ModerationPayloadResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ModerationPayloadResponse, "ReviewQueueItemResponse.moderation_payload"
+    )
 
 
 def _to_reaction(
     value: Reaction | Mapping[str, Any] | None | Unset,
 ) -> Reaction | None | Unset:
-    return coerce_models(value, Reaction)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, Reaction, "ReviewQueueItemResponse.reaction"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -260,6 +335,37 @@ class ReviewQueueItemResponse:
     """Teams associated with this item"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ReviewQueueItemResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "actions": ("list", ActionLogResponse),
+            "bans": ("list", BanInfoResponse),
+            "flags": ("list", ModerationFlagResponse),
+            "activity": EnrichedActivity,
+            "appeal": AppealItemResponse,
+            "assigned_to": UserResponse,
+            "call": ModerationCallResponse,
+            "entity_creator": EntityCreatorResponse,
+            "escalation_metadata": EscalationMetadata,
+            "feeds_v2_activity": EnrichedActivity,
+            "feeds_v2_reaction": Reaction,
+            "feeds_v3_activity": FeedsV3ActivityResponse,
+            "feeds_v3_comment": FeedsV3CommentResponse,
+            "message": ChatMessageResponse,
+            "moderation_payload": ModerationPayloadResponse,
+            "reaction": Reaction,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -708,13 +814,10 @@ class ReviewQueueItemResponse:
             ("reviewed_at", self.reviewed_at),
             ("teams", self.teams),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"ReviewQueueItemResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"ReviewQueueItemResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

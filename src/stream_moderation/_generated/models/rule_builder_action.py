@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -34,25 +35,42 @@ _FIELDS: frozenset[str] = frozenset(
         "type",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "ban_options",
+        "call_options",
+        "flag_user_options",
+        "reason",
+        "skip_inbox",
+        "type",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ban_options(
     value: BanOptions | Mapping[str, Any] | None | Unset,
 ) -> BanOptions | None | Unset:
-    return coerce_models(value, BanOptions)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BanOptions, "RuleBuilderAction.ban_options"
+    )
 
 
 def _to_call_options(
     value: CallActionOptions | Mapping[str, Any] | None | Unset,
 ) -> CallActionOptions | None | Unset:
-    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CallActionOptions, "RuleBuilderAction.call_options"
+    )
 
 
 def _to_flag_user_options(
     value: FlagUserOptions | Mapping[str, Any] | None | Unset,
 ) -> FlagUserOptions | None | Unset:
-    return coerce_models(value, FlagUserOptions)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FlagUserOptions, "RuleBuilderAction.flag_user_options"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -71,6 +89,24 @@ class RuleBuilderAction:
     type: RuleBuilderActionType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderAction:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ban_options": BanOptions,
+            "call_options": CallActionOptions,
+            "flag_user_options": FlagUserOptions,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderAction:
@@ -173,13 +209,10 @@ class RuleBuilderAction:
             ("skip_inbox", self.skip_inbox),
             ("type", self.type),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"RuleBuilderAction({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"RuleBuilderAction({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

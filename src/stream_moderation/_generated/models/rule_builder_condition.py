@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_dict,
     check_float,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -56,175 +57,274 @@ _FIELDS: frozenset[str] = frozenset(
         "video_rule_params",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "call_custom_property_params",
+        "call_type_rule_params",
+        "call_violation_count_params",
+        "channel_message_count_rule_params",
+        "closed_caption_rule_params",
+        "confidence",
+        "content_count_rule_params",
+        "content_custom_property_count_params",
+        "content_custom_property_params",
+        "content_flag_count_rule_params",
+        "flood_identical_params",
+        "flood_similar_params",
+        "image_content_params",
+        "image_rule_params",
+        "ip_content_count_rule_params",
+        "ip_flag_count_rule_params",
+        "keyframe_ocr_rule_params",
+        "keyframe_rule_params",
+        "ocr_content_params",
+        "text_content_params",
+        "text_rule_params",
+        "type",
+        "user_created_within_params",
+        "user_custom_property_params",
+        "user_flag_count_rule_params",
+        "user_identical_content_count_params",
+        "user_role_params",
+        "user_rule_params",
+        "video_content_params",
+        "video_rule_params",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_call_custom_property_params(
     value: CallCustomPropertyParameters | Mapping[str, Any] | None | Unset,
 ) -> CallCustomPropertyParameters | None | Unset:
-    return coerce_models(value, CallCustomPropertyParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CallCustomPropertyParameters, "RuleBuilderCondition.call_custom_property_params"
+    )
 
 
 def _to_call_type_rule_params(
     value: CallTypeRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> CallTypeRuleParameters | None | Unset:
-    return coerce_models(value, CallTypeRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CallTypeRuleParameters, "RuleBuilderCondition.call_type_rule_params"
+    )
 
 
 def _to_call_violation_count_params(
     value: CallViolationCountParameters | Mapping[str, Any] | None | Unset,
 ) -> CallViolationCountParameters | None | Unset:
-    return coerce_models(value, CallViolationCountParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CallViolationCountParameters, "RuleBuilderCondition.call_violation_count_params"
+    )
 
 
 def _to_channel_message_count_rule_params(
     value: ChannelMessageCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> ChannelMessageCountRuleParameters | None | Unset:
-    return coerce_models(value, ChannelMessageCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ChannelMessageCountRuleParameters,
+        "RuleBuilderCondition.channel_message_count_rule_params",
+    )
 
 
 def _to_closed_caption_rule_params(
     value: ClosedCaptionRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> ClosedCaptionRuleParameters | None | Unset:
-    return coerce_models(value, ClosedCaptionRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ClosedCaptionRuleParameters, "RuleBuilderCondition.closed_caption_rule_params"
+    )
 
 
 def _to_content_count_rule_params(
     value: ContentCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> ContentCountRuleParameters | None | Unset:
-    return coerce_models(value, ContentCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ContentCountRuleParameters, "RuleBuilderCondition.content_count_rule_params"
+    )
 
 
 def _to_content_custom_property_count_params(
     value: ContentCustomPropertyCountParameters | Mapping[str, Any] | None | Unset,
 ) -> ContentCustomPropertyCountParameters | None | Unset:
-    return coerce_models(value, ContentCustomPropertyCountParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ContentCustomPropertyCountParameters,
+        "RuleBuilderCondition.content_custom_property_count_params",
+    )
 
 
 def _to_content_custom_property_params(
     value: ContentCustomPropertyParameters | Mapping[str, Any] | None | Unset,
 ) -> ContentCustomPropertyParameters | None | Unset:
-    return coerce_models(value, ContentCustomPropertyParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ContentCustomPropertyParameters,
+        "RuleBuilderCondition.content_custom_property_params",
+    )
 
 
 def _to_content_flag_count_rule_params(
     value: FlagCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> FlagCountRuleParameters | None | Unset:
-    return coerce_models(value, FlagCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FlagCountRuleParameters, "RuleBuilderCondition.content_flag_count_rule_params"
+    )
 
 
 def _to_flood_identical_params(
     value: FloodIdenticalRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> FloodIdenticalRuleParameters | None | Unset:
-    return coerce_models(value, FloodIdenticalRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodIdenticalRuleParameters, "RuleBuilderCondition.flood_identical_params"
+    )
 
 
 def _to_flood_similar_params(
     value: FloodSimilarRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> FloodSimilarRuleParameters | None | Unset:
-    return coerce_models(value, FloodSimilarRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodSimilarRuleParameters, "RuleBuilderCondition.flood_similar_params"
+    )
 
 
 def _to_image_content_params(
     value: ImageContentParameters | Mapping[str, Any] | None | Unset,
 ) -> ImageContentParameters | None | Unset:
-    return coerce_models(value, ImageContentParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageContentParameters, "RuleBuilderCondition.image_content_params"
+    )
 
 
 def _to_image_rule_params(
     value: ImageRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> ImageRuleParameters | None | Unset:
-    return coerce_models(value, ImageRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ImageRuleParameters, "RuleBuilderCondition.image_rule_params"
+    )
 
 
 def _to_ip_content_count_rule_params(
     value: IPContentCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> IPContentCountRuleParameters | None | Unset:
-    return coerce_models(value, IPContentCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, IPContentCountRuleParameters, "RuleBuilderCondition.ip_content_count_rule_params"
+    )
 
 
 def _to_ip_flag_count_rule_params(
     value: IPFlagCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> IPFlagCountRuleParameters | None | Unset:
-    return coerce_models(value, IPFlagCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, IPFlagCountRuleParameters, "RuleBuilderCondition.ip_flag_count_rule_params"
+    )
 
 
 def _to_keyframe_ocr_rule_params(
     value: KeyframeOCRRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> KeyframeOCRRuleParameters | None | Unset:
-    return coerce_models(value, KeyframeOCRRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, KeyframeOCRRuleParameters, "RuleBuilderCondition.keyframe_ocr_rule_params"
+    )
 
 
 def _to_keyframe_rule_params(
     value: KeyframeRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> KeyframeRuleParameters | None | Unset:
-    return coerce_models(value, KeyframeRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, KeyframeRuleParameters, "RuleBuilderCondition.keyframe_rule_params"
+    )
 
 
 def _to_ocr_content_params(
     value: OCRContentParameters | Mapping[str, Any] | None | Unset,
 ) -> OCRContentParameters | None | Unset:
-    return coerce_models(value, OCRContentParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, OCRContentParameters, "RuleBuilderCondition.ocr_content_params"
+    )
 
 
 def _to_text_content_params(
     value: TextContentParameters | Mapping[str, Any] | None | Unset,
 ) -> TextContentParameters | None | Unset:
-    return coerce_models(value, TextContentParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, TextContentParameters, "RuleBuilderCondition.text_content_params"
+    )
 
 
 def _to_text_rule_params(
     value: TextRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> TextRuleParameters | None | Unset:
-    return coerce_models(value, TextRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, TextRuleParameters, "RuleBuilderCondition.text_rule_params"
+    )
 
 
 def _to_user_created_within_params(
     value: UserCreatedWithinParameters | Mapping[str, Any] | None | Unset,
 ) -> UserCreatedWithinParameters | None | Unset:
-    return coerce_models(value, UserCreatedWithinParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserCreatedWithinParameters, "RuleBuilderCondition.user_created_within_params"
+    )
 
 
 def _to_user_custom_property_params(
     value: UserCustomPropertyParameters | Mapping[str, Any] | None | Unset,
 ) -> UserCustomPropertyParameters | None | Unset:
-    return coerce_models(value, UserCustomPropertyParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserCustomPropertyParameters, "RuleBuilderCondition.user_custom_property_params"
+    )
 
 
 def _to_user_flag_count_rule_params(
     value: FlagCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> FlagCountRuleParameters | None | Unset:
-    return coerce_models(value, FlagCountRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FlagCountRuleParameters, "RuleBuilderCondition.user_flag_count_rule_params"
+    )
 
 
 def _to_user_identical_content_count_params(
     value: UserIdenticalContentCountParameters | Mapping[str, Any] | None | Unset,
 ) -> UserIdenticalContentCountParameters | None | Unset:
-    return coerce_models(value, UserIdenticalContentCountParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        UserIdenticalContentCountParameters,
+        "RuleBuilderCondition.user_identical_content_count_params",
+    )
 
 
 def _to_user_role_params(
     value: UserRoleParameters | Mapping[str, Any] | None | Unset,
 ) -> UserRoleParameters | None | Unset:
-    return coerce_models(value, UserRoleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRoleParameters, "RuleBuilderCondition.user_role_params"
+    )
 
 
 def _to_user_rule_params(
     value: UserRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> UserRuleParameters | None | Unset:
-    return coerce_models(value, UserRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRuleParameters, "RuleBuilderCondition.user_rule_params"
+    )
 
 
 def _to_video_content_params(
     value: VideoContentParameters | Mapping[str, Any] | None | Unset,
 ) -> VideoContentParameters | None | Unset:
-    return coerce_models(value, VideoContentParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VideoContentParameters, "RuleBuilderCondition.video_content_params"
+    )
 
 
 def _to_video_rule_params(
     value: VideoRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> VideoRuleParameters | None | Unset:
-    return coerce_models(value, VideoRuleParameters)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VideoRuleParameters, "RuleBuilderCondition.video_rule_params"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -319,6 +419,49 @@ class RuleBuilderCondition:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderCondition:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "call_custom_property_params": CallCustomPropertyParameters,
+            "call_type_rule_params": CallTypeRuleParameters,
+            "call_violation_count_params": CallViolationCountParameters,
+            "channel_message_count_rule_params": ChannelMessageCountRuleParameters,
+            "closed_caption_rule_params": ClosedCaptionRuleParameters,
+            "content_count_rule_params": ContentCountRuleParameters,
+            "content_custom_property_count_params": ContentCustomPropertyCountParameters,
+            "content_custom_property_params": ContentCustomPropertyParameters,
+            "content_flag_count_rule_params": FlagCountRuleParameters,
+            "flood_identical_params": FloodIdenticalRuleParameters,
+            "flood_similar_params": FloodSimilarRuleParameters,
+            "image_content_params": ImageContentParameters,
+            "image_rule_params": ImageRuleParameters,
+            "ip_content_count_rule_params": IPContentCountRuleParameters,
+            "ip_flag_count_rule_params": IPFlagCountRuleParameters,
+            "keyframe_ocr_rule_params": KeyframeOCRRuleParameters,
+            "keyframe_rule_params": KeyframeRuleParameters,
+            "ocr_content_params": OCRContentParameters,
+            "text_content_params": TextContentParameters,
+            "text_rule_params": TextRuleParameters,
+            "user_created_within_params": UserCreatedWithinParameters,
+            "user_custom_property_params": UserCustomPropertyParameters,
+            "user_flag_count_rule_params": FlagCountRuleParameters,
+            "user_identical_content_count_params": UserIdenticalContentCountParameters,
+            "user_role_params": UserRoleParameters,
+            "user_rule_params": UserRuleParameters,
+            "video_content_params": VideoContentParameters,
+            "video_rule_params": VideoRuleParameters,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderCondition:
@@ -791,13 +934,10 @@ class RuleBuilderCondition:
             ("video_content_params", self.video_content_params),
             ("video_rule_params", self.video_rule_params),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"RuleBuilderCondition({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"RuleBuilderCondition({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

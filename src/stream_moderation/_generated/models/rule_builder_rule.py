@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -35,31 +36,52 @@ _FIELDS: frozenset[str] = frozenset(
         "logic",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "rule_type",
+        "action",
+        "action_sequences",
+        "conditions",
+        "cooldown_period",
+        "groups",
+        "id",
+        "logic",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_action(
     value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
 ) -> RuleBuilderAction | None | Unset:
-    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RuleBuilderAction, "RuleBuilderRule.action"
+    )
 
 
 def _to_action_sequences(
     value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
 ) -> list[CallRuleActionSequence] | None | Unset:
-    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", CallRuleActionSequence), "RuleBuilderRule.action_sequences"
+    )
 
 
 def _to_conditions(
     value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
 ) -> list[RuleBuilderCondition] | None | Unset:
-    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", RuleBuilderCondition), "RuleBuilderRule.conditions"
+    )
 
 
 def _to_groups(
     value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
 ) -> list[RuleBuilderConditionGroup] | None | Unset:
-    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", RuleBuilderConditionGroup), "RuleBuilderRule.groups"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -82,6 +104,25 @@ class RuleBuilderRule:
     logic: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderRule:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "action": RuleBuilderAction,
+            "action_sequences": ("list", CallRuleActionSequence),
+            "conditions": ("list", RuleBuilderCondition),
+            "groups": ("list", RuleBuilderConditionGroup),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderRule:
@@ -198,13 +239,10 @@ class RuleBuilderRule:
             ("id", self.id),
             ("logic", self.logic),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"RuleBuilderRule({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"RuleBuilderRule({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

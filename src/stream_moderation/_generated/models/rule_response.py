@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     LazyModel,
     Timestamp,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -37,19 +38,35 @@ _FIELDS: frozenset[str] = frozenset(
         "updated_at",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "condition",
+        "created_at",
+        "evaluations",
+        "filter",
+        "id",
+        "triggers",
+        "updated_at",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_evaluations(
     value: Sequence[EvaluationResponse | Mapping[str, Any]],
 ) -> list[EvaluationResponse]:
-    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", EvaluationResponse), "RuleResponse.evaluations"
+    )
 
 
 def _to_triggers(
     value: Sequence[TriggerResponse | Mapping[str, Any]],
 ) -> list[TriggerResponse]:
-    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", TriggerResponse), "RuleResponse.triggers"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -72,6 +89,23 @@ class RuleResponse:
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RuleResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "evaluations": ("list", EvaluationResponse),
+            "triggers": ("list", TriggerResponse),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -167,13 +201,10 @@ class RuleResponse:
             ("triggers", self.triggers),
             ("updated_at", self.updated_at),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"RuleResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"RuleResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

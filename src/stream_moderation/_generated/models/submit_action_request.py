@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -50,121 +51,187 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "action_type",
+        "appeal_id",
+        "ban",
+        "block",
+        "bypass",
+        "custom",
+        "delete_activity",
+        "delete_comment",
+        "delete_message",
+        "delete_reaction",
+        "delete_user",
+        "delete_user_messages",
+        "escalate",
+        "flag",
+        "item_id",
+        "mark_reviewed",
+        "reject_appeal",
+        "restore",
+        "shadow_block",
+        "unban",
+        "unblock",
+        "user",
+        "user_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ban(
     value: BanActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> BanActionRequestPayload | None | Unset:
-    return coerce_models(value, BanActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BanActionRequestPayload, "SubmitActionRequest.ban"
+    )
 
 
 def _to_block(
     value: BlockActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> BlockActionRequestPayload | None | Unset:
-    return coerce_models(value, BlockActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BlockActionRequestPayload, "SubmitActionRequest.block"
+    )
 
 
 def _to_bypass(
     value: BypassActionRequest | Mapping[str, Any] | None | Unset,
 ) -> BypassActionRequest | None | Unset:
-    return coerce_models(value, BypassActionRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BypassActionRequest, "SubmitActionRequest.bypass"
+    )
 
 
 def _to_custom(
     value: CustomActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> CustomActionRequestPayload | None | Unset:
-    return coerce_models(value, CustomActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CustomActionRequestPayload, "SubmitActionRequest.custom"
+    )
 
 
 def _to_delete_activity(
     value: DeleteActivityRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteActivityRequestPayload | None | Unset:
-    return coerce_models(value, DeleteActivityRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteActivityRequestPayload, "SubmitActionRequest.delete_activity"
+    )
 
 
 def _to_delete_comment(
     value: DeleteCommentRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteCommentRequestPayload | None | Unset:
-    return coerce_models(value, DeleteCommentRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteCommentRequestPayload, "SubmitActionRequest.delete_comment"
+    )
 
 
 def _to_delete_message(
     value: DeleteMessageRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteMessageRequestPayload | None | Unset:
-    return coerce_models(value, DeleteMessageRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteMessageRequestPayload, "SubmitActionRequest.delete_message"
+    )
 
 
 def _to_delete_reaction(
     value: DeleteReactionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteReactionRequestPayload | None | Unset:
-    return coerce_models(value, DeleteReactionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteReactionRequestPayload, "SubmitActionRequest.delete_reaction"
+    )
 
 
 def _to_delete_user(
     value: DeleteUserRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteUserRequestPayload | None | Unset:
-    return coerce_models(value, DeleteUserRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteUserRequestPayload, "SubmitActionRequest.delete_user"
+    )
 
 
 def _to_delete_user_messages(
     value: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> DeleteUserMessagesRequestPayload | None | Unset:
-    return coerce_models(value, DeleteUserMessagesRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteUserMessagesRequestPayload, "SubmitActionRequest.delete_user_messages"
+    )
 
 
 def _to_escalate(
     value: EscalatePayload | Mapping[str, Any] | None | Unset,
 ) -> EscalatePayload | None | Unset:
-    return coerce_models(value, EscalatePayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, EscalatePayload, "SubmitActionRequest.escalate"
+    )
 
 
 def _to_flag(
     value: FlagRequest | Mapping[str, Any] | None | Unset,
 ) -> FlagRequest | None | Unset:
-    return coerce_models(value, FlagRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FlagRequest, "SubmitActionRequest.flag"
+    )
 
 
 def _to_mark_reviewed(
     value: MarkReviewedRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> MarkReviewedRequestPayload | None | Unset:
-    return coerce_models(value, MarkReviewedRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, MarkReviewedRequestPayload, "SubmitActionRequest.mark_reviewed"
+    )
 
 
 def _to_reject_appeal(
     value: RejectAppealRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> RejectAppealRequestPayload | None | Unset:
-    return coerce_models(value, RejectAppealRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RejectAppealRequestPayload, "SubmitActionRequest.reject_appeal"
+    )
 
 
 def _to_restore(
     value: RestoreActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> RestoreActionRequestPayload | None | Unset:
-    return coerce_models(value, RestoreActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RestoreActionRequestPayload, "SubmitActionRequest.restore"
+    )
 
 
 def _to_shadow_block(
     value: ShadowBlockActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> ShadowBlockActionRequestPayload | None | Unset:
-    return coerce_models(value, ShadowBlockActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ShadowBlockActionRequestPayload, "SubmitActionRequest.shadow_block"
+    )
 
 
 def _to_unban(
     value: UnbanActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> UnbanActionRequestPayload | None | Unset:
-    return coerce_models(value, UnbanActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UnbanActionRequestPayload, "SubmitActionRequest.unban"
+    )
 
 
 def _to_unblock(
     value: UnblockActionRequestPayload | Mapping[str, Any] | None | Unset,
 ) -> UnblockActionRequestPayload | None | Unset:
-    return coerce_models(value, UnblockActionRequestPayload)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UnblockActionRequestPayload, "SubmitActionRequest.unblock"
+    )
 
 
 def _to_user(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "SubmitActionRequest.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -255,6 +322,40 @@ class SubmitActionRequest:
     user_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SubmitActionRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ban": BanActionRequestPayload,
+            "block": BlockActionRequestPayload,
+            "bypass": BypassActionRequest,
+            "custom": CustomActionRequestPayload,
+            "delete_activity": DeleteActivityRequestPayload,
+            "delete_comment": DeleteCommentRequestPayload,
+            "delete_message": DeleteMessageRequestPayload,
+            "delete_reaction": DeleteReactionRequestPayload,
+            "delete_user": DeleteUserRequestPayload,
+            "delete_user_messages": DeleteUserMessagesRequestPayload,
+            "escalate": EscalatePayload,
+            "flag": FlagRequest,
+            "mark_reviewed": MarkReviewedRequestPayload,
+            "reject_appeal": RejectAppealRequestPayload,
+            "restore": RestoreActionRequestPayload,
+            "shadow_block": ShadowBlockActionRequestPayload,
+            "unban": UnbanActionRequestPayload,
+            "unblock": UnblockActionRequestPayload,
+            "user": UserRequest,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SubmitActionRequest:
@@ -566,13 +667,10 @@ class SubmitActionRequest:
             ("user", self.user),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"SubmitActionRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"SubmitActionRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

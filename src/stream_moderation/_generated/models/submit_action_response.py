@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -29,19 +30,32 @@ _FIELDS: frozenset[str] = frozenset(
         "item",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "appeal_item",
+        "auto_restore_warning",
+        "item",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_appeal_item(
     value: AppealItemResponse | Mapping[str, Any] | None | Unset,
 ) -> AppealItemResponse | None | Unset:
-    return coerce_models(value, AppealItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AppealItemResponse, "SubmitActionResponse.appeal_item"
+    )
 
 
 def _to_item(
     value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
 ) -> ReviewQueueItemResponse | None | Unset:
-    return coerce_models(value, ReviewQueueItemResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ReviewQueueItemResponse, "SubmitActionResponse.item"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -59,6 +73,23 @@ class SubmitActionResponse:
     item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SubmitActionResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "appeal_item": AppealItemResponse,
+            "item": ReviewQueueItemResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SubmitActionResponse:
@@ -129,13 +160,10 @@ class SubmitActionResponse:
             ("auto_restore_warning", self.auto_restore_warning),
             ("item", self.item),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"SubmitActionResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"SubmitActionResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

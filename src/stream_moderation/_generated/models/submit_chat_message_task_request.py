@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -34,13 +35,28 @@ _FIELDS: frozenset[str] = frozenset(
         "user_name",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "channel_id",
+        "message_id",
+        "text",
+        "user_id",
+        "channel_name",
+        "evaluations",
+        "extra",
+        "user_name",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_evaluations(
     value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
 ) -> list[EvaluationPayload] | None | Unset:
-    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", EvaluationPayload), "SubmitChatMessageTaskRequest.evaluations"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -69,6 +85,22 @@ class SubmitChatMessageTaskRequest:
     """The User Name, if not provided matches the User ID"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SubmitChatMessageTaskRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "evaluations": ("list", EvaluationPayload),
+        }
 
     @classmethod
     def from_dict(
@@ -161,13 +193,10 @@ class SubmitChatMessageTaskRequest:
             ("extra", self.extra),
             ("user_name", self.user_name),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"SubmitChatMessageTaskRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"SubmitChatMessageTaskRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -46,25 +47,48 @@ _FIELDS: frozenset[str] = frozenset(
         "triggers",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "content_type",
+        "created_at",
+        "evaluations",
+        "id",
+        "status",
+        "updated_at",
+        "assigned_to",
+        "extra",
+        "reviewed_at",
+        "reviewed_by",
+        "rule",
+        "triggers",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_evaluations(
     value: Sequence[EvaluationResponse | Mapping[str, Any]],
 ) -> list[EvaluationResponse]:
-    return coerce_models(value, ("list", EvaluationResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", EvaluationResponse), "TaskResponse.evaluations"
+    )
 
 
 def _to_rule(
     value: RuleResponse | Mapping[str, Any] | None | Unset,
 ) -> RuleResponse | None | Unset:
-    return coerce_models(value, RuleResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RuleResponse, "TaskResponse.rule"
+    )
 
 
 def _to_triggers(
     value: Sequence[TriggerResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[TriggerResponse] | None | Unset:
-    return coerce_models(value, ("list", TriggerResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", TriggerResponse), "TaskResponse.triggers"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -101,6 +125,24 @@ class TaskResponse:
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> TaskResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "evaluations": ("list", EvaluationResponse),
+            "rule": RuleResponse,
+            "triggers": ("list", TriggerResponse),
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -268,13 +310,10 @@ class TaskResponse:
             ("rule", self.rule),
             ("triggers", self.triggers),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"TaskResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"TaskResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

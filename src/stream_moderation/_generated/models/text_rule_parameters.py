@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_float,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -35,6 +36,20 @@ _FIELDS: frozenset[str] = frozenset(
         "time_window",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "blocklist_match",
+        "contains_url",
+        "harm_labels",
+        "llm_harm_labels",
+        "semantic_filter_min_threshold",
+        "semantic_filter_names",
+        "severity",
+        "threshold",
+        "time_window",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
@@ -53,6 +68,20 @@ class TextRuleParameters:
     time_window: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> TextRuleParameters:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> TextRuleParameters:
@@ -213,10 +242,7 @@ class TextRuleParameters:
             ("threshold", self.threshold),
             ("time_window", self.time_window),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"TextRuleParameters({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"TextRuleParameters({', '.join(shown)})"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     coerce_models,
     model_to_wire,
 )
@@ -27,25 +28,39 @@ _FIELDS: frozenset[str] = frozenset(
         "toxic",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "explicit",
+        "spam",
+        "toxic",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_explicit(
     value: LabelThresholds | Mapping[str, Any] | None | Unset,
 ) -> LabelThresholds | None | Unset:
-    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LabelThresholds, "Thresholds.explicit"
+    )
 
 
 def _to_spam(
     value: LabelThresholds | Mapping[str, Any] | None | Unset,
 ) -> LabelThresholds | None | Unset:
-    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LabelThresholds, "Thresholds.spam"
+    )
 
 
 def _to_toxic(
     value: LabelThresholds | Mapping[str, Any] | None | Unset,
 ) -> LabelThresholds | None | Unset:
-    return coerce_models(value, LabelThresholds)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LabelThresholds, "Thresholds.toxic"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -57,6 +72,24 @@ class Thresholds:
     toxic: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_toxic)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Thresholds:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "explicit": LabelThresholds,
+            "spam": LabelThresholds,
+            "toxic": LabelThresholds,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Thresholds:
@@ -118,13 +151,10 @@ class Thresholds:
             ("spam", self.spam),
             ("toxic", self.toxic),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"Thresholds({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"Thresholds({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -33,13 +34,26 @@ _FIELDS: frozenset[str] = frozenset(
         "violation_number",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "actions",
+        "rule_id",
+        "call_options",
+        "rule_name",
+        "type",
+        "violation_number",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_call_options(
     value: CallActionOptions | Mapping[str, Any] | None | Unset,
 ) -> CallActionOptions | None | Unset:
-    return coerce_models(value, CallActionOptions)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, CallActionOptions, "TriggeredRuleResponse.call_options"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -61,6 +75,22 @@ class TriggeredRuleResponse:
     """Violation count for action sequence rules (1-based)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> TriggeredRuleResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "call_options": CallActionOptions,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> TriggeredRuleResponse:
@@ -149,13 +179,10 @@ class TriggeredRuleResponse:
             ("type", self.type),
             ("violation_number", self.violation_number),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"TriggeredRuleResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"TriggeredRuleResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -25,6 +26,15 @@ _FIELDS: frozenset[str] = frozenset(
         "decision_reason",
         "remove_future_channels_ban",
         "target_user_id",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "channel_cid",
+        "decision_reason",
+        "remove_future_channels_ban",
+        "target_user_id",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -44,6 +54,20 @@ class UnbanActionRequestPayload:
     """Optional: unban user directly without review item"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UnbanActionRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UnbanActionRequestPayload:
@@ -116,10 +140,7 @@ class UnbanActionRequestPayload:
             ("remove_future_channels_ban", self.remove_future_channels_ban),
             ("target_user_id", self.target_user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UnbanActionRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UnbanActionRequestPayload({', '.join(shown)})"

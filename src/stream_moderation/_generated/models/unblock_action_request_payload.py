@@ -6,7 +6,7 @@ block or shadow block. Configuration for unblock action.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -23,6 +24,12 @@ __all__ = ["UnblockActionRequestPayload"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "decision_reason",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "decision_reason",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -38,6 +45,20 @@ class UnblockActionRequestPayload:
     """Reason for the appeal decision"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UnblockActionRequestPayload:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(
@@ -81,10 +102,7 @@ class UnblockActionRequestPayload:
         fields: list[tuple[str, Any]] = [
             ("decision_reason", self.decision_reason),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UnblockActionRequestPayload({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UnblockActionRequestPayload({', '.join(shown)})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -16,6 +16,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -37,19 +38,33 @@ _FIELDS: frozenset[str] = frozenset(
         "triggers",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "assigned_to",
+        "evaluations",
+        "reviewed_at",
+        "reviewed_by",
+        "triggers",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_evaluations(
     value: Sequence[EvaluationPayload | Mapping[str, Any]] | None | Unset,
 ) -> list[EvaluationPayload] | None | Unset:
-    return coerce_models(value, ("list", EvaluationPayload))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", EvaluationPayload), "UpdateTaskRequest.evaluations"
+    )
 
 
 def _to_triggers(
     value: Sequence[TriggerPayload | Mapping[str, Any]] | None | Unset,
 ) -> list[TriggerPayload] | None | Unset:
-    return coerce_models(value, ("list", TriggerPayload))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", TriggerPayload), "UpdateTaskRequest.triggers"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -74,6 +89,23 @@ class UpdateTaskRequest:
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpdateTaskRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "evaluations": ("list", EvaluationPayload),
+            "triggers": ("list", TriggerPayload),
+        }
 
     @property
     def reviewed_at(self) -> Timestamp | None | Unset:
@@ -176,13 +208,10 @@ class UpdateTaskRequest:
             ("reviewed_by", self.reviewed_by),
             ("triggers", self.triggers),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpdateTaskRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpdateTaskRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     LazyModel,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -26,13 +27,22 @@ _FIELDS: frozenset[str] = frozenset(
         "task",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "task",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_task(
     value: TaskResponse | Mapping[str, Any],
 ) -> TaskResponse:
-    return coerce_models(value, TaskResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, TaskResponse, "UpdateTaskResponse.task"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -43,6 +53,22 @@ class UpdateTaskResponse:
     task: TaskResponse = _attrs.field(converter=_to_task)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpdateTaskResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "task": TaskResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpdateTaskResponse:
@@ -83,13 +109,10 @@ class UpdateTaskResponse:
             ("duration", self.duration),
             ("task", self.task),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpdateTaskResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpdateTaskResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

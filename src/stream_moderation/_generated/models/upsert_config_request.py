@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -47,109 +48,171 @@ _FIELDS: frozenset[str] = frozenset(
         "video_call_rule_config",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "key",
+        "ai_audio_config",
+        "ai_image_config",
+        "ai_text_config",
+        "ai_video_config",
+        "async_",
+        "automod_platform_circumvention_config",
+        "automod_semantic_filters_config",
+        "automod_toxicity_config",
+        "aws_rekognition_config",
+        "block_list_config",
+        "bodyguard_config",
+        "flood_config",
+        "google_vision_config",
+        "llm_config",
+        "rule_builder_config",
+        "team",
+        "user",
+        "user_id",
+        "velocity_filter_config",
+        "video_call_rule_config",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_ai_audio_config(
     value: AIAudioConfigRequest | Mapping[str, Any] | None | Unset,
 ) -> AIAudioConfigRequest | None | Unset:
-    return coerce_models(value, AIAudioConfigRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIAudioConfigRequest, "UpsertConfigRequest.ai_audio_config"
+    )
 
 
 def _to_ai_image_config(
     value: AIImageConfig | Mapping[str, Any] | None | Unset,
 ) -> AIImageConfig | None | Unset:
-    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIImageConfig, "UpsertConfigRequest.ai_image_config"
+    )
 
 
 def _to_ai_text_config(
     value: AITextConfig | Mapping[str, Any] | None | Unset,
 ) -> AITextConfig | None | Unset:
-    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AITextConfig, "UpsertConfigRequest.ai_text_config"
+    )
 
 
 def _to_ai_video_config(
     value: AIVideoConfig | Mapping[str, Any] | None | Unset,
 ) -> AIVideoConfig | None | Unset:
-    return coerce_models(value, AIVideoConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIVideoConfig, "UpsertConfigRequest.ai_video_config"
+    )
 
 
 def _to_automod_platform_circumvention_config(
     value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodPlatformCircumventionConfig | None | Unset:
-    return coerce_models(value, AutomodPlatformCircumventionConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        AutomodPlatformCircumventionConfig,
+        "UpsertConfigRequest.automod_platform_circumvention_config",
+    )
 
 
 def _to_automod_semantic_filters_config(
     value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodSemanticFiltersConfig | None | Unset:
-    return coerce_models(value, AutomodSemanticFiltersConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodSemanticFiltersConfig, "UpsertConfigRequest.automod_semantic_filters_config"
+    )
 
 
 def _to_automod_toxicity_config(
     value: AutomodToxicityConfig | Mapping[str, Any] | None | Unset,
 ) -> AutomodToxicityConfig | None | Unset:
-    return coerce_models(value, AutomodToxicityConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AutomodToxicityConfig, "UpsertConfigRequest.automod_toxicity_config"
+    )
 
 
 def _to_aws_rekognition_config(
     value: AIImageConfig | Mapping[str, Any] | None | Unset,
 ) -> AIImageConfig | None | Unset:
-    return coerce_models(value, AIImageConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIImageConfig, "UpsertConfigRequest.aws_rekognition_config"
+    )
 
 
 def _to_block_list_config(
     value: BlockListConfig | Mapping[str, Any] | None | Unset,
 ) -> BlockListConfig | None | Unset:
-    return coerce_models(value, BlockListConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, BlockListConfig, "UpsertConfigRequest.block_list_config"
+    )
 
 
 def _to_bodyguard_config(
     value: AITextConfig | Mapping[str, Any] | None | Unset,
 ) -> AITextConfig | None | Unset:
-    return coerce_models(value, AITextConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AITextConfig, "UpsertConfigRequest.bodyguard_config"
+    )
 
 
 def _to_flood_config(
     value: FloodConfig | Mapping[str, Any] | None | Unset,
 ) -> FloodConfig | None | Unset:
-    return coerce_models(value, FloodConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "UpsertConfigRequest.flood_config"
+    )
 
 
 def _to_google_vision_config(
     value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
 ) -> GoogleVisionConfig | None | Unset:
-    return coerce_models(value, GoogleVisionConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, GoogleVisionConfig, "UpsertConfigRequest.google_vision_config"
+    )
 
 
 def _to_llm_config(
     value: LLMConfig | Mapping[str, Any] | None | Unset,
 ) -> LLMConfig | None | Unset:
-    return coerce_models(value, LLMConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, LLMConfig, "UpsertConfigRequest.llm_config"
+    )
 
 
 def _to_rule_builder_config(
     value: RuleBuilderConfig | Mapping[str, Any] | None | Unset,
 ) -> RuleBuilderConfig | None | Unset:
-    return coerce_models(value, RuleBuilderConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RuleBuilderConfig, "UpsertConfigRequest.rule_builder_config"
+    )
 
 
 def _to_user(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "UpsertConfigRequest.user"
+    )
 
 
 def _to_velocity_filter_config(
     value: VelocityFilterConfig | Mapping[str, Any] | None | Unset,
 ) -> VelocityFilterConfig | None | Unset:
-    return coerce_models(value, VelocityFilterConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VelocityFilterConfig, "UpsertConfigRequest.velocity_filter_config"
+    )
 
 
 def _to_video_call_rule_config(
     value: VideoCallRuleConfig | Mapping[str, Any] | None | Unset,
 ) -> VideoCallRuleConfig | None | Unset:
-    return coerce_models(value, VideoCallRuleConfig)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, VideoCallRuleConfig, "UpsertConfigRequest.video_call_rule_config"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -214,6 +277,38 @@ class UpsertConfigRequest:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpsertConfigRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "ai_audio_config": AIAudioConfigRequest,
+            "ai_image_config": AIImageConfig,
+            "ai_text_config": AITextConfig,
+            "ai_video_config": AIVideoConfig,
+            "automod_platform_circumvention_config": AutomodPlatformCircumventionConfig,
+            "automod_semantic_filters_config": AutomodSemanticFiltersConfig,
+            "automod_toxicity_config": AutomodToxicityConfig,
+            "aws_rekognition_config": AIImageConfig,
+            "block_list_config": BlockListConfig,
+            "bodyguard_config": AITextConfig,
+            "flood_config": FloodConfig,
+            "google_vision_config": GoogleVisionConfig,
+            "llm_config": LLMConfig,
+            "rule_builder_config": RuleBuilderConfig,
+            "user": UserRequest,
+            "velocity_filter_config": VelocityFilterConfig,
+            "video_call_rule_config": VideoCallRuleConfig,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertConfigRequest:
@@ -507,13 +602,10 @@ class UpsertConfigRequest:
             ("velocity_filter_config", self.velocity_filter_config),
             ("video_call_rule_config", self.video_call_rule_config),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpsertConfigRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpsertConfigRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

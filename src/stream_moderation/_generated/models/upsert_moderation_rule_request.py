@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -42,37 +43,66 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "name",
+        "rule_type",
+        "action",
+        "action_sequences",
+        "conditions",
+        "config_keys",
+        "cooldown_period",
+        "description",
+        "enabled",
+        "groups",
+        "logic",
+        "team",
+        "user",
+        "user_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_action(
     value: RuleBuilderAction | Mapping[str, Any] | None | Unset,
 ) -> RuleBuilderAction | None | Unset:
-    return coerce_models(value, RuleBuilderAction)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, RuleBuilderAction, "UpsertModerationRuleRequest.action"
+    )
 
 
 def _to_action_sequences(
     value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None | Unset,
 ) -> list[CallRuleActionSequence] | None | Unset:
-    return coerce_models(value, ("list", CallRuleActionSequence))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", CallRuleActionSequence), "UpsertModerationRuleRequest.action_sequences"
+    )
 
 
 def _to_conditions(
     value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None | Unset,
 ) -> list[RuleBuilderCondition] | None | Unset:
-    return coerce_models(value, ("list", RuleBuilderCondition))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", RuleBuilderCondition), "UpsertModerationRuleRequest.conditions"
+    )
 
 
 def _to_groups(
     value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None | Unset,
 ) -> list[RuleBuilderConditionGroup] | None | Unset:
-    return coerce_models(value, ("list", RuleBuilderConditionGroup))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", RuleBuilderConditionGroup), "UpsertModerationRuleRequest.groups"
+    )
 
 
 def _to_user(
     value: UserRequest | Mapping[str, Any] | None | Unset,
 ) -> UserRequest | None | Unset:
-    return coerce_models(value, UserRequest)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, UserRequest, "UpsertModerationRuleRequest.user"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -114,6 +144,26 @@ class UpsertModerationRuleRequest:
     """Optional user ID to associate with the audit log entry"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpsertModerationRuleRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "action": RuleBuilderAction,
+            "action_sequences": ("list", CallRuleActionSequence),
+            "conditions": ("list", RuleBuilderCondition),
+            "groups": ("list", RuleBuilderConditionGroup),
+            "user": UserRequest,
+        }
 
     @classmethod
     def from_dict(
@@ -292,13 +342,10 @@ class UpsertModerationRuleRequest:
             ("user", self.user),
             ("user_id", self.user_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpsertModerationRuleRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpsertModerationRuleRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     read_enum,
     read_enum_strict,
 )
@@ -25,6 +26,14 @@ _FIELDS: frozenset[str] = frozenset(
         "current_step",
         "status",
         "setup_data",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "current_step",
+        "status",
+        "setup_data",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -42,6 +51,20 @@ class UpsertSetupSessionRequest:
     """Per-step data keyed by step name (welcome, input, configure, live)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpsertSetupSessionRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertSetupSessionRequest:
@@ -99,13 +122,10 @@ class UpsertSetupSessionRequest:
             ("status", self.status),
             ("setup_data", self.setup_data),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpsertSetupSessionRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpsertSetupSessionRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -14,6 +14,7 @@ from ..types import (
     LazyModel,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     coerce_models,
     model_to_wire,
@@ -27,13 +28,22 @@ _FIELDS: frozenset[str] = frozenset(
         "setup_session",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "duration",
+        "setup_session",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_setup_session(
     value: SetupSession | Mapping[str, Any] | None | Unset,
 ) -> SetupSession | None | Unset:
-    return coerce_models(value, SetupSession)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, SetupSession, "UpsertSetupSessionResponse.setup_session"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -46,6 +56,22 @@ class UpsertSetupSessionResponse:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UpsertSetupSessionResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "setup_session": SetupSession,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertSetupSessionResponse:
@@ -94,13 +120,10 @@ class UpsertSetupSessionResponse:
             ("duration", self.duration),
             ("setup_session", self.setup_session),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UpsertSetupSessionResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UpsertSetupSessionResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
 )
 
@@ -21,6 +22,12 @@ __all__ = ["UserCreatedWithinParameters"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "max_age",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "max_age",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -33,6 +40,20 @@ class UserCreatedWithinParameters:
     max_age: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UserCreatedWithinParameters:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(
@@ -74,10 +95,7 @@ class UserCreatedWithinParameters:
         fields: list[tuple[str, Any]] = [
             ("max_age", self.max_age),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UserCreatedWithinParameters({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UserCreatedWithinParameters({', '.join(shown)})"

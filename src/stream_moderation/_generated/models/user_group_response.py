@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Timestamp,
     Unset,
     check_dict,
+    check_init_arguments,
     check_str,
     checked_timestamp_wire,
     read_timestamp,
@@ -34,6 +35,18 @@ _FIELDS: frozenset[str] = frozenset(
         "team_id",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "created_at",
+        "id",
+        "name",
+        "updated_at",
+        "created_by",
+        "description",
+        "team_id",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
@@ -50,6 +63,20 @@ class UserGroupResponse:
     team_id: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UserGroupResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @property
     def created_at(self) -> Timestamp:
@@ -157,10 +184,7 @@ class UserGroupResponse:
             ("description", self.description),
             ("team_id", self.team_id),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UserGroupResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UserGroupResponse({', '.join(shown)})"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs as _attrs
 
@@ -13,6 +13,7 @@ from ..types import (
     UNSET,
     Unset,
     check_dict,
+    check_init_arguments,
     check_int,
     check_str,
 )
@@ -23,6 +24,13 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "threshold",
         "time_window",
+    }
+)
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "threshold",
+        "time_window",
+        "additional_properties",
     }
 )
 _new = object.__new__
@@ -36,6 +44,20 @@ class UserIdenticalContentCountParameters:
     time_window: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UserIdenticalContentCountParameters:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {}
 
     @classmethod
     def from_dict(
@@ -88,10 +110,7 @@ class UserIdenticalContentCountParameters:
             ("threshold", self.threshold),
             ("time_window", self.time_window),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UserIdenticalContentCountParameters({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UserIdenticalContentCountParameters({', '.join(shown)})"

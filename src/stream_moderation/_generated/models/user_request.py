@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -37,13 +38,30 @@ _FIELDS: frozenset[str] = frozenset(
         "teams_role",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "id",
+        "custom",
+        "image",
+        "invisible",
+        "language",
+        "name",
+        "privacy_settings",
+        "role",
+        "teams",
+        "teams_role",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_privacy_settings(
     value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
 ) -> PrivacySettingsResponse | None | Unset:
-    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PrivacySettingsResponse, "UserRequest.privacy_settings"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -71,6 +89,22 @@ class UserRequest:
     """Map of team-specific roles for the user"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UserRequest:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "privacy_settings": PrivacySettingsResponse,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UserRequest:
@@ -216,13 +250,10 @@ class UserRequest:
             ("teams", self.teams),
             ("teams_role", self.teams_role),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UserRequest({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UserRequest({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     check_str,
@@ -61,25 +62,61 @@ _FIELDS: frozenset[str] = frozenset(
         "teams_role",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "banned",
+        "blocked_user_ids",
+        "created_at",
+        "custom",
+        "id",
+        "invisible",
+        "language",
+        "online",
+        "role",
+        "shadow_banned",
+        "teams",
+        "updated_at",
+        "avg_response_time",
+        "ban_expires",
+        "bypass_moderation",
+        "deactivated_at",
+        "deleted_at",
+        "devices",
+        "image",
+        "last_active",
+        "name",
+        "privacy_settings",
+        "push_notifications",
+        "revoke_tokens_issued_before",
+        "teams_role",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_devices(
     value: Sequence[DeviceResponse | Mapping[str, Any]] | None | Unset,
 ) -> list[DeviceResponse] | None | Unset:
-    return coerce_models(value, ("list", DeviceResponse))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", DeviceResponse), "UserResponse.devices"
+    )
 
 
 def _to_privacy_settings(
     value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
 ) -> PrivacySettingsResponse | None | Unset:
-    return coerce_models(value, PrivacySettingsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PrivacySettingsResponse, "UserResponse.privacy_settings"
+    )
 
 
 def _to_push_notifications(
     value: PushNotificationSettingsResponse | Mapping[str, Any] | None | Unset,
 ) -> PushNotificationSettingsResponse | None | Unset:
-    return coerce_models(value, PushNotificationSettingsResponse)  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, PushNotificationSettingsResponse, "UserResponse.push_notifications"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -146,6 +183,24 @@ class UserResponse:
     teams_role: dict[str, str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> UserResponse:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "devices": ("list", DeviceResponse),
+            "privacy_settings": PrivacySettingsResponse,
+            "push_notifications": PushNotificationSettingsResponse,
+        }
 
     @property
     def created_at(self) -> Timestamp:
@@ -525,13 +580,10 @@ class UserResponse:
             ("revoke_tokens_issued_before", self.revoke_tokens_issued_before),
             ("teams_role", self.teams_role),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"UserResponse({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"UserResponse({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

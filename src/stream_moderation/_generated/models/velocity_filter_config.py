@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_int,
     check_list,
     coerce_models,
@@ -34,13 +35,27 @@ _FIELDS: frozenset[str] = frozenset(
         "rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "advanced_filters",
+        "async_",
+        "cascading_actions",
+        "cids_per_user",
+        "enabled",
+        "first_message_only",
+        "rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_rules(
     value: Sequence[VelocityFilterConfigRule | Mapping[str, Any]] | None | Unset,
 ) -> list[VelocityFilterConfigRule] | None | Unset:
-    return coerce_models(value, ("list", VelocityFilterConfigRule))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", VelocityFilterConfigRule), "VelocityFilterConfig.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -58,6 +73,22 @@ class VelocityFilterConfig:
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> VelocityFilterConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "rules": ("list", VelocityFilterConfigRule),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> VelocityFilterConfig:
@@ -161,13 +192,10 @@ class VelocityFilterConfig:
             ("first_message_only", self.first_message_only),
             ("rules", self.rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"VelocityFilterConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"VelocityFilterConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

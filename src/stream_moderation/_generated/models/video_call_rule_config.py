@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
@@ -15,6 +15,7 @@ from ..types import (
     Unset,
     check_bool,
     check_dict,
+    check_init_arguments,
     check_list,
     check_str,
     coerce_models,
@@ -30,13 +31,23 @@ _FIELDS: frozenset[str] = frozenset(
         "rules",
     }
 )
+_INIT_NAMES: frozenset[str] = frozenset(
+    {
+        "flag_all_labels",
+        "flagged_labels",
+        "rules",
+        "additional_properties",
+    }
+)
 _new = object.__new__
 
 
 def _to_rules(
     value: Sequence[HarmConfig | Mapping[str, Any]] | None | Unset,
 ) -> list[HarmConfig] | None | Unset:
-    return coerce_models(value, ("list", HarmConfig))  # type: ignore[no-any-return]
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", HarmConfig), "VideoCallRuleConfig.rules"
+    )
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -48,6 +59,22 @@ class VideoCallRuleConfig:
     rules: list[HarmConfig] | None | Unset = _attrs.field(default=UNSET, converter=_to_rules)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+
+    _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> VideoCallRuleConfig:
+        # the constructor takes the fields, by keyword: a mistyped name is an error that
+        # names the closest field, not a TypeError from attrs
+        if args or not _INIT_NAMES.issuperset(kwargs):
+            check_init_arguments(cls, args, kwargs, _INIT_NAMES)
+        return _new(cls)
+
+    @staticmethod
+    def _model_fields() -> dict[str, Any]:
+        """The fields that hold models (by their JSON name): what request checks descend into."""
+        return {
+            "rules": ("list", HarmConfig),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> VideoCallRuleConfig:
@@ -119,13 +146,10 @@ class VideoCallRuleConfig:
             ("flagged_labels", self.flagged_labels),
             ("rules", self.rules),
         ]
-        shown = ", ".join(f"{name}={value!r}" for name, value in fields if value is not UNSET)
-        extra = (
-            f", additional_properties={self.additional_properties!r}"
-            if self.additional_properties
-            else ""
-        )
-        return f"VideoCallRuleConfig({shown}{extra})"
+        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        if self.additional_properties:
+            shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"VideoCallRuleConfig({', '.join(shown)})"
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -154,9 +155,25 @@ def _resolve_bounce(call: Call, action: str, creator: str, payload: dict[str, An
     return "bounce"
 
 
+def _fingerprint(body: dict[str, Any], config: Any) -> str:
+    """What makes two checks of one entity the same check: the whole request and the
+    policy it applies (a re-check after ``upsert_config`` changed the policy is new)."""
+    text = json.dumps([body, config], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @handler("check")
 def check(call: Call) -> dict[str, Any]:
-    body, state, now = call.body, call.state, call.now
+    """Run the policy over the content; see the README ("What ``check`` does").
+
+    An identical re-check of the same entity (the same request body, under the same
+    policy) is the same check: it answers what the first one answered (the review queue
+    item as it is now) and records nothing again: no second flag, action log, violation
+    count, bounce state or webhook. A check sent twice because its response was lost
+    (the SDK does not resend one, but a caller may) cannot double what a moderator sees.
+    A check that differs in anything (other content, another config) is a new check.
+    """
+    body, state = call.body, call.state
     entity = (body["entity_type"], body["entity_id"])
     for name, value in zip(("entity_type", "entity_id"), entity, strict=True):
         if not value.strip():
@@ -165,6 +182,38 @@ def check(call: Call) -> dict[str, Any]:
     test_mode = bool(body.get("test_mode"))
     state.check_counts[entity[1]] = state.check_counts.get(entity[1], 0) + 1
     key, sections, teams = _resolve_config(call)
+    fingerprint = _fingerprint(body, sections)
+    if not test_mode:
+        previous = state.last_checks.get(entity)
+        if previous is not None and previous[0] == fingerprint:
+            return _replay(call, previous[1])
+    response = _check(call, entity, creator, test_mode, key, sections, teams)
+    if not test_mode:
+        kept = {k: v for k, v in response.items() if k != "item"}
+        if "item" in response:
+            kept["item_id"] = response["item"]["id"]
+        state.last_checks[entity] = (fingerprint, kept)
+    return response
+
+
+def _replay(call: Call, answer: dict[str, Any]) -> dict[str, Any]:
+    response = {k: v for k, v in answer.items() if k != "item_id"}
+    item = call.state.items.get(answer.get("item_id") or "")
+    if item is not None:
+        response["item"] = render_item(item, call.state, call.now)
+    return response
+
+
+def _check(
+    call: Call,
+    entity: tuple[str, str],
+    creator: str,
+    test_mode: bool,
+    key: str | None,
+    sections: dict[str, Any],
+    teams: list[str],
+) -> dict[str, Any]:
+    body, state, now = call.body, call.state, call.now
     payload = dict(body.get("moderation_payload") or {})
     creator_user = state.users.get(creator)
     sent = state.sent_texts.get(creator) or ()

@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...models.analyze_response import AnalyzeResponse
-from ...types import LazyModel, Operation, model_to_wire, timestamp_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_timestamp,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -26,6 +33,8 @@ OPERATION: Operation[AnalyzeResponse] = Operation(
     success_status=201,
     response_type=AnalyzeResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -51,25 +60,47 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if async_response is not None:
-        _body["async_response"] = async_response
+        _body["async_response"] = (
+            async_response
+            if async_response.__class__ is bool
+            else request_value(async_response, bool, "async_response")
+        )
     if config_key is not None:
-        _body["config_key"] = config_key
+        _body["config_key"] = (
+            config_key
+            if config_key.__class__ is str
+            else request_value(config_key, str, "config_key")
+        )
     if content_ids is not None:
-        _body["content_ids"] = to_wire(content_ids)
+        _body["content_ids"] = request_any(content_ids, "content_ids")
     if content_published_at is not None:
-        _body["content_published_at"] = timestamp_to_wire(content_published_at)
+        _body["content_published_at"] = request_timestamp(
+            content_published_at, "content_published_at"
+        )
     if custom is not None:
-        _body["custom"] = to_wire(custom)
+        _body["custom"] = request_any(custom, "custom")
     if entity_creator_id is not None:
-        _body["entity_creator_id"] = entity_creator_id
+        _body["entity_creator_id"] = (
+            entity_creator_id
+            if entity_creator_id.__class__ is str
+            else request_value(entity_creator_id, str, "entity_creator_id")
+        )
     if entity_id is not None:
-        _body["entity_id"] = entity_id
+        _body["entity_id"] = (
+            entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+        )
     if entity_type is not None:
-        _body["entity_type"] = entity_type
+        _body["entity_type"] = (
+            entity_type
+            if entity_type.__class__ is str
+            else request_value(entity_type, str, "entity_type")
+        )
     if texts is not None:
-        _body["texts"] = to_wire(texts)
+        _body["texts"] = request_any(texts, "texts")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.appeal_response import AppealResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ OPERATION: Operation[AppealResponse] = Operation(
     success_status=201,
     response_type=AppealResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -45,15 +53,31 @@ def build_request(
     _url = "/api/v2/moderation/appeal"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["appeal_reason"] = appeal_reason
-    _body["entity_id"] = entity_id
-    _body["entity_type"] = entity_type
+    _body["appeal_reason"] = (
+        appeal_reason
+        if appeal_reason.__class__ is str
+        else request_value(appeal_reason, str, "appeal_reason")
+    )
+    _body["entity_id"] = (
+        entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+    )
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
     if attachments is not None:
-        _body["attachments"] = to_wire(attachments)
+        _body["attachments"] = request_any(attachments, "attachments")
     if review_queue_item_id is not None:
-        _body["review_queue_item_id"] = review_queue_item_id
+        _body["review_queue_item_id"] = (
+            review_queue_item_id
+            if review_queue_item_id.__class__ is str
+            else request_value(review_queue_item_id, str, "review_queue_item_id")
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.moderation_ban_response import ModerationBanResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_enum,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -29,6 +35,8 @@ OPERATION: Operation[ModerationBanResponse] = Operation(
     success_status=201,
     response_type=ModerationBanResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -51,21 +59,43 @@ def build_request(
     _url = "/api/v2/moderation/ban"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["target_user_id"] = target_user_id
+    _body["target_user_id"] = (
+        target_user_id
+        if target_user_id.__class__ is str
+        else request_value(target_user_id, str, "target_user_id")
+    )
     if banned_by is not None:
-        _body["banned_by"] = model_to_wire(UserRequest, banned_by)
+        _body["banned_by"] = request_model(UserRequest, banned_by, "banned_by")
     if banned_by_id is not None:
-        _body["banned_by_id"] = banned_by_id
+        _body["banned_by_id"] = (
+            banned_by_id
+            if banned_by_id.__class__ is str
+            else request_value(banned_by_id, str, "banned_by_id")
+        )
     if channel_cid is not None:
-        _body["channel_cid"] = channel_cid
+        _body["channel_cid"] = (
+            channel_cid
+            if channel_cid.__class__ is str
+            else request_value(channel_cid, str, "channel_cid")
+        )
     if delete_messages is not None:
-        _body["delete_messages"] = delete_messages
+        _body["delete_messages"] = request_enum(
+            BanRequestDeleteMessages, delete_messages, "delete_messages"
+        )
     if ip_ban is not None:
-        _body["ip_ban"] = ip_ban
+        _body["ip_ban"] = (
+            ip_ban if ip_ban.__class__ is bool else request_value(ip_ban, bool, "ip_ban")
+        )
     if reason is not None:
-        _body["reason"] = reason
+        _body["reason"] = (
+            reason if reason.__class__ is str else request_value(reason, str, "reason")
+        )
     if shadow is not None:
-        _body["shadow"] = shadow
+        _body["shadow"] = (
+            shadow if shadow.__class__ is bool else request_value(shadow, bool, "shadow")
+        )
     if timeout is not None:
-        _body["timeout"] = timeout
+        _body["timeout"] = (
+            timeout if timeout.__class__ is int else request_value(timeout, int, "timeout")
+        )
     return _url, _params, _body

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.bulk_action_appeals_response import BulkActionAppealsResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_enum,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -51,6 +58,8 @@ OPERATION: Operation[BulkActionAppealsResponse] = Operation(
     success_status=201,
     response_type=BulkActionAppealsResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -73,20 +82,28 @@ def build_request(
     _url = "/api/v2/moderation/appeals/bulk_action"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action_type"] = action_type
-    _body["appeal_ids"] = to_wire(appeal_ids)
+    _body["action_type"] = request_enum(
+        BulkActionAppealsRequestActionType, action_type, "action_type"
+    )
+    _body["appeal_ids"] = request_any(appeal_ids, "appeal_ids")
     if mark_reviewed is not None:
-        _body["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, mark_reviewed)
+        _body["mark_reviewed"] = request_model(
+            MarkReviewedRequestPayload, mark_reviewed, "mark_reviewed"
+        )
     if reject_appeal is not None:
-        _body["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, reject_appeal)
+        _body["reject_appeal"] = request_model(
+            RejectAppealRequestPayload, reject_appeal, "reject_appeal"
+        )
     if restore is not None:
-        _body["restore"] = model_to_wire(RestoreActionRequestPayload, restore)
+        _body["restore"] = request_model(RestoreActionRequestPayload, restore, "restore")
     if unban is not None:
-        _body["unban"] = model_to_wire(UnbanActionRequestPayload, unban)
+        _body["unban"] = request_model(UnbanActionRequestPayload, unban, "unban")
     if unblock is not None:
-        _body["unblock"] = model_to_wire(UnblockActionRequestPayload, unblock)
+        _body["unblock"] = request_model(UnblockActionRequestPayload, unblock, "unblock")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

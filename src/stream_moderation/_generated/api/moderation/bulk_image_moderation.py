@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.bulk_image_moderation_response import BulkImageModerationResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[BulkImageModerationResponse] = Operation(
     success_status=201,
     response_type=BulkImageModerationResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -31,5 +36,7 @@ def build_request(
     _url = "/api/v2/moderation/bulk_image_moderation"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["csv_file"] = csv_file
+    _body["csv_file"] = (
+        csv_file if csv_file.__class__ is str else request_value(csv_file, str, "csv_file")
+    )
     return _url, _params, _body

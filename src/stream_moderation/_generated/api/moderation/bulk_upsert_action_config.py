@@ -9,7 +9,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.bulk_upsert_action_config_response import BulkUpsertActionConfigResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -31,6 +36,8 @@ OPERATION: Operation[BulkUpsertActionConfigResponse] = Operation(
     success_status=201,
     response_type=BulkUpsertActionConfigResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -47,9 +54,14 @@ def build_request(
     _url = "/api/v2/moderation/action_config/bulk"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action_configs"] = [model_to_wire(UpsertActionConfigItem, x) for x in action_configs]
+    _body["action_configs"] = [
+        request_model(UpsertActionConfigItem, x, f"action_configs[{i}]")
+        for i, x in enumerate(action_configs)
+    ]
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

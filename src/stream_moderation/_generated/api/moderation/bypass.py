@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.bypass_response import BypassResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[BypassResponse] = Operation(
     success_status=201,
     response_type=BypassResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -32,6 +37,12 @@ def build_request(
     _url = "/api/v2/moderation/bypass"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["enabled"] = enabled
-    _body["target_user_id"] = target_user_id
+    _body["enabled"] = (
+        enabled if enabled.__class__ is bool else request_value(enabled, bool, "enabled")
+    )
+    _body["target_user_id"] = (
+        target_user_id
+        if target_user_id.__class__ is str
+        else request_value(target_user_id, str, "target_user_id")
+    )
     return _url, _params, _body

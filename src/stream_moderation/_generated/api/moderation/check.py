@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...models.check_response import CheckResponse
-from ...types import LazyModel, Operation, model_to_wire, timestamp_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_timestamp,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -30,6 +37,8 @@ OPERATION: Operation[CheckResponse] = Operation(
     success_status=201,
     response_type=CheckResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="counted write: flags, violation counts and bounce rules see a second check",
 )
 
 
@@ -55,25 +64,53 @@ def build_request(
     _url = "/api/v2/moderation/check"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["entity_creator_id"] = entity_creator_id
-    _body["entity_id"] = entity_id
-    _body["entity_type"] = entity_type
+    _body["entity_creator_id"] = (
+        entity_creator_id
+        if entity_creator_id.__class__ is str
+        else request_value(entity_creator_id, str, "entity_creator_id")
+    )
+    _body["entity_id"] = (
+        entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+    )
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
     if config is not None:
-        _body["config"] = model_to_wire(ModerationConfig, config)
+        _body["config"] = request_model(ModerationConfig, config, "config")
     if config_key is not None:
-        _body["config_key"] = config_key
+        _body["config_key"] = (
+            config_key
+            if config_key.__class__ is str
+            else request_value(config_key, str, "config_key")
+        )
     if config_team is not None:
-        _body["config_team"] = config_team
+        _body["config_team"] = (
+            config_team
+            if config_team.__class__ is str
+            else request_value(config_team, str, "config_team")
+        )
     if content_published_at is not None:
-        _body["content_published_at"] = timestamp_to_wire(content_published_at)
+        _body["content_published_at"] = request_timestamp(
+            content_published_at, "content_published_at"
+        )
     if moderation_payload is not None:
-        _body["moderation_payload"] = model_to_wire(ModerationPayload, moderation_payload)
+        _body["moderation_payload"] = request_model(
+            ModerationPayload, moderation_payload, "moderation_payload"
+        )
     if options is not None:
-        _body["options"] = to_wire(options)
+        _body["options"] = request_any(options, "options")
     if test_mode is not None:
-        _body["test_mode"] = test_mode
+        _body["test_mode"] = (
+            test_mode
+            if test_mode.__class__ is bool
+            else request_value(test_mode, bool, "test_mode")
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.check_s3_access_response import CheckS3AccessResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[CheckS3AccessResponse] = Operation(
     success_status=201,
     response_type=CheckS3AccessResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read: tests access to a bucket, writes nothing",
 )
 
 
@@ -32,5 +37,7 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if s3_url is not None:
-        _body["s3_url"] = s3_url
+        _body["s3_url"] = (
+            s3_url if s3_url.__class__ is str else request_value(s3_url, str, "s3_url")
+        )
     return _url, _params, _body

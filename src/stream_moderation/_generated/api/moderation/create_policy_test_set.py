@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.policy_test_set_response import PolicyTestSetResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -29,6 +34,8 @@ OPERATION: Operation[PolicyTestSetResponse] = Operation(
     success_status=201,
     response_type=PolicyTestSetResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -48,15 +55,19 @@ def build_request(
     _url = "/api/v2/moderation/policy_tests/sets"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["name"] = name
+    _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
     if config_key is not None:
-        _body["config_key"] = config_key
+        _body["config_key"] = (
+            config_key
+            if config_key.__class__ is str
+            else request_value(config_key, str, "config_key")
+        )
     if mode is not None:
-        _body["mode"] = mode
+        _body["mode"] = mode if mode.__class__ is str else request_value(mode, str, "mode")
     if rows is not None:
-        _body["rows"] = [model_to_wire(PolicyTestRow, x) for x in rows]
+        _body["rows"] = [request_model(PolicyTestRow, x, f"rows[{i}]") for i, x in enumerate(rows)]
     if seed is not None:
-        _body["seed"] = model_to_wire(PolicyTestSeedSpec, seed)
+        _body["seed"] = request_model(PolicyTestSeedSpec, seed, "seed")
     if team is not None:
-        _body["team"] = team
+        _body["team"] = team if team.__class__ is str else request_value(team, str, "team")
     return _url, _params, _body

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.queue_response import QueueResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_enum,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -29,6 +36,8 @@ OPERATION: Operation[QueueResponse] = Operation(
     success_status=201,
     response_type=QueueResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -49,16 +58,22 @@ def build_request(
     _url = "/api/v2/moderation/queues"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["name"] = name
-    _body["type"] = type
+    _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
+    _body["type"] = request_enum(CreateQueueRequestType, type, "type")
     if description is not None:
-        _body["description"] = description
+        _body["description"] = (
+            description
+            if description.__class__ is str
+            else request_value(description, str, "description")
+        )
     if filters is not None:
-        _body["filters"] = to_wire(filters)
+        _body["filters"] = request_any(filters, "filters")
     if sort is not None:
-        _body["sort"] = to_wire(sort)
+        _body["sort"] = request_any(sort, "sort")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

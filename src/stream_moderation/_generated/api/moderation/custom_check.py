@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.custom_check_response import CustomCheckResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -31,6 +36,8 @@ OPERATION: Operation[CustomCheckResponse] = Operation(
     success_status=201,
     response_type=CustomCheckResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -51,15 +58,29 @@ def build_request(
     _url = "/api/v2/moderation/custom_check"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["entity_id"] = entity_id
-    _body["entity_type"] = entity_type
-    _body["flags"] = [model_to_wire(CustomCheckFlag, x) for x in flags]
+    _body["entity_id"] = (
+        entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+    )
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
+    _body["flags"] = [request_model(CustomCheckFlag, x, f"flags[{i}]") for i, x in enumerate(flags)]
     if entity_creator_id is not None:
-        _body["entity_creator_id"] = entity_creator_id
+        _body["entity_creator_id"] = (
+            entity_creator_id
+            if entity_creator_id.__class__ is str
+            else request_value(entity_creator_id, str, "entity_creator_id")
+        )
     if moderation_payload is not None:
-        _body["moderation_payload"] = model_to_wire(ModerationPayloadRequest, moderation_payload)
+        _body["moderation_payload"] = request_model(
+            ModerationPayloadRequest, moderation_payload, "moderation_payload"
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
 from ...models.queue_response import QueueResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -26,6 +31,8 @@ OPERATION: Operation[QueueResponse] = Operation(
     success_status=201,
     response_type=QueueResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="idempotent write (delete by id)",
 )
 
 
@@ -45,7 +52,9 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.flag_item_response import FlagItemResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -27,6 +33,8 @@ OPERATION: Operation[FlagItemResponse] = Operation(
     success_status=201,
     response_type=FlagItemResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -48,18 +56,34 @@ def build_request(
     _url = "/api/v2/moderation/flag"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["entity_id"] = entity_id
-    _body["entity_type"] = entity_type
+    _body["entity_id"] = (
+        entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+    )
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
     if custom is not None:
-        _body["custom"] = to_wire(custom)
+        _body["custom"] = request_any(custom, "custom")
     if entity_creator_id is not None:
-        _body["entity_creator_id"] = entity_creator_id
+        _body["entity_creator_id"] = (
+            entity_creator_id
+            if entity_creator_id.__class__ is str
+            else request_value(entity_creator_id, str, "entity_creator_id")
+        )
     if moderation_payload is not None:
-        _body["moderation_payload"] = model_to_wire(ModerationPayload, moderation_payload)
+        _body["moderation_payload"] = request_model(
+            ModerationPayload, moderation_payload, "moderation_payload"
+        )
     if reason is not None:
-        _body["reason"] = reason
+        _body["reason"] = (
+            reason if reason.__class__ is str else request_value(reason, str, "reason")
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

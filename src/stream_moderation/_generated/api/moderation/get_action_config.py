@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.get_action_config_response import GetActionConfigResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[GetActionConfigResponse] = Operation(
     success_status=200,
     response_type=GetActionConfigResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 
@@ -35,13 +40,31 @@ def build_request(
     _url = "/api/v2/moderation/action_config"
     _params: dict[str, Any] = {}
     if queue_type is not None:
-        _params["queue_type"] = queue_type
+        _params["queue_type"] = (
+            queue_type
+            if queue_type.__class__ is str
+            else request_value(queue_type, str, "queue_type")
+        )
     if entity_type is not None:
-        _params["entity_type"] = entity_type
+        _params["entity_type"] = (
+            entity_type
+            if entity_type.__class__ is str
+            else request_value(entity_type, str, "entity_type")
+        )
     if exclude_defaults is not None:
-        _params["exclude_defaults"] = exclude_defaults
+        _params["exclude_defaults"] = (
+            exclude_defaults
+            if exclude_defaults.__class__ is bool
+            else request_value(exclude_defaults, bool, "exclude_defaults")
+        )
     if only_defaults is not None:
-        _params["only_defaults"] = only_defaults
+        _params["only_defaults"] = (
+            only_defaults
+            if only_defaults.__class__ is bool
+            else request_value(only_defaults, bool, "only_defaults")
+        )
     if user_id is not None:
-        _params["user_id"] = user_id
+        _params["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, None

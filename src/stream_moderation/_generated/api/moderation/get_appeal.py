@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.get_appeal_response import GetAppealResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +20,8 @@ OPERATION: Operation[GetAppealResponse] = Operation(
     success_status=200,
     response_type=GetAppealResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

@@ -7,7 +7,10 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.get_config_response import GetConfigResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +21,8 @@ OPERATION: Operation[GetConfigResponse] = Operation(
     success_status=200,
     response_type=GetConfigResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 
@@ -35,5 +40,5 @@ def build_request(
     )
     _params: dict[str, Any] = {}
     if team is not None:
-        _params["team"] = team
+        _params["team"] = team if team.__class__ is str else request_value(team, str, "team")
     return _url, _params, None

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.get_flag_count_response import GetFlagCountResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[GetFlagCountResponse] = Operation(
     success_status=201,
     response_type=GetFlagCountResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (get_*)",
 )
 
 
@@ -32,7 +37,15 @@ def build_request(
     _url = "/api/v2/moderation/flag_count"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["entity_creator_id"] = entity_creator_id
+    _body["entity_creator_id"] = (
+        entity_creator_id
+        if entity_creator_id.__class__ is str
+        else request_value(entity_creator_id, str, "entity_creator_id")
+    )
     if entity_type is not None:
-        _body["entity_type"] = entity_type
+        _body["entity_type"] = (
+            entity_type
+            if entity_type.__class__ is str
+            else request_value(entity_type, str, "entity_type")
+        )
     return _url, _params, _body

@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.get_moderation_rule_response import GetModerationRuleResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +20,8 @@ OPERATION: Operation[GetModerationRuleResponse] = Operation(
     success_status=200,
     response_type=GetModerationRuleResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

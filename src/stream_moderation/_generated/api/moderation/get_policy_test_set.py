@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.policy_test_set_response import PolicyTestSetResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +20,8 @@ OPERATION: Operation[PolicyTestSetResponse] = Operation(
     success_status=200,
     response_type=PolicyTestSetResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

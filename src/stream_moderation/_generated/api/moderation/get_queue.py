@@ -7,7 +7,10 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.queue_response import QueueResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +21,8 @@ OPERATION: Operation[QueueResponse] = Operation(
     success_status=200,
     response_type=QueueResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 
@@ -35,5 +40,7 @@ def build_request(
     )
     _params: dict[str, Any] = {}
     if user_id is not None:
-        _params["user_id"] = user_id
+        _params["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, None

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.get_setup_session_response import GetSetupSessionResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +19,8 @@ OPERATION: Operation[GetSetupSessionResponse] = Operation(
     success_status=200,
     response_type=GetSetupSessionResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

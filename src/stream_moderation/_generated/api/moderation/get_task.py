@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.moderation_get_task_response import ModerationGetTaskResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +20,8 @@ OPERATION: Operation[ModerationGetTaskResponse] = Operation(
     success_status=200,
     response_type=ModerationGetTaskResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

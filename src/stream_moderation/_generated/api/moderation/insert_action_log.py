@@ -7,7 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...models.insert_action_log_response import InsertActionLogResponse
-from ...types import Operation, to_wire
+from ...types import (
+    Operation,
+    request_any,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +22,8 @@ OPERATION: Operation[InsertActionLogResponse] = Operation(
     success_status=201,
     response_type=InsertActionLogResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -39,16 +45,40 @@ def build_request(
     _url = "/api/v2/moderation/action_logs"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action_type"] = action_type
-    _body["entity_creator_id"] = entity_creator_id
-    _body["entity_id"] = entity_id
-    _body["entity_type"] = entity_type
+    _body["action_type"] = (
+        action_type
+        if action_type.__class__ is str
+        else request_value(action_type, str, "action_type")
+    )
+    _body["entity_creator_id"] = (
+        entity_creator_id
+        if entity_creator_id.__class__ is str
+        else request_value(entity_creator_id, str, "entity_creator_id")
+    )
+    _body["entity_id"] = (
+        entity_id if entity_id.__class__ is str else request_value(entity_id, str, "entity_id")
+    )
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
     if custom is not None:
-        _body["custom"] = to_wire(custom)
+        _body["custom"] = request_any(custom, "custom")
     if reason is not None:
-        _body["reason"] = reason
+        _body["reason"] = (
+            reason if reason.__class__ is str else request_value(reason, str, "reason")
+        )
     if reporter_type is not None:
-        _body["reporter_type"] = reporter_type
+        _body["reporter_type"] = (
+            reporter_type
+            if reporter_type.__class__ is str
+            else request_value(reporter_type, str, "reporter_type")
+        )
     if reporter_user_id is not None:
-        _body["reporter_user_id"] = reporter_user_id
+        _body["reporter_user_id"] = (
+            reporter_user_id
+            if reporter_user_id.__class__ is str
+            else request_value(reporter_user_id, str, "reporter_user_id")
+        )
     return _url, _params, _body

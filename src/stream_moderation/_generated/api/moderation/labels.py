@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...models.labels_response import LabelsResponse
-from ...types import LazyModel, Operation
+from ...types import (
+    LazyModel,
+    Operation,
+    request_enum,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -26,6 +31,8 @@ OPERATION: Operation[LabelsResponse] = Operation(
     success_status=201,
     response_type=LabelsResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -46,17 +53,31 @@ def build_request(
     _url = "/api/v2/moderation/labels"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["content"] = content
+    _body["content"] = (
+        content if content.__class__ is str else request_value(content, str, "content")
+    )
     if category is not None:
-        _body["category"] = category
+        _body["category"] = (
+            category if category.__class__ is str else request_value(category, str, "category")
+        )
     if content_id is not None:
-        _body["content_id"] = content_id
+        _body["content_id"] = (
+            content_id
+            if content_id.__class__ is str
+            else request_value(content_id, str, "content_id")
+        )
     if content_type is not None:
-        _body["content_type"] = content_type
+        _body["content_type"] = request_enum(LabelsRequestContentType, content_type, "content_type")
     if dry_run is not None:
-        _body["dry_run"] = dry_run
+        _body["dry_run"] = (
+            dry_run if dry_run.__class__ is bool else request_value(dry_run, bool, "dry_run")
+        )
     if policy is not None:
-        _body["policy"] = policy
+        _body["policy"] = (
+            policy if policy.__class__ is str else request_value(policy, str, "policy")
+        )
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

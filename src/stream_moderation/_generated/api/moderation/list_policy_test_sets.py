@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.policy_test_set_list_response import PolicyTestSetListResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +19,8 @@ OPERATION: Operation[PolicyTestSetListResponse] = Operation(
     success_status=200,
     response_type=PolicyTestSetListResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

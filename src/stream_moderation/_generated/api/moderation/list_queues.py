@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.list_queues_response import ListQueuesResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +20,8 @@ OPERATION: Operation[ListQueuesResponse] = Operation(
     success_status=200,
     response_type=ListQueuesResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 
@@ -31,5 +36,7 @@ def build_request(
     _url = "/api/v2/moderation/queues"
     _params: dict[str, Any] = {}
     if user_id is not None:
-        _params["user_id"] = user_id
+        _params["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, None

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.list_tasks_response import ListTasksResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +19,8 @@ OPERATION: Operation[ListTasksResponse] = Operation(
     success_status=200,
     response_type=ListTasksResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="read (GET)",
 )
 
 

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.query_appeals_response import QueryAppealsResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -27,6 +33,8 @@ OPERATION: Operation[QueryAppealsResponse] = Operation(
     success_status=201,
     response_type=QueryAppealsResponse,
     items_field="items",
+    resendable=True,
+    resend_reason="read (query_*)",
 )
 
 
@@ -48,17 +56,21 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if filter is not None:
-        _body["filter"] = to_wire(filter)
+        _body["filter"] = request_any(filter, "filter")
     if limit is not None:
-        _body["limit"] = limit
+        _body["limit"] = limit if limit.__class__ is int else request_value(limit, int, "limit")
     if next is not None:
-        _body["next"] = next
+        _body["next"] = next if next.__class__ is str else request_value(next, str, "next")
     if prev is not None:
-        _body["prev"] = prev
+        _body["prev"] = prev if prev.__class__ is str else request_value(prev, str, "prev")
     if sort is not None:
-        _body["sort"] = [model_to_wire(SortParamRequest, x) for x in sort]
+        _body["sort"] = [
+            request_model(SortParamRequest, x, f"sort[{i}]") for i, x in enumerate(sort)
+        ]
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.query_review_queue_response import QueryReviewQueueResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -27,6 +33,8 @@ OPERATION: Operation[QueryReviewQueueResponse] = Operation(
     success_status=201,
     response_type=QueryReviewQueueResponse,
     items_field="items",
+    resendable=True,
+    resend_reason="read (query_*)",
 )
 
 
@@ -53,27 +61,51 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if exclude_default_action_config is not None:
-        _body["exclude_default_action_config"] = exclude_default_action_config
+        _body["exclude_default_action_config"] = (
+            exclude_default_action_config
+            if exclude_default_action_config.__class__ is bool
+            else request_value(exclude_default_action_config, bool, "exclude_default_action_config")
+        )
     if filter is not None:
-        _body["filter"] = to_wire(filter)
+        _body["filter"] = request_any(filter, "filter")
     if limit is not None:
-        _body["limit"] = limit
+        _body["limit"] = limit if limit.__class__ is int else request_value(limit, int, "limit")
     if lock_count is not None:
-        _body["lock_count"] = lock_count
+        _body["lock_count"] = (
+            lock_count
+            if lock_count.__class__ is int
+            else request_value(lock_count, int, "lock_count")
+        )
     if lock_duration is not None:
-        _body["lock_duration"] = lock_duration
+        _body["lock_duration"] = (
+            lock_duration
+            if lock_duration.__class__ is int
+            else request_value(lock_duration, int, "lock_duration")
+        )
     if lock_items is not None:
-        _body["lock_items"] = lock_items
+        _body["lock_items"] = (
+            lock_items
+            if lock_items.__class__ is bool
+            else request_value(lock_items, bool, "lock_items")
+        )
     if next is not None:
-        _body["next"] = next
+        _body["next"] = next if next.__class__ is str else request_value(next, str, "next")
     if prev is not None:
-        _body["prev"] = prev
+        _body["prev"] = prev if prev.__class__ is str else request_value(prev, str, "prev")
     if sort is not None:
-        _body["sort"] = [model_to_wire(SortParamRequest, x) for x in sort]
+        _body["sort"] = [
+            request_model(SortParamRequest, x, f"sort[{i}]") for i, x in enumerate(sort)
+        ]
     if stats_only is not None:
-        _body["stats_only"] = stats_only
+        _body["stats_only"] = (
+            stats_only
+            if stats_only.__class__ is bool
+            else request_value(stats_only, bool, "stats_only")
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

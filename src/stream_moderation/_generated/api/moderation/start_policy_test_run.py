@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote as _quote
 
 from ...models.policy_test_run_response import PolicyTestRunResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +20,8 @@ OPERATION: Operation[PolicyTestRunResponse] = Operation(
     success_status=201,
     response_type=PolicyTestRunResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 

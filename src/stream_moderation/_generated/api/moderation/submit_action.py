@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.submit_action_response import SubmitActionResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_enum,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -99,6 +105,8 @@ OPERATION: Operation[SubmitActionResponse] = Operation(
     success_status=201,
     response_type=SubmitActionResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -135,51 +143,71 @@ def build_request(
     _url = "/api/v2/moderation/submit_action"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action_type"] = action_type
+    _body["action_type"] = request_enum(SubmitActionRequestActionType, action_type, "action_type")
     if appeal_id is not None:
-        _body["appeal_id"] = appeal_id
+        _body["appeal_id"] = (
+            appeal_id if appeal_id.__class__ is str else request_value(appeal_id, str, "appeal_id")
+        )
     if ban is not None:
-        _body["ban"] = model_to_wire(BanActionRequestPayload, ban)
+        _body["ban"] = request_model(BanActionRequestPayload, ban, "ban")
     if block is not None:
-        _body["block"] = model_to_wire(BlockActionRequestPayload, block)
+        _body["block"] = request_model(BlockActionRequestPayload, block, "block")
     if bypass is not None:
-        _body["bypass"] = model_to_wire(BypassActionRequest, bypass)
+        _body["bypass"] = request_model(BypassActionRequest, bypass, "bypass")
     if custom is not None:
-        _body["custom"] = model_to_wire(CustomActionRequestPayload, custom)
+        _body["custom"] = request_model(CustomActionRequestPayload, custom, "custom")
     if delete_activity is not None:
-        _body["delete_activity"] = model_to_wire(DeleteActivityRequestPayload, delete_activity)
+        _body["delete_activity"] = request_model(
+            DeleteActivityRequestPayload, delete_activity, "delete_activity"
+        )
     if delete_comment is not None:
-        _body["delete_comment"] = model_to_wire(DeleteCommentRequestPayload, delete_comment)
+        _body["delete_comment"] = request_model(
+            DeleteCommentRequestPayload, delete_comment, "delete_comment"
+        )
     if delete_message is not None:
-        _body["delete_message"] = model_to_wire(DeleteMessageRequestPayload, delete_message)
+        _body["delete_message"] = request_model(
+            DeleteMessageRequestPayload, delete_message, "delete_message"
+        )
     if delete_reaction is not None:
-        _body["delete_reaction"] = model_to_wire(DeleteReactionRequestPayload, delete_reaction)
+        _body["delete_reaction"] = request_model(
+            DeleteReactionRequestPayload, delete_reaction, "delete_reaction"
+        )
     if delete_user is not None:
-        _body["delete_user"] = model_to_wire(DeleteUserRequestPayload, delete_user)
+        _body["delete_user"] = request_model(DeleteUserRequestPayload, delete_user, "delete_user")
     if delete_user_messages is not None:
-        _body["delete_user_messages"] = model_to_wire(
-            DeleteUserMessagesRequestPayload, delete_user_messages
+        _body["delete_user_messages"] = request_model(
+            DeleteUserMessagesRequestPayload, delete_user_messages, "delete_user_messages"
         )
     if escalate is not None:
-        _body["escalate"] = model_to_wire(EscalatePayload, escalate)
+        _body["escalate"] = request_model(EscalatePayload, escalate, "escalate")
     if flag is not None:
-        _body["flag"] = model_to_wire(FlagRequest, flag)
+        _body["flag"] = request_model(FlagRequest, flag, "flag")
     if item_id is not None:
-        _body["item_id"] = item_id
+        _body["item_id"] = (
+            item_id if item_id.__class__ is str else request_value(item_id, str, "item_id")
+        )
     if mark_reviewed is not None:
-        _body["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, mark_reviewed)
+        _body["mark_reviewed"] = request_model(
+            MarkReviewedRequestPayload, mark_reviewed, "mark_reviewed"
+        )
     if reject_appeal is not None:
-        _body["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, reject_appeal)
+        _body["reject_appeal"] = request_model(
+            RejectAppealRequestPayload, reject_appeal, "reject_appeal"
+        )
     if restore is not None:
-        _body["restore"] = model_to_wire(RestoreActionRequestPayload, restore)
+        _body["restore"] = request_model(RestoreActionRequestPayload, restore, "restore")
     if shadow_block is not None:
-        _body["shadow_block"] = model_to_wire(ShadowBlockActionRequestPayload, shadow_block)
+        _body["shadow_block"] = request_model(
+            ShadowBlockActionRequestPayload, shadow_block, "shadow_block"
+        )
     if unban is not None:
-        _body["unban"] = model_to_wire(UnbanActionRequestPayload, unban)
+        _body["unban"] = request_model(UnbanActionRequestPayload, unban, "unban")
     if unblock is not None:
-        _body["unblock"] = model_to_wire(UnblockActionRequestPayload, unblock)
+        _body["unblock"] = request_model(UnblockActionRequestPayload, unblock, "unblock")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.submit_chat_message_task_response import SubmitChatMessageTaskResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ OPERATION: Operation[SubmitChatMessageTaskResponse] = Operation(
     success_status=201,
     response_type=SubmitChatMessageTaskResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -46,16 +54,31 @@ def build_request(
     _url = "/api/v1/moderation/chat_message_tasks"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["channel_id"] = channel_id
-    _body["message_id"] = message_id
-    _body["text"] = text
-    _body["user_id"] = user_id
+    _body["channel_id"] = (
+        channel_id if channel_id.__class__ is str else request_value(channel_id, str, "channel_id")
+    )
+    _body["message_id"] = (
+        message_id if message_id.__class__ is str else request_value(message_id, str, "message_id")
+    )
+    _body["text"] = text if text.__class__ is str else request_value(text, str, "text")
+    _body["user_id"] = (
+        user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+    )
     if channel_name is not None:
-        _body["channel_name"] = channel_name
+        _body["channel_name"] = (
+            channel_name
+            if channel_name.__class__ is str
+            else request_value(channel_name, str, "channel_name")
+        )
     if evaluations is not None:
-        _body["evaluations"] = [model_to_wire(EvaluationPayload, x) for x in evaluations]
+        _body["evaluations"] = [
+            request_model(EvaluationPayload, x, f"evaluations[{i}]")
+            for i, x in enumerate(evaluations)
+        ]
     if extra is not None:
-        _body["extra"] = to_wire(extra)
+        _body["extra"] = request_any(extra, "extra")
     if user_name is not None:
-        _body["user_name"] = user_name
+        _body["user_name"] = (
+            user_name if user_name.__class__ is str else request_value(user_name, str, "user_name")
+        )
     return _url, _params, _body

@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...models.submit_moderation_feedback_response import SubmitModerationFeedbackResponse
-from ...types import Operation, to_wire
+from ...types import (
+    Operation,
+    request_any,
+    request_value,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -18,6 +22,8 @@ OPERATION: Operation[SubmitModerationFeedbackResponse] = Operation(
     success_status=201,
     response_type=SubmitModerationFeedbackResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -40,19 +46,43 @@ def build_request(
     _url = "/api/v2/moderation/submit_moderation_feedback"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["message"] = message
-    _body["published_at"] = published_at
-    _body["reference"] = reference
+    _body["message"] = (
+        message if message.__class__ is str else request_value(message, str, "message")
+    )
+    _body["published_at"] = (
+        published_at
+        if published_at.__class__ is str
+        else request_value(published_at, str, "published_at")
+    )
+    _body["reference"] = (
+        reference if reference.__class__ is str else request_value(reference, str, "reference")
+    )
     if channel_id is not None:
-        _body["channel_id"] = channel_id
+        _body["channel_id"] = (
+            channel_id
+            if channel_id.__class__ is str
+            else request_value(channel_id, str, "channel_id")
+        )
     if current_labels is not None:
-        _body["current_labels"] = to_wire(current_labels)
+        _body["current_labels"] = request_any(current_labels, "current_labels")
     if current_recommended_action is not None:
-        _body["current_recommended_action"] = current_recommended_action
+        _body["current_recommended_action"] = (
+            current_recommended_action
+            if current_recommended_action.__class__ is str
+            else request_value(current_recommended_action, str, "current_recommended_action")
+        )
     if description is not None:
-        _body["description"] = description
+        _body["description"] = (
+            description
+            if description.__class__ is str
+            else request_value(description, str, "description")
+        )
     if expected_labels is not None:
-        _body["expected_labels"] = to_wire(expected_labels)
+        _body["expected_labels"] = request_any(expected_labels, "expected_labels")
     if expected_recommended_action is not None:
-        _body["expected_recommended_action"] = expected_recommended_action
+        _body["expected_recommended_action"] = (
+            expected_recommended_action
+            if expected_recommended_action.__class__ is str
+            else request_value(expected_recommended_action, str, "expected_recommended_action")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.submit_task_response import SubmitTaskResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_enum,
+    request_model,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -29,6 +35,8 @@ OPERATION: Operation[SubmitTaskResponse] = Operation(
     success_status=201,
     response_type=SubmitTaskResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -46,10 +54,13 @@ def build_request(
     _url = "/api/v1/moderation/tasks"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["content_type"] = content_type
-    _body["payload"] = to_wire(payload)
+    _body["content_type"] = request_enum(SubmitTaskRequestContentType, content_type, "content_type")
+    _body["payload"] = request_any(payload, "payload")
     if evaluations is not None:
-        _body["evaluations"] = [model_to_wire(EvaluationPayload, x) for x in evaluations]
+        _body["evaluations"] = [
+            request_model(EvaluationPayload, x, f"evaluations[{i}]")
+            for i, x in enumerate(evaluations)
+        ]
     if extra is not None:
-        _body["extra"] = to_wire(extra)
+        _body["extra"] = request_any(extra, "extra")
     return _url, _params, _body

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.unban_response import UnbanResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -25,6 +30,8 @@ OPERATION: Operation[UnbanResponse] = Operation(
     success_status=201,
     response_type=UnbanResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -42,14 +49,30 @@ def build_request(
     """
     _url = "/api/v2/moderation/unban"
     _params: dict[str, Any] = {}
-    _params["target_user_id"] = target_user_id
+    _params["target_user_id"] = (
+        target_user_id
+        if target_user_id.__class__ is str
+        else request_value(target_user_id, str, "target_user_id")
+    )
     if channel_cid is not None:
-        _params["channel_cid"] = channel_cid
+        _params["channel_cid"] = (
+            channel_cid
+            if channel_cid.__class__ is str
+            else request_value(channel_cid, str, "channel_cid")
+        )
     if created_by is not None:
-        _params["created_by"] = created_by
+        _params["created_by"] = (
+            created_by
+            if created_by.__class__ is str
+            else request_value(created_by, str, "created_by")
+        )
     _body: dict[str, Any] = {}
     if unbanned_by is not None:
-        _body["unbanned_by"] = model_to_wire(UserRequest, unbanned_by)
+        _body["unbanned_by"] = request_model(UserRequest, unbanned_by, "unbanned_by")
     if unbanned_by_id is not None:
-        _body["unbanned_by_id"] = unbanned_by_id
+        _body["unbanned_by_id"] = (
+            unbanned_by_id
+            if unbanned_by_id.__class__ is str
+            else request_value(unbanned_by_id, str, "unbanned_by_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.unmute_response import UnmuteResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ OPERATION: Operation[UnmuteResponse] = Operation(
     success_status=201,
     response_type=UnmuteResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -41,9 +49,11 @@ def build_request(
     _url = "/api/v2/moderation/unmute"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["target_ids"] = to_wire(target_ids)
+    _body["target_ids"] = request_any(target_ids, "target_ids")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -16,6 +18,8 @@ OPERATION: Operation[dict[str, Any]] = Operation(
     success_status=200,
     response_type=None,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
 from ...models.queue_response import QueueResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -26,6 +32,8 @@ OPERATION: Operation[QueueResponse] = Operation(
     success_status=200,
     response_type=QueueResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -49,15 +57,21 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if description is not None:
-        _body["description"] = description
+        _body["description"] = (
+            description
+            if description.__class__ is str
+            else request_value(description, str, "description")
+        )
     if filters is not None:
-        _body["filters"] = to_wire(filters)
+        _body["filters"] = request_any(filters, "filters")
     if name is not None:
-        _body["name"] = name
+        _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
     if sort is not None:
-        _body["sort"] = to_wire(sort)
+        _body["sort"] = request_any(sort, "sort")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

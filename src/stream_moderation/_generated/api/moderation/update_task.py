@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
 from ...models.update_task_response import UpdateTaskResponse
-from ...types import LazyModel, Operation, model_to_wire, timestamp_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_timestamp,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -29,6 +35,8 @@ OPERATION: Operation[UpdateTaskResponse] = Operation(
     success_status=201,
     response_type=UpdateTaskResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -51,13 +59,26 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     if assigned_to is not None:
-        _body["assigned_to"] = assigned_to
+        _body["assigned_to"] = (
+            assigned_to
+            if assigned_to.__class__ is str
+            else request_value(assigned_to, str, "assigned_to")
+        )
     if evaluations is not None:
-        _body["evaluations"] = [model_to_wire(EvaluationPayload, x) for x in evaluations]
+        _body["evaluations"] = [
+            request_model(EvaluationPayload, x, f"evaluations[{i}]")
+            for i, x in enumerate(evaluations)
+        ]
     if reviewed_at is not None:
-        _body["reviewed_at"] = timestamp_to_wire(reviewed_at)
+        _body["reviewed_at"] = request_timestamp(reviewed_at, "reviewed_at")
     if reviewed_by is not None:
-        _body["reviewed_by"] = reviewed_by
+        _body["reviewed_by"] = (
+            reviewed_by
+            if reviewed_by.__class__ is str
+            else request_value(reviewed_by, str, "reviewed_by")
+        )
     if triggers is not None:
-        _body["triggers"] = [model_to_wire(TriggerPayload, x) for x in triggers]
+        _body["triggers"] = [
+            request_model(TriggerPayload, x, f"triggers[{i}]") for i, x in enumerate(triggers)
+        ]
     return _url, _params, _body

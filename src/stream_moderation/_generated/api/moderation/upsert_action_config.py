@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.upsert_action_config_response import UpsertActionConfigResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ OPERATION: Operation[UpsertActionConfigResponse] = Operation(
     success_status=201,
     response_type=UpsertActionConfigResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -48,21 +56,35 @@ def build_request(
     _url = "/api/v2/moderation/action_config"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action"] = action
-    _body["entity_type"] = entity_type
-    _body["order"] = order
+    _body["action"] = action if action.__class__ is str else request_value(action, str, "action")
+    _body["entity_type"] = (
+        entity_type
+        if entity_type.__class__ is str
+        else request_value(entity_type, str, "entity_type")
+    )
+    _body["order"] = order if order.__class__ is int else request_value(order, int, "order")
     if custom is not None:
-        _body["custom"] = to_wire(custom)
+        _body["custom"] = request_any(custom, "custom")
     if description is not None:
-        _body["description"] = description
+        _body["description"] = (
+            description
+            if description.__class__ is str
+            else request_value(description, str, "description")
+        )
     if icon is not None:
-        _body["icon"] = icon
+        _body["icon"] = icon if icon.__class__ is str else request_value(icon, str, "icon")
     if id is not None:
-        _body["id"] = id
+        _body["id"] = id if id.__class__ is str else request_value(id, str, "id")
     if queue_type is not None:
-        _body["queue_type"] = queue_type
+        _body["queue_type"] = (
+            queue_type
+            if queue_type.__class__ is str
+            else request_value(queue_type, str, "queue_type")
+        )
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.upsert_config_response import UpsertConfigResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -67,6 +72,8 @@ OPERATION: Operation[UpsertConfigResponse] = Operation(
     success_status=201,
     response_type=UpsertConfigResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="idempotent write (upsert by key)",
 )
 
 
@@ -103,53 +110,75 @@ def build_request(
     _url = "/api/v2/moderation/config"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["key"] = key
+    _body["key"] = key if key.__class__ is str else request_value(key, str, "key")
     if ai_audio_config is not None:
-        _body["ai_audio_config"] = model_to_wire(AIAudioConfigRequest, ai_audio_config)
+        _body["ai_audio_config"] = request_model(
+            AIAudioConfigRequest, ai_audio_config, "ai_audio_config"
+        )
     if ai_image_config is not None:
-        _body["ai_image_config"] = model_to_wire(AIImageConfig, ai_image_config)
+        _body["ai_image_config"] = request_model(AIImageConfig, ai_image_config, "ai_image_config")
     if ai_text_config is not None:
-        _body["ai_text_config"] = model_to_wire(AITextConfig, ai_text_config)
+        _body["ai_text_config"] = request_model(AITextConfig, ai_text_config, "ai_text_config")
     if ai_video_config is not None:
-        _body["ai_video_config"] = model_to_wire(AIVideoConfig, ai_video_config)
+        _body["ai_video_config"] = request_model(AIVideoConfig, ai_video_config, "ai_video_config")
     if async_ is not None:
-        _body["async"] = async_
+        _body["async"] = (
+            async_ if async_.__class__ is bool else request_value(async_, bool, "async_")
+        )
     if automod_platform_circumvention_config is not None:
-        _body["automod_platform_circumvention_config"] = model_to_wire(
-            AutomodPlatformCircumventionConfig, automod_platform_circumvention_config
+        _body["automod_platform_circumvention_config"] = request_model(
+            AutomodPlatformCircumventionConfig,
+            automod_platform_circumvention_config,
+            "automod_platform_circumvention_config",
         )
     if automod_semantic_filters_config is not None:
-        _body["automod_semantic_filters_config"] = model_to_wire(
-            AutomodSemanticFiltersConfig, automod_semantic_filters_config
+        _body["automod_semantic_filters_config"] = request_model(
+            AutomodSemanticFiltersConfig,
+            automod_semantic_filters_config,
+            "automod_semantic_filters_config",
         )
     if automod_toxicity_config is not None:
-        _body["automod_toxicity_config"] = model_to_wire(
-            AutomodToxicityConfig, automod_toxicity_config
+        _body["automod_toxicity_config"] = request_model(
+            AutomodToxicityConfig, automod_toxicity_config, "automod_toxicity_config"
         )
     if aws_rekognition_config is not None:
-        _body["aws_rekognition_config"] = model_to_wire(AIImageConfig, aws_rekognition_config)
+        _body["aws_rekognition_config"] = request_model(
+            AIImageConfig, aws_rekognition_config, "aws_rekognition_config"
+        )
     if block_list_config is not None:
-        _body["block_list_config"] = model_to_wire(BlockListConfig, block_list_config)
+        _body["block_list_config"] = request_model(
+            BlockListConfig, block_list_config, "block_list_config"
+        )
     if bodyguard_config is not None:
-        _body["bodyguard_config"] = model_to_wire(AITextConfig, bodyguard_config)
+        _body["bodyguard_config"] = request_model(
+            AITextConfig, bodyguard_config, "bodyguard_config"
+        )
     if flood_config is not None:
-        _body["flood_config"] = model_to_wire(FloodConfig, flood_config)
+        _body["flood_config"] = request_model(FloodConfig, flood_config, "flood_config")
     if google_vision_config is not None:
-        _body["google_vision_config"] = model_to_wire(GoogleVisionConfig, google_vision_config)
+        _body["google_vision_config"] = request_model(
+            GoogleVisionConfig, google_vision_config, "google_vision_config"
+        )
     if llm_config is not None:
-        _body["llm_config"] = model_to_wire(LLMConfig, llm_config)
+        _body["llm_config"] = request_model(LLMConfig, llm_config, "llm_config")
     if rule_builder_config is not None:
-        _body["rule_builder_config"] = model_to_wire(RuleBuilderConfig, rule_builder_config)
+        _body["rule_builder_config"] = request_model(
+            RuleBuilderConfig, rule_builder_config, "rule_builder_config"
+        )
     if team is not None:
-        _body["team"] = team
+        _body["team"] = team if team.__class__ is str else request_value(team, str, "team")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     if velocity_filter_config is not None:
-        _body["velocity_filter_config"] = model_to_wire(
-            VelocityFilterConfig, velocity_filter_config
+        _body["velocity_filter_config"] = request_model(
+            VelocityFilterConfig, velocity_filter_config, "velocity_filter_config"
         )
     if video_call_rule_config is not None:
-        _body["video_call_rule_config"] = model_to_wire(VideoCallRuleConfig, video_call_rule_config)
+        _body["video_call_rule_config"] = request_model(
+            VideoCallRuleConfig, video_call_rule_config, "video_call_rule_config"
+        )
     return _url, _params, _body

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...models.upsert_moderation_rule_response import UpsertModerationRuleResponse
-from ...types import LazyModel, Operation, model_to_wire, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -39,6 +45,8 @@ OPERATION: Operation[UpsertModerationRuleResponse] = Operation(
     success_status=201,
     response_type=UpsertModerationRuleResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="idempotent write (upsert by name)",
 )
 
 
@@ -66,32 +74,53 @@ def build_request(
     _url = "/api/v2/moderation/moderation_rule"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["name"] = name
-    _body["rule_type"] = rule_type
+    _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
+    _body["rule_type"] = (
+        rule_type if rule_type.__class__ is str else request_value(rule_type, str, "rule_type")
+    )
     if action is not None:
-        _body["action"] = model_to_wire(RuleBuilderAction, action)
+        _body["action"] = request_model(RuleBuilderAction, action, "action")
     if action_sequences is not None:
         _body["action_sequences"] = [
-            model_to_wire(CallRuleActionSequence, x) for x in action_sequences
+            request_model(CallRuleActionSequence, x, f"action_sequences[{i}]")
+            for i, x in enumerate(action_sequences)
         ]
     if conditions is not None:
-        _body["conditions"] = [model_to_wire(RuleBuilderCondition, x) for x in conditions]
+        _body["conditions"] = [
+            request_model(RuleBuilderCondition, x, f"conditions[{i}]")
+            for i, x in enumerate(conditions)
+        ]
     if config_keys is not None:
-        _body["config_keys"] = to_wire(config_keys)
+        _body["config_keys"] = request_any(config_keys, "config_keys")
     if cooldown_period is not None:
-        _body["cooldown_period"] = cooldown_period
+        _body["cooldown_period"] = (
+            cooldown_period
+            if cooldown_period.__class__ is str
+            else request_value(cooldown_period, str, "cooldown_period")
+        )
     if description is not None:
-        _body["description"] = description
+        _body["description"] = (
+            description
+            if description.__class__ is str
+            else request_value(description, str, "description")
+        )
     if enabled is not None:
-        _body["enabled"] = enabled
+        _body["enabled"] = (
+            enabled if enabled.__class__ is bool else request_value(enabled, bool, "enabled")
+        )
     if groups is not None:
-        _body["groups"] = [model_to_wire(RuleBuilderConditionGroup, x) for x in groups]
+        _body["groups"] = [
+            request_model(RuleBuilderConditionGroup, x, f"groups[{i}]")
+            for i, x in enumerate(groups)
+        ]
     if logic is not None:
-        _body["logic"] = logic
+        _body["logic"] = logic if logic.__class__ is str else request_value(logic, str, "logic")
     if team is not None:
-        _body["team"] = team
+        _body["team"] = team if team.__class__ is str else request_value(team, str, "team")
     if user is not None:
-        _body["user"] = model_to_wire(UserRequest, user)
+        _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:
-        _body["user_id"] = user_id
+        _body["user_id"] = (
+            user_id if user_id.__class__ is str else request_value(user_id, str, "user_id")
+        )
     return _url, _params, _body

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.upsert_setup_session_response import UpsertSetupSessionResponse
-from ...types import LazyModel, Operation, to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_any,
+    request_enum,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -35,6 +40,8 @@ OPERATION: Operation[UpsertSetupSessionResponse] = Operation(
     success_status=201,
     response_type=UpsertSetupSessionResponse,
     items_field=None,
+    resendable=False,
+    resend_reason="write",
 )
 
 
@@ -51,8 +58,10 @@ def build_request(
     _url = "/api/v2/moderation/setup"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["current_step"] = current_step
-    _body["status"] = status
+    _body["current_step"] = request_enum(
+        UpsertSetupSessionRequestCurrentStep, current_step, "current_step"
+    )
+    _body["status"] = request_enum(UpsertSetupSessionRequestStatus, status, "status")
     if setup_data is not None:
-        _body["setup_data"] = to_wire(setup_data)
+        _body["setup_data"] = request_any(setup_data, "setup_data")
     return _url, _params, _body

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.delete_moderation_template_response import DeleteModerationTemplateResponse
-from ...types import Operation
+from ...types import (
+    Operation,
+)
 
 __all__ = ["OPERATION", "build_request"]
 
@@ -17,6 +19,8 @@ OPERATION: Operation[DeleteModerationTemplateResponse] = Operation(
     success_status=200,
     response_type=DeleteModerationTemplateResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="idempotent write (DELETE)",
 )
 
 

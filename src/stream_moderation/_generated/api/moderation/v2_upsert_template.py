@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...models.upsert_moderation_template_response import UpsertModerationTemplateResponse
-from ...types import LazyModel, Operation, model_to_wire
+from ...types import (
+    LazyModel,
+    Operation,
+    request_model,
+    request_value,
+)
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
@@ -31,6 +36,8 @@ OPERATION: Operation[UpsertModerationTemplateResponse] = Operation(
     success_status=201,
     response_type=UpsertModerationTemplateResponse,
     items_field=None,
+    resendable=True,
+    resend_reason="idempotent write (upsert by name)",
 )
 
 
@@ -46,6 +53,6 @@ def build_request(
     _url = "/api/v2/moderation/feeds_moderation_template"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["config"] = model_to_wire(FeedsModerationTemplateConfigPayload, config)
-    _body["name"] = name
+    _body["config"] = request_model(FeedsModerationTemplateConfigPayload, config, "config")
+    _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
     return _url, _params, _body
