@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("versions", nargs="*", help="default: every release in the lock")
     p.add_argument("--no-constructed", action="store_true", help="skip the constructed release")
+    p.add_argument("--jobs", type=int, help="releases run at a time (default: min(2, CPUs))")
     args = parser.parse_args(argv)
     try:
         if args.command == "spec":
