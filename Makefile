@@ -11,8 +11,12 @@ BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
+# Stream's official SDK alone, for tests/test_getstream_sdk.py (run over a socket in `make test`).
+GETSTREAM_VENV := .venv-getstream
+GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
-.PHONY: install need-redis test generate check-generated spec spec-diff pin-spec lint typecheck demo bench stress clean
+.PHONY: install need-redis test test-releases generate check-generated spec spec-diff pin-spec \
+	changelog default-release lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +31,11 @@ $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	$(BENCH_PY) -m pip install --quiet --upgrade pip
 	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,redis,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
+
+$(GETSTREAM_STAMP): tests/getstream-requirements.txt
+	test -x $(GETSTREAM_VENV)/bin/python || $(PYTHON) -m venv $(GETSTREAM_VENV)
+	$(GETSTREAM_VENV)/bin/python -m pip install --quiet -r tests/getstream-requirements.txt
+	touch $(GETSTREAM_STAMP)
 
 # Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
 # BENCH_ARGS="--quick" for a fast pass, "--only parse,percall" for some sections.
@@ -45,8 +54,18 @@ check-generated: $(STAMP)
 spec-diff: $(STAMP)
 	$(PY) -m codegen spec-diff $(FROM) $(TO)
 
+# SOURCE=<folder> and/or COMMIT=<upstream commit>: both = files from the folder, recorded as
+# that upstream commit's (for a maintainer with a copy and no access to GitHub).
 pin-spec: $(STAMP)
 	$(PY) -m codegen pin-spec $(VERSION) $(if $(SOURCE),--source $(SOURCE)) $(if $(COMMIT),--commit $(COMMIT))
+
+# Write CHANGELOG.md's Stream API part for TO (`make generate SPEC_VERSION=...` runs it too).
+changelog: $(STAMP)
+	$(PY) -m codegen changelog $(FROM) $(TO)
+
+# The release of record: `make test` fails where the emulator falls back for it.
+default-release: $(STAMP)
+	$(PY) -m codegen default-release $(VERSION)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests codegen examples bench
@@ -55,7 +74,6 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-# The fleet tests start a real Redis server; they fail, never skip, without one.
 # The fleet tests start a real Redis server: Debian's redis-server, installed when missing
 # (as root, the way CI runs); otherwise the command to run is printed.
 need-redis:
@@ -66,8 +84,19 @@ need-redis:
 	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; }
 
-test: $(STAMP) need-redis check-generated lint typecheck
+test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck
 	$(PY) -m pytest -q
+
+# Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
+# operation, a required field, an enum value, a renamed schema), each regenerated in a
+# scratch copy and checked there: drift check, mypy, the whole suite (CONSTRUCTED=0: skip it).
+# JOBS=<n>: releases at a time (default: one per CPU, at most 2).
+RELEASES ?=
+CONSTRUCTED ?= 1
+JOBS ?=
+test-releases: $(STAMP) $(GETSTREAM_STAMP) need-redis
+	$(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed) \
+		$(if $(JOBS),--jobs $(JOBS))
 
 # The long runs: 10,000 checks under injected faults, schemathesis with every phase, a fleet
 # of 4 workers checking 1,000 messages.
@@ -78,4 +107,4 @@ demo: $(STAMP)
 	$(PY) examples/getting_started.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build
+	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) build

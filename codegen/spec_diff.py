@@ -14,7 +14,7 @@ from typing import Any
 
 from .normalise import iter_operations
 
-__all__ = ["diff_specs", "spec_diff", "type_name"]
+__all__ = ["changelog_summary", "diff_specs", "spec_diff", "type_name"]
 
 Spec = dict[str, Any]
 _REF = "#/components/schemas/"
@@ -238,8 +238,11 @@ def _section(title: str, entries: list[tuple[str, list[str]]]) -> list[str]:
     return [*lines, ""]
 
 
-def diff_specs(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
-    """The text report of what changed from ``old`` to ``new`` (two normalised, merged specs)."""
+Section = tuple[str, list[tuple[str, list[str]]]]
+
+
+def _diff_sections(old: Spec, new: Spec) -> tuple[str, list[Section]]:
+    """The counts line and the six sections (title, [(entry, details)]) of a diff."""
     old_ops = {(m.upper(), p): op for p, m, op in iter_operations(old)}
     new_ops = {(m.upper(), p): op for p, m, op in iter_operations(new)}
 
@@ -247,11 +250,11 @@ def diff_specs(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
         # by path, then method: the operations of one path stay together
         return sorted(keys, key=lambda mp: (mp[1], mp[0]))
 
-    ops_added = [
+    ops_added: list[tuple[str, list[str]]] = [
         (f"+ {m} {p}  {_summary(new_ops[(m, p)])}", [])
         for m, p in order(set(new_ops) - set(old_ops))
     ]
-    ops_removed = [
+    ops_removed: list[tuple[str, list[str]]] = [
         (f"- {m} {p}  {_summary(old_ops[(m, p)])}", [])
         for m, p in order(set(old_ops) - set(new_ops))
     ]
@@ -263,11 +266,13 @@ def diff_specs(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
 
     old_schemas = old.get("components", {}).get("schemas", {})
     new_schemas = new.get("components", {}).get("schemas", {})
-    schemas_added = [
+    schemas_added: list[tuple[str, list[str]]] = [
         (f"+ {n}: {_fields_line(new_schemas[n])}", [])
         for n in sorted(set(new_schemas) - set(old_schemas))
     ]
-    schemas_removed = [(f"- {n}", []) for n in sorted(set(old_schemas) - set(new_schemas))]
+    schemas_removed: list[tuple[str, list[str]]] = [
+        (f"- {n}", []) for n in sorted(set(old_schemas) - set(new_schemas))
+    ]
     schemas_changed = []
     for n in sorted(set(old_schemas) & set(new_schemas)):
         changes = _schema_changes(old_schemas[n], new_schemas[n])
@@ -279,18 +284,36 @@ def diff_specs(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
         f"{len(ops_changed)} changed; schemas: {len(schemas_added)} added, "
         f"{len(schemas_removed)} removed, {len(schemas_changed)} changed"
     )
+    return counts, [
+        ("Operations added", ops_added),
+        ("Operations removed", ops_removed),
+        ("Operations changed", ops_changed),
+        ("Schemas added", schemas_added),
+        ("Schemas removed", schemas_removed),
+        ("Schemas changed (+ added, - removed, ~ changed)", schemas_changed),
+    ]
+
+
+def diff_specs(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
+    """The text report of what changed from ``old`` to ``new`` (two normalised, merged specs)."""
+    counts, sections = _diff_sections(old, new)
     lines = [
         f"Spec diff {old_name} -> {new_name} (normalised and merged, as the SDK is generated)",
         counts,
         "",
-        *_section("Operations added", ops_added),
-        *_section("Operations removed", ops_removed),
-        *_section("Operations changed", ops_changed),
-        *_section("Schemas added", schemas_added),
-        *_section("Schemas removed", schemas_removed),
-        *_section("Schemas changed (+ added, - removed, ~ changed)", schemas_changed),
     ]
+    for title, entries in sections:
+        lines.extend(_section(title, entries))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def changelog_summary(old: Spec, new: Spec, *, old_name: str, new_name: str) -> str:
+    """The Stream API part of a CHANGELOG entry: the counts, then the report's sections."""
+    counts, sections = _diff_sections(old, new)
+    lines = [f"Stream's spec {old_name} -> {new_name}: {counts}.", "", "```text"]
+    for title, entries in sections:
+        lines.extend(_section(title, entries))
+    return "\n".join(lines).rstrip() + "\n```\n"
 
 
 def spec_diff(old: str, new: str) -> str:

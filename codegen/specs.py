@@ -26,10 +26,12 @@ __all__ = [
     "OPENAPI_DIR",
     "SPEC_FILES",
     "SpecError",
+    "default_version",
     "load_lock",
     "materialise",
     "pin",
     "pinned_version",
+    "set_default",
     "set_pinned",
     "shared_dir",
     "spec_root",
@@ -81,7 +83,17 @@ def load_lock(path: Path | None = None) -> dict[str, Any]:
 
 
 def pinned_version() -> str:
+    """The release the committed code is generated from (``make generate`` moves it)."""
     version: str = load_lock()["pinned"]
+    return version
+
+
+def default_version() -> str:
+    """The project's release of record: the emulator has semantics for every operation of
+    it, and the tests fail where it does not (for any other release they only warn).
+    ``make default-release VERSION=<v>`` moves it; it is the pinned one when unset."""
+    lock = load_lock()
+    version: str = lock.get("default", lock["pinned"])
     return version
 
 
@@ -180,6 +192,18 @@ def set_pinned(version: str) -> None:
         _atomic_write(lock_path(), (json.dumps(lock, indent=2) + "\n").encode())
 
 
+def set_default(version: str) -> None:
+    """Make ``version`` (already in the lock) the project's release of record."""
+    lock = load_lock()
+    if version not in lock["versions"]:
+        raise SpecError(f"spec version {version} is not pinned in {lock_path()}")
+    if lock.get("default") != version:
+        lock["default"] = version
+        first = ("pinned", "default")  # the two names a reader looks for, at the top
+        lock = {k: lock[k] for k in first} | {k: v for k, v in lock.items() if k not in first}
+        _atomic_write(lock_path(), (json.dumps(lock, indent=2) + "\n").encode())
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(fd, "wb") as fh:
@@ -188,13 +212,21 @@ def _atomic_write(target: Path, data: bytes) -> None:
 
 
 def pin(version: str, *, source: str | None = None, commit: str | None = None) -> dict[str, Any]:
-    """Record a release in the lock, from a local folder or an upstream commit.
+    """Record a release in the lock, from a local folder, an upstream commit, or both.
 
-    Both files are read (or downloaded) and checked to be OpenAPI documents of that
-    version before the lock is touched; on any error the lock is left as it was.
+    - ``commit`` alone: both files are downloaded from the upstream repository at that commit.
+    - ``source`` alone: both files are read from the folder, which the lock then names as
+      their origin (a release that is not an upstream one, e.g. a constructed test release).
+    - ``source`` and ``commit``: the files are read from the folder but recorded as the
+      upstream files of that commit, for a maintainer with a copy and no access to GitHub.
+      Nothing is downloaded; the sha256s recorded are those of the folder's files, so a
+      later ``make spec`` that downloads them from upstream fails if the copy was not true.
+
+    Both files are checked to be OpenAPI documents of that version before the lock is
+    touched; on any error the lock is left as it was.
     """
-    if bool(source) == bool(commit):
-        raise SpecError("pin-spec needs exactly one of SOURCE=<folder> or COMMIT=<upstream commit>")
+    if not source and not commit:
+        raise SpecError("pin-spec needs SOURCE=<folder>, COMMIT=<upstream commit>, or both")
     if not _VERSION.fullmatch(version or ""):
         raise SpecError(f"pin-spec: {version!r} is not a release name such as v233.27.0")
     if commit and not _COMMIT.fullmatch(commit):
@@ -224,7 +256,7 @@ def pin(version: str, *, source: str | None = None, commit: str | None = None) -
             raise SpecError(f"{origin}: info.version is {spec_version!r}, not {version!r}")
         files[name] = {"path": upstream_path, "sha256": sha256(data)}
         blobs[name] = data
-    entry: dict[str, Any] = {"source": str(Path(source).resolve()) if source else "upstream"}
+    entry: dict[str, Any] = {"source": "upstream" if commit else str(Path(source or "").resolve())}
     if commit:
         entry["commit"] = commit
     entry["files"] = files

@@ -1,10 +1,13 @@
 """The generated packages the central codegen tests run against, and what they are checked with.
 
-``generated("v228.10.2")`` is the committed ``stream_moderation._generated``;
-``generated("v233.27.0")`` is the later release generated into a scratch folder (as
-``make generate SPEC_VERSION=v233.27.0`` would) and imported under its own name, so the
-same tests prove that regenerating after a spec update works with no handwritten change.
-Each is built once per test session.
+Nothing here names a release: ``PINNED`` is the release the lock says the committed
+``stream_moderation._generated`` is built from, ``DEFAULT`` the project's release of record
+(the tests fail where the emulator has no semantics for one of its operations, and only
+warn for any other release), and ``OTHER`` a second release from the lock (the newest
+other one; ``STREAM_TEST_OTHER_RELEASE`` names another, or none when empty), generated
+into a scratch folder as ``make generate SPEC_VERSION=...`` would and imported under its
+own name, so the same tests prove that regenerating after a spec update works with no
+handwritten change. Each package is built once per test session.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import atexit
 import datetime as dt
 import functools
 import importlib
+import os
 import pkgutil
+import re
 import shutil
 import sys
 import tempfile
@@ -28,9 +33,24 @@ import attrs
 from codegen import specs
 from codegen.generate import generate
 
-PINNED = "v228.10.2"
-LATER = "v233.27.0"
-VERSIONS = [PINNED, LATER]
+
+def release_order(version: str) -> tuple[int, ...]:
+    """Sort key of a release name (v228.10.2 < v233.27.0 < v236.0.4)."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def _other_release(pinned: str) -> str | None:
+    chosen = os.environ.get("STREAM_TEST_OTHER_RELEASE")
+    if chosen is not None:
+        return chosen or None
+    others = [v for v in specs.load_lock()["versions"] if v != pinned]
+    return max(others, key=release_order, default=None)
+
+
+PINNED = specs.pinned_version()
+DEFAULT = specs.default_version()
+OTHER = _other_release(PINNED)
+VERSIONS = [PINNED, *([OTHER] if OTHER else [])]
 SPEC_FILES = ("moderation-serverside-api.yaml", "moderation-openapi.yaml")
 
 
@@ -74,7 +94,10 @@ def generated(version: str) -> Generated:
 
     if version == PINNED:
         package = importlib.import_module("stream_moderation._generated")
-        assert package.SPEC_VERSION == PINNED, "the committed package is not the pinned release"
+        assert package.SPEC_VERSION == PINNED, (
+            f"the committed package is {package.SPEC_VERSION}, the lock pins {PINNED}: "
+            "run `make generate`"
+        )
     else:
         # what `make generate SPEC_VERSION=...` does, into a scratch package
         scratch = Path(tempfile.mkdtemp(prefix="stream-moderation-regen-"))

@@ -31,7 +31,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     openapi = tmp_path / "openapi"
     openapi.mkdir()
     lock = openapi / "specs.lock.json"
-    data = dict(REAL_LOCK, versions={OLD: REAL_LOCK["versions"][OLD]})
+    data = dict(REAL_LOCK, pinned=OLD, default=OLD, versions={OLD: REAL_LOCK["versions"][OLD]})
     lock.write_text(json.dumps(data, indent=2) + "\n")
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -51,14 +51,19 @@ def release_folder(tmp: Path, version: str = NEW) -> Path:
     return folder
 
 
-def test_the_real_lock_pins_both_files_of_both_releases() -> None:
-    assert REAL_LOCK["pinned"] == OLD
-    for version in (OLD, NEW):
-        entry = REAL_LOCK["versions"][version]
+def test_the_real_lock_pins_both_files_of_every_release() -> None:
+    assert {OLD, NEW} <= set(REAL_LOCK["versions"])
+    assert REAL_LOCK["pinned"] in REAL_LOCK["versions"]
+    assert REAL_LOCK["default"] in REAL_LOCK["versions"]
+    for version, entry in REAL_LOCK["versions"].items():
+        if entry["source"] != "upstream":
+            continue  # a release pinned from a folder (a constructed one, in a scratch copy)
+        assert len(entry["commit"]) == 40
         assert set(entry["files"]) == set(specs.SPEC_FILES)
         for name, meta in entry["files"].items():
-            assert meta["sha256"] == sha(SHARED / version / name)
             assert meta["path"] == specs.SPEC_FILES[name]
+            if (SHARED / version).is_dir():  # the shared copy is the upstream file
+                assert meta["sha256"] == sha(SHARED / version / name)
 
 
 def test_materialise_copies_from_the_shared_folder(
@@ -247,11 +252,35 @@ def test_pin_needs_a_plain_version_name(env: dict[str, Path], version: str) -> N
         specs.pin(version, source=str(env["tmp"]))
 
 
-def test_pin_needs_exactly_one_source(env: dict[str, Path]) -> None:
-    with pytest.raises(specs.SpecError, match="exactly one of SOURCE"):
+def test_pin_needs_a_source_or_a_commit(env: dict[str, Path]) -> None:
+    with pytest.raises(specs.SpecError, match="needs SOURCE=<folder>, COMMIT=<upstream commit>"):
         specs.pin(NEW)
-    with pytest.raises(specs.SpecError, match="exactly one of SOURCE"):
-        specs.pin(NEW, source=str(env["tmp"]), commit=COMMIT)
+
+
+def test_pin_from_a_folder_as_an_upstream_commit(
+    env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SOURCE and COMMIT: the files come from the folder (no network is used) and the lock
+    records them as the upstream files of that commit, as if downloaded."""
+    folder = release_folder(env["tmp"])
+    assert main(["pin-spec", NEW, "--source", str(folder), "--commit", COMMIT]) == 0
+    assert f"recorded as those of upstream commit {COMMIT}" in capsys.readouterr().out
+    lock = json.loads(env["lock"].read_text())
+    assert lock["versions"][NEW] == REAL_LOCK["versions"][NEW]  # what a download would record
+    # later materialised from the shared folder, or from upstream: never from that folder
+    shutil.rmtree(env["openapi"] / NEW)
+    shutil.rmtree(folder)
+    with pytest.raises(specs.SpecError, match=f"cannot download .*/{COMMIT}/openapi/"):
+        specs.materialise(NEW)
+
+
+def test_pin_from_a_folder_with_a_commit_still_checks_the_files(env: dict[str, Path]) -> None:
+    folder = release_folder(env["tmp"])
+    (folder / "moderation-openapi.yaml").write_text("swagger: '2.0'\n")
+    before = env["lock"].read_bytes()
+    with pytest.raises(specs.SpecError, match="not an OpenAPI 3 document"):
+        specs.pin(NEW, source=str(folder), commit=COMMIT)
+    assert env["lock"].read_bytes() == before
 
 
 def test_cli_reports_errors_on_stderr_with_exit_status_2(
@@ -285,3 +314,14 @@ def test_set_pinned_switches_the_release_the_sdk_is_built_from(env: dict[str, Pa
     with pytest.raises(specs.SpecError, match=r"v999\.0\.0 is not pinned"):
         specs.set_pinned("v999.0.0")
     assert env["lock"].read_text() == before
+
+
+def test_the_default_release_is_set_apart_from_the_pinned_one(env: dict[str, Path]) -> None:
+    specs.pin(NEW, source=str(release_folder(env["tmp"])))
+    specs.set_pinned(NEW)
+    assert (specs.pinned_version(), specs.default_version()) == (NEW, OLD)
+    assert main(["default-release", NEW]) == 0
+    assert specs.default_version() == NEW
+    assert list(json.loads(env["lock"].read_text()))[:2] == ["pinned", "default"]
+    with pytest.raises(specs.SpecError, match=r"v999\.0\.0 is not pinned"):
+        specs.set_default("v999.0.0")

@@ -319,9 +319,52 @@ async def test_config_lookup_by_key_and_team() -> None:
     with pytest.raises(NotFoundError) as missing:
         await m.check(**base, entity_id="4", config_key="nope")
     assert missing.value.code == 16
-    with pytest.raises(BadRequestError) as no_key:
-        await m.check(**{**base, "entity_type": "custom:thing"}, entity_id="5")
-    assert no_key.value.exception_fields == {"config_key": "required"}
+    # no key and no default policy for the entity type: no rules run, keep (as Stream does)
+    custom = await m.check(**{**base, "entity_type": "custom:thing"}, entity_id="5")
+    assert custom.data.recommended_action == "keep" and not custom.data.item
+    assert not emu.state.item_for("custom:thing", "5")
+
+
+async def test_check_without_config_key_applies_the_most_specific_default_policy() -> None:
+    """chat:<type>:<id>, then chat:<type> (the channel of options.channel_cid), then chat;
+    feeds for feeds entities; with config_team, that team's policy first."""
+    emu = Emulator(KEY, SECRET)
+    m = async_client(emu).moderation
+    text = {"moderation_payload": {"texts": ["buy now"]}, "entity_creator_id": "u"}
+
+    async def action(entity_type: str, channel: str | None = None, team: str = "") -> str:
+        options = {"channel_cid": channel} if channel else None
+        response = await m.check(
+            entity_type=entity_type,
+            entity_id=f"e{len(emu.state.check_counts)}",
+            options=options,
+            config_team=team or None,
+            **text,
+        )
+        return str(response.data.recommended_action)
+
+    assert await action(MESSAGE) == "keep"  # nothing stored yet
+    for key, verdict in (("chat", "flag"), ("chat:messaging", "remove")):
+        await m.upsert_config(
+            key=key, ai_text_config={"rules": [{"label": "SPAM", "action": verdict}]}
+        )
+    await m.upsert_config(key="chat:messaging:general", ai_text_config={"rules": []})
+    await m.upsert_config(
+        key="chat", team="red", ai_text_config={"rules": [{"label": "SPAM", "action": "shadow"}]}
+    )
+    await m.upsert_config(
+        key="feeds", ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]}
+    )
+    assert await action(MESSAGE) == "flag"
+    assert await action(MESSAGE, "livestream:x") == "flag"
+    assert await action(MESSAGE, "messaging:other") == "remove"
+    assert await action(MESSAGE, "messaging:general") == "keep"
+    assert await action(MESSAGE, team="red") == "remove"  # shadow gives remove
+    assert await action(MESSAGE, team="blue") == "flag"  # no blue policy: the team-less one
+    assert await action("stream:feeds:v2:activity") == "flag"
+    assert await action("stream:user") == "keep"
+    item = emu.state.item_for(MESSAGE, "e2")
+    assert item is not None and item.config_key == "chat"
 
 
 async def test_rechecking_updates_the_same_item() -> None:

@@ -3,6 +3,7 @@ console script, reached with a plain HTTP client and a hand-made JWT; and the py
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -28,8 +29,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
+    users = tmp_path_factory.mktemp("users") / "users.json"
+    users.write_text(json.dumps({"users": ["carol", {"id": "dave", "name": "Dave"}]}))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -45,6 +48,8 @@ def server() -> Iterator[str]:
             "rfc3339",
             "--blocklist",
             "brands=acme,globex",
+            "--users",
+            str(users),
             "--log-level",
             "warning",
         ],
@@ -94,6 +99,43 @@ def test_module_server_with_raw_http(server: str) -> None:
         assert check.json()["item"]["created_at"].endswith("Z")
         wrong = client.get("/api/v2/moderation/config/p", params={"api_key": "other"})
         assert (wrong.status_code, wrong.json()["code"]) == (401, 2)
+
+
+def test_users_from_the_users_flag_are_known(server: str) -> None:
+    """Users created outside the moderation API, loaded with --users FILE: mute finds them."""
+    token = jwt.encode({"server": True}, SECRET, algorithm="HS256")
+    auth = {"Authorization": token, "Stream-Auth-Type": "jwt"}
+    with httpx.Client(base_url=server, params={"api_key": KEY}, headers=auth) as client:
+        muted = client.post(
+            "/api/v2/moderation/mute",
+            json={"target_ids": ["carol", "dave", "erin"], "user_id": "carol"},
+        ).json()
+        assert [m["target"]["id"] for m in muted["mutes"]] == ["carol", "dave"]
+        assert muted["mutes"][1]["target"]["name"] == "Dave"
+        assert muted["non_existing_users"] == ["erin"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "Expecting value"),
+        ('{"people": []}', 'expected a list of users, or {"users": [...]}'),
+        ('[{"name": "no id"}]', "users[0]: a user is an id or an object with an id"),
+    ],
+)
+def test_a_bad_users_file_stops_the_emulator_with_the_reason(
+    tmp_path: pytest.TempPathFactory, content: str, message: str
+) -> None:
+    path = tmp_path / "users.json"  # type: ignore[operator]
+    path.write_text(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "stream_moderation.testing", "--users", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr and str(path) in result.stderr
 
 
 def test_console_script_is_installed() -> None:

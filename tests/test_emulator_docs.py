@@ -40,7 +40,8 @@ def test_readme_lists_the_builtin_block_list() -> None:
 def test_readme_answers_every_open_question() -> None:
     answers = SECTION[SECTION.index("### Decisions where the docs are silent") :]
     numbers = [int(n) for n in re.findall(r"^(\d+)\. ", answers, re.MULTILINE)]
-    assert numbers == list(range(1, 17))
+    # the fact sheet's 16 open questions, then the choices for what later releases added
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 16
 
 
 def test_getting_started_example_prints_keep_flag_remove() -> None:

@@ -14,9 +14,12 @@ from stream_moderation import (
     PermissionDeniedError,
     Timestamp,
 )
+from stream_moderation._generated.api import OPERATIONS
 from stream_moderation.models import SubmitActionRequestActionType
 from stream_moderation.testing import Emulator
-from tests.emulator_support import KEY, SECRET, async_client
+from stream_moderation.testing._ops.actions import ACTION_TYPES
+from stream_moderation.testing._spec import operations
+from tests.emulator_support import KEY, SECRET, async_client, report_gaps
 
 pytestmark = pytest.mark.anyio
 MESSAGE = "stream:chat:v1:message"
@@ -264,6 +267,7 @@ ACTION_CASES: dict[str, dict[str, Any]] = {
     "unban": {},
     "restore": {"restore": {}},
     "delete_user": {"delete_user": {"mark_messages_deleted": True}},
+    "delete_user_messages": {"delete_user_messages": {"delete_messages": "pruning"}},
     "unblock": {},
     "block": {"block": {"reason": "nope"}},
     "shadow_block": {"shadow_block": {"reason": "quiet"}},
@@ -277,12 +281,18 @@ ACTION_CASES: dict[str, dict[str, Any]] = {
 }
 
 
+SPEC_ACTIONS = {member.value for member in SubmitActionRequestActionType}
+
+
 def test_every_action_type_is_covered() -> None:
-    spec = {member.value for member in SubmitActionRequestActionType}
-    assert set(ACTION_CASES) | {"reject_appeal"} == spec
+    """Every action type of the release has semantics in the emulator and a case here."""
+    report_gaps("submit_action types the emulator does not know", SPEC_ACTIONS - ACTION_TYPES)
+    report_gaps(
+        "submit_action types without a test case", SPEC_ACTIONS - {*ACTION_CASES, "reject_appeal"}
+    )
 
 
-@pytest.mark.parametrize("action", sorted(ACTION_CASES))
+@pytest.mark.parametrize("action", sorted(SPEC_ACTIONS & set(ACTION_CASES)))
 async def test_each_action(
     client: AsyncStream, emu: Emulator, events: list[Any], action: str
 ) -> None:
@@ -308,11 +318,14 @@ async def test_each_action(
     logs = (await client.moderation.query_moderation_logs(filter={"type": action})).data.logs
     assert logs and logs[0].target_user_id == "bob"
     assert [e.event_type for e in events][:1] == ["review_queue_item.updated"]
-    if action.startswith("delete_") and action != "delete_user":
+    if action.startswith("delete_") and action not in ("delete_user", "delete_user_messages"):
         assert entity is not None and entity.deleted == (
             "hard" if action == "delete_message" else "soft"
         )
         assert acted.entity_creator.deleted_content_count == 1
+    if action == "delete_user_messages":  # the author's messages, in the mode asked for
+        assert entity is not None and entity.deleted == "pruning"
+        assert logs[0].custom == {"deleted": 1, "delete_messages": "pruning"}
     if action == "ban":
         ban = acted.bans[0]
         assert ban.reason == "abuse" and ban.shadow is True and ban.expires
@@ -546,3 +559,126 @@ async def test_mutes(client: AsyncStream, emu: Emulator) -> None:
     assert ("alice", "bob") in emu.state.mutes
     await m.unmute(target_ids=["bob", "ghost"], user_id="alice")
     assert emu.state.mutes == {}
+
+
+# -- what v236 added to submit_action, appeals and the response shapes ------------------------
+
+needs = pytest.mark.skipif  # (condition, reason): the release lacks what the test is about
+
+
+@needs("delete_user_messages" not in SPEC_ACTIONS, reason="no delete_user_messages action")
+async def test_delete_user_messages_by_user_channel_and_kind(
+    client: AsyncStream, emu: Emulator
+) -> None:
+    m = client.moderation
+
+    async def message(entity_id: str, channel: str | None, author: str = "bob") -> None:
+        await m.check(
+            entity_type=MESSAGE,
+            entity_id=entity_id,
+            entity_creator_id=author,
+            moderation_payload={"texts": ["you idiot"]},
+            config_key="policy",
+            options={"channel_cid": channel} if channel else None,
+        )
+
+    await message("general-1", "messaging:general")
+    await message("random-1", "messaging:random")
+    await message("other-author", "messaging:general", author="ann")
+    await post(client, "r1", "you idiot", "bob", entity_type="stream:feeds:v2:reaction")
+    deleted = lambda key: emu.state.entities.get(key) and emu.state.entities[key].deleted  # noqa: E731
+
+    # by user id (no item), one channel only
+    await m.submit_action(
+        action_type="delete_user_messages",
+        user_id="mod",
+        delete_user_messages={
+            "entity_id": "bob",
+            "delete_messages": "soft",
+            "channel_cid": "messaging:general",
+        },
+    )
+    assert deleted((MESSAGE, "general-1")) == "soft"
+    assert not deleted((MESSAGE, "random-1")) and not deleted((MESSAGE, "other-author"))
+    logged = (await m.query_moderation_logs(filter={"type": "delete_user_messages"})).data.logs
+    assert logged[0].target_user_id == "bob"
+    assert logged[0].custom == {
+        "deleted": 1,
+        "delete_messages": "soft",
+        "channel_cid": "messaging:general",
+    }
+
+    # from an item: every channel, reactions too when asked
+    item = emu.state.item_for(MESSAGE, "random-1")
+    assert item is not None
+    acted = await m.submit_action(
+        action_type="delete_user_messages",
+        item_id=item.id,
+        delete_user_messages={"delete_messages": "hard", "delete_reactions": True},
+    )
+    assert deleted((MESSAGE, "random-1")) == deleted(("stream:feeds:v2:reaction", "r1")) == "hard"
+    assert acted.data.item.latest_moderator_action == "delete_user_messages"
+    assert acted.data.item.reviewed_at
+    with pytest.raises(BadRequestError) as caught:
+        await m.submit_action(
+            action_type="delete_user_messages", delete_user_messages={"delete_messages": "soft"}
+        )
+    assert caught.value.exception_fields == {"item_id": "required"}
+
+
+@needs("bulk_action_appeals" not in OPERATIONS, reason="no bulk_action_appeals")
+async def test_bulk_action_appeals_has_a_result_or_an_error_per_appeal(
+    client: AsyncStream, emu: Emulator, events: list[Any]
+) -> None:
+    m = client.moderation
+    appeal_ids = []
+    for n, author in enumerate(["bob", "ann"]):
+        item = await post(client, f"m{n}", "you idiot", author)
+        await m.submit_action(action_type="delete_message", item_id=item.id, user_id="mod")
+        appeal = await m.appeal(
+            entity_type=MESSAGE, entity_id=f"m{n}", appeal_reason="sorry", user_id=author
+        )
+        appeal_ids.append(appeal.data.appeal_id)
+    await m.ban(target_user_id="cat", banned_by_id="mod")
+    banned = await m.appeal(
+        entity_type="stream:user", entity_id="cat", appeal_reason="unban me", user_id="cat"
+    )
+    events.clear()
+    restored = await m.bulk_action_appeals(
+        appeal_ids=[appeal_ids[0], "nope", appeal_ids[1]],
+        action_type="restore",
+        restore={"decision_reason": "fine after all"},
+        user_id="mod",
+    )
+    results = restored.data.results
+    assert [r.appeal_id for r in results] == [appeal_ids[0], appeal_ids[1]]
+    assert [r.appeal_item.status for r in results] == ["accepted", "accepted"]
+    assert results[0].appeal_item.decision_reason == "fine after all"
+    assert [(e.appeal_id, "does not exist" in e.error) for e in restored.data.errors] == [
+        ("nope", True)
+    ]
+    assert emu.state.entities[(MESSAGE, "m0")].deleted is None  # restored, as submit_action
+    assert [e.event_type for e in events].count("appeal.accepted") == 2
+    # an appeal already decided is an error; a ban appeal is accepted by unban
+    again = await m.bulk_action_appeals(
+        appeal_ids=[appeal_ids[0], banned.data.appeal_id], action_type="unban", user_id="mod"
+    )
+    assert [e.appeal_id for e in again.data.errors] == [appeal_ids[0]]
+    assert "already accepted" in again.data.errors[0].error
+    assert [r.appeal_item.status for r in again.data.results] == ["accepted"]
+    assert not emu.state.active_bans("cat", emu.backend.now())
+
+
+async def test_ban_flag_and_get_task_answer_with_the_release_shapes(
+    client: AsyncStream, emu: Emulator
+) -> None:
+    m = client.moderation
+    ban = await m.ban(target_user_id="bob", banned_by_id="mod")
+    assert type(ban.data).__name__ == operations()["ban"].response_schema
+    flagged = await m.flag(entity_type=MESSAGE, entity_id="m9", user_id="rep")
+    assert type(flagged.data).__name__ == operations()["flag"].response_schema
+    assert flagged.data.item_id == emu.state.item_for(MESSAGE, "m9").id  # type: ignore[union-attr]
+    task = await m.submit_task(content_type="text", payload={"text": "buy now"})
+    got = await m.get_task(task.data.task.id)
+    assert type(got.data).__name__ == operations()["get_task"].response_schema
+    assert got.data.task.id == task.data.task.id

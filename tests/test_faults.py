@@ -24,6 +24,7 @@ from stream_moderation import (
     Stream,
     StreamError,
 )
+from stream_moderation._generated import SPEC_VERSION
 from stream_moderation.testing import (
     DropConnection,
     Emulator,
@@ -421,7 +422,22 @@ def test_counts_are_served(served: Served, faults: FaultInjector) -> None:
 
 
 def test_readme_holds_the_retry_classification() -> None:
-    """The README's table is rendered from the generated operations' metadata."""
+    """The README's table is rendered from the generated operations' metadata (of the
+    default release; for another one, the rows of the operations both have must agree,
+    and the operations the README does not list yet are a gap)."""
+    from tests.emulator_support import DEFAULT_RELEASE, report_gaps
     from tests.retry_table import render_table as retry_table
 
-    assert retry_table() in (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    table = retry_table()
+    if SPEC_VERSION == DEFAULT_RELEASE:
+        assert table in readme
+        return
+    header, rows = table.splitlines()[0], table.splitlines()[2:]
+    section = readme.split(header + "\n", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    listed = {line.split("|")[1].strip() for line in section}
+    for row in rows:
+        if row.split("|")[1].strip() in listed:
+            assert row in readme, row
+    missing = [row.split("`")[1] for row in rows if row.split("|")[1].strip() not in listed]
+    report_gaps("operations the README's retry table does not list", missing)

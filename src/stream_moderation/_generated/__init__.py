@@ -5,6 +5,6 @@ Everything under this package is written by ``make generate`` from the pinned sp
 release; change ``codegen/`` instead of editing it.
 """
 
-SPEC_VERSION = "v228.10.2"
+SPEC_VERSION = "v236.0.4"
 
 __all__ = ["SPEC_VERSION"]

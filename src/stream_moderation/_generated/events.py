@@ -20,11 +20,15 @@ if TYPE_CHECKING:
         AsyncBulkImageModerationEvent,
         AsyncExportErrorEvent,
         AsyncExportModerationLogsEvent,
+        AsyncExportReviewQueueEvent,
+        ModerationAnalysisFailedEvent,
         ModerationCheckCompletedEvent,
         ModerationCustomActionEvent,
         ModerationFlaggedEvent,
+        ModerationImageAnalysisCompleteEvent,
         ModerationMarkReviewedEvent,
         ModerationRulesTriggeredEvent,
+        ModerationTextAnalysisCompleteEvent,
         ReviewQueueItemNewEvent,
         ReviewQueueItemUpdatedEvent,
     )
@@ -36,11 +40,15 @@ if TYPE_CHECKING:
         | AsyncBulkImageModerationEvent
         | AsyncExportErrorEvent
         | AsyncExportModerationLogsEvent
+        | AsyncExportReviewQueueEvent
+        | ModerationAnalysisFailedEvent
         | ModerationCheckCompletedEvent
         | ModerationCustomActionEvent
         | ModerationFlaggedEvent
+        | ModerationImageAnalysisCompleteEvent
         | ModerationMarkReviewedEvent
         | ModerationRulesTriggeredEvent
+        | ModerationTextAnalysisCompleteEvent
         | ReviewQueueItemNewEvent
         | ReviewQueueItemUpdatedEvent
     )
@@ -55,9 +63,14 @@ EVENT_MODELS: dict[str, str] = {
     "export.bulk_image_moderation.success": "AsyncBulkImageModerationEvent",
     "export.moderation_logs.error": "AsyncExportErrorEvent",
     "export.moderation_logs.success": "AsyncExportModerationLogsEvent",
+    "export.review_queue.error": "AsyncExportErrorEvent",
+    "export.review_queue.success": "AsyncExportReviewQueueEvent",
+    "moderation.analysis.failed": "ModerationAnalysisFailedEvent",
     "moderation.custom_action": "ModerationCustomActionEvent",
     "moderation.flagged": "ModerationFlaggedEvent",
+    "moderation.image_analysis.complete": "ModerationImageAnalysisCompleteEvent",
     "moderation.mark_reviewed": "ModerationMarkReviewedEvent",
+    "moderation.text_analysis.complete": "ModerationTextAnalysisCompleteEvent",
     "moderation_check.completed": "ModerationCheckCompletedEvent",
     "moderation_rule.triggered": "ModerationRulesTriggeredEvent",
     "review_queue_item.new": "ReviewQueueItemNewEvent",

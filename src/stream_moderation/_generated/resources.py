@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     import httpx
 
     from .models.action_log_response import ActionLogResponse
+    from .models.ai_audio_config_request import AIAudioConfigRequest
     from .models.ai_image_config import AIImageConfig
     from .models.ai_text_config import AITextConfig
     from .models.ai_video_config import AIVideoConfig
+    from .models.analyze_response import AnalyzeResponse
     from .models.appeal_item_response import AppealItemResponse
     from .models.appeal_response import AppealResponse
     from .models.automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
@@ -30,9 +32,10 @@ if TYPE_CHECKING:
     from .models.automod_toxicity_config import AutomodToxicityConfig
     from .models.ban_action_request_payload import BanActionRequestPayload
     from .models.ban_request_delete_messages import BanRequestDeleteMessages
-    from .models.ban_response import BanResponse
     from .models.block_action_request_payload import BlockActionRequestPayload
     from .models.block_list_config import BlockListConfig
+    from .models.bulk_action_appeals_request_action_type import BulkActionAppealsRequestActionType
+    from .models.bulk_action_appeals_response import BulkActionAppealsResponse
     from .models.bulk_delete_action_config_response import BulkDeleteActionConfigResponse
     from .models.bulk_image_moderation_response import BulkImageModerationResponse
     from .models.bulk_upsert_action_config_response import BulkUpsertActionConfigResponse
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from .models.check_response import CheckResponse
     from .models.check_s3_access_response import CheckS3AccessResponse
     from .models.config_response import ConfigResponse
+    from .models.create_queue_request_type import CreateQueueRequestType
     from .models.custom_action_request_payload import CustomActionRequestPayload
     from .models.custom_check_flag import CustomCheckFlag
     from .models.custom_check_response import CustomCheckResponse
@@ -53,35 +57,45 @@ if TYPE_CHECKING:
     from .models.delete_moderation_rule_response import DeleteModerationRuleResponse
     from .models.delete_moderation_template_response import DeleteModerationTemplateResponse
     from .models.delete_reaction_request_payload import DeleteReactionRequestPayload
+    from .models.delete_user_messages_request_payload import DeleteUserMessagesRequestPayload
     from .models.delete_user_request_payload import DeleteUserRequestPayload
     from .models.escalate_payload import EscalatePayload
     from .models.evaluation_payload import EvaluationPayload
     from .models.feeds_moderation_template_config_payload import (
         FeedsModerationTemplateConfigPayload,
     )
+    from .models.flag_item_response import FlagItemResponse
     from .models.flag_request import FlagRequest
-    from .models.flag_response import FlagResponse
+    from .models.flood_config import FloodConfig
     from .models.get_action_config_response import GetActionConfigResponse
     from .models.get_appeal_response import GetAppealResponse
     from .models.get_config_response import GetConfigResponse
     from .models.get_flag_count_response import GetFlagCountResponse
     from .models.get_moderation_rule_response import GetModerationRuleResponse
     from .models.get_review_queue_item_response import GetReviewQueueItemResponse
-    from .models.get_task_response import GetTaskResponse
+    from .models.get_setup_session_response import GetSetupSessionResponse
     from .models.google_vision_config import GoogleVisionConfig
     from .models.insert_action_log_response import InsertActionLogResponse
     from .models.label_result_response import LabelResultResponse
     from .models.labels_request_content_type import LabelsRequestContentType
     from .models.labels_response import LabelsResponse
+    from .models.list_queues_response import ListQueuesResponse
     from .models.list_tasks_response import ListTasksResponse
     from .models.llm_config import LLMConfig
     from .models.mark_reviewed_request_payload import MarkReviewedRequestPayload
+    from .models.moderation_ban_response import ModerationBanResponse
     from .models.moderation_config import ModerationConfig
     from .models.moderation_flag_response import ModerationFlagResponse
+    from .models.moderation_get_task_response import ModerationGetTaskResponse
     from .models.moderation_payload import ModerationPayload
     from .models.moderation_payload_request import ModerationPayloadRequest
     from .models.moderation_rule_v2_response import ModerationRuleV2Response
     from .models.mute_response import MuteResponse
+    from .models.policy_test_row import PolicyTestRow
+    from .models.policy_test_run_response import PolicyTestRunResponse
+    from .models.policy_test_seed_spec import PolicyTestSeedSpec
+    from .models.policy_test_set_list_response import PolicyTestSetListResponse
+    from .models.policy_test_set_response import PolicyTestSetResponse
     from .models.query_appeals_response import QueryAppealsResponse
     from .models.query_feed_moderation_templates_response import (
         QueryFeedModerationTemplatesResponse,
@@ -92,7 +106,9 @@ if TYPE_CHECKING:
     from .models.query_moderation_logs_response import QueryModerationLogsResponse
     from .models.query_moderation_rules_response import QueryModerationRulesResponse
     from .models.query_review_queue_response import QueryReviewQueueResponse
+    from .models.queue_response import QueueResponse
     from .models.reject_appeal_request_payload import RejectAppealRequestPayload
+    from .models.response import Response
     from .models.restore_action_request_payload import RestoreActionRequestPayload
     from .models.review_queue_item_response import ReviewQueueItemResponse
     from .models.rule_builder_action import RuleBuilderAction
@@ -118,6 +134,11 @@ if TYPE_CHECKING:
     from .models.upsert_config_response import UpsertConfigResponse
     from .models.upsert_moderation_rule_response import UpsertModerationRuleResponse
     from .models.upsert_moderation_template_response import UpsertModerationTemplateResponse
+    from .models.upsert_setup_session_request_current_step import (
+        UpsertSetupSessionRequestCurrentStep,
+    )
+    from .models.upsert_setup_session_request_status import UpsertSetupSessionRequestStatus
+    from .models.upsert_setup_session_response import UpsertSetupSessionResponse
     from .models.user_request import UserRequest
     from .models.velocity_filter_config import VelocityFilterConfig
     from .models.video_call_rule_config import VideoCallRuleConfig
@@ -648,7 +669,7 @@ class AsyncQueryModerationFlagsMethod:
         ``POST /api/v2/moderation/flags``
 
         Args:
-            filter: (not described by the spec)
+            filter: Filter conditions for moderation flags
             limit: (not described by the spec)
             next: (not described by the spec)
             prev: (not described by the spec)
@@ -1039,7 +1060,12 @@ class AsyncQueryReviewQueueMethod:
 
         Args:
             exclude_default_action_config: (not described by the spec)
-            filter: Filter conditions for review queue items
+            filter: Filter conditions for review queue items. Accepts built-in fields (e.g. status,
+                channel_cid, severity, recommended_action) and customer-supplied
+                moderation_payload.custom keys: any key that is not a built-in field is matched
+                against the item's custom moderation data (e.g. {"location_id": "loc-42"}). Use
+                filter_config.filterable_custom_keys to discover which custom keys the app
+                exposes as chips.
             limit: (not described by the spec)
             lock_count: Number of items to lock (1-25)
             lock_duration: Duration for which items should be locked
@@ -1580,7 +1606,7 @@ class QueryModerationFlagsMethod:
         ``POST /api/v2/moderation/flags``
 
         Args:
-            filter: (not described by the spec)
+            filter: Filter conditions for moderation flags
             limit: (not described by the spec)
             next: (not described by the spec)
             prev: (not described by the spec)
@@ -1971,7 +1997,12 @@ class QueryReviewQueueMethod:
 
         Args:
             exclude_default_action_config: (not described by the spec)
-            filter: Filter conditions for review queue items
+            filter: Filter conditions for review queue items. Accepts built-in fields (e.g. status,
+                channel_cid, severity, recommended_action) and customer-supplied
+                moderation_payload.custom keys: any key that is not a built-in field is matched
+                against the item's custom moderation data (e.g. {"location_id": "loc-42"}). Use
+                filter_config.filterable_custom_keys to discover which custom keys the app
+                exposes as chips.
             limit: (not described by the spec)
             lock_count: Number of items to lock (1-25)
             lock_duration: Duration for which items should be locked
@@ -2130,6 +2161,98 @@ class AsyncModerationResource:
         """The resource itself, for the ``client.moderation().check(...)`` call form."""
         return self
 
+    async def analyze(
+        self,
+        *,
+        async_response: bool | None = None,
+        config_key: str | None = None,
+        content_ids: Mapping[str, str] | None = None,
+        content_published_at: datetime | int | str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        entity_creator_id: str | None = None,
+        entity_id: str | None = None,
+        entity_type: str | None = None,
+        texts: Mapping[str, str] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[AnalyzeResponse]:
+        """Analyze.
+
+        Moderate named text fields and raw image bytes via multipart/form-data. Returns a per-
+        field lightweight verdict.
+
+        ``POST /api/v2/moderation/analyze``
+
+        Args:
+            async_response: When true, the response carries no verdicts (status `pending`) and per-modality
+                results arrive via `moderation.text_analysis.complete` and
+                `moderation.image_analysis.complete` webhooks. Image moderation runs on a
+                background worker; text moderation runs synchronously and is then delivered via
+                webhook.
+            config_key: Moderation policy key. Optional in stateful mode, required in stateless mode.
+            content_ids: Optional map from a content label (either a `texts` key or an `image:<key>`
+                multipart label) to a caller-supplied per-instance identifier. Echoed on per-
+                field verdicts and surfaced in `matched_contents` when an aggregation rule
+                fires.
+            content_published_at: Original timestamp when the content was produced. Used as the `published_at`
+                timestamp on per-content log entries that surface in `matched_contents` on
+                aggregation-rule webhooks.
+            custom: Arbitrary metadata surfaced in the dashboard.
+            entity_creator_id: ID of the user who created the content. Required with entity_type + entity_id;
+                omit all three for stateless mode.
+            entity_id: Caller-supplied content identifier. Required with entity_type +
+                entity_creator_id; omit all three for stateless mode.
+            entity_type: Caller-defined entity type. Required with entity_id + entity_creator_id; omit
+                all three for stateless mode.
+            texts: Named text fields to moderate, keyed by caller label (e.g. title, description).
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[AnalyzeResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import analyze as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            async_response=async_response,
+            config_key=config_key,
+            content_ids=content_ids,
+            content_published_at=content_published_at,
+            custom=custom,
+            entity_creator_id=entity_creator_id,
+            entity_id=entity_id,
+            entity_type=entity_type,
+            texts=texts,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def appeal(
         self,
         *,
@@ -2137,6 +2260,7 @@ class AsyncModerationResource:
         entity_id: str,
         entity_type: str,
         attachments: Sequence[str] | None = None,
+        review_queue_item_id: str | None = None,
         user: UserRequest | Mapping[str, Any] | None = None,
         user_id: str | None = None,
         timeout: float | httpx.Timeout | None | Unset = UNSET,
@@ -2158,6 +2282,8 @@ class AsyncModerationResource:
             entity_id: Unique identifier of the entity being appealed
             entity_type: Type of entity being appealed (e.g., message, user)
             attachments: Array of Attachment URLs(e.g., images)
+            review_queue_item_id: ID of the review queue item (flagged message) that triggered the ban. Applicable
+                only for user ban appeals.
             user: User request object
             user_id: (not described by the spec)
 
@@ -2177,6 +2303,7 @@ class AsyncModerationResource:
             entity_id=entity_id,
             entity_type=entity_type,
             attachments=attachments,
+            review_queue_item_id=review_queue_item_id,
             user=user,
             user_id=user_id,
         )
@@ -2212,7 +2339,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[BanResponse]:
+    ) -> StreamResponse[ModerationBanResponse]:
         """Ban.
 
         Ban a user from a channel or the entire app
@@ -2238,7 +2365,7 @@ class AsyncModerationResource:
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
-            StreamResponse[BanResponse]: ``.data`` is the parsed response.
+            StreamResponse[ModerationBanResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import ban as _endpoint
 
@@ -2259,6 +2386,84 @@ class AsyncModerationResource:
             params=_params,
             body=_body,
             timeout=UNSET,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def bulk_action_appeals(
+        self,
+        *,
+        action_type: BulkActionAppealsRequestActionType | str,
+        appeal_ids: Sequence[str],
+        mark_reviewed: MarkReviewedRequestPayload | Mapping[str, Any] | None = None,
+        reject_appeal: RejectAppealRequestPayload | Mapping[str, Any] | None = None,
+        restore: RestoreActionRequestPayload | Mapping[str, Any] | None = None,
+        unban: UnbanActionRequestPayload | Mapping[str, Any] | None = None,
+        unblock: UnblockActionRequestPayload | Mapping[str, Any] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[BulkActionAppealsResponse]:
+        """Bulk action appeals.
+
+        Process multiple appeals in a single request by applying the specified action to each.
+        Supported actions: unban, restore, unblock, mark_reviewed, reject_appeal. Each appeal
+        goes through the same path as a single submit_action call.
+
+        ``POST /api/v2/moderation/appeals/bulk_action``
+
+        Args:
+            action_type: Action to apply: unban, restore, unblock, mark_reviewed, or reject_appeal
+            appeal_ids: List of appeal UUIDs to process
+            mark_reviewed: Configuration for mark reviewed action
+            reject_appeal: Configuration for rejecting an appeal
+            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
+                block, or a shadow block currently applies to the content (including both a
+                delete and a block/shadow block at once).
+            unban: Configuration for unban moderation action
+            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
+                Configuration for unblock action.
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[BulkActionAppealsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import bulk_action_appeals as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            action_type=action_type,
+            appeal_ids=appeal_ids,
+            mark_reviewed=mark_reviewed,
+            reject_appeal=reject_appeal,
+            restore=restore,
+            unban=unban,
+            unblock=unblock,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,
@@ -2608,6 +2813,138 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def create_policy_test_set(
+        self,
+        *,
+        name: str,
+        config_key: str | None = None,
+        mode: str | None = None,
+        rows: Sequence[PolicyTestRow | Mapping[str, Any]] | None = None,
+        seed: PolicyTestSeedSpec | Mapping[str, Any] | None = None,
+        team: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetResponse]:
+        """Create policy test set.
+
+        Save a labeled set of messages that can be re-run against the moderation policy.
+
+        ``POST /api/v2/moderation/policy_tests/sets``
+
+        Args:
+            name: Display name; unique within an app
+            config_key: Moderation config key (default: app default)
+            mode: Execution target: 'check' or 'labels'. Optional — defaults to 'labels' when the
+                org has the labels API enabled, 'check' otherwise
+            rows: Messages to test; capped at 1000. Mutually exclusive with seed
+            seed: (not described by the spec)
+            team: Team scope for the config (optional)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import create_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            name=name,
+            config_key=config_key,
+            mode=mode,
+            rows=rows,
+            seed=seed,
+            team=team,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def create_queue(
+        self,
+        *,
+        name: str,
+        type: CreateQueueRequestType | str,
+        description: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        sort: Sequence[dict[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Create queue.
+
+
+
+        ``POST /api/v2/moderation/queues``
+
+        Args:
+            name: (not described by the spec)
+            type: (not described by the spec)
+            description: (not described by the spec)
+            filters: (not described by the spec)
+            sort: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import create_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            name=name,
+            type=type,
+            description=description,
+            filters=filters,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def custom_check(
         self,
         *,
@@ -2828,6 +3165,106 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def delete_policy_test_set(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[Response]:
+        """Delete policy test set.
+
+
+
+        ``DELETE /api/v2/moderation/policy_tests/sets/{id}``
+
+        Args:
+            id: Unique identifier of the policy test set
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[Response]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import delete_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def delete_queue(
+        self,
+        id: str,
+        *,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Delete queue.
+
+
+
+        ``POST /api/v2/moderation/queues/{id}/delete``
+
+        Args:
+            id: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import delete_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def flag(
         self,
         *,
@@ -2846,7 +3283,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[FlagResponse]:
+    ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
         Flag any type of content (messages, users, channels, activities) for moderation review.
@@ -2871,7 +3308,7 @@ class AsyncModerationResource:
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
-            StreamResponse[FlagResponse]: ``.data`` is the parsed response.
+            StreamResponse[FlagItemResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import flag as _endpoint
 
@@ -3199,6 +3636,150 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def get_policy_test_run(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestRunResponse]:
+        """Get policy test run.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/runs/{id}``
+
+        Args:
+            id: Unique identifier of the policy test run
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_policy_test_run as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def get_policy_test_set(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetResponse]:
+        """Get policy test set.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/sets/{id}``
+
+        Args:
+            id: Unique identifier of the policy test set
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def get_queue(
+        self,
+        id: str,
+        *,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Get queue.
+
+
+
+        ``GET /api/v2/moderation/queues/{id}``
+
+        Args:
+            id: (not described by the spec)
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def get_review_queue_item(
         self,
         id: str,
@@ -3246,6 +3827,47 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def get_setup_session(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[GetSetupSessionResponse]:
+        """Get moderation setup session.
+
+        Retrieve a setup session for an app
+
+        ``GET /api/v2/moderation/setup``
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_setup_session as _endpoint
+
+        _url, _params, _body = _endpoint.build_request()
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def get_task(
         self,
         id: str,
@@ -3257,7 +3879,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[GetTaskResponse]:
+    ) -> StreamResponse[ModerationGetTaskResponse]:
         """Get Task.
 
         Fetches moderation task
@@ -3272,7 +3894,7 @@ class AsyncModerationResource:
         (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
-            StreamResponse[GetTaskResponse]: ``.data`` is the parsed response.
+            StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import get_task as _endpoint
 
@@ -3398,7 +4020,12 @@ class AsyncModerationResource:
             dry_run: When true, run moderation and return labels without persisting the result.
                 Useful for one-off checks (e.g. UI testers) that should not be recorded in the
                 stored history.
-            policy: Optional moderation policy key (max 128 chars)
+            policy: Optional moderation policy key (max 128 chars). For username moderation, set
+                this to a policy whose key starts with 'username:' (e.g. 'username:default') to
+                opt into the low-latency fast-path: blocklists (customer + Stream-managed
+                defaults) short-circuit the LLM, and the LLM fallback uses gpt-4.1-nano with a
+                24h Valkey verdict cache. Without a 'username:' prefix the request falls through
+                to the standard Bodyguard Analyze v1 username path.
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
@@ -3518,6 +4145,94 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def list_policy_test_sets(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetListResponse]:
+        """List policy test sets.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/sets``
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import list_policy_test_sets as _endpoint
+
+        _url, _params, _body = _endpoint.build_request()
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def list_queues(
+        self,
+        *,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[ListQueuesResponse]:
+        """List queues.
+
+
+
+        ``GET /api/v2/moderation/queues``
+
+        Args:
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import list_queues as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def list_tasks(
         self,
         *,
@@ -3618,6 +4333,55 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def start_policy_test_run(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestRunResponse]:
+        """Start policy test run.
+
+        Enqueue a background run of the set against the saved live moderation config.
+
+        ``POST /api/v2/moderation/policy_tests/sets/{id}/runs``
+
+        Args:
+            id: Unique identifier of the policy test set to run
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import start_policy_test_run as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def submit_action(
         self,
         *,
@@ -3632,6 +4396,7 @@ class AsyncModerationResource:
         delete_message: DeleteMessageRequestPayload | Mapping[str, Any] | None = None,
         delete_reaction: DeleteReactionRequestPayload | Mapping[str, Any] | None = None,
         delete_user: DeleteUserRequestPayload | Mapping[str, Any] | None = None,
+        delete_user_messages: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None = None,
         escalate: EscalatePayload | Mapping[str, Any] | None = None,
         flag: FlagRequest | Mapping[str, Any] | None = None,
         item_id: str | None = None,
@@ -3662,8 +4427,8 @@ class AsyncModerationResource:
         Args:
             action_type: Type of moderation action to perform. One of: mark_reviewed, delete_message,
                 delete_activity, delete_comment, delete_reaction, ban, custom, unban, restore,
-                delete_user, unblock, block, shadow_block, unmask, kick_user, end_call,
-                escalate, de_escalate
+                delete_user, delete_user_messages, unblock, block, shadow_block, unmask,
+                kick_user, end_call, escalate, de_escalate
             appeal_id: UUID of the appeal to act on (required for reject_appeal, optional for other
                 actions)
             ban: Configuration for ban moderation action
@@ -3675,15 +4440,20 @@ class AsyncModerationResource:
             delete_message: Configuration for message deletion action
             delete_reaction: Configuration for reaction deletion action
             delete_user: Configuration for user deletion action
+            delete_user_messages: Configuration for deleting all of a user's chat messages without banning them or
+                deleting their account
             escalate: Configuration for escalation action
             flag: (not described by the spec)
             item_id: UUID of the review queue item to act on
             mark_reviewed: Configuration for mark reviewed action
             reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action
+            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
+                block, or a shadow block currently applies to the content (including both a
+                delete and a block/shadow block at once).
             shadow_block: Configuration for shadow block action
             unban: Configuration for unban moderation action
-            unblock: Configuration for unblock action
+            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
+                Configuration for unblock action.
             user: User request object
             user_id: (not described by the spec)
 
@@ -3710,6 +4480,7 @@ class AsyncModerationResource:
             delete_message=delete_message,
             delete_reaction=delete_reaction,
             delete_user=delete_user,
+            delete_user_messages=delete_user_messages,
             escalate=escalate,
             flag=flag,
             item_id=item_id,
@@ -4099,6 +4870,73 @@ class AsyncModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    async def update_queue(
+        self,
+        id: str,
+        *,
+        description: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        sort: Sequence[dict[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Update queue.
+
+
+
+        ``PATCH /api/v2/moderation/queues/{id}``
+
+        Args:
+            id: (not described by the spec)
+            description: (not described by the spec)
+            filters: (not described by the spec)
+            name: (not described by the spec)
+            sort: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import update_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            description=description,
+            filters=filters,
+            name=name,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     async def update_task(
         self,
         id: str,
@@ -4244,6 +5082,7 @@ class AsyncModerationResource:
         self,
         *,
         key: str,
+        ai_audio_config: AIAudioConfigRequest | Mapping[str, Any] | None = None,
         ai_image_config: AIImageConfig | Mapping[str, Any] | None = None,
         ai_text_config: AITextConfig | Mapping[str, Any] | None = None,
         ai_video_config: AIVideoConfig | Mapping[str, Any] | None = None,
@@ -4258,6 +5097,7 @@ class AsyncModerationResource:
         aws_rekognition_config: AIImageConfig | Mapping[str, Any] | None = None,
         block_list_config: BlockListConfig | Mapping[str, Any] | None = None,
         bodyguard_config: AITextConfig | Mapping[str, Any] | None = None,
+        flood_config: FloodConfig | Mapping[str, Any] | None = None,
         google_vision_config: GoogleVisionConfig | Mapping[str, Any] | None = None,
         llm_config: LLMConfig | Mapping[str, Any] | None = None,
         rule_builder_config: RuleBuilderConfig | Mapping[str, Any] | None = None,
@@ -4283,6 +5123,7 @@ class AsyncModerationResource:
 
         Args:
             key: Unique identifier for the moderation configuration
+            ai_audio_config: (not described by the spec)
             ai_image_config: (not described by the spec)
             ai_text_config: (not described by the spec)
             ai_video_config: (not described by the spec)
@@ -4293,6 +5134,7 @@ class AsyncModerationResource:
             aws_rekognition_config: (not described by the spec)
             block_list_config: (not described by the spec)
             bodyguard_config: (not described by the spec)
+            flood_config: (not described by the spec)
             google_vision_config: (not described by the spec)
             llm_config: (not described by the spec)
             rule_builder_config: (not described by the spec)
@@ -4313,6 +5155,7 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request(
             key=key,
+            ai_audio_config=ai_audio_config,
             ai_image_config=ai_image_config,
             ai_text_config=ai_text_config,
             ai_video_config=ai_video_config,
@@ -4323,6 +5166,7 @@ class AsyncModerationResource:
             aws_rekognition_config=aws_rekognition_config,
             block_list_config=block_list_config,
             bodyguard_config=bodyguard_config,
+            flood_config=flood_config,
             google_vision_config=google_vision_config,
             llm_config=llm_config,
             rule_builder_config=rule_builder_config,
@@ -4380,7 +5224,7 @@ class AsyncModerationResource:
 
         Args:
             name: Unique rule name
-            rule_type: Type of rule: user, content, or call
+            rule_type: Type of rule: user, content, call, or flood
             action: (not described by the spec)
             action_sequences: Escalation sequences for call rules
             conditions: Flat list of conditions (legacy)
@@ -4418,6 +5262,61 @@ class AsyncModerationResource:
             team=team,
             user=user,
             user_id=user_id,
+        )
+        return await self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    async def upsert_setup_session(
+        self,
+        *,
+        current_step: UpsertSetupSessionRequestCurrentStep | str,
+        status: UpsertSetupSessionRequestStatus | str,
+        setup_data: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[UpsertSetupSessionResponse]:
+        """Create or update moderation setup session.
+
+        Update a setup session for an app
+
+        ``POST /api/v2/moderation/setup``
+
+        Args:
+            current_step: The current step of the setup wizard. One of: welcome, input, configure, live
+            status: The status of the setup session. One of: in_progress, completed
+            setup_data: Per-step data keyed by step name (welcome, input, configure, live)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[UpsertSetupSessionResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import upsert_setup_session as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            current_step=current_step,
+            status=status,
+            setup_data=setup_data,
         )
         return await self._requester.request(
             _endpoint.OPERATION,
@@ -4609,6 +5508,98 @@ class ModerationResource:
         """The resource itself, for the ``client.moderation().check(...)`` call form."""
         return self
 
+    def analyze(
+        self,
+        *,
+        async_response: bool | None = None,
+        config_key: str | None = None,
+        content_ids: Mapping[str, str] | None = None,
+        content_published_at: datetime | int | str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        entity_creator_id: str | None = None,
+        entity_id: str | None = None,
+        entity_type: str | None = None,
+        texts: Mapping[str, str] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[AnalyzeResponse]:
+        """Analyze.
+
+        Moderate named text fields and raw image bytes via multipart/form-data. Returns a per-
+        field lightweight verdict.
+
+        ``POST /api/v2/moderation/analyze``
+
+        Args:
+            async_response: When true, the response carries no verdicts (status `pending`) and per-modality
+                results arrive via `moderation.text_analysis.complete` and
+                `moderation.image_analysis.complete` webhooks. Image moderation runs on a
+                background worker; text moderation runs synchronously and is then delivered via
+                webhook.
+            config_key: Moderation policy key. Optional in stateful mode, required in stateless mode.
+            content_ids: Optional map from a content label (either a `texts` key or an `image:<key>`
+                multipart label) to a caller-supplied per-instance identifier. Echoed on per-
+                field verdicts and surfaced in `matched_contents` when an aggregation rule
+                fires.
+            content_published_at: Original timestamp when the content was produced. Used as the `published_at`
+                timestamp on per-content log entries that surface in `matched_contents` on
+                aggregation-rule webhooks.
+            custom: Arbitrary metadata surfaced in the dashboard.
+            entity_creator_id: ID of the user who created the content. Required with entity_type + entity_id;
+                omit all three for stateless mode.
+            entity_id: Caller-supplied content identifier. Required with entity_type +
+                entity_creator_id; omit all three for stateless mode.
+            entity_type: Caller-defined entity type. Required with entity_id + entity_creator_id; omit
+                all three for stateless mode.
+            texts: Named text fields to moderate, keyed by caller label (e.g. title, description).
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[AnalyzeResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import analyze as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            async_response=async_response,
+            config_key=config_key,
+            content_ids=content_ids,
+            content_published_at=content_published_at,
+            custom=custom,
+            entity_creator_id=entity_creator_id,
+            entity_id=entity_id,
+            entity_type=entity_type,
+            texts=texts,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def appeal(
         self,
         *,
@@ -4616,6 +5607,7 @@ class ModerationResource:
         entity_id: str,
         entity_type: str,
         attachments: Sequence[str] | None = None,
+        review_queue_item_id: str | None = None,
         user: UserRequest | Mapping[str, Any] | None = None,
         user_id: str | None = None,
         timeout: float | httpx.Timeout | None | Unset = UNSET,
@@ -4637,6 +5629,8 @@ class ModerationResource:
             entity_id: Unique identifier of the entity being appealed
             entity_type: Type of entity being appealed (e.g., message, user)
             attachments: Array of Attachment URLs(e.g., images)
+            review_queue_item_id: ID of the review queue item (flagged message) that triggered the ban. Applicable
+                only for user ban appeals.
             user: User request object
             user_id: (not described by the spec)
 
@@ -4656,6 +5650,7 @@ class ModerationResource:
             entity_id=entity_id,
             entity_type=entity_type,
             attachments=attachments,
+            review_queue_item_id=review_queue_item_id,
             user=user,
             user_id=user_id,
         )
@@ -4691,7 +5686,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[BanResponse]:
+    ) -> StreamResponse[ModerationBanResponse]:
         """Ban.
 
         Ban a user from a channel or the entire app
@@ -4717,7 +5712,7 @@ class ModerationResource:
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
 
         Returns:
-            StreamResponse[BanResponse]: ``.data`` is the parsed response.
+            StreamResponse[ModerationBanResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import ban as _endpoint
 
@@ -4738,6 +5733,84 @@ class ModerationResource:
             params=_params,
             body=_body,
             timeout=UNSET,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def bulk_action_appeals(
+        self,
+        *,
+        action_type: BulkActionAppealsRequestActionType | str,
+        appeal_ids: Sequence[str],
+        mark_reviewed: MarkReviewedRequestPayload | Mapping[str, Any] | None = None,
+        reject_appeal: RejectAppealRequestPayload | Mapping[str, Any] | None = None,
+        restore: RestoreActionRequestPayload | Mapping[str, Any] | None = None,
+        unban: UnbanActionRequestPayload | Mapping[str, Any] | None = None,
+        unblock: UnblockActionRequestPayload | Mapping[str, Any] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[BulkActionAppealsResponse]:
+        """Bulk action appeals.
+
+        Process multiple appeals in a single request by applying the specified action to each.
+        Supported actions: unban, restore, unblock, mark_reviewed, reject_appeal. Each appeal
+        goes through the same path as a single submit_action call.
+
+        ``POST /api/v2/moderation/appeals/bulk_action``
+
+        Args:
+            action_type: Action to apply: unban, restore, unblock, mark_reviewed, or reject_appeal
+            appeal_ids: List of appeal UUIDs to process
+            mark_reviewed: Configuration for mark reviewed action
+            reject_appeal: Configuration for rejecting an appeal
+            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
+                block, or a shadow block currently applies to the content (including both a
+                delete and a block/shadow block at once).
+            unban: Configuration for unban moderation action
+            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
+                Configuration for unblock action.
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[BulkActionAppealsResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import bulk_action_appeals as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            action_type=action_type,
+            appeal_ids=appeal_ids,
+            mark_reviewed=mark_reviewed,
+            reject_appeal=reject_appeal,
+            restore=restore,
+            unban=unban,
+            unblock=unblock,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,
@@ -5087,6 +6160,138 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def create_policy_test_set(
+        self,
+        *,
+        name: str,
+        config_key: str | None = None,
+        mode: str | None = None,
+        rows: Sequence[PolicyTestRow | Mapping[str, Any]] | None = None,
+        seed: PolicyTestSeedSpec | Mapping[str, Any] | None = None,
+        team: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetResponse]:
+        """Create policy test set.
+
+        Save a labeled set of messages that can be re-run against the moderation policy.
+
+        ``POST /api/v2/moderation/policy_tests/sets``
+
+        Args:
+            name: Display name; unique within an app
+            config_key: Moderation config key (default: app default)
+            mode: Execution target: 'check' or 'labels'. Optional — defaults to 'labels' when the
+                org has the labels API enabled, 'check' otherwise
+            rows: Messages to test; capped at 1000. Mutually exclusive with seed
+            seed: (not described by the spec)
+            team: Team scope for the config (optional)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import create_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            name=name,
+            config_key=config_key,
+            mode=mode,
+            rows=rows,
+            seed=seed,
+            team=team,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def create_queue(
+        self,
+        *,
+        name: str,
+        type: CreateQueueRequestType | str,
+        description: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        sort: Sequence[dict[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Create queue.
+
+
+
+        ``POST /api/v2/moderation/queues``
+
+        Args:
+            name: (not described by the spec)
+            type: (not described by the spec)
+            description: (not described by the spec)
+            filters: (not described by the spec)
+            sort: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import create_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            name=name,
+            type=type,
+            description=description,
+            filters=filters,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def custom_check(
         self,
         *,
@@ -5307,6 +6512,106 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def delete_policy_test_set(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[Response]:
+        """Delete policy test set.
+
+
+
+        ``DELETE /api/v2/moderation/policy_tests/sets/{id}``
+
+        Args:
+            id: Unique identifier of the policy test set
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[Response]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import delete_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def delete_queue(
+        self,
+        id: str,
+        *,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Delete queue.
+
+
+
+        ``POST /api/v2/moderation/queues/{id}/delete``
+
+        Args:
+            id: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import delete_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def flag(
         self,
         *,
@@ -5325,7 +6630,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[FlagResponse]:
+    ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
         Flag any type of content (messages, users, channels, activities) for moderation review.
@@ -5350,7 +6655,7 @@ class ModerationResource:
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
         Returns:
-            StreamResponse[FlagResponse]: ``.data`` is the parsed response.
+            StreamResponse[FlagItemResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import flag as _endpoint
 
@@ -5678,6 +6983,150 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def get_policy_test_run(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestRunResponse]:
+        """Get policy test run.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/runs/{id}``
+
+        Args:
+            id: Unique identifier of the policy test run
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_policy_test_run as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def get_policy_test_set(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetResponse]:
+        """Get policy test set.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/sets/{id}``
+
+        Args:
+            id: Unique identifier of the policy test set
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_policy_test_set as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def get_queue(
+        self,
+        id: str,
+        *,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Get queue.
+
+
+
+        ``GET /api/v2/moderation/queues/{id}``
+
+        Args:
+            id: (not described by the spec)
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def get_review_queue_item(
         self,
         id: str,
@@ -5725,6 +7174,47 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def get_setup_session(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[GetSetupSessionResponse]:
+        """Get moderation setup session.
+
+        Retrieve a setup session for an app
+
+        ``GET /api/v2/moderation/setup``
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import get_setup_session as _endpoint
+
+        _url, _params, _body = _endpoint.build_request()
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def get_task(
         self,
         id: str,
@@ -5736,7 +7226,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
-    ) -> StreamResponse[GetTaskResponse]:
+    ) -> StreamResponse[ModerationGetTaskResponse]:
         """Get Task.
 
         Fetches moderation task
@@ -5751,7 +7241,7 @@ class ModerationResource:
         (merged into what is sent), ``max_retries``, ``retry_unsafe``.
 
         Returns:
-            StreamResponse[GetTaskResponse]: ``.data`` is the parsed response.
+            StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
         """
         from .api.moderation import get_task as _endpoint
 
@@ -5877,7 +7367,12 @@ class ModerationResource:
             dry_run: When true, run moderation and return labels without persisting the result.
                 Useful for one-off checks (e.g. UI testers) that should not be recorded in the
                 stored history.
-            policy: Optional moderation policy key (max 128 chars)
+            policy: Optional moderation policy key (max 128 chars). For username moderation, set
+                this to a policy whose key starts with 'username:' (e.g. 'username:default') to
+                opt into the low-latency fast-path: blocklists (customer + Stream-managed
+                defaults) short-circuit the LLM, and the LLM fallback uses gpt-4.1-nano with a
+                24h Valkey verdict cache. Without a 'username:' prefix the request falls through
+                to the standard Bodyguard Analyze v1 username path.
             user_id: Optional customer-supplied user identifier for the content author (max 256
                 chars). Enables filtering stored results by user_id.
 
@@ -5997,6 +7492,94 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def list_policy_test_sets(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestSetListResponse]:
+        """List policy test sets.
+
+
+
+        ``GET /api/v2/moderation/policy_tests/sets``
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import list_policy_test_sets as _endpoint
+
+        _url, _params, _body = _endpoint.build_request()
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def list_queues(
+        self,
+        *,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[ListQueuesResponse]:
+        """List queues.
+
+
+
+        ``GET /api/v2/moderation/queues``
+
+        Args:
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+
+        Returns:
+            StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import list_queues as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def list_tasks(
         self,
         *,
@@ -6097,6 +7680,55 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def start_policy_test_run(
+        self,
+        id: str,
+        *,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[PolicyTestRunResponse]:
+        """Start policy test run.
+
+        Enqueue a background run of the set against the saved live moderation config.
+
+        ``POST /api/v2/moderation/policy_tests/sets/{id}/runs``
+
+        Args:
+            id: Unique identifier of the policy test set to run
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import start_policy_test_run as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def submit_action(
         self,
         *,
@@ -6111,6 +7743,7 @@ class ModerationResource:
         delete_message: DeleteMessageRequestPayload | Mapping[str, Any] | None = None,
         delete_reaction: DeleteReactionRequestPayload | Mapping[str, Any] | None = None,
         delete_user: DeleteUserRequestPayload | Mapping[str, Any] | None = None,
+        delete_user_messages: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None = None,
         escalate: EscalatePayload | Mapping[str, Any] | None = None,
         flag: FlagRequest | Mapping[str, Any] | None = None,
         item_id: str | None = None,
@@ -6141,8 +7774,8 @@ class ModerationResource:
         Args:
             action_type: Type of moderation action to perform. One of: mark_reviewed, delete_message,
                 delete_activity, delete_comment, delete_reaction, ban, custom, unban, restore,
-                delete_user, unblock, block, shadow_block, unmask, kick_user, end_call,
-                escalate, de_escalate
+                delete_user, delete_user_messages, unblock, block, shadow_block, unmask,
+                kick_user, end_call, escalate, de_escalate
             appeal_id: UUID of the appeal to act on (required for reject_appeal, optional for other
                 actions)
             ban: Configuration for ban moderation action
@@ -6154,15 +7787,20 @@ class ModerationResource:
             delete_message: Configuration for message deletion action
             delete_reaction: Configuration for reaction deletion action
             delete_user: Configuration for user deletion action
+            delete_user_messages: Configuration for deleting all of a user's chat messages without banning them or
+                deleting their account
             escalate: Configuration for escalation action
             flag: (not described by the spec)
             item_id: UUID of the review queue item to act on
             mark_reviewed: Configuration for mark reviewed action
             reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action
+            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
+                block, or a shadow block currently applies to the content (including both a
+                delete and a block/shadow block at once).
             shadow_block: Configuration for shadow block action
             unban: Configuration for unban moderation action
-            unblock: Configuration for unblock action
+            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
+                Configuration for unblock action.
             user: User request object
             user_id: (not described by the spec)
 
@@ -6189,6 +7827,7 @@ class ModerationResource:
             delete_message=delete_message,
             delete_reaction=delete_reaction,
             delete_user=delete_user,
+            delete_user_messages=delete_user_messages,
             escalate=escalate,
             flag=flag,
             item_id=item_id,
@@ -6578,6 +8217,73 @@ class ModerationResource:
             retry_unsafe=retry_unsafe,
         )
 
+    def update_queue(
+        self,
+        id: str,
+        *,
+        description: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        sort: Sequence[dict[str, Any]] | None = None,
+        user: UserRequest | Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[QueueResponse]:
+        """Update queue.
+
+
+
+        ``PATCH /api/v2/moderation/queues/{id}``
+
+        Args:
+            id: (not described by the spec)
+            description: (not described by the spec)
+            filters: (not described by the spec)
+            name: (not described by the spec)
+            sort: (not described by the spec)
+            user: User request object
+            user_id: (not described by the spec)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[QueueResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import update_queue as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            id,
+            description=description,
+            filters=filters,
+            name=name,
+            sort=sort,
+            user=user,
+            user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
     def update_task(
         self,
         id: str,
@@ -6723,6 +8429,7 @@ class ModerationResource:
         self,
         *,
         key: str,
+        ai_audio_config: AIAudioConfigRequest | Mapping[str, Any] | None = None,
         ai_image_config: AIImageConfig | Mapping[str, Any] | None = None,
         ai_text_config: AITextConfig | Mapping[str, Any] | None = None,
         ai_video_config: AIVideoConfig | Mapping[str, Any] | None = None,
@@ -6737,6 +8444,7 @@ class ModerationResource:
         aws_rekognition_config: AIImageConfig | Mapping[str, Any] | None = None,
         block_list_config: BlockListConfig | Mapping[str, Any] | None = None,
         bodyguard_config: AITextConfig | Mapping[str, Any] | None = None,
+        flood_config: FloodConfig | Mapping[str, Any] | None = None,
         google_vision_config: GoogleVisionConfig | Mapping[str, Any] | None = None,
         llm_config: LLMConfig | Mapping[str, Any] | None = None,
         rule_builder_config: RuleBuilderConfig | Mapping[str, Any] | None = None,
@@ -6762,6 +8470,7 @@ class ModerationResource:
 
         Args:
             key: Unique identifier for the moderation configuration
+            ai_audio_config: (not described by the spec)
             ai_image_config: (not described by the spec)
             ai_text_config: (not described by the spec)
             ai_video_config: (not described by the spec)
@@ -6772,6 +8481,7 @@ class ModerationResource:
             aws_rekognition_config: (not described by the spec)
             block_list_config: (not described by the spec)
             bodyguard_config: (not described by the spec)
+            flood_config: (not described by the spec)
             google_vision_config: (not described by the spec)
             llm_config: (not described by the spec)
             rule_builder_config: (not described by the spec)
@@ -6792,6 +8502,7 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request(
             key=key,
+            ai_audio_config=ai_audio_config,
             ai_image_config=ai_image_config,
             ai_text_config=ai_text_config,
             ai_video_config=ai_video_config,
@@ -6802,6 +8513,7 @@ class ModerationResource:
             aws_rekognition_config=aws_rekognition_config,
             block_list_config=block_list_config,
             bodyguard_config=bodyguard_config,
+            flood_config=flood_config,
             google_vision_config=google_vision_config,
             llm_config=llm_config,
             rule_builder_config=rule_builder_config,
@@ -6859,7 +8571,7 @@ class ModerationResource:
 
         Args:
             name: Unique rule name
-            rule_type: Type of rule: user, content, or call
+            rule_type: Type of rule: user, content, call, or flood
             action: (not described by the spec)
             action_sequences: Escalation sequences for call rules
             conditions: Flat list of conditions (legacy)
@@ -6897,6 +8609,61 @@ class ModerationResource:
             team=team,
             user=user,
             user_id=user_id,
+        )
+        return self._requester.request(
+            _endpoint.OPERATION,
+            _url,
+            params=_params,
+            body=_body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+        )
+
+    def upsert_setup_session(
+        self,
+        *,
+        current_step: UpsertSetupSessionRequestCurrentStep | str,
+        status: UpsertSetupSessionRequestStatus | str,
+        setup_data: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        deadline: float | None | Unset = UNSET,
+        retry_unsafe: bool | None = None,
+    ) -> StreamResponse[UpsertSetupSessionResponse]:
+        """Create or update moderation setup session.
+
+        Update a setup session for an app
+
+        ``POST /api/v2/moderation/setup``
+
+        Args:
+            current_step: The current step of the setup wizard. One of: welcome, input, configure, live
+            status: The status of the setup session. One of: in_progress, completed
+            setup_data: Per-step data keyed by step name (welcome, input, configure, live)
+
+        Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
+        (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        Not resent after it may have been processed (write):
+        a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
+
+        Returns:
+            StreamResponse[UpsertSetupSessionResponse]: ``.data`` is the parsed response.
+        """
+        from .api.moderation import upsert_setup_session as _endpoint
+
+        _url, _params, _body = _endpoint.build_request(
+            current_step=current_step,
+            status=status,
+            setup_data=setup_data,
         )
         return self._requester.request(
             _endpoint.OPERATION,

@@ -15,9 +15,11 @@ injected is counted at ``GET /_emulator/faults``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -53,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=WORD,WORD",
         help="register a block list (repeatable)",
+    )
+    parser.add_argument(
+        "--users",
+        metavar="FILE",
+        help="users created outside the moderation API: a JSON file holding a list of ids "
+        'or objects ({"id": "u1", "name": ..., "role": ...}), or {"users": [...]}',
     )
     parser.add_argument(
         "--rate-limit",
@@ -129,6 +137,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"stream-moderation-emulator: {exc}", file=sys.stderr)
         return 2
+    if args.users:
+        try:
+            data = json.loads(Path(args.users).read_text())
+            users = data.get("users") if isinstance(data, dict) else data
+            if not isinstance(users, list):
+                raise ValueError('expected a list of users, or {"users": [...]}')
+            added = emulator.add_users(users)
+        except (OSError, ValueError) as exc:
+            print(f"--users {args.users}: {exc}", file=sys.stderr)
+            return 2
+        print(f"{len(added)} user(s) loaded from {args.users}", flush=True)
     if rules:
         emulator.add_middleware(FaultInjector(rules))
     secret_source = "from --api-secret" if args.api_secret else f"the default, {DEFAULT_API_SECRET}"

@@ -12,6 +12,11 @@ the operation's handler and encode its response under the state lock, check the
 response against the response model; then deliver webhooks and answer. A client's
 mistake always gets the API's error body, never a 500.
 
+An operation of the release with no handler (a spec update added it) is answered from its
+response schema (``_fallback``), with an ``X-Stream-Emulator: not-emulated`` header; a
+required response field a handler did not set is filled from the schema. Both are counted
+(``not_emulated_calls``, ``filled_fields``) and logged, and neither is ever a 500.
+
 ``add_middleware`` wraps the whole app (outermost last): the hook for fault injection.
 """
 
@@ -37,9 +42,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._generated import SPEC_VERSION
 from .._generated.errors import ParseError
+from .._generated.events import EVENT_MODELS
 from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
 from ._errors import EmulatorError, error_body, input_error
+from ._fallback import fallback_body, fill_required
 from ._ops import Call, Handler, load_handlers
 from ._spec import (
     OperationSpec,
@@ -50,12 +57,13 @@ from ._spec import (
     served_spec,
 )
 from ._webhooks import WebhookSender
-from ._wire import TimestampMode, decode_json, encode_json, text_problem
+from ._wire import TimestampMode, decode_json, encode_json, parse_form, text_problem, ts
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_RATE_WINDOW",
     "MAX_BODY_BYTES",
+    "NOT_EMULATED_HEADER",
     "EmulatorApp",
     "Middleware",
 ]
@@ -73,6 +81,8 @@ Middleware = Callable[[ASGIApp], ASGIApp]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _JSON = "application/json; charset=utf-8"
+NOT_EMULATED_HEADER = "X-Stream-Emulator"
+"""Set to ``not-emulated`` on the answers of operations the emulator has no semantics for."""
 
 
 def _duration(started: float) -> str:
@@ -176,7 +186,17 @@ class EmulatorApp:
         self.calls: dict[str, int] = {}
         """Requests received per operation (whatever their outcome)."""
         self._calls_lock = threading.Lock()
-        self._handlers = load_handlers()
+        self.not_emulated_calls: dict[str, int] = {}
+        """Answers built from the response schema, per operation without a handler."""
+        self.filled_fields: dict[str, int] = {}
+        """Required response fields the handlers left out, filled from the schema, by path."""
+        handlers = load_handlers()
+        self._handlers = {name: h for name, h in handlers.items() if name in operations()}
+        self.not_emulated = sorted(set(operations()) - set(handlers))
+        """The operations of this release answered by the spec-driven fallback."""
+        self.unused_handlers = sorted(set(handlers) - set(operations()))
+        """Handlers of operations this release does not have (left unused)."""
+        _log_coverage(self.not_emulated, self.unused_handlers)
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
@@ -209,6 +229,7 @@ class EmulatorApp:
         by_path["/_emulator/stats"] = {"GET": self._admin(self._stats)}
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
+        by_path["/_emulator/users"] = {"POST": self._admin(self._users)}
         return [
             Route(path, _MethodDispatch(self, methods), methods=None)
             for path, methods in sorted(by_path.items())
@@ -272,10 +293,12 @@ class EmulatorApp:
                 )
             caller = await self._caller(request, lambda: self._authenticate(request, op.name))
             raw = await self._read_body(request)
-            content, call = await anyio.to_thread.run_sync(
+            content, call, events, not_emulated = await anyio.to_thread.run_sync(
                 self._process, op, request, raw, caller, started
             )
-            await self.webhooks.send(call.events, call.now, self.backend.timestamps)
+            if not_emulated:
+                headers[NOT_EMULATED_HEADER] = "not-emulated"
+            await self.webhooks.send(events, call.now, self.backend.timestamps)
         except EmulatorError as error:
             return self._error(error, op, started, headers)
         except Exception:
@@ -287,11 +310,13 @@ class EmulatorApp:
 
     def _process(
         self, op: OperationSpec, request: Request, raw: bytes, caller: Caller, started: float
-    ) -> tuple[bytes, Call]:
+    ) -> tuple[bytes, Call, list[tuple[str, dict[str, Any]]], bool]:
         """Everything that costs CPU in proportion to the request (run in a worker thread):
-        parse and validate, run the handler and encode its answer under the state lock,
-        check the answer against the spec."""
-        body = self._parse_body(op, request, raw)
+        parse and validate, run the handler (or the spec-driven fallback) and encode its
+        answer under the state lock, check the answer against the spec. Returns the body,
+        the call, the webhook events to send and whether the fallback answered."""
+        files: dict[str, tuple[str, bytes]] = {}
+        body = self._parse_body(op, request, raw, files)
         query = self._parse_query(op, request)
         path = {k: str(v) for k, v in request.path_params.items()}
         for name, value in path.items():
@@ -300,18 +325,35 @@ class EmulatorApp:
                     f"path parameter {name} holds a NUL character", {name: "holds a NUL"}
                 )
         call = Call(
-            op=op, body=body, query=query, path=path, caller=caller, now=0, backend=self.backend
+            op=op,
+            body=body,
+            query=query,
+            path=path,
+            caller=caller,
+            now=0,
+            backend=self.backend,
+            files=files,
         )
-        handler: Handler = self._handlers[op.name]
+        handler: Handler | None = self._handlers.get(op.name)
         with self.backend.lock, self.backend.state.transaction():
             call.now = self.backend.now()
-            result = handler(call)
+            if handler is None:
+                sent = {**call.body, **call.query, **call.path}
+                result = fallback_body(op.response_schema, sent, call.now)
+                self.not_emulated_calls[op.name] = self.not_emulated_calls.get(op.name, 0) + 1
+            else:
+                result = handler(call)
+            self._fill(op.response_schema, result, call.now)
+            # an event type the release does not have is not sent (see _log_coverage)
+            events = [
+                (t, self._fill_event(t, p, call.now)) for t, p in call.events if t in EVENT_MODELS
+            ]
             result["duration"] = _duration(started)
             # encoded under the lock: the result may share objects with the state
             content = encode_json(result, self._mode(op))
         if self.validate_responses and op.response_model is not None:
             self._check_response(op, content)
-        return content, call
+        return content, call, events, handler is None
 
     async def _caller(self, request: Request, authenticate: Callable[[], Caller]) -> Caller:
         """Who calls, from the headers and query alone, before any of the body is decoded.
@@ -377,11 +419,19 @@ class EmulatorApp:
         authorize(caller, operation)
         return caller
 
-    def _parse_body(self, op: OperationSpec, request: Request, raw: bytes) -> dict[str, Any]:
+    def _parse_body(
+        self,
+        op: OperationSpec,
+        request: Request,
+        raw: bytes,
+        files: dict[str, tuple[str, bytes]],
+    ) -> dict[str, Any]:
         if op.method in ("GET", "DELETE", "HEAD"):
             return {}
-        if raw.strip():
-            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if raw.strip() and media == "multipart/form-data" and op.request_schema is not None:
+            data: Any = parse_form(raw, request.headers["content-type"], op.request_schema, files)
+        elif raw.strip():
             if media != "application/json" and not media.endswith("+json"):
                 raise EmulatorError(
                     415,
@@ -393,14 +443,14 @@ class EmulatorApp:
                 data = decode_json(raw)
             except ValueError as exc:
                 raise input_error(f"the body is not valid JSON: {exc}") from None
-            problem = text_problem(data)
-            if problem is not None:
-                field, reason = problem
-                raise input_error(f"{field} {reason}", {field: reason})
         elif op.body_required:
             raise input_error("the request body (a JSON object) is required", {"body": "required"})
         else:
             data = {}
+        problem = text_problem(data)
+        if problem is not None:
+            field, reason = problem
+            raise input_error(f"{field} {reason}", {field: reason})
         if not isinstance(data, dict):
             raise input_error("the body must be a JSON object", {"body": "expected an object"})
         body: dict[str, Any] = data
@@ -439,6 +489,24 @@ class EmulatorApp:
                 continue
             query[spec.name] = _query_value(spec, value)
         return query
+
+    def _fill(self, schema: str | None, value: dict[str, Any], now: int) -> None:
+        if schema is None:
+            return
+        value.setdefault("duration", "")  # set once the call is timed
+        filled = fill_required(schema, value, now)
+        if value["duration"] == "":
+            del value["duration"]
+        for path in filled:
+            if path not in self.filled_fields:
+                logger.info("filled %s from the spec: the emulator does not set it", path)
+            self.filled_fields[path] = self.filled_fields.get(path, 0) + 1
+
+    def _fill_event(self, event_type: str, payload: dict[str, Any], now: int) -> dict[str, Any]:
+        schema = EVENT_MODELS.get(event_type)
+        full = {"type": event_type, "created_at": ts(now), "custom": {}, **payload}
+        self._fill(schema, full, now)
+        return full
 
     def _check_response(self, op: OperationSpec, content: bytes) -> None:
         try:
@@ -503,7 +571,21 @@ class EmulatorApp:
                 "calls": dict(sorted(self.calls.items())),
                 "check_counts": dict(self.backend.state.check_counts),
                 "rate_limited": self.limiter.snapshot(),
+                "not_emulated": self.not_emulated,
+                "not_emulated_calls": dict(sorted(self.not_emulated_calls.items())),
+                "filled_fields": dict(sorted(self.filled_fields.items())),
             }
+
+    def _users(self, request: Request, data: Any) -> dict[str, Any]:
+        users = data.get("users") if isinstance(data, dict) else None
+        if not isinstance(users, list):
+            raise input_error(
+                'the body must be {"users": [ids or {"id": ..., ...}]}', {"users": "required"}
+            )
+        try:
+            return {"users": self.backend.add_users(users)}
+        except ValueError as exc:
+            raise input_error(str(exc), {"users": str(exc)}) from None
 
     def _blocklist(self, request: Request, data: Any) -> dict[str, Any]:
         words = data.get("words") if isinstance(data, dict) else None
@@ -511,6 +593,23 @@ class EmulatorApp:
             raise input_error('the body must be {"words": [strings]}', {"words": "required"})
         self.backend.add_blocklist(request.path_params["name"], words)
         return {}
+
+
+def _log_coverage(not_emulated: list[str], unused: list[str]) -> None:
+    if not_emulated:
+        logger.warning(
+            "%d operation(s) of %s not emulated (answered from their response schema): %s",
+            len(not_emulated),
+            SPEC_VERSION,
+            ", ".join(not_emulated),
+        )
+    if unused:
+        logger.info(
+            "%s has no %s: %s handler(s) left unused",
+            SPEC_VERSION,
+            ", ".join(unused),
+            len(unused),
+        )
 
 
 class _MethodDispatch:

@@ -139,6 +139,25 @@ class Emulator:
         """Register (or replace) a block list that configs can name in block_list_config."""
         self.backend.add_blocklist(name, words)
 
+    def add_users(self, users: Iterable[str | Mapping[str, Any]]) -> list[str]:
+        """Make users known to the emulator, as if created through Stream's users API (so
+        that ``mute`` finds them, for instance): ids or UserRequest-shaped objects
+        (``{"id": "u1", "name": "Ann", "role": "admin", "teams": [...], "custom": {...}}``).
+        Returns their ids; a malformed entry raises ValueError and adds none."""
+        return self.backend.add_users(users)
+
+    @property
+    def not_emulated(self) -> list[str]:
+        """The operations of this release the emulator answers from their response schema
+        (it has no semantics for them)."""
+        return list(self.app.not_emulated)
+
+    @property
+    def filled_fields(self) -> dict[str, int]:
+        """Required response fields the emulator did not set and filled from the schema
+        (``UpsertConfigResponse.config.ai_audio_config.enabled``), with how often."""
+        return self.app.filled_fields
+
     def add_middleware(self, middleware: Middleware) -> None:
         """Wrap the ASGI app (e.g. to inject faults); the last one added runs first."""
         self.app.add_middleware(middleware)

@@ -6,7 +6,9 @@ Engines evaluated: ``block_list_config`` (block lists, whole words or ``match_su
 classifier, ``automod_toxicity_config`` and ``automod_platform_circumvention_config``
 (classifier labels with a score threshold), ``ai_image_config`` (alias
 ``aws_rekognition_config``) and ``ai_video_config`` (a rule's label, as a slug, in the
-media URL). The other sections are stored and echoed but not evaluated.
+media URL), ``flood_config`` (the same user sending identical or similar texts within a
+time window; the caller passes the user's recent texts). The other sections are stored and
+echoed but not evaluated.
 
 Rule actions rank keep < flag < mask_flag < bounce_flag < shadow < bounce < bounce_remove
 < remove; the most severe triggered action decides the recommendation: keep -> keep;
@@ -31,10 +33,14 @@ from ._classifier import (
 
 __all__ = [
     "ACTION_RANK",
+    "FLOOD_DEFAULTS",
     "RECOMMENDATION",
     "Evaluation",
     "Hit",
     "evaluate",
+    "flood_problem",
+    "normalise_text",
+    "parse_duration",
     "recommend",
     "severity_number",
 ]
@@ -271,14 +277,135 @@ def _media_rules(
             )
 
 
+# ---------------------------------------------------------------------------------------
+# Flood detection
+# ---------------------------------------------------------------------------------------
+
+FLOOD_DEFAULTS: dict[str, Any] = {
+    "threshold": 3,
+    "time_window": "1m",
+    "action": "flag",
+    "similarity_distance": 3,
+}
+"""What an identical/similar section means when it leaves a field out."""
+_SIMILAR_MAX_CHARS = 1000
+"""Longer texts are compared for identity only (similarity is an edit distance)."""
+_SIMILAR_CANDIDATES = 50
+"""At most this many of the user's recent texts are compared for similarity."""
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+
+
+def parse_duration(text: str) -> int:
+    """Nanoseconds of a duration such as ``30s``, ``5m``, ``1h30m`` or ``7d``."""
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration such as 30s, 5m, 1h30m or 7d: {text!r}")
+    return sum(int(n) * _UNIT_NS[u] for n, u in parts)
+
+
+def normalise_text(text: str) -> str:
+    """A text as flood detection compares it: lower case, whitespace collapsed."""
+    return " ".join(text.lower().split())
+
+
+def flood_problem(flood: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field, problem) of a ``flood_config`` the engine cannot apply, or None."""
+    for name in ("identical", "similar"):
+        section = flood.get(name) or {}
+        where = f"flood_config.{name}"
+        window = section.get("time_window")
+        if window is not None:
+            try:
+                if parse_duration(window) <= 0:
+                    return f"{where}.time_window", "must be longer than 0"
+            except ValueError as exc:
+                return f"{where}.time_window", str(exc)
+        action = section.get("action")
+        if action is not None and action not in ACTION_RANK:
+            return f"{where}.action", f"must be one of {', '.join(ACTION_RANK)}"
+        for number in ("threshold", "similarity_distance"):
+            value = section.get(number)
+            if value is not None and value < (1 if number == "threshold" else 0):
+                return f"{where}.{number}", "must not be negative" if value < 0 else "at least 1"
+    return None
+
+
+def _edit_distance_within(a: str, b: str, limit: int) -> bool:
+    """Whether the Levenshtein distance of a and b is at most ``limit`` (banded, O(n*limit))."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    if limit == 0:
+        return a == b
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        current = [limit + 1] * (len(b) + 1)
+        current[0] = i if i <= limit else limit + 1
+        for j in range(low, high + 1):
+            cost = 0 if char == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        if min(current[max(0, low - 1) : high + 1]) > limit:
+            return False
+        previous = current
+    return previous[len(b)] <= limit
+
+
+def _flood(
+    config: Mapping[str, Any],
+    texts: Sequence[str],
+    history: Sequence[tuple[int, str]],
+    now: int,
+    hits: list[Hit],
+) -> None:
+    flood = config.get("flood_config")
+    if not isinstance(flood, Mapping):
+        return
+    allow = {normalise_text(t) for t in flood.get("allowlist") or [] if isinstance(t, str)}
+    for kind in ("identical", "similar"):
+        section = flood.get(kind)
+        if not isinstance(section, Mapping) or section.get("enabled") is False:
+            continue
+        options = {**FLOOD_DEFAULTS, **{k: v for k, v in section.items() if v is not None}}
+        since = now - parse_duration(str(options["time_window"]))
+        recent = [text for at, text in history if at > since]
+        for raw in texts:
+            text = normalise_text(raw)
+            if not text or text in allow:
+                continue
+            if kind == "identical":
+                count = 1 + sum(1 for earlier in recent if earlier == text)
+            elif len(text) > _SIMILAR_MAX_CHARS:
+                continue
+            else:
+                limit = int(options["similarity_distance"])
+                candidates = [t for t in recent if len(t) <= _SIMILAR_MAX_CHARS]
+                count = 1 + sum(
+                    1
+                    for earlier in candidates[-_SIMILAR_CANDIDATES:]
+                    if _edit_distance_within(earlier, text, limit)
+                )
+            if count >= int(options["threshold"]):
+                label = f"FLOOD_{kind.upper()}"
+                hits.append(
+                    Hit("flood", label, str(options["action"]), score=float(count), matches=(raw,))
+                )
+
+
 def evaluate(
     config: Mapping[str, Any],
     payload: Mapping[str, Any],
     *,
     classifier: Classifier,
     blocklists: Mapping[str, Sequence[str]],
+    history: Sequence[tuple[int, str]] = (),
+    now: int = 0,
 ) -> Evaluation:
-    """Every rule of ``config`` that fires on ``payload`` (texts, images, videos)."""
+    """Every rule of ``config`` that fires on ``payload`` (texts, images, videos).
+
+    ``history`` is the sender's recent texts (time, normalised text), oldest first, for
+    ``flood_config``; without it, a text only floods with itself (a threshold of 1).
+    """
     texts = [t for t in payload.get("texts") or [] if isinstance(t, str)]
     images = [u for u in payload.get("images") or [] if isinstance(u, str)]
     videos = [u for u in payload.get("videos") or [] if isinstance(u, str)]
@@ -324,4 +451,6 @@ def evaluate(
     video_section = _section(config, "ai_video_config")
     if videos and video_section is not None:
         _media_rules("ai_video", video_section, videos, hits, "video")
+    if texts:
+        _flood(config, texts, history, now, hits)
     return evaluation

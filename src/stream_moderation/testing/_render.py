@@ -192,6 +192,13 @@ def render_item(item: ReviewItem, state: State, now: int) -> dict[str, Any]:
 
 def render_config(config: Config) -> dict[str, Any]:
     out: dict[str, Any] = dict(config.sections)
+    audio = config.sections.get("ai_audio_config")
+    if isinstance(audio, dict):  # stored as sent; the response has these three required
+        out["ai_audio_config"] = {
+            "enabled": audio.get("enabled", True) is not False,
+            "profile": audio.get("profile") or "",
+            "rules": list(audio.get("rules") or []),
+        }
     out.update(
         {
             "key": config.key,

@@ -21,6 +21,7 @@ __all__ = [
     "OperationSpec",
     "ParamSpec",
     "constraint_violation",
+    "declares",
     "drop_nulls",
     "load_spec",
     "operations",
@@ -65,11 +66,19 @@ class OperationSpec:
     """The generated model of the JSON body (None when the operation takes no body)."""
     response_model: Any
     """The generated model of a successful response (None for a free-form object)."""
+    response_schema: str | None
+    """Its schema's name in the spec."""
 
     @property
     def automod(self) -> bool:
         """An automod (v1) operation: timestamps are always RFC 3339 there."""
         return self.path.startswith("/api/v1/")
+
+
+def declares(schema_name: str, field: str) -> bool:
+    """Whether the release's schema has that field (for answers that differ by release)."""
+    schema = load_spec()["components"]["schemas"].get(schema_name, {})
+    return field in schema.get("properties", {})
 
 
 def _title(operation_id: str) -> str:
@@ -116,6 +125,7 @@ def operations() -> dict[str, OperationSpec]:
             body_required=body_required,
             request_model=getattr(_models, request_schema) if request_schema else None,
             response_model=operation.response_type,
+            response_schema=getattr(operation.response_type, "__name__", None),
         )
     return result
 

@@ -7,6 +7,7 @@ JSON by ``_render``; nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -23,7 +24,11 @@ __all__ = [
     "EntityState",
     "Flag",
     "Mute",
+    "PolicyTestRun",
+    "PolicyTestSet",
+    "Queue",
     "ReviewItem",
+    "SentText",
     "State",
     "User",
 ]
@@ -168,6 +173,70 @@ class ReviewItem:
     assigned_to: str | None = None
     lock_expires: int | None = None
     appeal_id: str | None = None
+    channel_cid: str | None = None
+    """The channel of a chat entity, when its check named one (``options.channel_cid``)."""
+
+
+@dataclass(slots=True)
+class Queue:
+    """A saved view of the review queue (``create_queue``)."""
+
+    id: str
+    name: str
+    type: str
+    """``personal_view`` (listed for its creator only) or ``operational_queue``."""
+    filters: dict[str, Any]
+    sort: list[dict[str, Any]]
+    description: str
+    created_by: str
+    created_at: int
+    updated_at: int
+    seq: int
+
+
+@dataclass(slots=True)
+class PolicyTestSet:
+    id: str
+    name: str
+    mode: str
+    config_key: str
+    """As given; empty for the default policy of chat messages."""
+    team: str
+    rows: list[dict[str, Any]]
+    created_by: str
+    created_at: int
+    updated_at: int
+    seq: int
+    run_ids: list[str] = field(default_factory=list)
+    """Its runs, oldest first."""
+
+
+@dataclass(slots=True)
+class PolicyTestRun:
+    id: str
+    set_id: str
+    task_id: str
+    config_key: str
+    status: str
+    triggered_by: str
+    created_at: int
+    rows_total: int
+    rows_completed: int = 0
+    started_at: int | None = None
+    completed_at: int | None = None
+    config_updated_at: int | None = None
+    error_message: str | None = None
+    metrics: dict[str, Any] | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SentText:
+    """A text a user sent through ``check``, remembered for flood detection."""
+
+    at: int
+    text: str
+    """Normalised: lower case, whitespace collapsed."""
 
 
 @dataclass(slots=True)
@@ -179,6 +248,10 @@ class EntityState:
     blocked: bool = False
     shadow_blocked: bool = False
     masked: bool = False
+
+
+SENT_TEXTS_PER_USER = 200
+"""How many of a user's texts flood detection remembers."""
 
 
 class State:
@@ -204,6 +277,12 @@ class State:
         self.feedback: list[dict[str, Any]] = []
         self.bulk_image_jobs: dict[str, dict[str, Any]] = {}
         self.entities: dict[tuple[str, str], EntityState] = {}
+        self.queues: dict[str, Queue] = {}
+        self.policy_sets: dict[str, PolicyTestSet] = {}
+        self.policy_runs: dict[str, PolicyTestRun] = {}
+        self.setup_session: dict[str, Any] | None = None
+        self.sent_texts: dict[str, collections.deque[SentText]] = {}
+        """Each user's recent texts (newest last, at most ``SENT_TEXTS_PER_USER``)."""
         self.bounced: set[tuple[str, str]] = set()
         self.flag_counts: dict[str, int] = {}
         """Flags on each user's content (the EntityCreatorResponse counter)."""

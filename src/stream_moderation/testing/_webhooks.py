@@ -39,6 +39,9 @@ WEBHOOK_EVENTS = (
     "appeal.created",
     "appeal.accepted",
     "appeal.rejected",
+    "moderation.text_analysis.complete",
+    "moderation.image_analysis.complete",
+    "moderation.analysis.failed",
 )
 """The event types the emulator sends."""
 
@@ -98,9 +101,10 @@ class WebhookSender:
 
     @staticmethod
     def build(event_type: str, payload: dict[str, Any], now: int, mode: TimestampMode) -> bytes:
-        """The JSON body of an event: its fields plus type, created_at and custom."""
+        """The JSON body of an event: its fields plus type, created_at and custom (the
+        payload's own ``custom`` when it has one, e.g. an echo of the request's)."""
         return encode_json(
-            {"type": event_type, **payload, "created_at": ts(now), "custom": {}}, mode
+            {"type": event_type, "custom": {}, **payload, "created_at": ts(now)}, mode
         )
 
     async def send(

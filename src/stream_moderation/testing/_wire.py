@@ -16,7 +16,15 @@ from typing import Any, Literal
 
 from .._generated.types import Timestamp, wire_to_timestamp
 
-__all__ = ["TimestampMode", "decode_json", "encode_json", "parse_time", "text_problem", "ts"]
+__all__ = [
+    "TimestampMode",
+    "decode_json",
+    "encode_json",
+    "parse_form",
+    "parse_time",
+    "text_problem",
+    "ts",
+]
 
 TimestampMode = Literal["unix_ns", "rfc3339"]
 
@@ -116,3 +124,47 @@ def text_problem(value: Any) -> tuple[str, str] | None:
     both (``"\\u0000"``, ``"\\udfff"``); a lone surrogate cannot even be written back
     out as UTF-8, so a stored one breaks every later answer that includes it."""
     return next(_text_problems(value, ""), None)
+
+
+MAX_FORM_PARTS = 100
+"""A multipart/form-data body with more parts is refused."""
+
+
+def parse_form(
+    raw: bytes, content_type: str, schema_name: str, files: dict[str, tuple[str, bytes]]
+) -> dict[str, Any]:
+    """A multipart/form-data body (``analyze`` takes image bytes this way) as the JSON body
+    it stands for: a field the request schema types as a string is taken as is, any other
+    is JSON (``texts={"title": "..."}``); parts with a filename go into ``files``
+    (name -> (filename, bytes)). ValueError-free: a malformed form is a 400."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from ._errors import input_error
+    from ._spec import load_spec
+
+    header = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+    message = BytesParser(policy=policy.HTTP).parsebytes(header + raw)
+    if not message.is_multipart() or message.defects:
+        raise input_error("the multipart/form-data body is malformed", {"body": "malformed form"})
+    properties = load_spec()["components"]["schemas"][schema_name].get("properties", {})
+    body: dict[str, Any] = {}
+    for count, part in enumerate(message.iter_parts(), start=1):
+        if count > MAX_FORM_PARTS:
+            raise input_error(f"at most {MAX_FORM_PARTS} form parts", {"body": "too many parts"})
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise input_error("a form part has no name", {"body": "part without a name"})
+        content = part.get_payload(decode=True)
+        data = content if isinstance(content, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, data)
+            continue
+        try:
+            text = data.decode()
+            kind = properties.get(name, {"type": "string"}).get("type")
+            body[name] = text if kind == "string" else decode_json(data)
+        except ValueError:
+            raise input_error(f"form field {name} is not valid JSON", {name: "not JSON"}) from None
+    return body

@@ -4,8 +4,14 @@
 __all__ = ["OPERATIONS"]
 
 OPERATIONS: dict[str, tuple[str, str, str]] = {
+    "analyze": ("POST", "/api/v2/moderation/analyze", "analyze"),
     "appeal": ("POST", "/api/v2/moderation/appeal", "appeal"),
     "ban": ("POST", "/api/v2/moderation/ban", "ban"),
+    "bulk_action_appeals": (
+        "POST",
+        "/api/v2/moderation/appeals/bulk_action",
+        "bulk_action_appeals",
+    ),
     "bulk_delete_action_config": (
         "POST",
         "/api/v2/moderation/action_config/bulk_delete",
@@ -24,6 +30,12 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "bypass": ("POST", "/api/v2/moderation/bypass", "bypass"),
     "check": ("POST", "/api/v2/moderation/check", "check"),
     "check_s3_access": ("POST", "/api/v2/moderation/check_s3_access", "check_s3_access"),
+    "create_policy_test_set": (
+        "POST",
+        "/api/v2/moderation/policy_tests/sets",
+        "create_policy_test_set",
+    ),
+    "create_queue": ("POST", "/api/v2/moderation/queues", "create_queue"),
     "custom_check": ("POST", "/api/v2/moderation/custom_check", "custom_check"),
     "delete_action_config": (
         "DELETE",
@@ -36,6 +48,12 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
         "/api/v2/moderation/moderation_rule/{id}",
         "delete_moderation_rule",
     ),
+    "delete_policy_test_set": (
+        "DELETE",
+        "/api/v2/moderation/policy_tests/sets/{id}",
+        "delete_policy_test_set",
+    ),
+    "delete_queue": ("POST", "/api/v2/moderation/queues/{id}/delete", "delete_queue"),
     "flag": ("POST", "/api/v2/moderation/flag", "flag"),
     "flag_feedback": ("POST", "/api/v1/moderation/dashboard/flag_feedback", "flag_feedback"),
     "get_action_config": ("GET", "/api/v2/moderation/action_config", "get_action_config"),
@@ -47,11 +65,23 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
         "/api/v2/moderation/moderation_rule/{id}",
         "get_moderation_rule",
     ),
+    "get_policy_test_run": (
+        "GET",
+        "/api/v2/moderation/policy_tests/runs/{id}",
+        "get_policy_test_run",
+    ),
+    "get_policy_test_set": (
+        "GET",
+        "/api/v2/moderation/policy_tests/sets/{id}",
+        "get_policy_test_set",
+    ),
+    "get_queue": ("GET", "/api/v2/moderation/queues/{id}", "get_queue"),
     "get_review_queue_item": (
         "GET",
         "/api/v2/moderation/review_queue/{id}",
         "get_review_queue_item",
     ),
+    "get_setup_session": ("GET", "/api/v2/moderation/setup", "get_setup_session"),
     "get_task": ("GET", "/api/v1/moderation/tasks/{id}", "get_task"),
     "insert_action_log": ("POST", "/api/v2/moderation/action_logs", "insert_action_log"),
     "labels": ("POST", "/api/v2/moderation/labels", "labels"),
@@ -65,6 +95,12 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
         "/api/v1/moderation/dashboard/moderation_log",
         "list_moderation_logs",
     ),
+    "list_policy_test_sets": (
+        "GET",
+        "/api/v2/moderation/policy_tests/sets",
+        "list_policy_test_sets",
+    ),
+    "list_queues": ("GET", "/api/v2/moderation/queues", "list_queues"),
     "list_tasks": ("GET", "/api/v1/moderation/tasks", "list_tasks"),
     "mute": ("POST", "/api/v2/moderation/mute", "mute"),
     "query_appeals": ("POST", "/api/v2/moderation/appeals", "query_appeals"),
@@ -78,6 +114,11 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
         "query_moderation_rules",
     ),
     "query_review_queue": ("POST", "/api/v2/moderation/review_queue", "query_review_queue"),
+    "start_policy_test_run": (
+        "POST",
+        "/api/v2/moderation/policy_tests/sets/{id}/runs",
+        "start_policy_test_run",
+    ),
     "submit_action": ("POST", "/api/v2/moderation/submit_action", "submit_action"),
     "submit_chat_message_task": (
         "POST",
@@ -93,6 +134,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "unban": ("POST", "/api/v2/moderation/unban", "unban"),
     "unmute": ("POST", "/api/v2/moderation/unmute", "unmute"),
     "update_flags": ("POST", "/api/v1/moderation/dashboard/update_flags", "update_flags"),
+    "update_queue": ("PATCH", "/api/v2/moderation/queues/{id}", "update_queue"),
     "update_task": ("POST", "/api/v1/moderation/tasks/{id}", "update_task"),
     "upsert_action_config": ("POST", "/api/v2/moderation/action_config", "upsert_action_config"),
     "upsert_config": ("POST", "/api/v2/moderation/config", "upsert_config"),
@@ -101,6 +143,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
         "/api/v2/moderation/moderation_rule",
         "upsert_moderation_rule",
     ),
+    "upsert_setup_session": ("POST", "/api/v2/moderation/setup", "upsert_setup_session"),
     "v2_delete_template": (
         "DELETE",
         "/api/v2/moderation/feeds_moderation_template",

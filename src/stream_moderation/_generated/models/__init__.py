@@ -10,10 +10,16 @@ if TYPE_CHECKING:
     from .action import Action
     from .action_log_response import ActionLogResponse
     from .action_sequence import ActionSequence
+    from .ai_audio_config_request import AIAudioConfigRequest
+    from .ai_audio_config_response import AIAudioConfigResponse
     from .ai_image_config import AIImageConfig
     from .ai_image_label_definition import AIImageLabelDefinition
     from .ai_text_config import AITextConfig
     from .ai_video_config import AIVideoConfig
+    from .analyze_image_field import AnalyzeImageField
+    from .analyze_request import AnalyzeRequest
+    from .analyze_response import AnalyzeResponse
+    from .analyze_text_field import AnalyzeTextField
     from .api_error import APIError
     from .appeal_accepted_event import AppealAcceptedEvent
     from .appeal_created_event import AppealCreatedEvent
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from .async_bulk_image_moderation_event import AsyncBulkImageModerationEvent
     from .async_export_error_event import AsyncExportErrorEvent
     from .async_export_moderation_logs_event import AsyncExportModerationLogsEvent
+    from .async_export_review_queue_event import AsyncExportReviewQueueEvent
     from .attachment import Attachment
     from .automod_platform_circumvention_config import AutomodPlatformCircumventionConfig
     from .automod_rule import AutomodRule
@@ -41,7 +48,6 @@ if TYPE_CHECKING:
     from .ban_options_delete_messages import BanOptionsDeleteMessages
     from .ban_request import BanRequest
     from .ban_request_delete_messages import BanRequestDeleteMessages
-    from .ban_response import BanResponse
     from .block_action_request_payload import BlockActionRequestPayload
     from .block_list_config import BlockListConfig
     from .block_list_options import BlockListOptions
@@ -55,6 +61,11 @@ if TYPE_CHECKING:
     from .bodyguard_severity_rule import BodyguardSeverityRule
     from .bodyguard_severity_rule_action import BodyguardSeverityRuleAction
     from .bodyguard_severity_rule_severity import BodyguardSeverityRuleSeverity
+    from .bulk_action_appeals_request import BulkActionAppealsRequest
+    from .bulk_action_appeals_request_action_type import BulkActionAppealsRequestActionType
+    from .bulk_action_appeals_response import BulkActionAppealsResponse
+    from .bulk_appeal_error import BulkAppealError
+    from .bulk_appeal_result import BulkAppealResult
     from .bulk_delete_action_config_request import BulkDeleteActionConfigRequest
     from .bulk_delete_action_config_response import BulkDeleteActionConfigResponse
     from .bulk_image_moderation_request import BulkImageModerationRequest
@@ -66,7 +77,6 @@ if TYPE_CHECKING:
     from .bypass_response import BypassResponse
     from .call_action_options import CallActionOptions
     from .call_custom_property_parameters import CallCustomPropertyParameters
-    from .call_response import CallResponse
     from .call_rule_action_sequence import CallRuleActionSequence
     from .call_type_rule_parameters import CallTypeRuleParameters
     from .call_violation_count_parameters import CallViolationCountParameters
@@ -75,8 +85,10 @@ if TYPE_CHECKING:
     from .channel_config_with_info_automod_behavior import ChannelConfigWithInfoAutomodBehavior
     from .channel_config_with_info_blocklist_behavior import ChannelConfigWithInfoBlocklistBehavior
     from .channel_config_with_info_push_level import ChannelConfigWithInfoPushLevel
+    from .channel_member_partial_response import ChannelMemberPartialResponse
     from .channel_member_response import ChannelMemberResponse
     from .channel_message_count_rule_parameters import ChannelMessageCountRuleParameters
+    from .channel_metadata import ChannelMetadata
     from .channel_mute import ChannelMute
     from .channel_own_capability import ChannelOwnCapability
     from .channel_response import ChannelResponse
@@ -96,10 +108,16 @@ if TYPE_CHECKING:
     from .check_response import CheckResponse
     from .check_s3_access_request import CheckS3AccessRequest
     from .check_s3_access_response import CheckS3AccessResponse
+    from .classification import Classification
     from .closed_caption_rule_parameters import ClosedCaptionRuleParameters
     from .command import Command
     from .config_response import ConfigResponse
     from .content_count_rule_parameters import ContentCountRuleParameters
+    from .content_custom_property_count_parameters import ContentCustomPropertyCountParameters
+    from .content_custom_property_parameters import ContentCustomPropertyParameters
+    from .create_policy_test_set_request import CreatePolicyTestSetRequest
+    from .create_queue_request import CreateQueueRequest
+    from .create_queue_request_type import CreateQueueRequestType
     from .custom_action_request_payload import CustomActionRequestPayload
     from .custom_check_flag import CustomCheckFlag
     from .custom_check_request import CustomCheckRequest
@@ -112,7 +130,12 @@ if TYPE_CHECKING:
     from .delete_moderation_config_response import DeleteModerationConfigResponse
     from .delete_moderation_rule_response import DeleteModerationRuleResponse
     from .delete_moderation_template_response import DeleteModerationTemplateResponse
+    from .delete_queue_request import DeleteQueueRequest
     from .delete_reaction_request_payload import DeleteReactionRequestPayload
+    from .delete_user_messages_request_payload import DeleteUserMessagesRequestPayload
+    from .delete_user_messages_request_payload_delete_messages import (
+        DeleteUserMessagesRequestPayloadDeleteMessages,
+    )
     from .delete_user_request_payload import DeleteUserRequestPayload
     from .delivery_receipts_response import DeliveryReceiptsResponse
     from .device_response import DeviceResponse
@@ -139,14 +162,20 @@ if TYPE_CHECKING:
     from .feeds_preferences_response import FeedsPreferencesResponse
     from .feeds_reaction_group_response import FeedsReactionGroupResponse
     from .feeds_reaction_response import FeedsReactionResponse
+    from .feeds_share_response import FeedsShareResponse
     from .feeds_v3_activity_response import FeedsV3ActivityResponse
     from .feeds_v3_comment_response import FeedsV3CommentResponse
     from .field import Field
     from .filter_config_response import FilterConfigResponse
     from .flag_count_rule_parameters import FlagCountRuleParameters
+    from .flag_item_response import FlagItemResponse
     from .flag_request import FlagRequest
-    from .flag_response import FlagResponse
     from .flag_user_options import FlagUserOptions
+    from .flood_config import FloodConfig
+    from .flood_identical_config import FloodIdenticalConfig
+    from .flood_identical_rule_parameters import FloodIdenticalRuleParameters
+    from .flood_similar_config import FloodSimilarConfig
+    from .flood_similar_rule_parameters import FloodSimilarRuleParameters
     from .get_action_config_response import GetActionConfigResponse
     from .get_appeal_response import GetAppealResponse
     from .get_config_response import GetConfigResponse
@@ -154,7 +183,7 @@ if TYPE_CHECKING:
     from .get_flag_count_response import GetFlagCountResponse
     from .get_moderation_rule_response import GetModerationRuleResponse
     from .get_review_queue_item_response import GetReviewQueueItemResponse
-    from .get_task_response import GetTaskResponse
+    from .get_setup_session_response import GetSetupSessionResponse
     from .google_vision_config import GoogleVisionConfig
     from .harm_config import HarmConfig
     from .image_content_parameters import ImageContentParameters
@@ -163,12 +192,16 @@ if TYPE_CHECKING:
     from .images import Images
     from .insert_action_log_request import InsertActionLogRequest
     from .insert_action_log_response import InsertActionLogResponse
+    from .ip_content_count_rule_parameters import IPContentCountRuleParameters
+    from .ip_flag_count_rule_parameters import IPFlagCountRuleParameters
+    from .keyframe_ocr_rule_parameters import KeyframeOCRRuleParameters
     from .keyframe_rule_parameters import KeyframeRuleParameters
     from .label_result_response import LabelResultResponse
     from .label_thresholds import LabelThresholds
     from .labels_request import LabelsRequest
     from .labels_request_content_type import LabelsRequestContentType
     from .labels_response import LabelsResponse
+    from .list_queues_response import ListQueuesResponse
     from .list_tasks_response import ListTasksResponse
     from .llm_config import LLMConfig
     from .llm_rule import LLMRule
@@ -176,26 +209,46 @@ if TYPE_CHECKING:
     from .mark_reviewed_request_payload import MarkReviewedRequestPayload
     from .match_payload import MatchPayload
     from .match_response import MatchResponse
+    from .matched_content import MatchedContent
     from .message_response import MessageResponse
     from .moderation_action_config_response import ModerationActionConfigResponse
+    from .moderation_analysis_failed_event import ModerationAnalysisFailedEvent
+    from .moderation_ban_response import ModerationBanResponse
+    from .moderation_call_response import ModerationCallResponse
     from .moderation_check_completed_event import ModerationCheckCompletedEvent
     from .moderation_config import ModerationConfig
     from .moderation_custom_action_event import ModerationCustomActionEvent
     from .moderation_flag_response import ModerationFlagResponse
     from .moderation_flagged_event import ModerationFlaggedEvent
+    from .moderation_get_task_response import ModerationGetTaskResponse
+    from .moderation_image_analysis_complete_event import ModerationImageAnalysisCompleteEvent
     from .moderation_mark_reviewed_event import ModerationMarkReviewedEvent
     from .moderation_payload import ModerationPayload
     from .moderation_payload_request import ModerationPayloadRequest
     from .moderation_payload_response import ModerationPayloadResponse
+    from .moderation_queue_response import ModerationQueueResponse
     from .moderation_rule_info import ModerationRuleInfo
     from .moderation_rule_v2_response import ModerationRuleV2Response
     from .moderation_rules_triggered_event import ModerationRulesTriggeredEvent
+    from .moderation_text_analysis_complete_event import ModerationTextAnalysisCompleteEvent
     from .moderation_v2_response import ModerationV2Response
     from .mute_request import MuteRequest
     from .mute_response import MuteResponse
+    from .ocr_content_parameters import OCRContentParameters
     from .ocr_rule import OCRRule
     from .ocr_rule_action import OCRRuleAction
     from .own_user_response import OwnUserResponse
+    from .policy_test_label_drift import PolicyTestLabelDrift
+    from .policy_test_result import PolicyTestResult
+    from .policy_test_row import PolicyTestRow
+    from .policy_test_run import PolicyTestRun
+    from .policy_test_run_metrics import PolicyTestRunMetrics
+    from .policy_test_run_response import PolicyTestRunResponse
+    from .policy_test_seed_spec import PolicyTestSeedSpec
+    from .policy_test_set import PolicyTestSet
+    from .policy_test_set_list_response import PolicyTestSetListResponse
+    from .policy_test_set_response import PolicyTestSetResponse
+    from .policy_test_totals import PolicyTestTotals
     from .poll_option_response_data import PollOptionResponseData
     from .poll_response_data import PollResponseData
     from .poll_vote_response_data import PollVoteResponseData
@@ -218,6 +271,7 @@ if TYPE_CHECKING:
     from .query_moderation_rules_response import QueryModerationRulesResponse
     from .query_review_queue_request import QueryReviewQueueRequest
     from .query_review_queue_response import QueryReviewQueueResponse
+    from .queue_response import QueueResponse
     from .reaction import Reaction
     from .reaction_group_response import ReactionGroupResponse
     from .reaction_group_user_response import ReactionGroupUserResponse
@@ -225,6 +279,7 @@ if TYPE_CHECKING:
     from .read_receipts_response import ReadReceiptsResponse
     from .reject_appeal_request_payload import RejectAppealRequestPayload
     from .reminder_response_data import ReminderResponseData
+    from .response import Response
     from .restore_action_request_payload import RestoreActionRequestPayload
     from .review_queue_item_new_event import ReviewQueueItemNewEvent
     from .review_queue_item_response import ReviewQueueItemResponse
@@ -236,9 +291,11 @@ if TYPE_CHECKING:
     from .rule_builder_config import RuleBuilderConfig
     from .rule_builder_rule import RuleBuilderRule
     from .rule_response import RuleResponse
+    from .setup_session import SetupSession
     from .shadow_block_action_request_payload import ShadowBlockActionRequestPayload
     from .shared_location_response_data import SharedLocationResponseData
     from .sort_param_request import SortParamRequest
+    from .start_policy_test_run_request import StartPolicyTestRunRequest
     from .submit_action_request import SubmitActionRequest
     from .submit_action_request_action_type import SubmitActionRequestActionType
     from .submit_action_response import SubmitActionResponse
@@ -263,6 +320,7 @@ if TYPE_CHECKING:
     from .unblock_action_request_payload import UnblockActionRequestPayload
     from .unmute_request import UnmuteRequest
     from .unmute_response import UnmuteResponse
+    from .update_queue_request import UpdateQueueRequest
     from .update_task_request import UpdateTaskRequest
     from .update_task_response import UpdateTaskResponse
     from .upsert_action_config_item import UpsertActionConfigItem
@@ -274,9 +332,14 @@ if TYPE_CHECKING:
     from .upsert_moderation_rule_response import UpsertModerationRuleResponse
     from .upsert_moderation_template_request import UpsertModerationTemplateRequest
     from .upsert_moderation_template_response import UpsertModerationTemplateResponse
+    from .upsert_setup_session_request import UpsertSetupSessionRequest
+    from .upsert_setup_session_request_current_step import UpsertSetupSessionRequestCurrentStep
+    from .upsert_setup_session_request_status import UpsertSetupSessionRequestStatus
+    from .upsert_setup_session_response import UpsertSetupSessionResponse
     from .user import User
     from .user_created_within_parameters import UserCreatedWithinParameters
     from .user_custom_property_parameters import UserCustomPropertyParameters
+    from .user_group_response import UserGroupResponse
     from .user_identical_content_count_parameters import UserIdenticalContentCountParameters
     from .user_mute_response import UserMuteResponse
     from .user_request import UserRequest
@@ -296,6 +359,8 @@ if TYPE_CHECKING:
     from .video_rule_parameters import VideoRuleParameters
 
 _MODULES: dict[str, str] = {
+    "AIAudioConfigRequest": "ai_audio_config_request",
+    "AIAudioConfigResponse": "ai_audio_config_response",
     "AIImageConfig": "ai_image_config",
     "AIImageLabelDefinition": "ai_image_label_definition",
     "AITextConfig": "ai_text_config",
@@ -306,6 +371,10 @@ _MODULES: dict[str, str] = {
     "Action": "action",
     "ActionLogResponse": "action_log_response",
     "ActionSequence": "action_sequence",
+    "AnalyzeImageField": "analyze_image_field",
+    "AnalyzeRequest": "analyze_request",
+    "AnalyzeResponse": "analyze_response",
+    "AnalyzeTextField": "analyze_text_field",
     "AppealAcceptedEvent": "appeal_accepted_event",
     "AppealCreatedEvent": "appeal_created_event",
     "AppealItemResponse": "appeal_item_response",
@@ -315,6 +384,7 @@ _MODULES: dict[str, str] = {
     "AsyncBulkImageModerationEvent": "async_bulk_image_moderation_event",
     "AsyncExportErrorEvent": "async_export_error_event",
     "AsyncExportModerationLogsEvent": "async_export_moderation_logs_event",
+    "AsyncExportReviewQueueEvent": "async_export_review_queue_event",
     "Attachment": "attachment",
     "AutomodPlatformCircumventionConfig": "automod_platform_circumvention_config",
     "AutomodRule": "automod_rule",
@@ -330,7 +400,6 @@ _MODULES: dict[str, str] = {
     "BanOptionsDeleteMessages": "ban_options_delete_messages",
     "BanRequest": "ban_request",
     "BanRequestDeleteMessages": "ban_request_delete_messages",
-    "BanResponse": "ban_response",
     "BlockActionRequestPayload": "block_action_request_payload",
     "BlockListConfig": "block_list_config",
     "BlockListOptions": "block_list_options",
@@ -344,6 +413,11 @@ _MODULES: dict[str, str] = {
     "BodyguardSeverityRule": "bodyguard_severity_rule",
     "BodyguardSeverityRuleAction": "bodyguard_severity_rule_action",
     "BodyguardSeverityRuleSeverity": "bodyguard_severity_rule_severity",
+    "BulkActionAppealsRequest": "bulk_action_appeals_request",
+    "BulkActionAppealsRequestActionType": "bulk_action_appeals_request_action_type",
+    "BulkActionAppealsResponse": "bulk_action_appeals_response",
+    "BulkAppealError": "bulk_appeal_error",
+    "BulkAppealResult": "bulk_appeal_result",
     "BulkDeleteActionConfigRequest": "bulk_delete_action_config_request",
     "BulkDeleteActionConfigResponse": "bulk_delete_action_config_response",
     "BulkImageModerationRequest": "bulk_image_moderation_request",
@@ -355,7 +429,6 @@ _MODULES: dict[str, str] = {
     "BypassResponse": "bypass_response",
     "CallActionOptions": "call_action_options",
     "CallCustomPropertyParameters": "call_custom_property_parameters",
-    "CallResponse": "call_response",
     "CallRuleActionSequence": "call_rule_action_sequence",
     "CallTypeRuleParameters": "call_type_rule_parameters",
     "CallViolationCountParameters": "call_violation_count_parameters",
@@ -364,8 +437,10 @@ _MODULES: dict[str, str] = {
     "ChannelConfigWithInfoAutomodBehavior": "channel_config_with_info_automod_behavior",
     "ChannelConfigWithInfoBlocklistBehavior": "channel_config_with_info_blocklist_behavior",
     "ChannelConfigWithInfoPushLevel": "channel_config_with_info_push_level",
+    "ChannelMemberPartialResponse": "channel_member_partial_response",
     "ChannelMemberResponse": "channel_member_response",
     "ChannelMessageCountRuleParameters": "channel_message_count_rule_parameters",
+    "ChannelMetadata": "channel_metadata",
     "ChannelMute": "channel_mute",
     "ChannelOwnCapability": "channel_own_capability",
     "ChannelResponse": "channel_response",
@@ -385,10 +460,16 @@ _MODULES: dict[str, str] = {
     "CheckResponse": "check_response",
     "CheckS3AccessRequest": "check_s3_access_request",
     "CheckS3AccessResponse": "check_s3_access_response",
+    "Classification": "classification",
     "ClosedCaptionRuleParameters": "closed_caption_rule_parameters",
     "Command": "command",
     "ConfigResponse": "config_response",
     "ContentCountRuleParameters": "content_count_rule_parameters",
+    "ContentCustomPropertyCountParameters": "content_custom_property_count_parameters",
+    "ContentCustomPropertyParameters": "content_custom_property_parameters",
+    "CreatePolicyTestSetRequest": "create_policy_test_set_request",
+    "CreateQueueRequest": "create_queue_request",
+    "CreateQueueRequestType": "create_queue_request_type",
     "CustomActionRequestPayload": "custom_action_request_payload",
     "CustomCheckFlag": "custom_check_flag",
     "CustomCheckRequest": "custom_check_request",
@@ -401,7 +482,10 @@ _MODULES: dict[str, str] = {
     "DeleteModerationConfigResponse": "delete_moderation_config_response",
     "DeleteModerationRuleResponse": "delete_moderation_rule_response",
     "DeleteModerationTemplateResponse": "delete_moderation_template_response",
+    "DeleteQueueRequest": "delete_queue_request",
     "DeleteReactionRequestPayload": "delete_reaction_request_payload",
+    "DeleteUserMessagesRequestPayload": "delete_user_messages_request_payload",
+    "DeleteUserMessagesRequestPayloadDeleteMessages": "delete_user_messages_request_payload_delete_messages",
     "DeleteUserRequestPayload": "delete_user_request_payload",
     "DeliveryReceiptsResponse": "delivery_receipts_response",
     "DeviceResponse": "device_response",
@@ -428,14 +512,20 @@ _MODULES: dict[str, str] = {
     "FeedsPreferencesResponse": "feeds_preferences_response",
     "FeedsReactionGroupResponse": "feeds_reaction_group_response",
     "FeedsReactionResponse": "feeds_reaction_response",
+    "FeedsShareResponse": "feeds_share_response",
     "FeedsV3ActivityResponse": "feeds_v3_activity_response",
     "FeedsV3CommentResponse": "feeds_v3_comment_response",
     "Field": "field",
     "FilterConfigResponse": "filter_config_response",
     "FlagCountRuleParameters": "flag_count_rule_parameters",
+    "FlagItemResponse": "flag_item_response",
     "FlagRequest": "flag_request",
-    "FlagResponse": "flag_response",
     "FlagUserOptions": "flag_user_options",
+    "FloodConfig": "flood_config",
+    "FloodIdenticalConfig": "flood_identical_config",
+    "FloodIdenticalRuleParameters": "flood_identical_rule_parameters",
+    "FloodSimilarConfig": "flood_similar_config",
+    "FloodSimilarRuleParameters": "flood_similar_rule_parameters",
     "GetActionConfigResponse": "get_action_config_response",
     "GetAppealResponse": "get_appeal_response",
     "GetConfigResponse": "get_config_response",
@@ -443,15 +533,18 @@ _MODULES: dict[str, str] = {
     "GetFlagCountResponse": "get_flag_count_response",
     "GetModerationRuleResponse": "get_moderation_rule_response",
     "GetReviewQueueItemResponse": "get_review_queue_item_response",
-    "GetTaskResponse": "get_task_response",
+    "GetSetupSessionResponse": "get_setup_session_response",
     "GoogleVisionConfig": "google_vision_config",
     "HarmConfig": "harm_config",
+    "IPContentCountRuleParameters": "ip_content_count_rule_parameters",
+    "IPFlagCountRuleParameters": "ip_flag_count_rule_parameters",
     "ImageContentParameters": "image_content_parameters",
     "ImageData": "image_data",
     "ImageRuleParameters": "image_rule_parameters",
     "Images": "images",
     "InsertActionLogRequest": "insert_action_log_request",
     "InsertActionLogResponse": "insert_action_log_response",
+    "KeyframeOCRRuleParameters": "keyframe_ocr_rule_parameters",
     "KeyframeRuleParameters": "keyframe_rule_parameters",
     "LLMConfig": "llm_config",
     "LLMRule": "llm_rule",
@@ -461,30 +554,51 @@ _MODULES: dict[str, str] = {
     "LabelsRequest": "labels_request",
     "LabelsRequestContentType": "labels_request_content_type",
     "LabelsResponse": "labels_response",
+    "ListQueuesResponse": "list_queues_response",
     "ListTasksResponse": "list_tasks_response",
     "MarkReviewedRequestPayload": "mark_reviewed_request_payload",
     "MatchPayload": "match_payload",
     "MatchResponse": "match_response",
+    "MatchedContent": "matched_content",
     "MessageResponse": "message_response",
     "ModerationActionConfigResponse": "moderation_action_config_response",
+    "ModerationAnalysisFailedEvent": "moderation_analysis_failed_event",
+    "ModerationBanResponse": "moderation_ban_response",
+    "ModerationCallResponse": "moderation_call_response",
     "ModerationCheckCompletedEvent": "moderation_check_completed_event",
     "ModerationConfig": "moderation_config",
     "ModerationCustomActionEvent": "moderation_custom_action_event",
     "ModerationFlagResponse": "moderation_flag_response",
     "ModerationFlaggedEvent": "moderation_flagged_event",
+    "ModerationGetTaskResponse": "moderation_get_task_response",
+    "ModerationImageAnalysisCompleteEvent": "moderation_image_analysis_complete_event",
     "ModerationMarkReviewedEvent": "moderation_mark_reviewed_event",
     "ModerationPayload": "moderation_payload",
     "ModerationPayloadRequest": "moderation_payload_request",
     "ModerationPayloadResponse": "moderation_payload_response",
+    "ModerationQueueResponse": "moderation_queue_response",
     "ModerationRuleInfo": "moderation_rule_info",
     "ModerationRuleV2Response": "moderation_rule_v2_response",
     "ModerationRulesTriggeredEvent": "moderation_rules_triggered_event",
+    "ModerationTextAnalysisCompleteEvent": "moderation_text_analysis_complete_event",
     "ModerationV2Response": "moderation_v2_response",
     "MuteRequest": "mute_request",
     "MuteResponse": "mute_response",
+    "OCRContentParameters": "ocr_content_parameters",
     "OCRRule": "ocr_rule",
     "OCRRuleAction": "ocr_rule_action",
     "OwnUserResponse": "own_user_response",
+    "PolicyTestLabelDrift": "policy_test_label_drift",
+    "PolicyTestResult": "policy_test_result",
+    "PolicyTestRow": "policy_test_row",
+    "PolicyTestRun": "policy_test_run",
+    "PolicyTestRunMetrics": "policy_test_run_metrics",
+    "PolicyTestRunResponse": "policy_test_run_response",
+    "PolicyTestSeedSpec": "policy_test_seed_spec",
+    "PolicyTestSet": "policy_test_set",
+    "PolicyTestSetListResponse": "policy_test_set_list_response",
+    "PolicyTestSetResponse": "policy_test_set_response",
+    "PolicyTestTotals": "policy_test_totals",
     "PollOptionResponseData": "poll_option_response_data",
     "PollResponseData": "poll_response_data",
     "PollVoteResponseData": "poll_vote_response_data",
@@ -507,6 +621,7 @@ _MODULES: dict[str, str] = {
     "QueryModerationRulesResponse": "query_moderation_rules_response",
     "QueryReviewQueueRequest": "query_review_queue_request",
     "QueryReviewQueueResponse": "query_review_queue_response",
+    "QueueResponse": "queue_response",
     "Reaction": "reaction",
     "ReactionGroupResponse": "reaction_group_response",
     "ReactionGroupUserResponse": "reaction_group_user_response",
@@ -514,6 +629,7 @@ _MODULES: dict[str, str] = {
     "ReadReceiptsResponse": "read_receipts_response",
     "RejectAppealRequestPayload": "reject_appeal_request_payload",
     "ReminderResponseData": "reminder_response_data",
+    "Response": "response",
     "RestoreActionRequestPayload": "restore_action_request_payload",
     "ReviewQueueItemNewEvent": "review_queue_item_new_event",
     "ReviewQueueItemResponse": "review_queue_item_response",
@@ -525,9 +641,11 @@ _MODULES: dict[str, str] = {
     "RuleBuilderConfig": "rule_builder_config",
     "RuleBuilderRule": "rule_builder_rule",
     "RuleResponse": "rule_response",
+    "SetupSession": "setup_session",
     "ShadowBlockActionRequestPayload": "shadow_block_action_request_payload",
     "SharedLocationResponseData": "shared_location_response_data",
     "SortParamRequest": "sort_param_request",
+    "StartPolicyTestRunRequest": "start_policy_test_run_request",
     "SubmitActionRequest": "submit_action_request",
     "SubmitActionRequestActionType": "submit_action_request_action_type",
     "SubmitActionResponse": "submit_action_response",
@@ -552,6 +670,7 @@ _MODULES: dict[str, str] = {
     "UnblockActionRequestPayload": "unblock_action_request_payload",
     "UnmuteRequest": "unmute_request",
     "UnmuteResponse": "unmute_response",
+    "UpdateQueueRequest": "update_queue_request",
     "UpdateTaskRequest": "update_task_request",
     "UpdateTaskResponse": "update_task_response",
     "UpsertActionConfigItem": "upsert_action_config_item",
@@ -563,9 +682,14 @@ _MODULES: dict[str, str] = {
     "UpsertModerationRuleResponse": "upsert_moderation_rule_response",
     "UpsertModerationTemplateRequest": "upsert_moderation_template_request",
     "UpsertModerationTemplateResponse": "upsert_moderation_template_response",
+    "UpsertSetupSessionRequest": "upsert_setup_session_request",
+    "UpsertSetupSessionRequestCurrentStep": "upsert_setup_session_request_current_step",
+    "UpsertSetupSessionRequestStatus": "upsert_setup_session_request_status",
+    "UpsertSetupSessionResponse": "upsert_setup_session_response",
     "User": "user",
     "UserCreatedWithinParameters": "user_created_within_parameters",
     "UserCustomPropertyParameters": "user_custom_property_parameters",
+    "UserGroupResponse": "user_group_response",
     "UserIdenticalContentCountParameters": "user_identical_content_count_parameters",
     "UserMuteResponse": "user_mute_response",
     "UserRequest": "user_request",
@@ -584,6 +708,8 @@ _MODULES: dict[str, str] = {
 }
 
 __all__ = [
+    "AIAudioConfigRequest",
+    "AIAudioConfigResponse",
     "AIImageConfig",
     "AIImageLabelDefinition",
     "AITextConfig",
@@ -594,6 +720,10 @@ __all__ = [
     "Action",
     "ActionLogResponse",
     "ActionSequence",
+    "AnalyzeImageField",
+    "AnalyzeRequest",
+    "AnalyzeResponse",
+    "AnalyzeTextField",
     "AppealAcceptedEvent",
     "AppealCreatedEvent",
     "AppealItemResponse",
@@ -603,6 +733,7 @@ __all__ = [
     "AsyncBulkImageModerationEvent",
     "AsyncExportErrorEvent",
     "AsyncExportModerationLogsEvent",
+    "AsyncExportReviewQueueEvent",
     "Attachment",
     "AutomodPlatformCircumventionConfig",
     "AutomodRule",
@@ -618,7 +749,6 @@ __all__ = [
     "BanOptionsDeleteMessages",
     "BanRequest",
     "BanRequestDeleteMessages",
-    "BanResponse",
     "BlockActionRequestPayload",
     "BlockListConfig",
     "BlockListOptions",
@@ -632,6 +762,11 @@ __all__ = [
     "BodyguardSeverityRule",
     "BodyguardSeverityRuleAction",
     "BodyguardSeverityRuleSeverity",
+    "BulkActionAppealsRequest",
+    "BulkActionAppealsRequestActionType",
+    "BulkActionAppealsResponse",
+    "BulkAppealError",
+    "BulkAppealResult",
     "BulkDeleteActionConfigRequest",
     "BulkDeleteActionConfigResponse",
     "BulkImageModerationRequest",
@@ -643,7 +778,6 @@ __all__ = [
     "BypassResponse",
     "CallActionOptions",
     "CallCustomPropertyParameters",
-    "CallResponse",
     "CallRuleActionSequence",
     "CallTypeRuleParameters",
     "CallViolationCountParameters",
@@ -652,8 +786,10 @@ __all__ = [
     "ChannelConfigWithInfoAutomodBehavior",
     "ChannelConfigWithInfoBlocklistBehavior",
     "ChannelConfigWithInfoPushLevel",
+    "ChannelMemberPartialResponse",
     "ChannelMemberResponse",
     "ChannelMessageCountRuleParameters",
+    "ChannelMetadata",
     "ChannelMute",
     "ChannelOwnCapability",
     "ChannelResponse",
@@ -673,10 +809,16 @@ __all__ = [
     "CheckResponse",
     "CheckS3AccessRequest",
     "CheckS3AccessResponse",
+    "Classification",
     "ClosedCaptionRuleParameters",
     "Command",
     "ConfigResponse",
     "ContentCountRuleParameters",
+    "ContentCustomPropertyCountParameters",
+    "ContentCustomPropertyParameters",
+    "CreatePolicyTestSetRequest",
+    "CreateQueueRequest",
+    "CreateQueueRequestType",
     "CustomActionRequestPayload",
     "CustomCheckFlag",
     "CustomCheckRequest",
@@ -689,7 +831,10 @@ __all__ = [
     "DeleteModerationConfigResponse",
     "DeleteModerationRuleResponse",
     "DeleteModerationTemplateResponse",
+    "DeleteQueueRequest",
     "DeleteReactionRequestPayload",
+    "DeleteUserMessagesRequestPayload",
+    "DeleteUserMessagesRequestPayloadDeleteMessages",
     "DeleteUserRequestPayload",
     "DeliveryReceiptsResponse",
     "DeviceResponse",
@@ -716,14 +861,20 @@ __all__ = [
     "FeedsPreferencesResponse",
     "FeedsReactionGroupResponse",
     "FeedsReactionResponse",
+    "FeedsShareResponse",
     "FeedsV3ActivityResponse",
     "FeedsV3CommentResponse",
     "Field",
     "FilterConfigResponse",
     "FlagCountRuleParameters",
+    "FlagItemResponse",
     "FlagRequest",
-    "FlagResponse",
     "FlagUserOptions",
+    "FloodConfig",
+    "FloodIdenticalConfig",
+    "FloodIdenticalRuleParameters",
+    "FloodSimilarConfig",
+    "FloodSimilarRuleParameters",
     "GetActionConfigResponse",
     "GetAppealResponse",
     "GetConfigResponse",
@@ -731,15 +882,18 @@ __all__ = [
     "GetFlagCountResponse",
     "GetModerationRuleResponse",
     "GetReviewQueueItemResponse",
-    "GetTaskResponse",
+    "GetSetupSessionResponse",
     "GoogleVisionConfig",
     "HarmConfig",
+    "IPContentCountRuleParameters",
+    "IPFlagCountRuleParameters",
     "ImageContentParameters",
     "ImageData",
     "ImageRuleParameters",
     "Images",
     "InsertActionLogRequest",
     "InsertActionLogResponse",
+    "KeyframeOCRRuleParameters",
     "KeyframeRuleParameters",
     "LLMConfig",
     "LLMRule",
@@ -749,30 +903,51 @@ __all__ = [
     "LabelsRequest",
     "LabelsRequestContentType",
     "LabelsResponse",
+    "ListQueuesResponse",
     "ListTasksResponse",
     "MarkReviewedRequestPayload",
     "MatchPayload",
     "MatchResponse",
+    "MatchedContent",
     "MessageResponse",
     "ModerationActionConfigResponse",
+    "ModerationAnalysisFailedEvent",
+    "ModerationBanResponse",
+    "ModerationCallResponse",
     "ModerationCheckCompletedEvent",
     "ModerationConfig",
     "ModerationCustomActionEvent",
     "ModerationFlagResponse",
     "ModerationFlaggedEvent",
+    "ModerationGetTaskResponse",
+    "ModerationImageAnalysisCompleteEvent",
     "ModerationMarkReviewedEvent",
     "ModerationPayload",
     "ModerationPayloadRequest",
     "ModerationPayloadResponse",
+    "ModerationQueueResponse",
     "ModerationRuleInfo",
     "ModerationRuleV2Response",
     "ModerationRulesTriggeredEvent",
+    "ModerationTextAnalysisCompleteEvent",
     "ModerationV2Response",
     "MuteRequest",
     "MuteResponse",
+    "OCRContentParameters",
     "OCRRule",
     "OCRRuleAction",
     "OwnUserResponse",
+    "PolicyTestLabelDrift",
+    "PolicyTestResult",
+    "PolicyTestRow",
+    "PolicyTestRun",
+    "PolicyTestRunMetrics",
+    "PolicyTestRunResponse",
+    "PolicyTestSeedSpec",
+    "PolicyTestSet",
+    "PolicyTestSetListResponse",
+    "PolicyTestSetResponse",
+    "PolicyTestTotals",
     "PollOptionResponseData",
     "PollResponseData",
     "PollVoteResponseData",
@@ -795,6 +970,7 @@ __all__ = [
     "QueryModerationRulesResponse",
     "QueryReviewQueueRequest",
     "QueryReviewQueueResponse",
+    "QueueResponse",
     "Reaction",
     "ReactionGroupResponse",
     "ReactionGroupUserResponse",
@@ -802,6 +978,7 @@ __all__ = [
     "ReadReceiptsResponse",
     "RejectAppealRequestPayload",
     "ReminderResponseData",
+    "Response",
     "RestoreActionRequestPayload",
     "ReviewQueueItemNewEvent",
     "ReviewQueueItemResponse",
@@ -813,9 +990,11 @@ __all__ = [
     "RuleBuilderConfig",
     "RuleBuilderRule",
     "RuleResponse",
+    "SetupSession",
     "ShadowBlockActionRequestPayload",
     "SharedLocationResponseData",
     "SortParamRequest",
+    "StartPolicyTestRunRequest",
     "SubmitActionRequest",
     "SubmitActionRequestActionType",
     "SubmitActionResponse",
@@ -840,6 +1019,7 @@ __all__ = [
     "UnblockActionRequestPayload",
     "UnmuteRequest",
     "UnmuteResponse",
+    "UpdateQueueRequest",
     "UpdateTaskRequest",
     "UpdateTaskResponse",
     "UpsertActionConfigItem",
@@ -851,9 +1031,14 @@ __all__ = [
     "UpsertModerationRuleResponse",
     "UpsertModerationTemplateRequest",
     "UpsertModerationTemplateResponse",
+    "UpsertSetupSessionRequest",
+    "UpsertSetupSessionRequestCurrentStep",
+    "UpsertSetupSessionRequestStatus",
+    "UpsertSetupSessionResponse",
     "User",
     "UserCreatedWithinParameters",
     "UserCustomPropertyParameters",
+    "UserGroupResponse",
     "UserIdenticalContentCountParameters",
     "UserMuteResponse",
     "UserRequest",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,6 +17,7 @@ from ..types import (
     Unset,
     check_dict,
     check_init_arguments,
+    check_int,
     check_list,
     check_str,
     checked_timestamp_wire,
@@ -24,6 +25,7 @@ from ..types import (
     model_to_wire,
     read_timestamp,
     timestamp_to_wire,
+    to_wire,
 )
 
 __all__ = ["AppealItemResponse"]
@@ -37,9 +39,21 @@ _FIELDS: frozenset[str] = frozenset(
         "id",
         "status",
         "updated_at",
+        "actions",
+        "ai_text_severity",
         "attachments",
+        "channel_cid",
+        "config_key",
         "decision_reason",
         "entity_content",
+        "flag_labels",
+        "flag_types",
+        "flags",
+        "moderation_action",
+        "original_moderation_action",
+        "recommended_action",
+        "review_queue_item_id",
+        "severity",
         "user",
     }
 )
@@ -52,9 +66,21 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "id",
         "status",
         "updated_at",
+        "actions",
+        "ai_text_severity",
         "attachments",
+        "channel_cid",
+        "config_key",
         "decision_reason",
         "entity_content",
+        "flag_labels",
+        "flag_types",
+        "flags",
+        "moderation_action",
+        "original_moderation_action",
+        "recommended_action",
+        "review_queue_item_id",
+        "severity",
         "user",
         "additional_properties",
     }
@@ -62,11 +88,43 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _new = object.__new__
 
 
+def _to_actions(
+    value: Sequence[ActionLogResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ActionLogResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ActionLogResponse), "AppealItemResponse.actions"
+    )
+
+
 def _to_entity_content(
     value: ModerationPayload | Mapping[str, Any] | None | Unset,
 ) -> ModerationPayload | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
         value, ModerationPayload, "AppealItemResponse.entity_content"
+    )
+
+
+def _to_flags(
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
+) -> list[ModerationFlagResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", ModerationFlagResponse), "AppealItemResponse.flags"
+    )
+
+
+def _to_moderation_action(
+    value: ActionLogResponse | Mapping[str, Any] | None | Unset,
+) -> ActionLogResponse | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ActionLogResponse, "AppealItemResponse.moderation_action"
+    )
+
+
+def _to_original_moderation_action(
+    value: ActionLogResponse | Mapping[str, Any] | None | Unset,
+) -> ActionLogResponse | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ActionLogResponse, "AppealItemResponse.original_moderation_action"
     )
 
 
@@ -95,13 +153,43 @@ class AppealItemResponse:
     """Status of the Appeal Item"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the flag was last updated"""
+    actions: list[ActionLogResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_actions
+    )
+    """Full chronological history of all moderation actions on the review queue item"""
+    ai_text_severity: str | None | Unset = UNSET
+    """Text severity level assigned by the AI provider"""
     attachments: list[str] | None | Unset = UNSET
     """Attachments(e.g. Images) of the Appeal Item"""
+    channel_cid: str | None | Unset = UNSET
+    """CID of the channel the entity belongs to, if applicable"""
+    config_key: str | None | Unset = UNSET
+    """Moderation policy key that was applied"""
     decision_reason: str | None | Unset = UNSET
     """Decision Reason of the Appeal Item"""
     entity_content: ModerationPayload | None | Unset = _attrs.field(
         default=UNSET, converter=_to_entity_content
     )
+    flag_labels: list[str] | None | Unset = UNSET
+    """Classification labels from automated and manual review"""
+    flag_types: list[str] | None | Unset = UNSET
+    """Types of flags applied to the entity (e.g. user_report, bodyguard)"""
+    flags: list[ModerationFlagResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flags
+    )
+    """Per-provider flag records explaining why the action was taken"""
+    moderation_action: ActionLogResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_moderation_action
+    )
+    original_moderation_action: ActionLogResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_original_moderation_action
+    )
+    recommended_action: str | None | Unset = UNSET
+    """Action recommended by the automated moderation system (e.g. flag, remove, shadow)"""
+    review_queue_item_id: str | None | Unset = UNSET
+    """ID of the review queue item linked to this appeal, if the appeal was submitted with one"""
+    severity: int | None | Unset = UNSET
+    """Overall content severity score (1–100)"""
     user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -120,7 +208,11 @@ class AppealItemResponse:
     def _model_fields() -> dict[str, Any]:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {
+            "actions": ("list", ActionLogResponse),
             "entity_content": ModerationPayload,
+            "flags": ("list", ModerationFlagResponse),
+            "moderation_action": ActionLogResponse,
+            "original_moderation_action": ActionLogResponse,
             "user": UserResponse,
         }
 
@@ -187,6 +279,24 @@ class AppealItemResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
+            if "actions" in d:
+                _f = "actions[]"
+                v = d["actions"]
+                self.actions = (
+                    v
+                    if v is None
+                    else [ActionLogResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.actions = UNSET
+            if "ai_text_severity" in d:
+                _f = "ai_text_severity"
+                v = d["ai_text_severity"]
+                self.ai_text_severity = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.ai_text_severity = UNSET
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
@@ -203,6 +313,18 @@ class AppealItemResponse:
                 )
             else:
                 self.attachments = UNSET
+            if "channel_cid" in d:
+                _f = "channel_cid"
+                v = d["channel_cid"]
+                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_cid = UNSET
+            if "config_key" in d:
+                _f = "config_key"
+                v = d["config_key"]
+                self.config_key = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.config_key = UNSET
             if "decision_reason" in d:
                 _f = "decision_reason"
                 v = d["decision_reason"]
@@ -217,6 +339,84 @@ class AppealItemResponse:
                 self.entity_content = v if v is None else ModerationPayload.from_dict(v, strict)
             else:
                 self.entity_content = UNSET
+            if "flag_labels" in d:
+                _f = "flag_labels[]"
+                v = d["flag_labels"]
+                self.flag_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.flag_labels = UNSET
+            if "flag_types" in d:
+                _f = "flag_types[]"
+                v = d["flag_types"]
+                self.flag_types = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.flag_types = UNSET
+            if "flags" in d:
+                _f = "flags[]"
+                v = d["flags"]
+                self.flags = (
+                    v
+                    if v is None
+                    else [ModerationFlagResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.flags = UNSET
+            if "moderation_action" in d:
+                _f = "moderation_action"
+                v = d["moderation_action"]
+                self.moderation_action = v if v is None else ActionLogResponse.from_dict(v, strict)
+            else:
+                self.moderation_action = UNSET
+            if "original_moderation_action" in d:
+                _f = "original_moderation_action"
+                v = d["original_moderation_action"]
+                self.original_moderation_action = (
+                    v if v is None else ActionLogResponse.from_dict(v, strict)
+                )
+            else:
+                self.original_moderation_action = UNSET
+            if "recommended_action" in d:
+                _f = "recommended_action"
+                v = d["recommended_action"]
+                self.recommended_action = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.recommended_action = UNSET
+            if "review_queue_item_id" in d:
+                _f = "review_queue_item_id"
+                v = d["review_queue_item_id"]
+                self.review_queue_item_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.review_queue_item_id = UNSET
+            if "severity" in d:
+                _f = "severity"
+                v = d["severity"]
+                self.severity = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.severity = UNSET
             if "user" in d:
                 _f = "user"
                 v = d["user"]
@@ -242,8 +442,16 @@ class AppealItemResponse:
         out["id"] = self.id
         out["status"] = self.status
         out["updated_at"] = self._updated_at
+        if self.actions is not UNSET:
+            out["actions"] = None if self.actions is None else to_wire(self.actions)
+        if self.ai_text_severity is not UNSET:
+            out["ai_text_severity"] = self.ai_text_severity
         if self.attachments is not UNSET:
             out["attachments"] = None if self.attachments is None else self.attachments
+        if self.channel_cid is not UNSET:
+            out["channel_cid"] = self.channel_cid
+        if self.config_key is not UNSET:
+            out["config_key"] = self.config_key
         if self.decision_reason is not UNSET:
             out["decision_reason"] = self.decision_reason
         if self.entity_content is not UNSET:
@@ -252,6 +460,30 @@ class AppealItemResponse:
                 if self.entity_content is None
                 else model_to_wire(ModerationPayload, self.entity_content)
             )
+        if self.flag_labels is not UNSET:
+            out["flag_labels"] = None if self.flag_labels is None else self.flag_labels
+        if self.flag_types is not UNSET:
+            out["flag_types"] = None if self.flag_types is None else self.flag_types
+        if self.flags is not UNSET:
+            out["flags"] = None if self.flags is None else to_wire(self.flags)
+        if self.moderation_action is not UNSET:
+            out["moderation_action"] = (
+                None
+                if self.moderation_action is None
+                else model_to_wire(ActionLogResponse, self.moderation_action)
+            )
+        if self.original_moderation_action is not UNSET:
+            out["original_moderation_action"] = (
+                None
+                if self.original_moderation_action is None
+                else model_to_wire(ActionLogResponse, self.original_moderation_action)
+            )
+        if self.recommended_action is not UNSET:
+            out["recommended_action"] = self.recommended_action
+        if self.review_queue_item_id is not UNSET:
+            out["review_queue_item_id"] = self.review_queue_item_id
+        if self.severity is not UNSET:
+            out["severity"] = self.severity
         if self.user is not UNSET:
             out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         return out
@@ -265,9 +497,21 @@ class AppealItemResponse:
             ("id", self.id),
             ("status", self.status),
             ("updated_at", self.updated_at),
+            ("actions", self.actions),
+            ("ai_text_severity", self.ai_text_severity),
             ("attachments", self.attachments),
+            ("channel_cid", self.channel_cid),
+            ("config_key", self.config_key),
             ("decision_reason", self.decision_reason),
             ("entity_content", self.entity_content),
+            ("flag_labels", self.flag_labels),
+            ("flag_types", self.flag_types),
+            ("flags", self.flags),
+            ("moderation_action", self.moderation_action),
+            ("original_moderation_action", self.original_moderation_action),
+            ("recommended_action", self.recommended_action),
+            ("review_queue_item_id", self.review_queue_item_id),
+            ("severity", self.severity),
             ("user", self.user),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
@@ -278,9 +522,17 @@ class AppealItemResponse:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .action_log_response import ActionLogResponse
+    from .moderation_flag_response import ModerationFlagResponse
     from .moderation_payload import ModerationPayload
     from .user_response import UserResponse
 else:
+    ActionLogResponse = LazyModel(
+        __name__, __package__ + ".action_log_response", "ActionLogResponse"
+    )
+    ModerationFlagResponse = LazyModel(
+        __name__, __package__ + ".moderation_flag_response", "ModerationFlagResponse"
+    )
     ModerationPayload = LazyModel(
         __name__, __package__ + ".moderation_payload", "ModerationPayload"
     )

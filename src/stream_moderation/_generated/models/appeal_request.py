@@ -29,6 +29,7 @@ _FIELDS: frozenset[str] = frozenset(
         "entity_id",
         "entity_type",
         "attachments",
+        "review_queue_item_id",
         "user",
         "user_id",
     }
@@ -39,6 +40,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "entity_id",
         "entity_type",
         "attachments",
+        "review_queue_item_id",
         "user",
         "user_id",
         "additional_properties",
@@ -67,6 +69,10 @@ class AppealRequest:
     """Type of entity being appealed (e.g., message, user)"""
     attachments: list[str] | None | Unset = UNSET
     """Array of Attachment URLs(e.g., images)"""
+    review_queue_item_id: str | None | Unset = UNSET
+    """ID of the review queue item (flagged message) that triggered the ban. Applicable only
+    for user ban appeals.
+    """
     user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
@@ -126,6 +132,14 @@ class AppealRequest:
                 )
             else:
                 self.attachments = UNSET
+            if "review_queue_item_id" in d:
+                _f = "review_queue_item_id"
+                v = d["review_queue_item_id"]
+                self.review_queue_item_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.review_queue_item_id = UNSET
             if "user" in d:
                 _f = "user"
                 v = d["user"]
@@ -155,6 +169,8 @@ class AppealRequest:
         out["entity_type"] = self.entity_type
         if self.attachments is not UNSET:
             out["attachments"] = None if self.attachments is None else self.attachments
+        if self.review_queue_item_id is not UNSET:
+            out["review_queue_item_id"] = self.review_queue_item_id
         if self.user is not UNSET:
             out["user"] = None if self.user is None else model_to_wire(UserRequest, self.user)
         if self.user_id is not UNSET:
@@ -167,6 +183,7 @@ class AppealRequest:
             ("entity_id", self.entity_id),
             ("entity_type", self.entity_type),
             ("attachments", self.attachments),
+            ("review_queue_item_id", self.review_queue_item_id),
             ("user", self.user),
             ("user_id", self.user_id),
         ]

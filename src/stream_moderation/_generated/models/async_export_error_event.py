@@ -64,7 +64,7 @@ class AsyncExportErrorEvent:
     _finished_at: int | str = _attrs.field(alias="finished_at", converter=timestamp_to_wire)
     _started_at: int | str = _attrs.field(alias="started_at", converter=timestamp_to_wire)
     task_id: str
-    type: str = "export.bulk_image_moderation.error"
+    type: str = "export.review_queue.error"
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )

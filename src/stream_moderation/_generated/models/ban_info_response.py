@@ -33,6 +33,8 @@ __all__ = ["BanInfoResponse"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "created_at",
+        "channel",
+        "channel_cid",
         "created_by",
         "expires",
         "reason",
@@ -43,6 +45,8 @@ _FIELDS: frozenset[str] = frozenset(
 _INIT_NAMES: frozenset[str] = frozenset(
     {
         "created_at",
+        "channel",
+        "channel_cid",
         "created_by",
         "expires",
         "reason",
@@ -52,6 +56,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_channel(
+    value: ChannelMetadata | Mapping[str, Any] | None | Unset,
+) -> ChannelMetadata | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ChannelMetadata, "BanInfoResponse.channel"
+    )
 
 
 def _to_created_by(
@@ -76,6 +88,11 @@ class BanInfoResponse:
 
     _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     """When the ban was created"""
+    channel: ChannelMetadata | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
+    channel_cid: str | None | Unset = UNSET
+    """The channel this ban applies to. Empty if this is an app-wide (global) ban rather than a
+    per-channel ban.
+    """
     created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
     """User response object"""
     _expires: int | str | None | Unset = _attrs.field(
@@ -104,6 +121,7 @@ class BanInfoResponse:
     def _model_fields() -> dict[str, Any]:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {
+            "channel": ChannelMetadata,
             "created_by": UserResponse,
             "user": UserResponse,
         }
@@ -147,6 +165,18 @@ class BanInfoResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
+            if "channel" in d:
+                _f = "channel"
+                v = d["channel"]
+                self.channel = v if v is None else ChannelMetadata.from_dict(v, strict)
+            else:
+                self.channel = UNSET
+            if "channel_cid" in d:
+                _f = "channel_cid"
+                v = d["channel_cid"]
+                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.channel_cid = UNSET
             if "created_by" in d:
                 _f = "created_by"
                 v = d["created_by"]
@@ -200,6 +230,12 @@ class BanInfoResponse:
         """The JSON object of this BanInfoResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
+        if self.channel is not UNSET:
+            out["channel"] = (
+                None if self.channel is None else model_to_wire(ChannelMetadata, self.channel)
+            )
+        if self.channel_cid is not UNSET:
+            out["channel_cid"] = self.channel_cid
         if self.created_by is not UNSET:
             out["created_by"] = (
                 None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
@@ -217,6 +253,8 @@ class BanInfoResponse:
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
             ("created_at", self.created_at),
+            ("channel", self.channel),
+            ("channel_cid", self.channel_cid),
             ("created_by", self.created_by),
             ("expires", self.expires),
             ("reason", self.reason),
@@ -231,6 +269,8 @@ class BanInfoResponse:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .channel_metadata import ChannelMetadata
     from .user_response import UserResponse
 else:
+    ChannelMetadata = LazyModel(__name__, __package__ + ".channel_metadata", "ChannelMetadata")
     UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

@@ -13,6 +13,7 @@ class BlockListRuleAction(OpenStrEnum):
     BOUNCE_FLAG = "bounce_flag"
     BOUNCE_REMOVE = "bounce_remove"
     FLAG = "flag"
+    MASK = "mask"
     MASK_FLAG = "mask_flag"
     REMOVE = "remove"
     SHADOW = "shadow"

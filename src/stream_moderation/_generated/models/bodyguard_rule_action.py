@@ -14,5 +14,7 @@ class BodyguardRuleAction(OpenStrEnum):
     BOUNCE_REMOVE = "bounce_remove"
     FLAG = "flag"
     KEEP = "keep"
+    MASK = "mask"
+    MASK_FLAG = "mask_flag"
     REMOVE = "remove"
     SHADOW = "shadow"

@@ -13,5 +13,7 @@ class BodyguardSeverityRuleAction(OpenStrEnum):
     BOUNCE_FLAG = "bounce_flag"
     BOUNCE_REMOVE = "bounce_remove"
     FLAG = "flag"
+    KEEP = "keep"
+    MASK = "mask"
     REMOVE = "remove"
     SHADOW = "shadow"

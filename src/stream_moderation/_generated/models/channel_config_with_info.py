@@ -45,6 +45,7 @@ _FIELDS: frozenset[str] = frozenset(
         "delivery_events",
         "mark_messages_pending",
         "max_message_length",
+        "message_retention",
         "mutes",
         "name",
         "polls",
@@ -86,6 +87,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "delivery_events",
         "mark_messages_pending",
         "max_message_length",
+        "message_retention",
         "mutes",
         "name",
         "polls",
@@ -165,6 +167,7 @@ class ChannelConfigWithInfo:
     delivery_events: bool
     mark_messages_pending: bool
     max_message_length: int
+    message_retention: str
     mutes: bool
     name: str
     polls: bool
@@ -295,6 +298,9 @@ class ChannelConfigWithInfo:
             _f = "max_message_length"
             v = d["max_message_length"]
             self.max_message_length = v if v.__class__ is int else check_int(v)
+            _f = "message_retention"
+            v = d["message_retention"]
+            self.message_retention = v if v.__class__ is str else check_str(v)
             _f = "mutes"
             v = d["mutes"]
             self.mutes = v if v.__class__ is bool else check_bool(v)
@@ -492,6 +498,7 @@ class ChannelConfigWithInfo:
         out["delivery_events"] = self.delivery_events
         out["mark_messages_pending"] = self.mark_messages_pending
         out["max_message_length"] = self.max_message_length
+        out["message_retention"] = self.message_retention
         out["mutes"] = self.mutes
         out["name"] = self.name
         out["polls"] = self.polls
@@ -553,6 +560,7 @@ class ChannelConfigWithInfo:
             ("delivery_events", self.delivery_events),
             ("mark_messages_pending", self.mark_messages_pending),
             ("max_message_length", self.max_message_length),
+            ("message_retention", self.message_retention),
             ("mutes", self.mutes),
             ("name", self.name),
             ("polls", self.polls),

@@ -42,8 +42,10 @@ _FIELDS: frozenset[str] = frozenset(
         "updated_at",
         "archived_at",
         "ban_expires",
+        "ban_from_future_channels",
         "deleted_at",
         "deleted_messages",
+        "future_channel_ban_expires",
         "invite_accepted_at",
         "invite_rejected_at",
         "invited",
@@ -66,8 +68,10 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "updated_at",
         "archived_at",
         "ban_expires",
+        "ban_from_future_channels",
         "deleted_at",
         "deleted_messages",
+        "future_channel_ban_expires",
         "invite_accepted_at",
         "invite_rejected_at",
         "invited",
@@ -114,10 +118,20 @@ class ChannelMemberResponse:
         alias="ban_expires", default=UNSET, converter=optional_timestamp_to_wire
     )
     """Expiration date of the ban"""
+    ban_from_future_channels: bool | None | Unset = UNSET
+    """Whether the member's ban also applies to channels the channel's creator will create in
+    the future (an active future channel ban by the creator targets this member)
+    """
     _deleted_at: int | str | None | Unset = _attrs.field(
         alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
     deleted_messages: list[str] | None | Unset = UNSET
+    _future_channel_ban_expires: int | str | None | Unset = _attrs.field(
+        alias="future_channel_ban_expires", default=UNSET, converter=optional_timestamp_to_wire
+    )
+    """Expiration date of the future channel ban; absent when the future channel ban is
+    permanent
+    """
     _invite_accepted_at: int | str | None | Unset = _attrs.field(
         alias="invite_accepted_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -204,6 +218,19 @@ class ChannelMemberResponse:
     @deleted_at.setter
     def deleted_at(self, value: datetime | int | str | None | Unset) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
+
+    @property
+    def future_channel_ban_expires(self) -> Timestamp | None | Unset:
+        """Expiration date of the future channel ban; absent when the future channel ban is
+        permanent
+        """
+        return read_optional_timestamp(
+            self._future_channel_ban_expires, "ChannelMemberResponse.future_channel_ban_expires"
+        )
+
+    @future_channel_ban_expires.setter
+    def future_channel_ban_expires(self, value: datetime | int | str | None | Unset) -> None:
+        self._future_channel_ban_expires = optional_timestamp_to_wire(value)
 
     @property
     def invite_accepted_at(self) -> Timestamp | None | Unset:
@@ -313,6 +340,14 @@ class ChannelMemberResponse:
                 )
             else:
                 self._ban_expires = UNSET
+            if "ban_from_future_channels" in d:
+                _f = "ban_from_future_channels"
+                v = d["ban_from_future_channels"]
+                self.ban_from_future_channels = (
+                    v if v is None else (v if v.__class__ is bool else check_bool(v))
+                )
+            else:
+                self.ban_from_future_channels = UNSET
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
@@ -345,6 +380,22 @@ class ChannelMemberResponse:
                 )
             else:
                 self.deleted_messages = UNSET
+            if "future_channel_ban_expires" in d:
+                _f = "future_channel_ban_expires"
+                v = d["future_channel_ban_expires"]
+                self._future_channel_ban_expires = (
+                    v
+                    if v is None
+                    else (
+                        checked_timestamp_wire(v)
+                        if strict
+                        else v
+                        if v.__class__ is int or v.__class__ is str
+                        else timestamp_to_wire(v)
+                    )
+                )
+            else:
+                self._future_channel_ban_expires = UNSET
             if "invite_accepted_at" in d:
                 _f = "invite_accepted_at"
                 v = d["invite_accepted_at"]
@@ -454,12 +505,16 @@ class ChannelMemberResponse:
             out["archived_at"] = self._archived_at
         if self._ban_expires is not UNSET:
             out["ban_expires"] = self._ban_expires
+        if self.ban_from_future_channels is not UNSET:
+            out["ban_from_future_channels"] = self.ban_from_future_channels
         if self._deleted_at is not UNSET:
             out["deleted_at"] = self._deleted_at
         if self.deleted_messages is not UNSET:
             out["deleted_messages"] = (
                 None if self.deleted_messages is None else self.deleted_messages
             )
+        if self._future_channel_ban_expires is not UNSET:
+            out["future_channel_ban_expires"] = self._future_channel_ban_expires
         if self._invite_accepted_at is not UNSET:
             out["invite_accepted_at"] = self._invite_accepted_at
         if self._invite_rejected_at is not UNSET:
@@ -491,8 +546,10 @@ class ChannelMemberResponse:
             ("updated_at", self.updated_at),
             ("archived_at", self.archived_at),
             ("ban_expires", self.ban_expires),
+            ("ban_from_future_channels", self.ban_from_future_channels),
             ("deleted_at", self.deleted_at),
             ("deleted_messages", self.deleted_messages),
+            ("future_channel_ban_expires", self.future_channel_ban_expires),
             ("invite_accepted_at", self.invite_accepted_at),
             ("invite_rejected_at", self.invite_rejected_at),
             ("invited", self.invited),

@@ -157,7 +157,9 @@ class ChannelResponse:
     auto_translation_enabled: bool | None | Unset = UNSET
     """Whether auto translation is enabled or not"""
     auto_translation_language: str | None | Unset = UNSET
-    """Language to translate to when auto translation is active"""
+    """Language (or comma-separated list of languages) to translate to when auto translation is
+    active
+    """
     blocked: bool | None | Unset = UNSET
     """Whether this channel is blocked by current user or not"""
     config: ChannelConfigWithInfo | None | Unset = _attrs.field(default=UNSET, converter=_to_config)

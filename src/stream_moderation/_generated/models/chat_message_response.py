@@ -66,6 +66,7 @@ _FIELDS: frozenset[str] = frozenset(
         "image_labels",
         "member",
         "mentioned_group_ids",
+        "mentioned_groups",
         "mentioned_roles",
         "message_text_updated_at",
         "mml",
@@ -118,6 +119,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "image_labels",
         "member",
         "mentioned_group_ids",
+        "mentioned_groups",
         "mentioned_roles",
         "message_text_updated_at",
         "mml",
@@ -190,10 +192,18 @@ def _to_draft(
 
 
 def _to_member(
-    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
-) -> ChannelMemberResponse | None | Unset:
+    value: ChannelMemberPartialResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberPartialResponse | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
-        value, ChannelMemberResponse, "ChatMessageResponse.member"
+        value, ChannelMemberPartialResponse, "ChatMessageResponse.member"
+    )
+
+
+def _to_mentioned_groups(
+    value: Sequence[UserGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserGroupResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserGroupResponse), "ChatMessageResponse.mentioned_groups"
     )
 
 
@@ -297,8 +307,13 @@ class ChatMessageResponse:
     draft: ChatDraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
     i18n: dict[str, str] | None | Unset = UNSET
     image_labels: dict[str, list[str]] | None | Unset = UNSET
-    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
+    member: ChannelMemberPartialResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_member
+    )
     mentioned_group_ids: list[str] | None | Unset = UNSET
+    mentioned_groups: list[UserGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mentioned_groups
+    )
     mentioned_roles: list[str] | None | Unset = UNSET
     _message_text_updated_at: int | str | None | Unset = _attrs.field(
         alias="message_text_updated_at", default=UNSET, converter=optional_timestamp_to_wire
@@ -357,7 +372,8 @@ class ChatMessageResponse:
             "own_reactions": ("list", ChatReactionResponse),
             "user": UserResponse,
             "draft": ChatDraftResponse,
-            "member": ChannelMemberResponse,
+            "member": ChannelMemberPartialResponse,
+            "mentioned_groups": ("list", UserGroupResponse),
             "moderation": ChatModerationV2Response,
             "pinned_by": UserResponse,
             "poll": PollResponseData,
@@ -631,7 +647,7 @@ class ChatMessageResponse:
             if "member" in d:
                 _f = "member"
                 v = d["member"]
-                self.member = v if v is None else ChannelMemberResponse.from_dict(v, strict)
+                self.member = v if v is None else ChannelMemberPartialResponse.from_dict(v, strict)
             else:
                 self.member = UNSET
             if "mentioned_group_ids" in d:
@@ -650,6 +666,16 @@ class ChatMessageResponse:
                 )
             else:
                 self.mentioned_group_ids = UNSET
+            if "mentioned_groups" in d:
+                _f = "mentioned_groups[]"
+                v = d["mentioned_groups"]
+                self.mentioned_groups = (
+                    v
+                    if v is None
+                    else [UserGroupResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.mentioned_groups = UNSET
             if "mentioned_roles" in d:
                 _f = "mentioned_roles[]"
                 v = d["mentioned_roles"]
@@ -858,11 +884,17 @@ class ChatMessageResponse:
             out["image_labels"] = None if self.image_labels is None else self.image_labels
         if self.member is not UNSET:
             out["member"] = (
-                None if self.member is None else model_to_wire(ChannelMemberResponse, self.member)
+                None
+                if self.member is None
+                else model_to_wire(ChannelMemberPartialResponse, self.member)
             )
         if self.mentioned_group_ids is not UNSET:
             out["mentioned_group_ids"] = (
                 None if self.mentioned_group_ids is None else self.mentioned_group_ids
+            )
+        if self.mentioned_groups is not UNSET:
+            out["mentioned_groups"] = (
+                None if self.mentioned_groups is None else to_wire(self.mentioned_groups)
             )
         if self.mentioned_roles is not UNSET:
             out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
@@ -955,6 +987,7 @@ class ChatMessageResponse:
             ("image_labels", self.image_labels),
             ("member", self.member),
             ("mentioned_group_ids", self.mentioned_group_ids),
+            ("mentioned_groups", self.mentioned_groups),
             ("mentioned_roles", self.mentioned_roles),
             ("message_text_updated_at", self.message_text_updated_at),
             ("mml", self.mml),
@@ -982,7 +1015,7 @@ class ChatMessageResponse:
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
     from .attachment import Attachment
-    from .channel_member_response import ChannelMemberResponse
+    from .channel_member_partial_response import ChannelMemberPartialResponse
     from .chat_draft_response import ChatDraftResponse
     from .chat_moderation_v2_response import ChatModerationV2Response
     from .chat_reaction_group_response import ChatReactionGroupResponse
@@ -990,11 +1023,12 @@ if TYPE_CHECKING:
     from .chat_reminder_response_data import ChatReminderResponseData
     from .chat_shared_location_response_data import ChatSharedLocationResponseData
     from .poll_response_data import PollResponseData
+    from .user_group_response import UserGroupResponse
     from .user_response import UserResponse
 else:
     Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
-    ChannelMemberResponse = LazyModel(
-        __name__, __package__ + ".channel_member_response", "ChannelMemberResponse"
+    ChannelMemberPartialResponse = LazyModel(
+        __name__, __package__ + ".channel_member_partial_response", "ChannelMemberPartialResponse"
     )
     ChatDraftResponse = LazyModel(
         __name__, __package__ + ".chat_draft_response", "ChatDraftResponse"
@@ -1017,4 +1051,7 @@ else:
         "ChatSharedLocationResponseData",
     )
     PollResponseData = LazyModel(__name__, __package__ + ".poll_response_data", "PollResponseData")
+    UserGroupResponse = LazyModel(
+        __name__, __package__ + ".user_group_response", "UserGroupResponse"
+    )
     UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
@@ -15,9 +15,11 @@ from ..types import (
     Unset,
     check_dict,
     check_init_arguments,
+    check_list,
     check_str,
     coerce_models,
     model_to_wire,
+    to_wire,
 )
 
 __all__ = ["CheckResponse"]
@@ -30,6 +32,7 @@ _FIELDS: frozenset[str] = frozenset(
         "item",
         "task_id",
         "triggered_rule",
+        "triggered_rules",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
@@ -40,6 +43,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "item",
         "task_id",
         "triggered_rule",
+        "triggered_rules",
         "additional_properties",
     }
 )
@@ -62,6 +66,14 @@ def _to_triggered_rule(
     )
 
 
+def _to_triggered_rules(
+    value: Sequence[TriggeredRuleResponse | Mapping[str, Any]] | None | Unset,
+) -> list[TriggeredRuleResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", TriggeredRuleResponse), "CheckResponse.triggered_rules"
+    )
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckResponse:
     """CheckResponse"""
@@ -77,6 +89,12 @@ class CheckResponse:
     triggered_rule: TriggeredRuleResponse | None | Unset = _attrs.field(
         default=UNSET, converter=_to_triggered_rule
     )
+    triggered_rules: list[TriggeredRuleResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_triggered_rules
+    )
+    """All moderation rules triggered by this check (content, user, and call rules), with their
+    resolved actions
+    """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -95,6 +113,7 @@ class CheckResponse:
         return {
             "item": ReviewQueueItemResponse,
             "triggered_rule": TriggeredRuleResponse,
+            "triggered_rules": ("list", TriggeredRuleResponse),
         }
 
     @classmethod
@@ -136,6 +155,16 @@ class CheckResponse:
                 self.triggered_rule = v if v is None else TriggeredRuleResponse.from_dict(v, strict)
             else:
                 self.triggered_rule = UNSET
+            if "triggered_rules" in d:
+                _f = "triggered_rules[]"
+                v = d["triggered_rules"]
+                self.triggered_rules = (
+                    v
+                    if v is None
+                    else [TriggeredRuleResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.triggered_rules = UNSET
         except ParseError as exc:
             raise exc.within("CheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -163,6 +192,10 @@ class CheckResponse:
                 if self.triggered_rule is None
                 else model_to_wire(TriggeredRuleResponse, self.triggered_rule)
             )
+        if self.triggered_rules is not UNSET:
+            out["triggered_rules"] = (
+                None if self.triggered_rules is None else to_wire(self.triggered_rules)
+            )
         return out
 
     def __repr__(self) -> str:
@@ -173,6 +206,7 @@ class CheckResponse:
             ("item", self.item),
             ("task_id", self.task_id),
             ("triggered_rule", self.triggered_rule),
+            ("triggered_rules", self.triggered_rules),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

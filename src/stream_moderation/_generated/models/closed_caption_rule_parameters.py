@@ -25,14 +25,18 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "harm_labels",
         "llm_harm_labels",
+        "severity",
         "threshold",
+        "time_window",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
         "harm_labels",
         "llm_harm_labels",
+        "severity",
         "threshold",
+        "time_window",
         "additional_properties",
     }
 )
@@ -45,7 +49,9 @@ class ClosedCaptionRuleParameters:
 
     harm_labels: list[str] | None | Unset = UNSET
     llm_harm_labels: dict[str, str] | None | Unset = UNSET
+    severity: str | None | Unset = UNSET
     threshold: int | None | Unset = UNSET
+    time_window: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -112,12 +118,24 @@ class ClosedCaptionRuleParameters:
                 )
             else:
                 self.llm_harm_labels = UNSET
+            if "severity" in d:
+                _f = "severity"
+                v = d["severity"]
+                self.severity = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.severity = UNSET
             if "threshold" in d:
                 _f = "threshold"
                 v = d["threshold"]
                 self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
             else:
                 self.threshold = UNSET
+            if "time_window" in d:
+                _f = "time_window"
+                v = d["time_window"]
+                self.time_window = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.time_window = UNSET
         except ParseError as exc:
             raise exc.within("ClosedCaptionRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -134,15 +152,21 @@ class ClosedCaptionRuleParameters:
             out["harm_labels"] = None if self.harm_labels is None else self.harm_labels
         if self.llm_harm_labels is not UNSET:
             out["llm_harm_labels"] = None if self.llm_harm_labels is None else self.llm_harm_labels
+        if self.severity is not UNSET:
+            out["severity"] = self.severity
         if self.threshold is not UNSET:
             out["threshold"] = self.threshold
+        if self.time_window is not UNSET:
+            out["time_window"] = self.time_window
         return out
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
             ("harm_labels", self.harm_labels),
             ("llm_harm_labels", self.llm_harm_labels),
+            ("severity", self.severity),
             ("threshold", self.threshold),
+            ("time_window", self.time_window),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

@@ -38,6 +38,7 @@ _FIELDS: frozenset[str] = frozenset(
         "supported_video_call_harm_types",
         "team",
         "updated_at",
+        "ai_audio_config",
         "ai_image_config",
         "ai_image_label_definitions",
         "ai_image_subclassifications",
@@ -48,6 +49,7 @@ _FIELDS: frozenset[str] = frozenset(
         "automod_toxicity_config",
         "available_bodyguard_profiles",
         "block_list_config",
+        "flood_config",
         "llm_config",
         "velocity_filter_config",
         "video_call_rule_config",
@@ -61,6 +63,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "supported_video_call_harm_types",
         "team",
         "updated_at",
+        "ai_audio_config",
         "ai_image_config",
         "ai_image_label_definitions",
         "ai_image_subclassifications",
@@ -71,6 +74,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "automod_toxicity_config",
         "available_bodyguard_profiles",
         "block_list_config",
+        "flood_config",
         "llm_config",
         "velocity_filter_config",
         "video_call_rule_config",
@@ -78,6 +82,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_ai_audio_config(
+    value: AIAudioConfigResponse | Mapping[str, Any] | None | Unset,
+) -> AIAudioConfigResponse | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIAudioConfigResponse, "ConfigResponse.ai_audio_config"
+    )
 
 
 def _to_ai_image_config(
@@ -154,6 +166,14 @@ def _to_block_list_config(
     )
 
 
+def _to_flood_config(
+    value: FloodConfig | Mapping[str, Any] | None | Unset,
+) -> FloodConfig | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "ConfigResponse.flood_config"
+    )
+
+
 def _to_llm_config(
     value: LLMConfig | Mapping[str, Any] | None | Unset,
 ) -> LLMConfig | None | Unset:
@@ -193,6 +213,9 @@ class ConfigResponse:
     """Team associated with the configuration"""
     _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     """When the configuration was last updated"""
+    ai_audio_config: AIAudioConfigResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_audio_config
+    )
     ai_image_config: AIImageConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_ai_image_config
     )
@@ -228,6 +251,9 @@ class ConfigResponse:
     block_list_config: BlockListConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_block_list_config
     )
+    flood_config: FloodConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flood_config
+    )
     llm_config: LLMConfig | None | Unset = _attrs.field(default=UNSET, converter=_to_llm_config)
     velocity_filter_config: VelocityFilterConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_velocity_filter_config
@@ -251,6 +277,7 @@ class ConfigResponse:
     def _model_fields() -> dict[str, Any]:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {
+            "ai_audio_config": AIAudioConfigResponse,
             "ai_image_config": AIImageConfig,
             "ai_image_label_definitions": ("list", AIImageLabelDefinition),
             "ai_text_config": AITextConfig,
@@ -260,6 +287,7 @@ class ConfigResponse:
             "automod_toxicity_config": AutomodToxicityConfig,
             "available_bodyguard_profiles": ("list", BodyguardProfileSummary),
             "block_list_config": BlockListConfig,
+            "flood_config": FloodConfig,
             "llm_config": LLMConfig,
             "velocity_filter_config": VelocityFilterConfig,
             "video_call_rule_config": VideoCallRuleConfig,
@@ -331,6 +359,14 @@ class ConfigResponse:
                 if v.__class__ is int or v.__class__ is str
                 else timestamp_to_wire(v)
             )
+            if "ai_audio_config" in d:
+                _f = "ai_audio_config"
+                v = d["ai_audio_config"]
+                self.ai_audio_config = (
+                    v if v is None else AIAudioConfigResponse.from_dict(v, strict)
+                )
+            else:
+                self.ai_audio_config = UNSET
             if "ai_image_config" in d:
                 _f = "ai_image_config"
                 v = d["ai_image_config"]
@@ -427,6 +463,12 @@ class ConfigResponse:
                 self.block_list_config = v if v is None else BlockListConfig.from_dict(v, strict)
             else:
                 self.block_list_config = UNSET
+            if "flood_config" in d:
+                _f = "flood_config"
+                v = d["flood_config"]
+                self.flood_config = v if v is None else FloodConfig.from_dict(v, strict)
+            else:
+                self.flood_config = UNSET
             if "llm_config" in d:
                 _f = "llm_config"
                 v = d["llm_config"]
@@ -467,6 +509,12 @@ class ConfigResponse:
         out["supported_video_call_harm_types"] = self.supported_video_call_harm_types
         out["team"] = self.team
         out["updated_at"] = self._updated_at
+        if self.ai_audio_config is not UNSET:
+            out["ai_audio_config"] = (
+                None
+                if self.ai_audio_config is None
+                else model_to_wire(AIAudioConfigResponse, self.ai_audio_config)
+            )
         if self.ai_image_config is not UNSET:
             out["ai_image_config"] = (
                 None
@@ -531,6 +579,10 @@ class ConfigResponse:
                 if self.block_list_config is None
                 else model_to_wire(BlockListConfig, self.block_list_config)
             )
+        if self.flood_config is not UNSET:
+            out["flood_config"] = (
+                None if self.flood_config is None else model_to_wire(FloodConfig, self.flood_config)
+            )
         if self.llm_config is not UNSET:
             out["llm_config"] = (
                 None if self.llm_config is None else model_to_wire(LLMConfig, self.llm_config)
@@ -557,6 +609,7 @@ class ConfigResponse:
             ("supported_video_call_harm_types", self.supported_video_call_harm_types),
             ("team", self.team),
             ("updated_at", self.updated_at),
+            ("ai_audio_config", self.ai_audio_config),
             ("ai_image_config", self.ai_image_config),
             ("ai_image_label_definitions", self.ai_image_label_definitions),
             ("ai_image_subclassifications", self.ai_image_subclassifications),
@@ -567,6 +620,7 @@ class ConfigResponse:
             ("automod_toxicity_config", self.automod_toxicity_config),
             ("available_bodyguard_profiles", self.available_bodyguard_profiles),
             ("block_list_config", self.block_list_config),
+            ("flood_config", self.flood_config),
             ("llm_config", self.llm_config),
             ("velocity_filter_config", self.velocity_filter_config),
             ("video_call_rule_config", self.video_call_rule_config),
@@ -579,6 +633,7 @@ class ConfigResponse:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .ai_audio_config_response import AIAudioConfigResponse
     from .ai_image_config import AIImageConfig
     from .ai_image_label_definition import AIImageLabelDefinition
     from .ai_text_config import AITextConfig
@@ -588,10 +643,14 @@ if TYPE_CHECKING:
     from .automod_toxicity_config import AutomodToxicityConfig
     from .block_list_config import BlockListConfig
     from .bodyguard_profile_summary import BodyguardProfileSummary
+    from .flood_config import FloodConfig
     from .llm_config import LLMConfig
     from .velocity_filter_config import VelocityFilterConfig
     from .video_call_rule_config import VideoCallRuleConfig
 else:
+    AIAudioConfigResponse = LazyModel(
+        __name__, __package__ + ".ai_audio_config_response", "AIAudioConfigResponse"
+    )
     AIImageConfig = LazyModel(__name__, __package__ + ".ai_image_config", "AIImageConfig")
     AIImageLabelDefinition = LazyModel(
         __name__, __package__ + ".ai_image_label_definition", "AIImageLabelDefinition"
@@ -613,6 +672,7 @@ else:
     BodyguardProfileSummary = LazyModel(
         __name__, __package__ + ".bodyguard_profile_summary", "BodyguardProfileSummary"
     )
+    FloodConfig = LazyModel(__name__, __package__ + ".flood_config", "FloodConfig")
     LLMConfig = LazyModel(__name__, __package__ + ".llm_config", "LLMConfig")
     VelocityFilterConfig = LazyModel(
         __name__, __package__ + ".velocity_filter_config", "VelocityFilterConfig"

@@ -33,6 +33,7 @@ _FIELDS: frozenset[str] = frozenset(
         "user_id",
         "disabled",
         "disabled_reason",
+        "hardware_id",
         "push_provider_name",
         "voip",
     }
@@ -45,6 +46,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "user_id",
         "disabled",
         "disabled_reason",
+        "hardware_id",
         "push_provider_name",
         "voip",
         "additional_properties",
@@ -69,6 +71,8 @@ class DeviceResponse:
     """Whether device is disabled or not"""
     disabled_reason: str | None | Unset = UNSET
     """Reason explaining why device had been disabled"""
+    hardware_id: str | None | Unset = UNSET
+    """Stable physical device identifier used to deduplicate pushes across push providers"""
     push_provider_name: str | None | Unset = UNSET
     """Push provider name"""
     voip: bool | None | Unset = UNSET
@@ -143,6 +147,12 @@ class DeviceResponse:
                 )
             else:
                 self.disabled_reason = UNSET
+            if "hardware_id" in d:
+                _f = "hardware_id"
+                v = d["hardware_id"]
+                self.hardware_id = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.hardware_id = UNSET
             if "push_provider_name" in d:
                 _f = "push_provider_name"
                 v = d["push_provider_name"]
@@ -177,6 +187,8 @@ class DeviceResponse:
             out["disabled"] = self.disabled
         if self.disabled_reason is not UNSET:
             out["disabled_reason"] = self.disabled_reason
+        if self.hardware_id is not UNSET:
+            out["hardware_id"] = self.hardware_id
         if self.push_provider_name is not UNSET:
             out["push_provider_name"] = self.push_provider_name
         if self.voip is not UNSET:
@@ -191,6 +203,7 @@ class DeviceResponse:
             ("user_id", self.user_id),
             ("disabled", self.disabled),
             ("disabled_reason", self.disabled_reason),
+            ("hardware_id", self.hardware_id),
             ("push_provider_name", self.push_provider_name),
             ("voip", self.voip),
         ]

@@ -70,9 +70,11 @@ _FIELDS: frozenset[str] = frozenset(
         "expires_at",
         "friend_reaction_count",
         "friend_reactions",
+        "i18n",
         "is_read",
         "is_seen",
         "is_watched",
+        "latest_shares",
         "location",
         "metrics",
         "moderation",
@@ -122,9 +124,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "expires_at",
         "friend_reaction_count",
         "friend_reactions",
+        "i18n",
         "is_read",
         "is_seen",
         "is_watched",
+        "latest_shares",
         "location",
         "metrics",
         "moderation",
@@ -230,6 +234,14 @@ def _to_friend_reactions(
     )
 
 
+def _to_latest_shares(
+    value: Sequence[FeedsShareResponse | Mapping[str, Any]] | None | Unset,
+) -> list[FeedsShareResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", FeedsShareResponse), "FeedsV3ActivityResponse.latest_shares"
+    )
+
+
 def _to_location(
     value: FeedsActivityLocation | Mapping[str, Any] | None | Unset,
 ) -> FeedsActivityLocation | None | Unset:
@@ -323,9 +335,13 @@ class FeedsV3ActivityResponse:
     friend_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
         default=UNSET, converter=_to_friend_reactions
     )
+    i18n: dict[str, str] | None | Unset = UNSET
     is_read: bool | None | Unset = UNSET
     is_seen: bool | None | Unset = UNSET
     is_watched: bool | None | Unset = UNSET
+    latest_shares: list[FeedsShareResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_latest_shares
+    )
     location: FeedsActivityLocation | None | Unset = _attrs.field(
         default=UNSET, converter=_to_location
     )
@@ -372,6 +388,7 @@ class FeedsV3ActivityResponse:
             "user": UserResponse,
             "current_feed": FeedsFeedResponse,
             "friend_reactions": ("list", FeedsReactionResponse),
+            "latest_shares": ("list", FeedsShareResponse),
             "location": FeedsActivityLocation,
             "moderation": ModerationV2Response,
             "notification_context": FeedsNotificationContext,
@@ -634,6 +651,25 @@ class FeedsV3ActivityResponse:
                 )
             else:
                 self.friend_reactions = UNSET
+            if "i18n" in d:
+                _f = "i18n"
+                v = d["i18n"]
+                self.i18n = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.i18n = UNSET
             if "is_read" in d:
                 _f = "is_read"
                 v = d["is_read"]
@@ -652,6 +688,16 @@ class FeedsV3ActivityResponse:
                 self.is_watched = v if v is None else (v if v.__class__ is bool else check_bool(v))
             else:
                 self.is_watched = UNSET
+            if "latest_shares" in d:
+                _f = "latest_shares[]"
+                v = d["latest_shares"]
+                self.latest_shares = (
+                    v
+                    if v is None
+                    else [FeedsShareResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.latest_shares = UNSET
             if "location" in d:
                 _f = "location"
                 v = d["location"]
@@ -797,12 +843,18 @@ class FeedsV3ActivityResponse:
             out["friend_reactions"] = (
                 None if self.friend_reactions is None else to_wire(self.friend_reactions)
             )
+        if self.i18n is not UNSET:
+            out["i18n"] = None if self.i18n is None else self.i18n
         if self.is_read is not UNSET:
             out["is_read"] = self.is_read
         if self.is_seen is not UNSET:
             out["is_seen"] = self.is_seen
         if self.is_watched is not UNSET:
             out["is_watched"] = self.is_watched
+        if self.latest_shares is not UNSET:
+            out["latest_shares"] = (
+                None if self.latest_shares is None else to_wire(self.latest_shares)
+            )
         if self.location is not UNSET:
             out["location"] = (
                 None
@@ -877,9 +929,11 @@ class FeedsV3ActivityResponse:
             ("expires_at", self.expires_at),
             ("friend_reaction_count", self.friend_reaction_count),
             ("friend_reactions", self.friend_reactions),
+            ("i18n", self.i18n),
             ("is_read", self.is_read),
             ("is_seen", self.is_seen),
             ("is_watched", self.is_watched),
+            ("latest_shares", self.latest_shares),
             ("location", self.location),
             ("metrics", self.metrics),
             ("moderation", self.moderation),
@@ -908,6 +962,7 @@ if TYPE_CHECKING:
     from .feeds_notification_context import FeedsNotificationContext
     from .feeds_reaction_group_response import FeedsReactionGroupResponse
     from .feeds_reaction_response import FeedsReactionResponse
+    from .feeds_share_response import FeedsShareResponse
     from .feeds_v3_comment_response import FeedsV3CommentResponse
     from .moderation_v2_response import ModerationV2Response
     from .poll_response_data import PollResponseData
@@ -936,6 +991,9 @@ else:
     )
     FeedsReactionResponse = LazyModel(
         __name__, __package__ + ".feeds_reaction_response", "FeedsReactionResponse"
+    )
+    FeedsShareResponse = LazyModel(
+        __name__, __package__ + ".feeds_share_response", "FeedsShareResponse"
     )
     FeedsV3CommentResponse = LazyModel(
         __name__, __package__ + ".feeds_v3_comment_response", "FeedsV3CommentResponse"

@@ -56,6 +56,7 @@ _FIELDS: frozenset[str] = frozenset(
         "custom",
         "deleted_at",
         "edited_at",
+        "i18n",
         "latest_reactions",
         "moderation",
         "parent_id",
@@ -86,6 +87,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "custom",
         "deleted_at",
         "edited_at",
+        "i18n",
         "latest_reactions",
         "moderation",
         "parent_id",
@@ -185,6 +187,7 @@ class FeedsV3CommentResponse:
     _edited_at: int | str | None | Unset = _attrs.field(
         alias="edited_at", default=UNSET, converter=optional_timestamp_to_wire
     )
+    i18n: dict[str, str] | None | Unset = UNSET
     latest_reactions: list[FeedsReactionResponse] | None | Unset = _attrs.field(
         default=UNSET, converter=_to_latest_reactions
     )
@@ -385,6 +388,25 @@ class FeedsV3CommentResponse:
                 )
             else:
                 self._edited_at = UNSET
+            if "i18n" in d:
+                _f = "i18n"
+                v = d["i18n"]
+                self.i18n = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.i18n = UNSET
             if "latest_reactions" in d:
                 _f = "latest_reactions[]"
                 v = d["latest_reactions"]
@@ -464,6 +486,8 @@ class FeedsV3CommentResponse:
             out["deleted_at"] = self._deleted_at
         if self._edited_at is not UNSET:
             out["edited_at"] = self._edited_at
+        if self.i18n is not UNSET:
+            out["i18n"] = None if self.i18n is None else self.i18n
         if self.latest_reactions is not UNSET:
             out["latest_reactions"] = (
                 None if self.latest_reactions is None else to_wire(self.latest_reactions)
@@ -507,6 +531,7 @@ class FeedsV3CommentResponse:
             ("custom", self.custom),
             ("deleted_at", self.deleted_at),
             ("edited_at", self.edited_at),
+            ("i18n", self.i18n),
             ("latest_reactions", self.latest_reactions),
             ("moderation", self.moderation),
             ("parent_id", self.parent_id),

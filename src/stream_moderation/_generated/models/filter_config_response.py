@@ -23,15 +23,21 @@ __all__ = ["FilterConfigResponse"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "llm_labels",
+        "ai_image_labels",
+        "ai_image_taxonomy",
         "ai_text_labels",
         "config_keys",
+        "filterable_custom_keys",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
         "llm_labels",
+        "ai_image_labels",
+        "ai_image_taxonomy",
         "ai_text_labels",
         "config_keys",
+        "filterable_custom_keys",
         "additional_properties",
     }
 )
@@ -43,8 +49,26 @@ class FilterConfigResponse:
     """FilterConfigResponse"""
 
     llm_labels: list[str]
+    """LLM moderation labels available as filter values"""
+    ai_image_labels: list[str] | None | Unset = UNSET
+    """AI image moderation labels available as filter values. Reflects the app's effective
+    image taxonomy: custom Bodyguard taxonomy when enabled, otherwise the standard L1 label
+    set.
+    """
+    ai_image_taxonomy: dict[str, list[str]] | None | Unset = UNSET
+    """AI image moderation labels available as filter values, as a map of L1 label to its L2
+    sub-labels. Reflects the app's effective image taxonomy: custom Bodyguard taxonomy when
+    enabled, otherwise the standard catalogue of the org's enabled image providers.
+    """
     ai_text_labels: list[str] | None | Unset = UNSET
+    """AI text moderation labels available as filter values"""
     config_keys: list[str] | None | Unset = UNSET
+    """Moderation config keys present in the queue, available as filter values"""
+    filterable_custom_keys: list[str] | None | Unset = UNSET
+    """The moderation_payload.custom keys the app has configured as review-queue filter chips
+    (via moderation_dashboard_preferences.filterable_custom_keys). Discovery hint for the
+    dashboard only — the filter accepts any custom key regardless of this list.
+    """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -83,6 +107,50 @@ class FilterConfigResponse:
                 if v.__class__ is list
                 else check_list(v)
             )
+            if "ai_image_labels" in d:
+                _f = "ai_image_labels[]"
+                v = d["ai_image_labels"]
+                self.ai_image_labels = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.ai_image_labels = UNSET
+            if "ai_image_taxonomy" in d:
+                _f = "ai_image_taxonomy"
+                v = d["ai_image_taxonomy"]
+                self.ai_image_taxonomy = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (
+                                [
+                                    (x1 if x1.__class__ is str else check_str(x1))
+                                    for x1 in check_list(x0)
+                                ]
+                                if strict
+                                else x0
+                                if x0.__class__ is list
+                                else check_list(x0)
+                            )
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.ai_image_taxonomy = UNSET
             if "ai_text_labels" in d:
                 _f = "ai_text_labels[]"
                 v = d["ai_text_labels"]
@@ -115,6 +183,22 @@ class FilterConfigResponse:
                 )
             else:
                 self.config_keys = UNSET
+            if "filterable_custom_keys" in d:
+                _f = "filterable_custom_keys[]"
+                v = d["filterable_custom_keys"]
+                self.filterable_custom_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.filterable_custom_keys = UNSET
         except ParseError as exc:
             raise exc.within("FilterConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -128,17 +212,30 @@ class FilterConfigResponse:
         """The JSON object of this FilterConfigResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["llm_labels"] = self.llm_labels
+        if self.ai_image_labels is not UNSET:
+            out["ai_image_labels"] = None if self.ai_image_labels is None else self.ai_image_labels
+        if self.ai_image_taxonomy is not UNSET:
+            out["ai_image_taxonomy"] = (
+                None if self.ai_image_taxonomy is None else self.ai_image_taxonomy
+            )
         if self.ai_text_labels is not UNSET:
             out["ai_text_labels"] = None if self.ai_text_labels is None else self.ai_text_labels
         if self.config_keys is not UNSET:
             out["config_keys"] = None if self.config_keys is None else self.config_keys
+        if self.filterable_custom_keys is not UNSET:
+            out["filterable_custom_keys"] = (
+                None if self.filterable_custom_keys is None else self.filterable_custom_keys
+            )
         return out
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
             ("llm_labels", self.llm_labels),
+            ("ai_image_labels", self.ai_image_labels),
+            ("ai_image_taxonomy", self.ai_image_taxonomy),
             ("ai_text_labels", self.ai_text_labels),
             ("config_keys", self.config_keys),
+            ("filterable_custom_keys", self.filterable_custom_keys),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

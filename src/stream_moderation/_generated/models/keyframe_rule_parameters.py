@@ -27,6 +27,7 @@ _FIELDS: frozenset[str] = frozenset(
         "harm_labels",
         "min_confidence",
         "threshold",
+        "time_window",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
@@ -34,6 +35,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "harm_labels",
         "min_confidence",
         "threshold",
+        "time_window",
         "additional_properties",
     }
 )
@@ -47,6 +49,7 @@ class KeyframeRuleParameters:
     harm_labels: list[str] | None | Unset = UNSET
     min_confidence: float | None | Unset = UNSET
     threshold: int | None | Unset = UNSET
+    time_window: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -106,6 +109,12 @@ class KeyframeRuleParameters:
                 self.threshold = v if v is None else (v if v.__class__ is int else check_int(v))
             else:
                 self.threshold = UNSET
+            if "time_window" in d:
+                _f = "time_window"
+                v = d["time_window"]
+                self.time_window = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.time_window = UNSET
         except ParseError as exc:
             raise exc.within("KeyframeRuleParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -124,6 +133,8 @@ class KeyframeRuleParameters:
             out["min_confidence"] = self.min_confidence
         if self.threshold is not UNSET:
             out["threshold"] = self.threshold
+        if self.time_window is not UNSET:
+            out["time_window"] = self.time_window
         return out
 
     def __repr__(self) -> str:
@@ -131,6 +142,7 @@ class KeyframeRuleParameters:
             ("harm_labels", self.harm_labels),
             ("min_confidence", self.min_confidence),
             ("threshold", self.threshold),
+            ("time_window", self.time_window),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

@@ -39,6 +39,7 @@ _FIELDS: frozenset[str] = frozenset(
         "severity",
         "content_id",
         "directed_at",
+        "fully_masked_content",
         "masked_content",
         "policy",
         "user_id",
@@ -58,6 +59,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "severity",
         "content_id",
         "directed_at",
+        "fully_masked_content",
         "masked_content",
         "policy",
         "user_id",
@@ -94,6 +96,10 @@ class LabelResultResponse:
     """Customer-supplied identifier for the moderated content"""
     directed_at: str | None | Unset = UNSET
     """Who the content is directed at (USER, GROUP, EVERYONE, NONE, etc.)"""
+    fully_masked_content: str | None | Unset = UNSET
+    """The stored content with every non-whitespace character masked. Present only when
+    recommended_action is not 'keep'. Derived at runtime and never stored.
+    """
     masked_content: str | None | Unset = UNSET
     """Content with blocklisted tokens masked (when a blocklist rule with action=mask rewrote
     the original)
@@ -193,6 +199,14 @@ class LabelResultResponse:
                 self.directed_at = v if v is None else (v if v.__class__ is str else check_str(v))
             else:
                 self.directed_at = UNSET
+            if "fully_masked_content" in d:
+                _f = "fully_masked_content"
+                v = d["fully_masked_content"]
+                self.fully_masked_content = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.fully_masked_content = UNSET
             if "masked_content" in d:
                 _f = "masked_content"
                 v = d["masked_content"]
@@ -239,6 +253,8 @@ class LabelResultResponse:
             out["content_id"] = self.content_id
         if self.directed_at is not UNSET:
             out["directed_at"] = self.directed_at
+        if self.fully_masked_content is not UNSET:
+            out["fully_masked_content"] = self.fully_masked_content
         if self.masked_content is not UNSET:
             out["masked_content"] = self.masked_content
         if self.policy is not UNSET:
@@ -261,6 +277,7 @@ class LabelResultResponse:
             ("severity", self.severity),
             ("content_id", self.content_id),
             ("directed_at", self.directed_at),
+            ("fully_masked_content", self.fully_masked_content),
             ("masked_content", self.masked_content),
             ("policy", self.policy),
             ("user_id", self.user_id),

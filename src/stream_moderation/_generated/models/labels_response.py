@@ -26,6 +26,7 @@ _FIELDS: frozenset[str] = frozenset(
         "recommended_action",
         "content_id",
         "directed_at",
+        "fully_masked_content",
         "harm_type",
         "labels",
         "language",
@@ -39,6 +40,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "recommended_action",
         "content_id",
         "directed_at",
+        "fully_masked_content",
         "harm_type",
         "labels",
         "language",
@@ -62,6 +64,10 @@ class LabelsResponse:
     directed_at: str | None | Unset = UNSET
     """Who the content is directed at (USER, GROUP, EVERYONE, NONE, etc.), when the provider
     exposes it
+    """
+    fully_masked_content: str | None | Unset = UNSET
+    """The original content with every non-whitespace character masked. Present only when
+    recommended_action is not 'keep'. Derived at runtime and never stored.
     """
     harm_type: str | None | Unset = UNSET
     """High-level harm category"""
@@ -122,6 +128,14 @@ class LabelsResponse:
                 self.directed_at = v if v is None else (v if v.__class__ is str else check_str(v))
             else:
                 self.directed_at = UNSET
+            if "fully_masked_content" in d:
+                _f = "fully_masked_content"
+                v = d["fully_masked_content"]
+                self.fully_masked_content = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.fully_masked_content = UNSET
             if "harm_type" in d:
                 _f = "harm_type"
                 v = d["harm_type"]
@@ -182,6 +196,8 @@ class LabelsResponse:
             out["content_id"] = self.content_id
         if self.directed_at is not UNSET:
             out["directed_at"] = self.directed_at
+        if self.fully_masked_content is not UNSET:
+            out["fully_masked_content"] = self.fully_masked_content
         if self.harm_type is not UNSET:
             out["harm_type"] = self.harm_type
         if self.labels is not UNSET:
@@ -200,6 +216,7 @@ class LabelsResponse:
             ("recommended_action", self.recommended_action),
             ("content_id", self.content_id),
             ("directed_at", self.directed_at),
+            ("fully_masked_content", self.fully_masked_content),
             ("harm_type", self.harm_type),
             ("labels", self.labels),
             ("language", self.language),

@@ -27,17 +27,17 @@ __all__ = ["LLMRule"]
 
 _FIELDS: frozenset[str] = frozenset(
     {
-        "description",
         "label",
         "action",
+        "description",
         "severity_rules",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
-        "description",
         "label",
         "action",
+        "description",
         "severity_rules",
         "additional_properties",
     }
@@ -57,9 +57,9 @@ def _to_severity_rules(
 class LLMRule:
     """LLMRule"""
 
-    description: str
     label: str
     action: LLMRuleAction | None | Unset = UNSET
+    description: str | None | Unset = UNSET
     severity_rules: list[BodyguardSeverityRule] | None | Unset = _attrs.field(
         default=UNSET, converter=_to_severity_rules
     )
@@ -94,9 +94,6 @@ class LLMRule:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
-            _f = "description"
-            v = d["description"]
-            self.description = v if v.__class__ is str else check_str(v)
             _f = "label"
             v = d["label"]
             self.label = v if v.__class__ is str else check_str(v)
@@ -114,6 +111,12 @@ class LLMRule:
                 )
             else:
                 self.action = UNSET
+            if "description" in d:
+                _f = "description"
+                v = d["description"]
+                self.description = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.description = UNSET
             if "severity_rules" in d:
                 _f = "severity_rules[]"
                 v = d["severity_rules"]
@@ -136,10 +139,11 @@ class LLMRule:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this LLMRule: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["description"] = self.description
         out["label"] = self.label
         if self.action is not UNSET:
             out["action"] = self.action
+        if self.description is not UNSET:
+            out["description"] = self.description
         if self.severity_rules is not UNSET:
             out["severity_rules"] = (
                 None if self.severity_rules is None else to_wire(self.severity_rules)
@@ -148,9 +152,9 @@ class LLMRule:
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
-            ("description", self.description),
             ("label", self.label),
             ("action", self.action),
+            ("description", self.description),
             ("severity_rules", self.severity_rules),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]

@@ -66,6 +66,7 @@ _FIELDS: frozenset[str] = frozenset(
         "image_labels",
         "member",
         "mentioned_group_ids",
+        "mentioned_groups",
         "mentioned_roles",
         "message_text_updated_at",
         "mml",
@@ -118,6 +119,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "image_labels",
         "member",
         "mentioned_group_ids",
+        "mentioned_groups",
         "mentioned_roles",
         "message_text_updated_at",
         "mml",
@@ -190,10 +192,18 @@ def _to_draft(
 
 
 def _to_member(
-    value: ChannelMemberResponse | Mapping[str, Any] | None | Unset,
-) -> ChannelMemberResponse | None | Unset:
+    value: ChannelMemberPartialResponse | Mapping[str, Any] | None | Unset,
+) -> ChannelMemberPartialResponse | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
-        value, ChannelMemberResponse, "MessageResponse.member"
+        value, ChannelMemberPartialResponse, "MessageResponse.member"
+    )
+
+
+def _to_mentioned_groups(
+    value: Sequence[UserGroupResponse | Mapping[str, Any]] | None | Unset,
+) -> list[UserGroupResponse] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", UserGroupResponse), "MessageResponse.mentioned_groups"
     )
 
 
@@ -329,11 +339,17 @@ class MessageResponse:
     """
     image_labels: dict[str, list[str]] | None | Unset = UNSET
     """Contains image moderation information"""
-    member: ChannelMemberResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_member)
+    member: ChannelMemberPartialResponse | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_member
+    )
     mentioned_group_ids: list[str] | None | Unset = UNSET
     """List of user group IDs mentioned in the message. Group members who are also channel
     members will receive push notifications based on their push preferences. Max 10 groups
     """
+    mentioned_groups: list[UserGroupResponse] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_mentioned_groups
+    )
+    """List of mentioned user group objects."""
     mentioned_roles: list[str] | None | Unset = UNSET
     """List of roles mentioned in the message (e.g. admin, channel_moderator, custom roles).
     Members with matching roles will receive push notifications based on their push
@@ -404,7 +420,8 @@ class MessageResponse:
             "own_reactions": ("list", ReactionResponse),
             "user": UserResponse,
             "draft": DraftResponse,
-            "member": ChannelMemberResponse,
+            "member": ChannelMemberPartialResponse,
+            "mentioned_groups": ("list", UserGroupResponse),
             "moderation": ModerationV2Response,
             "pinned_by": UserResponse,
             "poll": PollResponseData,
@@ -674,7 +691,7 @@ class MessageResponse:
             if "member" in d:
                 _f = "member"
                 v = d["member"]
-                self.member = v if v is None else ChannelMemberResponse.from_dict(v, strict)
+                self.member = v if v is None else ChannelMemberPartialResponse.from_dict(v, strict)
             else:
                 self.member = UNSET
             if "mentioned_group_ids" in d:
@@ -693,6 +710,16 @@ class MessageResponse:
                 )
             else:
                 self.mentioned_group_ids = UNSET
+            if "mentioned_groups" in d:
+                _f = "mentioned_groups[]"
+                v = d["mentioned_groups"]
+                self.mentioned_groups = (
+                    v
+                    if v is None
+                    else [UserGroupResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.mentioned_groups = UNSET
             if "mentioned_roles" in d:
                 _f = "mentioned_roles[]"
                 v = d["mentioned_roles"]
@@ -899,11 +926,17 @@ class MessageResponse:
             out["image_labels"] = None if self.image_labels is None else self.image_labels
         if self.member is not UNSET:
             out["member"] = (
-                None if self.member is None else model_to_wire(ChannelMemberResponse, self.member)
+                None
+                if self.member is None
+                else model_to_wire(ChannelMemberPartialResponse, self.member)
             )
         if self.mentioned_group_ids is not UNSET:
             out["mentioned_group_ids"] = (
                 None if self.mentioned_group_ids is None else self.mentioned_group_ids
+            )
+        if self.mentioned_groups is not UNSET:
+            out["mentioned_groups"] = (
+                None if self.mentioned_groups is None else to_wire(self.mentioned_groups)
             )
         if self.mentioned_roles is not UNSET:
             out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
@@ -996,6 +1029,7 @@ class MessageResponse:
             ("image_labels", self.image_labels),
             ("member", self.member),
             ("mentioned_group_ids", self.mentioned_group_ids),
+            ("mentioned_groups", self.mentioned_groups),
             ("mentioned_roles", self.mentioned_roles),
             ("message_text_updated_at", self.message_text_updated_at),
             ("mml", self.mml),
@@ -1023,7 +1057,7 @@ class MessageResponse:
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
     from .attachment import Attachment
-    from .channel_member_response import ChannelMemberResponse
+    from .channel_member_partial_response import ChannelMemberPartialResponse
     from .draft_response import DraftResponse
     from .moderation_v2_response import ModerationV2Response
     from .poll_response_data import PollResponseData
@@ -1031,11 +1065,12 @@ if TYPE_CHECKING:
     from .reaction_response import ReactionResponse
     from .reminder_response_data import ReminderResponseData
     from .shared_location_response_data import SharedLocationResponseData
+    from .user_group_response import UserGroupResponse
     from .user_response import UserResponse
 else:
     Attachment = LazyModel(__name__, __package__ + ".attachment", "Attachment")
-    ChannelMemberResponse = LazyModel(
-        __name__, __package__ + ".channel_member_response", "ChannelMemberResponse"
+    ChannelMemberPartialResponse = LazyModel(
+        __name__, __package__ + ".channel_member_partial_response", "ChannelMemberPartialResponse"
     )
     DraftResponse = LazyModel(__name__, __package__ + ".draft_response", "DraftResponse")
     ModerationV2Response = LazyModel(
@@ -1051,5 +1086,8 @@ else:
     )
     SharedLocationResponseData = LazyModel(
         __name__, __package__ + ".shared_location_response_data", "SharedLocationResponseData"
+    )
+    UserGroupResponse = LazyModel(
+        __name__, __package__ + ".user_group_response", "UserGroupResponse"
     )
     UserResponse = LazyModel(__name__, __package__ + ".user_response", "UserResponse")

@@ -42,6 +42,7 @@ _FIELDS: frozenset[str] = frozenset(
         "automod_toxicity_config",
         "block_list_config",
         "created_at",
+        "flood_config",
         "google_vision_config",
         "key",
         "llm_config",
@@ -64,6 +65,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "automod_toxicity_config",
         "block_list_config",
         "created_at",
+        "flood_config",
         "google_vision_config",
         "key",
         "llm_config",
@@ -144,6 +146,14 @@ def _to_block_list_config(
     )
 
 
+def _to_flood_config(
+    value: FloodConfig | Mapping[str, Any] | None | Unset,
+) -> FloodConfig | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "ModerationConfig.flood_config"
+    )
+
+
 def _to_google_vision_config(
     value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
 ) -> GoogleVisionConfig | None | Unset:
@@ -208,6 +218,9 @@ class ModerationConfig:
     _created_at: int | str | None | Unset = _attrs.field(
         alias="created_at", default=UNSET, converter=optional_timestamp_to_wire
     )
+    flood_config: FloodConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flood_config
+    )
     google_vision_config: GoogleVisionConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_google_vision_config
     )
@@ -248,6 +261,7 @@ class ModerationConfig:
             "automod_semantic_filters_config": AutomodSemanticFiltersConfig,
             "automod_toxicity_config": AutomodToxicityConfig,
             "block_list_config": BlockListConfig,
+            "flood_config": FloodConfig,
             "google_vision_config": GoogleVisionConfig,
             "llm_config": LLMConfig,
             "velocity_filter_config": VelocityFilterConfig,
@@ -362,6 +376,12 @@ class ModerationConfig:
                 )
             else:
                 self._created_at = UNSET
+            if "flood_config" in d:
+                _f = "flood_config"
+                v = d["flood_config"]
+                self.flood_config = v if v is None else FloodConfig.from_dict(v, strict)
+            else:
+                self.flood_config = UNSET
             if "google_vision_config" in d:
                 _f = "google_vision_config"
                 v = d["google_vision_config"]
@@ -504,6 +524,10 @@ class ModerationConfig:
             )
         if self._created_at is not UNSET:
             out["created_at"] = self._created_at
+        if self.flood_config is not UNSET:
+            out["flood_config"] = (
+                None if self.flood_config is None else model_to_wire(FloodConfig, self.flood_config)
+            )
         if self.google_vision_config is not UNSET:
             out["google_vision_config"] = (
                 None
@@ -552,6 +576,7 @@ class ModerationConfig:
             ("automod_toxicity_config", self.automod_toxicity_config),
             ("block_list_config", self.block_list_config),
             ("created_at", self.created_at),
+            ("flood_config", self.flood_config),
             ("google_vision_config", self.google_vision_config),
             ("key", self.key),
             ("llm_config", self.llm_config),
@@ -577,6 +602,7 @@ if TYPE_CHECKING:
     from .automod_toxicity_config import AutomodToxicityConfig
     from .block_list_config import BlockListConfig
     from .bodyguard_image_analysis_config import BodyguardImageAnalysisConfig
+    from .flood_config import FloodConfig
     from .google_vision_config import GoogleVisionConfig
     from .llm_config import LLMConfig
     from .velocity_filter_config import VelocityFilterConfig
@@ -600,6 +626,7 @@ else:
     BodyguardImageAnalysisConfig = LazyModel(
         __name__, __package__ + ".bodyguard_image_analysis_config", "BodyguardImageAnalysisConfig"
     )
+    FloodConfig = LazyModel(__name__, __package__ + ".flood_config", "FloodConfig")
     GoogleVisionConfig = LazyModel(
         __name__, __package__ + ".google_vision_config", "GoogleVisionConfig"
     )

@@ -22,16 +22,28 @@ __all__ = ["ModerationPayload"]
 
 _FIELDS: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
+        "image_ids",
+        "image_ordered_keys",
         "images",
+        "other_media",
+        "text_ids",
+        "text_ordered_keys",
         "texts",
         "videos",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
+        "image_ids",
+        "image_ordered_keys",
         "images",
+        "other_media",
+        "text_ids",
+        "text_ordered_keys",
         "texts",
         "videos",
         "additional_properties",
@@ -44,8 +56,14 @@ _new = object.__new__
 class ModerationPayload:
     """ModerationPayload"""
 
+    audios: list[str] | None | Unset = UNSET
     custom: dict[str, Any] | None | Unset = UNSET
+    image_ids: dict[str, str] | None | Unset = UNSET
+    image_ordered_keys: list[str] | None | Unset = UNSET
     images: list[str] | None | Unset = UNSET
+    other_media: list[str] | None | Unset = UNSET
+    text_ids: dict[str, str] | None | Unset = UNSET
+    text_ordered_keys: list[str] | None | Unset = UNSET
     texts: list[str] | None | Unset = UNSET
     videos: list[str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -77,12 +95,63 @@ class ModerationPayload:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
+            if "audios" in d:
+                _f = "audios[]"
+                v = d["audios"]
+                self.audios = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.audios = UNSET
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
                 self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
             else:
                 self.custom = UNSET
+            if "image_ids" in d:
+                _f = "image_ids"
+                v = d["image_ids"]
+                self.image_ids = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.image_ids = UNSET
+            if "image_ordered_keys" in d:
+                _f = "image_ordered_keys[]"
+                v = d["image_ordered_keys"]
+                self.image_ordered_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.image_ordered_keys = UNSET
             if "images" in d:
                 _f = "images[]"
                 v = d["images"]
@@ -99,6 +168,57 @@ class ModerationPayload:
                 )
             else:
                 self.images = UNSET
+            if "other_media" in d:
+                _f = "other_media[]"
+                v = d["other_media"]
+                self.other_media = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.other_media = UNSET
+            if "text_ids" in d:
+                _f = "text_ids"
+                v = d["text_ids"]
+                self.text_ids = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.text_ids = UNSET
+            if "text_ordered_keys" in d:
+                _f = "text_ordered_keys[]"
+                v = d["text_ordered_keys"]
+                self.text_ordered_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.text_ordered_keys = UNSET
             if "texts" in d:
                 _f = "texts[]"
                 v = d["texts"]
@@ -143,10 +263,26 @@ class ModerationPayload:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationPayload: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
+        if self.audios is not UNSET:
+            out["audios"] = None if self.audios is None else self.audios
         if self.custom is not UNSET:
             out["custom"] = None if self.custom is None else self.custom
+        if self.image_ids is not UNSET:
+            out["image_ids"] = None if self.image_ids is None else self.image_ids
+        if self.image_ordered_keys is not UNSET:
+            out["image_ordered_keys"] = (
+                None if self.image_ordered_keys is None else self.image_ordered_keys
+            )
         if self.images is not UNSET:
             out["images"] = None if self.images is None else self.images
+        if self.other_media is not UNSET:
+            out["other_media"] = None if self.other_media is None else self.other_media
+        if self.text_ids is not UNSET:
+            out["text_ids"] = None if self.text_ids is None else self.text_ids
+        if self.text_ordered_keys is not UNSET:
+            out["text_ordered_keys"] = (
+                None if self.text_ordered_keys is None else self.text_ordered_keys
+            )
         if self.texts is not UNSET:
             out["texts"] = None if self.texts is None else self.texts
         if self.videos is not UNSET:
@@ -155,8 +291,14 @@ class ModerationPayload:
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
+            ("audios", self.audios),
             ("custom", self.custom),
+            ("image_ids", self.image_ids),
+            ("image_ordered_keys", self.image_ordered_keys),
             ("images", self.images),
+            ("other_media", self.other_media),
+            ("text_ids", self.text_ids),
+            ("text_ordered_keys", self.text_ordered_keys),
             ("texts", self.texts),
             ("videos", self.videos),
         ]

@@ -22,6 +22,7 @@ __all__ = ["ModerationPayloadRequest"]
 
 _FIELDS: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
         "images",
         "texts",
@@ -30,6 +31,7 @@ _FIELDS: frozenset[str] = frozenset(
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
         "images",
         "texts",
@@ -44,6 +46,8 @@ _new = object.__new__
 class ModerationPayloadRequest:
     """Content payload for moderation"""
 
+    audios: list[str] | None | Unset = UNSET
+    """Audio URLs to moderate"""
     custom: dict[str, Any] | None | Unset = UNSET
     """Custom data for moderation"""
     images: list[str] | None | Unset = UNSET
@@ -81,6 +85,22 @@ class ModerationPayloadRequest:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
+            if "audios" in d:
+                _f = "audios[]"
+                v = d["audios"]
+                self.audios = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.audios = UNSET
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -147,6 +167,8 @@ class ModerationPayloadRequest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationPayloadRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
+        if self.audios is not UNSET:
+            out["audios"] = None if self.audios is None else self.audios
         if self.custom is not UNSET:
             out["custom"] = None if self.custom is None else self.custom
         if self.images is not UNSET:
@@ -159,6 +181,7 @@ class ModerationPayloadRequest:
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
+            ("audios", self.audios),
             ("custom", self.custom),
             ("images", self.images),
             ("texts", self.texts),

@@ -22,16 +22,28 @@ __all__ = ["ModerationPayloadResponse"]
 
 _FIELDS: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
+        "image_ids",
+        "image_ordered_keys",
         "images",
+        "other_media",
+        "text_ids",
+        "text_ordered_keys",
         "texts",
         "videos",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
     {
+        "audios",
         "custom",
+        "image_ids",
+        "image_ordered_keys",
         "images",
+        "other_media",
+        "text_ids",
+        "text_ordered_keys",
         "texts",
         "videos",
         "additional_properties",
@@ -44,10 +56,24 @@ _new = object.__new__
 class ModerationPayloadResponse:
     """Content payload for moderation"""
 
+    audios: list[str] | None | Unset = UNSET
+    """Audio URLs to moderate"""
     custom: dict[str, Any] | None | Unset = UNSET
     """Custom data for moderation"""
+    image_ids: dict[str, str] | None | Unset = UNSET
+    """Caller-supplied content IDs per image key (from content_ids on /analyze)"""
+    image_ordered_keys: list[str] | None | Unset = UNSET
+    """Caller-supplied keys for images, index-aligned with images[]"""
     images: list[str] | None | Unset = UNSET
     """Image URLs to moderate"""
+    other_media: list[str] | None | Unset = UNSET
+    """Media URLs from attachments outside the typed image/video/audio lists (custom attachment
+    types such as GIF pickers)
+    """
+    text_ids: dict[str, str] | None | Unset = UNSET
+    """Caller-supplied content IDs per text key (from content_ids on /analyze)"""
+    text_ordered_keys: list[str] | None | Unset = UNSET
+    """Caller-supplied keys for texts (e.g. "title", "description"), index-aligned with texts[]"""
     texts: list[str] | None | Unset = UNSET
     """Text content to moderate"""
     videos: list[str] | None | Unset = UNSET
@@ -81,12 +107,63 @@ class ModerationPayloadResponse:
         _f = ""
         try:
             d = data if data.__class__ is dict else check_dict(data)
+            if "audios" in d:
+                _f = "audios[]"
+                v = d["audios"]
+                self.audios = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.audios = UNSET
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
                 self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
             else:
                 self.custom = UNSET
+            if "image_ids" in d:
+                _f = "image_ids"
+                v = d["image_ids"]
+                self.image_ids = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.image_ids = UNSET
+            if "image_ordered_keys" in d:
+                _f = "image_ordered_keys[]"
+                v = d["image_ordered_keys"]
+                self.image_ordered_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.image_ordered_keys = UNSET
             if "images" in d:
                 _f = "images[]"
                 v = d["images"]
@@ -103,6 +180,57 @@ class ModerationPayloadResponse:
                 )
             else:
                 self.images = UNSET
+            if "other_media" in d:
+                _f = "other_media[]"
+                v = d["other_media"]
+                self.other_media = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.other_media = UNSET
+            if "text_ids" in d:
+                _f = "text_ids"
+                v = d["text_ids"]
+                self.text_ids = (
+                    v
+                    if v is None
+                    else (
+                        {
+                            k0: (x0 if x0.__class__ is str else check_str(x0))
+                            for k0, x0 in check_dict(v).items()
+                        }
+                        if strict
+                        else v
+                        if v.__class__ is dict
+                        else check_dict(v)
+                    )
+                )
+            else:
+                self.text_ids = UNSET
+            if "text_ordered_keys" in d:
+                _f = "text_ordered_keys[]"
+                v = d["text_ordered_keys"]
+                self.text_ordered_keys = (
+                    v
+                    if v is None
+                    else (
+                        [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                        if strict
+                        else v
+                        if v.__class__ is list
+                        else check_list(v)
+                    )
+                )
+            else:
+                self.text_ordered_keys = UNSET
             if "texts" in d:
                 _f = "texts[]"
                 v = d["texts"]
@@ -147,10 +275,26 @@ class ModerationPayloadResponse:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationPayloadResponse: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
+        if self.audios is not UNSET:
+            out["audios"] = None if self.audios is None else self.audios
         if self.custom is not UNSET:
             out["custom"] = None if self.custom is None else self.custom
+        if self.image_ids is not UNSET:
+            out["image_ids"] = None if self.image_ids is None else self.image_ids
+        if self.image_ordered_keys is not UNSET:
+            out["image_ordered_keys"] = (
+                None if self.image_ordered_keys is None else self.image_ordered_keys
+            )
         if self.images is not UNSET:
             out["images"] = None if self.images is None else self.images
+        if self.other_media is not UNSET:
+            out["other_media"] = None if self.other_media is None else self.other_media
+        if self.text_ids is not UNSET:
+            out["text_ids"] = None if self.text_ids is None else self.text_ids
+        if self.text_ordered_keys is not UNSET:
+            out["text_ordered_keys"] = (
+                None if self.text_ordered_keys is None else self.text_ordered_keys
+            )
         if self.texts is not UNSET:
             out["texts"] = None if self.texts is None else self.texts
         if self.videos is not UNSET:
@@ -159,8 +303,14 @@ class ModerationPayloadResponse:
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
+            ("audios", self.audios),
             ("custom", self.custom),
+            ("image_ids", self.image_ids),
+            ("image_ordered_keys", self.image_ordered_keys),
             ("images", self.images),
+            ("other_media", self.other_media),
+            ("text_ids", self.text_ids),
+            ("text_ordered_keys", self.text_ordered_keys),
             ("texts", self.texts),
             ("videos", self.videos),
         ]

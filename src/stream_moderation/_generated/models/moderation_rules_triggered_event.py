@@ -5,7 +5,7 @@ rule is triggered
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +29,7 @@ from ..types import (
     read_optional_timestamp,
     read_timestamp,
     timestamp_to_wire,
+    to_wire,
 )
 
 __all__ = ["ModerationRulesTriggeredEvent"]
@@ -43,6 +44,7 @@ _FIELDS: frozenset[str] = frozenset(
         "triggered_actions",
         "type",
         "user_id",
+        "matched_contents",
         "received_at",
         "review_queue_item_id",
         "violation_number",
@@ -58,6 +60,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "triggered_actions",
         "type",
         "user_id",
+        "matched_contents",
         "received_at",
         "review_queue_item_id",
         "violation_number",
@@ -72,6 +75,14 @@ def _to_rule(
 ) -> ModerationRuleInfo:
     return coerce_models(  # type: ignore[no-any-return]
         value, ModerationRuleInfo, "ModerationRulesTriggeredEvent.rule"
+    )
+
+
+def _to_matched_contents(
+    value: Sequence[MatchedContent | Mapping[str, Any]] | None | Unset,
+) -> list[MatchedContent] | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, ("list", MatchedContent), "ModerationRulesTriggeredEvent.matched_contents"
     )
 
 
@@ -91,6 +102,12 @@ class ModerationRulesTriggeredEvent:
     type: str = "moderation_rule.triggered"
     user_id: str
     """The ID of the user who triggered the rule"""
+    matched_contents: list[MatchedContent] | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_matched_contents
+    )
+    """Ordered list of contents whose verdicts contributed to an aggregation rule's threshold.
+    Populated only for aggregation rules when callers supplied `content_ids`.
+    """
     _received_at: int | str | None | Unset = _attrs.field(
         alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -115,6 +132,7 @@ class ModerationRulesTriggeredEvent:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {
             "rule": ModerationRuleInfo,
+            "matched_contents": ("list", MatchedContent),
         }
 
     @property
@@ -187,6 +205,16 @@ class ModerationRulesTriggeredEvent:
             _f = "user_id"
             v = d["user_id"]
             self.user_id = v if v.__class__ is str else check_str(v)
+            if "matched_contents" in d:
+                _f = "matched_contents[]"
+                v = d["matched_contents"]
+                self.matched_contents = (
+                    v
+                    if v is None
+                    else [MatchedContent.from_dict(x0, strict) for x0 in check_list(v)]
+                )
+            else:
+                self.matched_contents = UNSET
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -239,6 +267,10 @@ class ModerationRulesTriggeredEvent:
         out["triggered_actions"] = self.triggered_actions
         out["type"] = self.type
         out["user_id"] = self.user_id
+        if self.matched_contents is not UNSET:
+            out["matched_contents"] = (
+                None if self.matched_contents is None else to_wire(self.matched_contents)
+            )
         if self._received_at is not UNSET:
             out["received_at"] = self._received_at
         if self.review_queue_item_id is not UNSET:
@@ -257,6 +289,7 @@ class ModerationRulesTriggeredEvent:
             ("triggered_actions", self.triggered_actions),
             ("type", self.type),
             ("user_id", self.user_id),
+            ("matched_contents", self.matched_contents),
             ("received_at", self.received_at),
             ("review_queue_item_id", self.review_queue_item_id),
             ("violation_number", self.violation_number),
@@ -269,8 +302,10 @@ class ModerationRulesTriggeredEvent:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .matched_content import MatchedContent
     from .moderation_rule_info import ModerationRuleInfo
 else:
+    MatchedContent = LazyModel(__name__, __package__ + ".matched_content", "MatchedContent")
     ModerationRuleInfo = LazyModel(
         __name__, __package__ + ".moderation_rule_info", "ModerationRuleInfo"
     )

@@ -59,6 +59,7 @@ class QueryModerationFlagsRequest:
     """QueryModerationFlagsRequest"""
 
     filter: dict[str, Any] | None | Unset = UNSET
+    """Filter conditions for moderation flags"""
     limit: int | None | Unset = UNSET
     next: str | None | Unset = UNSET
     prev: str | None | Unset = UNSET

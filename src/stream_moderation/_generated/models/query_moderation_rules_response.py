@@ -29,9 +29,11 @@ _FIELDS: frozenset[str] = frozenset(
         "ai_image_subclassifications",
         "closed_caption_labels",
         "default_llm_labels",
+        "default_username_llm_labels",
         "duration",
         "keyframe_label_classifications",
         "keyframe_labels",
+        "ocr_labels",
         "rules",
         "next",
         "prev",
@@ -43,9 +45,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "ai_image_subclassifications",
         "closed_caption_labels",
         "default_llm_labels",
+        "default_username_llm_labels",
         "duration",
         "keyframe_label_classifications",
         "keyframe_labels",
+        "ocr_labels",
         "rules",
         "next",
         "prev",
@@ -87,12 +91,21 @@ class QueryModerationRulesResponse:
     """Available harm labels for closed caption rules"""
     default_llm_labels: dict[str, str]
     """Default LLM label descriptions"""
+    default_username_llm_labels: dict[str, str]
+    """Recommended LLM label descriptions for username-scoped policies (key starts with
+    'username:'). Used by /moderation/v2/labels fast-path.
+    """
     duration: str
     keyframe_label_classifications: dict[str, list[str]]
     """L1 to L2 mapping of keyframe harm label classifications"""
     keyframe_labels: list[str]
     """Deprecated: use keyframe_label_classifications instead. Available L1 harm labels for
     keyframe rules
+    """
+    ocr_labels: list[str]
+    """Available harm labels for OCR-based rule conditions (keyframe_ocr_rule and ocr_content).
+    Mirrors `closed_caption_labels` today but kept as a separate field so the pickers can
+    diverge later.
     """
     rules: list[ModerationRuleV2Response] = _attrs.field(converter=_to_rules)
     """List of moderation rules"""
@@ -176,6 +189,18 @@ class QueryModerationRulesResponse:
                 if v.__class__ is dict
                 else check_dict(v)
             )
+            _f = "default_username_llm_labels"
+            v = d["default_username_llm_labels"]
+            self.default_username_llm_labels = (
+                {
+                    k0: (x0 if x0.__class__ is str else check_str(x0))
+                    for k0, x0 in check_dict(v).items()
+                }
+                if strict
+                else v
+                if v.__class__ is dict
+                else check_dict(v)
+            )
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)
@@ -200,6 +225,15 @@ class QueryModerationRulesResponse:
             _f = "keyframe_labels[]"
             v = d["keyframe_labels"]
             self.keyframe_labels = (
+                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                if strict
+                else v
+                if v.__class__ is list
+                else check_list(v)
+            )
+            _f = "ocr_labels[]"
+            v = d["ocr_labels"]
+            self.ocr_labels = (
                 [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                 if strict
                 else v
@@ -237,9 +271,11 @@ class QueryModerationRulesResponse:
         out["ai_image_subclassifications"] = self.ai_image_subclassifications
         out["closed_caption_labels"] = self.closed_caption_labels
         out["default_llm_labels"] = self.default_llm_labels
+        out["default_username_llm_labels"] = self.default_username_llm_labels
         out["duration"] = self.duration
         out["keyframe_label_classifications"] = self.keyframe_label_classifications
         out["keyframe_labels"] = self.keyframe_labels
+        out["ocr_labels"] = self.ocr_labels
         out["rules"] = to_wire(self.rules)
         if self.next is not UNSET:
             out["next"] = self.next
@@ -253,9 +289,11 @@ class QueryModerationRulesResponse:
             ("ai_image_subclassifications", self.ai_image_subclassifications),
             ("closed_caption_labels", self.closed_caption_labels),
             ("default_llm_labels", self.default_llm_labels),
+            ("default_username_llm_labels", self.default_username_llm_labels),
             ("duration", self.duration),
             ("keyframe_label_classifications", self.keyframe_label_classifications),
             ("keyframe_labels", self.keyframe_labels),
+            ("ocr_labels", self.ocr_labels),
             ("rules", self.rules),
             ("next", self.next),
             ("prev", self.prev),

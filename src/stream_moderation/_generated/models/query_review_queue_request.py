@@ -84,7 +84,13 @@ class QueryReviewQueueRequest:
 
     exclude_default_action_config: bool | None | Unset = UNSET
     filter: dict[str, Any] | None | Unset = UNSET
-    """Filter conditions for review queue items"""
+    """Filter conditions for review queue items. Accepts built-in fields (e.g. status,
+    channel_cid, severity, recommended_action) and customer-supplied
+    moderation_payload.custom keys: any key that is not a built-in field is matched against
+    the item's custom moderation data (e.g. {"location_id": "loc-42"}). Use
+    filter_config.filterable_custom_keys to discover which custom keys the app exposes as
+    chips.
+    """
     limit: int | None | Unset = UNSET
     lock_count: int | None | Unset = UNSET
     """Number of items to lock (1-25)"""

@@ -168,10 +168,10 @@ def _to_assigned_to(
 
 
 def _to_call(
-    value: CallResponse | Mapping[str, Any] | None | Unset,
-) -> CallResponse | None | Unset:
+    value: ModerationCallResponse | Mapping[str, Any] | None | Unset,
+) -> ModerationCallResponse | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
-        value, CallResponse, "ReviewQueueItemResponse.call"
+        value, ModerationCallResponse, "ReviewQueueItemResponse.call"
     )
 
 
@@ -289,7 +289,7 @@ class ReviewQueueItemResponse:
         default=UNSET, converter=_to_assigned_to
     )
     """User response object"""
-    call: CallResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_call)
+    call: ModerationCallResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_call)
     _completed_at: int | str | None | Unset = _attrs.field(
         alias="completed_at", default=UNSET, converter=optional_timestamp_to_wire
     )
@@ -355,7 +355,7 @@ class ReviewQueueItemResponse:
             "activity": EnrichedActivity,
             "appeal": AppealItemResponse,
             "assigned_to": UserResponse,
-            "call": CallResponse,
+            "call": ModerationCallResponse,
             "entity_creator": EntityCreatorResponse,
             "escalation_metadata": EscalationMetadata,
             "feeds_v2_activity": EnrichedActivity,
@@ -514,7 +514,7 @@ class ReviewQueueItemResponse:
             if "call" in d:
                 _f = "call"
                 v = d["call"]
-                self.call = v if v is None else CallResponse.from_dict(v, strict)
+                self.call = v if v is None else ModerationCallResponse.from_dict(v, strict)
             else:
                 self.call = UNSET
             if "completed_at" in d:
@@ -705,7 +705,9 @@ class ReviewQueueItemResponse:
                 None if self.assigned_to is None else model_to_wire(UserResponse, self.assigned_to)
             )
         if self.call is not UNSET:
-            out["call"] = None if self.call is None else model_to_wire(CallResponse, self.call)
+            out["call"] = (
+                None if self.call is None else model_to_wire(ModerationCallResponse, self.call)
+            )
         if self._completed_at is not UNSET:
             out["completed_at"] = self._completed_at
         if self.config_key is not UNSET:
@@ -823,13 +825,13 @@ if TYPE_CHECKING:
     from .action_log_response import ActionLogResponse
     from .appeal_item_response import AppealItemResponse
     from .ban_info_response import BanInfoResponse
-    from .call_response import CallResponse
     from .chat_message_response import ChatMessageResponse
     from .enriched_activity import EnrichedActivity
     from .entity_creator_response import EntityCreatorResponse
     from .escalation_metadata import EscalationMetadata
     from .feeds_v3_activity_response import FeedsV3ActivityResponse
     from .feeds_v3_comment_response import FeedsV3CommentResponse
+    from .moderation_call_response import ModerationCallResponse
     from .moderation_flag_response import ModerationFlagResponse
     from .moderation_payload_response import ModerationPayloadResponse
     from .reaction import Reaction
@@ -842,7 +844,6 @@ else:
         __name__, __package__ + ".appeal_item_response", "AppealItemResponse"
     )
     BanInfoResponse = LazyModel(__name__, __package__ + ".ban_info_response", "BanInfoResponse")
-    CallResponse = LazyModel(__name__, __package__ + ".call_response", "CallResponse")
     ChatMessageResponse = LazyModel(
         __name__, __package__ + ".chat_message_response", "ChatMessageResponse"
     )
@@ -858,6 +859,9 @@ else:
     )
     FeedsV3CommentResponse = LazyModel(
         __name__, __package__ + ".feeds_v3_comment_response", "FeedsV3CommentResponse"
+    )
+    ModerationCallResponse = LazyModel(
+        __name__, __package__ + ".moderation_call_response", "ModerationCallResponse"
     )
     ModerationFlagResponse = LazyModel(
         __name__, __package__ + ".moderation_flag_response", "ModerationFlagResponse"

@@ -16,6 +16,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_init_arguments,
+    check_str,
     coerce_models,
     model_to_wire,
     read_enum,
@@ -29,6 +30,7 @@ _FIELDS: frozenset[str] = frozenset(
         "ban_options",
         "call_options",
         "flag_user_options",
+        "reason",
         "skip_inbox",
         "type",
     }
@@ -38,6 +40,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "ban_options",
         "call_options",
         "flag_user_options",
+        "reason",
         "skip_inbox",
         "type",
         "additional_properties",
@@ -81,6 +84,7 @@ class RuleBuilderAction:
     flag_user_options: FlagUserOptions | None | Unset = _attrs.field(
         default=UNSET, converter=_to_flag_user_options
     )
+    reason: str | None | Unset = UNSET
     skip_inbox: bool | None | Unset = UNSET
     type: RuleBuilderActionType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -134,6 +138,12 @@ class RuleBuilderAction:
                 self.flag_user_options = v if v is None else FlagUserOptions.from_dict(v, strict)
             else:
                 self.flag_user_options = UNSET
+            if "reason" in d:
+                _f = "reason"
+                v = d["reason"]
+                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.reason = UNSET
             if "skip_inbox" in d:
                 _f = "skip_inbox"
                 v = d["skip_inbox"]
@@ -182,6 +192,8 @@ class RuleBuilderAction:
                 if self.flag_user_options is None
                 else model_to_wire(FlagUserOptions, self.flag_user_options)
             )
+        if self.reason is not UNSET:
+            out["reason"] = self.reason
         if self.skip_inbox is not UNSET:
             out["skip_inbox"] = self.skip_inbox
         if self.type is not UNSET:
@@ -193,6 +205,7 @@ class RuleBuilderAction:
             ("ban_options", self.ban_options),
             ("call_options", self.call_options),
             ("flag_user_options", self.flag_user_options),
+            ("reason", self.reason),
             ("skip_inbox", self.skip_inbox),
             ("type", self.type),
         ]

@@ -32,10 +32,18 @@ _FIELDS: frozenset[str] = frozenset(
         "closed_caption_rule_params",
         "confidence",
         "content_count_rule_params",
+        "content_custom_property_count_params",
+        "content_custom_property_params",
         "content_flag_count_rule_params",
+        "flood_identical_params",
+        "flood_similar_params",
         "image_content_params",
         "image_rule_params",
+        "ip_content_count_rule_params",
+        "ip_flag_count_rule_params",
+        "keyframe_ocr_rule_params",
         "keyframe_rule_params",
+        "ocr_content_params",
         "text_content_params",
         "text_rule_params",
         "type",
@@ -58,10 +66,18 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "closed_caption_rule_params",
         "confidence",
         "content_count_rule_params",
+        "content_custom_property_count_params",
+        "content_custom_property_params",
         "content_flag_count_rule_params",
+        "flood_identical_params",
+        "flood_similar_params",
         "image_content_params",
         "image_rule_params",
+        "ip_content_count_rule_params",
+        "ip_flag_count_rule_params",
+        "keyframe_ocr_rule_params",
         "keyframe_rule_params",
+        "ocr_content_params",
         "text_content_params",
         "text_rule_params",
         "type",
@@ -129,11 +145,47 @@ def _to_content_count_rule_params(
     )
 
 
+def _to_content_custom_property_count_params(
+    value: ContentCustomPropertyCountParameters | Mapping[str, Any] | None | Unset,
+) -> ContentCustomPropertyCountParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ContentCustomPropertyCountParameters,
+        "RuleBuilderCondition.content_custom_property_count_params",
+    )
+
+
+def _to_content_custom_property_params(
+    value: ContentCustomPropertyParameters | Mapping[str, Any] | None | Unset,
+) -> ContentCustomPropertyParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value,
+        ContentCustomPropertyParameters,
+        "RuleBuilderCondition.content_custom_property_params",
+    )
+
+
 def _to_content_flag_count_rule_params(
     value: FlagCountRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> FlagCountRuleParameters | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
         value, FlagCountRuleParameters, "RuleBuilderCondition.content_flag_count_rule_params"
+    )
+
+
+def _to_flood_identical_params(
+    value: FloodIdenticalRuleParameters | Mapping[str, Any] | None | Unset,
+) -> FloodIdenticalRuleParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodIdenticalRuleParameters, "RuleBuilderCondition.flood_identical_params"
+    )
+
+
+def _to_flood_similar_params(
+    value: FloodSimilarRuleParameters | Mapping[str, Any] | None | Unset,
+) -> FloodSimilarRuleParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodSimilarRuleParameters, "RuleBuilderCondition.flood_similar_params"
     )
 
 
@@ -153,11 +205,43 @@ def _to_image_rule_params(
     )
 
 
+def _to_ip_content_count_rule_params(
+    value: IPContentCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> IPContentCountRuleParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, IPContentCountRuleParameters, "RuleBuilderCondition.ip_content_count_rule_params"
+    )
+
+
+def _to_ip_flag_count_rule_params(
+    value: IPFlagCountRuleParameters | Mapping[str, Any] | None | Unset,
+) -> IPFlagCountRuleParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, IPFlagCountRuleParameters, "RuleBuilderCondition.ip_flag_count_rule_params"
+    )
+
+
+def _to_keyframe_ocr_rule_params(
+    value: KeyframeOCRRuleParameters | Mapping[str, Any] | None | Unset,
+) -> KeyframeOCRRuleParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, KeyframeOCRRuleParameters, "RuleBuilderCondition.keyframe_ocr_rule_params"
+    )
+
+
 def _to_keyframe_rule_params(
     value: KeyframeRuleParameters | Mapping[str, Any] | None | Unset,
 ) -> KeyframeRuleParameters | None | Unset:
     return coerce_models(  # type: ignore[no-any-return]
         value, KeyframeRuleParameters, "RuleBuilderCondition.keyframe_rule_params"
+    )
+
+
+def _to_ocr_content_params(
+    value: OCRContentParameters | Mapping[str, Any] | None | Unset,
+) -> OCRContentParameters | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, OCRContentParameters, "RuleBuilderCondition.ocr_content_params"
     )
 
 
@@ -266,8 +350,20 @@ class RuleBuilderCondition:
     content_count_rule_params: ContentCountRuleParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_content_count_rule_params
     )
+    content_custom_property_count_params: ContentCustomPropertyCountParameters | None | Unset = (
+        _attrs.field(default=UNSET, converter=_to_content_custom_property_count_params)
+    )
+    content_custom_property_params: ContentCustomPropertyParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_content_custom_property_params
+    )
     content_flag_count_rule_params: FlagCountRuleParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_content_flag_count_rule_params
+    )
+    flood_identical_params: FloodIdenticalRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flood_identical_params
+    )
+    flood_similar_params: FloodSimilarRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flood_similar_params
     )
     image_content_params: ImageContentParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_image_content_params
@@ -275,8 +371,20 @@ class RuleBuilderCondition:
     image_rule_params: ImageRuleParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_image_rule_params
     )
+    ip_content_count_rule_params: IPContentCountRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ip_content_count_rule_params
+    )
+    ip_flag_count_rule_params: IPFlagCountRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ip_flag_count_rule_params
+    )
+    keyframe_ocr_rule_params: KeyframeOCRRuleParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_keyframe_ocr_rule_params
+    )
     keyframe_rule_params: KeyframeRuleParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_keyframe_rule_params
+    )
+    ocr_content_params: OCRContentParameters | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ocr_content_params
     )
     text_content_params: TextContentParameters | None | Unset = _attrs.field(
         default=UNSET, converter=_to_text_content_params
@@ -331,10 +439,18 @@ class RuleBuilderCondition:
             "channel_message_count_rule_params": ChannelMessageCountRuleParameters,
             "closed_caption_rule_params": ClosedCaptionRuleParameters,
             "content_count_rule_params": ContentCountRuleParameters,
+            "content_custom_property_count_params": ContentCustomPropertyCountParameters,
+            "content_custom_property_params": ContentCustomPropertyParameters,
             "content_flag_count_rule_params": FlagCountRuleParameters,
+            "flood_identical_params": FloodIdenticalRuleParameters,
+            "flood_similar_params": FloodSimilarRuleParameters,
             "image_content_params": ImageContentParameters,
             "image_rule_params": ImageRuleParameters,
+            "ip_content_count_rule_params": IPContentCountRuleParameters,
+            "ip_flag_count_rule_params": IPFlagCountRuleParameters,
+            "keyframe_ocr_rule_params": KeyframeOCRRuleParameters,
             "keyframe_rule_params": KeyframeRuleParameters,
+            "ocr_content_params": OCRContentParameters,
             "text_content_params": TextContentParameters,
             "text_rule_params": TextRuleParameters,
             "user_created_within_params": UserCreatedWithinParameters,
@@ -415,6 +531,22 @@ class RuleBuilderCondition:
                 )
             else:
                 self.content_count_rule_params = UNSET
+            if "content_custom_property_count_params" in d:
+                _f = "content_custom_property_count_params"
+                v = d["content_custom_property_count_params"]
+                self.content_custom_property_count_params = (
+                    v if v is None else ContentCustomPropertyCountParameters.from_dict(v, strict)
+                )
+            else:
+                self.content_custom_property_count_params = UNSET
+            if "content_custom_property_params" in d:
+                _f = "content_custom_property_params"
+                v = d["content_custom_property_params"]
+                self.content_custom_property_params = (
+                    v if v is None else ContentCustomPropertyParameters.from_dict(v, strict)
+                )
+            else:
+                self.content_custom_property_params = UNSET
             if "content_flag_count_rule_params" in d:
                 _f = "content_flag_count_rule_params"
                 v = d["content_flag_count_rule_params"]
@@ -423,6 +555,22 @@ class RuleBuilderCondition:
                 )
             else:
                 self.content_flag_count_rule_params = UNSET
+            if "flood_identical_params" in d:
+                _f = "flood_identical_params"
+                v = d["flood_identical_params"]
+                self.flood_identical_params = (
+                    v if v is None else FloodIdenticalRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.flood_identical_params = UNSET
+            if "flood_similar_params" in d:
+                _f = "flood_similar_params"
+                v = d["flood_similar_params"]
+                self.flood_similar_params = (
+                    v if v is None else FloodSimilarRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.flood_similar_params = UNSET
             if "image_content_params" in d:
                 _f = "image_content_params"
                 v = d["image_content_params"]
@@ -439,6 +587,30 @@ class RuleBuilderCondition:
                 )
             else:
                 self.image_rule_params = UNSET
+            if "ip_content_count_rule_params" in d:
+                _f = "ip_content_count_rule_params"
+                v = d["ip_content_count_rule_params"]
+                self.ip_content_count_rule_params = (
+                    v if v is None else IPContentCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.ip_content_count_rule_params = UNSET
+            if "ip_flag_count_rule_params" in d:
+                _f = "ip_flag_count_rule_params"
+                v = d["ip_flag_count_rule_params"]
+                self.ip_flag_count_rule_params = (
+                    v if v is None else IPFlagCountRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.ip_flag_count_rule_params = UNSET
+            if "keyframe_ocr_rule_params" in d:
+                _f = "keyframe_ocr_rule_params"
+                v = d["keyframe_ocr_rule_params"]
+                self.keyframe_ocr_rule_params = (
+                    v if v is None else KeyframeOCRRuleParameters.from_dict(v, strict)
+                )
+            else:
+                self.keyframe_ocr_rule_params = UNSET
             if "keyframe_rule_params" in d:
                 _f = "keyframe_rule_params"
                 v = d["keyframe_rule_params"]
@@ -447,6 +619,14 @@ class RuleBuilderCondition:
                 )
             else:
                 self.keyframe_rule_params = UNSET
+            if "ocr_content_params" in d:
+                _f = "ocr_content_params"
+                v = d["ocr_content_params"]
+                self.ocr_content_params = (
+                    v if v is None else OCRContentParameters.from_dict(v, strict)
+                )
+            else:
+                self.ocr_content_params = UNSET
             if "text_content_params" in d:
                 _f = "text_content_params"
                 v = d["text_content_params"]
@@ -579,11 +759,39 @@ class RuleBuilderCondition:
                 if self.content_count_rule_params is None
                 else model_to_wire(ContentCountRuleParameters, self.content_count_rule_params)
             )
+        if self.content_custom_property_count_params is not UNSET:
+            out["content_custom_property_count_params"] = (
+                None
+                if self.content_custom_property_count_params is None
+                else model_to_wire(
+                    ContentCustomPropertyCountParameters, self.content_custom_property_count_params
+                )
+            )
+        if self.content_custom_property_params is not UNSET:
+            out["content_custom_property_params"] = (
+                None
+                if self.content_custom_property_params is None
+                else model_to_wire(
+                    ContentCustomPropertyParameters, self.content_custom_property_params
+                )
+            )
         if self.content_flag_count_rule_params is not UNSET:
             out["content_flag_count_rule_params"] = (
                 None
                 if self.content_flag_count_rule_params is None
                 else model_to_wire(FlagCountRuleParameters, self.content_flag_count_rule_params)
+            )
+        if self.flood_identical_params is not UNSET:
+            out["flood_identical_params"] = (
+                None
+                if self.flood_identical_params is None
+                else model_to_wire(FloodIdenticalRuleParameters, self.flood_identical_params)
+            )
+        if self.flood_similar_params is not UNSET:
+            out["flood_similar_params"] = (
+                None
+                if self.flood_similar_params is None
+                else model_to_wire(FloodSimilarRuleParameters, self.flood_similar_params)
             )
         if self.image_content_params is not UNSET:
             out["image_content_params"] = (
@@ -597,11 +805,35 @@ class RuleBuilderCondition:
                 if self.image_rule_params is None
                 else model_to_wire(ImageRuleParameters, self.image_rule_params)
             )
+        if self.ip_content_count_rule_params is not UNSET:
+            out["ip_content_count_rule_params"] = (
+                None
+                if self.ip_content_count_rule_params is None
+                else model_to_wire(IPContentCountRuleParameters, self.ip_content_count_rule_params)
+            )
+        if self.ip_flag_count_rule_params is not UNSET:
+            out["ip_flag_count_rule_params"] = (
+                None
+                if self.ip_flag_count_rule_params is None
+                else model_to_wire(IPFlagCountRuleParameters, self.ip_flag_count_rule_params)
+            )
+        if self.keyframe_ocr_rule_params is not UNSET:
+            out["keyframe_ocr_rule_params"] = (
+                None
+                if self.keyframe_ocr_rule_params is None
+                else model_to_wire(KeyframeOCRRuleParameters, self.keyframe_ocr_rule_params)
+            )
         if self.keyframe_rule_params is not UNSET:
             out["keyframe_rule_params"] = (
                 None
                 if self.keyframe_rule_params is None
                 else model_to_wire(KeyframeRuleParameters, self.keyframe_rule_params)
+            )
+        if self.ocr_content_params is not UNSET:
+            out["ocr_content_params"] = (
+                None
+                if self.ocr_content_params is None
+                else model_to_wire(OCRContentParameters, self.ocr_content_params)
             )
         if self.text_content_params is not UNSET:
             out["text_content_params"] = (
@@ -678,10 +910,18 @@ class RuleBuilderCondition:
             ("closed_caption_rule_params", self.closed_caption_rule_params),
             ("confidence", self.confidence),
             ("content_count_rule_params", self.content_count_rule_params),
+            ("content_custom_property_count_params", self.content_custom_property_count_params),
+            ("content_custom_property_params", self.content_custom_property_params),
             ("content_flag_count_rule_params", self.content_flag_count_rule_params),
+            ("flood_identical_params", self.flood_identical_params),
+            ("flood_similar_params", self.flood_similar_params),
             ("image_content_params", self.image_content_params),
             ("image_rule_params", self.image_rule_params),
+            ("ip_content_count_rule_params", self.ip_content_count_rule_params),
+            ("ip_flag_count_rule_params", self.ip_flag_count_rule_params),
+            ("keyframe_ocr_rule_params", self.keyframe_ocr_rule_params),
             ("keyframe_rule_params", self.keyframe_rule_params),
+            ("ocr_content_params", self.ocr_content_params),
             ("text_content_params", self.text_content_params),
             ("text_rule_params", self.text_rule_params),
             ("type", self.type),
@@ -708,10 +948,18 @@ if TYPE_CHECKING:
     from .channel_message_count_rule_parameters import ChannelMessageCountRuleParameters
     from .closed_caption_rule_parameters import ClosedCaptionRuleParameters
     from .content_count_rule_parameters import ContentCountRuleParameters
+    from .content_custom_property_count_parameters import ContentCustomPropertyCountParameters
+    from .content_custom_property_parameters import ContentCustomPropertyParameters
     from .flag_count_rule_parameters import FlagCountRuleParameters
+    from .flood_identical_rule_parameters import FloodIdenticalRuleParameters
+    from .flood_similar_rule_parameters import FloodSimilarRuleParameters
     from .image_content_parameters import ImageContentParameters
     from .image_rule_parameters import ImageRuleParameters
+    from .ip_content_count_rule_parameters import IPContentCountRuleParameters
+    from .ip_flag_count_rule_parameters import IPFlagCountRuleParameters
+    from .keyframe_ocr_rule_parameters import KeyframeOCRRuleParameters
     from .keyframe_rule_parameters import KeyframeRuleParameters
+    from .ocr_content_parameters import OCRContentParameters
     from .text_content_parameters import TextContentParameters
     from .text_rule_parameters import TextRuleParameters
     from .user_created_within_parameters import UserCreatedWithinParameters
@@ -742,8 +990,24 @@ else:
     ContentCountRuleParameters = LazyModel(
         __name__, __package__ + ".content_count_rule_parameters", "ContentCountRuleParameters"
     )
+    ContentCustomPropertyCountParameters = LazyModel(
+        __name__,
+        __package__ + ".content_custom_property_count_parameters",
+        "ContentCustomPropertyCountParameters",
+    )
+    ContentCustomPropertyParameters = LazyModel(
+        __name__,
+        __package__ + ".content_custom_property_parameters",
+        "ContentCustomPropertyParameters",
+    )
     FlagCountRuleParameters = LazyModel(
         __name__, __package__ + ".flag_count_rule_parameters", "FlagCountRuleParameters"
+    )
+    FloodIdenticalRuleParameters = LazyModel(
+        __name__, __package__ + ".flood_identical_rule_parameters", "FloodIdenticalRuleParameters"
+    )
+    FloodSimilarRuleParameters = LazyModel(
+        __name__, __package__ + ".flood_similar_rule_parameters", "FloodSimilarRuleParameters"
     )
     ImageContentParameters = LazyModel(
         __name__, __package__ + ".image_content_parameters", "ImageContentParameters"
@@ -751,8 +1015,20 @@ else:
     ImageRuleParameters = LazyModel(
         __name__, __package__ + ".image_rule_parameters", "ImageRuleParameters"
     )
+    IPContentCountRuleParameters = LazyModel(
+        __name__, __package__ + ".ip_content_count_rule_parameters", "IPContentCountRuleParameters"
+    )
+    IPFlagCountRuleParameters = LazyModel(
+        __name__, __package__ + ".ip_flag_count_rule_parameters", "IPFlagCountRuleParameters"
+    )
+    KeyframeOCRRuleParameters = LazyModel(
+        __name__, __package__ + ".keyframe_ocr_rule_parameters", "KeyframeOCRRuleParameters"
+    )
     KeyframeRuleParameters = LazyModel(
         __name__, __package__ + ".keyframe_rule_parameters", "KeyframeRuleParameters"
+    )
+    OCRContentParameters = LazyModel(
+        __name__, __package__ + ".ocr_content_parameters", "OCRContentParameters"
     )
     TextContentParameters = LazyModel(
         __name__, __package__ + ".text_content_parameters", "TextContentParameters"

@@ -37,6 +37,7 @@ _FIELDS: frozenset[str] = frozenset(
         "delete_message",
         "delete_reaction",
         "delete_user",
+        "delete_user_messages",
         "escalate",
         "flag",
         "item_id",
@@ -63,6 +64,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "delete_message",
         "delete_reaction",
         "delete_user",
+        "delete_user_messages",
         "escalate",
         "flag",
         "item_id",
@@ -152,6 +154,14 @@ def _to_delete_user(
     )
 
 
+def _to_delete_user_messages(
+    value: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None | Unset,
+) -> DeleteUserMessagesRequestPayload | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, DeleteUserMessagesRequestPayload, "SubmitActionRequest.delete_user_messages"
+    )
+
+
 def _to_escalate(
     value: EscalatePayload | Mapping[str, Any] | None | Unset,
 ) -> EscalatePayload | None | Unset:
@@ -231,8 +241,8 @@ class SubmitActionRequest:
     action_type: SubmitActionRequestActionType
     """Type of moderation action to perform. One of: mark_reviewed, delete_message,
     delete_activity, delete_comment, delete_reaction, ban, custom, unban, restore,
-    delete_user, unblock, block, shadow_block, unmask, kick_user, end_call, escalate,
-    de_escalate
+    delete_user, delete_user_messages, unblock, block, shadow_block, unmask, kick_user,
+    end_call, escalate, de_escalate
     """
     appeal_id: str | None | Unset = UNSET
     """UUID of the appeal to act on (required for reject_appeal, optional for other actions)"""
@@ -267,6 +277,12 @@ class SubmitActionRequest:
         default=UNSET, converter=_to_delete_user
     )
     """Configuration for user deletion action"""
+    delete_user_messages: DeleteUserMessagesRequestPayload | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_delete_user_messages
+    )
+    """Configuration for deleting all of a user's chat messages without banning them or
+    deleting their account
+    """
     escalate: EscalatePayload | None | Unset = _attrs.field(default=UNSET, converter=_to_escalate)
     """Configuration for escalation action"""
     flag: FlagRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_flag)
@@ -283,7 +299,10 @@ class SubmitActionRequest:
     restore: RestoreActionRequestPayload | None | Unset = _attrs.field(
         default=UNSET, converter=_to_restore
     )
-    """Configuration for restore action"""
+    """Configuration for restore action. State-aware: reverses whichever of a delete, a block,
+    or a shadow block currently applies to the content (including both a delete and a
+    block/shadow block at once).
+    """
     shadow_block: ShadowBlockActionRequestPayload | None | Unset = _attrs.field(
         default=UNSET, converter=_to_shadow_block
     )
@@ -295,7 +314,9 @@ class SubmitActionRequest:
     unblock: UnblockActionRequestPayload | None | Unset = _attrs.field(
         default=UNSET, converter=_to_unblock
     )
-    """Configuration for unblock action"""
+    """Deprecated: use restore instead — it now also reverses a block or shadow block.
+    Configuration for unblock action.
+    """
     user: UserRequest | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
     """User request object"""
     user_id: str | None | Unset = UNSET
@@ -324,6 +345,7 @@ class SubmitActionRequest:
             "delete_message": DeleteMessageRequestPayload,
             "delete_reaction": DeleteReactionRequestPayload,
             "delete_user": DeleteUserRequestPayload,
+            "delete_user_messages": DeleteUserMessagesRequestPayload,
             "escalate": EscalatePayload,
             "flag": FlagRequest,
             "mark_reviewed": MarkReviewedRequestPayload,
@@ -422,6 +444,14 @@ class SubmitActionRequest:
                 self.delete_user = v if v is None else DeleteUserRequestPayload.from_dict(v, strict)
             else:
                 self.delete_user = UNSET
+            if "delete_user_messages" in d:
+                _f = "delete_user_messages"
+                v = d["delete_user_messages"]
+                self.delete_user_messages = (
+                    v if v is None else DeleteUserMessagesRequestPayload.from_dict(v, strict)
+                )
+            else:
+                self.delete_user_messages = UNSET
             if "escalate" in d:
                 _f = "escalate"
                 v = d["escalate"]
@@ -557,6 +587,12 @@ class SubmitActionRequest:
                 if self.delete_user is None
                 else model_to_wire(DeleteUserRequestPayload, self.delete_user)
             )
+        if self.delete_user_messages is not UNSET:
+            out["delete_user_messages"] = (
+                None
+                if self.delete_user_messages is None
+                else model_to_wire(DeleteUserMessagesRequestPayload, self.delete_user_messages)
+            )
         if self.escalate is not UNSET:
             out["escalate"] = (
                 None if self.escalate is None else model_to_wire(EscalatePayload, self.escalate)
@@ -618,6 +654,7 @@ class SubmitActionRequest:
             ("delete_message", self.delete_message),
             ("delete_reaction", self.delete_reaction),
             ("delete_user", self.delete_user),
+            ("delete_user_messages", self.delete_user_messages),
             ("escalate", self.escalate),
             ("flag", self.flag),
             ("item_id", self.item_id),
@@ -646,6 +683,7 @@ if TYPE_CHECKING:
     from .delete_comment_request_payload import DeleteCommentRequestPayload
     from .delete_message_request_payload import DeleteMessageRequestPayload
     from .delete_reaction_request_payload import DeleteReactionRequestPayload
+    from .delete_user_messages_request_payload import DeleteUserMessagesRequestPayload
     from .delete_user_request_payload import DeleteUserRequestPayload
     from .escalate_payload import EscalatePayload
     from .flag_request import FlagRequest
@@ -681,6 +719,11 @@ else:
     )
     DeleteReactionRequestPayload = LazyModel(
         __name__, __package__ + ".delete_reaction_request_payload", "DeleteReactionRequestPayload"
+    )
+    DeleteUserMessagesRequestPayload = LazyModel(
+        __name__,
+        __package__ + ".delete_user_messages_request_payload",
+        "DeleteUserMessagesRequestPayload",
     )
     DeleteUserRequestPayload = LazyModel(
         __name__, __package__ + ".delete_user_request_payload", "DeleteUserRequestPayload"

@@ -11,8 +11,8 @@ __all__ = ["SubmitActionRequestActionType"]
 class SubmitActionRequestActionType(OpenStrEnum):
     """Type of moderation action to perform. One of: mark_reviewed, delete_message,
     delete_activity, delete_comment, delete_reaction, ban, custom, unban, restore,
-    delete_user, unblock, block, shadow_block, unmask, kick_user, end_call, escalate,
-    de_escalate
+    delete_user, delete_user_messages, unblock, block, shadow_block, unmask, kick_user,
+    end_call, escalate, de_escalate
     """
 
     BAN = "ban"
@@ -24,6 +24,7 @@ class SubmitActionRequestActionType(OpenStrEnum):
     DELETE_MESSAGE = "delete_message"
     DELETE_REACTION = "delete_reaction"
     DELETE_USER = "delete_user"
+    DELETE_USER_MESSAGES = "delete_user_messages"
     DE_ESCALATE = "de_escalate"
     END_CALL = "end_call"
     ESCALATE = "escalate"

@@ -26,6 +26,7 @@ _FIELDS: frozenset[str] = frozenset(
     {
         "duration",
         "appeal_item",
+        "auto_restore_warning",
         "item",
     }
 )
@@ -33,6 +34,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
     {
         "duration",
         "appeal_item",
+        "auto_restore_warning",
         "item",
         "additional_properties",
     }
@@ -64,6 +66,10 @@ class SubmitActionResponse:
     appeal_item: AppealItemResponse | None | Unset = _attrs.field(
         default=UNSET, converter=_to_appeal_item
     )
+    auto_restore_warning: str | None | Unset = UNSET
+    """Present when the appeal was accepted but the entity could not be restored automatically.
+    The moderator should restore it manually.
+    """
     item: ReviewQueueItemResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_item)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
@@ -106,6 +112,14 @@ class SubmitActionResponse:
                 self.appeal_item = v if v is None else AppealItemResponse.from_dict(v, strict)
             else:
                 self.appeal_item = UNSET
+            if "auto_restore_warning" in d:
+                _f = "auto_restore_warning"
+                v = d["auto_restore_warning"]
+                self.auto_restore_warning = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.auto_restore_warning = UNSET
             if "item" in d:
                 _f = "item"
                 v = d["item"]
@@ -131,6 +145,8 @@ class SubmitActionResponse:
                 if self.appeal_item is None
                 else model_to_wire(AppealItemResponse, self.appeal_item)
             )
+        if self.auto_restore_warning is not UNSET:
+            out["auto_restore_warning"] = self.auto_restore_warning
         if self.item is not UNSET:
             out["item"] = (
                 None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
@@ -141,6 +157,7 @@ class SubmitActionResponse:
         fields: list[tuple[str, Any]] = [
             ("duration", self.duration),
             ("appeal_item", self.appeal_item),
+            ("auto_restore_warning", self.auto_restore_warning),
             ("item", self.item),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]

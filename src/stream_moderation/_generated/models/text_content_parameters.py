@@ -15,6 +15,7 @@ from ..types import (
     check_bool,
     check_dict,
     check_init_arguments,
+    check_int,
     check_list,
     check_str,
 )
@@ -29,6 +30,8 @@ _FIELDS: frozenset[str] = frozenset(
         "label_operator",
         "llm_harm_labels",
         "severity",
+        "text_length",
+        "text_length_operator",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
@@ -39,6 +42,8 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "label_operator",
         "llm_harm_labels",
         "severity",
+        "text_length",
+        "text_length_operator",
         "additional_properties",
     }
 )
@@ -55,6 +60,8 @@ class TextContentParameters:
     label_operator: str | None | Unset = UNSET
     llm_harm_labels: dict[str, str] | None | Unset = UNSET
     severity: str | None | Unset = UNSET
+    text_length: int | None | Unset = UNSET
+    text_length_operator: str | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -157,6 +164,20 @@ class TextContentParameters:
                 self.severity = v if v is None else (v if v.__class__ is str else check_str(v))
             else:
                 self.severity = UNSET
+            if "text_length" in d:
+                _f = "text_length"
+                v = d["text_length"]
+                self.text_length = v if v is None else (v if v.__class__ is int else check_int(v))
+            else:
+                self.text_length = UNSET
+            if "text_length_operator" in d:
+                _f = "text_length_operator"
+                v = d["text_length_operator"]
+                self.text_length_operator = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.text_length_operator = UNSET
         except ParseError as exc:
             raise exc.within("TextContentParameters", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -181,6 +202,10 @@ class TextContentParameters:
             out["llm_harm_labels"] = None if self.llm_harm_labels is None else self.llm_harm_labels
         if self.severity is not UNSET:
             out["severity"] = self.severity
+        if self.text_length is not UNSET:
+            out["text_length"] = self.text_length
+        if self.text_length_operator is not UNSET:
+            out["text_length_operator"] = self.text_length_operator
         return out
 
     def __repr__(self) -> str:
@@ -191,6 +216,8 @@ class TextContentParameters:
             ("label_operator", self.label_operator),
             ("llm_harm_labels", self.llm_harm_labels),
             ("severity", self.severity),
+            ("text_length", self.text_length),
+            ("text_length_operator", self.text_length_operator),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

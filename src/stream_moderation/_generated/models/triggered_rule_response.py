@@ -30,6 +30,7 @@ _FIELDS: frozenset[str] = frozenset(
         "rule_id",
         "call_options",
         "rule_name",
+        "type",
         "violation_number",
     }
 )
@@ -39,6 +40,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "rule_id",
         "call_options",
         "rule_name",
+        "type",
         "violation_number",
         "additional_properties",
     }
@@ -67,6 +69,8 @@ class TriggeredRuleResponse:
     )
     rule_name: str | None | Unset = UNSET
     """Name of the moderation rule that triggered"""
+    type: str | None | Unset = UNSET
+    """Type of the moderation rule that triggered (content, user, or call)"""
     violation_number: int | None | Unset = UNSET
     """Violation count for action sequence rules (1-based)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -124,6 +128,12 @@ class TriggeredRuleResponse:
                 self.rule_name = v if v is None else (v if v.__class__ is str else check_str(v))
             else:
                 self.rule_name = UNSET
+            if "type" in d:
+                _f = "type"
+                v = d["type"]
+                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+            else:
+                self.type = UNSET
             if "violation_number" in d:
                 _f = "violation_number"
                 v = d["violation_number"]
@@ -154,6 +164,8 @@ class TriggeredRuleResponse:
             )
         if self.rule_name is not UNSET:
             out["rule_name"] = self.rule_name
+        if self.type is not UNSET:
+            out["type"] = self.type
         if self.violation_number is not UNSET:
             out["violation_number"] = self.violation_number
         return out
@@ -164,6 +176,7 @@ class TriggeredRuleResponse:
             ("rule_id", self.rule_id),
             ("call_options", self.call_options),
             ("rule_name", self.rule_name),
+            ("type", self.type),
             ("violation_number", self.violation_number),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]

@@ -25,6 +25,7 @@ _FIELDS: frozenset[str] = frozenset(
         "channel_cid",
         "decision_reason",
         "remove_future_channels_ban",
+        "target_user_id",
     }
 )
 _INIT_NAMES: frozenset[str] = frozenset(
@@ -32,6 +33,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "channel_cid",
         "decision_reason",
         "remove_future_channels_ban",
+        "target_user_id",
         "additional_properties",
     }
 )
@@ -48,6 +50,8 @@ class UnbanActionRequestPayload:
     """Reason for the appeal decision"""
     remove_future_channels_ban: bool | None | Unset = UNSET
     """Also remove the future channels ban for this user"""
+    target_user_id: str | None | Unset = UNSET
+    """Optional: unban user directly without review item"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
 
@@ -99,6 +103,14 @@ class UnbanActionRequestPayload:
                 )
             else:
                 self.remove_future_channels_ban = UNSET
+            if "target_user_id" in d:
+                _f = "target_user_id"
+                v = d["target_user_id"]
+                self.target_user_id = (
+                    v if v is None else (v if v.__class__ is str else check_str(v))
+                )
+            else:
+                self.target_user_id = UNSET
         except ParseError as exc:
             raise exc.within("UnbanActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -117,6 +129,8 @@ class UnbanActionRequestPayload:
             out["decision_reason"] = self.decision_reason
         if self.remove_future_channels_ban is not UNSET:
             out["remove_future_channels_ban"] = self.remove_future_channels_ban
+        if self.target_user_id is not UNSET:
+            out["target_user_id"] = self.target_user_id
         return out
 
     def __repr__(self) -> str:
@@ -124,6 +138,7 @@ class UnbanActionRequestPayload:
             ("channel_cid", self.channel_cid),
             ("decision_reason", self.decision_reason),
             ("remove_future_channels_ban", self.remove_future_channels_ban),
+            ("target_user_id", self.target_user_id),
         ]
         shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
         if self.additional_properties:

@@ -26,6 +26,7 @@ __all__ = ["UpsertConfigRequest"]
 _FIELDS: frozenset[str] = frozenset(
     {
         "key",
+        "ai_audio_config",
         "ai_image_config",
         "ai_text_config",
         "ai_video_config",
@@ -36,6 +37,7 @@ _FIELDS: frozenset[str] = frozenset(
         "aws_rekognition_config",
         "block_list_config",
         "bodyguard_config",
+        "flood_config",
         "google_vision_config",
         "llm_config",
         "rule_builder_config",
@@ -49,6 +51,7 @@ _FIELDS: frozenset[str] = frozenset(
 _INIT_NAMES: frozenset[str] = frozenset(
     {
         "key",
+        "ai_audio_config",
         "ai_image_config",
         "ai_text_config",
         "ai_video_config",
@@ -59,6 +62,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "aws_rekognition_config",
         "block_list_config",
         "bodyguard_config",
+        "flood_config",
         "google_vision_config",
         "llm_config",
         "rule_builder_config",
@@ -71,6 +75,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
     }
 )
 _new = object.__new__
+
+
+def _to_ai_audio_config(
+    value: AIAudioConfigRequest | Mapping[str, Any] | None | Unset,
+) -> AIAudioConfigRequest | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, AIAudioConfigRequest, "UpsertConfigRequest.ai_audio_config"
+    )
 
 
 def _to_ai_image_config(
@@ -147,6 +159,14 @@ def _to_bodyguard_config(
     )
 
 
+def _to_flood_config(
+    value: FloodConfig | Mapping[str, Any] | None | Unset,
+) -> FloodConfig | None | Unset:
+    return coerce_models(  # type: ignore[no-any-return]
+        value, FloodConfig, "UpsertConfigRequest.flood_config"
+    )
+
+
 def _to_google_vision_config(
     value: GoogleVisionConfig | Mapping[str, Any] | None | Unset,
 ) -> GoogleVisionConfig | None | Unset:
@@ -201,6 +221,9 @@ class UpsertConfigRequest:
 
     key: str
     """Unique identifier for the moderation configuration"""
+    ai_audio_config: AIAudioConfigRequest | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_ai_audio_config
+    )
     ai_image_config: AIImageConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_ai_image_config
     )
@@ -229,6 +252,9 @@ class UpsertConfigRequest:
     )
     bodyguard_config: AITextConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_bodyguard_config
+    )
+    flood_config: FloodConfig | None | Unset = _attrs.field(
+        default=UNSET, converter=_to_flood_config
     )
     google_vision_config: GoogleVisionConfig | None | Unset = _attrs.field(
         default=UNSET, converter=_to_google_vision_config
@@ -265,6 +291,7 @@ class UpsertConfigRequest:
     def _model_fields() -> dict[str, Any]:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {
+            "ai_audio_config": AIAudioConfigRequest,
             "ai_image_config": AIImageConfig,
             "ai_text_config": AITextConfig,
             "ai_video_config": AIVideoConfig,
@@ -274,6 +301,7 @@ class UpsertConfigRequest:
             "aws_rekognition_config": AIImageConfig,
             "block_list_config": BlockListConfig,
             "bodyguard_config": AITextConfig,
+            "flood_config": FloodConfig,
             "google_vision_config": GoogleVisionConfig,
             "llm_config": LLMConfig,
             "rule_builder_config": RuleBuilderConfig,
@@ -297,6 +325,12 @@ class UpsertConfigRequest:
             _f = "key"
             v = d["key"]
             self.key = v if v.__class__ is str else check_str(v)
+            if "ai_audio_config" in d:
+                _f = "ai_audio_config"
+                v = d["ai_audio_config"]
+                self.ai_audio_config = v if v is None else AIAudioConfigRequest.from_dict(v, strict)
+            else:
+                self.ai_audio_config = UNSET
             if "ai_image_config" in d:
                 _f = "ai_image_config"
                 v = d["ai_image_config"]
@@ -363,6 +397,12 @@ class UpsertConfigRequest:
                 self.bodyguard_config = v if v is None else AITextConfig.from_dict(v, strict)
             else:
                 self.bodyguard_config = UNSET
+            if "flood_config" in d:
+                _f = "flood_config"
+                v = d["flood_config"]
+                self.flood_config = v if v is None else FloodConfig.from_dict(v, strict)
+            else:
+                self.flood_config = UNSET
             if "google_vision_config" in d:
                 _f = "google_vision_config"
                 v = d["google_vision_config"]
@@ -432,6 +472,12 @@ class UpsertConfigRequest:
         """The JSON object of this UpsertConfigRequest: every field that is set, and the unknown ones."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["key"] = self.key
+        if self.ai_audio_config is not UNSET:
+            out["ai_audio_config"] = (
+                None
+                if self.ai_audio_config is None
+                else model_to_wire(AIAudioConfigRequest, self.ai_audio_config)
+            )
         if self.ai_image_config is not UNSET:
             out["ai_image_config"] = (
                 None
@@ -492,6 +538,10 @@ class UpsertConfigRequest:
                 if self.bodyguard_config is None
                 else model_to_wire(AITextConfig, self.bodyguard_config)
             )
+        if self.flood_config is not UNSET:
+            out["flood_config"] = (
+                None if self.flood_config is None else model_to_wire(FloodConfig, self.flood_config)
+            )
         if self.google_vision_config is not UNSET:
             out["google_vision_config"] = (
                 None
@@ -531,6 +581,7 @@ class UpsertConfigRequest:
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
             ("key", self.key),
+            ("ai_audio_config", self.ai_audio_config),
             ("ai_image_config", self.ai_image_config),
             ("ai_text_config", self.ai_text_config),
             ("ai_video_config", self.ai_video_config),
@@ -541,6 +592,7 @@ class UpsertConfigRequest:
             ("aws_rekognition_config", self.aws_rekognition_config),
             ("block_list_config", self.block_list_config),
             ("bodyguard_config", self.bodyguard_config),
+            ("flood_config", self.flood_config),
             ("google_vision_config", self.google_vision_config),
             ("llm_config", self.llm_config),
             ("rule_builder_config", self.rule_builder_config),
@@ -558,6 +610,7 @@ class UpsertConfigRequest:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .ai_audio_config_request import AIAudioConfigRequest
     from .ai_image_config import AIImageConfig
     from .ai_text_config import AITextConfig
     from .ai_video_config import AIVideoConfig
@@ -565,6 +618,7 @@ if TYPE_CHECKING:
     from .automod_semantic_filters_config import AutomodSemanticFiltersConfig
     from .automod_toxicity_config import AutomodToxicityConfig
     from .block_list_config import BlockListConfig
+    from .flood_config import FloodConfig
     from .google_vision_config import GoogleVisionConfig
     from .llm_config import LLMConfig
     from .rule_builder_config import RuleBuilderConfig
@@ -572,6 +626,9 @@ if TYPE_CHECKING:
     from .velocity_filter_config import VelocityFilterConfig
     from .video_call_rule_config import VideoCallRuleConfig
 else:
+    AIAudioConfigRequest = LazyModel(
+        __name__, __package__ + ".ai_audio_config_request", "AIAudioConfigRequest"
+    )
     AIImageConfig = LazyModel(__name__, __package__ + ".ai_image_config", "AIImageConfig")
     AITextConfig = LazyModel(__name__, __package__ + ".ai_text_config", "AITextConfig")
     AIVideoConfig = LazyModel(__name__, __package__ + ".ai_video_config", "AIVideoConfig")
@@ -587,6 +644,7 @@ else:
         __name__, __package__ + ".automod_toxicity_config", "AutomodToxicityConfig"
     )
     BlockListConfig = LazyModel(__name__, __package__ + ".block_list_config", "BlockListConfig")
+    FloodConfig = LazyModel(__name__, __package__ + ".flood_config", "FloodConfig")
     GoogleVisionConfig = LazyModel(
         __name__, __package__ + ".google_vision_config", "GoogleVisionConfig"
     )

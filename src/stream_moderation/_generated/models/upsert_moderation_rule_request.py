@@ -112,7 +112,7 @@ class UpsertModerationRuleRequest:
     name: str
     """Unique rule name"""
     rule_type: str
-    """Type of rule: user, content, or call"""
+    """Type of rule: user, content, call, or flood"""
     action: RuleBuilderAction | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
     action_sequences: list[CallRuleActionSequence] | None | Unset = _attrs.field(
         default=UNSET, converter=_to_action_sequences

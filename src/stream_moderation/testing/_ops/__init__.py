@@ -1,5 +1,10 @@
 """The operation handlers: one function per operation of the spec, on the emulator state.
 
+Giving an operation semantics is one function, in any module of this package:
+``@handler("operation_name")`` over ``def f(call: Call) -> dict``. Every module here is
+imported; an operation without a handler is answered from its response schema (see
+``_fallback``), and a handler for an operation the release does not have is left unused.
+
 A handler gets a ``Call`` (the validated body, query and path parameters, the caller,
 the current time, the backend) and returns the response body without ``duration``; it
 raises ``EmulatorError`` to answer with an API error and queues webhook events on the call.
@@ -8,6 +13,8 @@ Handlers are synchronous and run under the backend's lock.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +38,8 @@ class Call:
     now: int
     backend: Backend
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    """The file parts of a multipart/form-data body: name -> (filename, content)."""
 
     @property
     def state(self) -> State:
@@ -114,7 +123,8 @@ def handler(*names: str) -> Callable[[Handler], Handler]:
 
 
 def load_handlers() -> dict[str, Handler]:
-    """Every handler (importing the modules registers them)."""
-    from . import actions, appeals, checks, configs, queue, rules, tasks, users  # noqa: F401
-
+    """Every handler (importing the modules of this package registers them)."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
     return HANDLERS

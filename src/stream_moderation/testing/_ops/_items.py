@@ -64,6 +64,7 @@ def add_to_queue(
     teams: list[str] | None = None,
     severity: int = 0,
     ai_text_severity: str = "",
+    channel_cid: str | None = None,
 ) -> tuple[ReviewItem, bool]:
     """The item of the entity, created or updated with new flags; True when it is new.
 
@@ -101,6 +102,8 @@ def add_to_queue(
             item.languages = ["en"]
     if config_key:
         item.config_key = config_key
+    if channel_cid:
+        item.channel_cid = channel_cid
     if teams:
         item.teams = sorted(set(item.teams) | set(teams))
     item.severity = max(item.severity, severity)

@@ -5,13 +5,15 @@ item's ``latest_moderator_action`` (except ``flag``), and all but ``flag``, ``es
 ``de_escalate``, ``custom`` and ``bypass`` mark the item reviewed (``reviewed_at``,
 ``reviewed_by``, ``completed_at``). With an ``appeal_id``, ``restore``, ``unban``,
 ``unblock`` and ``mark_reviewed`` accept the appeal and ``reject_appeal`` rejects it.
+``bulk_action_appeals`` runs the same path once per appeal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from .._errors import input_error, not_found
+from .._errors import EmulatorError, input_error, not_found
 from .._render import render_appeal, render_item
 from .._state import Appeal, ReviewItem
 from . import Call, handler
@@ -19,7 +21,7 @@ from ._items import item_event
 from .queue import flag_entity
 from .users import apply_ban, delete_user_content, lift_bans
 
-__all__ = ["submit_action"]
+__all__ = ["ACTION_TYPES", "bulk_action_appeals", "submit_action"]
 
 NOT_REVIEWING = frozenset({"flag", "escalate", "de_escalate", "custom", "bypass"})
 ACCEPTS_APPEAL = frozenset({"restore", "unban", "unblock", "mark_reviewed"})
@@ -43,6 +45,19 @@ NEEDS_ITEM = frozenset(
     }
 )
 PRIORITIES = ("low", "medium", "high")
+ACTION_TYPES = frozenset(
+    {
+        *NOT_REVIEWING,
+        *ACCEPTS_APPEAL,
+        *DELETES,
+        *NEEDS_ITEM,
+        "ban",
+        "delete_user",
+        "delete_user_messages",
+        "reject_appeal",
+    }
+)
+"""The action types the emulator has semantics for (any other is refused with a 400)."""
 
 
 def _target_user(item: ReviewItem | None) -> str | None:
@@ -94,11 +109,46 @@ def _item(
             return state.item_for(payload["entity_type"], payload["entity_id"])
         if action == "delete_user" and payload.get("entity_id"):
             return state.item_for("stream:user", payload["entity_id"])
+    if action == "delete_user_messages":
+        if payload.get("entity_id"):
+            return state.item_for("stream:user", payload["entity_id"])
+        raise input_error(
+            "delete_user_messages needs item_id or delete_user_messages.entity_id (the user)",
+            {"item_id": "required"},
+        )
     if appeal is not None and appeal.review_queue_item_id is not None:
         return state.items.get(appeal.review_queue_item_id)
+    if action == "unban" and (payload.get("target_user_id") or _ban_appeal(appeal)):
+        return None
     if action in NEEDS_ITEM or action in DELETES:
         raise input_error(f"{action} needs item_id", {"item_id": "required"})
     return None
+
+
+def _ban_appeal(appeal: Appeal | None) -> str | None:
+    """The banned user of an appeal against a ban."""
+    return appeal.entity_id if appeal is not None and appeal.entity_type == "stream:user" else None
+
+
+def _is_message(entity_type: str) -> bool:
+    return entity_type.startswith("stream:chat:") and "message" in entity_type
+
+
+def delete_user_messages(call: Call, user_id: str, payload: dict[str, Any]) -> int:
+    """Delete the user's messages the emulator knows (from review queue items), in one
+    channel with ``channel_cid``, and their reactions with ``delete_reactions``."""
+    channel = payload.get("channel_cid")
+    deleted = 0
+    for item in call.state.items.values():
+        if item.entity_creator_id != user_id:
+            continue
+        kind = item.entity_type
+        wanted = _is_message(kind) or (bool(payload.get("delete_reactions")) and "reaction" in kind)
+        if not wanted or (channel and item.channel_cid != channel):
+            continue
+        call.state.entity(kind, item.entity_id).deleted = payload["delete_messages"]
+        deleted += 1
+    return deleted
 
 
 def _decide_appeal(call: Call, appeal: Appeal, status: str, reason: str | None) -> None:
@@ -112,6 +162,10 @@ def _decide_appeal(call: Call, appeal: Appeal, status: str, reason: str | None) 
 def submit_action(call: Call) -> dict[str, Any]:
     body, state, now = call.body, call.state, call.now
     action = body["action_type"]
+    if action not in ACTION_TYPES:  # an action type a later release added
+        raise input_error(
+            f"the emulator does not know the action {action!r}", {"action_type": "not emulated"}
+        )
     raw_payload = body.get(action)
     payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     moderator = call.acting_user()
@@ -154,8 +208,17 @@ def submit_action(call: Call) -> dict[str, Any]:
             ip_ban=bool(payload.get("ip_ban")),
             delete_messages=payload.get("delete_messages"),
         )
+    elif action == "delete_user_messages":
+        target = payload.get("entity_id") or _require_target(item, action)
+        state.user(target, now)
+        count = delete_user_messages(call, target, payload)
+        custom = {"deleted": count, "delete_messages": payload["delete_messages"]}
+        if payload.get("channel_cid"):
+            custom["channel_cid"] = payload["channel_cid"]
     elif action == "unban":
-        target = _require_target(item, action)
+        target = payload.get("target_user_id") or _target_user(item) or _ban_appeal(appeal)
+        if target is None:
+            target = _require_target(item, action)
         lift_bans(call, target, channel_cid=payload.get("channel_cid"))
         if payload.get("remove_future_channels_ban"):
             lift_bans(call, target, channel_cid=None)
@@ -259,3 +322,24 @@ def submit_action(call: Call) -> dict[str, Any]:
     if appeal is not None:
         out["appeal_item"] = render_appeal(appeal, state, now)
     return out
+
+
+@handler("bulk_action_appeals")
+def bulk_action_appeals(call: Call) -> dict[str, Any]:
+    """``action_type`` on each appeal, as ``submit_action`` with its ``appeal_id`` would: a
+    result (the appeal as it is now) or an error (the message the single call would give)
+    per appeal, in the order given; one appeal's error does not stop the others."""
+    body = call.body
+    action = body["action_type"]
+    shared = {k: body[k] for k in (action, "user_id", "user") if k in body}
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for appeal_id in dict.fromkeys(body["appeal_ids"]):
+        single = {"action_type": action, "appeal_id": appeal_id, **shared}
+        try:
+            out = submit_action(dataclasses.replace(call, body=single))
+        except EmulatorError as error:
+            errors.append({"appeal_id": appeal_id, "error": error.message})
+            continue
+        results.append({"appeal_id": appeal_id, "appeal_item": out["appeal_item"]})
+    return {"results": results, "errors": errors}

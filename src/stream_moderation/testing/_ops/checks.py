@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import re
@@ -9,10 +10,11 @@ from typing import Any
 
 from ..._generated.types import Timestamp
 from .._classifier import BUILTIN_BLOCKLISTS, mask_matches, severity_rank
-from .._engine import Evaluation, Hit, evaluate, recommend
+from .._engine import Evaluation, Hit, evaluate, flood_problem, normalise_text, recommend
 from .._errors import input_error, not_found
 from .._query import Field, Query
 from .._render import render_item
+from .._state import SENT_TEXTS_PER_USER, Config, SentText, State
 from .._wire import ts
 from . import Call, handler
 from ._items import add_to_queue, item_event, new_flag
@@ -21,20 +23,59 @@ from ._paging import page_of, with_cursors
 __all__ = [
     "LABEL_RESULTS",
     "bulk_image_moderation",
+    "channel_of",
     "check",
     "check_s3_access",
     "custom_check",
+    "default_config",
+    "default_keys",
+    "find_config",
     "labels",
     "query_label_results",
     "submit_moderation_feedback",
 ]
 
-# Entity types whose product has a conventional app-wide config key.
-_DEFAULT_KEYS = (("stream:chat:", "chat"), ("stream:feeds:", "feeds"))
+
+def find_config(state: State, key: str, team: str) -> Config | None:
+    """The config ``key`` of ``team``, else the team-less one with that key."""
+    return state.configs.get((key, team)) or (state.configs.get((key, "")) if team else None)
+
+
+def default_keys(entity_type: str, channel_cid: str | None) -> list[str]:
+    """The config keys that apply to an entity checked without ``config_key``, most
+    specific first: ``chat:<type>:<id>``, ``chat:<type>`` (with the channel of
+    ``options.channel_cid``, ``<type>:<id>``) and ``chat`` for chat entities, ``feeds`` for
+    feeds entities; none for any other entity type."""
+    if entity_type.startswith("stream:chat:"):
+        keys = []
+        if channel_cid and ":" in channel_cid:
+            channel_type, channel_id = channel_cid.split(":", 1)
+            keys += [f"chat:{channel_type}:{channel_id}", f"chat:{channel_type}"]
+        return [*keys, "chat"]
+    if entity_type.startswith("stream:feeds:"):
+        return ["feeds"]
+    return []
+
+
+def default_config(
+    state: State, entity_type: str, team: str, channel_cid: str | None
+) -> Config | None:
+    """The default policy of an entity type (see ``default_keys``), if one is stored."""
+    for key in default_keys(entity_type, channel_cid):
+        config = find_config(state, key, team)
+        if config is not None:
+            return config
+    return None
+
+
+def channel_of(body: dict[str, Any]) -> str | None:
+    """The channel a check names (``options.channel_cid``, ``<type>:<id>``), if any."""
+    channel = (body.get("options") or {}).get("channel_cid")
+    return channel if isinstance(channel, str) and channel else None
 
 
 def _resolve_config(call: Call) -> tuple[str | None, dict[str, Any], list[str]]:
-    """The key, sections and teams of the policy a check applies."""
+    """The key, sections and teams of the policy a check applies (no policy: no rules)."""
     body = call.body
     key = body.get("config_key") or None
     team = body.get("config_team") or ""
@@ -46,10 +87,14 @@ def _resolve_config(call: Call) -> tuple[str | None, dict[str, Any], list[str]]:
                 "store the policy with upsert_config and pass config_key",
                 {"config": "only allowed with test_mode: true"},
             )
+        problem = flood_problem(inline.get("flood_config") or {})
+        if problem is not None:
+            raise input_error(
+                f"config.{problem[0]} {problem[1]}", {f"config.{problem[0]}": problem[1]}
+            )
         return key, dict(inline), [team] if team else []
-    configs = call.state.configs
     if key is not None:
-        config = configs.get((key, team)) or (configs.get((key, "")) if team else None)
+        config = find_config(call.state, key, team)
         if config is None:
             scope = f" for team {team!r}" if team else ""
             raise not_found(
@@ -57,15 +102,10 @@ def _resolve_config(call: Call) -> tuple[str | None, dict[str, Any], list[str]]:
             )
         return key, config.sections, [config.team] if config.team else []
     entity_type = str(body.get("entity_type", ""))
-    for prefix, default_key in _DEFAULT_KEYS:
-        if entity_type.startswith(prefix) and (default_key, team) in configs:
-            config = configs[(default_key, team)]
-            return default_key, config.sections, [team] if team else []
-    raise input_error(
-        "config_key is required: no inline config and no default config ('chat' for "
-        "stream:chat:* entities, 'feeds' for stream:feeds:*) applies",
-        {"config_key": "required"},
-    )
+    config = default_config(call.state, entity_type, team, channel_of(body))
+    if config is None:
+        return None, {}, [team] if team else []
+    return config.key, config.sections, [config.team] if config.team else []
 
 
 def _flags_from_hits(
@@ -135,6 +175,9 @@ def check(call: Call) -> dict[str, Any]:
     """
     body, state = call.body, call.state
     entity = (body["entity_type"], body["entity_id"])
+    for name, value in zip(("entity_type", "entity_id"), entity, strict=True):
+        if not value.strip():
+            raise input_error(f"{name} must not be empty", {name: "must not be empty"})
     creator = body["entity_creator_id"]
     test_mode = bool(body.get("test_mode"))
     state.check_counts[entity[1]] = state.check_counts.get(entity[1], 0) + 1
@@ -173,6 +216,7 @@ def _check(
     body, state, now = call.body, call.state, call.now
     payload = dict(body.get("moderation_payload") or {})
     creator_user = state.users.get(creator)
+    sent = state.sent_texts.get(creator) or ()
     if creator_user is not None and creator_user.bypass_moderation:
         evaluation = Evaluation()
     else:
@@ -181,6 +225,8 @@ def _check(
             payload,
             classifier=call.backend.classifier,
             blocklists=call.backend.blocklists,
+            history=[(text.at, text.text) for text in sent],
+            now=now,
         )
     action = _resolve_bounce(call, evaluation.top_action, creator, payload)
     recommended = recommend(action)
@@ -189,6 +235,10 @@ def _check(
         return response
     call.acting_user()
     state.user(creator, now)
+    memory = state.sent_texts.setdefault(creator, collections.deque(maxlen=SENT_TEXTS_PER_USER))
+    for text in payload.get("texts") or []:
+        if isinstance(text, str) and text.strip():
+            memory.append(SentText(now, normalise_text(text)))
     item_id = ""
     if any(hit.action == "mask_flag" for hit in evaluation.hits):
         state.entity(*entity).masked = True
@@ -206,6 +256,7 @@ def _check(
             teams=teams,
             severity=evaluation.severity,
             ai_text_severity=evaluation.text_severity,
+            channel_cid=channel_of(body),
         )
         engines = sorted({hit.engine for hit in evaluation.hits})
         log = call.log(

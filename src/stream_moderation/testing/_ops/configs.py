@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._engine import flood_problem
 from .._errors import input_error, not_found
 from .._query import Field, Query
 from .._render import render_config
@@ -36,6 +37,9 @@ MAX_BUILDER_CONDITIONS = 5
 
 
 def _validate_policy(call: Call, sections: dict[str, Any]) -> None:
+    problem = flood_problem(sections.get("flood_config") or {})
+    if problem is not None:
+        raise input_error(f"{problem[0]} {problem[1]}", {problem[0]: problem[1]})
     block = sections.get("block_list_config") or {}
     for rule in block.get("rules") or []:
         name = rule.get("name")

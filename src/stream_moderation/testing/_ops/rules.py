@@ -7,6 +7,7 @@ from typing import Any
 from .._classifier import DEFAULT_TRIGGERS
 from .._errors import input_error, not_found
 from .._query import Field, Query
+from .._spec import declares
 from .._wire import ts
 from . import Call, handler
 from ._paging import page_of, with_cursors
@@ -135,4 +136,9 @@ def query_moderation_rules(call: Call) -> dict[str, Any]:
         "ai_image_label_definitions": [],
         "ai_image_subclassifications": {},
     }
+    # fields later releases added: the classifier's labels serve usernames and OCR text too
+    if declares("QueryModerationRulesResponse", "default_username_llm_labels"):
+        out["default_username_llm_labels"] = dict(out["default_llm_labels"])
+    if declares("QueryModerationRulesResponse", "ocr_labels"):
+        out["ocr_labels"] = list(labels)
     return with_cursors(out, page)

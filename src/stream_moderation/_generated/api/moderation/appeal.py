@@ -42,6 +42,7 @@ def build_request(
     entity_id: str,
     entity_type: str,
     attachments: Sequence[str] | None = None,
+    review_queue_item_id: str | None = None,
     user: UserRequest | Mapping[str, Any] | None = None,
     user_id: str | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
@@ -67,6 +68,12 @@ def build_request(
     )
     if attachments is not None:
         _body["attachments"] = request_any(attachments, "attachments")
+    if review_queue_item_id is not None:
+        _body["review_queue_item_id"] = (
+            review_queue_item_id
+            if review_queue_item_id.__class__ is str
+            else request_value(review_queue_item_id, str, "review_queue_item_id")
+        )
     if user is not None:
         _body["user"] = request_model(UserRequest, user, "user")
     if user_id is not None:

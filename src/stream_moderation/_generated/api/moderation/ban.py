@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.ban_response import BanResponse
+from ...models.moderation_ban_response import ModerationBanResponse
 from ...types import (
     LazyModel,
     Operation,
@@ -28,12 +28,12 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
-OPERATION: Operation[BanResponse] = Operation(
+OPERATION: Operation[ModerationBanResponse] = Operation(
     name="ban",
     method="POST",
     path="/api/v2/moderation/ban",
     success_status=201,
-    response_type=BanResponse,
+    response_type=ModerationBanResponse,
     items_field=None,
     resendable=False,
     resend_reason="write",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.flag_response import FlagResponse
+from ...models.flag_item_response import FlagItemResponse
 from ...types import (
     LazyModel,
     Operation,
@@ -26,12 +26,12 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
-OPERATION: Operation[FlagResponse] = Operation(
+OPERATION: Operation[FlagItemResponse] = Operation(
     name="flag",
     method="POST",
     path="/api/v2/moderation/flag",
     success_status=201,
-    response_type=FlagResponse,
+    response_type=FlagItemResponse,
     items_field=None,
     resendable=False,
     resend_reason="write",

@@ -6,19 +6,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote as _quote
 
-from ...models.get_task_response import GetTaskResponse
+from ...models.moderation_get_task_response import ModerationGetTaskResponse
 from ...types import (
     Operation,
 )
 
 __all__ = ["OPERATION", "build_request"]
 
-OPERATION: Operation[GetTaskResponse] = Operation(
+OPERATION: Operation[ModerationGetTaskResponse] = Operation(
     name="get_task",
     method="GET",
     path="/api/v1/moderation/tasks/{id}",
     success_status=200,
-    response_type=GetTaskResponse,
+    response_type=ModerationGetTaskResponse,
     items_field=None,
     resendable=True,
     resend_reason="read (GET)",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ...models.delete_comment_request_payload import DeleteCommentRequestPayload
     from ...models.delete_message_request_payload import DeleteMessageRequestPayload
     from ...models.delete_reaction_request_payload import DeleteReactionRequestPayload
+    from ...models.delete_user_messages_request_payload import DeleteUserMessagesRequestPayload
     from ...models.delete_user_request_payload import DeleteUserRequestPayload
     from ...models.escalate_payload import EscalatePayload
     from ...models.flag_request import FlagRequest
@@ -61,6 +62,11 @@ else:
     )
     DeleteReactionRequestPayload = LazyModel(
         __name__, _models + "delete_reaction_request_payload", "DeleteReactionRequestPayload"
+    )
+    DeleteUserMessagesRequestPayload = LazyModel(
+        __name__,
+        _models + "delete_user_messages_request_payload",
+        "DeleteUserMessagesRequestPayload",
     )
     DeleteUserRequestPayload = LazyModel(
         __name__, _models + "delete_user_request_payload", "DeleteUserRequestPayload"
@@ -117,6 +123,7 @@ def build_request(
     delete_message: DeleteMessageRequestPayload | Mapping[str, Any] | None = None,
     delete_reaction: DeleteReactionRequestPayload | Mapping[str, Any] | None = None,
     delete_user: DeleteUserRequestPayload | Mapping[str, Any] | None = None,
+    delete_user_messages: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None = None,
     escalate: EscalatePayload | Mapping[str, Any] | None = None,
     flag: FlagRequest | Mapping[str, Any] | None = None,
     item_id: str | None = None,
@@ -167,6 +174,10 @@ def build_request(
         )
     if delete_user is not None:
         _body["delete_user"] = request_model(DeleteUserRequestPayload, delete_user, "delete_user")
+    if delete_user_messages is not None:
+        _body["delete_user_messages"] = request_model(
+            DeleteUserMessagesRequestPayload, delete_user_messages, "delete_user_messages"
+        )
     if escalate is not None:
         _body["escalate"] = request_model(EscalatePayload, escalate, "escalate")
     if flag is not None:

@@ -16,6 +16,7 @@ from ...types import (
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
+    from ...models.ai_audio_config_request import AIAudioConfigRequest
     from ...models.ai_image_config import AIImageConfig
     from ...models.ai_text_config import AITextConfig
     from ...models.ai_video_config import AIVideoConfig
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ...models.automod_semantic_filters_config import AutomodSemanticFiltersConfig
     from ...models.automod_toxicity_config import AutomodToxicityConfig
     from ...models.block_list_config import BlockListConfig
+    from ...models.flood_config import FloodConfig
     from ...models.google_vision_config import GoogleVisionConfig
     from ...models.llm_config import LLMConfig
     from ...models.rule_builder_config import RuleBuilderConfig
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from ...models.video_call_rule_config import VideoCallRuleConfig
 else:
     _models = __name__.rsplit(".", 3)[0] + ".models."
+    AIAudioConfigRequest = LazyModel(
+        __name__, _models + "ai_audio_config_request", "AIAudioConfigRequest"
+    )
     AIImageConfig = LazyModel(__name__, _models + "ai_image_config", "AIImageConfig")
     AITextConfig = LazyModel(__name__, _models + "ai_text_config", "AITextConfig")
     AIVideoConfig = LazyModel(__name__, _models + "ai_video_config", "AIVideoConfig")
@@ -46,6 +51,7 @@ else:
         __name__, _models + "automod_toxicity_config", "AutomodToxicityConfig"
     )
     BlockListConfig = LazyModel(__name__, _models + "block_list_config", "BlockListConfig")
+    FloodConfig = LazyModel(__name__, _models + "flood_config", "FloodConfig")
     GoogleVisionConfig = LazyModel(__name__, _models + "google_vision_config", "GoogleVisionConfig")
     LLMConfig = LazyModel(__name__, _models + "llm_config", "LLMConfig")
     RuleBuilderConfig = LazyModel(__name__, _models + "rule_builder_config", "RuleBuilderConfig")
@@ -74,6 +80,7 @@ OPERATION: Operation[UpsertConfigResponse] = Operation(
 def build_request(
     *,
     key: str,
+    ai_audio_config: AIAudioConfigRequest | Mapping[str, Any] | None = None,
     ai_image_config: AIImageConfig | Mapping[str, Any] | None = None,
     ai_text_config: AITextConfig | Mapping[str, Any] | None = None,
     ai_video_config: AIVideoConfig | Mapping[str, Any] | None = None,
@@ -86,6 +93,7 @@ def build_request(
     aws_rekognition_config: AIImageConfig | Mapping[str, Any] | None = None,
     block_list_config: BlockListConfig | Mapping[str, Any] | None = None,
     bodyguard_config: AITextConfig | Mapping[str, Any] | None = None,
+    flood_config: FloodConfig | Mapping[str, Any] | None = None,
     google_vision_config: GoogleVisionConfig | Mapping[str, Any] | None = None,
     llm_config: LLMConfig | Mapping[str, Any] | None = None,
     rule_builder_config: RuleBuilderConfig | Mapping[str, Any] | None = None,
@@ -103,6 +111,10 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     _body["key"] = key if key.__class__ is str else request_value(key, str, "key")
+    if ai_audio_config is not None:
+        _body["ai_audio_config"] = request_model(
+            AIAudioConfigRequest, ai_audio_config, "ai_audio_config"
+        )
     if ai_image_config is not None:
         _body["ai_image_config"] = request_model(AIImageConfig, ai_image_config, "ai_image_config")
     if ai_text_config is not None:
@@ -141,6 +153,8 @@ def build_request(
         _body["bodyguard_config"] = request_model(
             AITextConfig, bodyguard_config, "bodyguard_config"
         )
+    if flood_config is not None:
+        _body["flood_config"] = request_model(FloodConfig, flood_config, "flood_config")
     if google_vision_config is not None:
         _body["google_vision_config"] = request_model(
             GoogleVisionConfig, google_vision_config, "google_vision_config"
