@@ -84,18 +84,22 @@ need-redis:
 	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; }
 
+# Workers for pytest (pytest-xdist): the suite mostly waits on sockets and timers, so more
+# workers than CPUs pay off; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 3
 test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 # Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
 # operation, a required field, an enum value, a renamed schema), each regenerated in a
-# scratch copy and checked there: drift check, mypy, the whole suite (CONSTRUCTED=0: skip it).
-# JOBS=<n>: releases at a time (default: one per CPU, at most 2).
+# scratch copy and checked there: drift check, mypy, the suite but for the tests marked
+# release_independent, which `make test` runs (CONSTRUCTED=0: skip the constructed one).
+# JOBS=<n>: releases at a time (default: one per CPU, at most 2), each on 2 pytest workers.
 RELEASES ?=
 CONSTRUCTED ?= 1
 JOBS ?=
 test-releases: $(STAMP) $(GETSTREAM_STAMP) need-redis
-	$(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed) \
+	TEST_WORKERS=2 $(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed) \
 		$(if $(JOBS),--jobs $(JOBS))
 
 # The long runs: 10,000 checks under injected faults, schemathesis with every phase, a fleet

@@ -1,6 +1,7 @@
 """``make test-releases``: for each release in the lock, a scratch copy of the project is
 regenerated from it and checked there as ``make test`` checks the real one: drift check,
-mypy --strict over the handwritten code against the regenerated models, the test suite.
+mypy --strict over the handwritten code against the regenerated models, the test suite
+(but for the tests marked ``release_independent``, which ``make test`` runs once).
 
 Also a *constructed* release (``construct_release``): the default release plus one change
 of each kind a spec update brings (a new operation, a new required response field, a new
@@ -171,6 +172,13 @@ def _env(scratch: Path) -> dict[str, str]:
     return env
 
 
+def _pytest_args() -> tuple[str, ...]:
+    """The tests whose outcome no release changes (``release_independent``: transports,
+    the fleet, the benchmarks) ran in ``make test``; here, on ``TEST_WORKERS`` workers."""
+    workers = os.environ.get("TEST_WORKERS", "2")
+    return ("-m", "not release_independent", "-n", workers)
+
+
 def _step(scratch: Path, log: Any, *args: str) -> subprocess.CompletedProcess[str]:
     log.write(f"$ {' '.join(args)}\n")
     log.flush()
@@ -193,7 +201,7 @@ def run_release(version: str, scratch: Path, *, source: Path | None = None) -> O
             ("-m", "codegen", "generate", "--version", version),
             ("-m", "codegen", "generate", "--check"),
             ("-m", "mypy", "--cache-dir", str(scratch / ".mypy_cache")),
-            ("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "default"),
+            ("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "default", *_pytest_args()),
         ]
         for step in steps:
             result = _step(scratch, log, *step)

@@ -34,6 +34,10 @@ MESSAGE = "stream:chat:v1:message"
 OK = "ok"
 
 
+TIMED_OUT = ":timeout"
+"""Suffix of an outcome whose error came from an expired timeout or deadline."""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -173,7 +177,10 @@ async def run_load(
             )
             outcomes[index] = OK
         except StreamError as exc:
-            outcomes[index] = type(exc).__name__
+            # a lost response by an expired timeout (a loaded machine) is told apart from
+            # one by a broken connection (the injected fault)
+            timed_out = getattr(exc, "timeout", None) is not None
+            outcomes[index] = type(exc).__name__ + (TIMED_OUT if timed_out else "")
 
     async def run(first: int, last: int, checkpoint: int | None) -> None:
         next_index = [first]

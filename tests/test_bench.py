@@ -17,6 +17,8 @@ import pytest
 from bench.payloads import body, to_unix_ns
 from bench.report import targets
 
+pytestmark = pytest.mark.release_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

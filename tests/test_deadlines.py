@@ -28,6 +28,8 @@ from stream_moderation import (
 from stream_moderation.aiohttp import AiohttpTransport
 from tests.hostile_server import hostile_server, respond, stall, trickle
 
+pytestmark = pytest.mark.release_independent
+
 KEY = "deadline-key"
 SECRET = "deadline-secret-that-is-long-enough-for-hs256"
 MARGIN = 1.0

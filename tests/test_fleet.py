@@ -18,6 +18,8 @@ import pytest
 from tests.fleet_support import EXAMPLE, KEY, SECRET, run_fleet
 from tests.redis_support import free_port, redis_server_binary
 
+pytestmark = pytest.mark.release_independent
+
 K = 4
 STRESS = os.environ.get("STRESS") == "1"
 N = 1000 if STRESS else 120

@@ -34,7 +34,7 @@ from stream_moderation import (
 from stream_moderation.testing import Emulator, FaultInjector, RateLimited
 from tests.redis_support import RedisServer, free_port, redis_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.release_independent]
 Make = Callable[..., RateLimitCoordinator]
 
 
