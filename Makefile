@@ -85,10 +85,11 @@ need-redis:
 	  fi; }
 
 # Workers for pytest (pytest-xdist): the suite mostly waits on sockets and timers, so more
-# workers than CPUs pay off; TEST_WORKERS=0 runs it in this process.
+# workers than CPUs pay off; TEST_WORKERS=0 runs it in this process. The tests that load
+# the machine (the load run, the fleet, the benchmarks: xdist_group "load") run one at a time.
 TEST_WORKERS ?= 3
 test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
 # operation, a required field, an enum value, a renamed schema), each regenerated in a

@@ -99,6 +99,25 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+class _CountingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent = 0
+        self.timed_out = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        try:
+            return await self.inner.handle_async_request(request)
+        except (httpx.TimeoutException, anyio.get_cancelled_exc_class()):
+            # httpx's own timeouts, or the client's whole-attempt limit cancelling the wait
+            self.timed_out += 1
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 @attrs.frozen
 class LoadReport:
     calls: int
@@ -108,6 +127,9 @@ class LoadReport:
     """Per call: "ok" or the name of the error class raised."""
     attempts_sent: int
     """HTTP requests this client sent (every attempt of every call)."""
+    attempts_timed_out: int
+    """Of those, the ones that ended in an httpx timeout: they may or may not have reached
+    the server (on a loaded machine, the emulator may not have read them yet)."""
     seconds: float
     traced_before: int
     traced_half: int
@@ -133,7 +155,8 @@ class LoadReport:
         )
         return (
             f"{self.calls} checks at concurrency {self.concurrency} in {self.seconds:.1f} s "
-            f"({self.calls / self.seconds:.0f}/s), {self.attempts_sent} requests sent; "
+            f"({self.calls / self.seconds:.0f}/s), {self.attempts_sent} requests sent "
+            f"({self.attempts_timed_out} timed out); "
             f"outcomes {dict(self.tally)}; {traced}; RSS {self.rss_before / mib:.1f} -> "
             f"{self.rss_after / mib:.1f} MiB; fds {self.fds_before_client} before the client, "
             f"{self.fds_open_pool} with its pool open, {self.fds_after_close} after aclose"
@@ -155,15 +178,13 @@ async def run_load(
     total = warmup + calls
     entity_ids = [f"{prefix}-{n}" for n in range(total)]
     outcomes: list[str] = [""] * total
-    sent = [0]
     half = [0]
-
-    async def count_attempt(request: httpx.Request) -> None:
-        sent[0] += 1
 
     fds_before_client = _open_fds()
     client = AsyncStream(KEY, SECRET, base_url=url)
-    client._http.event_hooks = {"request": [count_attempt], "response": []}
+    # counted where the client hands each attempt to its pool (httpx keeps it private)
+    counter = _CountingTransport(client._http._transport)
+    client._http._transport = counter
     await client.moderation.upsert_config(key="load")
 
     async def one(index: int) -> None:
@@ -219,7 +240,8 @@ async def run_load(
         concurrency=concurrency,
         entity_ids=entity_ids,
         outcomes=outcomes,
-        attempts_sent=sent[0],
+        attempts_sent=counter.sent,
+        attempts_timed_out=counter.timed_out,
         seconds=seconds,
         traced_before=traced_before,
         traced_half=half[0],

@@ -17,7 +17,7 @@ import pytest
 from bench.payloads import body, to_unix_ns
 from bench.report import targets
 
-pytestmark = pytest.mark.release_independent
+pytestmark = [pytest.mark.release_independent, pytest.mark.xdist_group("load")]
 
 ROOT = Path(__file__).resolve().parent.parent
 

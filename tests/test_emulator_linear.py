@@ -8,6 +8,7 @@ the bound by far: before the fix, 16 KB of ``a.a.a.`` took 0.64 s, 128 KB 40.8 s
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -215,7 +216,9 @@ def test_health_answers_while_big_checks_run(served: ServedEmulator) -> None:
     worker.join()
     assert not failures, failures
     assert len(latencies) >= 3
-    assert max(latencies) < 0.5 * min(durations), (
-        f"health waited up to {max(latencies) * 1000:.0f} ms; "
-        f"checks took {[round(d * 1000) for d in durations]} ms"
+    # the median, not the maximum: a loaded machine may hold one answer (a blocked loop
+    # holds most of them, each about half a check)
+    assert statistics.median(latencies) < 0.2 * statistics.median(durations), (
+        f"health waited {statistics.median(latencies) * 1000:.0f} ms (median, max "
+        f"{max(latencies) * 1000:.0f}); checks took {[round(d * 1000) for d in durations]} ms"
     )

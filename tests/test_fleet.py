@@ -18,7 +18,7 @@ import pytest
 from tests.fleet_support import EXAMPLE, KEY, SECRET, run_fleet
 from tests.redis_support import free_port, redis_server_binary
 
-pytestmark = pytest.mark.release_independent
+pytestmark = [pytest.mark.release_independent, pytest.mark.xdist_group("load")]
 
 K = 4
 STRESS = os.environ.get("STRESS") == "1"
@@ -55,11 +55,13 @@ def test_with_the_redis_coordinator_a_killed_worker_loses_nothing(tmp_path: Path
     for message_id in fleet.killed_while:
         result = fleet.results[message_id]
         assert result["worker"] != fleet.killed_pid and result["job_try"] >= 2
-    # Server side: each message checked at least once; twice only when an answer was lost
-    # (the fault) or the worker died after its check was processed.
+    # Server side: each message checked at least once, and at most once per try of its job:
+    # the SDK never resent a check that may have been processed (an answer lost to the
+    # fault or to a timeout on a loaded machine, or a worker killed after its check was
+    # processed), arq ran the job again.
     assert set(fleet.check_counts) == set(fleet.results)
-    assert max(fleet.check_counts.values()) <= 3
-    assert fleet.checked_twice <= fleet.faults.get("lost-response", 0) + 4  # MAX_JOBS
+    for message_id, count in fleet.check_counts.items():
+        assert count <= fleet.results[message_id]["job_try"], message_id
     # What a moderator sees is not doubled: one item, one flag per flagged message.
     flagged = {m for m, r in fleet.results.items() if r["recommended_action"] != "keep"}
     assert set(fleet.queue_items) == flagged
