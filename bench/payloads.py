@@ -7,8 +7,9 @@
 - ``*_ns``: the same content with every RFC 3339 timestamp as unix nanoseconds, for
   ``getstream``, whose models require nanoseconds.
 
-The fixtures are read from ``$STREAM_MODERATION_FIXTURES`` or ``../shared/fixtures`` next to
-the repository (where the tests find them too).
+The fixtures are read from ``$STREAM_MODERATION_FIXTURES``, else ``../shared/fixtures`` next
+to the repository (the figures the project has recorded were measured on those), else the
+repository's own ``tests/fixtures`` (built from the spec by ``tests/fixtures/build.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from typing import Any
 __all__ = ["BODIES", "FIXTURES", "body", "to_unix_ns"]
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("STREAM_MODERATION_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+_SHARED = ROOT.parent / "shared" / "fixtures"
+FIXTURES = Path(
+    os.environ.get("STREAM_MODERATION_FIXTURES")
+    or (_SHARED if _SHARED.is_dir() else ROOT / "tests" / "fixtures")
+)
 
 BODIES = ("lean", "lean_ns", "heavy", "queue_page")
 

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,15 @@ def _fetch(
     url = lock["upstream"]["raw_url"].format(
         commit=entry["commit"], path=entry["files"][name]["path"]
     )
-    return _download(url), url
+    try:
+        return _download(url), url
+    except SpecError as exc:
+        host = urllib.parse.urlsplit(url).netloc or url
+        raise SpecError(
+            f"{version}/{name} is not in {local.parent}, and {exc}. Give this machine access "
+            f"to {host}, or put the release's files in {local.parent} "
+            "(STREAM_SPECS_SHARED_DIR names another folder)"
+        ) from None
 
 
 def materialise(version: str | None = None, dest_root: Path | None = None) -> dict[str, Path]:

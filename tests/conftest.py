@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -18,5 +18,5 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 def load_fixture(name: str) -> Any:
-    """A response payload from ../shared/fixtures (realistic bodies built from the spec)."""
+    """A response body from tests/fixtures (built from the spec by tests/fixtures/build.py)."""
     return json.loads((FIXTURES / name).read_text())

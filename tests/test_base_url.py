@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream_moderation import AsyncStream, Stream
-from stream_moderation._base_client import check_base_url
+from stream_moderation._core import check_base_url
 
 KEY, SECRET = "key", "a-secret-that-is-long-enough-for-hs256-keys"
 

@@ -236,6 +236,28 @@ async def test_per_call_options_merge_into_the_request() -> None:
     assert "x-trace" not in second.headers
 
 
+async def test_a_per_call_option_that_does_not_exist_is_refused_before_sending() -> None:
+    """The clients take the per-call options as ``**options``: a misspelt one still fails
+    as an unknown keyword argument would, and nothing is sent."""
+    from stream_moderation._generated.api.moderation import check
+
+    recorder = Recorder(httpx.Response(201, json=CHECK_OK))
+    options: dict[str, Any] = {"timout": 1.0}
+    async with async_client(recorder) as client:
+        with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
+            await client.request(check.OPERATION, "/x", params={}, body=None, **options)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
+            client.paginate(
+                check.OPERATION, lambda cursor: ("/x", {}, None), list, max_items=None, **options
+            )
+    with (
+        sync_client(recorder) as blocking,
+        pytest.raises(TypeError, match="unexpected keyword argument 'timout'"),
+    ):
+        blocking.request(check.OPERATION, "/x", params={}, body=None, **options)
+    assert recorder.requests == []
+
+
 async def test_query_parameters_path_ids_and_the_http_clients_own_settings() -> None:
     recorder = Recorder(httpx.Response(200, json={"duration": "1ms"}))
     http = httpx.AsyncClient(
@@ -779,7 +801,7 @@ def test_client_verifies_and_parses_webhooks_with_its_secret() -> None:
     ],
 )
 async def test_any_valid_json_body_decodes_as_the_stdlib_would(content: bytes) -> None:
-    from stream_moderation._base_client import loads_json
+    from stream_moderation._core import loads_json
 
     assert loads_json(content) == json.loads(content)
     recorder = Recorder(httpx.Response(201, content=content))
@@ -792,7 +814,7 @@ async def test_any_valid_json_body_decodes_as_the_stdlib_would(content: bytes) -
 
 def test_orjson_is_used_when_installed() -> None:
     pytest.importorskip("orjson")
-    from stream_moderation._base_client import loads_json
+    from stream_moderation._core import loads_json
 
     assert loads_json is not json.loads
     with pytest.raises(ValueError):

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import io
 import json
 import shutil
+import threading
 import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from codegen import specs
 from codegen.__main__ import main
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "openapi"
+# The real files of two pinned releases, as `make spec` materialises them (one folder per
+# release, like ../shared/openapi): copied from ../shared/openapi when it is there, else
+# downloaded from the pinned upstream URL (see the `released` fixture).
+SHARED = specs.OPENAPI_DIR
 OLD, NEW = "v228.10.2", "v233.27.0"
 COMMIT = "ba317aff5576c93d1590e994eb574ace1cc36653"
 REAL_LOCK = json.loads(specs.LOCK_PATH.read_text())
+REAL_URLOPEN = urllib.request.urlopen
+
+
+@pytest.fixture(scope="module", autouse=True)
+def released() -> None:
+    """Materialise OLD and NEW with the real lock, before a test points specs elsewhere."""
+    for version in (OLD, NEW):
+        specs.materialise(version, dest_root=SHARED)
 
 
 def sha(path: Path) -> str:
@@ -104,6 +119,58 @@ def test_materialise_downloads_the_pinned_upstream_url(
         f"{base}/moderation-openapi.yaml",
         f"{base}/v2/moderation-serverside-api.yaml",
     ]
+
+
+def test_materialise_downloads_over_http_from_a_local_server(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download path for real (urllib, a socket), against a server holding the files
+    at the upstream layout: <commit>/<path>."""
+    commit = REAL_LOCK["versions"][OLD]["commit"]
+    root = env["tmp"] / "upstream"
+    for name, path in specs.SPEC_FILES.items():
+        target = root / commit / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SHARED / OLD / name, target)
+    _QuietHandler.paths.clear()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            lock = json.loads(env["lock"].read_text())
+            port = server.server_address[1]
+            lock["upstream"]["raw_url"] = f"http://127.0.0.1:{port}/{{commit}}/{{path}}"
+            env["lock"].write_text(json.dumps(lock))
+            monkeypatch.setattr(specs.urllib.request, "urlopen", REAL_URLOPEN)
+            paths = specs.materialise(OLD)
+        finally:
+            server.shutdown()
+    assert sorted(_QuietHandler.paths) == sorted(
+        f"/{commit}/{p}" for p in specs.SPEC_FILES.values()
+    )
+    for name, path in paths.items():
+        assert sha(path) == REAL_LOCK["versions"][OLD]["files"][name]["sha256"]
+
+
+def test_materialise_with_an_unreachable_url_says_what_to_do(env: dict[str, Path]) -> None:
+    with pytest.raises(specs.SpecError) as info:
+        specs.materialise(OLD)
+    message = str(info.value)
+    assert f"{OLD}/moderation-openapi.yaml is not in {env['shared'] / OLD}" in message
+    assert "Give this machine access to raw.githubusercontent.com" in message
+    assert "\n" not in message  # one message, on one line
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _QuietHandler.paths.append(self.path)
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def test_materialise_without_shared_folder_or_network_is_a_clear_error(

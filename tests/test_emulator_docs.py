@@ -76,37 +76,32 @@ def test_the_helpers_response_check_catches_bad_bodies() -> None:
 
 
 def test_public_surface_of_the_testing_package() -> None:
+    """Derived from the package, as httpx's test_exported_members is: every name in
+    ``__all__`` is public, sorted, importable from the module it is said to live in (and in
+    that module's ``__all__``), and the imports type checkers see name the same places."""
+    import ast
+    import importlib
+    import inspect
+
     import stream_moderation.testing as testing
 
-    assert testing.__all__ == [
-        "BUILTIN_BLOCKLISTS",
-        "DEFAULT_API_KEY",
-        "DEFAULT_API_SECRET",
-        "DEFAULT_TRIGGERS",
-        "Classifier",
-        "Detection",
-        "DropConnection",
-        "Emulator",
-        "Fault",
-        "FaultInjector",
-        "FaultRule",
-        "KeywordClassifier",
-        "LostResponse",
-        "NotJSON",
-        "RateLimited",
-        "ServerError",
-        "Stall",
-        "SyncASGITransport",
-        "TrickledBody",
-        "Trigger",
-        "TruncatedBody",
-        "WebhookDelivery",
-        "WrongContentType",
-        "parse_rule",
-        "sign",
-    ]
-    for name in testing.__all__:
-        assert getattr(testing, name) is not None
+    where = testing._WHERE
+    assert testing.__all__ == list(where)
+    assert all(not name.startswith("_") for name in testing.__all__)
+    by_kind = sorted(testing.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    assert testing.__all__ == by_kind  # the order ruff's RUF022 gives a literal __all__
+    for name, module_name in where.items():
+        module = importlib.import_module(f"stream_moderation.testing.{module_name}")
+        assert name in module.__all__, (name, module_name)
+        assert getattr(testing, name) is getattr(module, name)
+    static = {
+        alias.name: (node.module, alias.asname)
+        for node in ast.walk(ast.parse(inspect.getsource(testing)))
+        if isinstance(node, ast.ImportFrom) and node.level == 1
+        for alias in node.names
+    }
+    assert static == {name: (module, name) for name, module in where.items()}
+    assert set(dir(testing)) == set(testing.__all__)
     with pytest.raises(AttributeError):
         _ = testing.Nope  # type: ignore[attr-defined]
 

@@ -19,7 +19,7 @@ import pytest
 
 from stream_moderation.testing import BUILTIN_BLOCKLISTS, DEFAULT_TRIGGERS, KeywordClassifier
 from stream_moderation.testing._classifier import mask_matches
-from stream_moderation.testing._engine import evaluate
+from stream_moderation.testing._policy import evaluate
 from tests.emulator_support import KEY, headers
 from tests.served_process import ServedEmulator, emulator_process
 

@@ -31,7 +31,7 @@ from .generated_versions import (
     walk,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_MODELS = {
     "check_response_heavy_ns.json": "CheckResponse",
     "check_response_heavy_rfc3339.json": "CheckResponse",

@@ -5,15 +5,15 @@ whose ``data`` is the parsed model; failures raise a ``StreamError`` subclass. T
 are in ``stream_moderation.models``.
 """
 
-from ._base_client import (
+from ._bulk import CheckItem, CheckResult
+from ._client import AsyncStream, ForkError, Stream
+from ._core import (
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from ._bulk import CheckItem, CheckResult
-from ._client import AsyncStream, ForkError, Stream
 from ._exceptions import (
     APIConnectionError,
     APIError,

@@ -37,6 +37,7 @@ How it runs depends on how it is used, so that no request outlives the loop cons
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import sys
@@ -182,6 +183,8 @@ class CheckResult(Generic[ItemT]):
 
 Send: TypeAlias = Callable[[dict[str, Any]], Awaitable["StreamResponse[CheckResponse]"]]
 """Sends one ``check`` with these arguments (the call's own retries, 429 excepted)."""
+SyncSend: TypeAlias = Callable[[dict[str, Any]], "StreamResponse[CheckResponse]"]
+"""The same, blocking: the sync batch runs it in a worker thread."""
 
 
 class _Batch(Generic[ItemT]):
@@ -448,6 +451,19 @@ class _BatchView(Generic[ItemT]):
         return self._batch.paused_seconds
 
 
+class _State(enum.Enum):
+    """Where an ``AsyncCheckBatch`` is in its life (the way httpx's ``ClientState`` is)."""
+
+    NEW = "new"
+    """Neither entered nor iterated yet."""
+    ROUNDS = "rounds"
+    """Iterated outside ``async with``: requests run in rounds, while the loop waits."""
+    BLOCK = "block"
+    """Entered with ``async with``: requests run for the whole block."""
+    CLOSED = "closed"
+    """The block was left, or a round failed or was cancelled: no more results."""
+
+
 class AsyncCheckBatch(_BatchView[ItemT]):
     """The results of ``check_many`` on ``AsyncStream``, one ``CheckResult`` per item.
 
@@ -460,12 +476,12 @@ class AsyncCheckBatch(_BatchView[ItemT]):
         self._batch = batch
         self._send = send
         self._task_group: TaskGroup | None = None
-        self._mode = "new"  # new, rounds, block, closed
+        self._state = _State.NEW
 
     async def __aenter__(self) -> Self:
-        if self._mode != "new":
+        if self._state is not _State.NEW:
             raise RuntimeError("a check_many batch is entered once, before iterating it")
-        self._mode = "block"
+        self._state = _State.BLOCK
         self._batch.open()
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -480,7 +496,7 @@ class AsyncCheckBatch(_BatchView[ItemT]):
         tb: TracebackType | None,
     ) -> None:
         task_group, self._task_group = self._task_group, None
-        self._mode = "closed"
+        self._state = _State.CLOSED
         assert task_group is not None
         task_group.cancel_scope.cancel()
         try:
@@ -497,9 +513,9 @@ class AsyncCheckBatch(_BatchView[ItemT]):
 
     async def __anext__(self) -> CheckResult[ItemT]:
         batch = self._batch
-        if self._mode == "new":
-            self._mode = "rounds"
-        elif self._mode == "closed":
+        if self._state is _State.NEW:
+            self._state = _State.ROUNDS
+        elif self._state is _State.CLOSED:
             raise RuntimeError("this check_many batch was closed or cancelled")
         while True:
             result = batch.take()
@@ -508,13 +524,13 @@ class AsyncCheckBatch(_BatchView[ItemT]):
             if batch.finished:
                 batch.raise_fatal()
                 raise StopAsyncIteration
-            if self._mode == "block":
+            if self._state is _State.BLOCK:
                 await batch.wait_for_change()
                 continue
             try:
                 await batch.run_round(self._send)
             except BaseException:
-                self._mode = "closed"
+                self._state = _State.CLOSED
                 raise
 
 
@@ -527,11 +543,9 @@ class CheckBatch(_BatchView[ItemT]):
     nothing running. Also a context manager, for symmetry with the async batch.
     """
 
-    def __init__(
-        self, batch: _Batch[ItemT], check: Callable[..., StreamResponse[CheckResponse]]
-    ) -> None:
+    def __init__(self, batch: _Batch[ItemT], send: SyncSend) -> None:
         self._batch = batch
-        self._check_call = check
+        self._send = send
         self._closed = False
 
     def __enter__(self) -> Self:
@@ -571,10 +585,10 @@ class CheckBatch(_BatchView[ItemT]):
 
     async def _round(self) -> None:
         limiter = anyio.CapacityLimiter(self._batch.concurrency)
-        check = self._check_call
+        send_blocking = self._send
 
         async def send(kwargs: dict[str, Any]) -> StreamResponse[CheckResponse]:
-            call = functools.partial(check, **kwargs)
+            call = functools.partial(send_blocking, kwargs)
             return await anyio.to_thread.run_sync(call, limiter=limiter)
 
         await self._batch.run_round(send)

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, Unpack
 
 import anyio
 import attrs
@@ -28,7 +28,8 @@ import httpx
 
 from . import _deadline, webhooks
 from ._auth import Credentials
-from ._base_client import (
+from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
+from ._core import (
     ATTEMPT_PROGRESS,
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
@@ -36,13 +37,14 @@ from ._base_client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    Attempt,
+    Attempted,
     Call,
     ClientCore,
-    Retry,
+    RequestOptions,
     TimeoutTypes,
     check_base_url,
 )
-from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
 from ._exceptions import ArgumentTypeError, ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
 from ._generated.types import UNSET, Operation, StreamResponse, Unset
@@ -58,7 +60,6 @@ T = TypeVar("T")
 PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
-_NOT_GIVEN: Any = UNSET
 _BODY_ERRORS = (httpx.RequestError, BodyTooLarge, UnsupportedEncoding, zlib.error)
 
 
@@ -418,9 +419,9 @@ class AsyncStream(_ClientBase):
     def with_options(
         self,
         *,
-        timeout: TimeoutTypes | Unset = _NOT_GIVEN,
+        timeout: TimeoutTypes | Unset = UNSET,
         max_retries: int | None = None,
-        deadline: float | Unset | None = _NOT_GIVEN,
+        deadline: float | Unset | None = UNSET,
         retry_unsafe: bool | None = None,
         max_response_bytes: int | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -442,65 +443,54 @@ class AsyncStream(_ClientBase):
         *,
         params: dict[str, Any],
         body: dict[str, Any] | None,
-        timeout: TimeoutTypes | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> StreamResponse[T]:
         """Send one operation's request, retrying as the core says; used by ``moderation``."""
-        core = self._core
         http = self._http
-        call = core.start(
-            operation,
-            core.build_request(
-                http,
-                operation,
-                url,
-                params,
-                body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            ),
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-        )
+        call = self._core.start_call(http, operation, url, params, body, options)
+        steps = self._core.attempts(call, asynchronous=True)
         limits = self._rate_limits
         key = self._rate_limit_key(operation.name)
+        step = next(steps)
         while True:
-            if limits is not None:
-                await self._wait_for_limits(call, limits, key)
-            seconds = core.begin_attempt(call, asynchronous=True)
-            response: httpx.Response | None = None
-            content: bytes | None = None
-            failure: BaseException | None = None
-            progress = ATTEMPT_PROGRESS.set(call.progress)
+            attempted: Attempted | None = None
+            if isinstance(step, Attempt):
+                attempted = await self._attempt(http, call, step.seconds)
+                if limits is not None and attempted[0] is not None:
+                    await limits.report(key, attempted[0].status_code, attempted[0].headers)
+            else:
+                if step.seconds is not None:
+                    await anyio.sleep(step.seconds)
+                if limits is not None:
+                    await self._wait_for_limits(call, limits, key)
             try:
-                with anyio.fail_after(seconds) if seconds is not None else _no_limit():
-                    response = await http.send(call.request, stream=True)
-                    try:
-                        content = await _read(response, core.body_for(call, response))
-                    finally:
-                        await response.aclose()
-            except TimeoutError as exc:  # the attempt's scope, not an httpx timeout
-                failure = exc
-            except _BODY_ERRORS as exc:
-                failure = exc
-            finally:
-                ATTEMPT_PROGRESS.reset(progress)
-            if limits is not None and response is not None:
-                await limits.report(key, response.status_code, response.headers)
-            # decided outside the except blocks: a raised error has no __context__ holding
-            # the original httpx error (and its request's headers)
-            outcome = core.after_attempt(call, response, content, failure)
-            if not isinstance(outcome, Retry):
-                return outcome
-            await anyio.sleep(outcome.delay)
+                step = steps.send(attempted)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    async def _attempt(
+        self, http: httpx.AsyncClient, call: Call, seconds: float | None
+    ) -> Attempted:
+        response: httpx.Response | None = None
+        content: bytes | None = None
+        failure: BaseException | None = None
+        progress = ATTEMPT_PROGRESS.set(call.progress)
+        try:
+            with anyio.fail_after(seconds) if seconds is not None else _no_limit():
+                response = await http.send(call.request, stream=True)
+                try:
+                    content = await _read(response, self._core.body_for(call, response))
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:  # the attempt's scope, not an httpx timeout
+            failure = exc
+        except _BODY_ERRORS as exc:
+            failure = exc
+        finally:
+            ATTEMPT_PROGRESS.reset(progress)
+        # decided by the core outside these except blocks: a raised error has no
+        # __context__ holding the original httpx error (and its request's headers)
+        return response, content, failure
 
     async def _wait_for_limits(self, call: Call, limits: RateLimitCoordinator, key: str) -> None:
         """Wait for the coordinator, leaving the attempt its time before the deadline.
@@ -527,29 +517,10 @@ class AsyncStream(_ClientBase):
         items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
-        timeout: TimeoutTypes | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncItems[ItemT]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return AsyncItems(
-            self,
-            operation,
-            request,
-            items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-        )
+        return AsyncItems(self, operation, request, items, max_items=max_items, **options)
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
@@ -635,9 +606,9 @@ class Stream(_ClientBase):
     def with_options(
         self,
         *,
-        timeout: TimeoutTypes | Unset = _NOT_GIVEN,
+        timeout: TimeoutTypes | Unset = UNSET,
         max_retries: int | None = None,
-        deadline: float | Unset | None = _NOT_GIVEN,
+        deadline: float | Unset | None = UNSET,
         retry_unsafe: bool | None = None,
         max_response_bytes: int | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -659,57 +630,43 @@ class Stream(_ClientBase):
         *,
         params: dict[str, Any],
         body: dict[str, Any] | None,
-        timeout: TimeoutTypes | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> StreamResponse[T]:
         """Send one operation's request, retrying as the core says; used by ``moderation``."""
-        core = self._core
         http = self._http
-        call = core.start(
-            operation,
-            core.build_request(
-                http,
-                operation,
-                url,
-                params,
-                body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            ),
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-        )
+        call = self._core.start_call(http, operation, url, params, body, options)
+        steps = self._core.attempts(call, asynchronous=False)
+        step = next(steps)
         while True:
-            seconds = core.begin_attempt(call, asynchronous=False)
-            response: httpx.Response | None = None
-            content: bytes | None = None
-            failure: BaseException | None = None
-            ends = None if seconds is None else time.monotonic() + seconds
-            attempt_ends = _deadline.ATTEMPT_ENDS.set(ends)
-            progress = ATTEMPT_PROGRESS.set(call.progress)
+            attempted: Attempted | None = None
+            if isinstance(step, Attempt):
+                attempted = self._attempt(http, call, step.seconds)
+            elif step.seconds is not None:
+                time.sleep(step.seconds)
             try:
-                response = http.send(call.request, stream=True)
-                try:
-                    content = _read_sync(response, core.body_for(call, response), ends)
-                finally:
-                    response.close()
-            except _BODY_ERRORS as exc:
-                failure = exc
+                step = steps.send(attempted)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def _attempt(self, http: httpx.Client, call: Call, seconds: float | None) -> Attempted:
+        response: httpx.Response | None = None
+        content: bytes | None = None
+        failure: BaseException | None = None
+        ends = None if seconds is None else time.monotonic() + seconds
+        attempt_ends = _deadline.ATTEMPT_ENDS.set(ends)
+        progress = ATTEMPT_PROGRESS.set(call.progress)
+        try:
+            response = http.send(call.request, stream=True)
+            try:
+                content = _read_sync(response, self._core.body_for(call, response), ends)
             finally:
-                ATTEMPT_PROGRESS.reset(progress)
-                _deadline.ATTEMPT_ENDS.reset(attempt_ends)
-            outcome = core.after_attempt(call, response, content, failure)
-            if not isinstance(outcome, Retry):
-                return outcome
-            time.sleep(outcome.delay)
+                response.close()
+        except _BODY_ERRORS as exc:
+            failure = exc
+        finally:
+            ATTEMPT_PROGRESS.reset(progress)
+            _deadline.ATTEMPT_ENDS.reset(attempt_ends)
+        return response, content, failure
 
     def paginate(
         self,
@@ -718,29 +675,10 @@ class Stream(_ClientBase):
         items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
-        timeout: TimeoutTypes | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Items[ItemT]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return Items(
-            self,
-            operation,
-            request,
-            items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-        )
+        return Items(self, operation, request, items, max_items=max_items, **options)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, Self, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Self, TypeVar, Unpack
 
-import httpx
-
+from ._core import RequestOptions, check_options
 from ._generated.errors import ArgumentValueError
 from ._generated.resources import AsyncRequester, PageRequest, SyncRequester
-from ._generated.types import UNSET, Operation, Unset
+from ._generated.types import Operation
 
 __all__ = ["AsyncItems", "Items"]
 
@@ -40,13 +39,7 @@ class _Pager(Generic[RequesterT, ItemT]):
         items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
-        timeout: float | httpx.Timeout | Unset | None,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        max_retries: int | None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ArgumentValueError("max_items must be >= 0")
@@ -55,15 +48,8 @@ class _Pager(Generic[RequesterT, ItemT]):
         self._build = request
         self._items: Callable[[Any], Sequence[ItemT]] = items
         self._max_items = max_items
-        self._options: dict[str, Any] = {
-            "timeout": timeout,
-            "extra_headers": extra_headers,
-            "extra_query": extra_query,
-            "extra_body": extra_body,
-            "max_retries": max_retries,
-            "deadline": deadline,
-            "retry_unsafe": retry_unsafe,
-        }
+        check_options(options)
+        self._options = options
         # Built now, so that bad arguments fail at the call, not at the first iteration.
         self._next_request: tuple[str, dict[str, Any], dict[str, Any] | None] | None = request(None)
         self._cursor: str | None = None

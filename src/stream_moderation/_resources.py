@@ -18,6 +18,7 @@ from ._generated.resources import AsyncModerationResource, ModerationResource
 from ._generated.types import UNSET, StreamResponse, Unset
 
 if TYPE_CHECKING:
+    from ._bulk import _Batch
     from ._client import AsyncStream, Stream
     from ._generated.models.check_response import CheckResponse
 
@@ -25,6 +26,20 @@ __all__ = ["AsyncModeration", "Moderation"]
 
 DEFAULT_CONCURRENCY = 10
 DEFAULT_RATE_LIMIT_RETRIES = 8
+
+
+def _new_batch(
+    client: AsyncStream | Stream, items: Iterable[ItemT] | AsyncIterable[ItemT], **settings: Any
+) -> _Batch[ItemT]:
+    """A batch that follows the client's retry policy and waits for its coordinator (its
+    own ``LocalRateLimits`` when the client has none)."""
+    return new_batch(
+        items,
+        policy=client._core.retry_policy,
+        rate_limits=client.rate_limits,
+        key=client._rate_limit_key("check"),
+        **settings,
+    )
 
 
 class AsyncModeration(AsyncModerationResource):
@@ -76,7 +91,8 @@ class AsyncModeration(AsyncModerationResource):
         requests going while the loop body runs; leaving the block, like breaking out of a
         plain ``async for``, leaves no request running.
         """
-        batch = new_batch(
+        batch = _new_batch(
+            self._client,
             items,
             concurrency=concurrency,
             config_key=config_key,
@@ -84,10 +100,7 @@ class AsyncModeration(AsyncModerationResource):
             defaults=defaults,
             progress=progress,
             total=total,
-            policy=self._client._core.retry_policy,
             rate_limit_retries=rate_limit_retries,
-            rate_limits=self._client.rate_limits,
-            key=self._client._rate_limit_key("check"),
         )
         check = self._client._pausing_client().moderation.check
 
@@ -137,7 +150,8 @@ class Moderation(ModerationResource):
         """
         if isinstance(items, AsyncIterable):
             raise ArgumentTypeError("an async iterable of items needs AsyncStream's check_many")
-        batch = new_batch(
+        batch = _new_batch(
+            self._client,
             items,
             concurrency=concurrency,
             config_key=config_key,
@@ -145,12 +159,11 @@ class Moderation(ModerationResource):
             defaults=defaults,
             progress=progress,
             total=total,
-            policy=self._client._core.retry_policy,
             rate_limit_retries=rate_limit_retries,
         )
         check = self._client._pausing_client().moderation.check
 
-        def send(**kwargs: Any) -> StreamResponse[CheckResponse]:
+        def send(kwargs: dict[str, Any]) -> StreamResponse[CheckResponse]:
             return check(
                 **kwargs, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
             )

@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'pip install "stream-moderation[aiohttp]"'
     ) from exc
 
-from ._base_client import ATTEMPT_PROGRESS, DEFAULT_LIMITS
+from ._core import ATTEMPT_PROGRESS, DEFAULT_LIMITS
 
 __all__ = ["AiohttpTransport"]
 

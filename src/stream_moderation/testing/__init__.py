@@ -23,88 +23,64 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from ._classifier import (
-        BUILTIN_BLOCKLISTS,
-        DEFAULT_TRIGGERS,
-        Classifier,
-        Detection,
-        KeywordClassifier,
-        Trigger,
-    )
-    from ._emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
-    from ._faults import (
-        DropConnection,
-        Fault,
-        LostResponse,
-        NotJSON,
-        RateLimited,
-        ServerError,
-        Stall,
-        TrickledBody,
-        TruncatedBody,
-        WrongContentType,
-    )
-    from ._injector import FaultInjector, FaultRule, parse_rule
-    from ._transport import SyncASGITransport
-    from ._webhooks import WebhookDelivery, sign
-
-__all__ = [
-    "BUILTIN_BLOCKLISTS",
-    "DEFAULT_API_KEY",
-    "DEFAULT_API_SECRET",
-    "DEFAULT_TRIGGERS",
-    "Classifier",
-    "Detection",
-    "DropConnection",
-    "Emulator",
-    "Fault",
-    "FaultInjector",
-    "FaultRule",
-    "KeywordClassifier",
-    "LostResponse",
-    "NotJSON",
-    "RateLimited",
-    "ServerError",
-    "Stall",
-    "SyncASGITransport",
-    "TrickledBody",
-    "Trigger",
-    "TruncatedBody",
-    "WebhookDelivery",
-    "WrongContentType",
-    "parse_rule",
-    "sign",
-]
-
-# Imported on first use, so that the pytest plugin (a submodule) loads without Starlette.
+# The public names and the module each lives in: the one list of this package's surface.
+# They are imported on first use, so that the pytest plugin (a submodule) loads without
+# Starlette.
 _WHERE = {
     "BUILTIN_BLOCKLISTS": "_classifier",
+    "DEFAULT_API_KEY": "_emulator",
+    "DEFAULT_API_SECRET": "_emulator",
     "DEFAULT_TRIGGERS": "_classifier",
     "Classifier": "_classifier",
     "Detection": "_classifier",
-    "KeywordClassifier": "_classifier",
-    "Trigger": "_classifier",
-    "DEFAULT_API_KEY": "_emulator",
-    "DEFAULT_API_SECRET": "_emulator",
-    "Emulator": "_emulator",
-    "SyncASGITransport": "_transport",
     "DropConnection": "_faults",
+    "Emulator": "_emulator",
     "Fault": "_faults",
+    "FaultInjector": "_injector",
+    "FaultRule": "_injector",
+    "KeywordClassifier": "_classifier",
     "LostResponse": "_faults",
     "NotJSON": "_faults",
     "RateLimited": "_faults",
     "ServerError": "_faults",
     "Stall": "_faults",
+    "SyncASGITransport": "_transport",
     "TrickledBody": "_faults",
+    "Trigger": "_classifier",
     "TruncatedBody": "_faults",
-    "WrongContentType": "_faults",
-    "FaultInjector": "_injector",
-    "FaultRule": "_injector",
-    "parse_rule": "_injector",
     "WebhookDelivery": "_webhooks",
+    "WrongContentType": "_faults",
+    "parse_rule": "_injector",
     "sign": "_webhooks",
 }
+__all__ = list(_WHERE)
+
+if TYPE_CHECKING:  # the same names for type checkers; tests/test_emulator_docs.py compares
+    from ._classifier import BUILTIN_BLOCKLISTS as BUILTIN_BLOCKLISTS
+    from ._classifier import DEFAULT_TRIGGERS as DEFAULT_TRIGGERS
+    from ._classifier import Classifier as Classifier
+    from ._classifier import Detection as Detection
+    from ._classifier import KeywordClassifier as KeywordClassifier
+    from ._classifier import Trigger as Trigger
+    from ._emulator import DEFAULT_API_KEY as DEFAULT_API_KEY
+    from ._emulator import DEFAULT_API_SECRET as DEFAULT_API_SECRET
+    from ._emulator import Emulator as Emulator
+    from ._faults import DropConnection as DropConnection
+    from ._faults import Fault as Fault
+    from ._faults import LostResponse as LostResponse
+    from ._faults import NotJSON as NotJSON
+    from ._faults import RateLimited as RateLimited
+    from ._faults import ServerError as ServerError
+    from ._faults import Stall as Stall
+    from ._faults import TrickledBody as TrickledBody
+    from ._faults import TruncatedBody as TruncatedBody
+    from ._faults import WrongContentType as WrongContentType
+    from ._injector import FaultInjector as FaultInjector
+    from ._injector import FaultRule as FaultRule
+    from ._injector import parse_rule as parse_rule
+    from ._transport import SyncASGITransport as SyncASGITransport
+    from ._webhooks import WebhookDelivery as WebhookDelivery
+    from ._webhooks import sign as sign
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The emulator's engine room: state, settings, clock and ids, with no HTTP in sight.
+"""The emulator's back end: state, settings, clock and ids, with no HTTP in sight.
 
 ``Backend`` is what the operation handlers work on. It is shared by the ASGI app (async,
 any event loop) and by the sync transport's thread, so a lock serialises the handlers;

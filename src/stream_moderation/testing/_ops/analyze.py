@@ -20,8 +20,8 @@ from typing import Any
 
 from ..._generated.events import EVENT_MODELS
 from .._classifier import SEVERITIES, severity_rank
-from .._engine import evaluate, recommend
 from .._errors import input_error, not_found
+from .._policy import evaluate, recommend
 from .._state import Config
 from . import Call, handler
 from .checks import default_config, find_config

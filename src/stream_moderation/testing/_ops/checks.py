@@ -10,8 +10,8 @@ from typing import Any
 
 from ..._generated.types import Timestamp
 from .._classifier import BUILTIN_BLOCKLISTS, mask_matches, severity_rank
-from .._engine import Evaluation, Hit, evaluate, flood_problem, normalise_text, recommend
 from .._errors import input_error, not_found
+from .._policy import Evaluation, Hit, evaluate, flood_problem, normalise_text, recommend
 from .._query import Field, Query
 from .._render import render_item
 from .._state import SENT_TEXTS_PER_USER, Config, SentText, State

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._engine import flood_problem
 from .._errors import input_error, not_found
+from .._policy import flood_problem
 from .._query import Field, Query
 from .._render import render_config
 from .._state import Config

@@ -24,8 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._classifier import SEVERITIES, normalise_label, severity_rank
-from .._engine import evaluate, recommend
 from .._errors import input_error, not_found
+from .._policy import evaluate, recommend
 from .._state import Config, PolicyTestRun, PolicyTestSet
 from .._wire import ts
 from . import Call, handler

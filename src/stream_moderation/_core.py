@@ -31,10 +31,10 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import attrs
 import httpx
@@ -76,15 +76,35 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "REFUSED_STATUSES",
+    "Attempt",
+    "Attempted",
     "Call",
     "ClientCore",
     "Progress",
+    "RequestOptions",
     "Retry",
     "TimeoutTypes",
+    "Wait",
 ]
 
 T = TypeVar("T")
 TimeoutTypes = float | httpx.Timeout | None
+
+
+class RequestOptions(TypedDict, total=False):
+    """The per-call options every operation takes, as its methods pass them to a client's
+    ``request`` (a key left out: the client's own setting)."""
+
+    timeout: TimeoutTypes | Unset
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+    max_retries: int | None
+    deadline: float | Unset | None
+    retry_unsafe: bool | None
+
+
+_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
 
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -190,6 +210,26 @@ class Retry:
 
     delay: float
     error: Exception
+
+
+@attrs.define
+class Wait:
+    """A step of ``ClientCore.attempts``: before the next attempt, sleep ``seconds`` (None
+    before the first), then wait for the client's rate-limit coordinator, if it has one."""
+
+    seconds: float | None
+
+
+@attrs.define
+class Attempt:
+    """A step of ``ClientCore.attempts``: send the request and read its body within
+    ``seconds`` (None: unbounded); the driver sends back ``(response, content, failure)``."""
+
+    seconds: float | None
+
+
+Attempted = tuple[httpx.Response | None, bytes | None, BaseException | None]
+"""What an attempt got: the response (if any), its body (if read whole) and the failure."""
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
@@ -423,6 +463,54 @@ class ClientCore:
             deadline=self.deadline if deadline is UNSET else _deadline(deadline),
             started=time.monotonic(),
         )
+
+    def start_call(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        operation: Operation[Any],
+        url: str,
+        params: dict[str, Any],
+        body: dict[str, Any] | None,
+        options: RequestOptions,
+    ) -> Call:
+        """Build the request of a call with its per-call options, and start the call."""
+        check_options(options)
+        request = self.build_request(
+            http,
+            operation,
+            url,
+            params,
+            body,
+            timeout=options.get("timeout", UNSET),
+            extra_headers=options.get("extra_headers"),
+            extra_query=options.get("extra_query"),
+            extra_body=options.get("extra_body"),
+        )
+        return self.start(
+            operation,
+            request,
+            max_retries=options.get("max_retries"),
+            deadline=options.get("deadline", UNSET),
+            retry_unsafe=options.get("retry_unsafe"),
+        )
+
+    def attempts(
+        self, call: Call, *, asynchronous: bool
+    ) -> Generator[Wait | Attempt, Attempted | None, StreamResponse[Any]]:
+        """The attempts of one call, as steps for a client to carry out (the way httpx
+        drives an ``Auth.auth_flow``): a ``Wait``, then an ``Attempt`` to which the client
+        sends what it got, and so on until it returns the response or raises the typed
+        error. Every decision is taken here; the sync and async clients only do the I/O."""
+        wait = Wait(None)
+        while True:
+            yield wait
+            seconds = self.begin_attempt(call, asynchronous=asynchronous)
+            attempted = yield Attempt(seconds)
+            assert attempted is not None
+            outcome = self.after_attempt(call, *attempted)
+            if not isinstance(outcome, Retry):
+                return outcome
+            wait = Wait(outcome.delay)
 
     def begin_attempt(self, call: Call, *, asynchronous: bool) -> float | None:
         """Seconds the next attempt may take (None: unbounded); sets its phase timeouts
@@ -809,6 +897,13 @@ def _header_error(exc: BaseException, where: str) -> Exception:
             f"{exc.object[exc.start : exc.end]!r}; nothing was sent"
         )
     return ArgumentTypeError(f"{where}: header names and values must be strings ({exc})")
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Refuse a per-call option that does not exist, as a keyword argument would be."""
+    if not _OPTION_NAMES.issuperset(options):
+        name = min(set(options) - _OPTION_NAMES)
+        raise TypeError(f"request() got an unexpected keyword argument {name!r}")
 
 
 def _timeout(value: Any) -> httpx.Timeout:
