@@ -107,9 +107,15 @@ def best_time(work: Callable[[], object], runs: int, good_enough: float = 0.0) -
 @pytest.mark.parametrize("unit", UNITS)
 def test_text_work_is_linear_in_the_text(unit: str) -> None:
     small, big = text_of(unit, 16 * KIB), text_of(unit, 128 * KIB)
-    small_time = best_time(lambda: all_text_work(small), runs=5)
-    bound = 8 * SLACK * small_time
-    big_time = best_time(lambda: all_text_work(big), runs=3, good_enough=bound)
+    small_time = big_time = float("inf")
+    # the small and the big text in turns, so that a moment of load on a busy machine
+    # slows one round of both rather than the big one alone
+    for _ in range(3):
+        small_time = min(small_time, best_time(lambda: all_text_work(small), runs=3))
+        bound = 8 * SLACK * small_time
+        big_time = min(big_time, best_time(lambda: all_text_work(big), runs=1))
+        if big_time <= bound or big_time > 10 * bound:
+            break
     assert big_time <= bound, (
         f"{unit!r}: 128 KB took {big_time * 1000:.1f} ms, "
         f"16 KB {small_time * 1000:.2f} ms (x{big_time / small_time:.0f}; linear is x8)"
