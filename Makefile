@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
-EXTRAS ?= dev,testing,rich,aiohttp,orjson,redis
+EXTRAS ?= dev,docs,testing,rich,aiohttp,orjson,redis
 # `make bench` runs in a virtualenv of its own: the SDK with every optional speedup, plus
 # getstream 7.0.0 to compare with (kept out of .venv so the tests never see it).
 BENCH_VENV := .venv-bench
@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 GETSTREAM_VENV := .venv-getstream
 GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
-.PHONY: install need-redis test test-releases generate check-generated spec spec-diff pin-spec \
+.PHONY: install docs dist need-redis test test-releases generate check-generated spec spec-diff pin-spec \
 	changelog default-release lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -84,11 +84,21 @@ need-redis:
 	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; }
 
+# The docs site, into build/site; --strict: a broken link, anchor or reference fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+
+# A wheel (and nothing else) in dist/, to install elsewhere: pip install "dist/<wheel>[testing]".
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/*.whl
+
 # Workers for pytest (pytest-xdist): the suite mostly waits on sockets and timers, so more
 # workers than CPUs pay off; TEST_WORKERS=0 runs it in this process. The tests that load
 # the machine (the load run, the fleet, the benchmarks: xdist_group "load") run one at a time.
 TEST_WORKERS ?= 3
-test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck
+test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck docs
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
@@ -112,4 +122,4 @@ demo: $(STAMP)
 	$(PY) examples/getting_started.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) build
+	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) build dist

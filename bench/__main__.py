@@ -307,7 +307,7 @@ def run_profile(urls: dict[str, str], quick: bool) -> dict[str, Any]:
 
 
 def update_readme(readme: Path, tables: str) -> None:
-    """Put a full run's tables between the README's bench markers (if it has them)."""
+    """Put a full run's tables between the bench markers of docs/performance.md (if it has them)."""
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         return
@@ -394,8 +394,8 @@ def main() -> None:
     text = write_report(results, args.out, chart=not args.no_chart)
     print(text)
     if not args.quick and set(only) == set(SECTIONS) and args.out == DEFAULT_OUT:
-        update_readme(ROOT / "README.md", (args.out / "latest.md").read_text())
-        print("README.md: Performance tables updated", file=sys.stderr)
+        update_readme(ROOT / "docs" / "performance.md", (args.out / "latest.md").read_text())
+        print("docs/performance.md: tables updated", file=sys.stderr)
 
 
 if __name__ == "__main__":

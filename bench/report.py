@@ -51,7 +51,7 @@ def _div(a: float | None, b: float | None) -> float | None:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 6: what was measured, the bound, and whether it holds."""
+    """Each performance target: what was measured, the bound, and whether it holds."""
     rows: list[dict[str, Any]] = []
 
     def add(name: str, value: float | None, bound: float, at_most: bool) -> None:
@@ -326,7 +326,7 @@ def tables(results: dict[str, Any]) -> str:
         ]
         for t in targets(results)
     ]
-    out.append("\n### Targets (issue 6)\n")
+    out.append("\n### Targets\n")
     out.append(_table(["target", "measured", "bound", "met"], rows))
     # one blank line between blocks (Markdown wants them around tables)
     return "\n\n".join(block.strip("\n") for block in out) + "\n"

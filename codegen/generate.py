@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from . import specs
+from .docs import DocTables
+from .examples import EXAMPLES, sync_form
 from .merge import merge
 from .normalise import iter_operations, normalise
 from .resend import retry_classes
@@ -224,9 +226,22 @@ def render(
                         return prop
         _fail(f"{endpoint.name}: no response field {paginated[endpoint.name]!r} to page through")
 
+    docs = DocTables(spec, data.models, config, event_types)
     project.env.filters["py_name"] = _py_name
     project.env.filters["raw"] = _raw
     project.env.globals.update(
+        model_doc=docs.model_doc,
+        field_doc=docs.field_doc,
+        first_sentence=docs.first_sentence,
+        headline=docs.headline,
+        enum_owner=docs.enum_owner,
+        enum_note=docs.ENUM_NOTE,
+        enum_constants=docs.enum_constants,
+        documented_enums=docs.documented_enums,
+        null_element_fields=docs.null_element_fields,
+        reserved_names=docs.RESERVED_NAMES,
+        examples=EXAMPLES,
+        sync_form=sync_form,
         fail=_fail,
         py_name=_py_name,
         model_named=models_by_name.__getitem__,

@@ -15,16 +15,19 @@ from typing import Any
 
 __all__ = [
     "ALIAS_PATH_PREFIX",
+    "DOCUMENTED_ENUMS",
     "TRANSFORMS",
     "NormalisationError",
     "add_missing_success_responses",
     "declare_path_parameters",
+    "documented_enums",
     "drop_alias_operations",
     "drop_schema_level_nullable",
     "drop_titles",
     "go_time_as_timestamp",
     "iter_schemas",
     "mark_inline_maps",
+    "mark_nullable_elements",
     "normalise",
     "number_date_time_as_timestamp",
     "single_resource_tag",
@@ -72,6 +75,31 @@ def iter_schemas(spec: Spec) -> Iterator[dict[str, Any]]:
         for body in bodies:
             for media in body.get("content", {}).values():
                 yield from _iter_subschemas(media.get("schema"))
+
+
+def mark_nullable_elements(spec: Spec) -> list[str]:
+    """An array whose items refer to a schema that is nullable as a whole (a Go pointer
+    type: a nil in a slice is sent as null) may hold null elements; once schema-level
+    nullability is dropped, that is recorded on the array (`x-nullable-items`) and on maps
+    of such values (`x-nullable-values`). The models drop those nulls when they parse
+    (and count them; `to_dict` puts them back), instead of failing."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    nullable = {f"#/components/schemas/{name}" for name, s in schemas.items() if s.get("nullable")}
+
+    def is_nullable(element: Any) -> bool:
+        return isinstance(element, dict) and (
+            element.get("nullable") is True or element.get("$ref") in nullable
+        )
+
+    arrays = maps = 0
+    for schema in iter_schemas(spec):
+        if schema.get("type") == "array" and is_nullable(schema.get("items")):
+            schema["x-nullable-items"] = True
+            arrays += 1
+        elif schema.get("type") == "object" and is_nullable(schema.get("additionalProperties")):
+            schema["x-nullable-values"] = True
+            maps += 1
+    return [f"{arrays} arrays and {maps} maps of nullable elements marked"] if arrays + maps else []
 
 
 def drop_schema_level_nullable(spec: Spec) -> list[str]:
@@ -220,9 +248,72 @@ def single_resource_tag(spec: Spec) -> list[str]:
     return []
 
 
+DOCS_PYTHON = "https://getstream.io/moderation/docs/python/"
+DOCS_WEBHOOKS = "https://getstream.io/moderation/docs/python/content-moderation/webhooks.md"
+DOCS_REVIEW_QUEUE = (
+    "https://getstream.io/moderation/docs/go-golang/content-moderation/review-queue/"
+)
+SPEC_TEXT = "the field's description in the spec"
+
+DOCUMENTED_ENUMS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    # (schema, field, values, source): string fields whose values the docs (or the spec's
+    # own prose) list, where the spec has no `enum`. Labels are not here: the docs give
+    # examples (SPAM, HARASSMENT, ...) and "40+ harm types", never the list.
+    ("CheckResponse", "recommended_action", ("keep", "flag", "remove"), DOCS_PYTHON),
+    # the docs say complete/partial; the spec's text says "completed or pending"
+    ("CheckResponse", "status", ("complete", "partial"), DOCS_PYTHON),
+    (
+        "ModerationCheckCompletedEvent",
+        "recommended_action",
+        ("keep", "flag", "remove"),
+        DOCS_WEBHOOKS,
+    ),
+    # the review queue's `status` filter: "check status: partial or complete"
+    ("ReviewQueueItemResponse", "status", ("complete", "partial"), DOCS_REVIEW_QUEUE),
+    ("AnalyzeTextField", "action", ("keep", "flag", "remove"), SPEC_TEXT),
+    ("AnalyzeImageField", "action", ("keep", "flag", "remove"), SPEC_TEXT),
+    ("AnalyzeTextField", "severity", ("LOW", "MEDIUM", "HIGH", "CRITICAL"), SPEC_TEXT),
+    ("MatchedContent", "severity", ("LOW", "MEDIUM", "HIGH", "CRITICAL"), SPEC_TEXT),
+    ("MatchedContent", "type", ("image", "text"), SPEC_TEXT),
+    ("TriggeredRuleResponse", "type", ("content", "user", "call"), SPEC_TEXT),
+    ("TaskResponse", "status", ("completed", "error", "pending"), SPEC_TEXT),
+    ("ChatMessageTaskResponse", "status", ("completed", "error", "pending"), SPEC_TEXT),
+)
+
+
+def documented_enums(spec: Spec) -> list[str]:
+    """Fields the spec types as plain strings whose values are documented (the table
+    above, each with its source) get those values as an `enum`, so that the SDK types
+    them (a Literal: a comparison with a misspelled value is a type error) and the
+    emulator answers only those. They stay open: a value the docs do not list parses (as
+    UnknownValue) even when parsing strictly, since the spec itself does not enumerate
+    it (`x-documented-enum` marks them, with the source). All are response fields. The
+    source is added to the field's description. A field the release does not have is
+    skipped; one the spec already enumerates is left to the spec."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    notes = []
+    for schema_name, field, values, source in DOCUMENTED_ENUMS:
+        prop = schemas.get(schema_name, {}).get("properties", {}).get(field)
+        if prop is None or prop.get("type") != "string":
+            continue
+        if "enum" in prop:
+            notes.append(f"{schema_name}.{field}: the spec lists values, kept")
+            continue
+        prop["enum"] = list(values)
+        prop["x-documented-enum"] = source
+        listed = ", ".join(values)
+        if source != SPEC_TEXT:
+            own = prop.get("description", "").strip().rstrip(".")
+            cited = f"Documented values: {listed} ({source})."
+            prop["description"] = f"{own}. {cited}" if own else cited
+        notes.append(f"{schema_name}.{field}: {listed} ({source})")
+    return notes
+
+
 Transform = Callable[[Spec], list[str]]
 # In order: names are settled before paths are deduplicated and types are rewritten.
 TRANSFORMS: tuple[Transform, ...] = (
+    mark_nullable_elements,
     drop_schema_level_nullable,
     drop_titles,
     declare_path_parameters,
@@ -231,6 +322,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     go_time_as_timestamp,
     add_missing_success_responses,
     mark_inline_maps,
+    documented_enums,
     single_resource_tag,
 )
 

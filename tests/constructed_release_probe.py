@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import typing
 from typing import Any
 
 from stream_moderation import BadRequestError
@@ -45,7 +46,7 @@ async def main() -> dict[str, Any]:
         seen["check"] = check.data.recommended_action
         rule = await m.upsert_moderation_rule(name="spammers", rule_type="user")
         seen["rule_priority"] = rule.data.rule.priority
-        seen["quarantine_known"] = "quarantine" in {a.value for a in SubmitActionRequestActionType}
+        seen["quarantine_known"] = "quarantine" in typing.get_args(SubmitActionRequestActionType)
         try:
             await m.submit_action(action_type="quarantine", item_id=check.data.item.id)
         except BadRequestError as error:

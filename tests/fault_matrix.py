@@ -2,8 +2,8 @@
 
 One list of scenarios drives both the tests (``tests/test_faults.py`` runs each one for
 ``check``, ``query_review_queue`` and ``submit_action``, on asyncio and trio, served and
-in process) and the table in the README's Reliability section (``render_table``; a test
-checks that the README holds it verbatim). ``python -m tests.fault_matrix`` prints it.
+in process) and the table in docs/reliability.md (``render_table``; a test
+checks that the page holds it verbatim). ``python -m tests.fault_matrix`` prints it.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def _cell(expect: Expect, processed: int) -> str:
 
 
 def render_table() -> str:
-    """The README's fault matrix, from ``SCENARIOS``."""
+    """The docs' fault matrix, from ``SCENARIOS``."""
     lines = [
         "| `--fault` | Faulted | Resendable operation | Any other operation | Time bound "
         "| What happens |",

@@ -147,7 +147,8 @@ class PayloadBuilder:
     - ``timestamps``: "ns" (integers), "rfc3339" (strings, 9 digits, UTC), "numeric"
       (digits in a string) or "mixed" (the three, RFC 3339 with +05:30 and -08:00 offsets).
       Every timestamp is distinct; ``stamps`` lists their unix nanoseconds in order.
-    - ``enum``: a value for enum fields other than the spec's (an unknown value).
+    - ``enum``: a value for enum fields other than the spec's (an unknown value);
+      ``enum_fields`` counts them, ``spec_enum_fields`` those the spec itself enumerates.
     - ``nulls``: optional object, array and map fields are null.
     - ``unknown_fields``: every object gets a field the spec does not describe.
     - below ``full_depth`` nested models only get their required fields.
@@ -171,6 +172,7 @@ class PayloadBuilder:
         self.full_depth = full_depth
         self.stamps: list[int] = []
         self.enum_fields = 0
+        self.spec_enum_fields = 0  # not counting the documented ones (x-documented-enum)
 
     def build(self, name: str) -> dict[str, Any]:
         return self._named(name, 0)
@@ -202,6 +204,7 @@ class PayloadBuilder:
         kind = schema.get("type")
         if "enum" in schema:
             self.enum_fields += 1
+            self.spec_enum_fields += "x-documented-enum" not in schema
             return self.enum if self.enum is not None else schema["enum"][-1]
         if kind == "string" and schema.get("format") == "date-time":
             return self._timestamp()
@@ -282,6 +285,8 @@ def _walk_model(model: Any, gen: Generated, result: Walk, path: str) -> None:
     hints = _hints(cls)
     timestamp_type = gen.types.Timestamp
     for f in attrs.fields(cls):
+        if not f.init:  # the model's own bookkeeping (nulls received, nulls dropped)
+            continue
         if f.name == "additional_properties":
             if not isinstance(model.additional_properties, dict):
                 result.problems.append(f"{path}.additional_properties is not a dict")
@@ -289,7 +294,7 @@ def _walk_model(model: Any, gen: Generated, result: Walk, path: str) -> None:
         where = f"{path}.{f.alias}"
         if f.name.startswith("_"):  # a timestamp: stored as received, read as Timestamp
             value = getattr(model, f.alias)
-            if value is None or value is gen.types.UNSET:
+            if value is None:
                 continue
             if type(value) is not timestamp_type or value.tzinfo is None:
                 result.problems.append(f"{where} read as {type(value).__name__}")
@@ -300,13 +305,19 @@ def _walk_model(model: Any, gen: Generated, result: Walk, path: str) -> None:
 
 
 def _walk_value(value: Any, hint: Any, gen: Generated, result: Walk, where: str) -> None:
-    if value is None or value is gen.types.UNSET:
+    if value is None:
         return
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        members = [
-            a for a in typing.get_args(hint) if a is not type(None) and a is not gen.types.Unset
-        ]
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        literals = [a for a in members if typing.get_origin(a) is typing.Literal]
+        if literals and gen.types.UnknownValue in members:  # an enum: listed or unknown
+            listed = {v for literal in literals for v in typing.get_args(literal)}
+            if isinstance(value, gen.types.UnknownValue):
+                result.unknown_enums.append(where)
+            elif type(value) is not str or value not in listed:
+                result.problems.append(f"{where}: {value!r} is neither listed nor UnknownValue")
+            return
         assert len(members) == 1, f"{where}: unexpected union {hint}"
         hint = members[0]
         origin = typing.get_origin(hint)
@@ -330,11 +341,6 @@ def _walk_value(value: Any, hint: Any, gen: Generated, result: Walk, where: str)
             result.problems.append(f"{where}: {type(value).__name__} poses as {hint.__name__}")
             return
         _walk_model(value, gen, result, where)
-    elif isinstance(hint, type) and issubclass(hint, gen.types.OpenStrEnum):
-        if not isinstance(value, hint):
-            result.problems.append(f"{where}: {type(value).__name__} poses as {hint.__name__}")
-        elif not value.is_known:
-            result.unknown_enums.append(where)
     elif hint is float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             result.problems.append(f"{where}: {value!r} is not a number")

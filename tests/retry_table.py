@@ -1,6 +1,6 @@
-"""The README's retry classification, rendered from the generated operations' metadata
+"""The retry classification in docs/errors.md, rendered from the generated operations' metadata
 (``Operation.resendable`` and ``resend_reason``, set by ``codegen/resend.py``); a test
-checks that the README holds it. ``python -m tests.retry_table`` prints it."""
+checks that the page holds it. ``python -m tests.retry_table`` prints it."""
 
 from __future__ import annotations
 

@@ -378,14 +378,14 @@ def test_command_line_form_round_trips(scenario: Scenario) -> None:
 
 
 def test_readme_holds_the_fault_matrix() -> None:
-    """The README's table is rendered from SCENARIOS (``python -m tests.fault_matrix``)."""
-    readme = (ROOT / "README.md").read_text()
+    """The docs' table is rendered from SCENARIOS (``python -m tests.fault_matrix``)."""
+    readme = (ROOT / "docs" / "reliability.md").read_text()
     assert render_table() in readme
 
 
 def test_readme_fault_injection_example_runs() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Injecting faults") :]
+    readme = (ROOT / "docs" / "reliability.md").read_text()
+    section = readme[readme.index("## Injecting faults") :]
     code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
@@ -428,7 +428,7 @@ def test_readme_holds_the_retry_classification() -> None:
     from tests.emulator_support import DEFAULT_RELEASE, report_gaps
     from tests.retry_table import render_table as retry_table
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "errors.md").read_text()
     table = retry_table()
     if SPEC_VERSION == DEFAULT_RELEASE:
         assert table in readme

@@ -1,4 +1,4 @@
-"""The README's Workers section runs as written (against the fake API, with credentials
+"""The docs' Workers page runs as written (against the fake API, with credentials
 from the environment as the snippets expect)."""
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import pytest
 import stream_moderation
 from tests.fake_api import FakeAPI
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "workers.md"
 
 
 def workers_snippets() -> list[str]:
     text = README.read_text()
-    section = text.split("\n## Workers\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_the_workers_section_has_snippets() -> None:
@@ -43,6 +42,6 @@ def test_readme_workers_snippet_runs(
     monkeypatch.setattr(stream_moderation, "AsyncStream", async_stream)
     monkeypatch.setattr(stream_moderation, "Stream", sync_stream)
     code = workers_snippets()[index]
-    exec(compile(code, f"README.md (workers snippet {index})", "exec"), {"__name__": "snippet"})
+    exec(compile(code, f"docs/workers.md (snippet {index})", "exec"), {"__name__": "snippet"})
     assert capsys.readouterr().out
     assert sum(api.calls.values()) + len(api.queue_bodies) > 0

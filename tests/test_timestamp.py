@@ -16,7 +16,7 @@ from stream_moderation._generated.types import (
     timestamp_to_wire,
     wire_to_timestamp,
 )
-from stream_moderation.models import UNSET, ModerationFlagResponse, ParseError, Timestamp
+from stream_moderation.models import ModerationFlagResponse, ParseError, Timestamp
 
 NS = 1_715_679_472_123_456_789  # 2024-05-14T09:37:52.123456789Z
 UTC = dt.UTC
@@ -120,7 +120,7 @@ def test_bad_strings_are_value_errors(value: str, message: str) -> None:
     assert len(str(info.value)) < 120  # long input is cut
 
 
-@pytest.mark.parametrize("value", [None, True, 1.5, [1], {"at": 1}, b"123"])
+@pytest.mark.parametrize("value", [None, True, [1], {"at": 1}, b"123"])
 def test_other_types_are_type_errors(value: object) -> None:
     with pytest.raises(TypeError, match="expected a timestamp"):
         wire_to_timestamp(value)
@@ -129,6 +129,24 @@ def test_other_types_are_type_errors(value: object) -> None:
 def test_integral_floats_are_nanoseconds() -> None:
     assert wire_to_timestamp(1.0e18).unix_ns == 10**18
     assert timestamp_to_wire(1.0e18) == 10**18
+
+
+def test_fractional_numbers_round_to_whole_nanoseconds() -> None:
+    # the spec types these fields `number`: a fraction is spec-valid (issue 14)
+    ts = wire_to_timestamp(-87868845.8007584)
+    assert ts.unix_ns == -87868846 and ts.wire == -87868845.8007584
+    # half to even
+    assert wire_to_timestamp(1.5).unix_ns == 2 and wire_to_timestamp(2.5).unix_ns == 2
+    assert ts.to_wire() == -87868845.8007584  # given back as received
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="expected a timestamp"):
+            wire_to_timestamp(bad)
+
+
+def test_fractional_numbers_are_refused_on_the_way_out() -> None:
+    # sending one is most likely seconds (time.time()) where nanoseconds belong
+    with pytest.raises(ValueError, match="likely seconds"):
+        timestamp_to_wire(1_715_679_472.5)
 
 
 def test_huge_values_are_errors_not_crashes() -> None:
@@ -149,7 +167,6 @@ def test_aware_datetimes_are_sent_as_rfc3339() -> None:
     assert timestamp_to_wire("2024-05-14T09:37:52Z") == "2024-05-14T09:37:52Z"
     assert timestamp_to_wire(wire_to_timestamp(NS)) == NS
     assert optional_timestamp_to_wire(None) is None
-    assert optional_timestamp_to_wire(UNSET) is UNSET
 
 
 def test_naive_datetimes_are_refused_on_the_way_out() -> None:

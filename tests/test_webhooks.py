@@ -452,11 +452,12 @@ def test_max_age_reads_the_time_from_the_signed_body_only() -> None:
 def test_the_client_passes_max_age_on() -> None:
     from stream_moderation import Stream
 
+    secret = "an-app-secret-long-enough-for-hs256-0123"  # the client signs JWTs with it too
     stale = encode(_created(600, "ns"))
-    with Stream("key", SECRET) as client:
+    with Stream("key", secret) as client:
         with pytest.raises(StaleEventError):
-            client.parse_webhook(stale, sign(stale, SECRET), max_age=60)
-        assert client.parse_webhook(stale, sign(stale, SECRET)).type == "moderation_check.completed"
+            client.parse_webhook(stale, sign(stale, secret), max_age=60)
+        assert client.parse_webhook(stale, sign(stale, secret)).type == "moderation_check.completed"
 
 
 def test_event_key_is_the_signed_content() -> None:

@@ -72,8 +72,8 @@ class PayloadBuilder:
             if "enum" in target:
                 return target["enum"][0]
             return self.model(name, depth + 1, stack)
-        if "enum" in schema:
-            return schema["enum"][0]
+        if "enum" in schema:  # the usual value when it is listed (a documented enum)
+            return STRINGS[prop] if STRINGS.get(prop) in schema["enum"] else schema["enum"][0]
         kind = schema.get("type")
         if kind == "string" and schema.get("format") == "date-time":
             return self.timestamp()

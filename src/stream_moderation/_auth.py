@@ -20,16 +20,18 @@ traceback printed with its locals (``pytest -l``, rich, an error tracker) shows 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import threading
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from ._generated.errors import ArgumentTypeError, ArgumentValueError
 
-__all__ = ["Credentials", "Secret"]
+__all__ = ["MIN_SECRET_BYTES", "Credentials", "Secret", "hs256", "warn_if_short"]
 
 MASK = "***"
 SERVER_TOKEN_LIFETIME = 3600
@@ -68,11 +70,56 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+MIN_SECRET_BYTES = 32
+"""HS256 wants a key of at least 32 bytes (RFC 7518, section 3.2); Stream's secrets are
+longer. A shorter one is most likely a placeholder ("YOUR_API_SECRET"), or a test's."""
+
+_warned_short = False
+
+
+def warn_if_short(secret: str, who: str) -> None:
+    """Warn once per process (not per call) that a secret is shorter than HS256 wants.
+
+    The warning is pyjwt's ``InsecureKeyLengthWarning`` (filters written for it apply),
+    raised where the secret was passed; pyjwt's own warning, which it raises on every
+    token signed or checked with that secret, is silenced (see ``hs256``). The message
+    gives the length, never the secret."""
+    global _warned_short
+    if _warned_short or len(secret.encode()) >= MIN_SECRET_BYTES:
+        return
+    _warned_short = True
+    import jwt
+
+    warnings.warn(
+        f"{who}: the API secret is {len(secret.encode())} bytes, shorter than the "
+        f"{MIN_SECRET_BYTES} HS256 wants (Stream's secrets are longer: is it a "
+        "placeholder?); warned once",
+        jwt.InsecureKeyLengthWarning,
+        stacklevel=3,
+    )
+
+
+@contextlib.contextmanager
+def hs256(secret: str) -> Iterator[None]:
+    """Around a pyjwt call with ``secret``: a short secret was warned about once already
+    (``warn_if_short``), so pyjwt's warning on each call is silenced; with a secret long
+    enough, nothing is changed."""
+    if len(secret.encode()) >= MIN_SECRET_BYTES:
+        yield
+        return
+    import jwt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        yield
+
+
 def _sign(payload: dict[str, Any], secret: Secret) -> Secret:
     """An HS256 JWT; pyjwt is imported here, when a client is made, not with the package."""
     import jwt
 
-    return Secret(jwt.encode(payload, secret.reveal(), algorithm="HS256"))
+    with hs256(secret.reveal()):
+        return Secret(jwt.encode(payload, secret.reveal(), algorithm="HS256"))
 
 
 class Credentials:
@@ -97,6 +144,7 @@ class Credentials:
             raise ArgumentValueError(
                 "api_secret is required: pass api_secret= or set STREAM_API_SECRET"
             )
+        warn_if_short(secret.reveal(), "stream_moderation")
         self.api_key = api_key
         self._secret = secret
         self._lock = threading.Lock()

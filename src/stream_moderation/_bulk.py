@@ -75,7 +75,11 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ._generated.models.check_response import CheckResponse
+    from ._generated.models.check_response_recommended_action import (
+        CheckResponseRecommendedAction,
+    )
     from ._generated.models.moderation_payload import ModerationPayload
+    from ._generated.types import UnknownValue
 
 __all__ = [
     "WINDOW_PER_WORKER",
@@ -161,7 +165,7 @@ class CheckResult(Generic[ItemT]):
         return self.response.data if self.response is not None else None
 
     @property
-    def recommended_action(self) -> str | None:
+    def recommended_action(self) -> CheckResponseRecommendedAction | UnknownValue | None:
         """``keep``, ``flag`` or ``remove``; None when the item failed."""
         return self.response.data.recommended_action if self.response is not None else None
 

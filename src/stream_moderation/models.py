@@ -2,8 +2,12 @@
 
 ``from stream_moderation.models import ModerationPayload, CheckResponse`` imports those two
 (and the models they refer to), not all of them. Also here: the Timestamp type every
-date-time field holds, the OpenStrEnum base of the enums, UNSET (a field that was not
-sent) and ParseError (JSON that does not fit a model).
+date-time field holds, UnknownValue (an enum value the SDK does not list) and ParseError
+(JSON that does not fit a model).
+
+An optional field reads None whether it was absent or null; ``model.fields_set`` tells
+which fields were there. Enum fields are typed with the values the spec (or Stream's docs)
+list, as a ``Literal``, or ``UnknownValue`` for a value added since.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from ._generated import models as _models
 from ._generated.errors import ParseError
-from ._generated.types import UNSET, OpenStrEnum, Timestamp, Unset
+from ._generated.types import Timestamp, UnknownValue
 
 if TYPE_CHECKING:
     from ._generated.models import *  # noqa: F403 - type checkers see every model
 
-__all__ = ["UNSET", "OpenStrEnum", "ParseError", "Timestamp", "Unset", *_models.__all__]
+__all__ = ["ParseError", "Timestamp", "UnknownValue", *_models.__all__]
 
 
 def __getattr__(name: str) -> Any:

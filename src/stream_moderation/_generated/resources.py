@@ -273,8 +273,6 @@ class AsyncQueryAppealsMethod:
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
-        Query Appeals
-
         ``POST /api/v2/moderation/appeals``
 
         Args:
@@ -340,10 +338,12 @@ class AsyncQueryAppealsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_appeals.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_appeals.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_appeals as _endpoint
 
@@ -471,10 +471,12 @@ class AsyncQueryLabelResultsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_label_results.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_label_results.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_label_results as _endpoint
 
@@ -602,10 +604,12 @@ class AsyncQueryModerationConfigsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_moderation_configs.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_moderation_configs.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_configs as _endpoint
 
@@ -725,10 +729,12 @@ class AsyncQueryModerationFlagsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_moderation_flags.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_moderation_flags.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_flags as _endpoint
 
@@ -800,6 +806,15 @@ class AsyncQueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
+        Example:
+            ```python
+            page = await client.moderation.query_moderation_logs(
+                filter={"target_user_id": "user-456"}, limit=50
+            )
+            for log in page.data.logs:
+                print(log.type, log.user_id, log.created_at)
+            ```
+
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
         (merged into what is sent), ``max_retries``, ``retry_unsafe``.
@@ -854,10 +869,12 @@ class AsyncQueryModerationLogsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_moderation_logs.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_moderation_logs.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_logs as _endpoint
 
@@ -985,10 +1002,12 @@ class AsyncQueryModerationRulesMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_moderation_rules.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_moderation_rules.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_rules as _endpoint
 
@@ -1051,10 +1070,9 @@ class AsyncQueryReviewQueueMethod:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
-        """Query review queue items.
+        """Query review queue items allows you to filter the review queue items.
 
-        Query review queue items allows you to filter the review queue items. This is used for
-        building a moderation dashboard.
+        This is used for building a moderation dashboard.
 
         ``POST /api/v2/moderation/review_queue``
 
@@ -1077,6 +1095,17 @@ class AsyncQueryReviewQueueMethod:
             stats_only: Whether to return only statistics
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            page = await client.moderation.query_review_queue(
+                filter={"reviewed": False},
+                sort=[{"field": "created_at", "direction": -1}],
+                limit=20,
+            )
+            for item in page.data.items:
+                print(item.id, item.entity_id, item.recommended_action)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -1142,10 +1171,12 @@ class AsyncQueryReviewQueueMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            async for item in client.moderation.query_review_queue.iter(...):
-                ...
+        ```python
+        async for item in client.moderation.query_review_queue.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_review_queue as _endpoint
 
@@ -1209,8 +1240,6 @@ class QueryAppealsMethod:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
-
-        Query Appeals
 
         ``POST /api/v2/moderation/appeals``
 
@@ -1277,10 +1306,12 @@ class QueryAppealsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_appeals.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_appeals.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_appeals as _endpoint
 
@@ -1408,10 +1439,12 @@ class QueryLabelResultsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_label_results.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_label_results.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_label_results as _endpoint
 
@@ -1539,10 +1572,12 @@ class QueryModerationConfigsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_moderation_configs.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_moderation_configs.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_configs as _endpoint
 
@@ -1662,10 +1697,12 @@ class QueryModerationFlagsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_moderation_flags.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_moderation_flags.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_flags as _endpoint
 
@@ -1737,6 +1774,15 @@ class QueryModerationLogsMethod:
             user: User request object
             user_id: (not described by the spec)
 
+        Example:
+            ```python
+            page = client.moderation.query_moderation_logs(
+                filter={"target_user_id": "user-456"}, limit=50
+            )
+            for log in page.data.logs:
+                print(log.type, log.user_id, log.created_at)
+            ```
+
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
         (merged into what is sent), ``max_retries``, ``retry_unsafe``.
@@ -1791,10 +1837,12 @@ class QueryModerationLogsMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_moderation_logs.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_moderation_logs.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_logs as _endpoint
 
@@ -1922,10 +1970,12 @@ class QueryModerationRulesMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_moderation_rules.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_moderation_rules.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_moderation_rules as _endpoint
 
@@ -1988,10 +2038,9 @@ class QueryReviewQueueMethod:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
-        """Query review queue items.
+        """Query review queue items allows you to filter the review queue items.
 
-        Query review queue items allows you to filter the review queue items. This is used for
-        building a moderation dashboard.
+        This is used for building a moderation dashboard.
 
         ``POST /api/v2/moderation/review_queue``
 
@@ -2014,6 +2063,17 @@ class QueryReviewQueueMethod:
             stats_only: Whether to return only statistics
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            page = client.moderation.query_review_queue(
+                filter={"reviewed": False},
+                sort=[{"field": "created_at", "direction": -1}],
+                limit=20,
+            )
+            for item in page.data.items:
+                print(item.id, item.entity_id, item.recommended_action)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -2079,10 +2139,12 @@ class QueryReviewQueueMethod:
         Takes the arguments of the call without the cursors (``limit`` is the page size),
         plus ``max_items``: stop after that many items. A page is requested only when the
         previous one has been consumed; the first request is built (and its arguments
-        checked) here::
+        checked) here:
 
-            for item in client.moderation.query_review_queue.iter(...):
-                ...
+        ```python
+        for item in client.moderation.query_review_queue.iter(limit=50):
+            print(item)
+        ```
         """
         from .api.moderation import query_review_queue as _endpoint
 
@@ -2133,19 +2195,19 @@ class AsyncModerationResource:
         "query_review_queue",
     )
     query_appeals: AsyncQueryAppealsMethod
-    """Query Appeals; call for a page, ``.iter(...)`` for every item."""
+    """Query Appeals. Call for a page, ``.iter(...)`` for every item."""
     query_label_results: AsyncQueryLabelResultsMethod
-    """Query label results; call for a page, ``.iter(...)`` for every item."""
+    """Query label results. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_configs: AsyncQueryModerationConfigsMethod
-    """Query moderation configurations; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation configurations. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_flags: AsyncQueryModerationFlagsMethod
-    """Query moderation flags; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation flags. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_logs: AsyncQueryModerationLogsMethod
-    """Query moderation action logs; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation action logs. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_rules: AsyncQueryModerationRulesMethod
-    """Query moderation rules; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation rules. Call for a page, ``.iter(...)`` for every item."""
     query_review_queue: AsyncQueryReviewQueueMethod
-    """Query review queue items; call for a page, ``.iter(...)`` for every item."""
+    """Query review queue items allows you to filter the review queue items. Call for a page, ``.iter(...)`` for every item."""
 
     def __init__(self, requester: AsyncRequester) -> None:
         self._requester = requester
@@ -2183,10 +2245,9 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
-        """Analyze.
+        """Moderate named text fields and raw image bytes via multipart/form-data.
 
-        Moderate named text fields and raw image bytes via multipart/form-data. Returns a per-
-        field lightweight verdict.
+        Returns a per-field lightweight verdict.
 
         ``POST /api/v2/moderation/analyze``
 
@@ -2273,8 +2334,6 @@ class AsyncModerationResource:
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
-        Appeal against the moderation decision
-
         ``POST /api/v2/moderation/appeal``
 
         Args:
@@ -2286,6 +2345,17 @@ class AsyncModerationResource:
                 only for user ban appeals.
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = await client.moderation.appeal(
+                entity_type="stream:user",
+                entity_id="user-456",
+                appeal_reason="I was not spamming",
+                user_id="user-456",
+            )
+            print("appeal", response.data.appeal_id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -2328,7 +2398,7 @@ class AsyncModerationResource:
         banned_by: UserRequest | Mapping[str, Any] | None = None,
         banned_by_id: str | None = None,
         channel_cid: str | None = None,
-        delete_messages: BanRequestDeleteMessages | str | None = None,
+        delete_messages: BanRequestDeleteMessages | None = None,
         ip_ban: bool | None = None,
         reason: str | None = None,
         shadow: bool | None = None,
@@ -2340,15 +2410,13 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
-        """Ban.
-
-        Ban a user from a channel or the entire app
+        """Ban a user from a channel or the entire app.
 
         ``POST /api/v2/moderation/ban``
 
         Args:
             target_user_id: ID of the user to ban
-            banned_by: User request object
+            banned_by: Details about the user performing the ban
             banned_by_id: ID of the user performing the ban
             channel_cid: Channel where the ban applies
             delete_messages: (not described by the spec)
@@ -2356,6 +2424,13 @@ class AsyncModerationResource:
             reason: Optional explanation for the ban
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
+
+        Example:
+            ```python
+            await client.moderation.ban(
+                target_user_id="user-456", banned_by_id="moderator-1", reason="spam", timeout=60
+            )  # timeout: minutes
+            ```
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -2397,7 +2472,7 @@ class AsyncModerationResource:
     async def bulk_action_appeals(
         self,
         *,
-        action_type: BulkActionAppealsRequestActionType | str,
+        action_type: BulkActionAppealsRequestActionType,
         appeal_ids: Sequence[str],
         mark_reviewed: MarkReviewedRequestPayload | Mapping[str, Any] | None = None,
         reject_appeal: RejectAppealRequestPayload | Mapping[str, Any] | None = None,
@@ -2425,14 +2500,14 @@ class AsyncModerationResource:
         Args:
             action_type: Action to apply: unban, restore, unblock, mark_reviewed, or reject_appeal
             appeal_ids: List of appeal UUIDs to process
-            mark_reviewed: Configuration for mark reviewed action
-            reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
-                block, or a shadow block currently applies to the content (including both a
-                delete and a block/shadow block at once).
-            unban: Configuration for unban moderation action
-            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
-                Configuration for unblock action.
+            mark_reviewed: Configuration for mark_reviewed action (required when action_type is
+                mark_reviewed)
+            reject_appeal: Configuration for reject_appeal action (required when action_type is
+                reject_appeal)
+            restore: Configuration for restore action (required when action_type is restore)
+            unban: Configuration for unban action (required when action_type is unban)
+            unblock: Configuration for unblock action (required when action_type is unblock)
+                Deprecated: use restore instead — it now also reverses a block or shadow block
             user: User request object
             user_id: (not described by the spec)
 
@@ -2643,9 +2718,9 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
-        """Bypass Moderation.
+        """Enable or disable moderation bypass for a user.
 
-        Enable or disable moderation bypass for a user. This endpoint is server-side only.
+        This endpoint is server-side only.
 
         ``POST /api/v2/moderation/bypass``
 
@@ -2705,9 +2780,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
-        """Check.
-
-        Run moderation checks on the provided content
+        """Run moderation checks on the provided content.
 
         ``POST /api/v2/moderation/check``
 
@@ -2715,16 +2788,29 @@ class AsyncModerationResource:
             entity_creator_id: ID of the user who created the entity
             entity_id: Unique identifier of the entity to moderate
             entity_type: Type of entity to moderate
-            config: (not described by the spec)
+            config: Custom moderation configuration (test mode only)
             config_key: Key of the moderation configuration to use
             config_team: Team associated with the configuration
             content_published_at: Original timestamp when the content was produced (for correlating flagged
                 content with source video timeline)
-            moderation_payload: (not described by the spec)
+            moderation_payload: Content to be moderated
             options: Additional moderation configuration options
             test_mode: Whether to run moderation in test mode
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = await client.moderation.check(
+                entity_type="stream:chat:v1:message",
+                entity_id="message-123",
+                entity_creator_id="user-456",
+                moderation_payload={"texts": ["Hello, this is a test message"]},
+                config_key="my_config",
+            )
+            if response.data.recommended_action != "keep" and response.data.item is not None:
+                print("review queue item", response.data.item.id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -2842,7 +2928,7 @@ class AsyncModerationResource:
             mode: Execution target: 'check' or 'labels'. Optional — defaults to 'labels' when the
                 org has the labels API enabled, 'check' otherwise
             rows: Messages to test; capped at 1000. Mutually exclusive with seed
-            seed: (not described by the spec)
+            seed: Server-side sampling spec; mutually exclusive with rows
             team: Team scope for the config (optional)
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -2882,7 +2968,7 @@ class AsyncModerationResource:
         self,
         *,
         name: str,
-        type: CreateQueueRequestType | str,
+        type: CreateQueueRequestType,
         description: str | None = None,
         filters: Mapping[str, Any] | None = None,
         sort: Sequence[dict[str, Any]] | None = None,
@@ -2897,8 +2983,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
-
-
 
         ``POST /api/v2/moderation/queues``
 
@@ -2974,7 +3058,7 @@ class AsyncModerationResource:
             entity_type: Type of entity to perform custom check on
             flags: List of custom check flags (1-10 flags required)
             entity_creator_id: ID of the user who created the entity (required for non-message entities)
-            moderation_payload: Content payload for moderation
+            moderation_payload: Content to be checked (required for non-message entities)
             user: User request object
             user_id: (not described by the spec)
 
@@ -3179,8 +3263,6 @@ class AsyncModerationResource:
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
-
-
         ``DELETE /api/v2/moderation/policy_tests/sets/{id}``
 
         Args:
@@ -3227,8 +3309,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
-
-
 
         ``POST /api/v2/moderation/queues/{id}/delete``
 
@@ -3296,10 +3376,18 @@ class AsyncModerationResource:
             entity_type: Type of entity being flagged (e.g., message, user)
             custom: Additional metadata about the flag
             entity_creator_id: ID of the user who created the flagged entity
-            moderation_payload: (not described by the spec)
+            moderation_payload: Content being flagged
             reason: Optional explanation for why the content is being flagged
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = await client.moderation.flag(
+                entity_type="stream:user", entity_id="user-456", reason="spam", user_id="moderator-1"
+            )
+            print("review queue item", response.data.item_id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -3347,9 +3435,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """flag_feedback.
-
-        TODO
+        """TODO.
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
@@ -3650,8 +3736,6 @@ class AsyncModerationResource:
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
-
-
         ``GET /api/v2/moderation/policy_tests/runs/{id}``
 
         Args:
@@ -3696,8 +3780,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
-
-
 
         ``GET /api/v2/moderation/policy_tests/sets/{id}``
 
@@ -3744,8 +3826,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
-
-
 
         ``GET /api/v2/moderation/queues/{id}``
 
@@ -3880,9 +3960,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
-        """Get Task.
-
-        Fetches moderation task
+        """Fetches moderation task.
 
         ``GET /api/v1/moderation/tasks/{id}``
 
@@ -3993,7 +4071,7 @@ class AsyncModerationResource:
         content: str,
         category: str | None = None,
         content_id: str | None = None,
-        content_type: LabelsRequestContentType | str | None = None,
+        content_type: LabelsRequestContentType | None = None,
         dry_run: bool | None = None,
         policy: str | None = None,
         user_id: str | None = None,
@@ -4005,9 +4083,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
-        """Labels.
-
-        Run moderation on text and return labels
+        """Run moderation on text and return labels.
 
         ``POST /api/v2/moderation/labels``
 
@@ -4074,9 +4150,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """list_blocked_messages.
-
-        TODO
+        """TODO.
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
@@ -4115,9 +4189,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """list_moderation_logs.
-
-        TODO
+        """TODO.
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
@@ -4158,8 +4230,6 @@ class AsyncModerationResource:
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
-
-
         ``GET /api/v2/moderation/policy_tests/sets``
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -4199,8 +4269,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
-
-
 
         ``GET /api/v2/moderation/queues``
 
@@ -4244,9 +4312,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
-        """List Tasks.
-
-        Lists all tasks
+        """Lists all tasks.
 
         ``GET /api/v1/moderation/tasks``
 
@@ -4288,10 +4354,10 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
-        """Mute.
+        """Mute a user.
 
-        Mute a user. Mutes are generally not visible to the user you mute, while block is
-        something you notice.
+        Mutes are generally not visible to the user you mute, while block is something you
+        notice.
 
         ``POST /api/v2/moderation/mute``
 
@@ -4300,6 +4366,12 @@ class AsyncModerationResource:
             timeout: Duration of mute in minutes
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = await client.moderation.mute(target_ids=["user-456"], user_id="user-789")
+            print(response.data.non_existing_users)
+            ```
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -4385,7 +4457,7 @@ class AsyncModerationResource:
     async def submit_action(
         self,
         *,
-        action_type: SubmitActionRequestActionType | str,
+        action_type: SubmitActionRequestActionType,
         appeal_id: str | None = None,
         ban: BanActionRequestPayload | Mapping[str, Any] | None = None,
         block: BlockActionRequestPayload | Mapping[str, Any] | None = None,
@@ -4431,10 +4503,10 @@ class AsyncModerationResource:
                 kick_user, end_call, escalate, de_escalate
             appeal_id: UUID of the appeal to act on (required for reject_appeal, optional for other
                 actions)
-            ban: Configuration for ban moderation action
+            ban: Configuration for ban action
             block: Configuration for block action
-            bypass: (not described by the spec)
-            custom: Configuration for custom moderation action
+            bypass: Configuration for bypass moderation action
+            custom: Configuration for custom action
             delete_activity: Configuration for activity deletion action
             delete_comment: Configuration for comment deletion action
             delete_message: Configuration for message deletion action
@@ -4443,19 +4515,24 @@ class AsyncModerationResource:
             delete_user_messages: Configuration for deleting all of a user's chat messages without banning them or
                 deleting their account
             escalate: Configuration for escalation action
-            flag: (not described by the spec)
+            flag: Configuration for flag action
             item_id: UUID of the review queue item to act on
-            mark_reviewed: Configuration for mark reviewed action
+            mark_reviewed: Configuration for marking item as reviewed
             reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
-                block, or a shadow block currently applies to the content (including both a
-                delete and a block/shadow block at once).
+            restore: Configuration for restore action
             shadow_block: Configuration for shadow block action
-            unban: Configuration for unban moderation action
-            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
-                Configuration for unblock action.
+            unban: Configuration for unban action
+            unblock: Configuration for unblock action Deprecated: use restore instead — it now also
+                reverses a block or shadow block
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            await client.moderation.submit_action(
+                action_type="mark_reviewed", item_id=item_id, user_id="moderator-1"
+            )
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -4655,7 +4732,7 @@ class AsyncModerationResource:
     async def submit_task(
         self,
         *,
-        content_type: SubmitTaskRequestContentType | str,
+        content_type: SubmitTaskRequestContentType,
         payload: Mapping[str, Any],
         evaluations: Sequence[EvaluationPayload | Mapping[str, Any]] | None = None,
         extra: Mapping[str, Any] | None = None,
@@ -4667,9 +4744,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
-        """Submit Task.
-
-        Submits a task
+        """Submits a task.
 
         ``POST /api/v1/moderation/tasks``
 
@@ -4727,9 +4802,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
-        """Unban.
-
-        Unban a user from a channel or globally.
+        """Unban a user from a channel or globally.
 
         ``POST /api/v2/moderation/unban``
 
@@ -4737,7 +4810,7 @@ class AsyncModerationResource:
             target_user_id: ID of the user to unban
             channel_cid: Channel where the unban applies
             created_by: ID of the user who created the ban
-            unbanned_by: User request object
+            unbanned_by: Details about the user performing the unban
             unbanned_by_id: ID of the user performing the unban
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -4788,8 +4861,6 @@ class AsyncModerationResource:
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
-        Unmute a user
-
         ``POST /api/v2/moderation/unmute``
 
         Args:
@@ -4838,9 +4909,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """update_flags.
-
-        TODO
+        """TODO.
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
@@ -4889,8 +4958,6 @@ class AsyncModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
-
-
 
         ``PATCH /api/v2/moderation/queues/{id}``
 
@@ -4954,9 +5021,7 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
-        """Update Task.
-
-        Updates a task
+        """Updates a task.
 
         ``POST /api/v1/moderation/tasks/{id}``
 
@@ -5123,26 +5188,36 @@ class AsyncModerationResource:
 
         Args:
             key: Unique identifier for the moderation configuration
-            ai_audio_config: (not described by the spec)
-            ai_image_config: (not described by the spec)
-            ai_text_config: (not described by the spec)
-            ai_video_config: (not described by the spec)
+            ai_audio_config: Configuration for AI audio analysis
+            ai_image_config: Configuration for AI image analysis
+            ai_text_config: Configuration for AI text analysis
+            ai_video_config: Configuration for AI video analysis
             async_: Whether moderation should be performed asynchronously
-            automod_platform_circumvention_config: (not described by the spec)
-            automod_semantic_filters_config: (not described by the spec)
-            automod_toxicity_config: (not described by the spec)
+            automod_platform_circumvention_config: Configuration for platform circumvention detection
+            automod_semantic_filters_config: Configuration for semantic filtering
+            automod_toxicity_config: Configuration for toxicity detection
             aws_rekognition_config: (not described by the spec)
-            block_list_config: (not described by the spec)
+            block_list_config: Configuration for block list filtering
             bodyguard_config: (not described by the spec)
-            flood_config: (not described by the spec)
-            google_vision_config: (not described by the spec)
-            llm_config: (not described by the spec)
-            rule_builder_config: (not described by the spec)
+            flood_config: Per-user flood detection for the /labels endpoint (identical and similar message
+                detectors)
+            google_vision_config: Configuration for Google Vision integration
+            llm_config: Configuration for customer-configured LLM moderation
+            rule_builder_config: Configuration for custom rule builder (max 3 rules, max 5 conditions per rule)
             team: Team associated with the configuration
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
-            velocity_filter_config: (not described by the spec)
+            velocity_filter_config: Configuration for velocity-based filtering
             video_call_rule_config: (not described by the spec)
+
+        Example:
+            ```python
+            await client.moderation.upsert_config(
+                key="my_config",
+                ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]},
+                block_list_config={"rules": [{"name": "profanity_en", "action": "remove"}]},
+            )
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -5225,7 +5300,7 @@ class AsyncModerationResource:
         Args:
             name: Unique rule name
             rule_type: Type of rule: user, content, call, or flood
-            action: (not described by the spec)
+            action: Action for user/content rules
             action_sequences: Escalation sequences for call rules
             conditions: Flat list of conditions (legacy)
             config_keys: List of config keys this rule applies to
@@ -5280,8 +5355,8 @@ class AsyncModerationResource:
     async def upsert_setup_session(
         self,
         *,
-        current_step: UpsertSetupSessionRequestCurrentStep | str,
-        status: UpsertSetupSessionRequestStatus | str,
+        current_step: UpsertSetupSessionRequestCurrentStep,
+        status: UpsertSetupSessionRequestStatus,
         setup_data: Mapping[str, Any] | None = None,
         timeout: float | httpx.Timeout | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
@@ -5428,14 +5503,12 @@ class AsyncModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
-        """Upsert feeds template.
-
-        Upsert feeds template for moderation
+        """Upsert feeds template for moderation.
 
         ``POST /api/v2/moderation/feeds_moderation_template``
 
         Args:
-            config: Configuration for a feeds moderation template
+            config: Configuration for the moderation template
             name: Name of the moderation template
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -5480,19 +5553,19 @@ class ModerationResource:
         "query_review_queue",
     )
     query_appeals: QueryAppealsMethod
-    """Query Appeals; call for a page, ``.iter(...)`` for every item."""
+    """Query Appeals. Call for a page, ``.iter(...)`` for every item."""
     query_label_results: QueryLabelResultsMethod
-    """Query label results; call for a page, ``.iter(...)`` for every item."""
+    """Query label results. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_configs: QueryModerationConfigsMethod
-    """Query moderation configurations; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation configurations. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_flags: QueryModerationFlagsMethod
-    """Query moderation flags; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation flags. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_logs: QueryModerationLogsMethod
-    """Query moderation action logs; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation action logs. Call for a page, ``.iter(...)`` for every item."""
     query_moderation_rules: QueryModerationRulesMethod
-    """Query moderation rules; call for a page, ``.iter(...)`` for every item."""
+    """Query moderation rules. Call for a page, ``.iter(...)`` for every item."""
     query_review_queue: QueryReviewQueueMethod
-    """Query review queue items; call for a page, ``.iter(...)`` for every item."""
+    """Query review queue items allows you to filter the review queue items. Call for a page, ``.iter(...)`` for every item."""
 
     def __init__(self, requester: SyncRequester) -> None:
         self._requester = requester
@@ -5530,10 +5603,9 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
-        """Analyze.
+        """Moderate named text fields and raw image bytes via multipart/form-data.
 
-        Moderate named text fields and raw image bytes via multipart/form-data. Returns a per-
-        field lightweight verdict.
+        Returns a per-field lightweight verdict.
 
         ``POST /api/v2/moderation/analyze``
 
@@ -5620,8 +5692,6 @@ class ModerationResource:
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
-        Appeal against the moderation decision
-
         ``POST /api/v2/moderation/appeal``
 
         Args:
@@ -5633,6 +5703,17 @@ class ModerationResource:
                 only for user ban appeals.
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = client.moderation.appeal(
+                entity_type="stream:user",
+                entity_id="user-456",
+                appeal_reason="I was not spamming",
+                user_id="user-456",
+            )
+            print("appeal", response.data.appeal_id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -5675,7 +5756,7 @@ class ModerationResource:
         banned_by: UserRequest | Mapping[str, Any] | None = None,
         banned_by_id: str | None = None,
         channel_cid: str | None = None,
-        delete_messages: BanRequestDeleteMessages | str | None = None,
+        delete_messages: BanRequestDeleteMessages | None = None,
         ip_ban: bool | None = None,
         reason: str | None = None,
         shadow: bool | None = None,
@@ -5687,15 +5768,13 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
-        """Ban.
-
-        Ban a user from a channel or the entire app
+        """Ban a user from a channel or the entire app.
 
         ``POST /api/v2/moderation/ban``
 
         Args:
             target_user_id: ID of the user to ban
-            banned_by: User request object
+            banned_by: Details about the user performing the ban
             banned_by_id: ID of the user performing the ban
             channel_cid: Channel where the ban applies
             delete_messages: (not described by the spec)
@@ -5703,6 +5782,13 @@ class ModerationResource:
             reason: Optional explanation for the ban
             shadow: Whether this is a shadow ban
             timeout: Duration of the ban in minutes
+
+        Example:
+            ```python
+            client.moderation.ban(
+                target_user_id="user-456", banned_by_id="moderator-1", reason="spam", timeout=60
+            )  # timeout: minutes
+            ```
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -5744,7 +5830,7 @@ class ModerationResource:
     def bulk_action_appeals(
         self,
         *,
-        action_type: BulkActionAppealsRequestActionType | str,
+        action_type: BulkActionAppealsRequestActionType,
         appeal_ids: Sequence[str],
         mark_reviewed: MarkReviewedRequestPayload | Mapping[str, Any] | None = None,
         reject_appeal: RejectAppealRequestPayload | Mapping[str, Any] | None = None,
@@ -5772,14 +5858,14 @@ class ModerationResource:
         Args:
             action_type: Action to apply: unban, restore, unblock, mark_reviewed, or reject_appeal
             appeal_ids: List of appeal UUIDs to process
-            mark_reviewed: Configuration for mark reviewed action
-            reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
-                block, or a shadow block currently applies to the content (including both a
-                delete and a block/shadow block at once).
-            unban: Configuration for unban moderation action
-            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
-                Configuration for unblock action.
+            mark_reviewed: Configuration for mark_reviewed action (required when action_type is
+                mark_reviewed)
+            reject_appeal: Configuration for reject_appeal action (required when action_type is
+                reject_appeal)
+            restore: Configuration for restore action (required when action_type is restore)
+            unban: Configuration for unban action (required when action_type is unban)
+            unblock: Configuration for unblock action (required when action_type is unblock)
+                Deprecated: use restore instead — it now also reverses a block or shadow block
             user: User request object
             user_id: (not described by the spec)
 
@@ -5990,9 +6076,9 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
-        """Bypass Moderation.
+        """Enable or disable moderation bypass for a user.
 
-        Enable or disable moderation bypass for a user. This endpoint is server-side only.
+        This endpoint is server-side only.
 
         ``POST /api/v2/moderation/bypass``
 
@@ -6052,9 +6138,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
-        """Check.
-
-        Run moderation checks on the provided content
+        """Run moderation checks on the provided content.
 
         ``POST /api/v2/moderation/check``
 
@@ -6062,16 +6146,29 @@ class ModerationResource:
             entity_creator_id: ID of the user who created the entity
             entity_id: Unique identifier of the entity to moderate
             entity_type: Type of entity to moderate
-            config: (not described by the spec)
+            config: Custom moderation configuration (test mode only)
             config_key: Key of the moderation configuration to use
             config_team: Team associated with the configuration
             content_published_at: Original timestamp when the content was produced (for correlating flagged
                 content with source video timeline)
-            moderation_payload: (not described by the spec)
+            moderation_payload: Content to be moderated
             options: Additional moderation configuration options
             test_mode: Whether to run moderation in test mode
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = client.moderation.check(
+                entity_type="stream:chat:v1:message",
+                entity_id="message-123",
+                entity_creator_id="user-456",
+                moderation_payload={"texts": ["Hello, this is a test message"]},
+                config_key="my_config",
+            )
+            if response.data.recommended_action != "keep" and response.data.item is not None:
+                print("review queue item", response.data.item.id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -6189,7 +6286,7 @@ class ModerationResource:
             mode: Execution target: 'check' or 'labels'. Optional — defaults to 'labels' when the
                 org has the labels API enabled, 'check' otherwise
             rows: Messages to test; capped at 1000. Mutually exclusive with seed
-            seed: (not described by the spec)
+            seed: Server-side sampling spec; mutually exclusive with rows
             team: Team scope for the config (optional)
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -6229,7 +6326,7 @@ class ModerationResource:
         self,
         *,
         name: str,
-        type: CreateQueueRequestType | str,
+        type: CreateQueueRequestType,
         description: str | None = None,
         filters: Mapping[str, Any] | None = None,
         sort: Sequence[dict[str, Any]] | None = None,
@@ -6244,8 +6341,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
-
-
 
         ``POST /api/v2/moderation/queues``
 
@@ -6321,7 +6416,7 @@ class ModerationResource:
             entity_type: Type of entity to perform custom check on
             flags: List of custom check flags (1-10 flags required)
             entity_creator_id: ID of the user who created the entity (required for non-message entities)
-            moderation_payload: Content payload for moderation
+            moderation_payload: Content to be checked (required for non-message entities)
             user: User request object
             user_id: (not described by the spec)
 
@@ -6526,8 +6621,6 @@ class ModerationResource:
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
-
-
         ``DELETE /api/v2/moderation/policy_tests/sets/{id}``
 
         Args:
@@ -6574,8 +6667,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
-
-
 
         ``POST /api/v2/moderation/queues/{id}/delete``
 
@@ -6643,10 +6734,18 @@ class ModerationResource:
             entity_type: Type of entity being flagged (e.g., message, user)
             custom: Additional metadata about the flag
             entity_creator_id: ID of the user who created the flagged entity
-            moderation_payload: (not described by the spec)
+            moderation_payload: Content being flagged
             reason: Optional explanation for why the content is being flagged
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = client.moderation.flag(
+                entity_type="stream:user", entity_id="user-456", reason="spam", user_id="moderator-1"
+            )
+            print("review queue item", response.data.item_id)
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -6694,9 +6793,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """flag_feedback.
-
-        TODO
+        """TODO.
 
         ``POST /api/v1/moderation/dashboard/flag_feedback``
 
@@ -6997,8 +7094,6 @@ class ModerationResource:
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
-
-
         ``GET /api/v2/moderation/policy_tests/runs/{id}``
 
         Args:
@@ -7043,8 +7138,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
-
-
 
         ``GET /api/v2/moderation/policy_tests/sets/{id}``
 
@@ -7091,8 +7184,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
-
-
 
         ``GET /api/v2/moderation/queues/{id}``
 
@@ -7227,9 +7318,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
-        """Get Task.
-
-        Fetches moderation task
+        """Fetches moderation task.
 
         ``GET /api/v1/moderation/tasks/{id}``
 
@@ -7340,7 +7429,7 @@ class ModerationResource:
         content: str,
         category: str | None = None,
         content_id: str | None = None,
-        content_type: LabelsRequestContentType | str | None = None,
+        content_type: LabelsRequestContentType | None = None,
         dry_run: bool | None = None,
         policy: str | None = None,
         user_id: str | None = None,
@@ -7352,9 +7441,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
-        """Labels.
-
-        Run moderation on text and return labels
+        """Run moderation on text and return labels.
 
         ``POST /api/v2/moderation/labels``
 
@@ -7421,9 +7508,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """list_blocked_messages.
-
-        TODO
+        """TODO.
 
         ``GET /api/v1/moderation/dashboard/blocked_messages``
 
@@ -7462,9 +7547,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """list_moderation_logs.
-
-        TODO
+        """TODO.
 
         ``GET /api/v1/moderation/dashboard/moderation_log``
 
@@ -7505,8 +7588,6 @@ class ModerationResource:
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
-
-
         ``GET /api/v2/moderation/policy_tests/sets``
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -7546,8 +7627,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
-
-
 
         ``GET /api/v2/moderation/queues``
 
@@ -7591,9 +7670,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
-        """List Tasks.
-
-        Lists all tasks
+        """Lists all tasks.
 
         ``GET /api/v1/moderation/tasks``
 
@@ -7635,10 +7712,10 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
-        """Mute.
+        """Mute a user.
 
-        Mute a user. Mutes are generally not visible to the user you mute, while block is
-        something you notice.
+        Mutes are generally not visible to the user you mute, while block is something you
+        notice.
 
         ``POST /api/v2/moderation/mute``
 
@@ -7647,6 +7724,12 @@ class ModerationResource:
             timeout: Duration of mute in minutes
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            response = client.moderation.mute(target_ids=["user-456"], user_id="user-789")
+            print(response.data.non_existing_users)
+            ```
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -7732,7 +7815,7 @@ class ModerationResource:
     def submit_action(
         self,
         *,
-        action_type: SubmitActionRequestActionType | str,
+        action_type: SubmitActionRequestActionType,
         appeal_id: str | None = None,
         ban: BanActionRequestPayload | Mapping[str, Any] | None = None,
         block: BlockActionRequestPayload | Mapping[str, Any] | None = None,
@@ -7778,10 +7861,10 @@ class ModerationResource:
                 kick_user, end_call, escalate, de_escalate
             appeal_id: UUID of the appeal to act on (required for reject_appeal, optional for other
                 actions)
-            ban: Configuration for ban moderation action
+            ban: Configuration for ban action
             block: Configuration for block action
-            bypass: (not described by the spec)
-            custom: Configuration for custom moderation action
+            bypass: Configuration for bypass moderation action
+            custom: Configuration for custom action
             delete_activity: Configuration for activity deletion action
             delete_comment: Configuration for comment deletion action
             delete_message: Configuration for message deletion action
@@ -7790,19 +7873,24 @@ class ModerationResource:
             delete_user_messages: Configuration for deleting all of a user's chat messages without banning them or
                 deleting their account
             escalate: Configuration for escalation action
-            flag: (not described by the spec)
+            flag: Configuration for flag action
             item_id: UUID of the review queue item to act on
-            mark_reviewed: Configuration for mark reviewed action
+            mark_reviewed: Configuration for marking item as reviewed
             reject_appeal: Configuration for rejecting an appeal
-            restore: Configuration for restore action. State-aware: reverses whichever of a delete, a
-                block, or a shadow block currently applies to the content (including both a
-                delete and a block/shadow block at once).
+            restore: Configuration for restore action
             shadow_block: Configuration for shadow block action
-            unban: Configuration for unban moderation action
-            unblock: Deprecated: use restore instead — it now also reverses a block or shadow block.
-                Configuration for unblock action.
+            unban: Configuration for unban action
+            unblock: Configuration for unblock action Deprecated: use restore instead — it now also
+                reverses a block or shadow block
             user: User request object
             user_id: (not described by the spec)
+
+        Example:
+            ```python
+            client.moderation.submit_action(
+                action_type="mark_reviewed", item_id=item_id, user_id="moderator-1"
+            )
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -8002,7 +8090,7 @@ class ModerationResource:
     def submit_task(
         self,
         *,
-        content_type: SubmitTaskRequestContentType | str,
+        content_type: SubmitTaskRequestContentType,
         payload: Mapping[str, Any],
         evaluations: Sequence[EvaluationPayload | Mapping[str, Any]] | None = None,
         extra: Mapping[str, Any] | None = None,
@@ -8014,9 +8102,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
-        """Submit Task.
-
-        Submits a task
+        """Submits a task.
 
         ``POST /api/v1/moderation/tasks``
 
@@ -8074,9 +8160,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
-        """Unban.
-
-        Unban a user from a channel or globally.
+        """Unban a user from a channel or globally.
 
         ``POST /api/v2/moderation/unban``
 
@@ -8084,7 +8168,7 @@ class ModerationResource:
             target_user_id: ID of the user to unban
             channel_cid: Channel where the unban applies
             created_by: ID of the user who created the ban
-            unbanned_by: User request object
+            unbanned_by: Details about the user performing the unban
             unbanned_by_id: ID of the user performing the unban
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
@@ -8135,8 +8219,6 @@ class ModerationResource:
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
-        Unmute a user
-
         ``POST /api/v2/moderation/unmute``
 
         Args:
@@ -8185,9 +8267,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
-        """update_flags.
-
-        TODO
+        """TODO.
 
         ``POST /api/v1/moderation/dashboard/update_flags``
 
@@ -8236,8 +8316,6 @@ class ModerationResource:
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
-
-
 
         ``PATCH /api/v2/moderation/queues/{id}``
 
@@ -8301,9 +8379,7 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
-        """Update Task.
-
-        Updates a task
+        """Updates a task.
 
         ``POST /api/v1/moderation/tasks/{id}``
 
@@ -8470,26 +8546,36 @@ class ModerationResource:
 
         Args:
             key: Unique identifier for the moderation configuration
-            ai_audio_config: (not described by the spec)
-            ai_image_config: (not described by the spec)
-            ai_text_config: (not described by the spec)
-            ai_video_config: (not described by the spec)
+            ai_audio_config: Configuration for AI audio analysis
+            ai_image_config: Configuration for AI image analysis
+            ai_text_config: Configuration for AI text analysis
+            ai_video_config: Configuration for AI video analysis
             async_: Whether moderation should be performed asynchronously
-            automod_platform_circumvention_config: (not described by the spec)
-            automod_semantic_filters_config: (not described by the spec)
-            automod_toxicity_config: (not described by the spec)
+            automod_platform_circumvention_config: Configuration for platform circumvention detection
+            automod_semantic_filters_config: Configuration for semantic filtering
+            automod_toxicity_config: Configuration for toxicity detection
             aws_rekognition_config: (not described by the spec)
-            block_list_config: (not described by the spec)
+            block_list_config: Configuration for block list filtering
             bodyguard_config: (not described by the spec)
-            flood_config: (not described by the spec)
-            google_vision_config: (not described by the spec)
-            llm_config: (not described by the spec)
-            rule_builder_config: (not described by the spec)
+            flood_config: Per-user flood detection for the /labels endpoint (identical and similar message
+                detectors)
+            google_vision_config: Configuration for Google Vision integration
+            llm_config: Configuration for customer-configured LLM moderation
+            rule_builder_config: Configuration for custom rule builder (max 3 rules, max 5 conditions per rule)
             team: Team associated with the configuration
             user: User request object
             user_id: Optional user ID to associate with the audit log entry
-            velocity_filter_config: (not described by the spec)
+            velocity_filter_config: Configuration for velocity-based filtering
             video_call_rule_config: (not described by the spec)
+
+        Example:
+            ```python
+            client.moderation.upsert_config(
+                key="my_config",
+                ai_text_config={"rules": [{"label": "SPAM", "action": "flag"}]},
+                block_list_config={"rules": [{"name": "profanity_en", "action": "remove"}]},
+            )
+            ```
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
@@ -8572,7 +8658,7 @@ class ModerationResource:
         Args:
             name: Unique rule name
             rule_type: Type of rule: user, content, call, or flood
-            action: (not described by the spec)
+            action: Action for user/content rules
             action_sequences: Escalation sequences for call rules
             conditions: Flat list of conditions (legacy)
             config_keys: List of config keys this rule applies to
@@ -8627,8 +8713,8 @@ class ModerationResource:
     def upsert_setup_session(
         self,
         *,
-        current_step: UpsertSetupSessionRequestCurrentStep | str,
-        status: UpsertSetupSessionRequestStatus | str,
+        current_step: UpsertSetupSessionRequestCurrentStep,
+        status: UpsertSetupSessionRequestStatus,
         setup_data: Mapping[str, Any] | None = None,
         timeout: float | httpx.Timeout | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
@@ -8775,14 +8861,12 @@ class ModerationResource:
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
-        """Upsert feeds template.
-
-        Upsert feeds template for moderation
+        """Upsert feeds template for moderation.
 
         ``POST /api/v2/moderation/feeds_moderation_template``
 
         Args:
-            config: Configuration for a feeds moderation template
+            config: Configuration for the moderation template
             name: Name of the moderation template
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``

@@ -10,13 +10,12 @@ response envelope the SDK returns.
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 import importlib
 import re
 import sys
 import typing
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 from attrs import define, field
 
@@ -24,11 +23,11 @@ from .errors import ArgumentTypeError, ArgumentValueError, ParseError, UnknownFi
 
 __all__ = [
     "UNSET",
-    "OpenStrEnum",
     "Operation",
     "RateLimitInfo",
     "StreamResponse",
     "Timestamp",
+    "UnknownValue",
     "Unset",
 ]
 
@@ -74,7 +73,7 @@ class Timestamp(_dt.datetime):
 
     __slots__ = ("_ns", "_wire")
     _ns: int
-    _wire: int | str | None
+    _wire: int | float | str | None
 
     @property
     def nanosecond(self) -> int:
@@ -82,7 +81,7 @@ class Timestamp(_dt.datetime):
         return getattr(self, "_ns", 0)
 
     @property
-    def wire(self) -> int | str | None:
+    def wire(self) -> int | float | str | None:
         """The value as received; None for a timestamp made here (or by arithmetic)."""
         return getattr(self, "_wire", None)
 
@@ -167,7 +166,7 @@ class Timestamp(_dt.datetime):
             zone = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
         return f"{base}.{fraction}{zone}" if fraction else f"{base}{zone}"
 
-    def to_wire(self) -> int | str:
+    def to_wire(self) -> int | float | str:
         """What to send: the received value when there is one, RFC 3339 text otherwise."""
         return self.wire if self.wire is not None else self.to_rfc3339()
 
@@ -243,7 +242,7 @@ def _nanos(value: _dt.datetime) -> int:
 def _restore_timestamp(
     fields: tuple[int, int, int, int, int, int, int, _dt.tzinfo | None, int],
     ns: int,
-    wire: int | str | None,
+    wire: int | float | str | None,
 ) -> Timestamp:
     year, month, day, hour, minute, second, microsecond, tzinfo, fold = fields
     ts = Timestamp(year, month, day, hour, minute, second, microsecond, tzinfo=tzinfo, fold=fold)
@@ -256,8 +255,18 @@ def _restore_timestamp(
 _EPOCH = Timestamp(1970, 1, 1, tzinfo=_UTC)
 
 
+def _float_ns(value: float) -> int:
+    """Unix nanoseconds from a JSON number with a fraction: rounded to the nearest whole
+    nanosecond (half to even). The spec types these fields ``number``; a float holds only
+    about 16 significant digits, so today's instants are exact to a few hundred ns."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a timestamp, got number {value!r}")
+    return round(value)
+
+
 def wire_to_timestamp(value: Any) -> Timestamp:
-    """Parse a wire timestamp: unix nanoseconds (int, or digits in a string) or RFC 3339."""
+    """Parse a wire timestamp: unix nanoseconds (an integer, a number with a fraction, or
+    digits in a string) or RFC 3339."""
     if value.__class__ is int:
         return Timestamp.from_unix_ns(value)
     if isinstance(value, str):
@@ -269,15 +278,27 @@ def wire_to_timestamp(value: Any) -> Timestamp:
         return Timestamp.from_rfc3339(text)
     if isinstance(value, _dt.datetime):
         return Timestamp.from_datetime(value)
-    if isinstance(value, float) and value.is_integer():
-        return Timestamp.from_unix_ns(int(value))
+    if isinstance(value, float):
+        ts = Timestamp.from_unix_ns(_float_ns(value))
+        ts._wire = value
+        return ts
     raise TypeError(
         f"expected a timestamp (RFC 3339 string or unix nanoseconds), got {_describe(value)}"
     )
 
 
-def timestamp_to_wire(value: Any) -> int | str:
-    """The wire form of a timestamp given as a datetime, or as a wire value (kept as is)."""
+def received_timestamp_wire(value: Any) -> int | float | str:
+    """What from_dict keeps of a timestamp it received: the value itself (parsed when the
+    field is read), or the wire form of a datetime given in a mapping."""
+    if value.__class__ is int or value.__class__ is str or value.__class__ is float:
+        return value
+    return timestamp_to_wire(value)
+
+
+def timestamp_to_wire(value: Any) -> int | float | str:
+    """The wire form of a timestamp given as a datetime, or as a wire value (kept as is).
+    A number with a fraction is refused here (a constructor or a request argument), where
+    it is most likely seconds: send a datetime or whole nanoseconds."""
     if value.__class__ is int or value.__class__ is str:
         return value
     if isinstance(value, _dt.datetime):
@@ -287,18 +308,23 @@ def timestamp_to_wire(value: Any) -> int | str:
             raise ArgumentValueError(str(exc)) from None
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, float):
+        raise ArgumentValueError(
+            f"expected a timestamp (datetime, RFC 3339 string or unix nanoseconds as an "
+            f"integer), got number {value!r}: a fraction is likely seconds, not nanoseconds"
+        )
     raise ArgumentTypeError(
         f"expected a timestamp (datetime, RFC 3339 string or unix nanoseconds), got {_describe(value)}"
     )
 
 
-def optional_timestamp_to_wire(value: Any) -> int | str | None | Unset:
-    if value is UNSET or value is None:
-        return value
+def optional_timestamp_to_wire(value: Any) -> int | float | str | None:
+    if value is None:
+        return None
     return timestamp_to_wire(value)
 
 
-def checked_timestamp_wire(value: Any) -> int | str:
+def checked_timestamp_wire(value: Any) -> int | float | str:
     """Strict parsing: the value must be a valid timestamp; returns its wire form."""
     return wire_to_timestamp(value).to_wire()
 
@@ -311,9 +337,9 @@ def read_timestamp(value: Any, where: str) -> Timestamp:
         raise ParseError(where, str(exc)) from None
 
 
-def read_optional_timestamp(value: Any, where: str) -> Timestamp | None | Unset:
-    if value is UNSET or value is None:
-        return value
+def read_optional_timestamp(value: Any, where: str) -> Timestamp | None:
+    if value is None:
+        return None
     return read_timestamp(value, where)
 
 
@@ -322,54 +348,142 @@ def read_optional_timestamp(value: Any, where: str) -> Timestamp | None | Unset:
 # ---------------------------------------------------------------------------------------
 
 
-class OpenStrEnum(enum.StrEnum):
-    """A string enum that accepts values it does not list.
+@typing.final
+class UnknownValue:
+    """A value of an enum-typed field that the SDK does not list: the API added it since.
 
-    The API adds enum values over time. A value the spec does not know yet becomes a
-    member of the enum (not a registered one: ``is_known`` is False) with that value, so
-    that it parses, compares equal to its string and serialises back unchanged.
+    Enum fields are typed ``Literal[...] | UnknownValue``: a listed value is the plain
+    string, any other string is kept as ``UnknownValue(value)``, which serialises back
+    unchanged (``str()`` or ``.value`` give the string). It never equals a plain string,
+    so that a type checker can report a comparison against a value that is not listed
+    (``if action == "flagg":`` is an error under ``mypy --strict``): handle it with
+    ``isinstance(value, UnknownValue)``, or compare ``str(value)``.
     """
 
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value
-        member._value_ = value
-        return member
+    __slots__ = ("value",)
+    value: str
 
-    @property
-    def is_known(self) -> bool:
-        """Whether the value is one the spec lists."""
-        return self._value_ in type(self)._value2member_map_
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {_describe(value)}")
+        object.__setattr__(self, "value", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("UnknownValue is immutable")
 
     def __str__(self) -> str:
-        return str(self._value_)
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"UnknownValue({self.value!r})"
+
+    def __reduce__(self) -> Any:
+        return (UnknownValue, (self.value,))
+
+    # Equality by value, for the runtime only: a ``__eq__`` that mypy sees makes it skip its
+    # --strict-equality check on every field typed with this class (so a typo would pass).
+    if not TYPE_CHECKING:
+
+        def __eq__(self, other):
+            if other.__class__ is UnknownValue:
+                return self.value == other.value
+            return NotImplemented
+
+        def __hash__(self):
+            return hash((UnknownValue, self.value))
 
 
-E = TypeVar("E", bound=OpenStrEnum)
-
-
-def read_enum(cls: type[E], value: Any) -> E:
-    """Tolerant: a known value gives its member, another string an unregistered member."""
-    member = cls._value2member_map_.get(value)
-    if member is not None:
-        return member  # type: ignore[return-value]
+def read_enum(values: frozenset[str], value: Any) -> Any:
+    """Tolerant: a listed value is itself, another string an UnknownValue."""
+    if value.__class__ is str:
+        return value if value in values else UnknownValue(value)
+    if isinstance(value, UnknownValue):
+        return value
     if isinstance(value, str):
-        return cls(value)
+        return str(value) if value in values else UnknownValue(str(value))
     raise TypeError(f"expected a string, got {_describe(value)}")
 
 
-def read_enum_strict(cls: type[E], value: Any) -> E:
-    """Strict: the value must be one the spec lists."""
-    member = cls._value2member_map_.get(value) if isinstance(value, str) else None
-    if member is None:
-        allowed = ", ".join(repr(m.value) for m in cls)
-        close = closest(value, [m.value for m in cls]) if isinstance(value, str) else None
-        hint = f" (did you mean {close!r}?)" if close else ""
-        raise ValueError(f"{_describe(value)} is not one of {allowed}{hint}")
-    return member  # type: ignore[return-value]
+def read_enum_strict(values: frozenset[str], value: Any) -> Any:
+    """Strict: the value must be one that is listed (returned as a plain string)."""
+    if isinstance(value, str) and value in values:
+        return str(value)
+    allowed = ", ".join(repr(v) for v in sorted(values))
+    text = value.value if isinstance(value, UnknownValue) else value
+    close = closest(text, values) if isinstance(text, str) else None
+    hint = f" (did you mean {close!r}?)" if close else ""
+    raise ValueError(f"{_describe(text)} is not one of {allowed}{hint}")
+
+
+def enum_to_wire(value: Any) -> Any:
+    """The JSON string of an enum field's value (a listed string or an UnknownValue)."""
+    return value.value if isinstance(value, UnknownValue) else value
+
+
+# ---------------------------------------------------------------------------------------
+# Null elements: arrays (and maps) whose items the spec declares nullable
+# ---------------------------------------------------------------------------------------
+
+
+def null_positions(value: Any, shape: str) -> Any:
+    """Where ``value`` (JSON of a field of that container ``shape``: "list", "map",
+    "map.list", ...) holds null elements, or None when it holds none. A list gives the
+    indexes of its nulls; a map its keys, each with None (the value was null) or the
+    positions inside it. from_dict drops those nulls (a model field never holds None in
+    a list) and keeps this, so that to_dict puts them back where they were."""
+    container, _, inner = shape.partition(".")
+    if container == "list":
+        if value.__class__ is not list:
+            return None
+        if not inner:
+            return tuple(i for i, x in enumerate(value) if x is None) if None in value else None
+        nested = {i: null_positions(x, inner) for i, x in enumerate(value) if x is not None}
+        found: dict[Any, Any] = {i: None for i, x in enumerate(value) if x is None}
+        found.update((i, p) for i, p in nested.items() if p is not None)
+        return found or None
+    if value.__class__ is not dict:
+        return None
+    found = {}
+    for key, x in value.items():
+        if x is None:
+            found[key] = None
+        elif inner:
+            positions = null_positions(x, inner)
+            if positions is not None:
+                found[key] = positions
+    return found or None
+
+
+def restore_nulls(wire: Any, positions: Any) -> Any:
+    """The JSON ``wire`` of a field with the null elements ``null_positions`` found put
+    back (a list's at their indexes, a map's at their keys)."""
+    if isinstance(positions, tuple):
+        out = list(wire)
+        for index in positions:
+            out.insert(index, None)
+        return out
+    if isinstance(wire, list):  # a list of containers: {index: positions or None}
+        items = list(wire)
+        for index in sorted(i for i, p in positions.items() if p is None):
+            items.insert(index, None)
+        for index, inner in positions.items():
+            if inner is not None and index < len(items):
+                items[index] = restore_nulls(items[index], inner)
+        return items
+    mapping = dict(wire)
+    for key, inner in positions.items():
+        if inner is None:
+            mapping[key] = None
+        elif key in mapping:
+            mapping[key] = restore_nulls(mapping[key], inner)
+    return mapping
+
+
+def count_nulls(positions: Any) -> int:
+    """How many null elements ``null_positions`` found."""
+    if isinstance(positions, tuple):
+        return len(positions)
+    return sum(1 if inner is None else count_nulls(inner) for inner in positions.values())
 
 
 # ---------------------------------------------------------------------------------------
@@ -539,15 +653,15 @@ def request_value(value: Any, kind: type, where: str) -> Any:
         ) from None
 
 
-def request_enum(cls: type[E], value: Any, where: str) -> str:
-    """An enum argument: one of the values the spec lists (a member or its string)."""
+def request_enum(values: frozenset[str], value: Any, where: str) -> str:
+    """An enum argument: one of the values that are listed."""
     try:
-        return str(read_enum_strict(cls, value).value)
+        return str(read_enum_strict(values, value))
     except ValueError as exc:
         raise ArgumentValueError(f"{where}: {exc}") from None
 
 
-def request_timestamp(value: Any, where: str) -> int | str:
+def request_timestamp(value: Any, where: str) -> int | float | str:
     try:
         return timestamp_to_wire(value)
     except (TypeError, ValueError) as exc:
@@ -577,8 +691,8 @@ def coerce_models(value: Any, shape: Any, where: str) -> Any:
     unknown key at any depth, every value of its type), so a model never holds a dict
     where its type says model, nor a typo; a value of another kind is an ArgumentTypeError.
     """
-    if value is None or value is UNSET:
-        return value
+    if value is None:
+        return None
     if shape.__class__ is tuple:
         container, inner = shape
         if container == "list":
@@ -605,6 +719,8 @@ def to_wire(value: Any) -> Any:
     """The JSON form of a value of any field type: models, enums, timestamps, containers."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, UnknownValue):
+        return value.value
     if isinstance(value, _dt.datetime):
         return timestamp_to_wire(value)
     to_dict = getattr(value, "to_dict", None)

@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 
+from .._auth import hs256
 from ._errors import EmulatorError, not_allowed
 
 __all__ = ["USER_OPERATIONS", "Caller", "authenticate", "authorize"]
@@ -67,18 +68,19 @@ def authenticate(
     if token.lower().startswith("bearer "):
         raise _auth_error(5, "send the JWT as is in Authorization, without a 'Bearer' prefix")
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            options={
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-            },
-        )
+        with hs256(secret):
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+            )
     except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
         raise _auth_error(
             43, "JWT signature is not valid: sign it with the app's API secret (HS256)"

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import jwt
 
+from .._auth import hs256, warn_if_short
 from .._client import AsyncStream, Stream
 from ._app import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, EmulatorApp, Middleware
 from ._backend import Backend
@@ -63,6 +64,7 @@ class Emulator:
     ) -> None:
         if not api_key or not api_secret:
             raise ValueError("the emulator needs an api_key and an api_secret")
+        warn_if_short(api_secret, "Emulator")
         self.api_key = api_key
         self._secret = api_secret
         self.backend = Backend(
@@ -174,7 +176,8 @@ class Emulator:
             payload.setdefault("server", True)
         else:
             payload["user_id"] = user_id
-        return jwt.encode(payload, self._secret, algorithm="HS256")
+        with hs256(self._secret):
+            return jwt.encode(payload, self._secret, algorithm="HS256")
 
     # -- ways in --------------------------------------------------------------------------
 

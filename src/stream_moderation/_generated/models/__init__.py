@@ -17,9 +17,12 @@ if TYPE_CHECKING:
     from .ai_text_config import AITextConfig
     from .ai_video_config import AIVideoConfig
     from .analyze_image_field import AnalyzeImageField
+    from .analyze_image_field_action import AnalyzeImageFieldAction
     from .analyze_request import AnalyzeRequest
     from .analyze_response import AnalyzeResponse
     from .analyze_text_field import AnalyzeTextField
+    from .analyze_text_field_action import AnalyzeTextFieldAction
+    from .analyze_text_field_severity import AnalyzeTextFieldSeverity
     from .api_error import APIError
     from .appeal_accepted_event import AppealAcceptedEvent
     from .appeal_created_event import AppealCreatedEvent
@@ -96,6 +99,7 @@ if TYPE_CHECKING:
     from .chat_draft_response import ChatDraftResponse
     from .chat_message_response import ChatMessageResponse
     from .chat_message_task_response import ChatMessageTaskResponse
+    from .chat_message_task_response_status import ChatMessageTaskResponseStatus
     from .chat_moderation_v2_response import ChatModerationV2Response
     from .chat_preferences import ChatPreferences
     from .chat_preferences_response import ChatPreferencesResponse
@@ -106,6 +110,8 @@ if TYPE_CHECKING:
     from .chat_shared_location_response_data import ChatSharedLocationResponseData
     from .check_request import CheckRequest
     from .check_response import CheckResponse
+    from .check_response_recommended_action import CheckResponseRecommendedAction
+    from .check_response_status import CheckResponseStatus
     from .check_s3_access_request import CheckS3AccessRequest
     from .check_s3_access_response import CheckS3AccessResponse
     from .classification import Classification
@@ -210,12 +216,17 @@ if TYPE_CHECKING:
     from .match_payload import MatchPayload
     from .match_response import MatchResponse
     from .matched_content import MatchedContent
+    from .matched_content_severity import MatchedContentSeverity
+    from .matched_content_type import MatchedContentType
     from .message_response import MessageResponse
     from .moderation_action_config_response import ModerationActionConfigResponse
     from .moderation_analysis_failed_event import ModerationAnalysisFailedEvent
     from .moderation_ban_response import ModerationBanResponse
     from .moderation_call_response import ModerationCallResponse
     from .moderation_check_completed_event import ModerationCheckCompletedEvent
+    from .moderation_check_completed_event_recommended_action import (
+        ModerationCheckCompletedEventRecommendedAction,
+    )
     from .moderation_config import ModerationConfig
     from .moderation_custom_action_event import ModerationCustomActionEvent
     from .moderation_flag_response import ModerationFlagResponse
@@ -283,6 +294,7 @@ if TYPE_CHECKING:
     from .restore_action_request_payload import RestoreActionRequestPayload
     from .review_queue_item_new_event import ReviewQueueItemNewEvent
     from .review_queue_item_response import ReviewQueueItemResponse
+    from .review_queue_item_response_status import ReviewQueueItemResponseStatus
     from .review_queue_item_updated_event import ReviewQueueItemUpdatedEvent
     from .rule_builder_action import RuleBuilderAction
     from .rule_builder_action_type import RuleBuilderActionType
@@ -307,12 +319,14 @@ if TYPE_CHECKING:
     from .submit_task_request_content_type import SubmitTaskRequestContentType
     from .submit_task_response import SubmitTaskResponse
     from .task_response import TaskResponse
+    from .task_response_status import TaskResponseStatus
     from .text_content_parameters import TextContentParameters
     from .text_rule_parameters import TextRuleParameters
     from .thresholds import Thresholds
     from .trigger_payload import TriggerPayload
     from .trigger_response import TriggerResponse
     from .triggered_rule_response import TriggeredRuleResponse
+    from .triggered_rule_response_type import TriggeredRuleResponseType
     from .typing_indicators_response import TypingIndicatorsResponse
     from .unban_action_request_payload import UnbanActionRequestPayload
     from .unban_request import UnbanRequest
@@ -372,9 +386,12 @@ _MODULES: dict[str, str] = {
     "ActionLogResponse": "action_log_response",
     "ActionSequence": "action_sequence",
     "AnalyzeImageField": "analyze_image_field",
+    "AnalyzeImageFieldAction": "analyze_image_field_action",
     "AnalyzeRequest": "analyze_request",
     "AnalyzeResponse": "analyze_response",
     "AnalyzeTextField": "analyze_text_field",
+    "AnalyzeTextFieldAction": "analyze_text_field_action",
+    "AnalyzeTextFieldSeverity": "analyze_text_field_severity",
     "AppealAcceptedEvent": "appeal_accepted_event",
     "AppealCreatedEvent": "appeal_created_event",
     "AppealItemResponse": "appeal_item_response",
@@ -448,6 +465,7 @@ _MODULES: dict[str, str] = {
     "ChatDraftResponse": "chat_draft_response",
     "ChatMessageResponse": "chat_message_response",
     "ChatMessageTaskResponse": "chat_message_task_response",
+    "ChatMessageTaskResponseStatus": "chat_message_task_response_status",
     "ChatModerationV2Response": "chat_moderation_v2_response",
     "ChatPreferences": "chat_preferences",
     "ChatPreferencesResponse": "chat_preferences_response",
@@ -458,6 +476,8 @@ _MODULES: dict[str, str] = {
     "ChatSharedLocationResponseData": "chat_shared_location_response_data",
     "CheckRequest": "check_request",
     "CheckResponse": "check_response",
+    "CheckResponseRecommendedAction": "check_response_recommended_action",
+    "CheckResponseStatus": "check_response_status",
     "CheckS3AccessRequest": "check_s3_access_request",
     "CheckS3AccessResponse": "check_s3_access_response",
     "Classification": "classification",
@@ -560,12 +580,15 @@ _MODULES: dict[str, str] = {
     "MatchPayload": "match_payload",
     "MatchResponse": "match_response",
     "MatchedContent": "matched_content",
+    "MatchedContentSeverity": "matched_content_severity",
+    "MatchedContentType": "matched_content_type",
     "MessageResponse": "message_response",
     "ModerationActionConfigResponse": "moderation_action_config_response",
     "ModerationAnalysisFailedEvent": "moderation_analysis_failed_event",
     "ModerationBanResponse": "moderation_ban_response",
     "ModerationCallResponse": "moderation_call_response",
     "ModerationCheckCompletedEvent": "moderation_check_completed_event",
+    "ModerationCheckCompletedEventRecommendedAction": "moderation_check_completed_event_recommended_action",
     "ModerationConfig": "moderation_config",
     "ModerationCustomActionEvent": "moderation_custom_action_event",
     "ModerationFlagResponse": "moderation_flag_response",
@@ -633,6 +656,7 @@ _MODULES: dict[str, str] = {
     "RestoreActionRequestPayload": "restore_action_request_payload",
     "ReviewQueueItemNewEvent": "review_queue_item_new_event",
     "ReviewQueueItemResponse": "review_queue_item_response",
+    "ReviewQueueItemResponseStatus": "review_queue_item_response_status",
     "ReviewQueueItemUpdatedEvent": "review_queue_item_updated_event",
     "RuleBuilderAction": "rule_builder_action",
     "RuleBuilderActionType": "rule_builder_action_type",
@@ -657,12 +681,14 @@ _MODULES: dict[str, str] = {
     "SubmitTaskRequestContentType": "submit_task_request_content_type",
     "SubmitTaskResponse": "submit_task_response",
     "TaskResponse": "task_response",
+    "TaskResponseStatus": "task_response_status",
     "TextContentParameters": "text_content_parameters",
     "TextRuleParameters": "text_rule_parameters",
     "Thresholds": "thresholds",
     "TriggerPayload": "trigger_payload",
     "TriggerResponse": "trigger_response",
     "TriggeredRuleResponse": "triggered_rule_response",
+    "TriggeredRuleResponseType": "triggered_rule_response_type",
     "TypingIndicatorsResponse": "typing_indicators_response",
     "UnbanActionRequestPayload": "unban_action_request_payload",
     "UnbanRequest": "unban_request",
@@ -721,9 +747,12 @@ __all__ = [
     "ActionLogResponse",
     "ActionSequence",
     "AnalyzeImageField",
+    "AnalyzeImageFieldAction",
     "AnalyzeRequest",
     "AnalyzeResponse",
     "AnalyzeTextField",
+    "AnalyzeTextFieldAction",
+    "AnalyzeTextFieldSeverity",
     "AppealAcceptedEvent",
     "AppealCreatedEvent",
     "AppealItemResponse",
@@ -797,6 +826,7 @@ __all__ = [
     "ChatDraftResponse",
     "ChatMessageResponse",
     "ChatMessageTaskResponse",
+    "ChatMessageTaskResponseStatus",
     "ChatModerationV2Response",
     "ChatPreferences",
     "ChatPreferencesResponse",
@@ -807,6 +837,8 @@ __all__ = [
     "ChatSharedLocationResponseData",
     "CheckRequest",
     "CheckResponse",
+    "CheckResponseRecommendedAction",
+    "CheckResponseStatus",
     "CheckS3AccessRequest",
     "CheckS3AccessResponse",
     "Classification",
@@ -909,12 +941,15 @@ __all__ = [
     "MatchPayload",
     "MatchResponse",
     "MatchedContent",
+    "MatchedContentSeverity",
+    "MatchedContentType",
     "MessageResponse",
     "ModerationActionConfigResponse",
     "ModerationAnalysisFailedEvent",
     "ModerationBanResponse",
     "ModerationCallResponse",
     "ModerationCheckCompletedEvent",
+    "ModerationCheckCompletedEventRecommendedAction",
     "ModerationConfig",
     "ModerationCustomActionEvent",
     "ModerationFlagResponse",
@@ -982,6 +1017,7 @@ __all__ = [
     "RestoreActionRequestPayload",
     "ReviewQueueItemNewEvent",
     "ReviewQueueItemResponse",
+    "ReviewQueueItemResponseStatus",
     "ReviewQueueItemUpdatedEvent",
     "RuleBuilderAction",
     "RuleBuilderActionType",
@@ -1006,12 +1042,14 @@ __all__ = [
     "SubmitTaskRequestContentType",
     "SubmitTaskResponse",
     "TaskResponse",
+    "TaskResponseStatus",
     "TextContentParameters",
     "TextRuleParameters",
     "Thresholds",
     "TriggerPayload",
     "TriggerResponse",
     "TriggeredRuleResponse",
+    "TriggeredRuleResponseType",
     "TypingIndicatorsResponse",
     "UnbanActionRequestPayload",
     "UnbanRequest",

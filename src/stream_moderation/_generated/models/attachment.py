@@ -10,16 +10,17 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_dict,
     check_init_arguments,
     check_int,
     check_list,
     check_str,
     coerce_models,
+    count_nulls,
     model_to_wire,
+    null_positions,
+    restore_nulls,
     to_wire,
 )
 
@@ -78,28 +79,55 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("custom",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("actions", "actions"),
+    ("asset_url", "asset_url"),
+    ("author_icon", "author_icon"),
+    ("author_link", "author_link"),
+    ("author_name", "author_name"),
+    ("color", "color"),
+    ("fallback", "fallback"),
+    ("fields", "fields"),
+    ("footer", "footer"),
+    ("footer_icon", "footer_icon"),
+    ("giphy", "giphy"),
+    ("image_url", "image_url"),
+    ("og_scrape_url", "og_scrape_url"),
+    ("original_height", "original_height"),
+    ("original_width", "original_width"),
+    ("pretext", "pretext"),
+    ("text", "text"),
+    ("thumb_url", "thumb_url"),
+    ("title", "title"),
+    ("title_link", "title_link"),
+    ("type", "type"),
+)
+
 _new = object.__new__
 
 
 def _to_actions(
-    value: Sequence[Action | Mapping[str, Any]] | None | Unset,
-) -> list[Action] | None | Unset:
+    value: Sequence[Action | Mapping[str, Any]] | None,
+) -> list[Action] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", Action), "Attachment.actions"
     )
 
 
 def _to_fields(
-    value: Sequence[Field | Mapping[str, Any]] | None | Unset,
-) -> list[Field] | None | Unset:
+    value: Sequence[Field | Mapping[str, Any]] | None,
+) -> list[Field] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", Field), "Attachment.fields"
     )
 
 
 def _to_giphy(
-    value: Images | Mapping[str, Any] | None | Unset,
-) -> Images | None | Unset:
+    value: Images | Mapping[str, Any] | None,
+) -> Images | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, Images, "Attachment.giphy"
     )
@@ -110,30 +138,32 @@ class Attachment:
     """An attachment is a message object that represents a file uploaded by a user."""
 
     custom: dict[str, Any]
-    actions: list[Action] | None | Unset = _attrs.field(default=UNSET, converter=_to_actions)
-    asset_url: str | None | Unset = UNSET
-    author_icon: str | None | Unset = UNSET
-    author_link: str | None | Unset = UNSET
-    author_name: str | None | Unset = UNSET
-    color: str | None | Unset = UNSET
-    fallback: str | None | Unset = UNSET
-    fields: list[Field] | None | Unset = _attrs.field(default=UNSET, converter=_to_fields)
-    footer: str | None | Unset = UNSET
-    footer_icon: str | None | Unset = UNSET
-    giphy: Images | None | Unset = _attrs.field(default=UNSET, converter=_to_giphy)
-    image_url: str | None | Unset = UNSET
-    og_scrape_url: str | None | Unset = UNSET
-    original_height: int | None | Unset = UNSET
-    original_width: int | None | Unset = UNSET
-    pretext: str | None | Unset = UNSET
-    text: str | None | Unset = UNSET
-    thumb_url: str | None | Unset = UNSET
-    title: str | None | Unset = UNSET
-    title_link: str | None | Unset = UNSET
-    type: str | None | Unset = UNSET
+    actions: list[Action] | None = _attrs.field(default=None, converter=_to_actions)
+    asset_url: str | None = None
+    author_icon: str | None = None
+    author_link: str | None = None
+    author_name: str | None = None
+    color: str | None = None
+    fallback: str | None = None
+    fields: list[Field] | None = _attrs.field(default=None, converter=_to_fields)
+    footer: str | None = None
+    footer_icon: str | None = None
+    giphy: Images | None = _attrs.field(default=None, converter=_to_giphy)
+    image_url: str | None = None
+    og_scrape_url: str | None = None
+    original_height: int | None = None
+    original_width: int | None = None
+    pretext: str | None = None
+    text: str | None = None
+    thumb_url: str | None = None
+    title: str | None = None
+    title_link: str | None = None
+    type: str | None = None
     """Attachment type (e.g. image, video, url)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -153,6 +183,26 @@ class Attachment:
             "giphy": Images,
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Attachment:
         """Read a Attachment from its JSON object.
@@ -163,6 +213,8 @@ class Attachment:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
@@ -171,137 +223,223 @@ class Attachment:
             if "actions" in d:
                 _f = "actions[]"
                 v = d["actions"]
-                self.actions = (
-                    v if v is None else [Action.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.actions = None
+                    _n += ("actions",)
+                else:
+                    self.actions = [
+                        Action.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "actions": _p}
             else:
-                self.actions = UNSET
+                self.actions = None
             if "asset_url" in d:
                 _f = "asset_url"
                 v = d["asset_url"]
-                self.asset_url = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.asset_url = None
+                    _n += ("asset_url",)
+                else:
+                    self.asset_url = v if v.__class__ is str else check_str(v)
             else:
-                self.asset_url = UNSET
+                self.asset_url = None
             if "author_icon" in d:
                 _f = "author_icon"
                 v = d["author_icon"]
-                self.author_icon = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.author_icon = None
+                    _n += ("author_icon",)
+                else:
+                    self.author_icon = v if v.__class__ is str else check_str(v)
             else:
-                self.author_icon = UNSET
+                self.author_icon = None
             if "author_link" in d:
                 _f = "author_link"
                 v = d["author_link"]
-                self.author_link = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.author_link = None
+                    _n += ("author_link",)
+                else:
+                    self.author_link = v if v.__class__ is str else check_str(v)
             else:
-                self.author_link = UNSET
+                self.author_link = None
             if "author_name" in d:
                 _f = "author_name"
                 v = d["author_name"]
-                self.author_name = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.author_name = None
+                    _n += ("author_name",)
+                else:
+                    self.author_name = v if v.__class__ is str else check_str(v)
             else:
-                self.author_name = UNSET
+                self.author_name = None
             if "color" in d:
                 _f = "color"
                 v = d["color"]
-                self.color = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.color = None
+                    _n += ("color",)
+                else:
+                    self.color = v if v.__class__ is str else check_str(v)
             else:
-                self.color = UNSET
+                self.color = None
             if "fallback" in d:
                 _f = "fallback"
                 v = d["fallback"]
-                self.fallback = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.fallback = None
+                    _n += ("fallback",)
+                else:
+                    self.fallback = v if v.__class__ is str else check_str(v)
             else:
-                self.fallback = UNSET
+                self.fallback = None
             if "fields" in d:
                 _f = "fields[]"
                 v = d["fields"]
-                self.fields = (
-                    v if v is None else [Field.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.fields = None
+                    _n += ("fields",)
+                else:
+                    self.fields = [
+                        Field.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "fields": _p}
             else:
-                self.fields = UNSET
+                self.fields = None
             if "footer" in d:
                 _f = "footer"
                 v = d["footer"]
-                self.footer = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.footer = None
+                    _n += ("footer",)
+                else:
+                    self.footer = v if v.__class__ is str else check_str(v)
             else:
-                self.footer = UNSET
+                self.footer = None
             if "footer_icon" in d:
                 _f = "footer_icon"
                 v = d["footer_icon"]
-                self.footer_icon = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.footer_icon = None
+                    _n += ("footer_icon",)
+                else:
+                    self.footer_icon = v if v.__class__ is str else check_str(v)
             else:
-                self.footer_icon = UNSET
+                self.footer_icon = None
             if "giphy" in d:
                 _f = "giphy"
                 v = d["giphy"]
-                self.giphy = v if v is None else Images.from_dict(v, strict)
+                if v is None:
+                    self.giphy = None
+                    _n += ("giphy",)
+                else:
+                    self.giphy = Images.from_dict(v, strict)
             else:
-                self.giphy = UNSET
+                self.giphy = None
             if "image_url" in d:
                 _f = "image_url"
                 v = d["image_url"]
-                self.image_url = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.image_url = None
+                    _n += ("image_url",)
+                else:
+                    self.image_url = v if v.__class__ is str else check_str(v)
             else:
-                self.image_url = UNSET
+                self.image_url = None
             if "og_scrape_url" in d:
                 _f = "og_scrape_url"
                 v = d["og_scrape_url"]
-                self.og_scrape_url = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.og_scrape_url = None
+                    _n += ("og_scrape_url",)
+                else:
+                    self.og_scrape_url = v if v.__class__ is str else check_str(v)
             else:
-                self.og_scrape_url = UNSET
+                self.og_scrape_url = None
             if "original_height" in d:
                 _f = "original_height"
                 v = d["original_height"]
-                self.original_height = (
-                    v if v is None else (v if v.__class__ is int else check_int(v))
-                )
+                if v is None:
+                    self.original_height = None
+                    _n += ("original_height",)
+                else:
+                    self.original_height = v if v.__class__ is int else check_int(v)
             else:
-                self.original_height = UNSET
+                self.original_height = None
             if "original_width" in d:
                 _f = "original_width"
                 v = d["original_width"]
-                self.original_width = (
-                    v if v is None else (v if v.__class__ is int else check_int(v))
-                )
+                if v is None:
+                    self.original_width = None
+                    _n += ("original_width",)
+                else:
+                    self.original_width = v if v.__class__ is int else check_int(v)
             else:
-                self.original_width = UNSET
+                self.original_width = None
             if "pretext" in d:
                 _f = "pretext"
                 v = d["pretext"]
-                self.pretext = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.pretext = None
+                    _n += ("pretext",)
+                else:
+                    self.pretext = v if v.__class__ is str else check_str(v)
             else:
-                self.pretext = UNSET
+                self.pretext = None
             if "text" in d:
                 _f = "text"
                 v = d["text"]
-                self.text = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.text = None
+                    _n += ("text",)
+                else:
+                    self.text = v if v.__class__ is str else check_str(v)
             else:
-                self.text = UNSET
+                self.text = None
             if "thumb_url" in d:
                 _f = "thumb_url"
                 v = d["thumb_url"]
-                self.thumb_url = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.thumb_url = None
+                    _n += ("thumb_url",)
+                else:
+                    self.thumb_url = v if v.__class__ is str else check_str(v)
             else:
-                self.thumb_url = UNSET
+                self.thumb_url = None
             if "title" in d:
                 _f = "title"
                 v = d["title"]
-                self.title = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.title = None
+                    _n += ("title",)
+                else:
+                    self.title = v if v.__class__ is str else check_str(v)
             else:
-                self.title = UNSET
+                self.title = None
             if "title_link" in d:
                 _f = "title_link"
                 v = d["title_link"]
-                self.title_link = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.title_link = None
+                    _n += ("title_link",)
+                else:
+                    self.title_link = v if v.__class__ is str else check_str(v)
             else:
-                self.title_link = UNSET
+                self.title_link = None
             if "type" in d:
                 _f = "type"
                 v = d["type"]
-                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.type = None
+                    _n += ("type",)
+                else:
+                    self.type = v if v.__class__ is str else check_str(v)
             else:
-                self.type = UNSET
+                self.type = None
         except ParseError as exc:
             raise exc.within("Attachment", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -309,54 +447,104 @@ class Attachment:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this Attachment: every field that is set, and the unknown ones."""
+        """The JSON object of this Attachment: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["custom"] = self.custom
-        if self.actions is not UNSET:
-            out["actions"] = None if self.actions is None else to_wire(self.actions)
-        if self.asset_url is not UNSET:
+        if self.actions is not None:
+            out["actions"] = to_wire(self.actions)
+        elif "actions" in self._nulls:
+            out["actions"] = None
+        if self.asset_url is not None:
             out["asset_url"] = self.asset_url
-        if self.author_icon is not UNSET:
+        elif "asset_url" in self._nulls:
+            out["asset_url"] = None
+        if self.author_icon is not None:
             out["author_icon"] = self.author_icon
-        if self.author_link is not UNSET:
+        elif "author_icon" in self._nulls:
+            out["author_icon"] = None
+        if self.author_link is not None:
             out["author_link"] = self.author_link
-        if self.author_name is not UNSET:
+        elif "author_link" in self._nulls:
+            out["author_link"] = None
+        if self.author_name is not None:
             out["author_name"] = self.author_name
-        if self.color is not UNSET:
+        elif "author_name" in self._nulls:
+            out["author_name"] = None
+        if self.color is not None:
             out["color"] = self.color
-        if self.fallback is not UNSET:
+        elif "color" in self._nulls:
+            out["color"] = None
+        if self.fallback is not None:
             out["fallback"] = self.fallback
-        if self.fields is not UNSET:
-            out["fields"] = None if self.fields is None else to_wire(self.fields)
-        if self.footer is not UNSET:
+        elif "fallback" in self._nulls:
+            out["fallback"] = None
+        if self.fields is not None:
+            out["fields"] = to_wire(self.fields)
+        elif "fields" in self._nulls:
+            out["fields"] = None
+        if self.footer is not None:
             out["footer"] = self.footer
-        if self.footer_icon is not UNSET:
+        elif "footer" in self._nulls:
+            out["footer"] = None
+        if self.footer_icon is not None:
             out["footer_icon"] = self.footer_icon
-        if self.giphy is not UNSET:
-            out["giphy"] = None if self.giphy is None else model_to_wire(Images, self.giphy)
-        if self.image_url is not UNSET:
+        elif "footer_icon" in self._nulls:
+            out["footer_icon"] = None
+        if self.giphy is not None:
+            out["giphy"] = model_to_wire(Images, self.giphy)
+        elif "giphy" in self._nulls:
+            out["giphy"] = None
+        if self.image_url is not None:
             out["image_url"] = self.image_url
-        if self.og_scrape_url is not UNSET:
+        elif "image_url" in self._nulls:
+            out["image_url"] = None
+        if self.og_scrape_url is not None:
             out["og_scrape_url"] = self.og_scrape_url
-        if self.original_height is not UNSET:
+        elif "og_scrape_url" in self._nulls:
+            out["og_scrape_url"] = None
+        if self.original_height is not None:
             out["original_height"] = self.original_height
-        if self.original_width is not UNSET:
+        elif "original_height" in self._nulls:
+            out["original_height"] = None
+        if self.original_width is not None:
             out["original_width"] = self.original_width
-        if self.pretext is not UNSET:
+        elif "original_width" in self._nulls:
+            out["original_width"] = None
+        if self.pretext is not None:
             out["pretext"] = self.pretext
-        if self.text is not UNSET:
+        elif "pretext" in self._nulls:
+            out["pretext"] = None
+        if self.text is not None:
             out["text"] = self.text
-        if self.thumb_url is not UNSET:
+        elif "text" in self._nulls:
+            out["text"] = None
+        if self.thumb_url is not None:
             out["thumb_url"] = self.thumb_url
-        if self.title is not UNSET:
+        elif "thumb_url" in self._nulls:
+            out["thumb_url"] = None
+        if self.title is not None:
             out["title"] = self.title
-        if self.title_link is not UNSET:
+        elif "title" in self._nulls:
+            out["title"] = None
+        if self.title_link is not None:
             out["title_link"] = self.title_link
-        if self.type is not UNSET:
+        elif "title_link" in self._nulls:
+            out["title_link"] = None
+        if self.type is not None:
             out["type"] = self.type
+        elif "type" in self._nulls:
+            out["type"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -384,10 +572,20 @@ class Attachment:
             ("title_link", self.title_link),
             ("type", self.type),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"Attachment({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "actions": "actions",
+    "fields": "fields",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -10,14 +10,15 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
+    UnknownValue,
     check_bool,
     check_dict,
     check_init_arguments,
     check_int,
     check_str,
+    count_nulls,
+    enum_to_wire,
     read_enum,
     read_enum_strict,
 )
@@ -51,6 +52,23 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("ban_from_future_channels", "ban_from_future_channels"),
+    ("channel_ban_only", "channel_ban_only"),
+    ("channel_cid", "channel_cid"),
+    ("delete_messages", "delete_messages"),
+    ("ip_ban", "ip_ban"),
+    ("reason", "reason"),
+    ("shadow", "shadow"),
+    ("target_user_id", "target_user_id"),
+    ("timeout", "timeout"),
+)
+_VALUES_BanActionRequestPayloadDeleteMessages: frozenset[str] = frozenset(
+    {"hard", "pruning", "soft"}
+)
 _new = object.__new__
 
 
@@ -58,25 +76,27 @@ _new = object.__new__
 class BanActionRequestPayload:
     """Configuration for ban moderation action"""
 
-    ban_from_future_channels: bool | None | Unset = UNSET
+    ban_from_future_channels: bool | None = None
     """Also ban user from all channels this moderator creates in the future"""
-    channel_ban_only: bool | None | Unset = UNSET
+    channel_ban_only: bool | None = None
     """Ban only from specific channel"""
-    channel_cid: str | None | Unset = UNSET
-    delete_messages: BanActionRequestPayloadDeleteMessages | None | Unset = UNSET
+    channel_cid: str | None = None
+    delete_messages: BanActionRequestPayloadDeleteMessages | UnknownValue | None = None
     """Message deletion mode: soft, pruning, or hard"""
-    ip_ban: bool | None | Unset = UNSET
+    ip_ban: bool | None = None
     """Whether to ban by IP address"""
-    reason: str | None | Unset = UNSET
+    reason: str | None = None
     """Reason for the ban"""
-    shadow: bool | None | Unset = UNSET
+    shadow: bool | None = None
     """Whether this is a shadow ban"""
-    target_user_id: str | None | Unset = UNSET
+    target_user_id: str | None = None
     """Optional: ban user directly without review item"""
-    timeout: int | None | Unset = UNSET
+    timeout: int | None = None
     """Duration of ban in minutes"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -92,6 +112,26 @@ class BanActionRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BanActionRequestPayload:
         """Read a BanActionRequestPayload from its JSON object.
@@ -102,76 +142,103 @@ class BanActionRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "ban_from_future_channels" in d:
                 _f = "ban_from_future_channels"
                 v = d["ban_from_future_channels"]
-                self.ban_from_future_channels = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.ban_from_future_channels = None
+                    _n += ("ban_from_future_channels",)
+                else:
+                    self.ban_from_future_channels = v if v.__class__ is bool else check_bool(v)
             else:
-                self.ban_from_future_channels = UNSET
+                self.ban_from_future_channels = None
             if "channel_ban_only" in d:
                 _f = "channel_ban_only"
                 v = d["channel_ban_only"]
-                self.channel_ban_only = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.channel_ban_only = None
+                    _n += ("channel_ban_only",)
+                else:
+                    self.channel_ban_only = v if v.__class__ is bool else check_bool(v)
             else:
-                self.channel_ban_only = UNSET
+                self.channel_ban_only = None
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
-                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.channel_cid = None
+                    _n += ("channel_cid",)
+                else:
+                    self.channel_cid = v if v.__class__ is str else check_str(v)
             else:
-                self.channel_cid = UNSET
+                self.channel_cid = None
             if "delete_messages" in d:
                 _f = "delete_messages"
                 v = d["delete_messages"]
-                self.delete_messages = (
-                    v
-                    if v is None
-                    else (
-                        read_enum_strict(BanActionRequestPayloadDeleteMessages, v)
+                if v is None:
+                    self.delete_messages = None
+                    _n += ("delete_messages",)
+                else:
+                    self.delete_messages = (
+                        read_enum_strict(_VALUES_BanActionRequestPayloadDeleteMessages, v)
                         if strict
-                        else read_enum(BanActionRequestPayloadDeleteMessages, v)
+                        else read_enum(_VALUES_BanActionRequestPayloadDeleteMessages, v)
                     )
-                )
             else:
-                self.delete_messages = UNSET
+                self.delete_messages = None
             if "ip_ban" in d:
                 _f = "ip_ban"
                 v = d["ip_ban"]
-                self.ip_ban = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.ip_ban = None
+                    _n += ("ip_ban",)
+                else:
+                    self.ip_ban = v if v.__class__ is bool else check_bool(v)
             else:
-                self.ip_ban = UNSET
+                self.ip_ban = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
-                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reason = None
+                    _n += ("reason",)
+                else:
+                    self.reason = v if v.__class__ is str else check_str(v)
             else:
-                self.reason = UNSET
+                self.reason = None
             if "shadow" in d:
                 _f = "shadow"
                 v = d["shadow"]
-                self.shadow = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.shadow = None
+                    _n += ("shadow",)
+                else:
+                    self.shadow = v if v.__class__ is bool else check_bool(v)
             else:
-                self.shadow = UNSET
+                self.shadow = None
             if "target_user_id" in d:
                 _f = "target_user_id"
                 v = d["target_user_id"]
-                self.target_user_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.target_user_id = None
+                    _n += ("target_user_id",)
+                else:
+                    self.target_user_id = v if v.__class__ is str else check_str(v)
             else:
-                self.target_user_id = UNSET
+                self.target_user_id = None
             if "timeout" in d:
                 _f = "timeout"
                 v = d["timeout"]
-                self.timeout = v if v is None else (v if v.__class__ is int else check_int(v))
+                if v is None:
+                    self.timeout = None
+                    _n += ("timeout",)
+                else:
+                    self.timeout = v if v.__class__ is int else check_int(v)
             else:
-                self.timeout = UNSET
+                self.timeout = None
         except ParseError as exc:
             raise exc.within("BanActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -179,29 +246,50 @@ class BanActionRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this BanActionRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this BanActionRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.ban_from_future_channels is not UNSET:
+        if self.ban_from_future_channels is not None:
             out["ban_from_future_channels"] = self.ban_from_future_channels
-        if self.channel_ban_only is not UNSET:
+        elif "ban_from_future_channels" in self._nulls:
+            out["ban_from_future_channels"] = None
+        if self.channel_ban_only is not None:
             out["channel_ban_only"] = self.channel_ban_only
-        if self.channel_cid is not UNSET:
+        elif "channel_ban_only" in self._nulls:
+            out["channel_ban_only"] = None
+        if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
-        if self.delete_messages is not UNSET:
-            out["delete_messages"] = self.delete_messages
-        if self.ip_ban is not UNSET:
+        elif "channel_cid" in self._nulls:
+            out["channel_cid"] = None
+        if self.delete_messages is not None:
+            out["delete_messages"] = enum_to_wire(self.delete_messages)
+        elif "delete_messages" in self._nulls:
+            out["delete_messages"] = None
+        if self.ip_ban is not None:
             out["ip_ban"] = self.ip_ban
-        if self.reason is not UNSET:
+        elif "ip_ban" in self._nulls:
+            out["ip_ban"] = None
+        if self.reason is not None:
             out["reason"] = self.reason
-        if self.shadow is not UNSET:
+        elif "reason" in self._nulls:
+            out["reason"] = None
+        if self.shadow is not None:
             out["shadow"] = self.shadow
-        if self.target_user_id is not UNSET:
+        elif "shadow" in self._nulls:
+            out["shadow"] = None
+        if self.target_user_id is not None:
             out["target_user_id"] = self.target_user_id
-        if self.timeout is not UNSET:
+        elif "target_user_id" in self._nulls:
+            out["target_user_id"] = None
+        if self.timeout is not None:
             out["timeout"] = self.timeout
+        elif "timeout" in self._nulls:
+            out["timeout"] = None
         return out
 
     def __repr__(self) -> str:
@@ -216,7 +304,11 @@ class BanActionRequestPayload:
             ("target_user_id", self.target_user_id),
             ("timeout", self.timeout),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"BanActionRequestPayload({', '.join(shown)})"

@@ -11,20 +11,20 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -55,28 +55,41 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("created_at",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("channel", "channel"),
+    ("channel_cid", "channel_cid"),
+    ("created_by", "created_by"),
+    ("expires", "_expires"),
+    ("reason", "reason"),
+    ("shadow", "shadow"),
+    ("user", "user"),
+)
+
 _new = object.__new__
 
 
 def _to_channel(
-    value: ChannelMetadata | Mapping[str, Any] | None | Unset,
-) -> ChannelMetadata | None | Unset:
+    value: ChannelMetadata | Mapping[str, Any] | None,
+) -> ChannelMetadata | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ChannelMetadata, "BanInfoResponse.channel"
     )
 
 
 def _to_created_by(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "BanInfoResponse.created_by"
     )
 
 
 def _to_user(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "BanInfoResponse.user"
     )
@@ -86,27 +99,30 @@ def _to_user(
 class BanInfoResponse:
     """Ban information"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """When the ban was created"""
-    channel: ChannelMetadata | None | Unset = _attrs.field(default=UNSET, converter=_to_channel)
-    channel_cid: str | None | Unset = UNSET
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    channel: ChannelMetadata | None = _attrs.field(default=None, converter=_to_channel)
+    """Lightweight info about the channel this ban applies to. Omitted for app-wide bans, or if
+    the moderator does not have access to the channel.
+    """
+    channel_cid: str | None = None
     """The channel this ban applies to. Empty if this is an app-wide (global) ban rather than a
     per-channel ban.
     """
-    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
-    """User response object"""
-    _expires: int | str | None | Unset = _attrs.field(
-        alias="expires", default=UNSET, converter=optional_timestamp_to_wire
+    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
+    """User who created the ban"""
+    _expires: int | float | str | None = _attrs.field(
+        alias="expires", default=None, converter=optional_timestamp_to_wire
     )
-    """When the ban expires"""
-    reason: str | None | Unset = UNSET
+    reason: str | None = None
     """Reason for the ban"""
-    shadow: bool | None | Unset = UNSET
+    shadow: bool | None = None
     """Whether this is a shadow ban"""
-    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
-    """User response object"""
+    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
+    """The banned user"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -127,8 +143,28 @@ class BanInfoResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """When the ban was created"""
+        """When the ban was created (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "BanInfoResponse.created_at")
 
     @created_at.setter
@@ -136,12 +172,12 @@ class BanInfoResponse:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def expires(self) -> Timestamp | None | Unset:
-        """When the ban expires"""
+    def expires(self) -> Timestamp | None:
+        """When the ban expires (a timezone-aware datetime)"""
         return read_optional_timestamp(self._expires, "BanInfoResponse.expires")
 
     @expires.setter
-    def expires(self, value: datetime | int | str | None | Unset) -> None:
+    def expires(self, value: datetime | int | str | None) -> None:
         self._expires = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -154,6 +190,7 @@ class BanInfoResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -163,60 +200,84 @@ class BanInfoResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             if "channel" in d:
                 _f = "channel"
                 v = d["channel"]
-                self.channel = v if v is None else ChannelMetadata.from_dict(v, strict)
+                if v is None:
+                    self.channel = None
+                    _n += ("channel",)
+                else:
+                    self.channel = ChannelMetadata.from_dict(v, strict)
             else:
-                self.channel = UNSET
+                self.channel = None
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
-                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.channel_cid = None
+                    _n += ("channel_cid",)
+                else:
+                    self.channel_cid = v if v.__class__ is str else check_str(v)
             else:
-                self.channel_cid = UNSET
+                self.channel_cid = None
             if "created_by" in d:
                 _f = "created_by"
                 v = d["created_by"]
-                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.created_by = None
+                    _n += ("created_by",)
+                else:
+                    self.created_by = UserResponse.from_dict(v, strict)
             else:
-                self.created_by = UNSET
+                self.created_by = None
             if "expires" in d:
                 _f = "expires"
                 v = d["expires"]
-                self._expires = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._expires = None
+                    _n += ("expires",)
+                else:
+                    self._expires = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._expires = UNSET
+                self._expires = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
-                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reason = None
+                    _n += ("reason",)
+                else:
+                    self.reason = v if v.__class__ is str else check_str(v)
             else:
-                self.reason = UNSET
+                self.reason = None
             if "shadow" in d:
                 _f = "shadow"
                 v = d["shadow"]
-                self.shadow = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.shadow = None
+                    _n += ("shadow",)
+                else:
+                    self.shadow = v if v.__class__ is bool else check_bool(v)
             else:
-                self.shadow = UNSET
+                self.shadow = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
-                self.user = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.user = None
+                    _n += ("user",)
+                else:
+                    self.user = UserResponse.from_dict(v, strict)
             else:
-                self.user = UNSET
+                self.user = None
         except ParseError as exc:
             raise exc.within("BanInfoResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -224,30 +285,43 @@ class BanInfoResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this BanInfoResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this BanInfoResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        if self.channel is not UNSET:
-            out["channel"] = (
-                None if self.channel is None else model_to_wire(ChannelMetadata, self.channel)
-            )
-        if self.channel_cid is not UNSET:
+        if self.channel is not None:
+            out["channel"] = model_to_wire(ChannelMetadata, self.channel)
+        elif "channel" in self._nulls:
+            out["channel"] = None
+        if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
-        if self.created_by is not UNSET:
-            out["created_by"] = (
-                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
-            )
-        if self._expires is not UNSET:
+        elif "channel_cid" in self._nulls:
+            out["channel_cid"] = None
+        if self.created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        elif "created_by" in self._nulls:
+            out["created_by"] = None
+        if self._expires is not None:
             out["expires"] = self._expires
-        if self.reason is not UNSET:
+        elif "expires" in self._nulls:
+            out["expires"] = None
+        if self.reason is not None:
             out["reason"] = self.reason
-        if self.shadow is not UNSET:
+        elif "reason" in self._nulls:
+            out["reason"] = None
+        if self.shadow is not None:
             out["shadow"] = self.shadow
-        if self.user is not UNSET:
-            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        elif "shadow" in self._nulls:
+            out["shadow"] = None
+        if self.user is not None:
+            out["user"] = model_to_wire(UserResponse, self.user)
+        elif "user" in self._nulls:
+            out["user"] = None
         return out
 
     def __repr__(self) -> str:
@@ -261,7 +335,11 @@ class BanInfoResponse:
             ("shadow", self.shadow),
             ("user", self.user),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"BanInfoResponse({', '.join(shown)})"

@@ -10,11 +10,10 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["BlockActionRequestPayload"]
@@ -30,6 +29,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("reason", "reason"),)
+
 _new = object.__new__
 
 
@@ -37,10 +41,12 @@ _new = object.__new__
 class BlockActionRequestPayload:
     """Configuration for block action"""
 
-    reason: str | None | Unset = UNSET
+    reason: str | None = None
     """Reason for blocking"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -56,6 +62,26 @@ class BlockActionRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BlockActionRequestPayload:
         """Read a BlockActionRequestPayload from its JSON object.
@@ -66,14 +92,19 @@ class BlockActionRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
-                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reason = None
+                    _n += ("reason",)
+                else:
+                    self.reason = v if v.__class__ is str else check_str(v)
             else:
-                self.reason = UNSET
+                self.reason = None
         except ParseError as exc:
             raise exc.within("BlockActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -81,20 +112,29 @@ class BlockActionRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this BlockActionRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this BlockActionRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.reason is not UNSET:
+        if self.reason is not None:
             out["reason"] = self.reason
+        elif "reason" in self._nulls:
+            out["reason"] = None
         return out
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [
             ("reason", self.reason),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"BlockActionRequestPayload({', '.join(shown)})"

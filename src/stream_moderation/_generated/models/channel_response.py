@@ -11,10 +11,9 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
+    UnknownValue,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -23,12 +22,16 @@ from ..types import (
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
+    null_positions,
     optional_timestamp_to_wire,
     read_enum,
     read_enum_strict,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
+    restore_nulls,
     timestamp_to_wire,
     to_wire,
 )
@@ -100,36 +103,116 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "cid",
+    "created_at",
+    "custom",
+    "disabled",
+    "frozen",
+    "id",
+    "type",
+    "updated_at",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("auto_translation_enabled", "auto_translation_enabled"),
+    ("auto_translation_language", "auto_translation_language"),
+    ("blocked", "blocked"),
+    ("config", "config"),
+    ("cooldown", "cooldown"),
+    ("created_by", "created_by"),
+    ("deleted_at", "_deleted_at"),
+    ("filter_tags", "filter_tags"),
+    ("hidden", "hidden"),
+    ("hide_messages_before", "_hide_messages_before"),
+    ("last_message_at", "_last_message_at"),
+    ("member_count", "member_count"),
+    ("members", "members"),
+    ("message_count", "message_count"),
+    ("mute_expires_at", "_mute_expires_at"),
+    ("muted", "muted"),
+    ("own_capabilities", "own_capabilities"),
+    ("team", "team"),
+    ("truncated_at", "_truncated_at"),
+    ("truncated_by", "truncated_by"),
+)
+_VALUES_ChannelOwnCapability: frozenset[str] = frozenset(
+    {
+        "ban-channel-members",
+        "cast-poll-vote",
+        "connect-events",
+        "create-attachment",
+        "create-mention",
+        "delete-any-message",
+        "delete-channel",
+        "delete-own-message",
+        "delivery-events",
+        "flag-message",
+        "freeze-channel",
+        "join-channel",
+        "leave-channel",
+        "mute-channel",
+        "notify-channel",
+        "notify-group",
+        "notify-here",
+        "notify-role",
+        "pin-message",
+        "query-poll-votes",
+        "quote-message",
+        "read-events",
+        "search-messages",
+        "send-custom-events",
+        "send-links",
+        "send-message",
+        "send-poll",
+        "send-reaction",
+        "send-reply",
+        "send-restricted-visibility-message",
+        "send-typing-events",
+        "set-channel-cooldown",
+        "share-location",
+        "skip-slow-mode",
+        "slow-mode",
+        "typing-events",
+        "update-any-message",
+        "update-channel",
+        "update-channel-members",
+        "update-own-message",
+        "update-thread",
+        "upload-file",
+    }
+)
 _new = object.__new__
 
 
 def _to_config(
-    value: ChannelConfigWithInfo | Mapping[str, Any] | None | Unset,
-) -> ChannelConfigWithInfo | None | Unset:
+    value: ChannelConfigWithInfo | Mapping[str, Any] | None,
+) -> ChannelConfigWithInfo | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ChannelConfigWithInfo, "ChannelResponse.config"
     )
 
 
 def _to_created_by(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "ChannelResponse.created_by"
     )
 
 
 def _to_members(
-    value: Sequence[ChannelMemberResponse | Mapping[str, Any]] | None | Unset,
-) -> list[ChannelMemberResponse] | None | Unset:
+    value: Sequence[ChannelMemberResponse | Mapping[str, Any]] | None,
+) -> list[ChannelMemberResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", ChannelMemberResponse), "ChannelResponse.members"
     )
 
 
 def _to_truncated_by(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "ChannelResponse.truncated_by"
     )
@@ -141,8 +224,7 @@ class ChannelResponse:
 
     cid: str
     """Channel CID (<type>:<id>)"""
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """Date/time of creation"""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     """Custom data for this object"""
     disabled: bool
@@ -152,65 +234,58 @@ class ChannelResponse:
     """Channel unique ID"""
     type: str
     """Type of the channel"""
-    _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    """Date/time of the last update"""
-    auto_translation_enabled: bool | None | Unset = UNSET
+    _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
+    auto_translation_enabled: bool | None = None
     """Whether auto translation is enabled or not"""
-    auto_translation_language: str | None | Unset = UNSET
+    auto_translation_language: str | None = None
     """Language (or comma-separated list of languages) to translate to when auto translation is
     active
     """
-    blocked: bool | None | Unset = UNSET
+    blocked: bool | None = None
     """Whether this channel is blocked by current user or not"""
-    config: ChannelConfigWithInfo | None | Unset = _attrs.field(default=UNSET, converter=_to_config)
-    cooldown: int | None | Unset = UNSET
+    config: ChannelConfigWithInfo | None = _attrs.field(default=None, converter=_to_config)
+    """Channel configuration"""
+    cooldown: int | None = None
     """Cooldown period after sending each message"""
-    created_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_created_by)
-    """User response object"""
-    _deleted_at: int | str | None | Unset = _attrs.field(
-        alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
+    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
+    """Creator of the channel"""
+    _deleted_at: int | float | str | None = _attrs.field(
+        alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date/time of deletion"""
-    filter_tags: list[str] | None | Unset = UNSET
+    filter_tags: list[str] | None = None
     """List of filter tags associated with the channel"""
-    hidden: bool | None | Unset = UNSET
+    hidden: bool | None = None
     """Whether this channel is hidden by current user or not"""
-    _hide_messages_before: int | str | None | Unset = _attrs.field(
-        alias="hide_messages_before", default=UNSET, converter=optional_timestamp_to_wire
+    _hide_messages_before: int | float | str | None = _attrs.field(
+        alias="hide_messages_before", default=None, converter=optional_timestamp_to_wire
     )
-    """Date since when the message history is accessible"""
-    _last_message_at: int | str | None | Unset = _attrs.field(
-        alias="last_message_at", default=UNSET, converter=optional_timestamp_to_wire
+    _last_message_at: int | float | str | None = _attrs.field(
+        alias="last_message_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date of the last message sent"""
-    member_count: int | None | Unset = UNSET
+    member_count: int | None = None
     """Number of members in the channel"""
-    members: list[ChannelMemberResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_members
-    )
+    members: list[ChannelMemberResponse] | None = _attrs.field(default=None, converter=_to_members)
     """List of channel members (max 100)"""
-    message_count: int | None | Unset = UNSET
+    message_count: int | None = None
     """Number of messages in the channel"""
-    _mute_expires_at: int | str | None | Unset = _attrs.field(
-        alias="mute_expires_at", default=UNSET, converter=optional_timestamp_to_wire
+    _mute_expires_at: int | float | str | None = _attrs.field(
+        alias="mute_expires_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date of mute expiration"""
-    muted: bool | None | Unset = UNSET
+    muted: bool | None = None
     """Whether this channel is muted or not"""
-    own_capabilities: list[ChannelOwnCapability] | None | Unset = UNSET
+    own_capabilities: list[ChannelOwnCapability | UnknownValue] | None = None
     """List of channel capabilities of authenticated user"""
-    team: str | None | Unset = UNSET
+    team: str | None = None
     """Team the channel belongs to (multi-tenant only)"""
-    _truncated_at: int | str | None | Unset = _attrs.field(
-        alias="truncated_at", default=UNSET, converter=optional_timestamp_to_wire
+    _truncated_at: int | float | str | None = _attrs.field(
+        alias="truncated_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date of the latest truncation of the channel"""
-    truncated_by: UserResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_truncated_by
-    )
+    truncated_by: UserResponse | None = _attrs.field(default=None, converter=_to_truncated_by)
     """User response object"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -232,8 +307,28 @@ class ChannelResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """Date/time of creation"""
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ChannelResponse.created_at")
 
     @created_at.setter
@@ -242,7 +337,7 @@ class ChannelResponse:
 
     @property
     def updated_at(self) -> Timestamp:
-        """Date/time of the last update"""
+        """Date/time of the last update (a timezone-aware datetime)"""
         return read_timestamp(self._updated_at, "ChannelResponse.updated_at")
 
     @updated_at.setter
@@ -250,50 +345,50 @@ class ChannelResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @property
-    def deleted_at(self) -> Timestamp | None | Unset:
-        """Date/time of deletion"""
+    def deleted_at(self) -> Timestamp | None:
+        """Date/time of deletion (a timezone-aware datetime)"""
         return read_optional_timestamp(self._deleted_at, "ChannelResponse.deleted_at")
 
     @deleted_at.setter
-    def deleted_at(self, value: datetime | int | str | None | Unset) -> None:
+    def deleted_at(self, value: datetime | int | str | None) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
 
     @property
-    def hide_messages_before(self) -> Timestamp | None | Unset:
-        """Date since when the message history is accessible"""
+    def hide_messages_before(self) -> Timestamp | None:
+        """Date since when the message history is accessible (a timezone-aware datetime)"""
         return read_optional_timestamp(
             self._hide_messages_before, "ChannelResponse.hide_messages_before"
         )
 
     @hide_messages_before.setter
-    def hide_messages_before(self, value: datetime | int | str | None | Unset) -> None:
+    def hide_messages_before(self, value: datetime | int | str | None) -> None:
         self._hide_messages_before = optional_timestamp_to_wire(value)
 
     @property
-    def last_message_at(self) -> Timestamp | None | Unset:
-        """Date of the last message sent"""
+    def last_message_at(self) -> Timestamp | None:
+        """Date of the last message sent (a timezone-aware datetime)"""
         return read_optional_timestamp(self._last_message_at, "ChannelResponse.last_message_at")
 
     @last_message_at.setter
-    def last_message_at(self, value: datetime | int | str | None | Unset) -> None:
+    def last_message_at(self, value: datetime | int | str | None) -> None:
         self._last_message_at = optional_timestamp_to_wire(value)
 
     @property
-    def mute_expires_at(self) -> Timestamp | None | Unset:
-        """Date of mute expiration"""
+    def mute_expires_at(self) -> Timestamp | None:
+        """Date of mute expiration (a timezone-aware datetime)"""
         return read_optional_timestamp(self._mute_expires_at, "ChannelResponse.mute_expires_at")
 
     @mute_expires_at.setter
-    def mute_expires_at(self, value: datetime | int | str | None | Unset) -> None:
+    def mute_expires_at(self, value: datetime | int | str | None) -> None:
         self._mute_expires_at = optional_timestamp_to_wire(value)
 
     @property
-    def truncated_at(self) -> Timestamp | None | Unset:
-        """Date of the latest truncation of the channel"""
+    def truncated_at(self) -> Timestamp | None:
+        """Date of the latest truncation of the channel (a timezone-aware datetime)"""
         return read_optional_timestamp(self._truncated_at, "ChannelResponse.truncated_at")
 
     @truncated_at.setter
-    def truncated_at(self, value: datetime | int | str | None | Unset) -> None:
+    def truncated_at(self, value: datetime | int | str | None) -> None:
         self._truncated_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -306,6 +401,8 @@ class ChannelResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "cid"
@@ -318,7 +415,7 @@ class ChannelResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -342,207 +439,258 @@ class ChannelResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             if "auto_translation_enabled" in d:
                 _f = "auto_translation_enabled"
                 v = d["auto_translation_enabled"]
-                self.auto_translation_enabled = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.auto_translation_enabled = None
+                    _n += ("auto_translation_enabled",)
+                else:
+                    self.auto_translation_enabled = v if v.__class__ is bool else check_bool(v)
             else:
-                self.auto_translation_enabled = UNSET
+                self.auto_translation_enabled = None
             if "auto_translation_language" in d:
                 _f = "auto_translation_language"
                 v = d["auto_translation_language"]
-                self.auto_translation_language = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.auto_translation_language = None
+                    _n += ("auto_translation_language",)
+                else:
+                    self.auto_translation_language = v if v.__class__ is str else check_str(v)
             else:
-                self.auto_translation_language = UNSET
+                self.auto_translation_language = None
             if "blocked" in d:
                 _f = "blocked"
                 v = d["blocked"]
-                self.blocked = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.blocked = None
+                    _n += ("blocked",)
+                else:
+                    self.blocked = v if v.__class__ is bool else check_bool(v)
             else:
-                self.blocked = UNSET
+                self.blocked = None
             if "config" in d:
                 _f = "config"
                 v = d["config"]
-                self.config = v if v is None else ChannelConfigWithInfo.from_dict(v, strict)
+                if v is None:
+                    self.config = None
+                    _n += ("config",)
+                else:
+                    self.config = ChannelConfigWithInfo.from_dict(v, strict)
             else:
-                self.config = UNSET
+                self.config = None
             if "cooldown" in d:
                 _f = "cooldown"
                 v = d["cooldown"]
-                self.cooldown = v if v is None else (v if v.__class__ is int else check_int(v))
+                if v is None:
+                    self.cooldown = None
+                    _n += ("cooldown",)
+                else:
+                    self.cooldown = v if v.__class__ is int else check_int(v)
             else:
-                self.cooldown = UNSET
+                self.cooldown = None
             if "created_by" in d:
                 _f = "created_by"
                 v = d["created_by"]
-                self.created_by = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.created_by = None
+                    _n += ("created_by",)
+                else:
+                    self.created_by = UserResponse.from_dict(v, strict)
             else:
-                self.created_by = UNSET
+                self.created_by = None
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
-                self._deleted_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._deleted_at = None
+                    _n += ("deleted_at",)
+                else:
+                    self._deleted_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._deleted_at = UNSET
+                self._deleted_at = None
             if "filter_tags" in d:
                 _f = "filter_tags[]"
                 v = d["filter_tags"]
-                self.filter_tags = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.filter_tags = None
+                    _n += ("filter_tags",)
+                else:
+                    self.filter_tags = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.filter_tags = UNSET
+                self.filter_tags = None
             if "hidden" in d:
                 _f = "hidden"
                 v = d["hidden"]
-                self.hidden = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.hidden = None
+                    _n += ("hidden",)
+                else:
+                    self.hidden = v if v.__class__ is bool else check_bool(v)
             else:
-                self.hidden = UNSET
+                self.hidden = None
             if "hide_messages_before" in d:
                 _f = "hide_messages_before"
                 v = d["hide_messages_before"]
-                self._hide_messages_before = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._hide_messages_before = None
+                    _n += ("hide_messages_before",)
+                else:
+                    self._hide_messages_before = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._hide_messages_before = UNSET
+                self._hide_messages_before = None
             if "last_message_at" in d:
                 _f = "last_message_at"
                 v = d["last_message_at"]
-                self._last_message_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._last_message_at = None
+                    _n += ("last_message_at",)
+                else:
+                    self._last_message_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._last_message_at = UNSET
+                self._last_message_at = None
             if "member_count" in d:
                 _f = "member_count"
                 v = d["member_count"]
-                self.member_count = v if v is None else (v if v.__class__ is int else check_int(v))
+                if v is None:
+                    self.member_count = None
+                    _n += ("member_count",)
+                else:
+                    self.member_count = v if v.__class__ is int else check_int(v)
             else:
-                self.member_count = UNSET
+                self.member_count = None
             if "members" in d:
                 _f = "members[]"
                 v = d["members"]
-                self.members = (
-                    v
-                    if v is None
-                    else [ChannelMemberResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.members = None
+                    _n += ("members",)
+                else:
+                    self.members = [
+                        ChannelMemberResponse.from_dict(x0, strict)
+                        for x0 in check_list(v)
+                        if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "members": _p}
             else:
-                self.members = UNSET
+                self.members = None
             if "message_count" in d:
                 _f = "message_count"
                 v = d["message_count"]
-                self.message_count = v if v is None else (v if v.__class__ is int else check_int(v))
+                if v is None:
+                    self.message_count = None
+                    _n += ("message_count",)
+                else:
+                    self.message_count = v if v.__class__ is int else check_int(v)
             else:
-                self.message_count = UNSET
+                self.message_count = None
             if "mute_expires_at" in d:
                 _f = "mute_expires_at"
                 v = d["mute_expires_at"]
-                self._mute_expires_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._mute_expires_at = None
+                    _n += ("mute_expires_at",)
+                else:
+                    self._mute_expires_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._mute_expires_at = UNSET
+                self._mute_expires_at = None
             if "muted" in d:
                 _f = "muted"
                 v = d["muted"]
-                self.muted = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.muted = None
+                    _n += ("muted",)
+                else:
+                    self.muted = v if v.__class__ is bool else check_bool(v)
             else:
-                self.muted = UNSET
+                self.muted = None
             if "own_capabilities" in d:
                 _f = "own_capabilities[]"
                 v = d["own_capabilities"]
-                self.own_capabilities = (
-                    v
-                    if v is None
-                    else [
+                if v is None:
+                    self.own_capabilities = None
+                    _n += ("own_capabilities",)
+                else:
+                    self.own_capabilities = [
                         (
-                            read_enum_strict(ChannelOwnCapability, x0)
+                            read_enum_strict(_VALUES_ChannelOwnCapability, x0)
                             if strict
-                            else read_enum(ChannelOwnCapability, x0)
+                            else read_enum(_VALUES_ChannelOwnCapability, x0)
                         )
                         for x0 in check_list(v)
                     ]
-                )
             else:
-                self.own_capabilities = UNSET
+                self.own_capabilities = None
             if "team" in d:
                 _f = "team"
                 v = d["team"]
-                self.team = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.team = None
+                    _n += ("team",)
+                else:
+                    self.team = v if v.__class__ is str else check_str(v)
             else:
-                self.team = UNSET
+                self.team = None
             if "truncated_at" in d:
                 _f = "truncated_at"
                 v = d["truncated_at"]
-                self._truncated_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._truncated_at = None
+                    _n += ("truncated_at",)
+                else:
+                    self._truncated_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._truncated_at = UNSET
+                self._truncated_at = None
             if "truncated_by" in d:
                 _f = "truncated_by"
                 v = d["truncated_by"]
-                self.truncated_by = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.truncated_by = None
+                    _n += ("truncated_by",)
+                else:
+                    self.truncated_by = UserResponse.from_dict(v, strict)
             else:
-                self.truncated_by = UNSET
+                self.truncated_by = None
         except ParseError as exc:
             raise exc.within("ChannelResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -550,10 +698,13 @@ class ChannelResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ChannelResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ChannelResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
@@ -563,56 +714,91 @@ class ChannelResponse:
         out["id"] = self.id
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        if self.auto_translation_enabled is not UNSET:
+        if self.auto_translation_enabled is not None:
             out["auto_translation_enabled"] = self.auto_translation_enabled
-        if self.auto_translation_language is not UNSET:
+        elif "auto_translation_enabled" in self._nulls:
+            out["auto_translation_enabled"] = None
+        if self.auto_translation_language is not None:
             out["auto_translation_language"] = self.auto_translation_language
-        if self.blocked is not UNSET:
+        elif "auto_translation_language" in self._nulls:
+            out["auto_translation_language"] = None
+        if self.blocked is not None:
             out["blocked"] = self.blocked
-        if self.config is not UNSET:
-            out["config"] = (
-                None if self.config is None else model_to_wire(ChannelConfigWithInfo, self.config)
-            )
-        if self.cooldown is not UNSET:
+        elif "blocked" in self._nulls:
+            out["blocked"] = None
+        if self.config is not None:
+            out["config"] = model_to_wire(ChannelConfigWithInfo, self.config)
+        elif "config" in self._nulls:
+            out["config"] = None
+        if self.cooldown is not None:
             out["cooldown"] = self.cooldown
-        if self.created_by is not UNSET:
-            out["created_by"] = (
-                None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
-            )
-        if self._deleted_at is not UNSET:
+        elif "cooldown" in self._nulls:
+            out["cooldown"] = None
+        if self.created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        elif "created_by" in self._nulls:
+            out["created_by"] = None
+        if self._deleted_at is not None:
             out["deleted_at"] = self._deleted_at
-        if self.filter_tags is not UNSET:
-            out["filter_tags"] = None if self.filter_tags is None else self.filter_tags
-        if self.hidden is not UNSET:
+        elif "deleted_at" in self._nulls:
+            out["deleted_at"] = None
+        if self.filter_tags is not None:
+            out["filter_tags"] = self.filter_tags
+        elif "filter_tags" in self._nulls:
+            out["filter_tags"] = None
+        if self.hidden is not None:
             out["hidden"] = self.hidden
-        if self._hide_messages_before is not UNSET:
+        elif "hidden" in self._nulls:
+            out["hidden"] = None
+        if self._hide_messages_before is not None:
             out["hide_messages_before"] = self._hide_messages_before
-        if self._last_message_at is not UNSET:
+        elif "hide_messages_before" in self._nulls:
+            out["hide_messages_before"] = None
+        if self._last_message_at is not None:
             out["last_message_at"] = self._last_message_at
-        if self.member_count is not UNSET:
+        elif "last_message_at" in self._nulls:
+            out["last_message_at"] = None
+        if self.member_count is not None:
             out["member_count"] = self.member_count
-        if self.members is not UNSET:
-            out["members"] = None if self.members is None else to_wire(self.members)
-        if self.message_count is not UNSET:
+        elif "member_count" in self._nulls:
+            out["member_count"] = None
+        if self.members is not None:
+            out["members"] = to_wire(self.members)
+        elif "members" in self._nulls:
+            out["members"] = None
+        if self.message_count is not None:
             out["message_count"] = self.message_count
-        if self._mute_expires_at is not UNSET:
+        elif "message_count" in self._nulls:
+            out["message_count"] = None
+        if self._mute_expires_at is not None:
             out["mute_expires_at"] = self._mute_expires_at
-        if self.muted is not UNSET:
+        elif "mute_expires_at" in self._nulls:
+            out["mute_expires_at"] = None
+        if self.muted is not None:
             out["muted"] = self.muted
-        if self.own_capabilities is not UNSET:
-            out["own_capabilities"] = (
-                None if self.own_capabilities is None else to_wire(self.own_capabilities)
-            )
-        if self.team is not UNSET:
+        elif "muted" in self._nulls:
+            out["muted"] = None
+        if self.own_capabilities is not None:
+            out["own_capabilities"] = to_wire(self.own_capabilities)
+        elif "own_capabilities" in self._nulls:
+            out["own_capabilities"] = None
+        if self.team is not None:
             out["team"] = self.team
-        if self._truncated_at is not UNSET:
+        elif "team" in self._nulls:
+            out["team"] = None
+        if self._truncated_at is not None:
             out["truncated_at"] = self._truncated_at
-        if self.truncated_by is not UNSET:
-            out["truncated_by"] = (
-                None
-                if self.truncated_by is None
-                else model_to_wire(UserResponse, self.truncated_by)
-            )
+        elif "truncated_at" in self._nulls:
+            out["truncated_at"] = None
+        if self.truncated_by is not None:
+            out["truncated_by"] = model_to_wire(UserResponse, self.truncated_by)
+        elif "truncated_by" in self._nulls:
+            out["truncated_by"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -646,10 +832,19 @@ class ChannelResponse:
             ("truncated_at", self.truncated_at),
             ("truncated_by", self.truncated_by),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ChannelResponse({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "members": "members",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -11,20 +11,23 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
+    UnknownValue,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
+    enum_to_wire,
     model_to_wire,
     optional_timestamp_to_wire,
+    read_enum,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
     to_wire,
 )
@@ -76,6 +79,31 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "channel_id",
+    "channel_name",
+    "content_type",
+    "created_at",
+    "evaluations",
+    "id",
+    "message_id",
+    "status",
+    "text",
+    "updated_at",
+    "user_id",
+    "user_name",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("assigned_to", "assigned_to"),
+    ("extra", "extra"),
+    ("reviewed_at", "_reviewed_at"),
+    ("reviewed_by", "reviewed_by"),
+    ("rule", "rule"),
+    ("triggers", "triggers"),
+)
+_VALUES_ChatMessageTaskResponseStatus: frozenset[str] = frozenset({"completed", "error", "pending"})
 _new = object.__new__
 
 
@@ -88,16 +116,16 @@ def _to_evaluations(
 
 
 def _to_rule(
-    value: RuleResponse | Mapping[str, Any] | None | Unset,
-) -> RuleResponse | None | Unset:
+    value: RuleResponse | Mapping[str, Any] | None,
+) -> RuleResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, RuleResponse, "ChatMessageTaskResponse.rule"
     )
 
 
 def _to_triggers(
-    value: Sequence[TriggerResponse | Mapping[str, Any]] | None | Unset,
-) -> list[TriggerResponse] | None | Unset:
+    value: Sequence[TriggerResponse | Mapping[str, Any]] | None,
+) -> list[TriggerResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", TriggerResponse), "ChatMessageTaskResponse.triggers"
     )
@@ -113,8 +141,7 @@ class ChatMessageTaskResponse:
     """The Channel Name, if not provided matches the Channel ID"""
     content_type: str
     """Type of payload for this task"""
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """Date/time of creation"""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
     """a list of harm engines / models to be evaluated"""
     id: str
@@ -123,34 +150,33 @@ class ChatMessageTaskResponse:
     """The ID of the message so the system can know on which message to act if moderation is
     needed
     """
-    status: str
+    status: ChatMessageTaskResponseStatus | UnknownValue
     """Status of the task. Sync tasks can be completed or error, async tasks can be in pending
     state
     """
     text: str
     """The message text sent for evaluation"""
-    _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
+    _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
     """The User ID"""
     user_name: str
     """The User Name, if not provided matches the User ID"""
-    assigned_to: str | None | Unset = UNSET
+    assigned_to: str | None = None
     """The person that this task is assigned to"""
-    extra: dict[str, Any] | None | Unset = UNSET
+    extra: dict[str, Any] | None = None
     """Extra data that needs to be stored for this task"""
-    _reviewed_at: int | str | None | Unset = _attrs.field(
-        alias="reviewed_at", default=UNSET, converter=optional_timestamp_to_wire
+    _reviewed_at: int | float | str | None = _attrs.field(
+        alias="reviewed_at", default=None, converter=optional_timestamp_to_wire
     )
-    """The time when the review happened"""
-    reviewed_by: str | None | Unset = UNSET
+    reviewed_by: str | None = None
     """The person who did the review"""
-    rule: RuleResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
-    triggers: list[TriggerResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_triggers
-    )
+    rule: RuleResponse | None = _attrs.field(default=None, converter=_to_rule)
+    triggers: list[TriggerResponse] | None = _attrs.field(default=None, converter=_to_triggers)
     """A list of harm engines / models to be evaluated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -171,8 +197,28 @@ class ChatMessageTaskResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """Date/time of creation"""
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ChatMessageTaskResponse.created_at")
 
     @created_at.setter
@@ -181,7 +227,7 @@ class ChatMessageTaskResponse:
 
     @property
     def updated_at(self) -> Timestamp:
-        """updated_at (a timezone-aware datetime)."""
+        """updated_at (a timezone-aware datetime)"""
         return read_timestamp(self._updated_at, "ChatMessageTaskResponse.updated_at")
 
     @updated_at.setter
@@ -189,12 +235,12 @@ class ChatMessageTaskResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @property
-    def reviewed_at(self) -> Timestamp | None | Unset:
-        """The time when the review happened"""
+    def reviewed_at(self) -> Timestamp | None:
+        """The time when the review happened (a timezone-aware datetime)"""
         return read_optional_timestamp(self._reviewed_at, "ChatMessageTaskResponse.reviewed_at")
 
     @reviewed_at.setter
-    def reviewed_at(self, value: datetime | int | str | None | Unset) -> None:
+    def reviewed_at(self, value: datetime | int | str | None) -> None:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -207,6 +253,7 @@ class ChatMessageTaskResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_id"
@@ -225,7 +272,7 @@ class ChatMessageTaskResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "evaluations[]"
             v = d["evaluations"]
@@ -238,7 +285,7 @@ class ChatMessageTaskResponse:
             self.message_id = v if v.__class__ is str else check_str(v)
             _f = "status"
             v = d["status"]
-            self.status = v if v.__class__ is str else check_str(v)
+            self.status = read_enum(_VALUES_ChatMessageTaskResponseStatus, v)
             _f = "text"
             v = d["text"]
             self.text = v if v.__class__ is str else check_str(v)
@@ -249,7 +296,7 @@ class ChatMessageTaskResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "user_id"
             v = d["user_id"]
@@ -260,53 +307,69 @@ class ChatMessageTaskResponse:
             if "assigned_to" in d:
                 _f = "assigned_to"
                 v = d["assigned_to"]
-                self.assigned_to = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.assigned_to = None
+                    _n += ("assigned_to",)
+                else:
+                    self.assigned_to = v if v.__class__ is str else check_str(v)
             else:
-                self.assigned_to = UNSET
+                self.assigned_to = None
             if "extra" in d:
                 _f = "extra"
                 v = d["extra"]
-                self.extra = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.extra = None
+                    _n += ("extra",)
+                else:
+                    self.extra = v if v.__class__ is dict else check_dict(v)
             else:
-                self.extra = UNSET
+                self.extra = None
             if "reviewed_at" in d:
                 _f = "reviewed_at"
                 v = d["reviewed_at"]
-                self._reviewed_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._reviewed_at = None
+                    _n += ("reviewed_at",)
+                else:
+                    self._reviewed_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._reviewed_at = UNSET
+                self._reviewed_at = None
             if "reviewed_by" in d:
                 _f = "reviewed_by"
                 v = d["reviewed_by"]
-                self.reviewed_by = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reviewed_by = None
+                    _n += ("reviewed_by",)
+                else:
+                    self.reviewed_by = v if v.__class__ is str else check_str(v)
             else:
-                self.reviewed_by = UNSET
+                self.reviewed_by = None
             if "rule" in d:
                 _f = "rule"
                 v = d["rule"]
-                self.rule = v if v is None else RuleResponse.from_dict(v, strict)
+                if v is None:
+                    self.rule = None
+                    _n += ("rule",)
+                else:
+                    self.rule = RuleResponse.from_dict(v, strict)
             else:
-                self.rule = UNSET
+                self.rule = None
             if "triggers" in d:
                 _f = "triggers[]"
                 v = d["triggers"]
-                self.triggers = (
-                    v
-                    if v is None
-                    else [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.triggers = None
+                    _n += ("triggers",)
+                else:
+                    self.triggers = [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
             else:
-                self.triggers = UNSET
+                self.triggers = None
         except ParseError as exc:
             raise exc.within("ChatMessageTaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -314,10 +377,13 @@ class ChatMessageTaskResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ChatMessageTaskResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ChatMessageTaskResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_id"] = self.channel_id
         out["channel_name"] = self.channel_name
@@ -326,23 +392,35 @@ class ChatMessageTaskResponse:
         out["evaluations"] = to_wire(self.evaluations)
         out["id"] = self.id
         out["message_id"] = self.message_id
-        out["status"] = self.status
+        out["status"] = enum_to_wire(self.status)
         out["text"] = self.text
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
         out["user_name"] = self.user_name
-        if self.assigned_to is not UNSET:
+        if self.assigned_to is not None:
             out["assigned_to"] = self.assigned_to
-        if self.extra is not UNSET:
-            out["extra"] = None if self.extra is None else self.extra
-        if self._reviewed_at is not UNSET:
+        elif "assigned_to" in self._nulls:
+            out["assigned_to"] = None
+        if self.extra is not None:
+            out["extra"] = self.extra
+        elif "extra" in self._nulls:
+            out["extra"] = None
+        if self._reviewed_at is not None:
             out["reviewed_at"] = self._reviewed_at
-        if self.reviewed_by is not UNSET:
+        elif "reviewed_at" in self._nulls:
+            out["reviewed_at"] = None
+        if self.reviewed_by is not None:
             out["reviewed_by"] = self.reviewed_by
-        if self.rule is not UNSET:
-            out["rule"] = None if self.rule is None else model_to_wire(RuleResponse, self.rule)
-        if self.triggers is not UNSET:
-            out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
+        elif "reviewed_by" in self._nulls:
+            out["reviewed_by"] = None
+        if self.rule is not None:
+            out["rule"] = model_to_wire(RuleResponse, self.rule)
+        elif "rule" in self._nulls:
+            out["rule"] = None
+        if self.triggers is not None:
+            out["triggers"] = to_wire(self.triggers)
+        elif "triggers" in self._nulls:
+            out["triggers"] = None
         return out
 
     def __repr__(self) -> str:
@@ -366,7 +444,11 @@ class ChatMessageTaskResponse:
             ("rule", self.rule),
             ("triggers", self.triggers),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ChatMessageTaskResponse({', '.join(shown)})"
@@ -374,10 +456,16 @@ class ChatMessageTaskResponse:
 
 # The classes this one refers to, each imported when first used (see LazyModel).
 if TYPE_CHECKING:
+    from .chat_message_task_response_status import ChatMessageTaskResponseStatus
     from .evaluation_response import EvaluationResponse
     from .rule_response import RuleResponse
     from .trigger_response import TriggerResponse
 else:
+    ChatMessageTaskResponseStatus = LazyModel(
+        __name__,
+        __package__ + ".chat_message_task_response_status",
+        "ChatMessageTaskResponseStatus",
+    )
     EvaluationResponse = LazyModel(
         __name__, __package__ + ".evaluation_response", "EvaluationResponse"
     )

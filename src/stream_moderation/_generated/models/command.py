@@ -11,16 +11,15 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
+    count_nulls,
     optional_timestamp_to_wire,
     read_optional_timestamp,
-    timestamp_to_wire,
+    received_timestamp_wire,
 )
 
 __all__ = ["Command"]
@@ -46,6 +45,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "args",
+    "description",
+    "name",
+    "set",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("created_at", "_created_at"),
+    ("updated_at", "_updated_at"),
+)
+
 _new = object.__new__
 
 
@@ -61,16 +73,16 @@ class Command:
     """Unique command name"""
     set: str
     """Set name used for grouping commands"""
-    _created_at: int | str | None | Unset = _attrs.field(
-        alias="created_at", default=UNSET, converter=optional_timestamp_to_wire
+    _created_at: int | float | str | None = _attrs.field(
+        alias="created_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date/time of creation"""
-    _updated_at: int | str | None | Unset = _attrs.field(
-        alias="updated_at", default=UNSET, converter=optional_timestamp_to_wire
+    _updated_at: int | float | str | None = _attrs.field(
+        alias="updated_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date/time of the last update"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -87,21 +99,41 @@ class Command:
         return {}
 
     @property
-    def created_at(self) -> Timestamp | None | Unset:
-        """Date/time of creation"""
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
+    def created_at(self) -> Timestamp | None:
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_optional_timestamp(self._created_at, "Command.created_at")
 
     @created_at.setter
-    def created_at(self, value: datetime | int | str | None | Unset) -> None:
+    def created_at(self, value: datetime | int | str | None) -> None:
         self._created_at = optional_timestamp_to_wire(value)
 
     @property
-    def updated_at(self) -> Timestamp | None | Unset:
-        """Date/time of the last update"""
+    def updated_at(self) -> Timestamp | None:
+        """Date/time of the last update (a timezone-aware datetime)"""
         return read_optional_timestamp(self._updated_at, "Command.updated_at")
 
     @updated_at.setter
-    def updated_at(self, value: datetime | int | str | None | Unset) -> None:
+    def updated_at(self, value: datetime | int | str | None) -> None:
         self._updated_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -114,6 +146,7 @@ class Command:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "args"
@@ -131,35 +164,35 @@ class Command:
             if "created_at" in d:
                 _f = "created_at"
                 v = d["created_at"]
-                self._created_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._created_at = None
+                    _n += ("created_at",)
+                else:
+                    self._created_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._created_at = UNSET
+                self._created_at = None
             if "updated_at" in d:
                 _f = "updated_at"
                 v = d["updated_at"]
-                self._updated_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._updated_at = None
+                    _n += ("updated_at",)
+                else:
+                    self._updated_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._updated_at = UNSET
+                self._updated_at = None
         except ParseError as exc:
             raise exc.within("Command", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -167,19 +200,26 @@ class Command:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this Command: every field that is set, and the unknown ones."""
+        """The JSON object of this Command: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["args"] = self.args
         out["description"] = self.description
         out["name"] = self.name
         out["set"] = self.set
-        if self._created_at is not UNSET:
+        if self._created_at is not None:
             out["created_at"] = self._created_at
-        if self._updated_at is not UNSET:
+        elif "created_at" in self._nulls:
+            out["created_at"] = None
+        if self._updated_at is not None:
             out["updated_at"] = self._updated_at
+        elif "updated_at" in self._nulls:
+            out["updated_at"] = None
         return out
 
     def __repr__(self) -> str:
@@ -191,7 +231,11 @@ class Command:
             ("created_at", self.created_at),
             ("updated_at", self.updated_at),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"Command({', '.join(shown)})"

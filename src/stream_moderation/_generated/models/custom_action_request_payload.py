@@ -10,11 +10,10 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["CustomActionRequestPayload"]
@@ -32,6 +31,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("options", "options"),
+)
+
 _new = object.__new__
 
 
@@ -39,12 +46,14 @@ _new = object.__new__
 class CustomActionRequestPayload:
     """Configuration for custom moderation action"""
 
-    id: str | None | Unset = UNSET
+    id: str | None = None
     """Custom action identifier"""
-    options: dict[str, Any] | None | Unset = UNSET
+    options: dict[str, Any] | None = None
     """Custom action options"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -60,6 +69,26 @@ class CustomActionRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> CustomActionRequestPayload:
         """Read a CustomActionRequestPayload from its JSON object.
@@ -70,20 +99,29 @@ class CustomActionRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "id" in d:
                 _f = "id"
                 v = d["id"]
-                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.id = None
+                    _n += ("id",)
+                else:
+                    self.id = v if v.__class__ is str else check_str(v)
             else:
-                self.id = UNSET
+                self.id = None
             if "options" in d:
                 _f = "options"
                 v = d["options"]
-                self.options = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.options = None
+                    _n += ("options",)
+                else:
+                    self.options = v if v.__class__ is dict else check_dict(v)
             else:
-                self.options = UNSET
+                self.options = None
         except ParseError as exc:
             raise exc.within("CustomActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -91,15 +129,22 @@ class CustomActionRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this CustomActionRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this CustomActionRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.id is not UNSET:
+        if self.id is not None:
             out["id"] = self.id
-        if self.options is not UNSET:
-            out["options"] = None if self.options is None else self.options
+        elif "id" in self._nulls:
+            out["id"] = None
+        if self.options is not None:
+            out["options"] = self.options
+        elif "options" in self._nulls:
+            out["options"] = None
         return out
 
     def __repr__(self) -> str:
@@ -107,7 +152,11 @@ class CustomActionRequestPayload:
             ("id", self.id),
             ("options", self.options),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"CustomActionRequestPayload({', '.join(shown)})"

@@ -12,13 +12,14 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
+    UnknownValue,
     check_bool,
     check_dict,
     check_init_arguments,
     check_str,
+    count_nulls,
+    enum_to_wire,
     read_enum,
     read_enum_strict,
 )
@@ -46,6 +47,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("delete_messages",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("channel_cid", "channel_cid"),
+    ("delete_reactions", "delete_reactions"),
+    ("entity_id", "entity_id"),
+    ("entity_type", "entity_type"),
+    ("reason", "reason"),
+)
+_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages: frozenset[str] = frozenset(
+    {"hard", "pruning", "soft"}
+)
 _new = object.__new__
 
 
@@ -55,20 +69,22 @@ class DeleteUserMessagesRequestPayload:
     deleting their account
     """
 
-    delete_messages: DeleteUserMessagesRequestPayloadDeleteMessages
+    delete_messages: DeleteUserMessagesRequestPayloadDeleteMessages | UnknownValue
     """Message deletion mode: soft, pruning, or hard"""
-    channel_cid: str | None | Unset = UNSET
+    channel_cid: str | None = None
     """Optional: scope deletion to a single channel (alternative to app-wide deletion)"""
-    delete_reactions: bool | None | Unset = UNSET
+    delete_reactions: bool | None = None
     """Whether to also delete the user's reactions on other users' messages"""
-    entity_id: str | None | Unset = UNSET
+    entity_id: str | None = None
     """ID of the user whose messages should be deleted (alternative to item_id)"""
-    entity_type: str | None | Unset = UNSET
+    entity_type: str | None = None
     """Type of the entity"""
-    reason: str | None | Unset = UNSET
+    reason: str | None = None
     """Reason for the deletion"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -84,6 +100,26 @@ class DeleteUserMessagesRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False
@@ -96,47 +132,66 @@ class DeleteUserMessagesRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "delete_messages"
             v = d["delete_messages"]
             self.delete_messages = (
-                read_enum_strict(DeleteUserMessagesRequestPayloadDeleteMessages, v)
+                read_enum_strict(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
                 if strict
-                else read_enum(DeleteUserMessagesRequestPayloadDeleteMessages, v)
+                else read_enum(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
             )
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
-                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.channel_cid = None
+                    _n += ("channel_cid",)
+                else:
+                    self.channel_cid = v if v.__class__ is str else check_str(v)
             else:
-                self.channel_cid = UNSET
+                self.channel_cid = None
             if "delete_reactions" in d:
                 _f = "delete_reactions"
                 v = d["delete_reactions"]
-                self.delete_reactions = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.delete_reactions = None
+                    _n += ("delete_reactions",)
+                else:
+                    self.delete_reactions = v if v.__class__ is bool else check_bool(v)
             else:
-                self.delete_reactions = UNSET
+                self.delete_reactions = None
             if "entity_id" in d:
                 _f = "entity_id"
                 v = d["entity_id"]
-                self.entity_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.entity_id = None
+                    _n += ("entity_id",)
+                else:
+                    self.entity_id = v if v.__class__ is str else check_str(v)
             else:
-                self.entity_id = UNSET
+                self.entity_id = None
             if "entity_type" in d:
                 _f = "entity_type"
                 v = d["entity_type"]
-                self.entity_type = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.entity_type = None
+                    _n += ("entity_type",)
+                else:
+                    self.entity_type = v if v.__class__ is str else check_str(v)
             else:
-                self.entity_type = UNSET
+                self.entity_type = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
-                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reason = None
+                    _n += ("reason",)
+                else:
+                    self.reason = v if v.__class__ is str else check_str(v)
             else:
-                self.reason = UNSET
+                self.reason = None
         except ParseError as exc:
             raise exc.within("DeleteUserMessagesRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -144,22 +199,35 @@ class DeleteUserMessagesRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this DeleteUserMessagesRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this DeleteUserMessagesRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["delete_messages"] = self.delete_messages
-        if self.channel_cid is not UNSET:
+        out["delete_messages"] = enum_to_wire(self.delete_messages)
+        if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
-        if self.delete_reactions is not UNSET:
+        elif "channel_cid" in self._nulls:
+            out["channel_cid"] = None
+        if self.delete_reactions is not None:
             out["delete_reactions"] = self.delete_reactions
-        if self.entity_id is not UNSET:
+        elif "delete_reactions" in self._nulls:
+            out["delete_reactions"] = None
+        if self.entity_id is not None:
             out["entity_id"] = self.entity_id
-        if self.entity_type is not UNSET:
+        elif "entity_id" in self._nulls:
+            out["entity_id"] = None
+        if self.entity_type is not None:
             out["entity_type"] = self.entity_type
-        if self.reason is not UNSET:
+        elif "entity_type" in self._nulls:
+            out["entity_type"] = None
+        if self.reason is not None:
             out["reason"] = self.reason
+        elif "reason" in self._nulls:
+            out["reason"] = None
         return out
 
     def __repr__(self) -> str:
@@ -171,7 +239,11 @@ class DeleteUserMessagesRequestPayload:
             ("entity_type", self.entity_type),
             ("reason", self.reason),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"DeleteUserMessagesRequestPayload({', '.join(shown)})"

@@ -11,15 +11,15 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     Timestamp,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
+    count_nulls,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -52,6 +52,22 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "id",
+    "push_provider",
+    "user_id",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("disabled", "disabled"),
+    ("disabled_reason", "disabled_reason"),
+    ("hardware_id", "hardware_id"),
+    ("push_provider_name", "push_provider_name"),
+    ("voip", "voip"),
+)
+
 _new = object.__new__
 
 
@@ -59,26 +75,27 @@ _new = object.__new__
 class DeviceResponse:
     """Response for Device"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """Date/time of creation"""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     id: str
     """Device ID"""
     push_provider: str
     """Push provider"""
     user_id: str
     """User ID"""
-    disabled: bool | None | Unset = UNSET
+    disabled: bool | None = None
     """Whether device is disabled or not"""
-    disabled_reason: str | None | Unset = UNSET
+    disabled_reason: str | None = None
     """Reason explaining why device had been disabled"""
-    hardware_id: str | None | Unset = UNSET
+    hardware_id: str | None = None
     """Stable physical device identifier used to deduplicate pushes across push providers"""
-    push_provider_name: str | None | Unset = UNSET
+    push_provider_name: str | None = None
     """Push provider name"""
-    voip: bool | None | Unset = UNSET
+    voip: bool | None = None
     """When true the token is for Apple VoIP push notifications"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -95,8 +112,28 @@ class DeviceResponse:
         return {}
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """Date/time of creation"""
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "DeviceResponse.created_at")
 
     @created_at.setter
@@ -113,6 +150,7 @@ class DeviceResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -122,7 +160,7 @@ class DeviceResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "id"
             v = d["id"]
@@ -136,37 +174,53 @@ class DeviceResponse:
             if "disabled" in d:
                 _f = "disabled"
                 v = d["disabled"]
-                self.disabled = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.disabled = None
+                    _n += ("disabled",)
+                else:
+                    self.disabled = v if v.__class__ is bool else check_bool(v)
             else:
-                self.disabled = UNSET
+                self.disabled = None
             if "disabled_reason" in d:
                 _f = "disabled_reason"
                 v = d["disabled_reason"]
-                self.disabled_reason = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.disabled_reason = None
+                    _n += ("disabled_reason",)
+                else:
+                    self.disabled_reason = v if v.__class__ is str else check_str(v)
             else:
-                self.disabled_reason = UNSET
+                self.disabled_reason = None
             if "hardware_id" in d:
                 _f = "hardware_id"
                 v = d["hardware_id"]
-                self.hardware_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.hardware_id = None
+                    _n += ("hardware_id",)
+                else:
+                    self.hardware_id = v if v.__class__ is str else check_str(v)
             else:
-                self.hardware_id = UNSET
+                self.hardware_id = None
             if "push_provider_name" in d:
                 _f = "push_provider_name"
                 v = d["push_provider_name"]
-                self.push_provider_name = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.push_provider_name = None
+                    _n += ("push_provider_name",)
+                else:
+                    self.push_provider_name = v if v.__class__ is str else check_str(v)
             else:
-                self.push_provider_name = UNSET
+                self.push_provider_name = None
             if "voip" in d:
                 _f = "voip"
                 v = d["voip"]
-                self.voip = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.voip = None
+                    _n += ("voip",)
+                else:
+                    self.voip = v if v.__class__ is bool else check_bool(v)
             else:
-                self.voip = UNSET
+                self.voip = None
         except ParseError as exc:
             raise exc.within("DeviceResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -174,25 +228,38 @@ class DeviceResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this DeviceResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this DeviceResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["id"] = self.id
         out["push_provider"] = self.push_provider
         out["user_id"] = self.user_id
-        if self.disabled is not UNSET:
+        if self.disabled is not None:
             out["disabled"] = self.disabled
-        if self.disabled_reason is not UNSET:
+        elif "disabled" in self._nulls:
+            out["disabled"] = None
+        if self.disabled_reason is not None:
             out["disabled_reason"] = self.disabled_reason
-        if self.hardware_id is not UNSET:
+        elif "disabled_reason" in self._nulls:
+            out["disabled_reason"] = None
+        if self.hardware_id is not None:
             out["hardware_id"] = self.hardware_id
-        if self.push_provider_name is not UNSET:
+        elif "hardware_id" in self._nulls:
+            out["hardware_id"] = None
+        if self.push_provider_name is not None:
             out["push_provider_name"] = self.push_provider_name
-        if self.voip is not UNSET:
+        elif "push_provider_name" in self._nulls:
+            out["push_provider_name"] = None
+        if self.voip is not None:
             out["voip"] = self.voip
+        elif "voip" in self._nulls:
+            out["voip"] = None
         return out
 
     def __repr__(self) -> str:
@@ -207,7 +274,11 @@ class DeviceResponse:
             ("push_provider_name", self.push_provider_name),
             ("voip", self.voip),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"DeviceResponse({', '.join(shown)})"

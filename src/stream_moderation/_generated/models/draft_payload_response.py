@@ -10,15 +10,16 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
     coerce_models,
+    count_nulls,
+    null_positions,
+    restore_nulls,
     to_wire,
 )
 
@@ -59,20 +60,40 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "custom",
+    "id",
+    "text",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("attachments", "attachments"),
+    ("html", "html"),
+    ("mentioned_users", "mentioned_users"),
+    ("mml", "mml"),
+    ("parent_id", "parent_id"),
+    ("poll_id", "poll_id"),
+    ("quoted_message_id", "quoted_message_id"),
+    ("show_in_channel", "show_in_channel"),
+    ("silent", "silent"),
+    ("type", "type"),
+)
+
 _new = object.__new__
 
 
 def _to_attachments(
-    value: Sequence[Attachment | Mapping[str, Any]] | None | Unset,
-) -> list[Attachment] | None | Unset:
+    value: Sequence[Attachment | Mapping[str, Any]] | None,
+) -> list[Attachment] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", Attachment), "DraftPayloadResponse.attachments"
     )
 
 
 def _to_mentioned_users(
-    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
-) -> list[UserResponse] | None | Unset:
+    value: Sequence[UserResponse | Mapping[str, Any]] | None,
+) -> list[UserResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", UserResponse), "DraftPayloadResponse.mentioned_users"
     )
@@ -87,31 +108,31 @@ class DraftPayloadResponse:
     """Message ID is unique string identifier of the message"""
     text: str
     """Text of the message"""
-    attachments: list[Attachment] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_attachments
-    )
+    attachments: list[Attachment] | None = _attrs.field(default=None, converter=_to_attachments)
     """Array of message attachments"""
-    html: str | None | Unset = UNSET
+    html: str | None = None
     """Contains HTML markup of the message"""
-    mentioned_users: list[UserResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_mentioned_users
+    mentioned_users: list[UserResponse] | None = _attrs.field(
+        default=None, converter=_to_mentioned_users
     )
     """List of mentioned users"""
-    mml: str | None | Unset = UNSET
+    mml: str | None = None
     """MML content of the message"""
-    parent_id: str | None | Unset = UNSET
+    parent_id: str | None = None
     """ID of parent message (thread)"""
-    poll_id: str | None | Unset = UNSET
+    poll_id: str | None = None
     """Identifier of the poll to include in the message"""
-    quoted_message_id: str | None | Unset = UNSET
-    show_in_channel: bool | None | Unset = UNSET
+    quoted_message_id: str | None = None
+    show_in_channel: bool | None = None
     """Whether thread reply should be shown in the channel as well"""
-    silent: bool | None | Unset = UNSET
+    silent: bool | None = None
     """Whether message is silent or not"""
-    type: str | None | Unset = UNSET
+    type: str | None = None
     """Contains type of the message. One of: regular, system"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -130,6 +151,26 @@ class DraftPayloadResponse:
             "mentioned_users": ("list", UserResponse),
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> DraftPayloadResponse:
         """Read a DraftPayloadResponse from its JSON object.
@@ -140,6 +181,8 @@ class DraftPayloadResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
@@ -154,71 +197,110 @@ class DraftPayloadResponse:
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
-                self.attachments = (
-                    v if v is None else [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.attachments = None
+                    _n += ("attachments",)
+                else:
+                    self.attachments = [
+                        Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "attachments": _p}
             else:
-                self.attachments = UNSET
+                self.attachments = None
             if "html" in d:
                 _f = "html"
                 v = d["html"]
-                self.html = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.html = None
+                    _n += ("html",)
+                else:
+                    self.html = v if v.__class__ is str else check_str(v)
             else:
-                self.html = UNSET
+                self.html = None
             if "mentioned_users" in d:
                 _f = "mentioned_users[]"
                 v = d["mentioned_users"]
-                self.mentioned_users = (
-                    v if v is None else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.mentioned_users = None
+                    _n += ("mentioned_users",)
+                else:
+                    self.mentioned_users = [
+                        UserResponse.from_dict(x0, strict) for x0 in check_list(v)
+                    ]
             else:
-                self.mentioned_users = UNSET
+                self.mentioned_users = None
             if "mml" in d:
                 _f = "mml"
                 v = d["mml"]
-                self.mml = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.mml = None
+                    _n += ("mml",)
+                else:
+                    self.mml = v if v.__class__ is str else check_str(v)
             else:
-                self.mml = UNSET
+                self.mml = None
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
-                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.parent_id = None
+                    _n += ("parent_id",)
+                else:
+                    self.parent_id = v if v.__class__ is str else check_str(v)
             else:
-                self.parent_id = UNSET
+                self.parent_id = None
             if "poll_id" in d:
                 _f = "poll_id"
                 v = d["poll_id"]
-                self.poll_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.poll_id = None
+                    _n += ("poll_id",)
+                else:
+                    self.poll_id = v if v.__class__ is str else check_str(v)
             else:
-                self.poll_id = UNSET
+                self.poll_id = None
             if "quoted_message_id" in d:
                 _f = "quoted_message_id"
                 v = d["quoted_message_id"]
-                self.quoted_message_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.quoted_message_id = None
+                    _n += ("quoted_message_id",)
+                else:
+                    self.quoted_message_id = v if v.__class__ is str else check_str(v)
             else:
-                self.quoted_message_id = UNSET
+                self.quoted_message_id = None
             if "show_in_channel" in d:
                 _f = "show_in_channel"
                 v = d["show_in_channel"]
-                self.show_in_channel = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.show_in_channel = None
+                    _n += ("show_in_channel",)
+                else:
+                    self.show_in_channel = v if v.__class__ is bool else check_bool(v)
             else:
-                self.show_in_channel = UNSET
+                self.show_in_channel = None
             if "silent" in d:
                 _f = "silent"
                 v = d["silent"]
-                self.silent = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.silent = None
+                    _n += ("silent",)
+                else:
+                    self.silent = v if v.__class__ is bool else check_bool(v)
             else:
-                self.silent = UNSET
+                self.silent = None
             if "type" in d:
                 _f = "type"
                 v = d["type"]
-                self.type = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.type = None
+                    _n += ("type",)
+                else:
+                    self.type = v if v.__class__ is str else check_str(v)
             else:
-                self.type = UNSET
+                self.type = None
         except ParseError as exc:
             raise exc.within("DraftPayloadResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -226,36 +308,62 @@ class DraftPayloadResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this DraftPayloadResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this DraftPayloadResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["custom"] = self.custom
         out["id"] = self.id
         out["text"] = self.text
-        if self.attachments is not UNSET:
-            out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
-        if self.html is not UNSET:
+        if self.attachments is not None:
+            out["attachments"] = to_wire(self.attachments)
+        elif "attachments" in self._nulls:
+            out["attachments"] = None
+        if self.html is not None:
             out["html"] = self.html
-        if self.mentioned_users is not UNSET:
-            out["mentioned_users"] = (
-                None if self.mentioned_users is None else to_wire(self.mentioned_users)
-            )
-        if self.mml is not UNSET:
+        elif "html" in self._nulls:
+            out["html"] = None
+        if self.mentioned_users is not None:
+            out["mentioned_users"] = to_wire(self.mentioned_users)
+        elif "mentioned_users" in self._nulls:
+            out["mentioned_users"] = None
+        if self.mml is not None:
             out["mml"] = self.mml
-        if self.parent_id is not UNSET:
+        elif "mml" in self._nulls:
+            out["mml"] = None
+        if self.parent_id is not None:
             out["parent_id"] = self.parent_id
-        if self.poll_id is not UNSET:
+        elif "parent_id" in self._nulls:
+            out["parent_id"] = None
+        if self.poll_id is not None:
             out["poll_id"] = self.poll_id
-        if self.quoted_message_id is not UNSET:
+        elif "poll_id" in self._nulls:
+            out["poll_id"] = None
+        if self.quoted_message_id is not None:
             out["quoted_message_id"] = self.quoted_message_id
-        if self.show_in_channel is not UNSET:
+        elif "quoted_message_id" in self._nulls:
+            out["quoted_message_id"] = None
+        if self.show_in_channel is not None:
             out["show_in_channel"] = self.show_in_channel
-        if self.silent is not UNSET:
+        elif "show_in_channel" in self._nulls:
+            out["show_in_channel"] = None
+        if self.silent is not None:
             out["silent"] = self.silent
-        if self.type is not UNSET:
+        elif "silent" in self._nulls:
+            out["silent"] = None
+        if self.type is not None:
             out["type"] = self.type
+        elif "type" in self._nulls:
+            out["type"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -274,10 +382,19 @@ class DraftPayloadResponse:
             ("silent", self.silent),
             ("type", self.type),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"DraftPayloadResponse({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "attachments": "attachments",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -10,11 +10,10 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["InsertActionLogRequest"]
@@ -44,6 +43,21 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "action_type",
+    "entity_creator_id",
+    "entity_id",
+    "entity_type",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("custom", "custom"),
+    ("reason", "reason"),
+    ("reporter_type", "reporter_type"),
+    ("reporter_user_id", "reporter_user_id"),
+)
+
 _new = object.__new__
 
 
@@ -59,18 +73,20 @@ class InsertActionLogRequest:
     """ID of the entity the action was taken on"""
     entity_type: str
     """Type of entity the action was taken on"""
-    custom: dict[str, Any] | None | Unset = UNSET
+    custom: dict[str, Any] | None = None
     """Custom metadata for the action log"""
-    reason: str | None | Unset = UNSET
+    reason: str | None = None
     """Reason for the action"""
-    reporter_type: str | None | Unset = UNSET
+    reporter_type: str | None = None
     """Type of reporter; 'api_integration' when the action was triggered by an API integration
     call with no authenticated user
     """
-    reporter_user_id: str | None | Unset = UNSET
+    reporter_user_id: str | None = None
     """ID of the user who triggered the action; empty for automated actions"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -86,6 +102,26 @@ class InsertActionLogRequest:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> InsertActionLogRequest:
         """Read a InsertActionLogRequest from its JSON object.
@@ -96,6 +132,7 @@ class InsertActionLogRequest:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
@@ -113,29 +150,43 @@ class InsertActionLogRequest:
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
-                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.custom = None
+                    _n += ("custom",)
+                else:
+                    self.custom = v if v.__class__ is dict else check_dict(v)
             else:
-                self.custom = UNSET
+                self.custom = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
-                self.reason = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reason = None
+                    _n += ("reason",)
+                else:
+                    self.reason = v if v.__class__ is str else check_str(v)
             else:
-                self.reason = UNSET
+                self.reason = None
             if "reporter_type" in d:
                 _f = "reporter_type"
                 v = d["reporter_type"]
-                self.reporter_type = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.reporter_type = None
+                    _n += ("reporter_type",)
+                else:
+                    self.reporter_type = v if v.__class__ is str else check_str(v)
             else:
-                self.reporter_type = UNSET
+                self.reporter_type = None
             if "reporter_user_id" in d:
                 _f = "reporter_user_id"
                 v = d["reporter_user_id"]
-                self.reporter_user_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.reporter_user_id = None
+                    _n += ("reporter_user_id",)
+                else:
+                    self.reporter_user_id = v if v.__class__ is str else check_str(v)
             else:
-                self.reporter_user_id = UNSET
+                self.reporter_user_id = None
         except ParseError as exc:
             raise exc.within("InsertActionLogRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -143,23 +194,34 @@ class InsertActionLogRequest:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this InsertActionLogRequest: every field that is set, and the unknown ones."""
+        """The JSON object of this InsertActionLogRequest: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_type"] = self.action_type
         out["entity_creator_id"] = self.entity_creator_id
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        if self.custom is not UNSET:
-            out["custom"] = None if self.custom is None else self.custom
-        if self.reason is not UNSET:
+        if self.custom is not None:
+            out["custom"] = self.custom
+        elif "custom" in self._nulls:
+            out["custom"] = None
+        if self.reason is not None:
             out["reason"] = self.reason
-        if self.reporter_type is not UNSET:
+        elif "reason" in self._nulls:
+            out["reason"] = None
+        if self.reporter_type is not None:
             out["reporter_type"] = self.reporter_type
-        if self.reporter_user_id is not UNSET:
+        elif "reporter_type" in self._nulls:
+            out["reporter_type"] = None
+        if self.reporter_user_id is not None:
             out["reporter_user_id"] = self.reporter_user_id
+        elif "reporter_user_id" in self._nulls:
+            out["reporter_user_id"] = None
         return out
 
     def __repr__(self) -> str:
@@ -173,7 +235,11 @@ class InsertActionLogRequest:
             ("reporter_type", self.reporter_type),
             ("reporter_user_id", self.reporter_user_id),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"InsertActionLogRequest({', '.join(shown)})"

@@ -10,13 +10,12 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_int,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["MarkReviewedRequestPayload"]
@@ -36,6 +35,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("content_to_mark_as_reviewed_limit", "content_to_mark_as_reviewed_limit"),
+    ("decision_reason", "decision_reason"),
+    ("disable_marking_content_as_reviewed", "disable_marking_content_as_reviewed"),
+)
+
 _new = object.__new__
 
 
@@ -43,14 +51,16 @@ _new = object.__new__
 class MarkReviewedRequestPayload:
     """Configuration for mark reviewed action"""
 
-    content_to_mark_as_reviewed_limit: int | None | Unset = UNSET
+    content_to_mark_as_reviewed_limit: int | None = None
     """Maximum content items to mark as reviewed"""
-    decision_reason: str | None | Unset = UNSET
+    decision_reason: str | None = None
     """Reason for the appeal decision"""
-    disable_marking_content_as_reviewed: bool | None | Unset = UNSET
+    disable_marking_content_as_reviewed: bool | None = None
     """Skip marking content as reviewed"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -66,6 +76,26 @@ class MarkReviewedRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MarkReviewedRequestPayload:
         """Read a MarkReviewedRequestPayload from its JSON object.
@@ -76,32 +106,43 @@ class MarkReviewedRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "content_to_mark_as_reviewed_limit" in d:
                 _f = "content_to_mark_as_reviewed_limit"
                 v = d["content_to_mark_as_reviewed_limit"]
-                self.content_to_mark_as_reviewed_limit = (
-                    v if v is None else (v if v.__class__ is int else check_int(v))
-                )
+                if v is None:
+                    self.content_to_mark_as_reviewed_limit = None
+                    _n += ("content_to_mark_as_reviewed_limit",)
+                else:
+                    self.content_to_mark_as_reviewed_limit = (
+                        v if v.__class__ is int else check_int(v)
+                    )
             else:
-                self.content_to_mark_as_reviewed_limit = UNSET
+                self.content_to_mark_as_reviewed_limit = None
             if "decision_reason" in d:
                 _f = "decision_reason"
                 v = d["decision_reason"]
-                self.decision_reason = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.decision_reason = None
+                    _n += ("decision_reason",)
+                else:
+                    self.decision_reason = v if v.__class__ is str else check_str(v)
             else:
-                self.decision_reason = UNSET
+                self.decision_reason = None
             if "disable_marking_content_as_reviewed" in d:
                 _f = "disable_marking_content_as_reviewed"
                 v = d["disable_marking_content_as_reviewed"]
-                self.disable_marking_content_as_reviewed = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.disable_marking_content_as_reviewed = None
+                    _n += ("disable_marking_content_as_reviewed",)
+                else:
+                    self.disable_marking_content_as_reviewed = (
+                        v if v.__class__ is bool else check_bool(v)
+                    )
             else:
-                self.disable_marking_content_as_reviewed = UNSET
+                self.disable_marking_content_as_reviewed = None
         except ParseError as exc:
             raise exc.within("MarkReviewedRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -109,17 +150,26 @@ class MarkReviewedRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this MarkReviewedRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this MarkReviewedRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.content_to_mark_as_reviewed_limit is not UNSET:
+        if self.content_to_mark_as_reviewed_limit is not None:
             out["content_to_mark_as_reviewed_limit"] = self.content_to_mark_as_reviewed_limit
-        if self.decision_reason is not UNSET:
+        elif "content_to_mark_as_reviewed_limit" in self._nulls:
+            out["content_to_mark_as_reviewed_limit"] = None
+        if self.decision_reason is not None:
             out["decision_reason"] = self.decision_reason
-        if self.disable_marking_content_as_reviewed is not UNSET:
+        elif "decision_reason" in self._nulls:
+            out["decision_reason"] = None
+        if self.disable_marking_content_as_reviewed is not None:
             out["disable_marking_content_as_reviewed"] = self.disable_marking_content_as_reviewed
+        elif "disable_marking_content_as_reviewed" in self._nulls:
+            out["disable_marking_content_as_reviewed"] = None
         return out
 
     def __repr__(self) -> str:
@@ -128,7 +178,11 @@ class MarkReviewedRequestPayload:
             ("decision_reason", self.decision_reason),
             ("disable_marking_content_as_reviewed", self.disable_marking_content_as_reviewed),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"MarkReviewedRequestPayload({', '.join(shown)})"

@@ -11,10 +11,8 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -23,10 +21,14 @@ from ..types import (
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
+    null_positions,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
+    restore_nulls,
     timestamp_to_wire,
     to_wire,
 )
@@ -140,6 +142,62 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "attachments",
+    "cid",
+    "created_at",
+    "custom",
+    "deleted_reply_count",
+    "html",
+    "id",
+    "latest_reactions",
+    "mentioned_channel",
+    "mentioned_here",
+    "mentioned_users",
+    "own_reactions",
+    "pinned",
+    "reaction_counts",
+    "reaction_scores",
+    "reply_count",
+    "restricted_visibility",
+    "shadowed",
+    "silent",
+    "text",
+    "type",
+    "updated_at",
+    "user",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("command", "command"),
+    ("deleted_at", "_deleted_at"),
+    ("deleted_for_me", "deleted_for_me"),
+    ("draft", "draft"),
+    ("i18n", "i18n"),
+    ("image_labels", "image_labels"),
+    ("member", "member"),
+    ("mentioned_group_ids", "mentioned_group_ids"),
+    ("mentioned_groups", "mentioned_groups"),
+    ("mentioned_roles", "mentioned_roles"),
+    ("message_text_updated_at", "_message_text_updated_at"),
+    ("mml", "mml"),
+    ("moderation", "moderation"),
+    ("parent_id", "parent_id"),
+    ("pin_expires", "_pin_expires"),
+    ("pinned_at", "_pinned_at"),
+    ("pinned_by", "pinned_by"),
+    ("poll", "poll"),
+    ("poll_id", "poll_id"),
+    ("quoted_message", "quoted_message"),
+    ("quoted_message_id", "quoted_message_id"),
+    ("reaction_groups", "reaction_groups"),
+    ("reminder", "reminder"),
+    ("shared_location", "shared_location"),
+    ("show_in_channel", "show_in_channel"),
+    ("thread_participants", "thread_participants"),
+)
+
 _new = object.__new__
 
 
@@ -184,88 +242,88 @@ def _to_user(
 
 
 def _to_draft(
-    value: DraftResponse | Mapping[str, Any] | None | Unset,
-) -> DraftResponse | None | Unset:
+    value: DraftResponse | Mapping[str, Any] | None,
+) -> DraftResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, DraftResponse, "MessageResponse.draft"
     )
 
 
 def _to_member(
-    value: ChannelMemberPartialResponse | Mapping[str, Any] | None | Unset,
-) -> ChannelMemberPartialResponse | None | Unset:
+    value: ChannelMemberPartialResponse | Mapping[str, Any] | None,
+) -> ChannelMemberPartialResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ChannelMemberPartialResponse, "MessageResponse.member"
     )
 
 
 def _to_mentioned_groups(
-    value: Sequence[UserGroupResponse | Mapping[str, Any]] | None | Unset,
-) -> list[UserGroupResponse] | None | Unset:
+    value: Sequence[UserGroupResponse | Mapping[str, Any]] | None,
+) -> list[UserGroupResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", UserGroupResponse), "MessageResponse.mentioned_groups"
     )
 
 
 def _to_moderation(
-    value: ModerationV2Response | Mapping[str, Any] | None | Unset,
-) -> ModerationV2Response | None | Unset:
+    value: ModerationV2Response | Mapping[str, Any] | None,
+) -> ModerationV2Response | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ModerationV2Response, "MessageResponse.moderation"
     )
 
 
 def _to_pinned_by(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "MessageResponse.pinned_by"
     )
 
 
 def _to_poll(
-    value: PollResponseData | Mapping[str, Any] | None | Unset,
-) -> PollResponseData | None | Unset:
+    value: PollResponseData | Mapping[str, Any] | None,
+) -> PollResponseData | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, PollResponseData, "MessageResponse.poll"
     )
 
 
 def _to_quoted_message(
-    value: MessageResponse | Mapping[str, Any] | None | Unset,
-) -> MessageResponse | None | Unset:
+    value: MessageResponse | Mapping[str, Any] | None,
+) -> MessageResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, MessageResponse, "MessageResponse.quoted_message"
     )
 
 
 def _to_reaction_groups(
-    value: Mapping[str, ReactionGroupResponse | Mapping[str, Any]] | None | Unset,
-) -> dict[str, ReactionGroupResponse] | None | Unset:
+    value: Mapping[str, ReactionGroupResponse | Mapping[str, Any]] | None,
+) -> dict[str, ReactionGroupResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("map", ReactionGroupResponse), "MessageResponse.reaction_groups"
     )
 
 
 def _to_reminder(
-    value: ReminderResponseData | Mapping[str, Any] | None | Unset,
-) -> ReminderResponseData | None | Unset:
+    value: ReminderResponseData | Mapping[str, Any] | None,
+) -> ReminderResponseData | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ReminderResponseData, "MessageResponse.reminder"
     )
 
 
 def _to_shared_location(
-    value: SharedLocationResponseData | Mapping[str, Any] | None | Unset,
-) -> SharedLocationResponseData | None | Unset:
+    value: SharedLocationResponseData | Mapping[str, Any] | None,
+) -> SharedLocationResponseData | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, SharedLocationResponseData, "MessageResponse.shared_location"
     )
 
 
 def _to_thread_participants(
-    value: Sequence[UserResponse | Mapping[str, Any]] | None | Unset,
-) -> list[UserResponse] | None | Unset:
+    value: Sequence[UserResponse | Mapping[str, Any]] | None,
+) -> list[UserResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", UserResponse), "MessageResponse.thread_participants"
     )
@@ -279,8 +337,7 @@ class MessageResponse:
     """Array of message attachments"""
     cid: str
     """Channel unique identifier in <type>:<id> format"""
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """Date/time of creation"""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     deleted_reply_count: int
     html: str
@@ -321,85 +378,81 @@ class MessageResponse:
     """Text of the message. Should be empty if `mml` is provided"""
     type: str
     """Contains type of the message. One of: regular, ephemeral, error, reply, system, deleted"""
-    _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    """Date/time of the last update"""
+    _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user: UserResponse = _attrs.field(converter=_to_user)
-    """User response object"""
-    command: str | None | Unset = UNSET
+    """Sender of the message. Required when using server-side API"""
+    command: str | None = None
     """Contains provided slash command"""
-    _deleted_at: int | str | None | Unset = _attrs.field(
-        alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
+    _deleted_at: int | float | str | None = _attrs.field(
+        alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date/time of deletion"""
-    deleted_for_me: bool | None | Unset = UNSET
-    draft: DraftResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_draft)
-    i18n: dict[str, str] | None | Unset = UNSET
+    deleted_for_me: bool | None = None
+    draft: DraftResponse | None = _attrs.field(default=None, converter=_to_draft)
+    i18n: dict[str, str] | None = None
     """Object with translations. Key `language` contains the original language key. Other keys
     contain translations
     """
-    image_labels: dict[str, list[str]] | None | Unset = UNSET
+    image_labels: dict[str, list[str]] | None = None
     """Contains image moderation information"""
-    member: ChannelMemberPartialResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_member
-    )
-    mentioned_group_ids: list[str] | None | Unset = UNSET
+    member: ChannelMemberPartialResponse | None = _attrs.field(default=None, converter=_to_member)
+    """Channel member data for the message sender including the `channel_role`; also includes
+    `custom` when requested via `member_custom_include`
+    """
+    mentioned_group_ids: list[str] | None = None
     """List of user group IDs mentioned in the message. Group members who are also channel
     members will receive push notifications based on their push preferences. Max 10 groups
     """
-    mentioned_groups: list[UserGroupResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_mentioned_groups
+    mentioned_groups: list[UserGroupResponse] | None = _attrs.field(
+        default=None, converter=_to_mentioned_groups
     )
     """List of mentioned user group objects."""
-    mentioned_roles: list[str] | None | Unset = UNSET
+    mentioned_roles: list[str] | None = None
     """List of roles mentioned in the message (e.g. admin, channel_moderator, custom roles).
     Members with matching roles will receive push notifications based on their push
     preferences. Max 10 roles
     """
-    _message_text_updated_at: int | str | None | Unset = _attrs.field(
-        alias="message_text_updated_at", default=UNSET, converter=optional_timestamp_to_wire
+    _message_text_updated_at: int | float | str | None = _attrs.field(
+        alias="message_text_updated_at", default=None, converter=optional_timestamp_to_wire
     )
-    mml: str | None | Unset = UNSET
+    mml: str | None = None
     """Should be empty if `text` is provided. Can only be set when using server-side API"""
-    moderation: ModerationV2Response | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_moderation
-    )
-    parent_id: str | None | Unset = UNSET
+    moderation: ModerationV2Response | None = _attrs.field(default=None, converter=_to_moderation)
+    parent_id: str | None = None
     """ID of parent message (thread)"""
-    _pin_expires: int | str | None | Unset = _attrs.field(
-        alias="pin_expires", default=UNSET, converter=optional_timestamp_to_wire
+    _pin_expires: int | float | str | None = _attrs.field(
+        alias="pin_expires", default=None, converter=optional_timestamp_to_wire
     )
-    """Date when pinned message expires"""
-    _pinned_at: int | str | None | Unset = _attrs.field(
-        alias="pinned_at", default=UNSET, converter=optional_timestamp_to_wire
+    _pinned_at: int | float | str | None = _attrs.field(
+        alias="pinned_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date when message got pinned"""
-    pinned_by: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_pinned_by)
-    """User response object"""
-    poll: PollResponseData | None | Unset = _attrs.field(default=UNSET, converter=_to_poll)
-    poll_id: str | None | Unset = UNSET
+    pinned_by: UserResponse | None = _attrs.field(default=None, converter=_to_pinned_by)
+    """Contains user who pinned the message"""
+    poll: PollResponseData | None = _attrs.field(default=None, converter=_to_poll)
+    poll_id: str | None = None
     """Identifier of the poll to include in the message"""
-    quoted_message: MessageResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_quoted_message
+    quoted_message: MessageResponse | None = _attrs.field(
+        default=None, converter=_to_quoted_message
     )
-    """Represents any chat message"""
-    quoted_message_id: str | None | Unset = UNSET
-    reaction_groups: dict[str, ReactionGroupResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_reaction_groups
+    """Contains quoted message"""
+    quoted_message_id: str | None = None
+    reaction_groups: dict[str, ReactionGroupResponse] | None = _attrs.field(
+        default=None, converter=_to_reaction_groups
     )
-    reminder: ReminderResponseData | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_reminder
+    reminder: ReminderResponseData | None = _attrs.field(default=None, converter=_to_reminder)
+    shared_location: SharedLocationResponseData | None = _attrs.field(
+        default=None, converter=_to_shared_location
     )
-    shared_location: SharedLocationResponseData | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_shared_location
-    )
-    show_in_channel: bool | None | Unset = UNSET
+    """Contains shared location data"""
+    show_in_channel: bool | None = None
     """Whether thread reply should be shown in the channel as well"""
-    thread_participants: list[UserResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_thread_participants
+    thread_participants: list[UserResponse] | None = _attrs.field(
+        default=None, converter=_to_thread_participants
     )
     """List of users who participate in thread"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -433,8 +486,28 @@ class MessageResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """Date/time of creation"""
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "MessageResponse.created_at")
 
     @created_at.setter
@@ -443,7 +516,7 @@ class MessageResponse:
 
     @property
     def updated_at(self) -> Timestamp:
-        """Date/time of the last update"""
+        """Date/time of the last update (a timezone-aware datetime)"""
         return read_timestamp(self._updated_at, "MessageResponse.updated_at")
 
     @updated_at.setter
@@ -451,41 +524,41 @@ class MessageResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @property
-    def deleted_at(self) -> Timestamp | None | Unset:
-        """Date/time of deletion"""
+    def deleted_at(self) -> Timestamp | None:
+        """Date/time of deletion (a timezone-aware datetime)"""
         return read_optional_timestamp(self._deleted_at, "MessageResponse.deleted_at")
 
     @deleted_at.setter
-    def deleted_at(self, value: datetime | int | str | None | Unset) -> None:
+    def deleted_at(self, value: datetime | int | str | None) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
 
     @property
-    def message_text_updated_at(self) -> Timestamp | None | Unset:
-        """message_text_updated_at (a timezone-aware datetime)."""
+    def message_text_updated_at(self) -> Timestamp | None:
+        """message_text_updated_at (a timezone-aware datetime)"""
         return read_optional_timestamp(
             self._message_text_updated_at, "MessageResponse.message_text_updated_at"
         )
 
     @message_text_updated_at.setter
-    def message_text_updated_at(self, value: datetime | int | str | None | Unset) -> None:
+    def message_text_updated_at(self, value: datetime | int | str | None) -> None:
         self._message_text_updated_at = optional_timestamp_to_wire(value)
 
     @property
-    def pin_expires(self) -> Timestamp | None | Unset:
-        """Date when pinned message expires"""
+    def pin_expires(self) -> Timestamp | None:
+        """Date when pinned message expires (a timezone-aware datetime)"""
         return read_optional_timestamp(self._pin_expires, "MessageResponse.pin_expires")
 
     @pin_expires.setter
-    def pin_expires(self, value: datetime | int | str | None | Unset) -> None:
+    def pin_expires(self, value: datetime | int | str | None) -> None:
         self._pin_expires = optional_timestamp_to_wire(value)
 
     @property
-    def pinned_at(self) -> Timestamp | None | Unset:
-        """Date when message got pinned"""
+    def pinned_at(self) -> Timestamp | None:
+        """Date when message got pinned (a timezone-aware datetime)"""
         return read_optional_timestamp(self._pinned_at, "MessageResponse.pinned_at")
 
     @pinned_at.setter
-    def pinned_at(self, value: datetime | int | str | None | Unset) -> None:
+    def pinned_at(self, value: datetime | int | str | None) -> None:
         self._pinned_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -498,11 +571,18 @@ class MessageResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "attachments[]"
             v = d["attachments"]
-            self.attachments = [Attachment.from_dict(x0, strict) for x0 in check_list(v)]
+            self.attachments = [
+                Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+            ]
+            _p = null_positions(v, "list")
+            if _p is not None:
+                _d = {**(_d or {}), "attachments": _p}
             _f = "cid"
             v = d["cid"]
             self.cid = v if v.__class__ is str else check_str(v)
@@ -513,7 +593,7 @@ class MessageResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -600,7 +680,7 @@ class MessageResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "user"
             v = d["user"]
@@ -608,46 +688,57 @@ class MessageResponse:
             if "command" in d:
                 _f = "command"
                 v = d["command"]
-                self.command = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.command = None
+                    _n += ("command",)
+                else:
+                    self.command = v if v.__class__ is str else check_str(v)
             else:
-                self.command = UNSET
+                self.command = None
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
-                self._deleted_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._deleted_at = None
+                    _n += ("deleted_at",)
+                else:
+                    self._deleted_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._deleted_at = UNSET
+                self._deleted_at = None
             if "deleted_for_me" in d:
                 _f = "deleted_for_me"
                 v = d["deleted_for_me"]
-                self.deleted_for_me = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.deleted_for_me = None
+                    _n += ("deleted_for_me",)
+                else:
+                    self.deleted_for_me = v if v.__class__ is bool else check_bool(v)
             else:
-                self.deleted_for_me = UNSET
+                self.deleted_for_me = None
             if "draft" in d:
                 _f = "draft"
                 v = d["draft"]
-                self.draft = v if v is None else DraftResponse.from_dict(v, strict)
+                if v is None:
+                    self.draft = None
+                    _n += ("draft",)
+                else:
+                    self.draft = DraftResponse.from_dict(v, strict)
             else:
-                self.draft = UNSET
+                self.draft = None
             if "i18n" in d:
                 _f = "i18n"
                 v = d["i18n"]
-                self.i18n = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.i18n = None
+                    _n += ("i18n",)
+                else:
+                    self.i18n = (
                         {
                             k0: (x0 if x0.__class__ is str else check_str(x0))
                             for k0, x0 in check_dict(v).items()
@@ -657,16 +748,16 @@ class MessageResponse:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.i18n = UNSET
+                self.i18n = None
             if "image_labels" in d:
                 _f = "image_labels"
                 v = d["image_labels"]
-                self.image_labels = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.image_labels = None
+                    _n += ("image_labels",)
+                else:
+                    self.image_labels = (
                         {
                             k0: (
                                 [
@@ -685,198 +776,254 @@ class MessageResponse:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.image_labels = UNSET
+                self.image_labels = None
             if "member" in d:
                 _f = "member"
                 v = d["member"]
-                self.member = v if v is None else ChannelMemberPartialResponse.from_dict(v, strict)
+                if v is None:
+                    self.member = None
+                    _n += ("member",)
+                else:
+                    self.member = ChannelMemberPartialResponse.from_dict(v, strict)
             else:
-                self.member = UNSET
+                self.member = None
             if "mentioned_group_ids" in d:
                 _f = "mentioned_group_ids[]"
                 v = d["mentioned_group_ids"]
-                self.mentioned_group_ids = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.mentioned_group_ids = None
+                    _n += ("mentioned_group_ids",)
+                else:
+                    self.mentioned_group_ids = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.mentioned_group_ids = UNSET
+                self.mentioned_group_ids = None
             if "mentioned_groups" in d:
                 _f = "mentioned_groups[]"
                 v = d["mentioned_groups"]
-                self.mentioned_groups = (
-                    v
-                    if v is None
-                    else [UserGroupResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.mentioned_groups = None
+                    _n += ("mentioned_groups",)
+                else:
+                    self.mentioned_groups = [
+                        UserGroupResponse.from_dict(x0, strict)
+                        for x0 in check_list(v)
+                        if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "mentioned_groups": _p}
             else:
-                self.mentioned_groups = UNSET
+                self.mentioned_groups = None
             if "mentioned_roles" in d:
                 _f = "mentioned_roles[]"
                 v = d["mentioned_roles"]
-                self.mentioned_roles = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.mentioned_roles = None
+                    _n += ("mentioned_roles",)
+                else:
+                    self.mentioned_roles = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.mentioned_roles = UNSET
+                self.mentioned_roles = None
             if "message_text_updated_at" in d:
                 _f = "message_text_updated_at"
                 v = d["message_text_updated_at"]
-                self._message_text_updated_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._message_text_updated_at = None
+                    _n += ("message_text_updated_at",)
+                else:
+                    self._message_text_updated_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._message_text_updated_at = UNSET
+                self._message_text_updated_at = None
             if "mml" in d:
                 _f = "mml"
                 v = d["mml"]
-                self.mml = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.mml = None
+                    _n += ("mml",)
+                else:
+                    self.mml = v if v.__class__ is str else check_str(v)
             else:
-                self.mml = UNSET
+                self.mml = None
             if "moderation" in d:
                 _f = "moderation"
                 v = d["moderation"]
-                self.moderation = v if v is None else ModerationV2Response.from_dict(v, strict)
+                if v is None:
+                    self.moderation = None
+                    _n += ("moderation",)
+                else:
+                    self.moderation = ModerationV2Response.from_dict(v, strict)
             else:
-                self.moderation = UNSET
+                self.moderation = None
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
-                self.parent_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.parent_id = None
+                    _n += ("parent_id",)
+                else:
+                    self.parent_id = v if v.__class__ is str else check_str(v)
             else:
-                self.parent_id = UNSET
+                self.parent_id = None
             if "pin_expires" in d:
                 _f = "pin_expires"
                 v = d["pin_expires"]
-                self._pin_expires = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._pin_expires = None
+                    _n += ("pin_expires",)
+                else:
+                    self._pin_expires = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._pin_expires = UNSET
+                self._pin_expires = None
             if "pinned_at" in d:
                 _f = "pinned_at"
                 v = d["pinned_at"]
-                self._pinned_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._pinned_at = None
+                    _n += ("pinned_at",)
+                else:
+                    self._pinned_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._pinned_at = UNSET
+                self._pinned_at = None
             if "pinned_by" in d:
                 _f = "pinned_by"
                 v = d["pinned_by"]
-                self.pinned_by = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.pinned_by = None
+                    _n += ("pinned_by",)
+                else:
+                    self.pinned_by = UserResponse.from_dict(v, strict)
             else:
-                self.pinned_by = UNSET
+                self.pinned_by = None
             if "poll" in d:
                 _f = "poll"
                 v = d["poll"]
-                self.poll = v if v is None else PollResponseData.from_dict(v, strict)
+                if v is None:
+                    self.poll = None
+                    _n += ("poll",)
+                else:
+                    self.poll = PollResponseData.from_dict(v, strict)
             else:
-                self.poll = UNSET
+                self.poll = None
             if "poll_id" in d:
                 _f = "poll_id"
                 v = d["poll_id"]
-                self.poll_id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.poll_id = None
+                    _n += ("poll_id",)
+                else:
+                    self.poll_id = v if v.__class__ is str else check_str(v)
             else:
-                self.poll_id = UNSET
+                self.poll_id = None
             if "quoted_message" in d:
                 _f = "quoted_message"
                 v = d["quoted_message"]
-                self.quoted_message = v if v is None else MessageResponse.from_dict(v, strict)
+                if v is None:
+                    self.quoted_message = None
+                    _n += ("quoted_message",)
+                else:
+                    self.quoted_message = MessageResponse.from_dict(v, strict)
             else:
-                self.quoted_message = UNSET
+                self.quoted_message = None
             if "quoted_message_id" in d:
                 _f = "quoted_message_id"
                 v = d["quoted_message_id"]
-                self.quoted_message_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.quoted_message_id = None
+                    _n += ("quoted_message_id",)
+                else:
+                    self.quoted_message_id = v if v.__class__ is str else check_str(v)
             else:
-                self.quoted_message_id = UNSET
+                self.quoted_message_id = None
             if "reaction_groups" in d:
                 _f = "reaction_groups{}"
                 v = d["reaction_groups"]
-                self.reaction_groups = (
-                    v
-                    if v is None
-                    else {
+                if v is None:
+                    self.reaction_groups = None
+                    _n += ("reaction_groups",)
+                else:
+                    self.reaction_groups = {
                         k0: ReactionGroupResponse.from_dict(x0, strict)
                         for k0, x0 in check_dict(v).items()
+                        if x0 is not None
                     }
-                )
+                    _p = null_positions(v, "map")
+                    if _p is not None:
+                        _d = {**(_d or {}), "reaction_groups": _p}
             else:
-                self.reaction_groups = UNSET
+                self.reaction_groups = None
             if "reminder" in d:
                 _f = "reminder"
                 v = d["reminder"]
-                self.reminder = v if v is None else ReminderResponseData.from_dict(v, strict)
+                if v is None:
+                    self.reminder = None
+                    _n += ("reminder",)
+                else:
+                    self.reminder = ReminderResponseData.from_dict(v, strict)
             else:
-                self.reminder = UNSET
+                self.reminder = None
             if "shared_location" in d:
                 _f = "shared_location"
                 v = d["shared_location"]
-                self.shared_location = (
-                    v if v is None else SharedLocationResponseData.from_dict(v, strict)
-                )
+                if v is None:
+                    self.shared_location = None
+                    _n += ("shared_location",)
+                else:
+                    self.shared_location = SharedLocationResponseData.from_dict(v, strict)
             else:
-                self.shared_location = UNSET
+                self.shared_location = None
             if "show_in_channel" in d:
                 _f = "show_in_channel"
                 v = d["show_in_channel"]
-                self.show_in_channel = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.show_in_channel = None
+                    _n += ("show_in_channel",)
+                else:
+                    self.show_in_channel = v if v.__class__ is bool else check_bool(v)
             else:
-                self.show_in_channel = UNSET
+                self.show_in_channel = None
             if "thread_participants" in d:
                 _f = "thread_participants[]"
                 v = d["thread_participants"]
-                self.thread_participants = (
-                    v if v is None else [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.thread_participants = None
+                    _n += ("thread_participants",)
+                else:
+                    self.thread_participants = [
+                        UserResponse.from_dict(x0, strict) for x0 in check_list(v)
+                    ]
             else:
-                self.thread_participants = UNSET
+                self.thread_participants = None
         except ParseError as exc:
             raise exc.within("MessageResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -884,10 +1031,13 @@ class MessageResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this MessageResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this MessageResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["attachments"] = to_wire(self.attachments)
         out["cid"] = self.cid
@@ -912,88 +1062,115 @@ class MessageResponse:
         out["type"] = self.type
         out["updated_at"] = self._updated_at
         out["user"] = model_to_wire(UserResponse, self.user)
-        if self.command is not UNSET:
+        if self.command is not None:
             out["command"] = self.command
-        if self._deleted_at is not UNSET:
+        elif "command" in self._nulls:
+            out["command"] = None
+        if self._deleted_at is not None:
             out["deleted_at"] = self._deleted_at
-        if self.deleted_for_me is not UNSET:
+        elif "deleted_at" in self._nulls:
+            out["deleted_at"] = None
+        if self.deleted_for_me is not None:
             out["deleted_for_me"] = self.deleted_for_me
-        if self.draft is not UNSET:
-            out["draft"] = None if self.draft is None else model_to_wire(DraftResponse, self.draft)
-        if self.i18n is not UNSET:
-            out["i18n"] = None if self.i18n is None else self.i18n
-        if self.image_labels is not UNSET:
-            out["image_labels"] = None if self.image_labels is None else self.image_labels
-        if self.member is not UNSET:
-            out["member"] = (
-                None
-                if self.member is None
-                else model_to_wire(ChannelMemberPartialResponse, self.member)
-            )
-        if self.mentioned_group_ids is not UNSET:
-            out["mentioned_group_ids"] = (
-                None if self.mentioned_group_ids is None else self.mentioned_group_ids
-            )
-        if self.mentioned_groups is not UNSET:
-            out["mentioned_groups"] = (
-                None if self.mentioned_groups is None else to_wire(self.mentioned_groups)
-            )
-        if self.mentioned_roles is not UNSET:
-            out["mentioned_roles"] = None if self.mentioned_roles is None else self.mentioned_roles
-        if self._message_text_updated_at is not UNSET:
+        elif "deleted_for_me" in self._nulls:
+            out["deleted_for_me"] = None
+        if self.draft is not None:
+            out["draft"] = model_to_wire(DraftResponse, self.draft)
+        elif "draft" in self._nulls:
+            out["draft"] = None
+        if self.i18n is not None:
+            out["i18n"] = self.i18n
+        elif "i18n" in self._nulls:
+            out["i18n"] = None
+        if self.image_labels is not None:
+            out["image_labels"] = self.image_labels
+        elif "image_labels" in self._nulls:
+            out["image_labels"] = None
+        if self.member is not None:
+            out["member"] = model_to_wire(ChannelMemberPartialResponse, self.member)
+        elif "member" in self._nulls:
+            out["member"] = None
+        if self.mentioned_group_ids is not None:
+            out["mentioned_group_ids"] = self.mentioned_group_ids
+        elif "mentioned_group_ids" in self._nulls:
+            out["mentioned_group_ids"] = None
+        if self.mentioned_groups is not None:
+            out["mentioned_groups"] = to_wire(self.mentioned_groups)
+        elif "mentioned_groups" in self._nulls:
+            out["mentioned_groups"] = None
+        if self.mentioned_roles is not None:
+            out["mentioned_roles"] = self.mentioned_roles
+        elif "mentioned_roles" in self._nulls:
+            out["mentioned_roles"] = None
+        if self._message_text_updated_at is not None:
             out["message_text_updated_at"] = self._message_text_updated_at
-        if self.mml is not UNSET:
+        elif "message_text_updated_at" in self._nulls:
+            out["message_text_updated_at"] = None
+        if self.mml is not None:
             out["mml"] = self.mml
-        if self.moderation is not UNSET:
-            out["moderation"] = (
-                None
-                if self.moderation is None
-                else model_to_wire(ModerationV2Response, self.moderation)
-            )
-        if self.parent_id is not UNSET:
+        elif "mml" in self._nulls:
+            out["mml"] = None
+        if self.moderation is not None:
+            out["moderation"] = model_to_wire(ModerationV2Response, self.moderation)
+        elif "moderation" in self._nulls:
+            out["moderation"] = None
+        if self.parent_id is not None:
             out["parent_id"] = self.parent_id
-        if self._pin_expires is not UNSET:
+        elif "parent_id" in self._nulls:
+            out["parent_id"] = None
+        if self._pin_expires is not None:
             out["pin_expires"] = self._pin_expires
-        if self._pinned_at is not UNSET:
+        elif "pin_expires" in self._nulls:
+            out["pin_expires"] = None
+        if self._pinned_at is not None:
             out["pinned_at"] = self._pinned_at
-        if self.pinned_by is not UNSET:
-            out["pinned_by"] = (
-                None if self.pinned_by is None else model_to_wire(UserResponse, self.pinned_by)
-            )
-        if self.poll is not UNSET:
-            out["poll"] = None if self.poll is None else model_to_wire(PollResponseData, self.poll)
-        if self.poll_id is not UNSET:
+        elif "pinned_at" in self._nulls:
+            out["pinned_at"] = None
+        if self.pinned_by is not None:
+            out["pinned_by"] = model_to_wire(UserResponse, self.pinned_by)
+        elif "pinned_by" in self._nulls:
+            out["pinned_by"] = None
+        if self.poll is not None:
+            out["poll"] = model_to_wire(PollResponseData, self.poll)
+        elif "poll" in self._nulls:
+            out["poll"] = None
+        if self.poll_id is not None:
             out["poll_id"] = self.poll_id
-        if self.quoted_message is not UNSET:
-            out["quoted_message"] = (
-                None
-                if self.quoted_message is None
-                else model_to_wire(MessageResponse, self.quoted_message)
-            )
-        if self.quoted_message_id is not UNSET:
+        elif "poll_id" in self._nulls:
+            out["poll_id"] = None
+        if self.quoted_message is not None:
+            out["quoted_message"] = model_to_wire(MessageResponse, self.quoted_message)
+        elif "quoted_message" in self._nulls:
+            out["quoted_message"] = None
+        if self.quoted_message_id is not None:
             out["quoted_message_id"] = self.quoted_message_id
-        if self.reaction_groups is not UNSET:
-            out["reaction_groups"] = (
-                None if self.reaction_groups is None else to_wire(self.reaction_groups)
-            )
-        if self.reminder is not UNSET:
-            out["reminder"] = (
-                None
-                if self.reminder is None
-                else model_to_wire(ReminderResponseData, self.reminder)
-            )
-        if self.shared_location is not UNSET:
-            out["shared_location"] = (
-                None
-                if self.shared_location is None
-                else model_to_wire(SharedLocationResponseData, self.shared_location)
-            )
-        if self.show_in_channel is not UNSET:
+        elif "quoted_message_id" in self._nulls:
+            out["quoted_message_id"] = None
+        if self.reaction_groups is not None:
+            out["reaction_groups"] = to_wire(self.reaction_groups)
+        elif "reaction_groups" in self._nulls:
+            out["reaction_groups"] = None
+        if self.reminder is not None:
+            out["reminder"] = model_to_wire(ReminderResponseData, self.reminder)
+        elif "reminder" in self._nulls:
+            out["reminder"] = None
+        if self.shared_location is not None:
+            out["shared_location"] = model_to_wire(SharedLocationResponseData, self.shared_location)
+        elif "shared_location" in self._nulls:
+            out["shared_location"] = None
+        if self.show_in_channel is not None:
             out["show_in_channel"] = self.show_in_channel
-        if self.thread_participants is not UNSET:
-            out["thread_participants"] = (
-                None if self.thread_participants is None else to_wire(self.thread_participants)
-            )
+        elif "show_in_channel" in self._nulls:
+            out["show_in_channel"] = None
+        if self.thread_participants is not None:
+            out["thread_participants"] = to_wire(self.thread_participants)
+        elif "thread_participants" in self._nulls:
+            out["thread_participants"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -1048,10 +1225,21 @@ class MessageResponse:
             ("show_in_channel", self.show_in_channel),
             ("thread_participants", self.thread_participants),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"MessageResponse({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "attachments": "attachments",
+    "mentioned_groups": "mentioned_groups",
+    "reaction_groups": "reaction_groups",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

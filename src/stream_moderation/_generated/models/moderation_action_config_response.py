@@ -10,12 +10,11 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_int,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["ModerationActionConfigResponse"]
@@ -45,6 +44,21 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "action",
+    "description",
+    "entity_type",
+    "icon",
+    "order",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("custom", "custom"),
+    ("id", "id"),
+    ("queue_type", "queue_type"),
+)
+
 _new = object.__new__
 
 
@@ -62,13 +76,15 @@ class ModerationActionConfigResponse:
     """Icon for the dashboard"""
     order: int
     """Display order (lower numbers shown first)"""
-    custom: dict[str, Any] | None | Unset = UNSET
+    custom: dict[str, Any] | None = None
     """Custom data for the action"""
-    id: str | None | Unset = UNSET
-    queue_type: str | None | Unset = UNSET
+    id: str | None = None
+    queue_type: str | None = None
     """Queue type this action config belongs to"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -84,6 +100,26 @@ class ModerationActionConfigResponse:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False
@@ -96,6 +132,7 @@ class ModerationActionConfigResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action"
@@ -116,21 +153,33 @@ class ModerationActionConfigResponse:
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
-                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.custom = None
+                    _n += ("custom",)
+                else:
+                    self.custom = v if v.__class__ is dict else check_dict(v)
             else:
-                self.custom = UNSET
+                self.custom = None
             if "id" in d:
                 _f = "id"
                 v = d["id"]
-                self.id = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.id = None
+                    _n += ("id",)
+                else:
+                    self.id = v if v.__class__ is str else check_str(v)
             else:
-                self.id = UNSET
+                self.id = None
             if "queue_type" in d:
                 _f = "queue_type"
                 v = d["queue_type"]
-                self.queue_type = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.queue_type = None
+                    _n += ("queue_type",)
+                else:
+                    self.queue_type = v if v.__class__ is str else check_str(v)
             else:
-                self.queue_type = UNSET
+                self.queue_type = None
         except ParseError as exc:
             raise exc.within("ModerationActionConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -138,22 +187,31 @@ class ModerationActionConfigResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationActionConfigResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationActionConfigResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["action"] = self.action
         out["description"] = self.description
         out["entity_type"] = self.entity_type
         out["icon"] = self.icon
         out["order"] = self.order
-        if self.custom is not UNSET:
-            out["custom"] = None if self.custom is None else self.custom
-        if self.id is not UNSET:
+        if self.custom is not None:
+            out["custom"] = self.custom
+        elif "custom" in self._nulls:
+            out["custom"] = None
+        if self.id is not None:
             out["id"] = self.id
-        if self.queue_type is not UNSET:
+        elif "id" in self._nulls:
+            out["id"] = None
+        if self.queue_type is not None:
             out["queue_type"] = self.queue_type
+        elif "queue_type" in self._nulls:
+            out["queue_type"] = None
         return out
 
     def __repr__(self) -> str:
@@ -167,7 +225,11 @@ class ModerationActionConfigResponse:
             ("id", self.id),
             ("queue_type", self.queue_type),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationActionConfigResponse({', '.join(shown)})"

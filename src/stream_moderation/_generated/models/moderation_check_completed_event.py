@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
+    LazyModel,
     Timestamp,
-    Unset,
+    UnknownValue,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
+    count_nulls,
+    enum_to_wire,
     optional_timestamp_to_wire,
+    read_enum,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -51,6 +55,21 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "custom",
+    "entity_id",
+    "entity_type",
+    "recommended_action",
+    "review_queue_item_id",
+    "type",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("received_at", "_received_at"),)
+_VALUES_ModerationCheckCompletedEventRecommendedAction: frozenset[str] = frozenset(
+    {"flag", "keep", "remove"}
+)
 _new = object.__new__
 
 
@@ -58,22 +77,26 @@ _new = object.__new__
 class ModerationCheckCompletedEvent:
     """This event is sent when a moderation check is completed"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     entity_id: str
     """The ID of entity which was moderated"""
     entity_type: str
     """The type of the entity which was moderated"""
-    recommended_action: str
-    """The recommended action"""
+    recommended_action: ModerationCheckCompletedEventRecommendedAction | UnknownValue
+    """The recommended action. Documented values: keep, flag, remove
+    (https://getstream.io/moderation/docs/python/content-moderation/webhooks.md).
+    """
     review_queue_item_id: str
     """The review queue item ID"""
     type: str = "moderation_check.completed"
-    _received_at: int | str | None | Unset = _attrs.field(
-        alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
+    _received_at: int | float | str | None = _attrs.field(
+        alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -90,8 +113,28 @@ class ModerationCheckCompletedEvent:
         return {}
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """created_at (a timezone-aware datetime)."""
+        """created_at (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ModerationCheckCompletedEvent.created_at")
 
     @created_at.setter
@@ -99,14 +142,14 @@ class ModerationCheckCompletedEvent:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def received_at(self) -> Timestamp | None | Unset:
-        """received_at (a timezone-aware datetime)."""
+    def received_at(self) -> Timestamp | None:
+        """received_at (a timezone-aware datetime)"""
         return read_optional_timestamp(
             self._received_at, "ModerationCheckCompletedEvent.received_at"
         )
 
     @received_at.setter
-    def received_at(self, value: datetime | int | str | None | Unset) -> None:
+    def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -121,6 +164,7 @@ class ModerationCheckCompletedEvent:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -130,7 +174,7 @@ class ModerationCheckCompletedEvent:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -143,7 +187,9 @@ class ModerationCheckCompletedEvent:
             self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
             v = d["recommended_action"]
-            self.recommended_action = v if v.__class__ is str else check_str(v)
+            self.recommended_action = read_enum(
+                _VALUES_ModerationCheckCompletedEventRecommendedAction, v
+            )
             _f = "review_queue_item_id"
             v = d["review_queue_item_id"]
             self.review_queue_item_id = v if v.__class__ is str else check_str(v)
@@ -153,19 +199,19 @@ class ModerationCheckCompletedEvent:
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
-                self._received_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._received_at = None
+                    _n += ("received_at",)
+                else:
+                    self._received_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._received_at = UNSET
+                self._received_at = None
         except ParseError as exc:
             raise exc.within("ModerationCheckCompletedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -173,20 +219,25 @@ class ModerationCheckCompletedEvent:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationCheckCompletedEvent: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationCheckCompletedEvent: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["custom"] = self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        out["recommended_action"] = self.recommended_action
+        out["recommended_action"] = enum_to_wire(self.recommended_action)
         out["review_queue_item_id"] = self.review_queue_item_id
         out["type"] = self.type
-        if self._received_at is not UNSET:
+        if self._received_at is not None:
             out["received_at"] = self._received_at
+        elif "received_at" in self._nulls:
+            out["received_at"] = None
         return out
 
     def __repr__(self) -> str:
@@ -200,7 +251,24 @@ class ModerationCheckCompletedEvent:
             ("type", self.type),
             ("received_at", self.received_at),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationCheckCompletedEvent({', '.join(shown)})"
+
+
+# The classes this one refers to, each imported when first used (see LazyModel).
+if TYPE_CHECKING:
+    from .moderation_check_completed_event_recommended_action import (
+        ModerationCheckCompletedEventRecommendedAction,
+    )
+else:
+    ModerationCheckCompletedEventRecommendedAction = LazyModel(
+        __name__,
+        __package__ + ".moderation_check_completed_event_recommended_action",
+        "ModerationCheckCompletedEventRecommendedAction",
+    )

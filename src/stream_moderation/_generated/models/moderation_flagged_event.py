@@ -11,16 +11,16 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
+    count_nulls,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -47,6 +47,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "content_type",
+    "created_at",
+    "custom",
+    "object_id",
+    "type",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("received_at", "_received_at"),)
+
 _new = object.__new__
 
 
@@ -56,16 +67,18 @@ class ModerationFlaggedEvent:
 
     content_type: str
     """The type of content that was flagged"""
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     object_id: str
     """The ID of the flagged content"""
     type: str = "moderation.flagged"
-    _received_at: int | str | None | Unset = _attrs.field(
-        alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
+    _received_at: int | float | str | None = _attrs.field(
+        alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -82,8 +95,28 @@ class ModerationFlaggedEvent:
         return {}
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """created_at (a timezone-aware datetime)."""
+        """created_at (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ModerationFlaggedEvent.created_at")
 
     @created_at.setter
@@ -91,12 +124,12 @@ class ModerationFlaggedEvent:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def received_at(self) -> Timestamp | None | Unset:
-        """received_at (a timezone-aware datetime)."""
+    def received_at(self) -> Timestamp | None:
+        """received_at (a timezone-aware datetime)"""
         return read_optional_timestamp(self._received_at, "ModerationFlaggedEvent.received_at")
 
     @received_at.setter
-    def received_at(self, value: datetime | int | str | None | Unset) -> None:
+    def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -109,6 +142,7 @@ class ModerationFlaggedEvent:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "content_type"
@@ -121,7 +155,7 @@ class ModerationFlaggedEvent:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -135,19 +169,19 @@ class ModerationFlaggedEvent:
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
-                self._received_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._received_at = None
+                    _n += ("received_at",)
+                else:
+                    self._received_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._received_at = UNSET
+                self._received_at = None
         except ParseError as exc:
             raise exc.within("ModerationFlaggedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -155,18 +189,23 @@ class ModerationFlaggedEvent:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationFlaggedEvent: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationFlaggedEvent: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
         out["custom"] = self.custom
         out["object_id"] = self.object_id
         out["type"] = self.type
-        if self._received_at is not UNSET:
+        if self._received_at is not None:
             out["received_at"] = self._received_at
+        elif "received_at" in self._nulls:
+            out["received_at"] = None
         return out
 
     def __repr__(self) -> str:
@@ -178,7 +217,11 @@ class ModerationFlaggedEvent:
             ("type", self.type),
             ("received_at", self.received_at),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationFlaggedEvent({', '.join(shown)})"

@@ -13,19 +13,19 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -52,6 +52,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "custom",
+    "item",
+    "type",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("message", "message"),
+    ("received_at", "_received_at"),
+)
+
 _new = object.__new__
 
 
@@ -64,8 +77,8 @@ def _to_item(
 
 
 def _to_message(
-    value: MessageResponse | Mapping[str, Any] | None | Unset,
-) -> MessageResponse | None | Unset:
+    value: MessageResponse | Mapping[str, Any] | None,
+) -> MessageResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, MessageResponse, "ModerationMarkReviewedEvent.message"
     )
@@ -75,17 +88,20 @@ def _to_message(
 class ModerationMarkReviewedEvent:
     """This event is sent when a moderation item is marked as reviewed"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     item: ReviewQueueItemResponse = _attrs.field(converter=_to_item)
+    """The review queue item that was marked as reviewed"""
     type: str = "moderation.mark_reviewed"
-    message: MessageResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_message)
-    """Represents any chat message"""
-    _received_at: int | str | None | Unset = _attrs.field(
-        alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
+    message: MessageResponse | None = _attrs.field(default=None, converter=_to_message)
+    """The message if the reviewed content was a message"""
+    _received_at: int | float | str | None = _attrs.field(
+        alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -105,8 +121,28 @@ class ModerationMarkReviewedEvent:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """created_at (a timezone-aware datetime)."""
+        """created_at (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ModerationMarkReviewedEvent.created_at")
 
     @created_at.setter
@@ -114,12 +150,12 @@ class ModerationMarkReviewedEvent:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def received_at(self) -> Timestamp | None | Unset:
-        """received_at (a timezone-aware datetime)."""
+    def received_at(self) -> Timestamp | None:
+        """received_at (a timezone-aware datetime)"""
         return read_optional_timestamp(self._received_at, "ModerationMarkReviewedEvent.received_at")
 
     @received_at.setter
-    def received_at(self, value: datetime | int | str | None | Unset) -> None:
+    def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -134,6 +170,7 @@ class ModerationMarkReviewedEvent:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -143,7 +180,7 @@ class ModerationMarkReviewedEvent:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -157,25 +194,29 @@ class ModerationMarkReviewedEvent:
             if "message" in d:
                 _f = "message"
                 v = d["message"]
-                self.message = v if v is None else MessageResponse.from_dict(v, strict)
+                if v is None:
+                    self.message = None
+                    _n += ("message",)
+                else:
+                    self.message = MessageResponse.from_dict(v, strict)
             else:
-                self.message = UNSET
+                self.message = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
-                self._received_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._received_at = None
+                    _n += ("received_at",)
+                else:
+                    self._received_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._received_at = UNSET
+                self._received_at = None
         except ParseError as exc:
             raise exc.within("ModerationMarkReviewedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -183,21 +224,26 @@ class ModerationMarkReviewedEvent:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationMarkReviewedEvent: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationMarkReviewedEvent: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["custom"] = self.custom
         out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
         out["type"] = self.type
-        if self.message is not UNSET:
-            out["message"] = (
-                None if self.message is None else model_to_wire(MessageResponse, self.message)
-            )
-        if self._received_at is not UNSET:
+        if self.message is not None:
+            out["message"] = model_to_wire(MessageResponse, self.message)
+        elif "message" in self._nulls:
+            out["message"] = None
+        if self._received_at is not None:
             out["received_at"] = self._received_at
+        elif "received_at" in self._nulls:
+            out["received_at"] = None
         return out
 
     def __repr__(self) -> str:
@@ -209,7 +255,11 @@ class ModerationMarkReviewedEvent:
             ("message", self.message),
             ("received_at", self.received_at),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationMarkReviewedEvent({', '.join(shown)})"

@@ -10,12 +10,11 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["ModerationPayloadRequest"]
@@ -39,6 +38,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("audios", "audios"),
+    ("custom", "custom"),
+    ("images", "images"),
+    ("texts", "texts"),
+    ("videos", "videos"),
+)
+
 _new = object.__new__
 
 
@@ -46,18 +56,20 @@ _new = object.__new__
 class ModerationPayloadRequest:
     """Content payload for moderation"""
 
-    audios: list[str] | None | Unset = UNSET
+    audios: list[str] | None = None
     """Audio URLs to moderate"""
-    custom: dict[str, Any] | None | Unset = UNSET
+    custom: dict[str, Any] | None = None
     """Custom data for moderation"""
-    images: list[str] | None | Unset = UNSET
+    images: list[str] | None = None
     """Image URLs to moderate (max 30)"""
-    texts: list[str] | None | Unset = UNSET
+    texts: list[str] | None = None
     """Text content to moderate"""
-    videos: list[str] | None | Unset = UNSET
+    videos: list[str] | None = None
     """Video URLs to moderate"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -73,6 +85,26 @@ class ModerationPayloadRequest:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ModerationPayloadRequest:
         """Read a ModerationPayloadRequest from its JSON object.
@@ -83,78 +115,83 @@ class ModerationPayloadRequest:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "audios" in d:
                 _f = "audios[]"
                 v = d["audios"]
-                self.audios = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.audios = None
+                    _n += ("audios",)
+                else:
+                    self.audios = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.audios = UNSET
+                self.audios = None
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
-                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.custom = None
+                    _n += ("custom",)
+                else:
+                    self.custom = v if v.__class__ is dict else check_dict(v)
             else:
-                self.custom = UNSET
+                self.custom = None
             if "images" in d:
                 _f = "images[]"
                 v = d["images"]
-                self.images = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.images = None
+                    _n += ("images",)
+                else:
+                    self.images = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.images = UNSET
+                self.images = None
             if "texts" in d:
                 _f = "texts[]"
                 v = d["texts"]
-                self.texts = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.texts = None
+                    _n += ("texts",)
+                else:
+                    self.texts = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.texts = UNSET
+                self.texts = None
             if "videos" in d:
                 _f = "videos[]"
                 v = d["videos"]
-                self.videos = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.videos = None
+                    _n += ("videos",)
+                else:
+                    self.videos = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.videos = UNSET
+                self.videos = None
         except ParseError as exc:
             raise exc.within("ModerationPayloadRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -162,21 +199,34 @@ class ModerationPayloadRequest:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationPayloadRequest: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationPayloadRequest: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.audios is not UNSET:
-            out["audios"] = None if self.audios is None else self.audios
-        if self.custom is not UNSET:
-            out["custom"] = None if self.custom is None else self.custom
-        if self.images is not UNSET:
-            out["images"] = None if self.images is None else self.images
-        if self.texts is not UNSET:
-            out["texts"] = None if self.texts is None else self.texts
-        if self.videos is not UNSET:
-            out["videos"] = None if self.videos is None else self.videos
+        if self.audios is not None:
+            out["audios"] = self.audios
+        elif "audios" in self._nulls:
+            out["audios"] = None
+        if self.custom is not None:
+            out["custom"] = self.custom
+        elif "custom" in self._nulls:
+            out["custom"] = None
+        if self.images is not None:
+            out["images"] = self.images
+        elif "images" in self._nulls:
+            out["images"] = None
+        if self.texts is not None:
+            out["texts"] = self.texts
+        elif "texts" in self._nulls:
+            out["texts"] = None
+        if self.videos is not None:
+            out["videos"] = self.videos
+        elif "videos" in self._nulls:
+            out["videos"] = None
         return out
 
     def __repr__(self) -> str:
@@ -187,7 +237,11 @@ class ModerationPayloadRequest:
             ("texts", self.texts),
             ("videos", self.videos),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationPayloadRequest({', '.join(shown)})"

@@ -10,12 +10,11 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["ModerationPayloadResponse"]
@@ -49,6 +48,22 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("audios", "audios"),
+    ("custom", "custom"),
+    ("image_ids", "image_ids"),
+    ("image_ordered_keys", "image_ordered_keys"),
+    ("images", "images"),
+    ("other_media", "other_media"),
+    ("text_ids", "text_ids"),
+    ("text_ordered_keys", "text_ordered_keys"),
+    ("texts", "texts"),
+    ("videos", "videos"),
+)
+
 _new = object.__new__
 
 
@@ -56,30 +71,32 @@ _new = object.__new__
 class ModerationPayloadResponse:
     """Content payload for moderation"""
 
-    audios: list[str] | None | Unset = UNSET
+    audios: list[str] | None = None
     """Audio URLs to moderate"""
-    custom: dict[str, Any] | None | Unset = UNSET
+    custom: dict[str, Any] | None = None
     """Custom data for moderation"""
-    image_ids: dict[str, str] | None | Unset = UNSET
+    image_ids: dict[str, str] | None = None
     """Caller-supplied content IDs per image key (from content_ids on /analyze)"""
-    image_ordered_keys: list[str] | None | Unset = UNSET
+    image_ordered_keys: list[str] | None = None
     """Caller-supplied keys for images, index-aligned with images[]"""
-    images: list[str] | None | Unset = UNSET
+    images: list[str] | None = None
     """Image URLs to moderate"""
-    other_media: list[str] | None | Unset = UNSET
+    other_media: list[str] | None = None
     """Media URLs from attachments outside the typed image/video/audio lists (custom attachment
     types such as GIF pickers)
     """
-    text_ids: dict[str, str] | None | Unset = UNSET
+    text_ids: dict[str, str] | None = None
     """Caller-supplied content IDs per text key (from content_ids on /analyze)"""
-    text_ordered_keys: list[str] | None | Unset = UNSET
+    text_ordered_keys: list[str] | None = None
     """Caller-supplied keys for texts (e.g. "title", "description"), index-aligned with texts[]"""
-    texts: list[str] | None | Unset = UNSET
+    texts: list[str] | None = None
     """Text content to moderate"""
-    videos: list[str] | None | Unset = UNSET
+    videos: list[str] | None = None
     """Video URLs to moderate"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -95,6 +112,26 @@ class ModerationPayloadResponse:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ModerationPayloadResponse:
         """Read a ModerationPayloadResponse from its JSON object.
@@ -105,37 +142,43 @@ class ModerationPayloadResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "audios" in d:
                 _f = "audios[]"
                 v = d["audios"]
-                self.audios = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.audios = None
+                    _n += ("audios",)
+                else:
+                    self.audios = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.audios = UNSET
+                self.audios = None
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
-                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.custom = None
+                    _n += ("custom",)
+                else:
+                    self.custom = v if v.__class__ is dict else check_dict(v)
             else:
-                self.custom = UNSET
+                self.custom = None
             if "image_ids" in d:
                 _f = "image_ids"
                 v = d["image_ids"]
-                self.image_ids = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.image_ids = None
+                    _n += ("image_ids",)
+                else:
+                    self.image_ids = (
                         {
                             k0: (x0 if x0.__class__ is str else check_str(x0))
                             for k0, x0 in check_dict(v).items()
@@ -145,64 +188,64 @@ class ModerationPayloadResponse:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.image_ids = UNSET
+                self.image_ids = None
             if "image_ordered_keys" in d:
                 _f = "image_ordered_keys[]"
                 v = d["image_ordered_keys"]
-                self.image_ordered_keys = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.image_ordered_keys = None
+                    _n += ("image_ordered_keys",)
+                else:
+                    self.image_ordered_keys = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.image_ordered_keys = UNSET
+                self.image_ordered_keys = None
             if "images" in d:
                 _f = "images[]"
                 v = d["images"]
-                self.images = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.images = None
+                    _n += ("images",)
+                else:
+                    self.images = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.images = UNSET
+                self.images = None
             if "other_media" in d:
                 _f = "other_media[]"
                 v = d["other_media"]
-                self.other_media = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.other_media = None
+                    _n += ("other_media",)
+                else:
+                    self.other_media = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.other_media = UNSET
+                self.other_media = None
             if "text_ids" in d:
                 _f = "text_ids"
                 v = d["text_ids"]
-                self.text_ids = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.text_ids = None
+                    _n += ("text_ids",)
+                else:
+                    self.text_ids = (
                         {
                             k0: (x0 if x0.__class__ is str else check_str(x0))
                             for k0, x0 in check_dict(v).items()
@@ -212,57 +255,56 @@ class ModerationPayloadResponse:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.text_ids = UNSET
+                self.text_ids = None
             if "text_ordered_keys" in d:
                 _f = "text_ordered_keys[]"
                 v = d["text_ordered_keys"]
-                self.text_ordered_keys = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.text_ordered_keys = None
+                    _n += ("text_ordered_keys",)
+                else:
+                    self.text_ordered_keys = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.text_ordered_keys = UNSET
+                self.text_ordered_keys = None
             if "texts" in d:
                 _f = "texts[]"
                 v = d["texts"]
-                self.texts = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.texts = None
+                    _n += ("texts",)
+                else:
+                    self.texts = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.texts = UNSET
+                self.texts = None
             if "videos" in d:
                 _f = "videos[]"
                 v = d["videos"]
-                self.videos = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.videos = None
+                    _n += ("videos",)
+                else:
+                    self.videos = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.videos = UNSET
+                self.videos = None
         except ParseError as exc:
             raise exc.within("ModerationPayloadResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -270,35 +312,54 @@ class ModerationPayloadResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationPayloadResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationPayloadResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.audios is not UNSET:
-            out["audios"] = None if self.audios is None else self.audios
-        if self.custom is not UNSET:
-            out["custom"] = None if self.custom is None else self.custom
-        if self.image_ids is not UNSET:
-            out["image_ids"] = None if self.image_ids is None else self.image_ids
-        if self.image_ordered_keys is not UNSET:
-            out["image_ordered_keys"] = (
-                None if self.image_ordered_keys is None else self.image_ordered_keys
-            )
-        if self.images is not UNSET:
-            out["images"] = None if self.images is None else self.images
-        if self.other_media is not UNSET:
-            out["other_media"] = None if self.other_media is None else self.other_media
-        if self.text_ids is not UNSET:
-            out["text_ids"] = None if self.text_ids is None else self.text_ids
-        if self.text_ordered_keys is not UNSET:
-            out["text_ordered_keys"] = (
-                None if self.text_ordered_keys is None else self.text_ordered_keys
-            )
-        if self.texts is not UNSET:
-            out["texts"] = None if self.texts is None else self.texts
-        if self.videos is not UNSET:
-            out["videos"] = None if self.videos is None else self.videos
+        if self.audios is not None:
+            out["audios"] = self.audios
+        elif "audios" in self._nulls:
+            out["audios"] = None
+        if self.custom is not None:
+            out["custom"] = self.custom
+        elif "custom" in self._nulls:
+            out["custom"] = None
+        if self.image_ids is not None:
+            out["image_ids"] = self.image_ids
+        elif "image_ids" in self._nulls:
+            out["image_ids"] = None
+        if self.image_ordered_keys is not None:
+            out["image_ordered_keys"] = self.image_ordered_keys
+        elif "image_ordered_keys" in self._nulls:
+            out["image_ordered_keys"] = None
+        if self.images is not None:
+            out["images"] = self.images
+        elif "images" in self._nulls:
+            out["images"] = None
+        if self.other_media is not None:
+            out["other_media"] = self.other_media
+        elif "other_media" in self._nulls:
+            out["other_media"] = None
+        if self.text_ids is not None:
+            out["text_ids"] = self.text_ids
+        elif "text_ids" in self._nulls:
+            out["text_ids"] = None
+        if self.text_ordered_keys is not None:
+            out["text_ordered_keys"] = self.text_ordered_keys
+        elif "text_ordered_keys" in self._nulls:
+            out["text_ordered_keys"] = None
+        if self.texts is not None:
+            out["texts"] = self.texts
+        elif "texts" in self._nulls:
+            out["texts"] = None
+        if self.videos is not None:
+            out["videos"] = self.videos
+        elif "videos" in self._nulls:
+            out["videos"] = None
         return out
 
     def __repr__(self) -> str:
@@ -314,7 +375,11 @@ class ModerationPayloadResponse:
             ("texts", self.texts),
             ("videos", self.videos),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationPayloadResponse({', '.join(shown)})"

@@ -13,10 +13,8 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_int,
@@ -24,10 +22,12 @@ from ..types import (
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
     to_wire,
 )
@@ -67,6 +67,25 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "custom",
+    "entity_id",
+    "entity_type",
+    "rule",
+    "triggered_actions",
+    "type",
+    "user_id",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("matched_contents", "matched_contents"),
+    ("received_at", "_received_at"),
+    ("review_queue_item_id", "review_queue_item_id"),
+    ("violation_number", "violation_number"),
+)
+
 _new = object.__new__
 
 
@@ -79,8 +98,8 @@ def _to_rule(
 
 
 def _to_matched_contents(
-    value: Sequence[MatchedContent | Mapping[str, Any]] | None | Unset,
-) -> list[MatchedContent] | None | Unset:
+    value: Sequence[MatchedContent | Mapping[str, Any]] | None,
+) -> list[MatchedContent] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", MatchedContent), "ModerationRulesTriggeredEvent.matched_contents"
     )
@@ -90,33 +109,36 @@ def _to_matched_contents(
 class ModerationRulesTriggeredEvent:
     """This event is sent automatically whenever a rule builder rule is triggered"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     entity_id: str
     """The ID of the entity that triggered the rule"""
     entity_type: str
     """The type of the entity (call, user, message, etc.)"""
     rule: ModerationRuleInfo = _attrs.field(converter=_to_rule)
+    """The rule that was triggered"""
     triggered_actions: list[str]
     """Array of action types that were triggered"""
     type: str = "moderation_rule.triggered"
     user_id: str
     """The ID of the user who triggered the rule"""
-    matched_contents: list[MatchedContent] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_matched_contents
+    matched_contents: list[MatchedContent] | None = _attrs.field(
+        default=None, converter=_to_matched_contents
     )
     """Ordered list of contents whose verdicts contributed to an aggregation rule's threshold.
     Populated only for aggregation rules when callers supplied `content_ids`.
     """
-    _received_at: int | str | None | Unset = _attrs.field(
-        alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
+    _received_at: int | float | str | None = _attrs.field(
+        alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
-    review_queue_item_id: str | None | Unset = UNSET
+    review_queue_item_id: str | None = None
     """The review queue item ID if applicable"""
-    violation_number: int | None | Unset = UNSET
+    violation_number: int | None = None
     """The violation number for call rules (optional)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -136,8 +158,28 @@ class ModerationRulesTriggeredEvent:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """created_at (a timezone-aware datetime)."""
+        """created_at (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ModerationRulesTriggeredEvent.created_at")
 
     @created_at.setter
@@ -145,14 +187,14 @@ class ModerationRulesTriggeredEvent:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def received_at(self) -> Timestamp | None | Unset:
-        """received_at (a timezone-aware datetime)."""
+    def received_at(self) -> Timestamp | None:
+        """received_at (a timezone-aware datetime)"""
         return read_optional_timestamp(
             self._received_at, "ModerationRulesTriggeredEvent.received_at"
         )
 
     @received_at.setter
-    def received_at(self, value: datetime | int | str | None | Unset) -> None:
+    def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -167,6 +209,7 @@ class ModerationRulesTriggeredEvent:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -176,7 +219,7 @@ class ModerationRulesTriggeredEvent:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -208,45 +251,51 @@ class ModerationRulesTriggeredEvent:
             if "matched_contents" in d:
                 _f = "matched_contents[]"
                 v = d["matched_contents"]
-                self.matched_contents = (
-                    v
-                    if v is None
-                    else [MatchedContent.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.matched_contents = None
+                    _n += ("matched_contents",)
+                else:
+                    self.matched_contents = [
+                        MatchedContent.from_dict(x0, strict) for x0 in check_list(v)
+                    ]
             else:
-                self.matched_contents = UNSET
+                self.matched_contents = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
-                self._received_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._received_at = None
+                    _n += ("received_at",)
+                else:
+                    self._received_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._received_at = UNSET
+                self._received_at = None
             if "review_queue_item_id" in d:
                 _f = "review_queue_item_id"
                 v = d["review_queue_item_id"]
-                self.review_queue_item_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.review_queue_item_id = None
+                    _n += ("review_queue_item_id",)
+                else:
+                    self.review_queue_item_id = v if v.__class__ is str else check_str(v)
             else:
-                self.review_queue_item_id = UNSET
+                self.review_queue_item_id = None
             if "violation_number" in d:
                 _f = "violation_number"
                 v = d["violation_number"]
-                self.violation_number = (
-                    v if v is None else (v if v.__class__ is int else check_int(v))
-                )
+                if v is None:
+                    self.violation_number = None
+                    _n += ("violation_number",)
+                else:
+                    self.violation_number = v if v.__class__ is int else check_int(v)
             else:
-                self.violation_number = UNSET
+                self.violation_number = None
         except ParseError as exc:
             raise exc.within("ModerationRulesTriggeredEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -254,10 +303,13 @@ class ModerationRulesTriggeredEvent:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ModerationRulesTriggeredEvent: every field that is set, and the unknown ones."""
+        """The JSON object of this ModerationRulesTriggeredEvent: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["custom"] = self.custom
@@ -267,16 +319,22 @@ class ModerationRulesTriggeredEvent:
         out["triggered_actions"] = self.triggered_actions
         out["type"] = self.type
         out["user_id"] = self.user_id
-        if self.matched_contents is not UNSET:
-            out["matched_contents"] = (
-                None if self.matched_contents is None else to_wire(self.matched_contents)
-            )
-        if self._received_at is not UNSET:
+        if self.matched_contents is not None:
+            out["matched_contents"] = to_wire(self.matched_contents)
+        elif "matched_contents" in self._nulls:
+            out["matched_contents"] = None
+        if self._received_at is not None:
             out["received_at"] = self._received_at
-        if self.review_queue_item_id is not UNSET:
+        elif "received_at" in self._nulls:
+            out["received_at"] = None
+        if self.review_queue_item_id is not None:
             out["review_queue_item_id"] = self.review_queue_item_id
-        if self.violation_number is not UNSET:
+        elif "review_queue_item_id" in self._nulls:
+            out["review_queue_item_id"] = None
+        if self.violation_number is not None:
             out["violation_number"] = self.violation_number
+        elif "violation_number" in self._nulls:
+            out["violation_number"] = None
         return out
 
     def __repr__(self) -> str:
@@ -294,7 +352,11 @@ class ModerationRulesTriggeredEvent:
             ("review_queue_item_id", self.review_queue_item_id),
             ("violation_number", self.violation_number),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ModerationRulesTriggeredEvent({', '.join(shown)})"

@@ -10,14 +10,15 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
     coerce_models,
+    count_nulls,
+    null_positions,
+    restore_nulls,
     to_wire,
 )
 
@@ -40,6 +41,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "duration",
+    "flags",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("next", "next"),
+    ("prev", "prev"),
+)
+
 _new = object.__new__
 
 
@@ -58,10 +70,12 @@ class QueryModerationFlagsResponse:
     duration: str
     """Duration of the request in milliseconds"""
     flags: list[ModerationFlagResponse] = _attrs.field(converter=_to_flags)
-    next: str | None | Unset = UNSET
-    prev: str | None | Unset = UNSET
+    next: str | None = None
+    prev: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -79,6 +93,26 @@ class QueryModerationFlagsResponse:
             "flags": ("list", ModerationFlagResponse),
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False
@@ -91,6 +125,8 @@ class QueryModerationFlagsResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -98,19 +134,34 @@ class QueryModerationFlagsResponse:
             self.duration = v if v.__class__ is str else check_str(v)
             _f = "flags[]"
             v = d["flags"]
-            self.flags = [ModerationFlagResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            self.flags = [
+                ModerationFlagResponse.from_dict(x0, strict)
+                for x0 in check_list(v)
+                if x0 is not None
+            ]
+            _p = null_positions(v, "list")
+            if _p is not None:
+                _d = {**(_d or {}), "flags": _p}
             if "next" in d:
                 _f = "next"
                 v = d["next"]
-                self.next = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.next = None
+                    _n += ("next",)
+                else:
+                    self.next = v if v.__class__ is str else check_str(v)
             else:
-                self.next = UNSET
+                self.next = None
             if "prev" in d:
                 _f = "prev"
                 v = d["prev"]
-                self.prev = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.prev = None
+                    _n += ("prev",)
+                else:
+                    self.prev = v if v.__class__ is str else check_str(v)
             else:
-                self.prev = UNSET
+                self.prev = None
         except ParseError as exc:
             raise exc.within("QueryModerationFlagsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -118,17 +169,29 @@ class QueryModerationFlagsResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this QueryModerationFlagsResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this QueryModerationFlagsResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
         out["flags"] = to_wire(self.flags)
-        if self.next is not UNSET:
+        if self.next is not None:
             out["next"] = self.next
-        if self.prev is not UNSET:
+        elif "next" in self._nulls:
+            out["next"] = None
+        if self.prev is not None:
             out["prev"] = self.prev
+        elif "prev" in self._nulls:
+            out["prev"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -138,10 +201,19 @@ class QueryModerationFlagsResponse:
             ("next", self.next),
             ("prev", self.prev),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"QueryModerationFlagsResponse({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "flags": "flags",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

@@ -10,13 +10,12 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     coerce_models,
+    count_nulls,
     model_to_wire,
 )
 
@@ -35,12 +34,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("duration",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("queue", "queue"),)
+
 _new = object.__new__
 
 
 def _to_queue(
-    value: ModerationQueueResponse | Mapping[str, Any] | None | Unset,
-) -> ModerationQueueResponse | None | Unset:
+    value: ModerationQueueResponse | Mapping[str, Any] | None,
+) -> ModerationQueueResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ModerationQueueResponse, "QueueResponse.queue"
     )
@@ -52,9 +56,11 @@ class QueueResponse:
 
     duration: str
     """Duration of the request in milliseconds"""
-    queue: ModerationQueueResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_queue)
+    queue: ModerationQueueResponse | None = _attrs.field(default=None, converter=_to_queue)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -72,6 +78,26 @@ class QueueResponse:
             "queue": ModerationQueueResponse,
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> QueueResponse:
         """Read a QueueResponse from its JSON object.
@@ -82,6 +108,7 @@ class QueueResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -90,9 +117,13 @@ class QueueResponse:
             if "queue" in d:
                 _f = "queue"
                 v = d["queue"]
-                self.queue = v if v is None else ModerationQueueResponse.from_dict(v, strict)
+                if v is None:
+                    self.queue = None
+                    _n += ("queue",)
+                else:
+                    self.queue = ModerationQueueResponse.from_dict(v, strict)
             else:
-                self.queue = UNSET
+                self.queue = None
         except ParseError as exc:
             raise exc.within("QueueResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -100,16 +131,19 @@ class QueueResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this QueueResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this QueueResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.queue is not UNSET:
-            out["queue"] = (
-                None if self.queue is None else model_to_wire(ModerationQueueResponse, self.queue)
-            )
+        if self.queue is not None:
+            out["queue"] = model_to_wire(ModerationQueueResponse, self.queue)
+        elif "queue" in self._nulls:
+            out["queue"] = None
         return out
 
     def __repr__(self) -> str:
@@ -117,7 +151,11 @@ class QueueResponse:
             ("duration", self.duration),
             ("queue", self.queue),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"QueueResponse({', '.join(shown)})"

@@ -13,7 +13,6 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
     check_dict,
@@ -22,7 +21,9 @@ from ..types import (
     check_list,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
     to_wire,
 )
@@ -48,6 +49,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "count",
+    "first_reaction_at",
+    "last_reaction_at",
+    "latest_reactions_by",
+    "sum_scores",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
+
 _new = object.__new__
 
 
@@ -65,17 +77,12 @@ class ReactionGroupResponse:
 
     count: int
     """Count is the number of reactions of this type."""
-    _first_reaction_at: int | str = _attrs.field(
+    _first_reaction_at: int | float | str = _attrs.field(
         alias="first_reaction_at", converter=timestamp_to_wire
     )
-    """FirstReactionAt is the time of the first reaction of this type. This is the same also if
-    all reaction of this type are deleted, because if someone will react again with the same
-    type, will be preserved the sorting.
-    """
-    _last_reaction_at: int | str = _attrs.field(
+    _last_reaction_at: int | float | str = _attrs.field(
         alias="last_reaction_at", converter=timestamp_to_wire
     )
-    """LastReactionAt is the time of the last reaction of this type."""
     latest_reactions_by: list[ReactionGroupUserResponse] = _attrs.field(
         converter=_to_latest_reactions_by
     )
@@ -87,6 +94,8 @@ class ReactionGroupResponse:
     """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -105,10 +114,30 @@ class ReactionGroupResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def first_reaction_at(self) -> Timestamp:
         """FirstReactionAt is the time of the first reaction of this type. This is the same also if
         all reaction of this type are deleted, because if someone will react again with the same
-        type, will be preserved the sorting.
+        type, will be preserved the sorting. (a timezone-aware datetime)
         """
         return read_timestamp(self._first_reaction_at, "ReactionGroupResponse.first_reaction_at")
 
@@ -118,7 +147,9 @@ class ReactionGroupResponse:
 
     @property
     def last_reaction_at(self) -> Timestamp:
-        """LastReactionAt is the time of the last reaction of this type."""
+        """LastReactionAt is the time of the last reaction of this type. (a timezone-aware
+        datetime)
+        """
         return read_timestamp(self._last_reaction_at, "ReactionGroupResponse.last_reaction_at")
 
     @last_reaction_at.setter
@@ -135,6 +166,7 @@ class ReactionGroupResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "count"
@@ -147,7 +179,7 @@ class ReactionGroupResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "last_reaction_at"
             v = d["last_reaction_at"]
@@ -156,7 +188,7 @@ class ReactionGroupResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "latest_reactions_by[]"
             v = d["latest_reactions_by"]
@@ -173,10 +205,13 @@ class ReactionGroupResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ReactionGroupResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ReactionGroupResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
@@ -193,7 +228,11 @@ class ReactionGroupResponse:
             ("latest_reactions_by", self.latest_reactions_by),
             ("sum_scores", self.sum_scores),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ReactionGroupResponse({', '.join(shown)})"

@@ -13,17 +13,17 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
     read_timestamp,
+    received_timestamp_wire,
     timestamp_to_wire,
 )
 
@@ -44,12 +44,20 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "user_id",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("user", "user"),)
+
 _new = object.__new__
 
 
 def _to_user(
-    value: UserResponse | Mapping[str, Any] | None | Unset,
-) -> UserResponse | None | Unset:
+    value: UserResponse | Mapping[str, Any] | None,
+) -> UserResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "ReactionGroupUserResponse.user"
     )
@@ -59,14 +67,15 @@ def _to_user(
 class ReactionGroupUserResponse:
     """Contains information about a user who reacted with this reaction type."""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """The time when the user reacted."""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     user_id: str
     """The ID of the user who reacted."""
-    user: UserResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_user)
-    """User response object"""
+    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
+    """The full user object."""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -85,8 +94,28 @@ class ReactionGroupUserResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """The time when the user reacted."""
+        """The time when the user reacted. (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ReactionGroupUserResponse.created_at")
 
     @created_at.setter
@@ -103,6 +132,7 @@ class ReactionGroupUserResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -112,7 +142,7 @@ class ReactionGroupUserResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "user_id"
             v = d["user_id"]
@@ -120,9 +150,13 @@ class ReactionGroupUserResponse:
             if "user" in d:
                 _f = "user"
                 v = d["user"]
-                self.user = v if v is None else UserResponse.from_dict(v, strict)
+                if v is None:
+                    self.user = None
+                    _n += ("user",)
+                else:
+                    self.user = UserResponse.from_dict(v, strict)
             else:
-                self.user = UNSET
+                self.user = None
         except ParseError as exc:
             raise exc.within("ReactionGroupUserResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -130,15 +164,20 @@ class ReactionGroupUserResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ReactionGroupUserResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this ReactionGroupUserResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["user_id"] = self.user_id
-        if self.user is not UNSET:
-            out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if self.user is not None:
+            out["user"] = model_to_wire(UserResponse, self.user)
+        elif "user" in self._nulls:
+            out["user"] = None
         return out
 
     def __repr__(self) -> str:
@@ -147,7 +186,11 @@ class ReactionGroupUserResponse:
             ("user_id", self.user_id),
             ("user", self.user),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ReactionGroupUserResponse({', '.join(shown)})"

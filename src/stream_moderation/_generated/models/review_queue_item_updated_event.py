@@ -13,20 +13,22 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
+    null_positions,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
+    restore_nulls,
     timestamp_to_wire,
     to_wire,
 )
@@ -56,28 +58,42 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "created_at",
+    "custom",
+    "type",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("action", "action"),
+    ("flags", "flags"),
+    ("received_at", "_received_at"),
+    ("review_queue_item", "review_queue_item"),
+)
+
 _new = object.__new__
 
 
 def _to_action(
-    value: ActionLogResponse | Mapping[str, Any] | None | Unset,
-) -> ActionLogResponse | None | Unset:
+    value: ActionLogResponse | Mapping[str, Any] | None,
+) -> ActionLogResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ActionLogResponse, "ReviewQueueItemUpdatedEvent.action"
     )
 
 
 def _to_flags(
-    value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None | Unset,
-) -> list[ModerationFlagResponse] | None | Unset:
+    value: Sequence[ModerationFlagResponse | Mapping[str, Any]] | None,
+) -> list[ModerationFlagResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", ModerationFlagResponse), "ReviewQueueItemUpdatedEvent.flags"
     )
 
 
 def _to_review_queue_item(
-    value: ReviewQueueItemResponse | Mapping[str, Any] | None | Unset,
-) -> ReviewQueueItemResponse | None | Unset:
+    value: ReviewQueueItemResponse | Mapping[str, Any] | None,
+) -> ReviewQueueItemResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ReviewQueueItemResponse, "ReviewQueueItemUpdatedEvent.review_queue_item"
     )
@@ -87,22 +103,24 @@ def _to_review_queue_item(
 class ReviewQueueItemUpdatedEvent:
     """This event is sent when a moderation review queue item is updated"""
 
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "review_queue_item.updated"
-    action: ActionLogResponse | None | Unset = _attrs.field(default=UNSET, converter=_to_action)
-    flags: list[ModerationFlagResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_flags
-    )
+    action: ActionLogResponse | None = _attrs.field(default=None, converter=_to_action)
+    """The action log if any action was taken"""
+    flags: list[ModerationFlagResponse] | None = _attrs.field(default=None, converter=_to_flags)
     """The flags associated with this review queue item"""
-    _received_at: int | str | None | Unset = _attrs.field(
-        alias="received_at", default=UNSET, converter=optional_timestamp_to_wire
+    _received_at: int | float | str | None = _attrs.field(
+        alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
-    review_queue_item: ReviewQueueItemResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_review_queue_item
+    review_queue_item: ReviewQueueItemResponse | None = _attrs.field(
+        default=None, converter=_to_review_queue_item
     )
+    """The review queue item that was updated"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -123,8 +141,28 @@ class ReviewQueueItemUpdatedEvent:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """created_at (a timezone-aware datetime)."""
+        """created_at (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "ReviewQueueItemUpdatedEvent.created_at")
 
     @created_at.setter
@@ -132,12 +170,12 @@ class ReviewQueueItemUpdatedEvent:
         self._created_at = timestamp_to_wire(value)
 
     @property
-    def received_at(self) -> Timestamp | None | Unset:
-        """received_at (a timezone-aware datetime)."""
+    def received_at(self) -> Timestamp | None:
+        """received_at (a timezone-aware datetime)"""
         return read_optional_timestamp(self._received_at, "ReviewQueueItemUpdatedEvent.received_at")
 
     @received_at.setter
-    def received_at(self, value: datetime | int | str | None | Unset) -> None:
+    def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -152,6 +190,8 @@ class ReviewQueueItemUpdatedEvent:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -161,7 +201,7 @@ class ReviewQueueItemUpdatedEvent:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -172,43 +212,56 @@ class ReviewQueueItemUpdatedEvent:
             if "action" in d:
                 _f = "action"
                 v = d["action"]
-                self.action = v if v is None else ActionLogResponse.from_dict(v, strict)
+                if v is None:
+                    self.action = None
+                    _n += ("action",)
+                else:
+                    self.action = ActionLogResponse.from_dict(v, strict)
             else:
-                self.action = UNSET
+                self.action = None
             if "flags" in d:
                 _f = "flags[]"
                 v = d["flags"]
-                self.flags = (
-                    v
-                    if v is None
-                    else [ModerationFlagResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.flags = None
+                    _n += ("flags",)
+                else:
+                    self.flags = [
+                        ModerationFlagResponse.from_dict(x0, strict)
+                        for x0 in check_list(v)
+                        if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "flags": _p}
             else:
-                self.flags = UNSET
+                self.flags = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
-                self._received_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._received_at = None
+                    _n += ("received_at",)
+                else:
+                    self._received_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._received_at = UNSET
+                self._received_at = None
             if "review_queue_item" in d:
                 _f = "review_queue_item"
                 v = d["review_queue_item"]
-                self.review_queue_item = (
-                    v if v is None else ReviewQueueItemResponse.from_dict(v, strict)
-                )
+                if v is None:
+                    self.review_queue_item = None
+                    _n += ("review_queue_item",)
+                else:
+                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict)
             else:
-                self.review_queue_item = UNSET
+                self.review_queue_item = None
         except ParseError as exc:
             raise exc.within("ReviewQueueItemUpdatedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -216,28 +269,40 @@ class ReviewQueueItemUpdatedEvent:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this ReviewQueueItemUpdatedEvent: every field that is set, and the unknown ones."""
+        """The JSON object of this ReviewQueueItemUpdatedEvent: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["custom"] = self.custom
         out["type"] = self.type
-        if self.action is not UNSET:
-            out["action"] = (
-                None if self.action is None else model_to_wire(ActionLogResponse, self.action)
-            )
-        if self.flags is not UNSET:
-            out["flags"] = None if self.flags is None else to_wire(self.flags)
-        if self._received_at is not UNSET:
+        if self.action is not None:
+            out["action"] = model_to_wire(ActionLogResponse, self.action)
+        elif "action" in self._nulls:
+            out["action"] = None
+        if self.flags is not None:
+            out["flags"] = to_wire(self.flags)
+        elif "flags" in self._nulls:
+            out["flags"] = None
+        if self._received_at is not None:
             out["received_at"] = self._received_at
-        if self.review_queue_item is not UNSET:
-            out["review_queue_item"] = (
-                None
-                if self.review_queue_item is None
-                else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
+        elif "received_at" in self._nulls:
+            out["received_at"] = None
+        if self.review_queue_item is not None:
+            out["review_queue_item"] = model_to_wire(
+                ReviewQueueItemResponse, self.review_queue_item
             )
+        elif "review_queue_item" in self._nulls:
+            out["review_queue_item"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -250,10 +315,19 @@ class ReviewQueueItemUpdatedEvent:
             ("received_at", self.received_at),
             ("review_queue_item", self.review_queue_item),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"ReviewQueueItemUpdatedEvent({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "flags": "flags",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

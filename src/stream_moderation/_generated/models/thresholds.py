@@ -10,12 +10,11 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_dict,
     check_init_arguments,
     coerce_models,
+    count_nulls,
     model_to_wire,
 )
 
@@ -36,28 +35,37 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("explicit", "explicit"),
+    ("spam", "spam"),
+    ("toxic", "toxic"),
+)
+
 _new = object.__new__
 
 
 def _to_explicit(
-    value: LabelThresholds | Mapping[str, Any] | None | Unset,
-) -> LabelThresholds | None | Unset:
+    value: LabelThresholds | Mapping[str, Any] | None,
+) -> LabelThresholds | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, LabelThresholds, "Thresholds.explicit"
     )
 
 
 def _to_spam(
-    value: LabelThresholds | Mapping[str, Any] | None | Unset,
-) -> LabelThresholds | None | Unset:
+    value: LabelThresholds | Mapping[str, Any] | None,
+) -> LabelThresholds | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, LabelThresholds, "Thresholds.spam"
     )
 
 
 def _to_toxic(
-    value: LabelThresholds | Mapping[str, Any] | None | Unset,
-) -> LabelThresholds | None | Unset:
+    value: LabelThresholds | Mapping[str, Any] | None,
+) -> LabelThresholds | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, LabelThresholds, "Thresholds.toxic"
     )
@@ -67,11 +75,16 @@ def _to_toxic(
 class Thresholds:
     """Sets thresholds for AI moderation"""
 
-    explicit: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_explicit)
-    spam: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_spam)
-    toxic: LabelThresholds | None | Unset = _attrs.field(default=UNSET, converter=_to_toxic)
+    explicit: LabelThresholds | None = _attrs.field(default=None, converter=_to_explicit)
+    """Thresholds for explicit messages"""
+    spam: LabelThresholds | None = _attrs.field(default=None, converter=_to_spam)
+    """Thresholds for spam"""
+    toxic: LabelThresholds | None = _attrs.field(default=None, converter=_to_toxic)
+    """Thresholds for toxic messages"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -91,6 +104,26 @@ class Thresholds:
             "toxic": LabelThresholds,
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Thresholds:
         """Read a Thresholds from its JSON object.
@@ -101,26 +134,39 @@ class Thresholds:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "explicit" in d:
                 _f = "explicit"
                 v = d["explicit"]
-                self.explicit = v if v is None else LabelThresholds.from_dict(v, strict)
+                if v is None:
+                    self.explicit = None
+                    _n += ("explicit",)
+                else:
+                    self.explicit = LabelThresholds.from_dict(v, strict)
             else:
-                self.explicit = UNSET
+                self.explicit = None
             if "spam" in d:
                 _f = "spam"
                 v = d["spam"]
-                self.spam = v if v is None else LabelThresholds.from_dict(v, strict)
+                if v is None:
+                    self.spam = None
+                    _n += ("spam",)
+                else:
+                    self.spam = LabelThresholds.from_dict(v, strict)
             else:
-                self.spam = UNSET
+                self.spam = None
             if "toxic" in d:
                 _f = "toxic"
                 v = d["toxic"]
-                self.toxic = v if v is None else LabelThresholds.from_dict(v, strict)
+                if v is None:
+                    self.toxic = None
+                    _n += ("toxic",)
+                else:
+                    self.toxic = LabelThresholds.from_dict(v, strict)
             else:
-                self.toxic = UNSET
+                self.toxic = None
         except ParseError as exc:
             raise exc.within("Thresholds", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -128,21 +174,26 @@ class Thresholds:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this Thresholds: every field that is set, and the unknown ones."""
+        """The JSON object of this Thresholds: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.explicit is not UNSET:
-            out["explicit"] = (
-                None if self.explicit is None else model_to_wire(LabelThresholds, self.explicit)
-            )
-        if self.spam is not UNSET:
-            out["spam"] = None if self.spam is None else model_to_wire(LabelThresholds, self.spam)
-        if self.toxic is not UNSET:
-            out["toxic"] = (
-                None if self.toxic is None else model_to_wire(LabelThresholds, self.toxic)
-            )
+        if self.explicit is not None:
+            out["explicit"] = model_to_wire(LabelThresholds, self.explicit)
+        elif "explicit" in self._nulls:
+            out["explicit"] = None
+        if self.spam is not None:
+            out["spam"] = model_to_wire(LabelThresholds, self.spam)
+        elif "spam" in self._nulls:
+            out["spam"] = None
+        if self.toxic is not None:
+            out["toxic"] = model_to_wire(LabelThresholds, self.toxic)
+        elif "toxic" in self._nulls:
+            out["toxic"] = None
         return out
 
     def __repr__(self) -> str:
@@ -151,7 +202,11 @@ class Thresholds:
             ("spam", self.spam),
             ("toxic", self.toxic),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"Thresholds({', '.join(shown)})"

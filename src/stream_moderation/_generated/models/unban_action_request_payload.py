@@ -10,12 +10,11 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_str,
+    count_nulls,
 )
 
 __all__ = ["UnbanActionRequestPayload"]
@@ -37,6 +36,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ()
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("channel_cid", "channel_cid"),
+    ("decision_reason", "decision_reason"),
+    ("remove_future_channels_ban", "remove_future_channels_ban"),
+    ("target_user_id", "target_user_id"),
+)
+
 _new = object.__new__
 
 
@@ -44,16 +53,18 @@ _new = object.__new__
 class UnbanActionRequestPayload:
     """Configuration for unban moderation action"""
 
-    channel_cid: str | None | Unset = UNSET
+    channel_cid: str | None = None
     """Channel CID for channel-specific unban"""
-    decision_reason: str | None | Unset = UNSET
+    decision_reason: str | None = None
     """Reason for the appeal decision"""
-    remove_future_channels_ban: bool | None | Unset = UNSET
+    remove_future_channels_ban: bool | None = None
     """Also remove the future channels ban for this user"""
-    target_user_id: str | None | Unset = UNSET
+    target_user_id: str | None = None
     """Optional: unban user directly without review item"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -69,6 +80,26 @@ class UnbanActionRequestPayload:
         """The fields that hold models (by their JSON name): what request checks descend into."""
         return {}
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UnbanActionRequestPayload:
         """Read a UnbanActionRequestPayload from its JSON object.
@@ -79,38 +110,49 @@ class UnbanActionRequestPayload:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
-                self.channel_cid = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.channel_cid = None
+                    _n += ("channel_cid",)
+                else:
+                    self.channel_cid = v if v.__class__ is str else check_str(v)
             else:
-                self.channel_cid = UNSET
+                self.channel_cid = None
             if "decision_reason" in d:
                 _f = "decision_reason"
                 v = d["decision_reason"]
-                self.decision_reason = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.decision_reason = None
+                    _n += ("decision_reason",)
+                else:
+                    self.decision_reason = v if v.__class__ is str else check_str(v)
             else:
-                self.decision_reason = UNSET
+                self.decision_reason = None
             if "remove_future_channels_ban" in d:
                 _f = "remove_future_channels_ban"
                 v = d["remove_future_channels_ban"]
-                self.remove_future_channels_ban = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.remove_future_channels_ban = None
+                    _n += ("remove_future_channels_ban",)
+                else:
+                    self.remove_future_channels_ban = v if v.__class__ is bool else check_bool(v)
             else:
-                self.remove_future_channels_ban = UNSET
+                self.remove_future_channels_ban = None
             if "target_user_id" in d:
                 _f = "target_user_id"
                 v = d["target_user_id"]
-                self.target_user_id = (
-                    v if v is None else (v if v.__class__ is str else check_str(v))
-                )
+                if v is None:
+                    self.target_user_id = None
+                    _n += ("target_user_id",)
+                else:
+                    self.target_user_id = v if v.__class__ is str else check_str(v)
             else:
-                self.target_user_id = UNSET
+                self.target_user_id = None
         except ParseError as exc:
             raise exc.within("UnbanActionRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -118,19 +160,30 @@ class UnbanActionRequestPayload:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this UnbanActionRequestPayload: every field that is set, and the unknown ones."""
+        """The JSON object of this UnbanActionRequestPayload: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.channel_cid is not UNSET:
+        if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
-        if self.decision_reason is not UNSET:
+        elif "channel_cid" in self._nulls:
+            out["channel_cid"] = None
+        if self.decision_reason is not None:
             out["decision_reason"] = self.decision_reason
-        if self.remove_future_channels_ban is not UNSET:
+        elif "decision_reason" in self._nulls:
+            out["decision_reason"] = None
+        if self.remove_future_channels_ban is not None:
             out["remove_future_channels_ban"] = self.remove_future_channels_ban
-        if self.target_user_id is not UNSET:
+        elif "remove_future_channels_ban" in self._nulls:
+            out["remove_future_channels_ban"] = None
+        if self.target_user_id is not None:
             out["target_user_id"] = self.target_user_id
+        elif "target_user_id" in self._nulls:
+            out["target_user_id"] = None
         return out
 
     def __repr__(self) -> str:
@@ -140,7 +193,11 @@ class UnbanActionRequestPayload:
             ("remove_future_channels_ban", self.remove_future_channels_ban),
             ("target_user_id", self.target_user_id),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"UnbanActionRequestPayload({', '.join(shown)})"

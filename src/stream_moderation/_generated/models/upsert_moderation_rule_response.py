@@ -10,13 +10,12 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_dict,
     check_init_arguments,
     check_str,
     coerce_models,
+    count_nulls,
     model_to_wire,
 )
 
@@ -35,12 +34,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("duration",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("rule", "rule"),)
+
 _new = object.__new__
 
 
 def _to_rule(
-    value: ModerationRuleV2Response | Mapping[str, Any] | None | Unset,
-) -> ModerationRuleV2Response | None | Unset:
+    value: ModerationRuleV2Response | Mapping[str, Any] | None,
+) -> ModerationRuleV2Response | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ModerationRuleV2Response, "UpsertModerationRuleResponse.rule"
     )
@@ -52,9 +56,11 @@ class UpsertModerationRuleResponse:
 
     duration: str
     """Duration of the request in milliseconds"""
-    rule: ModerationRuleV2Response | None | Unset = _attrs.field(default=UNSET, converter=_to_rule)
+    rule: ModerationRuleV2Response | None = _attrs.field(default=None, converter=_to_rule)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -72,6 +78,26 @@ class UpsertModerationRuleResponse:
             "rule": ModerationRuleV2Response,
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False
@@ -84,6 +110,7 @@ class UpsertModerationRuleResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -92,9 +119,13 @@ class UpsertModerationRuleResponse:
             if "rule" in d:
                 _f = "rule"
                 v = d["rule"]
-                self.rule = v if v is None else ModerationRuleV2Response.from_dict(v, strict)
+                if v is None:
+                    self.rule = None
+                    _n += ("rule",)
+                else:
+                    self.rule = ModerationRuleV2Response.from_dict(v, strict)
             else:
-                self.rule = UNSET
+                self.rule = None
         except ParseError as exc:
             raise exc.within("UpsertModerationRuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -102,16 +133,19 @@ class UpsertModerationRuleResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this UpsertModerationRuleResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this UpsertModerationRuleResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.rule is not UNSET:
-            out["rule"] = (
-                None if self.rule is None else model_to_wire(ModerationRuleV2Response, self.rule)
-            )
+        if self.rule is not None:
+            out["rule"] = model_to_wire(ModerationRuleV2Response, self.rule)
+        elif "rule" in self._nulls:
+            out["rule"] = None
         return out
 
     def __repr__(self) -> str:
@@ -119,7 +153,11 @@ class UpsertModerationRuleResponse:
             ("duration", self.duration),
             ("rule", self.rule),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"UpsertModerationRuleResponse({', '.join(shown)})"

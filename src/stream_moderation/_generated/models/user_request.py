@@ -10,15 +10,14 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
     check_list,
     check_str,
     coerce_models,
+    count_nulls,
     model_to_wire,
 )
 
@@ -53,12 +52,27 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = ("id",)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("custom", "custom"),
+    ("image", "image"),
+    ("invisible", "invisible"),
+    ("language", "language"),
+    ("name", "name"),
+    ("privacy_settings", "privacy_settings"),
+    ("role", "role"),
+    ("teams", "teams"),
+    ("teams_role", "teams_role"),
+)
+
 _new = object.__new__
 
 
 def _to_privacy_settings(
-    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
-) -> PrivacySettingsResponse | None | Unset:
+    value: PrivacySettingsResponse | Mapping[str, Any] | None,
+) -> PrivacySettingsResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, PrivacySettingsResponse, "UserRequest.privacy_settings"
     )
@@ -70,25 +84,27 @@ class UserRequest:
 
     id: str
     """User ID"""
-    custom: dict[str, Any] | None | Unset = UNSET
+    custom: dict[str, Any] | None = None
     """Custom user data"""
-    image: str | None | Unset = UNSET
+    image: str | None = None
     """User's profile image URL"""
-    invisible: bool | None | Unset = UNSET
-    language: str | None | Unset = UNSET
-    name: str | None | Unset = UNSET
+    invisible: bool | None = None
+    language: str | None = None
+    name: str | None = None
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_privacy_settings
+    privacy_settings: PrivacySettingsResponse | None = _attrs.field(
+        default=None, converter=_to_privacy_settings
     )
-    role: str | None | Unset = UNSET
+    role: str | None = None
     """User's global role"""
-    teams: list[str] | None | Unset = UNSET
+    teams: list[str] | None = None
     """List of teams the user belongs to"""
-    teams_role: dict[str, str] | None | Unset = UNSET
+    teams_role: dict[str, str] | None = None
     """Map of team-specific roles for the user"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -106,6 +122,26 @@ class UserRequest:
             "privacy_settings": PrivacySettingsResponse,
         }
 
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UserRequest:
         """Read a UserRequest from its JSON object.
@@ -116,6 +152,7 @@ class UserRequest:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "id"
@@ -124,70 +161,97 @@ class UserRequest:
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
-                self.custom = v if v is None else (v if v.__class__ is dict else check_dict(v))
+                if v is None:
+                    self.custom = None
+                    _n += ("custom",)
+                else:
+                    self.custom = v if v.__class__ is dict else check_dict(v)
             else:
-                self.custom = UNSET
+                self.custom = None
             if "image" in d:
                 _f = "image"
                 v = d["image"]
-                self.image = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.image = None
+                    _n += ("image",)
+                else:
+                    self.image = v if v.__class__ is str else check_str(v)
             else:
-                self.image = UNSET
+                self.image = None
             if "invisible" in d:
                 _f = "invisible"
                 v = d["invisible"]
-                self.invisible = v if v is None else (v if v.__class__ is bool else check_bool(v))
+                if v is None:
+                    self.invisible = None
+                    _n += ("invisible",)
+                else:
+                    self.invisible = v if v.__class__ is bool else check_bool(v)
             else:
-                self.invisible = UNSET
+                self.invisible = None
             if "language" in d:
                 _f = "language"
                 v = d["language"]
-                self.language = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.language = None
+                    _n += ("language",)
+                else:
+                    self.language = v if v.__class__ is str else check_str(v)
             else:
-                self.language = UNSET
+                self.language = None
             if "name" in d:
                 _f = "name"
                 v = d["name"]
-                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.name = None
+                    _n += ("name",)
+                else:
+                    self.name = v if v.__class__ is str else check_str(v)
             else:
-                self.name = UNSET
+                self.name = None
             if "privacy_settings" in d:
                 _f = "privacy_settings"
                 v = d["privacy_settings"]
-                self.privacy_settings = (
-                    v if v is None else PrivacySettingsResponse.from_dict(v, strict)
-                )
+                if v is None:
+                    self.privacy_settings = None
+                    _n += ("privacy_settings",)
+                else:
+                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict)
             else:
-                self.privacy_settings = UNSET
+                self.privacy_settings = None
             if "role" in d:
                 _f = "role"
                 v = d["role"]
-                self.role = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.role = None
+                    _n += ("role",)
+                else:
+                    self.role = v if v.__class__ is str else check_str(v)
             else:
-                self.role = UNSET
+                self.role = None
             if "teams" in d:
                 _f = "teams[]"
                 v = d["teams"]
-                self.teams = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.teams = None
+                    _n += ("teams",)
+                else:
+                    self.teams = (
                         [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
                         if strict
                         else v
                         if v.__class__ is list
                         else check_list(v)
                     )
-                )
             else:
-                self.teams = UNSET
+                self.teams = None
             if "teams_role" in d:
                 _f = "teams_role"
                 v = d["teams_role"]
-                self.teams_role = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.teams_role = None
+                    _n += ("teams_role",)
+                else:
+                    self.teams_role = (
                         {
                             k0: (x0 if x0.__class__ is str else check_str(x0))
                             for k0, x0 in check_dict(v).items()
@@ -197,9 +261,8 @@ class UserRequest:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.teams_role = UNSET
+                self.teams_role = None
         except ParseError as exc:
             raise exc.within("UserRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -207,34 +270,51 @@ class UserRequest:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this UserRequest: every field that is set, and the unknown ones."""
+        """The JSON object of this UserRequest: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
-        if self.custom is not UNSET:
-            out["custom"] = None if self.custom is None else self.custom
-        if self.image is not UNSET:
+        if self.custom is not None:
+            out["custom"] = self.custom
+        elif "custom" in self._nulls:
+            out["custom"] = None
+        if self.image is not None:
             out["image"] = self.image
-        if self.invisible is not UNSET:
+        elif "image" in self._nulls:
+            out["image"] = None
+        if self.invisible is not None:
             out["invisible"] = self.invisible
-        if self.language is not UNSET:
+        elif "invisible" in self._nulls:
+            out["invisible"] = None
+        if self.language is not None:
             out["language"] = self.language
-        if self.name is not UNSET:
+        elif "language" in self._nulls:
+            out["language"] = None
+        if self.name is not None:
             out["name"] = self.name
-        if self.privacy_settings is not UNSET:
-            out["privacy_settings"] = (
-                None
-                if self.privacy_settings is None
-                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
-            )
-        if self.role is not UNSET:
+        elif "name" in self._nulls:
+            out["name"] = None
+        if self.privacy_settings is not None:
+            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        elif "privacy_settings" in self._nulls:
+            out["privacy_settings"] = None
+        if self.role is not None:
             out["role"] = self.role
-        if self.teams is not UNSET:
-            out["teams"] = None if self.teams is None else self.teams
-        if self.teams_role is not UNSET:
-            out["teams_role"] = None if self.teams_role is None else self.teams_role
+        elif "role" in self._nulls:
+            out["role"] = None
+        if self.teams is not None:
+            out["teams"] = self.teams
+        elif "teams" in self._nulls:
+            out["teams"] = None
+        if self.teams_role is not None:
+            out["teams_role"] = self.teams_role
+        elif "teams_role" in self._nulls:
+            out["teams_role"] = None
         return out
 
     def __repr__(self) -> str:
@@ -250,7 +330,11 @@ class UserRequest:
             ("teams", self.teams),
             ("teams_role", self.teams_role),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"UserRequest({', '.join(shown)})"

@@ -11,10 +11,8 @@ import attrs as _attrs
 
 from ..errors import ParseError
 from ..types import (
-    UNSET,
     LazyModel,
     Timestamp,
-    Unset,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -23,10 +21,14 @@ from ..types import (
     check_str,
     checked_timestamp_wire,
     coerce_models,
+    count_nulls,
     model_to_wire,
+    null_positions,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
+    received_timestamp_wire,
+    restore_nulls,
     timestamp_to_wire,
     to_wire,
 )
@@ -92,28 +94,60 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
+# The fields that are always present, and the optional ones with the attribute that holds
+# each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: tuple[str, ...] = (
+    "banned",
+    "blocked_user_ids",
+    "created_at",
+    "custom",
+    "id",
+    "invisible",
+    "language",
+    "online",
+    "role",
+    "shadow_banned",
+    "teams",
+    "updated_at",
+)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
+    ("avg_response_time", "avg_response_time"),
+    ("ban_expires", "_ban_expires"),
+    ("bypass_moderation", "bypass_moderation"),
+    ("deactivated_at", "_deactivated_at"),
+    ("deleted_at", "_deleted_at"),
+    ("devices", "devices"),
+    ("image", "image"),
+    ("last_active", "_last_active"),
+    ("name", "name"),
+    ("privacy_settings", "privacy_settings"),
+    ("push_notifications", "push_notifications"),
+    ("revoke_tokens_issued_before", "_revoke_tokens_issued_before"),
+    ("teams_role", "teams_role"),
+)
+
 _new = object.__new__
 
 
 def _to_devices(
-    value: Sequence[DeviceResponse | Mapping[str, Any]] | None | Unset,
-) -> list[DeviceResponse] | None | Unset:
+    value: Sequence[DeviceResponse | Mapping[str, Any]] | None,
+) -> list[DeviceResponse] | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", DeviceResponse), "UserResponse.devices"
     )
 
 
 def _to_privacy_settings(
-    value: PrivacySettingsResponse | Mapping[str, Any] | None | Unset,
-) -> PrivacySettingsResponse | None | Unset:
+    value: PrivacySettingsResponse | Mapping[str, Any] | None,
+) -> PrivacySettingsResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, PrivacySettingsResponse, "UserResponse.privacy_settings"
     )
 
 
 def _to_push_notifications(
-    value: PushNotificationSettingsResponse | Mapping[str, Any] | None | Unset,
-) -> PushNotificationSettingsResponse | None | Unset:
+    value: PushNotificationSettingsResponse | Mapping[str, Any] | None,
+) -> PushNotificationSettingsResponse | None:
     return coerce_models(  # type: ignore[no-any-return]
         value, PushNotificationSettingsResponse, "UserResponse.push_notifications"
     )
@@ -126,8 +160,7 @@ class UserResponse:
     banned: bool
     """Whether a user is banned or not"""
     blocked_user_ids: list[str]
-    _created_at: int | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    """Date/time of creation"""
+    _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     """Custom data for this object"""
     id: str
@@ -143,46 +176,42 @@ class UserResponse:
     """Whether a user is shadow banned"""
     teams: list[str]
     """List of teams user is a part of"""
-    _updated_at: int | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    """Date/time of the last update"""
-    avg_response_time: int | None | Unset = UNSET
-    _ban_expires: int | str | None | Unset = _attrs.field(
-        alias="ban_expires", default=UNSET, converter=optional_timestamp_to_wire
+    _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
+    avg_response_time: int | None = None
+    _ban_expires: int | float | str | None = _attrs.field(
+        alias="ban_expires", default=None, converter=optional_timestamp_to_wire
     )
-    """Date when ban expires"""
-    bypass_moderation: bool | None | Unset = UNSET
-    _deactivated_at: int | str | None | Unset = _attrs.field(
-        alias="deactivated_at", default=UNSET, converter=optional_timestamp_to_wire
+    bypass_moderation: bool | None = None
+    _deactivated_at: int | float | str | None = _attrs.field(
+        alias="deactivated_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date of deactivation"""
-    _deleted_at: int | str | None | Unset = _attrs.field(
-        alias="deleted_at", default=UNSET, converter=optional_timestamp_to_wire
+    _deleted_at: int | float | str | None = _attrs.field(
+        alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
-    """Date/time of deletion"""
-    devices: list[DeviceResponse] | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_devices
-    )
+    devices: list[DeviceResponse] | None = _attrs.field(default=None, converter=_to_devices)
     """List of devices user is using"""
-    image: str | None | Unset = UNSET
-    _last_active: int | str | None | Unset = _attrs.field(
-        alias="last_active", default=UNSET, converter=optional_timestamp_to_wire
+    image: str | None = None
+    _last_active: int | float | str | None = _attrs.field(
+        alias="last_active", default=None, converter=optional_timestamp_to_wire
     )
-    """Date of last activity"""
-    name: str | None | Unset = UNSET
+    name: str | None = None
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_privacy_settings
+    privacy_settings: PrivacySettingsResponse | None = _attrs.field(
+        default=None, converter=_to_privacy_settings
     )
-    push_notifications: PushNotificationSettingsResponse | None | Unset = _attrs.field(
-        default=UNSET, converter=_to_push_notifications
+    """User privacy settings"""
+    push_notifications: PushNotificationSettingsResponse | None = _attrs.field(
+        default=None, converter=_to_push_notifications
     )
-    _revoke_tokens_issued_before: int | str | None | Unset = _attrs.field(
-        alias="revoke_tokens_issued_before", default=UNSET, converter=optional_timestamp_to_wire
+    """User push notification settings"""
+    _revoke_tokens_issued_before: int | float | str | None = _attrs.field(
+        alias="revoke_tokens_issued_before", default=None, converter=optional_timestamp_to_wire
     )
-    """Revocation date for tokens"""
-    teams_role: dict[str, str] | None | Unset = UNSET
+    teams_role: dict[str, str] | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
+    _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
 
@@ -203,8 +232,28 @@ class UserResponse:
         }
 
     @property
+    def fields_set(self) -> frozenset[str]:
+        """The fields present: received (``null`` included) or holding a value.
+
+        An optional field reads None both when it was absent and when it was ``null``;
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        """
+        present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+
+    @property
+    def dropped_nulls(self) -> dict[str, int]:
+        """Null elements left out of this model's arrays (and maps), per field.
+
+        The spec declares some arrays' items nullable (the API's Go server can send
+        ``null`` in them); such a list holds only the elements that are there, and
+        ``to_dict()`` puts the nulls back where they were. Empty when there were none.
+        """
+        return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
+
+    @property
     def created_at(self) -> Timestamp:
-        """Date/time of creation"""
+        """Date/time of creation (a timezone-aware datetime)"""
         return read_timestamp(self._created_at, "UserResponse.created_at")
 
     @created_at.setter
@@ -213,7 +262,7 @@ class UserResponse:
 
     @property
     def updated_at(self) -> Timestamp:
-        """Date/time of the last update"""
+        """Date/time of the last update (a timezone-aware datetime)"""
         return read_timestamp(self._updated_at, "UserResponse.updated_at")
 
     @updated_at.setter
@@ -221,50 +270,50 @@ class UserResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @property
-    def ban_expires(self) -> Timestamp | None | Unset:
-        """Date when ban expires"""
+    def ban_expires(self) -> Timestamp | None:
+        """Date when ban expires (a timezone-aware datetime)"""
         return read_optional_timestamp(self._ban_expires, "UserResponse.ban_expires")
 
     @ban_expires.setter
-    def ban_expires(self, value: datetime | int | str | None | Unset) -> None:
+    def ban_expires(self, value: datetime | int | str | None) -> None:
         self._ban_expires = optional_timestamp_to_wire(value)
 
     @property
-    def deactivated_at(self) -> Timestamp | None | Unset:
-        """Date of deactivation"""
+    def deactivated_at(self) -> Timestamp | None:
+        """Date of deactivation (a timezone-aware datetime)"""
         return read_optional_timestamp(self._deactivated_at, "UserResponse.deactivated_at")
 
     @deactivated_at.setter
-    def deactivated_at(self, value: datetime | int | str | None | Unset) -> None:
+    def deactivated_at(self, value: datetime | int | str | None) -> None:
         self._deactivated_at = optional_timestamp_to_wire(value)
 
     @property
-    def deleted_at(self) -> Timestamp | None | Unset:
-        """Date/time of deletion"""
+    def deleted_at(self) -> Timestamp | None:
+        """Date/time of deletion (a timezone-aware datetime)"""
         return read_optional_timestamp(self._deleted_at, "UserResponse.deleted_at")
 
     @deleted_at.setter
-    def deleted_at(self, value: datetime | int | str | None | Unset) -> None:
+    def deleted_at(self, value: datetime | int | str | None) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
 
     @property
-    def last_active(self) -> Timestamp | None | Unset:
-        """Date of last activity"""
+    def last_active(self) -> Timestamp | None:
+        """Date of last activity (a timezone-aware datetime)"""
         return read_optional_timestamp(self._last_active, "UserResponse.last_active")
 
     @last_active.setter
-    def last_active(self, value: datetime | int | str | None | Unset) -> None:
+    def last_active(self, value: datetime | int | str | None) -> None:
         self._last_active = optional_timestamp_to_wire(value)
 
     @property
-    def revoke_tokens_issued_before(self) -> Timestamp | None | Unset:
-        """Revocation date for tokens"""
+    def revoke_tokens_issued_before(self) -> Timestamp | None:
+        """Revocation date for tokens (a timezone-aware datetime)"""
         return read_optional_timestamp(
             self._revoke_tokens_issued_before, "UserResponse.revoke_tokens_issued_before"
         )
 
     @revoke_tokens_issued_before.setter
-    def revoke_tokens_issued_before(self, value: datetime | int | str | None | Unset) -> None:
+    def revoke_tokens_issued_before(self, value: datetime | int | str | None) -> None:
         self._revoke_tokens_issued_before = optional_timestamp_to_wire(value)
 
     @classmethod
@@ -277,6 +326,8 @@ class UserResponse:
         """
         self = _new(cls)
         _f = ""
+        _n: tuple[str, ...] = ()
+        _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "banned"
@@ -298,7 +349,7 @@ class UserResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             _f = "custom"
             v = d["custom"]
@@ -337,149 +388,173 @@ class UserResponse:
                 if strict
                 else v
                 if v.__class__ is int or v.__class__ is str
-                else timestamp_to_wire(v)
+                else received_timestamp_wire(v)
             )
             if "avg_response_time" in d:
                 _f = "avg_response_time"
                 v = d["avg_response_time"]
-                self.avg_response_time = (
-                    v if v is None else (v if v.__class__ is int else check_int(v))
-                )
+                if v is None:
+                    self.avg_response_time = None
+                    _n += ("avg_response_time",)
+                else:
+                    self.avg_response_time = v if v.__class__ is int else check_int(v)
             else:
-                self.avg_response_time = UNSET
+                self.avg_response_time = None
             if "ban_expires" in d:
                 _f = "ban_expires"
                 v = d["ban_expires"]
-                self._ban_expires = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._ban_expires = None
+                    _n += ("ban_expires",)
+                else:
+                    self._ban_expires = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._ban_expires = UNSET
+                self._ban_expires = None
             if "bypass_moderation" in d:
                 _f = "bypass_moderation"
                 v = d["bypass_moderation"]
-                self.bypass_moderation = (
-                    v if v is None else (v if v.__class__ is bool else check_bool(v))
-                )
+                if v is None:
+                    self.bypass_moderation = None
+                    _n += ("bypass_moderation",)
+                else:
+                    self.bypass_moderation = v if v.__class__ is bool else check_bool(v)
             else:
-                self.bypass_moderation = UNSET
+                self.bypass_moderation = None
             if "deactivated_at" in d:
                 _f = "deactivated_at"
                 v = d["deactivated_at"]
-                self._deactivated_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._deactivated_at = None
+                    _n += ("deactivated_at",)
+                else:
+                    self._deactivated_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._deactivated_at = UNSET
+                self._deactivated_at = None
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
-                self._deleted_at = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._deleted_at = None
+                    _n += ("deleted_at",)
+                else:
+                    self._deleted_at = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._deleted_at = UNSET
+                self._deleted_at = None
             if "devices" in d:
                 _f = "devices[]"
                 v = d["devices"]
-                self.devices = (
-                    v
-                    if v is None
-                    else [DeviceResponse.from_dict(x0, strict) for x0 in check_list(v)]
-                )
+                if v is None:
+                    self.devices = None
+                    _n += ("devices",)
+                else:
+                    self.devices = [
+                        DeviceResponse.from_dict(x0, strict)
+                        for x0 in check_list(v)
+                        if x0 is not None
+                    ]
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "devices": _p}
             else:
-                self.devices = UNSET
+                self.devices = None
             if "image" in d:
                 _f = "image"
                 v = d["image"]
-                self.image = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.image = None
+                    _n += ("image",)
+                else:
+                    self.image = v if v.__class__ is str else check_str(v)
             else:
-                self.image = UNSET
+                self.image = None
             if "last_active" in d:
                 _f = "last_active"
                 v = d["last_active"]
-                self._last_active = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._last_active = None
+                    _n += ("last_active",)
+                else:
+                    self._last_active = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._last_active = UNSET
+                self._last_active = None
             if "name" in d:
                 _f = "name"
                 v = d["name"]
-                self.name = v if v is None else (v if v.__class__ is str else check_str(v))
+                if v is None:
+                    self.name = None
+                    _n += ("name",)
+                else:
+                    self.name = v if v.__class__ is str else check_str(v)
             else:
-                self.name = UNSET
+                self.name = None
             if "privacy_settings" in d:
                 _f = "privacy_settings"
                 v = d["privacy_settings"]
-                self.privacy_settings = (
-                    v if v is None else PrivacySettingsResponse.from_dict(v, strict)
-                )
+                if v is None:
+                    self.privacy_settings = None
+                    _n += ("privacy_settings",)
+                else:
+                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict)
             else:
-                self.privacy_settings = UNSET
+                self.privacy_settings = None
             if "push_notifications" in d:
                 _f = "push_notifications"
                 v = d["push_notifications"]
-                self.push_notifications = (
-                    v if v is None else PushNotificationSettingsResponse.from_dict(v, strict)
-                )
+                if v is None:
+                    self.push_notifications = None
+                    _n += ("push_notifications",)
+                else:
+                    self.push_notifications = PushNotificationSettingsResponse.from_dict(v, strict)
             else:
-                self.push_notifications = UNSET
+                self.push_notifications = None
             if "revoke_tokens_issued_before" in d:
                 _f = "revoke_tokens_issued_before"
                 v = d["revoke_tokens_issued_before"]
-                self._revoke_tokens_issued_before = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self._revoke_tokens_issued_before = None
+                    _n += ("revoke_tokens_issued_before",)
+                else:
+                    self._revoke_tokens_issued_before = (
                         checked_timestamp_wire(v)
                         if strict
                         else v
                         if v.__class__ is int or v.__class__ is str
-                        else timestamp_to_wire(v)
+                        else received_timestamp_wire(v)
                     )
-                )
             else:
-                self._revoke_tokens_issued_before = UNSET
+                self._revoke_tokens_issued_before = None
             if "teams_role" in d:
                 _f = "teams_role"
                 v = d["teams_role"]
-                self.teams_role = (
-                    v
-                    if v is None
-                    else (
+                if v is None:
+                    self.teams_role = None
+                    _n += ("teams_role",)
+                else:
+                    self.teams_role = (
                         {
                             k0: (x0 if x0.__class__ is str else check_str(x0))
                             for k0, x0 in check_dict(v).items()
@@ -489,9 +564,8 @@ class UserResponse:
                         if v.__class__ is dict
                         else check_dict(v)
                     )
-                )
             else:
-                self.teams_role = UNSET
+                self.teams_role = None
         except ParseError as exc:
             raise exc.within("UserResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -499,10 +573,13 @@ class UserResponse:
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
+        self._nulls = _n
+        self._dropped = _d
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of this UserResponse: every field that is set, and the unknown ones."""
+        """The JSON object of this UserResponse: every field that holds a value or was
+        received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["banned"] = self.banned
         out["blocked_user_ids"] = self.blocked_user_ids
@@ -516,40 +593,65 @@ class UserResponse:
         out["shadow_banned"] = self.shadow_banned
         out["teams"] = self.teams
         out["updated_at"] = self._updated_at
-        if self.avg_response_time is not UNSET:
+        if self.avg_response_time is not None:
             out["avg_response_time"] = self.avg_response_time
-        if self._ban_expires is not UNSET:
+        elif "avg_response_time" in self._nulls:
+            out["avg_response_time"] = None
+        if self._ban_expires is not None:
             out["ban_expires"] = self._ban_expires
-        if self.bypass_moderation is not UNSET:
+        elif "ban_expires" in self._nulls:
+            out["ban_expires"] = None
+        if self.bypass_moderation is not None:
             out["bypass_moderation"] = self.bypass_moderation
-        if self._deactivated_at is not UNSET:
+        elif "bypass_moderation" in self._nulls:
+            out["bypass_moderation"] = None
+        if self._deactivated_at is not None:
             out["deactivated_at"] = self._deactivated_at
-        if self._deleted_at is not UNSET:
+        elif "deactivated_at" in self._nulls:
+            out["deactivated_at"] = None
+        if self._deleted_at is not None:
             out["deleted_at"] = self._deleted_at
-        if self.devices is not UNSET:
-            out["devices"] = None if self.devices is None else to_wire(self.devices)
-        if self.image is not UNSET:
+        elif "deleted_at" in self._nulls:
+            out["deleted_at"] = None
+        if self.devices is not None:
+            out["devices"] = to_wire(self.devices)
+        elif "devices" in self._nulls:
+            out["devices"] = None
+        if self.image is not None:
             out["image"] = self.image
-        if self._last_active is not UNSET:
+        elif "image" in self._nulls:
+            out["image"] = None
+        if self._last_active is not None:
             out["last_active"] = self._last_active
-        if self.name is not UNSET:
+        elif "last_active" in self._nulls:
+            out["last_active"] = None
+        if self.name is not None:
             out["name"] = self.name
-        if self.privacy_settings is not UNSET:
-            out["privacy_settings"] = (
-                None
-                if self.privacy_settings is None
-                else model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        elif "name" in self._nulls:
+            out["name"] = None
+        if self.privacy_settings is not None:
+            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        elif "privacy_settings" in self._nulls:
+            out["privacy_settings"] = None
+        if self.push_notifications is not None:
+            out["push_notifications"] = model_to_wire(
+                PushNotificationSettingsResponse, self.push_notifications
             )
-        if self.push_notifications is not UNSET:
-            out["push_notifications"] = (
-                None
-                if self.push_notifications is None
-                else model_to_wire(PushNotificationSettingsResponse, self.push_notifications)
-            )
-        if self._revoke_tokens_issued_before is not UNSET:
+        elif "push_notifications" in self._nulls:
+            out["push_notifications"] = None
+        if self._revoke_tokens_issued_before is not None:
             out["revoke_tokens_issued_before"] = self._revoke_tokens_issued_before
-        if self.teams_role is not UNSET:
-            out["teams_role"] = None if self.teams_role is None else self.teams_role
+        elif "revoke_tokens_issued_before" in self._nulls:
+            out["revoke_tokens_issued_before"] = None
+        if self.teams_role is not None:
+            out["teams_role"] = self.teams_role
+        elif "teams_role" in self._nulls:
+            out["teams_role"] = None
+        if self._dropped:
+            for name, positions in self._dropped.items():
+                wire = _WIRE_NAMES[name]
+                if out.get(wire) is not None:
+                    out[wire] = restore_nulls(out[wire], positions)
         return out
 
     def __repr__(self) -> str:
@@ -580,10 +682,19 @@ class UserResponse:
             ("revoke_tokens_issued_before", self.revoke_tokens_issued_before),
             ("teams_role", self.teams_role),
         ]
-        shown = [f"{name}={value!r}" for name, value in fields if value is not UNSET]
+        shown = [
+            f"{name}={value!r}"
+            for name, value in fields
+            if value is not None or name in _REQUIRED_NAMES or name in self._nulls
+        ]
         if self.additional_properties:
             shown.append(f"additional_properties={self.additional_properties!r}")
         return f"UserResponse({', '.join(shown)})"
+
+
+_WIRE_NAMES: dict[str, str] = {
+    "devices": "devices",
+}
 
 
 # The classes this one refers to, each imported when first used (see LazyModel).

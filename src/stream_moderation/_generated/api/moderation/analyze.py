@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[AnalyzeResponse] = Operation(
     name="analyze",
     method="POST",

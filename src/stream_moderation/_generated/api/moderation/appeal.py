@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[AppealResponse] = Operation(
     name="appeal",
     method="POST",

@@ -28,6 +28,8 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_BanRequestDeleteMessages: frozenset[str] = frozenset({"hard", "pruning", "soft"})
+
 OPERATION: Operation[ModerationBanResponse] = Operation(
     name="ban",
     method="POST",
@@ -46,7 +48,7 @@ def build_request(
     banned_by: UserRequest | Mapping[str, Any] | None = None,
     banned_by_id: str | None = None,
     channel_cid: str | None = None,
-    delete_messages: BanRequestDeleteMessages | str | None = None,
+    delete_messages: BanRequestDeleteMessages | None = None,
     ip_ban: bool | None = None,
     reason: str | None = None,
     shadow: bool | None = None,
@@ -80,7 +82,7 @@ def build_request(
         )
     if delete_messages is not None:
         _body["delete_messages"] = request_enum(
-            BanRequestDeleteMessages, delete_messages, "delete_messages"
+            _VALUES_BanRequestDeleteMessages, delete_messages, "delete_messages"
         )
     if ip_ban is not None:
         _body["ip_ban"] = (

@@ -51,6 +51,10 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_BulkActionAppealsRequestActionType: frozenset[str] = frozenset(
+    {"mark_reviewed", "reject_appeal", "restore", "unban", "unblock"}
+)
+
 OPERATION: Operation[BulkActionAppealsResponse] = Operation(
     name="bulk_action_appeals",
     method="POST",
@@ -65,7 +69,7 @@ OPERATION: Operation[BulkActionAppealsResponse] = Operation(
 
 def build_request(
     *,
-    action_type: BulkActionAppealsRequestActionType | str,
+    action_type: BulkActionAppealsRequestActionType,
     appeal_ids: Sequence[str],
     mark_reviewed: MarkReviewedRequestPayload | Mapping[str, Any] | None = None,
     reject_appeal: RejectAppealRequestPayload | Mapping[str, Any] | None = None,
@@ -83,7 +87,7 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     _body["action_type"] = request_enum(
-        BulkActionAppealsRequestActionType, action_type, "action_type"
+        _VALUES_BulkActionAppealsRequestActionType, action_type, "action_type"
     )
     _body["appeal_ids"] = request_any(appeal_ids, "appeal_ids")
     if mark_reviewed is not None:

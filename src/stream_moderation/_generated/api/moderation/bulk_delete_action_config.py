@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[BulkDeleteActionConfigResponse] = Operation(
     name="bulk_delete_action_config",
     method="POST",

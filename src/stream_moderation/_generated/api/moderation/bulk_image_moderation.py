@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[BulkImageModerationResponse] = Operation(
     name="bulk_image_moderation",
     method="POST",

@@ -29,6 +29,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[BulkUpsertActionConfigResponse] = Operation(
     name="bulk_upsert_action_config",
     method="POST",

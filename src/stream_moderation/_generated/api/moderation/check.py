@@ -30,6 +30,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[CheckResponse] = Operation(
     name="check",
     method="POST",

@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[CheckS3AccessResponse] = Operation(
     name="check_s3_access",
     method="POST",

@@ -27,6 +27,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[PolicyTestSetResponse] = Operation(
     name="create_policy_test_set",
     method="POST",

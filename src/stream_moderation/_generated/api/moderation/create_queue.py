@@ -29,6 +29,8 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_CreateQueueRequestType: frozenset[str] = frozenset({"operational_queue", "personal_view"})
+
 OPERATION: Operation[QueueResponse] = Operation(
     name="create_queue",
     method="POST",
@@ -44,7 +46,7 @@ OPERATION: Operation[QueueResponse] = Operation(
 def build_request(
     *,
     name: str,
-    type: CreateQueueRequestType | str,
+    type: CreateQueueRequestType,
     description: str | None = None,
     filters: Mapping[str, Any] | None = None,
     sort: Sequence[dict[str, Any]] | None = None,
@@ -59,7 +61,7 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     _body["name"] = name if name.__class__ is str else request_value(name, str, "name")
-    _body["type"] = request_enum(CreateQueueRequestType, type, "type")
+    _body["type"] = request_enum(_VALUES_CreateQueueRequestType, type, "type")
     if description is not None:
         _body["description"] = (
             description

@@ -29,6 +29,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[CustomCheckResponse] = Operation(
     name="custom_check",
     method="POST",

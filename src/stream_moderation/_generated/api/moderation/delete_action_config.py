@@ -14,6 +14,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[DeleteActionConfigResponse] = Operation(
     name="delete_action_config",
     method="DELETE",

@@ -14,6 +14,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[DeleteModerationConfigResponse] = Operation(
     name="delete_config",
     method="DELETE",

@@ -14,6 +14,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[DeleteModerationRuleResponse] = Operation(
     name="delete_moderation_rule",
     method="DELETE",

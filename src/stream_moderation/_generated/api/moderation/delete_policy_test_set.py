@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[Response] = Operation(
     name="delete_policy_test_set",
     method="DELETE",

@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueueResponse] = Operation(
     name="delete_queue",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[FlagItemResponse] = Operation(
     name="flag",
     method="POST",

@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetActionConfigResponse] = Operation(
     name="get_action_config",
     method="GET",

@@ -14,6 +14,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetConfigResponse] = Operation(
     name="get_config",
     method="GET",

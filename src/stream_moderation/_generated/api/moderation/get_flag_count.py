@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetFlagCountResponse] = Operation(
     name="get_flag_count",
     method="POST",

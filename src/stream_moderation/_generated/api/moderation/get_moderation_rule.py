@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetModerationRuleResponse] = Operation(
     name="get_moderation_rule",
     method="GET",

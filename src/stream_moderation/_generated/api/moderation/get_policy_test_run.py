@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[PolicyTestRunResponse] = Operation(
     name="get_policy_test_run",
     method="GET",

@@ -14,6 +14,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueueResponse] = Operation(
     name="get_queue",
     method="GET",

@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetReviewQueueItemResponse] = Operation(
     name="get_review_queue_item",
     method="GET",

@@ -12,6 +12,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[GetSetupSessionResponse] = Operation(
     name="get_setup_session",
     method="GET",

@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[ModerationGetTaskResponse] = Operation(
     name="get_task",
     method="GET",

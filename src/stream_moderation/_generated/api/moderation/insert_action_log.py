@@ -15,6 +15,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[InsertActionLogResponse] = Operation(
     name="insert_action_log",
     method="POST",

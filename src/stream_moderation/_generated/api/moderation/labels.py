@@ -24,6 +24,8 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_LabelsRequestContentType: frozenset[str] = frozenset({"message", "text", "username"})
+
 OPERATION: Operation[LabelsResponse] = Operation(
     name="labels",
     method="POST",
@@ -41,7 +43,7 @@ def build_request(
     content: str,
     category: str | None = None,
     content_id: str | None = None,
-    content_type: LabelsRequestContentType | str | None = None,
+    content_type: LabelsRequestContentType | None = None,
     dry_run: bool | None = None,
     policy: str | None = None,
     user_id: str | None = None,
@@ -67,7 +69,9 @@ def build_request(
             else request_value(content_id, str, "content_id")
         )
     if content_type is not None:
-        _body["content_type"] = request_enum(LabelsRequestContentType, content_type, "content_type")
+        _body["content_type"] = request_enum(
+            _VALUES_LabelsRequestContentType, content_type, "content_type"
+        )
     if dry_run is not None:
         _body["dry_run"] = (
             dry_run if dry_run.__class__ is bool else request_value(dry_run, bool, "dry_run")

@@ -11,6 +11,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[dict[str, Any]] = Operation(
     name="list_moderation_logs",
     method="GET",

@@ -12,6 +12,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[PolicyTestSetListResponse] = Operation(
     name="list_policy_test_sets",
     method="GET",

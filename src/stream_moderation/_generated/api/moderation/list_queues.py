@@ -13,6 +13,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[ListQueuesResponse] = Operation(
     name="list_queues",
     method="GET",

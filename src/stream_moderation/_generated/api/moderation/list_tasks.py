@@ -12,6 +12,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[ListTasksResponse] = Operation(
     name="list_tasks",
     method="GET",

@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[MuteResponse] = Operation(
     name="mute",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryAppealsResponse] = Operation(
     name="query_appeals",
     method="POST",

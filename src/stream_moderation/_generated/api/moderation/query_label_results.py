@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryLabelResultsResponse] = Operation(
     name="query_label_results",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryModerationConfigsResponse] = Operation(
     name="query_moderation_configs",
     method="POST",

@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryModerationFlagsResponse] = Operation(
     name="query_moderation_flags",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryModerationLogsResponse] = Operation(
     name="query_moderation_logs",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryModerationRulesResponse] = Operation(
     name="query_moderation_rules",
     method="POST",

@@ -26,6 +26,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryReviewQueueResponse] = Operation(
     name="query_review_queue",
     method="POST",

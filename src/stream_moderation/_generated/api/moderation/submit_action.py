@@ -98,6 +98,33 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_SubmitActionRequestActionType: frozenset[str] = frozenset(
+    {
+        "ban",
+        "block",
+        "bypass",
+        "custom",
+        "de_escalate",
+        "delete_activity",
+        "delete_comment",
+        "delete_message",
+        "delete_reaction",
+        "delete_user",
+        "delete_user_messages",
+        "end_call",
+        "escalate",
+        "flag",
+        "kick_user",
+        "mark_reviewed",
+        "reject_appeal",
+        "restore",
+        "shadow_block",
+        "unban",
+        "unblock",
+        "unmask",
+    }
+)
+
 OPERATION: Operation[SubmitActionResponse] = Operation(
     name="submit_action",
     method="POST",
@@ -112,7 +139,7 @@ OPERATION: Operation[SubmitActionResponse] = Operation(
 
 def build_request(
     *,
-    action_type: SubmitActionRequestActionType | str,
+    action_type: SubmitActionRequestActionType,
     appeal_id: str | None = None,
     ban: BanActionRequestPayload | Mapping[str, Any] | None = None,
     block: BlockActionRequestPayload | Mapping[str, Any] | None = None,
@@ -143,7 +170,9 @@ def build_request(
     _url = "/api/v2/moderation/submit_action"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["action_type"] = request_enum(SubmitActionRequestActionType, action_type, "action_type")
+    _body["action_type"] = request_enum(
+        _VALUES_SubmitActionRequestActionType, action_type, "action_type"
+    )
     if appeal_id is not None:
         _body["appeal_id"] = (
             appeal_id if appeal_id.__class__ is str else request_value(appeal_id, str, "appeal_id")

@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[SubmitChatMessageTaskResponse] = Operation(
     name="submit_chat_message_task",
     method="POST",

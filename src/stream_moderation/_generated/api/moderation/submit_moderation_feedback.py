@@ -15,6 +15,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[SubmitModerationFeedbackResponse] = Operation(
     name="submit_moderation_feedback",
     method="POST",

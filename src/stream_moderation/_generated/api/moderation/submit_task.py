@@ -28,6 +28,8 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_SubmitTaskRequestContentType: frozenset[str] = frozenset({"text"})
+
 OPERATION: Operation[SubmitTaskResponse] = Operation(
     name="submit_task",
     method="POST",
@@ -42,7 +44,7 @@ OPERATION: Operation[SubmitTaskResponse] = Operation(
 
 def build_request(
     *,
-    content_type: SubmitTaskRequestContentType | str,
+    content_type: SubmitTaskRequestContentType,
     payload: Mapping[str, Any],
     evaluations: Sequence[EvaluationPayload | Mapping[str, Any]] | None = None,
     extra: Mapping[str, Any] | None = None,
@@ -54,7 +56,9 @@ def build_request(
     _url = "/api/v1/moderation/tasks"
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
-    _body["content_type"] = request_enum(SubmitTaskRequestContentType, content_type, "content_type")
+    _body["content_type"] = request_enum(
+        _VALUES_SubmitTaskRequestContentType, content_type, "content_type"
+    )
     _body["payload"] = request_any(payload, "payload")
     if evaluations is not None:
         _body["evaluations"] = [

@@ -23,6 +23,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UnbanResponse] = Operation(
     name="unban",
     method="POST",

@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UnmuteResponse] = Operation(
     name="unmute",
     method="POST",

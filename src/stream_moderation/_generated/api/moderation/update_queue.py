@@ -25,6 +25,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueueResponse] = Operation(
     name="update_queue",
     method="PATCH",

@@ -28,6 +28,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UpdateTaskResponse] = Operation(
     name="update_task",
     method="POST",

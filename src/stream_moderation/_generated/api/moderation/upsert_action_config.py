@@ -24,6 +24,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UpsertActionConfigResponse] = Operation(
     name="upsert_action_config",
     method="POST",

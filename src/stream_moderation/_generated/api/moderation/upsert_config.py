@@ -65,6 +65,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UpsertConfigResponse] = Operation(
     name="upsert_config",
     method="POST",

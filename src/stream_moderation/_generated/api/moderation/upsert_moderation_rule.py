@@ -38,6 +38,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UpsertModerationRuleResponse] = Operation(
     name="upsert_moderation_rule",
     method="POST",

@@ -33,6 +33,11 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+_VALUES_UpsertSetupSessionRequestCurrentStep: frozenset[str] = frozenset(
+    {"configure", "input", "live", "welcome"}
+)
+_VALUES_UpsertSetupSessionRequestStatus: frozenset[str] = frozenset({"completed", "in_progress"})
+
 OPERATION: Operation[UpsertSetupSessionResponse] = Operation(
     name="upsert_setup_session",
     method="POST",
@@ -47,8 +52,8 @@ OPERATION: Operation[UpsertSetupSessionResponse] = Operation(
 
 def build_request(
     *,
-    current_step: UpsertSetupSessionRequestCurrentStep | str,
-    status: UpsertSetupSessionRequestStatus | str,
+    current_step: UpsertSetupSessionRequestCurrentStep,
+    status: UpsertSetupSessionRequestStatus,
     setup_data: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
     """The path, query parameters and JSON body of a upsert_setup_session request.
@@ -59,9 +64,9 @@ def build_request(
     _params: dict[str, Any] = {}
     _body: dict[str, Any] = {}
     _body["current_step"] = request_enum(
-        UpsertSetupSessionRequestCurrentStep, current_step, "current_step"
+        _VALUES_UpsertSetupSessionRequestCurrentStep, current_step, "current_step"
     )
-    _body["status"] = request_enum(UpsertSetupSessionRequestStatus, status, "status")
+    _body["status"] = request_enum(_VALUES_UpsertSetupSessionRequestStatus, status, "status")
     if setup_data is not None:
         _body["setup_data"] = request_any(setup_data, "setup_data")
     return _url, _params, _body

@@ -12,6 +12,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[DeleteModerationTemplateResponse] = Operation(
     name="v2_delete_template",
     method="DELETE",

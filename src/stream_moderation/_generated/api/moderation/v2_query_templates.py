@@ -12,6 +12,7 @@ from ...types import (
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[QueryFeedModerationTemplatesResponse] = Operation(
     name="v2_query_templates",
     method="GET",

@@ -29,6 +29,7 @@ else:
 
 __all__ = ["OPERATION", "build_request"]
 
+
 OPERATION: Operation[UpsertModerationTemplateResponse] = Operation(
     name="v2_upsert_template",
     method="POST",
