@@ -24,6 +24,10 @@ from tests.support.emulator_support import KEY, headers
 from tests.support.served_process import ServedEmulator, emulator_process
 
 SLACK = 3.0
+CPU = time.process_time
+# Timed (by ratios): run once, by `make test`, apart from the other tests that load the
+# machine (the spec release changes nothing here).
+pytestmark = [pytest.mark.release_independent, pytest.mark.xdist_group("load")]
 KIB = 1024
 
 # Repeated units that make backtracking patterns blow up, and units built from the start
@@ -91,14 +95,19 @@ def all_text_work(text: str) -> None:
     mask_matches(text, BUILTIN_BLOCKLISTS["profanity_en"], substring=False)
 
 
-def best_time(work: Callable[[], object], runs: int, good_enough: float = 0.0) -> float:
+def best_time(
+    work: Callable[[], object],
+    runs: int,
+    good_enough: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """The fastest of ``runs`` runs; stops early once a run is under ``good_enough``, or
     when one is so slow (10 x) that more runs would only waste time."""
     best = float("inf")
     for _ in range(runs):
-        started = time.perf_counter()
+        started = clock()
         work()
-        best = min(best, time.perf_counter() - started)
+        best = min(best, clock() - started)
         if best <= good_enough or (good_enough and best > 10 * good_enough):
             break
     return best
@@ -108,12 +117,12 @@ def best_time(work: Callable[[], object], runs: int, good_enough: float = 0.0) -
 def test_text_work_is_linear_in_the_text(unit: str) -> None:
     small, big = text_of(unit, 16 * KIB), text_of(unit, 128 * KIB)
     small_time = big_time = float("inf")
-    # the small and the big text in turns, so that a moment of load on a busy machine
-    # slows one round of both rather than the big one alone
+    # this process's CPU time, which other processes on a loaded machine do not inflate;
+    # the small and the big text in turns all the same (caches, frequency scaling)
     for _ in range(3):
-        small_time = min(small_time, best_time(lambda: all_text_work(small), runs=3))
+        small_time = min(small_time, best_time(lambda: all_text_work(small), 3, clock=CPU))
         bound = 8 * SLACK * small_time
-        big_time = min(big_time, best_time(lambda: all_text_work(big), runs=1))
+        big_time = min(big_time, best_time(lambda: all_text_work(big), 1, clock=CPU))
         if big_time <= bound or big_time > 10 * bound:
             break
     assert big_time <= bound, (
