@@ -130,7 +130,10 @@ def test_the_getting_started_flow_type_checks_and_runs(tmp_path: Path) -> None:
         [sys.executable, str(tmp_path / "flow.py")], capture_output=True, text=True, check=True
     )
     assert ran.stdout.startswith("['flag', 'message-123', "), ran.stdout
-    assert ran.stderr == ""  # no warning either (the emulator's secret is long enough)
+    # no warning either (the emulator's secret is long enough); the one line the emulator
+    # logs about a release with operations it does not emulate is not the program's
+    said = [line for line in ran.stderr.splitlines() if "not emulated (answered" not in line]
+    assert said == [], ran.stderr
 
 
 @pytest.mark.slow
