@@ -76,11 +76,12 @@ class Generated:
 
     @property
     def types(self) -> types.ModuleType:
-        return self.module("types")
+        """The runtime its models are built on (handwritten, shared by every release)."""
+        return importlib.import_module("stream_moderation._types")
 
     @property
     def errors(self) -> types.ModuleType:
-        return self.module("errors")
+        return importlib.import_module("stream_moderation._errors")
 
 
 def _raw_specs(version: str) -> dict[str, dict[str, Any]]:

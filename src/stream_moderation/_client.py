@@ -47,12 +47,12 @@ from ._core import (
 )
 from ._exceptions import ArgumentTypeError, ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
-from ._generated.types import UNSET, Operation, StreamResponse, Unset
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
 from ._rate_limits import RateLimitCoordinator
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
+from ._types import UNSET, Operation, StreamResponse, Unset
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
 

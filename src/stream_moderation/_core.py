@@ -48,6 +48,7 @@ from ._body import (
     BoundedBody,
     UnsupportedEncoding,
 )
+from ._errors import ParseError
 from ._exceptions import (
     BODY_EXCERPT_CHARS,
     APIConnectionError,
@@ -62,10 +63,9 @@ from ._exceptions import (
     body_excerpt,
     status_error_class,
 )
-from ._generated.errors import ParseError
-from ._generated.types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
 from ._proxies import is_loopback
 from ._retry import RetryPolicy, server_wait
+from ._types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
 from ._version import __version__
 
 __all__ = [

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, Self, TypeVar, Unpack
 
 from ._core import RequestOptions, check_options
-from ._generated.errors import ArgumentValueError
+from ._errors import ArgumentValueError
 from ._generated.resources import AsyncRequester, PageRequest, SyncRequester
-from ._generated.types import Operation
+from ._types import Operation
 
 __all__ = ["AsyncItems", "Items"]
 

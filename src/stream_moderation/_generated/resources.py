@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
-from .types import UNSET, Operation, StreamResponse, Unset
+from stream_moderation._types import UNSET, Operation, StreamResponse, Unset
 
 if TYPE_CHECKING:
     import httpx
