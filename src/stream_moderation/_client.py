@@ -17,7 +17,7 @@ import contextlib
 import os
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, Unpack
@@ -41,12 +41,11 @@ from ._core import (
     Attempted,
     Call,
     ClientCore,
-    RequestOptions,
-    TimeoutTypes,
     check_base_url,
 )
 from ._exceptions import ArgumentTypeError, ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
+from ._options import RequestOptions, TimeoutTypes
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
 from ._rate_limits import RateLimitCoordinator
@@ -57,8 +56,6 @@ from ._types import UNSET, Operation, StreamResponse, Unset
 __all__ = ["AsyncStream", "ForkError", "Stream"]
 
 T = TypeVar("T")
-PageT = TypeVar("PageT")
-ItemT = TypeVar("ItemT")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 _BODY_ERRORS = (httpx.RequestError, BodyTooLarge, UnsupportedEncoding, zlib.error)
 
@@ -512,15 +509,14 @@ class AsyncStream(_ClientBase):
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
         **options: Unpack[RequestOptions],
-    ) -> AsyncItems[ItemT]:
+    ) -> AsyncItems[Any]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return AsyncItems(self, operation, request, items, max_items=max_items, **options)
+        return AsyncItems(self, operation, request, max_items=max_items, **options)
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
@@ -670,15 +666,14 @@ class Stream(_ClientBase):
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
         **options: Unpack[RequestOptions],
-    ) -> Items[ItemT]:
+    ) -> Items[Any]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return Items(self, operation, request, items, max_items=max_items, **options)
+        return Items(self, operation, request, max_items=max_items, **options)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
