@@ -53,9 +53,7 @@ def _class_overrides() -> dict[str, str]:
     from codegen.generate import CONFIG
 
     overrides = ConfigFile.load_from_path(CONFIG).class_overrides or {}
-    return {
-        key: o.class_name.get_untrusted_value() for key, o in overrides.items() if o.class_name
-    }
+    return {key: o.class_name.get_untrusted_value() for key, o in overrides.items() if o.class_name}
 
 
 CLASS_OVERRIDES = _class_overrides()
