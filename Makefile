@@ -11,7 +11,7 @@ BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
-# Stream's official SDK alone, for tests/test_getstream_sdk.py (run over a socket in `make test`).
+# Stream's official SDK alone, for tests/emulator/test_getstream_sdk.py (run over a socket in `make test`).
 GETSTREAM_VENV := .venv-getstream
 GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
@@ -32,12 +32,12 @@ $(BENCH_STAMP): pyproject.toml constraints.txt bench/requirements.txt
 	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e ".[testing,aiohttp,orjson,redis,bench]" -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
-$(GETSTREAM_STAMP): tests/getstream-requirements.txt
+$(GETSTREAM_STAMP): tests/support/getstream-requirements.txt
 	test -x $(GETSTREAM_VENV)/bin/python || $(PYTHON) -m venv $(GETSTREAM_VENV)
-	$(GETSTREAM_VENV)/bin/python -m pip install --quiet -r tests/getstream-requirements.txt
+	$(GETSTREAM_VENV)/bin/python -m pip install --quiet -r tests/support/getstream-requirements.txt
 	touch $(GETSTREAM_STAMP)
 
-# Not part of `make test` (minutes, not seconds); tests/test_bench.py runs it in miniature.
+# Not part of `make test` (minutes, not seconds); tests/client/test_bench.py runs it in miniature.
 # BENCH_ARGS="--quick" for a fast pass, "--only parse,percall" for some sections.
 bench: $(BENCH_STAMP)
 	$(BENCH_PY) -m bench $(BENCH_ARGS)
@@ -116,7 +116,7 @@ test-releases: $(STAMP) $(GETSTREAM_STAMP) need-redis
 # The long runs: 10,000 checks under injected faults, schemathesis with every phase, a fleet
 # of 4 workers checking 1,000 messages.
 stress: $(STAMP)
-	STRESS=1 $(PY) -m pytest -q -s tests/test_stress.py tests/test_schemathesis.py tests/test_fleet.py
+	STRESS=1 $(PY) -m pytest -q -s tests/client/test_stress.py tests/emulator/test_schemathesis.py tests/examples/test_fleet.py
 
 demo: $(STAMP)
 	$(PY) examples/getting_started.py

@@ -288,8 +288,8 @@ def run_emulator_text(quick: bool) -> dict[str, Any]:
 def run_fleet(quick: bool) -> dict[str, Any]:
     """4 arq worker processes (examples/arq_workers.py) against the served emulator limiting
     ``check`` to L per window: the fleet's checks/s against L, with the Redis coordinator
-    and without one (tests/fleet_support.py; needs redis-server)."""
-    from tests.fleet_support import measure
+    and without one (tests/support/fleet_support.py; needs redis-server)."""
+    from tests.support.fleet_support import measure
 
     if quick:  # one small run: the code works
         return {"n": 20, "limit": 20, "window": 1, "rows": measure(20, 20, 1, ("redis",))}

@@ -1,7 +1,7 @@
 """Short examples for the docstrings of the key methods (the async form; the blocking
 client's docstring shows the same without ``await``).
 
-Each runs as written in ``tests/test_docstring_examples.py``, against the emulator, with
+Each runs as written in ``tests/examples/test_docstring_examples.py``, against the emulator, with
 ``client`` and an ``item_id`` (a review queue item) defined, and user-456 banned (so that
 there is a ban to appeal): keep them to what a reader
 can copy, a call and how its answer is read.

@@ -55,7 +55,7 @@ _WHERE = {
 }
 __all__ = list(_WHERE)
 
-if TYPE_CHECKING:  # the same names for type checkers; tests/test_emulator_docs.py compares
+if TYPE_CHECKING:  # the same names for type checkers; tests/emulator/test_emulator_docs.py compares
     from ._classifier import BUILTIN_BLOCKLISTS as BUILTIN_BLOCKLISTS
     from ._classifier import DEFAULT_TRIGGERS as DEFAULT_TRIGGERS
     from ._classifier import Classifier as Classifier

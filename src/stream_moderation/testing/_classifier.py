@@ -11,7 +11,7 @@ list entries are matched by patterns that start with a literal (so the regex eng
 ahead to it) and never backtrack (possessive runs between the words); the default
 patterns use possessive runs and start only where a run of what they match starts. A
 trigger reports at most ``MAX_MATCHES`` matches, so that repeating a trigger does not
-grow a detection. ``tests/test_emulator_linear.py`` holds them to it.
+grow a detection. ``tests/emulator/test_emulator_linear.py`` holds them to it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""The docs' webhooks example (a Starlette app) runs as written."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.webhook_payloads import build_event, encode, sign
+
+README = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+SECRET = "readme-secret-81d2"
+
+
+def webhooks_example() -> str:
+    section = README.read_text()
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None, "no python example in the README's Webhooks section"
+    return match.group(1)
+
+
+@pytest.mark.anyio
+async def test_readme_webhook_app(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STREAM_API_SECRET", SECRET)
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(compile(webhooks_example(), str(README), "exec"), namespace)
+
+    transport = httpx.ASGITransport(app=namespace["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def post(payload: dict[str, Any], signature: str | None = None) -> httpx.Response:
+            body = encode(payload)
+            headers = {"X-Signature": signature if signature is not None else sign(body, SECRET)}
+            return await client.post("/webhooks/stream", content=body, headers=headers)
+
+        def now(payload: dict[str, Any], seconds_ago: float = 0) -> dict[str, Any]:
+            return {**payload, "created_at": time.time_ns() - int(seconds_ago * 1e9)}
+
+        new_item = now(build_event("review_queue_item.new"))
+        assert (await post(new_item)).status_code == 200
+        assert (await post(now(build_event("moderation_check.completed")))).status_code == 200
+        unknown = now({"type": "moderation.sentiment.analysed"})
+        assert (await post(unknown)).status_code == 200
+        assert (await post(new_item, signature="0" * 64)).status_code == 401
+        assert (await post(now({"type": "moderation.flagged"}))).status_code == 400
+        replay = await post(new_item)
+        assert (replay.status_code, replay.text) == (200, "already handled")
+        stale = await post(now(build_event("moderation_check.completed"), 3600))
+        assert (stale.status_code, stale.text) == (400, "stale event")
+
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3  # the replay and the stale event were not handled
+    assert out[0].startswith("to review: 1 flags at 20")
+    assert out[1] == "message-123 -> flag"
+    assert out[2].startswith("new event type moderation.sentiment.analysed")
