@@ -57,6 +57,7 @@ __all__ = ["AsyncStream", "ForkError", "Stream"]
 
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 _BODY_ERRORS = (httpx.RequestError, BodyTooLarge, UnsupportedEncoding, zlib.error)
 
 
@@ -309,6 +310,26 @@ class _ClientBase:
         clone._bind_resources()
         return clone
 
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | Unset = UNSET,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client with other defaults, sharing this one's connection pool and credentials."""
+        return self._clone(
+            timeout,
+            max_retries,
+            default_headers,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
+        )
+
     def _bind_resources(self) -> None:
         raise NotImplementedError
 
@@ -334,6 +355,21 @@ def _shareable(transport: object | None) -> bool:
     if getattr(transport, "is_aiohttp_transport", False):
         return True  # it re-creates its own session after a fork
     return not isinstance(transport, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
+
+
+def _pool_for(
+    http_client: HttpT | None,
+    transport: TransportT | None,
+    wrap: Callable[[TransportT], HttpT],
+    make: Callable[[], HttpT],
+) -> _Pool[HttpT]:
+    """A client's pool: the http client it was given, one around the transport it was
+    given, or its own (made again after a fork)."""
+    if http_client is not None:
+        return _Pool(http_client, None, shareable=False)
+    if transport is not None:
+        return _Pool(wrap(transport), None, shareable=_shareable(transport))
+    return _Pool(make(), make, shareable=False)
 
 
 class AsyncStream(_ClientBase):
@@ -401,37 +437,14 @@ class AsyncStream(_ClientBase):
             )
             return httpx.AsyncClient(transport=own, trust_env=False)
 
-        if http_client is not None:
-            self._pool = _Pool(http_client, None, shareable=False)
-        elif transport is not None:
-            given = httpx.AsyncClient(transport=transport, trust_env=False)
-            self._pool = _Pool(given, None, shareable=_shareable(transport))
-        else:
-            self._pool = _Pool(make(), make, shareable=False)
+        def wrap(given: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=given, trust_env=False)
+
+        self._pool = _pool_for(http_client, transport, wrap, make)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.moderation = AsyncModeration(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutTypes | Unset = UNSET,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
-        max_response_bytes: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> AsyncStream:
-        """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(
-            timeout,
-            max_retries,
-            default_headers,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-            max_response_bytes=max_response_bytes,
-        )
 
     async def request(
         self,
@@ -587,37 +600,14 @@ class Stream(_ClientBase):
             _deadline.install(own)  # each attempt bounded as a whole, not each read
             return httpx.Client(transport=own, trust_env=False)
 
-        if http_client is not None:
-            self._pool = _Pool(http_client, None, shareable=False)
-        elif transport is not None:
-            given = httpx.Client(transport=transport, trust_env=False)
-            self._pool = _Pool(given, None, shareable=_shareable(transport))
-        else:
-            self._pool = _Pool(make(), make, shareable=False)
+        def wrap(given: httpx.BaseTransport) -> httpx.Client:
+            return httpx.Client(transport=given, trust_env=False)
+
+        self._pool = _pool_for(http_client, transport, wrap, make)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.moderation = Moderation(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutTypes | Unset = UNSET,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
-        max_response_bytes: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Stream:
-        """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(
-            timeout,
-            max_retries,
-            default_headers,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-            max_response_bytes=max_response_bytes,
-        )
 
     def request(
         self,
