@@ -74,7 +74,7 @@ def update(old: str, new: str, path: Path | None = None) -> str:
             f"- Regenerated from Stream's spec release {new} (was {old}).\n\n"
             f"### Stream API\n\n{block}"
         )
-        first = re.search(r"^## ", text, re.MULTILINE)
+        first = re.search(r"^## (?!Unreleased)", text, re.MULTILINE)  # below Unreleased
         at = first.start() if first else len(text)
         text = text[:at] + entry + ("\n" + text[at:] if first else "")
         if not first and not text.endswith("\n"):

@@ -75,15 +75,17 @@ class DocTables:
         for event_type, schema in event_types.items():
             self._events.setdefault(schema, []).append(event_type)
         self._responses: dict[str, list[str]] = {}
+        self._errors: set[str] = set()
         self._bodies: dict[str, list[str]] = {}
         for path, method, op in _operations(spec):
             where = f"``{op['operationId']}`` (``{method.upper()} {path}``)"
             for code, response in op.get("responses", {}).items():
-                if str(code).startswith("2"):
-                    for media in response.get("content", {}).values():
-                        name = _ref_name(media.get("schema", {}))
-                        if name:
-                            self._responses.setdefault(name, []).append(where)
+                for media in response.get("content", {}).values():
+                    name = _ref_name(media.get("schema", {}))
+                    if name and str(code).startswith("2"):
+                        self._responses.setdefault(name, []).append(where)
+                    elif name:
+                        self._errors.add(name)
             for media in op.get("requestBody", {}).get("content", {}).values():
                 name = _ref_name(media.get("schema", {}))
                 if name:
@@ -109,7 +111,8 @@ class DocTables:
     # --- models -------------------------------------------------------------------------
 
     def model_doc(self, class_name: str) -> str:
-        """The model's description, else what it is (never only its name)."""
+        """The model's description, else what it is; "" when nothing says more than its name
+        (the model then has no docstring)."""
         key = self._key_by_class.get(class_name)
         schema = self._schemas.get(key, {}) if key else {}
         own = _text(schema.get("description"))
@@ -123,6 +126,11 @@ class DocTables:
             return f"The webhook event {types}."
         if key in self._responses:
             return f"The response of {self._join(self._responses[key])}."
+        if key in self._errors:
+            return (
+                "The body of the API's error responses, which the SDK raises as an "
+                "``APIStatusError`` (``.code``, ``.message``, ``.body``)."
+            )
         if key in self._bodies:
             return (
                 f"The request body of {self._join(self._bodies[key])}: the method takes its "
@@ -130,7 +138,7 @@ class DocTables:
             )
         if key in self._holders:
             return f"Held by {self._join(sorted(set(self._holders[key])))}."
-        return "A model of the Stream Moderation API."
+        return ""
 
     @staticmethod
     def _join(items: list[str], limit: int = 3) -> str:

@@ -297,7 +297,7 @@ def _ruff(out_dir: Path) -> None:
         [sys.executable, "-m", "ruff", "format", *RUFF_OPTIONS, "--quiet", str(out_dir)],
     ]
     for cmd in commands:
-        # Not run from inside out_dir: its types.py would shadow the standard library's.
+        # Run from the project root, as in every checkout, so imports sort the same everywhere.
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             raise GenerationError(

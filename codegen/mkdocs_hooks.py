@@ -83,7 +83,7 @@ def reference_pages() -> dict[str, str]:
         + _entries("stream_moderation.testing", ["Emulator"]),
         "reference/models.md": "# Models\n\n"
         "Every schema of the spec, as generated (`stream_moderation.models`).\n\n"
-        + "::: stream_moderation._generated.types.UnknownValue\n\n"
+        + "::: stream_moderation._types.UnknownValue\n\n"
         + "".join(
             f"::: stream_moderation._generated.models.{modules[name]}.{name}\n\n"
             for name in sorted(modules)

@@ -37,9 +37,9 @@ from ._exceptions import (
     UnknownFieldError,
 )
 from ._generated import SPEC_VERSION
-from ._generated.types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
 from ._redis_limits import RedisRateLimits
+from ._types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
 from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
 

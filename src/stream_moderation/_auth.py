@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._generated.errors import ArgumentTypeError, ArgumentValueError
+from ._errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = ["MIN_SECRET_BYTES", "Credentials", "Secret", "hs256", "warn_if_short"]
 

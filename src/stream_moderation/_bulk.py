@@ -67,9 +67,9 @@ from ._exceptions import (
     RateLimitError,
     StreamError,
 )
-from ._generated.types import StreamResponse
 from ._rate_limits import LocalRateLimits, RateLimitCoordinator
 from ._retry import RetryPolicy
+from ._types import StreamResponse
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
         CheckResponseRecommendedAction,
     )
     from ._generated.models.moderation_payload import ModerationPayload
-    from ._generated.types import UnknownValue
+    from ._types import UnknownValue
 
 __all__ = [
     "WINDOW_PER_WORKER",

@@ -17,7 +17,7 @@ import contextlib
 import os
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, Unpack
@@ -41,25 +41,23 @@ from ._core import (
     Attempted,
     Call,
     ClientCore,
-    RequestOptions,
-    TimeoutTypes,
     check_base_url,
 )
 from ._exceptions import ArgumentTypeError, ArgumentValueError, StreamError
 from ._generated.resources import PageRequest
-from ._generated.types import UNSET, Operation, StreamResponse, Unset
+from ._options import RequestOptions, TimeoutTypes
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
 from ._rate_limits import RateLimitCoordinator
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
+from ._types import UNSET, Operation, StreamResponse, Unset
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
 
 T = TypeVar("T")
-PageT = TypeVar("PageT")
-ItemT = TypeVar("ItemT")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 _BODY_ERRORS = (httpx.RequestError, BodyTooLarge, UnsupportedEncoding, zlib.error)
 
 
@@ -312,6 +310,26 @@ class _ClientBase:
         clone._bind_resources()
         return clone
 
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | Unset = UNSET,
+        max_retries: int | None = None,
+        deadline: float | Unset | None = UNSET,
+        retry_unsafe: bool | None = None,
+        max_response_bytes: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client with other defaults, sharing this one's connection pool and credentials."""
+        return self._clone(
+            timeout,
+            max_retries,
+            default_headers,
+            deadline=deadline,
+            retry_unsafe=retry_unsafe,
+            max_response_bytes=max_response_bytes,
+        )
+
     def _bind_resources(self) -> None:
         raise NotImplementedError
 
@@ -337,6 +355,21 @@ def _shareable(transport: object | None) -> bool:
     if getattr(transport, "is_aiohttp_transport", False):
         return True  # it re-creates its own session after a fork
     return not isinstance(transport, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
+
+
+def _pool_for(
+    http_client: HttpT | None,
+    transport: TransportT | None,
+    wrap: Callable[[TransportT], HttpT],
+    make: Callable[[], HttpT],
+) -> _Pool[HttpT]:
+    """A client's pool: the http client it was given, one around the transport it was
+    given, or its own (made again after a fork)."""
+    if http_client is not None:
+        return _Pool(http_client, None, shareable=False)
+    if transport is not None:
+        return _Pool(wrap(transport), None, shareable=_shareable(transport))
+    return _Pool(make(), make, shareable=False)
 
 
 class AsyncStream(_ClientBase):
@@ -404,37 +437,14 @@ class AsyncStream(_ClientBase):
             )
             return httpx.AsyncClient(transport=own, trust_env=False)
 
-        if http_client is not None:
-            self._pool = _Pool(http_client, None, shareable=False)
-        elif transport is not None:
-            given = httpx.AsyncClient(transport=transport, trust_env=False)
-            self._pool = _Pool(given, None, shareable=_shareable(transport))
-        else:
-            self._pool = _Pool(make(), make, shareable=False)
+        def wrap(given: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=given, trust_env=False)
+
+        self._pool = _pool_for(http_client, transport, wrap, make)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.moderation = AsyncModeration(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutTypes | Unset = UNSET,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
-        max_response_bytes: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> AsyncStream:
-        """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(
-            timeout,
-            max_retries,
-            default_headers,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-            max_response_bytes=max_response_bytes,
-        )
 
     async def request(
         self,
@@ -512,15 +522,14 @@ class AsyncStream(_ClientBase):
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
         **options: Unpack[RequestOptions],
-    ) -> AsyncItems[ItemT]:
+    ) -> AsyncItems[Any]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return AsyncItems(self, operation, request, items, max_items=max_items, **options)
+        return AsyncItems(self, operation, request, max_items=max_items, **options)
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""
@@ -591,37 +600,14 @@ class Stream(_ClientBase):
             _deadline.install(own)  # each attempt bounded as a whole, not each read
             return httpx.Client(transport=own, trust_env=False)
 
-        if http_client is not None:
-            self._pool = _Pool(http_client, None, shareable=False)
-        elif transport is not None:
-            given = httpx.Client(transport=transport, trust_env=False)
-            self._pool = _Pool(given, None, shareable=_shareable(transport))
-        else:
-            self._pool = _Pool(make(), make, shareable=False)
+        def wrap(given: httpx.BaseTransport) -> httpx.Client:
+            return httpx.Client(transport=given, trust_env=False)
+
+        self._pool = _pool_for(http_client, transport, wrap, make)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.moderation = Moderation(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutTypes | Unset = UNSET,
-        max_retries: int | None = None,
-        deadline: float | Unset | None = UNSET,
-        retry_unsafe: bool | None = None,
-        max_response_bytes: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Stream:
-        """A client with other defaults, sharing this one's connection pool and credentials."""
-        return self._clone(
-            timeout,
-            max_retries,
-            default_headers,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
-            max_response_bytes=max_response_bytes,
-        )
 
     def request(
         self,
@@ -670,15 +656,14 @@ class Stream(_ClientBase):
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
         **options: Unpack[RequestOptions],
-    ) -> Items[ItemT]:
+    ) -> Items[Any]:
         """Every item of a cursor-paginated query; used by ``moderation.<query>.iter``."""
-        return Items(self, operation, request, items, max_items=max_items, **options)
+        return Items(self, operation, request, max_items=max_items, **options)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as ``http_client``)."""

@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -48,6 +48,7 @@ from ._body import (
     BoundedBody,
     UnsupportedEncoding,
 )
+from ._errors import ParseError
 from ._exceptions import (
     BODY_EXCERPT_CHARS,
     APIConnectionError,
@@ -62,10 +63,10 @@ from ._exceptions import (
     body_excerpt,
     status_error_class,
 )
-from ._generated.errors import ParseError
-from ._generated.types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
+from ._options import RequestOptions, TimeoutTypes, check_options
 from ._proxies import is_loopback
 from ._retry import RetryPolicy, server_wait
+from ._types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
 from ._version import __version__
 
 __all__ = [
@@ -81,31 +82,11 @@ __all__ = [
     "Call",
     "ClientCore",
     "Progress",
-    "RequestOptions",
     "Retry",
-    "TimeoutTypes",
     "Wait",
 ]
 
 T = TypeVar("T")
-TimeoutTypes = float | httpx.Timeout | None
-
-
-class RequestOptions(TypedDict, total=False):
-    """The per-call options every operation takes, as its methods pass them to a client's
-    ``request`` (a key left out: the client's own setting)."""
-
-    timeout: TimeoutTypes | Unset
-    extra_headers: Mapping[str, str] | None
-    extra_query: Mapping[str, Any] | None
-    extra_body: Mapping[str, Any] | None
-    max_retries: int | None
-    deadline: float | Unset | None
-    retry_unsafe: bool | None
-
-
-_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
-
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
@@ -897,13 +878,6 @@ def _header_error(exc: BaseException, where: str) -> Exception:
             f"{exc.object[exc.start : exc.end]!r}; nothing was sent"
         )
     return ArgumentTypeError(f"{where}: header names and values must be strings ({exc})")
-
-
-def check_options(options: Mapping[str, Any]) -> None:
-    """Refuse a per-call option that does not exist, as a keyword argument would be."""
-    if not _OPTION_NAMES.issuperset(options):
-        name = min(set(options) - _OPTION_NAMES)
-        raise TypeError(f"request() got an unexpected keyword argument {name!r}")
 
 
 def _timeout(value: Any) -> httpx.Timeout:

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from ._generated.errors import (
+from ._errors import (
     ArgumentError,
     ArgumentTypeError,
     ArgumentValueError,
@@ -48,7 +48,7 @@ from ._generated.errors import (
     StreamError,
     UnknownFieldError,
 )
-from ._generated.types import RateLimitInfo
+from ._types import RateLimitInfo
 
 __all__ = [
     "APIConnectionError",

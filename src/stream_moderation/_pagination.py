@@ -1,27 +1,26 @@
 """The paging loop behind ``client.moderation.<query>.iter(...)``, async and sync.
 
 The generated method objects know, per operation, how to build the request of the page
-after a cursor and where a page's items are; this module follows ``next`` from page to
-page and hands out the items one by one. A page is fetched only when the previous one has
-been consumed, so breaking out of the loop leaves nothing in flight. The iterators are
-plain objects (not generators): nothing needs closing when a loop stops early.
+after a cursor; the operation's ``items_field`` says where a page's items are. This module
+follows ``next`` from page to page and hands out the items one by one. A page is fetched
+only when the previous one has been consumed, so breaking out of the loop leaves nothing
+in flight. The iterators are plain objects (not generators): nothing needs closing when a
+loop stops early.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
 from typing import Any, Generic, Self, TypeVar, Unpack
 
-from ._core import RequestOptions, check_options
-from ._generated.errors import ArgumentValueError
+from ._errors import ArgumentValueError
 from ._generated.resources import AsyncRequester, PageRequest, SyncRequester
-from ._generated.types import Operation
+from ._options import RequestOptions, check_options
+from ._types import Operation
 
 __all__ = ["AsyncItems", "Items"]
 
-PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
 RequesterT = TypeVar("RequesterT", AsyncRequester, SyncRequester)
 
@@ -34,21 +33,22 @@ class _Pager(Generic[RequesterT, ItemT]):
     def __init__(
         self,
         requester: RequesterT,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
         **options: Unpack[RequestOptions],
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ArgumentValueError("max_items must be >= 0")
+        check_options(options)
+        if operation.items_field is None:
+            raise ValueError(f"{operation.name} is not a cursor-paginated query")
         self._requester: RequesterT = requester
         self._operation: Operation[Any] = operation
         self._build = request
-        self._items: Callable[[Any], Sequence[ItemT]] = items
+        self._items_field: str = operation.items_field
         self._max_items = max_items
-        check_options(options)
         self._options = options
         # Built now, so that bad arguments fail at the call, not at the first iteration.
         self._next_request: tuple[str, dict[str, Any], dict[str, Any] | None] | None = request(None)
@@ -72,7 +72,7 @@ class _Pager(Generic[RequesterT, ItemT]):
 
     def _take_page(self, page: Any) -> None:
         self.pages += 1
-        self._buffer.extend(self._items(page))
+        self._buffer.extend(getattr(page, self._items_field) or ())
         cursor = getattr(page, "next", None)
         if not isinstance(cursor, str) or not cursor:
             self._next_request = None

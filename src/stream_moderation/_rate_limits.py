@@ -32,7 +32,7 @@ from typing import Self
 import anyio
 import attrs
 
-from ._generated.errors import StreamError
+from ._errors import StreamError
 from ._retry import server_wait
 
 __all__ = [

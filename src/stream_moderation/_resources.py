@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._bulk import AsyncCheckBatch, CheckBatch, CheckResult, ItemT, new_batch
-from ._generated.errors import ArgumentTypeError
+from ._errors import ArgumentTypeError
 from ._generated.resources import AsyncModerationResource, ModerationResource
-from ._generated.types import UNSET, StreamResponse, Unset
+from ._types import UNSET, StreamResponse, Unset
 
 if TYPE_CHECKING:
     from ._bulk import _Batch

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ParseError
 from ._generated import models as _models
-from ._generated.errors import ParseError
-from ._generated.types import Timestamp, UnknownValue
+from ._types import Timestamp, UnknownValue
 
 if TYPE_CHECKING:
     from ._generated.models import *  # noqa: F403 - type checkers see every model

@@ -42,11 +42,11 @@ from typing import TYPE_CHECKING, Any, Union
 from attrs import define
 
 from ._auth import Secret
+from ._errors import ArgumentValueError, ParseError
 from ._exceptions import StreamError
 from ._generated import models as _models
-from ._generated.errors import ArgumentValueError, ParseError
 from ._generated.events import EVENT_MODELS
-from ._generated.types import Timestamp, wire_to_timestamp
+from ._types import Timestamp, wire_to_timestamp
 
 if TYPE_CHECKING:
     from typing import TypeAlias

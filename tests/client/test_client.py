@@ -249,7 +249,7 @@ async def test_a_per_call_option_that_does_not_exist_is_refused_before_sending()
             await client.request(check.OPERATION, "/x", params={}, body=None, **options)
         with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
             client.paginate(
-                check.OPERATION, lambda cursor: ("/x", {}, None), list, max_items=None, **options
+                check.OPERATION, lambda cursor: ("/x", {}, None), max_items=None, **options
             )
     with (
         sync_client(recorder) as blocking,

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import typing
 
-from stream_moderation._generated.types import LazyModel, model_to_wire
+from stream_moderation._types import LazyModel, model_to_wire
 from tests.conftest import FIXTURES, load_fixture
 
 

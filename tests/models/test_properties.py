@@ -17,13 +17,20 @@ from hypothesis import strategies as st
 
 from stream_moderation import models
 from stream_moderation.models import ParseError, Timestamp
+from tests.support.generated_versions import class_name
 from tests.support.spec_strategies import SCHEMAS, json_values, schema_instances
+
+
+def model_class(schema: str) -> Any:
+    """The class generated from a component schema."""
+    return getattr(models, class_name(schema))
+
 
 # Schemas that are not classes: the webhook union (dispatch is in webhooks), none else.
 MODEL_NAMES = sorted(
     name
     for name in SCHEMAS
-    if name in models.__all__ and hasattr(getattr(models, name), "from_dict")
+    if class_name(name) in models.__all__ and hasattr(model_class(name), "from_dict")
 )
 CENTRAL = [
     "CheckResponse",
@@ -87,7 +94,7 @@ def assert_parses_or_raises_parse_error(cls: Any, name: str, payload: Any) -> No
 @given(st.sampled_from(MODEL_NAMES).flatmap(lambda n: st.tuples(st.just(n), schema_instances(n))))
 def test_valid_instances_round_trip(case: tuple[str, dict[str, Any]]) -> None:
     name, instance = case
-    model = getattr(models, name).from_dict(instance)
+    model = model_class(name).from_dict(instance)
     assert model.to_dict() == instance
     touch_timestamps(model)
 
@@ -104,7 +111,7 @@ def test_every_schema_round_trips(name: str, data: st.DataObject) -> None:
     one payload per model): here each schema gets generated instances of its own (both
     timestamp encodings, unknown fields and enum values)."""
     instance = data.draw(schema_instances(name))
-    model = getattr(models, name).from_dict(instance)
+    model = model_class(name).from_dict(instance)
     assert model.to_dict() == instance
     touch_timestamps(model)
 
@@ -117,7 +124,7 @@ def test_every_schema_round_trips(name: str, data: st.DataObject) -> None:
 )
 def test_valid_instances_pass_strict_parsing(case: tuple[str, dict[str, Any]]) -> None:
     name, instance = case
-    model = getattr(models, name).from_dict(instance, strict=True)
+    model = model_class(name).from_dict(instance, strict=True)
     assert model.to_dict() == instance
 
 
@@ -125,7 +132,7 @@ def test_valid_instances_pass_strict_parsing(case: tuple[str, dict[str, Any]]) -
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_arbitrary_json_parses_or_raises_parse_error(name: str, data: st.DataObject) -> None:
-    cls = getattr(models, name)
+    cls = model_class(name)
     payload = data.draw(json_values | st.dictionaries(st.text(max_size=12), json_values))
     assert_parses_or_raises_parse_error(cls, name, payload)
 
@@ -162,7 +169,7 @@ def _mutations(instance: Any) -> st.SearchStrategy[Any]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_payloads_parse_or_raise_parse_error(name: str, data: st.DataObject) -> None:
-    cls = getattr(models, name)
+    cls = model_class(name)
     instance = data.draw(schema_instances(name))
     payload = data.draw(_mutations(instance))
     assert_parses_or_raises_parse_error(cls, name, payload)
@@ -199,7 +206,7 @@ def test_null_elements_in_arrays_of_nullable_items_parse(name: str, prop: str, d
     instance[prop] = elements
     # tolerant parsing, as responses are read (the strategy also draws enum values the
     # spec does not list, which strict parsing refuses)
-    for model in [getattr(models, name).from_dict(copy.deepcopy(instance))]:
+    for model in [model_class(name).from_dict(copy.deepcopy(instance))]:
         field = prop if hasattr(model, prop) else f"{prop}_"
         held = getattr(model, field, None)
         assert held is not None and None not in held

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream_moderation._generated.types import (
+from stream_moderation._types import (
     optional_timestamp_to_wire,
     timestamp_to_wire,
     wire_to_timestamp,

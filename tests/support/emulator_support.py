@@ -19,7 +19,7 @@ from codegen.specs import default_version
 from stream_moderation import AsyncStream, Stream
 from stream_moderation._generated import SPEC_VERSION
 from stream_moderation._generated.api import OPERATIONS
-from stream_moderation.models import APIError
+from stream_moderation.models import APIErrorBody
 from stream_moderation.testing import Emulator
 from stream_moderation.testing._spec import load_spec, operations
 
@@ -93,7 +93,7 @@ def check_response(
         else:
             assert isinstance(data, dict)
     else:
-        error = APIError.from_dict(data, strict=True)
+        error = APIErrorBody.from_dict(data, strict=True)
         assert error.status_code == status
 
 
@@ -189,7 +189,7 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     """The API error body of a raw response, checked against the APIError schema."""
     assert response.headers["content-type"].startswith("application/json")
     body: dict[str, Any] = response.json()
-    APIError.from_dict(body, strict=True)
+    APIErrorBody.from_dict(body, strict=True)
     assert body["StatusCode"] == response.status_code
     return body
 

@@ -47,6 +47,30 @@ def _other_release(pinned: str) -> str | None:
     return max(others, key=release_order, default=None)
 
 
+def _class_overrides() -> dict[str, str]:
+    from openapi_python_client.config import ConfigFile
+
+    from codegen.generate import CONFIG
+
+    overrides = ConfigFile.load_from_path(CONFIG).class_overrides or {}
+    return {key: o.class_name.get_untrusted_value() for key, o in overrides.items() if o.class_name}
+
+
+CLASS_OVERRIDES = _class_overrides()
+"""Schema key -> class name, where codegen's config names a class otherwise."""
+_SCHEMA_OF_CLASS = {cls: key for key, cls in CLASS_OVERRIDES.items()}
+
+
+def class_name(schema: str) -> str:
+    """The name of the class generated from a component schema."""
+    return CLASS_OVERRIDES.get(schema, schema)
+
+
+def schema_name(cls: str) -> str:
+    """The component schema a generated class comes from."""
+    return _SCHEMA_OF_CLASS.get(cls, cls)
+
+
 PINNED = specs.pinned_version()
 DEFAULT = specs.default_version()
 OTHER = _other_release(PINNED)
@@ -72,15 +96,17 @@ class Generated:
         return importlib.import_module(f"{self.name}.{relative}")
 
     def model(self, name: str) -> Any:
-        return getattr(self.module("models"), name)
+        """The class of a component schema (by the schema's key)."""
+        return getattr(self.module("models"), class_name(name))
 
     @property
     def types(self) -> types.ModuleType:
-        return self.module("types")
+        """The runtime its models are built on (handwritten, shared by every release)."""
+        return importlib.import_module("stream_moderation._types")
 
     @property
     def errors(self) -> types.ModuleType:
-        return self.module("errors")
+        return importlib.import_module("stream_moderation._errors")
 
 
 def _raw_specs(version: str) -> dict[str, dict[str, Any]]:

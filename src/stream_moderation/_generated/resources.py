@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, Unpack
 
-from .types import UNSET, Operation, StreamResponse, Unset
+from stream_moderation._options import RequestOptions, request_options
+from stream_moderation._types import UNSET, Operation, StreamResponse, Unset
 
 if TYPE_CHECKING:
     import httpx
@@ -166,8 +167,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-PageT = TypeVar("PageT")
-ItemT = TypeVar("ItemT")
 
 PageRequest = Callable[[str | None], tuple[str, dict[str, Any], dict[str, Any] | None]]
 """Builds the request (path, query, body) of the page after a cursor (None: the first page)."""
@@ -183,30 +182,19 @@ class AsyncRequester(Protocol):
         *,
         params: dict[str, Any],
         body: dict[str, Any] | None,
-        timeout: float | httpx.Timeout | None | Unset,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        max_retries: int | None,
-        deadline: float | None | Unset,
-        retry_unsafe: bool | None,
+        **options: Unpack[RequestOptions],
     ) -> StreamResponse[T]: ...
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
-        timeout: float | httpx.Timeout | None | Unset,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        max_retries: int | None,
-        deadline: float | None | Unset,
-        retry_unsafe: bool | None,
-    ) -> AsyncIterator[ItemT]: ...
+        **options: Unpack[RequestOptions],
+    ) -> AsyncIterator[Any]:
+        """Every item of the pages of ``operation`` (its ``items_field``), following ``next``."""
+        ...
 
 
 class SyncRequester(Protocol):
@@ -219,30 +207,19 @@ class SyncRequester(Protocol):
         *,
         params: dict[str, Any],
         body: dict[str, Any] | None,
-        timeout: float | httpx.Timeout | None | Unset,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        max_retries: int | None,
-        deadline: float | None | Unset,
-        retry_unsafe: bool | None,
+        **options: Unpack[RequestOptions],
     ) -> StreamResponse[T]: ...
 
     def paginate(
         self,
-        operation: Operation[PageT],
+        operation: Operation[Any],
         request: PageRequest,
-        items: Callable[[PageT], Sequence[ItemT]],
         *,
         max_items: int | None,
-        timeout: float | httpx.Timeout | None | Unset,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        max_retries: int | None,
-        deadline: float | None | Unset,
-        retry_unsafe: bool | None,
-    ) -> Iterator[ItemT]: ...
+        **options: Unpack[RequestOptions],
+    ) -> Iterator[Any]:
+        """Every item of the pages of ``operation`` (its ``items_field``), following ``next``."""
+        ...
 
 
 class AsyncQueryAppealsMethod:
@@ -302,18 +279,11 @@ class AsyncQueryAppealsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -357,21 +327,11 @@ class AsyncQueryAppealsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryAppealsResponse) -> Sequence[AppealItemResponse]:
-            return page.items
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -435,18 +395,11 @@ class AsyncQueryLabelResultsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -490,21 +443,11 @@ class AsyncQueryLabelResultsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryLabelResultsResponse) -> Sequence[LabelResultResponse]:
-            return page.label_results
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -568,18 +511,11 @@ class AsyncQueryModerationConfigsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -623,21 +559,11 @@ class AsyncQueryModerationConfigsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationConfigsResponse) -> Sequence[ConfigResponse]:
-            return page.configs
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -695,18 +621,11 @@ class AsyncQueryModerationFlagsMethod:
             prev=prev,
             sort=sort,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -746,21 +665,11 @@ class AsyncQueryModerationFlagsMethod:
                 sort=sort,
             )
 
-        def _items(page: QueryModerationFlagsResponse) -> Sequence[ModerationFlagResponse]:
-            return page.flags
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -833,18 +742,11 @@ class AsyncQueryModerationLogsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -888,21 +790,11 @@ class AsyncQueryModerationLogsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationLogsResponse) -> Sequence[ActionLogResponse]:
-            return page.logs
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -966,18 +858,11 @@ class AsyncQueryModerationRulesMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1021,21 +906,11 @@ class AsyncQueryModerationRulesMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationRulesResponse) -> Sequence[ModerationRuleV2Response]:
-            return page.rules
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1130,18 +1005,11 @@ class AsyncQueryReviewQueueMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1195,21 +1063,11 @@ class AsyncQueryReviewQueueMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryReviewQueueResponse) -> Sequence[ReviewQueueItemResponse]:
-            return page.items
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1270,18 +1128,11 @@ class QueryAppealsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1325,21 +1176,11 @@ class QueryAppealsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryAppealsResponse) -> Sequence[AppealItemResponse]:
-            return page.items
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1403,18 +1244,11 @@ class QueryLabelResultsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1458,21 +1292,11 @@ class QueryLabelResultsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryLabelResultsResponse) -> Sequence[LabelResultResponse]:
-            return page.label_results
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1536,18 +1360,11 @@ class QueryModerationConfigsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1591,21 +1408,11 @@ class QueryModerationConfigsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationConfigsResponse) -> Sequence[ConfigResponse]:
-            return page.configs
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1663,18 +1470,11 @@ class QueryModerationFlagsMethod:
             prev=prev,
             sort=sort,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1714,21 +1514,11 @@ class QueryModerationFlagsMethod:
                 sort=sort,
             )
 
-        def _items(page: QueryModerationFlagsResponse) -> Sequence[ModerationFlagResponse]:
-            return page.flags
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1801,18 +1591,11 @@ class QueryModerationLogsMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1856,21 +1639,11 @@ class QueryModerationLogsMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationLogsResponse) -> Sequence[ActionLogResponse]:
-            return page.logs
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -1934,18 +1707,11 @@ class QueryModerationRulesMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -1989,21 +1755,11 @@ class QueryModerationRulesMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryModerationRulesResponse) -> Sequence[ModerationRuleV2Response]:
-            return page.rules
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -2098,18 +1854,11 @@ class QueryReviewQueueMethod:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def iter(
@@ -2163,21 +1912,11 @@ class QueryReviewQueueMethod:
                 user_id=user_id,
             )
 
-        def _items(page: QueryReviewQueueResponse) -> Sequence[ReviewQueueItemResponse]:
-            return page.items
-
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.paginate(
-            _endpoint.OPERATION,
-            _request,
-            _items,
-            max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _request, max_items=max_items, **_options
         )
 
 
@@ -2300,18 +2039,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def appeal(
@@ -2377,18 +2109,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def ban(
@@ -2455,18 +2180,11 @@ class AsyncModerationResource:
             shadow=shadow,
             timeout=timeout,
         )
+        _options = request_options(
+            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=UNSET,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def bulk_action_appeals(
@@ -2533,18 +2251,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def bulk_delete_action_config(
@@ -2586,18 +2297,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def bulk_image_moderation(
@@ -2635,18 +2339,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             csv_file=csv_file,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def bulk_upsert_action_config(
@@ -2691,18 +2388,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def bypass(
@@ -2743,18 +2433,11 @@ class AsyncModerationResource:
             enabled=enabled,
             target_user_id=target_user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def check(
@@ -2837,18 +2520,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def check_s3_access(
@@ -2885,18 +2561,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             s3_url=s3_url,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def create_policy_test_set(
@@ -2950,18 +2619,11 @@ class AsyncModerationResource:
             seed=seed,
             team=team,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def create_queue(
@@ -3015,18 +2677,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def custom_check(
@@ -3082,18 +2737,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def delete_action_config(
@@ -3132,18 +2780,11 @@ class AsyncModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def delete_config(
@@ -3185,18 +2826,11 @@ class AsyncModerationResource:
             team=team,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def delete_moderation_rule(
@@ -3235,18 +2869,11 @@ class AsyncModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def delete_policy_test_set(
@@ -3280,18 +2907,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def delete_queue(
@@ -3331,18 +2951,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def flag(
@@ -3410,18 +3023,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def flag_feedback(
@@ -3451,18 +3057,11 @@ class AsyncModerationResource:
         from .api.moderation import flag_feedback as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_action_config(
@@ -3511,18 +3110,11 @@ class AsyncModerationResource:
             only_defaults=only_defaults,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_appeal(
@@ -3558,18 +3150,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_config(
@@ -3610,18 +3195,11 @@ class AsyncModerationResource:
             key,
             team=team,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_flag_count(
@@ -3661,18 +3239,11 @@ class AsyncModerationResource:
             entity_creator_id=entity_creator_id,
             entity_type=entity_type,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_moderation_rule(
@@ -3708,18 +3279,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_policy_test_run(
@@ -3753,18 +3317,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_policy_test_set(
@@ -3798,18 +3355,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_queue(
@@ -3846,18 +3396,11 @@ class AsyncModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_review_queue_item(
@@ -3893,18 +3436,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_setup_session(
@@ -3934,18 +3470,11 @@ class AsyncModerationResource:
         from .api.moderation import get_setup_session as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def get_task(
@@ -3979,18 +3508,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def insert_action_log(
@@ -4051,18 +3573,11 @@ class AsyncModerationResource:
             reporter_type=reporter_type,
             reporter_user_id=reporter_user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def labels(
@@ -4125,18 +3640,11 @@ class AsyncModerationResource:
             policy=policy,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def list_blocked_messages(
@@ -4164,18 +3672,11 @@ class AsyncModerationResource:
         from .api.moderation import list_blocked_messages as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def list_moderation_logs(
@@ -4203,18 +3704,11 @@ class AsyncModerationResource:
         from .api.moderation import list_moderation_logs as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def list_policy_test_sets(
@@ -4242,18 +3736,11 @@ class AsyncModerationResource:
         from .api.moderation import list_policy_test_sets as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def list_queues(
@@ -4287,18 +3774,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def list_tasks(
@@ -4326,18 +3806,11 @@ class AsyncModerationResource:
         from .api.moderation import list_tasks as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def mute(
@@ -4391,18 +3864,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=UNSET,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def start_policy_test_run(
@@ -4440,18 +3906,11 @@ class AsyncModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def submit_action(
@@ -4570,18 +4029,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def submit_chat_message_task(
@@ -4641,18 +4093,11 @@ class AsyncModerationResource:
             extra=extra,
             user_name=user_name,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def submit_moderation_feedback(
@@ -4715,18 +4160,11 @@ class AsyncModerationResource:
             expected_labels=expected_labels,
             expected_recommended_action=expected_recommended_action,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def submit_task(
@@ -4772,18 +4210,11 @@ class AsyncModerationResource:
             evaluations=evaluations,
             extra=extra,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def unban(
@@ -4831,18 +4262,11 @@ class AsyncModerationResource:
             unbanned_by=unbanned_by,
             unbanned_by_id=unbanned_by_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def unmute(
@@ -4884,18 +4308,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def update_flags(
@@ -4925,18 +4342,11 @@ class AsyncModerationResource:
         from .api.moderation import update_flags as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def update_queue(
@@ -4990,18 +4400,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def update_task(
@@ -5052,18 +4455,11 @@ class AsyncModerationResource:
             reviewed_by=reviewed_by,
             triggers=triggers,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def upsert_action_config(
@@ -5129,18 +4525,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def upsert_config(
@@ -5251,18 +4640,11 @@ class AsyncModerationResource:
             velocity_filter_config=velocity_filter_config,
             video_call_rule_config=video_call_rule_config,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def upsert_moderation_rule(
@@ -5338,18 +4720,11 @@ class AsyncModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def upsert_setup_session(
@@ -5393,18 +4768,11 @@ class AsyncModerationResource:
             status=status,
             setup_data=setup_data,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def v2_delete_template(
@@ -5434,18 +4802,11 @@ class AsyncModerationResource:
         from .api.moderation import v2_delete_template as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def v2_query_templates(
@@ -5476,18 +4837,11 @@ class AsyncModerationResource:
         from .api.moderation import v2_query_templates as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     async def v2_upsert_template(
@@ -5524,18 +4878,11 @@ class AsyncModerationResource:
             config=config,
             name=name,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return await self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
 
@@ -5658,18 +5005,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def appeal(
@@ -5735,18 +5075,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def ban(
@@ -5813,18 +5146,11 @@ class ModerationResource:
             shadow=shadow,
             timeout=timeout,
         )
+        _options = request_options(
+            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=UNSET,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def bulk_action_appeals(
@@ -5891,18 +5217,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def bulk_delete_action_config(
@@ -5944,18 +5263,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def bulk_image_moderation(
@@ -5993,18 +5305,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             csv_file=csv_file,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def bulk_upsert_action_config(
@@ -6049,18 +5354,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def bypass(
@@ -6101,18 +5399,11 @@ class ModerationResource:
             enabled=enabled,
             target_user_id=target_user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def check(
@@ -6195,18 +5486,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def check_s3_access(
@@ -6243,18 +5527,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             s3_url=s3_url,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def create_policy_test_set(
@@ -6308,18 +5585,11 @@ class ModerationResource:
             seed=seed,
             team=team,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def create_queue(
@@ -6373,18 +5643,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def custom_check(
@@ -6440,18 +5703,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def delete_action_config(
@@ -6490,18 +5746,11 @@ class ModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def delete_config(
@@ -6543,18 +5792,11 @@ class ModerationResource:
             team=team,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def delete_moderation_rule(
@@ -6593,18 +5835,11 @@ class ModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def delete_policy_test_set(
@@ -6638,18 +5873,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def delete_queue(
@@ -6689,18 +5917,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def flag(
@@ -6768,18 +5989,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def flag_feedback(
@@ -6809,18 +6023,11 @@ class ModerationResource:
         from .api.moderation import flag_feedback as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_action_config(
@@ -6869,18 +6076,11 @@ class ModerationResource:
             only_defaults=only_defaults,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_appeal(
@@ -6916,18 +6116,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_config(
@@ -6968,18 +6161,11 @@ class ModerationResource:
             key,
             team=team,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_flag_count(
@@ -7019,18 +6205,11 @@ class ModerationResource:
             entity_creator_id=entity_creator_id,
             entity_type=entity_type,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_moderation_rule(
@@ -7066,18 +6245,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_policy_test_run(
@@ -7111,18 +6283,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_policy_test_set(
@@ -7156,18 +6321,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_queue(
@@ -7204,18 +6362,11 @@ class ModerationResource:
             id,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_review_queue_item(
@@ -7251,18 +6402,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_setup_session(
@@ -7292,18 +6436,11 @@ class ModerationResource:
         from .api.moderation import get_setup_session as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def get_task(
@@ -7337,18 +6474,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def insert_action_log(
@@ -7409,18 +6539,11 @@ class ModerationResource:
             reporter_type=reporter_type,
             reporter_user_id=reporter_user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def labels(
@@ -7483,18 +6606,11 @@ class ModerationResource:
             policy=policy,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def list_blocked_messages(
@@ -7522,18 +6638,11 @@ class ModerationResource:
         from .api.moderation import list_blocked_messages as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def list_moderation_logs(
@@ -7561,18 +6670,11 @@ class ModerationResource:
         from .api.moderation import list_moderation_logs as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def list_policy_test_sets(
@@ -7600,18 +6702,11 @@ class ModerationResource:
         from .api.moderation import list_policy_test_sets as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def list_queues(
@@ -7645,18 +6740,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def list_tasks(
@@ -7684,18 +6772,11 @@ class ModerationResource:
         from .api.moderation import list_tasks as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def mute(
@@ -7749,18 +6830,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=UNSET,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def start_policy_test_run(
@@ -7798,18 +6872,11 @@ class ModerationResource:
         _url, _params, _body = _endpoint.build_request(
             id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def submit_action(
@@ -7928,18 +6995,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def submit_chat_message_task(
@@ -7999,18 +7059,11 @@ class ModerationResource:
             extra=extra,
             user_name=user_name,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def submit_moderation_feedback(
@@ -8073,18 +7126,11 @@ class ModerationResource:
             expected_labels=expected_labels,
             expected_recommended_action=expected_recommended_action,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def submit_task(
@@ -8130,18 +7176,11 @@ class ModerationResource:
             evaluations=evaluations,
             extra=extra,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def unban(
@@ -8189,18 +7228,11 @@ class ModerationResource:
             unbanned_by=unbanned_by,
             unbanned_by_id=unbanned_by_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def unmute(
@@ -8242,18 +7274,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def update_flags(
@@ -8283,18 +7308,11 @@ class ModerationResource:
         from .api.moderation import update_flags as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def update_queue(
@@ -8348,18 +7366,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def update_task(
@@ -8410,18 +7421,11 @@ class ModerationResource:
             reviewed_by=reviewed_by,
             triggers=triggers,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def upsert_action_config(
@@ -8487,18 +7491,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def upsert_config(
@@ -8609,18 +7606,11 @@ class ModerationResource:
             velocity_filter_config=velocity_filter_config,
             video_call_rule_config=video_call_rule_config,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def upsert_moderation_rule(
@@ -8696,18 +7686,11 @@ class ModerationResource:
             user=user,
             user_id=user_id,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def upsert_setup_session(
@@ -8751,18 +7734,11 @@ class ModerationResource:
             status=status,
             setup_data=setup_data,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def v2_delete_template(
@@ -8792,18 +7768,11 @@ class ModerationResource:
         from .api.moderation import v2_delete_template as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def v2_query_templates(
@@ -8834,18 +7803,11 @@ class ModerationResource:
         from .api.moderation import v2_query_templates as _endpoint
 
         _url, _params, _body = _endpoint.build_request()
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )
 
     def v2_upsert_template(
@@ -8882,16 +7844,9 @@ class ModerationResource:
             config=config,
             name=name,
         )
+        _options = request_options(
+            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+        )
         return self._requester.request(
-            _endpoint.OPERATION,
-            _url,
-            params=_params,
-            body=_body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_unsafe=retry_unsafe,
+            _endpoint.OPERATION, _url, params=_params, body=_body, **_options
         )

@@ -40,8 +40,8 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._errors import ParseError
 from .._generated import SPEC_VERSION
-from .._generated.errors import ParseError
 from .._generated.events import EVENT_MODELS
 from ._auth import Caller, authenticate, authorize
 from ._backend import Backend

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from .._generated.types import Timestamp, wire_to_timestamp
+from .._types import Timestamp, wire_to_timestamp
 
 __all__ = [
     "TimestampMode",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .analyze_text_field import AnalyzeTextField
     from .analyze_text_field_action import AnalyzeTextFieldAction
     from .analyze_text_field_severity import AnalyzeTextFieldSeverity
-    from .api_error import APIError
+    from .api_error_body import APIErrorBody
     from .appeal_accepted_event import AppealAcceptedEvent
     from .appeal_created_event import AppealCreatedEvent
     from .appeal_item_response import AppealItemResponse
@@ -379,7 +379,7 @@ _MODULES: dict[str, str] = {
     "AIImageLabelDefinition": "ai_image_label_definition",
     "AITextConfig": "ai_text_config",
     "AIVideoConfig": "ai_video_config",
-    "APIError": "api_error",
+    "APIErrorBody": "api_error_body",
     "AWSRekognitionRule": "aws_rekognition_rule",
     "AWSRekognitionRuleAction": "aws_rekognition_rule_action",
     "Action": "action",
@@ -740,7 +740,7 @@ __all__ = [
     "AIImageLabelDefinition",
     "AITextConfig",
     "AIVideoConfig",
-    "APIError",
+    "APIErrorBody",
     "AWSRekognitionRule",
     "AWSRekognitionRuleAction",
     "Action",

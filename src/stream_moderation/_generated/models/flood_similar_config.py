@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import attrs as _attrs
 
-from ..errors import ParseError
-from ..types import (
+from stream_moderation._errors import ParseError
+from stream_moderation._types import (
     check_bool,
     check_dict,
     check_init_arguments,

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs as _attrs
 
-from ..errors import ParseError
-from ..types import (
+from stream_moderation._errors import ParseError
+from stream_moderation._types import (
     LazyModel,
     check_dict,
     check_init_arguments,

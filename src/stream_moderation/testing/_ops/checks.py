@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from ..._generated.types import Timestamp
+from ..._types import Timestamp
 from .._classifier import BUILTIN_BLOCKLISTS, mask_matches, severity_rank
 from .._errors import input_error, not_found
 from .._policy import Evaluation, Hit, evaluate, flood_problem, normalise_text, recommend

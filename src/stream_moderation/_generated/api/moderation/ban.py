@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.moderation_ban_response import ModerationBanResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_enum,
     request_model,
     request_value,
 )
+
+from ...models.moderation_ban_response import ModerationBanResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

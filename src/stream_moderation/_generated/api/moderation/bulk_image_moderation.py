@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.bulk_image_moderation_response import BulkImageModerationResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.bulk_image_moderation_response import BulkImageModerationResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.bypass_response import BypassResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.bypass_response import BypassResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...models.check_response import CheckResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_any,
@@ -16,6 +15,8 @@ from ...types import (
     request_timestamp,
     request_value,
 )
+
+from ...models.check_response import CheckResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

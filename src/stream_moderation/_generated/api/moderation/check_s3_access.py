@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.check_s3_access_response import CheckS3AccessResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.check_s3_access_response import CheckS3AccessResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...models.policy_test_set_response import PolicyTestSetResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_model,
     request_value,
 )
+
+from ...models.policy_test_set_response import PolicyTestSetResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

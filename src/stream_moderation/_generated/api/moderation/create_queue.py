@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...models.queue_response import QueueResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_any,
@@ -15,6 +14,8 @@ from ...types import (
     request_model,
     request_value,
 )
+
+from ...models.queue_response import QueueResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

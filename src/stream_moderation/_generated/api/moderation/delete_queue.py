@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
-from ...models.queue_response import QueueResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_model,
     request_value,
 )
+
+from ...models.queue_response import QueueResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

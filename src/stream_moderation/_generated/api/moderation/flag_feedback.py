@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
 

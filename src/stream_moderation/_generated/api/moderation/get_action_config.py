@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.get_action_config_response import GetActionConfigResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.get_action_config_response import GetActionConfigResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.get_flag_count_response import GetFlagCountResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.get_flag_count_response import GetFlagCountResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote as _quote
 
-from ...models.get_moderation_rule_response import GetModerationRuleResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.get_moderation_rule_response import GetModerationRuleResponse
 
 __all__ = ["OPERATION", "build_request"]
 

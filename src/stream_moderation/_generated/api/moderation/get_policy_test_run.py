@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote as _quote
 
-from ...models.policy_test_run_response import PolicyTestRunResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.policy_test_run_response import PolicyTestRunResponse
 
 __all__ = ["OPERATION", "build_request"]
 

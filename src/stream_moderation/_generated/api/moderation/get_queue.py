@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote as _quote
 
-from ...models.queue_response import QueueResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.queue_response import QueueResponse
 
 __all__ = ["OPERATION", "build_request"]
 

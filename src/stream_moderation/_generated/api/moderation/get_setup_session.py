@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.get_setup_session_response import GetSetupSessionResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.get_setup_session_response import GetSetupSessionResponse
 
 __all__ = ["OPERATION", "build_request"]
 

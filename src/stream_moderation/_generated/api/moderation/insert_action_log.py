@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...models.insert_action_log_response import InsertActionLogResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_any,
     request_value,
 )
+
+from ...models.insert_action_log_response import InsertActionLogResponse
 
 __all__ = ["OPERATION", "build_request"]
 

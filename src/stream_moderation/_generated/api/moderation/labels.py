@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...models.labels_response import LabelsResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_enum,
     request_value,
 )
+
+from ...models.labels_response import LabelsResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.policy_test_set_list_response import PolicyTestSetListResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.policy_test_set_list_response import PolicyTestSetListResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.list_queues_response import ListQueuesResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_value,
 )
+
+from ...models.list_queues_response import ListQueuesResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.list_tasks_response import ListTasksResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.list_tasks_response import ListTasksResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.submit_action_response import SubmitActionResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_enum,
     request_model,
     request_value,
 )
+
+from ...models.submit_action_response import SubmitActionResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...models.submit_moderation_feedback_response import SubmitModerationFeedbackResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
     request_any,
     request_value,
 )
+
+from ...models.submit_moderation_feedback_response import SubmitModerationFeedbackResponse
 
 __all__ = ["OPERATION", "build_request"]
 

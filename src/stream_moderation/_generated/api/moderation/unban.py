@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.unban_response import UnbanResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_model,
     request_value,
 )
+
+from ...models.unban_response import UnbanResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

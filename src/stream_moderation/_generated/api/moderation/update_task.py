@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _quote
 
-from ...models.update_task_response import UpdateTaskResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_model,
     request_timestamp,
     request_value,
 )
+
+from ...models.update_task_response import UpdateTaskResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

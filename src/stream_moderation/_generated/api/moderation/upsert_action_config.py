@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.upsert_action_config_response import UpsertActionConfigResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_any,
     request_model,
     request_value,
 )
+
+from ...models.upsert_action_config_response import UpsertActionConfigResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.delete_moderation_template_response import DeleteModerationTemplateResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.delete_moderation_template_response import DeleteModerationTemplateResponse
 
 __all__ = ["OPERATION", "build_request"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models.query_feed_moderation_templates_response import QueryFeedModerationTemplatesResponse
-from ...types import (
+from stream_moderation._types import (
     Operation,
 )
+
+from ...models.query_feed_moderation_templates_response import QueryFeedModerationTemplatesResponse
 
 __all__ = ["OPERATION", "build_request"]
 

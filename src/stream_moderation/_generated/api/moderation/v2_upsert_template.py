@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...models.upsert_moderation_template_response import UpsertModerationTemplateResponse
-from ...types import (
+from stream_moderation._types import (
     LazyModel,
     Operation,
     request_model,
     request_value,
 )
+
+from ...models.upsert_moderation_template_response import UpsertModerationTemplateResponse
 
 # The models of arguments, imported when an argument is given (see LazyModel).
 if TYPE_CHECKING:
