@@ -19,6 +19,7 @@ release gets a run of its own.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import re
 import shutil
@@ -59,8 +60,10 @@ def copy_project(dest: Path) -> Path:
 
     shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
     shared, link = ROOT.parent / "shared", dest.parent / "shared"
-    if shared.is_dir() and not link.exists():
-        link.symlink_to(shared, target_is_directory=True)
+    if shared.is_dir():
+        # releases are copied side by side at once: another copy may have made the link
+        with contextlib.suppress(FileExistsError):
+            link.symlink_to(shared, target_is_directory=True)
     return dest
 
 

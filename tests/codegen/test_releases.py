@@ -98,3 +98,17 @@ def test_the_tests_pass_on_it_and_list_what_is_not_emulated(scratch: Path) -> No
         f"{releases.NEW_OPERATION}" in result.stdout
     )
     assert "EmulationGap: required response fields the emulator does not set" in result.stdout
+
+
+def test_releases_copied_at_once_share_one_link_to_the_shared_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies side by side, the second checking for the link before the first made it
+    (as when test-releases copies two releases at once): both succeed."""
+    if not (releases.ROOT.parent / "shared").is_dir():
+        pytest.skip("no shared folder beside the project")
+    monkeypatch.setattr(releases.shutil, "copytree", lambda src, dest, **_: Path(dest).mkdir())
+    releases.copy_project(tmp_path / "first")
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # the race: not there yet
+    releases.copy_project(tmp_path / "second")
+    assert (tmp_path / "shared").resolve() == (releases.ROOT.parent / "shared").resolve()
