@@ -458,8 +458,8 @@ class AsyncStream(_ClientBase):
         """Send one operation's request, retrying as the core says; used by ``moderation``."""
         http = self._http
         call = self._core.start_call(http, operation, url, params, body, options)
-        steps = self._core.attempts(call, asynchronous=True)
         limits = self._rate_limits
+        steps = self._core.attempts(call, asynchronous=True, coordinated=limits is not None)
         key = self._rate_limit_key(operation.name)
         step = next(steps)
         while True:

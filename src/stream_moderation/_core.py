@@ -63,7 +63,7 @@ from ._exceptions import (
     body_excerpt,
     status_error_class,
 )
-from ._options import RequestOptions, TimeoutTypes, check_options
+from ._options import CLIENT_OPTIONS, RequestOptions, TimeoutTypes, check_options
 from ._proxies import is_loopback
 from ._retry import RetryPolicy, server_wait
 from ._types import UNSET, Operation, RateLimitInfo, StreamResponse, Unset, to_wire
@@ -199,6 +199,9 @@ class Wait:
     before the first), then wait for the client's rate-limit coordinator, if it has one."""
 
     seconds: float | None
+
+
+_BEFORE_FIRST = Wait(None)
 
 
 @attrs.define
@@ -455,36 +458,43 @@ class ClientCore:
         options: RequestOptions,
     ) -> Call:
         """Build the request of a call with its per-call options, and start the call."""
-        check_options(options)
+        if options:
+            check_options(options)
+            given = {**CLIENT_OPTIONS, **options}
+        else:
+            given = CLIENT_OPTIONS
         request = self.build_request(
             http,
             operation,
             url,
             params,
             body,
-            timeout=options.get("timeout", UNSET),
-            extra_headers=options.get("extra_headers"),
-            extra_query=options.get("extra_query"),
-            extra_body=options.get("extra_body"),
+            timeout=given["timeout"],
+            extra_headers=given["extra_headers"],
+            extra_query=given["extra_query"],
+            extra_body=given["extra_body"],
         )
         return self.start(
             operation,
             request,
-            max_retries=options.get("max_retries"),
-            deadline=options.get("deadline", UNSET),
-            retry_unsafe=options.get("retry_unsafe"),
+            max_retries=given["max_retries"],
+            deadline=given["deadline"],
+            retry_unsafe=given["retry_unsafe"],
         )
 
     def attempts(
-        self, call: Call, *, asynchronous: bool
+        self, call: Call, *, asynchronous: bool, coordinated: bool = False
     ) -> Generator[Wait | Attempt, Attempted | None, StreamResponse[Any]]:
         """The attempts of one call, as steps for a client to carry out (the way httpx
         drives an ``Auth.auth_flow``): a ``Wait``, then an ``Attempt`` to which the client
         sends what it got, and so on until it returns the response or raises the typed
-        error. Every decision is taken here; the sync and async clients only do the I/O."""
-        wait = Wait(None)
+        error. Every decision is taken here; the sync and async clients only do the I/O.
+        A client with a rate-limit coordinator (``coordinated``) gets a ``Wait`` before
+        every attempt; one without gets only those that sleep."""
+        wait = _BEFORE_FIRST
         while True:
-            yield wait
+            if coordinated or wait.seconds is not None:
+                yield wait
             seconds = self.begin_attempt(call, asynchronous=asynchronous)
             attempted = yield Attempt(seconds)
             assert attempted is not None

@@ -14,9 +14,9 @@ from typing import Any, TypedDict
 
 import httpx
 
-from ._types import Unset
+from ._types import UNSET, Unset
 
-__all__ = ["RequestOptions", "TimeoutTypes", "check_options", "request_options"]
+__all__ = ["CLIENT_OPTIONS", "RequestOptions", "TimeoutTypes", "check_options", "request_options"]
 
 TimeoutTypes = float | httpx.Timeout | None
 
@@ -36,6 +36,18 @@ class RequestOptions(TypedDict, total=False):
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
 
+CLIENT_OPTIONS: Mapping[str, Any] = {
+    "timeout": UNSET,
+    "extra_headers": None,
+    "extra_query": None,
+    "extra_body": None,
+    "max_retries": None,
+    "deadline": UNSET,
+    "retry_unsafe": None,
+}
+"""What each option reads when it is left out: the client's own setting (typed as a
+Mapping: it is shared, never changed)."""
+
 
 def request_options(
     timeout: TimeoutTypes | Unset,
@@ -47,7 +59,18 @@ def request_options(
     retry_unsafe: bool | None,
 ) -> RequestOptions:
     """The options of one call, from a generated method's keyword arguments (in the order
-    the methods declare them; UNSET or None: the client's own setting)."""
+    the methods declare them; UNSET or None: the client's own setting). Empty when every
+    one is the client's own, as in most calls."""
+    if (
+        timeout is UNSET
+        and deadline is UNSET
+        and extra_headers is None
+        and extra_query is None
+        and extra_body is None
+        and max_retries is None
+        and retry_unsafe is None
+    ):
+        return {}
     return {
         "timeout": timeout,
         "extra_headers": extra_headers,

@@ -395,10 +395,20 @@ class UnknownValue:
             return hash((UnknownValue, self.value))
 
 
+_set_unknown_value = UnknownValue.value.__set__  # type: ignore[attr-defined]  # the slot
+
+
+def _unknown_value(value: str) -> UnknownValue:
+    """``UnknownValue(value)`` for a value known to be a str, without the checks."""
+    unknown = object.__new__(UnknownValue)
+    _set_unknown_value(unknown, value)
+    return unknown
+
+
 def read_enum(values: frozenset[str], value: Any) -> Any:
     """Tolerant: a listed value is itself, another string an UnknownValue."""
     if value.__class__ is str:
-        return value if value in values else UnknownValue(value)
+        return value if value in values else _unknown_value(value)
     if isinstance(value, UnknownValue):
         return value
     if isinstance(value, str):

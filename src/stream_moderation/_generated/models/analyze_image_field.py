@@ -171,7 +171,11 @@ class AnalyzeImageField:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = read_enum(_VALUES_AnalyzeImageFieldAction, v)
+                    self.action = (
+                        v
+                        if v.__class__ is str and v in _VALUES_AnalyzeImageFieldAction
+                        else read_enum(_VALUES_AnalyzeImageFieldAction, v)
+                    )
             else:
                 self.action = None
             if "classifications" in d:

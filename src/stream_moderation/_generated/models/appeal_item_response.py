@@ -349,9 +349,10 @@ class AppealItemResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "actions": _p}
+                    if len(self.actions) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "actions": _p}
             else:
                 self.actions = None
             if "ai_text_severity" in d:
@@ -464,9 +465,10 @@ class AppealItemResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "flags": _p}
+                    if len(self.flags) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "flags": _p}
             else:
                 self.flags = None
             if "moderation_action" in d:

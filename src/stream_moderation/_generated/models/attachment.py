@@ -230,9 +230,10 @@ class Attachment:
                     self.actions = [
                         Action.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "actions": _p}
+                    if len(self.actions) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "actions": _p}
             else:
                 self.actions = None
             if "asset_url" in d:
@@ -305,9 +306,10 @@ class Attachment:
                     self.fields = [
                         Field.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "fields": _p}
+                    if len(self.fields) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "fields": _p}
             else:
                 self.fields = None
             if "footer" in d:

@@ -135,9 +135,10 @@ class BulkUpsertActionConfigResponse:
                 for x0 in check_list(v)
                 if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "action_configs": _p}
+            if len(self.action_configs) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "action_configs": _p}
             _f = "duration"
             v = d["duration"]
             self.duration = v if v.__class__ is str else check_str(v)

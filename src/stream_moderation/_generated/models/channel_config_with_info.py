@@ -339,6 +339,8 @@ class ChannelConfigWithInfo:
             self.automod = (
                 read_enum_strict(_VALUES_ChannelConfigWithInfoAutomod, v)
                 if strict
+                else v
+                if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoAutomod
                 else read_enum(_VALUES_ChannelConfigWithInfoAutomod, v)
             )
             _f = "automod_behavior"
@@ -346,6 +348,8 @@ class ChannelConfigWithInfo:
             self.automod_behavior = (
                 read_enum_strict(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
                 if strict
+                else v
+                if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoAutomodBehavior
                 else read_enum(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
             )
             _f = "commands[]"
@@ -353,9 +357,10 @@ class ChannelConfigWithInfo:
             self.commands = [
                 Command.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "commands": _p}
+            if len(self.commands) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "commands": _p}
             _f = "connect_events"
             v = d["connect_events"]
             self.connect_events = v if v.__class__ is bool else check_bool(v)
@@ -489,6 +494,9 @@ class ChannelConfigWithInfo:
                     self.blocklist_behavior = (
                         read_enum_strict(_VALUES_ChannelConfigWithInfoBlocklistBehavior, v)
                         if strict
+                        else v
+                        if v.__class__ is str
+                        and v in _VALUES_ChannelConfigWithInfoBlocklistBehavior
                         else read_enum(_VALUES_ChannelConfigWithInfoBlocklistBehavior, v)
                     )
             else:
@@ -575,6 +583,8 @@ class ChannelConfigWithInfo:
                     self.push_level = (
                         read_enum_strict(_VALUES_ChannelConfigWithInfoPushLevel, v)
                         if strict
+                        else v
+                        if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoPushLevel
                         else read_enum(_VALUES_ChannelConfigWithInfoPushLevel, v)
                     )
             else:

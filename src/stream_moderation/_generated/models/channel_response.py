@@ -597,9 +597,10 @@ class ChannelResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "members": _p}
+                    if len(self.members) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "members": _p}
             else:
                 self.members = None
             if "message_count" in d:
@@ -649,6 +650,8 @@ class ChannelResponse:
                         (
                             read_enum_strict(_VALUES_ChannelOwnCapability, x0)
                             if strict
+                            else x0
+                            if x0.__class__ is str and x0 in _VALUES_ChannelOwnCapability
                             else read_enum(_VALUES_ChannelOwnCapability, x0)
                         )
                         for x0 in check_list(v)

@@ -193,9 +193,10 @@ class ChatDraftPayloadResponse:
                     self.attachments = [
                         Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "attachments": _p}
+                    if len(self.attachments) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "attachments": _p}
             else:
                 self.attachments = None
             if "html" in d:

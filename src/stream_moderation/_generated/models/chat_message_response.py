@@ -539,9 +539,10 @@ class ChatMessageResponse:
             self.attachments = [
                 Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "attachments": _p}
+            if len(self.attachments) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "attachments": _p}
             _f = "cid"
             v = d["cid"]
             self.cid = v if v.__class__ is str else check_str(v)
@@ -779,9 +780,10 @@ class ChatMessageResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "mentioned_groups": _p}
+                    if len(self.mentioned_groups) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "mentioned_groups": _p}
             else:
                 self.mentioned_groups = None
             if "mentioned_roles" in d:
@@ -940,9 +942,10 @@ class ChatMessageResponse:
                         for k0, x0 in check_dict(v).items()
                         if x0 is not None
                     }
-                    _p = null_positions(v, "map")
-                    if _p is not None:
-                        _d = {**(_d or {}), "reaction_groups": _p}
+                    if len(self.reaction_groups) != len(v):
+                        _p = null_positions(v, "map")
+                        if _p is not None:
+                            _d = {**(_d or {}), "reaction_groups": _p}
             else:
                 self.reaction_groups = None
             if "reminder" in d:

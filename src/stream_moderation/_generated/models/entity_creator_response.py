@@ -482,9 +482,10 @@ class EntityCreatorResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "devices": _p}
+                    if len(self.devices) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "devices": _p}
             else:
                 self.devices = None
             if "image" in d:

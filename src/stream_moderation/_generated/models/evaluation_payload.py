@@ -150,6 +150,8 @@ class EvaluationPayload:
             self.type = (
                 read_enum_strict(_VALUES_EvaluationPayloadType, v)
                 if strict
+                else v
+                if v.__class__ is str and v in _VALUES_EvaluationPayloadType
                 else read_enum(_VALUES_EvaluationPayloadType, v)
             )
             if "matches" in d:
@@ -162,9 +164,10 @@ class EvaluationPayload:
                     self.matches = [
                         MatchPayload.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "matches": _p}
+                    if len(self.matches) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "matches": _p}
             else:
                 self.matches = None
             if "phrase_list_ids" in d:

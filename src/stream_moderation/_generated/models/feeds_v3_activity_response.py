@@ -537,9 +537,10 @@ class FeedsV3ActivityResponse:
             self.attachments = [
                 Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "attachments": _p}
+            if len(self.attachments) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "attachments": _p}
             _f = "bookmark_count"
             v = d["bookmark_count"]
             self.bookmark_count = v if v.__class__ is int else check_int(v)

@@ -152,9 +152,10 @@ class MuteResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "mutes": _p}
+                    if len(self.mutes) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "mutes": _p}
             else:
                 self.mutes = None
             if "non_existing_users" in d:

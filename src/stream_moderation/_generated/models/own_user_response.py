@@ -353,9 +353,10 @@ class OwnUserResponse:
             self.channel_mutes = [
                 ChannelMute.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "channel_mutes": _p}
+            if len(self.channel_mutes) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "channel_mutes": _p}
             _f = "created_at"
             v = d["created_at"]
             self._created_at = (
@@ -373,9 +374,10 @@ class OwnUserResponse:
             self.devices = [
                 DeviceResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "devices": _p}
+            if len(self.devices) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "devices": _p}
             _f = "id"
             v = d["id"]
             self.id = v if v.__class__ is str else check_str(v)
@@ -390,9 +392,10 @@ class OwnUserResponse:
             self.mutes = [
                 UserMuteResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "mutes": _p}
+            if len(self.mutes) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "mutes": _p}
             _f = "online"
             v = d["online"]
             self.online = v if v.__class__ is bool else check_bool(v)

@@ -153,9 +153,10 @@ class PolicyTestRunResponse:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "results": _p}
+                    if len(self.results) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "results": _p}
             else:
                 self.results = None
             if "run" in d:

@@ -302,9 +302,10 @@ class PollResponseData:
             self.latest_answers = [
                 PollVoteResponseData.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "latest_answers": _p}
+            if len(self.latest_answers) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "latest_answers": _p}
             _f = "latest_votes_by_option{}"
             v = d["latest_votes_by_option"]
             self.latest_votes_by_option = {
@@ -329,17 +330,19 @@ class PollResponseData:
                 for x0 in check_list(v)
                 if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "options": _p}
+            if len(self.options) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "options": _p}
             _f = "own_votes[]"
             v = d["own_votes"]
             self.own_votes = [
                 PollVoteResponseData.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "own_votes": _p}
+            if len(self.own_votes) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "own_votes": _p}
             _f = "updated_at"
             v = d["updated_at"]
             self._updated_at = (

@@ -139,9 +139,10 @@ class QueryModerationLogsResponse:
             self.logs = [
                 ActionLogResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "logs": _p}
+            if len(self.logs) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "logs": _p}
             if "next" in d:
                 _f = "next"
                 v = d["next"]

@@ -211,9 +211,10 @@ class QueryModerationRulesRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "sort": _p}
+                    if len(self.sort) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "sort": _p}
             else:
                 self.sort = None
             if "user" in d:

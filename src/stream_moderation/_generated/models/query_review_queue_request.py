@@ -278,9 +278,10 @@ class QueryReviewQueueRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "sort": _p}
+                    if len(self.sort) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "sort": _p}
             else:
                 self.sort = None
             if "stats_only" in d:

@@ -229,9 +229,10 @@ class ReviewQueueItemNewEvent:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "flags": _p}
+                    if len(self.flags) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "flags": _p}
             else:
                 self.flags = None
             if "received_at" in d:

@@ -505,9 +505,10 @@ class ReviewQueueItemResponse:
             self.actions = [
                 ActionLogResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "actions": _p}
+            if len(self.actions) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "actions": _p}
             _f = "ai_text_severity"
             v = d["ai_text_severity"]
             self.ai_text_severity = v if v.__class__ is str else check_str(v)
@@ -516,9 +517,10 @@ class ReviewQueueItemResponse:
             self.bans = [
                 BanInfoResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "bans": _p}
+            if len(self.bans) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "bans": _p}
             _f = "created_at"
             v = d["created_at"]
             self._created_at = (
@@ -544,9 +546,10 @@ class ReviewQueueItemResponse:
                 for x0 in check_list(v)
                 if x0 is not None
             ]
-            _p = null_positions(v, "list")
-            if _p is not None:
-                _d = {**(_d or {}), "flags": _p}
+            if len(self.flags) != len(v):
+                _p = null_positions(v, "list")
+                if _p is not None:
+                    _d = {**(_d or {}), "flags": _p}
             _f = "flags_count"
             v = d["flags_count"]
             self.flags_count = v if v.__class__ is int else check_int(v)
@@ -576,7 +579,11 @@ class ReviewQueueItemResponse:
             self.severity = v if v.__class__ is int else check_int(v)
             _f = "status"
             v = d["status"]
-            self.status = read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
+            self.status = (
+                v
+                if v.__class__ is str and v in _VALUES_ReviewQueueItemResponseStatus
+                else read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
+            )
             _f = "updated_at"
             v = d["updated_at"]
             self._updated_at = (

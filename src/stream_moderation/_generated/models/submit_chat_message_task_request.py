@@ -196,9 +196,10 @@ class SubmitChatMessageTaskRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "evaluations": _p}
+                    if len(self.evaluations) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "evaluations": _p}
             else:
                 self.evaluations = None
             if "extra" in d:

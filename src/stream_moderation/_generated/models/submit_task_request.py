@@ -144,6 +144,8 @@ class SubmitTaskRequest:
             self.content_type = (
                 read_enum_strict(_VALUES_SubmitTaskRequestContentType, v)
                 if strict
+                else v
+                if v.__class__ is str and v in _VALUES_SubmitTaskRequestContentType
                 else read_enum(_VALUES_SubmitTaskRequestContentType, v)
             )
             _f = "payload"
@@ -161,9 +163,10 @@ class SubmitTaskRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "evaluations": _p}
+                    if len(self.evaluations) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "evaluations": _p}
             else:
                 self.evaluations = None
             if "extra" in d:

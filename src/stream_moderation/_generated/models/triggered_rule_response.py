@@ -182,7 +182,11 @@ class TriggeredRuleResponse:
                     self.type = None
                     _n += ("type",)
                 else:
-                    self.type = read_enum(_VALUES_TriggeredRuleResponseType, v)
+                    self.type = (
+                        v
+                        if v.__class__ is str and v in _VALUES_TriggeredRuleResponseType
+                        else read_enum(_VALUES_TriggeredRuleResponseType, v)
+                    )
             else:
                 self.type = None
             if "violation_number" in d:

@@ -187,9 +187,10 @@ class UpdateTaskRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "evaluations": _p}
+                    if len(self.evaluations) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "evaluations": _p}
             else:
                 self.evaluations = None
             if "reviewed_at" in d:
@@ -230,9 +231,10 @@ class UpdateTaskRequest:
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
-                    _p = null_positions(v, "list")
-                    if _p is not None:
-                        _d = {**(_d or {}), "triggers": _p}
+                    if len(self.triggers) != len(v):
+                        _p = null_positions(v, "list")
+                        if _p is not None:
+                            _d = {**(_d or {}), "triggers": _p}
             else:
                 self.triggers = None
         except ParseError as exc:
