@@ -458,6 +458,7 @@ class ClientCore:
         options: RequestOptions,
     ) -> Call:
         """Build the request of a call with its per-call options, and start the call."""
+        given: Mapping[str, Any]
         if options:
             check_options(options)
             given = {**CLIENT_OPTIONS, **options}

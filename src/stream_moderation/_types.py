@@ -395,7 +395,7 @@ class UnknownValue:
             return hash((UnknownValue, self.value))
 
 
-_set_unknown_value = UnknownValue.value.__set__  # type: ignore[attr-defined]  # the slot
+_set_unknown_value = UnknownValue.__dict__["value"].__set__  # the slot's descriptor
 
 
 def _unknown_value(value: str) -> UnknownValue:

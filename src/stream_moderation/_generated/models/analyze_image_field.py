@@ -171,11 +171,7 @@ class AnalyzeImageField:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = (
-                        v
-                        if v.__class__ is str and v in _VALUES_AnalyzeImageFieldAction
-                        else read_enum(_VALUES_AnalyzeImageFieldAction, v)
-                    )
+                    self.action = read_enum(_VALUES_AnalyzeImageFieldAction, v)
             else:
                 self.action = None
             if "classifications" in d:

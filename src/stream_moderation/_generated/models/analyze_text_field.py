@@ -156,11 +156,7 @@ class AnalyzeTextField:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = (
-                        v
-                        if v.__class__ is str and v in _VALUES_AnalyzeTextFieldAction
-                        else read_enum(_VALUES_AnalyzeTextFieldAction, v)
-                    )
+                    self.action = read_enum(_VALUES_AnalyzeTextFieldAction, v)
             else:
                 self.action = None
             if "classifications" in d:
@@ -212,11 +208,7 @@ class AnalyzeTextField:
                     self.severity = None
                     _n += ("severity",)
                 else:
-                    self.severity = (
-                        v
-                        if v.__class__ is str and v in _VALUES_AnalyzeTextFieldSeverity
-                        else read_enum(_VALUES_AnalyzeTextFieldSeverity, v)
-                    )
+                    self.severity = read_enum(_VALUES_AnalyzeTextFieldSeverity, v)
             else:
                 self.severity = None
         except ParseError as exc:

@@ -119,8 +119,6 @@ class AutomodRule:
             self.action = (
                 read_enum_strict(_VALUES_AutomodRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_AutomodRuleAction
                 else read_enum(_VALUES_AutomodRuleAction, v)
             )
             _f = "label"

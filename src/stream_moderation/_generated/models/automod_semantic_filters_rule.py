@@ -117,8 +117,6 @@ class AutomodSemanticFiltersRule:
             self.action = (
                 read_enum_strict(_VALUES_AutomodSemanticFiltersRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_AutomodSemanticFiltersRuleAction
                 else read_enum(_VALUES_AutomodSemanticFiltersRuleAction, v)
             )
             _f = "name"

@@ -120,8 +120,6 @@ class AWSRekognitionRule:
             self.action = (
                 read_enum_strict(_VALUES_AWSRekognitionRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_AWSRekognitionRuleAction
                 else read_enum(_VALUES_AWSRekognitionRuleAction, v)
             )
             _f = "label"

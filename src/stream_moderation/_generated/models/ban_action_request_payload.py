@@ -185,8 +185,6 @@ class BanActionRequestPayload:
                     self.delete_messages = (
                         read_enum_strict(_VALUES_BanActionRequestPayloadDeleteMessages, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_BanActionRequestPayloadDeleteMessages
                         else read_enum(_VALUES_BanActionRequestPayloadDeleteMessages, v)
                     )
             else:

@@ -129,8 +129,6 @@ class BanOptions:
                     self.delete_messages = (
                         read_enum_strict(_VALUES_BanOptionsDeleteMessages, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_BanOptionsDeleteMessages
                         else read_enum(_VALUES_BanOptionsDeleteMessages, v)
                     )
             else:

@@ -201,8 +201,6 @@ class BanRequest:
                     self.delete_messages = (
                         read_enum_strict(_VALUES_BanRequestDeleteMessages, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_BanRequestDeleteMessages
                         else read_enum(_VALUES_BanRequestDeleteMessages, v)
                     )
             else:

@@ -112,8 +112,6 @@ class BlockListOptions:
             self.behavior = (
                 read_enum_strict(_VALUES_BlockListOptionsBehavior, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_BlockListOptionsBehavior
                 else read_enum(_VALUES_BlockListOptionsBehavior, v)
             )
             _f = "blocklist"

@@ -115,8 +115,6 @@ class BlockListRule:
             self.action = (
                 read_enum_strict(_VALUES_BlockListRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_BlockListRuleAction
                 else read_enum(_VALUES_BlockListRuleAction, v)
             )
             if "name" in d:

@@ -152,8 +152,6 @@ class BodyguardRule:
                     self.action = (
                         read_enum_strict(_VALUES_BodyguardRuleAction, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_BodyguardRuleAction
                         else read_enum(_VALUES_BodyguardRuleAction, v)
                     )
             else:

@@ -118,8 +118,6 @@ class BodyguardSeverityRule:
             self.action = (
                 read_enum_strict(_VALUES_BodyguardSeverityRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_BodyguardSeverityRuleAction
                 else read_enum(_VALUES_BodyguardSeverityRuleAction, v)
             )
             _f = "severity"
@@ -127,8 +125,6 @@ class BodyguardSeverityRule:
             self.severity = (
                 read_enum_strict(_VALUES_BodyguardSeverityRuleSeverity, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_BodyguardSeverityRuleSeverity
                 else read_enum(_VALUES_BodyguardSeverityRuleSeverity, v)
             )
         except ParseError as exc:

@@ -219,8 +219,6 @@ class BulkActionAppealsRequest:
             self.action_type = (
                 read_enum_strict(_VALUES_BulkActionAppealsRequestActionType, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_BulkActionAppealsRequestActionType
                 else read_enum(_VALUES_BulkActionAppealsRequestActionType, v)
             )
             _f = "appeal_ids[]"

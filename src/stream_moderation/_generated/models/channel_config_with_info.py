@@ -339,8 +339,6 @@ class ChannelConfigWithInfo:
             self.automod = (
                 read_enum_strict(_VALUES_ChannelConfigWithInfoAutomod, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoAutomod
                 else read_enum(_VALUES_ChannelConfigWithInfoAutomod, v)
             )
             _f = "automod_behavior"
@@ -348,8 +346,6 @@ class ChannelConfigWithInfo:
             self.automod_behavior = (
                 read_enum_strict(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoAutomodBehavior
                 else read_enum(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
             )
             _f = "commands[]"
@@ -494,9 +490,6 @@ class ChannelConfigWithInfo:
                     self.blocklist_behavior = (
                         read_enum_strict(_VALUES_ChannelConfigWithInfoBlocklistBehavior, v)
                         if strict
-                        else v
-                        if v.__class__ is str
-                        and v in _VALUES_ChannelConfigWithInfoBlocklistBehavior
                         else read_enum(_VALUES_ChannelConfigWithInfoBlocklistBehavior, v)
                     )
             else:
@@ -583,8 +576,6 @@ class ChannelConfigWithInfo:
                     self.push_level = (
                         read_enum_strict(_VALUES_ChannelConfigWithInfoPushLevel, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_ChannelConfigWithInfoPushLevel
                         else read_enum(_VALUES_ChannelConfigWithInfoPushLevel, v)
                     )
             else:

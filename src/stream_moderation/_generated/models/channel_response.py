@@ -650,8 +650,6 @@ class ChannelResponse:
                         (
                             read_enum_strict(_VALUES_ChannelOwnCapability, x0)
                             if strict
-                            else x0
-                            if x0.__class__ is str and x0 in _VALUES_ChannelOwnCapability
                             else read_enum(_VALUES_ChannelOwnCapability, x0)
                         )
                         for x0 in check_list(v)

@@ -285,11 +285,7 @@ class ChatMessageTaskResponse:
             self.message_id = v if v.__class__ is str else check_str(v)
             _f = "status"
             v = d["status"]
-            self.status = (
-                v
-                if v.__class__ is str and v in _VALUES_ChatMessageTaskResponseStatus
-                else read_enum(_VALUES_ChatMessageTaskResponseStatus, v)
-            )
+            self.status = read_enum(_VALUES_ChatMessageTaskResponseStatus, v)
             _f = "text"
             v = d["text"]
             self.text = v if v.__class__ is str else check_str(v)

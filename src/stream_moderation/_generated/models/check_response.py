@@ -181,18 +181,10 @@ class CheckResponse:
             self.duration = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
             v = d["recommended_action"]
-            self.recommended_action = (
-                v
-                if v.__class__ is str and v in _VALUES_CheckResponseRecommendedAction
-                else read_enum(_VALUES_CheckResponseRecommendedAction, v)
-            )
+            self.recommended_action = read_enum(_VALUES_CheckResponseRecommendedAction, v)
             _f = "status"
             v = d["status"]
-            self.status = (
-                v
-                if v.__class__ is str and v in _VALUES_CheckResponseStatus
-                else read_enum(_VALUES_CheckResponseStatus, v)
-            )
+            self.status = read_enum(_VALUES_CheckResponseStatus, v)
             if "item" in d:
                 _f = "item"
                 v = d["item"]

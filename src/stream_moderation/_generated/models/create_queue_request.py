@@ -152,8 +152,6 @@ class CreateQueueRequest:
             self.type = (
                 read_enum_strict(_VALUES_CreateQueueRequestType, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_CreateQueueRequestType
                 else read_enum(_VALUES_CreateQueueRequestType, v)
             )
             if "description" in d:

@@ -140,9 +140,6 @@ class DeleteUserMessagesRequestPayload:
             self.delete_messages = (
                 read_enum_strict(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
                 if strict
-                else v
-                if v.__class__ is str
-                and v in _VALUES_DeleteUserMessagesRequestPayloadDeleteMessages
                 else read_enum(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
             )
             if "channel_cid" in d:

@@ -150,8 +150,6 @@ class EvaluationPayload:
             self.type = (
                 read_enum_strict(_VALUES_EvaluationPayloadType, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_EvaluationPayloadType
                 else read_enum(_VALUES_EvaluationPayloadType, v)
             )
             if "matches" in d:

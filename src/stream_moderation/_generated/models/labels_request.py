@@ -181,8 +181,6 @@ class LabelsRequest:
                     self.content_type = (
                         read_enum_strict(_VALUES_LabelsRequestContentType, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_LabelsRequestContentType
                         else read_enum(_VALUES_LabelsRequestContentType, v)
                     )
             else:

@@ -142,8 +142,6 @@ class LLMRule:
                     self.action = (
                         read_enum_strict(_VALUES_LLMRuleAction, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_LLMRuleAction
                         else read_enum(_VALUES_LLMRuleAction, v)
                     )
             else:

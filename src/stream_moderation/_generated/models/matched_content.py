@@ -209,11 +209,7 @@ class MatchedContent:
             )
             _f = "type"
             v = d["type"]
-            self.type = (
-                v
-                if v.__class__ is str and v in _VALUES_MatchedContentType
-                else read_enum(_VALUES_MatchedContentType, v)
-            )
+            self.type = read_enum(_VALUES_MatchedContentType, v)
             if "classifications" in d:
                 _f = "classifications[]"
                 v = d["classifications"]
@@ -255,11 +251,7 @@ class MatchedContent:
                     self.severity = None
                     _n += ("severity",)
                 else:
-                    self.severity = (
-                        v
-                        if v.__class__ is str and v in _VALUES_MatchedContentSeverity
-                        else read_enum(_VALUES_MatchedContentSeverity, v)
-                    )
+                    self.severity = read_enum(_VALUES_MatchedContentSeverity, v)
             else:
                 self.severity = None
             if "text" in d:

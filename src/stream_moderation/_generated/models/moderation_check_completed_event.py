@@ -187,11 +187,8 @@ class ModerationCheckCompletedEvent:
             self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
             v = d["recommended_action"]
-            self.recommended_action = (
-                v
-                if v.__class__ is str
-                and v in _VALUES_ModerationCheckCompletedEventRecommendedAction
-                else read_enum(_VALUES_ModerationCheckCompletedEventRecommendedAction, v)
+            self.recommended_action = read_enum(
+                _VALUES_ModerationCheckCompletedEventRecommendedAction, v
             )
             _f = "review_queue_item_id"
             v = d["review_queue_item_id"]

@@ -112,8 +112,6 @@ class OCRRule:
             self.action = (
                 read_enum_strict(_VALUES_OCRRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_OCRRuleAction
                 else read_enum(_VALUES_OCRRuleAction, v)
             )
             _f = "label"

@@ -579,11 +579,7 @@ class ReviewQueueItemResponse:
             self.severity = v if v.__class__ is int else check_int(v)
             _f = "status"
             v = d["status"]
-            self.status = (
-                v
-                if v.__class__ is str and v in _VALUES_ReviewQueueItemResponseStatus
-                else read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
-            )
+            self.status = read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
             _f = "updated_at"
             v = d["updated_at"]
             self._updated_at = (

@@ -238,8 +238,6 @@ class RuleBuilderAction:
                     self.type = (
                         read_enum_strict(_VALUES_RuleBuilderActionType, v)
                         if strict
-                        else v
-                        if v.__class__ is str and v in _VALUES_RuleBuilderActionType
                         else read_enum(_VALUES_RuleBuilderActionType, v)
                     )
             else:

@@ -444,8 +444,6 @@ class SubmitActionRequest:
             self.action_type = (
                 read_enum_strict(_VALUES_SubmitActionRequestActionType, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_SubmitActionRequestActionType
                 else read_enum(_VALUES_SubmitActionRequestActionType, v)
             )
             if "appeal_id" in d:

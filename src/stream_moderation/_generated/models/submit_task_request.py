@@ -144,8 +144,6 @@ class SubmitTaskRequest:
             self.content_type = (
                 read_enum_strict(_VALUES_SubmitTaskRequestContentType, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_SubmitTaskRequestContentType
                 else read_enum(_VALUES_SubmitTaskRequestContentType, v)
             )
             _f = "payload"

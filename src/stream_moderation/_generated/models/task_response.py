@@ -248,11 +248,7 @@ class TaskResponse:
             self.id = v if v.__class__ is str else check_str(v)
             _f = "status"
             v = d["status"]
-            self.status = (
-                v
-                if v.__class__ is str and v in _VALUES_TaskResponseStatus
-                else read_enum(_VALUES_TaskResponseStatus, v)
-            )
+            self.status = read_enum(_VALUES_TaskResponseStatus, v)
             _f = "updated_at"
             v = d["updated_at"]
             self._updated_at = (

@@ -182,11 +182,7 @@ class TriggeredRuleResponse:
                     self.type = None
                     _n += ("type",)
                 else:
-                    self.type = (
-                        v
-                        if v.__class__ is str and v in _VALUES_TriggeredRuleResponseType
-                        else read_enum(_VALUES_TriggeredRuleResponseType, v)
-                    )
+                    self.type = read_enum(_VALUES_TriggeredRuleResponseType, v)
             else:
                 self.type = None
             if "violation_number" in d:

@@ -122,8 +122,6 @@ class UpsertSetupSessionRequest:
             self.current_step = (
                 read_enum_strict(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_UpsertSetupSessionRequestCurrentStep
                 else read_enum(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
             )
             _f = "status"
@@ -131,8 +129,6 @@ class UpsertSetupSessionRequest:
             self.status = (
                 read_enum_strict(_VALUES_UpsertSetupSessionRequestStatus, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_UpsertSetupSessionRequestStatus
                 else read_enum(_VALUES_UpsertSetupSessionRequestStatus, v)
             )
             if "setup_data" in d:

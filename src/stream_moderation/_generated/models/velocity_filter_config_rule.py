@@ -163,8 +163,6 @@ class VelocityFilterConfigRule:
             self.action = (
                 read_enum_strict(_VALUES_VelocityFilterConfigRuleAction, v)
                 if strict
-                else v
-                if v.__class__ is str and v in _VALUES_VelocityFilterConfigRuleAction
                 else read_enum(_VALUES_VelocityFilterConfigRuleAction, v)
             )
             if "ban_duration" in d:
@@ -187,9 +185,6 @@ class VelocityFilterConfigRule:
                     self.cascading_action = (
                         read_enum_strict(_VALUES_VelocityFilterConfigRuleCascadingAction, v)
                         if strict
-                        else v
-                        if v.__class__ is str
-                        and v in _VALUES_VelocityFilterConfigRuleCascadingAction
                         else read_enum(_VALUES_VelocityFilterConfigRuleCascadingAction, v)
                     )
             else:
