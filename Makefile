@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPEC_VERSION ?=
-EXTRAS ?= dev,docs,testing,rich,aiohttp,orjson,redis
+EXTRAS ?= dev,docs,testing,rich,aiohttp,orjson,redis,sniffio
 # `make bench` runs in a virtualenv of its own: the SDK with every optional speedup, plus
 # getstream 7.0.0 to compare with (kept out of .venv so the tests never see it).
 BENCH_VENV := .venv-bench
