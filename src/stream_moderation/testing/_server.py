@@ -19,7 +19,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._faults import CLOSE_CONNECTION
 
-__all__ = ["ClosableH11Protocol", "run", "serve_in_thread"]
+__all__ = ["KEEP_ALIVE_SECONDS", "ClosableH11Protocol", "run", "serve_in_thread"]
+
+KEEP_ALIVE_SECONDS = 60
+"""How long an idle connection stays open. Clients must give up on it first (httpx's pools
+after 5 s): with uvicorn's default, also 5 s, the server closed connections that clients
+were reusing, and a request sent on one failed as if its answer had been lost."""
 
 
 class ClosableH11Protocol(H11Protocol):
@@ -48,6 +53,7 @@ def _config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Confi
         lifespan="off",
         access_log=False,
         http=ClosableH11Protocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
