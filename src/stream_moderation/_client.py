@@ -139,6 +139,7 @@ class _ClientBase:
         deadline: float | None,
         retry_unsafe: bool,
         max_response_bytes: int,
+        strict_response_validation: bool,
         default_headers: Mapping[str, str] | None,
         allow_insecure_http: bool,
         proxy: str | httpx.URL | None,
@@ -157,6 +158,7 @@ class _ClientBase:
             deadline=deadline,
             retry_unsafe=retry_unsafe,
             max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
         )
         if http_client is not None and transport is not None:
             raise ArgumentValueError("pass either http_client or transport, not both")
@@ -212,6 +214,12 @@ class _ClientBase:
         return self._core.max_response_bytes
 
     @property
+    def strict_response_validation(self) -> bool:
+        """Whether a response lacking a field the spec requires raises
+        APIResponseValidationError (off by default: the field reads None, with a warning)."""
+        return self._core.strict_response_validation
+
+    @property
     def rate_limits(self) -> RateLimitCoordinator | None:
         """The rate-limit coordinator every call waits for (None: each call on its own)."""
         return self._rate_limits
@@ -253,10 +261,15 @@ class _ClientBase:
         ``max_age``, refuse one created further from now: see ``verify_and_parse``).
 
         The signature is required: a call without one raises InvalidSignatureError (to parse
-        a payload you already trust, use ``stream_moderation.webhooks.parse_event``).
+        a payload you already trust, use ``stream_moderation.webhooks.parse_event``). An
+        event lacking a field the spec requires raises InvalidEventError when the client
+        has ``strict_response_validation``, and reads the field as None otherwise.
         """
         secret = self._core.credentials.secret
-        return webhooks.verify_and_parse(body, signature, secret, max_age=max_age)
+        strict = self._core.strict_response_validation
+        return webhooks.verify_and_parse(
+            body, signature, secret, max_age=max_age, strict_validation=strict
+        )
 
     def _options_core(
         self,
@@ -267,6 +280,7 @@ class _ClientBase:
         deadline: float | Unset | None = UNSET,
         retry_unsafe: bool | None = None,
         max_response_bytes: int | None = None,
+        strict_response_validation: bool | None = None,
     ) -> ClientCore:
         core = self._core
         headers = dict(core.default_headers.items())
@@ -283,6 +297,11 @@ class _ClientBase:
             max_response_bytes=(
                 core.max_response_bytes if max_response_bytes is None else max_response_bytes
             ),
+            strict_response_validation=(
+                core.strict_response_validation
+                if strict_response_validation is None
+                else strict_response_validation
+            ),
         )
 
     def _clone(
@@ -294,6 +313,7 @@ class _ClientBase:
         deadline: float | Unset | None = UNSET,
         retry_unsafe: bool | None = None,
         max_response_bytes: int | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Self:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -305,6 +325,7 @@ class _ClientBase:
             deadline,
             retry_unsafe,
             max_response_bytes,
+            strict_response_validation,
         )
         clone._owns_http = False
         clone._bind_resources()
@@ -318,6 +339,7 @@ class _ClientBase:
         deadline: float | Unset | None = UNSET,
         retry_unsafe: bool | None = None,
         max_response_bytes: int | None = None,
+        strict_response_validation: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> Self:
         """A client with other defaults, sharing this one's connection pool and credentials."""
@@ -328,6 +350,7 @@ class _ClientBase:
             deadline=deadline,
             retry_unsafe=retry_unsafe,
             max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
         )
 
     def _bind_resources(self) -> None:
@@ -400,6 +423,7 @@ class AsyncStream(_ClientBase):
         deadline: float | None = DEFAULT_DEADLINE,
         retry_unsafe: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -417,6 +441,7 @@ class AsyncStream(_ClientBase):
             deadline=deadline,
             retry_unsafe=retry_unsafe,
             max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
             proxy=proxy,
@@ -571,6 +596,7 @@ class Stream(_ClientBase):
         deadline: float | None = DEFAULT_DEADLINE,
         retry_unsafe: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -587,6 +613,7 @@ class Stream(_ClientBase):
             deadline=deadline,
             retry_unsafe=retry_unsafe,
             max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
             proxy=proxy,

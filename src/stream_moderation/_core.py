@@ -287,6 +287,9 @@ class Call:
     """``time.monotonic()`` at which the attempt in progress must end."""
     attempt_binding: str = "timeout"
     """Which limit ends the attempt in progress: ``timeout`` or ``deadline``."""
+    complete: bool = False
+    """Whether a response lacking a field the spec requires is an error
+    (``strict_response_validation``) rather than read with the field None."""
     progress: Progress = attrs.field(factory=Progress)
 
     @property
@@ -314,6 +317,7 @@ class ClientCore:
         deadline: float | None = DEFAULT_DEADLINE,
         retry_unsafe: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
     ) -> None:
         self.credentials = credentials
         self.base_url = base_url
@@ -323,6 +327,9 @@ class ClientCore:
         if not isinstance(retry_unsafe, bool):
             raise ArgumentTypeError("retry_unsafe must be True or False")
         self.retry_unsafe = retry_unsafe
+        if not isinstance(strict_response_validation, bool):
+            raise ArgumentTypeError("strict_response_validation must be True or False")
+        self.strict_response_validation = strict_response_validation
         if (
             not isinstance(max_response_bytes, int)
             or isinstance(max_response_bytes, bool)
@@ -434,6 +441,7 @@ class ClientCore:
         max_retries: int | None,
         deadline: float | Unset | None,
         retry_unsafe: bool | None,
+        strict_response_validation: bool | None = None,
     ) -> Call:
         """The state of a call about to make its first attempt."""
         timeout = httpx.Timeout(**request.extensions.get("timeout", {}))
@@ -446,6 +454,11 @@ class ClientCore:
             attempt_limit=attempt_seconds(timeout),
             deadline=self.deadline if deadline is UNSET else _deadline(deadline),
             started=time.monotonic(),
+            complete=(
+                self.strict_response_validation
+                if strict_response_validation is None
+                else bool(strict_response_validation)
+            ),
         )
 
     def start_call(
@@ -481,6 +494,7 @@ class ClientCore:
             max_retries=given["max_retries"],
             deadline=given["deadline"],
             retry_unsafe=given["retry_unsafe"],
+            strict_response_validation=given["strict_response_validation"],
         )
 
     def attempts(
@@ -745,7 +759,7 @@ class ClientCore:
                     raise ParseError(operation.name, "expected a JSON object")
                 data: Any = payload
             else:
-                data = operation.response_type.from_dict(payload)
+                data = operation.response_type.from_dict(payload, False, call.complete)
         # JSONDecodeError and ParseError are ValueErrors; json.loads raises RecursionError
         # for JSON nested deeper than the interpreter's recursion limit
         except (ValueError, TypeError, RecursionError) as exc:

@@ -32,6 +32,7 @@ class RequestOptions(TypedDict, total=False):
     max_retries: int | None
     deadline: float | Unset | None
     retry_unsafe: bool | None
+    strict_response_validation: bool | None
 
 
 _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
@@ -44,6 +45,7 @@ CLIENT_OPTIONS: Mapping[str, Any] = {
     "max_retries": None,
     "deadline": UNSET,
     "retry_unsafe": None,
+    "strict_response_validation": None,
 }
 """What each option reads when it is left out: the client's own setting (typed as a
 Mapping: it is shared, never changed)."""
@@ -57,6 +59,7 @@ def request_options(
     max_retries: int | None,
     deadline: float | Unset | None,
     retry_unsafe: bool | None,
+    strict_response_validation: bool | None,
 ) -> RequestOptions:
     """The options of one call, from a generated method's keyword arguments (in the order
     the methods declare them; UNSET or None: the client's own setting). Empty when every
@@ -69,6 +72,7 @@ def request_options(
         and extra_body is None
         and max_retries is None
         and retry_unsafe is None
+        and strict_response_validation is None
     ):
         return {}
     return {
@@ -79,6 +83,7 @@ def request_options(
         "max_retries": max_retries,
         "deadline": deadline,
         "retry_unsafe": retry_unsafe,
+        "strict_response_validation": strict_response_validation,
     }
 
 

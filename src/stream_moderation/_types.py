@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import logging
 import re
 import sys
 import typing
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logging.getLogger("stream_moderation")
 
 
 class Unset:
@@ -332,7 +334,12 @@ def checked_timestamp_wire(value: Any) -> int | float | str:
 
 
 def read_timestamp(value: Any, where: str) -> Timestamp:
-    """The Timestamp of a stored wire value; a value that does not parse is a ParseError."""
+    """The Timestamp of a stored wire value; a value that does not parse is a ParseError.
+
+    A required timestamp that the response lacked (read leniently: see missing_fields) is
+    None, as its other fields are."""
+    if value is None:
+        return None  # type: ignore[return-value]  # the lenient exception to the type
     try:
         return wire_to_timestamp(value)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -496,6 +503,58 @@ def count_nulls(positions: Any) -> int:
     if isinstance(positions, tuple):
         return len(positions)
     return sum(1 if inner is None else count_nulls(inner) for inner in positions.values())
+
+
+# ---------------------------------------------------------------------------------------
+# Required fields a response lacks
+# ---------------------------------------------------------------------------------------
+
+_warned_missing: set[tuple[str, str]] = set()
+"""The (model, field) pairs already warned about in this process."""
+
+
+def _release_of(cls: type) -> str:
+    """The spec release a generated model class comes from (its package's SPEC_VERSION)."""
+    package = sys.modules.get(cls.__module__.partition(".models.")[0])
+    return str(getattr(package, "SPEC_VERSION", "unknown"))
+
+
+def missing_fields(
+    cls: type,
+    required: Mapping[str, str],
+    data: Mapping[str, Any],
+    missing: tuple[str, ...],
+    complete: bool,
+) -> tuple[str, ...]:
+    """What from_dict does with the required fields (``missing``: attribute names; their
+    JSON names in ``required``) that it found absent or null in ``data``.
+
+    With ``complete`` the first one is a ParseError: the spec requires it. Otherwise the
+    model keeps them as None and a warning names each model and field once per process:
+    servers send less than a newer spec requires (or null for an empty list), and a check
+    whose recommended action arrived must not fail for a field the caller may never read.
+    Returns the fields that were absent (not null), which to_dict leaves out again.
+    """
+    if complete:
+        name = missing[0]
+        state = "null" if required[name] in data else "missing"
+        raise ParseError(f"{cls.__name__}.{required[name]}", f"required field is {state}") from None
+    for name in missing:
+        key = (cls.__name__, required[name])
+        if key not in _warned_missing:
+            _warned_missing.add(key)
+            state = "null" if required[name] in data else "absent"
+            _log.warning(
+                "%s.%s is required by the spec (release %s) but was %s; it reads as None "
+                "(strict_response_validation=True on the client, or strict_validation=True "
+                "for webhooks, makes this an error)",
+                key[0],
+                key[1],
+                _release_of(cls),
+                state,
+                extra={"stream_model": key[0], "stream_field": key[1]},
+            )
+    return tuple(name for name in missing if required[name] not in data)
 
 
 # ---------------------------------------------------------------------------------------

@@ -165,22 +165,24 @@ def verify_signature(
     return True
 
 
-def parse_event(body: bytes | str | Mapping[str, Any]) -> Event:
+def parse_event(body: bytes | str | Mapping[str, Any], *, strict_validation: bool = False) -> Event:
     """The event in a webhook body (raw bytes, gzip-compressed or not, text, or the
     already decoded JSON object), as the model of its ``type``.
 
     An unknown ``type`` gives an UnknownEvent. Raises InvalidEventError when the body is
-    not a JSON object with a string ``type``, or does not fit the model of its type.
-    This does not check the signature: see ``verify_and_parse``.
+    not a JSON object with a string ``type``, or does not fit the model of its type. A
+    field the spec requires that the event lacks reads as None, with a warning logged
+    once per field (as in responses); with ``strict_validation`` it is an
+    InvalidEventError. This does not check the signature: see ``verify_and_parse``.
     """
     if isinstance(body, Mapping):
-        return _event(body)
+        return _event(body, strict_validation)
     if isinstance(body, (bytes, bytearray, memoryview)):
         try:
             body = _inflated(bytes(body))
         except ValueError as exc:
             raise InvalidEventError(str(exc)) from None
-    return _event(_json(body))
+    return _event(_json(body), strict_validation)
 
 
 def verify_and_parse(
@@ -189,8 +191,10 @@ def verify_and_parse(
     secret: str | Secret,
     *,
     max_age: float | _dt.timedelta | None = None,
+    strict_validation: bool = False,
 ) -> Event:
-    """Check the signature of a webhook call, then parse its body (see ``parse_event``).
+    """Check the signature of a webhook call, then parse its body (see ``parse_event``,
+    which also says what ``strict_validation`` does).
 
     With ``max_age`` (seconds, or a timedelta), the event's ``created_at``, read from the
     signed body (unix nanoseconds or RFC 3339), must be at most that far from now, in
@@ -206,7 +210,7 @@ def verify_and_parse(
     payload = _json(_verified_body(body, signature, secret))
     if max_age is not None and isinstance(payload, Mapping):
         _check_age(payload, max_age)
-    return _event(payload)
+    return _event(payload, strict_validation)
 
 
 def event_key(body: bytes | str) -> str:
@@ -347,7 +351,7 @@ def _json(body: bytes | str) -> Any:
         raise InvalidEventError("the body is JSON nested too deeply to read") from None
 
 
-def _event(payload: Any) -> Event:
+def _event(payload: Any, strict_validation: bool) -> Event:
     if not isinstance(payload, Mapping):
         kind = "an array" if isinstance(payload, list) else type(payload).__name__
         raise InvalidEventError(f"a webhook event is a JSON object, got {kind}")
@@ -364,7 +368,7 @@ def _event(payload: Any) -> Event:
             type=event_type, created_at=_timestamp(created_at), payload=dict(payload)
         )
     try:
-        event = getattr(_models, name).from_dict(payload)
+        event = getattr(_models, name).from_dict(payload, False, strict_validation)
         event.created_at  # noqa: B018 - read eagerly: a bad one fails here, not in a handler
     except ParseError as exc:
         raise InvalidEventError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -16,9 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream_moderation import StreamError, webhooks
+from stream_moderation import Stream, StreamError, webhooks
 from stream_moderation._generated import models
-from stream_moderation.models import ParseError, ReviewQueueItemNewEvent, Timestamp
+from stream_moderation._types import _warned_missing
+from stream_moderation.models import (
+    ModerationCheckCompletedEvent,
+    ParseError,
+    ReviewQueueItemNewEvent,
+    Timestamp,
+)
 from stream_moderation.webhooks import (
     EVENT_MODELS,
     InvalidEventError,
@@ -331,7 +338,7 @@ def test_known_type_that_does_not_fit_names_the_field(
 ) -> None:
     payload = build_event("review_queue_item.new") | change
     with pytest.raises(InvalidEventError) as info:
-        parse_event(payload)
+        parse_event(payload, strict_validation=True)
     error = info.value
     assert error.location is not None
     assert error.location.startswith(f"ReviewQueueItemNewEvent.{location}")
@@ -340,14 +347,28 @@ def test_known_type_that_does_not_fit_names_the_field(
     assert isinstance(error.__cause__, ParseError)
 
 
-def test_missing_required_field_is_named() -> None:
+def test_missing_required_field_reads_none_or_is_named_with_strict_validation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     payload = build_event("moderation_check.completed")
     del payload["entity_id"]
-    with pytest.raises(
-        InvalidEventError,
-        match=r"ModerationCheckCompletedEvent\.entity_id: required field is missing",
+    caplog.set_level(logging.WARNING, logger="stream_moderation")
+    _warned_missing.clear()  # as in a new process: not warned about yet
+    event = parse_event(payload)
+    assert isinstance(event, ModerationCheckCompletedEvent) and event.entity_id is None
+    assert any("ModerationCheckCompletedEvent.entity_id" in r.getMessage() for r in caplog.records)
+    pattern = r"ModerationCheckCompletedEvent\.entity_id: required field is missing"
+    with pytest.raises(InvalidEventError, match=pattern):
+        parse_event(payload, strict_validation=True)
+    body = encode(payload)
+    with pytest.raises(InvalidEventError, match=pattern):
+        verify_and_parse(body, sign(body, SECRET), SECRET, strict_validation=True)
+    app_secret = "an-app-secret-long-enough-for-hs256-0123"  # the client signs JWTs with it
+    with (
+        Stream("key", app_secret, strict_response_validation=True) as strict,
+        pytest.raises(InvalidEventError, match=pattern),
     ):
-        parse_event(payload)
+        strict.parse_webhook(body, sign(body, app_secret))
 
 
 # --- secrets, errors, the Event type ------------------------------------------------------
@@ -366,8 +387,10 @@ def _failures(secret: str) -> list[BaseException]:
         (b"{not json", sign(b"{not json", secret)),
         (b'{"type": 1}', sign(b'{"type": 1}', secret)),
         (
-            encode({"type": "moderation.flagged"}),
-            sign(encode({"type": "moderation.flagged"}), secret),
+            encode({"type": "review_queue_item.new", "review_queue_item": ["a list"]}),
+            sign(
+                encode({"type": "review_queue_item.new", "review_queue_item": ["a list"]}), secret
+            ),
         ),
     ]
     errors: list[BaseException] = []

@@ -169,8 +169,10 @@ def test_every_component_schema_has_a_model(gen: Generated) -> None:
         assert attrs.has(cls), name
         fields = sys.modules[cls.__module__]._FIELDS
         assert fields == set(schema.get("properties", {})), name
-        # the required fields are required: a payload of just those parses, less does not
+        # the required fields are required: a payload of just those parses; less does not
+        # when read completely, and reads with the field None when read leniently
         minimal = PayloadBuilder(gen.spec, full_depth=0).build(name)
+        attribute = {wire: py for py, wire in sys.modules[cls.__module__]._REQUIRED_NAMES.items()}
         # (a required name the schema does not declare, e.g. ChannelConfigWithInfo's
         # message_retention, has no type: it is kept in additional_properties)
         declared = schema.get("properties", {})
@@ -179,8 +181,12 @@ def test_every_component_schema_has_a_model(gen: Generated) -> None:
         for field in minimal:
             less = {k: v for k, v in minimal.items() if k != field}
             with pytest.raises(gen.errors.ParseError) as info:
-                cls.from_dict(less)
+                cls.from_dict(less, complete=True)
             assert str(info.value) == f"{class_name(name)}.{field}: required field is missing"
+            lenient = cls.from_dict(less)
+            assert getattr(lenient, attribute[field]) is None, (name, field)
+            assert attribute[field] not in lenient.fields_set
+            assert field not in lenient.to_dict()
 
 
 def test_models_package_lists_classes_only(gen: Generated) -> None:

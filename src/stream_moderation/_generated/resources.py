@@ -247,6 +247,7 @@ class AsyncQueryAppealsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -263,7 +264,8 @@ class AsyncQueryAppealsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -280,7 +282,14 @@ class AsyncQueryAppealsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -302,6 +311,7 @@ class AsyncQueryAppealsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -328,7 +338,14 @@ class AsyncQueryAppealsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -360,6 +377,7 @@ class AsyncQueryLabelResultsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -379,7 +397,8 @@ class AsyncQueryLabelResultsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -396,7 +415,14 @@ class AsyncQueryLabelResultsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -418,6 +444,7 @@ class AsyncQueryLabelResultsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -444,7 +471,14 @@ class AsyncQueryLabelResultsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -476,6 +510,7 @@ class AsyncQueryModerationConfigsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -495,7 +530,8 @@ class AsyncQueryModerationConfigsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -512,7 +548,14 @@ class AsyncQueryModerationConfigsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -534,6 +577,7 @@ class AsyncQueryModerationConfigsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -560,7 +604,14 @@ class AsyncQueryModerationConfigsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -590,6 +641,7 @@ class AsyncQueryModerationFlagsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -607,7 +659,8 @@ class AsyncQueryModerationFlagsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -622,7 +675,14 @@ class AsyncQueryModerationFlagsMethod:
             sort=sort,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -642,6 +702,7 @@ class AsyncQueryModerationFlagsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -666,7 +727,14 @@ class AsyncQueryModerationFlagsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -698,6 +766,7 @@ class AsyncQueryModerationLogsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -726,7 +795,8 @@ class AsyncQueryModerationLogsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -743,7 +813,14 @@ class AsyncQueryModerationLogsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -765,6 +842,7 @@ class AsyncQueryModerationLogsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -791,7 +869,14 @@ class AsyncQueryModerationLogsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -823,6 +908,7 @@ class AsyncQueryModerationRulesMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -842,7 +928,8 @@ class AsyncQueryModerationRulesMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -859,7 +946,14 @@ class AsyncQueryModerationRulesMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -881,6 +975,7 @@ class AsyncQueryModerationRulesMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -907,7 +1002,14 @@ class AsyncQueryModerationRulesMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -944,6 +1046,7 @@ class AsyncQueryReviewQueueMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items allows you to filter the review queue items.
 
@@ -984,7 +1087,8 @@ class AsyncQueryReviewQueueMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1006,7 +1110,14 @@ class AsyncQueryReviewQueueMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1033,6 +1144,7 @@ class AsyncQueryReviewQueueMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> AsyncIterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1064,7 +1176,14 @@ class AsyncQueryReviewQueueMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1096,6 +1215,7 @@ class QueryAppealsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryAppealsResponse]:
         """Query Appeals.
 
@@ -1112,7 +1232,8 @@ class QueryAppealsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryAppealsResponse]: ``.data`` is the parsed response.
@@ -1129,7 +1250,14 @@ class QueryAppealsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1151,6 +1279,7 @@ class QueryAppealsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[AppealItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1177,7 +1306,14 @@ class QueryAppealsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1209,6 +1345,7 @@ class QueryLabelResultsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryLabelResultsResponse]:
         """Query label results.
 
@@ -1228,7 +1365,8 @@ class QueryLabelResultsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryLabelResultsResponse]: ``.data`` is the parsed response.
@@ -1245,7 +1383,14 @@ class QueryLabelResultsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1267,6 +1412,7 @@ class QueryLabelResultsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[LabelResultResponse]:
         """Every item of ``label_results``, page after page, following ``next``.
 
@@ -1293,7 +1439,14 @@ class QueryLabelResultsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1325,6 +1478,7 @@ class QueryModerationConfigsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationConfigsResponse]:
         """Query moderation configurations.
 
@@ -1344,7 +1498,8 @@ class QueryModerationConfigsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationConfigsResponse]: ``.data`` is the parsed response.
@@ -1361,7 +1516,14 @@ class QueryModerationConfigsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1383,6 +1545,7 @@ class QueryModerationConfigsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[ConfigResponse]:
         """Every item of ``configs``, page after page, following ``next``.
 
@@ -1409,7 +1572,14 @@ class QueryModerationConfigsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1439,6 +1609,7 @@ class QueryModerationFlagsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationFlagsResponse]:
         """Query moderation flags.
 
@@ -1456,7 +1627,8 @@ class QueryModerationFlagsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationFlagsResponse]: ``.data`` is the parsed response.
@@ -1471,7 +1643,14 @@ class QueryModerationFlagsMethod:
             sort=sort,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1491,6 +1670,7 @@ class QueryModerationFlagsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[ModerationFlagResponse]:
         """Every item of ``flags``, page after page, following ``next``.
 
@@ -1515,7 +1695,14 @@ class QueryModerationFlagsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1547,6 +1734,7 @@ class QueryModerationLogsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationLogsResponse]:
         """Query moderation action logs.
 
@@ -1575,7 +1763,8 @@ class QueryModerationLogsMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationLogsResponse]: ``.data`` is the parsed response.
@@ -1592,7 +1781,14 @@ class QueryModerationLogsMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1614,6 +1810,7 @@ class QueryModerationLogsMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[ActionLogResponse]:
         """Every item of ``logs``, page after page, following ``next``.
 
@@ -1640,7 +1837,14 @@ class QueryModerationLogsMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1672,6 +1876,7 @@ class QueryModerationRulesMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryModerationRulesResponse]:
         """Query moderation rules.
 
@@ -1691,7 +1896,8 @@ class QueryModerationRulesMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryModerationRulesResponse]: ``.data`` is the parsed response.
@@ -1708,7 +1914,14 @@ class QueryModerationRulesMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1730,6 +1943,7 @@ class QueryModerationRulesMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[ModerationRuleV2Response]:
         """Every item of ``rules``, page after page, following ``next``.
 
@@ -1756,7 +1970,14 @@ class QueryModerationRulesMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1793,6 +2014,7 @@ class QueryReviewQueueMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryReviewQueueResponse]:
         """Query review queue items allows you to filter the review queue items.
 
@@ -1833,7 +2055,8 @@ class QueryReviewQueueMethod:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryReviewQueueResponse]: ``.data`` is the parsed response.
@@ -1855,7 +2078,14 @@ class QueryReviewQueueMethod:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -1882,6 +2112,7 @@ class QueryReviewQueueMethod:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Iterator[ReviewQueueItemResponse]:
         """Every item of ``items``, page after page, following ``next``.
 
@@ -1913,7 +2144,14 @@ class QueryReviewQueueMethod:
             )
 
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.paginate(
             _endpoint.OPERATION, _request, max_items=max_items, **_options
@@ -1983,6 +2221,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
         """Moderate named text fields and raw image bytes via multipart/form-data.
 
@@ -2017,7 +2256,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2040,7 +2280,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2063,6 +2310,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -2091,7 +2339,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2110,7 +2359,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2134,6 +2390,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
         """Ban a user from a channel or the entire app.
 
@@ -2159,7 +2416,8 @@ class AsyncModerationResource:
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
@@ -2181,7 +2439,14 @@ class AsyncModerationResource:
             timeout=timeout,
         )
         _options = request_options(
-            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            UNSET,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2206,6 +2471,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkActionAppealsResponse]:
         """Bulk action appeals.
 
@@ -2231,7 +2497,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2252,7 +2519,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2271,6 +2545,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -2285,7 +2560,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2298,7 +2574,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2315,6 +2598,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -2327,7 +2611,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2340,7 +2625,14 @@ class AsyncModerationResource:
             csv_file=csv_file,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2359,6 +2651,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -2374,7 +2667,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2389,7 +2683,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2407,6 +2708,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Enable or disable moderation bypass for a user.
 
@@ -2420,7 +2722,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2434,7 +2737,14 @@ class AsyncModerationResource:
             target_user_id=target_user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2462,6 +2772,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Run moderation checks on the provided content.
 
@@ -2497,7 +2808,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2521,7 +2833,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2538,6 +2857,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -2551,7 +2871,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -2562,7 +2883,14 @@ class AsyncModerationResource:
             s3_url=s3_url,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2584,6 +2912,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Create policy test set.
 
@@ -2602,7 +2931,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2620,7 +2950,14 @@ class AsyncModerationResource:
             team=team,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2643,6 +2980,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
 
@@ -2659,7 +2997,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2678,7 +3017,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2701,6 +3047,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -2719,7 +3066,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -2738,7 +3086,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2756,6 +3111,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -2769,7 +3125,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -2781,7 +3138,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2800,6 +3164,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -2814,7 +3179,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -2827,7 +3193,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2845,6 +3218,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -2858,7 +3232,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -2870,7 +3245,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2887,6 +3269,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
@@ -2897,7 +3280,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[Response]: ``.data`` is the parsed response.
@@ -2908,7 +3292,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2927,6 +3318,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
 
@@ -2939,7 +3331,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -2952,7 +3345,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -2976,6 +3376,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
@@ -3004,7 +3405,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -3024,7 +3426,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3040,6 +3449,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -3047,7 +3457,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -3058,7 +3469,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3079,6 +3497,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -3096,7 +3515,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -3111,7 +3531,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3128,6 +3555,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -3140,7 +3568,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -3151,7 +3580,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3169,6 +3605,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -3184,7 +3621,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -3196,7 +3634,14 @@ class AsyncModerationResource:
             team=team,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3214,6 +3659,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -3228,7 +3674,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -3240,7 +3687,14 @@ class AsyncModerationResource:
             entity_type=entity_type,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3257,6 +3711,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -3269,7 +3724,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -3280,7 +3736,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3297,6 +3760,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
@@ -3307,7 +3771,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -3318,7 +3783,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3335,6 +3807,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
 
@@ -3345,7 +3818,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -3356,7 +3830,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3374,6 +3855,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
 
@@ -3385,7 +3867,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -3397,7 +3880,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3414,6 +3904,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -3426,7 +3917,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -3437,7 +3929,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3453,6 +3952,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetSetupSessionResponse]:
         """Get moderation setup session.
 
@@ -3462,7 +3962,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
@@ -3471,7 +3972,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3488,6 +3996,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
         """Fetches moderation task.
 
@@ -3498,7 +4007,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
@@ -3509,7 +4019,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3533,6 +4050,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -3554,7 +4072,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -3574,7 +4093,14 @@ class AsyncModerationResource:
             reporter_user_id=reporter_user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3597,6 +4123,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Run moderation on text and return labels.
 
@@ -3622,7 +4149,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -3641,7 +4169,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3657,6 +4192,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -3664,7 +4200,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3673,7 +4210,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3689,6 +4233,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -3696,7 +4241,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -3705,7 +4251,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3721,6 +4274,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
@@ -3728,7 +4282,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
@@ -3737,7 +4292,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3754,6 +4316,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
 
@@ -3764,7 +4327,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
@@ -3775,7 +4339,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3791,6 +4362,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """Lists all tasks.
 
@@ -3798,7 +4370,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -3807,7 +4380,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3826,6 +4406,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute a user.
 
@@ -3848,7 +4429,8 @@ class AsyncModerationResource:
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
@@ -3865,7 +4447,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            UNSET,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3882,6 +4471,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Start policy test run.
 
@@ -3894,7 +4484,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -3907,7 +4498,14 @@ class AsyncModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -3946,6 +4544,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -3995,7 +4594,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4030,7 +4630,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4054,6 +4661,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -4074,7 +4682,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4094,7 +4703,14 @@ class AsyncModerationResource:
             user_name=user_name,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4119,6 +4735,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -4140,7 +4757,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4161,7 +4779,14 @@ class AsyncModerationResource:
             expected_recommended_action=expected_recommended_action,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4181,6 +4806,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submits a task.
 
@@ -4195,7 +4821,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4211,7 +4838,14 @@ class AsyncModerationResource:
             extra=extra,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4232,6 +4866,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban a user from a channel or globally.
 
@@ -4246,7 +4881,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4263,7 +4899,14 @@ class AsyncModerationResource:
             unbanned_by_id=unbanned_by_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4282,6 +4925,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -4294,7 +4938,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4309,7 +4954,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4325,6 +4977,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -4332,7 +4985,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4343,7 +4997,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4366,6 +5027,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
 
@@ -4382,7 +5044,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4401,7 +5064,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4423,6 +5093,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Updates a task.
 
@@ -4438,7 +5109,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4456,7 +5128,14 @@ class AsyncModerationResource:
             triggers=triggers,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4482,6 +5161,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -4504,7 +5184,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4526,7 +5207,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4567,6 +5255,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -4610,7 +5299,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -4641,7 +5331,14 @@ class AsyncModerationResource:
             video_call_rule_config=video_call_rule_config,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4671,6 +5368,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -4697,7 +5395,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -4721,7 +5420,14 @@ class AsyncModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4740,6 +5446,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertSetupSessionResponse]:
         """Create or update moderation setup session.
 
@@ -4754,7 +5461,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -4769,7 +5477,14 @@ class AsyncModerationResource:
             setup_data=setup_data,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4785,6 +5500,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -4794,7 +5510,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4803,7 +5520,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4819,6 +5543,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -4829,7 +5554,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -4838,7 +5564,14 @@ class AsyncModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4856,6 +5589,7 @@ class AsyncModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template for moderation.
 
@@ -4867,7 +5601,8 @@ class AsyncModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -4879,7 +5614,14 @@ class AsyncModerationResource:
             name=name,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return await self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -4949,6 +5691,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[AnalyzeResponse]:
         """Moderate named text fields and raw image bytes via multipart/form-data.
 
@@ -4983,7 +5726,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5006,7 +5750,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5029,6 +5780,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[AppealResponse]:
         """Appeal against the moderation decision.
 
@@ -5057,7 +5809,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5076,7 +5829,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5100,6 +5860,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ModerationBanResponse]:
         """Ban a user from a channel or the entire app.
 
@@ -5125,7 +5886,8 @@ class ModerationResource:
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
@@ -5147,7 +5909,14 @@ class ModerationResource:
             timeout=timeout,
         )
         _options = request_options(
-            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            UNSET,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5172,6 +5941,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkActionAppealsResponse]:
         """Bulk action appeals.
 
@@ -5197,7 +5967,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5218,7 +5989,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5237,6 +6015,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkDeleteActionConfigResponse]:
         """Bulk delete moderation action configs.
 
@@ -5251,7 +6030,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[BulkDeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -5264,7 +6044,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5281,6 +6068,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkImageModerationResponse]:
         """Bulk image moderation.
 
@@ -5293,7 +6081,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5306,7 +6095,14 @@ class ModerationResource:
             csv_file=csv_file,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5325,6 +6121,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BulkUpsertActionConfigResponse]:
         """Bulk create or update moderation action configs.
 
@@ -5340,7 +6137,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5355,7 +6153,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5373,6 +6178,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[BypassResponse]:
         """Enable or disable moderation bypass for a user.
 
@@ -5386,7 +6192,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5400,7 +6207,14 @@ class ModerationResource:
             target_user_id=target_user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5428,6 +6242,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CheckResponse]:
         """Run moderation checks on the provided content.
 
@@ -5463,7 +6278,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (counted write: flags, violation counts and bounce rules see a second check):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5487,7 +6303,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5504,6 +6327,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CheckS3AccessResponse]:
         """Check S3 image access.
 
@@ -5517,7 +6341,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[CheckS3AccessResponse]: ``.data`` is the parsed response.
@@ -5528,7 +6353,14 @@ class ModerationResource:
             s3_url=s3_url,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5550,6 +6382,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Create policy test set.
 
@@ -5568,7 +6401,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5586,7 +6420,14 @@ class ModerationResource:
             team=team,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5609,6 +6450,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Create queue.
 
@@ -5625,7 +6467,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5644,7 +6487,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5667,6 +6517,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[CustomCheckResponse]:
         """Custom check endpoint.
 
@@ -5685,7 +6536,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5704,7 +6556,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5722,6 +6581,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteActionConfigResponse]:
         """Delete a moderation action config.
 
@@ -5735,7 +6595,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteActionConfigResponse]: ``.data`` is the parsed response.
@@ -5747,7 +6608,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5766,6 +6634,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationConfigResponse]:
         """Delete a moderation policy.
 
@@ -5780,7 +6649,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationConfigResponse]: ``.data`` is the parsed response.
@@ -5793,7 +6663,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5811,6 +6688,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationRuleResponse]:
         """Delete moderation rule.
 
@@ -5824,7 +6702,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationRuleResponse]: ``.data`` is the parsed response.
@@ -5836,7 +6715,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5853,6 +6739,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[Response]:
         """Delete policy test set.
 
@@ -5863,7 +6750,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[Response]: ``.data`` is the parsed response.
@@ -5874,7 +6762,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5893,6 +6788,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Delete queue.
 
@@ -5905,7 +6801,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -5918,7 +6815,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -5942,6 +6846,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[FlagItemResponse]:
         """Flag content for moderation.
 
@@ -5970,7 +6875,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -5990,7 +6896,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6006,6 +6919,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -6013,7 +6927,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -6024,7 +6939,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6045,6 +6967,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetActionConfigResponse]:
         """Get moderation action configs.
 
@@ -6062,7 +6985,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetActionConfigResponse]: ``.data`` is the parsed response.
@@ -6077,7 +7001,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6094,6 +7025,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetAppealResponse]:
         """Get appeal item.
 
@@ -6106,7 +7038,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetAppealResponse]: ``.data`` is the parsed response.
@@ -6117,7 +7050,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6135,6 +7075,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetConfigResponse]:
         """Get moderation configuration.
 
@@ -6150,7 +7091,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetConfigResponse]: ``.data`` is the parsed response.
@@ -6162,7 +7104,14 @@ class ModerationResource:
             team=team,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6180,6 +7129,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetFlagCountResponse]:
         """Get flag count for a user.
 
@@ -6194,7 +7144,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetFlagCountResponse]: ``.data`` is the parsed response.
@@ -6206,7 +7157,14 @@ class ModerationResource:
             entity_type=entity_type,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6223,6 +7181,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetModerationRuleResponse]:
         """Get moderation rule.
 
@@ -6235,7 +7194,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetModerationRuleResponse]: ``.data`` is the parsed response.
@@ -6246,7 +7206,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6263,6 +7230,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Get policy test run.
 
@@ -6273,7 +7241,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestRunResponse]: ``.data`` is the parsed response.
@@ -6284,7 +7253,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6301,6 +7277,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetResponse]:
         """Get policy test set.
 
@@ -6311,7 +7288,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestSetResponse]: ``.data`` is the parsed response.
@@ -6322,7 +7300,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6340,6 +7325,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Get queue.
 
@@ -6351,7 +7337,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueueResponse]: ``.data`` is the parsed response.
@@ -6363,7 +7350,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6380,6 +7374,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetReviewQueueItemResponse]:
         """Get review queue item.
 
@@ -6392,7 +7387,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetReviewQueueItemResponse]: ``.data`` is the parsed response.
@@ -6403,7 +7399,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6419,6 +7422,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[GetSetupSessionResponse]:
         """Get moderation setup session.
 
@@ -6428,7 +7432,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[GetSetupSessionResponse]: ``.data`` is the parsed response.
@@ -6437,7 +7442,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6454,6 +7466,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ModerationGetTaskResponse]:
         """Fetches moderation task.
 
@@ -6464,7 +7477,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ModerationGetTaskResponse]: ``.data`` is the parsed response.
@@ -6475,7 +7489,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6499,6 +7520,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[InsertActionLogResponse]:
         """Insert moderation action log.
 
@@ -6520,7 +7542,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -6540,7 +7563,14 @@ class ModerationResource:
             reporter_user_id=reporter_user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6563,6 +7593,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[LabelsResponse]:
         """Run moderation on text and return labels.
 
@@ -6588,7 +7619,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -6607,7 +7639,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6623,6 +7662,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -6630,7 +7670,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -6639,7 +7680,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6655,6 +7703,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -6662,7 +7711,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[dict[str, Any]]: ``.data`` is the parsed response.
@@ -6671,7 +7721,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6687,6 +7744,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestSetListResponse]:
         """List policy test sets.
 
@@ -6694,7 +7752,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[PolicyTestSetListResponse]: ``.data`` is the parsed response.
@@ -6703,7 +7762,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6720,6 +7786,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ListQueuesResponse]:
         """List queues.
 
@@ -6730,7 +7797,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ListQueuesResponse]: ``.data`` is the parsed response.
@@ -6741,7 +7809,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6757,6 +7832,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[ListTasksResponse]:
         """Lists all tasks.
 
@@ -6764,7 +7840,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[ListTasksResponse]: ``.data`` is the parsed response.
@@ -6773,7 +7850,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6792,6 +7876,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[MuteResponse]:
         """Mute a user.
 
@@ -6814,7 +7899,8 @@ class ModerationResource:
 
         Per-call options: ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
         (``timeout`` is the API field here; for an HTTP timeout use ``client.with_options``.)
@@ -6831,7 +7917,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            UNSET, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            UNSET,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6848,6 +7941,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[PolicyTestRunResponse]:
         """Start policy test run.
 
@@ -6860,7 +7954,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -6873,7 +7968,14 @@ class ModerationResource:
             id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -6912,6 +8014,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitActionResponse]:
         """Submit moderation action.
 
@@ -6961,7 +8064,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -6996,7 +8100,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7020,6 +8131,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitChatMessageTaskResponse]:
         """Submit Chat Message Task.
 
@@ -7040,7 +8152,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7060,7 +8173,14 @@ class ModerationResource:
             user_name=user_name,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7085,6 +8205,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitModerationFeedbackResponse]:
         """Submit moderation feedback.
 
@@ -7106,7 +8227,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7127,7 +8249,14 @@ class ModerationResource:
             expected_recommended_action=expected_recommended_action,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7147,6 +8276,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[SubmitTaskResponse]:
         """Submits a task.
 
@@ -7161,7 +8291,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7177,7 +8308,14 @@ class ModerationResource:
             extra=extra,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7198,6 +8336,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UnbanResponse]:
         """Unban a user from a channel or globally.
 
@@ -7212,7 +8351,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7229,7 +8369,14 @@ class ModerationResource:
             unbanned_by_id=unbanned_by_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7248,6 +8395,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UnmuteResponse]:
         """Unmute a user.
 
@@ -7260,7 +8408,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7275,7 +8424,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7291,6 +8447,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[dict[str, Any]]:
         """TODO.
 
@@ -7298,7 +8455,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7309,7 +8467,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7332,6 +8497,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueueResponse]:
         """Update queue.
 
@@ -7348,7 +8514,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7367,7 +8534,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7389,6 +8563,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpdateTaskResponse]:
         """Updates a task.
 
@@ -7404,7 +8579,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7422,7 +8598,14 @@ class ModerationResource:
             triggers=triggers,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7448,6 +8631,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertActionConfigResponse]:
         """Create or update a moderation action config.
 
@@ -7470,7 +8654,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7492,7 +8677,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7533,6 +8725,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertConfigResponse]:
         """Create or update moderation configuration.
 
@@ -7576,7 +8769,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertConfigResponse]: ``.data`` is the parsed response.
@@ -7607,7 +8801,14 @@ class ModerationResource:
             video_call_rule_config=video_call_rule_config,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7637,6 +8838,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertModerationRuleResponse]:
         """Upsert moderation rule.
 
@@ -7663,7 +8865,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertModerationRuleResponse]: ``.data`` is the parsed response.
@@ -7687,7 +8890,14 @@ class ModerationResource:
             user_id=user_id,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7706,6 +8916,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertSetupSessionResponse]:
         """Create or update moderation setup session.
 
@@ -7720,7 +8931,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
         Not resent after it may have been processed (write):
         a lost response raises ``ResponseLostError`` unless ``retry_unsafe=True``.
 
@@ -7735,7 +8947,14 @@ class ModerationResource:
             setup_data=setup_data,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7751,6 +8970,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[DeleteModerationTemplateResponse]:
         """Delete a moderation template.
 
@@ -7760,7 +8980,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[DeleteModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -7769,7 +8990,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7785,6 +9013,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[QueryFeedModerationTemplatesResponse]:
         """Query feed moderation templates.
 
@@ -7795,7 +9024,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[QueryFeedModerationTemplatesResponse]: ``.data`` is the parsed response.
@@ -7804,7 +9034,14 @@ class ModerationResource:
 
         _url, _params, _body = _endpoint.build_request()
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options
@@ -7822,6 +9059,7 @@ class ModerationResource:
         max_retries: int | None = None,
         deadline: float | None | Unset = UNSET,
         retry_unsafe: bool | None = None,
+        strict_response_validation: bool | None = None,
     ) -> StreamResponse[UpsertModerationTemplateResponse]:
         """Upsert feeds template for moderation.
 
@@ -7833,7 +9071,8 @@ class ModerationResource:
 
         Per-call options: ``timeout`` (seconds or httpx.Timeout, per attempt), ``deadline``
         (seconds for the whole call), ``extra_headers``, ``extra_query`` and ``extra_body``
-        (merged into what is sent), ``max_retries``, ``retry_unsafe``.
+        (merged into what is sent), ``max_retries``, ``retry_unsafe``,
+        ``strict_response_validation`` (a response lacking a required field raises).
 
         Returns:
             StreamResponse[UpsertModerationTemplateResponse]: ``.data`` is the parsed response.
@@ -7845,7 +9084,14 @@ class ModerationResource:
             name=name,
         )
         _options = request_options(
-            timeout, extra_headers, extra_query, extra_body, max_retries, deadline, retry_unsafe
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            max_retries,
+            deadline,
+            retry_unsafe,
+            strict_response_validation,
         )
         return self._requester.request(
             _endpoint.OPERATION, _url, params=_params, body=_body, **_options

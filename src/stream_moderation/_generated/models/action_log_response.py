@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     read_timestamp,
     received_timestamp_wire,
@@ -64,19 +65,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "ai_providers",
-    "created_at",
-    "custom",
-    "id",
-    "reason",
-    "reporter_type",
-    "target_user_id",
-    "type",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "ai_providers": "ai_providers",
+    "created_at": "created_at",
+    "custom": "custom",
+    "id": "id",
+    "reason": "reason",
+    "reporter_type": "reporter_type",
+    "target_user_id": "target_user_id",
+    "type": "type",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("review_queue_item", "review_queue_item"),
     ("target_user", "target_user"),
@@ -145,9 +146,11 @@ class ActionLogResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ActionLogResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ActionLogResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -170,10 +173,11 @@ class ActionLogResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -195,57 +199,125 @@ class ActionLogResponse:
         self._created_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ActionLogResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ActionLogResponse:
         """Read a ActionLogResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ai_providers[]"
-            v = d["ai_providers"]
-            self.ai_providers = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["ai_providers"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ai_providers = None  # type: ignore[assignment]
+                _m += ("ai_providers",)
+            else:
+                self.ai_providers = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "reason"
-            v = d["reason"]
-            self.reason = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["reason"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reason = None  # type: ignore[assignment]
+                _m += ("reason",)
+            else:
+                self.reason = v if v.__class__ is str else check_str(v)
             _f = "reporter_type"
-            v = d["reporter_type"]
-            self.reporter_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["reporter_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reporter_type = None  # type: ignore[assignment]
+                _m += ("reporter_type",)
+            else:
+                self.reporter_type = v if v.__class__ is str else check_str(v)
             _f = "target_user_id"
-            v = d["target_user_id"]
-            self.target_user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["target_user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.target_user_id = None  # type: ignore[assignment]
+                _m += ("target_user_id",)
+            else:
+                self.target_user_id = v if v.__class__ is str else check_str(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "review_queue_item" in d:
                 _f = "review_queue_item"
                 v = d["review_queue_item"]
@@ -253,7 +325,7 @@ class ActionLogResponse:
                     self.review_queue_item = None
                     _n += ("review_queue_item",)
                 else:
-                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict)
+                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
             else:
                 self.review_queue_item = None
             if "target_user" in d:
@@ -263,7 +335,7 @@ class ActionLogResponse:
                     self.target_user = None
                     _n += ("target_user",)
                 else:
-                    self.target_user = UserResponse.from_dict(v, strict)
+                    self.target_user = UserResponse.from_dict(v, strict, complete)
             else:
                 self.target_user = None
             if "user" in d:
@@ -273,17 +345,20 @@ class ActionLogResponse:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict)
+                    self.user = UserResponse.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("ActionLogResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ActionLogResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -291,9 +366,9 @@ class ActionLogResponse:
         """The JSON object of this ActionLogResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["ai_providers"] = self.ai_providers
+        out["ai_providers"] = None if self.ai_providers is None else self.ai_providers
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["id"] = self.id
         out["reason"] = self.reason
         out["reporter_type"] = self.reporter_type
@@ -314,6 +389,8 @@ class ActionLogResponse:
             out["user"] = model_to_wire(UserResponse, self.user)
         elif "user" in self._nulls:
             out["user"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     to_wire,
 )
 
@@ -38,13 +39,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "enabled",
-    "profile",
-    "rules",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "enabled": "enabled",
+    "profile": "profile",
+    "rules": "rules",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -68,9 +69,11 @@ class AIAudioConfigResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "AIAudioConfigResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AIAudioConfigResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -91,10 +94,11 @@ class AIAudioConfigResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -107,35 +111,64 @@ class AIAudioConfigResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AIAudioConfigResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> AIAudioConfigResponse:
         """Read a AIAudioConfigResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "enabled"
-            v = d["enabled"]
-            self.enabled = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["enabled"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.enabled = None  # type: ignore[assignment]
+                _m += ("enabled",)
+            else:
+                self.enabled = v if v.__class__ is bool else check_bool(v)
             _f = "profile"
-            v = d["profile"]
-            self.profile = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["profile"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.profile = None  # type: ignore[assignment]
+                _m += ("profile",)
+            else:
+                self.profile = v if v.__class__ is str else check_str(v)
             _f = "rules[]"
-            v = d["rules"]
-            self.rules = [BodyguardRule.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["rules"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rules = None  # type: ignore[assignment]
+                _m += ("rules",)
+            else:
+                self.rules = [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
         except ParseError as exc:
             raise exc.within("AIAudioConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("AIAudioConfigResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -145,7 +178,9 @@ class AIAudioConfigResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["enabled"] = self.enabled
         out["profile"] = self.profile
-        out["rules"] = to_wire(self.rules)
+        out["rules"] = None if self.rules is None else to_wire(self.rules)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

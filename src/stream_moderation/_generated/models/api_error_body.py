@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_list,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["APIErrorBody"]
@@ -48,16 +49,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "status_code",
-    "code",
-    "details",
-    "duration",
-    "message",
-    "more_info",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "status_code": "StatusCode",
+    "code": "code",
+    "details": "details",
+    "duration": "duration",
+    "message": "message",
+    "more_info": "more_info",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("exception_fields", "exception_fields"),
     ("unrecoverable", "unrecoverable"),
@@ -93,9 +94,11 @@ class APIErrorBody:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "APIError"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> APIErrorBody:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -114,10 +117,11 @@ class APIErrorBody:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -130,42 +134,89 @@ class APIErrorBody:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> APIErrorBody:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> APIErrorBody:
         """Read a APIErrorBody from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "StatusCode"
-            v = d["StatusCode"]
-            self.status_code = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["StatusCode"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status_code = None  # type: ignore[assignment]
+                _m += ("status_code",)
+            else:
+                self.status_code = v if v.__class__ is int else check_int(v)
             _f = "code"
-            v = d["code"]
-            self.code = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["code"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.code = None  # type: ignore[assignment]
+                _m += ("code",)
+            else:
+                self.code = v if v.__class__ is int else check_int(v)
             _f = "details[]"
-            v = d["details"]
-            self.details = (
-                [(x0 if x0.__class__ is int else check_int(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["details"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.details = None  # type: ignore[assignment]
+                _m += ("details",)
+            else:
+                self.details = (
+                    [(x0 if x0.__class__ is int else check_int(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "duration"
-            v = d["duration"]
-            self.duration = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["duration"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.duration = None  # type: ignore[assignment]
+                _m += ("duration",)
+            else:
+                self.duration = v if v.__class__ is str else check_str(v)
             _f = "message"
-            v = d["message"]
-            self.message = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message = None  # type: ignore[assignment]
+                _m += ("message",)
+            else:
+                self.message = v if v.__class__ is str else check_str(v)
             _f = "more_info"
-            v = d["more_info"]
-            self.more_info = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["more_info"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.more_info = None  # type: ignore[assignment]
+                _m += ("more_info",)
+            else:
+                self.more_info = v if v.__class__ is str else check_str(v)
             if "exception_fields" in d:
                 _f = "exception_fields"
                 v = d["exception_fields"]
@@ -199,10 +250,13 @@ class APIErrorBody:
             raise exc.within("APIErrorBody", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("APIErrorBody", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -212,7 +266,7 @@ class APIErrorBody:
         out: dict[str, Any] = dict(self.additional_properties)
         out["StatusCode"] = self.status_code
         out["code"] = self.code
-        out["details"] = self.details
+        out["details"] = None if self.details is None else self.details
         out["duration"] = self.duration
         out["message"] = self.message
         out["more_info"] = self.more_info
@@ -224,6 +278,8 @@ class APIErrorBody:
             out["unrecoverable"] = self.unrecoverable
         elif "unrecoverable" in self._nulls:
             out["unrecoverable"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

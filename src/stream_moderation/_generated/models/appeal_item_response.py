@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     read_timestamp,
@@ -89,17 +90,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "appeal_reason",
-    "created_at",
-    "entity_id",
-    "entity_type",
-    "id",
-    "status",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "appeal_reason": "appeal_reason",
+    "created_at": "created_at",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+    "id": "id",
+    "status": "status",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("actions", "actions"),
     ("ai_text_severity", "ai_text_severity"),
@@ -229,9 +230,11 @@ class AppealItemResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "AppealItemResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AppealItemResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -257,10 +260,11 @@ class AppealItemResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -291,52 +295,106 @@ class AppealItemResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AppealItemResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> AppealItemResponse:
         """Read a AppealItemResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "appeal_reason"
-            v = d["appeal_reason"]
-            self.appeal_reason = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["appeal_reason"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.appeal_reason = None  # type: ignore[assignment]
+                _m += ("appeal_reason",)
+            else:
+                self.appeal_reason = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "status"
-            v = d["status"]
-            self.status = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "actions" in d:
                 _f = "actions[]"
                 v = d["actions"]
@@ -345,7 +403,7 @@ class AppealItemResponse:
                     _n += ("actions",)
                 else:
                     self.actions = [
-                        ActionLogResponse.from_dict(x0, strict)
+                        ActionLogResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -418,7 +476,7 @@ class AppealItemResponse:
                     self.entity_content = None
                     _n += ("entity_content",)
                 else:
-                    self.entity_content = ModerationPayload.from_dict(v, strict)
+                    self.entity_content = ModerationPayload.from_dict(v, strict, complete)
             else:
                 self.entity_content = None
             if "flag_labels" in d:
@@ -461,7 +519,7 @@ class AppealItemResponse:
                     _n += ("flags",)
                 else:
                     self.flags = [
-                        ModerationFlagResponse.from_dict(x0, strict)
+                        ModerationFlagResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -478,7 +536,7 @@ class AppealItemResponse:
                     self.moderation_action = None
                     _n += ("moderation_action",)
                 else:
-                    self.moderation_action = ActionLogResponse.from_dict(v, strict)
+                    self.moderation_action = ActionLogResponse.from_dict(v, strict, complete)
             else:
                 self.moderation_action = None
             if "original_moderation_action" in d:
@@ -488,7 +546,9 @@ class AppealItemResponse:
                     self.original_moderation_action = None
                     _n += ("original_moderation_action",)
                 else:
-                    self.original_moderation_action = ActionLogResponse.from_dict(v, strict)
+                    self.original_moderation_action = ActionLogResponse.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.original_moderation_action = None
             if "recommended_action" in d:
@@ -528,17 +588,20 @@ class AppealItemResponse:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict)
+                    self.user = UserResponse.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("AppealItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("AppealItemResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -624,6 +687,8 @@ class AppealItemResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -47,13 +48,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "appeal_reason",
-    "entity_id",
-    "entity_type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "appeal_reason": "appeal_reason",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("attachments", "attachments"),
     ("review_queue_item_id", "review_queue_item_id"),
@@ -96,9 +97,11 @@ class AppealRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "AppealRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AppealRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -119,10 +122,11 @@ class AppealRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -135,27 +139,53 @@ class AppealRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AppealRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> AppealRequest:
         """Read a AppealRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "appeal_reason"
-            v = d["appeal_reason"]
-            self.appeal_reason = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["appeal_reason"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.appeal_reason = None  # type: ignore[assignment]
+                _m += ("appeal_reason",)
+            else:
+                self.appeal_reason = v if v.__class__ is str else check_str(v)
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
@@ -189,7 +219,7 @@ class AppealRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -206,10 +236,13 @@ class AppealRequest:
             raise exc.within("AppealRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("AppealRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -236,6 +269,8 @@ class AppealRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

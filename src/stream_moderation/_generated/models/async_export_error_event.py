@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     checked_timestamp_wire,
     count_nulls,
+    missing_fields,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
@@ -53,17 +54,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "custom",
-    "error",
-    "finished_at",
-    "started_at",
-    "task_id",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "custom": "custom",
+    "error": "error",
+    "finished_at": "finished_at",
+    "started_at": "started_at",
+    "task_id": "task_id",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("received_at", "_received_at"),)
 
 _new = object.__new__
@@ -88,9 +89,11 @@ class AsyncExportErrorEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "AsyncExportErrorEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AsyncExportErrorEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -109,10 +112,11 @@ class AsyncExportErrorEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -161,57 +165,111 @@ class AsyncExportErrorEvent:
         self._received_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AsyncExportErrorEvent:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> AsyncExportErrorEvent:
         """Read a AsyncExportErrorEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "error"
-            v = d["error"]
-            self.error = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["error"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.error = None  # type: ignore[assignment]
+                _m += ("error",)
+            else:
+                self.error = v if v.__class__ is str else check_str(v)
             _f = "finished_at"
-            v = d["finished_at"]
-            self._finished_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["finished_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._finished_at = None  # type: ignore[assignment]
+                _m += ("finished_at",)
+            else:
+                self._finished_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "started_at"
-            v = d["started_at"]
-            self._started_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["started_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._started_at = None  # type: ignore[assignment]
+                _m += ("started_at",)
+            else:
+                self._started_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "task_id"
-            v = d["task_id"]
-            self.task_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["task_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.task_id = None  # type: ignore[assignment]
+                _m += ("task_id",)
+            else:
+                self.task_id = v if v.__class__ is str else check_str(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -232,10 +290,13 @@ class AsyncExportErrorEvent:
             raise exc.within("AsyncExportErrorEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("AsyncExportErrorEvent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -244,7 +305,7 @@ class AsyncExportErrorEvent:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["error"] = self.error
         out["finished_at"] = self._finished_at
         out["started_at"] = self._started_at
@@ -254,6 +315,8 @@ class AsyncExportErrorEvent:
             out["received_at"] = self._received_at
         elif "received_at" in self._nulls:
             out["received_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     restore_nulls,
@@ -79,9 +80,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("custom",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "custom": "custom",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("actions", "actions"),
     ("asset_url", "asset_url"),
@@ -163,9 +166,11 @@ class Attachment:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "Attachment"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Attachment:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -188,10 +193,11 @@ class Attachment:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -204,22 +210,34 @@ class Attachment:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Attachment:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> Attachment:
         """Read a Attachment from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             if "actions" in d:
                 _f = "actions[]"
                 v = d["actions"]
@@ -228,7 +246,9 @@ class Attachment:
                     _n += ("actions",)
                 else:
                     self.actions = [
-                        Action.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                        Action.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                        if x0 is not None
                     ]
                     if len(self.actions) != len(v):
                         _p = null_positions(v, "list")
@@ -304,7 +324,9 @@ class Attachment:
                     _n += ("fields",)
                 else:
                     self.fields = [
-                        Field.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                        Field.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                        if x0 is not None
                     ]
                     if len(self.fields) != len(v):
                         _p = null_positions(v, "list")
@@ -339,7 +361,7 @@ class Attachment:
                     self.giphy = None
                     _n += ("giphy",)
                 else:
-                    self.giphy = Images.from_dict(v, strict)
+                    self.giphy = Images.from_dict(v, strict, complete)
             else:
                 self.giphy = None
             if "image_url" in d:
@@ -446,10 +468,13 @@ class Attachment:
             raise exc.within("Attachment", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("Attachment", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -457,7 +482,7 @@ class Attachment:
         """The JSON object of this Attachment: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         if self.actions is not None:
             out["actions"] = to_wire(self.actions)
         elif "actions" in self._nulls:
@@ -547,6 +572,8 @@ class Attachment:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     read_enum,
     read_enum_strict,
 )
@@ -41,13 +42,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action",
-    "label",
-    "min_confidence",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action": "action",
+    "label": "label",
+    "min_confidence": "min_confidence",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("subclassifications", "subclassifications"),)
 _VALUES_AWSRekognitionRuleAction: frozenset[str] = frozenset(
     {"bounce", "bounce_flag", "bounce_remove", "flag", "remove", "shadow"}
@@ -66,9 +67,11 @@ class AWSRekognitionRule:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "AWSRekognitionRule"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AWSRekognitionRule:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -87,10 +90,11 @@ class AWSRekognitionRule:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -103,31 +107,57 @@ class AWSRekognitionRule:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> AWSRekognitionRule:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> AWSRekognitionRule:
         """Read a AWSRekognitionRule from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action"
-            v = d["action"]
-            self.action = (
-                read_enum_strict(_VALUES_AWSRekognitionRuleAction, v)
-                if strict
-                else read_enum(_VALUES_AWSRekognitionRuleAction, v)
-            )
+            try:
+                v = d["action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action = None  # type: ignore[assignment]
+                _m += ("action",)
+            else:
+                self.action = (
+                    read_enum_strict(_VALUES_AWSRekognitionRuleAction, v)
+                    if strict
+                    else read_enum(_VALUES_AWSRekognitionRuleAction, v)
+                )
             _f = "label"
-            v = d["label"]
-            self.label = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["label"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.label = None  # type: ignore[assignment]
+                _m += ("label",)
+            else:
+                self.label = v if v.__class__ is str else check_str(v)
             _f = "min_confidence"
-            v = d["min_confidence"]
-            self.min_confidence = v if v.__class__ is float else check_float(v)
+            try:
+                v = d["min_confidence"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.min_confidence = None  # type: ignore[assignment]
+                _m += ("min_confidence",)
+            else:
+                self.min_confidence = v if v.__class__ is float else check_float(v)
             if "subclassifications" in d:
                 _f = "subclassifications"
                 v = d["subclassifications"]
@@ -142,10 +172,13 @@ class AWSRekognitionRule:
             raise exc.within("AWSRekognitionRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("AWSRekognitionRule", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -153,13 +186,15 @@ class AWSRekognitionRule:
         """The JSON object of this AWSRekognitionRule: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action"] = enum_to_wire(self.action)
+        out["action"] = None if self.action is None else enum_to_wire(self.action)
         out["label"] = self.label
         out["min_confidence"] = self.min_confidence
         if self.subclassifications is not None:
             out["subclassifications"] = self.subclassifications
         elif "subclassifications" in self._nulls:
             out["subclassifications"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

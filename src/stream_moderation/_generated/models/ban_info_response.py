@@ -20,6 +20,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -55,9 +56,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("created_at",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel", "channel"),
     ("channel_cid", "channel_cid"),
@@ -122,9 +125,11 @@ class BanInfoResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "BanInfoResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BanInfoResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -147,10 +152,11 @@ class BanInfoResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -181,27 +187,39 @@ class BanInfoResponse:
         self._expires = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BanInfoResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> BanInfoResponse:
         """Read a BanInfoResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "channel" in d:
                 _f = "channel"
                 v = d["channel"]
@@ -209,7 +227,7 @@ class BanInfoResponse:
                     self.channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelMetadata.from_dict(v, strict)
+                    self.channel = ChannelMetadata.from_dict(v, strict, complete)
             else:
                 self.channel = None
             if "channel_cid" in d:
@@ -229,7 +247,7 @@ class BanInfoResponse:
                     self.created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict)
+                    self.created_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.created_by = None
             if "expires" in d:
@@ -275,17 +293,20 @@ class BanInfoResponse:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict)
+                    self.user = UserResponse.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("BanInfoResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("BanInfoResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -322,6 +343,8 @@ class BanInfoResponse:
             out["user"] = model_to_wire(UserResponse, self.user)
         elif "user" in self._nulls:
             out["user"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from stream_moderation._types import (
     check_str,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     read_enum,
     read_enum_strict,
 )
@@ -38,9 +39,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("action",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action": "action",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("name", "name"),
     ("team", "team"),
@@ -61,9 +64,11 @@ class BlockListRule:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "BlockListRule"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BlockListRule:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -82,10 +87,11 @@ class BlockListRule:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -98,25 +104,37 @@ class BlockListRule:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BlockListRule:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> BlockListRule:
         """Read a BlockListRule from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action"
-            v = d["action"]
-            self.action = (
-                read_enum_strict(_VALUES_BlockListRuleAction, v)
-                if strict
-                else read_enum(_VALUES_BlockListRuleAction, v)
-            )
+            try:
+                v = d["action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action = None  # type: ignore[assignment]
+                _m += ("action",)
+            else:
+                self.action = (
+                    read_enum_strict(_VALUES_BlockListRuleAction, v)
+                    if strict
+                    else read_enum(_VALUES_BlockListRuleAction, v)
+                )
             if "name" in d:
                 _f = "name"
                 v = d["name"]
@@ -141,10 +159,13 @@ class BlockListRule:
             raise exc.within("BlockListRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("BlockListRule", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -152,7 +173,7 @@ class BlockListRule:
         """The JSON object of this BlockListRule: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action"] = enum_to_wire(self.action)
+        out["action"] = None if self.action is None else enum_to_wire(self.action)
         if self.name is not None:
             out["name"] = self.name
         elif "name" in self._nulls:
@@ -161,6 +182,8 @@ class BlockListRule:
             out["team"] = self.team
         elif "team" in self._nulls:
             out["team"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -56,12 +57,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action_type",
-    "appeal_ids",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_type": "action_type",
+    "appeal_ids": "appeal_ids",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("mark_reviewed", "mark_reviewed"),
     ("reject_appeal", "reject_appeal"),
@@ -158,9 +159,11 @@ class BulkActionAppealsRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "BulkActionAppealsRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BulkActionAppealsRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -186,10 +189,11 @@ class BulkActionAppealsRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -202,34 +206,53 @@ class BulkActionAppealsRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> BulkActionAppealsRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> BulkActionAppealsRequest:
         """Read a BulkActionAppealsRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
-            v = d["action_type"]
-            self.action_type = (
-                read_enum_strict(_VALUES_BulkActionAppealsRequestActionType, v)
-                if strict
-                else read_enum(_VALUES_BulkActionAppealsRequestActionType, v)
-            )
+            try:
+                v = d["action_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_type = None  # type: ignore[assignment]
+                _m += ("action_type",)
+            else:
+                self.action_type = (
+                    read_enum_strict(_VALUES_BulkActionAppealsRequestActionType, v)
+                    if strict
+                    else read_enum(_VALUES_BulkActionAppealsRequestActionType, v)
+                )
             _f = "appeal_ids[]"
-            v = d["appeal_ids"]
-            self.appeal_ids = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["appeal_ids"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.appeal_ids = None  # type: ignore[assignment]
+                _m += ("appeal_ids",)
+            else:
+                self.appeal_ids = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             if "mark_reviewed" in d:
                 _f = "mark_reviewed"
                 v = d["mark_reviewed"]
@@ -237,7 +260,7 @@ class BulkActionAppealsRequest:
                     self.mark_reviewed = None
                     _n += ("mark_reviewed",)
                 else:
-                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict)
+                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict, complete)
             else:
                 self.mark_reviewed = None
             if "reject_appeal" in d:
@@ -247,7 +270,7 @@ class BulkActionAppealsRequest:
                     self.reject_appeal = None
                     _n += ("reject_appeal",)
                 else:
-                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict)
+                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict, complete)
             else:
                 self.reject_appeal = None
             if "restore" in d:
@@ -257,7 +280,7 @@ class BulkActionAppealsRequest:
                     self.restore = None
                     _n += ("restore",)
                 else:
-                    self.restore = RestoreActionRequestPayload.from_dict(v, strict)
+                    self.restore = RestoreActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.restore = None
             if "unban" in d:
@@ -267,7 +290,7 @@ class BulkActionAppealsRequest:
                     self.unban = None
                     _n += ("unban",)
                 else:
-                    self.unban = UnbanActionRequestPayload.from_dict(v, strict)
+                    self.unban = UnbanActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.unban = None
             if "unblock" in d:
@@ -277,7 +300,7 @@ class BulkActionAppealsRequest:
                     self.unblock = None
                     _n += ("unblock",)
                 else:
-                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict)
+                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.unblock = None
             if "user" in d:
@@ -287,7 +310,7 @@ class BulkActionAppealsRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -304,10 +327,13 @@ class BulkActionAppealsRequest:
             raise exc.within("BulkActionAppealsRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("BulkActionAppealsRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -315,8 +341,8 @@ class BulkActionAppealsRequest:
         """The JSON object of this BulkActionAppealsRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action_type"] = enum_to_wire(self.action_type)
-        out["appeal_ids"] = self.appeal_ids
+        out["action_type"] = None if self.action_type is None else enum_to_wire(self.action_type)
+        out["appeal_ids"] = None if self.appeal_ids is None else self.appeal_ids
         if self.mark_reviewed is not None:
             out["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, self.mark_reviewed)
         elif "mark_reviewed" in self._nulls:
@@ -345,6 +371,8 @@ class BulkActionAppealsRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

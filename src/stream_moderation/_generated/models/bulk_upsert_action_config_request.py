@@ -20,6 +20,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     to_wire,
 )
@@ -41,9 +42,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("action_configs",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_configs": "action_configs",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("user", "user"),
     ("user_id", "user_id"),
@@ -83,9 +86,11 @@ class BulkUpsertActionConfigRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "BulkUpsertActionConfigRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BulkUpsertActionConfigRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -107,10 +112,11 @@ class BulkUpsertActionConfigRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -124,24 +130,34 @@ class BulkUpsertActionConfigRequest:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> BulkUpsertActionConfigRequest:
         """Read a BulkUpsertActionConfigRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_configs[]"
-            v = d["action_configs"]
-            self.action_configs = [
-                UpsertActionConfigItem.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["action_configs"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_configs = None  # type: ignore[assignment]
+                _m += ("action_configs",)
+            else:
+                self.action_configs = [
+                    UpsertActionConfigItem.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             if "user" in d:
                 _f = "user"
                 v = d["user"]
@@ -149,7 +165,7 @@ class BulkUpsertActionConfigRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -166,10 +182,13 @@ class BulkUpsertActionConfigRequest:
             raise exc.within("BulkUpsertActionConfigRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("BulkUpsertActionConfigRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -177,7 +196,9 @@ class BulkUpsertActionConfigRequest:
         """The JSON object of this BulkUpsertActionConfigRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action_configs"] = to_wire(self.action_configs)
+        out["action_configs"] = (
+            None if self.action_configs is None else to_wire(self.action_configs)
+        )
         if self.user is not None:
             out["user"] = model_to_wire(UserRequest, self.user)
         elif "user" in self._nulls:
@@ -186,6 +207,8 @@ class BulkUpsertActionConfigRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

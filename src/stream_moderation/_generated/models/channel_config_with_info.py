@@ -24,6 +24,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     null_positions,
     read_enum,
@@ -122,38 +123,38 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "automod",
-    "automod_behavior",
-    "commands",
-    "connect_events",
-    "count_messages",
-    "created_at",
-    "custom_events",
-    "delivery_events",
-    "mark_messages_pending",
-    "max_message_length",
-    "message_retention",
-    "mutes",
-    "name",
-    "polls",
-    "push_notifications",
-    "quotes",
-    "reactions",
-    "read_events",
-    "reminders",
-    "replies",
-    "search",
-    "shared_locations",
-    "skip_last_msg_update_for_system_msgs",
-    "typing_events",
-    "updated_at",
-    "uploads",
-    "url_enrichment",
-    "user_message_reminders",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "automod": "automod",
+    "automod_behavior": "automod_behavior",
+    "commands": "commands",
+    "connect_events": "connect_events",
+    "count_messages": "count_messages",
+    "created_at": "created_at",
+    "custom_events": "custom_events",
+    "delivery_events": "delivery_events",
+    "mark_messages_pending": "mark_messages_pending",
+    "max_message_length": "max_message_length",
+    "message_retention": "message_retention",
+    "mutes": "mutes",
+    "name": "name",
+    "polls": "polls",
+    "push_notifications": "push_notifications",
+    "quotes": "quotes",
+    "reactions": "reactions",
+    "read_events": "read_events",
+    "reminders": "reminders",
+    "replies": "replies",
+    "search": "search",
+    "shared_locations": "shared_locations",
+    "skip_last_msg_update_for_system_msgs": "skip_last_msg_update_for_system_msgs",
+    "typing_events": "typing_events",
+    "updated_at": "updated_at",
+    "uploads": "uploads",
+    "url_enrichment": "url_enrichment",
+    "user_message_reminders": "user_message_reminders",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("allowed_flag_reasons", "allowed_flag_reasons"),
     ("automod_thresholds", "automod_thresholds"),
@@ -261,9 +262,11 @@ class ChannelConfigWithInfo:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChannelConfigWithInfo"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChannelConfigWithInfo:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -287,10 +290,11 @@ class ChannelConfigWithInfo:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -321,129 +325,334 @@ class ChannelConfigWithInfo:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChannelConfigWithInfo:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChannelConfigWithInfo:
         """Read a ChannelConfigWithInfo from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "automod"
-            v = d["automod"]
-            self.automod = (
-                read_enum_strict(_VALUES_ChannelConfigWithInfoAutomod, v)
-                if strict
-                else read_enum(_VALUES_ChannelConfigWithInfoAutomod, v)
-            )
+            try:
+                v = d["automod"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.automod = None  # type: ignore[assignment]
+                _m += ("automod",)
+            else:
+                self.automod = (
+                    read_enum_strict(_VALUES_ChannelConfigWithInfoAutomod, v)
+                    if strict
+                    else read_enum(_VALUES_ChannelConfigWithInfoAutomod, v)
+                )
             _f = "automod_behavior"
-            v = d["automod_behavior"]
-            self.automod_behavior = (
-                read_enum_strict(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
-                if strict
-                else read_enum(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
-            )
+            try:
+                v = d["automod_behavior"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.automod_behavior = None  # type: ignore[assignment]
+                _m += ("automod_behavior",)
+            else:
+                self.automod_behavior = (
+                    read_enum_strict(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
+                    if strict
+                    else read_enum(_VALUES_ChannelConfigWithInfoAutomodBehavior, v)
+                )
             _f = "commands[]"
-            v = d["commands"]
-            self.commands = [
-                Command.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.commands) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "commands": _p}
+            try:
+                v = d["commands"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.commands = None  # type: ignore[assignment]
+                _m += ("commands",)
+            else:
+                self.commands = [
+                    Command.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.commands) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "commands": _p}
             _f = "connect_events"
-            v = d["connect_events"]
-            self.connect_events = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["connect_events"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.connect_events = None  # type: ignore[assignment]
+                _m += ("connect_events",)
+            else:
+                self.connect_events = v if v.__class__ is bool else check_bool(v)
             _f = "count_messages"
-            v = d["count_messages"]
-            self.count_messages = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["count_messages"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.count_messages = None  # type: ignore[assignment]
+                _m += ("count_messages",)
+            else:
+                self.count_messages = v if v.__class__ is bool else check_bool(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom_events"
-            v = d["custom_events"]
-            self.custom_events = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["custom_events"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom_events = None  # type: ignore[assignment]
+                _m += ("custom_events",)
+            else:
+                self.custom_events = v if v.__class__ is bool else check_bool(v)
             _f = "delivery_events"
-            v = d["delivery_events"]
-            self.delivery_events = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["delivery_events"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.delivery_events = None  # type: ignore[assignment]
+                _m += ("delivery_events",)
+            else:
+                self.delivery_events = v if v.__class__ is bool else check_bool(v)
             _f = "mark_messages_pending"
-            v = d["mark_messages_pending"]
-            self.mark_messages_pending = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["mark_messages_pending"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mark_messages_pending = None  # type: ignore[assignment]
+                _m += ("mark_messages_pending",)
+            else:
+                self.mark_messages_pending = v if v.__class__ is bool else check_bool(v)
             _f = "max_message_length"
-            v = d["max_message_length"]
-            self.max_message_length = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["max_message_length"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.max_message_length = None  # type: ignore[assignment]
+                _m += ("max_message_length",)
+            else:
+                self.max_message_length = v if v.__class__ is int else check_int(v)
             _f = "message_retention"
-            v = d["message_retention"]
-            self.message_retention = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_retention"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_retention = None  # type: ignore[assignment]
+                _m += ("message_retention",)
+            else:
+                self.message_retention = v if v.__class__ is str else check_str(v)
             _f = "mutes"
-            v = d["mutes"]
-            self.mutes = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["mutes"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mutes = None  # type: ignore[assignment]
+                _m += ("mutes",)
+            else:
+                self.mutes = v if v.__class__ is bool else check_bool(v)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "polls"
-            v = d["polls"]
-            self.polls = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["polls"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.polls = None  # type: ignore[assignment]
+                _m += ("polls",)
+            else:
+                self.polls = v if v.__class__ is bool else check_bool(v)
             _f = "push_notifications"
-            v = d["push_notifications"]
-            self.push_notifications = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["push_notifications"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.push_notifications = None  # type: ignore[assignment]
+                _m += ("push_notifications",)
+            else:
+                self.push_notifications = v if v.__class__ is bool else check_bool(v)
             _f = "quotes"
-            v = d["quotes"]
-            self.quotes = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["quotes"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.quotes = None  # type: ignore[assignment]
+                _m += ("quotes",)
+            else:
+                self.quotes = v if v.__class__ is bool else check_bool(v)
             _f = "reactions"
-            v = d["reactions"]
-            self.reactions = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reactions = None  # type: ignore[assignment]
+                _m += ("reactions",)
+            else:
+                self.reactions = v if v.__class__ is bool else check_bool(v)
             _f = "read_events"
-            v = d["read_events"]
-            self.read_events = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["read_events"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.read_events = None  # type: ignore[assignment]
+                _m += ("read_events",)
+            else:
+                self.read_events = v if v.__class__ is bool else check_bool(v)
             _f = "reminders"
-            v = d["reminders"]
-            self.reminders = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["reminders"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reminders = None  # type: ignore[assignment]
+                _m += ("reminders",)
+            else:
+                self.reminders = v if v.__class__ is bool else check_bool(v)
             _f = "replies"
-            v = d["replies"]
-            self.replies = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["replies"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.replies = None  # type: ignore[assignment]
+                _m += ("replies",)
+            else:
+                self.replies = v if v.__class__ is bool else check_bool(v)
             _f = "search"
-            v = d["search"]
-            self.search = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["search"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.search = None  # type: ignore[assignment]
+                _m += ("search",)
+            else:
+                self.search = v if v.__class__ is bool else check_bool(v)
             _f = "shared_locations"
-            v = d["shared_locations"]
-            self.shared_locations = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["shared_locations"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.shared_locations = None  # type: ignore[assignment]
+                _m += ("shared_locations",)
+            else:
+                self.shared_locations = v if v.__class__ is bool else check_bool(v)
             _f = "skip_last_msg_update_for_system_msgs"
-            v = d["skip_last_msg_update_for_system_msgs"]
-            self.skip_last_msg_update_for_system_msgs = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["skip_last_msg_update_for_system_msgs"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.skip_last_msg_update_for_system_msgs = None  # type: ignore[assignment]
+                _m += ("skip_last_msg_update_for_system_msgs",)
+            else:
+                self.skip_last_msg_update_for_system_msgs = (
+                    v if v.__class__ is bool else check_bool(v)
+                )
             _f = "typing_events"
-            v = d["typing_events"]
-            self.typing_events = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["typing_events"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.typing_events = None  # type: ignore[assignment]
+                _m += ("typing_events",)
+            else:
+                self.typing_events = v if v.__class__ is bool else check_bool(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "uploads"
-            v = d["uploads"]
-            self.uploads = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["uploads"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.uploads = None  # type: ignore[assignment]
+                _m += ("uploads",)
+            else:
+                self.uploads = v if v.__class__ is bool else check_bool(v)
             _f = "url_enrichment"
-            v = d["url_enrichment"]
-            self.url_enrichment = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["url_enrichment"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.url_enrichment = None  # type: ignore[assignment]
+                _m += ("url_enrichment",)
+            else:
+                self.url_enrichment = v if v.__class__ is bool else check_bool(v)
             _f = "user_message_reminders"
-            v = d["user_message_reminders"]
-            self.user_message_reminders = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["user_message_reminders"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_message_reminders = None  # type: ignore[assignment]
+                _m += ("user_message_reminders",)
+            else:
+                self.user_message_reminders = v if v.__class__ is bool else check_bool(v)
             if "allowed_flag_reasons" in d:
                 _f = "allowed_flag_reasons[]"
                 v = d["allowed_flag_reasons"]
@@ -467,7 +676,7 @@ class ChannelConfigWithInfo:
                     self.automod_thresholds = None
                     _n += ("automod_thresholds",)
                 else:
-                    self.automod_thresholds = Thresholds.from_dict(v, strict)
+                    self.automod_thresholds = Thresholds.from_dict(v, strict, complete)
             else:
                 self.automod_thresholds = None
             if "blocklist" in d:
@@ -502,7 +711,7 @@ class ChannelConfigWithInfo:
                     _n += ("blocklists",)
                 else:
                     self.blocklists = [
-                        BlockListOptions.from_dict(x0, strict) for x0 in check_list(v)
+                        BlockListOptions.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.blocklists = None
@@ -513,7 +722,7 @@ class ChannelConfigWithInfo:
                     self.chat_preferences = None
                     _n += ("chat_preferences",)
                 else:
-                    self.chat_preferences = ChatPreferences.from_dict(v, strict)
+                    self.chat_preferences = ChatPreferences.from_dict(v, strict, complete)
             else:
                 self.chat_preferences = None
             if "grants" in d:
@@ -584,10 +793,13 @@ class ChannelConfigWithInfo:
             raise exc.within("ChannelConfigWithInfo", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChannelConfigWithInfo", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -595,9 +807,11 @@ class ChannelConfigWithInfo:
         """The JSON object of this ChannelConfigWithInfo: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["automod"] = enum_to_wire(self.automod)
-        out["automod_behavior"] = enum_to_wire(self.automod_behavior)
-        out["commands"] = to_wire(self.commands)
+        out["automod"] = None if self.automod is None else enum_to_wire(self.automod)
+        out["automod_behavior"] = (
+            None if self.automod_behavior is None else enum_to_wire(self.automod_behavior)
+        )
+        out["commands"] = None if self.commands is None else to_wire(self.commands)
         out["connect_events"] = self.connect_events
         out["count_messages"] = self.count_messages
         out["created_at"] = self._created_at
@@ -668,6 +882,8 @@ class ChannelConfigWithInfo:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -103,18 +104,18 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "cid",
-    "created_at",
-    "custom",
-    "disabled",
-    "frozen",
-    "id",
-    "type",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "cid": "cid",
+    "created_at": "created_at",
+    "custom": "custom",
+    "disabled": "disabled",
+    "frozen": "frozen",
+    "id": "id",
+    "type": "type",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("auto_translation_enabled", "auto_translation_enabled"),
     ("auto_translation_language", "auto_translation_language"),
@@ -285,9 +286,11 @@ class ChannelResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChannelResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChannelResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -311,10 +314,11 @@ class ChannelResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -392,55 +396,116 @@ class ChannelResponse:
         self._truncated_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChannelResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChannelResponse:
         """Read a ChannelResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "cid"
-            v = d["cid"]
-            self.cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.cid = None  # type: ignore[assignment]
+                _m += ("cid",)
+            else:
+                self.cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "disabled"
-            v = d["disabled"]
-            self.disabled = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["disabled"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.disabled = None  # type: ignore[assignment]
+                _m += ("disabled",)
+            else:
+                self.disabled = v if v.__class__ is bool else check_bool(v)
             _f = "frozen"
-            v = d["frozen"]
-            self.frozen = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["frozen"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.frozen = None  # type: ignore[assignment]
+                _m += ("frozen",)
+            else:
+                self.frozen = v if v.__class__ is bool else check_bool(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "auto_translation_enabled" in d:
                 _f = "auto_translation_enabled"
                 v = d["auto_translation_enabled"]
@@ -478,7 +543,7 @@ class ChannelResponse:
                     self.config = None
                     _n += ("config",)
                 else:
-                    self.config = ChannelConfigWithInfo.from_dict(v, strict)
+                    self.config = ChannelConfigWithInfo.from_dict(v, strict, complete)
             else:
                 self.config = None
             if "cooldown" in d:
@@ -498,7 +563,7 @@ class ChannelResponse:
                     self.created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict)
+                    self.created_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.created_by = None
             if "deleted_at" in d:
@@ -593,7 +658,7 @@ class ChannelResponse:
                     _n += ("members",)
                 else:
                     self.members = [
-                        ChannelMemberResponse.from_dict(x0, strict)
+                        ChannelMemberResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -689,17 +754,20 @@ class ChannelResponse:
                     self.truncated_by = None
                     _n += ("truncated_by",)
                 else:
-                    self.truncated_by = UserResponse.from_dict(v, strict)
+                    self.truncated_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.truncated_by = None
         except ParseError as exc:
             raise exc.within("ChannelResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChannelResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -709,7 +777,7 @@ class ChannelResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["disabled"] = self.disabled
         out["frozen"] = self.frozen
         out["id"] = self.id
@@ -800,6 +868,8 @@ class ChannelResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     null_positions,
     restore_nulls,
     to_wire,
@@ -60,13 +61,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "custom",
-    "id",
-    "text",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "custom": "custom",
+    "id": "id",
+    "text": "text",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("attachments", "attachments"),
     ("html", "html"),
@@ -121,9 +122,11 @@ class ChatDraftPayloadResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChatDraftPayloadResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChatDraftPayloadResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -145,10 +148,11 @@ class ChatDraftPayloadResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -161,28 +165,54 @@ class ChatDraftPayloadResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatDraftPayloadResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChatDraftPayloadResponse:
         """Read a ChatDraftPayloadResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "text"
-            v = d["text"]
-            self.text = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["text"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.text = None  # type: ignore[assignment]
+                _m += ("text",)
+            else:
+                self.text = v if v.__class__ is str else check_str(v)
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
@@ -191,7 +221,9 @@ class ChatDraftPayloadResponse:
                     _n += ("attachments",)
                 else:
                     self.attachments = [
-                        Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                        Attachment.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                        if x0 is not None
                     ]
                     if len(self.attachments) != len(v):
                         _p = null_positions(v, "list")
@@ -217,7 +249,7 @@ class ChatDraftPayloadResponse:
                     _n += ("mentioned_users",)
                 else:
                     self.mentioned_users = [
-                        UserResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.mentioned_users = None
@@ -295,10 +327,13 @@ class ChatDraftPayloadResponse:
             raise exc.within("ChatDraftPayloadResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChatDraftPayloadResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -306,7 +341,7 @@ class ChatDraftPayloadResponse:
         """The JSON object of this ChatDraftPayloadResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["id"] = self.id
         out["text"] = self.text
         if self.attachments is not None:
@@ -354,6 +389,8 @@ class ChatDraftPayloadResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

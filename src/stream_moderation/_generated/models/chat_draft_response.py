@@ -19,6 +19,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     read_timestamp,
     received_timestamp_wire,
@@ -48,13 +49,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "channel_cid",
-    "created_at",
-    "message",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "channel_cid": "channel_cid",
+    "created_at": "created_at",
+    "message": "message",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("parent_id", "parent_id"),
     ("parent_message", "parent_message"),
@@ -105,9 +106,11 @@ class ChatDraftResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChatDraftResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChatDraftResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -130,10 +133,11 @@ class ChatDraftResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -155,33 +159,59 @@ class ChatDraftResponse:
         self._created_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatDraftResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChatDraftResponse:
         """Read a ChatDraftResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
-            v = d["channel_cid"]
-            self.channel_cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_cid = None  # type: ignore[assignment]
+                _m += ("channel_cid",)
+            else:
+                self.channel_cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "message"
-            v = d["message"]
-            self.message = ChatDraftPayloadResponse.from_dict(v, strict)
+            try:
+                v = d["message"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message = None  # type: ignore[assignment]
+                _m += ("message",)
+            else:
+                self.message = ChatDraftPayloadResponse.from_dict(v, strict, complete)
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
@@ -199,7 +229,7 @@ class ChatDraftResponse:
                     self.parent_message = None
                     _n += ("parent_message",)
                 else:
-                    self.parent_message = ChatMessageResponse.from_dict(v, strict)
+                    self.parent_message = ChatMessageResponse.from_dict(v, strict, complete)
             else:
                 self.parent_message = None
             if "quoted_message" in d:
@@ -209,17 +239,20 @@ class ChatDraftResponse:
                     self.quoted_message = None
                     _n += ("quoted_message",)
                 else:
-                    self.quoted_message = ChatMessageResponse.from_dict(v, strict)
+                    self.quoted_message = ChatMessageResponse.from_dict(v, strict, complete)
             else:
                 self.quoted_message = None
         except ParseError as exc:
             raise exc.within("ChatDraftResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChatDraftResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -229,7 +262,9 @@ class ChatDraftResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_cid"] = self.channel_cid
         out["created_at"] = self._created_at
-        out["message"] = model_to_wire(ChatDraftPayloadResponse, self.message)
+        out["message"] = (
+            None if self.message is None else model_to_wire(ChatDraftPayloadResponse, self.message)
+        )
         if self.parent_id is not None:
             out["parent_id"] = self.parent_id
         elif "parent_id" in self._nulls:
@@ -242,6 +277,8 @@ class ChatDraftResponse:
             out["quoted_message"] = model_to_wire(ChatMessageResponse, self.quoted_message)
         elif "quoted_message" in self._nulls:
             out["quoted_message"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -144,33 +145,33 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "attachments",
-    "cid",
-    "created_at",
-    "custom",
-    "deleted_reply_count",
-    "html",
-    "id",
-    "latest_reactions",
-    "mentioned_channel",
-    "mentioned_here",
-    "mentioned_users",
-    "own_reactions",
-    "pinned",
-    "reaction_counts",
-    "reaction_scores",
-    "reply_count",
-    "restricted_visibility",
-    "shadowed",
-    "silent",
-    "text",
-    "type",
-    "updated_at",
-    "user",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "attachments": "attachments",
+    "cid": "cid",
+    "created_at": "created_at",
+    "custom": "custom",
+    "deleted_reply_count": "deleted_reply_count",
+    "html": "html",
+    "id": "id",
+    "latest_reactions": "latest_reactions",
+    "mentioned_channel": "mentioned_channel",
+    "mentioned_here": "mentioned_here",
+    "mentioned_users": "mentioned_users",
+    "own_reactions": "own_reactions",
+    "pinned": "pinned",
+    "reaction_counts": "reaction_counts",
+    "reaction_scores": "reaction_scores",
+    "reply_count": "reply_count",
+    "restricted_visibility": "restricted_visibility",
+    "shadowed": "shadowed",
+    "silent": "silent",
+    "text": "text",
+    "type": "type",
+    "updated_at": "updated_at",
+    "user": "user",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("command", "command"),
     ("deleted_at", "_deleted_at"),
@@ -411,9 +412,11 @@ class ChatMessageResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChatMessageResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChatMessageResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -449,10 +452,11 @@ class ChatMessageResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -521,134 +525,304 @@ class ChatMessageResponse:
         self._pinned_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatMessageResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChatMessageResponse:
         """Read a ChatMessageResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "attachments[]"
-            v = d["attachments"]
-            self.attachments = [
-                Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.attachments) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "attachments": _p}
+            try:
+                v = d["attachments"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.attachments = None  # type: ignore[assignment]
+                _m += ("attachments",)
+            else:
+                self.attachments = [
+                    Attachment.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.attachments) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "attachments": _p}
             _f = "cid"
-            v = d["cid"]
-            self.cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.cid = None  # type: ignore[assignment]
+                _m += ("cid",)
+            else:
+                self.cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "deleted_reply_count"
-            v = d["deleted_reply_count"]
-            self.deleted_reply_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["deleted_reply_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.deleted_reply_count = None  # type: ignore[assignment]
+                _m += ("deleted_reply_count",)
+            else:
+                self.deleted_reply_count = v if v.__class__ is int else check_int(v)
             _f = "html"
-            v = d["html"]
-            self.html = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["html"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.html = None  # type: ignore[assignment]
+                _m += ("html",)
+            else:
+                self.html = v if v.__class__ is str else check_str(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "latest_reactions[]"
-            v = d["latest_reactions"]
-            self.latest_reactions = [
-                ChatReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["latest_reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_reactions = None  # type: ignore[assignment]
+                _m += ("latest_reactions",)
+            else:
+                self.latest_reactions = [
+                    ChatReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "mentioned_channel"
-            v = d["mentioned_channel"]
-            self.mentioned_channel = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["mentioned_channel"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mentioned_channel = None  # type: ignore[assignment]
+                _m += ("mentioned_channel",)
+            else:
+                self.mentioned_channel = v if v.__class__ is bool else check_bool(v)
             _f = "mentioned_here"
-            v = d["mentioned_here"]
-            self.mentioned_here = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["mentioned_here"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mentioned_here = None  # type: ignore[assignment]
+                _m += ("mentioned_here",)
+            else:
+                self.mentioned_here = v if v.__class__ is bool else check_bool(v)
             _f = "mentioned_users[]"
-            v = d["mentioned_users"]
-            self.mentioned_users = [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["mentioned_users"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mentioned_users = None  # type: ignore[assignment]
+                _m += ("mentioned_users",)
+            else:
+                self.mentioned_users = [
+                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "own_reactions[]"
-            v = d["own_reactions"]
-            self.own_reactions = [
-                ChatReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["own_reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.own_reactions = None  # type: ignore[assignment]
+                _m += ("own_reactions",)
+            else:
+                self.own_reactions = [
+                    ChatReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "pinned"
-            v = d["pinned"]
-            self.pinned = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["pinned"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.pinned = None  # type: ignore[assignment]
+                _m += ("pinned",)
+            else:
+                self.pinned = v if v.__class__ is bool else check_bool(v)
             _f = "reaction_counts"
-            v = d["reaction_counts"]
-            self.reaction_counts = (
-                {
-                    k0: (x0 if x0.__class__ is int else check_int(x0))
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["reaction_counts"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reaction_counts = None  # type: ignore[assignment]
+                _m += ("reaction_counts",)
+            else:
+                self.reaction_counts = (
+                    {
+                        k0: (x0 if x0.__class__ is int else check_int(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "reaction_scores"
-            v = d["reaction_scores"]
-            self.reaction_scores = (
-                {
-                    k0: (x0 if x0.__class__ is int else check_int(x0))
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["reaction_scores"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reaction_scores = None  # type: ignore[assignment]
+                _m += ("reaction_scores",)
+            else:
+                self.reaction_scores = (
+                    {
+                        k0: (x0 if x0.__class__ is int else check_int(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "reply_count"
-            v = d["reply_count"]
-            self.reply_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["reply_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reply_count = None  # type: ignore[assignment]
+                _m += ("reply_count",)
+            else:
+                self.reply_count = v if v.__class__ is int else check_int(v)
             _f = "restricted_visibility[]"
-            v = d["restricted_visibility"]
-            self.restricted_visibility = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["restricted_visibility"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.restricted_visibility = None  # type: ignore[assignment]
+                _m += ("restricted_visibility",)
+            else:
+                self.restricted_visibility = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "shadowed"
-            v = d["shadowed"]
-            self.shadowed = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["shadowed"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.shadowed = None  # type: ignore[assignment]
+                _m += ("shadowed",)
+            else:
+                self.shadowed = v if v.__class__ is bool else check_bool(v)
             _f = "silent"
-            v = d["silent"]
-            self.silent = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["silent"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.silent = None  # type: ignore[assignment]
+                _m += ("silent",)
+            else:
+                self.silent = v if v.__class__ is bool else check_bool(v)
             _f = "text"
-            v = d["text"]
-            self.text = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["text"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.text = None  # type: ignore[assignment]
+                _m += ("text",)
+            else:
+                self.text = v if v.__class__ is str else check_str(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user"
-            v = d["user"]
-            self.user = UserResponse.from_dict(v, strict)
+            try:
+                v = d["user"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user = None  # type: ignore[assignment]
+                _m += ("user",)
+            else:
+                self.user = UserResponse.from_dict(v, strict, complete)
             if "command" in d:
                 _f = "command"
                 v = d["command"]
@@ -692,7 +866,7 @@ class ChatMessageResponse:
                     self.draft = None
                     _n += ("draft",)
                 else:
-                    self.draft = ChatDraftResponse.from_dict(v, strict)
+                    self.draft = ChatDraftResponse.from_dict(v, strict, complete)
             else:
                 self.draft = None
             if "i18n" in d:
@@ -749,7 +923,7 @@ class ChatMessageResponse:
                     self.member = None
                     _n += ("member",)
                 else:
-                    self.member = ChannelMemberPartialResponse.from_dict(v, strict)
+                    self.member = ChannelMemberPartialResponse.from_dict(v, strict, complete)
             else:
                 self.member = None
             if "mentioned_group_ids" in d:
@@ -776,7 +950,7 @@ class ChatMessageResponse:
                     _n += ("mentioned_groups",)
                 else:
                     self.mentioned_groups = [
-                        UserGroupResponse.from_dict(x0, strict)
+                        UserGroupResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -835,7 +1009,7 @@ class ChatMessageResponse:
                     self.moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ChatModerationV2Response.from_dict(v, strict)
+                    self.moderation = ChatModerationV2Response.from_dict(v, strict, complete)
             else:
                 self.moderation = None
             if "parent_id" in d:
@@ -887,7 +1061,7 @@ class ChatMessageResponse:
                     self.pinned_by = None
                     _n += ("pinned_by",)
                 else:
-                    self.pinned_by = UserResponse.from_dict(v, strict)
+                    self.pinned_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.pinned_by = None
             if "poll" in d:
@@ -897,7 +1071,7 @@ class ChatMessageResponse:
                     self.poll = None
                     _n += ("poll",)
                 else:
-                    self.poll = PollResponseData.from_dict(v, strict)
+                    self.poll = PollResponseData.from_dict(v, strict, complete)
             else:
                 self.poll = None
             if "poll_id" in d:
@@ -917,7 +1091,7 @@ class ChatMessageResponse:
                     self.quoted_message = None
                     _n += ("quoted_message",)
                 else:
-                    self.quoted_message = ChatMessageResponse.from_dict(v, strict)
+                    self.quoted_message = ChatMessageResponse.from_dict(v, strict, complete)
             else:
                 self.quoted_message = None
             if "quoted_message_id" in d:
@@ -938,7 +1112,7 @@ class ChatMessageResponse:
                     _n += ("reaction_groups",)
                 else:
                     self.reaction_groups = {
-                        k0: ChatReactionGroupResponse.from_dict(x0, strict)
+                        k0: ChatReactionGroupResponse.from_dict(x0, strict, complete)
                         for k0, x0 in check_dict(v).items()
                         if x0 is not None
                     }
@@ -955,7 +1129,7 @@ class ChatMessageResponse:
                     self.reminder = None
                     _n += ("reminder",)
                 else:
-                    self.reminder = ChatReminderResponseData.from_dict(v, strict)
+                    self.reminder = ChatReminderResponseData.from_dict(v, strict, complete)
             else:
                 self.reminder = None
             if "shared_location" in d:
@@ -965,7 +1139,9 @@ class ChatMessageResponse:
                     self.shared_location = None
                     _n += ("shared_location",)
                 else:
-                    self.shared_location = ChatSharedLocationResponseData.from_dict(v, strict)
+                    self.shared_location = ChatSharedLocationResponseData.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.shared_location = None
             if "show_in_channel" in d:
@@ -986,7 +1162,7 @@ class ChatMessageResponse:
                     _n += ("thread_participants",)
                 else:
                     self.thread_participants = [
-                        UserResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.thread_participants = None
@@ -994,10 +1170,13 @@ class ChatMessageResponse:
             raise exc.within("ChatMessageResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChatMessageResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -1005,29 +1184,35 @@ class ChatMessageResponse:
         """The JSON object of this ChatMessageResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["attachments"] = to_wire(self.attachments)
+        out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         out["cid"] = self.cid
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["deleted_reply_count"] = self.deleted_reply_count
         out["html"] = self.html
         out["id"] = self.id
-        out["latest_reactions"] = to_wire(self.latest_reactions)
+        out["latest_reactions"] = (
+            None if self.latest_reactions is None else to_wire(self.latest_reactions)
+        )
         out["mentioned_channel"] = self.mentioned_channel
         out["mentioned_here"] = self.mentioned_here
-        out["mentioned_users"] = to_wire(self.mentioned_users)
-        out["own_reactions"] = to_wire(self.own_reactions)
+        out["mentioned_users"] = (
+            None if self.mentioned_users is None else to_wire(self.mentioned_users)
+        )
+        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
         out["pinned"] = self.pinned
-        out["reaction_counts"] = self.reaction_counts
-        out["reaction_scores"] = self.reaction_scores
+        out["reaction_counts"] = None if self.reaction_counts is None else self.reaction_counts
+        out["reaction_scores"] = None if self.reaction_scores is None else self.reaction_scores
         out["reply_count"] = self.reply_count
-        out["restricted_visibility"] = self.restricted_visibility
+        out["restricted_visibility"] = (
+            None if self.restricted_visibility is None else self.restricted_visibility
+        )
         out["shadowed"] = self.shadowed
         out["silent"] = self.silent
         out["text"] = self.text
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        out["user"] = model_to_wire(UserResponse, self.user)
+        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         if self.command is not None:
             out["command"] = self.command
         elif "command" in self._nulls:
@@ -1139,6 +1324,8 @@ class ChatMessageResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_enum,
@@ -79,22 +80,22 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "channel_id",
-    "channel_name",
-    "content_type",
-    "created_at",
-    "evaluations",
-    "id",
-    "message_id",
-    "status",
-    "text",
-    "updated_at",
-    "user_id",
-    "user_name",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "channel_id": "channel_id",
+    "channel_name": "channel_name",
+    "content_type": "content_type",
+    "created_at": "created_at",
+    "evaluations": "evaluations",
+    "id": "id",
+    "message_id": "message_id",
+    "status": "status",
+    "text": "text",
+    "updated_at": "updated_at",
+    "user_id": "user_id",
+    "user_name": "user_name",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("assigned_to", "assigned_to"),
     ("extra", "extra"),
@@ -176,9 +177,11 @@ class ChatMessageTaskResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChatMessageTaskResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChatMessageTaskResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -201,10 +204,11 @@ class ChatMessageTaskResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -244,66 +248,157 @@ class ChatMessageTaskResponse:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatMessageTaskResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChatMessageTaskResponse:
         """Read a ChatMessageTaskResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_id"
-            v = d["channel_id"]
-            self.channel_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_id = None  # type: ignore[assignment]
+                _m += ("channel_id",)
+            else:
+                self.channel_id = v if v.__class__ is str else check_str(v)
             _f = "channel_name"
-            v = d["channel_name"]
-            self.channel_name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_name = None  # type: ignore[assignment]
+                _m += ("channel_name",)
+            else:
+                self.channel_name = v if v.__class__ is str else check_str(v)
             _f = "content_type"
-            v = d["content_type"]
-            self.content_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["content_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.content_type = None  # type: ignore[assignment]
+                _m += ("content_type",)
+            else:
+                self.content_type = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "evaluations[]"
-            v = d["evaluations"]
-            self.evaluations = [EvaluationResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["evaluations"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.evaluations = None  # type: ignore[assignment]
+                _m += ("evaluations",)
+            else:
+                self.evaluations = [
+                    EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "message_id"
-            v = d["message_id"]
-            self.message_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_id = None  # type: ignore[assignment]
+                _m += ("message_id",)
+            else:
+                self.message_id = v if v.__class__ is str else check_str(v)
             _f = "status"
-            v = d["status"]
-            self.status = read_enum(_VALUES_ChatMessageTaskResponseStatus, v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = read_enum(_VALUES_ChatMessageTaskResponseStatus, v)
             _f = "text"
-            v = d["text"]
-            self.text = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["text"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.text = None  # type: ignore[assignment]
+                _m += ("text",)
+            else:
+                self.text = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             _f = "user_name"
-            v = d["user_name"]
-            self.user_name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_name = None  # type: ignore[assignment]
+                _m += ("user_name",)
+            else:
+                self.user_name = v if v.__class__ is str else check_str(v)
             if "assigned_to" in d:
                 _f = "assigned_to"
                 v = d["assigned_to"]
@@ -357,7 +452,7 @@ class ChatMessageTaskResponse:
                     self.rule = None
                     _n += ("rule",)
                 else:
-                    self.rule = RuleResponse.from_dict(v, strict)
+                    self.rule = RuleResponse.from_dict(v, strict, complete)
             else:
                 self.rule = None
             if "triggers" in d:
@@ -367,17 +462,22 @@ class ChatMessageTaskResponse:
                     self.triggers = None
                     _n += ("triggers",)
                 else:
-                    self.triggers = [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                    self.triggers = [
+                        TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
             else:
                 self.triggers = None
         except ParseError as exc:
             raise exc.within("ChatMessageTaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChatMessageTaskResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -389,10 +489,10 @@ class ChatMessageTaskResponse:
         out["channel_name"] = self.channel_name
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        out["evaluations"] = to_wire(self.evaluations)
+        out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
         out["id"] = self.id
         out["message_id"] = self.message_id
-        out["status"] = enum_to_wire(self.status)
+        out["status"] = None if self.status is None else enum_to_wire(self.status)
         out["text"] = self.text
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
@@ -421,6 +521,8 @@ class ChatMessageTaskResponse:
             out["triggers"] = to_wire(self.triggers)
         elif "triggers" in self._nulls:
             out["triggers"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -47,15 +48,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "count",
-    "first_reaction_at",
-    "last_reaction_at",
-    "latest_reactions_by",
-    "sum_scores",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "count": "count",
+    "first_reaction_at": "first_reaction_at",
+    "last_reaction_at": "last_reaction_at",
+    "latest_reactions_by": "latest_reactions_by",
+    "sum_scores": "sum_scores",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -89,9 +90,11 @@ class ChatReactionGroupResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ChatReactionGroupResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ChatReactionGroupResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -112,10 +115,11 @@ class ChatReactionGroupResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -148,55 +152,99 @@ class ChatReactionGroupResponse:
         self._last_reaction_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ChatReactionGroupResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ChatReactionGroupResponse:
         """Read a ChatReactionGroupResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "count"
-            v = d["count"]
-            self.count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.count = None  # type: ignore[assignment]
+                _m += ("count",)
+            else:
+                self.count = v if v.__class__ is int else check_int(v)
             _f = "first_reaction_at"
-            v = d["first_reaction_at"]
-            self._first_reaction_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["first_reaction_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._first_reaction_at = None  # type: ignore[assignment]
+                _m += ("first_reaction_at",)
+            else:
+                self._first_reaction_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "last_reaction_at"
-            v = d["last_reaction_at"]
-            self._last_reaction_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["last_reaction_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._last_reaction_at = None  # type: ignore[assignment]
+                _m += ("last_reaction_at",)
+            else:
+                self._last_reaction_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "latest_reactions_by[]"
-            v = d["latest_reactions_by"]
-            self.latest_reactions_by = [
-                ChatReactionGroupUserResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["latest_reactions_by"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_reactions_by = None  # type: ignore[assignment]
+                _m += ("latest_reactions_by",)
+            else:
+                self.latest_reactions_by = [
+                    ChatReactionGroupUserResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                ]
             _f = "sum_scores"
-            v = d["sum_scores"]
-            self.sum_scores = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["sum_scores"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.sum_scores = None  # type: ignore[assignment]
+                _m += ("sum_scores",)
+            else:
+                self.sum_scores = v if v.__class__ is int else check_int(v)
         except ParseError as exc:
             raise exc.within("ChatReactionGroupResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ChatReactionGroupResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -207,8 +255,12 @@ class ChatReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        out["latest_reactions_by"] = to_wire(self.latest_reactions_by)
+        out["latest_reactions_by"] = (
+            None if self.latest_reactions_by is None else to_wire(self.latest_reactions_by)
+        )
         out["sum_scores"] = self.sum_scores
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -63,13 +64,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "entity_creator_id",
-    "entity_id",
-    "entity_type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "entity_creator_id": "entity_creator_id",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("config", "config"),
     ("config_key", "config_key"),
@@ -144,9 +145,11 @@ class CheckRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "CheckRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CheckRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -169,10 +172,11 @@ class CheckRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -198,27 +202,53 @@ class CheckRequest:
         self._content_published_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> CheckRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> CheckRequest:
         """Read a CheckRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "entity_creator_id"
-            v = d["entity_creator_id"]
-            self.entity_creator_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_creator_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_creator_id = None  # type: ignore[assignment]
+                _m += ("entity_creator_id",)
+            else:
+                self.entity_creator_id = v if v.__class__ is str else check_str(v)
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             if "config" in d:
                 _f = "config"
                 v = d["config"]
@@ -226,7 +256,7 @@ class CheckRequest:
                     self.config = None
                     _n += ("config",)
                 else:
-                    self.config = ModerationConfig.from_dict(v, strict)
+                    self.config = ModerationConfig.from_dict(v, strict, complete)
             else:
                 self.config = None
             if "config_key" in d:
@@ -272,7 +302,7 @@ class CheckRequest:
                     self.moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayload.from_dict(v, strict)
+                    self.moderation_payload = ModerationPayload.from_dict(v, strict, complete)
             else:
                 self.moderation_payload = None
             if "options" in d:
@@ -302,7 +332,7 @@ class CheckRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -319,10 +349,13 @@ class CheckRequest:
             raise exc.within("CheckRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("CheckRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -369,6 +402,8 @@ class CheckRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     read_enum,
     to_wire,
@@ -49,13 +50,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "duration",
-    "recommended_action",
-    "status",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "duration": "duration",
+    "recommended_action": "recommended_action",
+    "status": "status",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("item", "item"),
     ("task_id", "task_id"),
@@ -123,9 +124,11 @@ class CheckResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "CheckResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CheckResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -148,10 +151,11 @@ class CheckResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -164,27 +168,53 @@ class CheckResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> CheckResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> CheckResponse:
         """Read a CheckResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
-            v = d["duration"]
-            self.duration = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["duration"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.duration = None  # type: ignore[assignment]
+                _m += ("duration",)
+            else:
+                self.duration = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
-            v = d["recommended_action"]
-            self.recommended_action = read_enum(_VALUES_CheckResponseRecommendedAction, v)
+            try:
+                v = d["recommended_action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.recommended_action = None  # type: ignore[assignment]
+                _m += ("recommended_action",)
+            else:
+                self.recommended_action = read_enum(_VALUES_CheckResponseRecommendedAction, v)
             _f = "status"
-            v = d["status"]
-            self.status = read_enum(_VALUES_CheckResponseStatus, v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = read_enum(_VALUES_CheckResponseStatus, v)
             if "item" in d:
                 _f = "item"
                 v = d["item"]
@@ -192,7 +222,7 @@ class CheckResponse:
                     self.item = None
                     _n += ("item",)
                 else:
-                    self.item = ReviewQueueItemResponse.from_dict(v, strict)
+                    self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
             else:
                 self.item = None
             if "task_id" in d:
@@ -212,7 +242,7 @@ class CheckResponse:
                     self.triggered_rule = None
                     _n += ("triggered_rule",)
                 else:
-                    self.triggered_rule = TriggeredRuleResponse.from_dict(v, strict)
+                    self.triggered_rule = TriggeredRuleResponse.from_dict(v, strict, complete)
             else:
                 self.triggered_rule = None
             if "triggered_rules" in d:
@@ -223,7 +253,8 @@ class CheckResponse:
                     _n += ("triggered_rules",)
                 else:
                     self.triggered_rules = [
-                        TriggeredRuleResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        TriggeredRuleResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.triggered_rules = None
@@ -231,10 +262,13 @@ class CheckResponse:
             raise exc.within("CheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("CheckResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -243,8 +277,10 @@ class CheckResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["recommended_action"] = enum_to_wire(self.recommended_action)
-        out["status"] = enum_to_wire(self.status)
+        out["recommended_action"] = (
+            None if self.recommended_action is None else enum_to_wire(self.recommended_action)
+        )
+        out["status"] = None if self.status is None else enum_to_wire(self.status)
         if self.item is not None:
             out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
         elif "item" in self._nulls:
@@ -261,6 +297,8 @@ class CheckResponse:
             out["triggered_rules"] = to_wire(self.triggered_rules)
         elif "triggered_rules" in self._nulls:
             out["triggered_rules"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

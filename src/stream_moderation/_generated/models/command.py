@@ -17,6 +17,7 @@ from stream_moderation._types import (
     check_str,
     checked_timestamp_wire,
     count_nulls,
+    missing_fields,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     received_timestamp_wire,
@@ -45,14 +46,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "args",
-    "description",
-    "name",
-    "set",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "args": "args",
+    "description": "description",
+    "name": "name",
+    "set": "set",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("created_at", "_created_at"),
     ("updated_at", "_updated_at"),
@@ -82,9 +83,11 @@ class Command:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "Command"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Command:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -103,10 +106,11 @@ class Command:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -137,30 +141,63 @@ class Command:
         self._updated_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Command:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> Command:
         """Read a Command from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "args"
-            v = d["args"]
-            self.args = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["args"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.args = None  # type: ignore[assignment]
+                _m += ("args",)
+            else:
+                self.args = v if v.__class__ is str else check_str(v)
             _f = "description"
-            v = d["description"]
-            self.description = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["description"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.description = None  # type: ignore[assignment]
+                _m += ("description",)
+            else:
+                self.description = v if v.__class__ is str else check_str(v)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "set"
-            v = d["set"]
-            self.set = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["set"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.set = None  # type: ignore[assignment]
+                _m += ("set",)
+            else:
+                self.set = v if v.__class__ is str else check_str(v)
             if "created_at" in d:
                 _f = "created_at"
                 v = d["created_at"]
@@ -197,10 +234,13 @@ class Command:
             raise exc.within("Command", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("Command", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -220,6 +260,8 @@ class Command:
             out["updated_at"] = self._updated_at
         elif "updated_at" in self._nulls:
             out["updated_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     read_timestamp,
     received_timestamp_wire,
@@ -83,16 +84,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "async_",
-    "created_at",
-    "key",
-    "supported_video_call_harm_types",
-    "team",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "async_": "async",
+    "created_at": "created_at",
+    "key": "key",
+    "supported_video_call_harm_types": "supported_video_call_harm_types",
+    "team": "team",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("ai_audio_config", "ai_audio_config"),
     ("ai_image_config", "ai_image_config"),
@@ -303,9 +304,11 @@ class ConfigResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ConfigResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ConfigResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -339,10 +342,11 @@ class ConfigResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -373,54 +377,101 @@ class ConfigResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ConfigResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ConfigResponse:
         """Read a ConfigResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "async"
-            v = d["async"]
-            self.async_ = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["async"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.async_ = None  # type: ignore[assignment]
+                _m += ("async_",)
+            else:
+                self.async_ = v if v.__class__ is bool else check_bool(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "key"
-            v = d["key"]
-            self.key = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["key"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.key = None  # type: ignore[assignment]
+                _m += ("key",)
+            else:
+                self.key = v if v.__class__ is str else check_str(v)
             _f = "supported_video_call_harm_types[]"
-            v = d["supported_video_call_harm_types"]
-            self.supported_video_call_harm_types = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["supported_video_call_harm_types"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.supported_video_call_harm_types = None  # type: ignore[assignment]
+                _m += ("supported_video_call_harm_types",)
+            else:
+                self.supported_video_call_harm_types = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "team"
-            v = d["team"]
-            self.team = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["team"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.team = None  # type: ignore[assignment]
+                _m += ("team",)
+            else:
+                self.team = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "ai_audio_config" in d:
                 _f = "ai_audio_config"
                 v = d["ai_audio_config"]
@@ -428,7 +479,7 @@ class ConfigResponse:
                     self.ai_audio_config = None
                     _n += ("ai_audio_config",)
                 else:
-                    self.ai_audio_config = AIAudioConfigResponse.from_dict(v, strict)
+                    self.ai_audio_config = AIAudioConfigResponse.from_dict(v, strict, complete)
             else:
                 self.ai_audio_config = None
             if "ai_image_config" in d:
@@ -438,7 +489,7 @@ class ConfigResponse:
                     self.ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict)
+                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
             else:
                 self.ai_image_config = None
             if "ai_image_label_definitions" in d:
@@ -449,7 +500,8 @@ class ConfigResponse:
                     _n += ("ai_image_label_definitions",)
                 else:
                     self.ai_image_label_definitions = [
-                        AIImageLabelDefinition.from_dict(x0, strict) for x0 in check_list(v)
+                        AIImageLabelDefinition.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.ai_image_label_definitions = None
@@ -488,7 +540,7 @@ class ConfigResponse:
                     self.ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict)
+                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
             else:
                 self.ai_text_config = None
             if "ai_video_config" in d:
@@ -498,7 +550,7 @@ class ConfigResponse:
                     self.ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict)
+                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
             else:
                 self.ai_video_config = None
             if "automod_platform_circumvention_config" in d:
@@ -509,7 +561,7 @@ class ConfigResponse:
                     _n += ("automod_platform_circumvention_config",)
                 else:
                     self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict)
+                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
                 self.automod_platform_circumvention_config = None
@@ -521,7 +573,7 @@ class ConfigResponse:
                     _n += ("automod_semantic_filters_config",)
                 else:
                     self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.automod_semantic_filters_config = None
@@ -532,7 +584,9 @@ class ConfigResponse:
                     self.automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(v, strict)
+                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.automod_toxicity_config = None
             if "available_bodyguard_profiles" in d:
@@ -543,7 +597,8 @@ class ConfigResponse:
                     _n += ("available_bodyguard_profiles",)
                 else:
                     self.available_bodyguard_profiles = [
-                        BodyguardProfileSummary.from_dict(x0, strict) for x0 in check_list(v)
+                        BodyguardProfileSummary.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.available_bodyguard_profiles = None
@@ -554,7 +609,7 @@ class ConfigResponse:
                     self.block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict)
+                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
             else:
                 self.block_list_config = None
             if "flood_config" in d:
@@ -564,7 +619,7 @@ class ConfigResponse:
                     self.flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict)
+                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
             else:
                 self.flood_config = None
             if "llm_config" in d:
@@ -574,7 +629,7 @@ class ConfigResponse:
                     self.llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict)
+                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
             else:
                 self.llm_config = None
             if "velocity_filter_config" in d:
@@ -584,7 +639,9 @@ class ConfigResponse:
                     self.velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(v, strict)
+                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.velocity_filter_config = None
             if "video_call_rule_config" in d:
@@ -594,17 +651,20 @@ class ConfigResponse:
                     self.video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict)
+                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
             else:
                 self.video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("ConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ConfigResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -615,7 +675,11 @@ class ConfigResponse:
         out["async"] = self.async_
         out["created_at"] = self._created_at
         out["key"] = self.key
-        out["supported_video_call_harm_types"] = self.supported_video_call_harm_types
+        out["supported_video_call_harm_types"] = (
+            None
+            if self.supported_video_call_harm_types is None
+            else self.supported_video_call_harm_types
+        )
         out["team"] = self.team
         out["updated_at"] = self._updated_at
         if self.ai_audio_config is not None:
@@ -688,6 +752,8 @@ class ConfigResponse:
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

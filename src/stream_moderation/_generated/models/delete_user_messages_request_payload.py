@@ -20,6 +20,7 @@ from stream_moderation._types import (
     check_str,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     read_enum,
     read_enum_strict,
 )
@@ -47,9 +48,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("delete_messages",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "delete_messages": "delete_messages",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_cid", "channel_cid"),
     ("delete_reactions", "delete_reactions"),
@@ -84,9 +87,11 @@ class DeleteUserMessagesRequestPayload:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "DeleteUserMessagesRequestPayload"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> DeleteUserMessagesRequestPayload:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -105,10 +110,11 @@ class DeleteUserMessagesRequestPayload:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -122,26 +128,36 @@ class DeleteUserMessagesRequestPayload:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> DeleteUserMessagesRequestPayload:
         """Read a DeleteUserMessagesRequestPayload from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "delete_messages"
-            v = d["delete_messages"]
-            self.delete_messages = (
-                read_enum_strict(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
-                if strict
-                else read_enum(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
-            )
+            try:
+                v = d["delete_messages"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.delete_messages = None  # type: ignore[assignment]
+                _m += ("delete_messages",)
+            else:
+                self.delete_messages = (
+                    read_enum_strict(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
+                    if strict
+                    else read_enum(_VALUES_DeleteUserMessagesRequestPayloadDeleteMessages, v)
+                )
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
@@ -196,10 +212,13 @@ class DeleteUserMessagesRequestPayload:
             raise exc.within("DeleteUserMessagesRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("DeleteUserMessagesRequestPayload", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -207,7 +226,9 @@ class DeleteUserMessagesRequestPayload:
         """The JSON object of this DeleteUserMessagesRequestPayload: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["delete_messages"] = enum_to_wire(self.delete_messages)
+        out["delete_messages"] = (
+            None if self.delete_messages is None else enum_to_wire(self.delete_messages)
+        )
         if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
         elif "channel_cid" in self._nulls:
@@ -228,6 +249,8 @@ class DeleteUserMessagesRequestPayload:
             out["reason"] = self.reason
         elif "reason" in self._nulls:
             out["reason"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     restore_nulls,
@@ -62,9 +63,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("actor", "actor"),
     ("foreign_id", "foreign_id"),
@@ -156,9 +157,11 @@ class EnrichedActivity:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "EnrichedActivity"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EnrichedActivity:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -184,10 +187,11 @@ class EnrichedActivity:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -200,16 +204,21 @@ class EnrichedActivity:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> EnrichedActivity:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> EnrichedActivity:
         """Read a EnrichedActivity from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
@@ -220,7 +229,7 @@ class EnrichedActivity:
                     self.actor = None
                     _n += ("actor",)
                 else:
-                    self.actor = Data.from_dict(v, strict)
+                    self.actor = Data.from_dict(v, strict, complete)
             else:
                 self.actor = None
             if "foreign_id" in d:
@@ -252,7 +261,7 @@ class EnrichedActivity:
                 else:
                     self.latest_reactions = {
                         k0: [
-                            EnrichedReaction.from_dict(x1, strict)
+                            EnrichedReaction.from_dict(x1, strict, complete)
                             for x1 in check_list(x0)
                             if x1 is not None
                         ]
@@ -271,7 +280,7 @@ class EnrichedActivity:
                     self.object_ = None
                     _n += ("object_",)
                 else:
-                    self.object_ = Data.from_dict(v, strict)
+                    self.object_ = Data.from_dict(v, strict, complete)
             else:
                 self.object_ = None
             if "origin" in d:
@@ -281,7 +290,7 @@ class EnrichedActivity:
                     self.origin = None
                     _n += ("origin",)
                 else:
-                    self.origin = Data.from_dict(v, strict)
+                    self.origin = Data.from_dict(v, strict, complete)
             else:
                 self.origin = None
             if "own_reactions" in d:
@@ -293,7 +302,7 @@ class EnrichedActivity:
                 else:
                     self.own_reactions = {
                         k0: [
-                            EnrichedReaction.from_dict(x1, strict)
+                            EnrichedReaction.from_dict(x1, strict, complete)
                             for x1 in check_list(x0)
                             if x1 is not None
                         ]
@@ -341,7 +350,7 @@ class EnrichedActivity:
                     self.target = None
                     _n += ("target",)
                 else:
-                    self.target = Data.from_dict(v, strict)
+                    self.target = Data.from_dict(v, strict, complete)
             else:
                 self.target = None
             if "to" in d:
@@ -374,10 +383,13 @@ class EnrichedActivity:
             raise exc.within("EnrichedActivity", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("EnrichedActivity", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -438,6 +450,8 @@ class EnrichedActivity:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -69,13 +70,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "activity_id",
-    "kind",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "activity_id": "activity_id",
+    "kind": "kind",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("children_counts", "children_counts"),
     ("created_at", "_created_at"),
@@ -146,9 +147,11 @@ class EnrichedReaction:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "EnrichedReaction"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EnrichedReaction:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -171,10 +174,11 @@ class EnrichedReaction:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -205,28 +209,54 @@ class EnrichedReaction:
         self._updated_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> EnrichedReaction:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> EnrichedReaction:
         """Read a EnrichedReaction from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_id"
-            v = d["activity_id"]
-            self.activity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["activity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.activity_id = None  # type: ignore[assignment]
+                _m += ("activity_id",)
+            else:
+                self.activity_id = v if v.__class__ is str else check_str(v)
             _f = "kind"
-            v = d["kind"]
-            self.kind = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["kind"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.kind = None  # type: ignore[assignment]
+                _m += ("kind",)
+            else:
+                self.kind = v if v.__class__ is str else check_str(v)
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "children_counts" in d:
                 _f = "children_counts"
                 v = d["children_counts"]
@@ -291,7 +321,7 @@ class EnrichedReaction:
                 else:
                     self.latest_children = {
                         k0: [
-                            EnrichedReaction.from_dict(x1, strict)
+                            EnrichedReaction.from_dict(x1, strict, complete)
                             for x1 in check_list(x0)
                             if x1 is not None
                         ]
@@ -312,7 +342,7 @@ class EnrichedReaction:
                 else:
                     self.own_children = {
                         k0: [
-                            EnrichedReaction.from_dict(x1, strict)
+                            EnrichedReaction.from_dict(x1, strict, complete)
                             for x1 in check_list(x0)
                             if x1 is not None
                         ]
@@ -373,17 +403,20 @@ class EnrichedReaction:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = Data.from_dict(v, strict)
+                    self.user = Data.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("EnrichedReaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("EnrichedReaction", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -439,6 +472,8 @@ class EnrichedReaction:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

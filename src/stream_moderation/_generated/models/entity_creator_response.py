@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -100,25 +101,25 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "ban_count",
-    "banned",
-    "blocked_user_ids",
-    "created_at",
-    "custom",
-    "deleted_content_count",
-    "flagged_count",
-    "id",
-    "invisible",
-    "language",
-    "online",
-    "role",
-    "shadow_banned",
-    "teams",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "ban_count": "ban_count",
+    "banned": "banned",
+    "blocked_user_ids": "blocked_user_ids",
+    "created_at": "created_at",
+    "custom": "custom",
+    "deleted_content_count": "deleted_content_count",
+    "flagged_count": "flagged_count",
+    "id": "id",
+    "invisible": "invisible",
+    "language": "language",
+    "online": "online",
+    "role": "role",
+    "shadow_banned": "shadow_banned",
+    "teams": "teams",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("avg_response_time", "avg_response_time"),
     ("ban_expires", "_ban_expires"),
@@ -214,9 +215,11 @@ class EntityCreatorResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "EntityCreatorResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EntityCreatorResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -239,10 +242,11 @@ class EntityCreatorResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -320,88 +324,198 @@ class EntityCreatorResponse:
         self._revoke_tokens_issued_before = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> EntityCreatorResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> EntityCreatorResponse:
         """Read a EntityCreatorResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ban_count"
-            v = d["ban_count"]
-            self.ban_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["ban_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ban_count = None  # type: ignore[assignment]
+                _m += ("ban_count",)
+            else:
+                self.ban_count = v if v.__class__ is int else check_int(v)
             _f = "banned"
-            v = d["banned"]
-            self.banned = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["banned"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.banned = None  # type: ignore[assignment]
+                _m += ("banned",)
+            else:
+                self.banned = v if v.__class__ is bool else check_bool(v)
             _f = "blocked_user_ids[]"
-            v = d["blocked_user_ids"]
-            self.blocked_user_ids = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["blocked_user_ids"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.blocked_user_ids = None  # type: ignore[assignment]
+                _m += ("blocked_user_ids",)
+            else:
+                self.blocked_user_ids = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "deleted_content_count"
-            v = d["deleted_content_count"]
-            self.deleted_content_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["deleted_content_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.deleted_content_count = None  # type: ignore[assignment]
+                _m += ("deleted_content_count",)
+            else:
+                self.deleted_content_count = v if v.__class__ is int else check_int(v)
             _f = "flagged_count"
-            v = d["flagged_count"]
-            self.flagged_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["flagged_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.flagged_count = None  # type: ignore[assignment]
+                _m += ("flagged_count",)
+            else:
+                self.flagged_count = v if v.__class__ is int else check_int(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "invisible"
-            v = d["invisible"]
-            self.invisible = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["invisible"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.invisible = None  # type: ignore[assignment]
+                _m += ("invisible",)
+            else:
+                self.invisible = v if v.__class__ is bool else check_bool(v)
             _f = "language"
-            v = d["language"]
-            self.language = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["language"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.language = None  # type: ignore[assignment]
+                _m += ("language",)
+            else:
+                self.language = v if v.__class__ is str else check_str(v)
             _f = "online"
-            v = d["online"]
-            self.online = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["online"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.online = None  # type: ignore[assignment]
+                _m += ("online",)
+            else:
+                self.online = v if v.__class__ is bool else check_bool(v)
             _f = "role"
-            v = d["role"]
-            self.role = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["role"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.role = None  # type: ignore[assignment]
+                _m += ("role",)
+            else:
+                self.role = v if v.__class__ is str else check_str(v)
             _f = "shadow_banned"
-            v = d["shadow_banned"]
-            self.shadow_banned = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["shadow_banned"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.shadow_banned = None  # type: ignore[assignment]
+                _m += ("shadow_banned",)
+            else:
+                self.shadow_banned = v if v.__class__ is bool else check_bool(v)
             _f = "teams[]"
-            v = d["teams"]
-            self.teams = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["teams"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.teams = None  # type: ignore[assignment]
+                _m += ("teams",)
+            else:
+                self.teams = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "avg_response_time" in d:
                 _f = "avg_response_time"
                 v = d["avg_response_time"]
@@ -478,7 +592,7 @@ class EntityCreatorResponse:
                     _n += ("devices",)
                 else:
                     self.devices = [
-                        DeviceResponse.from_dict(x0, strict)
+                        DeviceResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -531,7 +645,7 @@ class EntityCreatorResponse:
                     self.privacy_settings = None
                     _n += ("privacy_settings",)
                 else:
-                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict)
+                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict, complete)
             else:
                 self.privacy_settings = None
             if "push_notifications" in d:
@@ -541,7 +655,9 @@ class EntityCreatorResponse:
                     self.push_notifications = None
                     _n += ("push_notifications",)
                 else:
-                    self.push_notifications = PushNotificationSettingsResponse.from_dict(v, strict)
+                    self.push_notifications = PushNotificationSettingsResponse.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.push_notifications = None
             if "revoke_tokens_issued_before" in d:
@@ -583,10 +699,13 @@ class EntityCreatorResponse:
             raise exc.within("EntityCreatorResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("EntityCreatorResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -596,9 +715,9 @@ class EntityCreatorResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["ban_count"] = self.ban_count
         out["banned"] = self.banned
-        out["blocked_user_ids"] = self.blocked_user_ids
+        out["blocked_user_ids"] = None if self.blocked_user_ids is None else self.blocked_user_ids
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["deleted_content_count"] = self.deleted_content_count
         out["flagged_count"] = self.flagged_count
         out["id"] = self.id
@@ -607,7 +726,7 @@ class EntityCreatorResponse:
         out["online"] = self.online
         out["role"] = self.role
         out["shadow_banned"] = self.shadow_banned
-        out["teams"] = self.teams
+        out["teams"] = None if self.teams is None else self.teams
         out["updated_at"] = self._updated_at
         if self.avg_response_time is not None:
             out["avg_response_time"] = self.avg_response_time
@@ -668,6 +787,8 @@ class EntityCreatorResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

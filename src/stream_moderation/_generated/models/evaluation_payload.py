@@ -23,6 +23,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     null_positions,
     read_enum,
     read_enum_strict,
@@ -51,9 +52,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("type",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("matches", "matches"),
     ("phrase_list_ids", "phrase_list_ids"),
@@ -93,9 +96,11 @@ class EvaluationPayload:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "EvaluationPayload"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EvaluationPayload:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -116,10 +121,11 @@ class EvaluationPayload:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -132,26 +138,38 @@ class EvaluationPayload:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> EvaluationPayload:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> EvaluationPayload:
         """Read a EvaluationPayload from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "type"
-            v = d["type"]
-            self.type = (
-                read_enum_strict(_VALUES_EvaluationPayloadType, v)
-                if strict
-                else read_enum(_VALUES_EvaluationPayloadType, v)
-            )
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = (
+                    read_enum_strict(_VALUES_EvaluationPayloadType, v)
+                    if strict
+                    else read_enum(_VALUES_EvaluationPayloadType, v)
+                )
             if "matches" in d:
                 _f = "matches[]"
                 v = d["matches"]
@@ -160,7 +178,9 @@ class EvaluationPayload:
                     _n += ("matches",)
                 else:
                     self.matches = [
-                        MatchPayload.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                        MatchPayload.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                        if x0 is not None
                     ]
                     if len(self.matches) != len(v):
                         _p = null_positions(v, "list")
@@ -214,10 +234,13 @@ class EvaluationPayload:
             raise exc.within("EvaluationPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("EvaluationPayload", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -225,7 +248,7 @@ class EvaluationPayload:
         """The JSON object of this EvaluationPayload: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["type"] = enum_to_wire(self.type)
+        out["type"] = None if self.type is None else enum_to_wire(self.type)
         if self.matches is not None:
             out["matches"] = to_wire(self.matches)
         elif "matches" in self._nulls:
@@ -247,6 +270,8 @@ class EvaluationPayload:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -76,23 +77,23 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "activity_count",
-    "created_at",
-    "created_by",
-    "description",
-    "feed",
-    "follower_count",
-    "following_count",
-    "group_id",
-    "id",
-    "member_count",
-    "name",
-    "pin_count",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "activity_count": "activity_count",
+    "created_at": "created_at",
+    "created_by": "created_by",
+    "description": "description",
+    "feed": "feed",
+    "follower_count": "follower_count",
+    "following_count": "following_count",
+    "group_id": "group_id",
+    "id": "id",
+    "member_count": "member_count",
+    "name": "name",
+    "pin_count": "pin_count",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("deleted_at", "_deleted_at"),
@@ -148,9 +149,11 @@ class FeedsFeedResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "FeedsFeedResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FeedsFeedResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -172,10 +175,11 @@ class FeedsFeedResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -215,69 +219,165 @@ class FeedsFeedResponse:
         self._deleted_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> FeedsFeedResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> FeedsFeedResponse:
         """Read a FeedsFeedResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_count"
-            v = d["activity_count"]
-            self.activity_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["activity_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.activity_count = None  # type: ignore[assignment]
+                _m += ("activity_count",)
+            else:
+                self.activity_count = v if v.__class__ is int else check_int(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "created_by"
-            v = d["created_by"]
-            self.created_by = UserResponse.from_dict(v, strict)
+            try:
+                v = d["created_by"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.created_by = None  # type: ignore[assignment]
+                _m += ("created_by",)
+            else:
+                self.created_by = UserResponse.from_dict(v, strict, complete)
             _f = "description"
-            v = d["description"]
-            self.description = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["description"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.description = None  # type: ignore[assignment]
+                _m += ("description",)
+            else:
+                self.description = v if v.__class__ is str else check_str(v)
             _f = "feed"
-            v = d["feed"]
-            self.feed = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["feed"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.feed = None  # type: ignore[assignment]
+                _m += ("feed",)
+            else:
+                self.feed = v if v.__class__ is str else check_str(v)
             _f = "follower_count"
-            v = d["follower_count"]
-            self.follower_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["follower_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.follower_count = None  # type: ignore[assignment]
+                _m += ("follower_count",)
+            else:
+                self.follower_count = v if v.__class__ is int else check_int(v)
             _f = "following_count"
-            v = d["following_count"]
-            self.following_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["following_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.following_count = None  # type: ignore[assignment]
+                _m += ("following_count",)
+            else:
+                self.following_count = v if v.__class__ is int else check_int(v)
             _f = "group_id"
-            v = d["group_id"]
-            self.group_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["group_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.group_id = None  # type: ignore[assignment]
+                _m += ("group_id",)
+            else:
+                self.group_id = v if v.__class__ is str else check_str(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "member_count"
-            v = d["member_count"]
-            self.member_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["member_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.member_count = None  # type: ignore[assignment]
+                _m += ("member_count",)
+            else:
+                self.member_count = v if v.__class__ is int else check_int(v)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "pin_count"
-            v = d["pin_count"]
-            self.pin_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["pin_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.pin_count = None  # type: ignore[assignment]
+                _m += ("pin_count",)
+            else:
+                self.pin_count = v if v.__class__ is int else check_int(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -327,7 +427,7 @@ class FeedsFeedResponse:
                     self.location = None
                     _n += ("location",)
                 else:
-                    self.location = FeedsActivityLocation.from_dict(v, strict)
+                    self.location = FeedsActivityLocation.from_dict(v, strict, complete)
             else:
                 self.location = None
             if "visibility" in d:
@@ -344,10 +444,13 @@ class FeedsFeedResponse:
             raise exc.within("FeedsFeedResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("FeedsFeedResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -357,7 +460,9 @@ class FeedsFeedResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["activity_count"] = self.activity_count
         out["created_at"] = self._created_at
-        out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        out["created_by"] = (
+            None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
+        )
         out["description"] = self.description
         out["feed"] = self.feed
         out["follower_count"] = self.follower_count
@@ -388,6 +493,8 @@ class FeedsFeedResponse:
             out["visibility"] = self.visibility
         elif "visibility" in self._nulls:
             out["visibility"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from stream_moderation._types import (
     check_init_arguments,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["FeedsModerationTemplateConfigPayload"]
@@ -31,9 +32,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("data_types",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "data_types": "data_types",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("config_key", "config_key"),)
 
 _new = object.__new__
@@ -50,9 +53,11 @@ class FeedsModerationTemplateConfigPayload:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "FeedsModerationTemplateConfigPayload"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FeedsModerationTemplateConfigPayload:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -71,10 +76,11 @@ class FeedsModerationTemplateConfigPayload:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -88,31 +94,41 @@ class FeedsModerationTemplateConfigPayload:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> FeedsModerationTemplateConfigPayload:
         """Read a FeedsModerationTemplateConfigPayload from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "data_types"
-            v = d["data_types"]
-            self.data_types = (
-                {
-                    k0: (x0 if x0.__class__ is str else check_str(x0))
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["data_types"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.data_types = None  # type: ignore[assignment]
+                _m += ("data_types",)
+            else:
+                self.data_types = (
+                    {
+                        k0: (x0 if x0.__class__ is str else check_str(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             if "config_key" in d:
                 _f = "config_key"
                 v = d["config_key"]
@@ -129,10 +145,13 @@ class FeedsModerationTemplateConfigPayload:
             raise ParseError.from_exception(
                 "FeedsModerationTemplateConfigPayload", _f, exc
             ) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -140,11 +159,13 @@ class FeedsModerationTemplateConfigPayload:
         """The JSON object of this FeedsModerationTemplateConfigPayload: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["data_types"] = self.data_types
+        out["data_types"] = None if self.data_types is None else self.data_types
         if self.config_key is not None:
             out["config_key"] = self.config_key
         elif "config_key" in self._nulls:
             out["config_key"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -25,6 +25,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -147,38 +148,38 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "attachments",
-    "bookmark_count",
-    "collections",
-    "comment_count",
-    "comments",
-    "created_at",
-    "custom",
-    "feeds",
-    "filter_tags",
-    "hidden",
-    "id",
-    "interest_tags",
-    "latest_reactions",
-    "mentioned_users",
-    "own_bookmarks",
-    "own_reactions",
-    "popularity",
-    "preview",
-    "reaction_count",
-    "reaction_groups",
-    "restrict_replies",
-    "score",
-    "search_data",
-    "share_count",
-    "type",
-    "updated_at",
-    "user",
-    "visibility",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "attachments": "attachments",
+    "bookmark_count": "bookmark_count",
+    "collections": "collections",
+    "comment_count": "comment_count",
+    "comments": "comments",
+    "created_at": "created_at",
+    "custom": "custom",
+    "feeds": "feeds",
+    "filter_tags": "filter_tags",
+    "hidden": "hidden",
+    "id": "id",
+    "interest_tags": "interest_tags",
+    "latest_reactions": "latest_reactions",
+    "mentioned_users": "mentioned_users",
+    "own_bookmarks": "own_bookmarks",
+    "own_reactions": "own_reactions",
+    "popularity": "popularity",
+    "preview": "preview",
+    "reaction_count": "reaction_count",
+    "reaction_groups": "reaction_groups",
+    "restrict_replies": "restrict_replies",
+    "score": "score",
+    "search_data": "search_data",
+    "share_count": "share_count",
+    "type": "type",
+    "updated_at": "updated_at",
+    "user": "user",
+    "visibility": "visibility",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("current_feed", "current_feed"),
     ("deleted_at", "_deleted_at"),
@@ -419,9 +420,11 @@ class FeedsV3ActivityResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "FeedsV3ActivityResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FeedsV3ActivityResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -458,10 +461,11 @@ class FeedsV3ActivityResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -519,151 +523,358 @@ class FeedsV3ActivityResponse:
         self._expires_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> FeedsV3ActivityResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> FeedsV3ActivityResponse:
         """Read a FeedsV3ActivityResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "attachments[]"
-            v = d["attachments"]
-            self.attachments = [
-                Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.attachments) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "attachments": _p}
+            try:
+                v = d["attachments"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.attachments = None  # type: ignore[assignment]
+                _m += ("attachments",)
+            else:
+                self.attachments = [
+                    Attachment.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.attachments) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "attachments": _p}
             _f = "bookmark_count"
-            v = d["bookmark_count"]
-            self.bookmark_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["bookmark_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.bookmark_count = None  # type: ignore[assignment]
+                _m += ("bookmark_count",)
+            else:
+                self.bookmark_count = v if v.__class__ is int else check_int(v)
             _f = "collections{}"
-            v = d["collections"]
-            self.collections = {
-                k0: FeedsEnrichedCollectionResponse.from_dict(x0, strict)
-                for k0, x0 in check_dict(v).items()
-            }
+            try:
+                v = d["collections"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.collections = None  # type: ignore[assignment]
+                _m += ("collections",)
+            else:
+                self.collections = {
+                    k0: FeedsEnrichedCollectionResponse.from_dict(x0, strict, complete)
+                    for k0, x0 in check_dict(v).items()
+                }
             _f = "comment_count"
-            v = d["comment_count"]
-            self.comment_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["comment_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.comment_count = None  # type: ignore[assignment]
+                _m += ("comment_count",)
+            else:
+                self.comment_count = v if v.__class__ is int else check_int(v)
             _f = "comments[]"
-            v = d["comments"]
-            self.comments = [FeedsV3CommentResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["comments"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.comments = None  # type: ignore[assignment]
+                _m += ("comments",)
+            else:
+                self.comments = [
+                    FeedsV3CommentResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "feeds[]"
-            v = d["feeds"]
-            self.feeds = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["feeds"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.feeds = None  # type: ignore[assignment]
+                _m += ("feeds",)
+            else:
+                self.feeds = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "filter_tags[]"
-            v = d["filter_tags"]
-            self.filter_tags = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["filter_tags"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.filter_tags = None  # type: ignore[assignment]
+                _m += ("filter_tags",)
+            else:
+                self.filter_tags = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "hidden"
-            v = d["hidden"]
-            self.hidden = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["hidden"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.hidden = None  # type: ignore[assignment]
+                _m += ("hidden",)
+            else:
+                self.hidden = v if v.__class__ is bool else check_bool(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "interest_tags[]"
-            v = d["interest_tags"]
-            self.interest_tags = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["interest_tags"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.interest_tags = None  # type: ignore[assignment]
+                _m += ("interest_tags",)
+            else:
+                self.interest_tags = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "latest_reactions[]"
-            v = d["latest_reactions"]
-            self.latest_reactions = [
-                FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["latest_reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_reactions = None  # type: ignore[assignment]
+                _m += ("latest_reactions",)
+            else:
+                self.latest_reactions = [
+                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "mentioned_users[]"
-            v = d["mentioned_users"]
-            self.mentioned_users = [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["mentioned_users"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mentioned_users = None  # type: ignore[assignment]
+                _m += ("mentioned_users",)
+            else:
+                self.mentioned_users = [
+                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "own_bookmarks[]"
-            v = d["own_bookmarks"]
-            self.own_bookmarks = [
-                FeedsBookmarkResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["own_bookmarks"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.own_bookmarks = None  # type: ignore[assignment]
+                _m += ("own_bookmarks",)
+            else:
+                self.own_bookmarks = [
+                    FeedsBookmarkResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "own_reactions[]"
-            v = d["own_reactions"]
-            self.own_reactions = [
-                FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["own_reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.own_reactions = None  # type: ignore[assignment]
+                _m += ("own_reactions",)
+            else:
+                self.own_reactions = [
+                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "popularity"
-            v = d["popularity"]
-            self.popularity = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["popularity"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.popularity = None  # type: ignore[assignment]
+                _m += ("popularity",)
+            else:
+                self.popularity = v if v.__class__ is int else check_int(v)
             _f = "preview"
-            v = d["preview"]
-            self.preview = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["preview"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.preview = None  # type: ignore[assignment]
+                _m += ("preview",)
+            else:
+                self.preview = v if v.__class__ is bool else check_bool(v)
             _f = "reaction_count"
-            v = d["reaction_count"]
-            self.reaction_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["reaction_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reaction_count = None  # type: ignore[assignment]
+                _m += ("reaction_count",)
+            else:
+                self.reaction_count = v if v.__class__ is int else check_int(v)
             _f = "reaction_groups{}"
-            v = d["reaction_groups"]
-            self.reaction_groups = {
-                k0: FeedsReactionGroupResponse.from_dict(x0, strict)
-                for k0, x0 in check_dict(v).items()
-            }
+            try:
+                v = d["reaction_groups"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reaction_groups = None  # type: ignore[assignment]
+                _m += ("reaction_groups",)
+            else:
+                self.reaction_groups = {
+                    k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
+                    for k0, x0 in check_dict(v).items()
+                }
             _f = "restrict_replies"
-            v = d["restrict_replies"]
-            self.restrict_replies = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["restrict_replies"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.restrict_replies = None  # type: ignore[assignment]
+                _m += ("restrict_replies",)
+            else:
+                self.restrict_replies = v if v.__class__ is str else check_str(v)
             _f = "score"
-            v = d["score"]
-            self.score = v if v.__class__ is float else check_float(v)
+            try:
+                v = d["score"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.score = None  # type: ignore[assignment]
+                _m += ("score",)
+            else:
+                self.score = v if v.__class__ is float else check_float(v)
             _f = "search_data"
-            v = d["search_data"]
-            self.search_data = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["search_data"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.search_data = None  # type: ignore[assignment]
+                _m += ("search_data",)
+            else:
+                self.search_data = v if v.__class__ is dict else check_dict(v)
             _f = "share_count"
-            v = d["share_count"]
-            self.share_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["share_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.share_count = None  # type: ignore[assignment]
+                _m += ("share_count",)
+            else:
+                self.share_count = v if v.__class__ is int else check_int(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user"
-            v = d["user"]
-            self.user = UserResponse.from_dict(v, strict)
+            try:
+                v = d["user"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user = None  # type: ignore[assignment]
+                _m += ("user",)
+            else:
+                self.user = UserResponse.from_dict(v, strict, complete)
             _f = "visibility"
-            v = d["visibility"]
-            self.visibility = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["visibility"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.visibility = None  # type: ignore[assignment]
+                _m += ("visibility",)
+            else:
+                self.visibility = v if v.__class__ is str else check_str(v)
             if "current_feed" in d:
                 _f = "current_feed"
                 v = d["current_feed"]
@@ -671,7 +882,7 @@ class FeedsV3ActivityResponse:
                     self.current_feed = None
                     _n += ("current_feed",)
                 else:
-                    self.current_feed = FeedsFeedResponse.from_dict(v, strict)
+                    self.current_feed = FeedsFeedResponse.from_dict(v, strict, complete)
             else:
                 self.current_feed = None
             if "deleted_at" in d:
@@ -740,7 +951,8 @@ class FeedsV3ActivityResponse:
                     _n += ("friend_reactions",)
                 else:
                     self.friend_reactions = [
-                        FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        FeedsReactionResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.friend_reactions = None
@@ -801,7 +1013,7 @@ class FeedsV3ActivityResponse:
                     _n += ("latest_shares",)
                 else:
                     self.latest_shares = [
-                        FeedsShareResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        FeedsShareResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.latest_shares = None
@@ -812,7 +1024,7 @@ class FeedsV3ActivityResponse:
                     self.location = None
                     _n += ("location",)
                 else:
-                    self.location = FeedsActivityLocation.from_dict(v, strict)
+                    self.location = FeedsActivityLocation.from_dict(v, strict, complete)
             else:
                 self.location = None
             if "metrics" in d:
@@ -841,7 +1053,7 @@ class FeedsV3ActivityResponse:
                     self.moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ModerationV2Response.from_dict(v, strict)
+                    self.moderation = ModerationV2Response.from_dict(v, strict, complete)
             else:
                 self.moderation = None
             if "moderation_action" in d:
@@ -861,7 +1073,9 @@ class FeedsV3ActivityResponse:
                     self.notification_context = None
                     _n += ("notification_context",)
                 else:
-                    self.notification_context = FeedsNotificationContext.from_dict(v, strict)
+                    self.notification_context = FeedsNotificationContext.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.notification_context = None
             if "parent" in d:
@@ -871,7 +1085,7 @@ class FeedsV3ActivityResponse:
                     self.parent = None
                     _n += ("parent",)
                 else:
-                    self.parent = FeedsV3ActivityResponse.from_dict(v, strict)
+                    self.parent = FeedsV3ActivityResponse.from_dict(v, strict, complete)
             else:
                 self.parent = None
             if "poll" in d:
@@ -881,7 +1095,7 @@ class FeedsV3ActivityResponse:
                     self.poll = None
                     _n += ("poll",)
                 else:
-                    self.poll = PollResponseData.from_dict(v, strict)
+                    self.poll = PollResponseData.from_dict(v, strict, complete)
             else:
                 self.poll = None
             if "score_vars" in d:
@@ -928,10 +1142,13 @@ class FeedsV3ActivityResponse:
             raise exc.within("FeedsV3ActivityResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("FeedsV3ActivityResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -939,33 +1156,39 @@ class FeedsV3ActivityResponse:
         """The JSON object of this FeedsV3ActivityResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["attachments"] = to_wire(self.attachments)
+        out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         out["bookmark_count"] = self.bookmark_count
-        out["collections"] = to_wire(self.collections)
+        out["collections"] = None if self.collections is None else to_wire(self.collections)
         out["comment_count"] = self.comment_count
-        out["comments"] = to_wire(self.comments)
+        out["comments"] = None if self.comments is None else to_wire(self.comments)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
-        out["feeds"] = self.feeds
-        out["filter_tags"] = self.filter_tags
+        out["custom"] = None if self.custom is None else self.custom
+        out["feeds"] = None if self.feeds is None else self.feeds
+        out["filter_tags"] = None if self.filter_tags is None else self.filter_tags
         out["hidden"] = self.hidden
         out["id"] = self.id
-        out["interest_tags"] = self.interest_tags
-        out["latest_reactions"] = to_wire(self.latest_reactions)
-        out["mentioned_users"] = to_wire(self.mentioned_users)
-        out["own_bookmarks"] = to_wire(self.own_bookmarks)
-        out["own_reactions"] = to_wire(self.own_reactions)
+        out["interest_tags"] = None if self.interest_tags is None else self.interest_tags
+        out["latest_reactions"] = (
+            None if self.latest_reactions is None else to_wire(self.latest_reactions)
+        )
+        out["mentioned_users"] = (
+            None if self.mentioned_users is None else to_wire(self.mentioned_users)
+        )
+        out["own_bookmarks"] = None if self.own_bookmarks is None else to_wire(self.own_bookmarks)
+        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
         out["popularity"] = self.popularity
         out["preview"] = self.preview
         out["reaction_count"] = self.reaction_count
-        out["reaction_groups"] = to_wire(self.reaction_groups)
+        out["reaction_groups"] = (
+            None if self.reaction_groups is None else to_wire(self.reaction_groups)
+        )
         out["restrict_replies"] = self.restrict_replies
         out["score"] = self.score
-        out["search_data"] = self.search_data
+        out["search_data"] = None if self.search_data is None else self.search_data
         out["share_count"] = self.share_count
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        out["user"] = model_to_wire(UserResponse, self.user)
+        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         out["visibility"] = self.visibility
         if self.current_feed is not None:
             out["current_feed"] = model_to_wire(FeedsFeedResponse, self.current_feed)
@@ -1062,6 +1285,8 @@ class FeedsV3ActivityResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -100,26 +101,26 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "bookmark_count",
-    "confidence_score",
-    "created_at",
-    "downvote_count",
-    "id",
-    "mentioned_users",
-    "object_id",
-    "object_type",
-    "own_reactions",
-    "reaction_count",
-    "reply_count",
-    "score",
-    "status",
-    "updated_at",
-    "upvote_count",
-    "user",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "bookmark_count": "bookmark_count",
+    "confidence_score": "confidence_score",
+    "created_at": "created_at",
+    "downvote_count": "downvote_count",
+    "id": "id",
+    "mentioned_users": "mentioned_users",
+    "object_id": "object_id",
+    "object_type": "object_type",
+    "own_reactions": "own_reactions",
+    "reaction_count": "reaction_count",
+    "reply_count": "reply_count",
+    "score": "score",
+    "status": "status",
+    "updated_at": "updated_at",
+    "upvote_count": "upvote_count",
+    "user": "user",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("attachments", "attachments"),
     ("controversy_score", "controversy_score"),
@@ -238,9 +239,11 @@ class FeedsV3CommentResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "FeedsV3CommentResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FeedsV3CommentResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -267,10 +270,11 @@ class FeedsV3CommentResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -319,81 +323,200 @@ class FeedsV3CommentResponse:
         self._edited_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> FeedsV3CommentResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> FeedsV3CommentResponse:
         """Read a FeedsV3CommentResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "bookmark_count"
-            v = d["bookmark_count"]
-            self.bookmark_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["bookmark_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.bookmark_count = None  # type: ignore[assignment]
+                _m += ("bookmark_count",)
+            else:
+                self.bookmark_count = v if v.__class__ is int else check_int(v)
             _f = "confidence_score"
-            v = d["confidence_score"]
-            self.confidence_score = v if v.__class__ is float else check_float(v)
+            try:
+                v = d["confidence_score"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.confidence_score = None  # type: ignore[assignment]
+                _m += ("confidence_score",)
+            else:
+                self.confidence_score = v if v.__class__ is float else check_float(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "downvote_count"
-            v = d["downvote_count"]
-            self.downvote_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["downvote_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.downvote_count = None  # type: ignore[assignment]
+                _m += ("downvote_count",)
+            else:
+                self.downvote_count = v if v.__class__ is int else check_int(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "mentioned_users[]"
-            v = d["mentioned_users"]
-            self.mentioned_users = [UserResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["mentioned_users"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mentioned_users = None  # type: ignore[assignment]
+                _m += ("mentioned_users",)
+            else:
+                self.mentioned_users = [
+                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "object_id"
-            v = d["object_id"]
-            self.object_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["object_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.object_id = None  # type: ignore[assignment]
+                _m += ("object_id",)
+            else:
+                self.object_id = v if v.__class__ is str else check_str(v)
             _f = "object_type"
-            v = d["object_type"]
-            self.object_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["object_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.object_type = None  # type: ignore[assignment]
+                _m += ("object_type",)
+            else:
+                self.object_type = v if v.__class__ is str else check_str(v)
             _f = "own_reactions[]"
-            v = d["own_reactions"]
-            self.own_reactions = [
-                FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["own_reactions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.own_reactions = None  # type: ignore[assignment]
+                _m += ("own_reactions",)
+            else:
+                self.own_reactions = [
+                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "reaction_count"
-            v = d["reaction_count"]
-            self.reaction_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["reaction_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reaction_count = None  # type: ignore[assignment]
+                _m += ("reaction_count",)
+            else:
+                self.reaction_count = v if v.__class__ is int else check_int(v)
             _f = "reply_count"
-            v = d["reply_count"]
-            self.reply_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["reply_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reply_count = None  # type: ignore[assignment]
+                _m += ("reply_count",)
+            else:
+                self.reply_count = v if v.__class__ is int else check_int(v)
             _f = "score"
-            v = d["score"]
-            self.score = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["score"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.score = None  # type: ignore[assignment]
+                _m += ("score",)
+            else:
+                self.score = v if v.__class__ is int else check_int(v)
             _f = "status"
-            v = d["status"]
-            self.status = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "upvote_count"
-            v = d["upvote_count"]
-            self.upvote_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["upvote_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.upvote_count = None  # type: ignore[assignment]
+                _m += ("upvote_count",)
+            else:
+                self.upvote_count = v if v.__class__ is int else check_int(v)
             _f = "user"
-            v = d["user"]
-            self.user = UserResponse.from_dict(v, strict)
+            try:
+                v = d["user"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user = None  # type: ignore[assignment]
+                _m += ("user",)
+            else:
+                self.user = UserResponse.from_dict(v, strict, complete)
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
@@ -402,7 +525,9 @@ class FeedsV3CommentResponse:
                     _n += ("attachments",)
                 else:
                     self.attachments = [
-                        Attachment.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
+                        Attachment.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                        if x0 is not None
                     ]
                     if len(self.attachments) != len(v):
                         _p = null_positions(v, "list")
@@ -489,7 +614,8 @@ class FeedsV3CommentResponse:
                     _n += ("latest_reactions",)
                 else:
                     self.latest_reactions = [
-                        FeedsReactionResponse.from_dict(x0, strict) for x0 in check_list(v)
+                        FeedsReactionResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.latest_reactions = None
@@ -500,7 +626,7 @@ class FeedsV3CommentResponse:
                     self.moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ModerationV2Response.from_dict(v, strict)
+                    self.moderation = ModerationV2Response.from_dict(v, strict, complete)
             else:
                 self.moderation = None
             if "parent_id" in d:
@@ -521,7 +647,7 @@ class FeedsV3CommentResponse:
                     _n += ("reaction_groups",)
                 else:
                     self.reaction_groups = {
-                        k0: FeedsReactionGroupResponse.from_dict(x0, strict)
+                        k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -540,10 +666,13 @@ class FeedsV3CommentResponse:
             raise exc.within("FeedsV3CommentResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("FeedsV3CommentResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -556,17 +685,19 @@ class FeedsV3CommentResponse:
         out["created_at"] = self._created_at
         out["downvote_count"] = self.downvote_count
         out["id"] = self.id
-        out["mentioned_users"] = to_wire(self.mentioned_users)
+        out["mentioned_users"] = (
+            None if self.mentioned_users is None else to_wire(self.mentioned_users)
+        )
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
-        out["own_reactions"] = to_wire(self.own_reactions)
+        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
         out["reaction_count"] = self.reaction_count
         out["reply_count"] = self.reply_count
         out["score"] = self.score
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         out["upvote_count"] = self.upvote_count
-        out["user"] = model_to_wire(UserResponse, self.user)
+        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
         if self.attachments is not None:
             out["attachments"] = to_wire(self.attachments)
         elif "attachments" in self._nulls:
@@ -616,6 +747,8 @@ class FeedsV3CommentResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ from stream_moderation._types import (
     check_list,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["FilterConfigResponse"]
@@ -40,9 +41,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("llm_labels",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "llm_labels": "llm_labels",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("ai_image_labels", "ai_image_labels"),
     ("ai_image_taxonomy", "ai_image_taxonomy"),
@@ -82,9 +85,11 @@ class FilterConfigResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "FilterConfigResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FilterConfigResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -103,10 +108,11 @@ class FilterConfigResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -119,27 +125,39 @@ class FilterConfigResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> FilterConfigResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> FilterConfigResponse:
         """Read a FilterConfigResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "llm_labels[]"
-            v = d["llm_labels"]
-            self.llm_labels = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["llm_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.llm_labels = None  # type: ignore[assignment]
+                _m += ("llm_labels",)
+            else:
+                self.llm_labels = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             if "ai_image_labels" in d:
                 _f = "ai_image_labels[]"
                 v = d["ai_image_labels"]
@@ -236,10 +254,13 @@ class FilterConfigResponse:
             raise exc.within("FilterConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("FilterConfigResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -247,7 +268,7 @@ class FilterConfigResponse:
         """The JSON object of this FilterConfigResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["llm_labels"] = self.llm_labels
+        out["llm_labels"] = None if self.llm_labels is None else self.llm_labels
         if self.ai_image_labels is not None:
             out["ai_image_labels"] = self.ai_image_labels
         elif "ai_image_labels" in self._nulls:
@@ -268,6 +289,8 @@ class FilterConfigResponse:
             out["filterable_custom_keys"] = self.filterable_custom_keys
         elif "filterable_custom_keys" in self._nulls:
             out["filterable_custom_keys"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ from stream_moderation._types import (
     check_init_arguments,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["ImageData"]
@@ -39,15 +40,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "frames",
-    "height",
-    "size",
-    "url",
-    "width",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "frames": "frames",
+    "height": "height",
+    "size": "size",
+    "url": "url",
+    "width": "width",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -67,9 +68,11 @@ class ImageData:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ImageData"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ImageData:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -88,10 +91,11 @@ class ImageData:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -104,41 +108,84 @@ class ImageData:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ImageData:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ImageData:
         """Read a ImageData from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "frames"
-            v = d["frames"]
-            self.frames = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["frames"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.frames = None  # type: ignore[assignment]
+                _m += ("frames",)
+            else:
+                self.frames = v if v.__class__ is str else check_str(v)
             _f = "height"
-            v = d["height"]
-            self.height = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["height"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.height = None  # type: ignore[assignment]
+                _m += ("height",)
+            else:
+                self.height = v if v.__class__ is str else check_str(v)
             _f = "size"
-            v = d["size"]
-            self.size = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["size"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.size = None  # type: ignore[assignment]
+                _m += ("size",)
+            else:
+                self.size = v if v.__class__ is str else check_str(v)
             _f = "url"
-            v = d["url"]
-            self.url = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["url"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.url = None  # type: ignore[assignment]
+                _m += ("url",)
+            else:
+                self.url = v if v.__class__ is str else check_str(v)
             _f = "width"
-            v = d["width"]
-            self.width = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["width"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.width = None  # type: ignore[assignment]
+                _m += ("width",)
+            else:
+                self.width = v if v.__class__ is str else check_str(v)
         except ParseError as exc:
             raise exc.within("ImageData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ImageData", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -151,6 +198,8 @@ class ImageData:
         out["size"] = self.size
         out["url"] = self.url
         out["width"] = self.width
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ from stream_moderation._types import (
     check_init_arguments,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -43,17 +44,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "fixed_height",
-    "fixed_height_downsampled",
-    "fixed_height_still",
-    "fixed_width",
-    "fixed_width_downsampled",
-    "fixed_width_still",
-    "original",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "fixed_height": "fixed_height",
+    "fixed_height_downsampled": "fixed_height_downsampled",
+    "fixed_height_still": "fixed_height_still",
+    "fixed_width": "fixed_width",
+    "fixed_width_downsampled": "fixed_width_downsampled",
+    "fixed_width_still": "fixed_width_still",
+    "original": "original",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -129,9 +130,11 @@ class Images:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "Images"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Images:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -158,10 +161,11 @@ class Images:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -174,47 +178,104 @@ class Images:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Images:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> Images:
         """Read a Images from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "fixed_height"
-            v = d["fixed_height"]
-            self.fixed_height = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_height"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_height = None  # type: ignore[assignment]
+                _m += ("fixed_height",)
+            else:
+                self.fixed_height = ImageData.from_dict(v, strict, complete)
             _f = "fixed_height_downsampled"
-            v = d["fixed_height_downsampled"]
-            self.fixed_height_downsampled = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_height_downsampled"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_height_downsampled = None  # type: ignore[assignment]
+                _m += ("fixed_height_downsampled",)
+            else:
+                self.fixed_height_downsampled = ImageData.from_dict(v, strict, complete)
             _f = "fixed_height_still"
-            v = d["fixed_height_still"]
-            self.fixed_height_still = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_height_still"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_height_still = None  # type: ignore[assignment]
+                _m += ("fixed_height_still",)
+            else:
+                self.fixed_height_still = ImageData.from_dict(v, strict, complete)
             _f = "fixed_width"
-            v = d["fixed_width"]
-            self.fixed_width = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_width"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_width = None  # type: ignore[assignment]
+                _m += ("fixed_width",)
+            else:
+                self.fixed_width = ImageData.from_dict(v, strict, complete)
             _f = "fixed_width_downsampled"
-            v = d["fixed_width_downsampled"]
-            self.fixed_width_downsampled = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_width_downsampled"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_width_downsampled = None  # type: ignore[assignment]
+                _m += ("fixed_width_downsampled",)
+            else:
+                self.fixed_width_downsampled = ImageData.from_dict(v, strict, complete)
             _f = "fixed_width_still"
-            v = d["fixed_width_still"]
-            self.fixed_width_still = ImageData.from_dict(v, strict)
+            try:
+                v = d["fixed_width_still"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.fixed_width_still = None  # type: ignore[assignment]
+                _m += ("fixed_width_still",)
+            else:
+                self.fixed_width_still = ImageData.from_dict(v, strict, complete)
             _f = "original"
-            v = d["original"]
-            self.original = ImageData.from_dict(v, strict)
+            try:
+                v = d["original"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.original = None  # type: ignore[assignment]
+                _m += ("original",)
+            else:
+                self.original = ImageData.from_dict(v, strict, complete)
         except ParseError as exc:
             raise exc.within("Images", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("Images", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -222,13 +283,35 @@ class Images:
         """The JSON object of this Images: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["fixed_height"] = model_to_wire(ImageData, self.fixed_height)
-        out["fixed_height_downsampled"] = model_to_wire(ImageData, self.fixed_height_downsampled)
-        out["fixed_height_still"] = model_to_wire(ImageData, self.fixed_height_still)
-        out["fixed_width"] = model_to_wire(ImageData, self.fixed_width)
-        out["fixed_width_downsampled"] = model_to_wire(ImageData, self.fixed_width_downsampled)
-        out["fixed_width_still"] = model_to_wire(ImageData, self.fixed_width_still)
-        out["original"] = model_to_wire(ImageData, self.original)
+        out["fixed_height"] = (
+            None if self.fixed_height is None else model_to_wire(ImageData, self.fixed_height)
+        )
+        out["fixed_height_downsampled"] = (
+            None
+            if self.fixed_height_downsampled is None
+            else model_to_wire(ImageData, self.fixed_height_downsampled)
+        )
+        out["fixed_height_still"] = (
+            None
+            if self.fixed_height_still is None
+            else model_to_wire(ImageData, self.fixed_height_still)
+        )
+        out["fixed_width"] = (
+            None if self.fixed_width is None else model_to_wire(ImageData, self.fixed_width)
+        )
+        out["fixed_width_downsampled"] = (
+            None
+            if self.fixed_width_downsampled is None
+            else model_to_wire(ImageData, self.fixed_width_downsampled)
+        )
+        out["fixed_width_still"] = (
+            None
+            if self.fixed_width_still is None
+            else model_to_wire(ImageData, self.fixed_width_still)
+        )
+        out["original"] = None if self.original is None else model_to_wire(ImageData, self.original)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from stream_moderation._types import (
     check_init_arguments,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["InsertActionLogRequest"]
@@ -43,14 +44,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action_type",
-    "entity_creator_id",
-    "entity_id",
-    "entity_type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_type": "action_type",
+    "entity_creator_id": "entity_creator_id",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("reason", "reason"),
@@ -86,9 +87,11 @@ class InsertActionLogRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "InsertActionLogRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> InsertActionLogRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -107,10 +110,11 @@ class InsertActionLogRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -123,30 +127,63 @@ class InsertActionLogRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> InsertActionLogRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> InsertActionLogRequest:
         """Read a InsertActionLogRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
-            v = d["action_type"]
-            self.action_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["action_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_type = None  # type: ignore[assignment]
+                _m += ("action_type",)
+            else:
+                self.action_type = v if v.__class__ is str else check_str(v)
             _f = "entity_creator_id"
-            v = d["entity_creator_id"]
-            self.entity_creator_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_creator_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_creator_id = None  # type: ignore[assignment]
+                _m += ("entity_creator_id",)
+            else:
+                self.entity_creator_id = v if v.__class__ is str else check_str(v)
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -191,10 +228,13 @@ class InsertActionLogRequest:
             raise exc.within("InsertActionLogRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("InsertActionLogRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -222,6 +262,8 @@ class InsertActionLogRequest:
             out["reporter_user_id"] = self.reporter_user_id
         elif "reporter_user_id" in self._nulls:
             out["reporter_user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

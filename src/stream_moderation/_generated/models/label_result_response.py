@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     checked_timestamp_wire,
     count_nulls,
+    missing_fields,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -66,20 +67,20 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "category",
-    "content",
-    "content_type",
-    "created_at",
-    "harm_type",
-    "id",
-    "labels",
-    "language",
-    "recommended_action",
-    "severity",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "category": "category",
+    "content": "content",
+    "content_type": "content_type",
+    "created_at": "created_at",
+    "harm_type": "harm_type",
+    "id": "id",
+    "labels": "labels",
+    "language": "language",
+    "recommended_action": "recommended_action",
+    "severity": "severity",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("content_id", "content_id"),
     ("directed_at", "directed_at"),
@@ -132,9 +133,11 @@ class LabelResultResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "LabelResultResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> LabelResultResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -153,10 +156,11 @@ class LabelResultResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -178,60 +182,135 @@ class LabelResultResponse:
         self._created_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> LabelResultResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> LabelResultResponse:
         """Read a LabelResultResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "category"
-            v = d["category"]
-            self.category = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["category"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.category = None  # type: ignore[assignment]
+                _m += ("category",)
+            else:
+                self.category = v if v.__class__ is str else check_str(v)
             _f = "content"
-            v = d["content"]
-            self.content = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["content"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.content = None  # type: ignore[assignment]
+                _m += ("content",)
+            else:
+                self.content = v if v.__class__ is str else check_str(v)
             _f = "content_type"
-            v = d["content_type"]
-            self.content_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["content_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.content_type = None  # type: ignore[assignment]
+                _m += ("content_type",)
+            else:
+                self.content_type = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "harm_type"
-            v = d["harm_type"]
-            self.harm_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["harm_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.harm_type = None  # type: ignore[assignment]
+                _m += ("harm_type",)
+            else:
+                self.harm_type = v if v.__class__ is str else check_str(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "labels[]"
-            v = d["labels"]
-            self.labels = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.labels = None  # type: ignore[assignment]
+                _m += ("labels",)
+            else:
+                self.labels = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "language"
-            v = d["language"]
-            self.language = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["language"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.language = None  # type: ignore[assignment]
+                _m += ("language",)
+            else:
+                self.language = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
-            v = d["recommended_action"]
-            self.recommended_action = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["recommended_action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.recommended_action = None  # type: ignore[assignment]
+                _m += ("recommended_action",)
+            else:
+                self.recommended_action = v if v.__class__ is str else check_str(v)
             _f = "severity"
-            v = d["severity"]
-            self.severity = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["severity"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.severity = None  # type: ignore[assignment]
+                _m += ("severity",)
+            else:
+                self.severity = v if v.__class__ is str else check_str(v)
             if "content_id" in d:
                 _f = "content_id"
                 v = d["content_id"]
@@ -296,10 +375,13 @@ class LabelResultResponse:
             raise exc.within("LabelResultResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("LabelResultResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -313,7 +395,7 @@ class LabelResultResponse:
         out["created_at"] = self._created_at
         out["harm_type"] = self.harm_type
         out["id"] = self.id
-        out["labels"] = self.labels
+        out["labels"] = None if self.labels is None else self.labels
         out["language"] = self.language
         out["recommended_action"] = self.recommended_action
         out["severity"] = self.severity
@@ -341,6 +423,8 @@ class LabelResultResponse:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ from stream_moderation._types import (
     check_int,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["MarkReviewedRequestPayload"]
@@ -35,9 +36,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("content_to_mark_as_reviewed_limit", "content_to_mark_as_reviewed_limit"),
     ("decision_reason", "decision_reason"),
@@ -60,9 +61,11 @@ class MarkReviewedRequestPayload:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "MarkReviewedRequestPayload"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MarkReviewedRequestPayload:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -81,10 +84,11 @@ class MarkReviewedRequestPayload:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -97,16 +101,21 @@ class MarkReviewedRequestPayload:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MarkReviewedRequestPayload:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> MarkReviewedRequestPayload:
         """Read a MarkReviewedRequestPayload from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "content_to_mark_as_reviewed_limit" in d:
@@ -147,10 +156,13 @@ class MarkReviewedRequestPayload:
             raise exc.within("MarkReviewedRequestPayload", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("MarkReviewedRequestPayload", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -170,6 +182,8 @@ class MarkReviewedRequestPayload:
             out["disable_marking_content_as_reviewed"] = self.disable_marking_content_as_reviewed
         elif "disable_marking_content_as_reviewed" in self._nulls:
             out["disable_marking_content_as_reviewed"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

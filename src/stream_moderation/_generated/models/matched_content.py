@@ -23,6 +23,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     read_enum,
     read_timestamp,
     received_timestamp_wire,
@@ -57,13 +58,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "id",
-    "published_at",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "id": "id",
+    "published_at": "published_at",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("classifications", "classifications"),
     ("confidence", "confidence"),
@@ -132,9 +133,11 @@ class MatchedContent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "MatchedContent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MatchedContent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -156,10 +159,11 @@ class MatchedContent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -183,33 +187,59 @@ class MatchedContent:
         self._published_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> MatchedContent:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> MatchedContent:
         """Read a MatchedContent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "published_at"
-            v = d["published_at"]
-            self._published_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["published_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._published_at = None  # type: ignore[assignment]
+                _m += ("published_at",)
+            else:
+                self._published_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "type"
-            v = d["type"]
-            self.type = read_enum(_VALUES_MatchedContentType, v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = read_enum(_VALUES_MatchedContentType, v)
             if "classifications" in d:
                 _f = "classifications[]"
                 v = d["classifications"]
@@ -218,7 +248,7 @@ class MatchedContent:
                     _n += ("classifications",)
                 else:
                     self.classifications = [
-                        Classification.from_dict(x0, strict) for x0 in check_list(v)
+                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.classifications = None
@@ -240,7 +270,7 @@ class MatchedContent:
                     _n += ("ocr_classifications",)
                 else:
                     self.ocr_classifications = [
-                        Classification.from_dict(x0, strict) for x0 in check_list(v)
+                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.ocr_classifications = None
@@ -268,10 +298,13 @@ class MatchedContent:
             raise exc.within("MatchedContent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("MatchedContent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -281,7 +314,7 @@ class MatchedContent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["id"] = self.id
         out["published_at"] = self._published_at
-        out["type"] = enum_to_wire(self.type)
+        out["type"] = None if self.type is None else enum_to_wire(self.type)
         if self.classifications is not None:
             out["classifications"] = to_wire(self.classifications)
         elif "classifications" in self._nulls:
@@ -302,6 +335,8 @@ class MatchedContent:
             out["text"] = self.text
         elif "text" in self._nulls:
             out["text"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

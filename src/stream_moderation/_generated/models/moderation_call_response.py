@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -81,23 +82,23 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "backstage",
-    "blocked_user_ids",
-    "captioning",
-    "cid",
-    "created_at",
-    "current_session_id",
-    "custom",
-    "id",
-    "recording",
-    "transcribing",
-    "translating",
-    "type",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "backstage": "backstage",
+    "blocked_user_ids": "blocked_user_ids",
+    "captioning": "captioning",
+    "cid": "cid",
+    "created_at": "created_at",
+    "current_session_id": "current_session_id",
+    "custom": "custom",
+    "id": "id",
+    "recording": "recording",
+    "transcribing": "transcribing",
+    "translating": "translating",
+    "type": "type",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_cid", "channel_cid"),
     ("created_by", "created_by"),
@@ -151,9 +152,11 @@ class ModerationCallResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationCallResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationCallResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -174,10 +177,11 @@ class ModerationCallResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -226,75 +230,171 @@ class ModerationCallResponse:
         self._starts_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ModerationCallResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ModerationCallResponse:
         """Read a ModerationCallResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "backstage"
-            v = d["backstage"]
-            self.backstage = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["backstage"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.backstage = None  # type: ignore[assignment]
+                _m += ("backstage",)
+            else:
+                self.backstage = v if v.__class__ is bool else check_bool(v)
             _f = "blocked_user_ids[]"
-            v = d["blocked_user_ids"]
-            self.blocked_user_ids = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["blocked_user_ids"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.blocked_user_ids = None  # type: ignore[assignment]
+                _m += ("blocked_user_ids",)
+            else:
+                self.blocked_user_ids = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "captioning"
-            v = d["captioning"]
-            self.captioning = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["captioning"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.captioning = None  # type: ignore[assignment]
+                _m += ("captioning",)
+            else:
+                self.captioning = v if v.__class__ is bool else check_bool(v)
             _f = "cid"
-            v = d["cid"]
-            self.cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.cid = None  # type: ignore[assignment]
+                _m += ("cid",)
+            else:
+                self.cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "current_session_id"
-            v = d["current_session_id"]
-            self.current_session_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["current_session_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.current_session_id = None  # type: ignore[assignment]
+                _m += ("current_session_id",)
+            else:
+                self.current_session_id = v if v.__class__ is str else check_str(v)
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "recording"
-            v = d["recording"]
-            self.recording = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["recording"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.recording = None  # type: ignore[assignment]
+                _m += ("recording",)
+            else:
+                self.recording = v if v.__class__ is bool else check_bool(v)
             _f = "transcribing"
-            v = d["transcribing"]
-            self.transcribing = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["transcribing"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.transcribing = None  # type: ignore[assignment]
+                _m += ("transcribing",)
+            else:
+                self.transcribing = v if v.__class__ is bool else check_bool(v)
             _f = "translating"
-            v = d["translating"]
-            self.translating = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["translating"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.translating = None  # type: ignore[assignment]
+                _m += ("translating",)
+            else:
+                self.translating = v if v.__class__ is bool else check_bool(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
@@ -312,7 +412,7 @@ class ModerationCallResponse:
                     self.created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict)
+                    self.created_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.created_by = None
             if "ended_at" in d:
@@ -381,10 +481,13 @@ class ModerationCallResponse:
             raise exc.within("ModerationCallResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationCallResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -393,12 +496,12 @@ class ModerationCallResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["backstage"] = self.backstage
-        out["blocked_user_ids"] = self.blocked_user_ids
+        out["blocked_user_ids"] = None if self.blocked_user_ids is None else self.blocked_user_ids
         out["captioning"] = self.captioning
         out["cid"] = self.cid
         out["created_at"] = self._created_at
         out["current_session_id"] = self.current_session_id
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["id"] = self.id
         out["recording"] = self.recording
         out["transcribing"] = self.transcribing
@@ -433,6 +536,8 @@ class ModerationCallResponse:
             out["team"] = self.team
         elif "team" in self._nulls:
             out["team"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

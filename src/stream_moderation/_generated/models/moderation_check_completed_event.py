@@ -20,6 +20,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     optional_timestamp_to_wire,
     read_enum,
     read_optional_timestamp,
@@ -55,17 +56,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "custom",
-    "entity_id",
-    "entity_type",
-    "recommended_action",
-    "review_queue_item_id",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "custom": "custom",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+    "recommended_action": "recommended_action",
+    "review_queue_item_id": "review_queue_item_id",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("received_at", "_received_at"),)
 _VALUES_ModerationCheckCompletedEventRecommendedAction: frozenset[str] = frozenset(
     {"flag", "keep", "remove"}
@@ -96,9 +97,11 @@ class ModerationCheckCompletedEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationCheckCompletedEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationCheckCompletedEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -117,10 +120,11 @@ class ModerationCheckCompletedEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -154,48 +158,100 @@ class ModerationCheckCompletedEvent:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> ModerationCheckCompletedEvent:
         """Read a ModerationCheckCompletedEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
-            v = d["recommended_action"]
-            self.recommended_action = read_enum(
-                _VALUES_ModerationCheckCompletedEventRecommendedAction, v
-            )
+            try:
+                v = d["recommended_action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.recommended_action = None  # type: ignore[assignment]
+                _m += ("recommended_action",)
+            else:
+                self.recommended_action = read_enum(
+                    _VALUES_ModerationCheckCompletedEventRecommendedAction, v
+                )
             _f = "review_queue_item_id"
-            v = d["review_queue_item_id"]
-            self.review_queue_item_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["review_queue_item_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.review_queue_item_id = None  # type: ignore[assignment]
+                _m += ("review_queue_item_id",)
+            else:
+                self.review_queue_item_id = v if v.__class__ is str else check_str(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -216,10 +272,13 @@ class ModerationCheckCompletedEvent:
             raise exc.within("ModerationCheckCompletedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationCheckCompletedEvent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -228,16 +287,20 @@ class ModerationCheckCompletedEvent:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        out["recommended_action"] = enum_to_wire(self.recommended_action)
+        out["recommended_action"] = (
+            None if self.recommended_action is None else enum_to_wire(self.recommended_action)
+        )
         out["review_queue_item_id"] = self.review_queue_item_id
         out["type"] = self.type
         if self._received_at is not None:
             out["received_at"] = self._received_at
         elif "received_at" in self._nulls:
             out["received_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

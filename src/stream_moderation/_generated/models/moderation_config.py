@@ -21,6 +21,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -76,9 +77,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("ai_image_config", "ai_image_config"),
     ("ai_image_lite_config", "ai_image_lite_config"),
@@ -260,9 +261,11 @@ class ModerationConfig:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationConfig"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationConfig:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -295,10 +298,11 @@ class ModerationConfig:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -329,16 +333,21 @@ class ModerationConfig:
         self._updated_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ModerationConfig:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ModerationConfig:
         """Read a ModerationConfig from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "ai_image_config" in d:
@@ -348,7 +357,7 @@ class ModerationConfig:
                     self.ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict)
+                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
             else:
                 self.ai_image_config = None
             if "ai_image_lite_config" in d:
@@ -358,7 +367,9 @@ class ModerationConfig:
                     self.ai_image_lite_config = None
                     _n += ("ai_image_lite_config",)
                 else:
-                    self.ai_image_lite_config = BodyguardImageAnalysisConfig.from_dict(v, strict)
+                    self.ai_image_lite_config = BodyguardImageAnalysisConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.ai_image_lite_config = None
             if "ai_text_config" in d:
@@ -368,7 +379,7 @@ class ModerationConfig:
                     self.ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict)
+                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
             else:
                 self.ai_text_config = None
             if "ai_video_config" in d:
@@ -378,7 +389,7 @@ class ModerationConfig:
                     self.ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict)
+                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
             else:
                 self.ai_video_config = None
             if "async" in d:
@@ -399,7 +410,7 @@ class ModerationConfig:
                     _n += ("automod_platform_circumvention_config",)
                 else:
                     self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict)
+                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
                 self.automod_platform_circumvention_config = None
@@ -411,7 +422,7 @@ class ModerationConfig:
                     _n += ("automod_semantic_filters_config",)
                 else:
                     self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.automod_semantic_filters_config = None
@@ -422,7 +433,9 @@ class ModerationConfig:
                     self.automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(v, strict)
+                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.automod_toxicity_config = None
             if "block_list_config" in d:
@@ -432,7 +445,7 @@ class ModerationConfig:
                     self.block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict)
+                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
             else:
                 self.block_list_config = None
             if "created_at" in d:
@@ -458,7 +471,7 @@ class ModerationConfig:
                     self.flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict)
+                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
             else:
                 self.flood_config = None
             if "google_vision_config" in d:
@@ -468,7 +481,7 @@ class ModerationConfig:
                     self.google_vision_config = None
                     _n += ("google_vision_config",)
                 else:
-                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict)
+                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict, complete)
             else:
                 self.google_vision_config = None
             if "key" in d:
@@ -488,7 +501,7 @@ class ModerationConfig:
                     self.llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict)
+                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
             else:
                 self.llm_config = None
             if "supported_video_call_harm_types" in d:
@@ -540,7 +553,9 @@ class ModerationConfig:
                     self.velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(v, strict)
+                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.velocity_filter_config = None
             if "video_call_rule_config" in d:
@@ -550,17 +565,20 @@ class ModerationConfig:
                     self.video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict)
+                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
             else:
                 self.video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("ModerationConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationConfig", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -658,6 +676,8 @@ class ModerationConfig:
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

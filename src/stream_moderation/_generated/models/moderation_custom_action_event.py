@@ -21,6 +21,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -56,15 +57,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action_id",
-    "created_at",
-    "custom",
-    "review_queue_item",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_id": "action_id",
+    "created_at": "created_at",
+    "custom": "custom",
+    "review_queue_item": "review_queue_item",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action_options", "action_options"),
     ("message", "message"),
@@ -111,9 +112,11 @@ class ModerationCustomActionEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationCustomActionEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationCustomActionEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -135,10 +138,11 @@ class ModerationCustomActionEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -170,40 +174,78 @@ class ModerationCustomActionEvent:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> ModerationCustomActionEvent:
         """Read a ModerationCustomActionEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_id"
-            v = d["action_id"]
-            self.action_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["action_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_id = None  # type: ignore[assignment]
+                _m += ("action_id",)
+            else:
+                self.action_id = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "review_queue_item"
-            v = d["review_queue_item"]
-            self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict)
+            try:
+                v = d["review_queue_item"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.review_queue_item = None  # type: ignore[assignment]
+                _m += ("review_queue_item",)
+            else:
+                self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             if "action_options" in d:
                 _f = "action_options"
                 v = d["action_options"]
@@ -221,7 +263,7 @@ class ModerationCustomActionEvent:
                     self.message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict)
+                    self.message = MessageResponse.from_dict(v, strict, complete)
             else:
                 self.message = None
             if "received_at" in d:
@@ -244,10 +286,13 @@ class ModerationCustomActionEvent:
             raise exc.within("ModerationCustomActionEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationCustomActionEvent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -257,8 +302,12 @@ class ModerationCustomActionEvent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_id"] = self.action_id
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
-        out["review_queue_item"] = model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
+        out["custom"] = None if self.custom is None else self.custom
+        out["review_queue_item"] = (
+            None
+            if self.review_queue_item is None
+            else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
+        )
         out["type"] = self.type
         if self.action_options is not None:
             out["action_options"] = self.action_options
@@ -272,6 +321,8 @@ class ModerationCustomActionEvent:
             out["received_at"] = self._received_at
         elif "received_at" in self._nulls:
             out["received_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

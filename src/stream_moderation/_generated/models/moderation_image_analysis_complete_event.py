@@ -19,6 +19,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
@@ -60,12 +61,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("config_key", "config_key"),
     ("custom", "custom"),
@@ -133,9 +134,11 @@ class ModerationImageAnalysisCompleteEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationImageAnalysisCompleteEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationImageAnalysisCompleteEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -157,10 +160,11 @@ class ModerationImageAnalysisCompleteEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -194,31 +198,48 @@ class ModerationImageAnalysisCompleteEvent:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> ModerationImageAnalysisCompleteEvent:
         """Read a ModerationImageAnalysisCompleteEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             if "config_key" in d:
                 _f = "config_key"
                 v = d["config_key"]
@@ -277,7 +298,7 @@ class ModerationImageAnalysisCompleteEvent:
                     _n += ("images",)
                 else:
                     self.images = {
-                        k0: AnalyzeImageField.from_dict(x0, strict)
+                        k0: AnalyzeImageField.from_dict(x0, strict, complete)
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -316,7 +337,7 @@ class ModerationImageAnalysisCompleteEvent:
                     _n += ("texts",)
                 else:
                     self.texts = {
-                        k0: AnalyzeTextField.from_dict(x0, strict)
+                        k0: AnalyzeTextField.from_dict(x0, strict, complete)
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -327,10 +348,13 @@ class ModerationImageAnalysisCompleteEvent:
             raise ParseError.from_exception(
                 "ModerationImageAnalysisCompleteEvent", _f, exc
             ) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -376,6 +400,8 @@ class ModerationImageAnalysisCompleteEvent:
             out["texts"] = to_wire(self.texts)
         elif "texts" in self._nulls:
             out["texts"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

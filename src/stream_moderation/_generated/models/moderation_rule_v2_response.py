@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     read_timestamp,
     received_timestamp_wire,
@@ -71,19 +72,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "config_keys",
-    "created_at",
-    "description",
-    "enabled",
-    "id",
-    "name",
-    "rule_type",
-    "team",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "config_keys": "config_keys",
+    "created_at": "created_at",
+    "description": "description",
+    "enabled": "enabled",
+    "id": "id",
+    "name": "name",
+    "rule_type": "rule_type",
+    "team": "team",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
     ("action_sequences", "action_sequences"),
@@ -158,9 +159,11 @@ class ModerationRuleV2Response:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationRuleV2Response"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationRuleV2Response:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -184,10 +187,11 @@ class ModerationRuleV2Response:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -218,63 +222,131 @@ class ModerationRuleV2Response:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ModerationRuleV2Response:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ModerationRuleV2Response:
         """Read a ModerationRuleV2Response from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config_keys[]"
-            v = d["config_keys"]
-            self.config_keys = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["config_keys"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.config_keys = None  # type: ignore[assignment]
+                _m += ("config_keys",)
+            else:
+                self.config_keys = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "description"
-            v = d["description"]
-            self.description = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["description"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.description = None  # type: ignore[assignment]
+                _m += ("description",)
+            else:
+                self.description = v if v.__class__ is str else check_str(v)
             _f = "enabled"
-            v = d["enabled"]
-            self.enabled = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["enabled"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.enabled = None  # type: ignore[assignment]
+                _m += ("enabled",)
+            else:
+                self.enabled = v if v.__class__ is bool else check_bool(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "rule_type"
-            v = d["rule_type"]
-            self.rule_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["rule_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rule_type = None  # type: ignore[assignment]
+                _m += ("rule_type",)
+            else:
+                self.rule_type = v if v.__class__ is str else check_str(v)
             _f = "team"
-            v = d["team"]
-            self.team = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["team"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.team = None  # type: ignore[assignment]
+                _m += ("team",)
+            else:
+                self.team = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "action" in d:
                 _f = "action"
                 v = d["action"]
@@ -282,7 +354,7 @@ class ModerationRuleV2Response:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = RuleBuilderAction.from_dict(v, strict)
+                    self.action = RuleBuilderAction.from_dict(v, strict, complete)
             else:
                 self.action = None
             if "action_sequences" in d:
@@ -293,7 +365,8 @@ class ModerationRuleV2Response:
                     _n += ("action_sequences",)
                 else:
                     self.action_sequences = [
-                        CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)
+                        CallRuleActionSequence.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.action_sequences = None
@@ -305,7 +378,7 @@ class ModerationRuleV2Response:
                     _n += ("conditions",)
                 else:
                     self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.conditions = None
@@ -327,7 +400,8 @@ class ModerationRuleV2Response:
                     _n += ("groups",)
                 else:
                     self.groups = [
-                        RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderConditionGroup.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.groups = None
@@ -345,10 +419,13 @@ class ModerationRuleV2Response:
             raise exc.within("ModerationRuleV2Response", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationRuleV2Response", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -356,7 +433,7 @@ class ModerationRuleV2Response:
         """The JSON object of this ModerationRuleV2Response: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["config_keys"] = self.config_keys
+        out["config_keys"] = None if self.config_keys is None else self.config_keys
         out["created_at"] = self._created_at
         out["description"] = self.description
         out["enabled"] = self.enabled
@@ -389,6 +466,8 @@ class ModerationRuleV2Response:
             out["logic"] = self.logic
         elif "logic" in self._nulls:
             out["logic"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -67,18 +68,18 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "custom",
-    "entity_id",
-    "entity_type",
-    "rule",
-    "triggered_actions",
-    "type",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "custom": "custom",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+    "rule": "rule",
+    "triggered_actions": "triggered_actions",
+    "type": "type",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("matched_contents", "matched_contents"),
     ("received_at", "_received_at"),
@@ -138,9 +139,11 @@ class ModerationRulesTriggeredEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ModerationRulesTriggeredEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModerationRulesTriggeredEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -162,10 +165,11 @@ class ModerationRulesTriggeredEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -199,55 +203,114 @@ class ModerationRulesTriggeredEvent:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> ModerationRulesTriggeredEvent:
         """Read a ModerationRulesTriggeredEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "rule"
-            v = d["rule"]
-            self.rule = ModerationRuleInfo.from_dict(v, strict)
+            try:
+                v = d["rule"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rule = None  # type: ignore[assignment]
+                _m += ("rule",)
+            else:
+                self.rule = ModerationRuleInfo.from_dict(v, strict, complete)
             _f = "triggered_actions[]"
-            v = d["triggered_actions"]
-            self.triggered_actions = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["triggered_actions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.triggered_actions = None  # type: ignore[assignment]
+                _m += ("triggered_actions",)
+            else:
+                self.triggered_actions = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "matched_contents" in d:
                 _f = "matched_contents[]"
                 v = d["matched_contents"]
@@ -256,7 +319,7 @@ class ModerationRulesTriggeredEvent:
                     _n += ("matched_contents",)
                 else:
                     self.matched_contents = [
-                        MatchedContent.from_dict(x0, strict) for x0 in check_list(v)
+                        MatchedContent.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.matched_contents = None
@@ -300,10 +363,13 @@ class ModerationRulesTriggeredEvent:
             raise exc.within("ModerationRulesTriggeredEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ModerationRulesTriggeredEvent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -312,11 +378,13 @@ class ModerationRulesTriggeredEvent:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        out["rule"] = model_to_wire(ModerationRuleInfo, self.rule)
-        out["triggered_actions"] = self.triggered_actions
+        out["rule"] = None if self.rule is None else model_to_wire(ModerationRuleInfo, self.rule)
+        out["triggered_actions"] = (
+            None if self.triggered_actions is None else self.triggered_actions
+        )
         out["type"] = self.type
         out["user_id"] = self.user_id
         if self.matched_contents is not None:
@@ -335,6 +403,8 @@ class ModerationRulesTriggeredEvent:
             out["violation_number"] = self.violation_number
         elif "violation_number" in self._nulls:
             out["violation_number"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

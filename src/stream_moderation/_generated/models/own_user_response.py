@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -104,27 +105,27 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "banned",
-    "channel_mutes",
-    "created_at",
-    "custom",
-    "devices",
-    "id",
-    "invisible",
-    "language",
-    "mutes",
-    "online",
-    "role",
-    "teams",
-    "total_unread_count",
-    "unread_channels",
-    "unread_count",
-    "unread_threads",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "banned": "banned",
+    "channel_mutes": "channel_mutes",
+    "created_at": "created_at",
+    "custom": "custom",
+    "devices": "devices",
+    "id": "id",
+    "invisible": "invisible",
+    "language": "language",
+    "mutes": "mutes",
+    "online": "online",
+    "role": "role",
+    "teams": "teams",
+    "total_unread_count": "total_unread_count",
+    "unread_channels": "unread_channels",
+    "unread_count": "unread_count",
+    "unread_threads": "unread_threads",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("avg_response_time", "avg_response_time"),
     ("blocked_user_ids", "blocked_user_ids"),
@@ -233,9 +234,11 @@ class OwnUserResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "OwnUserResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> OwnUserResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -260,10 +263,11 @@ class OwnUserResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -332,106 +336,236 @@ class OwnUserResponse:
         self._revoke_tokens_issued_before = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> OwnUserResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> OwnUserResponse:
         """Read a OwnUserResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "banned"
-            v = d["banned"]
-            self.banned = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["banned"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.banned = None  # type: ignore[assignment]
+                _m += ("banned",)
+            else:
+                self.banned = v if v.__class__ is bool else check_bool(v)
             _f = "channel_mutes[]"
-            v = d["channel_mutes"]
-            self.channel_mutes = [
-                ChannelMute.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.channel_mutes) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "channel_mutes": _p}
+            try:
+                v = d["channel_mutes"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_mutes = None  # type: ignore[assignment]
+                _m += ("channel_mutes",)
+            else:
+                self.channel_mutes = [
+                    ChannelMute.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.channel_mutes) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "channel_mutes": _p}
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "devices[]"
-            v = d["devices"]
-            self.devices = [
-                DeviceResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.devices) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "devices": _p}
+            try:
+                v = d["devices"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.devices = None  # type: ignore[assignment]
+                _m += ("devices",)
+            else:
+                self.devices = [
+                    DeviceResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.devices) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "devices": _p}
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "invisible"
-            v = d["invisible"]
-            self.invisible = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["invisible"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.invisible = None  # type: ignore[assignment]
+                _m += ("invisible",)
+            else:
+                self.invisible = v if v.__class__ is bool else check_bool(v)
             _f = "language"
-            v = d["language"]
-            self.language = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["language"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.language = None  # type: ignore[assignment]
+                _m += ("language",)
+            else:
+                self.language = v if v.__class__ is str else check_str(v)
             _f = "mutes[]"
-            v = d["mutes"]
-            self.mutes = [
-                UserMuteResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.mutes) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "mutes": _p}
+            try:
+                v = d["mutes"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mutes = None  # type: ignore[assignment]
+                _m += ("mutes",)
+            else:
+                self.mutes = [
+                    UserMuteResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.mutes) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "mutes": _p}
             _f = "online"
-            v = d["online"]
-            self.online = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["online"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.online = None  # type: ignore[assignment]
+                _m += ("online",)
+            else:
+                self.online = v if v.__class__ is bool else check_bool(v)
             _f = "role"
-            v = d["role"]
-            self.role = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["role"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.role = None  # type: ignore[assignment]
+                _m += ("role",)
+            else:
+                self.role = v if v.__class__ is str else check_str(v)
             _f = "teams[]"
-            v = d["teams"]
-            self.teams = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["teams"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.teams = None  # type: ignore[assignment]
+                _m += ("teams",)
+            else:
+                self.teams = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "total_unread_count"
-            v = d["total_unread_count"]
-            self.total_unread_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["total_unread_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.total_unread_count = None  # type: ignore[assignment]
+                _m += ("total_unread_count",)
+            else:
+                self.total_unread_count = v if v.__class__ is int else check_int(v)
             _f = "unread_channels"
-            v = d["unread_channels"]
-            self.unread_channels = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["unread_channels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.unread_channels = None  # type: ignore[assignment]
+                _m += ("unread_channels",)
+            else:
+                self.unread_channels = v if v.__class__ is int else check_int(v)
             _f = "unread_count"
-            v = d["unread_count"]
-            self.unread_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["unread_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.unread_count = None  # type: ignore[assignment]
+                _m += ("unread_count",)
+            else:
+                self.unread_count = v if v.__class__ is int else check_int(v)
             _f = "unread_threads"
-            v = d["unread_threads"]
-            self.unread_threads = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["unread_threads"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.unread_threads = None  # type: ignore[assignment]
+                _m += ("unread_threads",)
+            else:
+                self.unread_threads = v if v.__class__ is int else check_int(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "avg_response_time" in d:
                 _f = "avg_response_time"
                 v = d["avg_response_time"]
@@ -549,7 +683,7 @@ class OwnUserResponse:
                     self.privacy_settings = None
                     _n += ("privacy_settings",)
                 else:
-                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict)
+                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict, complete)
             else:
                 self.privacy_settings = None
             if "push_preferences" in d:
@@ -559,7 +693,7 @@ class OwnUserResponse:
                     self.push_preferences = None
                     _n += ("push_preferences",)
                 else:
-                    self.push_preferences = PushPreferencesResponse.from_dict(v, strict)
+                    self.push_preferences = PushPreferencesResponse.from_dict(v, strict, complete)
             else:
                 self.push_preferences = None
             if "revoke_tokens_issued_before" in d:
@@ -620,10 +754,13 @@ class OwnUserResponse:
             raise exc.within("OwnUserResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("OwnUserResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -632,17 +769,17 @@ class OwnUserResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["banned"] = self.banned
-        out["channel_mutes"] = to_wire(self.channel_mutes)
+        out["channel_mutes"] = None if self.channel_mutes is None else to_wire(self.channel_mutes)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
-        out["devices"] = to_wire(self.devices)
+        out["custom"] = None if self.custom is None else self.custom
+        out["devices"] = None if self.devices is None else to_wire(self.devices)
         out["id"] = self.id
         out["invisible"] = self.invisible
         out["language"] = self.language
-        out["mutes"] = to_wire(self.mutes)
+        out["mutes"] = None if self.mutes is None else to_wire(self.mutes)
         out["online"] = self.online
         out["role"] = self.role
-        out["teams"] = self.teams
+        out["teams"] = None if self.teams is None else self.teams
         out["total_unread_count"] = self.total_unread_count
         out["unread_channels"] = self.unread_channels
         out["unread_count"] = self.unread_count
@@ -705,6 +842,8 @@ class OwnUserResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     check_str,
     checked_timestamp_wire,
     count_nulls,
+    missing_fields,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -64,16 +65,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "id",
-    "message_text",
-    "row_index",
-    "run_id",
-    "scored",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "id": "id",
+    "message_text": "message_text",
+    "row_index": "row_index",
+    "run_id": "run_id",
+    "scored": "scored",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("actual_action", "actual_action"),
     ("actual_labels", "actual_labels"),
@@ -109,9 +110,11 @@ class PolicyTestResult:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PolicyTestResult"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestResult:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -130,10 +133,11 @@ class PolicyTestResult:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -155,42 +159,89 @@ class PolicyTestResult:
         self._created_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestResult:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PolicyTestResult:
         """Read a PolicyTestResult from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is int else check_int(v)
             _f = "message_text"
-            v = d["message_text"]
-            self.message_text = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_text"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_text = None  # type: ignore[assignment]
+                _m += ("message_text",)
+            else:
+                self.message_text = v if v.__class__ is str else check_str(v)
             _f = "row_index"
-            v = d["row_index"]
-            self.row_index = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["row_index"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.row_index = None  # type: ignore[assignment]
+                _m += ("row_index",)
+            else:
+                self.row_index = v if v.__class__ is int else check_int(v)
             _f = "run_id"
-            v = d["run_id"]
-            self.run_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["run_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.run_id = None  # type: ignore[assignment]
+                _m += ("run_id",)
+            else:
+                self.run_id = v if v.__class__ is str else check_str(v)
             _f = "scored"
-            v = d["scored"]
-            self.scored = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["scored"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.scored = None  # type: ignore[assignment]
+                _m += ("scored",)
+            else:
+                self.scored = v if v.__class__ is bool else check_bool(v)
             if "actual_action" in d:
                 _f = "actual_action"
                 v = d["actual_action"]
@@ -287,10 +338,13 @@ class PolicyTestResult:
             raise exc.within("PolicyTestResult", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PolicyTestResult", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -336,6 +390,8 @@ class PolicyTestResult:
             out["severity"] = self.severity
         elif "severity" in self._nulls:
             out["severity"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

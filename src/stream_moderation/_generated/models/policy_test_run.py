@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -69,19 +70,19 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "config_key",
-    "created_at",
-    "id",
-    "rows_completed",
-    "rows_total",
-    "set_id",
-    "status",
-    "task_id",
-    "triggered_by",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "config_key": "config_key",
+    "created_at": "created_at",
+    "id": "id",
+    "rows_completed": "rows_completed",
+    "rows_total": "rows_total",
+    "set_id": "set_id",
+    "status": "status",
+    "task_id": "task_id",
+    "triggered_by": "triggered_by",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("completed_at", "_completed_at"),
     ("config_updated_at", "_config_updated_at"),
@@ -130,9 +131,11 @@ class PolicyTestRun:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PolicyTestRun"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestRun:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -153,10 +156,11 @@ class PolicyTestRun:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -205,51 +209,119 @@ class PolicyTestRun:
         self._started_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestRun:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PolicyTestRun:
         """Read a PolicyTestRun from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config_key"
-            v = d["config_key"]
-            self.config_key = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["config_key"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.config_key = None  # type: ignore[assignment]
+                _m += ("config_key",)
+            else:
+                self.config_key = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "rows_completed"
-            v = d["rows_completed"]
-            self.rows_completed = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["rows_completed"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rows_completed = None  # type: ignore[assignment]
+                _m += ("rows_completed",)
+            else:
+                self.rows_completed = v if v.__class__ is int else check_int(v)
             _f = "rows_total"
-            v = d["rows_total"]
-            self.rows_total = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["rows_total"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rows_total = None  # type: ignore[assignment]
+                _m += ("rows_total",)
+            else:
+                self.rows_total = v if v.__class__ is int else check_int(v)
             _f = "set_id"
-            v = d["set_id"]
-            self.set_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["set_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.set_id = None  # type: ignore[assignment]
+                _m += ("set_id",)
+            else:
+                self.set_id = v if v.__class__ is str else check_str(v)
             _f = "status"
-            v = d["status"]
-            self.status = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = v if v.__class__ is str else check_str(v)
             _f = "task_id"
-            v = d["task_id"]
-            self.task_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["task_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.task_id = None  # type: ignore[assignment]
+                _m += ("task_id",)
+            else:
+                self.task_id = v if v.__class__ is str else check_str(v)
             _f = "triggered_by"
-            v = d["triggered_by"]
-            self.triggered_by = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["triggered_by"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.triggered_by = None  # type: ignore[assignment]
+                _m += ("triggered_by",)
+            else:
+                self.triggered_by = v if v.__class__ is str else check_str(v)
             if "completed_at" in d:
                 _f = "completed_at"
                 v = d["completed_at"]
@@ -299,7 +371,7 @@ class PolicyTestRun:
                     self.metrics = None
                     _n += ("metrics",)
                 else:
-                    self.metrics = PolicyTestRunMetrics.from_dict(v, strict)
+                    self.metrics = PolicyTestRunMetrics.from_dict(v, strict, complete)
             else:
                 self.metrics = None
             if "started_at" in d:
@@ -322,10 +394,13 @@ class PolicyTestRun:
             raise exc.within("PolicyTestRun", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PolicyTestRun", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -362,6 +437,8 @@ class PolicyTestRun:
             out["started_at"] = self._started_at
         elif "started_at" in self._nulls:
             out["started_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

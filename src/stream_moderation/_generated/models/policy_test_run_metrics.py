@@ -16,6 +16,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     to_wire,
 )
@@ -37,12 +38,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "mode",
-    "totals",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "mode": "mode",
+    "totals": "totals",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("by_label", "by_label"),)
 
 _new = object.__new__
@@ -76,9 +77,11 @@ class PolicyTestRunMetrics:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PolicyTestRunMetrics"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestRunMetrics:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -100,10 +103,11 @@ class PolicyTestRunMetrics:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -116,24 +120,43 @@ class PolicyTestRunMetrics:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestRunMetrics:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PolicyTestRunMetrics:
         """Read a PolicyTestRunMetrics from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "mode"
-            v = d["mode"]
-            self.mode = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["mode"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mode = None  # type: ignore[assignment]
+                _m += ("mode",)
+            else:
+                self.mode = v if v.__class__ is str else check_str(v)
             _f = "totals"
-            v = d["totals"]
-            self.totals = PolicyTestTotals.from_dict(v, strict)
+            try:
+                v = d["totals"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.totals = None  # type: ignore[assignment]
+                _m += ("totals",)
+            else:
+                self.totals = PolicyTestTotals.from_dict(v, strict, complete)
             if "by_label" in d:
                 _f = "by_label{}"
                 v = d["by_label"]
@@ -142,7 +165,7 @@ class PolicyTestRunMetrics:
                     _n += ("by_label",)
                 else:
                     self.by_label = {
-                        k0: PolicyTestLabelDrift.from_dict(x0, strict)
+                        k0: PolicyTestLabelDrift.from_dict(x0, strict, complete)
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -151,10 +174,13 @@ class PolicyTestRunMetrics:
             raise exc.within("PolicyTestRunMetrics", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PolicyTestRunMetrics", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -163,11 +189,15 @@ class PolicyTestRunMetrics:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["mode"] = self.mode
-        out["totals"] = model_to_wire(PolicyTestTotals, self.totals)
+        out["totals"] = (
+            None if self.totals is None else model_to_wire(PolicyTestTotals, self.totals)
+        )
         if self.by_label is not None:
             out["by_label"] = to_wire(self.by_label)
         elif "by_label" in self._nulls:
             out["by_label"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

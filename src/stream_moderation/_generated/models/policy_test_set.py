@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     read_timestamp,
     received_timestamp_wire,
@@ -63,18 +64,18 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "config_key",
-    "created_at",
-    "created_by",
-    "id",
-    "mode",
-    "name",
-    "row_count",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "config_key": "config_key",
+    "created_at": "created_at",
+    "created_by": "created_by",
+    "id": "id",
+    "mode": "mode",
+    "name": "name",
+    "row_count": "row_count",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("last_run", "last_run"),
     ("rows", "rows"),
@@ -118,9 +119,11 @@ class PolicyTestSet:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PolicyTestSet"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestSet:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -142,10 +145,11 @@ class PolicyTestSet:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -176,54 +180,115 @@ class PolicyTestSet:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestSet:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PolicyTestSet:
         """Read a PolicyTestSet from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config_key"
-            v = d["config_key"]
-            self.config_key = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["config_key"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.config_key = None  # type: ignore[assignment]
+                _m += ("config_key",)
+            else:
+                self.config_key = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "created_by"
-            v = d["created_by"]
-            self.created_by = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["created_by"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.created_by = None  # type: ignore[assignment]
+                _m += ("created_by",)
+            else:
+                self.created_by = v if v.__class__ is str else check_str(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "mode"
-            v = d["mode"]
-            self.mode = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["mode"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.mode = None  # type: ignore[assignment]
+                _m += ("mode",)
+            else:
+                self.mode = v if v.__class__ is str else check_str(v)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "row_count"
-            v = d["row_count"]
-            self.row_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["row_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.row_count = None  # type: ignore[assignment]
+                _m += ("row_count",)
+            else:
+                self.row_count = v if v.__class__ is int else check_int(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "last_run" in d:
                 _f = "last_run"
                 v = d["last_run"]
@@ -231,7 +296,7 @@ class PolicyTestSet:
                     self.last_run = None
                     _n += ("last_run",)
                 else:
-                    self.last_run = PolicyTestRun.from_dict(v, strict)
+                    self.last_run = PolicyTestRun.from_dict(v, strict, complete)
             else:
                 self.last_run = None
             if "rows" in d:
@@ -241,7 +306,9 @@ class PolicyTestSet:
                     self.rows = None
                     _n += ("rows",)
                 else:
-                    self.rows = [PolicyTestRow.from_dict(x0, strict) for x0 in check_list(v)]
+                    self.rows = [
+                        PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
             else:
                 self.rows = None
             if "team" in d:
@@ -258,10 +325,13 @@ class PolicyTestSet:
             raise exc.within("PolicyTestSet", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PolicyTestSet", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -289,6 +359,8 @@ class PolicyTestSet:
             out["team"] = self.team
         elif "team" in self._nulls:
             out["team"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from stream_moderation._types import (
     check_init_arguments,
     check_int,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["PolicyTestTotals"]
@@ -37,15 +38,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "failed",
-    "passed",
-    "rows",
-    "scored",
-    "unscored",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "failed": "failed",
+    "passed": "passed",
+    "rows": "rows",
+    "scored": "scored",
+    "unscored": "unscored",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -63,9 +64,11 @@ class PolicyTestTotals:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PolicyTestTotals"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PolicyTestTotals:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -84,10 +87,11 @@ class PolicyTestTotals:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -100,41 +104,84 @@ class PolicyTestTotals:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PolicyTestTotals:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PolicyTestTotals:
         """Read a PolicyTestTotals from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "failed"
-            v = d["failed"]
-            self.failed = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["failed"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.failed = None  # type: ignore[assignment]
+                _m += ("failed",)
+            else:
+                self.failed = v if v.__class__ is int else check_int(v)
             _f = "passed"
-            v = d["passed"]
-            self.passed = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["passed"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.passed = None  # type: ignore[assignment]
+                _m += ("passed",)
+            else:
+                self.passed = v if v.__class__ is int else check_int(v)
             _f = "rows"
-            v = d["rows"]
-            self.rows = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["rows"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rows = None  # type: ignore[assignment]
+                _m += ("rows",)
+            else:
+                self.rows = v if v.__class__ is int else check_int(v)
             _f = "scored"
-            v = d["scored"]
-            self.scored = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["scored"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.scored = None  # type: ignore[assignment]
+                _m += ("scored",)
+            else:
+                self.scored = v if v.__class__ is int else check_int(v)
             _f = "unscored"
-            v = d["unscored"]
-            self.unscored = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["unscored"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.unscored = None  # type: ignore[assignment]
+                _m += ("unscored",)
+            else:
+                self.unscored = v if v.__class__ is int else check_int(v)
         except ParseError as exc:
             raise exc.within("PolicyTestTotals", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PolicyTestTotals", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -147,6 +194,8 @@ class PolicyTestTotals:
         out["rows"] = self.rows
         out["scored"] = self.scored
         out["unscored"] = self.unscored
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     read_timestamp,
@@ -86,28 +87,28 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "allow_answers",
-    "allow_user_suggested_options",
-    "answers_count",
-    "created_at",
-    "created_by_id",
-    "custom",
-    "description",
-    "enforce_unique_vote",
-    "id",
-    "latest_answers",
-    "latest_votes_by_option",
-    "name",
-    "options",
-    "own_votes",
-    "updated_at",
-    "vote_count",
-    "vote_counts_by_option",
-    "voting_visibility",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "allow_answers": "allow_answers",
+    "allow_user_suggested_options": "allow_user_suggested_options",
+    "answers_count": "answers_count",
+    "created_at": "created_at",
+    "created_by_id": "created_by_id",
+    "custom": "custom",
+    "description": "description",
+    "enforce_unique_vote": "enforce_unique_vote",
+    "id": "id",
+    "latest_answers": "latest_answers",
+    "latest_votes_by_option": "latest_votes_by_option",
+    "name": "name",
+    "options": "options",
+    "own_votes": "own_votes",
+    "updated_at": "updated_at",
+    "vote_count": "vote_count",
+    "vote_counts_by_option": "vote_counts_by_option",
+    "voting_visibility": "voting_visibility",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("created_by", "created_by"),
     ("is_closed", "is_closed"),
@@ -190,9 +191,11 @@ class PollResponseData:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PollResponseData"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PollResponseData:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -217,10 +220,11 @@ class PollResponseData:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -251,125 +255,260 @@ class PollResponseData:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PollResponseData:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PollResponseData:
         """Read a PollResponseData from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "allow_answers"
-            v = d["allow_answers"]
-            self.allow_answers = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["allow_answers"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.allow_answers = None  # type: ignore[assignment]
+                _m += ("allow_answers",)
+            else:
+                self.allow_answers = v if v.__class__ is bool else check_bool(v)
             _f = "allow_user_suggested_options"
-            v = d["allow_user_suggested_options"]
-            self.allow_user_suggested_options = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["allow_user_suggested_options"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.allow_user_suggested_options = None  # type: ignore[assignment]
+                _m += ("allow_user_suggested_options",)
+            else:
+                self.allow_user_suggested_options = v if v.__class__ is bool else check_bool(v)
             _f = "answers_count"
-            v = d["answers_count"]
-            self.answers_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["answers_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.answers_count = None  # type: ignore[assignment]
+                _m += ("answers_count",)
+            else:
+                self.answers_count = v if v.__class__ is int else check_int(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "created_by_id"
-            v = d["created_by_id"]
-            self.created_by_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["created_by_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.created_by_id = None  # type: ignore[assignment]
+                _m += ("created_by_id",)
+            else:
+                self.created_by_id = v if v.__class__ is str else check_str(v)
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "description"
-            v = d["description"]
-            self.description = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["description"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.description = None  # type: ignore[assignment]
+                _m += ("description",)
+            else:
+                self.description = v if v.__class__ is str else check_str(v)
             _f = "enforce_unique_vote"
-            v = d["enforce_unique_vote"]
-            self.enforce_unique_vote = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["enforce_unique_vote"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.enforce_unique_vote = None  # type: ignore[assignment]
+                _m += ("enforce_unique_vote",)
+            else:
+                self.enforce_unique_vote = v if v.__class__ is bool else check_bool(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "latest_answers[]"
-            v = d["latest_answers"]
-            self.latest_answers = [
-                PollVoteResponseData.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.latest_answers) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "latest_answers": _p}
-            _f = "latest_votes_by_option{}"
-            v = d["latest_votes_by_option"]
-            self.latest_votes_by_option = {
-                k0: [
-                    PollVoteResponseData.from_dict(x1, strict)
-                    for x1 in check_list(x0)
-                    if x1 is not None
+            try:
+                v = d["latest_answers"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_answers = None  # type: ignore[assignment]
+                _m += ("latest_answers",)
+            else:
+                self.latest_answers = [
+                    PollVoteResponseData.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
                 ]
-                for k0, x0 in check_dict(v).items()
-                if x0 is not None
-            }
-            _p = null_positions(v, "map.list")
-            if _p is not None:
-                _d = {**(_d or {}), "latest_votes_by_option": _p}
-            _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
-            _f = "options[]"
-            v = d["options"]
-            self.options = [
-                PollOptionResponseData.from_dict(x0, strict)
-                for x0 in check_list(v)
-                if x0 is not None
-            ]
-            if len(self.options) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "options": _p}
-            _f = "own_votes[]"
-            v = d["own_votes"]
-            self.own_votes = [
-                PollVoteResponseData.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.own_votes) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "own_votes": _p}
-            _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
-            _f = "vote_count"
-            v = d["vote_count"]
-            self.vote_count = v if v.__class__ is int else check_int(v)
-            _f = "vote_counts_by_option"
-            v = d["vote_counts_by_option"]
-            self.vote_counts_by_option = (
-                {
-                    k0: (x0 if x0.__class__ is int else check_int(x0))
+                if len(self.latest_answers) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "latest_answers": _p}
+            _f = "latest_votes_by_option{}"
+            try:
+                v = d["latest_votes_by_option"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_votes_by_option = None  # type: ignore[assignment]
+                _m += ("latest_votes_by_option",)
+            else:
+                self.latest_votes_by_option = {
+                    k0: [
+                        PollVoteResponseData.from_dict(x1, strict, complete)
+                        for x1 in check_list(x0)
+                        if x1 is not None
+                    ]
                     for k0, x0 in check_dict(v).items()
+                    if x0 is not None
                 }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+                _p = null_positions(v, "map.list")
+                if _p is not None:
+                    _d = {**(_d or {}), "latest_votes_by_option": _p}
+            _f = "name"
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
+            _f = "options[]"
+            try:
+                v = d["options"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.options = None  # type: ignore[assignment]
+                _m += ("options",)
+            else:
+                self.options = [
+                    PollOptionResponseData.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.options) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "options": _p}
+            _f = "own_votes[]"
+            try:
+                v = d["own_votes"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.own_votes = None  # type: ignore[assignment]
+                _m += ("own_votes",)
+            else:
+                self.own_votes = [
+                    PollVoteResponseData.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.own_votes) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "own_votes": _p}
+            _f = "updated_at"
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
+            _f = "vote_count"
+            try:
+                v = d["vote_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.vote_count = None  # type: ignore[assignment]
+                _m += ("vote_count",)
+            else:
+                self.vote_count = v if v.__class__ is int else check_int(v)
+            _f = "vote_counts_by_option"
+            try:
+                v = d["vote_counts_by_option"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.vote_counts_by_option = None  # type: ignore[assignment]
+                _m += ("vote_counts_by_option",)
+            else:
+                self.vote_counts_by_option = (
+                    {
+                        k0: (x0 if x0.__class__ is int else check_int(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "voting_visibility"
-            v = d["voting_visibility"]
-            self.voting_visibility = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["voting_visibility"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.voting_visibility = None  # type: ignore[assignment]
+                _m += ("voting_visibility",)
+            else:
+                self.voting_visibility = v if v.__class__ is str else check_str(v)
             if "created_by" in d:
                 _f = "created_by"
                 v = d["created_by"]
@@ -377,7 +516,7 @@ class PollResponseData:
                     self.created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict)
+                    self.created_by = UserResponse.from_dict(v, strict, complete)
             else:
                 self.created_by = None
             if "is_closed" in d:
@@ -404,10 +543,13 @@ class PollResponseData:
             raise exc.within("PollResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PollResponseData", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -420,18 +562,24 @@ class PollResponseData:
         out["answers_count"] = self.answers_count
         out["created_at"] = self._created_at
         out["created_by_id"] = self.created_by_id
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["description"] = self.description
         out["enforce_unique_vote"] = self.enforce_unique_vote
         out["id"] = self.id
-        out["latest_answers"] = to_wire(self.latest_answers)
-        out["latest_votes_by_option"] = to_wire(self.latest_votes_by_option)
+        out["latest_answers"] = (
+            None if self.latest_answers is None else to_wire(self.latest_answers)
+        )
+        out["latest_votes_by_option"] = (
+            None if self.latest_votes_by_option is None else to_wire(self.latest_votes_by_option)
+        )
         out["name"] = self.name
-        out["options"] = to_wire(self.options)
-        out["own_votes"] = to_wire(self.own_votes)
+        out["options"] = None if self.options is None else to_wire(self.options)
+        out["own_votes"] = None if self.own_votes is None else to_wire(self.own_votes)
         out["updated_at"] = self._updated_at
         out["vote_count"] = self.vote_count
-        out["vote_counts_by_option"] = self.vote_counts_by_option
+        out["vote_counts_by_option"] = (
+            None if self.vote_counts_by_option is None else self.vote_counts_by_option
+        )
         out["voting_visibility"] = self.voting_visibility
         if self.created_by is not None:
             out["created_by"] = model_to_wire(UserResponse, self.created_by)
@@ -450,6 +598,8 @@ class PollResponseData:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

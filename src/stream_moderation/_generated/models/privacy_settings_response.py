@@ -17,6 +17,7 @@ from stream_moderation._types import (
     check_init_arguments,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -37,9 +38,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("delivery_receipts", "delivery_receipts"),
     ("read_receipts", "read_receipts"),
@@ -91,9 +92,11 @@ class PrivacySettingsResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "PrivacySettingsResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PrivacySettingsResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -116,10 +119,11 @@ class PrivacySettingsResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -132,16 +136,21 @@ class PrivacySettingsResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> PrivacySettingsResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> PrivacySettingsResponse:
         """Read a PrivacySettingsResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "delivery_receipts" in d:
@@ -151,7 +160,7 @@ class PrivacySettingsResponse:
                     self.delivery_receipts = None
                     _n += ("delivery_receipts",)
                 else:
-                    self.delivery_receipts = DeliveryReceiptsResponse.from_dict(v, strict)
+                    self.delivery_receipts = DeliveryReceiptsResponse.from_dict(v, strict, complete)
             else:
                 self.delivery_receipts = None
             if "read_receipts" in d:
@@ -161,7 +170,7 @@ class PrivacySettingsResponse:
                     self.read_receipts = None
                     _n += ("read_receipts",)
                 else:
-                    self.read_receipts = ReadReceiptsResponse.from_dict(v, strict)
+                    self.read_receipts = ReadReceiptsResponse.from_dict(v, strict, complete)
             else:
                 self.read_receipts = None
             if "typing_indicators" in d:
@@ -171,17 +180,20 @@ class PrivacySettingsResponse:
                     self.typing_indicators = None
                     _n += ("typing_indicators",)
                 else:
-                    self.typing_indicators = TypingIndicatorsResponse.from_dict(v, strict)
+                    self.typing_indicators = TypingIndicatorsResponse.from_dict(v, strict, complete)
             else:
                 self.typing_indicators = None
         except ParseError as exc:
             raise exc.within("PrivacySettingsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("PrivacySettingsResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -205,6 +217,8 @@ class PrivacySettingsResponse:
             )
         elif "typing_indicators" in self._nulls:
             out["typing_indicators"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

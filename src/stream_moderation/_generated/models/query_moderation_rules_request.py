@@ -21,6 +21,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     restore_nulls,
@@ -52,9 +53,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("filter", "filter"),
     ("limit", "limit"),
@@ -104,9 +105,11 @@ class QueryModerationRulesRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "QueryModerationRulesRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> QueryModerationRulesRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -128,10 +131,11 @@ class QueryModerationRulesRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -145,17 +149,20 @@ class QueryModerationRulesRequest:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> QueryModerationRulesRequest:
         """Read a QueryModerationRulesRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
@@ -207,7 +214,7 @@ class QueryModerationRulesRequest:
                     _n += ("sort",)
                 else:
                     self.sort = [
-                        SortParamRequest.from_dict(x0, strict)
+                        SortParamRequest.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -224,7 +231,7 @@ class QueryModerationRulesRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -241,10 +248,13 @@ class QueryModerationRulesRequest:
             raise exc.within("QueryModerationRulesRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("QueryModerationRulesRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -285,6 +295,8 @@ class QueryModerationRulesRequest:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

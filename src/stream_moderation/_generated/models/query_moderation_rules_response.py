@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     to_wire,
 )
 
@@ -57,20 +58,20 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "ai_image_label_definitions",
-    "ai_image_subclassifications",
-    "closed_caption_labels",
-    "default_llm_labels",
-    "default_username_llm_labels",
-    "duration",
-    "keyframe_label_classifications",
-    "keyframe_labels",
-    "ocr_labels",
-    "rules",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "ai_image_label_definitions": "ai_image_label_definitions",
+    "ai_image_subclassifications": "ai_image_subclassifications",
+    "closed_caption_labels": "closed_caption_labels",
+    "default_llm_labels": "default_llm_labels",
+    "default_username_llm_labels": "default_username_llm_labels",
+    "duration": "duration",
+    "keyframe_label_classifications": "keyframe_label_classifications",
+    "keyframe_labels": "keyframe_labels",
+    "ocr_labels": "ocr_labels",
+    "rules": "rules",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("next", "next"),
     ("prev", "prev"),
@@ -136,9 +137,11 @@ class QueryModerationRulesResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "QueryModerationRulesResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> QueryModerationRulesResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -160,10 +163,11 @@ class QueryModerationRulesResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -177,117 +181,198 @@ class QueryModerationRulesResponse:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> QueryModerationRulesResponse:
         """Read a QueryModerationRulesResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ai_image_label_definitions[]"
-            v = d["ai_image_label_definitions"]
-            self.ai_image_label_definitions = [
-                AIImageLabelDefinition.from_dict(x0, strict) for x0 in check_list(v)
-            ]
+            try:
+                v = d["ai_image_label_definitions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ai_image_label_definitions = None  # type: ignore[assignment]
+                _m += ("ai_image_label_definitions",)
+            else:
+                self.ai_image_label_definitions = [
+                    AIImageLabelDefinition.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "ai_image_subclassifications"
-            v = d["ai_image_subclassifications"]
-            self.ai_image_subclassifications = (
-                {
-                    k0: (
-                        [(x1 if x1.__class__ is str else check_str(x1)) for x1 in check_list(x0)]
-                        if strict
-                        else x0
-                        if x0.__class__ is list
-                        else check_list(x0)
-                    )
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["ai_image_subclassifications"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ai_image_subclassifications = None  # type: ignore[assignment]
+                _m += ("ai_image_subclassifications",)
+            else:
+                self.ai_image_subclassifications = (
+                    {
+                        k0: (
+                            [
+                                (x1 if x1.__class__ is str else check_str(x1))
+                                for x1 in check_list(x0)
+                            ]
+                            if strict
+                            else x0
+                            if x0.__class__ is list
+                            else check_list(x0)
+                        )
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "closed_caption_labels[]"
-            v = d["closed_caption_labels"]
-            self.closed_caption_labels = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["closed_caption_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.closed_caption_labels = None  # type: ignore[assignment]
+                _m += ("closed_caption_labels",)
+            else:
+                self.closed_caption_labels = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "default_llm_labels"
-            v = d["default_llm_labels"]
-            self.default_llm_labels = (
-                {
-                    k0: (x0 if x0.__class__ is str else check_str(x0))
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["default_llm_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.default_llm_labels = None  # type: ignore[assignment]
+                _m += ("default_llm_labels",)
+            else:
+                self.default_llm_labels = (
+                    {
+                        k0: (x0 if x0.__class__ is str else check_str(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "default_username_llm_labels"
-            v = d["default_username_llm_labels"]
-            self.default_username_llm_labels = (
-                {
-                    k0: (x0 if x0.__class__ is str else check_str(x0))
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["default_username_llm_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.default_username_llm_labels = None  # type: ignore[assignment]
+                _m += ("default_username_llm_labels",)
+            else:
+                self.default_username_llm_labels = (
+                    {
+                        k0: (x0 if x0.__class__ is str else check_str(x0))
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "duration"
-            v = d["duration"]
-            self.duration = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["duration"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.duration = None  # type: ignore[assignment]
+                _m += ("duration",)
+            else:
+                self.duration = v if v.__class__ is str else check_str(v)
             _f = "keyframe_label_classifications"
-            v = d["keyframe_label_classifications"]
-            self.keyframe_label_classifications = (
-                {
-                    k0: (
-                        [(x1 if x1.__class__ is str else check_str(x1)) for x1 in check_list(x0)]
-                        if strict
-                        else x0
-                        if x0.__class__ is list
-                        else check_list(x0)
-                    )
-                    for k0, x0 in check_dict(v).items()
-                }
-                if strict
-                else v
-                if v.__class__ is dict
-                else check_dict(v)
-            )
+            try:
+                v = d["keyframe_label_classifications"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.keyframe_label_classifications = None  # type: ignore[assignment]
+                _m += ("keyframe_label_classifications",)
+            else:
+                self.keyframe_label_classifications = (
+                    {
+                        k0: (
+                            [
+                                (x1 if x1.__class__ is str else check_str(x1))
+                                for x1 in check_list(x0)
+                            ]
+                            if strict
+                            else x0
+                            if x0.__class__ is list
+                            else check_list(x0)
+                        )
+                        for k0, x0 in check_dict(v).items()
+                    }
+                    if strict
+                    else v
+                    if v.__class__ is dict
+                    else check_dict(v)
+                )
             _f = "keyframe_labels[]"
-            v = d["keyframe_labels"]
-            self.keyframe_labels = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["keyframe_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.keyframe_labels = None  # type: ignore[assignment]
+                _m += ("keyframe_labels",)
+            else:
+                self.keyframe_labels = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "ocr_labels[]"
-            v = d["ocr_labels"]
-            self.ocr_labels = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["ocr_labels"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ocr_labels = None  # type: ignore[assignment]
+                _m += ("ocr_labels",)
+            else:
+                self.ocr_labels = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "rules[]"
-            v = d["rules"]
-            self.rules = [ModerationRuleV2Response.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["rules"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rules = None  # type: ignore[assignment]
+                _m += ("rules",)
+            else:
+                self.rules = [
+                    ModerationRuleV2Response.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             if "next" in d:
                 _f = "next"
                 v = d["next"]
@@ -312,10 +397,13 @@ class QueryModerationRulesResponse:
             raise exc.within("QueryModerationRulesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("QueryModerationRulesResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -323,16 +411,32 @@ class QueryModerationRulesResponse:
         """The JSON object of this QueryModerationRulesResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["ai_image_label_definitions"] = to_wire(self.ai_image_label_definitions)
-        out["ai_image_subclassifications"] = self.ai_image_subclassifications
-        out["closed_caption_labels"] = self.closed_caption_labels
-        out["default_llm_labels"] = self.default_llm_labels
-        out["default_username_llm_labels"] = self.default_username_llm_labels
+        out["ai_image_label_definitions"] = (
+            None
+            if self.ai_image_label_definitions is None
+            else to_wire(self.ai_image_label_definitions)
+        )
+        out["ai_image_subclassifications"] = (
+            None if self.ai_image_subclassifications is None else self.ai_image_subclassifications
+        )
+        out["closed_caption_labels"] = (
+            None if self.closed_caption_labels is None else self.closed_caption_labels
+        )
+        out["default_llm_labels"] = (
+            None if self.default_llm_labels is None else self.default_llm_labels
+        )
+        out["default_username_llm_labels"] = (
+            None if self.default_username_llm_labels is None else self.default_username_llm_labels
+        )
         out["duration"] = self.duration
-        out["keyframe_label_classifications"] = self.keyframe_label_classifications
-        out["keyframe_labels"] = self.keyframe_labels
-        out["ocr_labels"] = self.ocr_labels
-        out["rules"] = to_wire(self.rules)
+        out["keyframe_label_classifications"] = (
+            None
+            if self.keyframe_label_classifications is None
+            else self.keyframe_label_classifications
+        )
+        out["keyframe_labels"] = None if self.keyframe_labels is None else self.keyframe_labels
+        out["ocr_labels"] = None if self.ocr_labels is None else self.ocr_labels
+        out["rules"] = None if self.rules is None else to_wire(self.rules)
         if self.next is not None:
             out["next"] = self.next
         elif "next" in self._nulls:
@@ -341,6 +445,8 @@ class QueryModerationRulesResponse:
             out["prev"] = self.prev
         elif "prev" in self._nulls:
             out["prev"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     restore_nulls,
@@ -52,14 +53,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action_config",
-    "duration",
-    "items",
-    "stats",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_config": "action_config",
+    "duration": "duration",
+    "items": "items",
+    "stats": "stats",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("default_action_config", "default_action_config"),
     ("filter_config", "filter_config"),
@@ -131,9 +132,11 @@ class QueryReviewQueueResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "QueryReviewQueueResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> QueryReviewQueueResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -157,10 +160,11 @@ class QueryReviewQueueResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -173,42 +177,77 @@ class QueryReviewQueueResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> QueryReviewQueueResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> QueryReviewQueueResponse:
         """Read a QueryReviewQueueResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_config{}"
-            v = d["action_config"]
-            self.action_config = {
-                k0: [
-                    ModerationActionConfigResponse.from_dict(x1, strict)
-                    for x1 in check_list(x0)
-                    if x1 is not None
-                ]
-                for k0, x0 in check_dict(v).items()
-                if x0 is not None
-            }
-            _p = null_positions(v, "map.list")
-            if _p is not None:
-                _d = {**(_d or {}), "action_config": _p}
+            try:
+                v = d["action_config"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_config = None  # type: ignore[assignment]
+                _m += ("action_config",)
+            else:
+                self.action_config = {
+                    k0: [
+                        ModerationActionConfigResponse.from_dict(x1, strict, complete)
+                        for x1 in check_list(x0)
+                        if x1 is not None
+                    ]
+                    for k0, x0 in check_dict(v).items()
+                    if x0 is not None
+                }
+                _p = null_positions(v, "map.list")
+                if _p is not None:
+                    _d = {**(_d or {}), "action_config": _p}
             _f = "duration"
-            v = d["duration"]
-            self.duration = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["duration"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.duration = None  # type: ignore[assignment]
+                _m += ("duration",)
+            else:
+                self.duration = v if v.__class__ is str else check_str(v)
             _f = "items[]"
-            v = d["items"]
-            self.items = [ReviewQueueItemResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["items"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.items = None  # type: ignore[assignment]
+                _m += ("items",)
+            else:
+                self.items = [
+                    ReviewQueueItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "stats"
-            v = d["stats"]
-            self.stats = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["stats"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.stats = None  # type: ignore[assignment]
+                _m += ("stats",)
+            else:
+                self.stats = v if v.__class__ is dict else check_dict(v)
             if "default_action_config" in d:
                 _f = "default_action_config{}"
                 v = d["default_action_config"]
@@ -218,7 +257,7 @@ class QueryReviewQueueResponse:
                 else:
                     self.default_action_config = {
                         k0: [
-                            ModerationActionConfigResponse.from_dict(x1, strict)
+                            ModerationActionConfigResponse.from_dict(x1, strict, complete)
                             for x1 in check_list(x0)
                             if x1 is not None
                         ]
@@ -237,7 +276,7 @@ class QueryReviewQueueResponse:
                     self.filter_config = None
                     _n += ("filter_config",)
                 else:
-                    self.filter_config = FilterConfigResponse.from_dict(v, strict)
+                    self.filter_config = FilterConfigResponse.from_dict(v, strict, complete)
             else:
                 self.filter_config = None
             if "next" in d:
@@ -264,10 +303,13 @@ class QueryReviewQueueResponse:
             raise exc.within("QueryReviewQueueResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("QueryReviewQueueResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -275,10 +317,10 @@ class QueryReviewQueueResponse:
         """The JSON object of this QueryReviewQueueResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action_config"] = to_wire(self.action_config)
+        out["action_config"] = None if self.action_config is None else to_wire(self.action_config)
         out["duration"] = self.duration
-        out["items"] = to_wire(self.items)
-        out["stats"] = self.stats
+        out["items"] = None if self.items is None else to_wire(self.items)
+        out["stats"] = None if self.stats is None else self.stats
         if self.default_action_config is not None:
             out["default_action_config"] = to_wire(self.default_action_config)
         elif "default_action_config" in self._nulls:
@@ -300,6 +342,8 @@ class QueryReviewQueueResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

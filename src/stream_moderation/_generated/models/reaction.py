@@ -23,6 +23,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -77,15 +78,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "activity_id",
-    "created_at",
-    "kind",
-    "updated_at",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "activity_id": "activity_id",
+    "created_at": "created_at",
+    "kind": "kind",
+    "updated_at": "updated_at",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("children_counts", "children_counts"),
     ("data", "data"),
@@ -160,9 +161,11 @@ class Reaction:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "Reaction"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Reaction:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -185,10 +188,11 @@ class Reaction:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -228,45 +232,85 @@ class Reaction:
         self._deleted_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Reaction:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> Reaction:
         """Read a Reaction from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_id"
-            v = d["activity_id"]
-            self.activity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["activity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.activity_id = None  # type: ignore[assignment]
+                _m += ("activity_id",)
+            else:
+                self.activity_id = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "kind"
-            v = d["kind"]
-            self.kind = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["kind"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.kind = None  # type: ignore[assignment]
+                _m += ("kind",)
+            else:
+                self.kind = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "children_counts" in d:
                 _f = "children_counts"
                 v = d["children_counts"]
@@ -321,7 +365,7 @@ class Reaction:
                     _n += ("latest_children",)
                 else:
                     self.latest_children = {
-                        k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -344,7 +388,7 @@ class Reaction:
                     _n += ("own_children",)
                 else:
                     self.own_children = {
-                        k0: [Reaction.from_dict(x1, strict) for x1 in check_list(x0)]
+                        k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
                         for k0, x0 in check_dict(v).items()
                     }
             else:
@@ -402,17 +446,20 @@ class Reaction:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = User.from_dict(v, strict)
+                    self.user = User.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("Reaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("Reaction", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -473,6 +520,8 @@ class Reaction:
             out["user"] = model_to_wire(User, self.user)
         elif "user" in self._nulls:
             out["user"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -56,15 +57,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "channel_cid",
-    "created_at",
-    "message_id",
-    "updated_at",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "channel_cid": "channel_cid",
+    "created_at": "created_at",
+    "message_id": "message_id",
+    "updated_at": "updated_at",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel", "channel"),
     ("message", "message"),
@@ -120,9 +121,11 @@ class ReminderResponseData:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ReminderResponseData"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ReminderResponseData:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -145,10 +148,11 @@ class ReminderResponseData:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -188,45 +192,85 @@ class ReminderResponseData:
         self._remind_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ReminderResponseData:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ReminderResponseData:
         """Read a ReminderResponseData from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
-            v = d["channel_cid"]
-            self.channel_cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_cid = None  # type: ignore[assignment]
+                _m += ("channel_cid",)
+            else:
+                self.channel_cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "message_id"
-            v = d["message_id"]
-            self.message_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_id = None  # type: ignore[assignment]
+                _m += ("message_id",)
+            else:
+                self.message_id = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "channel" in d:
                 _f = "channel"
                 v = d["channel"]
@@ -234,7 +278,7 @@ class ReminderResponseData:
                     self.channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelResponse.from_dict(v, strict)
+                    self.channel = ChannelResponse.from_dict(v, strict, complete)
             else:
                 self.channel = None
             if "message" in d:
@@ -244,7 +288,7 @@ class ReminderResponseData:
                     self.message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict)
+                    self.message = MessageResponse.from_dict(v, strict, complete)
             else:
                 self.message = None
             if "remind_at" in d:
@@ -270,17 +314,20 @@ class ReminderResponseData:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict)
+                    self.user = UserResponse.from_dict(v, strict, complete)
             else:
                 self.user = None
         except ParseError as exc:
             raise exc.within("ReminderResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ReminderResponseData", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -309,6 +356,8 @@ class ReminderResponseData:
             out["user"] = model_to_wire(UserResponse, self.user)
         elif "user" in self._nulls:
             out["user"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -26,6 +26,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -123,27 +124,27 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "actions",
-    "ai_text_severity",
-    "bans",
-    "created_at",
-    "entity_id",
-    "entity_type",
-    "escalated",
-    "flags",
-    "flags_count",
-    "id",
-    "languages",
-    "latest_moderator_action",
-    "recommended_action",
-    "reviewed_by",
-    "severity",
-    "status",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "actions": "actions",
+    "ai_text_severity": "ai_text_severity",
+    "bans": "bans",
+    "created_at": "created_at",
+    "entity_id": "entity_id",
+    "entity_type": "entity_type",
+    "escalated": "escalated",
+    "flags": "flags",
+    "flags_count": "flags_count",
+    "id": "id",
+    "languages": "languages",
+    "latest_moderator_action": "latest_moderator_action",
+    "recommended_action": "recommended_action",
+    "reviewed_by": "reviewed_by",
+    "severity": "severity",
+    "status": "status",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("activity", "activity"),
     ("appeal", "appeal"),
@@ -388,9 +389,11 @@ class ReviewQueueItemResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ReviewQueueItemResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ReviewQueueItemResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -426,10 +429,11 @@ class ReviewQueueItemResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -487,108 +491,236 @@ class ReviewQueueItemResponse:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> ReviewQueueItemResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> ReviewQueueItemResponse:
         """Read a ReviewQueueItemResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "actions[]"
-            v = d["actions"]
-            self.actions = [
-                ActionLogResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.actions) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "actions": _p}
+            try:
+                v = d["actions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.actions = None  # type: ignore[assignment]
+                _m += ("actions",)
+            else:
+                self.actions = [
+                    ActionLogResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.actions) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "actions": _p}
             _f = "ai_text_severity"
-            v = d["ai_text_severity"]
-            self.ai_text_severity = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["ai_text_severity"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.ai_text_severity = None  # type: ignore[assignment]
+                _m += ("ai_text_severity",)
+            else:
+                self.ai_text_severity = v if v.__class__ is str else check_str(v)
             _f = "bans[]"
-            v = d["bans"]
-            self.bans = [
-                BanInfoResponse.from_dict(x0, strict) for x0 in check_list(v) if x0 is not None
-            ]
-            if len(self.bans) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "bans": _p}
+            try:
+                v = d["bans"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.bans = None  # type: ignore[assignment]
+                _m += ("bans",)
+            else:
+                self.bans = [
+                    BanInfoResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.bans) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "bans": _p}
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "entity_id"
-            v = d["entity_id"]
-            self.entity_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_id = None  # type: ignore[assignment]
+                _m += ("entity_id",)
+            else:
+                self.entity_id = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "escalated"
-            v = d["escalated"]
-            self.escalated = v if v.__class__ is bool else check_bool(v)
+            try:
+                v = d["escalated"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.escalated = None  # type: ignore[assignment]
+                _m += ("escalated",)
+            else:
+                self.escalated = v if v.__class__ is bool else check_bool(v)
             _f = "flags[]"
-            v = d["flags"]
-            self.flags = [
-                ModerationFlagResponse.from_dict(x0, strict)
-                for x0 in check_list(v)
-                if x0 is not None
-            ]
-            if len(self.flags) != len(v):
-                _p = null_positions(v, "list")
-                if _p is not None:
-                    _d = {**(_d or {}), "flags": _p}
+            try:
+                v = d["flags"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.flags = None  # type: ignore[assignment]
+                _m += ("flags",)
+            else:
+                self.flags = [
+                    ModerationFlagResponse.from_dict(x0, strict, complete)
+                    for x0 in check_list(v)
+                    if x0 is not None
+                ]
+                if len(self.flags) != len(v):
+                    _p = null_positions(v, "list")
+                    if _p is not None:
+                        _d = {**(_d or {}), "flags": _p}
             _f = "flags_count"
-            v = d["flags_count"]
-            self.flags_count = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["flags_count"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.flags_count = None  # type: ignore[assignment]
+                _m += ("flags_count",)
+            else:
+                self.flags_count = v if v.__class__ is int else check_int(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "languages[]"
-            v = d["languages"]
-            self.languages = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["languages"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.languages = None  # type: ignore[assignment]
+                _m += ("languages",)
+            else:
+                self.languages = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "latest_moderator_action"
-            v = d["latest_moderator_action"]
-            self.latest_moderator_action = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["latest_moderator_action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latest_moderator_action = None  # type: ignore[assignment]
+                _m += ("latest_moderator_action",)
+            else:
+                self.latest_moderator_action = v if v.__class__ is str else check_str(v)
             _f = "recommended_action"
-            v = d["recommended_action"]
-            self.recommended_action = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["recommended_action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.recommended_action = None  # type: ignore[assignment]
+                _m += ("recommended_action",)
+            else:
+                self.recommended_action = v if v.__class__ is str else check_str(v)
             _f = "reviewed_by"
-            v = d["reviewed_by"]
-            self.reviewed_by = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["reviewed_by"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reviewed_by = None  # type: ignore[assignment]
+                _m += ("reviewed_by",)
+            else:
+                self.reviewed_by = v if v.__class__ is str else check_str(v)
             _f = "severity"
-            v = d["severity"]
-            self.severity = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["severity"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.severity = None  # type: ignore[assignment]
+                _m += ("severity",)
+            else:
+                self.severity = v if v.__class__ is int else check_int(v)
             _f = "status"
-            v = d["status"]
-            self.status = read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = read_enum(_VALUES_ReviewQueueItemResponseStatus, v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "activity" in d:
                 _f = "activity"
                 v = d["activity"]
@@ -596,7 +728,7 @@ class ReviewQueueItemResponse:
                     self.activity = None
                     _n += ("activity",)
                 else:
-                    self.activity = EnrichedActivity.from_dict(v, strict)
+                    self.activity = EnrichedActivity.from_dict(v, strict, complete)
             else:
                 self.activity = None
             if "appeal" in d:
@@ -606,7 +738,7 @@ class ReviewQueueItemResponse:
                     self.appeal = None
                     _n += ("appeal",)
                 else:
-                    self.appeal = AppealItemResponse.from_dict(v, strict)
+                    self.appeal = AppealItemResponse.from_dict(v, strict, complete)
             else:
                 self.appeal = None
             if "assigned_to" in d:
@@ -616,7 +748,7 @@ class ReviewQueueItemResponse:
                     self.assigned_to = None
                     _n += ("assigned_to",)
                 else:
-                    self.assigned_to = UserResponse.from_dict(v, strict)
+                    self.assigned_to = UserResponse.from_dict(v, strict, complete)
             else:
                 self.assigned_to = None
             if "call" in d:
@@ -626,7 +758,7 @@ class ReviewQueueItemResponse:
                     self.call = None
                     _n += ("call",)
                 else:
-                    self.call = ModerationCallResponse.from_dict(v, strict)
+                    self.call = ModerationCallResponse.from_dict(v, strict, complete)
             else:
                 self.call = None
             if "completed_at" in d:
@@ -662,7 +794,7 @@ class ReviewQueueItemResponse:
                     self.entity_creator = None
                     _n += ("entity_creator",)
                 else:
-                    self.entity_creator = EntityCreatorResponse.from_dict(v, strict)
+                    self.entity_creator = EntityCreatorResponse.from_dict(v, strict, complete)
             else:
                 self.entity_creator = None
             if "entity_creator_id" in d:
@@ -708,7 +840,7 @@ class ReviewQueueItemResponse:
                     self.escalation_metadata = None
                     _n += ("escalation_metadata",)
                 else:
-                    self.escalation_metadata = EscalationMetadata.from_dict(v, strict)
+                    self.escalation_metadata = EscalationMetadata.from_dict(v, strict, complete)
             else:
                 self.escalation_metadata = None
             if "feeds_v2_activity" in d:
@@ -718,7 +850,7 @@ class ReviewQueueItemResponse:
                     self.feeds_v2_activity = None
                     _n += ("feeds_v2_activity",)
                 else:
-                    self.feeds_v2_activity = EnrichedActivity.from_dict(v, strict)
+                    self.feeds_v2_activity = EnrichedActivity.from_dict(v, strict, complete)
             else:
                 self.feeds_v2_activity = None
             if "feeds_v2_reaction" in d:
@@ -728,7 +860,7 @@ class ReviewQueueItemResponse:
                     self.feeds_v2_reaction = None
                     _n += ("feeds_v2_reaction",)
                 else:
-                    self.feeds_v2_reaction = Reaction.from_dict(v, strict)
+                    self.feeds_v2_reaction = Reaction.from_dict(v, strict, complete)
             else:
                 self.feeds_v2_reaction = None
             if "feeds_v3_activity" in d:
@@ -738,7 +870,7 @@ class ReviewQueueItemResponse:
                     self.feeds_v3_activity = None
                     _n += ("feeds_v3_activity",)
                 else:
-                    self.feeds_v3_activity = FeedsV3ActivityResponse.from_dict(v, strict)
+                    self.feeds_v3_activity = FeedsV3ActivityResponse.from_dict(v, strict, complete)
             else:
                 self.feeds_v3_activity = None
             if "feeds_v3_comment" in d:
@@ -748,7 +880,7 @@ class ReviewQueueItemResponse:
                     self.feeds_v3_comment = None
                     _n += ("feeds_v3_comment",)
                 else:
-                    self.feeds_v3_comment = FeedsV3CommentResponse.from_dict(v, strict)
+                    self.feeds_v3_comment = FeedsV3CommentResponse.from_dict(v, strict, complete)
             else:
                 self.feeds_v3_comment = None
             if "message" in d:
@@ -758,7 +890,7 @@ class ReviewQueueItemResponse:
                     self.message = None
                     _n += ("message",)
                 else:
-                    self.message = ChatMessageResponse.from_dict(v, strict)
+                    self.message = ChatMessageResponse.from_dict(v, strict, complete)
             else:
                 self.message = None
             if "moderation_payload" in d:
@@ -768,7 +900,9 @@ class ReviewQueueItemResponse:
                     self.moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayloadResponse.from_dict(v, strict)
+                    self.moderation_payload = ModerationPayloadResponse.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.moderation_payload = None
             if "reaction" in d:
@@ -778,7 +912,7 @@ class ReviewQueueItemResponse:
                     self.reaction = None
                     _n += ("reaction",)
                 else:
-                    self.reaction = Reaction.from_dict(v, strict)
+                    self.reaction = Reaction.from_dict(v, strict, complete)
             else:
                 self.reaction = None
             if "reviewed_at" in d:
@@ -817,10 +951,13 @@ class ReviewQueueItemResponse:
             raise exc.within("ReviewQueueItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ReviewQueueItemResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -828,22 +965,22 @@ class ReviewQueueItemResponse:
         """The JSON object of this ReviewQueueItemResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["actions"] = to_wire(self.actions)
+        out["actions"] = None if self.actions is None else to_wire(self.actions)
         out["ai_text_severity"] = self.ai_text_severity
-        out["bans"] = to_wire(self.bans)
+        out["bans"] = None if self.bans is None else to_wire(self.bans)
         out["created_at"] = self._created_at
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
         out["escalated"] = self.escalated
-        out["flags"] = to_wire(self.flags)
+        out["flags"] = None if self.flags is None else to_wire(self.flags)
         out["flags_count"] = self.flags_count
         out["id"] = self.id
-        out["languages"] = self.languages
+        out["languages"] = None if self.languages is None else self.languages
         out["latest_moderator_action"] = self.latest_moderator_action
         out["recommended_action"] = self.recommended_action
         out["reviewed_by"] = self.reviewed_by
         out["severity"] = self.severity
-        out["status"] = enum_to_wire(self.status)
+        out["status"] = None if self.status is None else enum_to_wire(self.status)
         out["updated_at"] = self._updated_at
         if self.activity is not None:
             out["activity"] = model_to_wire(EnrichedActivity, self.activity)
@@ -934,6 +1071,8 @@ class ReviewQueueItemResponse:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

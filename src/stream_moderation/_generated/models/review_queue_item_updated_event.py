@@ -22,6 +22,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
@@ -58,13 +59,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "custom",
-    "type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "custom": "custom",
+    "type": "type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
     ("flags", "flags"),
@@ -120,9 +121,11 @@ class ReviewQueueItemUpdatedEvent:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "ReviewQueueItemUpdatedEvent"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ReviewQueueItemUpdatedEvent:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -145,10 +148,11 @@ class ReviewQueueItemUpdatedEvent:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -180,35 +184,59 @@ class ReviewQueueItemUpdatedEvent:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> ReviewQueueItemUpdatedEvent:
         """Read a ReviewQueueItemUpdatedEvent from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "custom"
-            v = d["custom"]
-            self.custom = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["custom"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.custom = None  # type: ignore[assignment]
+                _m += ("custom",)
+            else:
+                self.custom = v if v.__class__ is dict else check_dict(v)
             _f = "type"
-            v = d["type"]
-            self.type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.type = None  # type: ignore[assignment]
+                _m += ("type",)
+            else:
+                self.type = v if v.__class__ is str else check_str(v)
             if "action" in d:
                 _f = "action"
                 v = d["action"]
@@ -216,7 +244,7 @@ class ReviewQueueItemUpdatedEvent:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = ActionLogResponse.from_dict(v, strict)
+                    self.action = ActionLogResponse.from_dict(v, strict, complete)
             else:
                 self.action = None
             if "flags" in d:
@@ -227,7 +255,7 @@ class ReviewQueueItemUpdatedEvent:
                     _n += ("flags",)
                 else:
                     self.flags = [
-                        ModerationFlagResponse.from_dict(x0, strict)
+                        ModerationFlagResponse.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -260,17 +288,20 @@ class ReviewQueueItemUpdatedEvent:
                     self.review_queue_item = None
                     _n += ("review_queue_item",)
                 else:
-                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict)
+                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
             else:
                 self.review_queue_item = None
         except ParseError as exc:
             raise exc.within("ReviewQueueItemUpdatedEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("ReviewQueueItemUpdatedEvent", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -279,7 +310,7 @@ class ReviewQueueItemUpdatedEvent:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        out["custom"] = self.custom
+        out["custom"] = None if self.custom is None else self.custom
         out["type"] = self.type
         if self.action is not None:
             out["action"] = model_to_wire(ActionLogResponse, self.action)
@@ -304,6 +335,8 @@ class ReviewQueueItemUpdatedEvent:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -49,9 +50,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("ban_options", "ban_options"),
     ("call_options", "call_options"),
@@ -125,9 +126,11 @@ class RuleBuilderAction:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "RuleBuilderAction"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderAction:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -150,10 +153,11 @@ class RuleBuilderAction:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -166,16 +170,21 @@ class RuleBuilderAction:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderAction:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> RuleBuilderAction:
         """Read a RuleBuilderAction from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "ban_options" in d:
@@ -185,7 +194,7 @@ class RuleBuilderAction:
                     self.ban_options = None
                     _n += ("ban_options",)
                 else:
-                    self.ban_options = BanOptions.from_dict(v, strict)
+                    self.ban_options = BanOptions.from_dict(v, strict, complete)
             else:
                 self.ban_options = None
             if "call_options" in d:
@@ -195,7 +204,7 @@ class RuleBuilderAction:
                     self.call_options = None
                     _n += ("call_options",)
                 else:
-                    self.call_options = CallActionOptions.from_dict(v, strict)
+                    self.call_options = CallActionOptions.from_dict(v, strict, complete)
             else:
                 self.call_options = None
             if "flag_user_options" in d:
@@ -205,7 +214,7 @@ class RuleBuilderAction:
                     self.flag_user_options = None
                     _n += ("flag_user_options",)
                 else:
-                    self.flag_user_options = FlagUserOptions.from_dict(v, strict)
+                    self.flag_user_options = FlagUserOptions.from_dict(v, strict, complete)
             else:
                 self.flag_user_options = None
             if "reason" in d:
@@ -246,10 +255,13 @@ class RuleBuilderAction:
             raise exc.within("RuleBuilderAction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("RuleBuilderAction", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -281,6 +293,8 @@ class RuleBuilderAction:
             out["type"] = enum_to_wire(self.type)
         elif "type" in self._nulls:
             out["type"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -93,9 +94,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ()
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("call_custom_property_params", "call_custom_property_params"),
     ("call_type_rule_params", "call_type_rule_params"),
@@ -459,9 +460,11 @@ class RuleBuilderCondition:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "RuleBuilderCondition"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderCondition:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -509,10 +512,11 @@ class RuleBuilderCondition:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -525,16 +529,21 @@ class RuleBuilderCondition:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderCondition:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> RuleBuilderCondition:
         """Read a RuleBuilderCondition from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "call_custom_property_params" in d:
@@ -545,7 +554,7 @@ class RuleBuilderCondition:
                     _n += ("call_custom_property_params",)
                 else:
                     self.call_custom_property_params = CallCustomPropertyParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.call_custom_property_params = None
@@ -556,7 +565,9 @@ class RuleBuilderCondition:
                     self.call_type_rule_params = None
                     _n += ("call_type_rule_params",)
                 else:
-                    self.call_type_rule_params = CallTypeRuleParameters.from_dict(v, strict)
+                    self.call_type_rule_params = CallTypeRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.call_type_rule_params = None
             if "call_violation_count_params" in d:
@@ -567,7 +578,7 @@ class RuleBuilderCondition:
                     _n += ("call_violation_count_params",)
                 else:
                     self.call_violation_count_params = CallViolationCountParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.call_violation_count_params = None
@@ -579,7 +590,7 @@ class RuleBuilderCondition:
                     _n += ("channel_message_count_rule_params",)
                 else:
                     self.channel_message_count_rule_params = (
-                        ChannelMessageCountRuleParameters.from_dict(v, strict)
+                        ChannelMessageCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
                 self.channel_message_count_rule_params = None
@@ -591,7 +602,7 @@ class RuleBuilderCondition:
                     _n += ("closed_caption_rule_params",)
                 else:
                     self.closed_caption_rule_params = ClosedCaptionRuleParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.closed_caption_rule_params = None
@@ -612,7 +623,9 @@ class RuleBuilderCondition:
                     self.content_count_rule_params = None
                     _n += ("content_count_rule_params",)
                 else:
-                    self.content_count_rule_params = ContentCountRuleParameters.from_dict(v, strict)
+                    self.content_count_rule_params = ContentCountRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.content_count_rule_params = None
             if "content_custom_property_count_params" in d:
@@ -623,7 +636,7 @@ class RuleBuilderCondition:
                     _n += ("content_custom_property_count_params",)
                 else:
                     self.content_custom_property_count_params = (
-                        ContentCustomPropertyCountParameters.from_dict(v, strict)
+                        ContentCustomPropertyCountParameters.from_dict(v, strict, complete)
                     )
             else:
                 self.content_custom_property_count_params = None
@@ -635,7 +648,7 @@ class RuleBuilderCondition:
                     _n += ("content_custom_property_params",)
                 else:
                     self.content_custom_property_params = ContentCustomPropertyParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.content_custom_property_params = None
@@ -647,7 +660,7 @@ class RuleBuilderCondition:
                     _n += ("content_flag_count_rule_params",)
                 else:
                     self.content_flag_count_rule_params = FlagCountRuleParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.content_flag_count_rule_params = None
@@ -658,7 +671,9 @@ class RuleBuilderCondition:
                     self.flood_identical_params = None
                     _n += ("flood_identical_params",)
                 else:
-                    self.flood_identical_params = FloodIdenticalRuleParameters.from_dict(v, strict)
+                    self.flood_identical_params = FloodIdenticalRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.flood_identical_params = None
             if "flood_similar_params" in d:
@@ -668,7 +683,9 @@ class RuleBuilderCondition:
                     self.flood_similar_params = None
                     _n += ("flood_similar_params",)
                 else:
-                    self.flood_similar_params = FloodSimilarRuleParameters.from_dict(v, strict)
+                    self.flood_similar_params = FloodSimilarRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.flood_similar_params = None
             if "image_content_params" in d:
@@ -678,7 +695,9 @@ class RuleBuilderCondition:
                     self.image_content_params = None
                     _n += ("image_content_params",)
                 else:
-                    self.image_content_params = ImageContentParameters.from_dict(v, strict)
+                    self.image_content_params = ImageContentParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.image_content_params = None
             if "image_rule_params" in d:
@@ -688,7 +707,7 @@ class RuleBuilderCondition:
                     self.image_rule_params = None
                     _n += ("image_rule_params",)
                 else:
-                    self.image_rule_params = ImageRuleParameters.from_dict(v, strict)
+                    self.image_rule_params = ImageRuleParameters.from_dict(v, strict, complete)
             else:
                 self.image_rule_params = None
             if "ip_content_count_rule_params" in d:
@@ -699,7 +718,7 @@ class RuleBuilderCondition:
                     _n += ("ip_content_count_rule_params",)
                 else:
                     self.ip_content_count_rule_params = IPContentCountRuleParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.ip_content_count_rule_params = None
@@ -710,7 +729,9 @@ class RuleBuilderCondition:
                     self.ip_flag_count_rule_params = None
                     _n += ("ip_flag_count_rule_params",)
                 else:
-                    self.ip_flag_count_rule_params = IPFlagCountRuleParameters.from_dict(v, strict)
+                    self.ip_flag_count_rule_params = IPFlagCountRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.ip_flag_count_rule_params = None
             if "keyframe_ocr_rule_params" in d:
@@ -720,7 +741,9 @@ class RuleBuilderCondition:
                     self.keyframe_ocr_rule_params = None
                     _n += ("keyframe_ocr_rule_params",)
                 else:
-                    self.keyframe_ocr_rule_params = KeyframeOCRRuleParameters.from_dict(v, strict)
+                    self.keyframe_ocr_rule_params = KeyframeOCRRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.keyframe_ocr_rule_params = None
             if "keyframe_rule_params" in d:
@@ -730,7 +753,9 @@ class RuleBuilderCondition:
                     self.keyframe_rule_params = None
                     _n += ("keyframe_rule_params",)
                 else:
-                    self.keyframe_rule_params = KeyframeRuleParameters.from_dict(v, strict)
+                    self.keyframe_rule_params = KeyframeRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.keyframe_rule_params = None
             if "ocr_content_params" in d:
@@ -740,7 +765,7 @@ class RuleBuilderCondition:
                     self.ocr_content_params = None
                     _n += ("ocr_content_params",)
                 else:
-                    self.ocr_content_params = OCRContentParameters.from_dict(v, strict)
+                    self.ocr_content_params = OCRContentParameters.from_dict(v, strict, complete)
             else:
                 self.ocr_content_params = None
             if "text_content_params" in d:
@@ -750,7 +775,7 @@ class RuleBuilderCondition:
                     self.text_content_params = None
                     _n += ("text_content_params",)
                 else:
-                    self.text_content_params = TextContentParameters.from_dict(v, strict)
+                    self.text_content_params = TextContentParameters.from_dict(v, strict, complete)
             else:
                 self.text_content_params = None
             if "text_rule_params" in d:
@@ -760,7 +785,7 @@ class RuleBuilderCondition:
                     self.text_rule_params = None
                     _n += ("text_rule_params",)
                 else:
-                    self.text_rule_params = TextRuleParameters.from_dict(v, strict)
+                    self.text_rule_params = TextRuleParameters.from_dict(v, strict, complete)
             else:
                 self.text_rule_params = None
             if "type" in d:
@@ -781,7 +806,7 @@ class RuleBuilderCondition:
                     _n += ("user_created_within_params",)
                 else:
                     self.user_created_within_params = UserCreatedWithinParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.user_created_within_params = None
@@ -793,7 +818,7 @@ class RuleBuilderCondition:
                     _n += ("user_custom_property_params",)
                 else:
                     self.user_custom_property_params = UserCustomPropertyParameters.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.user_custom_property_params = None
@@ -804,7 +829,9 @@ class RuleBuilderCondition:
                     self.user_flag_count_rule_params = None
                     _n += ("user_flag_count_rule_params",)
                 else:
-                    self.user_flag_count_rule_params = FlagCountRuleParameters.from_dict(v, strict)
+                    self.user_flag_count_rule_params = FlagCountRuleParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.user_flag_count_rule_params = None
             if "user_identical_content_count_params" in d:
@@ -815,7 +842,7 @@ class RuleBuilderCondition:
                     _n += ("user_identical_content_count_params",)
                 else:
                     self.user_identical_content_count_params = (
-                        UserIdenticalContentCountParameters.from_dict(v, strict)
+                        UserIdenticalContentCountParameters.from_dict(v, strict, complete)
                     )
             else:
                 self.user_identical_content_count_params = None
@@ -826,7 +853,7 @@ class RuleBuilderCondition:
                     self.user_role_params = None
                     _n += ("user_role_params",)
                 else:
-                    self.user_role_params = UserRoleParameters.from_dict(v, strict)
+                    self.user_role_params = UserRoleParameters.from_dict(v, strict, complete)
             else:
                 self.user_role_params = None
             if "user_rule_params" in d:
@@ -836,7 +863,7 @@ class RuleBuilderCondition:
                     self.user_rule_params = None
                     _n += ("user_rule_params",)
                 else:
-                    self.user_rule_params = UserRuleParameters.from_dict(v, strict)
+                    self.user_rule_params = UserRuleParameters.from_dict(v, strict, complete)
             else:
                 self.user_rule_params = None
             if "video_content_params" in d:
@@ -846,7 +873,9 @@ class RuleBuilderCondition:
                     self.video_content_params = None
                     _n += ("video_content_params",)
                 else:
-                    self.video_content_params = VideoContentParameters.from_dict(v, strict)
+                    self.video_content_params = VideoContentParameters.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.video_content_params = None
             if "video_rule_params" in d:
@@ -856,17 +885,20 @@ class RuleBuilderCondition:
                     self.video_rule_params = None
                     _n += ("video_rule_params",)
                 else:
-                    self.video_rule_params = VideoRuleParameters.from_dict(v, strict)
+                    self.video_rule_params = VideoRuleParameters.from_dict(v, strict, complete)
             else:
                 self.video_rule_params = None
         except ParseError as exc:
             raise exc.within("RuleBuilderCondition", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("RuleBuilderCondition", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -1038,6 +1070,8 @@ class RuleBuilderCondition:
             out["video_rule_params"] = model_to_wire(VideoRuleParameters, self.video_rule_params)
         elif "video_rule_params" in self._nulls:
             out["video_rule_params"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     to_wire,
 )
@@ -48,9 +49,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("rule_type",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "rule_type": "rule_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
     ("action_sequences", "action_sequences"),
@@ -117,9 +120,11 @@ class RuleBuilderRule:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "RuleBuilderRule"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> RuleBuilderRule:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -143,10 +148,11 @@ class RuleBuilderRule:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -159,21 +165,33 @@ class RuleBuilderRule:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleBuilderRule:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> RuleBuilderRule:
         """Read a RuleBuilderRule from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "rule_type"
-            v = d["rule_type"]
-            self.rule_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["rule_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rule_type = None  # type: ignore[assignment]
+                _m += ("rule_type",)
+            else:
+                self.rule_type = v if v.__class__ is str else check_str(v)
             if "action" in d:
                 _f = "action"
                 v = d["action"]
@@ -181,7 +199,7 @@ class RuleBuilderRule:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = RuleBuilderAction.from_dict(v, strict)
+                    self.action = RuleBuilderAction.from_dict(v, strict, complete)
             else:
                 self.action = None
             if "action_sequences" in d:
@@ -192,7 +210,8 @@ class RuleBuilderRule:
                     _n += ("action_sequences",)
                 else:
                     self.action_sequences = [
-                        CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)
+                        CallRuleActionSequence.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.action_sequences = None
@@ -204,7 +223,7 @@ class RuleBuilderRule:
                     _n += ("conditions",)
                 else:
                     self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.conditions = None
@@ -226,7 +245,8 @@ class RuleBuilderRule:
                     _n += ("groups",)
                 else:
                     self.groups = [
-                        RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderConditionGroup.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.groups = None
@@ -254,10 +274,13 @@ class RuleBuilderRule:
             raise exc.within("RuleBuilderRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("RuleBuilderRule", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -294,6 +317,8 @@ class RuleBuilderRule:
             out["logic"] = self.logic
         elif "logic" in self._nulls:
             out["logic"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -51,17 +52,17 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "condition",
-    "created_at",
-    "evaluations",
-    "filter",
-    "id",
-    "triggers",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "condition": "condition",
+    "created_at": "created_at",
+    "evaluations": "evaluations",
+    "filter": "filter",
+    "id": "id",
+    "triggers": "triggers",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = ()
 
 _new = object.__new__
@@ -103,9 +104,11 @@ class RuleResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "RuleResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> RuleResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -127,10 +130,11 @@ class RuleResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -161,59 +165,120 @@ class RuleResponse:
         self._updated_at = timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> RuleResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> RuleResponse:
         """Read a RuleResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "condition"
-            v = d["condition"]
-            self.condition = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["condition"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.condition = None  # type: ignore[assignment]
+                _m += ("condition",)
+            else:
+                self.condition = v if v.__class__ is dict else check_dict(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "evaluations[]"
-            v = d["evaluations"]
-            self.evaluations = [EvaluationResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["evaluations"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.evaluations = None  # type: ignore[assignment]
+                _m += ("evaluations",)
+            else:
+                self.evaluations = [
+                    EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "filter"
-            v = d["filter"]
-            self.filter = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["filter"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.filter = None  # type: ignore[assignment]
+                _m += ("filter",)
+            else:
+                self.filter = v if v.__class__ is dict else check_dict(v)
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "triggers[]"
-            v = d["triggers"]
-            self.triggers = [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["triggers"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.triggers = None  # type: ignore[assignment]
+                _m += ("triggers",)
+            else:
+                self.triggers = [
+                    TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
         except ParseError as exc:
             raise exc.within("RuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("RuleResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -221,13 +286,15 @@ class RuleResponse:
         """The JSON object of this RuleResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["condition"] = self.condition
+        out["condition"] = None if self.condition is None else self.condition
         out["created_at"] = self._created_at
-        out["evaluations"] = to_wire(self.evaluations)
-        out["filter"] = self.filter
+        out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        out["filter"] = None if self.filter is None else self.filter
         out["id"] = self.id
-        out["triggers"] = to_wire(self.triggers)
+        out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
         out["updated_at"] = self._updated_at
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     checked_timestamp_wire,
     count_nulls,
+    missing_fields,
     optional_timestamp_to_wire,
     read_optional_timestamp,
     read_timestamp,
@@ -49,15 +50,15 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "created_at",
-    "current_step",
-    "setup_data",
-    "status",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "created_at": "created_at",
+    "current_step": "current_step",
+    "setup_data": "setup_data",
+    "status": "status",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("completed_at", "_completed_at"),)
 
 _new = object.__new__
@@ -80,9 +81,11 @@ class SetupSession:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SetupSession"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SetupSession:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -101,10 +104,11 @@ class SetupSession:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -144,45 +148,85 @@ class SetupSession:
         self._completed_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SetupSession:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> SetupSession:
         """Read a SetupSession from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "current_step"
-            v = d["current_step"]
-            self.current_step = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["current_step"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.current_step = None  # type: ignore[assignment]
+                _m += ("current_step",)
+            else:
+                self.current_step = v if v.__class__ is str else check_str(v)
             _f = "setup_data"
-            v = d["setup_data"]
-            self.setup_data = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["setup_data"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.setup_data = None  # type: ignore[assignment]
+                _m += ("setup_data",)
+            else:
+                self.setup_data = v if v.__class__ is dict else check_dict(v)
             _f = "status"
-            v = d["status"]
-            self.status = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "completed_at" in d:
                 _f = "completed_at"
                 v = d["completed_at"]
@@ -203,10 +247,13 @@ class SetupSession:
             raise exc.within("SetupSession", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SetupSession", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -216,13 +263,15 @@ class SetupSession:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["current_step"] = self.current_step
-        out["setup_data"] = self.setup_data
+        out["setup_data"] = None if self.setup_data is None else self.setup_data
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         if self._completed_at is not None:
             out["completed_at"] = self._completed_at
         elif "completed_at" in self._nulls:
             out["completed_at"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

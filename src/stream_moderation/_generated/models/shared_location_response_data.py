@@ -20,6 +20,7 @@ from stream_moderation._types import (
     checked_timestamp_wire,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_optional_timestamp,
@@ -61,18 +62,18 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "channel_cid",
-    "created_at",
-    "created_by_device_id",
-    "latitude",
-    "longitude",
-    "message_id",
-    "updated_at",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "channel_cid": "channel_cid",
+    "created_at": "created_at",
+    "created_by_device_id": "created_by_device_id",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "message_id": "message_id",
+    "updated_at": "updated_at",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel", "channel"),
     ("end_at", "_end_at"),
@@ -120,9 +121,11 @@ class SharedLocationResponseData:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SharedLocationResponseData"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SharedLocationResponseData:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -144,10 +147,11 @@ class SharedLocationResponseData:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -187,54 +191,115 @@ class SharedLocationResponseData:
         self._end_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SharedLocationResponseData:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> SharedLocationResponseData:
         """Read a SharedLocationResponseData from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
-            v = d["channel_cid"]
-            self.channel_cid = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_cid"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_cid = None  # type: ignore[assignment]
+                _m += ("channel_cid",)
+            else:
+                self.channel_cid = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "created_by_device_id"
-            v = d["created_by_device_id"]
-            self.created_by_device_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["created_by_device_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.created_by_device_id = None  # type: ignore[assignment]
+                _m += ("created_by_device_id",)
+            else:
+                self.created_by_device_id = v if v.__class__ is str else check_str(v)
             _f = "latitude"
-            v = d["latitude"]
-            self.latitude = v if v.__class__ is float else check_float(v)
+            try:
+                v = d["latitude"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.latitude = None  # type: ignore[assignment]
+                _m += ("latitude",)
+            else:
+                self.latitude = v if v.__class__ is float else check_float(v)
             _f = "longitude"
-            v = d["longitude"]
-            self.longitude = v if v.__class__ is float else check_float(v)
+            try:
+                v = d["longitude"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.longitude = None  # type: ignore[assignment]
+                _m += ("longitude",)
+            else:
+                self.longitude = v if v.__class__ is float else check_float(v)
             _f = "message_id"
-            v = d["message_id"]
-            self.message_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_id = None  # type: ignore[assignment]
+                _m += ("message_id",)
+            else:
+                self.message_id = v if v.__class__ is str else check_str(v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "channel" in d:
                 _f = "channel"
                 v = d["channel"]
@@ -242,7 +307,7 @@ class SharedLocationResponseData:
                     self.channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelResponse.from_dict(v, strict)
+                    self.channel = ChannelResponse.from_dict(v, strict, complete)
             else:
                 self.channel = None
             if "end_at" in d:
@@ -268,17 +333,20 @@ class SharedLocationResponseData:
                     self.message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict)
+                    self.message = MessageResponse.from_dict(v, strict, complete)
             else:
                 self.message = None
         except ParseError as exc:
             raise exc.within("SharedLocationResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SharedLocationResponseData", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -306,6 +374,8 @@ class SharedLocationResponseData:
             out["message"] = model_to_wire(MessageResponse, self.message)
         elif "message" in self._nulls:
             out["message"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     read_enum,
     read_enum_strict,
@@ -82,9 +83,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("action_type",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action_type": "action_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("appeal_id", "appeal_id"),
     ("ban", "ban"),
@@ -370,9 +373,11 @@ class SubmitActionRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SubmitActionRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SubmitActionRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -411,10 +416,11 @@ class SubmitActionRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -427,25 +433,37 @@ class SubmitActionRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SubmitActionRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> SubmitActionRequest:
         """Read a SubmitActionRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
-            v = d["action_type"]
-            self.action_type = (
-                read_enum_strict(_VALUES_SubmitActionRequestActionType, v)
-                if strict
-                else read_enum(_VALUES_SubmitActionRequestActionType, v)
-            )
+            try:
+                v = d["action_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action_type = None  # type: ignore[assignment]
+                _m += ("action_type",)
+            else:
+                self.action_type = (
+                    read_enum_strict(_VALUES_SubmitActionRequestActionType, v)
+                    if strict
+                    else read_enum(_VALUES_SubmitActionRequestActionType, v)
+                )
             if "appeal_id" in d:
                 _f = "appeal_id"
                 v = d["appeal_id"]
@@ -463,7 +481,7 @@ class SubmitActionRequest:
                     self.ban = None
                     _n += ("ban",)
                 else:
-                    self.ban = BanActionRequestPayload.from_dict(v, strict)
+                    self.ban = BanActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.ban = None
             if "block" in d:
@@ -473,7 +491,7 @@ class SubmitActionRequest:
                     self.block = None
                     _n += ("block",)
                 else:
-                    self.block = BlockActionRequestPayload.from_dict(v, strict)
+                    self.block = BlockActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.block = None
             if "bypass" in d:
@@ -483,7 +501,7 @@ class SubmitActionRequest:
                     self.bypass = None
                     _n += ("bypass",)
                 else:
-                    self.bypass = BypassActionRequest.from_dict(v, strict)
+                    self.bypass = BypassActionRequest.from_dict(v, strict, complete)
             else:
                 self.bypass = None
             if "custom" in d:
@@ -493,7 +511,7 @@ class SubmitActionRequest:
                     self.custom = None
                     _n += ("custom",)
                 else:
-                    self.custom = CustomActionRequestPayload.from_dict(v, strict)
+                    self.custom = CustomActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.custom = None
             if "delete_activity" in d:
@@ -503,7 +521,9 @@ class SubmitActionRequest:
                     self.delete_activity = None
                     _n += ("delete_activity",)
                 else:
-                    self.delete_activity = DeleteActivityRequestPayload.from_dict(v, strict)
+                    self.delete_activity = DeleteActivityRequestPayload.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.delete_activity = None
             if "delete_comment" in d:
@@ -513,7 +533,7 @@ class SubmitActionRequest:
                     self.delete_comment = None
                     _n += ("delete_comment",)
                 else:
-                    self.delete_comment = DeleteCommentRequestPayload.from_dict(v, strict)
+                    self.delete_comment = DeleteCommentRequestPayload.from_dict(v, strict, complete)
             else:
                 self.delete_comment = None
             if "delete_message" in d:
@@ -523,7 +543,7 @@ class SubmitActionRequest:
                     self.delete_message = None
                     _n += ("delete_message",)
                 else:
-                    self.delete_message = DeleteMessageRequestPayload.from_dict(v, strict)
+                    self.delete_message = DeleteMessageRequestPayload.from_dict(v, strict, complete)
             else:
                 self.delete_message = None
             if "delete_reaction" in d:
@@ -533,7 +553,9 @@ class SubmitActionRequest:
                     self.delete_reaction = None
                     _n += ("delete_reaction",)
                 else:
-                    self.delete_reaction = DeleteReactionRequestPayload.from_dict(v, strict)
+                    self.delete_reaction = DeleteReactionRequestPayload.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.delete_reaction = None
             if "delete_user" in d:
@@ -543,7 +565,7 @@ class SubmitActionRequest:
                     self.delete_user = None
                     _n += ("delete_user",)
                 else:
-                    self.delete_user = DeleteUserRequestPayload.from_dict(v, strict)
+                    self.delete_user = DeleteUserRequestPayload.from_dict(v, strict, complete)
             else:
                 self.delete_user = None
             if "delete_user_messages" in d:
@@ -554,7 +576,7 @@ class SubmitActionRequest:
                     _n += ("delete_user_messages",)
                 else:
                     self.delete_user_messages = DeleteUserMessagesRequestPayload.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.delete_user_messages = None
@@ -565,7 +587,7 @@ class SubmitActionRequest:
                     self.escalate = None
                     _n += ("escalate",)
                 else:
-                    self.escalate = EscalatePayload.from_dict(v, strict)
+                    self.escalate = EscalatePayload.from_dict(v, strict, complete)
             else:
                 self.escalate = None
             if "flag" in d:
@@ -575,7 +597,7 @@ class SubmitActionRequest:
                     self.flag = None
                     _n += ("flag",)
                 else:
-                    self.flag = FlagRequest.from_dict(v, strict)
+                    self.flag = FlagRequest.from_dict(v, strict, complete)
             else:
                 self.flag = None
             if "item_id" in d:
@@ -595,7 +617,7 @@ class SubmitActionRequest:
                     self.mark_reviewed = None
                     _n += ("mark_reviewed",)
                 else:
-                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict)
+                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict, complete)
             else:
                 self.mark_reviewed = None
             if "reject_appeal" in d:
@@ -605,7 +627,7 @@ class SubmitActionRequest:
                     self.reject_appeal = None
                     _n += ("reject_appeal",)
                 else:
-                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict)
+                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict, complete)
             else:
                 self.reject_appeal = None
             if "restore" in d:
@@ -615,7 +637,7 @@ class SubmitActionRequest:
                     self.restore = None
                     _n += ("restore",)
                 else:
-                    self.restore = RestoreActionRequestPayload.from_dict(v, strict)
+                    self.restore = RestoreActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.restore = None
             if "shadow_block" in d:
@@ -625,7 +647,9 @@ class SubmitActionRequest:
                     self.shadow_block = None
                     _n += ("shadow_block",)
                 else:
-                    self.shadow_block = ShadowBlockActionRequestPayload.from_dict(v, strict)
+                    self.shadow_block = ShadowBlockActionRequestPayload.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.shadow_block = None
             if "unban" in d:
@@ -635,7 +659,7 @@ class SubmitActionRequest:
                     self.unban = None
                     _n += ("unban",)
                 else:
-                    self.unban = UnbanActionRequestPayload.from_dict(v, strict)
+                    self.unban = UnbanActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.unban = None
             if "unblock" in d:
@@ -645,7 +669,7 @@ class SubmitActionRequest:
                     self.unblock = None
                     _n += ("unblock",)
                 else:
-                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict)
+                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict, complete)
             else:
                 self.unblock = None
             if "user" in d:
@@ -655,7 +679,7 @@ class SubmitActionRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -672,10 +696,13 @@ class SubmitActionRequest:
             raise exc.within("SubmitActionRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SubmitActionRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -683,7 +710,7 @@ class SubmitActionRequest:
         """The JSON object of this SubmitActionRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action_type"] = enum_to_wire(self.action_type)
+        out["action_type"] = None if self.action_type is None else enum_to_wire(self.action_type)
         if self.appeal_id is not None:
             out["appeal_id"] = self.appeal_id
         elif "appeal_id" in self._nulls:
@@ -778,6 +805,8 @@ class SubmitActionRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -40,9 +41,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("duration",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "duration": "duration",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("appeal_item", "appeal_item"),
     ("auto_restore_warning", "auto_restore_warning"),
@@ -84,9 +87,11 @@ class SubmitActionResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SubmitActionResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SubmitActionResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -108,10 +113,11 @@ class SubmitActionResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -124,21 +130,33 @@ class SubmitActionResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SubmitActionResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> SubmitActionResponse:
         """Read a SubmitActionResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
-            v = d["duration"]
-            self.duration = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["duration"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.duration = None  # type: ignore[assignment]
+                _m += ("duration",)
+            else:
+                self.duration = v if v.__class__ is str else check_str(v)
             if "appeal_item" in d:
                 _f = "appeal_item"
                 v = d["appeal_item"]
@@ -146,7 +164,7 @@ class SubmitActionResponse:
                     self.appeal_item = None
                     _n += ("appeal_item",)
                 else:
-                    self.appeal_item = AppealItemResponse.from_dict(v, strict)
+                    self.appeal_item = AppealItemResponse.from_dict(v, strict, complete)
             else:
                 self.appeal_item = None
             if "auto_restore_warning" in d:
@@ -166,17 +184,20 @@ class SubmitActionResponse:
                     self.item = None
                     _n += ("item",)
                 else:
-                    self.item = ReviewQueueItemResponse.from_dict(v, strict)
+                    self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
             else:
                 self.item = None
         except ParseError as exc:
             raise exc.within("SubmitActionResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SubmitActionResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -197,6 +218,8 @@ class SubmitActionResponse:
             out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
         elif "item" in self._nulls:
             out["item"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     null_positions,
     restore_nulls,
     to_wire,
@@ -52,14 +53,14 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "channel_id",
-    "message_id",
-    "text",
-    "user_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "channel_id": "channel_id",
+    "message_id": "message_id",
+    "text": "text",
+    "user_id": "user_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_name", "channel_name"),
     ("evaluations", "evaluations"),
@@ -108,9 +109,11 @@ class SubmitChatMessageTaskRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SubmitChatMessageTaskRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SubmitChatMessageTaskRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -131,10 +134,11 @@ class SubmitChatMessageTaskRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -148,32 +152,63 @@ class SubmitChatMessageTaskRequest:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> SubmitChatMessageTaskRequest:
         """Read a SubmitChatMessageTaskRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_id"
-            v = d["channel_id"]
-            self.channel_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["channel_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.channel_id = None  # type: ignore[assignment]
+                _m += ("channel_id",)
+            else:
+                self.channel_id = v if v.__class__ is str else check_str(v)
             _f = "message_id"
-            v = d["message_id"]
-            self.message_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message_id = None  # type: ignore[assignment]
+                _m += ("message_id",)
+            else:
+                self.message_id = v if v.__class__ is str else check_str(v)
             _f = "text"
-            v = d["text"]
-            self.text = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["text"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.text = None  # type: ignore[assignment]
+                _m += ("text",)
+            else:
+                self.text = v if v.__class__ is str else check_str(v)
             _f = "user_id"
-            v = d["user_id"]
-            self.user_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["user_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.user_id = None  # type: ignore[assignment]
+                _m += ("user_id",)
+            else:
+                self.user_id = v if v.__class__ is str else check_str(v)
             if "channel_name" in d:
                 _f = "channel_name"
                 v = d["channel_name"]
@@ -192,7 +227,7 @@ class SubmitChatMessageTaskRequest:
                     _n += ("evaluations",)
                 else:
                     self.evaluations = [
-                        EvaluationPayload.from_dict(x0, strict)
+                        EvaluationPayload.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -226,10 +261,13 @@ class SubmitChatMessageTaskRequest:
             raise exc.within("SubmitChatMessageTaskRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SubmitChatMessageTaskRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -262,6 +300,8 @@ class SubmitChatMessageTaskRequest:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_list,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["SubmitModerationFeedbackRequest"]
@@ -49,13 +50,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "message",
-    "published_at",
-    "reference",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "message": "message",
+    "published_at": "published_at",
+    "reference": "reference",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_id", "channel_id"),
     ("current_labels", "current_labels"),
@@ -96,9 +97,11 @@ class SubmitModerationFeedbackRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SubmitModerationFeedbackRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SubmitModerationFeedbackRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -117,10 +120,11 @@ class SubmitModerationFeedbackRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -134,28 +138,52 @@ class SubmitModerationFeedbackRequest:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> SubmitModerationFeedbackRequest:
         """Read a SubmitModerationFeedbackRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "message"
-            v = d["message"]
-            self.message = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["message"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.message = None  # type: ignore[assignment]
+                _m += ("message",)
+            else:
+                self.message = v if v.__class__ is str else check_str(v)
             _f = "published_at"
-            v = d["published_at"]
-            self.published_at = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["published_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.published_at = None  # type: ignore[assignment]
+                _m += ("published_at",)
+            else:
+                self.published_at = v if v.__class__ is str else check_str(v)
             _f = "reference"
-            v = d["reference"]
-            self.reference = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["reference"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.reference = None  # type: ignore[assignment]
+                _m += ("reference",)
+            else:
+                self.reference = v if v.__class__ is str else check_str(v)
             if "channel_id" in d:
                 _f = "channel_id"
                 v = d["channel_id"]
@@ -232,10 +260,13 @@ class SubmitModerationFeedbackRequest:
             raise exc.within("SubmitModerationFeedbackRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SubmitModerationFeedbackRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -270,6 +301,8 @@ class SubmitModerationFeedbackRequest:
             out["expected_recommended_action"] = self.expected_recommended_action
         elif "expected_recommended_action" in self._nulls:
             out["expected_recommended_action"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     null_positions,
     read_enum,
     read_enum_strict,
@@ -46,12 +47,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "content_type",
-    "payload",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "content_type": "content_type",
+    "payload": "payload",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("evaluations", "evaluations"),
     ("extra", "extra"),
@@ -87,9 +88,11 @@ class SubmitTaskRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "SubmitTaskRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> SubmitTaskRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -110,10 +113,11 @@ class SubmitTaskRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -126,29 +130,48 @@ class SubmitTaskRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> SubmitTaskRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> SubmitTaskRequest:
         """Read a SubmitTaskRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "content_type"
-            v = d["content_type"]
-            self.content_type = (
-                read_enum_strict(_VALUES_SubmitTaskRequestContentType, v)
-                if strict
-                else read_enum(_VALUES_SubmitTaskRequestContentType, v)
-            )
+            try:
+                v = d["content_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.content_type = None  # type: ignore[assignment]
+                _m += ("content_type",)
+            else:
+                self.content_type = (
+                    read_enum_strict(_VALUES_SubmitTaskRequestContentType, v)
+                    if strict
+                    else read_enum(_VALUES_SubmitTaskRequestContentType, v)
+                )
             _f = "payload"
-            v = d["payload"]
-            self.payload = v if v.__class__ is dict else check_dict(v)
+            try:
+                v = d["payload"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.payload = None  # type: ignore[assignment]
+                _m += ("payload",)
+            else:
+                self.payload = v if v.__class__ is dict else check_dict(v)
             if "evaluations" in d:
                 _f = "evaluations[]"
                 v = d["evaluations"]
@@ -157,7 +180,7 @@ class SubmitTaskRequest:
                     _n += ("evaluations",)
                 else:
                     self.evaluations = [
-                        EvaluationPayload.from_dict(x0, strict)
+                        EvaluationPayload.from_dict(x0, strict, complete)
                         for x0 in check_list(v)
                         if x0 is not None
                     ]
@@ -181,10 +204,13 @@ class SubmitTaskRequest:
             raise exc.within("SubmitTaskRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("SubmitTaskRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = _d
         return self
 
@@ -192,8 +218,8 @@ class SubmitTaskRequest:
         """The JSON object of this SubmitTaskRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["content_type"] = enum_to_wire(self.content_type)
-        out["payload"] = self.payload
+        out["content_type"] = None if self.content_type is None else enum_to_wire(self.content_type)
+        out["payload"] = None if self.payload is None else self.payload
         if self.evaluations is not None:
             out["evaluations"] = to_wire(self.evaluations)
         elif "evaluations" in self._nulls:
@@ -207,6 +233,8 @@ class SubmitTaskRequest:
                 wire = _WIRE_NAMES[name]
                 if out.get(wire) is not None:
                     out[wire] = restore_nulls(out[wire], positions)
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
     read_enum,
@@ -69,16 +70,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "content_type",
-    "created_at",
-    "evaluations",
-    "id",
-    "status",
-    "updated_at",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "content_type": "content_type",
+    "created_at": "created_at",
+    "evaluations": "evaluations",
+    "id": "id",
+    "status": "status",
+    "updated_at": "updated_at",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("assigned_to", "assigned_to"),
     ("extra", "extra"),
@@ -148,9 +149,11 @@ class TaskResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "TaskResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> TaskResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -173,10 +176,11 @@ class TaskResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -216,48 +220,97 @@ class TaskResponse:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> TaskResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> TaskResponse:
         """Read a TaskResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "content_type"
-            v = d["content_type"]
-            self.content_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["content_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.content_type = None  # type: ignore[assignment]
+                _m += ("content_type",)
+            else:
+                self.content_type = v if v.__class__ is str else check_str(v)
             _f = "created_at"
-            v = d["created_at"]
-            self._created_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["created_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._created_at = None  # type: ignore[assignment]
+                _m += ("created_at",)
+            else:
+                self._created_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             _f = "evaluations[]"
-            v = d["evaluations"]
-            self.evaluations = [EvaluationResponse.from_dict(x0, strict) for x0 in check_list(v)]
+            try:
+                v = d["evaluations"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.evaluations = None  # type: ignore[assignment]
+                _m += ("evaluations",)
+            else:
+                self.evaluations = [
+                    EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                ]
             _f = "id"
-            v = d["id"]
-            self.id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.id = None  # type: ignore[assignment]
+                _m += ("id",)
+            else:
+                self.id = v if v.__class__ is str else check_str(v)
             _f = "status"
-            v = d["status"]
-            self.status = read_enum(_VALUES_TaskResponseStatus, v)
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = read_enum(_VALUES_TaskResponseStatus, v)
             _f = "updated_at"
-            v = d["updated_at"]
-            self._updated_at = (
-                checked_timestamp_wire(v)
-                if strict
-                else v
-                if v.__class__ is int or v.__class__ is str
-                else received_timestamp_wire(v)
-            )
+            try:
+                v = d["updated_at"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self._updated_at = None  # type: ignore[assignment]
+                _m += ("updated_at",)
+            else:
+                self._updated_at = (
+                    checked_timestamp_wire(v)
+                    if strict
+                    else v
+                    if v.__class__ is int or v.__class__ is str
+                    else received_timestamp_wire(v)
+                )
             if "assigned_to" in d:
                 _f = "assigned_to"
                 v = d["assigned_to"]
@@ -311,7 +364,7 @@ class TaskResponse:
                     self.rule = None
                     _n += ("rule",)
                 else:
-                    self.rule = RuleResponse.from_dict(v, strict)
+                    self.rule = RuleResponse.from_dict(v, strict, complete)
             else:
                 self.rule = None
             if "triggers" in d:
@@ -321,17 +374,22 @@ class TaskResponse:
                     self.triggers = None
                     _n += ("triggers",)
                 else:
-                    self.triggers = [TriggerResponse.from_dict(x0, strict) for x0 in check_list(v)]
+                    self.triggers = [
+                        TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
             else:
                 self.triggers = None
         except ParseError as exc:
             raise exc.within("TaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("TaskResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -341,9 +399,9 @@ class TaskResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        out["evaluations"] = to_wire(self.evaluations)
+        out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
         out["id"] = self.id
-        out["status"] = enum_to_wire(self.status)
+        out["status"] = None if self.status is None else enum_to_wire(self.status)
         out["updated_at"] = self._updated_at
         if self.assigned_to is not None:
             out["assigned_to"] = self.assigned_to
@@ -369,6 +427,8 @@ class TaskResponse:
             out["triggers"] = to_wire(self.triggers)
         elif "triggers" in self._nulls:
             out["triggers"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     model_to_wire,
     read_enum,
 )
@@ -49,12 +50,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "actions",
-    "rule_id",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "actions": "actions",
+    "rule_id": "rule_id",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("call_options", "call_options"),
     ("rule_name", "rule_name"),
@@ -92,9 +93,11 @@ class TriggeredRuleResponse:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "TriggeredRuleResponse"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> TriggeredRuleResponse:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -115,10 +118,11 @@ class TriggeredRuleResponse:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -131,30 +135,49 @@ class TriggeredRuleResponse:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> TriggeredRuleResponse:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> TriggeredRuleResponse:
         """Read a TriggeredRuleResponse from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "actions[]"
-            v = d["actions"]
-            self.actions = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["actions"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.actions = None  # type: ignore[assignment]
+                _m += ("actions",)
+            else:
+                self.actions = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             _f = "rule_id"
-            v = d["rule_id"]
-            self.rule_id = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["rule_id"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rule_id = None  # type: ignore[assignment]
+                _m += ("rule_id",)
+            else:
+                self.rule_id = v if v.__class__ is str else check_str(v)
             if "call_options" in d:
                 _f = "call_options"
                 v = d["call_options"]
@@ -162,7 +185,7 @@ class TriggeredRuleResponse:
                     self.call_options = None
                     _n += ("call_options",)
                 else:
-                    self.call_options = CallActionOptions.from_dict(v, strict)
+                    self.call_options = CallActionOptions.from_dict(v, strict, complete)
             else:
                 self.call_options = None
             if "rule_name" in d:
@@ -199,10 +222,13 @@ class TriggeredRuleResponse:
             raise exc.within("TriggeredRuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("TriggeredRuleResponse", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -210,7 +236,7 @@ class TriggeredRuleResponse:
         """The JSON object of this TriggeredRuleResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["actions"] = self.actions
+        out["actions"] = None if self.actions is None else self.actions
         out["rule_id"] = self.rule_id
         if self.call_options is not None:
             out["call_options"] = model_to_wire(CallActionOptions, self.call_options)
@@ -228,6 +254,8 @@ class TriggeredRuleResponse:
             out["violation_number"] = self.violation_number
         elif "violation_number" in self._nulls:
             out["violation_number"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

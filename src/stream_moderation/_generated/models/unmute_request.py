@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -39,9 +40,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("target_ids",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "target_ids": "target_ids",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("user", "user"),
     ("user_id", "user_id"),
@@ -72,9 +75,11 @@ class UnmuteRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "UnmuteRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> UnmuteRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -95,10 +100,11 @@ class UnmuteRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -111,27 +117,39 @@ class UnmuteRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UnmuteRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> UnmuteRequest:
         """Read a UnmuteRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "target_ids[]"
-            v = d["target_ids"]
-            self.target_ids = (
-                [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
-                if strict
-                else v
-                if v.__class__ is list
-                else check_list(v)
-            )
+            try:
+                v = d["target_ids"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.target_ids = None  # type: ignore[assignment]
+                _m += ("target_ids",)
+            else:
+                self.target_ids = (
+                    [(x0 if x0.__class__ is str else check_str(x0)) for x0 in check_list(v)]
+                    if strict
+                    else v
+                    if v.__class__ is list
+                    else check_list(v)
+                )
             if "user" in d:
                 _f = "user"
                 v = d["user"]
@@ -139,7 +157,7 @@ class UnmuteRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -156,10 +174,13 @@ class UnmuteRequest:
             raise exc.within("UnmuteRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("UnmuteRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -167,7 +188,7 @@ class UnmuteRequest:
         """The JSON object of this UnmuteRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["target_ids"] = self.target_ids
+        out["target_ids"] = None if self.target_ids is None else self.target_ids
         if self.user is not None:
             out["user"] = model_to_wire(UserRequest, self.user)
         elif "user" in self._nulls:
@@ -176,6 +197,8 @@ class UnmuteRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ from stream_moderation._types import (
     check_int,
     check_str,
     count_nulls,
+    missing_fields,
 )
 
 __all__ = ["UpsertActionConfigItem"]
@@ -44,13 +45,13 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "action",
-    "entity_type",
-    "order",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "action": "action",
+    "entity_type": "entity_type",
+    "order": "order",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("description", "description"),
@@ -77,9 +78,11 @@ class UpsertActionConfigItem:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "UpsertActionConfigItem"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> UpsertActionConfigItem:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -98,10 +101,11 @@ class UpsertActionConfigItem:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -114,27 +118,53 @@ class UpsertActionConfigItem:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertActionConfigItem:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> UpsertActionConfigItem:
         """Read a UpsertActionConfigItem from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action"
-            v = d["action"]
-            self.action = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["action"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.action = None  # type: ignore[assignment]
+                _m += ("action",)
+            else:
+                self.action = v if v.__class__ is str else check_str(v)
             _f = "entity_type"
-            v = d["entity_type"]
-            self.entity_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["entity_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.entity_type = None  # type: ignore[assignment]
+                _m += ("entity_type",)
+            else:
+                self.entity_type = v if v.__class__ is str else check_str(v)
             _f = "order"
-            v = d["order"]
-            self.order = v if v.__class__ is int else check_int(v)
+            try:
+                v = d["order"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.order = None  # type: ignore[assignment]
+                _m += ("order",)
+            else:
+                self.order = v if v.__class__ is int else check_int(v)
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -189,10 +219,13 @@ class UpsertActionConfigItem:
             raise exc.within("UpsertActionConfigItem", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("UpsertActionConfigItem", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -223,6 +256,8 @@ class UpsertActionConfigItem:
             out["queue_type"] = self.queue_type
         elif "queue_type" in self._nulls:
             out["queue_type"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

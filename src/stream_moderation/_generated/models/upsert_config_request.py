@@ -19,6 +19,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
 )
 
@@ -75,9 +76,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = ("key",)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "key": "key",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("ai_audio_config", "ai_audio_config"),
     ("ai_image_config", "ai_image_config"),
@@ -318,9 +321,11 @@ class UpsertConfigRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "UpsertConfigRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> UpsertConfigRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -357,10 +362,11 @@ class UpsertConfigRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -373,21 +379,33 @@ class UpsertConfigRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertConfigRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> UpsertConfigRequest:
         """Read a UpsertConfigRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "key"
-            v = d["key"]
-            self.key = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["key"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.key = None  # type: ignore[assignment]
+                _m += ("key",)
+            else:
+                self.key = v if v.__class__ is str else check_str(v)
             if "ai_audio_config" in d:
                 _f = "ai_audio_config"
                 v = d["ai_audio_config"]
@@ -395,7 +413,7 @@ class UpsertConfigRequest:
                     self.ai_audio_config = None
                     _n += ("ai_audio_config",)
                 else:
-                    self.ai_audio_config = AIAudioConfigRequest.from_dict(v, strict)
+                    self.ai_audio_config = AIAudioConfigRequest.from_dict(v, strict, complete)
             else:
                 self.ai_audio_config = None
             if "ai_image_config" in d:
@@ -405,7 +423,7 @@ class UpsertConfigRequest:
                     self.ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict)
+                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
             else:
                 self.ai_image_config = None
             if "ai_text_config" in d:
@@ -415,7 +433,7 @@ class UpsertConfigRequest:
                     self.ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict)
+                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
             else:
                 self.ai_text_config = None
             if "ai_video_config" in d:
@@ -425,7 +443,7 @@ class UpsertConfigRequest:
                     self.ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict)
+                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
             else:
                 self.ai_video_config = None
             if "async" in d:
@@ -446,7 +464,7 @@ class UpsertConfigRequest:
                     _n += ("automod_platform_circumvention_config",)
                 else:
                     self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict)
+                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
                 self.automod_platform_circumvention_config = None
@@ -458,7 +476,7 @@ class UpsertConfigRequest:
                     _n += ("automod_semantic_filters_config",)
                 else:
                     self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict
+                        v, strict, complete
                     )
             else:
                 self.automod_semantic_filters_config = None
@@ -469,7 +487,9 @@ class UpsertConfigRequest:
                     self.automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(v, strict)
+                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.automod_toxicity_config = None
             if "aws_rekognition_config" in d:
@@ -479,7 +499,7 @@ class UpsertConfigRequest:
                     self.aws_rekognition_config = None
                     _n += ("aws_rekognition_config",)
                 else:
-                    self.aws_rekognition_config = AIImageConfig.from_dict(v, strict)
+                    self.aws_rekognition_config = AIImageConfig.from_dict(v, strict, complete)
             else:
                 self.aws_rekognition_config = None
             if "block_list_config" in d:
@@ -489,7 +509,7 @@ class UpsertConfigRequest:
                     self.block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict)
+                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
             else:
                 self.block_list_config = None
             if "bodyguard_config" in d:
@@ -499,7 +519,7 @@ class UpsertConfigRequest:
                     self.bodyguard_config = None
                     _n += ("bodyguard_config",)
                 else:
-                    self.bodyguard_config = AITextConfig.from_dict(v, strict)
+                    self.bodyguard_config = AITextConfig.from_dict(v, strict, complete)
             else:
                 self.bodyguard_config = None
             if "flood_config" in d:
@@ -509,7 +529,7 @@ class UpsertConfigRequest:
                     self.flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict)
+                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
             else:
                 self.flood_config = None
             if "google_vision_config" in d:
@@ -519,7 +539,7 @@ class UpsertConfigRequest:
                     self.google_vision_config = None
                     _n += ("google_vision_config",)
                 else:
-                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict)
+                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict, complete)
             else:
                 self.google_vision_config = None
             if "llm_config" in d:
@@ -529,7 +549,7 @@ class UpsertConfigRequest:
                     self.llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict)
+                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
             else:
                 self.llm_config = None
             if "rule_builder_config" in d:
@@ -539,7 +559,7 @@ class UpsertConfigRequest:
                     self.rule_builder_config = None
                     _n += ("rule_builder_config",)
                 else:
-                    self.rule_builder_config = RuleBuilderConfig.from_dict(v, strict)
+                    self.rule_builder_config = RuleBuilderConfig.from_dict(v, strict, complete)
             else:
                 self.rule_builder_config = None
             if "team" in d:
@@ -559,7 +579,7 @@ class UpsertConfigRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -579,7 +599,9 @@ class UpsertConfigRequest:
                     self.velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(v, strict)
+                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
+                        v, strict, complete
+                    )
             else:
                 self.velocity_filter_config = None
             if "video_call_rule_config" in d:
@@ -589,17 +611,20 @@ class UpsertConfigRequest:
                     self.video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict)
+                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
             else:
                 self.video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("UpsertConfigRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("UpsertConfigRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -702,6 +727,8 @@ class UpsertConfigRequest:
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from stream_moderation._types import (
     check_str,
     coerce_models,
     count_nulls,
+    missing_fields,
     model_to_wire,
     to_wire,
 )
@@ -63,12 +64,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "name",
-    "rule_type",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "name": "name",
+    "rule_type": "rule_type",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
     ("action_sequences", "action_sequences"),
@@ -170,9 +171,11 @@ class UpsertModerationRuleRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "UpsertModerationRuleRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> UpsertModerationRuleRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -197,10 +200,11 @@ class UpsertModerationRuleRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -214,25 +218,42 @@ class UpsertModerationRuleRequest:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], strict: bool = False
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
     ) -> UpsertModerationRuleRequest:
         """Read a UpsertModerationRuleRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "name"
-            v = d["name"]
-            self.name = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["name"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.name = None  # type: ignore[assignment]
+                _m += ("name",)
+            else:
+                self.name = v if v.__class__ is str else check_str(v)
             _f = "rule_type"
-            v = d["rule_type"]
-            self.rule_type = v if v.__class__ is str else check_str(v)
+            try:
+                v = d["rule_type"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.rule_type = None  # type: ignore[assignment]
+                _m += ("rule_type",)
+            else:
+                self.rule_type = v if v.__class__ is str else check_str(v)
             if "action" in d:
                 _f = "action"
                 v = d["action"]
@@ -240,7 +261,7 @@ class UpsertModerationRuleRequest:
                     self.action = None
                     _n += ("action",)
                 else:
-                    self.action = RuleBuilderAction.from_dict(v, strict)
+                    self.action = RuleBuilderAction.from_dict(v, strict, complete)
             else:
                 self.action = None
             if "action_sequences" in d:
@@ -251,7 +272,8 @@ class UpsertModerationRuleRequest:
                     _n += ("action_sequences",)
                 else:
                     self.action_sequences = [
-                        CallRuleActionSequence.from_dict(x0, strict) for x0 in check_list(v)
+                        CallRuleActionSequence.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.action_sequences = None
@@ -263,7 +285,7 @@ class UpsertModerationRuleRequest:
                     _n += ("conditions",)
                 else:
                     self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
                     ]
             else:
                 self.conditions = None
@@ -321,7 +343,8 @@ class UpsertModerationRuleRequest:
                     _n += ("groups",)
                 else:
                     self.groups = [
-                        RuleBuilderConditionGroup.from_dict(x0, strict) for x0 in check_list(v)
+                        RuleBuilderConditionGroup.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
                     ]
             else:
                 self.groups = None
@@ -352,7 +375,7 @@ class UpsertModerationRuleRequest:
                     self.user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict)
+                    self.user = UserRequest.from_dict(v, strict, complete)
             else:
                 self.user = None
             if "user_id" in d:
@@ -369,10 +392,13 @@ class UpsertModerationRuleRequest:
             raise exc.within("UpsertModerationRuleRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("UpsertModerationRuleRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -430,6 +456,8 @@ class UpsertModerationRuleRequest:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from stream_moderation._types import (
     check_init_arguments,
     count_nulls,
     enum_to_wire,
+    missing_fields,
     read_enum,
     read_enum_strict,
 )
@@ -39,12 +40,12 @@ _INIT_NAMES: frozenset[str] = frozenset(
         "additional_properties",
     }
 )
-# The fields that are always present, and the optional ones with the attribute that holds
-# each (a timestamp's is its wire value): what fields_set reads.
-_REQUIRED_NAMES: tuple[str, ...] = (
-    "current_step",
-    "status",
-)
+# The required fields (attribute: JSON name), and the optional ones with the attribute that
+# holds each (a timestamp's is its wire value): what fields_set reads.
+_REQUIRED_NAMES: dict[str, str] = {
+    "current_step": "current_step",
+    "status": "status",
+}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("setup_data", "setup_data"),)
 _VALUES_UpsertSetupSessionRequestCurrentStep: frozenset[str] = frozenset(
     {"configure", "input", "live", "welcome"}
@@ -68,9 +69,11 @@ class UpsertSetupSessionRequest:
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
+    _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
+    _schema_name: ClassVar[str] = "UpsertSetupSessionRequest"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> UpsertSetupSessionRequest:
         # the constructor takes the fields, by keyword: a mistyped name is an error that
@@ -89,10 +92,11 @@ class UpsertSetupSessionRequest:
         """The fields present: received (``null`` included) or holding a value.
 
         An optional field reads None both when it was absent and when it was ``null``;
-        ``"name" in model.fields_set`` tells the two apart (True for ``null``).
+        ``"name" in model.fields_set`` tells the two apart (True for ``null``). A required
+        field the response lacked (read leniently, as None) is not in it.
         """
         present = [name for name, slot in _OPTIONAL_SLOTS if getattr(self, slot) is not None]
-        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls))
+        return frozenset((*_REQUIRED_NAMES, *present, *self._nulls)).difference(self._missing)
 
     @property
     def dropped_nulls(self) -> dict[str, int]:
@@ -105,32 +109,51 @@ class UpsertSetupSessionRequest:
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> UpsertSetupSessionRequest:
+    def from_dict(
+        cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
+    ) -> UpsertSetupSessionRequest:
         """Read a UpsertSetupSessionRequest from its JSON object.
 
         Unknown fields are kept in ``additional_properties`` and unknown enum values parse.
-        With ``strict``, every value is also checked against the spec: array elements,
-        enum values and timestamps. Raises ParseError naming the field that does not fit.
+        A required field that is absent or null reads as None, with a warning logged once
+        per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
+        ``strict``, every value is also checked against the spec: array elements, enum
+        values and timestamps. Raises ParseError naming the field that does not fit.
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
+        _m: tuple[str, ...] = ()
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "current_step"
-            v = d["current_step"]
-            self.current_step = (
-                read_enum_strict(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
-                if strict
-                else read_enum(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
-            )
+            try:
+                v = d["current_step"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.current_step = None  # type: ignore[assignment]
+                _m += ("current_step",)
+            else:
+                self.current_step = (
+                    read_enum_strict(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
+                    if strict
+                    else read_enum(_VALUES_UpsertSetupSessionRequestCurrentStep, v)
+                )
             _f = "status"
-            v = d["status"]
-            self.status = (
-                read_enum_strict(_VALUES_UpsertSetupSessionRequestStatus, v)
-                if strict
-                else read_enum(_VALUES_UpsertSetupSessionRequestStatus, v)
-            )
+            try:
+                v = d["status"]
+            except KeyError:
+                v = None
+            if v is None:  # lenient: None although the type says it is always there
+                self.status = None  # type: ignore[assignment]
+                _m += ("status",)
+            else:
+                self.status = (
+                    read_enum_strict(_VALUES_UpsertSetupSessionRequestStatus, v)
+                    if strict
+                    else read_enum(_VALUES_UpsertSetupSessionRequestStatus, v)
+                )
             if "setup_data" in d:
                 _f = "setup_data"
                 v = d["setup_data"]
@@ -145,10 +168,13 @@ class UpsertSetupSessionRequest:
             raise exc.within("UpsertSetupSessionRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise ParseError.from_exception("UpsertSetupSessionRequest", _f, exc) from None
+        if _m:
+            _m = missing_fields(cls, _REQUIRED_NAMES, d, _m, strict or complete)
         self.additional_properties = (
             {} if _FIELDS.issuperset(d) else {k: v for k, v in d.items() if k not in _FIELDS}
         )
         self._nulls = _n
+        self._missing = _m
         self._dropped = None
         return self
 
@@ -156,12 +182,14 @@ class UpsertSetupSessionRequest:
         """The JSON object of this UpsertSetupSessionRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["current_step"] = enum_to_wire(self.current_step)
-        out["status"] = enum_to_wire(self.status)
+        out["current_step"] = None if self.current_step is None else enum_to_wire(self.current_step)
+        out["status"] = None if self.status is None else enum_to_wire(self.status)
         if self.setup_data is not None:
             out["setup_data"] = self.setup_data
         elif "setup_data" in self._nulls:
             out["setup_data"] = None
+        for name in self._missing:  # required, but absent from what was read
+            del out[_REQUIRED_NAMES[name]]
         return out
 
     def __repr__(self) -> str:
