@@ -43,11 +43,10 @@ from typing import Any
 import anyio
 
 from stream_moderation import AsyncStream, CheckItem
+from stream_moderation.testing import response_body
 
 CONCURRENCIES = (1, 10, 50, 100)
-STUB_BODY = json.dumps(
-    {"recommended_action": "keep", "status": "complete", "duration": "0.1ms"}
-).encode()
+STUB_BODY = json.dumps(response_body("check", duration="0.1ms")).encode()
 
 
 @dataclass(frozen=True)

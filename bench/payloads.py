@@ -10,6 +10,8 @@
 The fixtures are read from ``$STREAM_MODERATION_FIXTURES``, else ``../shared/fixtures`` next
 to the repository (the figures the project has recorded were measured on those), else the
 repository's own ``tests/fixtures`` (built from the spec by ``tests/fixtures/build.py``).
+Each is completed from the generated release's spec (``stream_moderation.testing.
+complete_body``): a no-op unless that release requires a field the fixture lacks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from stream_moderation.testing import complete_body, response_body
 
 __all__ = ["BODIES", "FIXTURES", "body", "to_unix_ns"]
 
@@ -36,8 +40,13 @@ BODIES = ("lean", "lean_ns", "heavy", "queue_page")
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
 
 
+_SCHEMAS = {"check_response": "CheckResponse", "review_queue_item": "ReviewQueueItemResponse"}
+
+
 def _fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
+    schema = next(s for prefix, s in _SCHEMAS.items() if name.startswith(prefix))
+    mode = "rfc3339" if name.endswith("_rfc3339.json") else "unix_ns"
+    return complete_body(schema, json.loads((FIXTURES / name).read_text()), timestamps=mode)
 
 
 def to_unix_ns(value: Any) -> Any:
@@ -62,13 +71,9 @@ def _queue_page(items: int = 100) -> dict[str, Any]:
         copy = json.loads(json.dumps(item))
         copy["id"] = f"{item['id']}-{i}"
         page.append(copy)
-    return {
-        "action_config": {},
-        "duration": "23.45ms",
-        "items": page,
-        "stats": {},
-        "next": "next-page-cursor",
-    }
+    return response_body(
+        "query_review_queue", duration="23.45ms", items=page, next="next-page-cursor"
+    )
 
 
 @cache

@@ -4,10 +4,13 @@ mypy --strict over the handwritten code against the regenerated models, the test
 (but for the tests marked ``release_independent``, which ``make test`` runs once).
 
 Also a *constructed* release (``construct_release``): the default release plus one change
-of each kind a spec update brings (a new operation, a new required response field, a new
-enum value, a renamed response schema), pinned from a folder like any other. It proves
-that the SDK picks up what is new, and that the emulator answers what it has no semantics
-for through its spec-driven fallback without a 500, with the rest of the suite passing.
+of each kind a spec update brings (a new operation, a new required response field, new
+required fields and a new schema on the core responses, ``CheckResponse`` and the
+review-queue item, an optional field removed, an operation removed, an enum value added
+and one removed, a renamed response schema), pinned from a folder like any other. It
+proves that the SDK picks up what is new and tolerates what went, and that the emulator
+answers what it has no semantics for through its spec-driven fallback without a 500, with
+the rest of the suite passing unedited.
 
 Nothing here touches the project itself: each release runs in its own temporary copy
 (kept, and named, when it fails), with this interpreter and ``PYTHONPATH`` pointing at the
@@ -76,6 +79,24 @@ NEW_PATH = "/api/v2/moderation/insights"
 NEW_REQUIRED_FIELD = ("ModerationRuleV2Response", "priority")
 NEW_ENUM_VALUE = ("SubmitActionRequest", "action_type", "quarantine")
 RENAMED = ("ModerationBanResponse", "BanUserResponse")
+# The responses every user touches: new required fields (a string, a timestamp, a number
+# and an object of a new schema), as a release that makes the spec stricter brings them.
+NEW_CORE_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "CheckResponse": {
+        "decision_id": {"type": "string", "description": "The id of this moderation decision"},
+        "evaluated_at": {"type": "number", "format": "date-time"},
+    },
+    "ReviewQueueItemResponse": {
+        "risk_score": {"type": "number", "format": "float"},
+        "assignment": {"$ref": "#/components/schemas/QueueAssignmentResponse"},
+    },
+}
+NEW_SCHEMA = "QueueAssignmentResponse"
+REMOVED_FIELD = ("ReviewQueueItemResponse", "completed_at")
+"""An optional field the emulator sets (when an item is reviewed)."""
+REMOVED_OPERATION = "unmute"
+"""An operation the emulator has semantics for (and the getstream scenario calls)."""
+REMOVED_ENUM_VALUE = ("SubmitActionRequest", "action_type", "shadow_block")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -136,6 +157,32 @@ def _change(doc: dict[str, Any]) -> None:
     # a new enum value
     schema, field, value = NEW_ENUM_VALUE
     schemas[schema]["properties"][field]["enum"].append(value)
+    # new required fields in the core responses, one of them of a new schema
+    schemas[NEW_SCHEMA] = {
+        "type": "object",
+        "required": ["queue_id", "assigned_at"],
+        "properties": {
+            "queue_id": {"type": "string"},
+            "assigned_at": {"type": "number", "format": "date-time"},
+            "assignee_id": {"type": "string"},
+        },
+    }
+    for schema, fields in NEW_CORE_FIELDS.items():
+        schemas[schema]["properties"].update(fields)
+        schemas[schema]["required"] = [*schemas[schema]["required"], *fields]
+    # an optional field removed
+    schema, field = REMOVED_FIELD
+    del schemas[schema]["properties"][field]
+    # an operation removed (its request and response schemas stay: others may use them)
+    for path, item in list(doc["paths"].items()):
+        for method, op in list(item.items()):
+            if isinstance(op, dict) and op.get("operationId") == REMOVED_OPERATION:
+                del item[method]
+        if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
+            del doc["paths"][path]
+    # an enum value removed
+    schema, field, value = REMOVED_ENUM_VALUE
+    schemas[schema]["properties"][field]["enum"].remove(value)
     # a renamed response schema
     old, new = RENAMED
     schemas[new] = schemas.pop(old)

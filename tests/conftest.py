@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,5 +17,8 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 def load_fixture(name: str) -> Any:
-    """A response body from tests/fixtures (built from the spec by tests/fixtures/build.py)."""
-    return json.loads((FIXTURES / name).read_text())
+    """A response body from tests/fixtures, completed from the generated release's spec
+    (see tests/fixtures/__init__.py)."""
+    from tests.fixtures import load
+
+    return load(name)

@@ -34,6 +34,7 @@ from stream_moderation import (
     StreamError,
 )
 from stream_moderation.models import CheckResponse, ModerationPayload, ParseError
+from stream_moderation.testing import api_error_body, model_body, response_body
 from tests.conftest import load_fixture
 
 KEY = "test-key"
@@ -44,19 +45,10 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def api_error(status: int, code: int, message: str, **extra: Any) -> httpx.Response:
-    body = {
-        "code": code,
-        "message": message,
-        "StatusCode": status,
-        "duration": "0.1ms",
-        "more_info": "https://getstream.io/chat/docs/api_errors_response",
-        "details": [],
-        **extra,
-    }
-    return httpx.Response(status, json=body)
+    return httpx.Response(status, json=api_error_body(status, code, message, **extra))
 
 
-CHECK_OK = {"recommended_action": "keep", "status": "complete", "duration": "1.2ms"}
+CHECK_OK = response_body("check", recommended_action="keep", duration="1.2ms")
 
 
 class Recorder:
@@ -106,7 +98,7 @@ def sync_client(recorder: Recorder, **kwargs: Any) -> Stream:
 async def test_getting_started_requests_on_the_wire() -> None:
     recorder = Recorder(
         lambda r: (
-            httpx.Response(201, json={"config": None, "duration": "1ms"})
+            httpx.Response(201, json=response_body("upsert_config", duration="1ms"))
             if r.url.path.endswith("/config")
             else httpx.Response(201, json=CHECK_OK)
         )
@@ -176,7 +168,8 @@ async def test_token_is_built_once_and_shared_by_calls() -> None:
 
 
 async def test_path_and_query_parameters_are_encoded() -> None:
-    recorder = Recorder(httpx.Response(200, json={"duration": "1ms", "action_config": {}}))
+    body = {**response_body("delete_config"), **response_body("get_action_config")}
+    recorder = Recorder(httpx.Response(200, json=body))
     async with async_client(recorder) as client:
         await client.moderation.delete_config("chat:messaging/x y", team="team a", user_id="mod-1")
         await client.moderation.get_action_config(exclude_defaults=True)
@@ -260,7 +253,7 @@ async def test_a_per_call_option_that_does_not_exist_is_refused_before_sending()
 
 
 async def test_query_parameters_path_ids_and_the_http_clients_own_settings() -> None:
-    recorder = Recorder(httpx.Response(200, json={"duration": "1ms"}))
+    recorder = Recorder(httpx.Response(200, json=response_body("delete_config")))
     http = httpx.AsyncClient(
         transport=httpx.MockTransport(recorder),
         headers={"X-App": "mine"},
@@ -285,7 +278,7 @@ async def test_query_parameters_path_ids_and_the_http_clients_own_settings() -> 
 
 
 async def test_query_parameters_without_client_params() -> None:
-    recorder = Recorder(httpx.Response(200, json={"duration": "1ms"}))
+    recorder = Recorder(httpx.Response(200, json=response_body("delete_config")))
     async with async_client(recorder) as client:
         await client.moderation.delete_config("k", team="t 1", user_id="u&2")
         await client.moderation.delete_config("k")
@@ -405,11 +398,7 @@ async def test_html_error_from_a_proxy_is_still_typed() -> None:
         (b"<html>ok</html>", "not JSON"),
         (b'{"recommended_action": "keep", "status": "complete"', "not JSON"),
         (
-            b'{"status": "complete", "duration": "1ms"}',
-            "CheckResponse.recommended_action: required field",
-        ),
-        (
-            b'{"recommended_action": 3, "status": "x", "duration": "1"}',
+            json.dumps(response_body("check", recommended_action=3)).encode(),
             "CheckResponse.recommended_action",
         ),
     ],
@@ -430,7 +419,7 @@ async def test_a_success_that_does_not_fit_raises_validation_error(
 
 async def test_429_is_retried_after_retry_after(sleeps: list[float]) -> None:
     limited = httpx.Response(
-        429, json={"code": 9, "message": "Too many"}, headers={"Retry-After": "2"}
+        429, json=api_error_body(429, 9, "Too many"), headers={"Retry-After": "2"}
     )
     recorder = Recorder(limited, httpx.Response(201, json=CHECK_OK))
     async with async_client(recorder) as client:
@@ -444,7 +433,9 @@ async def test_429_is_retried_after_retry_after(sleeps: list[float]) -> None:
 
 async def test_429_honours_x_ratelimit_reset(sleeps: list[float]) -> None:
     reset = time.time() + 3
-    limited = httpx.Response(429, json={"code": 9}, headers={"X-RateLimit-Reset": str(reset)})
+    limited = httpx.Response(
+        429, json=api_error_body(429, 9, "Too many"), headers={"X-RateLimit-Reset": str(reset)}
+    )
     recorder = Recorder(limited, httpx.Response(201, json=CHECK_OK))
     async with async_client(recorder) as client:
         await client.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
@@ -456,7 +447,9 @@ async def test_retry_after_as_http_date(sleeps: list[float]) -> None:
     from email.utils import formatdate
 
     limited = httpx.Response(
-        429, json={"code": 9}, headers={"Retry-After": formatdate(when, usegmt=True)}
+        429,
+        json=api_error_body(429, 9, "Too many"),
+        headers={"Retry-After": formatdate(when, usegmt=True)},
     )
     recorder = Recorder(limited, httpx.Response(201, json=CHECK_OK))
     async with async_client(recorder) as client:
@@ -467,7 +460,7 @@ async def test_retry_after_as_http_date(sleeps: list[float]) -> None:
 async def test_a_wait_longer_than_a_minute_is_not_waited_for(sleeps: list[float]) -> None:
     recorder = Recorder(
         httpx.Response(
-            429, json={"code": 9, "message": "slow down"}, headers={"Retry-After": "600"}
+            429, json=api_error_body(429, 9, "slow down"), headers={"Retry-After": "600"}
         )
     )
     async with async_client(recorder) as client:
@@ -589,7 +582,8 @@ def test_sync_client_retries_too(sleeps: list[float]) -> None:
 
 
 async def test_cancellation_during_backoff_is_prompt() -> None:
-    recorder = Recorder(httpx.Response(429, json={"code": 9}, headers={"Retry-After": "30"}))
+    limited = api_error_body(429, 9, "Too many")
+    recorder = Recorder(httpx.Response(429, json=limited, headers={"Retry-After": "30"}))
     async with async_client(recorder) as client:
         started = time.monotonic()
         with anyio.move_on_after(0.2) as scope:
@@ -746,15 +740,15 @@ def test_client_verifies_and_parses_webhooks_with_its_secret() -> None:
     from stream_moderation.models import ModerationCheckCompletedEvent
 
     body = json.dumps(
-        {
-            "type": "moderation_check.completed",
-            "created_at": 1715679472123456789,
-            "custom": {},
-            "entity_id": "m-1",
-            "entity_type": "stream:chat:v1:message",
-            "recommended_action": "flag",
-            "review_queue_item_id": "rq-1",
-        }
+        model_body(
+            "ModerationCheckCompletedEvent",
+            type="moderation_check.completed",
+            created_at=1715679472123456789,
+            entity_id="m-1",
+            entity_type="stream:chat:v1:message",
+            recommended_action="flag",
+            review_queue_item_id="rq-1",
+        )
     ).encode()
     signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     client = Stream(KEY, SECRET)
@@ -772,18 +766,19 @@ def test_client_verifies_and_parses_webhooks_with_its_secret() -> None:
 
 
 @pytest.mark.parametrize(
-    "content",
+    "extra",
     [
-        b'{"recommended_action":"keep","status":"complete","duration":"1ms"}',
+        b"",
         # the edges of what orjson reads exactly, and a lone surrogate, which it refuses
-        b'{"recommended_action":"keep","status":"complete","duration":"1ms","n":18446744073709551615}',
-        b'{"recommended_action":"keep","status":"complete","duration":"1ms","n":-9223372036854775808}',
-        b'{"recommended_action":"keep","status":"complete","duration":"1ms","s":"\\ud800"}',
+        b',"n":18446744073709551615',
+        b',"n":-9223372036854775808',
+        b',"s":"\\ud800"',
     ],
 )
-async def test_any_valid_json_body_decodes_as_the_stdlib_would(content: bytes) -> None:
+async def test_any_valid_json_body_decodes_as_the_stdlib_would(extra: bytes) -> None:
     from stream_moderation._core import loads_json
 
+    content = json.dumps(response_body("check")).encode()[:-1] + extra + b"}"
     assert loads_json(content) == json.loads(content)
     recorder = Recorder(httpx.Response(201, content=content))
     async with async_client(recorder) as client:

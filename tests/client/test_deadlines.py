@@ -10,6 +10,7 @@ may have been processed says so)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from stream_moderation import (
     StreamError,
 )
 from stream_moderation.aiohttp import AiohttpTransport
+from stream_moderation.testing import api_error_body
 from tests.support.hostile_server import hostile_server, respond, stall, trickle
 
 pytestmark = pytest.mark.release_independent
@@ -115,7 +117,7 @@ def test_a_server_that_never_answers_ends_at_the_deadline(flavour: str) -> None:
 def test_a_retry_after_past_the_deadline_is_not_waited_for(flavour: str) -> None:
     """503 with ``Retry-After: 59`` on every attempt took 118 s with ``timeout=5``; with
     the deadline the wait is not started: raised at once, ``retry_after=59``."""
-    busy = respond(503, b'{"code":-1,"message":"busy"}', {"Retry-After": "59"})
+    busy = respond(503, json.dumps(api_error_body(503, -1, "busy")).encode(), {"Retry-After": "59"})
     with hostile_server(busy) as server:
         outcome, elapsed = run(flavour, server.url, check, timeout=5.0, deadline=10.0)
     assert isinstance(outcome, InternalServerError), outcome

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from stream_moderation import Stream, StreamError
 from stream_moderation.models import CheckResponse
+from stream_moderation.testing import response_body
 from tests.support.spec_strategies import json_values, schema_instances
 
 KEY, SECRET = "hostile-key", "hostile-secret-that-is-long-enough-for-hs256"
@@ -28,8 +29,12 @@ def nested(depth: int, kind: str) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+CHECK = json.dumps(response_body("check", duration="1ms")).encode()
+
+
 def in_a_check(inner: bytes) -> bytes:
-    return b'{"recommended_action":"keep","status":"complete","duration":"1ms","x":' + inner + b"}"
+    """A check's body with one more field, ``inner`` as its raw JSON value."""
+    return CHECK[:-1] + b',"x":' + inner + b"}"
 
 
 @contextlib.contextmanager
@@ -62,7 +67,7 @@ bodies = st.one_of(
             b"1e999999",
             in_a_check(b"1e999999"),
             in_a_check(b"-" + b"9" * 5000),
-            b'{"recommended_action":"keep","status":"complete","duration":"\xff\xfe"}',
+            CHECK.replace(b'"duration": "1ms"', b'"duration": "\xff\xfe"'),
             b'"\\ud800"',
             b"<html>502 Bad Gateway</html>",
         ]

@@ -14,6 +14,7 @@ import sys
 import typing
 
 from stream_moderation._types import LazyModel, model_to_wire
+from stream_moderation.testing import response_body
 from tests.conftest import FIXTURES, load_fixture
 
 
@@ -41,7 +42,7 @@ def test_a_lean_response_imports_no_nested_models_and_a_full_one_what_it_holds()
         "from stream_moderation.models import CheckResponse\n"
         "def models():\n"
         "    return sum('_generated.models.' in m for m in sys.modules)\n"
-        "lean = {'duration': '1ms', 'recommended_action': 'keep', 'status': 'complete'}\n"
+        f"lean = {response_body('check')!r}\n"  # required fields only
         "CheckResponse.from_dict(lean)\n"
         "before = models()\n"
         f"item = CheckResponse.from_dict(json.load(open({str(heavy)!r}))).item\n"

@@ -23,7 +23,7 @@ from stream_moderation import (
     StreamError,
 )
 from stream_moderation.aiohttp import AiohttpTransport
-from tests.support.hostile_server import hostile_server, huge, respond
+from tests.support.hostile_server import CHECK_OK, hostile_server, huge, respond
 
 KEY = "limits-key"
 SECRET = "limits-secret-that-is-long-enough-for-hs256"
@@ -122,7 +122,7 @@ def test_a_503_with_a_huge_body_is_read_only_in_part(flavour: str) -> None:
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_compressed_bodies_within_the_limit_decode(flavour: str) -> None:
-    body = b'{"recommended_action":"keep","status":"complete","duration":"1ms"}'
+    body = CHECK_OK
     for encoding, packed in (
         ("gzip", gzip.compress(body)),
         ("deflate", zlib.compress(body)),

@@ -32,7 +32,14 @@ from stream_moderation import (
     webhooks,
 )
 from stream_moderation.models import ParseError
-from stream_moderation.testing import Emulator, FaultInjector, Stall, sign
+from stream_moderation.testing import (
+    Emulator,
+    FaultInjector,
+    Stall,
+    api_error_body,
+    response_body,
+    sign,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -80,16 +87,15 @@ class Hostile:
 
 def echo_error(status: int) -> Callable[[str], httpx.Response]:
     def make(token: str) -> httpx.Response:
-        body = {
-            "code": 5,
-            "message": f"token {token} rejected",
-            "StatusCode": status,
-            "duration": "0.1ms",
-            "more_info": f"https://example.invalid/?t={token}",
-            "details": [token, {"token": token}],
-            "exception_fields": {"authorization": token},
-            "unrecoverable": True,
-        }
+        body = api_error_body(
+            status,
+            5,
+            f"token {token} rejected",
+            more_info=f"https://example.invalid/?t={token}",
+            details=[token, {"token": token}],
+            exception_fields={"authorization": token},
+            unrecoverable=True,
+        )
         headers = {"Retry-After": "0"} if status == 429 else {}
         return httpx.Response(status, json=body, headers=headers)
 
@@ -106,13 +112,13 @@ ECHOES: dict[str, tuple[Callable[[str], httpx.Response | Exception], type[Stream
         APIStatusError,
     ),
     "2xx-field-echo": (
-        lambda t: httpx.Response(201, json={"recommended_action": {"echo": t}, "status": t}),
+        lambda t: httpx.Response(
+            201, json=response_body("check", recommended_action={"echo": t}, status=t)
+        ),
         APIResponseValidationError,
     ),
     "2xx-item-echo": (
-        lambda t: httpx.Response(
-            201, json={"recommended_action": "keep", "status": "complete", "item": t}
-        ),
+        lambda t: httpx.Response(201, json=response_body("check", item=t)),
         APIResponseValidationError,
     ),
     "2xx-not-json": (

@@ -28,6 +28,7 @@ from stream_moderation import (
 )
 from stream_moderation.aiohttp import AiohttpTransport
 from stream_moderation.models import CheckResponse, ModerationPayload
+from stream_moderation.testing import api_error_body, response_body
 from tests.conftest import load_fixture
 
 KEY = "transport-key"
@@ -43,13 +44,7 @@ def anyio_backend() -> str:
 @dataclass
 class Reply:
     status: int = 201
-    body: Any = field(
-        default_factory=lambda: {
-            "recommended_action": "keep",
-            "status": "complete",
-            "duration": "1ms",
-        }
-    )
+    body: Any = field(default_factory=lambda: response_body("check", duration="1ms"))
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     hang_up: bool = False
@@ -169,7 +164,7 @@ async def test_a_check_on_the_wire_and_back(serve: Any, transport_name: str) -> 
 
 
 async def test_errors_are_typed(serve: Any, transport_name: str) -> None:
-    error = {"code": 4, "message": "entity_id is required", "StatusCode": 400, "duration": "0s"}
+    error = api_error_body(400, 4, "entity_id is required")
     server = await serve(Reply(status=400, body=error))
     async with client(server.url, transport_name) as sdk:
         with pytest.raises(BadRequestError) as caught:
@@ -181,7 +176,8 @@ async def test_errors_are_typed(serve: Any, transport_name: str) -> None:
 
 async def test_a_5xx_is_retried_with_the_same_request(serve: Any, transport_name: str) -> None:
     server = await serve(
-        Reply(status=503, body={"message": "busy"}, headers={"Retry-After": "0"}), Reply()
+        Reply(status=503, body=api_error_body(503, -1, "busy"), headers={"Retry-After": "0"}),
+        Reply(),
     )
     async with client(server.url, transport_name) as sdk:
         response = await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
@@ -191,7 +187,9 @@ async def test_a_5xx_is_retried_with_the_same_request(serve: Any, transport_name
 
 
 async def test_retries_give_up_with_the_last_error(serve: Any, transport_name: str) -> None:
-    server = await serve(Reply(status=500, body={"message": "down"}, headers={"Retry-After": "0"}))
+    server = await serve(
+        Reply(status=500, body=api_error_body(500, -1, "down"), headers={"Retry-After": "0"})
+    )
     async with client(server.url, transport_name, max_retries=1) as sdk:
         with pytest.raises(InternalServerError) as caught:
             await sdk.moderation.get_config("policy")
@@ -230,7 +228,9 @@ async def test_a_refused_connection_is_a_connection_error(transport_name: str) -
 async def test_a_dropped_connection_is_retried_as_a_connection_error(
     serve: Any, transport_name: str
 ) -> None:
-    server = await serve(Reply(hang_up=True), Reply(body={"duration": "1ms"}))
+    server = await serve(
+        Reply(hang_up=True), Reply(body=response_body("get_config", duration="1ms"))
+    )
     async with client(server.url, transport_name) as sdk:
         response = await sdk.moderation.get_config("policy")
     assert response.data.duration == "1ms"

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from stream_moderation import BadRequestError, CheckItem, RateLimitError
-from stream_moderation.testing import Emulator
+from stream_moderation.testing import Emulator, api_error_body
 
 pytestmark = pytest.mark.anyio
 ASGIApp = Any
@@ -47,7 +47,7 @@ class Gate:
                 self.throttle_until = self.arrivals[0] + self.throttle_for
             if time.monotonic() < self.throttle_until:
                 self.throttled += 1
-                body = json.dumps({"code": 9, "message": "Too many requests", "StatusCode": 429})
+                body = json.dumps(api_error_body(429, 9, "Too many requests"))
                 await send(
                     {
                         "type": "http.response.start",

@@ -1,10 +1,12 @@
-"""A release constructed here (the default release plus a new operation, a new required
-response field, a new enum value and a renamed response schema) is pinned from a folder
-and regenerated in a scratch copy of the project, as a maintainer would after a spec
-update: the SDK exposes what is new, the emulator answers the new operation through its
-spec-driven fallback with a schema-valid body and fills the new field, nothing answers
-500, and the generated-code, fallback and fuzz tests pass on that package. (`make
-test-releases` runs the whole suite on it, and on every release of the lock.)"""
+"""A release constructed here (the default release plus a new operation, new required
+response fields, among them in the check response and the review queue item, a new enum
+value, a renamed response schema, and a field, an operation and an enum value removed) is
+pinned from a folder and regenerated in a scratch copy of the project, as a maintainer
+would after a spec update: the SDK exposes what is new and drops what is gone, the
+emulator answers the new operation through its spec-driven fallback with a schema-valid
+body and fills the new fields, nothing answers 500, and the generated-code, fallback and
+fuzz tests pass on that package. (`make test-releases` runs the whole suite on it, and on
+every release of the lock.)"""
 
 from __future__ import annotations
 
@@ -69,6 +71,14 @@ def test_the_sdk_exposes_it_and_the_emulator_falls_back_for_what_is_new(scratch:
     assert "      + priority: integer<int32> (required)" in changelog
     assert "- ModerationBanResponse" in changelog and "+ BanUserResponse: 1 field" in changelog
     assert "~ action_type: enum values added: quarantine" in changelog
+    assert f"~ action_type: enum values removed: {releases.REMOVED_ENUM_VALUE[2]}" in changelog
+    assert f"  {releases.REMOVED_OPERATION}: request " in changelog.split("Operations removed")[1]
+    assert f"      - {releases.REMOVED_FIELD[1]}: timestamp\n" in changelog
+    lines = changelog.splitlines()
+    for fields in releases.NEW_CORE_FIELDS.values():
+        for field in fields:
+            (line,) = [x for x in lines if x.startswith(f"      + {field}: ")]
+            assert line.endswith(" (required)"), line
     probe = run(scratch, "tests/support/constructed_release_probe.py")
     assert probe.returncode == 0, probe.stderr
     seen = json.loads(probe.stdout)
@@ -81,8 +91,33 @@ def test_the_sdk_exposes_it_and_the_emulator_falls_back_for_what_is_new(scratch:
     }
     assert seen["ban_type"] == releases.RENAMED[1]
     assert seen["check"] == "flag"
+    # the new required fields of the core responses: filled by the emulator, typed by the SDK
+    assert seen["core_fields"] == {
+        "decision_id": "str",
+        "evaluated_at": "Timestamp",
+        "risk_score": "float",
+        "assignment": releases.NEW_SCHEMA,
+        "assignment.assigned_at": "Timestamp",
+    }
+    assert seen["removed_field_is_an_attribute"] is False
+    assert seen["removed_operation_is_a_method"] is False
+    assert f"'{releases.REMOVED_ENUM_VALUE[2]}' is not one of" in seen["removed_enum_value"]
+    # the emulator still sets the dropped field (as a server does until it stops): kept
+    assert releases.REMOVED_FIELD[1] in seen["removed_field_as_received"]
     assert seen["rule_priority"] == 0  # filled from the schema: the emulator does not set it
-    assert seen["filled_fields"] == {"UpsertModerationRuleResponse.rule.priority": 1}
+    filled = seen["filled_fields"]
+    assert filled.pop("UpsertModerationRuleResponse.rule.priority") == 1
+    for field in releases.NEW_CORE_FIELDS["CheckResponse"]:
+        assert filled.pop(f"CheckResponse.{field}") == 1
+    for field in releases.NEW_CORE_FIELDS["ReviewQueueItemResponse"]:
+        assert filled.pop(f"CheckResponse.item.{field}") == 1
+        assert filled.pop(f"SubmitActionResponse.item.{field}") == 1
+    # and in the webhook events that carry the queue item (one per event type the probe fired)
+    new_item_fields = set(releases.NEW_CORE_FIELDS["ReviewQueueItemResponse"])
+    in_events = {key: count for key, count in filled.items() if "Event." in key}
+    assert in_events and all(count == 1 for count in in_events.values())
+    assert {key.rpartition(".review_queue_item.")[2] for key in in_events} == new_item_fields
+    assert {key: count for key, count in filled.items() if key not in in_events} == {}
     assert seen["quarantine_known"] is True
     assert seen["quarantine"] == {"status": 400, "fields": {"action_type": "not emulated"}}
     assert seen["not_emulated_calls"] == {releases.NEW_OPERATION: 1}

@@ -3,6 +3,7 @@ the getting-started example, and the test helpers' own response check."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 from stream_moderation.models import ParseError
-from stream_moderation.testing import BUILTIN_BLOCKLISTS, DEFAULT_TRIGGERS
+from stream_moderation.testing import BUILTIN_BLOCKLISTS, DEFAULT_TRIGGERS, response_body
 from tests.conftest import ROOT
 from tests.support.emulator_support import check_response
 
@@ -67,10 +68,7 @@ def test_the_helpers_response_check_catches_bad_bodies() -> None:
     with pytest.raises(ParseError):
         check_response("GET", "/api/v2/moderation/review_queue/x", 404, b'{"code": 16}')
     check_response(
-        "POST",
-        "/api/v2/moderation/check",
-        201,
-        b'{"status": "complete", "recommended_action": "keep", "duration": "1ms"}',
+        "POST", "/api/v2/moderation/check", 201, json.dumps(response_body("check")).encode()
     )
 
 

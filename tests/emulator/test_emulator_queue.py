@@ -19,7 +19,7 @@ from stream_moderation._generated.api import OPERATIONS
 from stream_moderation.models import SubmitActionRequestActionType
 from stream_moderation.testing import Emulator
 from stream_moderation.testing._ops.actions import ACTION_TYPES
-from stream_moderation.testing._spec import operations
+from stream_moderation.testing._spec import declares, operations
 from tests.support.emulator_support import KEY, SECRET, async_client, report_gaps
 
 pytestmark = pytest.mark.anyio
@@ -315,7 +315,9 @@ async def test_each_action(
     reviews = action not in ("escalate", "de_escalate", "custom", "bypass")
     assert bool(acted.reviewed_at) == reviews
     if reviews:
-        assert acted.reviewed_by == "mod" and acted.completed_at == acted.reviewed_at
+        assert acted.reviewed_by == "mod"
+        if declares("ReviewQueueItemResponse", "completed_at"):  # (a release may drop it)
+            assert acted.completed_at == acted.reviewed_at
     logs = (await client.moderation.query_moderation_logs(filter={"type": action})).data.logs
     assert logs and logs[0].target_user_id == "bob"
     assert [e.event_type for e in events][:1] == ["review_queue_item.updated"]
@@ -558,8 +560,9 @@ async def test_mutes(client: AsyncStream, emu: Emulator) -> None:
     muted = (await m.mute(target_ids=["bob"], user_id="alice", timeout=5)).data.mutes[0]
     assert muted.user.id == "alice" and muted.target.id == "bob" and muted.expires
     assert ("alice", "bob") in emu.state.mutes
-    await m.unmute(target_ids=["bob", "ghost"], user_id="alice")
-    assert emu.state.mutes == {}
+    if "unmute" in operations():  # (a release may drop an operation)
+        await m.unmute(target_ids=["bob", "ghost"], user_id="alice")
+        assert emu.state.mutes == {}
 
 
 # -- what v236 added to submit_action, appeals and the response shapes ------------------------

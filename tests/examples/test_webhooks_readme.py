@@ -48,7 +48,8 @@ async def test_readme_webhook_app(
         unknown = now({"type": "moderation.sentiment.analysed"})
         assert (await post(unknown)).status_code == 200
         assert (await post(new_item, signature="0" * 64)).status_code == 401
-        assert (await post(now({"type": "moderation.flagged"}))).status_code == 400
+        misfit = now({**build_event("review_queue_item.new"), "review_queue_item": ["a list"]})
+        assert (await post(misfit)).status_code == 400
         replay = await post(new_item)
         assert (replay.status_code, replay.text) == (200, "already handled")
         stale = await post(now(build_event("moderation_check.completed"), 3600))

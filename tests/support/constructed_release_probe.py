@@ -1,6 +1,8 @@
 """Run by tests/codegen/test_releases.py inside a scratch copy regenerated from the constructed
-release (codegen/releases.py): the new operation, field, enum value and renamed schema, as
-a user of the SDK and of the emulator meets them. Prints what it saw as JSON."""
+release (codegen/releases.py): the new operation, fields, enum value and renamed schema, the
+new required fields of the check response and the review queue item, the removed field,
+operation and enum value, as a user of the SDK and of the emulator meets them. Prints what
+it saw as JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import json
 import typing
 from typing import Any
 
-from stream_moderation import BadRequestError
+from stream_moderation import ArgumentValueError, BadRequestError
 from stream_moderation.models import (  # type: ignore[attr-defined]
     BanUserResponse,
     ModerationInsightsResponse,
@@ -44,6 +46,23 @@ async def main() -> dict[str, Any]:
             moderation_payload={"texts": ["buy now"]},
         )
         seen["check"] = check.data.recommended_action
+        data, item = check.data, check.data.item
+        assert item is not None
+        seen["core_fields"] = {
+            "decision_id": type(data.decision_id).__name__,
+            "evaluated_at": type(data.evaluated_at).__name__,
+            "risk_score": type(item.risk_score).__name__,
+            "assignment": type(item.assignment).__name__,
+            "assignment.assigned_at": type(item.assignment.assigned_at).__name__,
+        }
+        seen["removed_field_is_an_attribute"] = hasattr(item, "completed_at")
+        seen["removed_operation_is_a_method"] = hasattr(m, "unmute")
+        try:
+            await m.submit_action(action_type="shadow_block", item_id=item.id)
+        except ArgumentValueError as error:
+            seen["removed_enum_value"] = str(error)
+        reviewed = await m.submit_action(action_type="mark_reviewed", item_id=item.id)
+        seen["removed_field_as_received"] = sorted(reviewed.data.item.additional_properties)
         rule = await m.upsert_moderation_rule(name="spammers", rule_type="user")
         seen["rule_priority"] = rule.data.rule.priority
         seen["quarantine_known"] = "quarantine" in typing.get_args(SubmitActionRequestActionType)

@@ -6,8 +6,9 @@ most at once). Knobs: a latency (per entity if wanted), statuses to answer for s
 entities, a rate-limit window opened by the n-th check (every request inside it gets 429
 with the Retry-After left), and a review queue of any size paged with ``limit``/``next``.
 
-The emulator (``stream_moderation.testing``) replaces it once it is merged; until then it
-keeps the worker tests fast and independent.
+It keeps the worker tests fast (no emulator state, no classifier); its bodies are built
+from the generated release's spec (``stream_moderation.testing.response_body``), so a
+release that adds required fields does not leave them behind.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import anyio
 import httpx
+
+from stream_moderation.testing import api_error_body, model_body, response_body
 
 CHECK_PATH = "/api/v2/moderation/check"
 QUEUE_PATH = "/api/v2/moderation/review_queue"
@@ -36,26 +39,20 @@ def action_for(text: str) -> str:
 
 
 def queue_item(n: int) -> dict[str, Any]:
-    """A review queue item with the required fields of ReviewQueueItemResponse."""
-    return {
-        "actions": [],
-        "ai_text_severity": "low",
-        "bans": [],
-        "created_at": 1_715_679_472_000_000_000 + n,
-        "entity_id": f"msg-{n}",
-        "entity_type": "stream:chat:v1:message",
-        "escalated": False,
-        "flags": [],
-        "flags_count": 1,
-        "id": f"rq-{n:04d}",
-        "languages": ["en"],
-        "latest_moderator_action": "",
-        "recommended_action": "flag",
-        "reviewed_by": "",
-        "severity": 1,
-        "status": "pending",
-        "updated_at": 1_715_679_472_000_000_000 + n,
-    }
+    """A review queue item (its other required fields filled from the spec)."""
+    return model_body(
+        "ReviewQueueItemResponse",
+        created_at=1_715_679_472_000_000_000 + n,
+        entity_id=f"msg-{n}",
+        entity_type="stream:chat:v1:message",
+        flags_count=1,
+        id=f"rq-{n:04d}",
+        languages=["en"],
+        recommended_action="flag",
+        severity=1,
+        status="pending",
+        updated_at=1_715_679_472_000_000_000 + n,
+    )
 
 
 class FakeAPI:
@@ -166,37 +163,27 @@ class FakeAPI:
             self.succeeded[body["entity_id"]] += 1
         return httpx.Response(
             201,
-            json={
-                "recommended_action": action_for(" ".join(texts)),
-                "status": "complete",
-                "duration": "0.1ms",
-                "task_id": f"task-{body['entity_id']}",
-            },
+            json=response_body(
+                "check",
+                recommended_action=action_for(" ".join(texts)),
+                status="complete",
+                duration="0.1ms",
+                task_id=f"task-{body['entity_id']}",
+            ),
         )
 
     def _queue_page(self, body: dict[str, Any]) -> httpx.Response:
         start = int(body.get("next") or 0)
         limit = int(body.get("limit") or 25)
         page = self.queue[start : start + limit]
-        payload: dict[str, Any] = {
-            "action_config": {},
-            "duration": "0.1ms",
-            "items": page,
-            "stats": {},
-        }
+        cursors: dict[str, str] = {}
         if start + limit < len(self.queue):
-            payload["next"] = str(start + limit)
+            cursors["next"] = str(start + limit)
         if start:
-            payload["prev"] = str(max(0, start - limit))
+            cursors["prev"] = str(max(0, start - limit))
+        payload = response_body("query_review_queue", duration="0.1ms", items=page, **cursors)
         return httpx.Response(201, json=payload)
 
 
 def _error(status: int, code: int, message: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "StatusCode": status,
-        "duration": "0.1ms",
-        "more_info": "https://getstream.io/chat/docs/api_errors_response",
-        "details": [],
-    }
+    return api_error_body(status, code, message, duration="0.1ms")

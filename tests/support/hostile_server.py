@@ -4,6 +4,7 @@ answers it with a scripted behaviour, however slowly or hugely that says."""
 
 from __future__ import annotations
 
+import json
 import socket
 import socketserver
 import threading
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from stream_moderation.testing import response_body
 
 __all__ = ["Behaviour", "Hostile", "Seen", "hostile_server"]
 
@@ -101,7 +104,8 @@ def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
 
 # -- behaviours ------------------------------------------------------------------------------
 
-CHECK_OK = b'{"recommended_action":"keep","status":"complete","duration":"1ms"}'
+CHECK_OK = json.dumps(response_body("check", duration="1ms"), separators=(",", ":")).encode()
+"""A successful check's body, as the generated release shapes it."""
 
 
 def respond(status: int = 201, body: bytes = CHECK_OK, headers: dict[str, str] | None = None):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 # They are imported on first use, so that the pytest plugin (a submodule) loads without
 # Starlette.
 _WHERE = {
+    "BODY_TIMESTAMP_NS": "_bodies",
     "BUILTIN_BLOCKLISTS": "_classifier",
     "DEFAULT_API_KEY": "_emulator",
     "DEFAULT_API_SECRET": "_emulator",
@@ -50,12 +51,21 @@ _WHERE = {
     "TruncatedBody": "_faults",
     "WebhookDelivery": "_webhooks",
     "WrongContentType": "_faults",
+    "api_error_body": "_bodies",
+    "complete_body": "_bodies",
+    "model_body": "_bodies",
     "parse_rule": "_injector",
+    "response_body": "_bodies",
     "sign": "_webhooks",
 }
 __all__ = list(_WHERE)
 
 if TYPE_CHECKING:  # the same names for type checkers; tests/emulator/test_emulator_docs.py compares
+    from ._bodies import BODY_TIMESTAMP_NS as BODY_TIMESTAMP_NS
+    from ._bodies import api_error_body as api_error_body
+    from ._bodies import complete_body as complete_body
+    from ._bodies import model_body as model_body
+    from ._bodies import response_body as response_body
     from ._classifier import BUILTIN_BLOCKLISTS as BUILTIN_BLOCKLISTS
     from ._classifier import DEFAULT_TRIGGERS as DEFAULT_TRIGGERS
     from ._classifier import Classifier as Classifier
