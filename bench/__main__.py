@@ -98,7 +98,7 @@ def servers(names: list[str]) -> Iterator[dict[str, str]]:
 def clients_available() -> list[str]:
     names = []
     for name in CLIENTS:
-        if "aiohttp" in name and not _available("httpx_aiohttp"):
+        if "aiohttp" in name and not _available("aiohttp"):
             continue
         if "orjson" in name and not _available("orjson"):
             continue
@@ -332,7 +332,6 @@ def machine() -> dict[str, Any]:
         "httpcore",
         "h11",
         "aiohttp",
-        "httpx-aiohttp",
         "orjson",
         "attrs",
         "getstream",

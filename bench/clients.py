@@ -27,8 +27,7 @@ CLIENTS = {
     "sdk_aiohttp": "stream_moderation, aiohttp transport",
     "sdk_aiohttp_orjson": "stream_moderation, aiohttp transport + orjson",
     "httpx": "raw httpx.AsyncClient + response.json() (floor of the default transport)",
-    "httpx_aiohttp": "raw httpx over httpx-aiohttp + response.json() (floor of aiohttp transport)",
-    "aiohttp": "raw aiohttp.ClientSession + response.json() (floor of Python async HTTP)",
+    "aiohttp": "raw aiohttp.ClientSession + response.json() (floor of the aiohttp transport)",
     "getstream": "getstream 7.0.0 AsyncStream",
 }
 USES_ORJSON = frozenset({"sdk_aiohttp_orjson"})
@@ -77,16 +76,11 @@ async def open_client(name: str, base_url: str) -> AsyncIterator[Call]:
 
             yield sdk_call
 
-    elif name in ("httpx", "httpx_aiohttp"):
+    elif name == "httpx":
         import httpx
 
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        if name == "httpx":
-            http = httpx.AsyncClient(limits=limits)
-        else:
-            from httpx_aiohttp import AiohttpTransport
-
-            http = httpx.AsyncClient(transport=AiohttpTransport(limits=limits))
+        http = httpx.AsyncClient(limits=limits)
         url = base_url + PATH
         headers = {"Authorization": _token(), "Stream-Auth-Type": "jwt"}
         params = {"api_key": KEY}

@@ -12,7 +12,7 @@ __all__ = ["targets", "write_report"]
 
 MIB = 1024 * 1024
 # per-call rows: client -> its floor (same transport)
-FLOORS = {"sdk": "httpx", "sdk_aiohttp": "httpx_aiohttp", "sdk_aiohttp_orjson": "httpx_aiohttp"}
+FLOORS = {"sdk": "httpx", "sdk_aiohttp": "aiohttp", "sdk_aiohttp_orjson": "aiohttp"}
 
 
 def _us(seconds: float | None) -> str:
@@ -62,7 +62,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add(
         "heavy parse / json.loads",
         _div(sdk, _parse_best(results, "heavy", "json.loads")),
-        2.0,
+        1.3,
         True,
     )
     add(
@@ -72,7 +72,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         False,
     )
     conc = max(results.get("percall", {}).get("concurrency", [50]))
-    for client, floor in (("sdk", "httpx"), ("sdk_aiohttp", "httpx_aiohttp")):
+    for client, floor in (("sdk", "httpx"), ("sdk_aiohttp", "aiohttp")):
         for body in ("lean", "heavy"):
             for c in (1, conc):
                 add(
@@ -85,7 +85,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add(
         f"getstream / sdk_aiohttp CPU per call, heavy, c{conc}",
         _div(gs, _cpu(results, "sdk_aiohttp", "heavy", conc)),
-        25,
+        40,
         False,
     )
     add(
@@ -101,7 +101,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     for body in ("lean", "heavy"):
         ours = imp(f"stream_moderation + first check ({body})")
-        add(f"import + first check ({body}) / import httpx", _div(ours, imp("httpx")), 1.5, True)
+        add(f"import + first check ({body}) / import httpx", _div(ours, imp("httpx")), 1.2, True)
         add(
             f"import getstream / import + first check ({body})",
             _div(imp("getstream"), ours),

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack, cast
 
 import anyio
 import attrs
@@ -52,6 +52,9 @@ from ._rate_limits import RateLimitCoordinator
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
 from ._types import UNSET, Operation, StreamResponse, Unset
+
+if TYPE_CHECKING:
+    from .aiohttp import AiohttpResponse, AiohttpTransport
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
 
@@ -426,7 +429,7 @@ class AsyncStream(_ClientBase):
         strict_response_validation: bool = False,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | AiohttpTransport | None = None,
         proxy: str | httpx.URL | None = None,
         trust_env: bool = True,
         allow_insecure_http: bool = False,
@@ -465,8 +468,17 @@ class AsyncStream(_ClientBase):
         def wrap(given: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
             return httpx.AsyncClient(transport=given, trust_env=False)
 
-        self._pool = _pool_for(http_client, transport, wrap, make)
+        if http_client is None and getattr(transport, "is_aiohttp_transport", False):
+            # the aiohttp transport sends the core's requests itself, without httpx
+            self._pool = _Pool(transport, None, shareable=True)
+            self._native = True
+        else:
+            given = cast("httpx.AsyncBaseTransport | None", transport)
+            self._pool = _pool_for(http_client, given, wrap, make)
         self._bind_resources()
+
+    _native = False
+    """Whether the pool is the aiohttp transport, which takes WireRequests."""
 
     def _bind_resources(self) -> None:
         self.moderation = AsyncModeration(self)
@@ -482,7 +494,9 @@ class AsyncStream(_ClientBase):
     ) -> StreamResponse[T]:
         """Send one operation's request, retrying as the core says; used by ``moderation``."""
         http = self._http
-        call = self._core.start_call(http, operation, url, params, body, options)
+        call = self._core.start_call(
+            None if self._native else http, operation, url, params, body, options
+        )
         limits = self._rate_limits
         steps = self._core.attempts(call, asynchronous=True, coordinated=limits is not None)
         key = self._rate_limit_key(operation.name)
@@ -504,15 +518,15 @@ class AsyncStream(_ClientBase):
                 return done.value  # type: ignore[no-any-return]
 
     async def _attempt(
-        self, http: httpx.AsyncClient, call: Call, seconds: float | None
+        self, http: httpx.AsyncClient | AiohttpTransport, call: Call, seconds: float | None
     ) -> Attempted:
-        response: httpx.Response | None = None
+        response: httpx.Response | AiohttpResponse | None = None
         content: bytes | None = None
         failure: BaseException | None = None
         progress = ATTEMPT_PROGRESS.set(call.progress)
         try:
             with anyio.fail_after(seconds) if seconds is not None else _no_limit():
-                response = await http.send(call.request, stream=True)
+                response = await http.send(call.request, stream=True)  # type: ignore[arg-type]
                 try:
                     content = await _read(response, self._core.body_for(call, response))
                 finally:
@@ -669,7 +683,7 @@ class Stream(_ClientBase):
         attempt_ends = _deadline.ATTEMPT_ENDS.set(ends)
         progress = ATTEMPT_PROGRESS.set(call.progress)
         try:
-            response = http.send(call.request, stream=True)
+            response = http.send(cast(httpx.Request, call.request), stream=True)
             try:
                 content = _read_sync(response, self._core.body_for(call, response), ends)
             finally:
@@ -712,10 +726,10 @@ class Stream(_ClientBase):
 _no_limit = contextlib.nullcontext
 
 
-async def _read(response: httpx.Response, body: BoundedBody) -> bytes:
+async def _read(response: httpx.Response | AiohttpResponse, body: BoundedBody) -> bytes:
     """The body of an attempt, decoded, within its limit."""
-    if response.is_stream_consumed:  # read whole by the transport (a mock, in process)
-        body.feed_decoded(response.content)
+    if isinstance(response, httpx.Response) and response.is_stream_consumed:
+        body.feed_decoded(response.content)  # read whole by the transport (a mock, in process)
         return body.content()
     async for chunk in response.aiter_raw():
         body.feed(chunk)

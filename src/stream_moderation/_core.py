@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -84,6 +84,7 @@ __all__ = [
     "Progress",
     "Retry",
     "Wait",
+    "WireRequest",
 ]
 
 T = TypeVar("T")
@@ -212,7 +213,19 @@ class Attempt:
     seconds: float | None
 
 
-Attempted = tuple[httpx.Response | None, bytes | None, BaseException | None]
+class ResponseHead(Protocol):
+    """What the core reads of a response besides its body: an httpx.Response, or the
+    aiohttp transport's own."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def reason_phrase(self) -> str: ...
+
+
+Attempted = tuple[ResponseHead | None, bytes | None, BaseException | None]
 """What an attempt got: the response (if any), its body (if read whole) and the failure."""
 
 
@@ -234,7 +247,7 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     return base_url.rstrip("/")
 
 
-def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo | None:
+def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo | None:
     limit = headers.get("x-ratelimit-limit")
     remaining = headers.get("x-ratelimit-remaining")
     reset = headers.get("x-ratelimit-reset")
@@ -266,12 +279,41 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
+class WireRequest:
+    """A request for a transport that sends it itself, without httpx's client (the
+    aiohttp transport): what goes on the wire, built once per call like an httpx.Request.
+    Its repr names method and path only: the headers hold the server token."""
+
+    __slots__ = ("content", "extensions", "headers", "method", "target", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        target: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: httpx.Timeout,
+    ) -> None:
+        self.method = method
+        self.url = url
+        """The URL, parsed (for errors and logs)."""
+        self.target = target
+        """The same URL as text, as the transport sends it."""
+        self.headers = headers
+        self.content = content
+        self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+
+    def __repr__(self) -> str:
+        return f"<WireRequest {self.method} {self.url.path}>"
+
+
 @attrs.define
 class Call:
     """One call in progress: its request, its limits and how far it got."""
 
     operation: Operation[Any]
-    request: httpx.Request
+    request: httpx.Request | WireRequest
     max_retries: int
     retry_unsafe: bool
     timeout: httpx.Timeout
@@ -365,11 +407,14 @@ class ClientCore:
         self._headers.update(self.default_headers)
         self._json_headers = self._headers.copy()
         self._json_headers["Content-Type"] = "application/json"
+        # the same as plain dicts, for a transport that is not httpx's
+        self._wire_headers = dict(self._headers.items())
+        self._wire_json_headers = dict(self._json_headers.items())
         self._query = "?" + str(httpx.QueryParams({"api_key": self.credentials.api_key}))
 
     def build_request(
         self,
-        http: httpx.Client | httpx.AsyncClient,
+        http: httpx.Client | httpx.AsyncClient | None,
         operation: Operation[Any],
         url: str,
         params: dict[str, Any],
@@ -379,8 +424,10 @@ class ClientCore:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
-    ) -> httpx.Request:
-        """The request of one call, built once and sent identically by every attempt.
+    ) -> httpx.Request | WireRequest:
+        """The request of one call, built once and sent identically by every attempt: an
+        httpx.Request for an httpx client, a WireRequest when ``http`` is None (a
+        transport that sends it itself).
 
         An argument that cannot be sent (text that is not valid Unicode, a header that is
         not ASCII) raises an ArgumentError here: nothing is sent."""
@@ -388,7 +435,7 @@ class ClientCore:
             self._sign_headers()
         target: httpx.URL | str
         query: dict[str, Any] | None = None
-        if extra_query or http.params:
+        if extra_query or (http is not None and http.params):
             # merged by httpx (which drops a URL's own query when the client has params)
             query = {"api_key": self.credentials.api_key, **params}
             if extra_query:
@@ -421,6 +468,8 @@ class ClientCore:
                 headers.update(extra_headers)
             except (UnicodeEncodeError, TypeError, AttributeError) as exc:
                 raise _header_error(exc, "extra_headers") from None
+        if http is None:
+            return self._wire_request(operation, target, query, content, headers, timeout)
         try:
             return http.build_request(
                 operation.method,
@@ -433,10 +482,41 @@ class ClientCore:
         except (UnicodeEncodeError, TypeError) as exc:
             raise _header_error(exc, "extra_query") from None
 
+    def _wire_request(
+        self,
+        operation: Operation[Any],
+        target: httpx.URL | str,
+        query: dict[str, Any] | None,
+        content: bytes | None,
+        headers: httpx.Headers,
+        timeout: TimeoutTypes | Unset,
+    ) -> WireRequest:
+        try:
+            if query is not None:
+                url = httpx.URL(str(target), params=query)
+            else:
+                url = target if isinstance(target, httpx.URL) else _parse_url(target)
+        except (UnicodeEncodeError, TypeError) as exc:
+            raise _header_error(exc, "extra_query") from None
+        if headers is self._headers:
+            plain: Mapping[str, str] = self._wire_headers
+        elif headers is self._json_headers:
+            plain = self._wire_json_headers
+        else:
+            plain = dict(headers.items())
+        return WireRequest(
+            operation.method,
+            url,
+            str(url),
+            plain,
+            content,
+            self.timeout if timeout is UNSET else _timeout(timeout),
+        )
+
     def start(
         self,
         operation: Operation[Any],
-        request: httpx.Request,
+        request: httpx.Request | WireRequest,
         *,
         max_retries: int | None,
         deadline: float | Unset | None,
@@ -463,7 +543,7 @@ class ClientCore:
 
     def start_call(
         self,
-        http: httpx.Client | httpx.AsyncClient,
+        http: httpx.Client | httpx.AsyncClient | None,
         operation: Operation[Any],
         url: str,
         params: dict[str, Any],
@@ -550,7 +630,7 @@ class ClientCore:
         """The call's deadline expired before its next attempt could start."""
         return self._timeout_error(call, "deadline", call.deadline, sent=False)
 
-    def body_for(self, call: Call, response: httpx.Response) -> BoundedBody:
+    def body_for(self, call: Call, response: ResponseHead) -> BoundedBody:
         """Where an attempt's body is read into: a 2xx whole up to the size limit (else
         BodyTooLarge), an error body only up to ERROR_BODY_BYTES."""
         success = 200 <= response.status_code < 300
@@ -564,7 +644,7 @@ class ClientCore:
     def after_attempt(
         self,
         call: Call,
-        response: httpx.Response | None,
+        response: ResponseHead | None,
         content: bytes | None,
         failure: BaseException | None,
     ) -> StreamResponse[Any] | Retry:
@@ -583,7 +663,7 @@ class ClientCore:
     # -- outcomes -------------------------------------------------------------------------
 
     def on_response(
-        self, call: Call, response: httpx.Response, content: bytes
+        self, call: Call, response: ResponseHead, content: bytes
     ) -> StreamResponse[Any] | Retry:
         elapsed = time.monotonic() - call.started
         status = response.status_code
@@ -726,7 +806,7 @@ class ClientCore:
         )
 
     def _body_error(
-        self, call: Call, response: httpx.Response, failure: BaseException
+        self, call: Call, response: ResponseHead, failure: BaseException
     ) -> APIResponseValidationError:
         where = self._where(call)
         if isinstance(failure, BodyTooLarge):
@@ -749,7 +829,7 @@ class ClientCore:
         )
 
     def _parse_success(
-        self, call: Call, response: httpx.Response, content: bytes, elapsed: float
+        self, call: Call, response: ResponseHead, content: bytes, elapsed: float
     ) -> StreamResponse[Any]:
         operation = call.operation
         try:
@@ -786,7 +866,7 @@ class ClientCore:
             )
         raise error from cause
 
-    def _status_error(self, call: Call, response: httpx.Response, content: bytes) -> APIStatusError:
+    def _status_error(self, call: Call, response: ResponseHead, content: bytes) -> APIStatusError:
         status = response.status_code
         error: dict[str, Any] | None = None
         body = self._excerpt(content)
@@ -807,7 +887,7 @@ class ClientCore:
         return cls(
             message,
             status_code=status,
-            headers=response.headers,
+            headers=_error_headers(response.headers),
             body=body,
             error=error,
             rate_limit=rate_limit_info(response.headers),
@@ -881,6 +961,14 @@ class ClientCore:
             call.attempts,
             call.max_retries,
         )
+
+
+def _error_headers(headers: Mapping[str, str]) -> httpx.Headers:
+    """An error's copy of the headers: an httpx.Headers whatever the transport (an
+    error pickles, and aiohttp's headers proxy does not)."""
+    if isinstance(headers, httpx.Headers):
+        return headers
+    return httpx.Headers(list(headers.items()))
 
 
 MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})

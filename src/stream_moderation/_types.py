@@ -943,7 +943,8 @@ class StreamResponse(Generic[T]):
     data: T
     status_code: int
     headers: Any = field(eq=False)
-    """The response headers (an httpx.Headers: case-insensitive)."""
+    """The response headers, case-insensitive: an httpx.Headers, or aiohttp's
+    CIMultiDictProxy on the aiohttp transport."""
     rate_limit: RateLimitInfo | None
     duration: float
     """Seconds from sending the request to reading the whole response, retries included."""

@@ -47,7 +47,7 @@ def test_every_section_runs_in_miniature(tmp_path: Path) -> None:
     ):
         assert section in results
     clients = results["percall"]["clients"]
-    for client in ("sdk", "sdk_aiohttp", "httpx", "httpx_aiohttp", "aiohttp"):
+    for client in ("sdk", "sdk_aiohttp", "httpx", "aiohttp"):
         assert clients[client]["heavy"]["1"]["cpu"] > 0
     assert results["parse"]["heavy"]["seconds"]["stream_moderation"]["best"] > 0
     assert results["imports"]["stream_moderation + first check (heavy)"]["sdk_models"] > 0

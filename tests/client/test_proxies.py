@@ -7,6 +7,7 @@ SDK frame's locals, nor in a request chained to an error."""
 
 from __future__ import annotations
 
+import base64
 import traceback
 from typing import Any
 
@@ -68,6 +69,17 @@ def test_environment_proxies_are_honoured_by_every_transport(
         call(flavour, base_url=DESTINATION)
     (seen,) = proxy.seen
     assert seen.target.startswith(f"{DESTINATION}/api/v2/moderation/check?api_key={KEY}")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_proxy_url_with_credentials_authenticates_to_the_proxy_only(flavour: str) -> None:
+    with hostile_server(respond()) as proxy:
+        port = proxy.url.rsplit(":", 1)[1]
+        call(flavour, base_url=DESTINATION, proxy=f"http://proxy-user:p%40ss@127.0.0.1:{port}")
+    (seen,) = proxy.seen
+    assert seen.target.startswith(f"{DESTINATION}/api/v2/moderation/check?api_key={KEY}")
+    expected = "Basic " + base64.b64encode(b"proxy-user:p@ss").decode()
+    assert seen.headers["proxy-authorization"] == expected
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from stream_moderation import (
     AsyncStream,
     BadRequestError,
     InternalServerError,
+    RateLimitError,
     ResponseLostError,
 )
 from stream_moderation.aiohttp import AiohttpTransport
@@ -270,10 +272,55 @@ async def test_aclose_closes_the_aiohttp_session(serve: Any) -> None:
     transport = AiohttpTransport()
     sdk = AsyncStream(KEY, SECRET, base_url=server.url, transport=transport)
     await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
-    session = transport.client
-    assert session is not None and not callable(session) and not session.closed
+    session = transport.session
+    assert session is not None and not session.closed
     await sdk.aclose()
-    assert session.closed
+    assert session.closed and transport.session is None
+
+
+async def test_an_error_from_the_aiohttp_path_pickles_with_its_headers(serve: Any) -> None:
+    server = await serve(
+        Reply(
+            status=429,
+            body=api_error_body(429, 9, "Too many requests"),
+            headers={"Retry-After": "7"},
+        )
+    )
+    async with AsyncStream(
+        KEY, SECRET, base_url=server.url, transport=AiohttpTransport(), max_retries=0
+    ) as sdk:
+        with pytest.raises(RateLimitError) as caught:
+            await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert copy.headers["retry-after"] == "7" and copy.retry_after == 7
+    assert SECRET not in repr(vars(copy)) and SECRET not in str(copy)
+
+
+async def test_the_aiohttp_path_makes_no_httpx_client_request_or_response(
+    serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await serve()
+    made: list[str] = []
+    for cls in (httpx.AsyncClient, httpx.Request, httpx.Response):
+        original = cls.__init__
+
+        def counting(
+            self: Any, *args: Any, _cls: type = cls, _init: Any = original, **kw: Any
+        ) -> None:
+            made.append(_cls.__name__)
+            _init(self, *args, **kw)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    async with AsyncStream(KEY, SECRET, base_url=server.url, transport=AiohttpTransport()) as sdk:
+        response = await sdk.moderation.check(
+            entity_type="t", entity_id="1", entity_creator_id="u", extra_query={"x": "1"}
+        )
+        await sdk.moderation.check(entity_type="t", entity_id="2", entity_creator_id="u")
+    assert made == []
+    assert response.data.recommended_action == "keep"
+    assert response.headers["content-type"].startswith("application/json")
+    sent = server.seen[0]
+    assert sent.method == "POST" and "x=1" in sent.target and "api_key=" in sent.target
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
