@@ -5,7 +5,9 @@ whose ``data`` is the parsed model; failures raise a ``StreamError`` subclass. T
 are in ``stream_moderation.models``.
 """
 
-from ._bulk import CheckItem, CheckResult
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._client import AsyncStream, ForkError, Stream
 from ._core import (
     DEFAULT_BASE_URL,
@@ -37,11 +39,27 @@ from ._exceptions import (
     UnknownFieldError,
 )
 from ._generated import SPEC_VERSION
-from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
-from ._redis_limits import RedisRateLimits
 from ._types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
-from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
+
+if TYPE_CHECKING:
+    from ._bulk import CheckItem, CheckResult
+    from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
+    from ._redis_limits import RedisRateLimits
+    from .webhooks import InvalidEventError, InvalidSignatureError, WebhookError
+
+# What a plain check does not need loads on first use (import time: see docs/performance.md)
+_LAZY = {
+    "CheckItem": "._bulk",
+    "CheckResult": "._bulk",
+    "CoordinatorError": "._rate_limits",
+    "LocalRateLimits": "._rate_limits",
+    "RateLimitCoordinator": "._rate_limits",
+    "RedisRateLimits": "._redis_limits",
+    "InvalidEventError": ".webhooks",
+    "InvalidSignatureError": ".webhooks",
+    "WebhookError": ".webhooks",
+}
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -89,3 +107,16 @@ __all__ = [
     "WebhookError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

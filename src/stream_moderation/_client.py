@@ -26,7 +26,7 @@ import anyio
 import attrs
 import httpx
 
-from . import _deadline, webhooks
+from . import _deadline
 from ._auth import Credentials
 from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
 from ._core import (
@@ -48,12 +48,13 @@ from ._generated.resources import PageRequest
 from ._options import RequestOptions, TimeoutTypes
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
-from ._rate_limits import RateLimitCoordinator
 from ._resources import AsyncModeration, Moderation
 from ._retry import RetryPolicy
 from ._types import UNSET, Operation, StreamResponse, Unset
 
 if TYPE_CHECKING:
+    from . import webhooks
+    from ._rate_limits import RateLimitCoordinator
     from .aiohttp import AiohttpResponse, AiohttpTransport
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
@@ -251,6 +252,8 @@ class _ClientBase:
     def verify_webhook(self, body: bytes | str, signature: str | bytes | None) -> bool:
         """Whether ``signature`` (the ``X-Signature`` header) is this app's signature of
         ``body`` (the raw request body, gzip-compressed or not)."""
+        from . import webhooks
+
         return webhooks.verify_signature(body, signature, self._core.credentials.secret)
 
     def parse_webhook(
@@ -270,6 +273,8 @@ class _ClientBase:
         """
         secret = self._core.credentials.secret
         strict = self._core.strict_response_validation
+        from . import webhooks
+
         return webhooks.verify_and_parse(
             body, signature, secret, max_age=max_age, strict_validation=strict
         )
@@ -374,6 +379,12 @@ class _ClientBase:
         raise TypeError(f"{type(self).__name__} cannot be pickled: it holds the API secret")
 
 
+def _is_coordinator(value: object) -> bool:
+    from ._rate_limits import RateLimitCoordinator  # loaded only by a client given one
+
+    return isinstance(value, RateLimitCoordinator)
+
+
 def _shareable(transport: object | None) -> bool:
     """Whether a given transport holds no sockets (so a fork may keep using it)."""
     if transport is None:
@@ -452,7 +463,7 @@ class AsyncStream(_ClientBase):
             http_client=http_client,
             transport=transport,
         )
-        if rate_limits is not None and not isinstance(rate_limits, RateLimitCoordinator):
+        if rate_limits is not None and not _is_coordinator(rate_limits):
             raise ArgumentTypeError(
                 "rate_limits must be a LocalRateLimits or a RedisRateLimits, got "
                 f"{type(rate_limits).__name__}"

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._bulk import AsyncCheckBatch, CheckBatch, CheckResult, ItemT, new_batch
 from ._errors import ArgumentTypeError
 from ._generated.resources import AsyncModerationResource, ModerationResource
 from ._types import UNSET, StreamResponse, Unset
 
 if TYPE_CHECKING:
-    from ._bulk import _Batch
+    from ._bulk import AsyncCheckBatch, CheckBatch, CheckResult, ItemT, _Batch
     from ._client import AsyncStream, Stream
     from ._generated.models.check_response import CheckResponse
 
@@ -32,7 +31,10 @@ def _new_batch(
     client: AsyncStream | Stream, items: Iterable[ItemT] | AsyncIterable[ItemT], **settings: Any
 ) -> _Batch[ItemT]:
     """A batch that follows the client's retry policy and waits for its coordinator (its
-    own ``LocalRateLimits`` when the client has none)."""
+    own ``LocalRateLimits`` when the client has none). The batch machinery loads here, on
+    first use: a client that never calls check_many does not import it."""
+    from ._bulk import new_batch
+
     return new_batch(
         items,
         policy=client._core.retry_policy,
@@ -109,6 +111,8 @@ class AsyncModeration(AsyncModerationResource):
                 **kwargs, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
             )
 
+        from ._bulk import AsyncCheckBatch
+
         return AsyncCheckBatch(batch, send)
 
 
@@ -167,5 +171,7 @@ class Moderation(ModerationResource):
             return check(
                 **kwargs, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
             )
+
+        from ._bulk import CheckBatch
 
         return CheckBatch(batch, send)

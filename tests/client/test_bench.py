@@ -86,21 +86,24 @@ def test_nanosecond_bodies_carry_the_same_instants() -> None:
     assert len({item["id"] for item in page["items"]}) == 100
 
 
+def _parse_results(ours: float, getstream: float) -> dict:
+    seconds = {"json.loads": {"best": 1.0}, "stream_moderation": {"best": ours}}
+    seconds["getstream"] = {"best": getstream}
+    return {"parse": {"heavy": {"seconds": seconds}}}
+
+
 def test_targets_read_the_ratios() -> None:
-    results = {
-        "parse": {
-            "heavy": {
-                "seconds": {
-                    "json.loads": {"best": 1.0},
-                    "stream_moderation": {"best": 1.5},
-                    "getstream": {"best": 90.0},
-                }
-            }
-        }
-    }
-    rows = {t["target"]: t for t in targets(results)}
-    assert rows["heavy parse / json.loads"]["value"] == 1.5
-    assert rows["heavy parse / json.loads"]["ok"] is True
-    assert rows["getstream heavy parse / ours"]["value"] == 60
-    assert rows["getstream heavy parse / ours"]["ok"] is True
+    rows = {t["target"]: t for t in targets(_parse_results(1.2, 90.0))}
+    parse, versus = rows["heavy parse / json.loads"], rows["getstream heavy parse / ours"]
+    assert parse["value"] == 1.2 and parse["at_most"] and parse["ok"] is (1.2 <= parse["bound"])
+    assert versus["value"] == 75 and not versus["at_most"]
+    assert versus["ok"] is (75 >= versus["bound"])
     assert rows["sdk / httpx CPU per call, heavy, concurrency 50"]["ok"] is None
+
+
+def test_a_ratio_past_its_bound_fails_the_target() -> None:
+    bound = {t["target"]: t for t in targets(_parse_results(1.0, 1.0))}
+    slow = bound["heavy parse / json.loads"]["bound"] * 1.01
+    rows = {t["target"]: t for t in targets(_parse_results(slow, slow * 2))}
+    assert rows["heavy parse / json.loads"]["ok"] is False
+    assert rows["getstream heavy parse / ours"]["ok"] is False

@@ -107,3 +107,34 @@ def test_type_hints_resolve_inside_containers() -> None:
     )
     assert "LazyModel" not in out and "lazy" not in out
     assert "typing.Literal[" in out and "UnknownValue" in out  # an open enum
+
+
+def test_a_check_loads_neither_batches_rate_limits_nor_webhooks_until_used() -> None:
+    heavy = json.dumps(load_fixture("check_response_heavy_ns.json"))
+    optional = ("_bulk", "_rate_limits", "_redis_limits", "webhooks", "aiohttp")
+    out = _fresh(
+        "import json, sys, httpx\n"
+        "import stream_moderation as sm\n"
+        f"optional = {optional!r}\n"
+        "def loaded():\n"
+        "    return sorted(m for m in optional if 'stream_moderation.' + m in sys.modules)\n"
+        f"body = {heavy!r}\n"
+        "answer = httpx.MockTransport(lambda r: httpx.Response(201, content=body.encode()))\n"
+        "with sm.Stream('key', 'a-secret-of-thirty-two-bytes-or-more', transport=answer) as c:\n"
+        "    c.moderation.check(entity_type='t', entity_id='1', entity_creator_id='u')\n"
+        "print(json.dumps(loaded()))\n"
+        "print(sm.CheckItem.__module__, sm.RedisRateLimits.__module__,\n"
+        "      sm.WebhookError.__module__)\n"
+        "print(json.dumps(loaded()))\n"
+        "print(sorted(set(sm.__all__) - set(dir(sm))),\n"
+        "      [n for n in sm.__all__ if getattr(sm, n) is None])\n"
+    )
+    before, modules, after, missing = out.splitlines()
+    assert json.loads(before) == []
+    assert modules.split() == [
+        "stream_moderation._bulk",
+        "stream_moderation._redis_limits",
+        "stream_moderation.webhooks",
+    ]
+    assert json.loads(after) == ["_bulk", "_rate_limits", "_redis_limits", "webhooks"]
+    assert missing == "[] []"
