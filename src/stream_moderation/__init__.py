@@ -118,5 +118,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# what this module imports for itself, not part of the surface
+_OWN_IMPORTS = frozenset({"Any", "TYPE_CHECKING", "import_module"})
+
+
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted((set(globals()) - _OWN_IMPORTS) | set(__all__))
