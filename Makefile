@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 GETSTREAM_VENV := .venv-getstream
 GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
-.PHONY: install docs dist need-redis test test-releases generate check-generated spec spec-diff pin-spec \
+.PHONY: install docs dist need-redis test test-pythons test-releases generate check-generated spec spec-diff pin-spec \
 	changelog default-release lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -101,6 +101,14 @@ TEST_WORKERS ?= 3
 test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck docs
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
+# A representative part of the suite (clients, parsing, emulator, webhooks, logging) on each
+# other Python the machine has (pyenv's or python3.X on PATH), each in .venv-pythons/<version>.
+# PYTHON_VERSIONS="3.12 3.13" to choose (default 3.11 3.12 3.13); a missing one is skipped,
+# PYTHONS_REQUIRED=1 makes that a failure. See .ci/test_pythons.py.
+PYTHON_VERSIONS ?=
+test-pythons: $(STAMP)
+	PYTHON_VERSIONS="$(PYTHON_VERSIONS)" $(PY) .ci/test_pythons.py
+
 # Every release in the lock (RELEASES= to choose) and a constructed one (the default + a new
 # operation, a required field, an enum value, a renamed schema), each regenerated in a
 # scratch copy and checked there: drift check, mypy, the suite but for the tests marked
@@ -122,4 +130,4 @@ demo: $(STAMP)
 	$(PY) examples/getting_started.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) build dist
+	rm -rf $(VENV) $(BENCH_VENV) $(GETSTREAM_VENV) .venv-pythons build dist

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import _logs
 from ._errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = ["MIN_SECRET_BYTES", "Credentials", "Secret", "hs256", "warn_if_short"]
@@ -125,7 +126,7 @@ def _sign(payload: dict[str, Any], secret: Secret) -> Secret:
 class Credentials:
     """An app's API key and secret, and the server token signed with it."""
 
-    __slots__ = ("_lock", "_secret", "_server_token", "_token_renew_at", "api_key")
+    __slots__ = ("__weakref__", "_lock", "_secret", "_server_token", "_token_renew_at", "api_key")
 
     def __init__(self, api_key: str, api_secret: str | Secret) -> None:
         if not isinstance(api_key, str):
@@ -151,6 +152,7 @@ class Credentials:
         self._server_token = Secret("")
         self._token_renew_at = 0.0
         self._sign_server_token()
+        _logs.remember(self)  # masked in every log record of the SDK
 
     def _sign_server_token(self) -> None:
         now = int(time.time())

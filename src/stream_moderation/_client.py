@@ -26,6 +26,7 @@ import anyio
 import attrs
 import httpx
 
+from . import _logs
 from ._auth import Credentials
 from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
 from ._core import (
@@ -57,6 +58,9 @@ if TYPE_CHECKING:
     from .aiohttp import AiohttpResponse, AiohttpTransport
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
+
+# STREAM_MODERATION_LOG / STREAM_MODERATION_LOG_FORMAT, and the redaction filter
+_logs.configure_from_env()
 
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)

@@ -60,9 +60,11 @@ from ._exceptions import (
     InsecureTransportError,
     ResponseLostError,
     ResponseTooLargeError,
+    StreamError,
     body_excerpt,
     status_error_class,
 )
+from ._logs import fields
 from ._options import CLIENT_OPTIONS, RequestOptions, TimeoutTypes, check_options
 from ._proxies import is_loopback
 from ._retry import RetryPolicy, server_wait
@@ -325,6 +327,8 @@ class Call:
     """``time.monotonic()`` when the call started."""
     attempts: int = 0
     """Attempts started so far."""
+    attempt_started: float = 0.0
+    """``time.monotonic()`` when the attempt in progress started."""
     attempt_ends: float | None = None
     """``time.monotonic()`` at which the attempt in progress must end."""
     attempt_binding: str = "timeout"
@@ -587,16 +591,21 @@ class ClientCore:
         A client with a rate-limit coordinator (``coordinated``) gets a ``Wait`` before
         every attempt; one without gets only those that sleep."""
         wait = _BEFORE_FIRST
-        while True:
-            if coordinated or wait.seconds is not None:
-                yield wait
-            seconds = self.begin_attempt(call, asynchronous=asynchronous)
-            attempted = yield Attempt(seconds)
-            assert attempted is not None
-            outcome = self.after_attempt(call, *attempted)
-            if not isinstance(outcome, Retry):
-                return outcome
-            wait = Wait(outcome.delay)
+        try:
+            while True:
+                if coordinated or wait.seconds is not None:
+                    yield wait
+                seconds = self.begin_attempt(call, asynchronous=asynchronous)
+                attempted = yield Attempt(seconds)
+                assert attempted is not None
+                outcome = self.after_attempt(call, *attempted)
+                if not isinstance(outcome, Retry):
+                    return outcome
+                wait = Wait(outcome.delay)
+        except StreamError as error:
+            if call.attempts > 1:
+                self._log_failed(call, error)
+            raise
 
     def begin_attempt(self, call: Call, *, asynchronous: bool) -> float | None:
         """Seconds the next attempt may take (None: unbounded); sets its phase timeouts
@@ -611,6 +620,7 @@ class ClientCore:
             if limit is None or left < limit:
                 limit, binding = left, "deadline"
         call.attempts += 1
+        call.attempt_started = now
         call.attempt_binding = binding
         call.attempt_ends = None if limit is None else now + limit
         call.progress = Progress()
@@ -665,9 +675,10 @@ class ClientCore:
     def on_response(
         self, call: Call, response: ResponseHead, content: bytes
     ) -> StreamResponse[Any] | Retry:
-        elapsed = time.monotonic() - call.started
+        now = time.monotonic()
+        elapsed = now - call.started
         status = response.status_code
-        self._log_attempt(call, status, elapsed)
+        self._log_attempt(call, status, now - call.attempt_started, response)
         if 200 <= status < 300:
             return self._parse_success(call, response, content, elapsed)
         error = self._status_error(call, response, content)
@@ -939,17 +950,44 @@ class ClientCore:
         except TypeError:  # an exception class that wants other arguments
             return RuntimeError(f"{type(exc).__name__}: {text}")
 
-    def _log_attempt(self, call: Call, outcome: object, elapsed: float | None) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            took = f", {elapsed * 1000:.1f} ms" if elapsed is not None else ""
-            logger.debug(
-                "%s %s -> %s (attempt %d%s)",
-                call.request.method,
-                call.request.url.path,
-                outcome,
-                call.attempts,
-                took,
-            )
+    def _log_attempt(
+        self,
+        call: Call,
+        outcome: object,
+        elapsed: float | None,
+        response: ResponseHead | None = None,
+    ) -> None:
+        """The DEBUG record of one attempt: its outcome (a status, or the failure's name)
+        and how long it took."""
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        took = time.monotonic() - call.attempt_started if elapsed is None else elapsed
+        request_id = None
+        if response is not None:
+            request_id = response.headers.get("x-request-id") or response.headers.get("x-amz-cf-id")
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.1f ms)",
+            call.request.method,
+            call.request.url.path,
+            outcome,
+            call.attempts,
+            took * 1000,
+            extra=fields(
+                **self._log_fields(call),
+                status=response.status_code if response is not None else None,
+                outcome=None if response is not None else str(outcome),
+                elapsed=round(took, 6),
+                request_id=request_id,
+            ),
+        )
+
+    def _log_fields(self, call: Call) -> dict[str, Any]:
+        return {
+            "operation": call.operation.name,
+            "method": call.request.method,
+            "path": call.request.url.path,
+            "attempt": call.attempts,
+        }
 
     def _log_retry(self, call: Call, reason: str, delay: float) -> None:
         logger.info(
@@ -960,6 +998,29 @@ class ClientCore:
             reason,
             call.attempts,
             call.max_retries,
+            extra=fields(
+                **self._log_fields(call),
+                reason=reason,
+                delay=round(delay, 3),
+                max_retries=call.max_retries,
+            ),
+        )
+
+    def _log_failed(self, call: Call, error: StreamError) -> None:
+        status = getattr(error, "status_code", None)
+        logger.warning(
+            "%s %s failed after %d attempts: %s",
+            call.request.method,
+            call.request.url.path,
+            call.attempts,
+            type(error).__name__,
+            extra=fields(
+                **self._log_fields(call),
+                status=status,
+                error=type(error).__name__,
+                elapsed=round(time.monotonic() - call.started, 6),
+                request_id=getattr(error, "request_id", None),
+            ),
         )
 
 

@@ -24,6 +24,7 @@ leaves the others waiting past a window.
 from __future__ import annotations
 
 import abc
+import logging
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -33,6 +34,7 @@ import anyio
 import attrs
 
 from ._errors import StreamError
+from ._logs import fields
 from ._retry import server_wait
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "WindowInfo",
     "window_info",
 ]
+
+logger = logging.getLogger("stream_moderation")
 
 DEFAULT_PAUSE = 1.0
 """Seconds a 429 pauses its key when it says nothing of when to come back."""
@@ -186,8 +190,20 @@ class RateLimitCoordinator(abc.ABC):
             if pause is None:
                 pause = server_wait(429, headers)
             outcome = await self.pause(key, DEFAULT_PAUSE if pause is None else pause)
+            if outcome.started:
+                logger.info(
+                    "rate limited (429) on %s: its requests wait %.2f s",
+                    _operation_of(key),
+                    outcome.added,
+                    extra=fields(operation=_operation_of(key), status=429, wait=outcome.added),
+                )
         await self.observe(key, headers)
         return outcome
+
+
+def _operation_of(key: str) -> str:
+    """The operation of a coordinator key (``<api key>:<operation>``)."""
+    return key.rpartition(":")[2]
 
 
 @attrs.define
@@ -263,7 +279,17 @@ class LocalRateLimits(RateLimitCoordinator):
         return 0.0
 
     async def acquire(self, key: str) -> None:
+        waited = False
         while (wait := self.try_acquire(key)) > 0:
+            if not waited and wait > PROBE_POLL:
+                waited = True
+                logger.info(
+                    "rate limits: %s waits %.2f s (%s)",
+                    _operation_of(key),
+                    wait,
+                    "paused" if self.paused_for(key) > 0 else "the window's quota is used",
+                    extra=fields(operation=_operation_of(key), wait=round(wait, 3)),
+                )
             await anyio.sleep(wait)
 
     def pause_now(self, key: str, seconds: float) -> Paused:

@@ -11,6 +11,13 @@ magic bytes (``1f 8b``), whatever the ``Content-Encoding`` header says.
     if isinstance(event, ReviewQueueItemNewEvent):
         ...
 
+Stream can also deliver the same events to an Amazon SQS queue or an SNS topic.
+``parse_sqs`` and ``parse_sns`` read those messages (the JSON, or its gzip, wrapped in
+base64; for SNS inside the notification envelope); ``verify_and_parse_sqs`` and
+``verify_and_parse_sns`` also check an ``X-Signature`` message attribute, for deliveries
+that carry one. ``sign_test_payload`` builds a signed call (body and headers, or the SQS
+message and SNS notification of it) to test a receiver without Stream or the emulator.
+
 Events parse into the generated model of their ``type`` (``EVENT_MODELS``, generated from
 the spec); a type this version of the SDK does not know parses into ``UnknownEvent``.
 
@@ -27,13 +34,17 @@ an event whose ``created_at`` (inside the signed body) is too far from now, and
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
+import gzip as _gzip
 import hashlib
 import hmac
 import json
 import re
 import threading
 import time
+import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -55,17 +66,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENT_MODELS",
+    "MAX_DEPTH",
     "SIGNATURE_HEADER",
     "Event",
     "InvalidEventError",
     "InvalidSignatureError",
     "SeenEvents",
+    "SignedPayload",
     "StaleEventError",
     "UnknownEvent",
     "WebhookError",
     "event_key",
     "parse_event",
+    "parse_sns",
+    "parse_sqs",
+    "sign_test_payload",
     "verify_and_parse",
+    "verify_and_parse_sns",
+    "verify_and_parse_sqs",
     "verify_signature",
 ]
 
@@ -77,6 +95,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # could ask for a lot of memory: refuse to inflate past this (webhook bodies are KBs).
 _MAX_INFLATED_BYTES = 32 * 1024 * 1024
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+MAX_DEPTH = 500
+"""The deepest nesting of arrays and objects a webhook body may have (events are a few
+levels deep): deeper is an InvalidEventError on every Python version, whatever its JSON
+decoder's own recursion limit."""
 
 
 class WebhookError(StreamError):
@@ -344,11 +366,33 @@ def _json(body: bytes | str) -> Any:
     if not body.strip():
         raise InvalidEventError("the body is empty: a webhook event is a JSON object")
     try:
-        return json.loads(body)
+        payload = json.loads(body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidEventError(f"the body is not JSON: {exc}") from None
     except RecursionError:  # json.loads past the interpreter's recursion limit
-        raise InvalidEventError("the body is JSON nested too deeply to read") from None
+        raise InvalidEventError(_TOO_DEEP) from None
+    if _depth_exceeds(payload, MAX_DEPTH):
+        raise InvalidEventError(_TOO_DEEP)
+    return payload
+
+
+_TOO_DEEP = f"the body is JSON nested too deeply to read (more than {MAX_DEPTH} levels)"
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels deep (iteratively: a
+    recursive walk would hit the recursion limit it is meant to stay under). Python 3.12
+    and later decode JSON far deeper than 3.11 does before a RecursionError."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _event(payload: Any, strict_validation: bool) -> Event:
@@ -384,3 +428,288 @@ def _timestamp(value: Any) -> Timestamp | None:
         return wire_to_timestamp(value)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+# --- SQS and SNS ------------------------------------------------------------------------
+
+_SIGNATURE_ATTRIBUTE = SIGNATURE_HEADER.lower()
+_NO_QUEUE_SIGNATURE = (
+    "the message has no X-Signature attribute. Stream's current docs say SQS and SNS "
+    "deliveries are not HMAC-signed (the queue's or topic's AWS access policy is what "
+    "authenticates them): use parse_sqs / parse_sns for those, or pass signature="
+)
+
+
+def parse_sqs(
+    message: bytes | str | Mapping[str, Any], *, strict_validation: bool = False
+) -> Event:
+    """The event in an SQS message Stream sent: its body is the event's JSON, or the gzip
+    of it, wrapped in base64 (plain JSON is accepted too). ``message`` is the body (text
+    or bytes) or the whole message as boto3's ``receive_message`` (``Body``) or a Lambda
+    SQS record (``body``) gives it. A body that is an SNS notification (a topic delivering
+    to the queue without raw delivery) is unwrapped.
+
+    This checks no signature: SQS messages are authenticated by the queue's access
+    policy. Raises InvalidEventError when the body is not base64, gzip or JSON that holds
+    an event (see ``parse_event``).
+    """
+    return _event(_json(_sqs_payload(_sqs_body(message))), strict_validation)
+
+
+def verify_and_parse_sqs(
+    message: bytes | str | Mapping[str, Any],
+    secret: str | Secret,
+    *,
+    signature: str | bytes | None = None,
+    max_age: float | _dt.timedelta | None = None,
+    strict_validation: bool = False,
+) -> Event:
+    """``parse_sqs``, after checking the HMAC-SHA256 of the decoded (uncompressed) JSON
+    against ``signature``, or else the message's ``X-Signature`` attribute (any case;
+    boto3's ``StringValue`` or Lambda's ``stringValue``; for an SNS notification in the
+    queue, the notification's). ``max_age`` as for
+    ``verify_and_parse``. A message without a signature raises InvalidSignatureError."""
+    if signature is None and isinstance(message, Mapping):
+        attributes = message.get("MessageAttributes", message.get("messageAttributes"))
+        signature = _attribute(attributes, _SIGNATURE_ATTRIBUTE)
+    data, notification_attributes = _sqs_unwrapped(_sqs_body(message))
+    if signature is None:
+        signature = _attribute(notification_attributes, _SIGNATURE_ATTRIBUTE)
+    if signature is None:
+        raise InvalidSignatureError(_NO_QUEUE_SIGNATURE)
+    return _verified_event(data, signature, secret, max_age, strict_validation)
+
+
+def parse_sns(
+    notification: bytes | str | Mapping[str, Any], *, strict_validation: bool = False
+) -> Event:
+    """The event in an SNS notification Stream published: the JSON envelope SNS posts to
+    an HTTPS subscriber (``{"Type": "Notification", "Message": ..., ...}``), a Lambda SNS
+    record (``{"Sns": {...}}``), or the ``Message`` already taken out of it. The message
+    is the event's JSON, or its gzip, wrapped in base64 (plain JSON is accepted too).
+
+    The envelope's own AWS signature is not checked here (AWS SDKs and Lambda do that);
+    a ``SubscriptionConfirmation`` is an InvalidEventError that says to confirm it.
+    """
+    message, _ = _sns_message(notification)
+    return _event(_json(_queue_payload(message)), strict_validation)
+
+
+def verify_and_parse_sns(
+    notification: bytes | str | Mapping[str, Any],
+    secret: str | Secret,
+    *,
+    signature: str | bytes | None = None,
+    max_age: float | _dt.timedelta | None = None,
+    strict_validation: bool = False,
+) -> Event:
+    """``parse_sns``, after checking the HMAC-SHA256 of the decoded JSON against
+    ``signature``, or else the envelope's ``X-Signature`` message attribute (``Value``).
+    A notification without a signature raises InvalidSignatureError."""
+    message, attributes = _sns_message(notification)
+    if signature is None:
+        signature = _attribute(attributes, _SIGNATURE_ATTRIBUTE)
+    if signature is None:
+        raise InvalidSignatureError(_NO_QUEUE_SIGNATURE)
+    data = _queue_payload(message)
+    return _verified_event(data, signature, secret, max_age, strict_validation)
+
+
+def _verified_event(
+    data: bytes,
+    signature: str | bytes,
+    secret: str | Secret,
+    max_age: float | _dt.timedelta | None,
+    strict_validation: bool,
+) -> Event:
+    payload = _json(_verified_body(data, signature, secret))
+    if max_age is not None and isinstance(payload, Mapping):
+        _check_age(payload, max_age)
+    return _event(payload, strict_validation)
+
+
+def _sqs_body(message: bytes | str | Mapping[str, Any]) -> bytes | str:
+    if isinstance(message, Mapping):
+        body = message.get("Body", message.get("body"))
+        if not isinstance(body, (str, bytes)):
+            raise InvalidEventError(
+                "an SQS message has its payload in 'Body' (boto3) or 'body' (Lambda)"
+            )
+        return body
+    return message
+
+
+def _sqs_payload(body: bytes | str) -> bytes:
+    return _sqs_unwrapped(body)[0]
+
+
+def _sqs_unwrapped(body: bytes | str) -> tuple[bytes, Mapping[str, Any] | None]:
+    """The event bytes of an SQS body, and the attributes of the SNS notification it is
+    (a topic delivering to the queue without raw delivery), if it is one."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if text.lstrip().startswith("{"):
+        try:
+            envelope = json.loads(text)
+        except (ValueError, RecursionError):
+            envelope = None
+        if isinstance(envelope, dict) and "TopicArn" in envelope and "Message" in envelope:
+            message, attributes = _sns_message(envelope)
+            return _queue_payload(message), attributes
+    return _queue_payload(body), None
+
+
+def _sns_message(
+    notification: bytes | str | Mapping[str, Any],
+) -> tuple[str | bytes, Mapping[str, Any] | None]:
+    """The message of a notification, and its attributes."""
+    envelope: Any = notification
+    if not isinstance(notification, Mapping):
+        text = (
+            notification.decode("utf-8", "replace")
+            if isinstance(notification, bytes)
+            else notification
+        )
+        if not text.lstrip().startswith("{"):
+            return notification, None  # the Message, taken out of its envelope already
+        try:
+            envelope = json.loads(text)
+        except (ValueError, RecursionError):
+            return notification, None
+    if isinstance(envelope, Mapping) and isinstance(envelope.get("Sns"), Mapping):
+        envelope = envelope["Sns"]  # a Lambda record
+    if not isinstance(envelope, Mapping) or "Message" not in envelope:
+        if isinstance(notification, Mapping):
+            raise InvalidEventError("an SNS notification has its payload in 'Message'")
+        return notification, None  # plain event JSON, not an envelope
+    kind = envelope.get("Type", "Notification")
+    if kind != "Notification":
+        raise InvalidEventError(
+            f"an SNS {kind}, not a Notification"
+            + (": confirm the subscription at its SubscribeURL" if "Subscription" in kind else "")
+        )
+    message = envelope["Message"]
+    if not isinstance(message, str):
+        raise InvalidEventError("the SNS notification's Message is not a string")
+    attributes = envelope.get("MessageAttributes")
+    return message, attributes if isinstance(attributes, Mapping) else None
+
+
+def _attribute(attributes: Any, name: str) -> str | None:
+    """A message attribute's string value, by name in any case (SQS: ``StringValue``,
+    Lambda SQS: ``stringValue``, SNS: ``Value``)."""
+    if not isinstance(attributes, Mapping):
+        return None
+    for key, value in attributes.items():
+        if isinstance(key, str) and key.lower() == name:
+            if isinstance(value, str):
+                return value
+            if isinstance(value, Mapping):
+                for field in ("StringValue", "stringValue", "Value"):
+                    if isinstance(value.get(field), str):
+                        return str(value[field])
+    return None
+
+
+def _queue_payload(message: bytes | str) -> bytes:
+    """A queue message's event bytes: base64 (strict) of the JSON or of its gzip, or the
+    JSON itself; inflated when gzip."""
+    raw = message.encode() if isinstance(message, str) else bytes(message)
+    stripped = raw.strip()
+    if not stripped:
+        raise InvalidEventError("the message is empty: it should hold a webhook event")
+    if not stripped.startswith((b"{", b"[")) and not stripped.startswith(_GZIP_MAGIC):
+        try:
+            raw = base64.b64decode(stripped, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidEventError(
+                "the message is neither JSON nor base64 (Stream wraps the event's JSON, or "
+                "its gzip, in base64)"
+            ) from None
+    try:
+        return _inflated(raw)
+    except ValueError as exc:
+        raise InvalidEventError(str(exc)) from None
+
+
+# --- test payloads ----------------------------------------------------------------------
+
+
+@define(frozen=True)
+class SignedPayload:
+    """A webhook call as Stream makes it, signed with a secret: post ``body`` with
+    ``headers`` to a receiver, or hand ``sqs_message()`` / ``sns_notification()`` to a
+    queue consumer. Made by ``sign_test_payload``."""
+
+    body: bytes
+    """The request body: the event's JSON (gzip-compressed when asked for)."""
+    headers: dict[str, str]
+    """``Content-Type``, ``X-Signature``, ``X-Webhook-Id``, ``X-Webhook-Attempt``,
+    ``X-Api-Key`` and, for a compressed body, ``Content-Encoding: gzip``."""
+    signature: str
+    """The ``X-Signature``: the hex HMAC-SHA256 of the uncompressed JSON."""
+    webhook_id: str
+
+    def sqs_message(self) -> dict[str, Any]:
+        """The message as boto3's ``receive_message`` returns it: ``Body`` (the body in
+        base64) and the signature as the ``X-Signature`` message attribute."""
+        return {
+            "MessageId": self.webhook_id,
+            "Body": base64.b64encode(self.body).decode("ascii"),
+            "MessageAttributes": {
+                SIGNATURE_HEADER: {"DataType": "String", "StringValue": self.signature}
+            },
+        }
+
+    def sns_notification(self) -> dict[str, Any]:
+        """The JSON SNS posts to an HTTPS subscriber: ``Message`` (the body in base64)
+        and the signature as the ``X-Signature`` message attribute. Its AWS ``Signature``
+        is a placeholder."""
+        return {
+            "Type": "Notification",
+            "MessageId": self.webhook_id,
+            "TopicArn": "arn:aws:sns:us-east-1:000000000000:stream-test",
+            "Message": base64.b64encode(self.body).decode("ascii"),
+            "Timestamp": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
+            "SignatureVersion": "1",
+            "Signature": "test",
+            "MessageAttributes": {SIGNATURE_HEADER: {"Type": "String", "Value": self.signature}},
+        }
+
+
+def sign_test_payload(
+    event: Any,
+    secret: str | Secret,
+    *,
+    api_key: str = "test-api-key",
+    compress: bool = False,
+    webhook_id: str | None = None,
+    attempt: int = 1,
+) -> SignedPayload:
+    """A signed webhook call of ``event`` (a generated event model, an UnknownEvent, a
+    dict, or JSON text or bytes), to test a receiver without Stream or the emulator. A
+    dict without ``created_at`` gets the current time (unix nanoseconds), as Stream's
+    events have one. ``compress`` gzips the body as Stream does when compression is on
+    (the signature still covers the JSON)."""
+    if not secret:
+        raise ArgumentValueError("the API secret is empty: webhooks are signed with it")
+    if isinstance(event, (bytes, bytearray, str)):
+        data = event.encode() if isinstance(event, str) else bytes(event)
+    else:
+        payload = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        payload.setdefault("created_at", time.time_ns())
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    key = (secret.reveal() if isinstance(secret, Secret) else secret).encode()
+    signature = hmac.new(key, data, hashlib.sha256).hexdigest()
+    webhook_id = webhook_id or str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature,
+        "X-Webhook-Id": webhook_id,
+        "X-Webhook-Attempt": str(attempt),
+        "X-Api-Key": api_key,
+    }
+    body = data
+    if compress:
+        body = _gzip.compress(data, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return SignedPayload(body=body, headers=headers, signature=signature, webhook_id=webhook_id)

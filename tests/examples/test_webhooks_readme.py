@@ -60,3 +60,38 @@ async def test_readme_webhook_app(
     assert out[0].startswith("to review: 1 flags at 20")
     assert out[1] == "message-123 -> flag"
     assert out[2].startswith("new event type moderation.sentiment.analysed")
+
+
+def later_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)[1:]
+
+
+@pytest.mark.anyio
+async def test_the_queue_and_test_payload_examples_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The SQS/SNS handlers and the receiver test of docs/webhooks.md, in one namespace
+    with the first example (the app), as a user's test module would have them."""
+    import base64
+    import gzip
+    import json
+
+    monkeypatch.setenv("STREAM_API_SECRET", SECRET)
+    blocks = later_blocks()
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    for block in (webhooks_example(), *blocks):
+        exec(compile(block, str(README), "exec"), namespace)
+    data = encode({**build_event("review_queue_item.new"), "created_at": time.time_ns()})
+    namespace["handle_sqs_record"]({"body": base64.b64encode(gzip.compress(data)).decode()})
+    namespace["handle_sqs_record"]({"body": "%%% not base64"})
+    envelope = {"Type": "Notification", "Message": base64.b64encode(data).decode()}
+    namespace["handle_sns_post"](json.dumps(envelope).encode())
+    await namespace["test_the_receiver_takes_a_signed_event_and_refuses_a_forged_one"]()
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [
+        "sqs: review_queue_item.new",
+        out[1],
+        "sns: review_queue_item.new",
+    ] and out[1].startswith("dropped: ")
+    assert out[3:] == ["message-1 -> remove", "sqs: moderation_check.completed"]
