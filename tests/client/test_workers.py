@@ -122,8 +122,10 @@ async def test_ordered_results_come_in_input_order(block: bool) -> None:
 
 
 async def test_unordered_results_come_as_they_complete() -> None:
-    # The first item is slow: without ordered=True, the others do not wait for it.
-    api = FakeAPI(latency=lambda entity_id: 0.2 if entity_id == "msg-0" else 0.0)
+    # The first item answers only after all the others: without ordered=True, they do not
+    # wait for it.
+    api = FakeAPI()
+    api.hold = {"msg-0": 49}
     items = make_items(50)
     async with (
         async_client(api) as client,

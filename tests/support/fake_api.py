@@ -78,6 +78,8 @@ class FakeAPI:
         self.max_in_flight = 0
         self.queue = [queue_item(n) for n in range(queue_size)]
         self.queue_bodies: list[dict[str, Any]] = []
+        self.hold: dict[str, int] = {}
+        """entity_id -> how many other checks must have been answered before it is (async)."""
         self._lock = threading.Lock()
 
     # -- transports --------------------------------------------------------------
@@ -93,6 +95,11 @@ class FakeAPI:
         try:
             if delay:
                 await anyio.sleep(delay)
+            others = self.hold.get(str(answer.get("body", {}).get("entity_id")))
+            if others is not None:
+                with anyio.fail_after(30):  # a condition, not a duration: 30 s is "never"
+                    while sum(self.succeeded.values()) < others:
+                        await anyio.sleep(0.001)
             return self._finish(answer)
         finally:
             self._end()
