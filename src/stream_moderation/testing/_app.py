@@ -47,6 +47,7 @@ from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
 from ._errors import EmulatorError, error_body, input_error
 from ._fallback import fallback_body, fill_required
+from ._journal import DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_LIMIT, JournalMiddleware, RequestJournal
 from ._ops import Call, Handler, load_handlers
 from ._spec import (
     OperationSpec,
@@ -169,6 +170,8 @@ class EmulatorApp:
         rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
         max_body_bytes: int = MAX_BODY_BYTES,
+        journal_limit: int = DEFAULT_JOURNAL_LIMIT,
+        journal_body_limit: int = DEFAULT_BODY_LIMIT,
     ) -> None:
         self.backend = backend
         self.webhooks = webhooks
@@ -200,7 +203,13 @@ class EmulatorApp:
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
-        self._stack: ASGIApp = GZipMiddleware(self._core, minimum_size=1024)
+        self.journal = RequestJournal(
+            limit=journal_limit, body_limit=journal_body_limit, secrets=[api_secret]
+        )
+        """The last requests and their answers (``GET /_emulator/requests``)."""
+        self._stack: ASGIApp = GZipMiddleware(
+            JournalMiddleware(self._core, self.journal), minimum_size=1024
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._stack(scope, receive, send)
@@ -230,6 +239,10 @@ class EmulatorApp:
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
         by_path["/_emulator/users"] = {"POST": self._admin(self._users)}
+        by_path["/_emulator/requests"] = {
+            "GET": self._admin(self._requests),
+            "DELETE": self._admin(self._clear_requests),
+        }
         return [
             Route(path, _MethodDispatch(self, methods), methods=None)
             for path, methods in sorted(by_path.items())
@@ -575,6 +588,18 @@ class EmulatorApp:
                 "not_emulated_calls": dict(sorted(self.not_emulated_calls.items())),
                 "filled_fields": dict(sorted(self.filled_fields.items())),
             }
+
+    def _requests(self, request: Request, data: Any) -> dict[str, Any]:
+        raw = request.query_params.get("limit")
+        limit = None
+        if raw is not None:
+            if not raw.isdigit():
+                raise input_error("limit must be a whole number", {"limit": "expected a number"})
+            limit = int(raw)
+        return {"requests": self.journal.entries(limit)}
+
+    def _clear_requests(self, request: Request, data: Any) -> dict[str, Any]:
+        return {"cleared": self.journal.clear()}
 
     def _users(self, request: Request, data: Any) -> dict[str, Any]:
         users = data.get("users") if isinstance(data, dict) else None

@@ -40,7 +40,9 @@ class Emulator:
     ``profanity_en``), ``webhook_url`` / ``webhook_callback`` (receive signed events),
     ``rate_limit`` (requests per app and operation per window; ``rate_limits`` per operation,
     e.g. ``{"check": 20}``; ``rate_window`` seconds, 60 by default: see ``rate_limited``),
-    ``validate_responses`` (check every answer against the spec; on by default), ``clock``
+    ``validate_responses`` (check every answer against the spec; on by default),
+    ``journal_limit`` / ``journal_body_limit`` (requests and bytes per body the request
+    journal keeps: ``requests()``), ``clock``
     (unix nanoseconds), ``id_factory``.
     """
 
@@ -59,6 +61,8 @@ class Emulator:
         rate_limits: Mapping[str, int] | None = None,
         rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
+        journal_limit: int = 1000,
+        journal_body_limit: int = 16 * 1024,
         clock: Callable[[], int] | None = None,
         id_factory: Callable[[], str] | None = None,
     ) -> None:
@@ -88,6 +92,8 @@ class Emulator:
             rate_limits=rate_limits,
             rate_window=rate_window,
             validate_responses=validate_responses,
+            journal_limit=journal_limit,
+            journal_body_limit=journal_body_limit,
         )
 
     def __repr__(self) -> str:
@@ -159,6 +165,17 @@ class Emulator:
         """Required response fields the emulator did not set and filled from the schema
         (``UpsertConfigResponse.config.ai_audio_config.enabled``), with how often."""
         return self.app.filled_fields
+
+    def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The requests received (the last ``limit``, or all the journal keeps), oldest
+        first: ``method``, ``path``, ``query``, ``status``, ``request_id``, ``started_at``
+        (RFC 3339), ``duration_ms``, ``request_body``, ``response_body`` (JSON decoded,
+        secrets masked, capped). See docs/emulator.md, "Request journal"."""
+        return self.app.journal.entries(limit)
+
+    def clear_requests(self) -> int:
+        """Empty the request journal; returns how many entries it held."""
+        return self.app.journal.clear()
 
     def add_middleware(self, middleware: Middleware) -> None:
         """Wrap the ASGI app (e.g. to inject faults); the last one added runs first."""
