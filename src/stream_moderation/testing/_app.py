@@ -49,6 +49,7 @@ from ._errors import EmulatorError, error_body, input_error
 from ._fallback import fallback_body, fill_required
 from ._journal import DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_LIMIT, JournalMiddleware, RequestJournal
 from ._ops import Call, Handler, load_handlers
+from ._surface import NOT_SERVED, surface_operations, user_token_operations
 from ._spec import (
     OperationSpec,
     ParamSpec,
@@ -195,6 +196,18 @@ class EmulatorApp:
         """Required response fields the handlers left out, filled from the schema, by path."""
         handlers = load_handlers()
         self._handlers = {name: h for name, h in handlers.items() if name in operations()}
+        spec_paths = {(o.method, p) for o in operations().values() for p in (o.path, *o.aliases)}
+        self._surface = [
+            op
+            for op, _ in surface_operations()
+            if op.name not in operations() and (op.method, op.path) not in spec_paths
+        ]
+        """The operations served beyond the spec (``_surface.SURFACE``) this release does not
+        have itself."""
+        for op, surface_handler in surface_operations():
+            if op in self._surface:
+                self._handlers[op.name] = surface_handler
+        self._user_surface = user_token_operations()
         self.not_emulated = sorted(set(operations()) - set(handlers))
         """The operations of this release answered by the spec-driven fallback."""
         self.unused_handlers = sorted(set(handlers) - set(operations()))
@@ -229,7 +242,7 @@ class EmulatorApp:
 
     def _routes(self) -> list[Route]:
         by_path: dict[str, dict[str, Endpoint]] = {}
-        for op in operations().values():
+        for op in [*operations().values(), *self._surface]:
             for path in (op.path, *op.aliases):
                 by_path.setdefault(path, {})[op.method] = self._operation_endpoint(op)
         by_path["/openapi.json"] = {"GET": self._openapi}
@@ -251,8 +264,15 @@ class EmulatorApp:
     async def _unknown_route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        error = EmulatorError(404, 16, f"{scope['method']} {scope['path']}: no such endpoint")
-        response = self._error(error, None, time.perf_counter(), {})
+        error = EmulatorError(
+            404,
+            16,
+            f"{scope['method']} {scope['path']}: no such endpoint in the emulator, which "
+            "serves the Moderation API and the users and chat endpoints moderation uses "
+            "(the rest is not emulated: see docs/emulator.md)",
+        )
+        headers = {NOT_EMULATED_HEADER: NOT_SERVED}
+        response = self._error(error, None, time.perf_counter(), headers)
         await response(scope, receive, send)
 
     def _operation_endpoint(self, op: OperationSpec) -> Endpoint:
@@ -429,7 +449,8 @@ class EmulatorApp:
             secret=self._secret,
             now=time.time(),
         )
-        authorize(caller, operation)
+        if not (caller.user_id is not None and operation in self._user_surface):
+            authorize(caller, operation)
         return caller
 
     def _parse_body(
