@@ -20,7 +20,10 @@ CHANNEL = "/api/v2/chat/channels/messaging/general"
 
 def raw_client(emu: Emulator, tok: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=emu.transport(), base_url="http://e", params={"api_key": KEY}, headers=headers(tok)
+        transport=emu.transport(),
+        base_url="http://e",
+        params={"api_key": KEY},
+        headers=headers(tok),
     )
 
 
@@ -115,7 +118,9 @@ async def test_a_message_is_moderated_by_the_channels_policy() -> None:
         assert got["type"] == "error" and got["channel"]["cid"] == "messaging:general"
     # a user token's messages are moderated always
     async with raw_client(emu, token(user_id="bob")) as as_bob:
-        own = message_of(await as_bob.post(f"{CHANNEL}/message", json={"message": {"text": "buy now"}}))
+        own = message_of(
+            await as_bob.post(f"{CHANNEL}/message", json={"message": {"text": "buy now"}})
+        )
         assert own["user"]["id"] == "bob" and own["moderation"]["action"] == "flag"
 
 

@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 
+from stream_moderation import NotFoundError
 from stream_moderation.testing import Emulator
 from tests.support.emulator_support import KEY, SECRET, async_client, headers, token
 
@@ -41,7 +42,7 @@ async def test_each_request_is_recorded_with_its_answer() -> None:
         entity_creator_id="u1",
         moderation_payload={"texts": ["hello"]},
     )
-    with pytest.raises(Exception):
+    with pytest.raises(NotFoundError):
         await m.get_config(key="nope")
     entries = emu.requests()
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
@@ -49,7 +50,7 @@ async def test_each_request_is_recorded_with_its_answer() -> None:
         ("GET", "/api/v2/moderation/config/nope", 404),
     ]
     first = entries[0]
-    assert CONTRACT_KEYS <= set(first)
+    assert set(first) >= CONTRACT_KEYS
     assert first["request_body"]["entity_id"] == "m1"
     assert first["response_body"]["recommended_action"] == checked.data.recommended_action
     assert first["request_id"] == checked.headers["x-request-id"]
@@ -77,7 +78,11 @@ async def test_secrets_never_reach_the_journal() -> None:
     dumped = json.dumps(emu.requests())
     assert tok not in dumped and SECRET not in dumped
     body = emu.requests()[0]["request_body"]
-    assert body["custom"] == {"api_secret": "***", "auth_token": "***", "nested": [{"token": "***"}]}
+    assert body["custom"] == {
+        "api_secret": "***",
+        "auth_token": "***",
+        "nested": [{"token": "***"}],
+    }
     assert body["reason"] == "leaked *** and ***"
     assert "authorization" not in dumped.lower()
 
@@ -117,9 +122,11 @@ async def test_the_admin_endpoint_reads_and_clears_it_with_the_emulators_credent
         assert listed.status_code == 200
         requests = listed.json()["requests"]
         assert [r["path"] for r in requests] == ["/api/v2/moderation/config/missing"]
-        assert CONTRACT_KEYS <= set(requests[0])
+        assert set(requests[0]) >= CONTRACT_KEYS
         # admin calls are not recorded: reading the journal does not fill it
-        assert len((await raw.get("/_emulator/requests", headers=headers())).json()["requests"]) == 1
+        assert (
+            len((await raw.get("/_emulator/requests", headers=headers())).json()["requests"]) == 1
+        )
         no_token = await raw.get("/_emulator/requests")
         assert no_token.status_code == 401
         bad_key = await raw.get(

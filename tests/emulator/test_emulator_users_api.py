@@ -137,9 +137,7 @@ async def test_delete_users_answers_a_task_and_takes_their_data() -> None:
         await upsert(raw, {"id": "ann"}, {"id": "bob", "name": "Bob"}, {"id": "mod"})
         await m.ban(target_user_id="bob", banned_by_id="mod")
         await m.mute(target_ids=["bob"], user_id="ann")
-        soft = await raw.post(
-            "/api/v2/users/delete", json={"user_ids": ["ann"], "user": "pruning"}
-        )
+        soft = await raw.post("/api/v2/users/delete", json={"user_ids": ["ann"], "user": "pruning"})
         assert soft.status_code == 201
         task = await raw.get(f"/api/v2/tasks/{soft.json()['task_id']}")
         assert task.json()["status"] == "completed"
@@ -221,9 +219,7 @@ async def test_query_banned_users_lists_the_bans_with_their_users() -> None:
         assert bans[0]["reason"] == "spam" and "expires" in bans[0]
         user_response(bans[0]["user"])
         every = (
-            await raw.get(
-                "/api/v2/chat/query_banned_users", params=payload(filter_conditions={})
-            )
+            await raw.get("/api/v2/chat/query_banned_users", params=payload(filter_conditions={}))
         ).json()["bans"]
         assert [b["user"]["id"] for b in every] == ["eve", "bob"]  # newest first
 

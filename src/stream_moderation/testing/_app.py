@@ -49,7 +49,7 @@ from ._errors import EmulatorError, error_body, input_error
 from ._fallback import fallback_body, fill_required
 from ._journal import DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_LIMIT, JournalMiddleware, RequestJournal
 from ._ops import Call, Handler, load_handlers
-from ._surface import NOT_SERVED, surface_operations, user_token_operations
+from ._persist import StateFormatError, export_state, import_state, save_dir
 from ._spec import (
     OperationSpec,
     ParamSpec,
@@ -58,6 +58,7 @@ from ._spec import (
     operations,
     served_spec,
 )
+from ._surface import NOT_SERVED, surface_operations, user_token_operations
 from ._webhooks import WebhookSender
 from ._wire import TimestampMode, decode_json, encode_json, parse_form, text_problem, ts
 
@@ -216,6 +217,8 @@ class EmulatorApp:
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
+        self.export_dir: str | None = None
+        """Where ``POST /_emulator/state/save`` writes the state (``--export-on-exit``)."""
         self.journal = RequestJournal(
             limit=journal_limit, body_limit=journal_body_limit, secrets=[api_secret]
         )
@@ -252,6 +255,11 @@ class EmulatorApp:
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
         by_path["/_emulator/users"] = {"POST": self._admin(self._users)}
+        by_path["/_emulator/state"] = {
+            "GET": self._admin(self._export),
+            "PUT": self._admin(self._import),
+        }
+        by_path["/_emulator/state/save"] = {"POST": self._admin(self._save)}
         by_path["/_emulator/requests"] = {
             "GET": self._admin(self._requests),
             "DELETE": self._admin(self._clear_requests),
@@ -609,6 +617,29 @@ class EmulatorApp:
                 "not_emulated_calls": dict(sorted(self.not_emulated_calls.items())),
                 "filled_fields": dict(sorted(self.filled_fields.items())),
             }
+
+    def _export(self, request: Request, data: Any) -> dict[str, Any]:
+        return export_state(self.backend)
+
+    def _import(self, request: Request, data: Any) -> dict[str, Any]:
+        document = (
+            {k: v for k, v in data.items() if k != "duration"} if isinstance(data, dict) else data
+        )
+        try:
+            import_state(self.backend, document)
+        except StateFormatError as exc:
+            raise input_error(f"not a loadable state: {exc}", {"state": str(exc)}) from None
+        return {}
+
+    def _save(self, request: Request, data: Any) -> dict[str, Any]:
+        if self.export_dir is None:
+            raise input_error(
+                "no export directory: start the emulator with --export-on-exit DIR "
+                "(or set Emulator.export_dir)",
+                {"export_dir": "not set"},
+            )
+        path = save_dir(self.backend, self.export_dir)
+        return {"path": str(path)}
 
     def _requests(self, request: Request, data: Any) -> dict[str, Any]:
         raw = request.query_params.get("limit")

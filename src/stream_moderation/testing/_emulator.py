@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ from .._client import AsyncStream, Stream
 from ._app import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, EmulatorApp, Middleware
 from ._backend import Backend
 from ._classifier import Classifier
+from ._persist import export_state, import_state, load_dir, save_dir
 from ._server import serve_in_thread
 from ._state import State
 from ._transport import SyncASGITransport
@@ -165,6 +168,35 @@ class Emulator:
         """Required response fields the emulator did not set and filled from the schema
         (``UpsertConfigResponse.config.ai_audio_config.enabled``), with how often."""
         return self.app.filled_fields
+
+    # -- saving and loading the state ------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the emulator stores, as a versioned JSON document (format
+        ``stream-moderation-emulator-state``, version 1: see docs/emulator.md, "State")."""
+        return export_state(self.backend)
+
+    def import_state(self, document: Mapping[str, Any]) -> None:
+        """Replace the state with a document from ``export_state`` (or a state file's);
+        ``StateFormatError`` (a ValueError) for one it cannot load, leaving the state as is."""
+        import_state(self.backend, document)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the state to ``directory/state.json``; returns the file's path."""
+        return save_dir(self.backend, directory)
+
+    def load(self, directory: str | os.PathLike[str]) -> Path:
+        """Load ``directory/state.json`` (what ``save`` or ``--export-on-exit`` wrote)."""
+        return load_dir(self.backend, directory)
+
+    @property
+    def export_dir(self) -> str | None:
+        """Where ``POST /_emulator/state/save`` writes the state (None: refused)."""
+        return self.app.export_dir
+
+    @export_dir.setter
+    def export_dir(self, directory: str | os.PathLike[str] | None) -> None:
+        self.app.export_dir = None if directory is None else os.fspath(directory)
 
     def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The requests received (the last ``limit``, or all the journal keeps), oldest

@@ -76,9 +76,7 @@ def render_channel(channel: Channel, state: State, now: int) -> dict[str, Any]:
 
 def _member(channel: Channel, user_id: str, state: State, now: int) -> dict[str, Any]:
     user = _user_json(user_id, state, now)
-    banned = any(
-        b.channel_cid in (None, channel.cid) for b in state.active_bans(user_id, now)
-    )
+    banned = any(b.channel_cid in (None, channel.cid) for b in state.active_bans(user_id, now))
     out = {
         "user_id": user_id,
         "user": user,
@@ -285,9 +283,7 @@ def send_message(call: Call) -> dict[str, Any]:
     if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
         raise input_error("message.attachments must be objects", {"message.attachments": "x"})
     if not text and not attachments:
-        raise input_error(
-            "a message needs text or attachments", {"message.text": "empty message"}
-        )
+        raise input_error("a message needs text or attachments", {"message.text": "empty message"})
     message_id = request.get("id") or call.new_id()
     if not isinstance(message_id, str) or message_id in state.messages:
         raise input_error(

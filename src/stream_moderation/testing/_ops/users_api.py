@@ -303,11 +303,7 @@ def delete_users(call: Call) -> dict[str, Any]:
     soft (default), pruning or hard; ``messages`` soft, pruning or hard."""
     body, state, now = call.body, call.state, call.now
     ids = body.get("user_ids")
-    if (
-        not isinstance(ids, list)
-        or not ids
-        or not all(isinstance(i, str) and i for i in ids)
-    ):
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
         raise input_error("user_ids must be a non-empty array of ids", {"user_ids": "required"})
     if len(ids) > MAX_DELETE:
         raise input_error(f"user_ids takes at most {MAX_DELETE} ids", {"user_ids": "too many"})
@@ -506,4 +502,3 @@ def query_banned_users(call: Call) -> dict[str, Any]:
         bans = [b for b in bans if b.active(now)]
     found = _page(BANS, bans, payload)
     return {"bans": [render_ban_response(b, state, now) for b in found]}
-
