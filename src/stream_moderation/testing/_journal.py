@@ -115,12 +115,20 @@ class RequestJournal:
             return len(self._entries)
 
     def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Copies of the entries, oldest first (the last ``limit`` of them)."""
+        """The entries, oldest first (the last ``limit`` of them), bodies decoded."""
         with self._lock:
             entries = list(self._entries)
         if limit is not None:
             entries = entries[-limit:] if limit > 0 else []
-        return [dict(entry) for entry in entries]
+        return [self._decoded(entry) for entry in entries]
+
+    @staticmethod
+    def _decoded(entry: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in entry.items() if not k.startswith("_")}
+        for name in ("request_body", "response_body"):
+            if entry[f"_{name}_json"]:
+                out[name] = json.loads(out[name])
+        return out
 
     def clear(self) -> int:
         """Forget every entry; returns how many there were."""
@@ -129,18 +137,22 @@ class RequestJournal:
             self._entries.clear()
         return count
 
-    def body(self, raw: bytes, content_type: str) -> tuple[Any, bool]:
-        """What the journal keeps of a body: JSON decoded (masked), else text; capped."""
+    def body(self, raw: bytes, content_type: str) -> tuple[str | None, bool, bool]:
+        """What the journal keeps of a body, masked and capped: its text (compact JSON for
+        a JSON body, decoded again when read: text takes less memory than the objects),
+        whether it is JSON, whether it was cut."""
         if not raw:
-            return None, False
+            return None, False, False
         truncated = len(raw) > self.body_limit
         kept = raw[: self.body_limit]
         if not truncated and ("json" in content_type or kept[:1] in (b"{", b"[")):
             try:
-                return self._masker.value(json.loads(kept)), False
+                masked = self._masker.value(json.loads(kept))
             except ValueError:
                 pass
-        return self._masker.text(kept.decode("utf-8", "replace")), truncated
+            else:
+                return json.dumps(masked, ensure_ascii=False, separators=(",", ":")), True, False
+        return self._masker.text(kept.decode("utf-8", "replace")), False, truncated
 
     def record(
         self,
@@ -155,8 +167,8 @@ class RequestJournal:
         request: tuple[bytes, str],
         response: tuple[bytes, str],
     ) -> None:
-        request_body, request_cut = self.body(*request)
-        response_body, response_cut = self.body(*response)
+        request_body, request_json, request_cut = self.body(*request)
+        response_body, response_json, response_cut = self.body(*response)
         entry: dict[str, Any] = {
             "method": method,
             "path": path,
@@ -169,6 +181,8 @@ class RequestJournal:
             "duration_ms": round(duration_ms, 3),
             "request_body": request_body,
             "response_body": response_body,
+            "_request_body_json": request_json,
+            "_response_body_json": response_json,
         }
         if request_cut:
             entry["request_body_truncated"] = True
