@@ -50,3 +50,31 @@ def test_every_method_of_getstreams_moderation_client_completes() -> None:
     # what getstream got, the emulator answered with semantics, every field set by it
     report_gaps("operations getstream reached the fallback of", emulator.app.not_emulated_calls)
     report_gaps("fields filled from the schema for getstream", emulator.filled_fields)
+
+
+USERS_SCENARIO = ROOT / "tests" / "support" / "getstream_users_scenario.py"
+
+
+@pytest.mark.skipif(not PYTHON.exists(), reason=f"no {PYTHON}: `make test` builds it")
+def test_a_user_and_moderation_scenario_of_getstream_passes() -> None:
+    """Users, a channel, moderated messages, check, flag, ban, mute, banned users, blocks,
+    user queries and updates, a deleted user: the calls of Stream's docs, over a socket."""
+    emulator = Emulator(KEY, SECRET)
+    with emulator.serve() as base_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        result = subprocess.run(
+            [str(PYTHON), str(USERS_SCENARIO), base_url, KEY],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**env, "GETSTREAM_API_SECRET": SECRET},
+        )
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, output
+    assert result.stdout.strip().splitlines()[-1].startswith("all "), output
+    # the journal saw what getstream sent, and nothing it sent was refused as not served
+    served = emulator.requests()
+    assert not [r for r in served if r["status"] == 404 and r["path"].startswith("/api/")]
+    assert SECRET not in str(served)
+    for name in ("update_users", "send_message", "query_banned_users", "delete_users"):
+        assert emulator.calls.get(name), name

@@ -45,6 +45,7 @@ _WHERE = {
     "RateLimited": "_faults",
     "ServerError": "_faults",
     "Stall": "_faults",
+    "StateFormatError": "_persist",
     "SyncASGITransport": "_transport",
     "TrickledBody": "_faults",
     "Trigger": "_classifier",
@@ -88,6 +89,7 @@ if TYPE_CHECKING:  # the same names for type checkers; tests/emulator/test_emula
     from ._injector import FaultInjector as FaultInjector
     from ._injector import FaultRule as FaultRule
     from ._injector import parse_rule as parse_rule
+    from ._persist import StateFormatError as StateFormatError
     from ._transport import SyncASGITransport as SyncASGITransport
     from ._webhooks import WebhookDelivery as WebhookDelivery
     from ._webhooks import sign as sign

@@ -7,6 +7,9 @@ Stream's API. The spec is served at ``/openapi.json``.
 ``--rate-limit 1000 --rate-limit check=20 --rate-window 10``: Stream-like rate limits (per
 app and operation, fixed windows; X-RateLimit-* headers, 429 with Retry-After).
 
+``--import DIR`` loads a saved state at start, ``--export-on-exit DIR`` saves it on exit
+(and ``POST /_emulator/state/save`` at any time): see docs/emulator.md, "State".
+
 ``--fault KIND[:OPTION=VALUE,...]`` (repeatable) injects faults, e.g.
 ``--fault 503:rate=0.05,seed=1 --fault 429:times=3,retry-after=2,ops=check``; what was
 injected is counted at ``GET /_emulator/faults``.
@@ -61,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="users created outside the moderation API: a JSON file holding a list of ids "
         'or objects ({"id": "u1", "name": ..., "role": ...}), or {"users": [...]}',
+    )
+    parser.add_argument(
+        "--import",
+        dest="import_dir",
+        metavar="DIR",
+        help="load the state saved in DIR/state.json (by --export-on-exit or "
+        "POST /_emulator/state/save) before serving",
+    )
+    parser.add_argument(
+        "--export-on-exit",
+        metavar="DIR",
+        help="save the state to DIR/state.json on exit (SIGINT or SIGTERM); "
+        "POST /_emulator/state/save writes it there at any time",
     )
     parser.add_argument(
         "--rate-limit",
@@ -148,6 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"--users {args.users}: {exc}", file=sys.stderr)
             return 2
         print(f"{len(added)} user(s) loaded from {args.users}", flush=True)
+    if args.import_dir:
+        from ._persist import StateFormatError
+
+        try:
+            path = emulator.load(args.import_dir)
+        except StateFormatError as exc:
+            print(f"--import: {exc}", file=sys.stderr)
+            return 2
+        print(f"state loaded from {path}", flush=True)
+    if args.export_on_exit:
+        emulator.export_dir = args.export_on_exit
     if rules:
         emulator.add_middleware(FaultInjector(rules))
     secret_source = "from --api-secret" if args.api_secret else f"the default, {DEFAULT_API_SECRET}"
@@ -165,7 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for rule in rules:
         print(f"injecting faults: {rule.describe()}", flush=True)
-    run(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        run(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        if args.export_on_exit:
+            path = emulator.save(args.export_on_exit)
+            print(f"state saved to {path}", flush=True)
     return 0
 
 

@@ -47,7 +47,9 @@ from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
 from ._errors import EmulatorError, error_body, input_error
 from ._fallback import fallback_body, fill_required
+from ._journal import DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_LIMIT, JournalMiddleware, RequestJournal
 from ._ops import Call, Handler, load_handlers
+from ._persist import StateFormatError, export_state, import_state, save_dir
 from ._spec import (
     OperationSpec,
     ParamSpec,
@@ -56,6 +58,7 @@ from ._spec import (
     operations,
     served_spec,
 )
+from ._surface import NOT_SERVED, surface_operations, user_token_operations
 from ._webhooks import WebhookSender
 from ._wire import TimestampMode, decode_json, encode_json, parse_form, text_problem, ts
 
@@ -169,6 +172,8 @@ class EmulatorApp:
         rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
         max_body_bytes: int = MAX_BODY_BYTES,
+        journal_limit: int = DEFAULT_JOURNAL_LIMIT,
+        journal_body_limit: int = DEFAULT_BODY_LIMIT,
     ) -> None:
         self.backend = backend
         self.webhooks = webhooks
@@ -192,6 +197,18 @@ class EmulatorApp:
         """Required response fields the handlers left out, filled from the schema, by path."""
         handlers = load_handlers()
         self._handlers = {name: h for name, h in handlers.items() if name in operations()}
+        spec_paths = {(o.method, p) for o in operations().values() for p in (o.path, *o.aliases)}
+        self._surface = [
+            op
+            for op, _ in surface_operations()
+            if op.name not in operations() and (op.method, op.path) not in spec_paths
+        ]
+        """The operations served beyond the spec (``_surface.SURFACE``) this release does not
+        have itself."""
+        for op, surface_handler in surface_operations():
+            if op in self._surface:
+                self._handlers[op.name] = surface_handler
+        self._user_surface = user_token_operations()
         self.not_emulated = sorted(set(operations()) - set(handlers))
         """The operations of this release answered by the spec-driven fallback."""
         self.unused_handlers = sorted(set(handlers) - set(operations()))
@@ -200,7 +217,15 @@ class EmulatorApp:
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
-        self._stack: ASGIApp = GZipMiddleware(self._core, minimum_size=1024)
+        self.export_dir: str | None = None
+        """Where ``POST /_emulator/state/save`` writes the state (``--export-on-exit``)."""
+        self.journal = RequestJournal(
+            limit=journal_limit, body_limit=journal_body_limit, secrets=[api_secret]
+        )
+        """The last requests and their answers (``GET /_emulator/requests``)."""
+        self._stack: ASGIApp = GZipMiddleware(
+            JournalMiddleware(self._core, self.journal), minimum_size=1024
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._stack(scope, receive, send)
@@ -220,7 +245,7 @@ class EmulatorApp:
 
     def _routes(self) -> list[Route]:
         by_path: dict[str, dict[str, Endpoint]] = {}
-        for op in operations().values():
+        for op in [*operations().values(), *self._surface]:
             for path in (op.path, *op.aliases):
                 by_path.setdefault(path, {})[op.method] = self._operation_endpoint(op)
         by_path["/openapi.json"] = {"GET": self._openapi}
@@ -230,6 +255,15 @@ class EmulatorApp:
         blocklist = self._admin(self._blocklist)
         by_path["/_emulator/blocklists/{name}"] = {"PUT": blocklist, "POST": blocklist}
         by_path["/_emulator/users"] = {"POST": self._admin(self._users)}
+        by_path["/_emulator/state"] = {
+            "GET": self._admin(self._export),
+            "PUT": self._admin(self._import),
+        }
+        by_path["/_emulator/state/save"] = {"POST": self._admin(self._save)}
+        by_path["/_emulator/requests"] = {
+            "GET": self._admin(self._requests),
+            "DELETE": self._admin(self._clear_requests),
+        }
         return [
             Route(path, _MethodDispatch(self, methods), methods=None)
             for path, methods in sorted(by_path.items())
@@ -238,8 +272,15 @@ class EmulatorApp:
     async def _unknown_route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        error = EmulatorError(404, 16, f"{scope['method']} {scope['path']}: no such endpoint")
-        response = self._error(error, None, time.perf_counter(), {})
+        error = EmulatorError(
+            404,
+            16,
+            f"{scope['method']} {scope['path']}: no such endpoint in the emulator, which "
+            "serves the Moderation API and the users and chat endpoints moderation uses "
+            "(the rest is not emulated: see docs/emulator.md)",
+        )
+        headers = {NOT_EMULATED_HEADER: NOT_SERVED}
+        response = self._error(error, None, time.perf_counter(), headers)
         await response(scope, receive, send)
 
     def _operation_endpoint(self, op: OperationSpec) -> Endpoint:
@@ -416,7 +457,8 @@ class EmulatorApp:
             secret=self._secret,
             now=time.time(),
         )
-        authorize(caller, operation)
+        if not (caller.user_id is not None and operation in self._user_surface):
+            authorize(caller, operation)
         return caller
 
     def _parse_body(
@@ -575,6 +617,41 @@ class EmulatorApp:
                 "not_emulated_calls": dict(sorted(self.not_emulated_calls.items())),
                 "filled_fields": dict(sorted(self.filled_fields.items())),
             }
+
+    def _export(self, request: Request, data: Any) -> dict[str, Any]:
+        return export_state(self.backend)
+
+    def _import(self, request: Request, data: Any) -> dict[str, Any]:
+        document = (
+            {k: v for k, v in data.items() if k != "duration"} if isinstance(data, dict) else data
+        )
+        try:
+            import_state(self.backend, document)
+        except StateFormatError as exc:
+            raise input_error(f"not a loadable state: {exc}", {"state": str(exc)}) from None
+        return {}
+
+    def _save(self, request: Request, data: Any) -> dict[str, Any]:
+        if self.export_dir is None:
+            raise input_error(
+                "no export directory: start the emulator with --export-on-exit DIR "
+                "(or set Emulator.export_dir)",
+                {"export_dir": "not set"},
+            )
+        path = save_dir(self.backend, self.export_dir)
+        return {"path": str(path)}
+
+    def _requests(self, request: Request, data: Any) -> dict[str, Any]:
+        raw = request.query_params.get("limit")
+        limit = None
+        if raw is not None:
+            if not raw.isdigit():
+                raise input_error("limit must be a whole number", {"limit": "expected a number"})
+            limit = int(raw)
+        return {"requests": self.journal.entries(limit)}
+
+    def _clear_requests(self, request: Request, data: Any) -> dict[str, Any]:
+        return {"cleared": self.journal.clear()}
 
     def _users(self, request: Request, data: Any) -> dict[str, Any]:
         users = data.get("users") if isinstance(data, dict) else None

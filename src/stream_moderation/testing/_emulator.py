@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ from .._client import AsyncStream, Stream
 from ._app import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, EmulatorApp, Middleware
 from ._backend import Backend
 from ._classifier import Classifier
+from ._persist import export_state, import_state, load_dir, save_dir
 from ._server import serve_in_thread
 from ._state import State
 from ._transport import SyncASGITransport
@@ -40,7 +43,9 @@ class Emulator:
     ``profanity_en``), ``webhook_url`` / ``webhook_callback`` (receive signed events),
     ``rate_limit`` (requests per app and operation per window; ``rate_limits`` per operation,
     e.g. ``{"check": 20}``; ``rate_window`` seconds, 60 by default: see ``rate_limited``),
-    ``validate_responses`` (check every answer against the spec; on by default), ``clock``
+    ``validate_responses`` (check every answer against the spec; on by default),
+    ``journal_limit`` / ``journal_body_limit`` (requests and bytes per body the request
+    journal keeps: ``requests()``), ``clock``
     (unix nanoseconds), ``id_factory``.
     """
 
@@ -59,6 +64,8 @@ class Emulator:
         rate_limits: Mapping[str, int] | None = None,
         rate_window: int = DEFAULT_RATE_WINDOW,
         validate_responses: bool = True,
+        journal_limit: int = 1000,
+        journal_body_limit: int = 16 * 1024,
         clock: Callable[[], int] | None = None,
         id_factory: Callable[[], str] | None = None,
     ) -> None:
@@ -88,6 +95,8 @@ class Emulator:
             rate_limits=rate_limits,
             rate_window=rate_window,
             validate_responses=validate_responses,
+            journal_limit=journal_limit,
+            journal_body_limit=journal_body_limit,
         )
 
     def __repr__(self) -> str:
@@ -159,6 +168,46 @@ class Emulator:
         """Required response fields the emulator did not set and filled from the schema
         (``UpsertConfigResponse.config.ai_audio_config.enabled``), with how often."""
         return self.app.filled_fields
+
+    # -- saving and loading the state ------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the emulator stores, as a versioned JSON document (format
+        ``stream-moderation-emulator-state``, version 1: see docs/emulator.md, "State")."""
+        return export_state(self.backend)
+
+    def import_state(self, document: Mapping[str, Any]) -> None:
+        """Replace the state with a document from ``export_state`` (or a state file's);
+        ``StateFormatError`` (a ValueError) for one it cannot load, leaving the state as is."""
+        import_state(self.backend, document)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the state to ``directory/state.json``; returns the file's path."""
+        return save_dir(self.backend, directory)
+
+    def load(self, directory: str | os.PathLike[str]) -> Path:
+        """Load ``directory/state.json`` (what ``save`` or ``--export-on-exit`` wrote)."""
+        return load_dir(self.backend, directory)
+
+    @property
+    def export_dir(self) -> str | None:
+        """Where ``POST /_emulator/state/save`` writes the state (None: refused)."""
+        return self.app.export_dir
+
+    @export_dir.setter
+    def export_dir(self, directory: str | os.PathLike[str] | None) -> None:
+        self.app.export_dir = None if directory is None else os.fspath(directory)
+
+    def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The requests received (the last ``limit``, or all the journal keeps), oldest
+        first: ``method``, ``path``, ``query``, ``status``, ``request_id``, ``started_at``
+        (RFC 3339), ``duration_ms``, ``request_body``, ``response_body`` (JSON decoded,
+        secrets masked, capped). See docs/emulator.md, "Request journal"."""
+        return self.app.journal.entries(limit)
+
+    def clear_requests(self) -> int:
+        """Empty the request journal; returns how many entries it held."""
+        return self.app.journal.clear()
 
     def add_middleware(self, middleware: Middleware) -> None:
         """Wrap the ASGI app (e.g. to inject faults); the last one added runs first."""

@@ -50,7 +50,7 @@ def render_user(user: User, state: State, now: int) -> dict[str, Any]:
         "updated_at": ts(user.updated_at),
         "banned": bool(bans),
         "online": False,
-        "blocked_user_ids": [],
+        "blocked_user_ids": [b for (u, b) in state.blocks if u == user.id],
         "shadow_banned": any(ban.shadow for ban in bans),
         "invisible": user.invisible,
         "bypass_moderation": user.bypass_moderation,

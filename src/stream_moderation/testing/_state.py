@@ -20,9 +20,12 @@ __all__ = [
     "ActionLog",
     "Appeal",
     "Ban",
+    "Block",
+    "Channel",
     "Config",
     "EntityState",
     "Flag",
+    "Message",
     "Mute",
     "PolicyTestRun",
     "PolicyTestSet",
@@ -48,7 +51,64 @@ class User:
     invisible: bool = False
     bypass_moderation: bool = False
     deleted_at: int | None = None
-    """Set by the ``delete_user`` action."""
+    """Set by the ``delete_user`` action and by ``delete_users`` (soft or pruning)."""
+    teams_role: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+    """Creation order (0 for users made known before it was kept)."""
+
+
+@dataclass(slots=True)
+class Block:
+    """``user_id`` blocked ``blocked_user_id`` (the users API's block)."""
+
+    user_id: str
+    blocked_user_id: str
+    created_at: int
+
+
+@dataclass(slots=True)
+class Channel:
+    """A chat channel (only what message moderation needs of one)."""
+
+    type: str
+    id: str
+    created_at: int
+    updated_at: int
+    seq: int
+    created_by_id: str | None = None
+    team: str | None = None
+    frozen: bool = False
+    disabled: bool = False
+    custom: dict[str, Any] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)
+
+    @property
+    def cid(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+@dataclass(slots=True)
+class Message:
+    """A chat message as stored after moderation (what its sender was answered)."""
+
+    id: str
+    cid: str
+    user_id: str
+    text: str
+    type: str
+    """``regular``, ``error`` (blocked by moderation) or ``deleted``."""
+    created_at: int
+    updated_at: int
+    seq: int
+    html: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)
+    moderation: dict[str, Any] | None = None
+    """The ModerationV2Response of its check (``action``, ``original_text``), if any."""
+    shadowed: bool = False
+    silent: bool = False
+    parent_id: str | None = None
+    deleted_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -281,6 +341,13 @@ class State:
         self.policy_sets: dict[str, PolicyTestSet] = {}
         self.policy_runs: dict[str, PolicyTestRun] = {}
         self.setup_session: dict[str, Any] | None = None
+        self.blocks: dict[tuple[str, str], Block] = {}
+        """(user_id, blocked_user_id) -> the block."""
+        self.channels: dict[str, Channel] = {}
+        """By cid (``type:id``)."""
+        self.messages: dict[str, Message] = {}
+        self.user_tasks: dict[str, dict[str, Any]] = {}
+        """The tasks ``delete_users`` started (``GET /api/v2/tasks/{id}``), as answered."""
         self.sent_texts: dict[str, collections.deque[SentText]] = {}
         """Each user's recent texts (newest last, at most ``SENT_TEXTS_PER_USER``)."""
         self.bounced: set[tuple[str, str]] = set()
@@ -317,7 +384,7 @@ class State:
         """The user with this id, created on first sight; ``details`` is a UserRequest."""
         user = self.users.get(user_id)
         if user is None:
-            user = User(id=user_id, created_at=now, updated_at=now)
+            user = User(id=user_id, created_at=now, updated_at=now, seq=self.next_seq())
             self.users[user_id] = user
             if self._undo is not None:
                 self._undo.append(lambda: self.users.pop(user_id, None))

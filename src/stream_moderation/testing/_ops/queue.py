@@ -173,6 +173,12 @@ def flag_entity(call: Call, spec: dict[str, Any], reporter: str) -> tuple[Review
     creator = spec.get("entity_creator_id")
     if creator is None and entity_type == "stream:user":
         creator = entity_id
+    message = call.state.messages.get(entity_id) if "message" in entity_type else None
+    if message is not None:  # a message sent through the chat surface: its author and text
+        creator = creator or message.user_id
+        if spec.get("moderation_payload") is None:
+            text = (message.moderation or {}).get("original_text", message.text)
+            spec = {**spec, "moderation_payload": {"texts": [text]} if text else {}}
     if creator:
         call.state.user(creator, call.now)
     flag = new_flag(
