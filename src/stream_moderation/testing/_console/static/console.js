@@ -56,11 +56,13 @@
     try { data = await answer.json(); } catch (e) { /* empty */ }
     return { status: answer.status, body: data };
   }
-  // One operation of the spec, run by the emulator's API (same path as any client).
+  // One operation of the spec, run by the emulator's API (same path as any client):
+  // { data } on success, { failed: "status: message", code } otherwise.
   async function call(operation, { path, query, body } = {}) {
     const answer = await request("POST", "/api/call", { operation, path, query, body });
-    if (answer.status !== 200) return { status: answer.status, body: answer.body };
-    return answer.body;
+    const result = answer.status === 200 ? answer.body : { status: answer.status, body: answer.body };
+    if (result.status >= 200 && result.status < 300) return { data: result.body };
+    return { failed: apiError(result), code: result.status };
   }
   const read = (name) => request("GET", "/api/" + name).then((a) => a.body);
 
@@ -103,8 +105,8 @@
     const body = { filter: queueState.filter, limit: queueState.limit };
     if (queueState.cursor) body[queueState.cursor[0]] = queueState.cursor[1];
     const answer = await call("query_review_queue", { body });
-    if (answer.status) { clear(view, form, errorBox(apiError(answer))); return; }
-    const rows = answer.items.map((item) => {
+    if (answer.failed) { clear(view, form, errorBox(answer.failed)); return; }
+    const rows = answer.data.items.map((item) => {
       const texts = ((item.moderation_payload || {}).texts || []).join(" · ");
       const labels = [...new Set(item.flags.flatMap((flag) => flag.labels || []))];
       const row = el("tr", { class: "link", "data-testid": "queue-row", "data-item-id": item.id,
@@ -121,14 +123,14 @@
         el("td", { "data-testid": "reviewed" }, item.reviewed_at ? "reviewed" : "no"));
       return row;
     });
-    const stats = answer.stats || {};
+    const stats = answer.data.stats || {};
     const pager = el("div", { class: "pager" },
-      el("button", { type: "button", "data-testid": "prev-page", disabled: !answer.prev,
-                     onclick: () => { queueState.cursor = ["prev", answer.prev]; showQueue(); } }, "‹ Previous"),
+      el("button", { type: "button", "data-testid": "prev-page", disabled: !answer.data.prev,
+                     onclick: () => { queueState.cursor = ["prev", answer.data.prev]; showQueue(); } }, "‹ Previous"),
       el("span", { "data-testid": "queue-total" },
         `${stats.total ?? "?"} matching · ${stats.reviewed ?? "?"} reviewed · ${stats.unreviewed ?? "?"} to review`),
-      el("button", { type: "button", "data-testid": "next-page", disabled: !answer.next,
-                     onclick: () => { queueState.cursor = ["next", answer.next]; showQueue(); } }, "Next ›"));
+      el("button", { type: "button", "data-testid": "next-page", disabled: !answer.data.next,
+                     onclick: () => { queueState.cursor = ["next", answer.data.next]; showQueue(); } }, "Next ›"));
     clear(view, el("h2", {}, "Review queue"), form,
       rows.length ? table("queue", ["Created", "Entity type", "Entity id", "Creator", "Recommended",
         "Status", "Labels", "Text", "Config", "Reviewed"], rows)
@@ -144,8 +146,8 @@
   async function showItem(id, notice) {
     if (!meta) meta = await read("meta");
     const answer = await call("get_review_queue_item", { path: { id } });
-    if (answer.status) { clear(view, errorBox(apiError(answer))); return; }
-    const item = answer.item;
+    if (answer.failed) { clear(view, errorBox(answer.failed)); return; }
+    const item = answer.data.item;
     const payload = item.moderation_payload || {};
     const flags = item.flags.map((flag) => el("tr", { "data-testid": "flag-row" },
       el("td", {}, flag.type), el("td", {}, (flag.labels || []).join(", ")),
@@ -175,7 +177,7 @@
       if (data.get("user_id")) body.user_id = data.get("user_id");
       if (options && Object.keys(options).length) body[type] = options;
       const done = await call("submit_action", { body });
-      if (done.status) { clear(result, errorBox(apiError(done))); return; }
+      if (done.failed) { clear(result, errorBox(done.failed)); return; }
       showItem(id, `${type}: done`);
     });
     clear(view,
@@ -209,8 +211,8 @@
 
   async function showConfigs() {
     const [answer, lists] = await Promise.all([call("query_moderation_configs", { body: { limit: 100 } }), read("blocklists")]);
-    if (answer.status) { clear(view, errorBox(apiError(answer))); return; }
-    const rows = answer.configs.map((config) => el("tr", { class: "link", "data-testid": "config-row", "data-key": config.key,
+    if (answer.failed) { clear(view, errorBox(answer.failed)); return; }
+    const rows = answer.data.configs.map((config) => el("tr", { class: "link", "data-testid": "config-row", "data-key": config.key,
         onclick: () => { location.hash = "#/config/" + encodeURIComponent(config.key) + (config.team ? "/" + encodeURIComponent(config.team) : ""); } },
       el("td", {}, config.key), el("td", {}, config.team || ""),
       el("td", {}, Object.keys(config).filter((k) => k.endsWith("_config")).join(", ")),
@@ -232,9 +234,9 @@
   async function showConfig(key, team) {
     const query = team ? { team } : {};
     const answer = await call("get_config", { path: { key }, query });
-    const missing = answer.status === 404;
-    if (answer.status && !missing) { clear(view, errorBox(apiError(answer))); return; }
-    const config = missing ? {} : answer.config;
+    const missing = answer.code === 404;
+    if (answer.failed && !missing) { clear(view, errorBox(answer.failed)); return; }
+    const config = missing ? {} : answer.data.config;
     const sections = {};
     for (const [name, value] of Object.entries(config)) if (!NOT_EDITABLE.has(name)) sections[name] = value;
     const editor = el("textarea", { rows: 18, class: "code", "data-testid": "config-editor", spellcheck: "false" }, pretty(sections));
@@ -248,8 +250,8 @@
       body.key = key;
       if (team) body.team = team;
       const done = await call("upsert_config", { body });
-      if (done.status) { clear(saved, errorBox(apiError(done))); return; }
-      clear(saved, el("p", { class: "ok", "data-testid": "config-saved" }, "Saved at " + time(done.config.updated_at)));
+      if (done.failed) { clear(saved, errorBox(done.failed)); return; }
+      clear(saved, el("p", { class: "ok", "data-testid": "config-saved" }, "Saved at " + time(done.data.config.updated_at)));
     });
     const text = el("input", { name: "text", class: "wide", placeholder: "a message to check", "data-testid": "check-text" });
     const verdict = el("div", { "data-testid": "check-verdict" });
@@ -265,12 +267,13 @@
       };
       if (team) body.config_team = team;
       const done = await call("check", { body });
-      if (done.status) { clear(verdict, errorBox(apiError(done))); return; }
-      const labels = done.item ? [...new Set(done.item.flags.flatMap((f) => f.labels || []))] : [];
+      if (done.failed) { clear(verdict, errorBox(done.failed)); return; }
+      const verdictData = done.data;
+      const labels = verdictData.item ? [...new Set(verdictData.item.flags.flatMap((f) => f.labels || []))] : [];
       clear(verdict, el("p", {}, "Verdict: ",
-        el("span", { class: "badge " + done.recommended_action, "data-testid": "verdict-action" }, done.recommended_action),
-        ` (status ${done.status}${labels.length ? ", labels " + labels.join(", ") : ""})`,
-        done.item ? el("a", { href: "#/item/" + encodeURIComponent(done.item.id) }, " open the queue item") : null));
+        el("span", { class: "badge " + verdictData.recommended_action, "data-testid": "verdict-action" }, verdictData.recommended_action),
+        ` (status ${verdictData.status}${labels.length ? ", labels " + labels.join(", ") : ""})`,
+        verdictData.item ? el("a", { href: "#/item/" + encodeURIComponent(verdictData.item.id) }, " open the queue item") : null));
     });
     clear(view, el("p", {}, el("a", { href: "#/configs" }, "‹ Configs")),
       el("h2", {}, "Config ", el("code", { "data-testid": "config-key" }, key), team ? ` (team ${team})` : ""),
