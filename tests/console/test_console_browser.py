@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from typing import Any
@@ -42,7 +44,9 @@ def seed(served: Served, texts: dict[str, str], config: str = "chat") -> dict[st
 
 
 def rows(page: Any) -> list[str]:
-    return [r.get_attribute("data-item-id") for r in page.query_selector_all("[data-testid=queue-row]")]
+    return [
+        r.get_attribute("data-item-id") for r in page.query_selector_all("[data-testid=queue-row]")
+    ]
 
 
 def wait_queue(page: Any, count: int) -> None:
@@ -63,6 +67,8 @@ def test_sign_in_refused_with_a_wrong_secret_and_nothing_answers_without_it(
     served: Served,
 ) -> None:
     page = served.page
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.url} {r.headers} {r.post_data}"))
     served.sign_in(secret="not-the-secret-" + "x" * 30)
     page.wait_for_selector("#signin-error:not([hidden])")
     assert page.inner_text("#signin-error") == "wrong API key or secret"
@@ -80,6 +86,22 @@ def test_sign_in_refused_with_a_wrong_secret_and_nothing_answers_without_it(
     stored = page.evaluate("JSON.stringify([{...localStorage}, {...sessionStorage}])")
     assert stored == "[{},{}]"
     assert SECRET not in page.url and SECRET not in page.content()
+    # the page signed a token with the secret: the secret itself was never sent
+    assert any("/_emulator/ui/session" in r for r in sent)
+    assert not [r for r in sent if SECRET in r]
+
+
+def test_the_pages_sha256_and_hmac_match_pythons(served: Served) -> None:
+    page = served.page
+    page.goto(served.console)
+    for text in ("", "abc", "é" * 100, "x" * 55, "y" * 56, "z" * 64, "w" * 1000):
+        digest = page.evaluate("t => SignIn.hex(SignIn.sha256(SignIn.utf8(t)))", text)
+        assert digest == hashlib.sha256(text.encode()).hexdigest(), len(text)
+    for key in ("k", "k" * 64, "k" * 65, SECRET):
+        mac = page.evaluate(
+            "([k, m]) => SignIn.hex(SignIn.hmac(SignIn.utf8(k), SignIn.utf8(m)))", [key, "msg"]
+        )
+        assert mac == hmac.new(key.encode(), b"msg", hashlib.sha256).hexdigest()
 
 
 def test_queue_filter_open_act_and_a_webhook_is_delivered(served: Served) -> None:
@@ -157,7 +179,7 @@ def test_queue_filter_open_act_and_a_webhook_is_delivered(served: Served) -> Non
     events = [json.loads(body) for body in served.hook.bodies[hooks_before:]]
     assert "moderation.mark_reviewed" in {e["type"] for e in events}
     # back in the queue: the unreviewed filter no longer shows it, the reviewed one does
-    page.click("text=‹ Review queue")
+    page.click("[data-testid=back-to-queue]")
     wait_rows(page, [seeded["rude-2"].item.id])
     page.select_option("[data-testid=filter-reviewed]", "true")
     page.click("[data-testid=apply-filters]")
@@ -185,7 +207,10 @@ def test_a_config_edit_changes_the_next_checks_verdict(served: Served) -> None:
     assert page.inner_text("[data-testid=verdict-action]") == "flag"
     rules = json.loads(page.input_value("[data-testid=config-editor]"))
     # an invalid edit: the API's validation, its message shown, nothing saved
-    broken = {**rules, "block_list_config": {"rules": [{"name": "no_such_list", "action": "remove"}]}}
+    broken = {
+        **rules,
+        "block_list_config": {"rules": [{"name": "no_such_list", "action": "remove"}]},
+    }
     page.fill("[data-testid=config-editor]", json.dumps(broken))
     page.click("[data-testid=save-config]")
     page.wait_for_selector("[data-testid=config-result] [data-testid=error]")

@@ -4,10 +4,13 @@ Served by the emulator's own app (same process, no build step, no CDN): plain HT
 and JavaScript shipped in this package (``static/``). Nothing but the sign-in page and its
 script answers without a session:
 
-- ``POST /_emulator/ui/session`` with ``{"api_key", "api_secret"}`` (JSON, same origin)
-  checks both against the emulator's and answers with an ``HttpOnly; SameSite=Strict``
-  session cookie (path ``/_emulator/ui``) and the session's CSRF token. The secret is never
-  put in a URL, a cookie, a log or the page; the browser forgets it once signed in.
+- The sign-in page asks for the API key and secret, signs a short-lived server token with
+  the secret (an HS256 JWT, as the API's clients do; SHA-256 and HMAC in ``signin.js``) and
+  sends ``POST /_emulator/ui/session`` ``{"api_key", "token"}`` (JSON, same origin): the
+  secret itself never leaves the page (no request, URL, cookie, storage or log holds it).
+  The token is checked as the API checks tokens, must expire within 10 minutes and is
+  accepted once (``jti``). The answer is an ``HttpOnly; SameSite=Strict`` session cookie
+  (path ``/_emulator/ui``, 8 hours).
 - Every request that changes something (``POST``) needs the CSRF token in the
   ``X-Console-CSRF`` header (the console page carries it in a ``<meta>`` tag) and, when the
   browser sends one, an ``Origin`` equal to the emulator's own.
@@ -44,6 +47,8 @@ from starlette.types import Receive, Scope, Send
 
 from ..._auth import hs256
 from ..._generated import SPEC_VERSION
+from .._auth import authenticate
+from .._errors import EmulatorError
 from .._render import render_ban, render_user
 from .._spec import operations
 from .._wire import decode_json, encode_json
@@ -57,6 +62,8 @@ PREFIX = "/_emulator/ui"
 SESSION_COOKIE = "stream_emulator_console"
 SESSION_SECONDS = 8 * 3600
 """A session ends this long after sign-in."""
+SIGN_IN_TOKEN_SECONDS = 600
+"""The longest a sign-in token may live."""
 CSRF_HEADER = "x-console-csrf"
 _INTERNAL_BASE = "http://emulator-console.internal"
 _MAX_BODY = 1024 * 1024
@@ -110,6 +117,7 @@ class Console:
         self._api_key = api_key
         self._secret = api_secret
         self._sessions: dict[str, _Session] = {}
+        self._used_tokens: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -224,17 +232,42 @@ class Console:
         raise _Refused(404, f"{method} {request.url.path}: not part of the console")
 
     async def _sign_in(self, request: Request) -> Response:
+        """``{"api_key", "token"}``: the token is a server JWT the page signed with the secret
+        (HS256, checked as the API checks tokens), short-lived (``exp`` at most
+        SIGN_IN_TOKEN_SECONDS ahead) and used once (``jti``)."""
         self._same_origin(request)
         data = await self._body(request)
-        key, secret = data.get("api_key"), data.get("api_secret")
-        good = (
-            isinstance(key, str)
-            and isinstance(secret, str)
-            and hmac.compare_digest(key.encode(), self._api_key.encode())
-            and hmac.compare_digest(secret.encode(), self._secret.encode())
-        )
-        if not good:
+        key, token = data.get("api_key"), data.get("token")
+        if not isinstance(key, str) or not isinstance(token, str):
+            raise _Refused(400, 'send {"api_key": ..., "token": a JWT signed with the secret}')
+        now = time.time()
+        try:
+            caller = authenticate(
+                key,
+                {"authorization": token},
+                expected_key=self._api_key,
+                secret=self._secret,
+                now=now,
+            )
+        except EmulatorError:
+            caller = None
+        if caller is None or not caller.is_server:
             raise _Refused(401, "wrong API key or secret")
+        claims = jwt.decode(token, options={"verify_signature": False})
+        exp, jti = claims.get("exp"), claims.get("jti")
+        if (
+            not isinstance(exp, int | float)
+            or exp > now + SIGN_IN_TOKEN_SECONDS
+            or not isinstance(jti, str)
+            or not jti
+        ):
+            raise _Refused(401, "the sign-in token needs a near exp and a jti")
+        with self._lock:
+            for used in [j for j, until in self._used_tokens.items() if until < now]:
+                del self._used_tokens[used]
+            if jti in self._used_tokens:
+                raise _Refused(401, "this sign-in token was used already")
+            self._used_tokens[jti] = float(exp) + 60
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self._lock:
             self._sessions[sid] = _Session(csrf=csrf, expires=time.time() + SESSION_SECONDS)

@@ -181,7 +181,7 @@
       showItem(id, `${type}: done`);
     });
     clear(view,
-      el("p", {}, el("a", { href: "#/queue" }, "‹ Review queue")),
+      el("p", {}, el("a", { href: "#/queue", "data-testid": "back-to-queue" }, "‹ Review queue")),
       el("h2", {}, "Item ", el("code", { "data-testid": "item-id" }, item.id)),
       el("dl", { class: "fields" },
         field("Entity", `${item.entity_type} ${item.entity_id}`, "item-entity"),
