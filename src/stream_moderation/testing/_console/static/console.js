@@ -152,7 +152,8 @@
     const flags = item.flags.map((flag) => el("tr", { "data-testid": "flag-row" },
       el("td", {}, flag.type), el("td", {}, (flag.labels || []).join(", ")),
       el("td", {}, flag.reason || ""), el("td", {}, flag.user_id || ""), el("td", {}, time(flag.created_at)),
-      el("td", {}, el("pre", {}, pretty(flag.result || [])))));
+      el("td", { class: "text" }, (flag.result || []).map((entry) => el("div", { class: "result" },
+        Object.entries(entry).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" "))))));
     const actions = item.actions.map((log) => el("tr", { "data-testid": "action-row" },
       el("td", {}, time(log.created_at)), el("td", {}, log.type), el("td", {}, log.user_id || ""),
       el("td", {}, log.target_user_id || ""), el("td", {}, log.reason || "")));
@@ -188,7 +189,8 @@
         field("Creator", item.entity_creator_id, "item-creator"),
         field("Status", item.status, "item-status"),
         field("Recommended action", item.recommended_action, "item-recommended"),
-        field("Decided by (config)", item.config_key || "(no config)", "item-config"),
+        field("Decided by (config)", item.config_key
+          ? el("a", { href: "#/config/" + encodeURIComponent(item.config_key) }, item.config_key) : "(no config)", "item-config"),
         field("Severity", `${item.severity} ${item.ai_text_severity || ""}`),
         field("Reviewed", item.reviewed_at ? `${time(item.reviewed_at)} by ${item.reviewed_by || "?"}` : "no", "item-reviewed"),
         field("Latest moderator action", item.latest_moderator_action, "item-latest-action"),
