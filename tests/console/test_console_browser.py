@@ -6,12 +6,18 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
+from stream_moderation.testing._auth import authenticate
 from stream_moderation.testing._console import action_types
+from stream_moderation.testing._errors import EmulatorError
+from stream_moderation.testing._spec import operations
 from tests.console.conftest import Served
 from tests.support.emulator_support import KEY, SECRET
 
@@ -276,5 +282,57 @@ def test_request_journal(served: Served) -> None:
     page.click("a[data-tab=journal]")
     page.wait_for_selector("[data-testid=journal-row]")
     journal = page.inner_text("[data-testid=journal]")
-    assert "/api/v2/moderation/review_queue" in journal
+    assert operations()["query_review_queue"].path in journal
     assert SECRET not in page.content()
+
+
+def contract_journal(app: Any) -> Any:
+    """A stand-in for the request journal, answering as its contract says (for the panel's
+    test while an emulator has none): the server token is checked as the API checks it."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/_emulator/requests":
+            await app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            authenticate(
+                request.query_params.get("api_key"),
+                request.headers,
+                expected_key=KEY,
+                secret=SECRET,
+                now=time.time(),
+            )
+        except EmulatorError as error:
+            await JSONResponse({"message": str(error)}, status_code=error.status)(
+                scope, receive, send
+            )
+            return
+        entry = {
+            "method": "POST",
+            "path": "/api/v2/moderation/check",
+            "status": 201,
+            "request_id": "req-1",
+            "started_at": "2026-01-01T00:00:00Z",
+            "duration_ms": 1.5,
+            "request_body": {"moderation_payload": {"texts": ["<script>window.__xss=1</script>"]}},
+            "response_body": {"recommended_action": "keep"},
+        }
+        await JSONResponse({"requests": [entry, {**entry, "request_id": "req-2"}]})(
+            scope, receive, send
+        )
+
+    return wrapped
+
+
+def test_journal_panel_against_the_contract(served: Served) -> None:
+    served.emulator.add_middleware(contract_journal)
+    page = served.signed_in()
+    page.click("a[data-tab=journal]")
+    page.wait_for_selector("[data-testid=journal-row]")
+    assert len(page.query_selector_all("[data-testid=journal-row]")) == 2
+    first = page.query_selector("[data-testid=journal-row]")
+    assert "req-2" in first.inner_text() and "/api/v2/moderation/check" in first.inner_text()
+    first.click()
+    assert "<script>window.__xss=1</script>" in page.inner_text("[data-testid=journal]")
+    assert page.evaluate("window.__xss") is None

@@ -6,6 +6,7 @@
   const CSRF = document.querySelector('meta[name="console-csrf"]').content;
   const view = document.getElementById("view");
   let meta = null;
+  const JOURNAL_ROWS = 200;
 
   // -- helpers --------------------------------------------------------------------------
   function el(tag, attrs, ...children) {
@@ -311,7 +312,8 @@
     }
     if (answer.status !== 200) { clear(view, el("h2", {}, "Request journal"), errorBox(apiError(answer))); return; }
     const rows = [];
-    for (const entry of [...(answer.body.requests || [])].reverse()) {
+    const all = answer.body.requests || [];
+    for (const entry of all.slice(-JOURNAL_ROWS).reverse()) {
       const details = el("tr", { hidden: true }, el("td", { colspan: 6 },
         el("h4", {}, "Request body"), el("pre", {}, pretty(entry.request_body ?? null)),
         el("h4", {}, "Response body"), el("pre", {}, pretty(entry.response_body ?? null))));
@@ -320,7 +322,9 @@
         el("td", {}, entry.status), el("td", {}, `${entry.duration_ms} ms`), el("td", {}, entry.request_id)), details);
     }
     clear(view, el("h2", {}, "Request journal"),
-      el("button", { type: "button", onclick: showJournal }, "Refresh"),
+      el("p", { class: "muted", "data-testid": "journal-count" },
+        `${all.length} request(s)` + (all.length > JOURNAL_ROWS ? `, the last ${JOURNAL_ROWS} shown` : "") + ", newest first; click one for its bodies. ",
+        el("button", { type: "button", onclick: showJournal }, "Refresh")),
       table("journal", ["Started", "Method", "Path", "Status", "Duration", "Request id"], rows));
   }
 
