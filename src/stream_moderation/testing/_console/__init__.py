@@ -37,7 +37,7 @@ import typing
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import jwt
@@ -329,7 +329,7 @@ class Console:
             raise _Refused(400, "path and query must be objects")
         path = op.path
         for key, value in params.items():
-            path = path.replace("{" + str(key) + "}", httpx.URL(str(value)).raw_path.decode())
+            path = path.replace("{" + str(key) + "}", quote(str(value), safe=""))
         if "{" in path:
             raise _Refused(400, f"{name}: a path parameter is missing")
         body = data.get("body") if op.method not in ("GET", "DELETE") else None
