@@ -7,6 +7,8 @@ Without Chromium (``make test`` installs it when it can) they skip, saying so.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shutil
 import tempfile
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,6 +52,40 @@ def chromium_path() -> str | None:
     return None
 
 
+class Remote:
+    """A Playwright object of the async API, driven from the test's thread: every call runs
+    on the browser's event loop, in a thread of its own (an anyio blocking portal). The sync
+    API is not used because it keeps an asyncio loop marked running in the main thread,
+    which breaks the async tests that run after it on the same pytest worker."""
+
+    __slots__ = ("_portal", "_target")
+
+    def __init__(self, portal: BlockingPortal, target: Any) -> None:
+        self._portal = portal
+        self._target = target
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        if type(value).__module__.startswith("playwright."):
+            return Remote(self._portal, value)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return self._wrap(attribute)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def run() -> Any:
+                result = attribute(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+
+            return self._wrap(self._portal.call(run))
+
+        return call
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     path = chromium_path()
@@ -59,24 +96,31 @@ def browser() -> Iterator[Any]:
             "CONSOLE_CHROMIUM)"
         )
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.async_api import async_playwright
     except ImportError:
         pytest.skip("the console's browser tests need playwright (the dev extra)")
+    manager = async_playwright()
     with (
         tempfile.TemporaryDirectory(prefix="console-chromium-") as profile,
-        sync_playwright() as playwright,
+        start_blocking_portal("asyncio") as portal,
     ):
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=path,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 800},
-        )
+        playwright = portal.call(manager.__aenter__)
         try:
-            yield context
+            launch = functools.partial(
+                playwright.chromium.launch_persistent_context,
+                profile,
+                executable_path=path,
+                headless=True,
+                args=CHROMIUM_FLAGS,
+                viewport={"width": 1280, "height": 800},
+            )
+            context = portal.call(launch)
+            try:
+                yield Remote(portal, context)
+            finally:
+                portal.call(context.close)
         finally:
-            context.close()
+            portal.call(manager.__aexit__, None, None, None)
 
 
 class Receiver:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -9,6 +10,7 @@ import re
 import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from starlette.requests import Request
@@ -336,3 +338,10 @@ def test_journal_panel_against_the_contract(served: Served) -> None:
     first.click()
     assert "<script>window.__xss=1</script>" in page.inner_text("[data-testid=journal]")
     assert page.evaluate("window.__xss") is None
+
+
+def test_the_browser_leaves_no_event_loop_running_in_the_tests_thread(served: Served) -> None:
+    served.signed_in()
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()
+    assert anyio.run(anyio.sleep, 0) is None  # the async tests after these still run
