@@ -5,9 +5,8 @@ whose ``data`` is the parsed model; failures raise a ``StreamError`` subclass. T
 are in ``stream_moderation.models``.
 """
 
-from importlib import import_module as _import_module
-from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncStream, ForkError, Stream
 from ._core import (
@@ -43,7 +42,7 @@ from ._generated import SPEC_VERSION
 from ._types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
 
-if _TYPE_CHECKING:
+if TYPE_CHECKING:
     from ._bulk import CheckItem, CheckResult
     from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
     from ._redis_limits import RedisRateLimits
@@ -110,11 +109,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
+def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(module, __name__), name)
+    value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value
 
