@@ -101,7 +101,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     for body in ("lean", "heavy"):
         ours = imp(f"stream_moderation + first check ({body})")
-        add(f"import + first check ({body}) / import httpx", _div(ours, imp("httpx")), 1.2, True)
+        add(
+            f"import + first check ({body}) / httpx import + first request",
+            _div(ours, imp("httpx + first request")),
+            1.2,
+            True,
+        )
         add(
             f"import getstream / import + first check ({body})",
             _div(imp("getstream"), ours),

@@ -5,8 +5,8 @@ whose ``data`` is the parsed model; failures raise a ``StreamError`` subclass. T
 are in ``stream_moderation.models``.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from ._client import AsyncStream, ForkError, Stream
 from ._core import (
@@ -42,7 +42,7 @@ from ._generated import SPEC_VERSION
 from ._types import UNSET, RateLimitInfo, StreamResponse, Timestamp, Unset
 from ._version import __version__
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._bulk import CheckItem, CheckResult
     from ._rate_limits import CoordinatorError, LocalRateLimits, RateLimitCoordinator
     from ._redis_limits import RedisRateLimits
@@ -109,11 +109,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
+    value = getattr(_importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 

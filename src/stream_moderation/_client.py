@@ -26,7 +26,6 @@ import anyio
 import attrs
 import httpx
 
-from . import _deadline
 from ._auth import Credentials
 from ._body import BodyTooLarge, BoundedBody, UnsupportedEncoding
 from ._core import (
@@ -648,6 +647,8 @@ class Stream(_ClientBase):
         )
 
         def make() -> httpx.Client:
+            from . import _deadline  # httpcore's sync side: only the sync client needs it
+
             own = httpx.HTTPTransport(limits=DEFAULT_LIMITS, proxy=proxy_url, trust_env=trust_env)
             _deadline.install(own)  # each attempt bounded as a whole, not each read
             return httpx.Client(transport=own, trust_env=False)
@@ -690,6 +691,8 @@ class Stream(_ClientBase):
         response: httpx.Response | None = None
         content: bytes | None = None
         failure: BaseException | None = None
+        from . import _deadline
+
         ends = None if seconds is None else time.monotonic() + seconds
         attempt_ends = _deadline.ATTEMPT_ENDS.set(ends)
         progress = ATTEMPT_PROGRESS.set(call.progress)

@@ -138,3 +138,25 @@ def test_a_check_loads_neither_batches_rate_limits_nor_webhooks_until_used() -> 
     ]
     assert json.loads(after) == ["_bulk", "_rate_limits", "_redis_limits", "webhooks"]
     assert missing == "[] []"
+
+
+def test_an_async_check_leaves_the_sync_deadline_backend_unloaded() -> None:
+    heavy = json.dumps(load_fixture("check_response_heavy_ns.json"))
+    out = _fresh(
+        "import asyncio, sys, httpx\n"
+        "import stream_moderation as sm\n"
+        f"body = {heavy!r}\n"
+        "answer = httpx.MockTransport(lambda r: httpx.Response(201, content=body.encode()))\n"
+        "async def main():\n"
+        "    async with sm.AsyncStream('key', 'a-secret-of-thirty-two-bytes-or-more',\n"
+        "                              transport=answer) as c:\n"
+        "        r = await c.moderation.check(entity_type='t', entity_id='1',\n"
+        "                                     entity_creator_id='u')\n"
+        "    return r.data.recommended_action\n"
+        "print(asyncio.run(main()) is not None)\n"
+        "print('stream_moderation._deadline' in sys.modules, 'httpcore._sync' in sys.modules)\n"
+        "with sm.Stream('key', 'a-secret-of-thirty-two-bytes-or-more') as c:\n"
+        "    pass\n"
+        "print('stream_moderation._deadline' in sys.modules)\n"
+    )
+    assert out.split() == ["True", "False", "False", "True"]
