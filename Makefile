@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 GETSTREAM_VENV := .venv-getstream
 GETSTREAM_STAMP := $(GETSTREAM_VENV)/.installed
 
-.PHONY: install docs dist need-redis test test-pythons test-releases generate check-generated spec spec-diff pin-spec \
+.PHONY: install docs dist need-redis need-chromium test test-pythons test-releases generate check-generated spec spec-diff pin-spec \
 	changelog default-release lint typecheck demo bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -84,6 +84,18 @@ need-redis:
 	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; }
 
+# The console's browser tests (tests/console) drive Debian's chromium through Playwright (no
+# browser download): installed when missing (as root, the way CI runs); when it cannot be,
+# those tests skip and say why.
+need-chromium:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	      echo "could not install chromium: the console's browser tests will skip" >&2; \
+	  else \
+	    echo "no chromium: the console's browser tests will skip (sudo apt-get install -y chromium)" >&2; \
+	  fi; }
+
 # The docs site, into build/site; --strict: a broken link, anchor or reference fails it.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
@@ -98,7 +110,7 @@ dist: $(STAMP)
 # workers than CPUs pay off; TEST_WORKERS=0 runs it in this process. The tests that load
 # the machine (the load run, the fleet, the benchmarks: xdist_group "load") run one at a time.
 TEST_WORKERS ?= 3
-test: $(STAMP) $(GETSTREAM_STAMP) need-redis check-generated lint typecheck docs
+test: $(STAMP) $(GETSTREAM_STAMP) need-redis need-chromium check-generated lint typecheck docs
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # A representative part of the suite (clients, parsing, emulator, webhooks, logging) on each
@@ -117,7 +129,7 @@ test-pythons: $(STAMP)
 RELEASES ?=
 CONSTRUCTED ?= 1
 JOBS ?=
-test-releases: $(STAMP) $(GETSTREAM_STAMP) need-redis
+test-releases: $(STAMP) $(GETSTREAM_STAMP) need-redis need-chromium
 	TEST_WORKERS=2 $(PY) -m codegen test-releases $(RELEASES) $(if $(filter 0,$(CONSTRUCTED)),--no-constructed) \
 		$(if $(JOBS),--jobs $(JOBS))
 

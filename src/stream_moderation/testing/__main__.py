@@ -183,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(api_key={emulator.api_key!r}, secret {secret_source}; spec at /openapi.json)",
         flush=True,
     )
+    print(f"console at http://{args.host}:{args.port}/_emulator/ui", flush=True)
     limiter = emulator.app.limiter
     if rate_limits or rate_limit != DEFAULT_RATE_LIMIT or limiter.window != DEFAULT_RATE_WINDOW:
         per_op = "".join(f", {op} {n}" for op, n in sorted(rate_limits.items()))

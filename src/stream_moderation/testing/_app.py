@@ -45,6 +45,8 @@ from .._generated import SPEC_VERSION
 from .._generated.events import EVENT_MODELS
 from ._auth import Caller, authenticate, authorize
 from ._backend import Backend
+from ._console import PREFIX as CONSOLE_PREFIX
+from ._console import Console
 from ._errors import EmulatorError, error_body, input_error
 from ._fallback import fallback_body, fill_required
 from ._journal import DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_LIMIT, JournalMiddleware, RequestJournal
@@ -214,6 +216,8 @@ class EmulatorApp:
         self.unused_handlers = sorted(set(handlers) - set(operations()))
         """Handlers of operations this release does not have (left unused)."""
         _log_coverage(self.not_emulated, self.unused_handlers)
+        self.console = Console(self, api_key=api_key, api_secret=api_secret)
+        """The browser console at /_emulator/ui (``_console``)."""
         self.router = Router(
             routes=self._routes(), redirect_slashes=False, default=self._unknown_route
         )
@@ -267,6 +271,9 @@ class EmulatorApp:
         return [
             Route(path, _MethodDispatch(self, methods), methods=None)
             for path, methods in sorted(by_path.items())
+        ] + [
+            Route(CONSOLE_PREFIX, self.console, methods=None),
+            Route(CONSOLE_PREFIX + "/{rest:path}", self.console, methods=None),
         ]
 
     async def _unknown_route(self, scope: Scope, receive: Receive, send: Send) -> None:
