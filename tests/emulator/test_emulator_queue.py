@@ -571,6 +571,40 @@ needs = pytest.mark.skipif  # (condition, reason): the release lacks what the te
 
 
 @needs("delete_user_messages" not in SPEC_ACTIONS, reason="no delete_user_messages action")
+async def test_delete_user_messages_without_a_mode_is_refused(
+    client: AsyncStream, emu: Emulator
+) -> None:
+    # sent as raw JSON (the SDK refuses it first): it was a 500 from a KeyError
+    import httpx
+
+    await client.moderation.check(
+        entity_type=MESSAGE,
+        entity_id="no-mode-1",
+        entity_creator_id="carl",
+        moderation_payload={"texts": ["you idiot"]},
+        config_key="policy",
+    )
+    item = emu.state.item_for(MESSAGE, "no-mode-1")
+    assert item is not None
+    token = emu.create_token()
+    async with httpx.AsyncClient(transport=emu.transport(), base_url="http://emulator") as http:
+        answer = await http.post(
+            "/api/v2/moderation/submit_action",
+            params={"api_key": KEY},
+            headers={"Authorization": token, "Stream-Auth-Type": "jwt"},
+            json={
+                "action_type": "delete_user_messages",
+                "user_id": "mod",
+                "item_id": item.id,  # and no delete_user_messages object at all
+            },
+        )
+    assert answer.status_code == 400
+    assert any("delete_messages" in field for field in answer.json()["exception_fields"])
+    entity = emu.state.entities.get((MESSAGE, "no-mode-1"))
+    assert entity is None or not entity.deleted
+
+
+@needs("delete_user_messages" not in SPEC_ACTIONS, reason="no delete_user_messages action")
 async def test_delete_user_messages_by_user_channel_and_kind(
     client: AsyncStream, emu: Emulator
 ) -> None:

@@ -209,6 +209,11 @@ def submit_action(call: Call) -> dict[str, Any]:
             delete_messages=payload.get("delete_messages"),
         )
     elif action == "delete_user_messages":
+        if payload.get("delete_messages") is None:
+            raise input_error(
+                "delete_user_messages needs delete_messages (soft, pruning or hard)",
+                {"delete_messages": "required"},
+            )
         target = payload.get("entity_id") or _require_target(item, action)
         state.user(target, now)
         count = delete_user_messages(call, target, payload)
