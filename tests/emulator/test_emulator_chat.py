@@ -11,20 +11,18 @@ import pytest
 
 from stream_moderation import models
 from stream_moderation.testing import Emulator
-from tests.support.emulator_support import KEY, SECRET, async_client, error_of, headers, token
+from tests.support.emulator_support import (
+    KEY,
+    SECRET,
+    async_client,
+    error_of,
+    raw_client,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 
 CHANNEL = "/api/v2/chat/channels/messaging/general"
-
-
-def raw_client(emu: Emulator, tok: str | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=emu.transport(),
-        base_url="http://e",
-        params={"api_key": KEY},
-        headers=headers(tok),
-    )
 
 
 def message_of(answer: httpx.Response) -> dict[str, Any]:

@@ -9,12 +9,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import jwt
 import pytest
+
+from tests.support.emulator_support import wait_until_served
 
 pytest_plugins = ["pytester"]
 
@@ -58,17 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/_emulator/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"the emulator did not start: {output}")
-            time.sleep(0.05)
+        wait_until_served(process, url)
         yield url
     finally:
         process.terminate()

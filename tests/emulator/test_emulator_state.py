@@ -9,7 +9,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,18 @@ import httpx
 import pytest
 
 from stream_moderation.testing import Emulator, StateFormatError
-from tests.support.emulator_support import KEY, SECRET, async_client, headers
+from tests.support.emulator_support import (
+    KEY,
+    SECRET,
+    async_client,
+    headers,
+    raw_client,
+    wait_until_served,
+)
 
 pytestmark = pytest.mark.anyio
 
 MESSAGE = "stream:chat:v1:message"
-
-
-def raw_client(emu: Emulator) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=emu.transport(), base_url="http://e", params={"api_key": KEY}, headers=headers()
-    )
 
 
 async def build(emu: Emulator) -> None:
@@ -203,18 +203,14 @@ def _start(port: int, *extra: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _wait(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/_emulator/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"the emulator did not start: {output}")
-        time.sleep(0.05)
+def _answers(http: httpx.Client) -> list[Any]:
+    """What a restart must answer the same: the queue, the users and the bans."""
+    everything = {"payload": '{"filter_conditions": {}}'}
+    return [
+        http.post("/api/v2/moderation/review_queue", json={}).json()["items"],
+        http.get("/api/v2/users", params=everything).json()["users"],
+        http.get("/api/v2/chat/query_banned_users", params=everything).json()["bans"],
+    ]
 
 
 def _free_port() -> int:
@@ -233,7 +229,7 @@ def test_the_served_emulator_exports_on_exit_and_imports_at_start(tmp_path: Path
     params = {"api_key": KEY}
     process = _start(port, "--export-on-exit", str(export))
     try:
-        _wait(process, url)
+        wait_until_served(process, url)
         with httpx.Client(base_url=url, params=params, headers=headers()) as http:
             http.post("/api/v2/users", json={"users": {"ann": {"id": "ann", "name": "Ann"}}})
             http.post(
@@ -245,16 +241,7 @@ def test_the_served_emulator_exports_on_exit_and_imports_at_start(tmp_path: Path
             http.post(
                 "/api/v2/moderation/ban", json={"target_user_id": "ann", "banned_by_id": "mod"}
             )
-            before = [
-                http.post("/api/v2/moderation/review_queue", json={}).json()["items"],
-                http.get("/api/v2/users", params={"payload": '{"filter_conditions": {}}'}).json()[
-                    "users"
-                ],
-                http.get(
-                    "/api/v2/chat/query_banned_users",
-                    params={"payload": '{"filter_conditions": {}}'},
-                ).json()["bans"],
-            ]
+            before = _answers(http)
     finally:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=20)[0].decode()
@@ -263,18 +250,9 @@ def test_the_served_emulator_exports_on_exit_and_imports_at_start(tmp_path: Path
     url = f"http://127.0.0.1:{port}"
     process = _start(port, "--import", str(export))
     try:
-        _wait(process, url)
+        wait_until_served(process, url)
         with httpx.Client(base_url=url, params=params, headers=headers()) as http:
-            after = [
-                http.post("/api/v2/moderation/review_queue", json={}).json()["items"],
-                http.get("/api/v2/users", params={"payload": '{"filter_conditions": {}}'}).json()[
-                    "users"
-                ],
-                http.get(
-                    "/api/v2/chat/query_banned_users",
-                    params={"payload": '{"filter_conditions": {}}'},
-                ).json()["bans"],
-            ]
+            after = _answers(http)
     finally:
         process.terminate()
         process.communicate(timeout=20)

@@ -181,6 +181,33 @@ def headers(tok: str | None = None, **extra: str) -> dict[str, str]:
     }
 
 
+def raw_client(emu: Emulator, tok: str | None = None) -> httpx.AsyncClient:
+    """Plain httpx into the in-process emulator, signed with ``tok`` (a server token by
+    default): for requests the SDK would refuse to send, or endpoints beyond its spec."""
+    return httpx.AsyncClient(
+        transport=emu.transport(),
+        base_url="http://e",
+        params={"api_key": KEY},
+        headers=headers(tok),
+    )
+
+
+def wait_until_served(process: Any, url: str, seconds: float = 20) -> None:
+    """Until the served emulator at ``url`` answers its health check; fails the test with
+    what the process printed when it exits first or takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/_emulator/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"the emulator did not start: {output}")
+        time.sleep(0.05)
+
+
 def now_s() -> int:
     return int(time.time())
 
