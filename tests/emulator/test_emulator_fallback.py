@@ -145,3 +145,31 @@ def test_a_handler_for_an_operation_the_release_lacks_is_left_unused(
     ]
     with httpx.Client(transport=emu.sync_transport(), base_url="http://e") as client:
         assert client.get("/_emulator/health").status_code == 200
+
+
+def test_a_filled_timestamp_is_the_same_whenever_it_is_filled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A required field the emulator does not set is filled at each answer: a timestamp among
+    # them once read the clock, so a stored record answered differently each time it was
+    # read (and after a restart with the same state).
+    import time
+
+    from stream_moderation.testing._fallback import FILLED_TIMESTAMP_NS, fill_required
+    from stream_moderation.testing._wire import ts
+
+    schemas = load_spec()["components"]["schemas"]
+    name, field = next(
+        (name, field)
+        for name, schema in sorted(schemas.items())
+        for field in schema.get("required", [])
+        if schema.get("properties", {}).get(field, {}).get("format") == "date-time"
+    )
+    first: dict[str, Any] = {}
+    fill_required(name, first)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "time_ns", lambda: int(later * 1e9))
+    second: dict[str, Any] = {}
+    fill_required(name, second)
+    assert first[field] == second[field] == ts(FILLED_TIMESTAMP_NS)

@@ -391,7 +391,7 @@ class EmulatorApp:
                 self.not_emulated_calls[op.name] = self.not_emulated_calls.get(op.name, 0) + 1
             else:
                 result = handler(call)
-            self._fill(op.response_schema, result, call.now)
+            self._fill(op.response_schema, result)
             # an event type the release does not have is not sent (see _log_coverage)
             events = [
                 (t, self._fill_event(t, p, call.now)) for t, p in call.events if t in EVENT_MODELS
@@ -539,11 +539,11 @@ class EmulatorApp:
             query[spec.name] = _query_value(spec, value)
         return query
 
-    def _fill(self, schema: str | None, value: dict[str, Any], now: int) -> None:
+    def _fill(self, schema: str | None, value: dict[str, Any]) -> None:
         if schema is None:
             return
         value.setdefault("duration", "")  # set once the call is timed
-        filled = fill_required(schema, value, now)
+        filled = fill_required(schema, value)
         if value["duration"] == "":
             del value["duration"]
         for path in filled:
@@ -554,7 +554,7 @@ class EmulatorApp:
     def _fill_event(self, event_type: str, payload: dict[str, Any], now: int) -> dict[str, Any]:
         schema = EVENT_MODELS.get(event_type)
         full = {"type": event_type, "created_at": ts(now), "custom": {}, **payload}
-        self._fill(schema, full, now)
+        self._fill(schema, full)
         return full
 
     def _check_response(self, op: OperationSpec, content: bytes) -> None:

@@ -30,13 +30,13 @@ from typing import Any
 from .._errors import ArgumentValueError, UnknownFieldError
 from .._types import closest
 from ._errors import MORE_INFO
-from ._fallback import default_filler
+from ._fallback import FILLED_TIMESTAMP_NS, default_filler
 from ._spec import load_spec, operations
 from ._wire import TimestampMode, encode_json
 
 __all__ = ["BODY_TIMESTAMP_NS", "api_error_body", "complete_body", "model_body", "response_body"]
 
-BODY_TIMESTAMP_NS = 1_715_679_472_000_000_000
+BODY_TIMESTAMP_NS = FILLED_TIMESTAMP_NS
 """The timestamp the builders fill in (2024-05-14T09:37:52Z), the same in every body."""
 
 

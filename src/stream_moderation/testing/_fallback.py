@@ -20,7 +20,17 @@ from typing import Any
 from ._spec import load_spec
 from ._wire import parse_time, ts
 
-__all__ = ["SchemaFiller", "default_filler", "fallback_body", "fill_required"]
+__all__ = [
+    "FILLED_TIMESTAMP_NS",
+    "SchemaFiller",
+    "default_filler",
+    "fallback_body",
+    "fill_required",
+]
+
+FILLED_TIMESTAMP_NS = 1_715_679_472_000_000_000
+"""The timestamp a filled-in required field holds (2024-05-14T09:37:52Z): the same in every
+answer, so that a record the emulator keeps reads the same each time (and after a restart)."""
 
 _REF = "#/components/schemas/"
 _MAX_DEPTH = 8
@@ -242,6 +252,7 @@ def fallback_body(schema_name: str | None, request: Mapping[str, Any], now: int)
     return default_filler().fallback_body(schema_name, request, now)
 
 
-def fill_required(schema_name: str, value: dict[str, Any], now: int) -> list[str]:
-    """Fill in place the required fields a ``schema_name`` object lacks (at any depth)."""
-    return default_filler().fill_required(schema_name, value, now)
+def fill_required(schema_name: str, value: dict[str, Any]) -> list[str]:
+    """Fill in place the required fields a ``schema_name`` object lacks (at any depth); a
+    timestamp among them is ``FILLED_TIMESTAMP_NS``."""
+    return default_filler().fill_required(schema_name, value, FILLED_TIMESTAMP_NS)

@@ -41,10 +41,10 @@ _NAME = re.compile(r"^[a-zA-Z0-9_!-]{1,64}$")
 _MAX_TEXT = 20_000
 
 
-def _filled(schema: str, out: dict[str, Any], now: int) -> dict[str, Any]:
+def _filled(schema: str, out: dict[str, Any]) -> dict[str, Any]:
     """``out`` with the required fields of the release's ``schema`` it lacks filled in."""
     if schema in load_spec()["components"]["schemas"]:
-        fill_required(schema, out, now)
+        fill_required(schema, out)
     return out
 
 
@@ -71,7 +71,7 @@ def render_channel(channel: Channel, state: State, now: int) -> dict[str, Any]:
         out["created_by"] = _user_json(channel.created_by_id, state, now)
     if channel.team:
         out["team"] = channel.team
-    return _filled("ChannelResponse", out, now)
+    return _filled("ChannelResponse", out)
 
 
 def _member(channel: Channel, user_id: str, state: State, now: int) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def _member(channel: Channel, user_id: str, state: State, now: int) -> dict[str,
         else "channel_member",
         "notifications_muted": False,
     }
-    return _filled("ChannelMemberResponse", out, now)
+    return _filled("ChannelMemberResponse", out)
 
 
 def render_message(message: Message, state: State, now: int) -> dict[str, Any]:
@@ -125,12 +125,12 @@ def render_message(message: Message, state: State, now: int) -> dict[str, Any]:
         "restricted_visibility": [],
     }
     if message.moderation is not None:
-        out["moderation"] = _filled("ModerationV2Response", dict(message.moderation), now)
+        out["moderation"] = _filled("ModerationV2Response", dict(message.moderation))
     if deleted_at is not None:
         out["deleted_at"] = ts(deleted_at)
     if message.parent_id:
         out["parent_id"] = message.parent_id
-    return _filled("MessageResponse", out, now)
+    return _filled("MessageResponse", out)
 
 
 def _path_channel(call: Call) -> tuple[str, str]:
