@@ -444,6 +444,7 @@ async def test_the_call_form_and_with_options_keep_check_many() -> None:
 
 def test_sync_check_many_checks_each_item_once_with_bounded_concurrency() -> None:
     api = FakeAPI(latency=jitter)
+    api.gather = 10  # the bound is reached, however slowly the threads start
     items = make_items(400)
     threads = set()
     with sync_client(api) as client:

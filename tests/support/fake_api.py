@@ -78,6 +78,9 @@ class FakeAPI:
         self.max_in_flight = 0
         self.queue = [queue_item(n) for n in range(queue_size)]
         self.queue_bodies: list[dict[str, Any]] = []
+        self.gather = 0
+        """The first ``gather`` checks each wait until that many are in flight at once (sync),
+        so that a bound on concurrency is reached whatever the machine's speed."""
         self.hold: dict[str, int] = {}
         """entity_id -> how many other checks must have been answered before it is (async)."""
         self._lock = threading.Lock()
@@ -107,6 +110,10 @@ class FakeAPI:
     def _handle_sync(self, request: httpx.Request) -> httpx.Response:
         delay, answer = self._begin(request)
         try:
+            if len(self.arrivals) <= self.gather:
+                deadline = time.monotonic() + 30  # a condition, not a duration
+                while self.max_in_flight < self.gather and time.monotonic() < deadline:
+                    time.sleep(0.001)
             if delay:
                 time.sleep(delay)
             return self._finish(answer)
