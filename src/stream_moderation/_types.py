@@ -634,7 +634,7 @@ def model_to_wire(cls: Any, value: Any) -> dict[str, Any]:
     if isinstance(value, cls):
         return value.to_dict()  # type: ignore[no-any-return]
     if isinstance(value, Mapping):
-        return cls.from_dict(value).to_dict()  # type: ignore[no-any-return]
+        return read_all(cls.from_dict(value)).to_dict()  # type: ignore[no-any-return]
     raise ArgumentTypeError(f"expected {cls.__name__} or a dict, got {_describe(value)}")
 
 
@@ -754,6 +754,75 @@ def check_init_arguments(
             raise UnknownFieldError(cls.__name__, key, closest(key, names))
 
 
+class Unparsed:
+    """A nested model's JSON as received, read into its model when its field is first read.
+
+    ``from_dict`` (lenient, the default for responses) keeps the JSON of each field that
+    holds models in one of these instead of reading the whole tree up front: a check
+    response carries a queue item of some 85 objects that most callers never look at. The
+    field's property calls ``read`` (the JSON and where the owner sits in its response),
+    keeps the result, and a ParseError names the whole path; strict reading stays eager.
+    """
+
+    __slots__ = ("read", "value")
+
+    def __init__(self, value: Any, read: typing.Callable[[Any, str | None], Any]) -> None:
+        self.value = value
+        self.read = read
+
+    def __repr__(self) -> str:
+        return f"Unparsed({self.read.__qualname__})"
+
+
+def parsed(value: Any) -> Any:
+    """What a model field holds once read: models compare equal whether or not their
+    nested fields have been read yet."""
+    return value.read(value.value, None) if value.__class__ is Unparsed else value
+
+
+def placed(value: T, where: str) -> T:
+    """``value`` (a model, or a list or map of them) read lazily at ``where`` in its
+    response: each model remembers it, so an error in its own lazy fields names it."""
+    if value.__class__ is list:
+        for item in value:  # type: ignore[attr-defined]
+            placed(item, where)
+    elif value.__class__ is dict:
+        for item in value.values():  # type: ignore[attr-defined]
+            placed(item, where)
+    elif value is not None:
+        value._place(where)  # type: ignore[attr-defined]
+    return value
+
+
+def read_all(value: T) -> T:
+    """``value`` (a model, or a list or map of them) with every nested model read now, as
+    strict parsing would, but tolerantly: where a response must be whole before it is
+    handed on (a webhook event). Raises the ParseError of the first that does not fit."""
+    if value.__class__ is list:
+        for item in value:  # type: ignore[attr-defined]
+            read_all(item)
+    elif value.__class__ is dict:
+        for item in value.values():  # type: ignore[attr-defined]
+            read_all(item)
+    elif value is not None:
+        value._read_all()  # type: ignore[attr-defined]
+    return value
+
+
+def read_error(exc: Exception, model: str, field: str, at: str | None) -> ParseError:
+    """The ParseError of a lazily read field: its path from the response's root, and no
+    secret (the value it quotes came from a server, which may echo a token)."""
+    from ._logs import redact  # the error path only; _logs imports nothing of the client
+
+    if isinstance(exc, ParseError):
+        error = exc.within(model, field)
+    else:
+        error = ParseError.from_exception(model, field, exc)
+    error = error.rooted(at) if at else error
+    reason = redact(error.reason)
+    return error if reason == error.reason else ParseError(error.location, reason)
+
+
 def coerce_models(value: Any, shape: Any, where: str) -> Any:
     """Constructor side: plain mappings given for model fields become models.
 
@@ -762,8 +831,8 @@ def coerce_models(value: Any, shape: Any, where: str) -> Any:
     unknown key at any depth, every value of its type), so a model never holds a dict
     where its type says model, nor a typo; a value of another kind is an ArgumentTypeError.
     """
-    if value is None:
-        return None
+    if value is None or value.__class__ is Unparsed:  # attrs.evolve passes it on
+        return value
     if shape.__class__ is tuple:
         container, inner = shape
         if container == "list":

@@ -57,7 +57,7 @@ from ._errors import ArgumentValueError, ParseError
 from ._exceptions import StreamError
 from ._generated import models as _models
 from ._generated.events import EVENT_MODELS
-from ._types import Timestamp, wire_to_timestamp
+from ._types import Timestamp, read_all, wire_to_timestamp
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -412,8 +412,9 @@ def _event(payload: Any, strict_validation: bool) -> Event:
             type=event_type, created_at=_timestamp(created_at), payload=dict(payload)
         )
     try:
-        event = getattr(_models, name).from_dict(payload, False, strict_validation)
-        event.created_at  # noqa: B018 - read eagerly: a bad one fails here, not in a handler
+        # read whole now (nested models too): a bad event fails here, not in a handler
+        event = read_all(getattr(_models, name).from_dict(payload, False, strict_validation))
+        event.created_at  # noqa: B018
     except ParseError as exc:
         raise InvalidEventError(
             f"a {event_type!r} event does not fit {name}: {exc}", location=exc.location

@@ -324,12 +324,38 @@ def test_parse_errors_name_model_and_field_path(
     payload = heavy()
     change(payload)
     with pytest.raises(pinned.errors.ParseError) as info:
-        pinned.model("CheckResponse").from_dict(payload, **mode)
+        model = pinned.model("CheckResponse").from_dict(payload, **mode)
+        walk(model, pinned)  # tolerant: nested models (and timestamps) are read when first used
     assert info.value.location == location
     assert info.value.reason == reason
     assert str(info.value) == f"{location}: {reason}"
     assert isinstance(info.value, ValueError)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_tolerant_parsing_reads_nested_models_when_first_used(pinned: Generated) -> None:
+    cls = pinned.model("CheckResponse")
+    payload = heavy()
+    model = cls.from_dict(copy.deepcopy(payload))
+    assert model == cls.from_dict(copy.deepcopy(payload), strict=True)  # read or not
+    assert model.item is model.item  # read once, then kept
+    assert model.item.flags[0].user is model.item.flags[0].user
+    assert model.to_dict() == payload
+    assert pickle.loads(pickle.dumps(model)) == model
+    assert attrs.evolve(model, status="ignored").item == model.item
+
+    payload["item"]["flags"][0]["user"]["banned"] = "yes"
+    bad = cls.from_dict(copy.deepcopy(payload))  # the flag's user is not read yet
+    assert bad.to_dict() == payload  # not read: given back as received
+    assert bad.item.flags[0].entity_id == payload["item"]["flags"][0]["entity_id"]
+    with pytest.raises(pinned.errors.ParseError) as info:
+        _ = bad.item.flags[0].user
+    assert str(info.value) == (
+        "CheckResponse.item.flags[].user.banned: expected a boolean, got string 'yes'"
+    )
+    with pytest.raises(pinned.errors.ParseError) as strict:  # strict reading is eager
+        cls.from_dict(copy.deepcopy(payload), strict=True)
+    assert strict.value.location == info.value.location
 
 
 def test_a_bad_timestamp_string_fails_when_read_in_tolerant_mode(pinned: Generated) -> None:

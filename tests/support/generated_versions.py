@@ -318,6 +318,12 @@ def _walk_model(model: Any, gen: Generated, result: Walk, path: str) -> None:
                 result.problems.append(f"{path}.additional_properties is not a dict")
             continue
         where = f"{path}.{f.alias}"
+        stamp_converters = (gen.types.timestamp_to_wire, gen.types.optional_timestamp_to_wire)
+        if f.name.startswith("_") and f.converter not in stamp_converters:
+            # a field of models, kept as received until its property (the alias) reads it
+            hint = typing.get_type_hints(getattr(cls, f.alias).fget)["return"]
+            _walk_value(getattr(model, f.alias), hint, gen, result, where)
+            continue
         if f.name.startswith("_"):  # a timestamp: stored as received, read as Timestamp
             value = getattr(model, f.alias)
             if value is None:

@@ -16,6 +16,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -79,9 +84,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "user_id": "user_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("review_queue_item", "review_queue_item"),
-    ("target_user", "target_user"),
-    ("user", "user"),
+    ("review_queue_item", "_review_queue_item"),
+    ("target_user", "_target_user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -111,6 +116,36 @@ def _to_user(
     )
 
 
+def _read_review_queue_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # ActionLogResponse.review_queue_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ActionLogResponse", "review_queue_item", at) from None
+    return placed(value, (at or "ActionLogResponse") + ".review_queue_item")
+
+
+def _read_target_user(v: Any, at: str | None) -> UserResponse:
+    # ActionLogResponse.target_user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ActionLogResponse", "target_user", at) from None
+    return placed(value, (at or "ActionLogResponse") + ".target_user")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ActionLogResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ActionLogResponse", "user", at) from None
+    return placed(value, (at or "ActionLogResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ActionLogResponse:
     """Held by ``AppealItemResponse.actions``, ``AppealItemResponse.moderation_action``,
@@ -135,19 +170,22 @@ class ActionLogResponse:
     """Type of moderation action"""
     user_id: str
     """ID of the user who performed the action"""
-    review_queue_item: ReviewQueueItemResponse | None = _attrs.field(
-        default=None, converter=_to_review_queue_item
+    _review_queue_item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="review_queue_item", default=None, converter=_to_review_queue_item, eq=parsed
     )
-    """Associated review queue item"""
-    target_user: UserResponse | None = _attrs.field(default=None, converter=_to_target_user)
-    """User who was the target of the action"""
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """User who performed the action"""
+    _target_user: UserResponse | Unparsed | None = _attrs.field(
+        alias="target_user", default=None, converter=_to_target_user, eq=parsed
+    )
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ActionLogResponse"
@@ -198,6 +236,52 @@ class ActionLogResponse:
     def created_at(self, value: datetime | int | str) -> None:
         self._created_at = timestamp_to_wire(value)
 
+    @property
+    def review_queue_item(self) -> ReviewQueueItemResponse | None:
+        """Associated review queue item"""
+        v: Any = self._review_queue_item
+        if v.__class__ is Unparsed:
+            v = self._review_queue_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @review_queue_item.setter
+    def review_queue_item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._review_queue_item = _to_review_queue_item(value)
+
+    @property
+    def target_user(self) -> UserResponse | None:
+        """User who was the target of the action"""
+        v: Any = self._target_user
+        if v.__class__ is Unparsed:
+            v = self._target_user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @target_user.setter
+    def target_user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._target_user = _to_target_user(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """User who performed the action"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.review_queue_item)
+        read_all(self.target_user)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -209,11 +293,14 @@ class ActionLogResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ai_providers[]"
@@ -322,32 +409,44 @@ class ActionLogResponse:
                 _f = "review_queue_item"
                 v = d["review_queue_item"]
                 if v is None:
-                    self.review_queue_item = None
+                    self._review_queue_item = None
                     _n += ("review_queue_item",)
                 else:
-                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._review_queue_item = (
+                        Unparsed(v, _read_review_queue_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.review_queue_item = None
+                self._review_queue_item = None
             if "target_user" in d:
                 _f = "target_user"
                 v = d["target_user"]
                 if v is None:
-                    self.target_user = None
+                    self._target_user = None
                     _n += ("target_user",)
                 else:
-                    self.target_user = UserResponse.from_dict(v, strict, complete)
+                    self._target_user = (
+                        Unparsed(v, _read_target_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.target_user = None
+                self._target_user = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("ActionLogResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -360,6 +459,7 @@ class ActionLogResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -375,18 +475,24 @@ class ActionLogResponse:
         out["target_user_id"] = self.target_user_id
         out["type"] = self.type
         out["user_id"] = self.user_id
-        if self.review_queue_item is not None:
+        if isinstance(self._review_queue_item, Unparsed):  # not read yet: its JSON as received
+            out["review_queue_item"] = self._review_queue_item.value
+        elif self._review_queue_item is not None:
             out["review_queue_item"] = model_to_wire(
-                ReviewQueueItemResponse, self.review_queue_item
+                ReviewQueueItemResponse, self._review_queue_item
             )
         elif "review_queue_item" in self._nulls:
             out["review_queue_item"] = None
-        if self.target_user is not None:
-            out["target_user"] = model_to_wire(UserResponse, self.target_user)
+        if isinstance(self._target_user, Unparsed):  # not read yet: its JSON as received
+            out["target_user"] = self._target_user.value
+        elif self._target_user is not None:
+            out["target_user"] = model_to_wire(UserResponse, self._target_user)
         elif "target_user" in self._nulls:
             out["target_user"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

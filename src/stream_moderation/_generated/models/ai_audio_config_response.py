@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -19,6 +20,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -59,18 +64,32 @@ def _to_rules(
     )
 
 
+def _read_rules(v: Any, at: str | None) -> list[BodyguardRule]:
+    # AIAudioConfigResponse.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AIAudioConfigResponse", "rules[]", at) from None
+    return placed(value, (at or "AIAudioConfigResponse") + ".rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AIAudioConfigResponse:
     """Held by ``ConfigResponse.ai_audio_config``."""
 
     enabled: bool
     profile: str
-    rules: list[BodyguardRule] = _attrs.field(converter=_to_rules)
+    _rules: list[BodyguardRule] | Unparsed = _attrs.field(
+        alias="rules", converter=_to_rules, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AIAudioConfigResponse"
@@ -110,6 +129,25 @@ class AIAudioConfigResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rules(self) -> list[BodyguardRule]:
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[BodyguardRule | Mapping[str, Any]]) -> None:
+        self._rules = _to_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -121,11 +159,14 @@ class AIAudioConfigResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "enabled"
@@ -154,10 +195,14 @@ class AIAudioConfigResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.rules = None  # type: ignore[assignment]
+                self._rules = None  # type: ignore[assignment]
                 _m += ("rules",)
             else:
-                self.rules = [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                self._rules = (
+                    Unparsed(v, _read_rules)
+                    if _lazy
+                    else [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
         except ParseError as exc:
             raise exc.within("AIAudioConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -170,6 +215,7 @@ class AIAudioConfigResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,7 +224,10 @@ class AIAudioConfigResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["enabled"] = self.enabled
         out["profile"] = self.profile
-        out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        else:
+            out["rules"] = None if self._rules is None else to_wire(self._rules)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

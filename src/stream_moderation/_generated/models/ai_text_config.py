@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -52,8 +57,8 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("async_", "async_"),
     ("enabled", "enabled"),
     ("profile", "profile"),
-    ("rules", "rules"),
-    ("severity_rules", "severity_rules"),
+    ("rules", "_rules"),
+    ("severity_rules", "_severity_rules"),
 )
 
 _new = object.__new__
@@ -75,6 +80,26 @@ def _to_severity_rules(
     )
 
 
+def _read_rules(v: Any, at: str | None) -> list[BodyguardRule]:
+    # AITextConfig.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AITextConfig", "rules[]", at) from None
+    return placed(value, (at or "AITextConfig") + ".rules[]")
+
+
+def _read_severity_rules(v: Any, at: str | None) -> list[BodyguardSeverityRule]:
+    # AITextConfig.severity_rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardSeverityRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AITextConfig", "severity_rules[]", at) from None
+    return placed(value, (at or "AITextConfig") + ".severity_rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AITextConfig:
     """Held by ``ConfigResponse.ai_text_config``, ``ModerationConfig.ai_text_config``,
@@ -84,15 +109,19 @@ class AITextConfig:
     async_: bool | None = None
     enabled: bool | None = None
     profile: str | None = None
-    rules: list[BodyguardRule] | None = _attrs.field(default=None, converter=_to_rules)
-    severity_rules: list[BodyguardSeverityRule] | None = _attrs.field(
-        default=None, converter=_to_severity_rules
+    _rules: list[BodyguardRule] | Unparsed | None = _attrs.field(
+        alias="rules", default=None, converter=_to_rules, eq=parsed
+    )
+    _severity_rules: list[BodyguardSeverityRule] | Unparsed | None = _attrs.field(
+        alias="severity_rules", default=None, converter=_to_severity_rules, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AITextConfig"
@@ -133,6 +162,39 @@ class AITextConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rules(self) -> list[BodyguardRule] | None:
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[BodyguardRule | Mapping[str, Any]] | None) -> None:
+        self._rules = _to_rules(value)
+
+    @property
+    def severity_rules(self) -> list[BodyguardSeverityRule] | None:
+        v: Any = self._severity_rules
+        if v.__class__ is Unparsed:
+            v = self._severity_rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @severity_rules.setter
+    def severity_rules(
+        self, value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None
+    ) -> None:
+        self._severity_rules = _to_severity_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rules)
+        read_all(self.severity_rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -144,11 +206,14 @@ class AITextConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "async" in d:
@@ -185,27 +250,33 @@ class AITextConfig:
                 _f = "rules[]"
                 v = d["rules"]
                 if v is None:
-                    self.rules = None
+                    self._rules = None
                     _n += ("rules",)
                 else:
-                    self.rules = [
-                        BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._rules = (
+                        Unparsed(v, _read_rules)
+                        if _lazy
+                        else [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.rules = None
+                self._rules = None
             if "severity_rules" in d:
                 _f = "severity_rules[]"
                 v = d["severity_rules"]
                 if v is None:
-                    self.severity_rules = None
+                    self._severity_rules = None
                     _n += ("severity_rules",)
                 else:
-                    self.severity_rules = [
-                        BodyguardSeverityRule.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._severity_rules = (
+                        Unparsed(v, _read_severity_rules)
+                        if _lazy
+                        else [
+                            BodyguardSeverityRule.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.severity_rules = None
+                self._severity_rules = None
         except ParseError as exc:
             raise exc.within("AITextConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -218,6 +289,7 @@ class AITextConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,12 +308,16 @@ class AITextConfig:
             out["profile"] = self.profile
         elif "profile" in self._nulls:
             out["profile"] = None
-        if self.rules is not None:
-            out["rules"] = to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        elif self._rules is not None:
+            out["rules"] = to_wire(self._rules)
         elif "rules" in self._nulls:
             out["rules"] = None
-        if self.severity_rules is not None:
-            out["severity_rules"] = to_wire(self.severity_rules)
+        if isinstance(self._severity_rules, Unparsed):  # not read yet: its JSON as received
+            out["severity_rules"] = self._severity_rules.value
+        elif self._severity_rules is not None:
+            out["severity_rules"] = to_wire(self._severity_rules)
         elif "severity_rules" in self._nulls:
             out["severity_rules"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -23,7 +24,11 @@ from stream_moderation._types import (
     count_nulls,
     enum_to_wire,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     to_wire,
 )
 
@@ -55,11 +60,11 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
-    ("classifications", "classifications"),
+    ("classifications", "_classifications"),
     ("confidence", "confidence"),
     ("error", "error"),
     ("id", "id"),
-    ("ocr_classifications", "ocr_classifications"),
+    ("ocr_classifications", "_ocr_classifications"),
 )
 _VALUES_AnalyzeImageFieldAction: frozenset[str] = frozenset({"flag", "keep", "remove"})
 _new = object.__new__
@@ -81,20 +86,35 @@ def _to_ocr_classifications(
     )
 
 
+def _read_classifications(v: Any, at: str | None) -> list[Classification]:
+    # AnalyzeImageField.classifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeImageField", "classifications[]", at) from None
+    return placed(value, (at or "AnalyzeImageField") + ".classifications[]")
+
+
+def _read_ocr_classifications(v: Any, at: str | None) -> list[Classification]:
+    # AnalyzeImageField.ocr_classifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeImageField", "ocr_classifications[]", at) from None
+    return placed(value, (at or "AnalyzeImageField") + ".ocr_classifications[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AnalyzeImageField:
     """Held by ``AnalyzeResponse.images``, ``ModerationImageAnalysisCompleteEvent.images``."""
 
     action: AnalyzeImageFieldAction | UnknownValue | None = None
     """Per-image action: keep | flag | remove."""
-    classifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_classifications
+    _classifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="classifications", default=None, converter=_to_classifications, eq=parsed
     )
-    """Hierarchical list of L1 (parent) classifications. Each entry: `name`, `confidence`
-    (0–1), and nested `subclassifications` (L2 leaves with their own confidence). Resolved
-    against the app's effective taxonomy (custom taxonomy when configured, otherwise the
-    standard Bodyguard catalogue).
-    """
     confidence: float | None = None
     """Highest confidence (0–1) across detected classifications + sub-classifications.
     Convenience aggregate over the nested values in `classifications`.
@@ -103,18 +123,16 @@ class AnalyzeImageField:
     """Set when moderation couldn't be determined for this image — action is absent."""
     id: str | None = None
     """Echo of `content_ids[label]` when supplied on the request; omitted otherwise."""
-    ocr_classifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_ocr_classifications
+    _ocr_classifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="ocr_classifications", default=None, converter=_to_ocr_classifications, eq=parsed
     )
-    """Flat list of Bodyguard OCR text-moderation labels on the image's extracted text (e.g.
-    VULGARITY, PII). Each entry: `name` + `severity`. Populated when BG's OCR pipeline
-    returned non-empty results for this image.
-    """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AnalyzeImageField"
@@ -155,6 +173,48 @@ class AnalyzeImageField:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def classifications(self) -> list[Classification] | None:
+        """Hierarchical list of L1 (parent) classifications. Each entry: `name`, `confidence`
+        (0–1), and nested `subclassifications` (L2 leaves with their own confidence). Resolved
+        against the app's effective taxonomy (custom taxonomy when configured, otherwise the
+        standard Bodyguard catalogue).
+        """
+        v: Any = self._classifications
+        if v.__class__ is Unparsed:
+            v = self._classifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @classifications.setter
+    def classifications(self, value: Sequence[Classification | Mapping[str, Any]] | None) -> None:
+        self._classifications = _to_classifications(value)
+
+    @property
+    def ocr_classifications(self) -> list[Classification] | None:
+        """Flat list of Bodyguard OCR text-moderation labels on the image's extracted text (e.g.
+        VULGARITY, PII). Each entry: `name` + `severity`. Populated when BG's OCR pipeline
+        returned non-empty results for this image.
+        """
+        v: Any = self._ocr_classifications
+        if v.__class__ is Unparsed:
+            v = self._ocr_classifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ocr_classifications.setter
+    def ocr_classifications(
+        self, value: Sequence[Classification | Mapping[str, Any]] | None
+    ) -> None:
+        self._ocr_classifications = _to_ocr_classifications(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.classifications)
+        read_all(self.ocr_classifications)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -166,11 +226,14 @@ class AnalyzeImageField:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "action" in d:
@@ -187,14 +250,18 @@ class AnalyzeImageField:
                 _f = "classifications[]"
                 v = d["classifications"]
                 if v is None:
-                    self.classifications = None
+                    self._classifications = None
                     _n += ("classifications",)
                 else:
-                    self.classifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._classifications = (
+                        Unparsed(v, _read_classifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.classifications = None
+                self._classifications = None
             if "confidence" in d:
                 _f = "confidence"
                 v = d["confidence"]
@@ -229,14 +296,18 @@ class AnalyzeImageField:
                 _f = "ocr_classifications[]"
                 v = d["ocr_classifications"]
                 if v is None:
-                    self.ocr_classifications = None
+                    self._ocr_classifications = None
                     _n += ("ocr_classifications",)
                 else:
-                    self.ocr_classifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._ocr_classifications = (
+                        Unparsed(v, _read_ocr_classifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.ocr_classifications = None
+                self._ocr_classifications = None
         except ParseError as exc:
             raise exc.within("AnalyzeImageField", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -249,6 +320,7 @@ class AnalyzeImageField:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,8 +331,10 @@ class AnalyzeImageField:
             out["action"] = enum_to_wire(self.action)
         elif "action" in self._nulls:
             out["action"] = None
-        if self.classifications is not None:
-            out["classifications"] = to_wire(self.classifications)
+        if isinstance(self._classifications, Unparsed):  # not read yet: its JSON as received
+            out["classifications"] = self._classifications.value
+        elif self._classifications is not None:
+            out["classifications"] = to_wire(self._classifications)
         elif "classifications" in self._nulls:
             out["classifications"] = None
         if self.confidence is not None:
@@ -275,8 +349,10 @@ class AnalyzeImageField:
             out["id"] = self.id
         elif "id" in self._nulls:
             out["id"] = None
-        if self.ocr_classifications is not None:
-            out["ocr_classifications"] = to_wire(self.ocr_classifications)
+        if isinstance(self._ocr_classifications, Unparsed):  # not read yet: its JSON as received
+            out["ocr_classifications"] = self._ocr_classifications.value
+        elif self._ocr_classifications is not None:
+            out["ocr_classifications"] = to_wire(self._ocr_classifications)
         elif "ocr_classifications" in self._nulls:
             out["ocr_classifications"] = None
         for name in self._missing:  # required, but absent from what was read

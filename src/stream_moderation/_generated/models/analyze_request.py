@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     received_timestamp_wire,
 )
@@ -75,7 +80,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("entity_id", "entity_id"),
     ("entity_type", "entity_type"),
     ("texts", "texts"),
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -88,6 +93,16 @@ def _to_user(
     return coerce_models(  # type: ignore[no-any-return]
         value, UserRequest, "AnalyzeRequest.user"
     )
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # AnalyzeRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeRequest", "user", at) from None
+    return placed(value, (at or "AnalyzeRequest") + ".user")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -128,14 +143,17 @@ class AnalyzeRequest:
     """
     texts: dict[str, str] | None = None
     """Named text fields to moderate, keyed by caller label (e.g. title, description)."""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AnalyzeRequest"
@@ -189,6 +207,26 @@ class AnalyzeRequest:
     def content_published_at(self, value: datetime | int | str | None) -> None:
         self._content_published_at = optional_timestamp_to_wire(value)
 
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -200,11 +238,14 @@ class AnalyzeRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "async_response" in d:
@@ -325,12 +366,16 @@ class AnalyzeRequest:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -353,6 +398,7 @@ class AnalyzeRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -395,8 +441,10 @@ class AnalyzeRequest:
             out["texts"] = self.texts
         elif "texts" in self._nulls:
             out["texts"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -11,12 +11,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -46,8 +51,8 @@ _REQUIRED_NAMES: dict[str, str] = {
     "status": "status",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("images", "images"),
-    ("texts", "texts"),
+    ("images", "_images"),
+    ("texts", "_texts"),
 )
 
 _new = object.__new__
@@ -69,6 +74,31 @@ def _to_texts(
     )
 
 
+def _read_images(v: Any, at: str | None) -> dict[str, AnalyzeImageField]:
+    # AnalyzeResponse.images from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: AnalyzeImageField.from_dict(x0, strict, complete)
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeResponse", "images{}", at) from None
+    return placed(value, (at or "AnalyzeResponse") + ".images{}")
+
+
+def _read_texts(v: Any, at: str | None) -> dict[str, AnalyzeTextField]:
+    # AnalyzeResponse.texts from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: AnalyzeTextField.from_dict(x0, strict, complete) for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeResponse", "texts{}", at) from None
+    return placed(value, (at or "AnalyzeResponse") + ".texts{}")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AnalyzeResponse:
     """The response of ``analyze`` (``POST /api/v2/moderation/analyze``)."""
@@ -76,15 +106,19 @@ class AnalyzeResponse:
     duration: str
     status: str
     """Always `complete` — /analyze is sync-only and the full verdict is in the response."""
-    images: dict[str, AnalyzeImageField] | None = _attrs.field(default=None, converter=_to_images)
-    """Per-image moderation verdicts keyed by caller label."""
-    texts: dict[str, AnalyzeTextField] | None = _attrs.field(default=None, converter=_to_texts)
-    """Per-text-field moderation verdicts keyed by caller label."""
+    _images: dict[str, AnalyzeImageField] | Unparsed | None = _attrs.field(
+        alias="images", default=None, converter=_to_images, eq=parsed
+    )
+    _texts: dict[str, AnalyzeTextField] | Unparsed | None = _attrs.field(
+        alias="texts", default=None, converter=_to_texts, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AnalyzeResponse"
@@ -125,6 +159,39 @@ class AnalyzeResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def images(self) -> dict[str, AnalyzeImageField] | None:
+        """Per-image moderation verdicts keyed by caller label."""
+        v: Any = self._images
+        if v.__class__ is Unparsed:
+            v = self._images = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @images.setter
+    def images(self, value: Mapping[str, AnalyzeImageField | Mapping[str, Any]] | None) -> None:
+        self._images = _to_images(value)
+
+    @property
+    def texts(self) -> dict[str, AnalyzeTextField] | None:
+        """Per-text-field moderation verdicts keyed by caller label."""
+        v: Any = self._texts
+        if v.__class__ is Unparsed:
+            v = self._texts = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @texts.setter
+    def texts(self, value: Mapping[str, AnalyzeTextField | Mapping[str, Any]] | None) -> None:
+        self._texts = _to_texts(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.images)
+        read_all(self.texts)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -136,11 +203,14 @@ class AnalyzeResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -167,28 +237,36 @@ class AnalyzeResponse:
                 _f = "images{}"
                 v = d["images"]
                 if v is None:
-                    self.images = None
+                    self._images = None
                     _n += ("images",)
                 else:
-                    self.images = {
-                        k0: AnalyzeImageField.from_dict(x0, strict, complete)
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._images = (
+                        Unparsed(v, _read_images)
+                        if _lazy
+                        else {
+                            k0: AnalyzeImageField.from_dict(x0, strict, complete)
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.images = None
+                self._images = None
             if "texts" in d:
                 _f = "texts{}"
                 v = d["texts"]
                 if v is None:
-                    self.texts = None
+                    self._texts = None
                     _n += ("texts",)
                 else:
-                    self.texts = {
-                        k0: AnalyzeTextField.from_dict(x0, strict, complete)
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._texts = (
+                        Unparsed(v, _read_texts)
+                        if _lazy
+                        else {
+                            k0: AnalyzeTextField.from_dict(x0, strict, complete)
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.texts = None
+                self._texts = None
         except ParseError as exc:
             raise exc.within("AnalyzeResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -201,6 +279,7 @@ class AnalyzeResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,12 +288,16 @@ class AnalyzeResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
         out["status"] = self.status
-        if self.images is not None:
-            out["images"] = to_wire(self.images)
+        if isinstance(self._images, Unparsed):  # not read yet: its JSON as received
+            out["images"] = self._images.value
+        elif self._images is not None:
+            out["images"] = to_wire(self._images)
         elif "images" in self._nulls:
             out["images"] = None
-        if self.texts is not None:
-            out["texts"] = to_wire(self.texts)
+        if isinstance(self._texts, Unparsed):  # not read yet: its JSON as received
+            out["texts"] = self._texts.value
+        elif self._texts is not None:
+            out["texts"] = to_wire(self._texts)
         elif "texts" in self._nulls:
             out["texts"] = None
         for name in self._missing:  # required, but absent from what was read

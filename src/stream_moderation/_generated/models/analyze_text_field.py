@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -23,7 +24,11 @@ from stream_moderation._types import (
     count_nulls,
     enum_to_wire,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     to_wire,
 )
 
@@ -55,7 +60,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
-    ("classifications", "classifications"),
+    ("classifications", "_classifications"),
     ("error", "error"),
     ("id", "id"),
     ("language", "language"),
@@ -74,6 +79,16 @@ def _to_classifications(
     )
 
 
+def _read_classifications(v: Any, at: str | None) -> list[Classification]:
+    # AnalyzeTextField.classifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AnalyzeTextField", "classifications[]", at) from None
+    return placed(value, (at or "AnalyzeTextField") + ".classifications[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AnalyzeTextField:
     """Held by ``AnalyzeResponse.texts``, ``ModerationImageAnalysisCompleteEvent.texts``,
@@ -82,12 +97,9 @@ class AnalyzeTextField:
 
     action: AnalyzeTextFieldAction | UnknownValue | None = None
     """Per-field action: keep | flag | remove."""
-    classifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_classifications
+    _classifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="classifications", default=None, converter=_to_classifications, eq=parsed
     )
-    """Flat list of detected Bodyguard text labels (e.g. INSULT, VULGARITY). Each entry carries
-    `name` and `severity`.
-    """
     error: str | None = None
     """Set when moderation couldn't be determined for this field — action is absent."""
     id: str | None = None
@@ -101,6 +113,8 @@ class AnalyzeTextField:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AnalyzeTextField"
@@ -140,6 +154,28 @@ class AnalyzeTextField:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def classifications(self) -> list[Classification] | None:
+        """Flat list of detected Bodyguard text labels (e.g. INSULT, VULGARITY). Each entry carries
+        `name` and `severity`.
+        """
+        v: Any = self._classifications
+        if v.__class__ is Unparsed:
+            v = self._classifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @classifications.setter
+    def classifications(self, value: Sequence[Classification | Mapping[str, Any]] | None) -> None:
+        self._classifications = _to_classifications(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.classifications)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -151,11 +187,14 @@ class AnalyzeTextField:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "action" in d:
@@ -172,14 +211,18 @@ class AnalyzeTextField:
                 _f = "classifications[]"
                 v = d["classifications"]
                 if v is None:
-                    self.classifications = None
+                    self._classifications = None
                     _n += ("classifications",)
                 else:
-                    self.classifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._classifications = (
+                        Unparsed(v, _read_classifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.classifications = None
+                self._classifications = None
             if "error" in d:
                 _f = "error"
                 v = d["error"]
@@ -232,6 +275,7 @@ class AnalyzeTextField:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,8 +286,10 @@ class AnalyzeTextField:
             out["action"] = enum_to_wire(self.action)
         elif "action" in self._nulls:
             out["action"] = None
-        if self.classifications is not None:
-            out["classifications"] = to_wire(self.classifications)
+        if isinstance(self._classifications, Unparsed):  # not read yet: its JSON as received
+            out["classifications"] = self._classifications.value
+        elif self._classifications is not None:
+            out["classifications"] = to_wire(self._classifications)
         elif "classifications" in self._nulls:
             out["classifications"] = None
         if self.error is not None:

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     restore_nulls,
@@ -108,16 +113,16 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_cid", "channel_cid"),
     ("config_key", "config_key"),
     ("decision_reason", "decision_reason"),
-    ("entity_content", "entity_content"),
+    ("entity_content", "_entity_content"),
     ("flag_labels", "flag_labels"),
     ("flag_types", "flag_types"),
     ("flags", "flags"),
-    ("moderation_action", "moderation_action"),
-    ("original_moderation_action", "original_moderation_action"),
+    ("moderation_action", "_moderation_action"),
+    ("original_moderation_action", "_original_moderation_action"),
     ("recommended_action", "recommended_action"),
     ("review_queue_item_id", "review_queue_item_id"),
     ("severity", "severity"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -171,6 +176,46 @@ def _to_user(
     )
 
 
+def _read_entity_content(v: Any, at: str | None) -> ModerationPayload:
+    # AppealItemResponse.entity_content from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AppealItemResponse", "entity_content", at) from None
+    return placed(value, (at or "AppealItemResponse") + ".entity_content")
+
+
+def _read_moderation_action(v: Any, at: str | None) -> ActionLogResponse:
+    # AppealItemResponse.moderation_action from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ActionLogResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AppealItemResponse", "moderation_action", at) from None
+    return placed(value, (at or "AppealItemResponse") + ".moderation_action")
+
+
+def _read_original_moderation_action(v: Any, at: str | None) -> ActionLogResponse:
+    # AppealItemResponse.original_moderation_action from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ActionLogResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AppealItemResponse", "original_moderation_action", at) from None
+    return placed(value, (at or "AppealItemResponse") + ".original_moderation_action")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # AppealItemResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AppealItemResponse", "user", at) from None
+    return placed(value, (at or "AppealItemResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealItemResponse:
     """Held by ``AppealAcceptedEvent.appeal``, ``AppealCreatedEvent.appeal``,
@@ -200,8 +245,8 @@ class AppealItemResponse:
     """Moderation policy key that was applied"""
     decision_reason: str | None = None
     """Decision Reason of the Appeal Item"""
-    entity_content: ModerationPayload | None = _attrs.field(
-        default=None, converter=_to_entity_content
+    _entity_content: ModerationPayload | Unparsed | None = _attrs.field(
+        alias="entity_content", default=None, converter=_to_entity_content, eq=parsed
     )
     flag_labels: list[str] | None = None
     """Classification labels from automated and manual review"""
@@ -209,29 +254,31 @@ class AppealItemResponse:
     """Types of flags applied to the entity (e.g. user_report, bodyguard)"""
     flags: list[ModerationFlagResponse] | None = _attrs.field(default=None, converter=_to_flags)
     """Per-provider flag records explaining why the action was taken"""
-    moderation_action: ActionLogResponse | None = _attrs.field(
-        default=None, converter=_to_moderation_action
+    _moderation_action: ActionLogResponse | Unparsed | None = _attrs.field(
+        alias="moderation_action", default=None, converter=_to_moderation_action, eq=parsed
     )
-    """Latest non-automod action on the entity (deprecated: use original_moderation_action)"""
-    original_moderation_action: ActionLogResponse | None = _attrs.field(
-        default=None, converter=_to_original_moderation_action
+    _original_moderation_action: ActionLogResponse | Unparsed | None = _attrs.field(
+        alias="original_moderation_action",
+        default=None,
+        converter=_to_original_moderation_action,
+        eq=parsed,
     )
-    """The original action that triggered this appeal — stable, not overwritten by
-    reject_appeal or mark_reviewed
-    """
     recommended_action: str | None = None
     """Action recommended by the automated moderation system (e.g. flag, remove, shadow)"""
     review_queue_item_id: str | None = None
     """ID of the review queue item linked to this appeal, if the appeal was submitted with one"""
     severity: int | None = None
     """Overall content severity score (1–100)"""
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """Details of the user who created the appeal"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AppealItemResponse"
@@ -294,6 +341,72 @@ class AppealItemResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def entity_content(self) -> ModerationPayload | None:
+        v: Any = self._entity_content
+        if v.__class__ is Unparsed:
+            v = self._entity_content = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @entity_content.setter
+    def entity_content(self, value: ModerationPayload | Mapping[str, Any] | None) -> None:
+        self._entity_content = _to_entity_content(value)
+
+    @property
+    def moderation_action(self) -> ActionLogResponse | None:
+        """Latest non-automod action on the entity (deprecated: use original_moderation_action)"""
+        v: Any = self._moderation_action
+        if v.__class__ is Unparsed:
+            v = self._moderation_action = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_action.setter
+    def moderation_action(self, value: ActionLogResponse | Mapping[str, Any] | None) -> None:
+        self._moderation_action = _to_moderation_action(value)
+
+    @property
+    def original_moderation_action(self) -> ActionLogResponse | None:
+        """The original action that triggered this appeal — stable, not overwritten by
+        reject_appeal or mark_reviewed
+        """
+        v: Any = self._original_moderation_action
+        if v.__class__ is Unparsed:
+            v = self._original_moderation_action = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @original_moderation_action.setter
+    def original_moderation_action(
+        self, value: ActionLogResponse | Mapping[str, Any] | None
+    ) -> None:
+        self._original_moderation_action = _to_original_moderation_action(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """Details of the user who created the appeal"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.actions, where + ".actions[]")
+        placed(self.flags, where + ".flags[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.actions)
+        read_all(self.entity_content)
+        read_all(self.flags)
+        read_all(self.moderation_action)
+        read_all(self.original_moderation_action)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -305,12 +418,15 @@ class AppealItemResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "appeal_reason"
@@ -473,12 +589,16 @@ class AppealItemResponse:
                 _f = "entity_content"
                 v = d["entity_content"]
                 if v is None:
-                    self.entity_content = None
+                    self._entity_content = None
                     _n += ("entity_content",)
                 else:
-                    self.entity_content = ModerationPayload.from_dict(v, strict, complete)
+                    self._entity_content = (
+                        Unparsed(v, _read_entity_content)
+                        if _lazy
+                        else ModerationPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.entity_content = None
+                self._entity_content = None
             if "flag_labels" in d:
                 _f = "flag_labels[]"
                 v = d["flag_labels"]
@@ -533,24 +653,30 @@ class AppealItemResponse:
                 _f = "moderation_action"
                 v = d["moderation_action"]
                 if v is None:
-                    self.moderation_action = None
+                    self._moderation_action = None
                     _n += ("moderation_action",)
                 else:
-                    self.moderation_action = ActionLogResponse.from_dict(v, strict, complete)
+                    self._moderation_action = (
+                        Unparsed(v, _read_moderation_action)
+                        if _lazy
+                        else ActionLogResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation_action = None
+                self._moderation_action = None
             if "original_moderation_action" in d:
                 _f = "original_moderation_action"
                 v = d["original_moderation_action"]
                 if v is None:
-                    self.original_moderation_action = None
+                    self._original_moderation_action = None
                     _n += ("original_moderation_action",)
                 else:
-                    self.original_moderation_action = ActionLogResponse.from_dict(
-                        v, strict, complete
+                    self._original_moderation_action = (
+                        Unparsed(v, _read_original_moderation_action)
+                        if _lazy
+                        else ActionLogResponse.from_dict(v, strict, complete)
                     )
             else:
-                self.original_moderation_action = None
+                self._original_moderation_action = None
             if "recommended_action" in d:
                 _f = "recommended_action"
                 v = d["recommended_action"]
@@ -585,12 +711,16 @@ class AppealItemResponse:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("AppealItemResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -603,6 +733,7 @@ class AppealItemResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -640,8 +771,10 @@ class AppealItemResponse:
             out["decision_reason"] = self.decision_reason
         elif "decision_reason" in self._nulls:
             out["decision_reason"] = None
-        if self.entity_content is not None:
-            out["entity_content"] = model_to_wire(ModerationPayload, self.entity_content)
+        if isinstance(self._entity_content, Unparsed):  # not read yet: its JSON as received
+            out["entity_content"] = self._entity_content.value
+        elif self._entity_content is not None:
+            out["entity_content"] = model_to_wire(ModerationPayload, self._entity_content)
         elif "entity_content" in self._nulls:
             out["entity_content"] = None
         if self.flag_labels is not None:
@@ -656,13 +789,19 @@ class AppealItemResponse:
             out["flags"] = to_wire(self.flags)
         elif "flags" in self._nulls:
             out["flags"] = None
-        if self.moderation_action is not None:
-            out["moderation_action"] = model_to_wire(ActionLogResponse, self.moderation_action)
+        if isinstance(self._moderation_action, Unparsed):  # not read yet: its JSON as received
+            out["moderation_action"] = self._moderation_action.value
+        elif self._moderation_action is not None:
+            out["moderation_action"] = model_to_wire(ActionLogResponse, self._moderation_action)
         elif "moderation_action" in self._nulls:
             out["moderation_action"] = None
-        if self.original_moderation_action is not None:
+        if isinstance(
+            self._original_moderation_action, Unparsed
+        ):  # not read yet: its JSON as received
+            out["original_moderation_action"] = self._original_moderation_action.value
+        elif self._original_moderation_action is not None:
             out["original_moderation_action"] = model_to_wire(
-                ActionLogResponse, self.original_moderation_action
+                ActionLogResponse, self._original_moderation_action
             )
         elif "original_moderation_action" in self._nulls:
             out["original_moderation_action"] = None
@@ -678,8 +817,10 @@ class AppealItemResponse:
             out["severity"] = self.severity
         elif "severity" in self._nulls:
             out["severity"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self._dropped:

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -57,7 +62,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "type": "type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("appeal", "appeal"),
+    ("appeal", "_appeal"),
     ("received_at", "_received_at"),
 )
 
@@ -72,6 +77,16 @@ def _to_appeal(
     )
 
 
+def _read_appeal(v: Any, at: str | None) -> AppealItemResponse:
+    # AppealRejectedEvent.appeal from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AppealItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AppealRejectedEvent", "appeal", at) from None
+    return placed(value, (at or "AppealRejectedEvent") + ".appeal")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AppealRejectedEvent:
     """This event is sent when an appeal is rejected"""
@@ -79,8 +94,9 @@ class AppealRejectedEvent:
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "appeal.rejected"
-    appeal: AppealItemResponse | None = _attrs.field(default=None, converter=_to_appeal)
-    """The appeal that was rejected"""
+    _appeal: AppealItemResponse | Unparsed | None = _attrs.field(
+        alias="appeal", default=None, converter=_to_appeal, eq=parsed
+    )
     _received_at: int | float | str | None = _attrs.field(
         alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -89,6 +105,8 @@ class AppealRejectedEvent:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AppealRejectedEvent"
@@ -146,6 +164,26 @@ class AppealRejectedEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def appeal(self) -> AppealItemResponse | None:
+        """The appeal that was rejected"""
+        v: Any = self._appeal
+        if v.__class__ is Unparsed:
+            v = self._appeal = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @appeal.setter
+    def appeal(self, value: AppealItemResponse | Mapping[str, Any] | None) -> None:
+        self._appeal = _to_appeal(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.appeal)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -157,11 +195,14 @@ class AppealRejectedEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -204,12 +245,16 @@ class AppealRejectedEvent:
                 _f = "appeal"
                 v = d["appeal"]
                 if v is None:
-                    self.appeal = None
+                    self._appeal = None
                     _n += ("appeal",)
                 else:
-                    self.appeal = AppealItemResponse.from_dict(v, strict, complete)
+                    self._appeal = (
+                        Unparsed(v, _read_appeal)
+                        if _lazy
+                        else AppealItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.appeal = None
+                self._appeal = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -238,6 +283,7 @@ class AppealRejectedEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,8 +293,10 @@ class AppealRejectedEvent:
         out["created_at"] = self._created_at
         out["custom"] = None if self.custom is None else self.custom
         out["type"] = self.type
-        if self.appeal is not None:
-            out["appeal"] = model_to_wire(AppealItemResponse, self.appeal)
+        if isinstance(self._appeal, Unparsed):  # not read yet: its JSON as received
+            out["appeal"] = self._appeal.value
+        elif self._appeal is not None:
+            out["appeal"] = model_to_wire(AppealItemResponse, self._appeal)
         elif "appeal" in self._nulls:
             out["appeal"] = None
         if self._received_at is not None:

@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -96,7 +101,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("fields", "fields"),
     ("footer", "footer"),
     ("footer_icon", "footer_icon"),
-    ("giphy", "giphy"),
+    ("giphy", "_giphy"),
     ("image_url", "image_url"),
     ("og_scrape_url", "og_scrape_url"),
     ("original_height", "original_height"),
@@ -136,6 +141,16 @@ def _to_giphy(
     )
 
 
+def _read_giphy(v: Any, at: str | None) -> Images:
+    # Attachment.giphy from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Images.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Attachment", "giphy", at) from None
+    return placed(value, (at or "Attachment") + ".giphy")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Attachment:
     """An attachment is a message object that represents a file uploaded by a user."""
@@ -151,7 +166,9 @@ class Attachment:
     fields: list[Field] | None = _attrs.field(default=None, converter=_to_fields)
     footer: str | None = None
     footer_icon: str | None = None
-    giphy: Images | None = _attrs.field(default=None, converter=_to_giphy)
+    _giphy: Images | Unparsed | None = _attrs.field(
+        alias="giphy", default=None, converter=_to_giphy, eq=parsed
+    )
     image_url: str | None = None
     og_scrape_url: str | None = None
     original_height: int | None = None
@@ -168,6 +185,8 @@ class Attachment:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "Attachment"
@@ -209,6 +228,29 @@ class Attachment:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def giphy(self) -> Images | None:
+        v: Any = self._giphy
+        if v.__class__ is Unparsed:
+            v = self._giphy = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @giphy.setter
+    def giphy(self, value: Images | Mapping[str, Any] | None) -> None:
+        self._giphy = _to_giphy(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.actions, where + ".actions[]")
+        placed(self.fields, where + ".fields[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.actions)
+        read_all(self.fields)
+        read_all(self.giphy)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -220,12 +262,15 @@ class Attachment:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
@@ -358,12 +403,14 @@ class Attachment:
                 _f = "giphy"
                 v = d["giphy"]
                 if v is None:
-                    self.giphy = None
+                    self._giphy = None
                     _n += ("giphy",)
                 else:
-                    self.giphy = Images.from_dict(v, strict, complete)
+                    self._giphy = (
+                        Unparsed(v, _read_giphy) if _lazy else Images.from_dict(v, strict, complete)
+                    )
             else:
-                self.giphy = None
+                self._giphy = None
             if "image_url" in d:
                 _f = "image_url"
                 v = d["image_url"]
@@ -476,6 +523,7 @@ class Attachment:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -523,8 +571,10 @@ class Attachment:
             out["footer_icon"] = self.footer_icon
         elif "footer_icon" in self._nulls:
             out["footer_icon"] = None
-        if self.giphy is not None:
-            out["giphy"] = model_to_wire(Images, self.giphy)
+        if isinstance(self._giphy, Unparsed):  # not read yet: its JSON as received
+            out["giphy"] = self._giphy.value
+        elif self._giphy is not None:
+            out["giphy"] = model_to_wire(Images, self._giphy)
         elif "giphy" in self._nulls:
             out["giphy"] = None
         if self.image_url is not None:

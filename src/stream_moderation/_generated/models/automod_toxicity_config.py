@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -47,7 +52,7 @@ _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("async_", "async_"),
     ("enabled", "enabled"),
-    ("rules", "rules"),
+    ("rules", "_rules"),
 )
 
 _new = object.__new__
@@ -61,6 +66,16 @@ def _to_rules(
     )
 
 
+def _read_rules(v: Any, at: str | None) -> list[AutomodRule]:
+    # AutomodToxicityConfig.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [AutomodRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "AutomodToxicityConfig", "rules[]", at) from None
+    return placed(value, (at or "AutomodToxicityConfig") + ".rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class AutomodToxicityConfig:
     """Held by ``ConfigResponse.automod_toxicity_config``,
@@ -70,12 +85,16 @@ class AutomodToxicityConfig:
 
     async_: bool | None = None
     enabled: bool | None = None
-    rules: list[AutomodRule] | None = _attrs.field(default=None, converter=_to_rules)
+    _rules: list[AutomodRule] | Unparsed | None = _attrs.field(
+        alias="rules", default=None, converter=_to_rules, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "AutomodToxicityConfig"
@@ -115,6 +134,25 @@ class AutomodToxicityConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rules(self) -> list[AutomodRule] | None:
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[AutomodRule | Mapping[str, Any]] | None) -> None:
+        self._rules = _to_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -126,11 +164,14 @@ class AutomodToxicityConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "async" in d:
@@ -157,14 +198,16 @@ class AutomodToxicityConfig:
                 _f = "rules[]"
                 v = d["rules"]
                 if v is None:
-                    self.rules = None
+                    self._rules = None
                     _n += ("rules",)
                 else:
-                    self.rules = [
-                        AutomodRule.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._rules = (
+                        Unparsed(v, _read_rules)
+                        if _lazy
+                        else [AutomodRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.rules = None
+                self._rules = None
         except ParseError as exc:
             raise exc.within("AutomodToxicityConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -177,6 +220,7 @@ class AutomodToxicityConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,8 +235,10 @@ class AutomodToxicityConfig:
             out["enabled"] = self.enabled
         elif "enabled" in self._nulls:
             out["enabled"] = None
-        if self.rules is not None:
-            out["rules"] = to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        elif self._rules is not None:
+            out["rules"] = to_wire(self._rules)
         elif "rules" in self._nulls:
             out["rules"] = None
         for name in self._missing:  # required, but absent from what was read

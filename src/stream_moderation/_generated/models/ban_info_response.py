@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -62,13 +67,13 @@ _REQUIRED_NAMES: dict[str, str] = {
     "created_at": "created_at",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("channel", "channel"),
+    ("channel", "_channel"),
     ("channel_cid", "channel_cid"),
-    ("created_by", "created_by"),
+    ("created_by", "_created_by"),
     ("expires", "_expires"),
     ("reason", "reason"),
     ("shadow", "shadow"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -98,21 +103,51 @@ def _to_user(
     )
 
 
+def _read_channel(v: Any, at: str | None) -> ChannelMetadata:
+    # BanInfoResponse.channel from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelMetadata.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BanInfoResponse", "channel", at) from None
+    return placed(value, (at or "BanInfoResponse") + ".channel")
+
+
+def _read_created_by(v: Any, at: str | None) -> UserResponse:
+    # BanInfoResponse.created_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BanInfoResponse", "created_by", at) from None
+    return placed(value, (at or "BanInfoResponse") + ".created_by")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # BanInfoResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BanInfoResponse", "user", at) from None
+    return placed(value, (at or "BanInfoResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanInfoResponse:
     """Ban information"""
 
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    channel: ChannelMetadata | None = _attrs.field(default=None, converter=_to_channel)
-    """Lightweight info about the channel this ban applies to. Omitted for app-wide bans, or if
-    the moderator does not have access to the channel.
-    """
+    _channel: ChannelMetadata | Unparsed | None = _attrs.field(
+        alias="channel", default=None, converter=_to_channel, eq=parsed
+    )
     channel_cid: str | None = None
     """The channel this ban applies to. Empty if this is an app-wide (global) ban rather than a
     per-channel ban.
     """
-    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
-    """User who created the ban"""
+    _created_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="created_by", default=None, converter=_to_created_by, eq=parsed
+    )
     _expires: int | float | str | None = _attrs.field(
         alias="expires", default=None, converter=optional_timestamp_to_wire
     )
@@ -120,13 +155,16 @@ class BanInfoResponse:
     """Reason for the ban"""
     shadow: bool | None = None
     """Whether this is a shadow ban"""
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """The banned user"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BanInfoResponse"
@@ -186,6 +224,54 @@ class BanInfoResponse:
     def expires(self, value: datetime | int | str | None) -> None:
         self._expires = optional_timestamp_to_wire(value)
 
+    @property
+    def channel(self) -> ChannelMetadata | None:
+        """Lightweight info about the channel this ban applies to. Omitted for app-wide bans, or if
+        the moderator does not have access to the channel.
+        """
+        v: Any = self._channel
+        if v.__class__ is Unparsed:
+            v = self._channel = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @channel.setter
+    def channel(self, value: ChannelMetadata | Mapping[str, Any] | None) -> None:
+        self._channel = _to_channel(value)
+
+    @property
+    def created_by(self) -> UserResponse | None:
+        """User who created the ban"""
+        v: Any = self._created_by
+        if v.__class__ is Unparsed:
+            v = self._created_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @created_by.setter
+    def created_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._created_by = _to_created_by(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """The banned user"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.channel)
+        read_all(self.created_by)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -197,11 +283,14 @@ class BanInfoResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -224,12 +313,16 @@ class BanInfoResponse:
                 _f = "channel"
                 v = d["channel"]
                 if v is None:
-                    self.channel = None
+                    self._channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelMetadata.from_dict(v, strict, complete)
+                    self._channel = (
+                        Unparsed(v, _read_channel)
+                        if _lazy
+                        else ChannelMetadata.from_dict(v, strict, complete)
+                    )
             else:
-                self.channel = None
+                self._channel = None
             if "channel_cid" in d:
                 _f = "channel_cid"
                 v = d["channel_cid"]
@@ -244,12 +337,16 @@ class BanInfoResponse:
                 _f = "created_by"
                 v = d["created_by"]
                 if v is None:
-                    self.created_by = None
+                    self._created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict, complete)
+                    self._created_by = (
+                        Unparsed(v, _read_created_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.created_by = None
+                self._created_by = None
             if "expires" in d:
                 _f = "expires"
                 v = d["expires"]
@@ -290,12 +387,16 @@ class BanInfoResponse:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("BanInfoResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -308,6 +409,7 @@ class BanInfoResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,16 +417,20 @@ class BanInfoResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
-        if self.channel is not None:
-            out["channel"] = model_to_wire(ChannelMetadata, self.channel)
+        if isinstance(self._channel, Unparsed):  # not read yet: its JSON as received
+            out["channel"] = self._channel.value
+        elif self._channel is not None:
+            out["channel"] = model_to_wire(ChannelMetadata, self._channel)
         elif "channel" in self._nulls:
             out["channel"] = None
         if self.channel_cid is not None:
             out["channel_cid"] = self.channel_cid
         elif "channel_cid" in self._nulls:
             out["channel_cid"] = None
-        if self.created_by is not None:
-            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        if isinstance(self._created_by, Unparsed):  # not read yet: its JSON as received
+            out["created_by"] = self._created_by.value
+        elif self._created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self._created_by)
         elif "created_by" in self._nulls:
             out["created_by"] = None
         if self._expires is not None:
@@ -339,8 +445,10 @@ class BanInfoResponse:
             out["shadow"] = self.shadow
         elif "shadow" in self._nulls:
             out["shadow"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -24,8 +25,12 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
 )
 
 __all__ = ["BanRequest"]
@@ -63,7 +68,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "target_user_id": "target_user_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("banned_by", "banned_by"),
+    ("banned_by", "_banned_by"),
     ("banned_by_id", "banned_by_id"),
     ("channel_cid", "channel_cid"),
     ("delete_messages", "delete_messages"),
@@ -84,6 +89,16 @@ def _to_banned_by(
     )
 
 
+def _read_banned_by(v: Any, at: str | None) -> UserRequest:
+    # BanRequest.banned_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BanRequest", "banned_by", at) from None
+    return placed(value, (at or "BanRequest") + ".banned_by")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BanRequest:
     """The request body of ``ban`` (``POST /api/v2/moderation/ban``): the method takes its
@@ -92,8 +107,9 @@ class BanRequest:
 
     target_user_id: str
     """ID of the user to ban"""
-    banned_by: UserRequest | None = _attrs.field(default=None, converter=_to_banned_by)
-    """Details about the user performing the ban"""
+    _banned_by: UserRequest | Unparsed | None = _attrs.field(
+        alias="banned_by", default=None, converter=_to_banned_by, eq=parsed
+    )
     banned_by_id: str | None = None
     """ID of the user performing the ban"""
     channel_cid: str | None = None
@@ -112,6 +128,8 @@ class BanRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BanRequest"
@@ -151,6 +169,26 @@ class BanRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def banned_by(self) -> UserRequest | None:
+        """Details about the user performing the ban"""
+        v: Any = self._banned_by
+        if v.__class__ is Unparsed:
+            v = self._banned_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @banned_by.setter
+    def banned_by(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._banned_by = _to_banned_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.banned_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -162,11 +200,14 @@ class BanRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "target_user_id"
@@ -183,12 +224,16 @@ class BanRequest:
                 _f = "banned_by"
                 v = d["banned_by"]
                 if v is None:
-                    self.banned_by = None
+                    self._banned_by = None
                     _n += ("banned_by",)
                 else:
-                    self.banned_by = UserRequest.from_dict(v, strict, complete)
+                    self._banned_by = (
+                        Unparsed(v, _read_banned_by)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.banned_by = None
+                self._banned_by = None
             if "banned_by_id" in d:
                 _f = "banned_by_id"
                 v = d["banned_by_id"]
@@ -275,6 +320,7 @@ class BanRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -282,8 +328,10 @@ class BanRequest:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["target_user_id"] = self.target_user_id
-        if self.banned_by is not None:
-            out["banned_by"] = model_to_wire(UserRequest, self.banned_by)
+        if isinstance(self._banned_by, Unparsed):  # not read yet: its JSON as received
+            out["banned_by"] = self._banned_by.value
+        elif self._banned_by is not None:
+            out["banned_by"] = model_to_wire(UserRequest, self._banned_by)
         elif "banned_by" in self._nulls:
             out["banned_by"] = None
         if self.banned_by_id is not None:

@@ -11,12 +11,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -36,7 +41,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # The required fields (attribute: JSON name), and the optional ones with the attribute that
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("rules", "rules"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("rules", "_rules"),)
 
 _new = object.__new__
 
@@ -49,16 +54,30 @@ def _to_rules(
     )
 
 
+def _read_rules(v: Any, at: str | None) -> list[BodyguardRule]:
+    # BodyguardImageAnalysisConfig.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BodyguardImageAnalysisConfig", "rules[]", at) from None
+    return placed(value, (at or "BodyguardImageAnalysisConfig") + ".rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BodyguardImageAnalysisConfig:
     """Held by ``ModerationConfig.ai_image_lite_config``."""
 
-    rules: list[BodyguardRule] | None = _attrs.field(default=None, converter=_to_rules)
+    _rules: list[BodyguardRule] | Unparsed | None = _attrs.field(
+        alias="rules", default=None, converter=_to_rules, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BodyguardImageAnalysisConfig"
@@ -98,6 +117,25 @@ class BodyguardImageAnalysisConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rules(self) -> list[BodyguardRule] | None:
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[BodyguardRule | Mapping[str, Any]] | None) -> None:
+        self._rules = _to_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -109,25 +147,30 @@ class BodyguardImageAnalysisConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "rules" in d:
                 _f = "rules[]"
                 v = d["rules"]
                 if v is None:
-                    self.rules = None
+                    self._rules = None
                     _n += ("rules",)
                 else:
-                    self.rules = [
-                        BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._rules = (
+                        Unparsed(v, _read_rules)
+                        if _lazy
+                        else [BodyguardRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.rules = None
+                self._rules = None
         except ParseError as exc:
             raise exc.within("BodyguardImageAnalysisConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -140,14 +183,17 @@ class BodyguardImageAnalysisConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BodyguardImageAnalysisConfig: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.rules is not None:
-            out["rules"] = to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        elif self._rules is not None:
+            out["rules"] = to_wire(self._rules)
         elif "rules" in self._nulls:
             out["rules"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -22,8 +23,12 @@ from stream_moderation._types import (
     count_nulls,
     enum_to_wire,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
     to_wire,
 )
 
@@ -51,7 +56,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action", "action"),
-    ("severity_rules", "severity_rules"),
+    ("severity_rules", "_severity_rules"),
 )
 _VALUES_BodyguardRuleAction: frozenset[str] = frozenset(
     {
@@ -77,6 +82,16 @@ def _to_severity_rules(
     )
 
 
+def _read_severity_rules(v: Any, at: str | None) -> list[BodyguardSeverityRule]:
+    # BodyguardRule.severity_rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardSeverityRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BodyguardRule", "severity_rules[]", at) from None
+    return placed(value, (at or "BodyguardRule") + ".severity_rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BodyguardRule:
     """Held by ``AIAudioConfigRequest.rules``, ``AIAudioConfigResponse.rules``,
@@ -85,14 +100,16 @@ class BodyguardRule:
 
     label: str
     action: BodyguardRuleAction | UnknownValue | None = None
-    severity_rules: list[BodyguardSeverityRule] | None = _attrs.field(
-        default=None, converter=_to_severity_rules
+    _severity_rules: list[BodyguardSeverityRule] | Unparsed | None = _attrs.field(
+        alias="severity_rules", default=None, converter=_to_severity_rules, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BodyguardRule"
@@ -132,6 +149,27 @@ class BodyguardRule:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def severity_rules(self) -> list[BodyguardSeverityRule] | None:
+        v: Any = self._severity_rules
+        if v.__class__ is Unparsed:
+            v = self._severity_rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @severity_rules.setter
+    def severity_rules(
+        self, value: Sequence[BodyguardSeverityRule | Mapping[str, Any]] | None
+    ) -> None:
+        self._severity_rules = _to_severity_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.severity_rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -143,11 +181,14 @@ class BodyguardRule:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "label"
@@ -178,15 +219,19 @@ class BodyguardRule:
                 _f = "severity_rules[]"
                 v = d["severity_rules"]
                 if v is None:
-                    self.severity_rules = None
+                    self._severity_rules = None
                     _n += ("severity_rules",)
                 else:
-                    self.severity_rules = [
-                        BodyguardSeverityRule.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._severity_rules = (
+                        Unparsed(v, _read_severity_rules)
+                        if _lazy
+                        else [
+                            BodyguardSeverityRule.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.severity_rules = None
+                self._severity_rules = None
         except ParseError as exc:
             raise exc.within("BodyguardRule", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -199,6 +244,7 @@ class BodyguardRule:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,8 +256,10 @@ class BodyguardRule:
             out["action"] = enum_to_wire(self.action)
         elif "action" in self._nulls:
             out["action"] = None
-        if self.severity_rules is not None:
-            out["severity_rules"] = to_wire(self.severity_rules)
+        if isinstance(self._severity_rules, Unparsed):  # not read yet: its JSON as received
+            out["severity_rules"] = self._severity_rules.value
+        elif self._severity_rules is not None:
+            out["severity_rules"] = to_wire(self._severity_rules)
         elif "severity_rules" in self._nulls:
             out["severity_rules"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -24,8 +25,12 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
 )
 
 __all__ = ["BulkActionAppealsRequest"]
@@ -64,12 +69,12 @@ _REQUIRED_NAMES: dict[str, str] = {
     "appeal_ids": "appeal_ids",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("mark_reviewed", "mark_reviewed"),
-    ("reject_appeal", "reject_appeal"),
-    ("restore", "restore"),
-    ("unban", "unban"),
-    ("unblock", "unblock"),
-    ("user", "user"),
+    ("mark_reviewed", "_mark_reviewed"),
+    ("reject_appeal", "_reject_appeal"),
+    ("restore", "_restore"),
+    ("unban", "_unban"),
+    ("unblock", "_unblock"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 _VALUES_BulkActionAppealsRequestActionType: frozenset[str] = frozenset(
@@ -126,6 +131,66 @@ def _to_user(
     )
 
 
+def _read_mark_reviewed(v: Any, at: str | None) -> MarkReviewedRequestPayload:
+    # BulkActionAppealsRequest.mark_reviewed from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MarkReviewedRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "mark_reviewed", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".mark_reviewed")
+
+
+def _read_reject_appeal(v: Any, at: str | None) -> RejectAppealRequestPayload:
+    # BulkActionAppealsRequest.reject_appeal from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RejectAppealRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "reject_appeal", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".reject_appeal")
+
+
+def _read_restore(v: Any, at: str | None) -> RestoreActionRequestPayload:
+    # BulkActionAppealsRequest.restore from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RestoreActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "restore", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".restore")
+
+
+def _read_unban(v: Any, at: str | None) -> UnbanActionRequestPayload:
+    # BulkActionAppealsRequest.unban from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UnbanActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "unban", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".unban")
+
+
+def _read_unblock(v: Any, at: str | None) -> UnblockActionRequestPayload:
+    # BulkActionAppealsRequest.unblock from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UnblockActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "unblock", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".unblock")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # BulkActionAppealsRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsRequest", "user", at) from None
+    return placed(value, (at or "BulkActionAppealsRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkActionAppealsRequest:
     """The request body of ``bulk_action_appeals`` (``POST
@@ -137,30 +202,32 @@ class BulkActionAppealsRequest:
     """Action to apply: unban, restore, unblock, mark_reviewed, or reject_appeal"""
     appeal_ids: list[str]
     """List of appeal UUIDs to process"""
-    mark_reviewed: MarkReviewedRequestPayload | None = _attrs.field(
-        default=None, converter=_to_mark_reviewed
+    _mark_reviewed: MarkReviewedRequestPayload | Unparsed | None = _attrs.field(
+        alias="mark_reviewed", default=None, converter=_to_mark_reviewed, eq=parsed
     )
-    """Configuration for mark_reviewed action (required when action_type is mark_reviewed)"""
-    reject_appeal: RejectAppealRequestPayload | None = _attrs.field(
-        default=None, converter=_to_reject_appeal
+    _reject_appeal: RejectAppealRequestPayload | Unparsed | None = _attrs.field(
+        alias="reject_appeal", default=None, converter=_to_reject_appeal, eq=parsed
     )
-    """Configuration for reject_appeal action (required when action_type is reject_appeal)"""
-    restore: RestoreActionRequestPayload | None = _attrs.field(default=None, converter=_to_restore)
-    """Configuration for restore action (required when action_type is restore)"""
-    unban: UnbanActionRequestPayload | None = _attrs.field(default=None, converter=_to_unban)
-    """Configuration for unban action (required when action_type is unban)"""
-    unblock: UnblockActionRequestPayload | None = _attrs.field(default=None, converter=_to_unblock)
-    """Configuration for unblock action (required when action_type is unblock) Deprecated: use
-    restore instead — it now also reverses a block or shadow block
-    """
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _restore: RestoreActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="restore", default=None, converter=_to_restore, eq=parsed
+    )
+    _unban: UnbanActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="unban", default=None, converter=_to_unban, eq=parsed
+    )
+    _unblock: UnblockActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="unblock", default=None, converter=_to_unblock, eq=parsed
+    )
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BulkActionAppealsRequest"
@@ -205,6 +272,93 @@ class BulkActionAppealsRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def mark_reviewed(self) -> MarkReviewedRequestPayload | None:
+        """Configuration for mark_reviewed action (required when action_type is mark_reviewed)"""
+        v: Any = self._mark_reviewed
+        if v.__class__ is Unparsed:
+            v = self._mark_reviewed = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mark_reviewed.setter
+    def mark_reviewed(self, value: MarkReviewedRequestPayload | Mapping[str, Any] | None) -> None:
+        self._mark_reviewed = _to_mark_reviewed(value)
+
+    @property
+    def reject_appeal(self) -> RejectAppealRequestPayload | None:
+        """Configuration for reject_appeal action (required when action_type is reject_appeal)"""
+        v: Any = self._reject_appeal
+        if v.__class__ is Unparsed:
+            v = self._reject_appeal = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reject_appeal.setter
+    def reject_appeal(self, value: RejectAppealRequestPayload | Mapping[str, Any] | None) -> None:
+        self._reject_appeal = _to_reject_appeal(value)
+
+    @property
+    def restore(self) -> RestoreActionRequestPayload | None:
+        """Configuration for restore action (required when action_type is restore)"""
+        v: Any = self._restore
+        if v.__class__ is Unparsed:
+            v = self._restore = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @restore.setter
+    def restore(self, value: RestoreActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._restore = _to_restore(value)
+
+    @property
+    def unban(self) -> UnbanActionRequestPayload | None:
+        """Configuration for unban action (required when action_type is unban)"""
+        v: Any = self._unban
+        if v.__class__ is Unparsed:
+            v = self._unban = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @unban.setter
+    def unban(self, value: UnbanActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._unban = _to_unban(value)
+
+    @property
+    def unblock(self) -> UnblockActionRequestPayload | None:
+        """Configuration for unblock action (required when action_type is unblock) Deprecated: use
+        restore instead — it now also reverses a block or shadow block
+        """
+        v: Any = self._unblock
+        if v.__class__ is Unparsed:
+            v = self._unblock = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @unblock.setter
+    def unblock(self, value: UnblockActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._unblock = _to_unblock(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.mark_reviewed)
+        read_all(self.reject_appeal)
+        read_all(self.restore)
+        read_all(self.unban)
+        read_all(self.unblock)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -216,11 +370,14 @@ class BulkActionAppealsRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
@@ -257,62 +414,86 @@ class BulkActionAppealsRequest:
                 _f = "mark_reviewed"
                 v = d["mark_reviewed"]
                 if v is None:
-                    self.mark_reviewed = None
+                    self._mark_reviewed = None
                     _n += ("mark_reviewed",)
                 else:
-                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict, complete)
+                    self._mark_reviewed = (
+                        Unparsed(v, _read_mark_reviewed)
+                        if _lazy
+                        else MarkReviewedRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.mark_reviewed = None
+                self._mark_reviewed = None
             if "reject_appeal" in d:
                 _f = "reject_appeal"
                 v = d["reject_appeal"]
                 if v is None:
-                    self.reject_appeal = None
+                    self._reject_appeal = None
                     _n += ("reject_appeal",)
                 else:
-                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict, complete)
+                    self._reject_appeal = (
+                        Unparsed(v, _read_reject_appeal)
+                        if _lazy
+                        else RejectAppealRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.reject_appeal = None
+                self._reject_appeal = None
             if "restore" in d:
                 _f = "restore"
                 v = d["restore"]
                 if v is None:
-                    self.restore = None
+                    self._restore = None
                     _n += ("restore",)
                 else:
-                    self.restore = RestoreActionRequestPayload.from_dict(v, strict, complete)
+                    self._restore = (
+                        Unparsed(v, _read_restore)
+                        if _lazy
+                        else RestoreActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.restore = None
+                self._restore = None
             if "unban" in d:
                 _f = "unban"
                 v = d["unban"]
                 if v is None:
-                    self.unban = None
+                    self._unban = None
                     _n += ("unban",)
                 else:
-                    self.unban = UnbanActionRequestPayload.from_dict(v, strict, complete)
+                    self._unban = (
+                        Unparsed(v, _read_unban)
+                        if _lazy
+                        else UnbanActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.unban = None
+                self._unban = None
             if "unblock" in d:
                 _f = "unblock"
                 v = d["unblock"]
                 if v is None:
-                    self.unblock = None
+                    self._unblock = None
                     _n += ("unblock",)
                 else:
-                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict, complete)
+                    self._unblock = (
+                        Unparsed(v, _read_unblock)
+                        if _lazy
+                        else UnblockActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.unblock = None
+                self._unblock = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -335,6 +516,7 @@ class BulkActionAppealsRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -343,28 +525,40 @@ class BulkActionAppealsRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_type"] = None if self.action_type is None else enum_to_wire(self.action_type)
         out["appeal_ids"] = None if self.appeal_ids is None else self.appeal_ids
-        if self.mark_reviewed is not None:
-            out["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, self.mark_reviewed)
+        if isinstance(self._mark_reviewed, Unparsed):  # not read yet: its JSON as received
+            out["mark_reviewed"] = self._mark_reviewed.value
+        elif self._mark_reviewed is not None:
+            out["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, self._mark_reviewed)
         elif "mark_reviewed" in self._nulls:
             out["mark_reviewed"] = None
-        if self.reject_appeal is not None:
-            out["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, self.reject_appeal)
+        if isinstance(self._reject_appeal, Unparsed):  # not read yet: its JSON as received
+            out["reject_appeal"] = self._reject_appeal.value
+        elif self._reject_appeal is not None:
+            out["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, self._reject_appeal)
         elif "reject_appeal" in self._nulls:
             out["reject_appeal"] = None
-        if self.restore is not None:
-            out["restore"] = model_to_wire(RestoreActionRequestPayload, self.restore)
+        if isinstance(self._restore, Unparsed):  # not read yet: its JSON as received
+            out["restore"] = self._restore.value
+        elif self._restore is not None:
+            out["restore"] = model_to_wire(RestoreActionRequestPayload, self._restore)
         elif "restore" in self._nulls:
             out["restore"] = None
-        if self.unban is not None:
-            out["unban"] = model_to_wire(UnbanActionRequestPayload, self.unban)
+        if isinstance(self._unban, Unparsed):  # not read yet: its JSON as received
+            out["unban"] = self._unban.value
+        elif self._unban is not None:
+            out["unban"] = model_to_wire(UnbanActionRequestPayload, self._unban)
         elif "unban" in self._nulls:
             out["unban"] = None
-        if self.unblock is not None:
-            out["unblock"] = model_to_wire(UnblockActionRequestPayload, self.unblock)
+        if isinstance(self._unblock, Unparsed):  # not read yet: its JSON as received
+            out["unblock"] = self._unblock.value
+        elif self._unblock is not None:
+            out["unblock"] = model_to_wire(UnblockActionRequestPayload, self._unblock)
         elif "unblock" in self._nulls:
             out["unblock"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -68,6 +73,26 @@ def _to_results(
     )
 
 
+def _read_errors(v: Any, at: str | None) -> list[BulkAppealError]:
+    # BulkActionAppealsResponse.errors from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BulkAppealError.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsResponse", "errors[]", at) from None
+    return placed(value, (at or "BulkActionAppealsResponse") + ".errors[]")
+
+
+def _read_results(v: Any, at: str | None) -> list[BulkAppealResult]:
+    # BulkActionAppealsResponse.results from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BulkAppealResult.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkActionAppealsResponse", "results[]", at) from None
+    return placed(value, (at or "BulkActionAppealsResponse") + ".results[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkActionAppealsResponse:
     """The response of ``bulk_action_appeals`` (``POST
@@ -75,15 +100,19 @@ class BulkActionAppealsResponse:
     """
 
     duration: str
-    errors: list[BulkAppealError] = _attrs.field(converter=_to_errors)
-    """Appeals that could not be processed, with per-item error messages"""
-    results: list[BulkAppealResult] = _attrs.field(converter=_to_results)
-    """Successfully processed appeals"""
+    _errors: list[BulkAppealError] | Unparsed = _attrs.field(
+        alias="errors", converter=_to_errors, eq=parsed
+    )
+    _results: list[BulkAppealResult] | Unparsed = _attrs.field(
+        alias="results", converter=_to_results, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BulkActionAppealsResponse"
@@ -124,6 +153,39 @@ class BulkActionAppealsResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def errors(self) -> list[BulkAppealError]:
+        """Appeals that could not be processed, with per-item error messages"""
+        v: Any = self._errors
+        if v.__class__ is Unparsed:
+            v = self._errors = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @errors.setter
+    def errors(self, value: Sequence[BulkAppealError | Mapping[str, Any]]) -> None:
+        self._errors = _to_errors(value)
+
+    @property
+    def results(self) -> list[BulkAppealResult]:
+        """Successfully processed appeals"""
+        v: Any = self._results
+        if v.__class__ is Unparsed:
+            v = self._results = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @results.setter
+    def results(self, value: Sequence[BulkAppealResult | Mapping[str, Any]]) -> None:
+        self._results = _to_results(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.errors)
+        read_all(self.results)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -135,11 +197,14 @@ class BulkActionAppealsResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -158,24 +223,28 @@ class BulkActionAppealsResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.errors = None  # type: ignore[assignment]
+                self._errors = None  # type: ignore[assignment]
                 _m += ("errors",)
             else:
-                self.errors = [
-                    BulkAppealError.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._errors = (
+                    Unparsed(v, _read_errors)
+                    if _lazy
+                    else [BulkAppealError.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "results[]"
             try:
                 v = d["results"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.results = None  # type: ignore[assignment]
+                self._results = None  # type: ignore[assignment]
                 _m += ("results",)
             else:
-                self.results = [
-                    BulkAppealResult.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._results = (
+                    Unparsed(v, _read_results)
+                    if _lazy
+                    else [BulkAppealResult.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
         except ParseError as exc:
             raise exc.within("BulkActionAppealsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -188,6 +257,7 @@ class BulkActionAppealsResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,8 +265,14 @@ class BulkActionAppealsResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["errors"] = None if self.errors is None else to_wire(self.errors)
-        out["results"] = None if self.results is None else to_wire(self.results)
+        if isinstance(self._errors, Unparsed):  # not read yet: its JSON as received
+            out["errors"] = self._errors.value
+        else:
+            out["errors"] = None if self._errors is None else to_wire(self._errors)
+        if isinstance(self._results, Unparsed):  # not read yet: its JSON as received
+            out["results"] = self._results.value
+        else:
+            out["results"] = None if self._results is None else to_wire(self._results)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

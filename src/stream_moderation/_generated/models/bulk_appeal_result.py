@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["BulkAppealResult"]
@@ -40,7 +45,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "appeal_id": "appeal_id",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("appeal_item", "appeal_item"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("appeal_item", "_appeal_item"),)
 
 _new = object.__new__
 
@@ -53,17 +58,31 @@ def _to_appeal_item(
     )
 
 
+def _read_appeal_item(v: Any, at: str | None) -> AppealItemResponse:
+    # BulkAppealResult.appeal_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AppealItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkAppealResult", "appeal_item", at) from None
+    return placed(value, (at or "BulkAppealResult") + ".appeal_item")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkAppealResult:
     """Held by ``BulkActionAppealsResponse.results``."""
 
     appeal_id: str
-    appeal_item: AppealItemResponse | None = _attrs.field(default=None, converter=_to_appeal_item)
+    _appeal_item: AppealItemResponse | Unparsed | None = _attrs.field(
+        alias="appeal_item", default=None, converter=_to_appeal_item, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BulkAppealResult"
@@ -103,6 +122,25 @@ class BulkAppealResult:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def appeal_item(self) -> AppealItemResponse | None:
+        v: Any = self._appeal_item
+        if v.__class__ is Unparsed:
+            v = self._appeal_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @appeal_item.setter
+    def appeal_item(self, value: AppealItemResponse | Mapping[str, Any] | None) -> None:
+        self._appeal_item = _to_appeal_item(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.appeal_item)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -114,11 +152,14 @@ class BulkAppealResult:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "appeal_id"
@@ -135,12 +176,16 @@ class BulkAppealResult:
                 _f = "appeal_item"
                 v = d["appeal_item"]
                 if v is None:
-                    self.appeal_item = None
+                    self._appeal_item = None
                     _n += ("appeal_item",)
                 else:
-                    self.appeal_item = AppealItemResponse.from_dict(v, strict, complete)
+                    self._appeal_item = (
+                        Unparsed(v, _read_appeal_item)
+                        if _lazy
+                        else AppealItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.appeal_item = None
+                self._appeal_item = None
         except ParseError as exc:
             raise exc.within("BulkAppealResult", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -153,6 +198,7 @@ class BulkAppealResult:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,8 +206,10 @@ class BulkAppealResult:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["appeal_id"] = self.appeal_id
-        if self.appeal_item is not None:
-            out["appeal_item"] = model_to_wire(AppealItemResponse, self.appeal_item)
+        if isinstance(self._appeal_item, Unparsed):  # not read yet: its JSON as received
+            out["appeal_item"] = self._appeal_item.value
+        elif self._appeal_item is not None:
+            out["appeal_item"] = model_to_wire(AppealItemResponse, self._appeal_item)
         elif "appeal_item" in self._nulls:
             out["appeal_item"] = None
         for name in self._missing:  # required, but absent from what was read

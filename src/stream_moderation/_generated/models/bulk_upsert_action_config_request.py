@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -48,7 +53,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "action_configs": "action_configs",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -71,6 +76,26 @@ def _to_user(
     )
 
 
+def _read_action_configs(v: Any, at: str | None) -> list[UpsertActionConfigItem]:
+    # BulkUpsertActionConfigRequest.action_configs from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UpsertActionConfigItem.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkUpsertActionConfigRequest", "action_configs[]", at) from None
+    return placed(value, (at or "BulkUpsertActionConfigRequest") + ".action_configs[]")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # BulkUpsertActionConfigRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "BulkUpsertActionConfigRequest", "user", at) from None
+    return placed(value, (at or "BulkUpsertActionConfigRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class BulkUpsertActionConfigRequest:
     """The request body of ``bulk_upsert_action_config`` (``POST
@@ -78,16 +103,20 @@ class BulkUpsertActionConfigRequest:
     arguments.
     """
 
-    action_configs: list[UpsertActionConfigItem] = _attrs.field(converter=_to_action_configs)
-    """List of action configs to create or update"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _action_configs: list[UpsertActionConfigItem] | Unparsed = _attrs.field(
+        alias="action_configs", converter=_to_action_configs, eq=parsed
+    )
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "BulkUpsertActionConfigRequest"
@@ -128,6 +157,39 @@ class BulkUpsertActionConfigRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def action_configs(self) -> list[UpsertActionConfigItem]:
+        """List of action configs to create or update"""
+        v: Any = self._action_configs
+        if v.__class__ is Unparsed:
+            v = self._action_configs = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action_configs.setter
+    def action_configs(self, value: Sequence[UpsertActionConfigItem | Mapping[str, Any]]) -> None:
+        self._action_configs = _to_action_configs(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action_configs)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -139,11 +201,14 @@ class BulkUpsertActionConfigRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_configs[]"
@@ -152,22 +217,31 @@ class BulkUpsertActionConfigRequest:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.action_configs = None  # type: ignore[assignment]
+                self._action_configs = None  # type: ignore[assignment]
                 _m += ("action_configs",)
             else:
-                self.action_configs = [
-                    UpsertActionConfigItem.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._action_configs = (
+                    Unparsed(v, _read_action_configs)
+                    if _lazy
+                    else [
+                        UpsertActionConfigItem.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -190,17 +264,23 @@ class BulkUpsertActionConfigRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this BulkUpsertActionConfigRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["action_configs"] = (
-            None if self.action_configs is None else to_wire(self.action_configs)
-        )
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._action_configs, Unparsed):  # not read yet: its JSON as received
+            out["action_configs"] = self._action_configs.value
+        else:
+            out["action_configs"] = (
+                None if self._action_configs is None else to_wire(self._action_configs)
+            )
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["CallRuleActionSequence"]
@@ -46,7 +51,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("actions", "actions"),
-    ("call_options", "call_options"),
+    ("call_options", "_call_options"),
     ("violation_number", "violation_number"),
 )
 
@@ -61,6 +66,16 @@ def _to_call_options(
     )
 
 
+def _read_call_options(v: Any, at: str | None) -> CallActionOptions:
+    # CallRuleActionSequence.call_options from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallActionOptions.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CallRuleActionSequence", "call_options", at) from None
+    return placed(value, (at or "CallRuleActionSequence") + ".call_options")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CallRuleActionSequence:
     """Held by ``ModerationRuleV2Response.action_sequences``,
@@ -68,13 +83,17 @@ class CallRuleActionSequence:
     """
 
     actions: list[str] | None = None
-    call_options: CallActionOptions | None = _attrs.field(default=None, converter=_to_call_options)
+    _call_options: CallActionOptions | Unparsed | None = _attrs.field(
+        alias="call_options", default=None, converter=_to_call_options, eq=parsed
+    )
     violation_number: int | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CallRuleActionSequence"
@@ -114,6 +133,25 @@ class CallRuleActionSequence:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def call_options(self) -> CallActionOptions | None:
+        v: Any = self._call_options
+        if v.__class__ is Unparsed:
+            v = self._call_options = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_options.setter
+    def call_options(self, value: CallActionOptions | Mapping[str, Any] | None) -> None:
+        self._call_options = _to_call_options(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.call_options)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -125,11 +163,14 @@ class CallRuleActionSequence:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "actions" in d:
@@ -152,12 +193,16 @@ class CallRuleActionSequence:
                 _f = "call_options"
                 v = d["call_options"]
                 if v is None:
-                    self.call_options = None
+                    self._call_options = None
                     _n += ("call_options",)
                 else:
-                    self.call_options = CallActionOptions.from_dict(v, strict, complete)
+                    self._call_options = (
+                        Unparsed(v, _read_call_options)
+                        if _lazy
+                        else CallActionOptions.from_dict(v, strict, complete)
+                    )
             else:
-                self.call_options = None
+                self._call_options = None
             if "violation_number" in d:
                 _f = "violation_number"
                 v = d["violation_number"]
@@ -180,6 +225,7 @@ class CallRuleActionSequence:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,8 +236,10 @@ class CallRuleActionSequence:
             out["actions"] = self.actions
         elif "actions" in self._nulls:
             out["actions"] = None
-        if self.call_options is not None:
-            out["call_options"] = model_to_wire(CallActionOptions, self.call_options)
+        if isinstance(self._call_options, Unparsed):  # not read yet: its JSON as received
+            out["call_options"] = self._call_options.value
+        elif self._call_options is not None:
+            out["call_options"] = model_to_wire(CallActionOptions, self._call_options)
         elif "call_options" in self._nulls:
             out["call_options"] = None
         if self.violation_number is not None:

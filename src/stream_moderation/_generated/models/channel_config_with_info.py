@@ -14,6 +14,7 @@ from stream_moderation._types import (
     LazyModel,
     Timestamp,
     UnknownValue,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -27,8 +28,12 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     restore_nulls,
@@ -157,11 +162,11 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("allowed_flag_reasons", "allowed_flag_reasons"),
-    ("automod_thresholds", "automod_thresholds"),
+    ("automod_thresholds", "_automod_thresholds"),
     ("blocklist", "blocklist"),
     ("blocklist_behavior", "blocklist_behavior"),
-    ("blocklists", "blocklists"),
-    ("chat_preferences", "chat_preferences"),
+    ("blocklists", "_blocklists"),
+    ("chat_preferences", "_chat_preferences"),
     ("grants", "grants"),
     ("partition_size", "partition_size"),
     ("partition_ttl", "partition_ttl"),
@@ -212,6 +217,36 @@ def _to_chat_preferences(
     )
 
 
+def _read_automod_thresholds(v: Any, at: str | None) -> Thresholds:
+    # ChannelConfigWithInfo.automod_thresholds from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Thresholds.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelConfigWithInfo", "automod_thresholds", at) from None
+    return placed(value, (at or "ChannelConfigWithInfo") + ".automod_thresholds")
+
+
+def _read_blocklists(v: Any, at: str | None) -> list[BlockListOptions]:
+    # ChannelConfigWithInfo.blocklists from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BlockListOptions.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelConfigWithInfo", "blocklists[]", at) from None
+    return placed(value, (at or "ChannelConfigWithInfo") + ".blocklists[]")
+
+
+def _read_chat_preferences(v: Any, at: str | None) -> ChatPreferences:
+    # ChannelConfigWithInfo.chat_preferences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatPreferences.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelConfigWithInfo", "chat_preferences", at) from None
+    return placed(value, (at or "ChannelConfigWithInfo") + ".chat_preferences")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelConfigWithInfo:
     """Held by ``ChannelResponse.config``."""
@@ -245,15 +280,16 @@ class ChannelConfigWithInfo:
     url_enrichment: bool
     user_message_reminders: bool
     allowed_flag_reasons: list[str] | None = None
-    automod_thresholds: Thresholds | None = _attrs.field(
-        default=None, converter=_to_automod_thresholds
+    _automod_thresholds: Thresholds | Unparsed | None = _attrs.field(
+        alias="automod_thresholds", default=None, converter=_to_automod_thresholds, eq=parsed
     )
-    """Sets thresholds for AI moderation"""
     blocklist: str | None = None
     blocklist_behavior: ChannelConfigWithInfoBlocklistBehavior | UnknownValue | None = None
-    blocklists: list[BlockListOptions] | None = _attrs.field(default=None, converter=_to_blocklists)
-    chat_preferences: ChatPreferences | None = _attrs.field(
-        default=None, converter=_to_chat_preferences
+    _blocklists: list[BlockListOptions] | Unparsed | None = _attrs.field(
+        alias="blocklists", default=None, converter=_to_blocklists, eq=parsed
+    )
+    _chat_preferences: ChatPreferences | Unparsed | None = _attrs.field(
+        alias="chat_preferences", default=None, converter=_to_chat_preferences, eq=parsed
     )
     grants: dict[str, list[str]] | None = None
     partition_size: int | None = None
@@ -264,6 +300,8 @@ class ChannelConfigWithInfo:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChannelConfigWithInfo"
@@ -324,6 +362,52 @@ class ChannelConfigWithInfo:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def automod_thresholds(self) -> Thresholds | None:
+        """Sets thresholds for AI moderation"""
+        v: Any = self._automod_thresholds
+        if v.__class__ is Unparsed:
+            v = self._automod_thresholds = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_thresholds.setter
+    def automod_thresholds(self, value: Thresholds | Mapping[str, Any] | None) -> None:
+        self._automod_thresholds = _to_automod_thresholds(value)
+
+    @property
+    def blocklists(self) -> list[BlockListOptions] | None:
+        v: Any = self._blocklists
+        if v.__class__ is Unparsed:
+            v = self._blocklists = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @blocklists.setter
+    def blocklists(self, value: Sequence[BlockListOptions | Mapping[str, Any]] | None) -> None:
+        self._blocklists = _to_blocklists(value)
+
+    @property
+    def chat_preferences(self) -> ChatPreferences | None:
+        v: Any = self._chat_preferences
+        if v.__class__ is Unparsed:
+            v = self._chat_preferences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @chat_preferences.setter
+    def chat_preferences(self, value: ChatPreferences | Mapping[str, Any] | None) -> None:
+        self._chat_preferences = _to_chat_preferences(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.commands, where + ".commands[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.commands)
+        read_all(self.automod_thresholds)
+        read_all(self.blocklists)
+        read_all(self.chat_preferences)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -335,12 +419,15 @@ class ChannelConfigWithInfo:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "automod"
@@ -673,12 +760,16 @@ class ChannelConfigWithInfo:
                 _f = "automod_thresholds"
                 v = d["automod_thresholds"]
                 if v is None:
-                    self.automod_thresholds = None
+                    self._automod_thresholds = None
                     _n += ("automod_thresholds",)
                 else:
-                    self.automod_thresholds = Thresholds.from_dict(v, strict, complete)
+                    self._automod_thresholds = (
+                        Unparsed(v, _read_automod_thresholds)
+                        if _lazy
+                        else Thresholds.from_dict(v, strict, complete)
+                    )
             else:
-                self.automod_thresholds = None
+                self._automod_thresholds = None
             if "blocklist" in d:
                 _f = "blocklist"
                 v = d["blocklist"]
@@ -707,24 +798,32 @@ class ChannelConfigWithInfo:
                 _f = "blocklists[]"
                 v = d["blocklists"]
                 if v is None:
-                    self.blocklists = None
+                    self._blocklists = None
                     _n += ("blocklists",)
                 else:
-                    self.blocklists = [
-                        BlockListOptions.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._blocklists = (
+                        Unparsed(v, _read_blocklists)
+                        if _lazy
+                        else [
+                            BlockListOptions.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.blocklists = None
+                self._blocklists = None
             if "chat_preferences" in d:
                 _f = "chat_preferences"
                 v = d["chat_preferences"]
                 if v is None:
-                    self.chat_preferences = None
+                    self._chat_preferences = None
                     _n += ("chat_preferences",)
                 else:
-                    self.chat_preferences = ChatPreferences.from_dict(v, strict, complete)
+                    self._chat_preferences = (
+                        Unparsed(v, _read_chat_preferences)
+                        if _lazy
+                        else ChatPreferences.from_dict(v, strict, complete)
+                    )
             else:
-                self.chat_preferences = None
+                self._chat_preferences = None
             if "grants" in d:
                 _f = "grants"
                 v = d["grants"]
@@ -801,6 +900,7 @@ class ChannelConfigWithInfo:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -841,8 +941,10 @@ class ChannelConfigWithInfo:
             out["allowed_flag_reasons"] = self.allowed_flag_reasons
         elif "allowed_flag_reasons" in self._nulls:
             out["allowed_flag_reasons"] = None
-        if self.automod_thresholds is not None:
-            out["automod_thresholds"] = model_to_wire(Thresholds, self.automod_thresholds)
+        if isinstance(self._automod_thresholds, Unparsed):  # not read yet: its JSON as received
+            out["automod_thresholds"] = self._automod_thresholds.value
+        elif self._automod_thresholds is not None:
+            out["automod_thresholds"] = model_to_wire(Thresholds, self._automod_thresholds)
         elif "automod_thresholds" in self._nulls:
             out["automod_thresholds"] = None
         if self.blocklist is not None:
@@ -853,12 +955,16 @@ class ChannelConfigWithInfo:
             out["blocklist_behavior"] = enum_to_wire(self.blocklist_behavior)
         elif "blocklist_behavior" in self._nulls:
             out["blocklist_behavior"] = None
-        if self.blocklists is not None:
-            out["blocklists"] = to_wire(self.blocklists)
+        if isinstance(self._blocklists, Unparsed):  # not read yet: its JSON as received
+            out["blocklists"] = self._blocklists.value
+        elif self._blocklists is not None:
+            out["blocklists"] = to_wire(self._blocklists)
         elif "blocklists" in self._nulls:
             out["blocklists"] = None
-        if self.chat_preferences is not None:
-            out["chat_preferences"] = model_to_wire(ChatPreferences, self.chat_preferences)
+        if isinstance(self._chat_preferences, Unparsed):  # not read yet: its JSON as received
+            out["chat_preferences"] = self._chat_preferences.value
+        elif self._chat_preferences is not None:
+            out["chat_preferences"] = model_to_wire(ChatPreferences, self._chat_preferences)
         elif "chat_preferences" in self._nulls:
             out["chat_preferences"] = None
         if self.grants is not None:

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     checked_timestamp_wire,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -55,9 +60,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "updated_at": "updated_at",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("channel", "channel"),
+    ("channel", "_channel"),
     ("expires", "_expires"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -79,24 +84,48 @@ def _to_user(
     )
 
 
+def _read_channel(v: Any, at: str | None) -> ChannelResponse:
+    # ChannelMute.channel from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelMute", "channel", at) from None
+    return placed(value, (at or "ChannelMute") + ".channel")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ChannelMute.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelMute", "user", at) from None
+    return placed(value, (at or "ChannelMute") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelMute:
     """Held by ``OwnUserResponse.channel_mutes``."""
 
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    channel: ChannelResponse | None = _attrs.field(default=None, converter=_to_channel)
-    """Channel that is muted"""
+    _channel: ChannelResponse | Unparsed | None = _attrs.field(
+        alias="channel", default=None, converter=_to_channel, eq=parsed
+    )
     _expires: int | float | str | None = _attrs.field(
         alias="expires", default=None, converter=optional_timestamp_to_wire
     )
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """Owner of channel mute"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChannelMute"
@@ -164,6 +193,39 @@ class ChannelMute:
     def expires(self, value: datetime | int | str | None) -> None:
         self._expires = optional_timestamp_to_wire(value)
 
+    @property
+    def channel(self) -> ChannelResponse | None:
+        """Channel that is muted"""
+        v: Any = self._channel
+        if v.__class__ is Unparsed:
+            v = self._channel = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @channel.setter
+    def channel(self, value: ChannelResponse | Mapping[str, Any] | None) -> None:
+        self._channel = _to_channel(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """Owner of channel mute"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.channel)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -175,11 +237,14 @@ class ChannelMute:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -218,12 +283,16 @@ class ChannelMute:
                 _f = "channel"
                 v = d["channel"]
                 if v is None:
-                    self.channel = None
+                    self._channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelResponse.from_dict(v, strict, complete)
+                    self._channel = (
+                        Unparsed(v, _read_channel)
+                        if _lazy
+                        else ChannelResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.channel = None
+                self._channel = None
             if "expires" in d:
                 _f = "expires"
                 v = d["expires"]
@@ -244,12 +313,16 @@ class ChannelMute:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("ChannelMute", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -262,6 +335,7 @@ class ChannelMute:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,16 +344,20 @@ class ChannelMute:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["updated_at"] = self._updated_at
-        if self.channel is not None:
-            out["channel"] = model_to_wire(ChannelResponse, self.channel)
+        if isinstance(self._channel, Unparsed):  # not read yet: its JSON as received
+            out["channel"] = self._channel.value
+        elif self._channel is not None:
+            out["channel"] = model_to_wire(ChannelResponse, self._channel)
         elif "channel" in self._nulls:
             out["channel"] = None
         if self._expires is not None:
             out["expires"] = self._expires
         elif "expires" in self._nulls:
             out["expires"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ from stream_moderation._types import (
     LazyModel,
     Timestamp,
     UnknownValue,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -27,8 +28,12 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -120,9 +125,9 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("auto_translation_enabled", "auto_translation_enabled"),
     ("auto_translation_language", "auto_translation_language"),
     ("blocked", "blocked"),
-    ("config", "config"),
+    ("config", "_config"),
     ("cooldown", "cooldown"),
-    ("created_by", "created_by"),
+    ("created_by", "_created_by"),
     ("deleted_at", "_deleted_at"),
     ("filter_tags", "filter_tags"),
     ("hidden", "hidden"),
@@ -136,7 +141,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("own_capabilities", "own_capabilities"),
     ("team", "team"),
     ("truncated_at", "_truncated_at"),
-    ("truncated_by", "truncated_by"),
+    ("truncated_by", "_truncated_by"),
 )
 _VALUES_ChannelOwnCapability: frozenset[str] = frozenset(
     {
@@ -219,6 +224,36 @@ def _to_truncated_by(
     )
 
 
+def _read_config(v: Any, at: str | None) -> ChannelConfigWithInfo:
+    # ChannelResponse.config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelConfigWithInfo.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelResponse", "config", at) from None
+    return placed(value, (at or "ChannelResponse") + ".config")
+
+
+def _read_created_by(v: Any, at: str | None) -> UserResponse:
+    # ChannelResponse.created_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelResponse", "created_by", at) from None
+    return placed(value, (at or "ChannelResponse") + ".created_by")
+
+
+def _read_truncated_by(v: Any, at: str | None) -> UserResponse:
+    # ChannelResponse.truncated_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChannelResponse", "truncated_by", at) from None
+    return placed(value, (at or "ChannelResponse") + ".truncated_by")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChannelResponse:
     """Represents channel in chat"""
@@ -244,12 +279,14 @@ class ChannelResponse:
     """
     blocked: bool | None = None
     """Whether this channel is blocked by current user or not"""
-    config: ChannelConfigWithInfo | None = _attrs.field(default=None, converter=_to_config)
-    """Channel configuration"""
+    _config: ChannelConfigWithInfo | Unparsed | None = _attrs.field(
+        alias="config", default=None, converter=_to_config, eq=parsed
+    )
     cooldown: int | None = None
     """Cooldown period after sending each message"""
-    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
-    """Creator of the channel"""
+    _created_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="created_by", default=None, converter=_to_created_by, eq=parsed
+    )
     _deleted_at: int | float | str | None = _attrs.field(
         alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -281,13 +318,16 @@ class ChannelResponse:
     _truncated_at: int | float | str | None = _attrs.field(
         alias="truncated_at", default=None, converter=optional_timestamp_to_wire
     )
-    truncated_by: UserResponse | None = _attrs.field(default=None, converter=_to_truncated_by)
-    """User response object"""
+    _truncated_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="truncated_by", default=None, converter=_to_truncated_by, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChannelResponse"
@@ -395,6 +435,54 @@ class ChannelResponse:
     def truncated_at(self, value: datetime | int | str | None) -> None:
         self._truncated_at = optional_timestamp_to_wire(value)
 
+    @property
+    def config(self) -> ChannelConfigWithInfo | None:
+        """Channel configuration"""
+        v: Any = self._config
+        if v.__class__ is Unparsed:
+            v = self._config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @config.setter
+    def config(self, value: ChannelConfigWithInfo | Mapping[str, Any] | None) -> None:
+        self._config = _to_config(value)
+
+    @property
+    def created_by(self) -> UserResponse | None:
+        """Creator of the channel"""
+        v: Any = self._created_by
+        if v.__class__ is Unparsed:
+            v = self._created_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @created_by.setter
+    def created_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._created_by = _to_created_by(value)
+
+    @property
+    def truncated_by(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._truncated_by
+        if v.__class__ is Unparsed:
+            v = self._truncated_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @truncated_by.setter
+    def truncated_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._truncated_by = _to_truncated_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.members, where + ".members[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.config)
+        read_all(self.created_by)
+        read_all(self.members)
+        read_all(self.truncated_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -406,12 +494,15 @@ class ChannelResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "cid"
@@ -540,12 +631,16 @@ class ChannelResponse:
                 _f = "config"
                 v = d["config"]
                 if v is None:
-                    self.config = None
+                    self._config = None
                     _n += ("config",)
                 else:
-                    self.config = ChannelConfigWithInfo.from_dict(v, strict, complete)
+                    self._config = (
+                        Unparsed(v, _read_config)
+                        if _lazy
+                        else ChannelConfigWithInfo.from_dict(v, strict, complete)
+                    )
             else:
-                self.config = None
+                self._config = None
             if "cooldown" in d:
                 _f = "cooldown"
                 v = d["cooldown"]
@@ -560,12 +655,16 @@ class ChannelResponse:
                 _f = "created_by"
                 v = d["created_by"]
                 if v is None:
-                    self.created_by = None
+                    self._created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict, complete)
+                    self._created_by = (
+                        Unparsed(v, _read_created_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.created_by = None
+                self._created_by = None
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
@@ -751,12 +850,16 @@ class ChannelResponse:
                 _f = "truncated_by"
                 v = d["truncated_by"]
                 if v is None:
-                    self.truncated_by = None
+                    self._truncated_by = None
                     _n += ("truncated_by",)
                 else:
-                    self.truncated_by = UserResponse.from_dict(v, strict, complete)
+                    self._truncated_by = (
+                        Unparsed(v, _read_truncated_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.truncated_by = None
+                self._truncated_by = None
         except ParseError as exc:
             raise exc.within("ChannelResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -769,6 +872,7 @@ class ChannelResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -795,16 +899,20 @@ class ChannelResponse:
             out["blocked"] = self.blocked
         elif "blocked" in self._nulls:
             out["blocked"] = None
-        if self.config is not None:
-            out["config"] = model_to_wire(ChannelConfigWithInfo, self.config)
+        if isinstance(self._config, Unparsed):  # not read yet: its JSON as received
+            out["config"] = self._config.value
+        elif self._config is not None:
+            out["config"] = model_to_wire(ChannelConfigWithInfo, self._config)
         elif "config" in self._nulls:
             out["config"] = None
         if self.cooldown is not None:
             out["cooldown"] = self.cooldown
         elif "cooldown" in self._nulls:
             out["cooldown"] = None
-        if self.created_by is not None:
-            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        if isinstance(self._created_by, Unparsed):  # not read yet: its JSON as received
+            out["created_by"] = self._created_by.value
+        elif self._created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self._created_by)
         elif "created_by" in self._nulls:
             out["created_by"] = None
         if self._deleted_at is not None:
@@ -859,8 +967,10 @@ class ChannelResponse:
             out["truncated_at"] = self._truncated_at
         elif "truncated_at" in self._nulls:
             out["truncated_at"] = None
-        if self.truncated_by is not None:
-            out["truncated_by"] = model_to_wire(UserResponse, self.truncated_by)
+        if isinstance(self._truncated_by, Unparsed):  # not read yet: its JSON as received
+            out["truncated_by"] = self._truncated_by.value
+        elif self._truncated_by is not None:
+            out["truncated_by"] = model_to_wire(UserResponse, self._truncated_by)
         elif "truncated_by" in self._nulls:
             out["truncated_by"] = None
         if self._dropped:

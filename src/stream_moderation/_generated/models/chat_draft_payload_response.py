@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -71,7 +76,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("attachments", "attachments"),
     ("html", "html"),
-    ("mentioned_users", "mentioned_users"),
+    ("mentioned_users", "_mentioned_users"),
     ("mml", "mml"),
     ("parent_id", "parent_id"),
     ("poll_id", "poll_id"),
@@ -100,6 +105,16 @@ def _to_mentioned_users(
     )
 
 
+def _read_mentioned_users(v: Any, at: str | None) -> list[UserResponse]:
+    # ChatDraftPayloadResponse.mentioned_users from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatDraftPayloadResponse", "mentioned_users[]", at) from None
+    return placed(value, (at or "ChatDraftPayloadResponse") + ".mentioned_users[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatDraftPayloadResponse:
     """Held by ``ChatDraftResponse.message``."""
@@ -109,8 +124,8 @@ class ChatDraftPayloadResponse:
     text: str
     attachments: list[Attachment] | None = _attrs.field(default=None, converter=_to_attachments)
     html: str | None = None
-    mentioned_users: list[UserResponse] | None = _attrs.field(
-        default=None, converter=_to_mentioned_users
+    _mentioned_users: list[UserResponse] | Unparsed | None = _attrs.field(
+        alias="mentioned_users", default=None, converter=_to_mentioned_users, eq=parsed
     )
     mml: str | None = None
     parent_id: str | None = None
@@ -124,6 +139,8 @@ class ChatDraftPayloadResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatDraftPayloadResponse"
@@ -164,6 +181,27 @@ class ChatDraftPayloadResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def mentioned_users(self) -> list[UserResponse] | None:
+        v: Any = self._mentioned_users
+        if v.__class__ is Unparsed:
+            v = self._mentioned_users = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mentioned_users.setter
+    def mentioned_users(self, value: Sequence[UserResponse | Mapping[str, Any]] | None) -> None:
+        self._mentioned_users = _to_mentioned_users(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.attachments, where + ".attachments[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.attachments)
+        read_all(self.mentioned_users)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -175,12 +213,15 @@ class ChatDraftPayloadResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "custom"
@@ -245,14 +286,16 @@ class ChatDraftPayloadResponse:
                 _f = "mentioned_users[]"
                 v = d["mentioned_users"]
                 if v is None:
-                    self.mentioned_users = None
+                    self._mentioned_users = None
                     _n += ("mentioned_users",)
                 else:
-                    self.mentioned_users = [
-                        UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._mentioned_users = (
+                        Unparsed(v, _read_mentioned_users)
+                        if _lazy
+                        else [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.mentioned_users = None
+                self._mentioned_users = None
             if "mml" in d:
                 _f = "mml"
                 v = d["mml"]
@@ -335,6 +378,7 @@ class ChatDraftPayloadResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,8 +396,10 @@ class ChatDraftPayloadResponse:
             out["html"] = self.html
         elif "html" in self._nulls:
             out["html"] = None
-        if self.mentioned_users is not None:
-            out["mentioned_users"] = to_wire(self.mentioned_users)
+        if isinstance(self._mentioned_users, Unparsed):  # not read yet: its JSON as received
+            out["mentioned_users"] = self._mentioned_users.value
+        elif self._mentioned_users is not None:
+            out["mentioned_users"] = to_wire(self._mentioned_users)
         elif "mentioned_users" in self._nulls:
             out["mentioned_users"] = None
         if self.mml is not None:

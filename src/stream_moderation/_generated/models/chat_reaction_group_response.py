@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -72,6 +77,18 @@ def _to_latest_reactions_by(
     )
 
 
+def _read_latest_reactions_by(v: Any, at: str | None) -> list[ChatReactionGroupUserResponse]:
+    # ChatReactionGroupResponse.latest_reactions_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [
+            ChatReactionGroupUserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+        ]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatReactionGroupResponse", "latest_reactions_by[]", at) from None
+    return placed(value, (at or "ChatReactionGroupResponse") + ".latest_reactions_by[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionGroupResponse:
     """Held by ``ChatMessageResponse.reaction_groups``."""
@@ -83,8 +100,8 @@ class ChatReactionGroupResponse:
     _last_reaction_at: int | float | str = _attrs.field(
         alias="last_reaction_at", converter=timestamp_to_wire
     )
-    latest_reactions_by: list[ChatReactionGroupUserResponse] = _attrs.field(
-        converter=_to_latest_reactions_by
+    _latest_reactions_by: list[ChatReactionGroupUserResponse] | Unparsed = _attrs.field(
+        alias="latest_reactions_by", converter=_to_latest_reactions_by, eq=parsed
     )
     sum_scores: int
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -92,6 +109,8 @@ class ChatReactionGroupResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatReactionGroupResponse"
@@ -151,6 +170,27 @@ class ChatReactionGroupResponse:
     def last_reaction_at(self, value: datetime | int | str) -> None:
         self._last_reaction_at = timestamp_to_wire(value)
 
+    @property
+    def latest_reactions_by(self) -> list[ChatReactionGroupUserResponse]:
+        v: Any = self._latest_reactions_by
+        if v.__class__ is Unparsed:
+            v = self._latest_reactions_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_reactions_by.setter
+    def latest_reactions_by(
+        self, value: Sequence[ChatReactionGroupUserResponse | Mapping[str, Any]]
+    ) -> None:
+        self._latest_reactions_by = _to_latest_reactions_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.latest_reactions_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -162,11 +202,14 @@ class ChatReactionGroupResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "count"
@@ -217,13 +260,17 @@ class ChatReactionGroupResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.latest_reactions_by = None  # type: ignore[assignment]
+                self._latest_reactions_by = None  # type: ignore[assignment]
                 _m += ("latest_reactions_by",)
             else:
-                self.latest_reactions_by = [
-                    ChatReactionGroupUserResponse.from_dict(x0, strict, complete)
-                    for x0 in check_list(v)
-                ]
+                self._latest_reactions_by = (
+                    Unparsed(v, _read_latest_reactions_by)
+                    if _lazy
+                    else [
+                        ChatReactionGroupUserResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "sum_scores"
             try:
                 v = d["sum_scores"]
@@ -246,6 +293,7 @@ class ChatReactionGroupResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -255,9 +303,12 @@ class ChatReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        out["latest_reactions_by"] = (
-            None if self.latest_reactions_by is None else to_wire(self.latest_reactions_by)
-        )
+        if isinstance(self._latest_reactions_by, Unparsed):  # not read yet: its JSON as received
+            out["latest_reactions_by"] = self._latest_reactions_by.value
+        else:
+            out["latest_reactions_by"] = (
+                None if self._latest_reactions_by is None else to_wire(self._latest_reactions_by)
+            )
         out["sum_scores"] = self.sum_scores
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]

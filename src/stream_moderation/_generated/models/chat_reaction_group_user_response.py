@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -51,7 +56,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "created_at": "created_at",
     "user_id": "user_id",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("user", "user"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("user", "_user"),)
 
 _new = object.__new__
 
@@ -64,19 +69,32 @@ def _to_user(
     )
 
 
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ChatReactionGroupUserResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatReactionGroupUserResponse", "user", at) from None
+    return placed(value, (at or "ChatReactionGroupUserResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionGroupUserResponse:
     """Held by ``ChatReactionGroupResponse.latest_reactions_by``."""
 
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     user_id: str
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatReactionGroupUserResponse"
@@ -125,6 +143,26 @@ class ChatReactionGroupUserResponse:
     def created_at(self, value: datetime | int | str) -> None:
         self._created_at = timestamp_to_wire(value)
 
+    @property
+    def user(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -136,11 +174,14 @@ class ChatReactionGroupUserResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -173,12 +214,16 @@ class ChatReactionGroupUserResponse:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("ChatReactionGroupUserResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -191,6 +236,7 @@ class ChatReactionGroupUserResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,8 +245,10 @@ class ChatReactionGroupUserResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["user_id"] = self.user_id
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

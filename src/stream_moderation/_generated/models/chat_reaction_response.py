@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -81,6 +86,16 @@ def _to_user(
     )
 
 
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ChatReactionResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatReactionResponse", "user", at) from None
+    return placed(value, (at or "ChatReactionResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReactionResponse:
     """Held by ``ChatMessageResponse.latest_reactions``, ``ChatMessageResponse.own_reactions``."""
@@ -91,14 +106,15 @@ class ChatReactionResponse:
     score: int
     type: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse = _attrs.field(converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed = _attrs.field(alias="user", converter=_to_user, eq=parsed)
     user_id: str
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatReactionResponse"
@@ -156,6 +172,26 @@ class ChatReactionResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def user(self) -> UserResponse:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -167,11 +203,14 @@ class ChatReactionResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -252,10 +291,14 @@ class ChatReactionResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.user = None  # type: ignore[assignment]
+                self._user = None  # type: ignore[assignment]
                 _m += ("user",)
             else:
-                self.user = UserResponse.from_dict(v, strict, complete)
+                self._user = (
+                    Unparsed(v, _read_user)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             _f = "user_id"
             try:
                 v = d["user_id"]
@@ -278,6 +321,7 @@ class ChatReactionResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -290,7 +334,10 @@ class ChatReactionResponse:
         out["score"] = self.score
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        else:
+            out["user"] = None if self._user is None else model_to_wire(UserResponse, self._user)
         out["user_id"] = self.user_id
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]

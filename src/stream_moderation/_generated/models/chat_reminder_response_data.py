@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -65,9 +70,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "user_id": "user_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("message", "message"),
+    ("message", "_message"),
     ("remind_at", "_remind_at"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -89,6 +94,26 @@ def _to_user(
     )
 
 
+def _read_message(v: Any, at: str | None) -> ChatMessageResponse:
+    # ChatReminderResponseData.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatMessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatReminderResponseData", "message", at) from None
+    return placed(value, (at or "ChatReminderResponseData") + ".message")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ChatReminderResponseData.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatReminderResponseData", "user", at) from None
+    return placed(value, (at or "ChatReminderResponseData") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ChatReminderResponseData:
     """Held by ``ChatMessageResponse.reminder``."""
@@ -98,17 +123,22 @@ class ChatReminderResponseData:
     message_id: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    message: ChatMessageResponse | None = _attrs.field(default=None, converter=_to_message)
+    _message: ChatMessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
     _remind_at: int | float | str | None = _attrs.field(
         alias="remind_at", default=None, converter=optional_timestamp_to_wire
     )
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatReminderResponseData"
@@ -176,6 +206,38 @@ class ChatReminderResponseData:
     def remind_at(self, value: datetime | int | str | None) -> None:
         self._remind_at = optional_timestamp_to_wire(value)
 
+    @property
+    def message(self) -> ChatMessageResponse | None:
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: ChatMessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.message)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -187,11 +249,14 @@ class ChatReminderResponseData:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
@@ -260,12 +325,16 @@ class ChatReminderResponseData:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = ChatMessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else ChatMessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
             if "remind_at" in d:
                 _f = "remind_at"
                 v = d["remind_at"]
@@ -286,12 +355,16 @@ class ChatReminderResponseData:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("ChatReminderResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -304,6 +377,7 @@ class ChatReminderResponseData:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,16 +389,20 @@ class ChatReminderResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        if self.message is not None:
-            out["message"] = model_to_wire(ChatMessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(ChatMessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
         if self._remind_at is not None:
             out["remind_at"] = self._remind_at
         elif "remind_at" in self._nulls:
             out["remind_at"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -74,7 +79,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("end_at", "_end_at"),
-    ("message", "message"),
+    ("message", "_message"),
 )
 
 _new = object.__new__
@@ -86,6 +91,16 @@ def _to_message(
     return coerce_models(  # type: ignore[no-any-return]
         value, ChatMessageResponse, "ChatSharedLocationResponseData.message"
     )
+
+
+def _read_message(v: Any, at: str | None) -> ChatMessageResponse:
+    # ChatSharedLocationResponseData.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatMessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ChatSharedLocationResponseData", "message", at) from None
+    return placed(value, (at or "ChatSharedLocationResponseData") + ".message")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -103,12 +118,16 @@ class ChatSharedLocationResponseData:
     _end_at: int | float | str | None = _attrs.field(
         alias="end_at", default=None, converter=optional_timestamp_to_wire
     )
-    message: ChatMessageResponse | None = _attrs.field(default=None, converter=_to_message)
+    _message: ChatMessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ChatSharedLocationResponseData"
@@ -175,6 +194,25 @@ class ChatSharedLocationResponseData:
     def end_at(self, value: datetime | int | str | None) -> None:
         self._end_at = optional_timestamp_to_wire(value)
 
+    @property
+    def message(self) -> ChatMessageResponse | None:
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: ChatMessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.message)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -186,11 +224,14 @@ class ChatSharedLocationResponseData:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
@@ -305,12 +346,16 @@ class ChatSharedLocationResponseData:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = ChatMessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else ChatMessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
         except ParseError as exc:
             raise exc.within("ChatSharedLocationResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -323,6 +368,7 @@ class ChatSharedLocationResponseData:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -341,8 +387,10 @@ class ChatSharedLocationResponseData:
             out["end_at"] = self._end_at
         elif "end_at" in self._nulls:
             out["end_at"] = None
-        if self.message is not None:
-            out["message"] = model_to_wire(ChatMessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(ChatMessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     received_timestamp_wire,
 )
@@ -72,14 +77,14 @@ _REQUIRED_NAMES: dict[str, str] = {
     "entity_type": "entity_type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("config", "config"),
+    ("config", "_config"),
     ("config_key", "config_key"),
     ("config_team", "config_team"),
     ("content_published_at", "_content_published_at"),
-    ("moderation_payload", "moderation_payload"),
+    ("moderation_payload", "_moderation_payload"),
     ("options", "options"),
     ("test_mode", "test_mode"),
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -110,6 +115,36 @@ def _to_user(
     )
 
 
+def _read_config(v: Any, at: str | None) -> ModerationConfig:
+    # CheckRequest.config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckRequest", "config", at) from None
+    return placed(value, (at or "CheckRequest") + ".config")
+
+
+def _read_moderation_payload(v: Any, at: str | None) -> ModerationPayload:
+    # CheckRequest.moderation_payload from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckRequest", "moderation_payload", at) from None
+    return placed(value, (at or "CheckRequest") + ".moderation_payload")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # CheckRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckRequest", "user", at) from None
+    return placed(value, (at or "CheckRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckRequest:
     """The request body of ``check`` (``POST /api/v2/moderation/check``): the method takes its
@@ -122,8 +157,9 @@ class CheckRequest:
     """Unique identifier of the entity to moderate"""
     entity_type: str
     """Type of entity to moderate"""
-    config: ModerationConfig | None = _attrs.field(default=None, converter=_to_config)
-    """Custom moderation configuration (test mode only)"""
+    _config: ModerationConfig | Unparsed | None = _attrs.field(
+        alias="config", default=None, converter=_to_config, eq=parsed
+    )
     config_key: str | None = None
     """Key of the moderation configuration to use"""
     config_team: str | None = None
@@ -131,22 +167,24 @@ class CheckRequest:
     _content_published_at: int | float | str | None = _attrs.field(
         alias="content_published_at", default=None, converter=optional_timestamp_to_wire
     )
-    moderation_payload: ModerationPayload | None = _attrs.field(
-        default=None, converter=_to_moderation_payload
+    _moderation_payload: ModerationPayload | Unparsed | None = _attrs.field(
+        alias="moderation_payload", default=None, converter=_to_moderation_payload, eq=parsed
     )
-    """Content to be moderated"""
     options: dict[str, Any] | None = None
     """Additional moderation configuration options"""
     test_mode: bool | None = None
     """Whether to run moderation in test mode"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CheckRequest"
@@ -201,6 +239,52 @@ class CheckRequest:
     def content_published_at(self, value: datetime | int | str | None) -> None:
         self._content_published_at = optional_timestamp_to_wire(value)
 
+    @property
+    def config(self) -> ModerationConfig | None:
+        """Custom moderation configuration (test mode only)"""
+        v: Any = self._config
+        if v.__class__ is Unparsed:
+            v = self._config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @config.setter
+    def config(self, value: ModerationConfig | Mapping[str, Any] | None) -> None:
+        self._config = _to_config(value)
+
+    @property
+    def moderation_payload(self) -> ModerationPayload | None:
+        """Content to be moderated"""
+        v: Any = self._moderation_payload
+        if v.__class__ is Unparsed:
+            v = self._moderation_payload = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_payload.setter
+    def moderation_payload(self, value: ModerationPayload | Mapping[str, Any] | None) -> None:
+        self._moderation_payload = _to_moderation_payload(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.config)
+        read_all(self.moderation_payload)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -212,11 +296,14 @@ class CheckRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "entity_creator_id"
@@ -253,12 +340,16 @@ class CheckRequest:
                 _f = "config"
                 v = d["config"]
                 if v is None:
-                    self.config = None
+                    self._config = None
                     _n += ("config",)
                 else:
-                    self.config = ModerationConfig.from_dict(v, strict, complete)
+                    self._config = (
+                        Unparsed(v, _read_config)
+                        if _lazy
+                        else ModerationConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.config = None
+                self._config = None
             if "config_key" in d:
                 _f = "config_key"
                 v = d["config_key"]
@@ -299,12 +390,16 @@ class CheckRequest:
                 _f = "moderation_payload"
                 v = d["moderation_payload"]
                 if v is None:
-                    self.moderation_payload = None
+                    self._moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayload.from_dict(v, strict, complete)
+                    self._moderation_payload = (
+                        Unparsed(v, _read_moderation_payload)
+                        if _lazy
+                        else ModerationPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation_payload = None
+                self._moderation_payload = None
             if "options" in d:
                 _f = "options"
                 v = d["options"]
@@ -329,12 +424,16 @@ class CheckRequest:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -357,6 +456,7 @@ class CheckRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -366,8 +466,10 @@ class CheckRequest:
         out["entity_creator_id"] = self.entity_creator_id
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        if self.config is not None:
-            out["config"] = model_to_wire(ModerationConfig, self.config)
+        if isinstance(self._config, Unparsed):  # not read yet: its JSON as received
+            out["config"] = self._config.value
+        elif self._config is not None:
+            out["config"] = model_to_wire(ModerationConfig, self._config)
         elif "config" in self._nulls:
             out["config"] = None
         if self.config_key is not None:
@@ -382,8 +484,10 @@ class CheckRequest:
             out["content_published_at"] = self._content_published_at
         elif "content_published_at" in self._nulls:
             out["content_published_at"] = None
-        if self.moderation_payload is not None:
-            out["moderation_payload"] = model_to_wire(ModerationPayload, self.moderation_payload)
+        if isinstance(self._moderation_payload, Unparsed):  # not read yet: its JSON as received
+            out["moderation_payload"] = self._moderation_payload.value
+        elif self._moderation_payload is not None:
+            out["moderation_payload"] = model_to_wire(ModerationPayload, self._moderation_payload)
         elif "moderation_payload" in self._nulls:
             out["moderation_payload"] = None
         if self.options is not None:
@@ -394,8 +498,10 @@ class CheckRequest:
             out["test_mode"] = self.test_mode
         elif "test_mode" in self._nulls:
             out["test_mode"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -12,6 +12,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -21,7 +22,11 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     to_wire,
 )
 
@@ -58,10 +63,10 @@ _REQUIRED_NAMES: dict[str, str] = {
     "status": "status",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("item", "item"),
+    ("item", "_item"),
     ("task_id", "task_id"),
-    ("triggered_rule", "triggered_rule"),
-    ("triggered_rules", "triggered_rules"),
+    ("triggered_rule", "_triggered_rule"),
+    ("triggered_rules", "_triggered_rules"),
 )
 _VALUES_CheckResponseRecommendedAction: frozenset[str] = frozenset({"flag", "keep", "remove"})
 _VALUES_CheckResponseStatus: frozenset[str] = frozenset({"complete", "partial"})
@@ -92,6 +97,36 @@ def _to_triggered_rules(
     )
 
 
+def _read_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # CheckResponse.item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckResponse", "item", at) from None
+    return placed(value, (at or "CheckResponse") + ".item")
+
+
+def _read_triggered_rule(v: Any, at: str | None) -> TriggeredRuleResponse:
+    # CheckResponse.triggered_rule from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = TriggeredRuleResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckResponse", "triggered_rule", at) from None
+    return placed(value, (at or "CheckResponse") + ".triggered_rule")
+
+
+def _read_triggered_rules(v: Any, at: str | None) -> list[TriggeredRuleResponse]:
+    # CheckResponse.triggered_rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [TriggeredRuleResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CheckResponse", "triggered_rules[]", at) from None
+    return placed(value, (at or "CheckResponse") + ".triggered_rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CheckResponse:
     """The response of ``check`` (``POST /api/v2/moderation/check``)."""
@@ -105,27 +140,24 @@ class CheckResponse:
     """Status of the moderation check (completed or pending). Documented values: complete,
     partial (https://getstream.io/moderation/docs/python/).
     """
-    item: ReviewQueueItemResponse | None = _attrs.field(default=None, converter=_to_item)
-    """Review queue item (present if action != keep)"""
+    _item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="item", default=None, converter=_to_item, eq=parsed
+    )
     task_id: str | None = None
     """ID of the running moderation task"""
-    triggered_rule: TriggeredRuleResponse | None = _attrs.field(
-        default=None, converter=_to_triggered_rule
+    _triggered_rule: TriggeredRuleResponse | Unparsed | None = _attrs.field(
+        alias="triggered_rule", default=None, converter=_to_triggered_rule, eq=parsed
     )
-    """Rule triggered by evaluation, with resolved actions and escalation details Deprecated:
-    use triggered_rules instead, which lists every triggered rule (content, user, and call)
-    """
-    triggered_rules: list[TriggeredRuleResponse] | None = _attrs.field(
-        default=None, converter=_to_triggered_rules
+    _triggered_rules: list[TriggeredRuleResponse] | Unparsed | None = _attrs.field(
+        alias="triggered_rules", default=None, converter=_to_triggered_rules, eq=parsed
     )
-    """All moderation rules triggered by this check (content, user, and call rules), with their
-    resolved actions
-    """
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CheckResponse"
@@ -167,6 +199,58 @@ class CheckResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def item(self) -> ReviewQueueItemResponse | None:
+        """Review queue item (present if action != keep)"""
+        v: Any = self._item
+        if v.__class__ is Unparsed:
+            v = self._item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @item.setter
+    def item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._item = _to_item(value)
+
+    @property
+    def triggered_rule(self) -> TriggeredRuleResponse | None:
+        """Rule triggered by evaluation, with resolved actions and escalation details Deprecated:
+        use triggered_rules instead, which lists every triggered rule (content, user, and call)
+        """
+        v: Any = self._triggered_rule
+        if v.__class__ is Unparsed:
+            v = self._triggered_rule = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @triggered_rule.setter
+    def triggered_rule(self, value: TriggeredRuleResponse | Mapping[str, Any] | None) -> None:
+        self._triggered_rule = _to_triggered_rule(value)
+
+    @property
+    def triggered_rules(self) -> list[TriggeredRuleResponse] | None:
+        """All moderation rules triggered by this check (content, user, and call rules), with their
+        resolved actions
+        """
+        v: Any = self._triggered_rules
+        if v.__class__ is Unparsed:
+            v = self._triggered_rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @triggered_rules.setter
+    def triggered_rules(
+        self, value: Sequence[TriggeredRuleResponse | Mapping[str, Any]] | None
+    ) -> None:
+        self._triggered_rules = _to_triggered_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.item)
+        read_all(self.triggered_rule)
+        read_all(self.triggered_rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -178,11 +262,14 @@ class CheckResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -219,12 +306,16 @@ class CheckResponse:
                 _f = "item"
                 v = d["item"]
                 if v is None:
-                    self.item = None
+                    self._item = None
                     _n += ("item",)
                 else:
-                    self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._item = (
+                        Unparsed(v, _read_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.item = None
+                self._item = None
             if "task_id" in d:
                 _f = "task_id"
                 v = d["task_id"]
@@ -239,25 +330,33 @@ class CheckResponse:
                 _f = "triggered_rule"
                 v = d["triggered_rule"]
                 if v is None:
-                    self.triggered_rule = None
+                    self._triggered_rule = None
                     _n += ("triggered_rule",)
                 else:
-                    self.triggered_rule = TriggeredRuleResponse.from_dict(v, strict, complete)
+                    self._triggered_rule = (
+                        Unparsed(v, _read_triggered_rule)
+                        if _lazy
+                        else TriggeredRuleResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.triggered_rule = None
+                self._triggered_rule = None
             if "triggered_rules" in d:
                 _f = "triggered_rules[]"
                 v = d["triggered_rules"]
                 if v is None:
-                    self.triggered_rules = None
+                    self._triggered_rules = None
                     _n += ("triggered_rules",)
                 else:
-                    self.triggered_rules = [
-                        TriggeredRuleResponse.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._triggered_rules = (
+                        Unparsed(v, _read_triggered_rules)
+                        if _lazy
+                        else [
+                            TriggeredRuleResponse.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.triggered_rules = None
+                self._triggered_rules = None
         except ParseError as exc:
             raise exc.within("CheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -270,6 +369,7 @@ class CheckResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -281,20 +381,26 @@ class CheckResponse:
             None if self.recommended_action is None else enum_to_wire(self.recommended_action)
         )
         out["status"] = None if self.status is None else enum_to_wire(self.status)
-        if self.item is not None:
-            out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
+        if isinstance(self._item, Unparsed):  # not read yet: its JSON as received
+            out["item"] = self._item.value
+        elif self._item is not None:
+            out["item"] = model_to_wire(ReviewQueueItemResponse, self._item)
         elif "item" in self._nulls:
             out["item"] = None
         if self.task_id is not None:
             out["task_id"] = self.task_id
         elif "task_id" in self._nulls:
             out["task_id"] = None
-        if self.triggered_rule is not None:
-            out["triggered_rule"] = model_to_wire(TriggeredRuleResponse, self.triggered_rule)
+        if isinstance(self._triggered_rule, Unparsed):  # not read yet: its JSON as received
+            out["triggered_rule"] = self._triggered_rule.value
+        elif self._triggered_rule is not None:
+            out["triggered_rule"] = model_to_wire(TriggeredRuleResponse, self._triggered_rule)
         elif "triggered_rule" in self._nulls:
             out["triggered_rule"] = None
-        if self.triggered_rules is not None:
-            out["triggered_rules"] = to_wire(self.triggered_rules)
+        if isinstance(self._triggered_rules, Unparsed):  # not read yet: its JSON as received
+            out["triggered_rules"] = self._triggered_rules.value
+        elif self._triggered_rules is not None:
+            out["triggered_rules"] = to_wire(self._triggered_rules)
         elif "triggered_rules" in self._nulls:
             out["triggered_rules"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ import attrs as _attrs
 
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -54,7 +59,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("confidence", "confidence"),
     ("matched_contributors", "matched_contributors"),
     ("severity", "severity"),
-    ("subclassifications", "subclassifications"),
+    ("subclassifications", "_subclassifications"),
 )
 
 _new = object.__new__
@@ -68,6 +73,16 @@ def _to_subclassifications(
     )
 
 
+def _read_subclassifications(v: Any, at: str | None) -> list[Classification]:
+    # Classification.subclassifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Classification", "subclassifications[]", at) from None
+    return placed(value, (at or "Classification") + ".subclassifications[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Classification:
     """Held by ``AnalyzeImageField.classifications``,
@@ -79,14 +94,16 @@ class Classification:
     confidence: float | None = None
     matched_contributors: list[str] | None = None
     severity: str | None = None
-    subclassifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_subclassifications
+    _subclassifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="subclassifications", default=None, converter=_to_subclassifications, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "Classification"
@@ -126,6 +143,27 @@ class Classification:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def subclassifications(self) -> list[Classification] | None:
+        v: Any = self._subclassifications
+        if v.__class__ is Unparsed:
+            v = self._subclassifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @subclassifications.setter
+    def subclassifications(
+        self, value: Sequence[Classification | Mapping[str, Any]] | None
+    ) -> None:
+        self._subclassifications = _to_subclassifications(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.subclassifications)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -137,11 +175,14 @@ class Classification:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "name"
@@ -194,14 +235,18 @@ class Classification:
                 _f = "subclassifications[]"
                 v = d["subclassifications"]
                 if v is None:
-                    self.subclassifications = None
+                    self._subclassifications = None
                     _n += ("subclassifications",)
                 else:
-                    self.subclassifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._subclassifications = (
+                        Unparsed(v, _read_subclassifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.subclassifications = None
+                self._subclassifications = None
         except ParseError as exc:
             raise exc.within("Classification", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -214,6 +259,7 @@ class Classification:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,8 +279,10 @@ class Classification:
             out["severity"] = self.severity
         elif "severity" in self._nulls:
             out["severity"] = None
-        if self.subclassifications is not None:
-            out["subclassifications"] = to_wire(self.subclassifications)
+        if isinstance(self._subclassifications, Unparsed):  # not read yet: its JSON as received
+            out["subclassifications"] = self._subclassifications.value
+        elif self._subclassifications is not None:
+            out["subclassifications"] = to_wire(self._subclassifications)
         elif "subclassifications" in self._nulls:
             out["subclassifications"] = None
         for name in self._missing:  # required, but absent from what was read

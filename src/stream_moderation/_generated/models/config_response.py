@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -95,21 +100,21 @@ _REQUIRED_NAMES: dict[str, str] = {
     "updated_at": "updated_at",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("ai_audio_config", "ai_audio_config"),
-    ("ai_image_config", "ai_image_config"),
-    ("ai_image_label_definitions", "ai_image_label_definitions"),
+    ("ai_audio_config", "_ai_audio_config"),
+    ("ai_image_config", "_ai_image_config"),
+    ("ai_image_label_definitions", "_ai_image_label_definitions"),
     ("ai_image_subclassifications", "ai_image_subclassifications"),
-    ("ai_text_config", "ai_text_config"),
-    ("ai_video_config", "ai_video_config"),
-    ("automod_platform_circumvention_config", "automod_platform_circumvention_config"),
-    ("automod_semantic_filters_config", "automod_semantic_filters_config"),
-    ("automod_toxicity_config", "automod_toxicity_config"),
-    ("available_bodyguard_profiles", "available_bodyguard_profiles"),
-    ("block_list_config", "block_list_config"),
-    ("flood_config", "flood_config"),
-    ("llm_config", "llm_config"),
-    ("velocity_filter_config", "velocity_filter_config"),
-    ("video_call_rule_config", "video_call_rule_config"),
+    ("ai_text_config", "_ai_text_config"),
+    ("ai_video_config", "_ai_video_config"),
+    ("automod_platform_circumvention_config", "_automod_platform_circumvention_config"),
+    ("automod_semantic_filters_config", "_automod_semantic_filters_config"),
+    ("automod_toxicity_config", "_automod_toxicity_config"),
+    ("available_bodyguard_profiles", "_available_bodyguard_profiles"),
+    ("block_list_config", "_block_list_config"),
+    ("flood_config", "_flood_config"),
+    ("llm_config", "_llm_config"),
+    ("velocity_filter_config", "_velocity_filter_config"),
+    ("video_call_rule_config", "_video_call_rule_config"),
 )
 
 _new = object.__new__
@@ -229,6 +234,150 @@ def _to_video_call_rule_config(
     )
 
 
+def _read_ai_audio_config(v: Any, at: str | None) -> AIAudioConfigResponse:
+    # ConfigResponse.ai_audio_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIAudioConfigResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "ai_audio_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".ai_audio_config")
+
+
+def _read_ai_image_config(v: Any, at: str | None) -> AIImageConfig:
+    # ConfigResponse.ai_image_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIImageConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "ai_image_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".ai_image_config")
+
+
+def _read_ai_image_label_definitions(v: Any, at: str | None) -> list[AIImageLabelDefinition]:
+    # ConfigResponse.ai_image_label_definitions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [AIImageLabelDefinition.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "ai_image_label_definitions[]", at) from None
+    return placed(value, (at or "ConfigResponse") + ".ai_image_label_definitions[]")
+
+
+def _read_ai_text_config(v: Any, at: str | None) -> AITextConfig:
+    # ConfigResponse.ai_text_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AITextConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "ai_text_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".ai_text_config")
+
+
+def _read_ai_video_config(v: Any, at: str | None) -> AIVideoConfig:
+    # ConfigResponse.ai_video_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIVideoConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "ai_video_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".ai_video_config")
+
+
+def _read_automod_platform_circumvention_config(
+    v: Any, at: str | None
+) -> AutomodPlatformCircumventionConfig:
+    # ConfigResponse.automod_platform_circumvention_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "ConfigResponse", "automod_platform_circumvention_config", at
+        ) from None
+    return placed(value, (at or "ConfigResponse") + ".automod_platform_circumvention_config")
+
+
+def _read_automod_semantic_filters_config(v: Any, at: str | None) -> AutomodSemanticFiltersConfig:
+    # ConfigResponse.automod_semantic_filters_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "automod_semantic_filters_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".automod_semantic_filters_config")
+
+
+def _read_automod_toxicity_config(v: Any, at: str | None) -> AutomodToxicityConfig:
+    # ConfigResponse.automod_toxicity_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodToxicityConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "automod_toxicity_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".automod_toxicity_config")
+
+
+def _read_available_bodyguard_profiles(v: Any, at: str | None) -> list[BodyguardProfileSummary]:
+    # ConfigResponse.available_bodyguard_profiles from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [BodyguardProfileSummary.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "available_bodyguard_profiles[]", at) from None
+    return placed(value, (at or "ConfigResponse") + ".available_bodyguard_profiles[]")
+
+
+def _read_block_list_config(v: Any, at: str | None) -> BlockListConfig:
+    # ConfigResponse.block_list_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BlockListConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "block_list_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".block_list_config")
+
+
+def _read_flood_config(v: Any, at: str | None) -> FloodConfig:
+    # ConfigResponse.flood_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "flood_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".flood_config")
+
+
+def _read_llm_config(v: Any, at: str | None) -> LLMConfig:
+    # ConfigResponse.llm_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LLMConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "llm_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".llm_config")
+
+
+def _read_velocity_filter_config(v: Any, at: str | None) -> VelocityFilterConfig:
+    # ConfigResponse.velocity_filter_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VelocityFilterConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "velocity_filter_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".velocity_filter_config")
+
+
+def _read_video_call_rule_config(v: Any, at: str | None) -> VideoCallRuleConfig:
+    # ConfigResponse.video_call_rule_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VideoCallRuleConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ConfigResponse", "video_call_rule_config", at) from None
+    return placed(value, (at or "ConfigResponse") + ".video_call_rule_config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ConfigResponse:
     """Held by ``GetConfigResponse.config``, ``QueryModerationConfigsResponse.configs``,
@@ -244,68 +393,82 @@ class ConfigResponse:
     team: str
     """Team associated with the configuration"""
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    ai_audio_config: AIAudioConfigResponse | None = _attrs.field(
-        default=None, converter=_to_ai_audio_config
+    _ai_audio_config: AIAudioConfigResponse | Unparsed | None = _attrs.field(
+        alias="ai_audio_config", default=None, converter=_to_ai_audio_config, eq=parsed
     )
-    """Configuration for AI audio analysis"""
-    ai_image_config: AIImageConfig | None = _attrs.field(
-        default=None, converter=_to_ai_image_config
+    _ai_image_config: AIImageConfig | Unparsed | None = _attrs.field(
+        alias="ai_image_config", default=None, converter=_to_ai_image_config, eq=parsed
     )
-    """Configuration for AI image analysis"""
-    ai_image_label_definitions: list[AIImageLabelDefinition] | None = _attrs.field(
-        default=None, converter=_to_ai_image_label_definitions
+    _ai_image_label_definitions: list[AIImageLabelDefinition] | Unparsed | None = _attrs.field(
+        alias="ai_image_label_definitions",
+        default=None,
+        converter=_to_ai_image_label_definitions,
+        eq=parsed,
     )
-    """Configurable image moderation label definitions for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]] | None = None
     """Available L2 subclassifications per L1 image moderation label, based on the active
     provider
     """
-    ai_text_config: AITextConfig | None = _attrs.field(default=None, converter=_to_ai_text_config)
-    """Configuration for AI text analysis"""
-    ai_video_config: AIVideoConfig | None = _attrs.field(
-        default=None, converter=_to_ai_video_config
+    _ai_text_config: AITextConfig | Unparsed | None = _attrs.field(
+        alias="ai_text_config", default=None, converter=_to_ai_text_config, eq=parsed
     )
-    """Configuration for AI video analysis"""
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None = _attrs.field(
-        default=None, converter=_to_automod_platform_circumvention_config
+    _ai_video_config: AIVideoConfig | Unparsed | None = _attrs.field(
+        alias="ai_video_config", default=None, converter=_to_ai_video_config, eq=parsed
     )
-    """Configuration for platform circumvention detection"""
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None = _attrs.field(
-        default=None, converter=_to_automod_semantic_filters_config
+    _automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | Unparsed | None = (
+        _attrs.field(
+            alias="automod_platform_circumvention_config",
+            default=None,
+            converter=_to_automod_platform_circumvention_config,
+            eq=parsed,
+        )
     )
-    """Configuration for semantic filtering"""
-    automod_toxicity_config: AutomodToxicityConfig | None = _attrs.field(
-        default=None, converter=_to_automod_toxicity_config
+    _automod_semantic_filters_config: AutomodSemanticFiltersConfig | Unparsed | None = _attrs.field(
+        alias="automod_semantic_filters_config",
+        default=None,
+        converter=_to_automod_semantic_filters_config,
+        eq=parsed,
     )
-    """Configuration for toxicity detection"""
-    available_bodyguard_profiles: list[BodyguardProfileSummary] | None = _attrs.field(
-        default=None, converter=_to_available_bodyguard_profiles
+    _automod_toxicity_config: AutomodToxicityConfig | Unparsed | None = _attrs.field(
+        alias="automod_toxicity_config",
+        default=None,
+        converter=_to_automod_toxicity_config,
+        eq=parsed,
     )
-    """Names of Bodyguard credential profiles registered on this app. The dashboard uses this
-    list to render the profile picker on the AI Text section.
-    """
-    block_list_config: BlockListConfig | None = _attrs.field(
-        default=None, converter=_to_block_list_config
+    _available_bodyguard_profiles: list[BodyguardProfileSummary] | Unparsed | None = _attrs.field(
+        alias="available_bodyguard_profiles",
+        default=None,
+        converter=_to_available_bodyguard_profiles,
+        eq=parsed,
     )
-    """Configuration for block list filtering"""
-    flood_config: FloodConfig | None = _attrs.field(default=None, converter=_to_flood_config)
-    """Per-user flood detection for the /labels endpoint (identical and similar message
-    detectors)
-    """
-    llm_config: LLMConfig | None = _attrs.field(default=None, converter=_to_llm_config)
-    """Configuration for customer-configured LLM moderation"""
-    velocity_filter_config: VelocityFilterConfig | None = _attrs.field(
-        default=None, converter=_to_velocity_filter_config
+    _block_list_config: BlockListConfig | Unparsed | None = _attrs.field(
+        alias="block_list_config", default=None, converter=_to_block_list_config, eq=parsed
     )
-    """Configuration for velocity-based filtering"""
-    video_call_rule_config: VideoCallRuleConfig | None = _attrs.field(
-        default=None, converter=_to_video_call_rule_config
+    _flood_config: FloodConfig | Unparsed | None = _attrs.field(
+        alias="flood_config", default=None, converter=_to_flood_config, eq=parsed
+    )
+    _llm_config: LLMConfig | Unparsed | None = _attrs.field(
+        alias="llm_config", default=None, converter=_to_llm_config, eq=parsed
+    )
+    _velocity_filter_config: VelocityFilterConfig | Unparsed | None = _attrs.field(
+        alias="velocity_filter_config",
+        default=None,
+        converter=_to_velocity_filter_config,
+        eq=parsed,
+    )
+    _video_call_rule_config: VideoCallRuleConfig | Unparsed | None = _attrs.field(
+        alias="video_call_rule_config",
+        default=None,
+        converter=_to_video_call_rule_config,
+        eq=parsed,
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ConfigResponse"
@@ -376,6 +539,212 @@ class ConfigResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def ai_audio_config(self) -> AIAudioConfigResponse | None:
+        """Configuration for AI audio analysis"""
+        v: Any = self._ai_audio_config
+        if v.__class__ is Unparsed:
+            v = self._ai_audio_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_audio_config.setter
+    def ai_audio_config(self, value: AIAudioConfigResponse | Mapping[str, Any] | None) -> None:
+        self._ai_audio_config = _to_ai_audio_config(value)
+
+    @property
+    def ai_image_config(self) -> AIImageConfig | None:
+        """Configuration for AI image analysis"""
+        v: Any = self._ai_image_config
+        if v.__class__ is Unparsed:
+            v = self._ai_image_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_config.setter
+    def ai_image_config(self, value: AIImageConfig | Mapping[str, Any] | None) -> None:
+        self._ai_image_config = _to_ai_image_config(value)
+
+    @property
+    def ai_image_label_definitions(self) -> list[AIImageLabelDefinition] | None:
+        """Configurable image moderation label definitions for dashboard rendering"""
+        v: Any = self._ai_image_label_definitions
+        if v.__class__ is Unparsed:
+            v = self._ai_image_label_definitions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_label_definitions.setter
+    def ai_image_label_definitions(
+        self, value: Sequence[AIImageLabelDefinition | Mapping[str, Any]] | None
+    ) -> None:
+        self._ai_image_label_definitions = _to_ai_image_label_definitions(value)
+
+    @property
+    def ai_text_config(self) -> AITextConfig | None:
+        """Configuration for AI text analysis"""
+        v: Any = self._ai_text_config
+        if v.__class__ is Unparsed:
+            v = self._ai_text_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_text_config.setter
+    def ai_text_config(self, value: AITextConfig | Mapping[str, Any] | None) -> None:
+        self._ai_text_config = _to_ai_text_config(value)
+
+    @property
+    def ai_video_config(self) -> AIVideoConfig | None:
+        """Configuration for AI video analysis"""
+        v: Any = self._ai_video_config
+        if v.__class__ is Unparsed:
+            v = self._ai_video_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_video_config.setter
+    def ai_video_config(self, value: AIVideoConfig | Mapping[str, Any] | None) -> None:
+        self._ai_video_config = _to_ai_video_config(value)
+
+    @property
+    def automod_platform_circumvention_config(self) -> AutomodPlatformCircumventionConfig | None:
+        """Configuration for platform circumvention detection"""
+        v: Any = self._automod_platform_circumvention_config
+        if v.__class__ is Unparsed:
+            v = self._automod_platform_circumvention_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_platform_circumvention_config.setter
+    def automod_platform_circumvention_config(
+        self, value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_platform_circumvention_config = _to_automod_platform_circumvention_config(
+            value
+        )
+
+    @property
+    def automod_semantic_filters_config(self) -> AutomodSemanticFiltersConfig | None:
+        """Configuration for semantic filtering"""
+        v: Any = self._automod_semantic_filters_config
+        if v.__class__ is Unparsed:
+            v = self._automod_semantic_filters_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_semantic_filters_config.setter
+    def automod_semantic_filters_config(
+        self, value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_semantic_filters_config = _to_automod_semantic_filters_config(value)
+
+    @property
+    def automod_toxicity_config(self) -> AutomodToxicityConfig | None:
+        """Configuration for toxicity detection"""
+        v: Any = self._automod_toxicity_config
+        if v.__class__ is Unparsed:
+            v = self._automod_toxicity_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_toxicity_config.setter
+    def automod_toxicity_config(
+        self, value: AutomodToxicityConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_toxicity_config = _to_automod_toxicity_config(value)
+
+    @property
+    def available_bodyguard_profiles(self) -> list[BodyguardProfileSummary] | None:
+        """Names of Bodyguard credential profiles registered on this app. The dashboard uses this
+        list to render the profile picker on the AI Text section.
+        """
+        v: Any = self._available_bodyguard_profiles
+        if v.__class__ is Unparsed:
+            v = self._available_bodyguard_profiles = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @available_bodyguard_profiles.setter
+    def available_bodyguard_profiles(
+        self, value: Sequence[BodyguardProfileSummary | Mapping[str, Any]] | None
+    ) -> None:
+        self._available_bodyguard_profiles = _to_available_bodyguard_profiles(value)
+
+    @property
+    def block_list_config(self) -> BlockListConfig | None:
+        """Configuration for block list filtering"""
+        v: Any = self._block_list_config
+        if v.__class__ is Unparsed:
+            v = self._block_list_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @block_list_config.setter
+    def block_list_config(self, value: BlockListConfig | Mapping[str, Any] | None) -> None:
+        self._block_list_config = _to_block_list_config(value)
+
+    @property
+    def flood_config(self) -> FloodConfig | None:
+        """Per-user flood detection for the /labels endpoint (identical and similar message
+        detectors)
+        """
+        v: Any = self._flood_config
+        if v.__class__ is Unparsed:
+            v = self._flood_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flood_config.setter
+    def flood_config(self, value: FloodConfig | Mapping[str, Any] | None) -> None:
+        self._flood_config = _to_flood_config(value)
+
+    @property
+    def llm_config(self) -> LLMConfig | None:
+        """Configuration for customer-configured LLM moderation"""
+        v: Any = self._llm_config
+        if v.__class__ is Unparsed:
+            v = self._llm_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @llm_config.setter
+    def llm_config(self, value: LLMConfig | Mapping[str, Any] | None) -> None:
+        self._llm_config = _to_llm_config(value)
+
+    @property
+    def velocity_filter_config(self) -> VelocityFilterConfig | None:
+        """Configuration for velocity-based filtering"""
+        v: Any = self._velocity_filter_config
+        if v.__class__ is Unparsed:
+            v = self._velocity_filter_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @velocity_filter_config.setter
+    def velocity_filter_config(
+        self, value: VelocityFilterConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._velocity_filter_config = _to_velocity_filter_config(value)
+
+    @property
+    def video_call_rule_config(self) -> VideoCallRuleConfig | None:
+        v: Any = self._video_call_rule_config
+        if v.__class__ is Unparsed:
+            v = self._video_call_rule_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @video_call_rule_config.setter
+    def video_call_rule_config(self, value: VideoCallRuleConfig | Mapping[str, Any] | None) -> None:
+        self._video_call_rule_config = _to_video_call_rule_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ai_audio_config)
+        read_all(self.ai_image_config)
+        read_all(self.ai_image_label_definitions)
+        read_all(self.ai_text_config)
+        read_all(self.ai_video_config)
+        read_all(self.automod_platform_circumvention_config)
+        read_all(self.automod_semantic_filters_config)
+        read_all(self.automod_toxicity_config)
+        read_all(self.available_bodyguard_profiles)
+        read_all(self.block_list_config)
+        read_all(self.flood_config)
+        read_all(self.llm_config)
+        read_all(self.velocity_filter_config)
+        read_all(self.video_call_rule_config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -387,11 +756,14 @@ class ConfigResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "async"
@@ -476,35 +848,47 @@ class ConfigResponse:
                 _f = "ai_audio_config"
                 v = d["ai_audio_config"]
                 if v is None:
-                    self.ai_audio_config = None
+                    self._ai_audio_config = None
                     _n += ("ai_audio_config",)
                 else:
-                    self.ai_audio_config = AIAudioConfigResponse.from_dict(v, strict, complete)
+                    self._ai_audio_config = (
+                        Unparsed(v, _read_ai_audio_config)
+                        if _lazy
+                        else AIAudioConfigResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_audio_config = None
+                self._ai_audio_config = None
             if "ai_image_config" in d:
                 _f = "ai_image_config"
                 v = d["ai_image_config"]
                 if v is None:
-                    self.ai_image_config = None
+                    self._ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
+                    self._ai_image_config = (
+                        Unparsed(v, _read_ai_image_config)
+                        if _lazy
+                        else AIImageConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_image_config = None
+                self._ai_image_config = None
             if "ai_image_label_definitions" in d:
                 _f = "ai_image_label_definitions[]"
                 v = d["ai_image_label_definitions"]
                 if v is None:
-                    self.ai_image_label_definitions = None
+                    self._ai_image_label_definitions = None
                     _n += ("ai_image_label_definitions",)
                 else:
-                    self.ai_image_label_definitions = [
-                        AIImageLabelDefinition.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._ai_image_label_definitions = (
+                        Unparsed(v, _read_ai_image_label_definitions)
+                        if _lazy
+                        else [
+                            AIImageLabelDefinition.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.ai_image_label_definitions = None
+                self._ai_image_label_definitions = None
             if "ai_image_subclassifications" in d:
                 _f = "ai_image_subclassifications"
                 v = d["ai_image_subclassifications"]
@@ -537,123 +921,159 @@ class ConfigResponse:
                 _f = "ai_text_config"
                 v = d["ai_text_config"]
                 if v is None:
-                    self.ai_text_config = None
+                    self._ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
+                    self._ai_text_config = (
+                        Unparsed(v, _read_ai_text_config)
+                        if _lazy
+                        else AITextConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_text_config = None
+                self._ai_text_config = None
             if "ai_video_config" in d:
                 _f = "ai_video_config"
                 v = d["ai_video_config"]
                 if v is None:
-                    self.ai_video_config = None
+                    self._ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
+                    self._ai_video_config = (
+                        Unparsed(v, _read_ai_video_config)
+                        if _lazy
+                        else AIVideoConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_video_config = None
+                self._ai_video_config = None
             if "automod_platform_circumvention_config" in d:
                 _f = "automod_platform_circumvention_config"
                 v = d["automod_platform_circumvention_config"]
                 if v is None:
-                    self.automod_platform_circumvention_config = None
+                    self._automod_platform_circumvention_config = None
                     _n += ("automod_platform_circumvention_config",)
                 else:
-                    self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+                    self._automod_platform_circumvention_config = (
+                        Unparsed(v, _read_automod_platform_circumvention_config)
+                        if _lazy
+                        else AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_platform_circumvention_config = None
+                self._automod_platform_circumvention_config = None
             if "automod_semantic_filters_config" in d:
                 _f = "automod_semantic_filters_config"
                 v = d["automod_semantic_filters_config"]
                 if v is None:
-                    self.automod_semantic_filters_config = None
+                    self._automod_semantic_filters_config = None
                     _n += ("automod_semantic_filters_config",)
                 else:
-                    self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict, complete
+                    self._automod_semantic_filters_config = (
+                        Unparsed(v, _read_automod_semantic_filters_config)
+                        if _lazy
+                        else AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_semantic_filters_config = None
+                self._automod_semantic_filters_config = None
             if "automod_toxicity_config" in d:
                 _f = "automod_toxicity_config"
                 v = d["automod_toxicity_config"]
                 if v is None:
-                    self.automod_toxicity_config = None
+                    self._automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
-                        v, strict, complete
+                    self._automod_toxicity_config = (
+                        Unparsed(v, _read_automod_toxicity_config)
+                        if _lazy
+                        else AutomodToxicityConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_toxicity_config = None
+                self._automod_toxicity_config = None
             if "available_bodyguard_profiles" in d:
                 _f = "available_bodyguard_profiles[]"
                 v = d["available_bodyguard_profiles"]
                 if v is None:
-                    self.available_bodyguard_profiles = None
+                    self._available_bodyguard_profiles = None
                     _n += ("available_bodyguard_profiles",)
                 else:
-                    self.available_bodyguard_profiles = [
-                        BodyguardProfileSummary.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._available_bodyguard_profiles = (
+                        Unparsed(v, _read_available_bodyguard_profiles)
+                        if _lazy
+                        else [
+                            BodyguardProfileSummary.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.available_bodyguard_profiles = None
+                self._available_bodyguard_profiles = None
             if "block_list_config" in d:
                 _f = "block_list_config"
                 v = d["block_list_config"]
                 if v is None:
-                    self.block_list_config = None
+                    self._block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
+                    self._block_list_config = (
+                        Unparsed(v, _read_block_list_config)
+                        if _lazy
+                        else BlockListConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.block_list_config = None
+                self._block_list_config = None
             if "flood_config" in d:
                 _f = "flood_config"
                 v = d["flood_config"]
                 if v is None:
-                    self.flood_config = None
+                    self._flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
+                    self._flood_config = (
+                        Unparsed(v, _read_flood_config)
+                        if _lazy
+                        else FloodConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.flood_config = None
+                self._flood_config = None
             if "llm_config" in d:
                 _f = "llm_config"
                 v = d["llm_config"]
                 if v is None:
-                    self.llm_config = None
+                    self._llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
+                    self._llm_config = (
+                        Unparsed(v, _read_llm_config)
+                        if _lazy
+                        else LLMConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.llm_config = None
+                self._llm_config = None
             if "velocity_filter_config" in d:
                 _f = "velocity_filter_config"
                 v = d["velocity_filter_config"]
                 if v is None:
-                    self.velocity_filter_config = None
+                    self._velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
-                        v, strict, complete
+                    self._velocity_filter_config = (
+                        Unparsed(v, _read_velocity_filter_config)
+                        if _lazy
+                        else VelocityFilterConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.velocity_filter_config = None
+                self._velocity_filter_config = None
             if "video_call_rule_config" in d:
                 _f = "video_call_rule_config"
                 v = d["video_call_rule_config"]
                 if v is None:
-                    self.video_call_rule_config = None
+                    self._video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
+                    self._video_call_rule_config = (
+                        Unparsed(v, _read_video_call_rule_config)
+                        if _lazy
+                        else VideoCallRuleConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.video_call_rule_config = None
+                self._video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("ConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -666,6 +1086,7 @@ class ConfigResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -682,73 +1103,113 @@ class ConfigResponse:
         )
         out["team"] = self.team
         out["updated_at"] = self._updated_at
-        if self.ai_audio_config is not None:
-            out["ai_audio_config"] = model_to_wire(AIAudioConfigResponse, self.ai_audio_config)
+        if isinstance(self._ai_audio_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_audio_config"] = self._ai_audio_config.value
+        elif self._ai_audio_config is not None:
+            out["ai_audio_config"] = model_to_wire(AIAudioConfigResponse, self._ai_audio_config)
         elif "ai_audio_config" in self._nulls:
             out["ai_audio_config"] = None
-        if self.ai_image_config is not None:
-            out["ai_image_config"] = model_to_wire(AIImageConfig, self.ai_image_config)
+        if isinstance(self._ai_image_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_image_config"] = self._ai_image_config.value
+        elif self._ai_image_config is not None:
+            out["ai_image_config"] = model_to_wire(AIImageConfig, self._ai_image_config)
         elif "ai_image_config" in self._nulls:
             out["ai_image_config"] = None
-        if self.ai_image_label_definitions is not None:
-            out["ai_image_label_definitions"] = to_wire(self.ai_image_label_definitions)
+        if isinstance(
+            self._ai_image_label_definitions, Unparsed
+        ):  # not read yet: its JSON as received
+            out["ai_image_label_definitions"] = self._ai_image_label_definitions.value
+        elif self._ai_image_label_definitions is not None:
+            out["ai_image_label_definitions"] = to_wire(self._ai_image_label_definitions)
         elif "ai_image_label_definitions" in self._nulls:
             out["ai_image_label_definitions"] = None
         if self.ai_image_subclassifications is not None:
             out["ai_image_subclassifications"] = self.ai_image_subclassifications
         elif "ai_image_subclassifications" in self._nulls:
             out["ai_image_subclassifications"] = None
-        if self.ai_text_config is not None:
-            out["ai_text_config"] = model_to_wire(AITextConfig, self.ai_text_config)
+        if isinstance(self._ai_text_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_text_config"] = self._ai_text_config.value
+        elif self._ai_text_config is not None:
+            out["ai_text_config"] = model_to_wire(AITextConfig, self._ai_text_config)
         elif "ai_text_config" in self._nulls:
             out["ai_text_config"] = None
-        if self.ai_video_config is not None:
-            out["ai_video_config"] = model_to_wire(AIVideoConfig, self.ai_video_config)
+        if isinstance(self._ai_video_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_video_config"] = self._ai_video_config.value
+        elif self._ai_video_config is not None:
+            out["ai_video_config"] = model_to_wire(AIVideoConfig, self._ai_video_config)
         elif "ai_video_config" in self._nulls:
             out["ai_video_config"] = None
-        if self.automod_platform_circumvention_config is not None:
+        if isinstance(
+            self._automod_platform_circumvention_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_platform_circumvention_config"] = (
+                self._automod_platform_circumvention_config.value
+            )
+        elif self._automod_platform_circumvention_config is not None:
             out["automod_platform_circumvention_config"] = model_to_wire(
-                AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                AutomodPlatformCircumventionConfig, self._automod_platform_circumvention_config
             )
         elif "automod_platform_circumvention_config" in self._nulls:
             out["automod_platform_circumvention_config"] = None
-        if self.automod_semantic_filters_config is not None:
+        if isinstance(
+            self._automod_semantic_filters_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_semantic_filters_config"] = self._automod_semantic_filters_config.value
+        elif self._automod_semantic_filters_config is not None:
             out["automod_semantic_filters_config"] = model_to_wire(
-                AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                AutomodSemanticFiltersConfig, self._automod_semantic_filters_config
             )
         elif "automod_semantic_filters_config" in self._nulls:
             out["automod_semantic_filters_config"] = None
-        if self.automod_toxicity_config is not None:
+        if isinstance(
+            self._automod_toxicity_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_toxicity_config"] = self._automod_toxicity_config.value
+        elif self._automod_toxicity_config is not None:
             out["automod_toxicity_config"] = model_to_wire(
-                AutomodToxicityConfig, self.automod_toxicity_config
+                AutomodToxicityConfig, self._automod_toxicity_config
             )
         elif "automod_toxicity_config" in self._nulls:
             out["automod_toxicity_config"] = None
-        if self.available_bodyguard_profiles is not None:
-            out["available_bodyguard_profiles"] = to_wire(self.available_bodyguard_profiles)
+        if isinstance(
+            self._available_bodyguard_profiles, Unparsed
+        ):  # not read yet: its JSON as received
+            out["available_bodyguard_profiles"] = self._available_bodyguard_profiles.value
+        elif self._available_bodyguard_profiles is not None:
+            out["available_bodyguard_profiles"] = to_wire(self._available_bodyguard_profiles)
         elif "available_bodyguard_profiles" in self._nulls:
             out["available_bodyguard_profiles"] = None
-        if self.block_list_config is not None:
-            out["block_list_config"] = model_to_wire(BlockListConfig, self.block_list_config)
+        if isinstance(self._block_list_config, Unparsed):  # not read yet: its JSON as received
+            out["block_list_config"] = self._block_list_config.value
+        elif self._block_list_config is not None:
+            out["block_list_config"] = model_to_wire(BlockListConfig, self._block_list_config)
         elif "block_list_config" in self._nulls:
             out["block_list_config"] = None
-        if self.flood_config is not None:
-            out["flood_config"] = model_to_wire(FloodConfig, self.flood_config)
+        if isinstance(self._flood_config, Unparsed):  # not read yet: its JSON as received
+            out["flood_config"] = self._flood_config.value
+        elif self._flood_config is not None:
+            out["flood_config"] = model_to_wire(FloodConfig, self._flood_config)
         elif "flood_config" in self._nulls:
             out["flood_config"] = None
-        if self.llm_config is not None:
-            out["llm_config"] = model_to_wire(LLMConfig, self.llm_config)
+        if isinstance(self._llm_config, Unparsed):  # not read yet: its JSON as received
+            out["llm_config"] = self._llm_config.value
+        elif self._llm_config is not None:
+            out["llm_config"] = model_to_wire(LLMConfig, self._llm_config)
         elif "llm_config" in self._nulls:
             out["llm_config"] = None
-        if self.velocity_filter_config is not None:
+        if isinstance(self._velocity_filter_config, Unparsed):  # not read yet: its JSON as received
+            out["velocity_filter_config"] = self._velocity_filter_config.value
+        elif self._velocity_filter_config is not None:
             out["velocity_filter_config"] = model_to_wire(
-                VelocityFilterConfig, self.velocity_filter_config
+                VelocityFilterConfig, self._velocity_filter_config
             )
         elif "velocity_filter_config" in self._nulls:
             out["velocity_filter_config"] = None
-        if self.video_call_rule_config is not None:
+        if isinstance(self._video_call_rule_config, Unparsed):  # not read yet: its JSON as received
+            out["video_call_rule_config"] = self._video_call_rule_config.value
+        elif self._video_call_rule_config is not None:
             out["video_call_rule_config"] = model_to_wire(
-                VideoCallRuleConfig, self.video_call_rule_config
+                VideoCallRuleConfig, self._video_call_rule_config
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None

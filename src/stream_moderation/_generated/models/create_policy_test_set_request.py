@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -56,8 +61,8 @@ _REQUIRED_NAMES: dict[str, str] = {
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("config_key", "config_key"),
     ("mode", "mode"),
-    ("rows", "rows"),
-    ("seed", "seed"),
+    ("rows", "_rows"),
+    ("seed", "_seed"),
     ("team", "team"),
 )
 
@@ -80,6 +85,26 @@ def _to_seed(
     )
 
 
+def _read_rows(v: Any, at: str | None) -> list[PolicyTestRow]:
+    # CreatePolicyTestSetRequest.rows from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CreatePolicyTestSetRequest", "rows[]", at) from None
+    return placed(value, (at or "CreatePolicyTestSetRequest") + ".rows[]")
+
+
+def _read_seed(v: Any, at: str | None) -> PolicyTestSeedSpec:
+    # CreatePolicyTestSetRequest.seed from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestSeedSpec.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CreatePolicyTestSetRequest", "seed", at) from None
+    return placed(value, (at or "CreatePolicyTestSetRequest") + ".seed")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CreatePolicyTestSetRequest:
     """The request body of ``create_policy_test_set`` (``POST
@@ -95,10 +120,12 @@ class CreatePolicyTestSetRequest:
     """Execution target: 'check' or 'labels'. Optional — defaults to 'labels' when the org has
     the labels API enabled, 'check' otherwise
     """
-    rows: list[PolicyTestRow] | None = _attrs.field(default=None, converter=_to_rows)
-    """Messages to test; capped at 1000. Mutually exclusive with seed"""
-    seed: PolicyTestSeedSpec | None = _attrs.field(default=None, converter=_to_seed)
-    """Server-side sampling spec; mutually exclusive with rows"""
+    _rows: list[PolicyTestRow] | Unparsed | None = _attrs.field(
+        alias="rows", default=None, converter=_to_rows, eq=parsed
+    )
+    _seed: PolicyTestSeedSpec | Unparsed | None = _attrs.field(
+        alias="seed", default=None, converter=_to_seed, eq=parsed
+    )
     team: str | None = None
     """Team scope for the config (optional)"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -106,6 +133,8 @@ class CreatePolicyTestSetRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CreatePolicyTestSetRequest"
@@ -146,6 +175,39 @@ class CreatePolicyTestSetRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rows(self) -> list[PolicyTestRow] | None:
+        """Messages to test; capped at 1000. Mutually exclusive with seed"""
+        v: Any = self._rows
+        if v.__class__ is Unparsed:
+            v = self._rows = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rows.setter
+    def rows(self, value: Sequence[PolicyTestRow | Mapping[str, Any]] | None) -> None:
+        self._rows = _to_rows(value)
+
+    @property
+    def seed(self) -> PolicyTestSeedSpec | None:
+        """Server-side sampling spec; mutually exclusive with rows"""
+        v: Any = self._seed
+        if v.__class__ is Unparsed:
+            v = self._seed = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @seed.setter
+    def seed(self, value: PolicyTestSeedSpec | Mapping[str, Any] | None) -> None:
+        self._seed = _to_seed(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rows)
+        read_all(self.seed)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -157,11 +219,14 @@ class CreatePolicyTestSetRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "name"
@@ -198,24 +263,30 @@ class CreatePolicyTestSetRequest:
                 _f = "rows[]"
                 v = d["rows"]
                 if v is None:
-                    self.rows = None
+                    self._rows = None
                     _n += ("rows",)
                 else:
-                    self.rows = [
-                        PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._rows = (
+                        Unparsed(v, _read_rows)
+                        if _lazy
+                        else [PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.rows = None
+                self._rows = None
             if "seed" in d:
                 _f = "seed"
                 v = d["seed"]
                 if v is None:
-                    self.seed = None
+                    self._seed = None
                     _n += ("seed",)
                 else:
-                    self.seed = PolicyTestSeedSpec.from_dict(v, strict, complete)
+                    self._seed = (
+                        Unparsed(v, _read_seed)
+                        if _lazy
+                        else PolicyTestSeedSpec.from_dict(v, strict, complete)
+                    )
             else:
-                self.seed = None
+                self._seed = None
             if "team" in d:
                 _f = "team"
                 v = d["team"]
@@ -238,6 +309,7 @@ class CreatePolicyTestSetRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -253,12 +325,16 @@ class CreatePolicyTestSetRequest:
             out["mode"] = self.mode
         elif "mode" in self._nulls:
             out["mode"] = None
-        if self.rows is not None:
-            out["rows"] = to_wire(self.rows)
+        if isinstance(self._rows, Unparsed):  # not read yet: its JSON as received
+            out["rows"] = self._rows.value
+        elif self._rows is not None:
+            out["rows"] = to_wire(self._rows)
         elif "rows" in self._nulls:
             out["rows"] = None
-        if self.seed is not None:
-            out["seed"] = model_to_wire(PolicyTestSeedSpec, self.seed)
+        if isinstance(self._seed, Unparsed):  # not read yet: its JSON as received
+            out["seed"] = self._seed.value
+        elif self._seed is not None:
+            out["seed"] = model_to_wire(PolicyTestSeedSpec, self._seed)
         elif "seed" in self._nulls:
             out["seed"] = None
         if self.team is not None:

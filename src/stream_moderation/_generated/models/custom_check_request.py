@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -58,8 +63,8 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("entity_creator_id", "entity_creator_id"),
-    ("moderation_payload", "moderation_payload"),
-    ("user", "user"),
+    ("moderation_payload", "_moderation_payload"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -90,6 +95,36 @@ def _to_user(
     )
 
 
+def _read_flags(v: Any, at: str | None) -> list[CustomCheckFlag]:
+    # CustomCheckRequest.flags from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [CustomCheckFlag.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CustomCheckRequest", "flags[]", at) from None
+    return placed(value, (at or "CustomCheckRequest") + ".flags[]")
+
+
+def _read_moderation_payload(v: Any, at: str | None) -> ModerationPayloadRequest:
+    # CustomCheckRequest.moderation_payload from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayloadRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CustomCheckRequest", "moderation_payload", at) from None
+    return placed(value, (at or "CustomCheckRequest") + ".moderation_payload")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # CustomCheckRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CustomCheckRequest", "user", at) from None
+    return placed(value, (at or "CustomCheckRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CustomCheckRequest:
     """The request body of ``custom_check`` (``POST /api/v2/moderation/custom_check``): the
@@ -100,22 +135,25 @@ class CustomCheckRequest:
     """Unique identifier of the entity"""
     entity_type: str
     """Type of entity to perform custom check on"""
-    flags: list[CustomCheckFlag] = _attrs.field(converter=_to_flags)
-    """List of custom check flags (1-10 flags required)"""
+    _flags: list[CustomCheckFlag] | Unparsed = _attrs.field(
+        alias="flags", converter=_to_flags, eq=parsed
+    )
     entity_creator_id: str | None = None
     """ID of the user who created the entity (required for non-message entities)"""
-    moderation_payload: ModerationPayloadRequest | None = _attrs.field(
-        default=None, converter=_to_moderation_payload
+    _moderation_payload: ModerationPayloadRequest | Unparsed | None = _attrs.field(
+        alias="moderation_payload", default=None, converter=_to_moderation_payload, eq=parsed
     )
-    """Content to be checked (required for non-message entities)"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CustomCheckRequest"
@@ -157,6 +195,54 @@ class CustomCheckRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def flags(self) -> list[CustomCheckFlag]:
+        """List of custom check flags (1-10 flags required)"""
+        v: Any = self._flags
+        if v.__class__ is Unparsed:
+            v = self._flags = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flags.setter
+    def flags(self, value: Sequence[CustomCheckFlag | Mapping[str, Any]]) -> None:
+        self._flags = _to_flags(value)
+
+    @property
+    def moderation_payload(self) -> ModerationPayloadRequest | None:
+        """Content to be checked (required for non-message entities)"""
+        v: Any = self._moderation_payload
+        if v.__class__ is Unparsed:
+            v = self._moderation_payload = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_payload.setter
+    def moderation_payload(
+        self, value: ModerationPayloadRequest | Mapping[str, Any] | None
+    ) -> None:
+        self._moderation_payload = _to_moderation_payload(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.flags)
+        read_all(self.moderation_payload)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -168,11 +254,14 @@ class CustomCheckRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "entity_id"
@@ -201,12 +290,14 @@ class CustomCheckRequest:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.flags = None  # type: ignore[assignment]
+                self._flags = None  # type: ignore[assignment]
                 _m += ("flags",)
             else:
-                self.flags = [
-                    CustomCheckFlag.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._flags = (
+                    Unparsed(v, _read_flags)
+                    if _lazy
+                    else [CustomCheckFlag.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             if "entity_creator_id" in d:
                 _f = "entity_creator_id"
                 v = d["entity_creator_id"]
@@ -221,24 +312,30 @@ class CustomCheckRequest:
                 _f = "moderation_payload"
                 v = d["moderation_payload"]
                 if v is None:
-                    self.moderation_payload = None
+                    self._moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayloadRequest.from_dict(
-                        v, strict, complete
+                    self._moderation_payload = (
+                        Unparsed(v, _read_moderation_payload)
+                        if _lazy
+                        else ModerationPayloadRequest.from_dict(v, strict, complete)
                     )
             else:
-                self.moderation_payload = None
+                self._moderation_payload = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -261,6 +358,7 @@ class CustomCheckRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,19 +367,26 @@ class CustomCheckRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        out["flags"] = None if self.flags is None else to_wire(self.flags)
+        if isinstance(self._flags, Unparsed):  # not read yet: its JSON as received
+            out["flags"] = self._flags.value
+        else:
+            out["flags"] = None if self._flags is None else to_wire(self._flags)
         if self.entity_creator_id is not None:
             out["entity_creator_id"] = self.entity_creator_id
         elif "entity_creator_id" in self._nulls:
             out["entity_creator_id"] = None
-        if self.moderation_payload is not None:
+        if isinstance(self._moderation_payload, Unparsed):  # not read yet: its JSON as received
+            out["moderation_payload"] = self._moderation_payload.value
+        elif self._moderation_payload is not None:
             out["moderation_payload"] = model_to_wire(
-                ModerationPayloadRequest, self.moderation_payload
+                ModerationPayloadRequest, self._moderation_payload
             )
         elif "moderation_payload" in self._nulls:
             out["moderation_payload"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["CustomCheckResponse"]
@@ -48,7 +53,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "id": "id",
     "status": "status",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("item", "item"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("item", "_item"),)
 
 _new = object.__new__
 
@@ -61,6 +66,16 @@ def _to_item(
     )
 
 
+def _read_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # CustomCheckResponse.item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "CustomCheckResponse", "item", at) from None
+    return placed(value, (at or "CustomCheckResponse") + ".item")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class CustomCheckResponse:
     """The response of ``custom_check`` (``POST /api/v2/moderation/custom_check``)."""
@@ -70,13 +85,16 @@ class CustomCheckResponse:
     """Unique identifier of the custom check"""
     status: str
     """Status of the custom check"""
-    item: ReviewQueueItemResponse | None = _attrs.field(default=None, converter=_to_item)
-    """Review queue item details"""
+    _item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="item", default=None, converter=_to_item, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "CustomCheckResponse"
@@ -116,6 +134,26 @@ class CustomCheckResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def item(self) -> ReviewQueueItemResponse | None:
+        """Review queue item details"""
+        v: Any = self._item
+        if v.__class__ is Unparsed:
+            v = self._item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @item.setter
+    def item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._item = _to_item(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.item)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -127,11 +165,14 @@ class CustomCheckResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -168,12 +209,16 @@ class CustomCheckResponse:
                 _f = "item"
                 v = d["item"]
                 if v is None:
-                    self.item = None
+                    self._item = None
                     _n += ("item",)
                 else:
-                    self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._item = (
+                        Unparsed(v, _read_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.item = None
+                self._item = None
         except ParseError as exc:
             raise exc.within("CustomCheckResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -186,6 +231,7 @@ class CustomCheckResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,8 +241,10 @@ class CustomCheckResponse:
         out["duration"] = self.duration
         out["id"] = self.id
         out["status"] = self.status
-        if self.item is not None:
-            out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
+        if isinstance(self._item, Unparsed):  # not read yet: its JSON as received
+            out["item"] = self._item.value
+        elif self._item is not None:
+            out["item"] = model_to_wire(ReviewQueueItemResponse, self._item)
         elif "item" in self._nulls:
             out["item"] = None
         for name in self._missing:  # required, but absent from what was read

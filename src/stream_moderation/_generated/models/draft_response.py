@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -59,10 +64,10 @@ _REQUIRED_NAMES: dict[str, str] = {
     "message": "message",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("channel", "channel"),
+    ("channel", "_channel"),
     ("parent_id", "parent_id"),
-    ("parent_message", "parent_message"),
-    ("quoted_message", "quoted_message"),
+    ("parent_message", "_parent_message"),
+    ("quoted_message", "_quoted_message"),
 )
 
 _new = object.__new__
@@ -100,30 +105,72 @@ def _to_quoted_message(
     )
 
 
+def _read_message(v: Any, at: str | None) -> DraftPayloadResponse:
+    # DraftResponse.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DraftPayloadResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "DraftResponse", "message", at) from None
+    return placed(value, (at or "DraftResponse") + ".message")
+
+
+def _read_channel(v: Any, at: str | None) -> ChannelResponse:
+    # DraftResponse.channel from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "DraftResponse", "channel", at) from None
+    return placed(value, (at or "DraftResponse") + ".channel")
+
+
+def _read_parent_message(v: Any, at: str | None) -> MessageResponse:
+    # DraftResponse.parent_message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "DraftResponse", "parent_message", at) from None
+    return placed(value, (at or "DraftResponse") + ".parent_message")
+
+
+def _read_quoted_message(v: Any, at: str | None) -> MessageResponse:
+    # DraftResponse.quoted_message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "DraftResponse", "quoted_message", at) from None
+    return placed(value, (at or "DraftResponse") + ".quoted_message")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class DraftResponse:
     """Held by ``MessageResponse.draft``."""
 
     channel_cid: str
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    message: DraftPayloadResponse = _attrs.field(converter=_to_message)
-    """Contains the draft message content"""
-    channel: ChannelResponse | None = _attrs.field(default=None, converter=_to_channel)
-    """Represents channel in chat"""
+    _message: DraftPayloadResponse | Unparsed = _attrs.field(
+        alias="message", converter=_to_message, eq=parsed
+    )
+    _channel: ChannelResponse | Unparsed | None = _attrs.field(
+        alias="channel", default=None, converter=_to_channel, eq=parsed
+    )
     parent_id: str | None = None
-    parent_message: MessageResponse | None = _attrs.field(
-        default=None, converter=_to_parent_message
+    _parent_message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="parent_message", default=None, converter=_to_parent_message, eq=parsed
     )
-    """Represents any chat message"""
-    quoted_message: MessageResponse | None = _attrs.field(
-        default=None, converter=_to_quoted_message
+    _quoted_message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="quoted_message", default=None, converter=_to_quoted_message, eq=parsed
     )
-    """Represents any chat message"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "DraftResponse"
@@ -175,6 +222,65 @@ class DraftResponse:
     def created_at(self, value: datetime | int | str) -> None:
         self._created_at = timestamp_to_wire(value)
 
+    @property
+    def message(self) -> DraftPayloadResponse:
+        """Contains the draft message content"""
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: DraftPayloadResponse | Mapping[str, Any]) -> None:
+        self._message = _to_message(value)
+
+    @property
+    def channel(self) -> ChannelResponse | None:
+        """Represents channel in chat"""
+        v: Any = self._channel
+        if v.__class__ is Unparsed:
+            v = self._channel = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @channel.setter
+    def channel(self, value: ChannelResponse | Mapping[str, Any] | None) -> None:
+        self._channel = _to_channel(value)
+
+    @property
+    def parent_message(self) -> MessageResponse | None:
+        """Represents any chat message"""
+        v: Any = self._parent_message
+        if v.__class__ is Unparsed:
+            v = self._parent_message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @parent_message.setter
+    def parent_message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._parent_message = _to_parent_message(value)
+
+    @property
+    def quoted_message(self) -> MessageResponse | None:
+        """Represents any chat message"""
+        v: Any = self._quoted_message
+        if v.__class__ is Unparsed:
+            v = self._quoted_message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @quoted_message.setter
+    def quoted_message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._quoted_message = _to_quoted_message(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.message)
+        read_all(self.channel)
+        read_all(self.parent_message)
+        read_all(self.quoted_message)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -186,11 +292,14 @@ class DraftResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
@@ -225,20 +334,28 @@ class DraftResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.message = None  # type: ignore[assignment]
+                self._message = None  # type: ignore[assignment]
                 _m += ("message",)
             else:
-                self.message = DraftPayloadResponse.from_dict(v, strict, complete)
+                self._message = (
+                    Unparsed(v, _read_message)
+                    if _lazy
+                    else DraftPayloadResponse.from_dict(v, strict, complete)
+                )
             if "channel" in d:
                 _f = "channel"
                 v = d["channel"]
                 if v is None:
-                    self.channel = None
+                    self._channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelResponse.from_dict(v, strict, complete)
+                    self._channel = (
+                        Unparsed(v, _read_channel)
+                        if _lazy
+                        else ChannelResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.channel = None
+                self._channel = None
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
@@ -253,22 +370,30 @@ class DraftResponse:
                 _f = "parent_message"
                 v = d["parent_message"]
                 if v is None:
-                    self.parent_message = None
+                    self._parent_message = None
                     _n += ("parent_message",)
                 else:
-                    self.parent_message = MessageResponse.from_dict(v, strict, complete)
+                    self._parent_message = (
+                        Unparsed(v, _read_parent_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.parent_message = None
+                self._parent_message = None
             if "quoted_message" in d:
                 _f = "quoted_message"
                 v = d["quoted_message"]
                 if v is None:
-                    self.quoted_message = None
+                    self._quoted_message = None
                     _n += ("quoted_message",)
                 else:
-                    self.quoted_message = MessageResponse.from_dict(v, strict, complete)
+                    self._quoted_message = (
+                        Unparsed(v, _read_quoted_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.quoted_message = None
+                self._quoted_message = None
         except ParseError as exc:
             raise exc.within("DraftResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -281,6 +406,7 @@ class DraftResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,23 +415,34 @@ class DraftResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["channel_cid"] = self.channel_cid
         out["created_at"] = self._created_at
-        out["message"] = (
-            None if self.message is None else model_to_wire(DraftPayloadResponse, self.message)
-        )
-        if self.channel is not None:
-            out["channel"] = model_to_wire(ChannelResponse, self.channel)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        else:
+            out["message"] = (
+                None
+                if self._message is None
+                else model_to_wire(DraftPayloadResponse, self._message)
+            )
+        if isinstance(self._channel, Unparsed):  # not read yet: its JSON as received
+            out["channel"] = self._channel.value
+        elif self._channel is not None:
+            out["channel"] = model_to_wire(ChannelResponse, self._channel)
         elif "channel" in self._nulls:
             out["channel"] = None
         if self.parent_id is not None:
             out["parent_id"] = self.parent_id
         elif "parent_id" in self._nulls:
             out["parent_id"] = None
-        if self.parent_message is not None:
-            out["parent_message"] = model_to_wire(MessageResponse, self.parent_message)
+        if isinstance(self._parent_message, Unparsed):  # not read yet: its JSON as received
+            out["parent_message"] = self._parent_message.value
+        elif self._parent_message is not None:
+            out["parent_message"] = model_to_wire(MessageResponse, self._parent_message)
         elif "parent_message" in self._nulls:
             out["parent_message"] = None
-        if self.quoted_message is not None:
-            out["quoted_message"] = model_to_wire(MessageResponse, self.quoted_message)
+        if isinstance(self._quoted_message, Unparsed):  # not read yet: its JSON as received
+            out["quoted_message"] = self._quoted_message.value
+        elif self._quoted_message is not None:
+            out["quoted_message"] = model_to_wire(MessageResponse, self._quoted_message)
         elif "quoted_message" in self._nulls:
             out["quoted_message"] = None
         for name in self._missing:  # required, but absent from what was read

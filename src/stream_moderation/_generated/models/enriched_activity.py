@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -67,16 +72,16 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("actor", "actor"),
+    ("actor", "_actor"),
     ("foreign_id", "foreign_id"),
     ("id", "id"),
     ("latest_reactions", "latest_reactions"),
-    ("object_", "object_"),
-    ("origin", "origin"),
+    ("object_", "_object_"),
+    ("origin", "_origin"),
     ("own_reactions", "own_reactions"),
     ("reaction_counts", "reaction_counts"),
     ("score", "score"),
-    ("target", "target"),
+    ("target", "_target"),
     ("to", "to"),
     ("verb", "verb"),
 )
@@ -132,26 +137,74 @@ def _to_target(
     )
 
 
+def _read_actor(v: Any, at: str | None) -> Data:
+    # EnrichedActivity.actor from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Data.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EnrichedActivity", "actor", at) from None
+    return placed(value, (at or "EnrichedActivity") + ".actor")
+
+
+def _read_object_(v: Any, at: str | None) -> Data:
+    # EnrichedActivity.object from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Data.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EnrichedActivity", "object", at) from None
+    return placed(value, (at or "EnrichedActivity") + ".object")
+
+
+def _read_origin(v: Any, at: str | None) -> Data:
+    # EnrichedActivity.origin from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Data.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EnrichedActivity", "origin", at) from None
+    return placed(value, (at or "EnrichedActivity") + ".origin")
+
+
+def _read_target(v: Any, at: str | None) -> Data:
+    # EnrichedActivity.target from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Data.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EnrichedActivity", "target", at) from None
+    return placed(value, (at or "EnrichedActivity") + ".target")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedActivity:
     """Held by ``ReviewQueueItemResponse.activity``,
     ``ReviewQueueItemResponse.feeds_v2_activity``.
     """
 
-    actor: Data | None = _attrs.field(default=None, converter=_to_actor)
+    _actor: Data | Unparsed | None = _attrs.field(
+        alias="actor", default=None, converter=_to_actor, eq=parsed
+    )
     foreign_id: str | None = None
     id: str | None = None
     latest_reactions: dict[str, list[EnrichedReaction]] | None = _attrs.field(
         default=None, converter=_to_latest_reactions
     )
-    object_: Data | None = _attrs.field(default=None, converter=_to_object_)
-    origin: Data | None = _attrs.field(default=None, converter=_to_origin)
+    _object_: Data | Unparsed | None = _attrs.field(
+        alias="object_", default=None, converter=_to_object_, eq=parsed
+    )
+    _origin: Data | Unparsed | None = _attrs.field(
+        alias="origin", default=None, converter=_to_origin, eq=parsed
+    )
     own_reactions: dict[str, list[EnrichedReaction]] | None = _attrs.field(
         default=None, converter=_to_own_reactions
     )
     reaction_counts: dict[str, int] | None = None
     score: float | None = None
-    target: Data | None = _attrs.field(default=None, converter=_to_target)
+    _target: Data | Unparsed | None = _attrs.field(
+        alias="target", default=None, converter=_to_target, eq=parsed
+    )
     to: list[str] | None = None
     verb: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -159,6 +212,8 @@ class EnrichedActivity:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "EnrichedActivity"
@@ -203,6 +258,65 @@ class EnrichedActivity:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def actor(self) -> Data | None:
+        v: Any = self._actor
+        if v.__class__ is Unparsed:
+            v = self._actor = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @actor.setter
+    def actor(self, value: Data | Mapping[str, Any] | None) -> None:
+        self._actor = _to_actor(value)
+
+    @property
+    def object_(self) -> Data | None:
+        v: Any = self._object_
+        if v.__class__ is Unparsed:
+            v = self._object_ = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @object_.setter
+    def object_(self, value: Data | Mapping[str, Any] | None) -> None:
+        self._object_ = _to_object_(value)
+
+    @property
+    def origin(self) -> Data | None:
+        v: Any = self._origin
+        if v.__class__ is Unparsed:
+            v = self._origin = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @origin.setter
+    def origin(self, value: Data | Mapping[str, Any] | None) -> None:
+        self._origin = _to_origin(value)
+
+    @property
+    def target(self) -> Data | None:
+        v: Any = self._target
+        if v.__class__ is Unparsed:
+            v = self._target = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @target.setter
+    def target(self, value: Data | Mapping[str, Any] | None) -> None:
+        self._target = _to_target(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.latest_reactions, where + ".latest_reactions{}")
+        placed(self.own_reactions, where + ".own_reactions{}")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.actor)
+        read_all(self.latest_reactions)
+        read_all(self.object_)
+        read_all(self.origin)
+        read_all(self.own_reactions)
+        read_all(self.target)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -214,24 +328,29 @@ class EnrichedActivity:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "actor" in d:
                 _f = "actor"
                 v = d["actor"]
                 if v is None:
-                    self.actor = None
+                    self._actor = None
                     _n += ("actor",)
                 else:
-                    self.actor = Data.from_dict(v, strict, complete)
+                    self._actor = (
+                        Unparsed(v, _read_actor) if _lazy else Data.from_dict(v, strict, complete)
+                    )
             else:
-                self.actor = None
+                self._actor = None
             if "foreign_id" in d:
                 _f = "foreign_id"
                 v = d["foreign_id"]
@@ -277,22 +396,26 @@ class EnrichedActivity:
                 _f = "object"
                 v = d["object"]
                 if v is None:
-                    self.object_ = None
+                    self._object_ = None
                     _n += ("object_",)
                 else:
-                    self.object_ = Data.from_dict(v, strict, complete)
+                    self._object_ = (
+                        Unparsed(v, _read_object_) if _lazy else Data.from_dict(v, strict, complete)
+                    )
             else:
-                self.object_ = None
+                self._object_ = None
             if "origin" in d:
                 _f = "origin"
                 v = d["origin"]
                 if v is None:
-                    self.origin = None
+                    self._origin = None
                     _n += ("origin",)
                 else:
-                    self.origin = Data.from_dict(v, strict, complete)
+                    self._origin = (
+                        Unparsed(v, _read_origin) if _lazy else Data.from_dict(v, strict, complete)
+                    )
             else:
-                self.origin = None
+                self._origin = None
             if "own_reactions" in d:
                 _f = "own_reactions{}"
                 v = d["own_reactions"]
@@ -347,12 +470,14 @@ class EnrichedActivity:
                 _f = "target"
                 v = d["target"]
                 if v is None:
-                    self.target = None
+                    self._target = None
                     _n += ("target",)
                 else:
-                    self.target = Data.from_dict(v, strict, complete)
+                    self._target = (
+                        Unparsed(v, _read_target) if _lazy else Data.from_dict(v, strict, complete)
+                    )
             else:
-                self.target = None
+                self._target = None
             if "to" in d:
                 _f = "to[]"
                 v = d["to"]
@@ -391,14 +516,17 @@ class EnrichedActivity:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this EnrichedActivity: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.actor is not None:
-            out["actor"] = model_to_wire(Data, self.actor)
+        if isinstance(self._actor, Unparsed):  # not read yet: its JSON as received
+            out["actor"] = self._actor.value
+        elif self._actor is not None:
+            out["actor"] = model_to_wire(Data, self._actor)
         elif "actor" in self._nulls:
             out["actor"] = None
         if self.foreign_id is not None:
@@ -413,12 +541,16 @@ class EnrichedActivity:
             out["latest_reactions"] = to_wire(self.latest_reactions)
         elif "latest_reactions" in self._nulls:
             out["latest_reactions"] = None
-        if self.object_ is not None:
-            out["object"] = model_to_wire(Data, self.object_)
+        if isinstance(self._object_, Unparsed):  # not read yet: its JSON as received
+            out["object"] = self._object_.value
+        elif self._object_ is not None:
+            out["object"] = model_to_wire(Data, self._object_)
         elif "object_" in self._nulls:
             out["object"] = None
-        if self.origin is not None:
-            out["origin"] = model_to_wire(Data, self.origin)
+        if isinstance(self._origin, Unparsed):  # not read yet: its JSON as received
+            out["origin"] = self._origin.value
+        elif self._origin is not None:
+            out["origin"] = model_to_wire(Data, self._origin)
         elif "origin" in self._nulls:
             out["origin"] = None
         if self.own_reactions is not None:
@@ -433,8 +565,10 @@ class EnrichedActivity:
             out["score"] = self.score
         elif "score" in self._nulls:
             out["score"] = None
-        if self.target is not None:
-            out["target"] = model_to_wire(Data, self.target)
+        if isinstance(self._target, Unparsed):  # not read yet: its JSON as received
+            out["target"] = self._target.value
+        elif self._target is not None:
+            out["target"] = model_to_wire(Data, self._target)
         elif "target" in self._nulls:
             out["target"] = None
         if self.to is not None:

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -27,6 +28,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     received_timestamp_wire,
     restore_nulls,
@@ -87,7 +92,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("parent", "parent"),
     ("target_feeds", "target_feeds"),
     ("updated_at", "_updated_at"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -117,6 +122,16 @@ def _to_user(
     )
 
 
+def _read_user(v: Any, at: str | None) -> Data:
+    # EnrichedReaction.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Data.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EnrichedReaction", "user", at) from None
+    return placed(value, (at or "EnrichedReaction") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EnrichedReaction:
     """Held by ``EnrichedActivity.latest_reactions``, ``EnrichedActivity.own_reactions``,
@@ -143,12 +158,16 @@ class EnrichedReaction:
     _updated_at: int | float | str | None = _attrs.field(
         alias="updated_at", default=None, converter=optional_timestamp_to_wire
     )
-    user: Data | None = _attrs.field(default=None, converter=_to_user)
+    _user: Data | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "EnrichedReaction"
@@ -208,6 +227,29 @@ class EnrichedReaction:
     def updated_at(self, value: datetime | int | str | None) -> None:
         self._updated_at = optional_timestamp_to_wire(value)
 
+    @property
+    def user(self) -> Data | None:
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: Data | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.latest_children, where + ".latest_children{}")
+        placed(self.own_children, where + ".own_children{}")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.latest_children)
+        read_all(self.own_children)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -219,12 +261,15 @@ class EnrichedReaction:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_id"
@@ -400,12 +445,14 @@ class EnrichedReaction:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = Data.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user) if _lazy else Data.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("EnrichedReaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -418,6 +465,7 @@ class EnrichedReaction:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -463,8 +511,10 @@ class EnrichedReaction:
             out["updated_at"] = self._updated_at
         elif "updated_at" in self._nulls:
             out["updated_at"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(Data, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(Data, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self._dropped:

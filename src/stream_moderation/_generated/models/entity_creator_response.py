@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -130,8 +135,8 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("image", "image"),
     ("last_active", "_last_active"),
     ("name", "name"),
-    ("privacy_settings", "privacy_settings"),
-    ("push_notifications", "push_notifications"),
+    ("privacy_settings", "_privacy_settings"),
+    ("push_notifications", "_push_notifications"),
     ("revoke_tokens_issued_before", "_revoke_tokens_issued_before"),
     ("teams_role", "teams_role"),
 )
@@ -161,6 +166,26 @@ def _to_push_notifications(
     return coerce_models(  # type: ignore[no-any-return]
         value, PushNotificationSettingsResponse, "EntityCreatorResponse.push_notifications"
     )
+
+
+def _read_privacy_settings(v: Any, at: str | None) -> PrivacySettingsResponse:
+    # EntityCreatorResponse.privacy_settings from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PrivacySettingsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EntityCreatorResponse", "privacy_settings", at) from None
+    return placed(value, (at or "EntityCreatorResponse") + ".privacy_settings")
+
+
+def _read_push_notifications(v: Any, at: str | None) -> PushNotificationSettingsResponse:
+    # EntityCreatorResponse.push_notifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PushNotificationSettingsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EntityCreatorResponse", "push_notifications", at) from None
+    return placed(value, (at or "EntityCreatorResponse") + ".push_notifications")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -202,11 +227,11 @@ class EntityCreatorResponse:
         alias="last_active", default=None, converter=optional_timestamp_to_wire
     )
     name: str | None = None
-    privacy_settings: PrivacySettingsResponse | None = _attrs.field(
-        default=None, converter=_to_privacy_settings
+    _privacy_settings: PrivacySettingsResponse | Unparsed | None = _attrs.field(
+        alias="privacy_settings", default=None, converter=_to_privacy_settings, eq=parsed
     )
-    push_notifications: PushNotificationSettingsResponse | None = _attrs.field(
-        default=None, converter=_to_push_notifications
+    _push_notifications: PushNotificationSettingsResponse | Unparsed | None = _attrs.field(
+        alias="push_notifications", default=None, converter=_to_push_notifications, eq=parsed
     )
     _revoke_tokens_issued_before: int | float | str | None = _attrs.field(
         alias="revoke_tokens_issued_before", default=None, converter=optional_timestamp_to_wire
@@ -217,6 +242,8 @@ class EntityCreatorResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "EntityCreatorResponse"
@@ -323,6 +350,41 @@ class EntityCreatorResponse:
     def revoke_tokens_issued_before(self, value: datetime | int | str | None) -> None:
         self._revoke_tokens_issued_before = optional_timestamp_to_wire(value)
 
+    @property
+    def privacy_settings(self) -> PrivacySettingsResponse | None:
+        v: Any = self._privacy_settings
+        if v.__class__ is Unparsed:
+            v = self._privacy_settings = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @privacy_settings.setter
+    def privacy_settings(self, value: PrivacySettingsResponse | Mapping[str, Any] | None) -> None:
+        self._privacy_settings = _to_privacy_settings(value)
+
+    @property
+    def push_notifications(self) -> PushNotificationSettingsResponse | None:
+        v: Any = self._push_notifications
+        if v.__class__ is Unparsed:
+            v = self._push_notifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @push_notifications.setter
+    def push_notifications(
+        self, value: PushNotificationSettingsResponse | Mapping[str, Any] | None
+    ) -> None:
+        self._push_notifications = _to_push_notifications(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.devices, where + ".devices[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.devices)
+        read_all(self.privacy_settings)
+        read_all(self.push_notifications)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -334,12 +396,15 @@ class EntityCreatorResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ban_count"
@@ -642,24 +707,30 @@ class EntityCreatorResponse:
                 _f = "privacy_settings"
                 v = d["privacy_settings"]
                 if v is None:
-                    self.privacy_settings = None
+                    self._privacy_settings = None
                     _n += ("privacy_settings",)
                 else:
-                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict, complete)
+                    self._privacy_settings = (
+                        Unparsed(v, _read_privacy_settings)
+                        if _lazy
+                        else PrivacySettingsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.privacy_settings = None
+                self._privacy_settings = None
             if "push_notifications" in d:
                 _f = "push_notifications"
                 v = d["push_notifications"]
                 if v is None:
-                    self.push_notifications = None
+                    self._push_notifications = None
                     _n += ("push_notifications",)
                 else:
-                    self.push_notifications = PushNotificationSettingsResponse.from_dict(
-                        v, strict, complete
+                    self._push_notifications = (
+                        Unparsed(v, _read_push_notifications)
+                        if _lazy
+                        else PushNotificationSettingsResponse.from_dict(v, strict, complete)
                     )
             else:
-                self.push_notifications = None
+                self._push_notifications = None
             if "revoke_tokens_issued_before" in d:
                 _f = "revoke_tokens_issued_before"
                 v = d["revoke_tokens_issued_before"]
@@ -707,6 +778,7 @@ class EntityCreatorResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -764,13 +836,17 @@ class EntityCreatorResponse:
             out["name"] = self.name
         elif "name" in self._nulls:
             out["name"] = None
-        if self.privacy_settings is not None:
-            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        if isinstance(self._privacy_settings, Unparsed):  # not read yet: its JSON as received
+            out["privacy_settings"] = self._privacy_settings.value
+        elif self._privacy_settings is not None:
+            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self._privacy_settings)
         elif "privacy_settings" in self._nulls:
             out["privacy_settings"] = None
-        if self.push_notifications is not None:
+        if isinstance(self._push_notifications, Unparsed):  # not read yet: its JSON as received
+            out["push_notifications"] = self._push_notifications.value
+        elif self._push_notifications is not None:
             out["push_notifications"] = model_to_wire(
-                PushNotificationSettingsResponse, self.push_notifications
+                PushNotificationSettingsResponse, self._push_notifications
             )
         elif "push_notifications" in self._nulls:
             out["push_notifications"] = None

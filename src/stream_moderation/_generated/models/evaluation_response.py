@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -47,7 +52,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "score": "score",
     "type": "type",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("matches", "matches"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("matches", "_matches"),)
 
 _new = object.__new__
 
@@ -60,6 +65,16 @@ def _to_matches(
     )
 
 
+def _read_matches(v: Any, at: str | None) -> list[MatchResponse]:
+    # EvaluationResponse.matches from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [MatchResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "EvaluationResponse", "matches[]", at) from None
+    return placed(value, (at or "EvaluationResponse") + ".matches[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class EvaluationResponse:
     """Held by ``ChatMessageTaskResponse.evaluations``, ``RuleResponse.evaluations``,
@@ -68,12 +83,16 @@ class EvaluationResponse:
 
     score: float
     type: str
-    matches: list[MatchResponse] | None = _attrs.field(default=None, converter=_to_matches)
+    _matches: list[MatchResponse] | Unparsed | None = _attrs.field(
+        alias="matches", default=None, converter=_to_matches, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "EvaluationResponse"
@@ -113,6 +132,25 @@ class EvaluationResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def matches(self) -> list[MatchResponse] | None:
+        v: Any = self._matches
+        if v.__class__ is Unparsed:
+            v = self._matches = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @matches.setter
+    def matches(self, value: Sequence[MatchResponse | Mapping[str, Any]] | None) -> None:
+        self._matches = _to_matches(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.matches)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -124,11 +162,14 @@ class EvaluationResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "score"
@@ -155,14 +196,16 @@ class EvaluationResponse:
                 _f = "matches[]"
                 v = d["matches"]
                 if v is None:
-                    self.matches = None
+                    self._matches = None
                     _n += ("matches",)
                 else:
-                    self.matches = [
-                        MatchResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._matches = (
+                        Unparsed(v, _read_matches)
+                        if _lazy
+                        else [MatchResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.matches = None
+                self._matches = None
         except ParseError as exc:
             raise exc.within("EvaluationResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -175,6 +218,7 @@ class EvaluationResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,8 +227,10 @@ class EvaluationResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["score"] = self.score
         out["type"] = self.type
-        if self.matches is not None:
-            out["matches"] = to_wire(self.matches)
+        if isinstance(self._matches, Unparsed):  # not read yet: its JSON as received
+            out["matches"] = self._matches.value
+        elif self._matches is not None:
+            out["matches"] = to_wire(self._matches)
         elif "matches" in self._nulls:
             out["matches"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -76,6 +81,16 @@ def _to_user(
     )
 
 
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # FeedsBookmarkResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsBookmarkResponse", "user", at) from None
+    return placed(value, (at or "FeedsBookmarkResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsBookmarkResponse:
     """Held by ``FeedsV3ActivityResponse.own_bookmarks``."""
@@ -84,8 +99,7 @@ class FeedsBookmarkResponse:
     object_id: str
     object_type: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse = _attrs.field(converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed = _attrs.field(alias="user", converter=_to_user, eq=parsed)
     activity_id: str | None = None
     custom: dict[str, Any] | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -93,6 +107,8 @@ class FeedsBookmarkResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsBookmarkResponse"
@@ -150,6 +166,26 @@ class FeedsBookmarkResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def user(self) -> UserResponse:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -161,11 +197,14 @@ class FeedsBookmarkResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -226,10 +265,14 @@ class FeedsBookmarkResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.user = None  # type: ignore[assignment]
+                self._user = None  # type: ignore[assignment]
                 _m += ("user",)
             else:
-                self.user = UserResponse.from_dict(v, strict, complete)
+                self._user = (
+                    Unparsed(v, _read_user)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             if "activity_id" in d:
                 _f = "activity_id"
                 v = d["activity_id"]
@@ -262,6 +305,7 @@ class FeedsBookmarkResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -272,7 +316,10 @@ class FeedsBookmarkResponse:
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
         out["updated_at"] = self._updated_at
-        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        else:
+            out["user"] = None if self._user is None else model_to_wire(UserResponse, self._user)
         if self.activity_id is not None:
             out["activity_id"] = self.activity_id
         elif "activity_id" in self._nulls:

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -98,7 +103,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("deleted_at", "_deleted_at"),
     ("filter_tags", "filter_tags"),
-    ("location", "location"),
+    ("location", "_location"),
     ("visibility", "visibility"),
 )
 
@@ -121,14 +126,35 @@ def _to_location(
     )
 
 
+def _read_created_by(v: Any, at: str | None) -> UserResponse:
+    # FeedsFeedResponse.created_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsFeedResponse", "created_by", at) from None
+    return placed(value, (at or "FeedsFeedResponse") + ".created_by")
+
+
+def _read_location(v: Any, at: str | None) -> FeedsActivityLocation:
+    # FeedsFeedResponse.location from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsActivityLocation.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsFeedResponse", "location", at) from None
+    return placed(value, (at or "FeedsFeedResponse") + ".location")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsFeedResponse:
     """Held by ``FeedsV3ActivityResponse.current_feed``."""
 
     activity_count: int
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    created_by: UserResponse = _attrs.field(converter=_to_created_by)
-    """User response object"""
+    _created_by: UserResponse | Unparsed = _attrs.field(
+        alias="created_by", converter=_to_created_by, eq=parsed
+    )
     description: str
     feed: str
     follower_count: int
@@ -144,13 +170,17 @@ class FeedsFeedResponse:
         alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
     filter_tags: list[str] | None = None
-    location: FeedsActivityLocation | None = _attrs.field(default=None, converter=_to_location)
+    _location: FeedsActivityLocation | Unparsed | None = _attrs.field(
+        alias="location", default=None, converter=_to_location, eq=parsed
+    )
     visibility: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsFeedResponse"
@@ -218,6 +248,38 @@ class FeedsFeedResponse:
     def deleted_at(self, value: datetime | int | str | None) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
 
+    @property
+    def created_by(self) -> UserResponse:
+        """User response object"""
+        v: Any = self._created_by
+        if v.__class__ is Unparsed:
+            v = self._created_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @created_by.setter
+    def created_by(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._created_by = _to_created_by(value)
+
+    @property
+    def location(self) -> FeedsActivityLocation | None:
+        v: Any = self._location
+        if v.__class__ is Unparsed:
+            v = self._location = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @location.setter
+    def location(self, value: FeedsActivityLocation | Mapping[str, Any] | None) -> None:
+        self._location = _to_location(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.created_by)
+        read_all(self.location)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -229,11 +291,14 @@ class FeedsFeedResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_count"
@@ -268,10 +333,14 @@ class FeedsFeedResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.created_by = None  # type: ignore[assignment]
+                self._created_by = None  # type: ignore[assignment]
                 _m += ("created_by",)
             else:
-                self.created_by = UserResponse.from_dict(v, strict, complete)
+                self._created_by = (
+                    Unparsed(v, _read_created_by)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             _f = "description"
             try:
                 v = d["description"]
@@ -424,12 +493,16 @@ class FeedsFeedResponse:
                 _f = "location"
                 v = d["location"]
                 if v is None:
-                    self.location = None
+                    self._location = None
                     _n += ("location",)
                 else:
-                    self.location = FeedsActivityLocation.from_dict(v, strict, complete)
+                    self._location = (
+                        Unparsed(v, _read_location)
+                        if _lazy
+                        else FeedsActivityLocation.from_dict(v, strict, complete)
+                    )
             else:
-                self.location = None
+                self._location = None
             if "visibility" in d:
                 _f = "visibility"
                 v = d["visibility"]
@@ -452,6 +525,7 @@ class FeedsFeedResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -460,9 +534,12 @@ class FeedsFeedResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["activity_count"] = self.activity_count
         out["created_at"] = self._created_at
-        out["created_by"] = (
-            None if self.created_by is None else model_to_wire(UserResponse, self.created_by)
-        )
+        if isinstance(self._created_by, Unparsed):  # not read yet: its JSON as received
+            out["created_by"] = self._created_by.value
+        else:
+            out["created_by"] = (
+                None if self._created_by is None else model_to_wire(UserResponse, self._created_by)
+            )
         out["description"] = self.description
         out["feed"] = self.feed
         out["follower_count"] = self.follower_count
@@ -485,8 +562,10 @@ class FeedsFeedResponse:
             out["filter_tags"] = self.filter_tags
         elif "filter_tags" in self._nulls:
             out["filter_tags"] = None
-        if self.location is not None:
-            out["location"] = model_to_wire(FeedsActivityLocation, self.location)
+        if isinstance(self._location, Unparsed):  # not read yet: its JSON as received
+            out["location"] = self._location.value
+        elif self._location is not None:
+            out["location"] = model_to_wire(FeedsActivityLocation, self._location)
         elif "location" in self._nulls:
             out["location"] = None
         if self.visibility is not None:

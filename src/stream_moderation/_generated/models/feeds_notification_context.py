@@ -11,12 +11,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     coerce_models,
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["FeedsNotificationContext"]
@@ -38,8 +43,8 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("target", "target"),
-    ("trigger", "trigger"),
+    ("target", "_target"),
+    ("trigger", "_trigger"),
 )
 
 _new = object.__new__
@@ -61,17 +66,43 @@ def _to_trigger(
     )
 
 
+def _read_target(v: Any, at: str | None) -> FeedsNotificationTarget:
+    # FeedsNotificationContext.target from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationTarget.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsNotificationContext", "target", at) from None
+    return placed(value, (at or "FeedsNotificationContext") + ".target")
+
+
+def _read_trigger(v: Any, at: str | None) -> FeedsNotificationTrigger:
+    # FeedsNotificationContext.trigger from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationTrigger.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsNotificationContext", "trigger", at) from None
+    return placed(value, (at or "FeedsNotificationContext") + ".trigger")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationContext:
     """Held by ``FeedsV3ActivityResponse.notification_context``."""
 
-    target: FeedsNotificationTarget | None = _attrs.field(default=None, converter=_to_target)
-    trigger: FeedsNotificationTrigger | None = _attrs.field(default=None, converter=_to_trigger)
+    _target: FeedsNotificationTarget | Unparsed | None = _attrs.field(
+        alias="target", default=None, converter=_to_target, eq=parsed
+    )
+    _trigger: FeedsNotificationTrigger | Unparsed | None = _attrs.field(
+        alias="trigger", default=None, converter=_to_trigger, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsNotificationContext"
@@ -112,6 +143,37 @@ class FeedsNotificationContext:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def target(self) -> FeedsNotificationTarget | None:
+        v: Any = self._target
+        if v.__class__ is Unparsed:
+            v = self._target = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @target.setter
+    def target(self, value: FeedsNotificationTarget | Mapping[str, Any] | None) -> None:
+        self._target = _to_target(value)
+
+    @property
+    def trigger(self) -> FeedsNotificationTrigger | None:
+        v: Any = self._trigger
+        if v.__class__ is Unparsed:
+            v = self._trigger = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @trigger.setter
+    def trigger(self, value: FeedsNotificationTrigger | Mapping[str, Any] | None) -> None:
+        self._trigger = _to_trigger(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.target)
+        read_all(self.trigger)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -123,33 +185,44 @@ class FeedsNotificationContext:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "target" in d:
                 _f = "target"
                 v = d["target"]
                 if v is None:
-                    self.target = None
+                    self._target = None
                     _n += ("target",)
                 else:
-                    self.target = FeedsNotificationTarget.from_dict(v, strict, complete)
+                    self._target = (
+                        Unparsed(v, _read_target)
+                        if _lazy
+                        else FeedsNotificationTarget.from_dict(v, strict, complete)
+                    )
             else:
-                self.target = None
+                self._target = None
             if "trigger" in d:
                 _f = "trigger"
                 v = d["trigger"]
                 if v is None:
-                    self.trigger = None
+                    self._trigger = None
                     _n += ("trigger",)
                 else:
-                    self.trigger = FeedsNotificationTrigger.from_dict(v, strict, complete)
+                    self._trigger = (
+                        Unparsed(v, _read_trigger)
+                        if _lazy
+                        else FeedsNotificationTrigger.from_dict(v, strict, complete)
+                    )
             else:
-                self.trigger = None
+                self._trigger = None
         except ParseError as exc:
             raise exc.within("FeedsNotificationContext", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -162,18 +235,23 @@ class FeedsNotificationContext:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this FeedsNotificationContext: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.target is not None:
-            out["target"] = model_to_wire(FeedsNotificationTarget, self.target)
+        if isinstance(self._target, Unparsed):  # not read yet: its JSON as received
+            out["target"] = self._target.value
+        elif self._target is not None:
+            out["target"] = model_to_wire(FeedsNotificationTarget, self._target)
         elif "target" in self._nulls:
             out["target"] = None
-        if self.trigger is not None:
-            out["trigger"] = model_to_wire(FeedsNotificationTrigger, self.trigger)
+        if isinstance(self._trigger, Unparsed):  # not read yet: its JSON as received
+            out["trigger"] = self._trigger.value
+        elif self._trigger is not None:
+            out["trigger"] = model_to_wire(FeedsNotificationTrigger, self._trigger)
         elif "trigger" in self._nulls:
             out["trigger"] = None
         for name in self._missing:  # required, but absent from what was read

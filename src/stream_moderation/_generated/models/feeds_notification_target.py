@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -60,10 +65,10 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("attachments", "attachments"),
-    ("comment", "comment"),
+    ("comment", "_comment"),
     ("custom", "custom"),
     ("name", "name"),
-    ("parent_activity", "parent_activity"),
+    ("parent_activity", "_parent_activity"),
     ("text", "text"),
     ("type", "type"),
     ("user_id", "user_id"),
@@ -96,17 +101,39 @@ def _to_parent_activity(
     )
 
 
+def _read_comment(v: Any, at: str | None) -> FeedsNotificationComment:
+    # FeedsNotificationTarget.comment from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationComment.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsNotificationTarget", "comment", at) from None
+    return placed(value, (at or "FeedsNotificationTarget") + ".comment")
+
+
+def _read_parent_activity(v: Any, at: str | None) -> FeedsNotificationParentActivity:
+    # FeedsNotificationTarget.parent_activity from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationParentActivity.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsNotificationTarget", "parent_activity", at) from None
+    return placed(value, (at or "FeedsNotificationTarget") + ".parent_activity")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTarget:
     """Held by ``FeedsNotificationContext.target``."""
 
     id: str
     attachments: list[Attachment] | None = _attrs.field(default=None, converter=_to_attachments)
-    comment: FeedsNotificationComment | None = _attrs.field(default=None, converter=_to_comment)
+    _comment: FeedsNotificationComment | Unparsed | None = _attrs.field(
+        alias="comment", default=None, converter=_to_comment, eq=parsed
+    )
     custom: dict[str, Any] | None = None
     name: str | None = None
-    parent_activity: FeedsNotificationParentActivity | None = _attrs.field(
-        default=None, converter=_to_parent_activity
+    _parent_activity: FeedsNotificationParentActivity | Unparsed | None = _attrs.field(
+        alias="parent_activity", default=None, converter=_to_parent_activity, eq=parsed
     )
     text: str | None = None
     type: str | None = None
@@ -116,6 +143,8 @@ class FeedsNotificationTarget:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsNotificationTarget"
@@ -157,6 +186,41 @@ class FeedsNotificationTarget:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def comment(self) -> FeedsNotificationComment | None:
+        v: Any = self._comment
+        if v.__class__ is Unparsed:
+            v = self._comment = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @comment.setter
+    def comment(self, value: FeedsNotificationComment | Mapping[str, Any] | None) -> None:
+        self._comment = _to_comment(value)
+
+    @property
+    def parent_activity(self) -> FeedsNotificationParentActivity | None:
+        v: Any = self._parent_activity
+        if v.__class__ is Unparsed:
+            v = self._parent_activity = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @parent_activity.setter
+    def parent_activity(
+        self, value: FeedsNotificationParentActivity | Mapping[str, Any] | None
+    ) -> None:
+        self._parent_activity = _to_parent_activity(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.attachments, where + ".attachments[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.attachments)
+        read_all(self.comment)
+        read_all(self.parent_activity)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -168,12 +232,15 @@ class FeedsNotificationTarget:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "id"
@@ -208,12 +275,16 @@ class FeedsNotificationTarget:
                 _f = "comment"
                 v = d["comment"]
                 if v is None:
-                    self.comment = None
+                    self._comment = None
                     _n += ("comment",)
                 else:
-                    self.comment = FeedsNotificationComment.from_dict(v, strict, complete)
+                    self._comment = (
+                        Unparsed(v, _read_comment)
+                        if _lazy
+                        else FeedsNotificationComment.from_dict(v, strict, complete)
+                    )
             else:
-                self.comment = None
+                self._comment = None
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -238,14 +309,16 @@ class FeedsNotificationTarget:
                 _f = "parent_activity"
                 v = d["parent_activity"]
                 if v is None:
-                    self.parent_activity = None
+                    self._parent_activity = None
                     _n += ("parent_activity",)
                 else:
-                    self.parent_activity = FeedsNotificationParentActivity.from_dict(
-                        v, strict, complete
+                    self._parent_activity = (
+                        Unparsed(v, _read_parent_activity)
+                        if _lazy
+                        else FeedsNotificationParentActivity.from_dict(v, strict, complete)
                     )
             else:
-                self.parent_activity = None
+                self._parent_activity = None
             if "text" in d:
                 _f = "text"
                 v = d["text"]
@@ -288,6 +361,7 @@ class FeedsNotificationTarget:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -299,8 +373,10 @@ class FeedsNotificationTarget:
             out["attachments"] = to_wire(self.attachments)
         elif "attachments" in self._nulls:
             out["attachments"] = None
-        if self.comment is not None:
-            out["comment"] = model_to_wire(FeedsNotificationComment, self.comment)
+        if isinstance(self._comment, Unparsed):  # not read yet: its JSON as received
+            out["comment"] = self._comment.value
+        elif self._comment is not None:
+            out["comment"] = model_to_wire(FeedsNotificationComment, self._comment)
         elif "comment" in self._nulls:
             out["comment"] = None
         if self.custom is not None:
@@ -311,9 +387,11 @@ class FeedsNotificationTarget:
             out["name"] = self.name
         elif "name" in self._nulls:
             out["name"] = None
-        if self.parent_activity is not None:
+        if isinstance(self._parent_activity, Unparsed):  # not read yet: its JSON as received
+            out["parent_activity"] = self._parent_activity.value
+        elif self._parent_activity is not None:
             out["parent_activity"] = model_to_wire(
-                FeedsNotificationParentActivity, self.parent_activity
+                FeedsNotificationParentActivity, self._parent_activity
             )
         elif "parent_activity" in self._nulls:
             out["parent_activity"] = None

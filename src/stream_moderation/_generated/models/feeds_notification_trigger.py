@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["FeedsNotificationTrigger"]
@@ -46,7 +51,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "type": "type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("comment", "comment"),
+    ("comment", "_comment"),
     ("custom", "custom"),
 )
 
@@ -61,19 +66,33 @@ def _to_comment(
     )
 
 
+def _read_comment(v: Any, at: str | None) -> FeedsNotificationComment:
+    # FeedsNotificationTrigger.comment from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationComment.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsNotificationTrigger", "comment", at) from None
+    return placed(value, (at or "FeedsNotificationTrigger") + ".comment")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsNotificationTrigger:
     """Held by ``FeedsNotificationContext.trigger``."""
 
     text: str
     type: str
-    comment: FeedsNotificationComment | None = _attrs.field(default=None, converter=_to_comment)
+    _comment: FeedsNotificationComment | Unparsed | None = _attrs.field(
+        alias="comment", default=None, converter=_to_comment, eq=parsed
+    )
     custom: dict[str, Any] | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsNotificationTrigger"
@@ -113,6 +132,25 @@ class FeedsNotificationTrigger:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def comment(self) -> FeedsNotificationComment | None:
+        v: Any = self._comment
+        if v.__class__ is Unparsed:
+            v = self._comment = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @comment.setter
+    def comment(self, value: FeedsNotificationComment | Mapping[str, Any] | None) -> None:
+        self._comment = _to_comment(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.comment)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -124,11 +162,14 @@ class FeedsNotificationTrigger:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "text"
@@ -155,12 +196,16 @@ class FeedsNotificationTrigger:
                 _f = "comment"
                 v = d["comment"]
                 if v is None:
-                    self.comment = None
+                    self._comment = None
                     _n += ("comment",)
                 else:
-                    self.comment = FeedsNotificationComment.from_dict(v, strict, complete)
+                    self._comment = (
+                        Unparsed(v, _read_comment)
+                        if _lazy
+                        else FeedsNotificationComment.from_dict(v, strict, complete)
+                    )
             else:
-                self.comment = None
+                self._comment = None
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
@@ -183,6 +228,7 @@ class FeedsNotificationTrigger:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,8 +237,10 @@ class FeedsNotificationTrigger:
         out: dict[str, Any] = dict(self.additional_properties)
         out["text"] = self.text
         out["type"] = self.type
-        if self.comment is not None:
-            out["comment"] = model_to_wire(FeedsNotificationComment, self.comment)
+        if isinstance(self._comment, Unparsed):  # not read yet: its JSON as received
+            out["comment"] = self._comment.value
+        elif self._comment is not None:
+            out["comment"] = model_to_wire(FeedsNotificationComment, self._comment)
         elif "comment" in self._nulls:
             out["comment"] = None
         if self.custom is not None:

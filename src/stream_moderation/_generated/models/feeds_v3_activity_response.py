@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_float,
@@ -29,6 +30,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -181,24 +186,24 @@ _REQUIRED_NAMES: dict[str, str] = {
     "visibility": "visibility",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("current_feed", "current_feed"),
+    ("current_feed", "_current_feed"),
     ("deleted_at", "_deleted_at"),
     ("edited_at", "_edited_at"),
     ("expires_at", "_expires_at"),
     ("friend_reaction_count", "friend_reaction_count"),
-    ("friend_reactions", "friend_reactions"),
+    ("friend_reactions", "_friend_reactions"),
     ("i18n", "i18n"),
     ("is_read", "is_read"),
     ("is_seen", "is_seen"),
     ("is_watched", "is_watched"),
-    ("latest_shares", "latest_shares"),
-    ("location", "location"),
+    ("latest_shares", "_latest_shares"),
+    ("location", "_location"),
     ("metrics", "metrics"),
-    ("moderation", "moderation"),
+    ("moderation", "_moderation"),
     ("moderation_action", "moderation_action"),
-    ("notification_context", "notification_context"),
-    ("parent", "parent"),
-    ("poll", "poll"),
+    ("notification_context", "_notification_context"),
+    ("parent", "_parent"),
+    ("poll", "_poll"),
     ("score_vars", "score_vars"),
     ("selector_source", "selector_source"),
     ("text", "text"),
@@ -344,6 +349,172 @@ def _to_poll(
     )
 
 
+def _read_collections(v: Any, at: str | None) -> dict[str, FeedsEnrichedCollectionResponse]:
+    # FeedsV3ActivityResponse.collections from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: FeedsEnrichedCollectionResponse.from_dict(x0, strict, complete)
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "collections{}", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".collections{}")
+
+
+def _read_comments(v: Any, at: str | None) -> list[FeedsV3CommentResponse]:
+    # FeedsV3ActivityResponse.comments from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsV3CommentResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "comments[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".comments[]")
+
+
+def _read_latest_reactions(v: Any, at: str | None) -> list[FeedsReactionResponse]:
+    # FeedsV3ActivityResponse.latest_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "latest_reactions[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".latest_reactions[]")
+
+
+def _read_mentioned_users(v: Any, at: str | None) -> list[UserResponse]:
+    # FeedsV3ActivityResponse.mentioned_users from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "mentioned_users[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".mentioned_users[]")
+
+
+def _read_own_bookmarks(v: Any, at: str | None) -> list[FeedsBookmarkResponse]:
+    # FeedsV3ActivityResponse.own_bookmarks from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsBookmarkResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "own_bookmarks[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".own_bookmarks[]")
+
+
+def _read_own_reactions(v: Any, at: str | None) -> list[FeedsReactionResponse]:
+    # FeedsV3ActivityResponse.own_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "own_reactions[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".own_reactions[]")
+
+
+def _read_reaction_groups(v: Any, at: str | None) -> dict[str, FeedsReactionGroupResponse]:
+    # FeedsV3ActivityResponse.reaction_groups from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "reaction_groups{}", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".reaction_groups{}")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # FeedsV3ActivityResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "user", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".user")
+
+
+def _read_current_feed(v: Any, at: str | None) -> FeedsFeedResponse:
+    # FeedsV3ActivityResponse.current_feed from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsFeedResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "current_feed", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".current_feed")
+
+
+def _read_friend_reactions(v: Any, at: str | None) -> list[FeedsReactionResponse]:
+    # FeedsV3ActivityResponse.friend_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "friend_reactions[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".friend_reactions[]")
+
+
+def _read_latest_shares(v: Any, at: str | None) -> list[FeedsShareResponse]:
+    # FeedsV3ActivityResponse.latest_shares from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsShareResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "latest_shares[]", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".latest_shares[]")
+
+
+def _read_location(v: Any, at: str | None) -> FeedsActivityLocation:
+    # FeedsV3ActivityResponse.location from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsActivityLocation.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "location", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".location")
+
+
+def _read_moderation(v: Any, at: str | None) -> ModerationV2Response:
+    # FeedsV3ActivityResponse.moderation from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationV2Response.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "moderation", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".moderation")
+
+
+def _read_notification_context(v: Any, at: str | None) -> FeedsNotificationContext:
+    # FeedsV3ActivityResponse.notification_context from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsNotificationContext.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "notification_context", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".notification_context")
+
+
+def _read_parent(v: Any, at: str | None) -> FeedsV3ActivityResponse:
+    # FeedsV3ActivityResponse.parent from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsV3ActivityResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "parent", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".parent")
+
+
+def _read_poll(v: Any, at: str | None) -> PollResponseData:
+    # FeedsV3ActivityResponse.poll from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PollResponseData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3ActivityResponse", "poll", at) from None
+    return placed(value, (at or "FeedsV3ActivityResponse") + ".poll")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3ActivityResponse:
     """Held by ``FeedsV3ActivityResponse.parent``,
@@ -352,11 +523,13 @@ class FeedsV3ActivityResponse:
 
     attachments: list[Attachment] = _attrs.field(converter=_to_attachments)
     bookmark_count: int
-    collections: dict[str, FeedsEnrichedCollectionResponse] = _attrs.field(
-        converter=_to_collections
+    _collections: dict[str, FeedsEnrichedCollectionResponse] | Unparsed = _attrs.field(
+        alias="collections", converter=_to_collections, eq=parsed
     )
     comment_count: int
-    comments: list[FeedsV3CommentResponse] = _attrs.field(converter=_to_comments)
+    _comments: list[FeedsV3CommentResponse] | Unparsed = _attrs.field(
+        alias="comments", converter=_to_comments, eq=parsed
+    )
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     feeds: list[str]
@@ -364,15 +537,23 @@ class FeedsV3ActivityResponse:
     hidden: bool
     id: str
     interest_tags: list[str]
-    latest_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_latest_reactions)
-    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
-    own_bookmarks: list[FeedsBookmarkResponse] = _attrs.field(converter=_to_own_bookmarks)
-    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
+    _latest_reactions: list[FeedsReactionResponse] | Unparsed = _attrs.field(
+        alias="latest_reactions", converter=_to_latest_reactions, eq=parsed
+    )
+    _mentioned_users: list[UserResponse] | Unparsed = _attrs.field(
+        alias="mentioned_users", converter=_to_mentioned_users, eq=parsed
+    )
+    _own_bookmarks: list[FeedsBookmarkResponse] | Unparsed = _attrs.field(
+        alias="own_bookmarks", converter=_to_own_bookmarks, eq=parsed
+    )
+    _own_reactions: list[FeedsReactionResponse] | Unparsed = _attrs.field(
+        alias="own_reactions", converter=_to_own_reactions, eq=parsed
+    )
     popularity: int
     preview: bool
     reaction_count: int
-    reaction_groups: dict[str, FeedsReactionGroupResponse] = _attrs.field(
-        converter=_to_reaction_groups
+    _reaction_groups: dict[str, FeedsReactionGroupResponse] | Unparsed = _attrs.field(
+        alias="reaction_groups", converter=_to_reaction_groups, eq=parsed
     )
     restrict_replies: str
     score: float
@@ -380,10 +561,11 @@ class FeedsV3ActivityResponse:
     share_count: int
     type: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse = _attrs.field(converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed = _attrs.field(alias="user", converter=_to_user, eq=parsed)
     visibility: str
-    current_feed: FeedsFeedResponse | None = _attrs.field(default=None, converter=_to_current_feed)
+    _current_feed: FeedsFeedResponse | Unparsed | None = _attrs.field(
+        alias="current_feed", default=None, converter=_to_current_feed, eq=parsed
+    )
     _deleted_at: int | float | str | None = _attrs.field(
         alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -394,25 +576,33 @@ class FeedsV3ActivityResponse:
         alias="expires_at", default=None, converter=optional_timestamp_to_wire
     )
     friend_reaction_count: int | None = None
-    friend_reactions: list[FeedsReactionResponse] | None = _attrs.field(
-        default=None, converter=_to_friend_reactions
+    _friend_reactions: list[FeedsReactionResponse] | Unparsed | None = _attrs.field(
+        alias="friend_reactions", default=None, converter=_to_friend_reactions, eq=parsed
     )
     i18n: dict[str, str] | None = None
     is_read: bool | None = None
     is_seen: bool | None = None
     is_watched: bool | None = None
-    latest_shares: list[FeedsShareResponse] | None = _attrs.field(
-        default=None, converter=_to_latest_shares
+    _latest_shares: list[FeedsShareResponse] | Unparsed | None = _attrs.field(
+        alias="latest_shares", default=None, converter=_to_latest_shares, eq=parsed
     )
-    location: FeedsActivityLocation | None = _attrs.field(default=None, converter=_to_location)
+    _location: FeedsActivityLocation | Unparsed | None = _attrs.field(
+        alias="location", default=None, converter=_to_location, eq=parsed
+    )
     metrics: dict[str, int] | None = None
-    moderation: ModerationV2Response | None = _attrs.field(default=None, converter=_to_moderation)
-    moderation_action: str | None = None
-    notification_context: FeedsNotificationContext | None = _attrs.field(
-        default=None, converter=_to_notification_context
+    _moderation: ModerationV2Response | Unparsed | None = _attrs.field(
+        alias="moderation", default=None, converter=_to_moderation, eq=parsed
     )
-    parent: FeedsV3ActivityResponse | None = _attrs.field(default=None, converter=_to_parent)
-    poll: PollResponseData | None = _attrs.field(default=None, converter=_to_poll)
+    moderation_action: str | None = None
+    _notification_context: FeedsNotificationContext | Unparsed | None = _attrs.field(
+        alias="notification_context", default=None, converter=_to_notification_context, eq=parsed
+    )
+    _parent: FeedsV3ActivityResponse | Unparsed | None = _attrs.field(
+        alias="parent", default=None, converter=_to_parent, eq=parsed
+    )
+    _poll: PollResponseData | Unparsed | None = _attrs.field(
+        alias="poll", default=None, converter=_to_poll, eq=parsed
+    )
     score_vars: dict[str, Any] | None = None
     selector_source: str | None = None
     text: str | None = None
@@ -422,6 +612,8 @@ class FeedsV3ActivityResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsV3ActivityResponse"
@@ -522,6 +714,216 @@ class FeedsV3ActivityResponse:
     def expires_at(self, value: datetime | int | str | None) -> None:
         self._expires_at = optional_timestamp_to_wire(value)
 
+    @property
+    def collections(self) -> dict[str, FeedsEnrichedCollectionResponse]:
+        v: Any = self._collections
+        if v.__class__ is Unparsed:
+            v = self._collections = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @collections.setter
+    def collections(
+        self, value: Mapping[str, FeedsEnrichedCollectionResponse | Mapping[str, Any]]
+    ) -> None:
+        self._collections = _to_collections(value)
+
+    @property
+    def comments(self) -> list[FeedsV3CommentResponse]:
+        v: Any = self._comments
+        if v.__class__ is Unparsed:
+            v = self._comments = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @comments.setter
+    def comments(self, value: Sequence[FeedsV3CommentResponse | Mapping[str, Any]]) -> None:
+        self._comments = _to_comments(value)
+
+    @property
+    def latest_reactions(self) -> list[FeedsReactionResponse]:
+        v: Any = self._latest_reactions
+        if v.__class__ is Unparsed:
+            v = self._latest_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_reactions.setter
+    def latest_reactions(self, value: Sequence[FeedsReactionResponse | Mapping[str, Any]]) -> None:
+        self._latest_reactions = _to_latest_reactions(value)
+
+    @property
+    def mentioned_users(self) -> list[UserResponse]:
+        v: Any = self._mentioned_users
+        if v.__class__ is Unparsed:
+            v = self._mentioned_users = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mentioned_users.setter
+    def mentioned_users(self, value: Sequence[UserResponse | Mapping[str, Any]]) -> None:
+        self._mentioned_users = _to_mentioned_users(value)
+
+    @property
+    def own_bookmarks(self) -> list[FeedsBookmarkResponse]:
+        v: Any = self._own_bookmarks
+        if v.__class__ is Unparsed:
+            v = self._own_bookmarks = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_bookmarks.setter
+    def own_bookmarks(self, value: Sequence[FeedsBookmarkResponse | Mapping[str, Any]]) -> None:
+        self._own_bookmarks = _to_own_bookmarks(value)
+
+    @property
+    def own_reactions(self) -> list[FeedsReactionResponse]:
+        v: Any = self._own_reactions
+        if v.__class__ is Unparsed:
+            v = self._own_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_reactions.setter
+    def own_reactions(self, value: Sequence[FeedsReactionResponse | Mapping[str, Any]]) -> None:
+        self._own_reactions = _to_own_reactions(value)
+
+    @property
+    def reaction_groups(self) -> dict[str, FeedsReactionGroupResponse]:
+        v: Any = self._reaction_groups
+        if v.__class__ is Unparsed:
+            v = self._reaction_groups = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reaction_groups.setter
+    def reaction_groups(
+        self, value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]]
+    ) -> None:
+        self._reaction_groups = _to_reaction_groups(value)
+
+    @property
+    def user(self) -> UserResponse:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._user = _to_user(value)
+
+    @property
+    def current_feed(self) -> FeedsFeedResponse | None:
+        v: Any = self._current_feed
+        if v.__class__ is Unparsed:
+            v = self._current_feed = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @current_feed.setter
+    def current_feed(self, value: FeedsFeedResponse | Mapping[str, Any] | None) -> None:
+        self._current_feed = _to_current_feed(value)
+
+    @property
+    def friend_reactions(self) -> list[FeedsReactionResponse] | None:
+        v: Any = self._friend_reactions
+        if v.__class__ is Unparsed:
+            v = self._friend_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @friend_reactions.setter
+    def friend_reactions(
+        self, value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None
+    ) -> None:
+        self._friend_reactions = _to_friend_reactions(value)
+
+    @property
+    def latest_shares(self) -> list[FeedsShareResponse] | None:
+        v: Any = self._latest_shares
+        if v.__class__ is Unparsed:
+            v = self._latest_shares = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_shares.setter
+    def latest_shares(self, value: Sequence[FeedsShareResponse | Mapping[str, Any]] | None) -> None:
+        self._latest_shares = _to_latest_shares(value)
+
+    @property
+    def location(self) -> FeedsActivityLocation | None:
+        v: Any = self._location
+        if v.__class__ is Unparsed:
+            v = self._location = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @location.setter
+    def location(self, value: FeedsActivityLocation | Mapping[str, Any] | None) -> None:
+        self._location = _to_location(value)
+
+    @property
+    def moderation(self) -> ModerationV2Response | None:
+        v: Any = self._moderation
+        if v.__class__ is Unparsed:
+            v = self._moderation = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation.setter
+    def moderation(self, value: ModerationV2Response | Mapping[str, Any] | None) -> None:
+        self._moderation = _to_moderation(value)
+
+    @property
+    def notification_context(self) -> FeedsNotificationContext | None:
+        v: Any = self._notification_context
+        if v.__class__ is Unparsed:
+            v = self._notification_context = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @notification_context.setter
+    def notification_context(
+        self, value: FeedsNotificationContext | Mapping[str, Any] | None
+    ) -> None:
+        self._notification_context = _to_notification_context(value)
+
+    @property
+    def parent(self) -> FeedsV3ActivityResponse | None:
+        v: Any = self._parent
+        if v.__class__ is Unparsed:
+            v = self._parent = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @parent.setter
+    def parent(self, value: FeedsV3ActivityResponse | Mapping[str, Any] | None) -> None:
+        self._parent = _to_parent(value)
+
+    @property
+    def poll(self) -> PollResponseData | None:
+        v: Any = self._poll
+        if v.__class__ is Unparsed:
+            v = self._poll = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @poll.setter
+    def poll(self, value: PollResponseData | Mapping[str, Any] | None) -> None:
+        self._poll = _to_poll(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.attachments, where + ".attachments[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.attachments)
+        read_all(self.collections)
+        read_all(self.comments)
+        read_all(self.latest_reactions)
+        read_all(self.mentioned_users)
+        read_all(self.own_bookmarks)
+        read_all(self.own_reactions)
+        read_all(self.reaction_groups)
+        read_all(self.user)
+        read_all(self.current_feed)
+        read_all(self.friend_reactions)
+        read_all(self.latest_shares)
+        read_all(self.location)
+        read_all(self.moderation)
+        read_all(self.notification_context)
+        read_all(self.parent)
+        read_all(self.poll)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -533,12 +935,15 @@ class FeedsV3ActivityResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "attachments[]"
@@ -575,13 +980,17 @@ class FeedsV3ActivityResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.collections = None  # type: ignore[assignment]
+                self._collections = None  # type: ignore[assignment]
                 _m += ("collections",)
             else:
-                self.collections = {
-                    k0: FeedsEnrichedCollectionResponse.from_dict(x0, strict, complete)
-                    for k0, x0 in check_dict(v).items()
-                }
+                self._collections = (
+                    Unparsed(v, _read_collections)
+                    if _lazy
+                    else {
+                        k0: FeedsEnrichedCollectionResponse.from_dict(x0, strict, complete)
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
             _f = "comment_count"
             try:
                 v = d["comment_count"]
@@ -598,12 +1007,17 @@ class FeedsV3ActivityResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.comments = None  # type: ignore[assignment]
+                self._comments = None  # type: ignore[assignment]
                 _m += ("comments",)
             else:
-                self.comments = [
-                    FeedsV3CommentResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._comments = (
+                    Unparsed(v, _read_comments)
+                    if _lazy
+                    else [
+                        FeedsV3CommentResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "created_at"
             try:
                 v = d["created_at"]
@@ -704,48 +1118,65 @@ class FeedsV3ActivityResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.latest_reactions = None  # type: ignore[assignment]
+                self._latest_reactions = None  # type: ignore[assignment]
                 _m += ("latest_reactions",)
             else:
-                self.latest_reactions = [
-                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._latest_reactions = (
+                    Unparsed(v, _read_latest_reactions)
+                    if _lazy
+                    else [
+                        FeedsReactionResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "mentioned_users[]"
             try:
                 v = d["mentioned_users"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.mentioned_users = None  # type: ignore[assignment]
+                self._mentioned_users = None  # type: ignore[assignment]
                 _m += ("mentioned_users",)
             else:
-                self.mentioned_users = [
-                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._mentioned_users = (
+                    Unparsed(v, _read_mentioned_users)
+                    if _lazy
+                    else [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "own_bookmarks[]"
             try:
                 v = d["own_bookmarks"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.own_bookmarks = None  # type: ignore[assignment]
+                self._own_bookmarks = None  # type: ignore[assignment]
                 _m += ("own_bookmarks",)
             else:
-                self.own_bookmarks = [
-                    FeedsBookmarkResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._own_bookmarks = (
+                    Unparsed(v, _read_own_bookmarks)
+                    if _lazy
+                    else [
+                        FeedsBookmarkResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "own_reactions[]"
             try:
                 v = d["own_reactions"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.own_reactions = None  # type: ignore[assignment]
+                self._own_reactions = None  # type: ignore[assignment]
                 _m += ("own_reactions",)
             else:
-                self.own_reactions = [
-                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._own_reactions = (
+                    Unparsed(v, _read_own_reactions)
+                    if _lazy
+                    else [
+                        FeedsReactionResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "popularity"
             try:
                 v = d["popularity"]
@@ -782,13 +1213,17 @@ class FeedsV3ActivityResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.reaction_groups = None  # type: ignore[assignment]
+                self._reaction_groups = None  # type: ignore[assignment]
                 _m += ("reaction_groups",)
             else:
-                self.reaction_groups = {
-                    k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
-                    for k0, x0 in check_dict(v).items()
-                }
+                self._reaction_groups = (
+                    Unparsed(v, _read_reaction_groups)
+                    if _lazy
+                    else {
+                        k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
+                        for k0, x0 in check_dict(v).items()
+                    }
+                )
             _f = "restrict_replies"
             try:
                 v = d["restrict_replies"]
@@ -861,10 +1296,14 @@ class FeedsV3ActivityResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.user = None  # type: ignore[assignment]
+                self._user = None  # type: ignore[assignment]
                 _m += ("user",)
             else:
-                self.user = UserResponse.from_dict(v, strict, complete)
+                self._user = (
+                    Unparsed(v, _read_user)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             _f = "visibility"
             try:
                 v = d["visibility"]
@@ -879,12 +1318,16 @@ class FeedsV3ActivityResponse:
                 _f = "current_feed"
                 v = d["current_feed"]
                 if v is None:
-                    self.current_feed = None
+                    self._current_feed = None
                     _n += ("current_feed",)
                 else:
-                    self.current_feed = FeedsFeedResponse.from_dict(v, strict, complete)
+                    self._current_feed = (
+                        Unparsed(v, _read_current_feed)
+                        if _lazy
+                        else FeedsFeedResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.current_feed = None
+                self._current_feed = None
             if "deleted_at" in d:
                 _f = "deleted_at"
                 v = d["deleted_at"]
@@ -947,15 +1390,19 @@ class FeedsV3ActivityResponse:
                 _f = "friend_reactions[]"
                 v = d["friend_reactions"]
                 if v is None:
-                    self.friend_reactions = None
+                    self._friend_reactions = None
                     _n += ("friend_reactions",)
                 else:
-                    self.friend_reactions = [
-                        FeedsReactionResponse.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._friend_reactions = (
+                        Unparsed(v, _read_friend_reactions)
+                        if _lazy
+                        else [
+                            FeedsReactionResponse.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.friend_reactions = None
+                self._friend_reactions = None
             if "i18n" in d:
                 _f = "i18n"
                 v = d["i18n"]
@@ -1009,24 +1456,33 @@ class FeedsV3ActivityResponse:
                 _f = "latest_shares[]"
                 v = d["latest_shares"]
                 if v is None:
-                    self.latest_shares = None
+                    self._latest_shares = None
                     _n += ("latest_shares",)
                 else:
-                    self.latest_shares = [
-                        FeedsShareResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._latest_shares = (
+                        Unparsed(v, _read_latest_shares)
+                        if _lazy
+                        else [
+                            FeedsShareResponse.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.latest_shares = None
+                self._latest_shares = None
             if "location" in d:
                 _f = "location"
                 v = d["location"]
                 if v is None:
-                    self.location = None
+                    self._location = None
                     _n += ("location",)
                 else:
-                    self.location = FeedsActivityLocation.from_dict(v, strict, complete)
+                    self._location = (
+                        Unparsed(v, _read_location)
+                        if _lazy
+                        else FeedsActivityLocation.from_dict(v, strict, complete)
+                    )
             else:
-                self.location = None
+                self._location = None
             if "metrics" in d:
                 _f = "metrics"
                 v = d["metrics"]
@@ -1050,12 +1506,16 @@ class FeedsV3ActivityResponse:
                 _f = "moderation"
                 v = d["moderation"]
                 if v is None:
-                    self.moderation = None
+                    self._moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ModerationV2Response.from_dict(v, strict, complete)
+                    self._moderation = (
+                        Unparsed(v, _read_moderation)
+                        if _lazy
+                        else ModerationV2Response.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation = None
+                self._moderation = None
             if "moderation_action" in d:
                 _f = "moderation_action"
                 v = d["moderation_action"]
@@ -1070,34 +1530,44 @@ class FeedsV3ActivityResponse:
                 _f = "notification_context"
                 v = d["notification_context"]
                 if v is None:
-                    self.notification_context = None
+                    self._notification_context = None
                     _n += ("notification_context",)
                 else:
-                    self.notification_context = FeedsNotificationContext.from_dict(
-                        v, strict, complete
+                    self._notification_context = (
+                        Unparsed(v, _read_notification_context)
+                        if _lazy
+                        else FeedsNotificationContext.from_dict(v, strict, complete)
                     )
             else:
-                self.notification_context = None
+                self._notification_context = None
             if "parent" in d:
                 _f = "parent"
                 v = d["parent"]
                 if v is None:
-                    self.parent = None
+                    self._parent = None
                     _n += ("parent",)
                 else:
-                    self.parent = FeedsV3ActivityResponse.from_dict(v, strict, complete)
+                    self._parent = (
+                        Unparsed(v, _read_parent)
+                        if _lazy
+                        else FeedsV3ActivityResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.parent = None
+                self._parent = None
             if "poll" in d:
                 _f = "poll"
                 v = d["poll"]
                 if v is None:
-                    self.poll = None
+                    self._poll = None
                     _n += ("poll",)
                 else:
-                    self.poll = PollResponseData.from_dict(v, strict, complete)
+                    self._poll = (
+                        Unparsed(v, _read_poll)
+                        if _lazy
+                        else PollResponseData.from_dict(v, strict, complete)
+                    )
             else:
-                self.poll = None
+                self._poll = None
             if "score_vars" in d:
                 _f = "score_vars"
                 v = d["score_vars"]
@@ -1150,6 +1620,7 @@ class FeedsV3ActivityResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -1158,9 +1629,15 @@ class FeedsV3ActivityResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["attachments"] = None if self.attachments is None else to_wire(self.attachments)
         out["bookmark_count"] = self.bookmark_count
-        out["collections"] = None if self.collections is None else to_wire(self.collections)
+        if isinstance(self._collections, Unparsed):  # not read yet: its JSON as received
+            out["collections"] = self._collections.value
+        else:
+            out["collections"] = None if self._collections is None else to_wire(self._collections)
         out["comment_count"] = self.comment_count
-        out["comments"] = None if self.comments is None else to_wire(self.comments)
+        if isinstance(self._comments, Unparsed):  # not read yet: its JSON as received
+            out["comments"] = self._comments.value
+        else:
+            out["comments"] = None if self._comments is None else to_wire(self._comments)
         out["created_at"] = self._created_at
         out["custom"] = None if self.custom is None else self.custom
         out["feeds"] = None if self.feeds is None else self.feeds
@@ -1168,30 +1645,54 @@ class FeedsV3ActivityResponse:
         out["hidden"] = self.hidden
         out["id"] = self.id
         out["interest_tags"] = None if self.interest_tags is None else self.interest_tags
-        out["latest_reactions"] = (
-            None if self.latest_reactions is None else to_wire(self.latest_reactions)
-        )
-        out["mentioned_users"] = (
-            None if self.mentioned_users is None else to_wire(self.mentioned_users)
-        )
-        out["own_bookmarks"] = None if self.own_bookmarks is None else to_wire(self.own_bookmarks)
-        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
+        if isinstance(self._latest_reactions, Unparsed):  # not read yet: its JSON as received
+            out["latest_reactions"] = self._latest_reactions.value
+        else:
+            out["latest_reactions"] = (
+                None if self._latest_reactions is None else to_wire(self._latest_reactions)
+            )
+        if isinstance(self._mentioned_users, Unparsed):  # not read yet: its JSON as received
+            out["mentioned_users"] = self._mentioned_users.value
+        else:
+            out["mentioned_users"] = (
+                None if self._mentioned_users is None else to_wire(self._mentioned_users)
+            )
+        if isinstance(self._own_bookmarks, Unparsed):  # not read yet: its JSON as received
+            out["own_bookmarks"] = self._own_bookmarks.value
+        else:
+            out["own_bookmarks"] = (
+                None if self._own_bookmarks is None else to_wire(self._own_bookmarks)
+            )
+        if isinstance(self._own_reactions, Unparsed):  # not read yet: its JSON as received
+            out["own_reactions"] = self._own_reactions.value
+        else:
+            out["own_reactions"] = (
+                None if self._own_reactions is None else to_wire(self._own_reactions)
+            )
         out["popularity"] = self.popularity
         out["preview"] = self.preview
         out["reaction_count"] = self.reaction_count
-        out["reaction_groups"] = (
-            None if self.reaction_groups is None else to_wire(self.reaction_groups)
-        )
+        if isinstance(self._reaction_groups, Unparsed):  # not read yet: its JSON as received
+            out["reaction_groups"] = self._reaction_groups.value
+        else:
+            out["reaction_groups"] = (
+                None if self._reaction_groups is None else to_wire(self._reaction_groups)
+            )
         out["restrict_replies"] = self.restrict_replies
         out["score"] = self.score
         out["search_data"] = None if self.search_data is None else self.search_data
         out["share_count"] = self.share_count
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        else:
+            out["user"] = None if self._user is None else model_to_wire(UserResponse, self._user)
         out["visibility"] = self.visibility
-        if self.current_feed is not None:
-            out["current_feed"] = model_to_wire(FeedsFeedResponse, self.current_feed)
+        if isinstance(self._current_feed, Unparsed):  # not read yet: its JSON as received
+            out["current_feed"] = self._current_feed.value
+        elif self._current_feed is not None:
+            out["current_feed"] = model_to_wire(FeedsFeedResponse, self._current_feed)
         elif "current_feed" in self._nulls:
             out["current_feed"] = None
         if self._deleted_at is not None:
@@ -1210,8 +1711,10 @@ class FeedsV3ActivityResponse:
             out["friend_reaction_count"] = self.friend_reaction_count
         elif "friend_reaction_count" in self._nulls:
             out["friend_reaction_count"] = None
-        if self.friend_reactions is not None:
-            out["friend_reactions"] = to_wire(self.friend_reactions)
+        if isinstance(self._friend_reactions, Unparsed):  # not read yet: its JSON as received
+            out["friend_reactions"] = self._friend_reactions.value
+        elif self._friend_reactions is not None:
+            out["friend_reactions"] = to_wire(self._friend_reactions)
         elif "friend_reactions" in self._nulls:
             out["friend_reactions"] = None
         if self.i18n is not None:
@@ -1230,38 +1733,50 @@ class FeedsV3ActivityResponse:
             out["is_watched"] = self.is_watched
         elif "is_watched" in self._nulls:
             out["is_watched"] = None
-        if self.latest_shares is not None:
-            out["latest_shares"] = to_wire(self.latest_shares)
+        if isinstance(self._latest_shares, Unparsed):  # not read yet: its JSON as received
+            out["latest_shares"] = self._latest_shares.value
+        elif self._latest_shares is not None:
+            out["latest_shares"] = to_wire(self._latest_shares)
         elif "latest_shares" in self._nulls:
             out["latest_shares"] = None
-        if self.location is not None:
-            out["location"] = model_to_wire(FeedsActivityLocation, self.location)
+        if isinstance(self._location, Unparsed):  # not read yet: its JSON as received
+            out["location"] = self._location.value
+        elif self._location is not None:
+            out["location"] = model_to_wire(FeedsActivityLocation, self._location)
         elif "location" in self._nulls:
             out["location"] = None
         if self.metrics is not None:
             out["metrics"] = self.metrics
         elif "metrics" in self._nulls:
             out["metrics"] = None
-        if self.moderation is not None:
-            out["moderation"] = model_to_wire(ModerationV2Response, self.moderation)
+        if isinstance(self._moderation, Unparsed):  # not read yet: its JSON as received
+            out["moderation"] = self._moderation.value
+        elif self._moderation is not None:
+            out["moderation"] = model_to_wire(ModerationV2Response, self._moderation)
         elif "moderation" in self._nulls:
             out["moderation"] = None
         if self.moderation_action is not None:
             out["moderation_action"] = self.moderation_action
         elif "moderation_action" in self._nulls:
             out["moderation_action"] = None
-        if self.notification_context is not None:
+        if isinstance(self._notification_context, Unparsed):  # not read yet: its JSON as received
+            out["notification_context"] = self._notification_context.value
+        elif self._notification_context is not None:
             out["notification_context"] = model_to_wire(
-                FeedsNotificationContext, self.notification_context
+                FeedsNotificationContext, self._notification_context
             )
         elif "notification_context" in self._nulls:
             out["notification_context"] = None
-        if self.parent is not None:
-            out["parent"] = model_to_wire(FeedsV3ActivityResponse, self.parent)
+        if isinstance(self._parent, Unparsed):  # not read yet: its JSON as received
+            out["parent"] = self._parent.value
+        elif self._parent is not None:
+            out["parent"] = model_to_wire(FeedsV3ActivityResponse, self._parent)
         elif "parent" in self._nulls:
             out["parent"] = None
-        if self.poll is not None:
-            out["poll"] = model_to_wire(PollResponseData, self.poll)
+        if isinstance(self._poll, Unparsed):  # not read yet: its JSON as received
+            out["poll"] = self._poll.value
+        elif self._poll is not None:
+            out["poll"] = model_to_wire(PollResponseData, self._poll)
         elif "poll" in self._nulls:
             out["poll"] = None
         if self.score_vars is not None:

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -28,6 +29,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -128,10 +133,10 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("deleted_at", "_deleted_at"),
     ("edited_at", "_edited_at"),
     ("i18n", "i18n"),
-    ("latest_reactions", "latest_reactions"),
-    ("moderation", "moderation"),
+    ("latest_reactions", "_latest_reactions"),
+    ("moderation", "_moderation"),
     ("parent_id", "parent_id"),
-    ("reaction_groups", "reaction_groups"),
+    ("reaction_groups", "_reaction_groups"),
     ("text", "text"),
 )
 
@@ -194,6 +199,69 @@ def _to_reaction_groups(
     )
 
 
+def _read_mentioned_users(v: Any, at: str | None) -> list[UserResponse]:
+    # FeedsV3CommentResponse.mentioned_users from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "mentioned_users[]", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".mentioned_users[]")
+
+
+def _read_own_reactions(v: Any, at: str | None) -> list[FeedsReactionResponse]:
+    # FeedsV3CommentResponse.own_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "own_reactions[]", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".own_reactions[]")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # FeedsV3CommentResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "user", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".user")
+
+
+def _read_latest_reactions(v: Any, at: str | None) -> list[FeedsReactionResponse]:
+    # FeedsV3CommentResponse.latest_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "latest_reactions[]", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".latest_reactions[]")
+
+
+def _read_moderation(v: Any, at: str | None) -> ModerationV2Response:
+    # FeedsV3CommentResponse.moderation from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationV2Response.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "moderation", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".moderation")
+
+
+def _read_reaction_groups(v: Any, at: str | None) -> dict[str, FeedsReactionGroupResponse]:
+    # FeedsV3CommentResponse.reaction_groups from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FeedsV3CommentResponse", "reaction_groups{}", at) from None
+    return placed(value, (at or "FeedsV3CommentResponse") + ".reaction_groups{}")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FeedsV3CommentResponse:
     """Held by ``FeedsV3ActivityResponse.comments``,
@@ -205,18 +273,21 @@ class FeedsV3CommentResponse:
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     downvote_count: int
     id: str
-    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
+    _mentioned_users: list[UserResponse] | Unparsed = _attrs.field(
+        alias="mentioned_users", converter=_to_mentioned_users, eq=parsed
+    )
     object_id: str
     object_type: str
-    own_reactions: list[FeedsReactionResponse] = _attrs.field(converter=_to_own_reactions)
+    _own_reactions: list[FeedsReactionResponse] | Unparsed = _attrs.field(
+        alias="own_reactions", converter=_to_own_reactions, eq=parsed
+    )
     reaction_count: int
     reply_count: int
     score: int
     status: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     upvote_count: int
-    user: UserResponse = _attrs.field(converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed = _attrs.field(alias="user", converter=_to_user, eq=parsed)
     attachments: list[Attachment] | None = _attrs.field(default=None, converter=_to_attachments)
     controversy_score: float | None = None
     custom: dict[str, Any] | None = None
@@ -227,13 +298,15 @@ class FeedsV3CommentResponse:
         alias="edited_at", default=None, converter=optional_timestamp_to_wire
     )
     i18n: dict[str, str] | None = None
-    latest_reactions: list[FeedsReactionResponse] | None = _attrs.field(
-        default=None, converter=_to_latest_reactions
+    _latest_reactions: list[FeedsReactionResponse] | Unparsed | None = _attrs.field(
+        alias="latest_reactions", default=None, converter=_to_latest_reactions, eq=parsed
     )
-    moderation: ModerationV2Response | None = _attrs.field(default=None, converter=_to_moderation)
+    _moderation: ModerationV2Response | Unparsed | None = _attrs.field(
+        alias="moderation", default=None, converter=_to_moderation, eq=parsed
+    )
     parent_id: str | None = None
-    reaction_groups: dict[str, FeedsReactionGroupResponse] | None = _attrs.field(
-        default=None, converter=_to_reaction_groups
+    _reaction_groups: dict[str, FeedsReactionGroupResponse] | Unparsed | None = _attrs.field(
+        alias="reaction_groups", default=None, converter=_to_reaction_groups, eq=parsed
     )
     text: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -241,6 +314,8 @@ class FeedsV3CommentResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FeedsV3CommentResponse"
@@ -322,6 +397,92 @@ class FeedsV3CommentResponse:
     def edited_at(self, value: datetime | int | str | None) -> None:
         self._edited_at = optional_timestamp_to_wire(value)
 
+    @property
+    def mentioned_users(self) -> list[UserResponse]:
+        v: Any = self._mentioned_users
+        if v.__class__ is Unparsed:
+            v = self._mentioned_users = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mentioned_users.setter
+    def mentioned_users(self, value: Sequence[UserResponse | Mapping[str, Any]]) -> None:
+        self._mentioned_users = _to_mentioned_users(value)
+
+    @property
+    def own_reactions(self) -> list[FeedsReactionResponse]:
+        v: Any = self._own_reactions
+        if v.__class__ is Unparsed:
+            v = self._own_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_reactions.setter
+    def own_reactions(self, value: Sequence[FeedsReactionResponse | Mapping[str, Any]]) -> None:
+        self._own_reactions = _to_own_reactions(value)
+
+    @property
+    def user(self) -> UserResponse:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._user = _to_user(value)
+
+    @property
+    def latest_reactions(self) -> list[FeedsReactionResponse] | None:
+        v: Any = self._latest_reactions
+        if v.__class__ is Unparsed:
+            v = self._latest_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_reactions.setter
+    def latest_reactions(
+        self, value: Sequence[FeedsReactionResponse | Mapping[str, Any]] | None
+    ) -> None:
+        self._latest_reactions = _to_latest_reactions(value)
+
+    @property
+    def moderation(self) -> ModerationV2Response | None:
+        v: Any = self._moderation
+        if v.__class__ is Unparsed:
+            v = self._moderation = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation.setter
+    def moderation(self, value: ModerationV2Response | Mapping[str, Any] | None) -> None:
+        self._moderation = _to_moderation(value)
+
+    @property
+    def reaction_groups(self) -> dict[str, FeedsReactionGroupResponse] | None:
+        v: Any = self._reaction_groups
+        if v.__class__ is Unparsed:
+            v = self._reaction_groups = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reaction_groups.setter
+    def reaction_groups(
+        self, value: Mapping[str, FeedsReactionGroupResponse | Mapping[str, Any]] | None
+    ) -> None:
+        self._reaction_groups = _to_reaction_groups(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.attachments, where + ".attachments[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.mentioned_users)
+        read_all(self.own_reactions)
+        read_all(self.user)
+        read_all(self.attachments)
+        read_all(self.latest_reactions)
+        read_all(self.moderation)
+        read_all(self.reaction_groups)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -333,12 +494,15 @@ class FeedsV3CommentResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "bookmark_count"
@@ -403,12 +567,14 @@ class FeedsV3CommentResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.mentioned_users = None  # type: ignore[assignment]
+                self._mentioned_users = None  # type: ignore[assignment]
                 _m += ("mentioned_users",)
             else:
-                self.mentioned_users = [
-                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._mentioned_users = (
+                    Unparsed(v, _read_mentioned_users)
+                    if _lazy
+                    else [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "object_id"
             try:
                 v = d["object_id"]
@@ -435,12 +601,17 @@ class FeedsV3CommentResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.own_reactions = None  # type: ignore[assignment]
+                self._own_reactions = None  # type: ignore[assignment]
                 _m += ("own_reactions",)
             else:
-                self.own_reactions = [
-                    FeedsReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._own_reactions = (
+                    Unparsed(v, _read_own_reactions)
+                    if _lazy
+                    else [
+                        FeedsReactionResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "reaction_count"
             try:
                 v = d["reaction_count"]
@@ -513,10 +684,14 @@ class FeedsV3CommentResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.user = None  # type: ignore[assignment]
+                self._user = None  # type: ignore[assignment]
                 _m += ("user",)
             else:
-                self.user = UserResponse.from_dict(v, strict, complete)
+                self._user = (
+                    Unparsed(v, _read_user)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             if "attachments" in d:
                 _f = "attachments[]"
                 v = d["attachments"]
@@ -610,25 +785,33 @@ class FeedsV3CommentResponse:
                 _f = "latest_reactions[]"
                 v = d["latest_reactions"]
                 if v is None:
-                    self.latest_reactions = None
+                    self._latest_reactions = None
                     _n += ("latest_reactions",)
                 else:
-                    self.latest_reactions = [
-                        FeedsReactionResponse.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._latest_reactions = (
+                        Unparsed(v, _read_latest_reactions)
+                        if _lazy
+                        else [
+                            FeedsReactionResponse.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.latest_reactions = None
+                self._latest_reactions = None
             if "moderation" in d:
                 _f = "moderation"
                 v = d["moderation"]
                 if v is None:
-                    self.moderation = None
+                    self._moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ModerationV2Response.from_dict(v, strict, complete)
+                    self._moderation = (
+                        Unparsed(v, _read_moderation)
+                        if _lazy
+                        else ModerationV2Response.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation = None
+                self._moderation = None
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
@@ -643,15 +826,19 @@ class FeedsV3CommentResponse:
                 _f = "reaction_groups{}"
                 v = d["reaction_groups"]
                 if v is None:
-                    self.reaction_groups = None
+                    self._reaction_groups = None
                     _n += ("reaction_groups",)
                 else:
-                    self.reaction_groups = {
-                        k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._reaction_groups = (
+                        Unparsed(v, _read_reaction_groups)
+                        if _lazy
+                        else {
+                            k0: FeedsReactionGroupResponse.from_dict(x0, strict, complete)
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.reaction_groups = None
+                self._reaction_groups = None
             if "text" in d:
                 _f = "text"
                 v = d["text"]
@@ -674,6 +861,7 @@ class FeedsV3CommentResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -685,19 +873,30 @@ class FeedsV3CommentResponse:
         out["created_at"] = self._created_at
         out["downvote_count"] = self.downvote_count
         out["id"] = self.id
-        out["mentioned_users"] = (
-            None if self.mentioned_users is None else to_wire(self.mentioned_users)
-        )
+        if isinstance(self._mentioned_users, Unparsed):  # not read yet: its JSON as received
+            out["mentioned_users"] = self._mentioned_users.value
+        else:
+            out["mentioned_users"] = (
+                None if self._mentioned_users is None else to_wire(self._mentioned_users)
+            )
         out["object_id"] = self.object_id
         out["object_type"] = self.object_type
-        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
+        if isinstance(self._own_reactions, Unparsed):  # not read yet: its JSON as received
+            out["own_reactions"] = self._own_reactions.value
+        else:
+            out["own_reactions"] = (
+                None if self._own_reactions is None else to_wire(self._own_reactions)
+            )
         out["reaction_count"] = self.reaction_count
         out["reply_count"] = self.reply_count
         out["score"] = self.score
         out["status"] = self.status
         out["updated_at"] = self._updated_at
         out["upvote_count"] = self.upvote_count
-        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        else:
+            out["user"] = None if self._user is None else model_to_wire(UserResponse, self._user)
         if self.attachments is not None:
             out["attachments"] = to_wire(self.attachments)
         elif "attachments" in self._nulls:
@@ -722,20 +921,26 @@ class FeedsV3CommentResponse:
             out["i18n"] = self.i18n
         elif "i18n" in self._nulls:
             out["i18n"] = None
-        if self.latest_reactions is not None:
-            out["latest_reactions"] = to_wire(self.latest_reactions)
+        if isinstance(self._latest_reactions, Unparsed):  # not read yet: its JSON as received
+            out["latest_reactions"] = self._latest_reactions.value
+        elif self._latest_reactions is not None:
+            out["latest_reactions"] = to_wire(self._latest_reactions)
         elif "latest_reactions" in self._nulls:
             out["latest_reactions"] = None
-        if self.moderation is not None:
-            out["moderation"] = model_to_wire(ModerationV2Response, self.moderation)
+        if isinstance(self._moderation, Unparsed):  # not read yet: its JSON as received
+            out["moderation"] = self._moderation.value
+        elif self._moderation is not None:
+            out["moderation"] = model_to_wire(ModerationV2Response, self._moderation)
         elif "moderation" in self._nulls:
             out["moderation"] = None
         if self.parent_id is not None:
             out["parent_id"] = self.parent_id
         elif "parent_id" in self._nulls:
             out["parent_id"] = None
-        if self.reaction_groups is not None:
-            out["reaction_groups"] = to_wire(self.reaction_groups)
+        if isinstance(self._reaction_groups, Unparsed):  # not read yet: its JSON as received
+            out["reaction_groups"] = self._reaction_groups.value
+        elif self._reaction_groups is not None:
+            out["reaction_groups"] = to_wire(self._reaction_groups)
         elif "reaction_groups" in self._nulls:
             out["reaction_groups"] = None
         if self.text is not None:

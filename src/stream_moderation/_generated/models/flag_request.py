@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["FlagRequest"]
@@ -58,9 +63,9 @@ _REQUIRED_NAMES: dict[str, str] = {
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("entity_creator_id", "entity_creator_id"),
-    ("moderation_payload", "moderation_payload"),
+    ("moderation_payload", "_moderation_payload"),
     ("reason", "reason"),
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -83,6 +88,26 @@ def _to_user(
     )
 
 
+def _read_moderation_payload(v: Any, at: str | None) -> ModerationPayload:
+    # FlagRequest.moderation_payload from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FlagRequest", "moderation_payload", at) from None
+    return placed(value, (at or "FlagRequest") + ".moderation_payload")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # FlagRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FlagRequest", "user", at) from None
+    return placed(value, (at or "FlagRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FlagRequest:
     """The request body of ``flag`` (``POST /api/v2/moderation/flag``): the method takes its
@@ -97,20 +122,22 @@ class FlagRequest:
     """Additional metadata about the flag"""
     entity_creator_id: str | None = None
     """ID of the user who created the flagged entity"""
-    moderation_payload: ModerationPayload | None = _attrs.field(
-        default=None, converter=_to_moderation_payload
+    _moderation_payload: ModerationPayload | Unparsed | None = _attrs.field(
+        alias="moderation_payload", default=None, converter=_to_moderation_payload, eq=parsed
     )
-    """Content being flagged"""
     reason: str | None = None
     """Optional explanation for why the content is being flagged"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FlagRequest"
@@ -151,6 +178,39 @@ class FlagRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def moderation_payload(self) -> ModerationPayload | None:
+        """Content being flagged"""
+        v: Any = self._moderation_payload
+        if v.__class__ is Unparsed:
+            v = self._moderation_payload = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_payload.setter
+    def moderation_payload(self, value: ModerationPayload | Mapping[str, Any] | None) -> None:
+        self._moderation_payload = _to_moderation_payload(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.moderation_payload)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -162,11 +222,14 @@ class FlagRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "entity_id"
@@ -213,12 +276,16 @@ class FlagRequest:
                 _f = "moderation_payload"
                 v = d["moderation_payload"]
                 if v is None:
-                    self.moderation_payload = None
+                    self._moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayload.from_dict(v, strict, complete)
+                    self._moderation_payload = (
+                        Unparsed(v, _read_moderation_payload)
+                        if _lazy
+                        else ModerationPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation_payload = None
+                self._moderation_payload = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
@@ -233,12 +300,16 @@ class FlagRequest:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -261,6 +332,7 @@ class FlagRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,16 +349,20 @@ class FlagRequest:
             out["entity_creator_id"] = self.entity_creator_id
         elif "entity_creator_id" in self._nulls:
             out["entity_creator_id"] = None
-        if self.moderation_payload is not None:
-            out["moderation_payload"] = model_to_wire(ModerationPayload, self.moderation_payload)
+        if isinstance(self._moderation_payload, Unparsed):  # not read yet: its JSON as received
+            out["moderation_payload"] = self._moderation_payload.value
+        elif self._moderation_payload is not None:
+            out["moderation_payload"] = model_to_wire(ModerationPayload, self._moderation_payload)
         elif "moderation_payload" in self._nulls:
             out["moderation_payload"] = None
         if self.reason is not None:
             out["reason"] = self.reason
         elif "reason" in self._nulls:
             out["reason"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["FloodConfig"]
@@ -45,8 +50,8 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("allowlist", "allowlist"),
-    ("identical", "identical"),
-    ("similar", "similar"),
+    ("identical", "_identical"),
+    ("similar", "_similar"),
 )
 
 _new = object.__new__
@@ -68,6 +73,26 @@ def _to_similar(
     )
 
 
+def _read_identical(v: Any, at: str | None) -> FloodIdenticalConfig:
+    # FloodConfig.identical from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodIdenticalConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FloodConfig", "identical", at) from None
+    return placed(value, (at or "FloodConfig") + ".identical")
+
+
+def _read_similar(v: Any, at: str | None) -> FloodSimilarConfig:
+    # FloodConfig.similar from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodSimilarConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "FloodConfig", "similar", at) from None
+    return placed(value, (at or "FloodConfig") + ".similar")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class FloodConfig:
     """Held by ``ConfigResponse.flood_config``, ``ModerationConfig.flood_config``,
@@ -75,13 +100,19 @@ class FloodConfig:
     """
 
     allowlist: list[str] | None = None
-    identical: FloodIdenticalConfig | None = _attrs.field(default=None, converter=_to_identical)
-    similar: FloodSimilarConfig | None = _attrs.field(default=None, converter=_to_similar)
+    _identical: FloodIdenticalConfig | Unparsed | None = _attrs.field(
+        alias="identical", default=None, converter=_to_identical, eq=parsed
+    )
+    _similar: FloodSimilarConfig | Unparsed | None = _attrs.field(
+        alias="similar", default=None, converter=_to_similar, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "FloodConfig"
@@ -122,6 +153,37 @@ class FloodConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def identical(self) -> FloodIdenticalConfig | None:
+        v: Any = self._identical
+        if v.__class__ is Unparsed:
+            v = self._identical = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @identical.setter
+    def identical(self, value: FloodIdenticalConfig | Mapping[str, Any] | None) -> None:
+        self._identical = _to_identical(value)
+
+    @property
+    def similar(self) -> FloodSimilarConfig | None:
+        v: Any = self._similar
+        if v.__class__ is Unparsed:
+            v = self._similar = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @similar.setter
+    def similar(self, value: FloodSimilarConfig | Mapping[str, Any] | None) -> None:
+        self._similar = _to_similar(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.identical)
+        read_all(self.similar)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -133,11 +195,14 @@ class FloodConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "allowlist" in d:
@@ -160,22 +225,30 @@ class FloodConfig:
                 _f = "identical"
                 v = d["identical"]
                 if v is None:
-                    self.identical = None
+                    self._identical = None
                     _n += ("identical",)
                 else:
-                    self.identical = FloodIdenticalConfig.from_dict(v, strict, complete)
+                    self._identical = (
+                        Unparsed(v, _read_identical)
+                        if _lazy
+                        else FloodIdenticalConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.identical = None
+                self._identical = None
             if "similar" in d:
                 _f = "similar"
                 v = d["similar"]
                 if v is None:
-                    self.similar = None
+                    self._similar = None
                     _n += ("similar",)
                 else:
-                    self.similar = FloodSimilarConfig.from_dict(v, strict, complete)
+                    self._similar = (
+                        Unparsed(v, _read_similar)
+                        if _lazy
+                        else FloodSimilarConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.similar = None
+                self._similar = None
         except ParseError as exc:
             raise exc.within("FloodConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -188,6 +261,7 @@ class FloodConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,12 +272,16 @@ class FloodConfig:
             out["allowlist"] = self.allowlist
         elif "allowlist" in self._nulls:
             out["allowlist"] = None
-        if self.identical is not None:
-            out["identical"] = model_to_wire(FloodIdenticalConfig, self.identical)
+        if isinstance(self._identical, Unparsed):  # not read yet: its JSON as received
+            out["identical"] = self._identical.value
+        elif self._identical is not None:
+            out["identical"] = model_to_wire(FloodIdenticalConfig, self._identical)
         elif "identical" in self._nulls:
             out["identical"] = None
-        if self.similar is not None:
-            out["similar"] = model_to_wire(FloodSimilarConfig, self.similar)
+        if isinstance(self._similar, Unparsed):  # not read yet: its JSON as received
+            out["similar"] = self._similar.value
+        elif self._similar is not None:
+            out["similar"] = model_to_wire(FloodSimilarConfig, self._similar)
         elif "similar" in self._nulls:
             out["similar"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["GetAppealResponse"]
@@ -42,7 +47,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("item", "item"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("item", "_item"),)
 
 _new = object.__new__
 
@@ -55,18 +60,31 @@ def _to_item(
     )
 
 
+def _read_item(v: Any, at: str | None) -> AppealItemResponse:
+    # GetAppealResponse.item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AppealItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "GetAppealResponse", "item", at) from None
+    return placed(value, (at or "GetAppealResponse") + ".item")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetAppealResponse:
     """The response of ``get_appeal`` (``GET /api/v2/moderation/appeal/{id}``)."""
 
     duration: str
-    item: AppealItemResponse | None = _attrs.field(default=None, converter=_to_item)
-    """Current state of the appeal"""
+    _item: AppealItemResponse | Unparsed | None = _attrs.field(
+        alias="item", default=None, converter=_to_item, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "GetAppealResponse"
@@ -106,6 +124,26 @@ class GetAppealResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def item(self) -> AppealItemResponse | None:
+        """Current state of the appeal"""
+        v: Any = self._item
+        if v.__class__ is Unparsed:
+            v = self._item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @item.setter
+    def item(self, value: AppealItemResponse | Mapping[str, Any] | None) -> None:
+        self._item = _to_item(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.item)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -117,11 +155,14 @@ class GetAppealResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -138,12 +179,16 @@ class GetAppealResponse:
                 _f = "item"
                 v = d["item"]
                 if v is None:
-                    self.item = None
+                    self._item = None
                     _n += ("item",)
                 else:
-                    self.item = AppealItemResponse.from_dict(v, strict, complete)
+                    self._item = (
+                        Unparsed(v, _read_item)
+                        if _lazy
+                        else AppealItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.item = None
+                self._item = None
         except ParseError as exc:
             raise exc.within("GetAppealResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -156,6 +201,7 @@ class GetAppealResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,8 +209,10 @@ class GetAppealResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.item is not None:
-            out["item"] = model_to_wire(AppealItemResponse, self.item)
+        if isinstance(self._item, Unparsed):  # not read yet: its JSON as received
+            out["item"] = self._item.value
+        elif self._item is not None:
+            out["item"] = model_to_wire(AppealItemResponse, self._item)
         elif "item" in self._nulls:
             out["item"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["GetSetupSessionResponse"]
@@ -42,7 +47,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("setup_session", "setup_session"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("setup_session", "_setup_session"),)
 
 _new = object.__new__
 
@@ -55,18 +60,31 @@ def _to_setup_session(
     )
 
 
+def _read_setup_session(v: Any, at: str | None) -> SetupSession:
+    # GetSetupSessionResponse.setup_session from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = SetupSession.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "GetSetupSessionResponse", "setup_session", at) from None
+    return placed(value, (at or "GetSetupSessionResponse") + ".setup_session")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class GetSetupSessionResponse:
     """The response of ``get_setup_session`` (``GET /api/v2/moderation/setup``)."""
 
     duration: str
-    setup_session: SetupSession | None = _attrs.field(default=None, converter=_to_setup_session)
-    """The current setup session for the app"""
+    _setup_session: SetupSession | Unparsed | None = _attrs.field(
+        alias="setup_session", default=None, converter=_to_setup_session, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "GetSetupSessionResponse"
@@ -106,6 +124,26 @@ class GetSetupSessionResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def setup_session(self) -> SetupSession | None:
+        """The current setup session for the app"""
+        v: Any = self._setup_session
+        if v.__class__ is Unparsed:
+            v = self._setup_session = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @setup_session.setter
+    def setup_session(self, value: SetupSession | Mapping[str, Any] | None) -> None:
+        self._setup_session = _to_setup_session(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.setup_session)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -117,11 +155,14 @@ class GetSetupSessionResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -138,12 +179,16 @@ class GetSetupSessionResponse:
                 _f = "setup_session"
                 v = d["setup_session"]
                 if v is None:
-                    self.setup_session = None
+                    self._setup_session = None
                     _n += ("setup_session",)
                 else:
-                    self.setup_session = SetupSession.from_dict(v, strict, complete)
+                    self._setup_session = (
+                        Unparsed(v, _read_setup_session)
+                        if _lazy
+                        else SetupSession.from_dict(v, strict, complete)
+                    )
             else:
-                self.setup_session = None
+                self._setup_session = None
         except ParseError as exc:
             raise exc.within("GetSetupSessionResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -156,6 +201,7 @@ class GetSetupSessionResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,8 +209,10 @@ class GetSetupSessionResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.setup_session is not None:
-            out["setup_session"] = model_to_wire(SetupSession, self.setup_session)
+        if isinstance(self._setup_session, Unparsed):  # not read yet: its JSON as received
+            out["setup_session"] = self._setup_session.value
+        elif self._setup_session is not None:
+            out["setup_session"] = model_to_wire(SetupSession, self._setup_session)
         elif "setup_session" in self._nulls:
             out["setup_session"] = None
         for name in self._missing:  # required, but absent from what was read

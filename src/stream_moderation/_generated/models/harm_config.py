@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -19,6 +20,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -47,7 +52,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("action_sequences", "action_sequences"),
+    ("action_sequences", "_action_sequences"),
     ("cooldown_period", "cooldown_period"),
     ("harm_types", "harm_types"),
     ("severity", "severity"),
@@ -65,12 +70,22 @@ def _to_action_sequences(
     )
 
 
+def _read_action_sequences(v: Any, at: str | None) -> list[ActionSequence]:
+    # HarmConfig.action_sequences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ActionSequence.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "HarmConfig", "action_sequences[]", at) from None
+    return placed(value, (at or "HarmConfig") + ".action_sequences[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class HarmConfig:
     """Held by ``VideoCallRuleConfig.rules``."""
 
-    action_sequences: list[ActionSequence] | None = _attrs.field(
-        default=None, converter=_to_action_sequences
+    _action_sequences: list[ActionSequence] | Unparsed | None = _attrs.field(
+        alias="action_sequences", default=None, converter=_to_action_sequences, eq=parsed
     )
     cooldown_period: int | None = None
     harm_types: list[str] | None = None
@@ -81,6 +96,8 @@ class HarmConfig:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "HarmConfig"
@@ -120,6 +137,25 @@ class HarmConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def action_sequences(self) -> list[ActionSequence] | None:
+        v: Any = self._action_sequences
+        if v.__class__ is Unparsed:
+            v = self._action_sequences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action_sequences.setter
+    def action_sequences(self, value: Sequence[ActionSequence | Mapping[str, Any]] | None) -> None:
+        self._action_sequences = _to_action_sequences(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action_sequences)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -131,25 +167,32 @@ class HarmConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "action_sequences" in d:
                 _f = "action_sequences[]"
                 v = d["action_sequences"]
                 if v is None:
-                    self.action_sequences = None
+                    self._action_sequences = None
                     _n += ("action_sequences",)
                 else:
-                    self.action_sequences = [
-                        ActionSequence.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._action_sequences = (
+                        Unparsed(v, _read_action_sequences)
+                        if _lazy
+                        else [
+                            ActionSequence.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.action_sequences = None
+                self._action_sequences = None
             if "cooldown_period" in d:
                 _f = "cooldown_period"
                 v = d["cooldown_period"]
@@ -208,14 +251,17 @@ class HarmConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this HarmConfig: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.action_sequences is not None:
-            out["action_sequences"] = to_wire(self.action_sequences)
+        if isinstance(self._action_sequences, Unparsed):  # not read yet: its JSON as received
+            out["action_sequences"] = self._action_sequences.value
+        elif self._action_sequences is not None:
+            out["action_sequences"] = to_wire(self._action_sequences)
         elif "action_sequences" in self._nulls:
             out["action_sequences"] = None
         if self.cooldown_period is not None:

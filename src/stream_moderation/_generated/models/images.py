@@ -11,12 +11,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     coerce_models,
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["Images"]
@@ -116,22 +121,108 @@ def _to_original(
     )
 
 
+def _read_fixed_height(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_height from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_height", at) from None
+    return placed(value, (at or "Images") + ".fixed_height")
+
+
+def _read_fixed_height_downsampled(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_height_downsampled from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_height_downsampled", at) from None
+    return placed(value, (at or "Images") + ".fixed_height_downsampled")
+
+
+def _read_fixed_height_still(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_height_still from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_height_still", at) from None
+    return placed(value, (at or "Images") + ".fixed_height_still")
+
+
+def _read_fixed_width(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_width from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_width", at) from None
+    return placed(value, (at or "Images") + ".fixed_width")
+
+
+def _read_fixed_width_downsampled(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_width_downsampled from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_width_downsampled", at) from None
+    return placed(value, (at or "Images") + ".fixed_width_downsampled")
+
+
+def _read_fixed_width_still(v: Any, at: str | None) -> ImageData:
+    # Images.fixed_width_still from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "fixed_width_still", at) from None
+    return placed(value, (at or "Images") + ".fixed_width_still")
+
+
+def _read_original(v: Any, at: str | None) -> ImageData:
+    # Images.original from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Images", "original", at) from None
+    return placed(value, (at or "Images") + ".original")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Images:
     """Held by ``Attachment.giphy``."""
 
-    fixed_height: ImageData = _attrs.field(converter=_to_fixed_height)
-    fixed_height_downsampled: ImageData = _attrs.field(converter=_to_fixed_height_downsampled)
-    fixed_height_still: ImageData = _attrs.field(converter=_to_fixed_height_still)
-    fixed_width: ImageData = _attrs.field(converter=_to_fixed_width)
-    fixed_width_downsampled: ImageData = _attrs.field(converter=_to_fixed_width_downsampled)
-    fixed_width_still: ImageData = _attrs.field(converter=_to_fixed_width_still)
-    original: ImageData = _attrs.field(converter=_to_original)
+    _fixed_height: ImageData | Unparsed = _attrs.field(
+        alias="fixed_height", converter=_to_fixed_height, eq=parsed
+    )
+    _fixed_height_downsampled: ImageData | Unparsed = _attrs.field(
+        alias="fixed_height_downsampled", converter=_to_fixed_height_downsampled, eq=parsed
+    )
+    _fixed_height_still: ImageData | Unparsed = _attrs.field(
+        alias="fixed_height_still", converter=_to_fixed_height_still, eq=parsed
+    )
+    _fixed_width: ImageData | Unparsed = _attrs.field(
+        alias="fixed_width", converter=_to_fixed_width, eq=parsed
+    )
+    _fixed_width_downsampled: ImageData | Unparsed = _attrs.field(
+        alias="fixed_width_downsampled", converter=_to_fixed_width_downsampled, eq=parsed
+    )
+    _fixed_width_still: ImageData | Unparsed = _attrs.field(
+        alias="fixed_width_still", converter=_to_fixed_width_still, eq=parsed
+    )
+    _original: ImageData | Unparsed = _attrs.field(
+        alias="original", converter=_to_original, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "Images"
@@ -177,6 +268,97 @@ class Images:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def fixed_height(self) -> ImageData:
+        v: Any = self._fixed_height
+        if v.__class__ is Unparsed:
+            v = self._fixed_height = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_height.setter
+    def fixed_height(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_height = _to_fixed_height(value)
+
+    @property
+    def fixed_height_downsampled(self) -> ImageData:
+        v: Any = self._fixed_height_downsampled
+        if v.__class__ is Unparsed:
+            v = self._fixed_height_downsampled = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_height_downsampled.setter
+    def fixed_height_downsampled(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_height_downsampled = _to_fixed_height_downsampled(value)
+
+    @property
+    def fixed_height_still(self) -> ImageData:
+        v: Any = self._fixed_height_still
+        if v.__class__ is Unparsed:
+            v = self._fixed_height_still = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_height_still.setter
+    def fixed_height_still(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_height_still = _to_fixed_height_still(value)
+
+    @property
+    def fixed_width(self) -> ImageData:
+        v: Any = self._fixed_width
+        if v.__class__ is Unparsed:
+            v = self._fixed_width = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_width.setter
+    def fixed_width(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_width = _to_fixed_width(value)
+
+    @property
+    def fixed_width_downsampled(self) -> ImageData:
+        v: Any = self._fixed_width_downsampled
+        if v.__class__ is Unparsed:
+            v = self._fixed_width_downsampled = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_width_downsampled.setter
+    def fixed_width_downsampled(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_width_downsampled = _to_fixed_width_downsampled(value)
+
+    @property
+    def fixed_width_still(self) -> ImageData:
+        v: Any = self._fixed_width_still
+        if v.__class__ is Unparsed:
+            v = self._fixed_width_still = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @fixed_width_still.setter
+    def fixed_width_still(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._fixed_width_still = _to_fixed_width_still(value)
+
+    @property
+    def original(self) -> ImageData:
+        v: Any = self._original
+        if v.__class__ is Unparsed:
+            v = self._original = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @original.setter
+    def original(self, value: ImageData | Mapping[str, Any]) -> None:
+        self._original = _to_original(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.fixed_height)
+        read_all(self.fixed_height_downsampled)
+        read_all(self.fixed_height_still)
+        read_all(self.fixed_width)
+        read_all(self.fixed_width_downsampled)
+        read_all(self.fixed_width_still)
+        read_all(self.original)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -188,11 +370,14 @@ class Images:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "fixed_height"
@@ -201,70 +386,98 @@ class Images:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_height = None  # type: ignore[assignment]
+                self._fixed_height = None  # type: ignore[assignment]
                 _m += ("fixed_height",)
             else:
-                self.fixed_height = ImageData.from_dict(v, strict, complete)
+                self._fixed_height = (
+                    Unparsed(v, _read_fixed_height)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "fixed_height_downsampled"
             try:
                 v = d["fixed_height_downsampled"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_height_downsampled = None  # type: ignore[assignment]
+                self._fixed_height_downsampled = None  # type: ignore[assignment]
                 _m += ("fixed_height_downsampled",)
             else:
-                self.fixed_height_downsampled = ImageData.from_dict(v, strict, complete)
+                self._fixed_height_downsampled = (
+                    Unparsed(v, _read_fixed_height_downsampled)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "fixed_height_still"
             try:
                 v = d["fixed_height_still"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_height_still = None  # type: ignore[assignment]
+                self._fixed_height_still = None  # type: ignore[assignment]
                 _m += ("fixed_height_still",)
             else:
-                self.fixed_height_still = ImageData.from_dict(v, strict, complete)
+                self._fixed_height_still = (
+                    Unparsed(v, _read_fixed_height_still)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "fixed_width"
             try:
                 v = d["fixed_width"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_width = None  # type: ignore[assignment]
+                self._fixed_width = None  # type: ignore[assignment]
                 _m += ("fixed_width",)
             else:
-                self.fixed_width = ImageData.from_dict(v, strict, complete)
+                self._fixed_width = (
+                    Unparsed(v, _read_fixed_width)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "fixed_width_downsampled"
             try:
                 v = d["fixed_width_downsampled"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_width_downsampled = None  # type: ignore[assignment]
+                self._fixed_width_downsampled = None  # type: ignore[assignment]
                 _m += ("fixed_width_downsampled",)
             else:
-                self.fixed_width_downsampled = ImageData.from_dict(v, strict, complete)
+                self._fixed_width_downsampled = (
+                    Unparsed(v, _read_fixed_width_downsampled)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "fixed_width_still"
             try:
                 v = d["fixed_width_still"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.fixed_width_still = None  # type: ignore[assignment]
+                self._fixed_width_still = None  # type: ignore[assignment]
                 _m += ("fixed_width_still",)
             else:
-                self.fixed_width_still = ImageData.from_dict(v, strict, complete)
+                self._fixed_width_still = (
+                    Unparsed(v, _read_fixed_width_still)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
             _f = "original"
             try:
                 v = d["original"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.original = None  # type: ignore[assignment]
+                self._original = None  # type: ignore[assignment]
                 _m += ("original",)
             else:
-                self.original = ImageData.from_dict(v, strict, complete)
+                self._original = (
+                    Unparsed(v, _read_original)
+                    if _lazy
+                    else ImageData.from_dict(v, strict, complete)
+                )
         except ParseError as exc:
             raise exc.within("Images", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -277,39 +490,67 @@ class Images:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Images: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["fixed_height"] = (
-            None if self.fixed_height is None else model_to_wire(ImageData, self.fixed_height)
-        )
-        out["fixed_height_downsampled"] = (
-            None
-            if self.fixed_height_downsampled is None
-            else model_to_wire(ImageData, self.fixed_height_downsampled)
-        )
-        out["fixed_height_still"] = (
-            None
-            if self.fixed_height_still is None
-            else model_to_wire(ImageData, self.fixed_height_still)
-        )
-        out["fixed_width"] = (
-            None if self.fixed_width is None else model_to_wire(ImageData, self.fixed_width)
-        )
-        out["fixed_width_downsampled"] = (
-            None
-            if self.fixed_width_downsampled is None
-            else model_to_wire(ImageData, self.fixed_width_downsampled)
-        )
-        out["fixed_width_still"] = (
-            None
-            if self.fixed_width_still is None
-            else model_to_wire(ImageData, self.fixed_width_still)
-        )
-        out["original"] = None if self.original is None else model_to_wire(ImageData, self.original)
+        if isinstance(self._fixed_height, Unparsed):  # not read yet: its JSON as received
+            out["fixed_height"] = self._fixed_height.value
+        else:
+            out["fixed_height"] = (
+                None if self._fixed_height is None else model_to_wire(ImageData, self._fixed_height)
+            )
+        if isinstance(
+            self._fixed_height_downsampled, Unparsed
+        ):  # not read yet: its JSON as received
+            out["fixed_height_downsampled"] = self._fixed_height_downsampled.value
+        else:
+            out["fixed_height_downsampled"] = (
+                None
+                if self._fixed_height_downsampled is None
+                else model_to_wire(ImageData, self._fixed_height_downsampled)
+            )
+        if isinstance(self._fixed_height_still, Unparsed):  # not read yet: its JSON as received
+            out["fixed_height_still"] = self._fixed_height_still.value
+        else:
+            out["fixed_height_still"] = (
+                None
+                if self._fixed_height_still is None
+                else model_to_wire(ImageData, self._fixed_height_still)
+            )
+        if isinstance(self._fixed_width, Unparsed):  # not read yet: its JSON as received
+            out["fixed_width"] = self._fixed_width.value
+        else:
+            out["fixed_width"] = (
+                None if self._fixed_width is None else model_to_wire(ImageData, self._fixed_width)
+            )
+        if isinstance(
+            self._fixed_width_downsampled, Unparsed
+        ):  # not read yet: its JSON as received
+            out["fixed_width_downsampled"] = self._fixed_width_downsampled.value
+        else:
+            out["fixed_width_downsampled"] = (
+                None
+                if self._fixed_width_downsampled is None
+                else model_to_wire(ImageData, self._fixed_width_downsampled)
+            )
+        if isinstance(self._fixed_width_still, Unparsed):  # not read yet: its JSON as received
+            out["fixed_width_still"] = self._fixed_width_still.value
+        else:
+            out["fixed_width_still"] = (
+                None
+                if self._fixed_width_still is None
+                else model_to_wire(ImageData, self._fixed_width_still)
+            )
+        if isinstance(self._original, Unparsed):  # not read yet: its JSON as received
+            out["original"] = self._original.value
+        else:
+            out["original"] = (
+                None if self._original is None else model_to_wire(ImageData, self._original)
+            )
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -55,18 +60,32 @@ def _to_queues(
     )
 
 
+def _read_queues(v: Any, at: str | None) -> list[ModerationQueueResponse]:
+    # ListQueuesResponse.queues from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ModerationQueueResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ListQueuesResponse", "queues[]", at) from None
+    return placed(value, (at or "ListQueuesResponse") + ".queues[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ListQueuesResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    queues: list[ModerationQueueResponse] = _attrs.field(converter=_to_queues)
+    _queues: list[ModerationQueueResponse] | Unparsed = _attrs.field(
+        alias="queues", converter=_to_queues, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ListQueuesResponse"
@@ -106,6 +125,25 @@ class ListQueuesResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def queues(self) -> list[ModerationQueueResponse]:
+        v: Any = self._queues
+        if v.__class__ is Unparsed:
+            v = self._queues = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @queues.setter
+    def queues(self, value: Sequence[ModerationQueueResponse | Mapping[str, Any]]) -> None:
+        self._queues = _to_queues(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.queues)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -117,11 +155,14 @@ class ListQueuesResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -140,12 +181,17 @@ class ListQueuesResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.queues = None  # type: ignore[assignment]
+                self._queues = None  # type: ignore[assignment]
                 _m += ("queues",)
             else:
-                self.queues = [
-                    ModerationQueueResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._queues = (
+                    Unparsed(v, _read_queues)
+                    if _lazy
+                    else [
+                        ModerationQueueResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
         except ParseError as exc:
             raise exc.within("ListQueuesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -158,6 +204,7 @@ class ListQueuesResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,7 +212,10 @@ class ListQueuesResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["queues"] = None if self.queues is None else to_wire(self.queues)
+        if isinstance(self._queues, Unparsed):  # not read yet: its JSON as received
+            out["queues"] = self._queues.value
+        else:
+            out["queues"] = None if self._queues is None else to_wire(self._queues)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

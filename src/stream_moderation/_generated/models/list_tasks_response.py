@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -55,18 +60,31 @@ def _to_tasks(
     )
 
 
+def _read_tasks(v: Any, at: str | None) -> list[TaskResponse]:
+    # ListTasksResponse.tasks from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [TaskResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ListTasksResponse", "tasks[]", at) from None
+    return placed(value, (at or "ListTasksResponse") + ".tasks[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ListTasksResponse:
     """The response of ``ListTasks`` (``GET /api/v1/moderation/tasks``)."""
 
     duration: str
-    tasks: list[TaskResponse] = _attrs.field(converter=_to_tasks)
-    """A collection of all tasks"""
+    _tasks: list[TaskResponse] | Unparsed = _attrs.field(
+        alias="tasks", converter=_to_tasks, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ListTasksResponse"
@@ -106,6 +124,26 @@ class ListTasksResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def tasks(self) -> list[TaskResponse]:
+        """A collection of all tasks"""
+        v: Any = self._tasks
+        if v.__class__ is Unparsed:
+            v = self._tasks = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @tasks.setter
+    def tasks(self, value: Sequence[TaskResponse | Mapping[str, Any]]) -> None:
+        self._tasks = _to_tasks(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.tasks)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -117,11 +155,14 @@ class ListTasksResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -140,10 +181,14 @@ class ListTasksResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.tasks = None  # type: ignore[assignment]
+                self._tasks = None  # type: ignore[assignment]
                 _m += ("tasks",)
             else:
-                self.tasks = [TaskResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                self._tasks = (
+                    Unparsed(v, _read_tasks)
+                    if _lazy
+                    else [TaskResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
         except ParseError as exc:
             raise exc.within("ListTasksResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -156,6 +201,7 @@ class ListTasksResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,7 +209,10 @@ class ListTasksResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["tasks"] = None if self.tasks is None else to_wire(self.tasks)
+        if isinstance(self._tasks, Unparsed):  # not read yet: its JSON as received
+            out["tasks"] = self._tasks.value
+        else:
+            out["tasks"] = None if self._tasks is None else to_wire(self._tasks)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

@@ -14,6 +14,7 @@ from stream_moderation._types import (
     LazyModel,
     Timestamp,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -24,7 +25,11 @@ from stream_moderation._types import (
     count_nulls,
     enum_to_wire,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -66,9 +71,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "type": "type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("classifications", "classifications"),
+    ("classifications", "_classifications"),
     ("confidence", "confidence"),
-    ("ocr_classifications", "ocr_classifications"),
+    ("ocr_classifications", "_ocr_classifications"),
     ("severity", "severity"),
     ("text", "text"),
 )
@@ -93,6 +98,26 @@ def _to_ocr_classifications(
     )
 
 
+def _read_classifications(v: Any, at: str | None) -> list[Classification]:
+    # MatchedContent.classifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MatchedContent", "classifications[]", at) from None
+    return placed(value, (at or "MatchedContent") + ".classifications[]")
+
+
+def _read_ocr_classifications(v: Any, at: str | None) -> list[Classification]:
+    # MatchedContent.ocr_classifications from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [Classification.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MatchedContent", "ocr_classifications[]", at) from None
+    return placed(value, (at or "MatchedContent") + ".ocr_classifications[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MatchedContent:
     """Held by ``ModerationRulesTriggeredEvent.matched_contents``."""
@@ -106,25 +131,16 @@ class MatchedContent:
     )
     type: MatchedContentType | UnknownValue
     """Content type that contributed this entry: `image` or `text`."""
-    classifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_classifications
+    _classifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="classifications", default=None, converter=_to_classifications, eq=parsed
     )
-    """Image-classification entries (keyframe rule, Type=image) carry nested L1 → L2
-    classifications. Text entries (closed_caption rule, Type=text) carry flat label +
-    severity. Resolved against the app's effective taxonomy on the image side.
-    """
     confidence: float | None = None
     """Image-classification entries only. Aggregate (max) confidence score across the entry's
     classifications + sub-classifications. Absent on text and OCR entries.
     """
-    ocr_classifications: list[Classification] | None = _attrs.field(
-        default=None, converter=_to_ocr_classifications
+    _ocr_classifications: list[Classification] | Unparsed | None = _attrs.field(
+        alias="ocr_classifications", default=None, converter=_to_ocr_classifications, eq=parsed
     )
-    """OCR entries only (keyframe_ocr rule, Type=image). Bodyguard labels that fired against
-    the keyframe's OCR-extracted text (e.g. `INSULT`, `HATE_SPEECH`). Distinct from
-    `classifications` so consumers can route OCR matches separately from image-
-    classification matches.
-    """
     severity: MatchedContentSeverity | UnknownValue | None = None
     """Text and OCR entries. Aggregate (max) Bodyguard severity level (`LOW` / `MEDIUM` /
     `HIGH` / `CRITICAL`). Absent on image-classification entries.
@@ -135,6 +151,8 @@ class MatchedContent:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "MatchedContent"
@@ -186,6 +204,48 @@ class MatchedContent:
     def published_at(self, value: datetime | int | str) -> None:
         self._published_at = timestamp_to_wire(value)
 
+    @property
+    def classifications(self) -> list[Classification] | None:
+        """Image-classification entries (keyframe rule, Type=image) carry nested L1 → L2
+        classifications. Text entries (closed_caption rule, Type=text) carry flat label +
+        severity. Resolved against the app's effective taxonomy on the image side.
+        """
+        v: Any = self._classifications
+        if v.__class__ is Unparsed:
+            v = self._classifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @classifications.setter
+    def classifications(self, value: Sequence[Classification | Mapping[str, Any]] | None) -> None:
+        self._classifications = _to_classifications(value)
+
+    @property
+    def ocr_classifications(self) -> list[Classification] | None:
+        """OCR entries only (keyframe_ocr rule, Type=image). Bodyguard labels that fired against
+        the keyframe's OCR-extracted text (e.g. `INSULT`, `HATE_SPEECH`). Distinct from
+        `classifications` so consumers can route OCR matches separately from image-
+        classification matches.
+        """
+        v: Any = self._ocr_classifications
+        if v.__class__ is Unparsed:
+            v = self._ocr_classifications = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ocr_classifications.setter
+    def ocr_classifications(
+        self, value: Sequence[Classification | Mapping[str, Any]] | None
+    ) -> None:
+        self._ocr_classifications = _to_ocr_classifications(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.classifications)
+        read_all(self.ocr_classifications)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -197,11 +257,14 @@ class MatchedContent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "id"
@@ -244,14 +307,18 @@ class MatchedContent:
                 _f = "classifications[]"
                 v = d["classifications"]
                 if v is None:
-                    self.classifications = None
+                    self._classifications = None
                     _n += ("classifications",)
                 else:
-                    self.classifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._classifications = (
+                        Unparsed(v, _read_classifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.classifications = None
+                self._classifications = None
             if "confidence" in d:
                 _f = "confidence"
                 v = d["confidence"]
@@ -266,14 +333,18 @@ class MatchedContent:
                 _f = "ocr_classifications[]"
                 v = d["ocr_classifications"]
                 if v is None:
-                    self.ocr_classifications = None
+                    self._ocr_classifications = None
                     _n += ("ocr_classifications",)
                 else:
-                    self.ocr_classifications = [
-                        Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._ocr_classifications = (
+                        Unparsed(v, _read_ocr_classifications)
+                        if _lazy
+                        else [
+                            Classification.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.ocr_classifications = None
+                self._ocr_classifications = None
             if "severity" in d:
                 _f = "severity"
                 v = d["severity"]
@@ -306,6 +377,7 @@ class MatchedContent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,16 +387,20 @@ class MatchedContent:
         out["id"] = self.id
         out["published_at"] = self._published_at
         out["type"] = None if self.type is None else enum_to_wire(self.type)
-        if self.classifications is not None:
-            out["classifications"] = to_wire(self.classifications)
+        if isinstance(self._classifications, Unparsed):  # not read yet: its JSON as received
+            out["classifications"] = self._classifications.value
+        elif self._classifications is not None:
+            out["classifications"] = to_wire(self._classifications)
         elif "classifications" in self._nulls:
             out["classifications"] = None
         if self.confidence is not None:
             out["confidence"] = self.confidence
         elif "confidence" in self._nulls:
             out["confidence"] = None
-        if self.ocr_classifications is not None:
-            out["ocr_classifications"] = to_wire(self.ocr_classifications)
+        if isinstance(self._ocr_classifications, Unparsed):  # not read yet: its JSON as received
+            out["ocr_classifications"] = self._ocr_classifications.value
+        elif self._ocr_classifications is not None:
+            out["ocr_classifications"] = to_wire(self._ocr_classifications)
         elif "ocr_classifications" in self._nulls:
             out["ocr_classifications"] = None
         if self.severity is not None:

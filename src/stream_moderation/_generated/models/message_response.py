@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -174,29 +179,29 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("command", "command"),
     ("deleted_at", "_deleted_at"),
     ("deleted_for_me", "deleted_for_me"),
-    ("draft", "draft"),
+    ("draft", "_draft"),
     ("i18n", "i18n"),
     ("image_labels", "image_labels"),
-    ("member", "member"),
+    ("member", "_member"),
     ("mentioned_group_ids", "mentioned_group_ids"),
     ("mentioned_groups", "mentioned_groups"),
     ("mentioned_roles", "mentioned_roles"),
     ("message_text_updated_at", "_message_text_updated_at"),
     ("mml", "mml"),
-    ("moderation", "moderation"),
+    ("moderation", "_moderation"),
     ("parent_id", "parent_id"),
     ("pin_expires", "_pin_expires"),
     ("pinned_at", "_pinned_at"),
-    ("pinned_by", "pinned_by"),
-    ("poll", "poll"),
+    ("pinned_by", "_pinned_by"),
+    ("poll", "_poll"),
     ("poll_id", "poll_id"),
-    ("quoted_message", "quoted_message"),
+    ("quoted_message", "_quoted_message"),
     ("quoted_message_id", "quoted_message_id"),
     ("reaction_groups", "reaction_groups"),
-    ("reminder", "reminder"),
-    ("shared_location", "shared_location"),
+    ("reminder", "_reminder"),
+    ("shared_location", "_shared_location"),
     ("show_in_channel", "show_in_channel"),
-    ("thread_participants", "thread_participants"),
+    ("thread_participants", "_thread_participants"),
 )
 
 _new = object.__new__
@@ -330,6 +335,136 @@ def _to_thread_participants(
     )
 
 
+def _read_latest_reactions(v: Any, at: str | None) -> list[ReactionResponse]:
+    # MessageResponse.latest_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "latest_reactions[]", at) from None
+    return placed(value, (at or "MessageResponse") + ".latest_reactions[]")
+
+
+def _read_mentioned_users(v: Any, at: str | None) -> list[UserResponse]:
+    # MessageResponse.mentioned_users from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "mentioned_users[]", at) from None
+    return placed(value, (at or "MessageResponse") + ".mentioned_users[]")
+
+
+def _read_own_reactions(v: Any, at: str | None) -> list[ReactionResponse]:
+    # MessageResponse.own_reactions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "own_reactions[]", at) from None
+    return placed(value, (at or "MessageResponse") + ".own_reactions[]")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # MessageResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "user", at) from None
+    return placed(value, (at or "MessageResponse") + ".user")
+
+
+def _read_draft(v: Any, at: str | None) -> DraftResponse:
+    # MessageResponse.draft from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DraftResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "draft", at) from None
+    return placed(value, (at or "MessageResponse") + ".draft")
+
+
+def _read_member(v: Any, at: str | None) -> ChannelMemberPartialResponse:
+    # MessageResponse.member from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelMemberPartialResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "member", at) from None
+    return placed(value, (at or "MessageResponse") + ".member")
+
+
+def _read_moderation(v: Any, at: str | None) -> ModerationV2Response:
+    # MessageResponse.moderation from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationV2Response.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "moderation", at) from None
+    return placed(value, (at or "MessageResponse") + ".moderation")
+
+
+def _read_pinned_by(v: Any, at: str | None) -> UserResponse:
+    # MessageResponse.pinned_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "pinned_by", at) from None
+    return placed(value, (at or "MessageResponse") + ".pinned_by")
+
+
+def _read_poll(v: Any, at: str | None) -> PollResponseData:
+    # MessageResponse.poll from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PollResponseData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "poll", at) from None
+    return placed(value, (at or "MessageResponse") + ".poll")
+
+
+def _read_quoted_message(v: Any, at: str | None) -> MessageResponse:
+    # MessageResponse.quoted_message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "quoted_message", at) from None
+    return placed(value, (at or "MessageResponse") + ".quoted_message")
+
+
+def _read_reminder(v: Any, at: str | None) -> ReminderResponseData:
+    # MessageResponse.reminder from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReminderResponseData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "reminder", at) from None
+    return placed(value, (at or "MessageResponse") + ".reminder")
+
+
+def _read_shared_location(v: Any, at: str | None) -> SharedLocationResponseData:
+    # MessageResponse.shared_location from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = SharedLocationResponseData.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "shared_location", at) from None
+    return placed(value, (at or "MessageResponse") + ".shared_location")
+
+
+def _read_thread_participants(v: Any, at: str | None) -> list[UserResponse]:
+    # MessageResponse.thread_participants from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MessageResponse", "thread_participants[]", at) from None
+    return placed(value, (at or "MessageResponse") + ".thread_participants[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MessageResponse:
     """Represents any chat message"""
@@ -345,16 +480,19 @@ class MessageResponse:
     """Contains HTML markup of the message. Can only be set when using server-side API"""
     id: str
     """Message ID is unique string identifier of the message"""
-    latest_reactions: list[ReactionResponse] = _attrs.field(converter=_to_latest_reactions)
-    """List of 10 latest reactions to this message"""
+    _latest_reactions: list[ReactionResponse] | Unparsed = _attrs.field(
+        alias="latest_reactions", converter=_to_latest_reactions, eq=parsed
+    )
     mentioned_channel: bool
     """Whether the message mentioned the channel tag"""
     mentioned_here: bool
     """Whether the message mentioned online users with @here tag"""
-    mentioned_users: list[UserResponse] = _attrs.field(converter=_to_mentioned_users)
-    """List of mentioned users"""
-    own_reactions: list[ReactionResponse] = _attrs.field(converter=_to_own_reactions)
-    """List of 10 latest reactions of authenticated user to this message"""
+    _mentioned_users: list[UserResponse] | Unparsed = _attrs.field(
+        alias="mentioned_users", converter=_to_mentioned_users, eq=parsed
+    )
+    _own_reactions: list[ReactionResponse] | Unparsed = _attrs.field(
+        alias="own_reactions", converter=_to_own_reactions, eq=parsed
+    )
     pinned: bool
     """Whether message is pinned or not"""
     reaction_counts: dict[str, int]
@@ -380,25 +518,25 @@ class MessageResponse:
     type: str
     """Contains type of the message. One of: regular, ephemeral, error, reply, system, deleted"""
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    user: UserResponse = _attrs.field(converter=_to_user)
-    """Sender of the message. Required when using server-side API"""
+    _user: UserResponse | Unparsed = _attrs.field(alias="user", converter=_to_user, eq=parsed)
     command: str | None = None
     """Contains provided slash command"""
     _deleted_at: int | float | str | None = _attrs.field(
         alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
     deleted_for_me: bool | None = None
-    draft: DraftResponse | None = _attrs.field(default=None, converter=_to_draft)
+    _draft: DraftResponse | Unparsed | None = _attrs.field(
+        alias="draft", default=None, converter=_to_draft, eq=parsed
+    )
     i18n: dict[str, str] | None = None
     """Object with translations. Key `language` contains the original language key. Other keys
     contain translations
     """
     image_labels: dict[str, list[str]] | None = None
     """Contains image moderation information"""
-    member: ChannelMemberPartialResponse | None = _attrs.field(default=None, converter=_to_member)
-    """Channel member data for the message sender including the `channel_role`; also includes
-    `custom` when requested via `member_custom_include`
-    """
+    _member: ChannelMemberPartialResponse | Unparsed | None = _attrs.field(
+        alias="member", default=None, converter=_to_member, eq=parsed
+    )
     mentioned_group_ids: list[str] | None = None
     """List of user group IDs mentioned in the message. Group members who are also channel
     members will receive push notifications based on their push preferences. Max 10 groups
@@ -417,7 +555,9 @@ class MessageResponse:
     )
     mml: str | None = None
     """Should be empty if `text` is provided. Can only be set when using server-side API"""
-    moderation: ModerationV2Response | None = _attrs.field(default=None, converter=_to_moderation)
+    _moderation: ModerationV2Response | Unparsed | None = _attrs.field(
+        alias="moderation", default=None, converter=_to_moderation, eq=parsed
+    )
     parent_id: str | None = None
     """ID of parent message (thread)"""
     _pin_expires: int | float | str | None = _attrs.field(
@@ -426,35 +566,39 @@ class MessageResponse:
     _pinned_at: int | float | str | None = _attrs.field(
         alias="pinned_at", default=None, converter=optional_timestamp_to_wire
     )
-    pinned_by: UserResponse | None = _attrs.field(default=None, converter=_to_pinned_by)
-    """Contains user who pinned the message"""
-    poll: PollResponseData | None = _attrs.field(default=None, converter=_to_poll)
+    _pinned_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="pinned_by", default=None, converter=_to_pinned_by, eq=parsed
+    )
+    _poll: PollResponseData | Unparsed | None = _attrs.field(
+        alias="poll", default=None, converter=_to_poll, eq=parsed
+    )
     poll_id: str | None = None
     """Identifier of the poll to include in the message"""
-    quoted_message: MessageResponse | None = _attrs.field(
-        default=None, converter=_to_quoted_message
+    _quoted_message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="quoted_message", default=None, converter=_to_quoted_message, eq=parsed
     )
-    """Contains quoted message"""
     quoted_message_id: str | None = None
     reaction_groups: dict[str, ReactionGroupResponse] | None = _attrs.field(
         default=None, converter=_to_reaction_groups
     )
-    reminder: ReminderResponseData | None = _attrs.field(default=None, converter=_to_reminder)
-    shared_location: SharedLocationResponseData | None = _attrs.field(
-        default=None, converter=_to_shared_location
+    _reminder: ReminderResponseData | Unparsed | None = _attrs.field(
+        alias="reminder", default=None, converter=_to_reminder, eq=parsed
     )
-    """Contains shared location data"""
+    _shared_location: SharedLocationResponseData | Unparsed | None = _attrs.field(
+        alias="shared_location", default=None, converter=_to_shared_location, eq=parsed
+    )
     show_in_channel: bool | None = None
     """Whether thread reply should be shown in the channel as well"""
-    thread_participants: list[UserResponse] | None = _attrs.field(
-        default=None, converter=_to_thread_participants
+    _thread_participants: list[UserResponse] | Unparsed | None = _attrs.field(
+        alias="thread_participants", default=None, converter=_to_thread_participants, eq=parsed
     )
-    """List of users who participate in thread"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "MessageResponse"
@@ -565,6 +709,186 @@ class MessageResponse:
     def pinned_at(self, value: datetime | int | str | None) -> None:
         self._pinned_at = optional_timestamp_to_wire(value)
 
+    @property
+    def latest_reactions(self) -> list[ReactionResponse]:
+        """List of 10 latest reactions to this message"""
+        v: Any = self._latest_reactions
+        if v.__class__ is Unparsed:
+            v = self._latest_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_reactions.setter
+    def latest_reactions(self, value: Sequence[ReactionResponse | Mapping[str, Any]]) -> None:
+        self._latest_reactions = _to_latest_reactions(value)
+
+    @property
+    def mentioned_users(self) -> list[UserResponse]:
+        """List of mentioned users"""
+        v: Any = self._mentioned_users
+        if v.__class__ is Unparsed:
+            v = self._mentioned_users = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mentioned_users.setter
+    def mentioned_users(self, value: Sequence[UserResponse | Mapping[str, Any]]) -> None:
+        self._mentioned_users = _to_mentioned_users(value)
+
+    @property
+    def own_reactions(self) -> list[ReactionResponse]:
+        """List of 10 latest reactions of authenticated user to this message"""
+        v: Any = self._own_reactions
+        if v.__class__ is Unparsed:
+            v = self._own_reactions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_reactions.setter
+    def own_reactions(self, value: Sequence[ReactionResponse | Mapping[str, Any]]) -> None:
+        self._own_reactions = _to_own_reactions(value)
+
+    @property
+    def user(self) -> UserResponse:
+        """Sender of the message. Required when using server-side API"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any]) -> None:
+        self._user = _to_user(value)
+
+    @property
+    def draft(self) -> DraftResponse | None:
+        v: Any = self._draft
+        if v.__class__ is Unparsed:
+            v = self._draft = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @draft.setter
+    def draft(self, value: DraftResponse | Mapping[str, Any] | None) -> None:
+        self._draft = _to_draft(value)
+
+    @property
+    def member(self) -> ChannelMemberPartialResponse | None:
+        """Channel member data for the message sender including the `channel_role`; also includes
+        `custom` when requested via `member_custom_include`
+        """
+        v: Any = self._member
+        if v.__class__ is Unparsed:
+            v = self._member = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @member.setter
+    def member(self, value: ChannelMemberPartialResponse | Mapping[str, Any] | None) -> None:
+        self._member = _to_member(value)
+
+    @property
+    def moderation(self) -> ModerationV2Response | None:
+        v: Any = self._moderation
+        if v.__class__ is Unparsed:
+            v = self._moderation = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation.setter
+    def moderation(self, value: ModerationV2Response | Mapping[str, Any] | None) -> None:
+        self._moderation = _to_moderation(value)
+
+    @property
+    def pinned_by(self) -> UserResponse | None:
+        """Contains user who pinned the message"""
+        v: Any = self._pinned_by
+        if v.__class__ is Unparsed:
+            v = self._pinned_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @pinned_by.setter
+    def pinned_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._pinned_by = _to_pinned_by(value)
+
+    @property
+    def poll(self) -> PollResponseData | None:
+        v: Any = self._poll
+        if v.__class__ is Unparsed:
+            v = self._poll = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @poll.setter
+    def poll(self, value: PollResponseData | Mapping[str, Any] | None) -> None:
+        self._poll = _to_poll(value)
+
+    @property
+    def quoted_message(self) -> MessageResponse | None:
+        """Contains quoted message"""
+        v: Any = self._quoted_message
+        if v.__class__ is Unparsed:
+            v = self._quoted_message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @quoted_message.setter
+    def quoted_message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._quoted_message = _to_quoted_message(value)
+
+    @property
+    def reminder(self) -> ReminderResponseData | None:
+        v: Any = self._reminder
+        if v.__class__ is Unparsed:
+            v = self._reminder = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reminder.setter
+    def reminder(self, value: ReminderResponseData | Mapping[str, Any] | None) -> None:
+        self._reminder = _to_reminder(value)
+
+    @property
+    def shared_location(self) -> SharedLocationResponseData | None:
+        """Contains shared location data"""
+        v: Any = self._shared_location
+        if v.__class__ is Unparsed:
+            v = self._shared_location = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @shared_location.setter
+    def shared_location(self, value: SharedLocationResponseData | Mapping[str, Any] | None) -> None:
+        self._shared_location = _to_shared_location(value)
+
+    @property
+    def thread_participants(self) -> list[UserResponse] | None:
+        """List of users who participate in thread"""
+        v: Any = self._thread_participants
+        if v.__class__ is Unparsed:
+            v = self._thread_participants = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @thread_participants.setter
+    def thread_participants(self, value: Sequence[UserResponse | Mapping[str, Any]] | None) -> None:
+        self._thread_participants = _to_thread_participants(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.attachments, where + ".attachments[]")
+        placed(self.mentioned_groups, where + ".mentioned_groups[]")
+        placed(self.reaction_groups, where + ".reaction_groups{}")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.attachments)
+        read_all(self.latest_reactions)
+        read_all(self.mentioned_users)
+        read_all(self.own_reactions)
+        read_all(self.user)
+        read_all(self.draft)
+        read_all(self.member)
+        read_all(self.mentioned_groups)
+        read_all(self.moderation)
+        read_all(self.pinned_by)
+        read_all(self.poll)
+        read_all(self.quoted_message)
+        read_all(self.reaction_groups)
+        read_all(self.reminder)
+        read_all(self.shared_location)
+        read_all(self.thread_participants)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -576,12 +900,15 @@ class MessageResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "attachments[]"
@@ -674,12 +1001,14 @@ class MessageResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.latest_reactions = None  # type: ignore[assignment]
+                self._latest_reactions = None  # type: ignore[assignment]
                 _m += ("latest_reactions",)
             else:
-                self.latest_reactions = [
-                    ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._latest_reactions = (
+                    Unparsed(v, _read_latest_reactions)
+                    if _lazy
+                    else [ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "mentioned_channel"
             try:
                 v = d["mentioned_channel"]
@@ -706,24 +1035,28 @@ class MessageResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.mentioned_users = None  # type: ignore[assignment]
+                self._mentioned_users = None  # type: ignore[assignment]
                 _m += ("mentioned_users",)
             else:
-                self.mentioned_users = [
-                    UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._mentioned_users = (
+                    Unparsed(v, _read_mentioned_users)
+                    if _lazy
+                    else [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "own_reactions[]"
             try:
                 v = d["own_reactions"]
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.own_reactions = None  # type: ignore[assignment]
+                self._own_reactions = None  # type: ignore[assignment]
                 _m += ("own_reactions",)
             else:
-                self.own_reactions = [
-                    ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._own_reactions = (
+                    Unparsed(v, _read_own_reactions)
+                    if _lazy
+                    else [ReactionResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "pinned"
             try:
                 v = d["pinned"]
@@ -860,10 +1193,14 @@ class MessageResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.user = None  # type: ignore[assignment]
+                self._user = None  # type: ignore[assignment]
                 _m += ("user",)
             else:
-                self.user = UserResponse.from_dict(v, strict, complete)
+                self._user = (
+                    Unparsed(v, _read_user)
+                    if _lazy
+                    else UserResponse.from_dict(v, strict, complete)
+                )
             if "command" in d:
                 _f = "command"
                 v = d["command"]
@@ -904,12 +1241,16 @@ class MessageResponse:
                 _f = "draft"
                 v = d["draft"]
                 if v is None:
-                    self.draft = None
+                    self._draft = None
                     _n += ("draft",)
                 else:
-                    self.draft = DraftResponse.from_dict(v, strict, complete)
+                    self._draft = (
+                        Unparsed(v, _read_draft)
+                        if _lazy
+                        else DraftResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.draft = None
+                self._draft = None
             if "i18n" in d:
                 _f = "i18n"
                 v = d["i18n"]
@@ -961,12 +1302,16 @@ class MessageResponse:
                 _f = "member"
                 v = d["member"]
                 if v is None:
-                    self.member = None
+                    self._member = None
                     _n += ("member",)
                 else:
-                    self.member = ChannelMemberPartialResponse.from_dict(v, strict, complete)
+                    self._member = (
+                        Unparsed(v, _read_member)
+                        if _lazy
+                        else ChannelMemberPartialResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.member = None
+                self._member = None
             if "mentioned_group_ids" in d:
                 _f = "mentioned_group_ids[]"
                 v = d["mentioned_group_ids"]
@@ -1047,12 +1392,16 @@ class MessageResponse:
                 _f = "moderation"
                 v = d["moderation"]
                 if v is None:
-                    self.moderation = None
+                    self._moderation = None
                     _n += ("moderation",)
                 else:
-                    self.moderation = ModerationV2Response.from_dict(v, strict, complete)
+                    self._moderation = (
+                        Unparsed(v, _read_moderation)
+                        if _lazy
+                        else ModerationV2Response.from_dict(v, strict, complete)
+                    )
             else:
-                self.moderation = None
+                self._moderation = None
             if "parent_id" in d:
                 _f = "parent_id"
                 v = d["parent_id"]
@@ -1099,22 +1448,30 @@ class MessageResponse:
                 _f = "pinned_by"
                 v = d["pinned_by"]
                 if v is None:
-                    self.pinned_by = None
+                    self._pinned_by = None
                     _n += ("pinned_by",)
                 else:
-                    self.pinned_by = UserResponse.from_dict(v, strict, complete)
+                    self._pinned_by = (
+                        Unparsed(v, _read_pinned_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.pinned_by = None
+                self._pinned_by = None
             if "poll" in d:
                 _f = "poll"
                 v = d["poll"]
                 if v is None:
-                    self.poll = None
+                    self._poll = None
                     _n += ("poll",)
                 else:
-                    self.poll = PollResponseData.from_dict(v, strict, complete)
+                    self._poll = (
+                        Unparsed(v, _read_poll)
+                        if _lazy
+                        else PollResponseData.from_dict(v, strict, complete)
+                    )
             else:
-                self.poll = None
+                self._poll = None
             if "poll_id" in d:
                 _f = "poll_id"
                 v = d["poll_id"]
@@ -1129,12 +1486,16 @@ class MessageResponse:
                 _f = "quoted_message"
                 v = d["quoted_message"]
                 if v is None:
-                    self.quoted_message = None
+                    self._quoted_message = None
                     _n += ("quoted_message",)
                 else:
-                    self.quoted_message = MessageResponse.from_dict(v, strict, complete)
+                    self._quoted_message = (
+                        Unparsed(v, _read_quoted_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.quoted_message = None
+                self._quoted_message = None
             if "quoted_message_id" in d:
                 _f = "quoted_message_id"
                 v = d["quoted_message_id"]
@@ -1167,22 +1528,30 @@ class MessageResponse:
                 _f = "reminder"
                 v = d["reminder"]
                 if v is None:
-                    self.reminder = None
+                    self._reminder = None
                     _n += ("reminder",)
                 else:
-                    self.reminder = ReminderResponseData.from_dict(v, strict, complete)
+                    self._reminder = (
+                        Unparsed(v, _read_reminder)
+                        if _lazy
+                        else ReminderResponseData.from_dict(v, strict, complete)
+                    )
             else:
-                self.reminder = None
+                self._reminder = None
             if "shared_location" in d:
                 _f = "shared_location"
                 v = d["shared_location"]
                 if v is None:
-                    self.shared_location = None
+                    self._shared_location = None
                     _n += ("shared_location",)
                 else:
-                    self.shared_location = SharedLocationResponseData.from_dict(v, strict, complete)
+                    self._shared_location = (
+                        Unparsed(v, _read_shared_location)
+                        if _lazy
+                        else SharedLocationResponseData.from_dict(v, strict, complete)
+                    )
             else:
-                self.shared_location = None
+                self._shared_location = None
             if "show_in_channel" in d:
                 _f = "show_in_channel"
                 v = d["show_in_channel"]
@@ -1197,14 +1566,16 @@ class MessageResponse:
                 _f = "thread_participants[]"
                 v = d["thread_participants"]
                 if v is None:
-                    self.thread_participants = None
+                    self._thread_participants = None
                     _n += ("thread_participants",)
                 else:
-                    self.thread_participants = [
-                        UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._thread_participants = (
+                        Unparsed(v, _read_thread_participants)
+                        if _lazy
+                        else [UserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.thread_participants = None
+                self._thread_participants = None
         except ParseError as exc:
             raise exc.within("MessageResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -1217,6 +1588,7 @@ class MessageResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -1230,15 +1602,26 @@ class MessageResponse:
         out["deleted_reply_count"] = self.deleted_reply_count
         out["html"] = self.html
         out["id"] = self.id
-        out["latest_reactions"] = (
-            None if self.latest_reactions is None else to_wire(self.latest_reactions)
-        )
+        if isinstance(self._latest_reactions, Unparsed):  # not read yet: its JSON as received
+            out["latest_reactions"] = self._latest_reactions.value
+        else:
+            out["latest_reactions"] = (
+                None if self._latest_reactions is None else to_wire(self._latest_reactions)
+            )
         out["mentioned_channel"] = self.mentioned_channel
         out["mentioned_here"] = self.mentioned_here
-        out["mentioned_users"] = (
-            None if self.mentioned_users is None else to_wire(self.mentioned_users)
-        )
-        out["own_reactions"] = None if self.own_reactions is None else to_wire(self.own_reactions)
+        if isinstance(self._mentioned_users, Unparsed):  # not read yet: its JSON as received
+            out["mentioned_users"] = self._mentioned_users.value
+        else:
+            out["mentioned_users"] = (
+                None if self._mentioned_users is None else to_wire(self._mentioned_users)
+            )
+        if isinstance(self._own_reactions, Unparsed):  # not read yet: its JSON as received
+            out["own_reactions"] = self._own_reactions.value
+        else:
+            out["own_reactions"] = (
+                None if self._own_reactions is None else to_wire(self._own_reactions)
+            )
         out["pinned"] = self.pinned
         out["reaction_counts"] = None if self.reaction_counts is None else self.reaction_counts
         out["reaction_scores"] = None if self.reaction_scores is None else self.reaction_scores
@@ -1251,7 +1634,10 @@ class MessageResponse:
         out["text"] = self.text
         out["type"] = self.type
         out["updated_at"] = self._updated_at
-        out["user"] = None if self.user is None else model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        else:
+            out["user"] = None if self._user is None else model_to_wire(UserResponse, self._user)
         if self.command is not None:
             out["command"] = self.command
         elif "command" in self._nulls:
@@ -1264,8 +1650,10 @@ class MessageResponse:
             out["deleted_for_me"] = self.deleted_for_me
         elif "deleted_for_me" in self._nulls:
             out["deleted_for_me"] = None
-        if self.draft is not None:
-            out["draft"] = model_to_wire(DraftResponse, self.draft)
+        if isinstance(self._draft, Unparsed):  # not read yet: its JSON as received
+            out["draft"] = self._draft.value
+        elif self._draft is not None:
+            out["draft"] = model_to_wire(DraftResponse, self._draft)
         elif "draft" in self._nulls:
             out["draft"] = None
         if self.i18n is not None:
@@ -1276,8 +1664,10 @@ class MessageResponse:
             out["image_labels"] = self.image_labels
         elif "image_labels" in self._nulls:
             out["image_labels"] = None
-        if self.member is not None:
-            out["member"] = model_to_wire(ChannelMemberPartialResponse, self.member)
+        if isinstance(self._member, Unparsed):  # not read yet: its JSON as received
+            out["member"] = self._member.value
+        elif self._member is not None:
+            out["member"] = model_to_wire(ChannelMemberPartialResponse, self._member)
         elif "member" in self._nulls:
             out["member"] = None
         if self.mentioned_group_ids is not None:
@@ -1300,8 +1690,10 @@ class MessageResponse:
             out["mml"] = self.mml
         elif "mml" in self._nulls:
             out["mml"] = None
-        if self.moderation is not None:
-            out["moderation"] = model_to_wire(ModerationV2Response, self.moderation)
+        if isinstance(self._moderation, Unparsed):  # not read yet: its JSON as received
+            out["moderation"] = self._moderation.value
+        elif self._moderation is not None:
+            out["moderation"] = model_to_wire(ModerationV2Response, self._moderation)
         elif "moderation" in self._nulls:
             out["moderation"] = None
         if self.parent_id is not None:
@@ -1316,20 +1708,26 @@ class MessageResponse:
             out["pinned_at"] = self._pinned_at
         elif "pinned_at" in self._nulls:
             out["pinned_at"] = None
-        if self.pinned_by is not None:
-            out["pinned_by"] = model_to_wire(UserResponse, self.pinned_by)
+        if isinstance(self._pinned_by, Unparsed):  # not read yet: its JSON as received
+            out["pinned_by"] = self._pinned_by.value
+        elif self._pinned_by is not None:
+            out["pinned_by"] = model_to_wire(UserResponse, self._pinned_by)
         elif "pinned_by" in self._nulls:
             out["pinned_by"] = None
-        if self.poll is not None:
-            out["poll"] = model_to_wire(PollResponseData, self.poll)
+        if isinstance(self._poll, Unparsed):  # not read yet: its JSON as received
+            out["poll"] = self._poll.value
+        elif self._poll is not None:
+            out["poll"] = model_to_wire(PollResponseData, self._poll)
         elif "poll" in self._nulls:
             out["poll"] = None
         if self.poll_id is not None:
             out["poll_id"] = self.poll_id
         elif "poll_id" in self._nulls:
             out["poll_id"] = None
-        if self.quoted_message is not None:
-            out["quoted_message"] = model_to_wire(MessageResponse, self.quoted_message)
+        if isinstance(self._quoted_message, Unparsed):  # not read yet: its JSON as received
+            out["quoted_message"] = self._quoted_message.value
+        elif self._quoted_message is not None:
+            out["quoted_message"] = model_to_wire(MessageResponse, self._quoted_message)
         elif "quoted_message" in self._nulls:
             out["quoted_message"] = None
         if self.quoted_message_id is not None:
@@ -1340,20 +1738,28 @@ class MessageResponse:
             out["reaction_groups"] = to_wire(self.reaction_groups)
         elif "reaction_groups" in self._nulls:
             out["reaction_groups"] = None
-        if self.reminder is not None:
-            out["reminder"] = model_to_wire(ReminderResponseData, self.reminder)
+        if isinstance(self._reminder, Unparsed):  # not read yet: its JSON as received
+            out["reminder"] = self._reminder.value
+        elif self._reminder is not None:
+            out["reminder"] = model_to_wire(ReminderResponseData, self._reminder)
         elif "reminder" in self._nulls:
             out["reminder"] = None
-        if self.shared_location is not None:
-            out["shared_location"] = model_to_wire(SharedLocationResponseData, self.shared_location)
+        if isinstance(self._shared_location, Unparsed):  # not read yet: its JSON as received
+            out["shared_location"] = self._shared_location.value
+        elif self._shared_location is not None:
+            out["shared_location"] = model_to_wire(
+                SharedLocationResponseData, self._shared_location
+            )
         elif "shared_location" in self._nulls:
             out["shared_location"] = None
         if self.show_in_channel is not None:
             out["show_in_channel"] = self.show_in_channel
         elif "show_in_channel" in self._nulls:
             out["show_in_channel"] = None
-        if self.thread_participants is not None:
-            out["thread_participants"] = to_wire(self.thread_participants)
+        if isinstance(self._thread_participants, Unparsed):  # not read yet: its JSON as received
+            out["thread_participants"] = self._thread_participants.value
+        elif self._thread_participants is not None:
+            out["thread_participants"] = to_wire(self._thread_participants)
         elif "thread_participants" in self._nulls:
             out["thread_participants"] = None
         if self._dropped:

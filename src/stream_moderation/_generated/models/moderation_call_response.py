@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -101,7 +106,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("channel_cid", "channel_cid"),
-    ("created_by", "created_by"),
+    ("created_by", "_created_by"),
     ("ended_at", "_ended_at"),
     ("join_ahead_time_seconds", "join_ahead_time_seconds"),
     ("routing_number", "routing_number"),
@@ -118,6 +123,16 @@ def _to_created_by(
     return coerce_models(  # type: ignore[no-any-return]
         value, UserResponse, "ModerationCallResponse.created_by"
     )
+
+
+def _read_created_by(v: Any, at: str | None) -> UserResponse:
+    # ModerationCallResponse.created_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationCallResponse", "created_by", at) from None
+    return placed(value, (at or "ModerationCallResponse") + ".created_by")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -138,8 +153,9 @@ class ModerationCallResponse:
     type: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     channel_cid: str | None = None
-    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
-    """User response object"""
+    _created_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="created_by", default=None, converter=_to_created_by, eq=parsed
+    )
     _ended_at: int | float | str | None = _attrs.field(
         alias="ended_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -154,6 +170,8 @@ class ModerationCallResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationCallResponse"
@@ -229,6 +247,26 @@ class ModerationCallResponse:
     def starts_at(self, value: datetime | int | str | None) -> None:
         self._starts_at = optional_timestamp_to_wire(value)
 
+    @property
+    def created_by(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._created_by
+        if v.__class__ is Unparsed:
+            v = self._created_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @created_by.setter
+    def created_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._created_by = _to_created_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.created_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -240,11 +278,14 @@ class ModerationCallResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "backstage"
@@ -409,12 +450,16 @@ class ModerationCallResponse:
                 _f = "created_by"
                 v = d["created_by"]
                 if v is None:
-                    self.created_by = None
+                    self._created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict, complete)
+                    self._created_by = (
+                        Unparsed(v, _read_created_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.created_by = None
+                self._created_by = None
             if "ended_at" in d:
                 _f = "ended_at"
                 v = d["ended_at"]
@@ -489,6 +534,7 @@ class ModerationCallResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -512,8 +558,10 @@ class ModerationCallResponse:
             out["channel_cid"] = self.channel_cid
         elif "channel_cid" in self._nulls:
             out["channel_cid"] = None
-        if self.created_by is not None:
-            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        if isinstance(self._created_by, Unparsed):  # not read yet: its JSON as received
+            out["created_by"] = self._created_by.value
+        elif self._created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self._created_by)
         elif "created_by" in self._nulls:
             out["created_by"] = None
         if self._ended_at is not None:

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     received_timestamp_wire,
 )
@@ -81,25 +86,25 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("ai_image_config", "ai_image_config"),
-    ("ai_image_lite_config", "ai_image_lite_config"),
-    ("ai_text_config", "ai_text_config"),
-    ("ai_video_config", "ai_video_config"),
+    ("ai_image_config", "_ai_image_config"),
+    ("ai_image_lite_config", "_ai_image_lite_config"),
+    ("ai_text_config", "_ai_text_config"),
+    ("ai_video_config", "_ai_video_config"),
     ("async_", "async_"),
-    ("automod_platform_circumvention_config", "automod_platform_circumvention_config"),
-    ("automod_semantic_filters_config", "automod_semantic_filters_config"),
-    ("automod_toxicity_config", "automod_toxicity_config"),
-    ("block_list_config", "block_list_config"),
+    ("automod_platform_circumvention_config", "_automod_platform_circumvention_config"),
+    ("automod_semantic_filters_config", "_automod_semantic_filters_config"),
+    ("automod_toxicity_config", "_automod_toxicity_config"),
+    ("block_list_config", "_block_list_config"),
     ("created_at", "_created_at"),
-    ("flood_config", "flood_config"),
-    ("google_vision_config", "google_vision_config"),
+    ("flood_config", "_flood_config"),
+    ("google_vision_config", "_google_vision_config"),
     ("key", "key"),
-    ("llm_config", "llm_config"),
+    ("llm_config", "_llm_config"),
     ("supported_video_call_harm_types", "supported_video_call_harm_types"),
     ("team", "team"),
     ("updated_at", "_updated_at"),
-    ("velocity_filter_config", "velocity_filter_config"),
-    ("video_call_rule_config", "video_call_rule_config"),
+    ("velocity_filter_config", "_velocity_filter_config"),
+    ("video_call_rule_config", "_video_call_rule_config"),
 )
 
 _new = object.__new__
@@ -211,58 +216,217 @@ def _to_video_call_rule_config(
     )
 
 
+def _read_ai_image_config(v: Any, at: str | None) -> AIImageConfig:
+    # ModerationConfig.ai_image_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIImageConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "ai_image_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".ai_image_config")
+
+
+def _read_ai_image_lite_config(v: Any, at: str | None) -> BodyguardImageAnalysisConfig:
+    # ModerationConfig.ai_image_lite_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BodyguardImageAnalysisConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "ai_image_lite_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".ai_image_lite_config")
+
+
+def _read_ai_text_config(v: Any, at: str | None) -> AITextConfig:
+    # ModerationConfig.ai_text_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AITextConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "ai_text_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".ai_text_config")
+
+
+def _read_ai_video_config(v: Any, at: str | None) -> AIVideoConfig:
+    # ModerationConfig.ai_video_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIVideoConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "ai_video_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".ai_video_config")
+
+
+def _read_automod_platform_circumvention_config(
+    v: Any, at: str | None
+) -> AutomodPlatformCircumventionConfig:
+    # ModerationConfig.automod_platform_circumvention_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "ModerationConfig", "automod_platform_circumvention_config", at
+        ) from None
+    return placed(value, (at or "ModerationConfig") + ".automod_platform_circumvention_config")
+
+
+def _read_automod_semantic_filters_config(v: Any, at: str | None) -> AutomodSemanticFiltersConfig:
+    # ModerationConfig.automod_semantic_filters_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "automod_semantic_filters_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".automod_semantic_filters_config")
+
+
+def _read_automod_toxicity_config(v: Any, at: str | None) -> AutomodToxicityConfig:
+    # ModerationConfig.automod_toxicity_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodToxicityConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "automod_toxicity_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".automod_toxicity_config")
+
+
+def _read_block_list_config(v: Any, at: str | None) -> BlockListConfig:
+    # ModerationConfig.block_list_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BlockListConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "block_list_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".block_list_config")
+
+
+def _read_flood_config(v: Any, at: str | None) -> FloodConfig:
+    # ModerationConfig.flood_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "flood_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".flood_config")
+
+
+def _read_google_vision_config(v: Any, at: str | None) -> GoogleVisionConfig:
+    # ModerationConfig.google_vision_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = GoogleVisionConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "google_vision_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".google_vision_config")
+
+
+def _read_llm_config(v: Any, at: str | None) -> LLMConfig:
+    # ModerationConfig.llm_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LLMConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "llm_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".llm_config")
+
+
+def _read_velocity_filter_config(v: Any, at: str | None) -> VelocityFilterConfig:
+    # ModerationConfig.velocity_filter_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VelocityFilterConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "velocity_filter_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".velocity_filter_config")
+
+
+def _read_video_call_rule_config(v: Any, at: str | None) -> VideoCallRuleConfig:
+    # ModerationConfig.video_call_rule_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VideoCallRuleConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationConfig", "video_call_rule_config", at) from None
+    return placed(value, (at or "ModerationConfig") + ".video_call_rule_config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationConfig:
     """Held by ``CheckRequest.config``."""
 
-    ai_image_config: AIImageConfig | None = _attrs.field(
-        default=None, converter=_to_ai_image_config
+    _ai_image_config: AIImageConfig | Unparsed | None = _attrs.field(
+        alias="ai_image_config", default=None, converter=_to_ai_image_config, eq=parsed
     )
-    ai_image_lite_config: BodyguardImageAnalysisConfig | None = _attrs.field(
-        default=None, converter=_to_ai_image_lite_config
+    _ai_image_lite_config: BodyguardImageAnalysisConfig | Unparsed | None = _attrs.field(
+        alias="ai_image_lite_config", default=None, converter=_to_ai_image_lite_config, eq=parsed
     )
-    ai_text_config: AITextConfig | None = _attrs.field(default=None, converter=_to_ai_text_config)
-    ai_video_config: AIVideoConfig | None = _attrs.field(
-        default=None, converter=_to_ai_video_config
+    _ai_text_config: AITextConfig | Unparsed | None = _attrs.field(
+        alias="ai_text_config", default=None, converter=_to_ai_text_config, eq=parsed
+    )
+    _ai_video_config: AIVideoConfig | Unparsed | None = _attrs.field(
+        alias="ai_video_config", default=None, converter=_to_ai_video_config, eq=parsed
     )
     async_: bool | None = None
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None = _attrs.field(
-        default=None, converter=_to_automod_platform_circumvention_config
+    _automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | Unparsed | None = (
+        _attrs.field(
+            alias="automod_platform_circumvention_config",
+            default=None,
+            converter=_to_automod_platform_circumvention_config,
+            eq=parsed,
+        )
     )
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None = _attrs.field(
-        default=None, converter=_to_automod_semantic_filters_config
+    _automod_semantic_filters_config: AutomodSemanticFiltersConfig | Unparsed | None = _attrs.field(
+        alias="automod_semantic_filters_config",
+        default=None,
+        converter=_to_automod_semantic_filters_config,
+        eq=parsed,
     )
-    automod_toxicity_config: AutomodToxicityConfig | None = _attrs.field(
-        default=None, converter=_to_automod_toxicity_config
+    _automod_toxicity_config: AutomodToxicityConfig | Unparsed | None = _attrs.field(
+        alias="automod_toxicity_config",
+        default=None,
+        converter=_to_automod_toxicity_config,
+        eq=parsed,
     )
-    block_list_config: BlockListConfig | None = _attrs.field(
-        default=None, converter=_to_block_list_config
+    _block_list_config: BlockListConfig | Unparsed | None = _attrs.field(
+        alias="block_list_config", default=None, converter=_to_block_list_config, eq=parsed
     )
     _created_at: int | float | str | None = _attrs.field(
         alias="created_at", default=None, converter=optional_timestamp_to_wire
     )
-    flood_config: FloodConfig | None = _attrs.field(default=None, converter=_to_flood_config)
-    google_vision_config: GoogleVisionConfig | None = _attrs.field(
-        default=None, converter=_to_google_vision_config
+    _flood_config: FloodConfig | Unparsed | None = _attrs.field(
+        alias="flood_config", default=None, converter=_to_flood_config, eq=parsed
+    )
+    _google_vision_config: GoogleVisionConfig | Unparsed | None = _attrs.field(
+        alias="google_vision_config", default=None, converter=_to_google_vision_config, eq=parsed
     )
     key: str | None = None
-    llm_config: LLMConfig | None = _attrs.field(default=None, converter=_to_llm_config)
+    _llm_config: LLMConfig | Unparsed | None = _attrs.field(
+        alias="llm_config", default=None, converter=_to_llm_config, eq=parsed
+    )
     supported_video_call_harm_types: list[str] | None = None
     team: str | None = None
     _updated_at: int | float | str | None = _attrs.field(
         alias="updated_at", default=None, converter=optional_timestamp_to_wire
     )
-    velocity_filter_config: VelocityFilterConfig | None = _attrs.field(
-        default=None, converter=_to_velocity_filter_config
+    _velocity_filter_config: VelocityFilterConfig | Unparsed | None = _attrs.field(
+        alias="velocity_filter_config",
+        default=None,
+        converter=_to_velocity_filter_config,
+        eq=parsed,
     )
-    video_call_rule_config: VideoCallRuleConfig | None = _attrs.field(
-        default=None, converter=_to_video_call_rule_config
+    _video_call_rule_config: VideoCallRuleConfig | Unparsed | None = _attrs.field(
+        alias="video_call_rule_config",
+        default=None,
+        converter=_to_video_call_rule_config,
+        eq=parsed,
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationConfig"
@@ -332,6 +496,181 @@ class ModerationConfig:
     def updated_at(self, value: datetime | int | str | None) -> None:
         self._updated_at = optional_timestamp_to_wire(value)
 
+    @property
+    def ai_image_config(self) -> AIImageConfig | None:
+        v: Any = self._ai_image_config
+        if v.__class__ is Unparsed:
+            v = self._ai_image_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_config.setter
+    def ai_image_config(self, value: AIImageConfig | Mapping[str, Any] | None) -> None:
+        self._ai_image_config = _to_ai_image_config(value)
+
+    @property
+    def ai_image_lite_config(self) -> BodyguardImageAnalysisConfig | None:
+        v: Any = self._ai_image_lite_config
+        if v.__class__ is Unparsed:
+            v = self._ai_image_lite_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_lite_config.setter
+    def ai_image_lite_config(
+        self, value: BodyguardImageAnalysisConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._ai_image_lite_config = _to_ai_image_lite_config(value)
+
+    @property
+    def ai_text_config(self) -> AITextConfig | None:
+        v: Any = self._ai_text_config
+        if v.__class__ is Unparsed:
+            v = self._ai_text_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_text_config.setter
+    def ai_text_config(self, value: AITextConfig | Mapping[str, Any] | None) -> None:
+        self._ai_text_config = _to_ai_text_config(value)
+
+    @property
+    def ai_video_config(self) -> AIVideoConfig | None:
+        v: Any = self._ai_video_config
+        if v.__class__ is Unparsed:
+            v = self._ai_video_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_video_config.setter
+    def ai_video_config(self, value: AIVideoConfig | Mapping[str, Any] | None) -> None:
+        self._ai_video_config = _to_ai_video_config(value)
+
+    @property
+    def automod_platform_circumvention_config(self) -> AutomodPlatformCircumventionConfig | None:
+        v: Any = self._automod_platform_circumvention_config
+        if v.__class__ is Unparsed:
+            v = self._automod_platform_circumvention_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_platform_circumvention_config.setter
+    def automod_platform_circumvention_config(
+        self, value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_platform_circumvention_config = _to_automod_platform_circumvention_config(
+            value
+        )
+
+    @property
+    def automod_semantic_filters_config(self) -> AutomodSemanticFiltersConfig | None:
+        v: Any = self._automod_semantic_filters_config
+        if v.__class__ is Unparsed:
+            v = self._automod_semantic_filters_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_semantic_filters_config.setter
+    def automod_semantic_filters_config(
+        self, value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_semantic_filters_config = _to_automod_semantic_filters_config(value)
+
+    @property
+    def automod_toxicity_config(self) -> AutomodToxicityConfig | None:
+        v: Any = self._automod_toxicity_config
+        if v.__class__ is Unparsed:
+            v = self._automod_toxicity_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_toxicity_config.setter
+    def automod_toxicity_config(
+        self, value: AutomodToxicityConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_toxicity_config = _to_automod_toxicity_config(value)
+
+    @property
+    def block_list_config(self) -> BlockListConfig | None:
+        v: Any = self._block_list_config
+        if v.__class__ is Unparsed:
+            v = self._block_list_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @block_list_config.setter
+    def block_list_config(self, value: BlockListConfig | Mapping[str, Any] | None) -> None:
+        self._block_list_config = _to_block_list_config(value)
+
+    @property
+    def flood_config(self) -> FloodConfig | None:
+        v: Any = self._flood_config
+        if v.__class__ is Unparsed:
+            v = self._flood_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flood_config.setter
+    def flood_config(self, value: FloodConfig | Mapping[str, Any] | None) -> None:
+        self._flood_config = _to_flood_config(value)
+
+    @property
+    def google_vision_config(self) -> GoogleVisionConfig | None:
+        v: Any = self._google_vision_config
+        if v.__class__ is Unparsed:
+            v = self._google_vision_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @google_vision_config.setter
+    def google_vision_config(self, value: GoogleVisionConfig | Mapping[str, Any] | None) -> None:
+        self._google_vision_config = _to_google_vision_config(value)
+
+    @property
+    def llm_config(self) -> LLMConfig | None:
+        v: Any = self._llm_config
+        if v.__class__ is Unparsed:
+            v = self._llm_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @llm_config.setter
+    def llm_config(self, value: LLMConfig | Mapping[str, Any] | None) -> None:
+        self._llm_config = _to_llm_config(value)
+
+    @property
+    def velocity_filter_config(self) -> VelocityFilterConfig | None:
+        v: Any = self._velocity_filter_config
+        if v.__class__ is Unparsed:
+            v = self._velocity_filter_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @velocity_filter_config.setter
+    def velocity_filter_config(
+        self, value: VelocityFilterConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._velocity_filter_config = _to_velocity_filter_config(value)
+
+    @property
+    def video_call_rule_config(self) -> VideoCallRuleConfig | None:
+        v: Any = self._video_call_rule_config
+        if v.__class__ is Unparsed:
+            v = self._video_call_rule_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @video_call_rule_config.setter
+    def video_call_rule_config(self, value: VideoCallRuleConfig | Mapping[str, Any] | None) -> None:
+        self._video_call_rule_config = _to_video_call_rule_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ai_image_config)
+        read_all(self.ai_image_lite_config)
+        read_all(self.ai_text_config)
+        read_all(self.ai_video_config)
+        read_all(self.automod_platform_circumvention_config)
+        read_all(self.automod_semantic_filters_config)
+        read_all(self.automod_toxicity_config)
+        read_all(self.block_list_config)
+        read_all(self.flood_config)
+        read_all(self.google_vision_config)
+        read_all(self.llm_config)
+        read_all(self.velocity_filter_config)
+        read_all(self.video_call_rule_config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -343,55 +682,72 @@ class ModerationConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "ai_image_config" in d:
                 _f = "ai_image_config"
                 v = d["ai_image_config"]
                 if v is None:
-                    self.ai_image_config = None
+                    self._ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
+                    self._ai_image_config = (
+                        Unparsed(v, _read_ai_image_config)
+                        if _lazy
+                        else AIImageConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_image_config = None
+                self._ai_image_config = None
             if "ai_image_lite_config" in d:
                 _f = "ai_image_lite_config"
                 v = d["ai_image_lite_config"]
                 if v is None:
-                    self.ai_image_lite_config = None
+                    self._ai_image_lite_config = None
                     _n += ("ai_image_lite_config",)
                 else:
-                    self.ai_image_lite_config = BodyguardImageAnalysisConfig.from_dict(
-                        v, strict, complete
+                    self._ai_image_lite_config = (
+                        Unparsed(v, _read_ai_image_lite_config)
+                        if _lazy
+                        else BodyguardImageAnalysisConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.ai_image_lite_config = None
+                self._ai_image_lite_config = None
             if "ai_text_config" in d:
                 _f = "ai_text_config"
                 v = d["ai_text_config"]
                 if v is None:
-                    self.ai_text_config = None
+                    self._ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
+                    self._ai_text_config = (
+                        Unparsed(v, _read_ai_text_config)
+                        if _lazy
+                        else AITextConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_text_config = None
+                self._ai_text_config = None
             if "ai_video_config" in d:
                 _f = "ai_video_config"
                 v = d["ai_video_config"]
                 if v is None:
-                    self.ai_video_config = None
+                    self._ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
+                    self._ai_video_config = (
+                        Unparsed(v, _read_ai_video_config)
+                        if _lazy
+                        else AIVideoConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_video_config = None
+                self._ai_video_config = None
             if "async" in d:
                 _f = "async"
                 v = d["async"]
@@ -406,48 +762,58 @@ class ModerationConfig:
                 _f = "automod_platform_circumvention_config"
                 v = d["automod_platform_circumvention_config"]
                 if v is None:
-                    self.automod_platform_circumvention_config = None
+                    self._automod_platform_circumvention_config = None
                     _n += ("automod_platform_circumvention_config",)
                 else:
-                    self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+                    self._automod_platform_circumvention_config = (
+                        Unparsed(v, _read_automod_platform_circumvention_config)
+                        if _lazy
+                        else AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_platform_circumvention_config = None
+                self._automod_platform_circumvention_config = None
             if "automod_semantic_filters_config" in d:
                 _f = "automod_semantic_filters_config"
                 v = d["automod_semantic_filters_config"]
                 if v is None:
-                    self.automod_semantic_filters_config = None
+                    self._automod_semantic_filters_config = None
                     _n += ("automod_semantic_filters_config",)
                 else:
-                    self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict, complete
+                    self._automod_semantic_filters_config = (
+                        Unparsed(v, _read_automod_semantic_filters_config)
+                        if _lazy
+                        else AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_semantic_filters_config = None
+                self._automod_semantic_filters_config = None
             if "automod_toxicity_config" in d:
                 _f = "automod_toxicity_config"
                 v = d["automod_toxicity_config"]
                 if v is None:
-                    self.automod_toxicity_config = None
+                    self._automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
-                        v, strict, complete
+                    self._automod_toxicity_config = (
+                        Unparsed(v, _read_automod_toxicity_config)
+                        if _lazy
+                        else AutomodToxicityConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_toxicity_config = None
+                self._automod_toxicity_config = None
             if "block_list_config" in d:
                 _f = "block_list_config"
                 v = d["block_list_config"]
                 if v is None:
-                    self.block_list_config = None
+                    self._block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
+                    self._block_list_config = (
+                        Unparsed(v, _read_block_list_config)
+                        if _lazy
+                        else BlockListConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.block_list_config = None
+                self._block_list_config = None
             if "created_at" in d:
                 _f = "created_at"
                 v = d["created_at"]
@@ -468,22 +834,30 @@ class ModerationConfig:
                 _f = "flood_config"
                 v = d["flood_config"]
                 if v is None:
-                    self.flood_config = None
+                    self._flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
+                    self._flood_config = (
+                        Unparsed(v, _read_flood_config)
+                        if _lazy
+                        else FloodConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.flood_config = None
+                self._flood_config = None
             if "google_vision_config" in d:
                 _f = "google_vision_config"
                 v = d["google_vision_config"]
                 if v is None:
-                    self.google_vision_config = None
+                    self._google_vision_config = None
                     _n += ("google_vision_config",)
                 else:
-                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict, complete)
+                    self._google_vision_config = (
+                        Unparsed(v, _read_google_vision_config)
+                        if _lazy
+                        else GoogleVisionConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.google_vision_config = None
+                self._google_vision_config = None
             if "key" in d:
                 _f = "key"
                 v = d["key"]
@@ -498,12 +872,16 @@ class ModerationConfig:
                 _f = "llm_config"
                 v = d["llm_config"]
                 if v is None:
-                    self.llm_config = None
+                    self._llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
+                    self._llm_config = (
+                        Unparsed(v, _read_llm_config)
+                        if _lazy
+                        else LLMConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.llm_config = None
+                self._llm_config = None
             if "supported_video_call_harm_types" in d:
                 _f = "supported_video_call_harm_types[]"
                 v = d["supported_video_call_harm_types"]
@@ -550,24 +928,30 @@ class ModerationConfig:
                 _f = "velocity_filter_config"
                 v = d["velocity_filter_config"]
                 if v is None:
-                    self.velocity_filter_config = None
+                    self._velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
-                        v, strict, complete
+                    self._velocity_filter_config = (
+                        Unparsed(v, _read_velocity_filter_config)
+                        if _lazy
+                        else VelocityFilterConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.velocity_filter_config = None
+                self._velocity_filter_config = None
             if "video_call_rule_config" in d:
                 _f = "video_call_rule_config"
                 v = d["video_call_rule_config"]
                 if v is None:
-                    self.video_call_rule_config = None
+                    self._video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
+                    self._video_call_rule_config = (
+                        Unparsed(v, _read_video_call_rule_config)
+                        if _lazy
+                        else VideoCallRuleConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.video_call_rule_config = None
+                self._video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("ModerationConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -580,67 +964,96 @@ class ModerationConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this ModerationConfig: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.ai_image_config is not None:
-            out["ai_image_config"] = model_to_wire(AIImageConfig, self.ai_image_config)
+        if isinstance(self._ai_image_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_image_config"] = self._ai_image_config.value
+        elif self._ai_image_config is not None:
+            out["ai_image_config"] = model_to_wire(AIImageConfig, self._ai_image_config)
         elif "ai_image_config" in self._nulls:
             out["ai_image_config"] = None
-        if self.ai_image_lite_config is not None:
+        if isinstance(self._ai_image_lite_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_image_lite_config"] = self._ai_image_lite_config.value
+        elif self._ai_image_lite_config is not None:
             out["ai_image_lite_config"] = model_to_wire(
-                BodyguardImageAnalysisConfig, self.ai_image_lite_config
+                BodyguardImageAnalysisConfig, self._ai_image_lite_config
             )
         elif "ai_image_lite_config" in self._nulls:
             out["ai_image_lite_config"] = None
-        if self.ai_text_config is not None:
-            out["ai_text_config"] = model_to_wire(AITextConfig, self.ai_text_config)
+        if isinstance(self._ai_text_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_text_config"] = self._ai_text_config.value
+        elif self._ai_text_config is not None:
+            out["ai_text_config"] = model_to_wire(AITextConfig, self._ai_text_config)
         elif "ai_text_config" in self._nulls:
             out["ai_text_config"] = None
-        if self.ai_video_config is not None:
-            out["ai_video_config"] = model_to_wire(AIVideoConfig, self.ai_video_config)
+        if isinstance(self._ai_video_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_video_config"] = self._ai_video_config.value
+        elif self._ai_video_config is not None:
+            out["ai_video_config"] = model_to_wire(AIVideoConfig, self._ai_video_config)
         elif "ai_video_config" in self._nulls:
             out["ai_video_config"] = None
         if self.async_ is not None:
             out["async"] = self.async_
         elif "async_" in self._nulls:
             out["async"] = None
-        if self.automod_platform_circumvention_config is not None:
+        if isinstance(
+            self._automod_platform_circumvention_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_platform_circumvention_config"] = (
+                self._automod_platform_circumvention_config.value
+            )
+        elif self._automod_platform_circumvention_config is not None:
             out["automod_platform_circumvention_config"] = model_to_wire(
-                AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                AutomodPlatformCircumventionConfig, self._automod_platform_circumvention_config
             )
         elif "automod_platform_circumvention_config" in self._nulls:
             out["automod_platform_circumvention_config"] = None
-        if self.automod_semantic_filters_config is not None:
+        if isinstance(
+            self._automod_semantic_filters_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_semantic_filters_config"] = self._automod_semantic_filters_config.value
+        elif self._automod_semantic_filters_config is not None:
             out["automod_semantic_filters_config"] = model_to_wire(
-                AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                AutomodSemanticFiltersConfig, self._automod_semantic_filters_config
             )
         elif "automod_semantic_filters_config" in self._nulls:
             out["automod_semantic_filters_config"] = None
-        if self.automod_toxicity_config is not None:
+        if isinstance(
+            self._automod_toxicity_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_toxicity_config"] = self._automod_toxicity_config.value
+        elif self._automod_toxicity_config is not None:
             out["automod_toxicity_config"] = model_to_wire(
-                AutomodToxicityConfig, self.automod_toxicity_config
+                AutomodToxicityConfig, self._automod_toxicity_config
             )
         elif "automod_toxicity_config" in self._nulls:
             out["automod_toxicity_config"] = None
-        if self.block_list_config is not None:
-            out["block_list_config"] = model_to_wire(BlockListConfig, self.block_list_config)
+        if isinstance(self._block_list_config, Unparsed):  # not read yet: its JSON as received
+            out["block_list_config"] = self._block_list_config.value
+        elif self._block_list_config is not None:
+            out["block_list_config"] = model_to_wire(BlockListConfig, self._block_list_config)
         elif "block_list_config" in self._nulls:
             out["block_list_config"] = None
         if self._created_at is not None:
             out["created_at"] = self._created_at
         elif "created_at" in self._nulls:
             out["created_at"] = None
-        if self.flood_config is not None:
-            out["flood_config"] = model_to_wire(FloodConfig, self.flood_config)
+        if isinstance(self._flood_config, Unparsed):  # not read yet: its JSON as received
+            out["flood_config"] = self._flood_config.value
+        elif self._flood_config is not None:
+            out["flood_config"] = model_to_wire(FloodConfig, self._flood_config)
         elif "flood_config" in self._nulls:
             out["flood_config"] = None
-        if self.google_vision_config is not None:
+        if isinstance(self._google_vision_config, Unparsed):  # not read yet: its JSON as received
+            out["google_vision_config"] = self._google_vision_config.value
+        elif self._google_vision_config is not None:
             out["google_vision_config"] = model_to_wire(
-                GoogleVisionConfig, self.google_vision_config
+                GoogleVisionConfig, self._google_vision_config
             )
         elif "google_vision_config" in self._nulls:
             out["google_vision_config"] = None
@@ -648,8 +1061,10 @@ class ModerationConfig:
             out["key"] = self.key
         elif "key" in self._nulls:
             out["key"] = None
-        if self.llm_config is not None:
-            out["llm_config"] = model_to_wire(LLMConfig, self.llm_config)
+        if isinstance(self._llm_config, Unparsed):  # not read yet: its JSON as received
+            out["llm_config"] = self._llm_config.value
+        elif self._llm_config is not None:
+            out["llm_config"] = model_to_wire(LLMConfig, self._llm_config)
         elif "llm_config" in self._nulls:
             out["llm_config"] = None
         if self.supported_video_call_harm_types is not None:
@@ -664,15 +1079,19 @@ class ModerationConfig:
             out["updated_at"] = self._updated_at
         elif "updated_at" in self._nulls:
             out["updated_at"] = None
-        if self.velocity_filter_config is not None:
+        if isinstance(self._velocity_filter_config, Unparsed):  # not read yet: its JSON as received
+            out["velocity_filter_config"] = self._velocity_filter_config.value
+        elif self._velocity_filter_config is not None:
             out["velocity_filter_config"] = model_to_wire(
-                VelocityFilterConfig, self.velocity_filter_config
+                VelocityFilterConfig, self._velocity_filter_config
             )
         elif "velocity_filter_config" in self._nulls:
             out["velocity_filter_config"] = None
-        if self.video_call_rule_config is not None:
+        if isinstance(self._video_call_rule_config, Unparsed):  # not read yet: its JSON as received
+            out["video_call_rule_config"] = self._video_call_rule_config.value
+        elif self._video_call_rule_config is not None:
             out["video_call_rule_config"] = model_to_wire(
-                VideoCallRuleConfig, self.video_call_rule_config
+                VideoCallRuleConfig, self._video_call_rule_config
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -68,7 +73,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("action_options", "action_options"),
-    ("message", "message"),
+    ("message", "_message"),
     ("received_at", "_received_at"),
 )
 
@@ -91,6 +96,26 @@ def _to_message(
     )
 
 
+def _read_review_queue_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # ModerationCustomActionEvent.review_queue_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationCustomActionEvent", "review_queue_item", at) from None
+    return placed(value, (at or "ModerationCustomActionEvent") + ".review_queue_item")
+
+
+def _read_message(v: Any, at: str | None) -> MessageResponse:
+    # ModerationCustomActionEvent.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationCustomActionEvent", "message", at) from None
+    return placed(value, (at or "ModerationCustomActionEvent") + ".message")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationCustomActionEvent:
     """This event is sent when a custom moderation action is executed"""
@@ -99,13 +124,15 @@ class ModerationCustomActionEvent:
     """The ID of the custom action that was executed"""
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    review_queue_item: ReviewQueueItemResponse = _attrs.field(converter=_to_review_queue_item)
-    """The review queue item the action was executed on"""
+    _review_queue_item: ReviewQueueItemResponse | Unparsed = _attrs.field(
+        alias="review_queue_item", converter=_to_review_queue_item, eq=parsed
+    )
     type: str = "moderation.custom_action"
     action_options: dict[str, Any] | None = None
     """Additional options passed to the custom action"""
-    message: MessageResponse | None = _attrs.field(default=None, converter=_to_message)
-    """The message if the moderated content was a message"""
+    _message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
     _received_at: int | float | str | None = _attrs.field(
         alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -114,6 +141,8 @@ class ModerationCustomActionEvent:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationCustomActionEvent"
@@ -172,6 +201,39 @@ class ModerationCustomActionEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def review_queue_item(self) -> ReviewQueueItemResponse:
+        """The review queue item the action was executed on"""
+        v: Any = self._review_queue_item
+        if v.__class__ is Unparsed:
+            v = self._review_queue_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @review_queue_item.setter
+    def review_queue_item(self, value: ReviewQueueItemResponse | Mapping[str, Any]) -> None:
+        self._review_queue_item = _to_review_queue_item(value)
+
+    @property
+    def message(self) -> MessageResponse | None:
+        """The message if the moderated content was a message"""
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.review_queue_item)
+        read_all(self.message)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -183,11 +245,14 @@ class ModerationCustomActionEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_id"
@@ -232,10 +297,14 @@ class ModerationCustomActionEvent:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.review_queue_item = None  # type: ignore[assignment]
+                self._review_queue_item = None  # type: ignore[assignment]
                 _m += ("review_queue_item",)
             else:
-                self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                self._review_queue_item = (
+                    Unparsed(v, _read_review_queue_item)
+                    if _lazy
+                    else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                )
             _f = "type"
             try:
                 v = d["type"]
@@ -260,12 +329,16 @@ class ModerationCustomActionEvent:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -294,6 +367,7 @@ class ModerationCustomActionEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -303,18 +377,23 @@ class ModerationCustomActionEvent:
         out["action_id"] = self.action_id
         out["created_at"] = self._created_at
         out["custom"] = None if self.custom is None else self.custom
-        out["review_queue_item"] = (
-            None
-            if self.review_queue_item is None
-            else model_to_wire(ReviewQueueItemResponse, self.review_queue_item)
-        )
+        if isinstance(self._review_queue_item, Unparsed):  # not read yet: its JSON as received
+            out["review_queue_item"] = self._review_queue_item.value
+        else:
+            out["review_queue_item"] = (
+                None
+                if self._review_queue_item is None
+                else model_to_wire(ReviewQueueItemResponse, self._review_queue_item)
+            )
         out["type"] = self.type
         if self.action_options is not None:
             out["action_options"] = self.action_options
         elif "action_options" in self._nulls:
             out["action_options"] = None
-        if self.message is not None:
-            out["message"] = model_to_wire(MessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(MessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
         if self._received_at is not None:

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -85,11 +90,11 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("custom", "custom"),
     ("entity_creator_id", "entity_creator_id"),
     ("labels", "labels"),
-    ("moderation_payload", "moderation_payload"),
+    ("moderation_payload", "_moderation_payload"),
     ("reason", "reason"),
-    ("review_queue_item", "review_queue_item"),
+    ("review_queue_item", "_review_queue_item"),
     ("review_queue_item_id", "review_queue_item_id"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -119,6 +124,36 @@ def _to_user(
     )
 
 
+def _read_moderation_payload(v: Any, at: str | None) -> ModerationPayloadResponse:
+    # ModerationFlagResponse.moderation_payload from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayloadResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationFlagResponse", "moderation_payload", at) from None
+    return placed(value, (at or "ModerationFlagResponse") + ".moderation_payload")
+
+
+def _read_review_queue_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # ModerationFlagResponse.review_queue_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationFlagResponse", "review_queue_item", at) from None
+    return placed(value, (at or "ModerationFlagResponse") + ".review_queue_item")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # ModerationFlagResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationFlagResponse", "user", at) from None
+    return placed(value, (at or "ModerationFlagResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationFlagResponse:
     """Held by ``AppealItemResponse.flags``, ``QueryModerationFlagsResponse.flags``,
@@ -135,22 +170,24 @@ class ModerationFlagResponse:
     custom: dict[str, Any] | None = None
     entity_creator_id: str | None = None
     labels: list[str] | None = None
-    moderation_payload: ModerationPayloadResponse | None = _attrs.field(
-        default=None, converter=_to_moderation_payload
+    _moderation_payload: ModerationPayloadResponse | Unparsed | None = _attrs.field(
+        alias="moderation_payload", default=None, converter=_to_moderation_payload, eq=parsed
     )
-    """Content payload for moderation"""
     reason: str | None = None
-    review_queue_item: ReviewQueueItemResponse | None = _attrs.field(
-        default=None, converter=_to_review_queue_item
+    _review_queue_item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="review_queue_item", default=None, converter=_to_review_queue_item, eq=parsed
     )
     review_queue_item_id: str | None = None
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """User response object"""
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationFlagResponse"
@@ -210,6 +247,53 @@ class ModerationFlagResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def moderation_payload(self) -> ModerationPayloadResponse | None:
+        """Content payload for moderation"""
+        v: Any = self._moderation_payload
+        if v.__class__ is Unparsed:
+            v = self._moderation_payload = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_payload.setter
+    def moderation_payload(
+        self, value: ModerationPayloadResponse | Mapping[str, Any] | None
+    ) -> None:
+        self._moderation_payload = _to_moderation_payload(value)
+
+    @property
+    def review_queue_item(self) -> ReviewQueueItemResponse | None:
+        v: Any = self._review_queue_item
+        if v.__class__ is Unparsed:
+            v = self._review_queue_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @review_queue_item.setter
+    def review_queue_item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._review_queue_item = _to_review_queue_item(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.moderation_payload)
+        read_all(self.review_queue_item)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -221,11 +305,14 @@ class ModerationFlagResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -356,14 +443,16 @@ class ModerationFlagResponse:
                 _f = "moderation_payload"
                 v = d["moderation_payload"]
                 if v is None:
-                    self.moderation_payload = None
+                    self._moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayloadResponse.from_dict(
-                        v, strict, complete
+                    self._moderation_payload = (
+                        Unparsed(v, _read_moderation_payload)
+                        if _lazy
+                        else ModerationPayloadResponse.from_dict(v, strict, complete)
                     )
             else:
-                self.moderation_payload = None
+                self._moderation_payload = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
@@ -378,12 +467,16 @@ class ModerationFlagResponse:
                 _f = "review_queue_item"
                 v = d["review_queue_item"]
                 if v is None:
-                    self.review_queue_item = None
+                    self._review_queue_item = None
                     _n += ("review_queue_item",)
                 else:
-                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._review_queue_item = (
+                        Unparsed(v, _read_review_queue_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.review_queue_item = None
+                self._review_queue_item = None
             if "review_queue_item_id" in d:
                 _f = "review_queue_item_id"
                 v = d["review_queue_item_id"]
@@ -398,12 +491,16 @@ class ModerationFlagResponse:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("ModerationFlagResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -416,6 +513,7 @@ class ModerationFlagResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -441,9 +539,11 @@ class ModerationFlagResponse:
             out["labels"] = self.labels
         elif "labels" in self._nulls:
             out["labels"] = None
-        if self.moderation_payload is not None:
+        if isinstance(self._moderation_payload, Unparsed):  # not read yet: its JSON as received
+            out["moderation_payload"] = self._moderation_payload.value
+        elif self._moderation_payload is not None:
             out["moderation_payload"] = model_to_wire(
-                ModerationPayloadResponse, self.moderation_payload
+                ModerationPayloadResponse, self._moderation_payload
             )
         elif "moderation_payload" in self._nulls:
             out["moderation_payload"] = None
@@ -451,9 +551,11 @@ class ModerationFlagResponse:
             out["reason"] = self.reason
         elif "reason" in self._nulls:
             out["reason"] = None
-        if self.review_queue_item is not None:
+        if isinstance(self._review_queue_item, Unparsed):  # not read yet: its JSON as received
+            out["review_queue_item"] = self._review_queue_item.value
+        elif self._review_queue_item is not None:
             out["review_queue_item"] = model_to_wire(
-                ReviewQueueItemResponse, self.review_queue_item
+                ReviewQueueItemResponse, self._review_queue_item
             )
         elif "review_queue_item" in self._nulls:
             out["review_queue_item"] = None
@@ -461,8 +563,10 @@ class ModerationFlagResponse:
             out["review_queue_item_id"] = self.review_queue_item_id
         elif "review_queue_item_id" in self._nulls:
             out["review_queue_item_id"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

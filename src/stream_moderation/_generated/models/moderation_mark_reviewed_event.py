@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -24,6 +25,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -62,7 +67,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "type": "type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("message", "message"),
+    ("message", "_message"),
     ("received_at", "_received_at"),
 )
 
@@ -85,17 +90,39 @@ def _to_message(
     )
 
 
+def _read_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # ModerationMarkReviewedEvent.item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationMarkReviewedEvent", "item", at) from None
+    return placed(value, (at or "ModerationMarkReviewedEvent") + ".item")
+
+
+def _read_message(v: Any, at: str | None) -> MessageResponse:
+    # ModerationMarkReviewedEvent.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationMarkReviewedEvent", "message", at) from None
+    return placed(value, (at or "ModerationMarkReviewedEvent") + ".message")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationMarkReviewedEvent:
     """This event is sent when a moderation item is marked as reviewed"""
 
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
-    item: ReviewQueueItemResponse = _attrs.field(converter=_to_item)
-    """The review queue item that was marked as reviewed"""
+    _item: ReviewQueueItemResponse | Unparsed = _attrs.field(
+        alias="item", converter=_to_item, eq=parsed
+    )
     type: str = "moderation.mark_reviewed"
-    message: MessageResponse | None = _attrs.field(default=None, converter=_to_message)
-    """The message if the reviewed content was a message"""
+    _message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
     _received_at: int | float | str | None = _attrs.field(
         alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -104,6 +131,8 @@ class ModerationMarkReviewedEvent:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationMarkReviewedEvent"
@@ -162,6 +191,39 @@ class ModerationMarkReviewedEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def item(self) -> ReviewQueueItemResponse:
+        """The review queue item that was marked as reviewed"""
+        v: Any = self._item
+        if v.__class__ is Unparsed:
+            v = self._item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @item.setter
+    def item(self, value: ReviewQueueItemResponse | Mapping[str, Any]) -> None:
+        self._item = _to_item(value)
+
+    @property
+    def message(self) -> MessageResponse | None:
+        """The message if the reviewed content was a message"""
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.item)
+        read_all(self.message)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -173,11 +235,14 @@ class ModerationMarkReviewedEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -212,10 +277,14 @@ class ModerationMarkReviewedEvent:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.item = None  # type: ignore[assignment]
+                self._item = None  # type: ignore[assignment]
                 _m += ("item",)
             else:
-                self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                self._item = (
+                    Unparsed(v, _read_item)
+                    if _lazy
+                    else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                )
             _f = "type"
             try:
                 v = d["type"]
@@ -230,12 +299,16 @@ class ModerationMarkReviewedEvent:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -264,6 +337,7 @@ class ModerationMarkReviewedEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -272,12 +346,17 @@ class ModerationMarkReviewedEvent:
         out: dict[str, Any] = dict(self.additional_properties)
         out["created_at"] = self._created_at
         out["custom"] = None if self.custom is None else self.custom
-        out["item"] = (
-            None if self.item is None else model_to_wire(ReviewQueueItemResponse, self.item)
-        )
+        if isinstance(self._item, Unparsed):  # not read yet: its JSON as received
+            out["item"] = self._item.value
+        else:
+            out["item"] = (
+                None if self._item is None else model_to_wire(ReviewQueueItemResponse, self._item)
+            )
         out["type"] = self.type
-        if self.message is not None:
-            out["message"] = model_to_wire(MessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(MessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
         if self._received_at is not None:

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -81,7 +86,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "user_id": "user_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("matched_contents", "matched_contents"),
+    ("matched_contents", "_matched_contents"),
     ("received_at", "_received_at"),
     ("review_queue_item_id", "review_queue_item_id"),
     ("violation_number", "violation_number"),
@@ -106,6 +111,26 @@ def _to_matched_contents(
     )
 
 
+def _read_rule(v: Any, at: str | None) -> ModerationRuleInfo:
+    # ModerationRulesTriggeredEvent.rule from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationRuleInfo.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationRulesTriggeredEvent", "rule", at) from None
+    return placed(value, (at or "ModerationRulesTriggeredEvent") + ".rule")
+
+
+def _read_matched_contents(v: Any, at: str | None) -> list[MatchedContent]:
+    # ModerationRulesTriggeredEvent.matched_contents from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [MatchedContent.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationRulesTriggeredEvent", "matched_contents[]", at) from None
+    return placed(value, (at or "ModerationRulesTriggeredEvent") + ".matched_contents[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ModerationRulesTriggeredEvent:
     """This event is sent automatically whenever a rule builder rule is triggered"""
@@ -116,19 +141,15 @@ class ModerationRulesTriggeredEvent:
     """The ID of the entity that triggered the rule"""
     entity_type: str
     """The type of the entity (call, user, message, etc.)"""
-    rule: ModerationRuleInfo = _attrs.field(converter=_to_rule)
-    """The rule that was triggered"""
+    _rule: ModerationRuleInfo | Unparsed = _attrs.field(alias="rule", converter=_to_rule, eq=parsed)
     triggered_actions: list[str]
     """Array of action types that were triggered"""
     type: str = "moderation_rule.triggered"
     user_id: str
     """The ID of the user who triggered the rule"""
-    matched_contents: list[MatchedContent] | None = _attrs.field(
-        default=None, converter=_to_matched_contents
+    _matched_contents: list[MatchedContent] | Unparsed | None = _attrs.field(
+        alias="matched_contents", default=None, converter=_to_matched_contents, eq=parsed
     )
-    """Ordered list of contents whose verdicts contributed to an aggregation rule's threshold.
-    Populated only for aggregation rules when callers supplied `content_ids`.
-    """
     _received_at: int | float | str | None = _attrs.field(
         alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -141,6 +162,8 @@ class ModerationRulesTriggeredEvent:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationRulesTriggeredEvent"
@@ -201,6 +224,41 @@ class ModerationRulesTriggeredEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def rule(self) -> ModerationRuleInfo:
+        """The rule that was triggered"""
+        v: Any = self._rule
+        if v.__class__ is Unparsed:
+            v = self._rule = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rule.setter
+    def rule(self, value: ModerationRuleInfo | Mapping[str, Any]) -> None:
+        self._rule = _to_rule(value)
+
+    @property
+    def matched_contents(self) -> list[MatchedContent] | None:
+        """Ordered list of contents whose verdicts contributed to an aggregation rule's threshold.
+        Populated only for aggregation rules when callers supplied `content_ids`.
+        """
+        v: Any = self._matched_contents
+        if v.__class__ is Unparsed:
+            v = self._matched_contents = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @matched_contents.setter
+    def matched_contents(self, value: Sequence[MatchedContent | Mapping[str, Any]] | None) -> None:
+        self._matched_contents = _to_matched_contents(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rule)
+        read_all(self.matched_contents)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -212,11 +270,14 @@ class ModerationRulesTriggeredEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -271,10 +332,14 @@ class ModerationRulesTriggeredEvent:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.rule = None  # type: ignore[assignment]
+                self._rule = None  # type: ignore[assignment]
                 _m += ("rule",)
             else:
-                self.rule = ModerationRuleInfo.from_dict(v, strict, complete)
+                self._rule = (
+                    Unparsed(v, _read_rule)
+                    if _lazy
+                    else ModerationRuleInfo.from_dict(v, strict, complete)
+                )
             _f = "triggered_actions[]"
             try:
                 v = d["triggered_actions"]
@@ -315,14 +380,18 @@ class ModerationRulesTriggeredEvent:
                 _f = "matched_contents[]"
                 v = d["matched_contents"]
                 if v is None:
-                    self.matched_contents = None
+                    self._matched_contents = None
                     _n += ("matched_contents",)
                 else:
-                    self.matched_contents = [
-                        MatchedContent.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._matched_contents = (
+                        Unparsed(v, _read_matched_contents)
+                        if _lazy
+                        else [
+                            MatchedContent.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.matched_contents = None
+                self._matched_contents = None
             if "received_at" in d:
                 _f = "received_at"
                 v = d["received_at"]
@@ -371,6 +440,7 @@ class ModerationRulesTriggeredEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,14 +451,21 @@ class ModerationRulesTriggeredEvent:
         out["custom"] = None if self.custom is None else self.custom
         out["entity_id"] = self.entity_id
         out["entity_type"] = self.entity_type
-        out["rule"] = None if self.rule is None else model_to_wire(ModerationRuleInfo, self.rule)
+        if isinstance(self._rule, Unparsed):  # not read yet: its JSON as received
+            out["rule"] = self._rule.value
+        else:
+            out["rule"] = (
+                None if self._rule is None else model_to_wire(ModerationRuleInfo, self._rule)
+            )
         out["triggered_actions"] = (
             None if self.triggered_actions is None else self.triggered_actions
         )
         out["type"] = self.type
         out["user_id"] = self.user_id
-        if self.matched_contents is not None:
-            out["matched_contents"] = to_wire(self.matched_contents)
+        if isinstance(self._matched_contents, Unparsed):  # not read yet: its JSON as received
+            out["matched_contents"] = self._matched_contents.value
+        elif self._matched_contents is not None:
+            out["matched_contents"] = to_wire(self._matched_contents)
         elif "matched_contents" in self._nulls:
             out["matched_contents"] = None
         if self._received_at is not None:

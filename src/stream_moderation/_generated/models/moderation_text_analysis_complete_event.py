@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -73,7 +78,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("entity_type", "entity_type"),
     ("received_at", "_received_at"),
     ("review_queue_item_id", "review_queue_item_id"),
-    ("texts", "texts"),
+    ("texts", "_texts"),
 )
 
 _new = object.__new__
@@ -85,6 +90,18 @@ def _to_texts(
     return coerce_models(  # type: ignore[no-any-return]
         value, ("map", AnalyzeTextField), "ModerationTextAnalysisCompleteEvent.texts"
     )
+
+
+def _read_texts(v: Any, at: str | None) -> dict[str, AnalyzeTextField]:
+    # ModerationTextAnalysisCompleteEvent.texts from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: AnalyzeTextField.from_dict(x0, strict, complete) for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ModerationTextAnalysisCompleteEvent", "texts{}", at) from None
+    return placed(value, (at or "ModerationTextAnalysisCompleteEvent") + ".texts{}")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -112,15 +129,16 @@ class ModerationTextAnalysisCompleteEvent:
     )
     review_queue_item_id: str | None = None
     """Review queue row ID for deep-linking into the dashboard."""
-    texts: dict[str, AnalyzeTextField] | None = _attrs.field(default=None, converter=_to_texts)
-    """Per-text-field verdicts, same shape as the /analyze HTTP response. Each entry carries
-    `id` when the request supplied `content_ids`.
-    """
+    _texts: dict[str, AnalyzeTextField] | Unparsed | None = _attrs.field(
+        alias="texts", default=None, converter=_to_texts, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ModerationTextAnalysisCompleteEvent"
@@ -180,6 +198,28 @@ class ModerationTextAnalysisCompleteEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def texts(self) -> dict[str, AnalyzeTextField] | None:
+        """Per-text-field verdicts, same shape as the /analyze HTTP response. Each entry carries
+        `id` when the request supplied `content_ids`.
+        """
+        v: Any = self._texts
+        if v.__class__ is Unparsed:
+            v = self._texts = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @texts.setter
+    def texts(self, value: Mapping[str, AnalyzeTextField | Mapping[str, Any]] | None) -> None:
+        self._texts = _to_texts(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.texts)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -191,11 +231,14 @@ class ModerationTextAnalysisCompleteEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -304,15 +347,19 @@ class ModerationTextAnalysisCompleteEvent:
                 _f = "texts{}"
                 v = d["texts"]
                 if v is None:
-                    self.texts = None
+                    self._texts = None
                     _n += ("texts",)
                 else:
-                    self.texts = {
-                        k0: AnalyzeTextField.from_dict(x0, strict, complete)
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._texts = (
+                        Unparsed(v, _read_texts)
+                        if _lazy
+                        else {
+                            k0: AnalyzeTextField.from_dict(x0, strict, complete)
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.texts = None
+                self._texts = None
         except ParseError as exc:
             raise exc.within("ModerationTextAnalysisCompleteEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -327,6 +374,7 @@ class ModerationTextAnalysisCompleteEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -363,8 +411,10 @@ class ModerationTextAnalysisCompleteEvent:
             out["review_queue_item_id"] = self.review_queue_item_id
         elif "review_queue_item_id" in self._nulls:
             out["review_queue_item_id"] = None
-        if self.texts is not None:
-            out["texts"] = to_wire(self.texts)
+        if isinstance(self._texts, Unparsed):  # not read yet: its JSON as received
+            out["texts"] = self._texts.value
+        elif self._texts is not None:
+            out["texts"] = to_wire(self._texts)
         elif "texts" in self._nulls:
             out["texts"] = None
         for name in self._missing:  # required, but absent from what was read

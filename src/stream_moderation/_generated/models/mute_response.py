@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -51,7 +56,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("mutes", "mutes"),
     ("non_existing_users", "non_existing_users"),
-    ("own_user", "own_user"),
+    ("own_user", "_own_user"),
 )
 
 _new = object.__new__
@@ -73,6 +78,16 @@ def _to_own_user(
     )
 
 
+def _read_own_user(v: Any, at: str | None) -> OwnUserResponse:
+    # MuteResponse.own_user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = OwnUserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "MuteResponse", "own_user", at) from None
+    return placed(value, (at or "MuteResponse") + ".own_user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class MuteResponse:
     """The response of ``mute`` (``POST /api/v2/moderation/mute``)."""
@@ -82,13 +97,16 @@ class MuteResponse:
     """Object with mutes (if multiple users were muted)"""
     non_existing_users: list[str] | None = None
     """A list of users that can't be found. Common cause for this is deleted users"""
-    own_user: OwnUserResponse | None = _attrs.field(default=None, converter=_to_own_user)
-    """Authorized user object with fresh mutes information"""
+    _own_user: OwnUserResponse | Unparsed | None = _attrs.field(
+        alias="own_user", default=None, converter=_to_own_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "MuteResponse"
@@ -129,6 +147,28 @@ class MuteResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def own_user(self) -> OwnUserResponse | None:
+        """Authorized user object with fresh mutes information"""
+        v: Any = self._own_user
+        if v.__class__ is Unparsed:
+            v = self._own_user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_user.setter
+    def own_user(self, value: OwnUserResponse | Mapping[str, Any] | None) -> None:
+        self._own_user = _to_own_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.mutes, where + ".mutes[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.mutes)
+        read_all(self.own_user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -140,12 +180,15 @@ class MuteResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -196,12 +239,16 @@ class MuteResponse:
                 _f = "own_user"
                 v = d["own_user"]
                 if v is None:
-                    self.own_user = None
+                    self._own_user = None
                     _n += ("own_user",)
                 else:
-                    self.own_user = OwnUserResponse.from_dict(v, strict, complete)
+                    self._own_user = (
+                        Unparsed(v, _read_own_user)
+                        if _lazy
+                        else OwnUserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.own_user = None
+                self._own_user = None
         except ParseError as exc:
             raise exc.within("MuteResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -214,6 +261,7 @@ class MuteResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,8 +277,10 @@ class MuteResponse:
             out["non_existing_users"] = self.non_existing_users
         elif "non_existing_users" in self._nulls:
             out["non_existing_users"] = None
-        if self.own_user is not None:
-            out["own_user"] = model_to_wire(OwnUserResponse, self.own_user)
+        if isinstance(self._own_user, Unparsed):  # not read yet: its JSON as received
+            out["own_user"] = self._own_user.value
+        elif self._own_user is not None:
+            out["own_user"] = model_to_wire(OwnUserResponse, self._own_user)
         elif "own_user" in self._nulls:
             out["own_user"] = None
         if self._dropped:

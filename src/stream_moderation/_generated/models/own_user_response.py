@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -135,8 +140,8 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("last_active", "_last_active"),
     ("latest_hidden_channels", "latest_hidden_channels"),
     ("name", "name"),
-    ("privacy_settings", "privacy_settings"),
-    ("push_preferences", "push_preferences"),
+    ("privacy_settings", "_privacy_settings"),
+    ("push_preferences", "_push_preferences"),
     ("revoke_tokens_issued_before", "_revoke_tokens_issued_before"),
     ("teams_role", "teams_role"),
     ("total_unread_count_by_team", "total_unread_count_by_team"),
@@ -185,6 +190,26 @@ def _to_push_preferences(
     )
 
 
+def _read_privacy_settings(v: Any, at: str | None) -> PrivacySettingsResponse:
+    # OwnUserResponse.privacy_settings from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PrivacySettingsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "OwnUserResponse", "privacy_settings", at) from None
+    return placed(value, (at or "OwnUserResponse") + ".privacy_settings")
+
+
+def _read_push_preferences(v: Any, at: str | None) -> PushPreferencesResponse:
+    # OwnUserResponse.push_preferences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PushPreferencesResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "OwnUserResponse", "push_preferences", at) from None
+    return placed(value, (at or "OwnUserResponse") + ".push_preferences")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class OwnUserResponse:
     """Held by ``MuteResponse.own_user``."""
@@ -220,11 +245,11 @@ class OwnUserResponse:
     )
     latest_hidden_channels: list[str] | None = None
     name: str | None = None
-    privacy_settings: PrivacySettingsResponse | None = _attrs.field(
-        default=None, converter=_to_privacy_settings
+    _privacy_settings: PrivacySettingsResponse | Unparsed | None = _attrs.field(
+        alias="privacy_settings", default=None, converter=_to_privacy_settings, eq=parsed
     )
-    push_preferences: PushPreferencesResponse | None = _attrs.field(
-        default=None, converter=_to_push_preferences
+    _push_preferences: PushPreferencesResponse | Unparsed | None = _attrs.field(
+        alias="push_preferences", default=None, converter=_to_push_preferences, eq=parsed
     )
     _revoke_tokens_issued_before: int | float | str | None = _attrs.field(
         alias="revoke_tokens_issued_before", default=None, converter=optional_timestamp_to_wire
@@ -236,6 +261,8 @@ class OwnUserResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "OwnUserResponse"
@@ -335,6 +362,43 @@ class OwnUserResponse:
     def revoke_tokens_issued_before(self, value: datetime | int | str | None) -> None:
         self._revoke_tokens_issued_before = optional_timestamp_to_wire(value)
 
+    @property
+    def privacy_settings(self) -> PrivacySettingsResponse | None:
+        v: Any = self._privacy_settings
+        if v.__class__ is Unparsed:
+            v = self._privacy_settings = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @privacy_settings.setter
+    def privacy_settings(self, value: PrivacySettingsResponse | Mapping[str, Any] | None) -> None:
+        self._privacy_settings = _to_privacy_settings(value)
+
+    @property
+    def push_preferences(self) -> PushPreferencesResponse | None:
+        v: Any = self._push_preferences
+        if v.__class__ is Unparsed:
+            v = self._push_preferences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @push_preferences.setter
+    def push_preferences(self, value: PushPreferencesResponse | Mapping[str, Any] | None) -> None:
+        self._push_preferences = _to_push_preferences(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.channel_mutes, where + ".channel_mutes[]")
+        placed(self.devices, where + ".devices[]")
+        placed(self.mutes, where + ".mutes[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.channel_mutes)
+        read_all(self.devices)
+        read_all(self.mutes)
+        read_all(self.privacy_settings)
+        read_all(self.push_preferences)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -346,12 +410,15 @@ class OwnUserResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "banned"
@@ -680,22 +747,30 @@ class OwnUserResponse:
                 _f = "privacy_settings"
                 v = d["privacy_settings"]
                 if v is None:
-                    self.privacy_settings = None
+                    self._privacy_settings = None
                     _n += ("privacy_settings",)
                 else:
-                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict, complete)
+                    self._privacy_settings = (
+                        Unparsed(v, _read_privacy_settings)
+                        if _lazy
+                        else PrivacySettingsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.privacy_settings = None
+                self._privacy_settings = None
             if "push_preferences" in d:
                 _f = "push_preferences"
                 v = d["push_preferences"]
                 if v is None:
-                    self.push_preferences = None
+                    self._push_preferences = None
                     _n += ("push_preferences",)
                 else:
-                    self.push_preferences = PushPreferencesResponse.from_dict(v, strict, complete)
+                    self._push_preferences = (
+                        Unparsed(v, _read_push_preferences)
+                        if _lazy
+                        else PushPreferencesResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.push_preferences = None
+                self._push_preferences = None
             if "revoke_tokens_issued_before" in d:
                 _f = "revoke_tokens_issued_before"
                 v = d["revoke_tokens_issued_before"]
@@ -762,6 +837,7 @@ class OwnUserResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -817,12 +893,16 @@ class OwnUserResponse:
             out["name"] = self.name
         elif "name" in self._nulls:
             out["name"] = None
-        if self.privacy_settings is not None:
-            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        if isinstance(self._privacy_settings, Unparsed):  # not read yet: its JSON as received
+            out["privacy_settings"] = self._privacy_settings.value
+        elif self._privacy_settings is not None:
+            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self._privacy_settings)
         elif "privacy_settings" in self._nulls:
             out["privacy_settings"] = None
-        if self.push_preferences is not None:
-            out["push_preferences"] = model_to_wire(PushPreferencesResponse, self.push_preferences)
+        if isinstance(self._push_preferences, Unparsed):  # not read yet: its JSON as received
+            out["push_preferences"] = self._push_preferences.value
+        elif self._push_preferences is not None:
+            out["push_preferences"] = model_to_wire(PushPreferencesResponse, self._push_preferences)
         elif "push_preferences" in self._nulls:
             out["push_preferences"] = None
         if self._revoke_tokens_issued_before is not None:

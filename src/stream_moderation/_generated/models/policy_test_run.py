@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -87,7 +92,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("completed_at", "_completed_at"),
     ("config_updated_at", "_config_updated_at"),
     ("error_message", "error_message"),
-    ("metrics", "metrics"),
+    ("metrics", "_metrics"),
     ("started_at", "_started_at"),
 )
 
@@ -100,6 +105,16 @@ def _to_metrics(
     return coerce_models(  # type: ignore[no-any-return]
         value, PolicyTestRunMetrics, "PolicyTestRun.metrics"
     )
+
+
+def _read_metrics(v: Any, at: str | None) -> PolicyTestRunMetrics:
+    # PolicyTestRun.metrics from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestRunMetrics.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestRun", "metrics", at) from None
+    return placed(value, (at or "PolicyTestRun") + ".metrics")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -124,7 +139,9 @@ class PolicyTestRun:
         alias="config_updated_at", default=None, converter=optional_timestamp_to_wire
     )
     error_message: str | None = None
-    metrics: PolicyTestRunMetrics | None = _attrs.field(default=None, converter=_to_metrics)
+    _metrics: PolicyTestRunMetrics | Unparsed | None = _attrs.field(
+        alias="metrics", default=None, converter=_to_metrics, eq=parsed
+    )
     _started_at: int | float | str | None = _attrs.field(
         alias="started_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -133,6 +150,8 @@ class PolicyTestRun:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestRun"
@@ -208,6 +227,25 @@ class PolicyTestRun:
     def started_at(self, value: datetime | int | str | None) -> None:
         self._started_at = optional_timestamp_to_wire(value)
 
+    @property
+    def metrics(self) -> PolicyTestRunMetrics | None:
+        v: Any = self._metrics
+        if v.__class__ is Unparsed:
+            v = self._metrics = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @metrics.setter
+    def metrics(self, value: PolicyTestRunMetrics | Mapping[str, Any] | None) -> None:
+        self._metrics = _to_metrics(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.metrics)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -219,11 +257,14 @@ class PolicyTestRun:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config_key"
@@ -368,12 +409,16 @@ class PolicyTestRun:
                 _f = "metrics"
                 v = d["metrics"]
                 if v is None:
-                    self.metrics = None
+                    self._metrics = None
                     _n += ("metrics",)
                 else:
-                    self.metrics = PolicyTestRunMetrics.from_dict(v, strict, complete)
+                    self._metrics = (
+                        Unparsed(v, _read_metrics)
+                        if _lazy
+                        else PolicyTestRunMetrics.from_dict(v, strict, complete)
+                    )
             else:
-                self.metrics = None
+                self._metrics = None
             if "started_at" in d:
                 _f = "started_at"
                 v = d["started_at"]
@@ -402,6 +447,7 @@ class PolicyTestRun:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -429,8 +475,10 @@ class PolicyTestRun:
             out["error_message"] = self.error_message
         elif "error_message" in self._nulls:
             out["error_message"] = None
-        if self.metrics is not None:
-            out["metrics"] = model_to_wire(PolicyTestRunMetrics, self.metrics)
+        if isinstance(self._metrics, Unparsed):  # not read yet: its JSON as received
+            out["metrics"] = self._metrics.value
+        elif self._metrics is not None:
+            out["metrics"] = model_to_wire(PolicyTestRunMetrics, self._metrics)
         elif "metrics" in self._nulls:
             out["metrics"] = None
         if self._started_at is not None:

@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -44,7 +49,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "mode": "mode",
     "totals": "totals",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("by_label", "by_label"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("by_label", "_by_label"),)
 
 _new = object.__new__
 
@@ -65,20 +70,47 @@ def _to_by_label(
     )
 
 
+def _read_totals(v: Any, at: str | None) -> PolicyTestTotals:
+    # PolicyTestRunMetrics.totals from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestTotals.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestRunMetrics", "totals", at) from None
+    return placed(value, (at or "PolicyTestRunMetrics") + ".totals")
+
+
+def _read_by_label(v: Any, at: str | None) -> dict[str, PolicyTestLabelDrift]:
+    # PolicyTestRunMetrics.by_label from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: PolicyTestLabelDrift.from_dict(x0, strict, complete)
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestRunMetrics", "by_label{}", at) from None
+    return placed(value, (at or "PolicyTestRunMetrics") + ".by_label{}")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PolicyTestRunMetrics:
     """Held by ``PolicyTestRun.metrics``."""
 
     mode: str
-    totals: PolicyTestTotals = _attrs.field(converter=_to_totals)
-    by_label: dict[str, PolicyTestLabelDrift] | None = _attrs.field(
-        default=None, converter=_to_by_label
+    _totals: PolicyTestTotals | Unparsed = _attrs.field(
+        alias="totals", converter=_to_totals, eq=parsed
+    )
+    _by_label: dict[str, PolicyTestLabelDrift] | Unparsed | None = _attrs.field(
+        alias="by_label", default=None, converter=_to_by_label, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestRunMetrics"
@@ -119,6 +151,39 @@ class PolicyTestRunMetrics:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def totals(self) -> PolicyTestTotals:
+        v: Any = self._totals
+        if v.__class__ is Unparsed:
+            v = self._totals = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @totals.setter
+    def totals(self, value: PolicyTestTotals | Mapping[str, Any]) -> None:
+        self._totals = _to_totals(value)
+
+    @property
+    def by_label(self) -> dict[str, PolicyTestLabelDrift] | None:
+        v: Any = self._by_label
+        if v.__class__ is Unparsed:
+            v = self._by_label = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @by_label.setter
+    def by_label(
+        self, value: Mapping[str, PolicyTestLabelDrift | Mapping[str, Any]] | None
+    ) -> None:
+        self._by_label = _to_by_label(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.totals)
+        read_all(self.by_label)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -130,11 +195,14 @@ class PolicyTestRunMetrics:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "mode"
@@ -153,23 +221,31 @@ class PolicyTestRunMetrics:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.totals = None  # type: ignore[assignment]
+                self._totals = None  # type: ignore[assignment]
                 _m += ("totals",)
             else:
-                self.totals = PolicyTestTotals.from_dict(v, strict, complete)
+                self._totals = (
+                    Unparsed(v, _read_totals)
+                    if _lazy
+                    else PolicyTestTotals.from_dict(v, strict, complete)
+                )
             if "by_label" in d:
                 _f = "by_label{}"
                 v = d["by_label"]
                 if v is None:
-                    self.by_label = None
+                    self._by_label = None
                     _n += ("by_label",)
                 else:
-                    self.by_label = {
-                        k0: PolicyTestLabelDrift.from_dict(x0, strict, complete)
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._by_label = (
+                        Unparsed(v, _read_by_label)
+                        if _lazy
+                        else {
+                            k0: PolicyTestLabelDrift.from_dict(x0, strict, complete)
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.by_label = None
+                self._by_label = None
         except ParseError as exc:
             raise exc.within("PolicyTestRunMetrics", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -182,6 +258,7 @@ class PolicyTestRunMetrics:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,11 +266,16 @@ class PolicyTestRunMetrics:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["mode"] = self.mode
-        out["totals"] = (
-            None if self.totals is None else model_to_wire(PolicyTestTotals, self.totals)
-        )
-        if self.by_label is not None:
-            out["by_label"] = to_wire(self.by_label)
+        if isinstance(self._totals, Unparsed):  # not read yet: its JSON as received
+            out["totals"] = self._totals.value
+        else:
+            out["totals"] = (
+                None if self._totals is None else model_to_wire(PolicyTestTotals, self._totals)
+            )
+        if isinstance(self._by_label, Unparsed):  # not read yet: its JSON as received
+            out["by_label"] = self._by_label.value
+        elif self._by_label is not None:
+            out["by_label"] = to_wire(self._by_label)
         elif "by_label" in self._nulls:
             out["by_label"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -51,7 +56,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("results", "results"),
-    ("run", "run"),
+    ("run", "_run"),
 )
 
 _new = object.__new__
@@ -73,6 +78,16 @@ def _to_run(
     )
 
 
+def _read_run(v: Any, at: str | None) -> PolicyTestRun:
+    # PolicyTestRunResponse.run from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestRun.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestRunResponse", "run", at) from None
+    return placed(value, (at or "PolicyTestRunResponse") + ".run")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PolicyTestRunResponse:
     """The response of ``get_policy_test_run`` (``GET
@@ -83,13 +98,16 @@ class PolicyTestRunResponse:
     duration: str
     results: list[PolicyTestResult] | None = _attrs.field(default=None, converter=_to_results)
     """Per-row results (only present once the run has finished)"""
-    run: PolicyTestRun | None = _attrs.field(default=None, converter=_to_run)
-    """The policy test run"""
+    _run: PolicyTestRun | Unparsed | None = _attrs.field(
+        alias="run", default=None, converter=_to_run, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestRunResponse"
@@ -130,6 +148,28 @@ class PolicyTestRunResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def run(self) -> PolicyTestRun | None:
+        """The policy test run"""
+        v: Any = self._run
+        if v.__class__ is Unparsed:
+            v = self._run = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @run.setter
+    def run(self, value: PolicyTestRun | Mapping[str, Any] | None) -> None:
+        self._run = _to_run(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.results, where + ".results[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.results)
+        read_all(self.run)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -141,12 +181,15 @@ class PolicyTestRunResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -181,12 +224,16 @@ class PolicyTestRunResponse:
                 _f = "run"
                 v = d["run"]
                 if v is None:
-                    self.run = None
+                    self._run = None
                     _n += ("run",)
                 else:
-                    self.run = PolicyTestRun.from_dict(v, strict, complete)
+                    self._run = (
+                        Unparsed(v, _read_run)
+                        if _lazy
+                        else PolicyTestRun.from_dict(v, strict, complete)
+                    )
             else:
-                self.run = None
+                self._run = None
         except ParseError as exc:
             raise exc.within("PolicyTestRunResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -199,6 +246,7 @@ class PolicyTestRunResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,8 +258,10 @@ class PolicyTestRunResponse:
             out["results"] = to_wire(self.results)
         elif "results" in self._nulls:
             out["results"] = None
-        if self.run is not None:
-            out["run"] = model_to_wire(PolicyTestRun, self.run)
+        if isinstance(self._run, Unparsed):  # not read yet: its JSON as received
+            out["run"] = self._run.value
+        elif self._run is not None:
+            out["run"] = model_to_wire(PolicyTestRun, self._run)
         elif "run" in self._nulls:
             out["run"] = None
         if self._dropped:

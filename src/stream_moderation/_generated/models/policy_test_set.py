@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -25,6 +26,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -77,8 +82,8 @@ _REQUIRED_NAMES: dict[str, str] = {
     "updated_at": "updated_at",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("last_run", "last_run"),
-    ("rows", "rows"),
+    ("last_run", "_last_run"),
+    ("rows", "_rows"),
     ("team", "team"),
 )
 
@@ -101,6 +106,26 @@ def _to_rows(
     )
 
 
+def _read_last_run(v: Any, at: str | None) -> PolicyTestRun:
+    # PolicyTestSet.last_run from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestRun.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestSet", "last_run", at) from None
+    return placed(value, (at or "PolicyTestSet") + ".last_run")
+
+
+def _read_rows(v: Any, at: str | None) -> list[PolicyTestRow]:
+    # PolicyTestSet.rows from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestSet", "rows[]", at) from None
+    return placed(value, (at or "PolicyTestSet") + ".rows[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PolicyTestSet:
     """Held by ``PolicyTestSetListResponse.sets``, ``PolicyTestSetResponse.set``."""
@@ -113,14 +138,20 @@ class PolicyTestSet:
     name: str
     row_count: int
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    last_run: PolicyTestRun | None = _attrs.field(default=None, converter=_to_last_run)
-    rows: list[PolicyTestRow] | None = _attrs.field(default=None, converter=_to_rows)
+    _last_run: PolicyTestRun | Unparsed | None = _attrs.field(
+        alias="last_run", default=None, converter=_to_last_run, eq=parsed
+    )
+    _rows: list[PolicyTestRow] | Unparsed | None = _attrs.field(
+        alias="rows", default=None, converter=_to_rows, eq=parsed
+    )
     team: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestSet"
@@ -179,6 +210,37 @@ class PolicyTestSet:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def last_run(self) -> PolicyTestRun | None:
+        v: Any = self._last_run
+        if v.__class__ is Unparsed:
+            v = self._last_run = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @last_run.setter
+    def last_run(self, value: PolicyTestRun | Mapping[str, Any] | None) -> None:
+        self._last_run = _to_last_run(value)
+
+    @property
+    def rows(self) -> list[PolicyTestRow] | None:
+        v: Any = self._rows
+        if v.__class__ is Unparsed:
+            v = self._rows = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rows.setter
+    def rows(self, value: Sequence[PolicyTestRow | Mapping[str, Any]] | None) -> None:
+        self._rows = _to_rows(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.last_run)
+        read_all(self.rows)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -190,11 +252,14 @@ class PolicyTestSet:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config_key"
@@ -293,24 +358,30 @@ class PolicyTestSet:
                 _f = "last_run"
                 v = d["last_run"]
                 if v is None:
-                    self.last_run = None
+                    self._last_run = None
                     _n += ("last_run",)
                 else:
-                    self.last_run = PolicyTestRun.from_dict(v, strict, complete)
+                    self._last_run = (
+                        Unparsed(v, _read_last_run)
+                        if _lazy
+                        else PolicyTestRun.from_dict(v, strict, complete)
+                    )
             else:
-                self.last_run = None
+                self._last_run = None
             if "rows" in d:
                 _f = "rows[]"
                 v = d["rows"]
                 if v is None:
-                    self.rows = None
+                    self._rows = None
                     _n += ("rows",)
                 else:
-                    self.rows = [
-                        PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._rows = (
+                        Unparsed(v, _read_rows)
+                        if _lazy
+                        else [PolicyTestRow.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.rows = None
+                self._rows = None
             if "team" in d:
                 _f = "team"
                 v = d["team"]
@@ -333,6 +404,7 @@ class PolicyTestSet:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -347,12 +419,16 @@ class PolicyTestSet:
         out["name"] = self.name
         out["row_count"] = self.row_count
         out["updated_at"] = self._updated_at
-        if self.last_run is not None:
-            out["last_run"] = model_to_wire(PolicyTestRun, self.last_run)
+        if isinstance(self._last_run, Unparsed):  # not read yet: its JSON as received
+            out["last_run"] = self._last_run.value
+        elif self._last_run is not None:
+            out["last_run"] = model_to_wire(PolicyTestRun, self._last_run)
         elif "last_run" in self._nulls:
             out["last_run"] = None
-        if self.rows is not None:
-            out["rows"] = to_wire(self.rows)
+        if isinstance(self._rows, Unparsed):  # not read yet: its JSON as received
+            out["rows"] = self._rows.value
+        elif self._rows is not None:
+            out["rows"] = to_wire(self._rows)
         elif "rows" in self._nulls:
             out["rows"] = None
         if self.team is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -57,6 +62,16 @@ def _to_sets(
     )
 
 
+def _read_sets(v: Any, at: str | None) -> list[PolicyTestSet]:
+    # PolicyTestSetListResponse.sets from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [PolicyTestSet.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestSetListResponse", "sets[]", at) from None
+    return placed(value, (at or "PolicyTestSetListResponse") + ".sets[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PolicyTestSetListResponse:
     """The response of ``list_policy_test_sets`` (``GET
@@ -64,13 +79,16 @@ class PolicyTestSetListResponse:
     """
 
     duration: str
-    sets: list[PolicyTestSet] = _attrs.field(converter=_to_sets)
-    """List of policy test sets for the app"""
+    _sets: list[PolicyTestSet] | Unparsed = _attrs.field(
+        alias="sets", converter=_to_sets, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestSetListResponse"
@@ -110,6 +128,26 @@ class PolicyTestSetListResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def sets(self) -> list[PolicyTestSet]:
+        """List of policy test sets for the app"""
+        v: Any = self._sets
+        if v.__class__ is Unparsed:
+            v = self._sets = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @sets.setter
+    def sets(self, value: Sequence[PolicyTestSet | Mapping[str, Any]]) -> None:
+        self._sets = _to_sets(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.sets)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -121,11 +159,14 @@ class PolicyTestSetListResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -144,10 +185,14 @@ class PolicyTestSetListResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.sets = None  # type: ignore[assignment]
+                self._sets = None  # type: ignore[assignment]
                 _m += ("sets",)
             else:
-                self.sets = [PolicyTestSet.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                self._sets = (
+                    Unparsed(v, _read_sets)
+                    if _lazy
+                    else [PolicyTestSet.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
         except ParseError as exc:
             raise exc.within("PolicyTestSetListResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -160,6 +205,7 @@ class PolicyTestSetListResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,7 +213,10 @@ class PolicyTestSetListResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["sets"] = None if self.sets is None else to_wire(self.sets)
+        if isinstance(self._sets, Unparsed):  # not read yet: its JSON as received
+            out["sets"] = self._sets.value
+        else:
+            out["sets"] = None if self._sets is None else to_wire(self._sets)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

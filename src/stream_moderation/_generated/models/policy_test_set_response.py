@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -51,8 +56,8 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("baseline_run_id", "baseline_run_id"),
-    ("recent_runs", "recent_runs"),
-    ("set", "set"),
+    ("recent_runs", "_recent_runs"),
+    ("set", "_set"),
 )
 
 _new = object.__new__
@@ -74,6 +79,26 @@ def _to_set(
     )
 
 
+def _read_recent_runs(v: Any, at: str | None) -> list[PolicyTestRun]:
+    # PolicyTestSetResponse.recent_runs from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [PolicyTestRun.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestSetResponse", "recent_runs[]", at) from None
+    return placed(value, (at or "PolicyTestSetResponse") + ".recent_runs[]")
+
+
+def _read_set(v: Any, at: str | None) -> PolicyTestSet:
+    # PolicyTestSetResponse.set from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PolicyTestSet.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PolicyTestSetResponse", "set", at) from None
+    return placed(value, (at or "PolicyTestSetResponse") + ".set")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PolicyTestSetResponse:
     """The response of ``create_policy_test_set`` (``POST
@@ -86,15 +111,19 @@ class PolicyTestSetResponse:
     """The set's baseline run (earliest completed run); later runs are scored against it.
     Absent until the first run completes
     """
-    recent_runs: list[PolicyTestRun] | None = _attrs.field(default=None, converter=_to_recent_runs)
-    """Retained run history for this set, newest first"""
-    set: PolicyTestSet | None = _attrs.field(default=None, converter=_to_set)
-    """The policy test set"""
+    _recent_runs: list[PolicyTestRun] | Unparsed | None = _attrs.field(
+        alias="recent_runs", default=None, converter=_to_recent_runs, eq=parsed
+    )
+    _set: PolicyTestSet | Unparsed | None = _attrs.field(
+        alias="set", default=None, converter=_to_set, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PolicyTestSetResponse"
@@ -135,6 +164,39 @@ class PolicyTestSetResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def recent_runs(self) -> list[PolicyTestRun] | None:
+        """Retained run history for this set, newest first"""
+        v: Any = self._recent_runs
+        if v.__class__ is Unparsed:
+            v = self._recent_runs = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @recent_runs.setter
+    def recent_runs(self, value: Sequence[PolicyTestRun | Mapping[str, Any]] | None) -> None:
+        self._recent_runs = _to_recent_runs(value)
+
+    @property
+    def set(self) -> PolicyTestSet | None:
+        """The policy test set"""
+        v: Any = self._set
+        if v.__class__ is Unparsed:
+            v = self._set = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @set.setter
+    def set(self, value: PolicyTestSet | Mapping[str, Any] | None) -> None:
+        self._set = _to_set(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.recent_runs)
+        read_all(self.set)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -146,11 +208,14 @@ class PolicyTestSetResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -177,24 +242,30 @@ class PolicyTestSetResponse:
                 _f = "recent_runs[]"
                 v = d["recent_runs"]
                 if v is None:
-                    self.recent_runs = None
+                    self._recent_runs = None
                     _n += ("recent_runs",)
                 else:
-                    self.recent_runs = [
-                        PolicyTestRun.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._recent_runs = (
+                        Unparsed(v, _read_recent_runs)
+                        if _lazy
+                        else [PolicyTestRun.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                    )
             else:
-                self.recent_runs = None
+                self._recent_runs = None
             if "set" in d:
                 _f = "set"
                 v = d["set"]
                 if v is None:
-                    self.set = None
+                    self._set = None
                     _n += ("set",)
                 else:
-                    self.set = PolicyTestSet.from_dict(v, strict, complete)
+                    self._set = (
+                        Unparsed(v, _read_set)
+                        if _lazy
+                        else PolicyTestSet.from_dict(v, strict, complete)
+                    )
             else:
-                self.set = None
+                self._set = None
         except ParseError as exc:
             raise exc.within("PolicyTestSetResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -207,6 +278,7 @@ class PolicyTestSetResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,12 +290,16 @@ class PolicyTestSetResponse:
             out["baseline_run_id"] = self.baseline_run_id
         elif "baseline_run_id" in self._nulls:
             out["baseline_run_id"] = None
-        if self.recent_runs is not None:
-            out["recent_runs"] = to_wire(self.recent_runs)
+        if isinstance(self._recent_runs, Unparsed):  # not read yet: its JSON as received
+            out["recent_runs"] = self._recent_runs.value
+        elif self._recent_runs is not None:
+            out["recent_runs"] = to_wire(self._recent_runs)
         elif "recent_runs" in self._nulls:
             out["recent_runs"] = None
-        if self.set is not None:
-            out["set"] = model_to_wire(PolicyTestSet, self.set)
+        if isinstance(self._set, Unparsed):  # not read yet: its JSON as received
+            out["set"] = self._set.value
+        elif self._set is not None:
+            out["set"] = model_to_wire(PolicyTestSet, self._set)
         elif "set" in self._nulls:
             out["set"] = None
         for name in self._missing:  # required, but absent from what was read

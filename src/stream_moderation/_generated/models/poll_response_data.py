@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -27,6 +28,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     restore_nulls,
@@ -110,7 +115,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "voting_visibility": "voting_visibility",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("created_by", "created_by"),
+    ("created_by", "_created_by"),
     ("is_closed", "is_closed"),
     ("max_votes_allowed", "max_votes_allowed"),
 )
@@ -158,6 +163,16 @@ def _to_created_by(
     )
 
 
+def _read_created_by(v: Any, at: str | None) -> UserResponse:
+    # PollResponseData.created_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PollResponseData", "created_by", at) from None
+    return placed(value, (at or "PollResponseData") + ".created_by")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PollResponseData:
     """Held by ``ChatMessageResponse.poll``, ``FeedsV3ActivityResponse.poll``,
@@ -184,8 +199,9 @@ class PollResponseData:
     vote_count: int
     vote_counts_by_option: dict[str, int]
     voting_visibility: str
-    created_by: UserResponse | None = _attrs.field(default=None, converter=_to_created_by)
-    """User response object"""
+    _created_by: UserResponse | Unparsed | None = _attrs.field(
+        alias="created_by", default=None, converter=_to_created_by, eq=parsed
+    )
     is_closed: bool | None = None
     max_votes_allowed: int | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -193,6 +209,8 @@ class PollResponseData:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PollResponseData"
@@ -254,6 +272,34 @@ class PollResponseData:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def created_by(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._created_by
+        if v.__class__ is Unparsed:
+            v = self._created_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @created_by.setter
+    def created_by(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._created_by = _to_created_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.latest_answers, where + ".latest_answers[]")
+        placed(self.latest_votes_by_option, where + ".latest_votes_by_option{}")
+        placed(self.options, where + ".options[]")
+        placed(self.own_votes, where + ".own_votes[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.latest_answers)
+        read_all(self.latest_votes_by_option)
+        read_all(self.options)
+        read_all(self.own_votes)
+        read_all(self.created_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -265,12 +311,15 @@ class PollResponseData:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "allow_answers"
@@ -513,12 +562,16 @@ class PollResponseData:
                 _f = "created_by"
                 v = d["created_by"]
                 if v is None:
-                    self.created_by = None
+                    self._created_by = None
                     _n += ("created_by",)
                 else:
-                    self.created_by = UserResponse.from_dict(v, strict, complete)
+                    self._created_by = (
+                        Unparsed(v, _read_created_by)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.created_by = None
+                self._created_by = None
             if "is_closed" in d:
                 _f = "is_closed"
                 v = d["is_closed"]
@@ -551,6 +604,7 @@ class PollResponseData:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -581,8 +635,10 @@ class PollResponseData:
             None if self.vote_counts_by_option is None else self.vote_counts_by_option
         )
         out["voting_visibility"] = self.voting_visibility
-        if self.created_by is not None:
-            out["created_by"] = model_to_wire(UserResponse, self.created_by)
+        if isinstance(self._created_by, Unparsed):  # not read yet: its JSON as received
+            out["created_by"] = self._created_by.value
+        elif self._created_by is not None:
+            out["created_by"] = model_to_wire(UserResponse, self._created_by)
         elif "created_by" in self._nulls:
             out["created_by"] = None
         if self.is_closed is not None:

@@ -13,12 +13,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     coerce_models,
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["PrivacySettingsResponse"]
@@ -42,9 +47,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("delivery_receipts", "delivery_receipts"),
-    ("read_receipts", "read_receipts"),
-    ("typing_indicators", "typing_indicators"),
+    ("delivery_receipts", "_delivery_receipts"),
+    ("read_receipts", "_read_receipts"),
+    ("typing_indicators", "_typing_indicators"),
 )
 
 _new = object.__new__
@@ -74,26 +79,58 @@ def _to_typing_indicators(
     )
 
 
+def _read_delivery_receipts(v: Any, at: str | None) -> DeliveryReceiptsResponse:
+    # PrivacySettingsResponse.delivery_receipts from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeliveryReceiptsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PrivacySettingsResponse", "delivery_receipts", at) from None
+    return placed(value, (at or "PrivacySettingsResponse") + ".delivery_receipts")
+
+
+def _read_read_receipts(v: Any, at: str | None) -> ReadReceiptsResponse:
+    # PrivacySettingsResponse.read_receipts from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReadReceiptsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PrivacySettingsResponse", "read_receipts", at) from None
+    return placed(value, (at or "PrivacySettingsResponse") + ".read_receipts")
+
+
+def _read_typing_indicators(v: Any, at: str | None) -> TypingIndicatorsResponse:
+    # PrivacySettingsResponse.typing_indicators from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = TypingIndicatorsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PrivacySettingsResponse", "typing_indicators", at) from None
+    return placed(value, (at or "PrivacySettingsResponse") + ".typing_indicators")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PrivacySettingsResponse:
     """Held by ``EntityCreatorResponse.privacy_settings``,
     ``OwnUserResponse.privacy_settings``, ``UserRequest.privacy_settings`` and 1 more.
     """
 
-    delivery_receipts: DeliveryReceiptsResponse | None = _attrs.field(
-        default=None, converter=_to_delivery_receipts
+    _delivery_receipts: DeliveryReceiptsResponse | Unparsed | None = _attrs.field(
+        alias="delivery_receipts", default=None, converter=_to_delivery_receipts, eq=parsed
     )
-    read_receipts: ReadReceiptsResponse | None = _attrs.field(
-        default=None, converter=_to_read_receipts
+    _read_receipts: ReadReceiptsResponse | Unparsed | None = _attrs.field(
+        alias="read_receipts", default=None, converter=_to_read_receipts, eq=parsed
     )
-    typing_indicators: TypingIndicatorsResponse | None = _attrs.field(
-        default=None, converter=_to_typing_indicators
+    _typing_indicators: TypingIndicatorsResponse | Unparsed | None = _attrs.field(
+        alias="typing_indicators", default=None, converter=_to_typing_indicators, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PrivacySettingsResponse"
@@ -135,6 +172,49 @@ class PrivacySettingsResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def delivery_receipts(self) -> DeliveryReceiptsResponse | None:
+        v: Any = self._delivery_receipts
+        if v.__class__ is Unparsed:
+            v = self._delivery_receipts = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delivery_receipts.setter
+    def delivery_receipts(self, value: DeliveryReceiptsResponse | Mapping[str, Any] | None) -> None:
+        self._delivery_receipts = _to_delivery_receipts(value)
+
+    @property
+    def read_receipts(self) -> ReadReceiptsResponse | None:
+        v: Any = self._read_receipts
+        if v.__class__ is Unparsed:
+            v = self._read_receipts = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @read_receipts.setter
+    def read_receipts(self, value: ReadReceiptsResponse | Mapping[str, Any] | None) -> None:
+        self._read_receipts = _to_read_receipts(value)
+
+    @property
+    def typing_indicators(self) -> TypingIndicatorsResponse | None:
+        v: Any = self._typing_indicators
+        if v.__class__ is Unparsed:
+            v = self._typing_indicators = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @typing_indicators.setter
+    def typing_indicators(self, value: TypingIndicatorsResponse | Mapping[str, Any] | None) -> None:
+        self._typing_indicators = _to_typing_indicators(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.delivery_receipts)
+        read_all(self.read_receipts)
+        read_all(self.typing_indicators)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -146,43 +226,58 @@ class PrivacySettingsResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "delivery_receipts" in d:
                 _f = "delivery_receipts"
                 v = d["delivery_receipts"]
                 if v is None:
-                    self.delivery_receipts = None
+                    self._delivery_receipts = None
                     _n += ("delivery_receipts",)
                 else:
-                    self.delivery_receipts = DeliveryReceiptsResponse.from_dict(v, strict, complete)
+                    self._delivery_receipts = (
+                        Unparsed(v, _read_delivery_receipts)
+                        if _lazy
+                        else DeliveryReceiptsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.delivery_receipts = None
+                self._delivery_receipts = None
             if "read_receipts" in d:
                 _f = "read_receipts"
                 v = d["read_receipts"]
                 if v is None:
-                    self.read_receipts = None
+                    self._read_receipts = None
                     _n += ("read_receipts",)
                 else:
-                    self.read_receipts = ReadReceiptsResponse.from_dict(v, strict, complete)
+                    self._read_receipts = (
+                        Unparsed(v, _read_read_receipts)
+                        if _lazy
+                        else ReadReceiptsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.read_receipts = None
+                self._read_receipts = None
             if "typing_indicators" in d:
                 _f = "typing_indicators"
                 v = d["typing_indicators"]
                 if v is None:
-                    self.typing_indicators = None
+                    self._typing_indicators = None
                     _n += ("typing_indicators",)
                 else:
-                    self.typing_indicators = TypingIndicatorsResponse.from_dict(v, strict, complete)
+                    self._typing_indicators = (
+                        Unparsed(v, _read_typing_indicators)
+                        if _lazy
+                        else TypingIndicatorsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.typing_indicators = None
+                self._typing_indicators = None
         except ParseError as exc:
             raise exc.within("PrivacySettingsResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -195,25 +290,32 @@ class PrivacySettingsResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this PrivacySettingsResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.delivery_receipts is not None:
+        if isinstance(self._delivery_receipts, Unparsed):  # not read yet: its JSON as received
+            out["delivery_receipts"] = self._delivery_receipts.value
+        elif self._delivery_receipts is not None:
             out["delivery_receipts"] = model_to_wire(
-                DeliveryReceiptsResponse, self.delivery_receipts
+                DeliveryReceiptsResponse, self._delivery_receipts
             )
         elif "delivery_receipts" in self._nulls:
             out["delivery_receipts"] = None
-        if self.read_receipts is not None:
-            out["read_receipts"] = model_to_wire(ReadReceiptsResponse, self.read_receipts)
+        if isinstance(self._read_receipts, Unparsed):  # not read yet: its JSON as received
+            out["read_receipts"] = self._read_receipts.value
+        elif self._read_receipts is not None:
+            out["read_receipts"] = model_to_wire(ReadReceiptsResponse, self._read_receipts)
         elif "read_receipts" in self._nulls:
             out["read_receipts"] = None
-        if self.typing_indicators is not None:
+        if isinstance(self._typing_indicators, Unparsed):  # not read yet: its JSON as received
+            out["typing_indicators"] = self._typing_indicators.value
+        elif self._typing_indicators is not None:
             out["typing_indicators"] = model_to_wire(
-                TypingIndicatorsResponse, self.typing_indicators
+                TypingIndicatorsResponse, self._typing_indicators
             )
         elif "typing_indicators" in self._nulls:
             out["typing_indicators"] = None

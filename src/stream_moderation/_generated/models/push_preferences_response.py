@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     received_timestamp_wire,
 )
@@ -55,10 +60,10 @@ _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("call_level", "call_level"),
     ("chat_level", "chat_level"),
-    ("chat_preferences", "chat_preferences"),
+    ("chat_preferences", "_chat_preferences"),
     ("disabled_until", "_disabled_until"),
     ("feeds_level", "feeds_level"),
-    ("feeds_preferences", "feeds_preferences"),
+    ("feeds_preferences", "_feeds_preferences"),
 )
 
 _new = object.__new__
@@ -80,27 +85,49 @@ def _to_feeds_preferences(
     )
 
 
+def _read_chat_preferences(v: Any, at: str | None) -> ChatPreferencesResponse:
+    # PushPreferencesResponse.chat_preferences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatPreferencesResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PushPreferencesResponse", "chat_preferences", at) from None
+    return placed(value, (at or "PushPreferencesResponse") + ".chat_preferences")
+
+
+def _read_feeds_preferences(v: Any, at: str | None) -> FeedsPreferencesResponse:
+    # PushPreferencesResponse.feeds_preferences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsPreferencesResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "PushPreferencesResponse", "feeds_preferences", at) from None
+    return placed(value, (at or "PushPreferencesResponse") + ".feeds_preferences")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class PushPreferencesResponse:
     """Held by ``OwnUserResponse.push_preferences``."""
 
     call_level: str | None = None
     chat_level: str | None = None
-    chat_preferences: ChatPreferencesResponse | None = _attrs.field(
-        default=None, converter=_to_chat_preferences
+    _chat_preferences: ChatPreferencesResponse | Unparsed | None = _attrs.field(
+        alias="chat_preferences", default=None, converter=_to_chat_preferences, eq=parsed
     )
     _disabled_until: int | float | str | None = _attrs.field(
         alias="disabled_until", default=None, converter=optional_timestamp_to_wire
     )
     feeds_level: str | None = None
-    feeds_preferences: FeedsPreferencesResponse | None = _attrs.field(
-        default=None, converter=_to_feeds_preferences
+    _feeds_preferences: FeedsPreferencesResponse | Unparsed | None = _attrs.field(
+        alias="feeds_preferences", default=None, converter=_to_feeds_preferences, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "PushPreferencesResponse"
@@ -152,6 +179,37 @@ class PushPreferencesResponse:
     def disabled_until(self, value: datetime | int | str | None) -> None:
         self._disabled_until = optional_timestamp_to_wire(value)
 
+    @property
+    def chat_preferences(self) -> ChatPreferencesResponse | None:
+        v: Any = self._chat_preferences
+        if v.__class__ is Unparsed:
+            v = self._chat_preferences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @chat_preferences.setter
+    def chat_preferences(self, value: ChatPreferencesResponse | Mapping[str, Any] | None) -> None:
+        self._chat_preferences = _to_chat_preferences(value)
+
+    @property
+    def feeds_preferences(self) -> FeedsPreferencesResponse | None:
+        v: Any = self._feeds_preferences
+        if v.__class__ is Unparsed:
+            v = self._feeds_preferences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @feeds_preferences.setter
+    def feeds_preferences(self, value: FeedsPreferencesResponse | Mapping[str, Any] | None) -> None:
+        self._feeds_preferences = _to_feeds_preferences(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.chat_preferences)
+        read_all(self.feeds_preferences)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -163,11 +221,14 @@ class PushPreferencesResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "call_level" in d:
@@ -194,12 +255,16 @@ class PushPreferencesResponse:
                 _f = "chat_preferences"
                 v = d["chat_preferences"]
                 if v is None:
-                    self.chat_preferences = None
+                    self._chat_preferences = None
                     _n += ("chat_preferences",)
                 else:
-                    self.chat_preferences = ChatPreferencesResponse.from_dict(v, strict, complete)
+                    self._chat_preferences = (
+                        Unparsed(v, _read_chat_preferences)
+                        if _lazy
+                        else ChatPreferencesResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.chat_preferences = None
+                self._chat_preferences = None
             if "disabled_until" in d:
                 _f = "disabled_until"
                 v = d["disabled_until"]
@@ -230,12 +295,16 @@ class PushPreferencesResponse:
                 _f = "feeds_preferences"
                 v = d["feeds_preferences"]
                 if v is None:
-                    self.feeds_preferences = None
+                    self._feeds_preferences = None
                     _n += ("feeds_preferences",)
                 else:
-                    self.feeds_preferences = FeedsPreferencesResponse.from_dict(v, strict, complete)
+                    self._feeds_preferences = (
+                        Unparsed(v, _read_feeds_preferences)
+                        if _lazy
+                        else FeedsPreferencesResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.feeds_preferences = None
+                self._feeds_preferences = None
         except ParseError as exc:
             raise exc.within("PushPreferencesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -248,6 +317,7 @@ class PushPreferencesResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,8 +332,10 @@ class PushPreferencesResponse:
             out["chat_level"] = self.chat_level
         elif "chat_level" in self._nulls:
             out["chat_level"] = None
-        if self.chat_preferences is not None:
-            out["chat_preferences"] = model_to_wire(ChatPreferencesResponse, self.chat_preferences)
+        if isinstance(self._chat_preferences, Unparsed):  # not read yet: its JSON as received
+            out["chat_preferences"] = self._chat_preferences.value
+        elif self._chat_preferences is not None:
+            out["chat_preferences"] = model_to_wire(ChatPreferencesResponse, self._chat_preferences)
         elif "chat_preferences" in self._nulls:
             out["chat_preferences"] = None
         if self._disabled_until is not None:
@@ -274,9 +346,11 @@ class PushPreferencesResponse:
             out["feeds_level"] = self.feeds_level
         elif "feeds_level" in self._nulls:
             out["feeds_level"] = None
-        if self.feeds_preferences is not None:
+        if isinstance(self._feeds_preferences, Unparsed):  # not read yet: its JSON as received
+            out["feeds_preferences"] = self._feeds_preferences.value
+        elif self._feeds_preferences is not None:
             out["feeds_preferences"] = model_to_wire(
-                FeedsPreferencesResponse, self.feeds_preferences
+                FeedsPreferencesResponse, self._feeds_preferences
             )
         elif "feeds_preferences" in self._nulls:
             out["feeds_preferences"] = None

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -64,13 +69,24 @@ def _to_items(
     )
 
 
+def _read_items(v: Any, at: str | None) -> list[AppealItemResponse]:
+    # QueryAppealsResponse.items from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [AppealItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryAppealsResponse", "items[]", at) from None
+    return placed(value, (at or "QueryAppealsResponse") + ".items[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryAppealsResponse:
     """The response of ``query_appeals`` (``POST /api/v2/moderation/appeals``)."""
 
     duration: str
-    items: list[AppealItemResponse] = _attrs.field(converter=_to_items)
-    """List of Appeal Items"""
+    _items: list[AppealItemResponse] | Unparsed = _attrs.field(
+        alias="items", converter=_to_items, eq=parsed
+    )
     next: str | None = None
     prev: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -78,6 +94,8 @@ class QueryAppealsResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryAppealsResponse"
@@ -117,6 +135,26 @@ class QueryAppealsResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def items(self) -> list[AppealItemResponse]:
+        """List of Appeal Items"""
+        v: Any = self._items
+        if v.__class__ is Unparsed:
+            v = self._items = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @items.setter
+    def items(self, value: Sequence[AppealItemResponse | Mapping[str, Any]]) -> None:
+        self._items = _to_items(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.items)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -128,11 +166,14 @@ class QueryAppealsResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -151,12 +192,16 @@ class QueryAppealsResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.items = None  # type: ignore[assignment]
+                self._items = None  # type: ignore[assignment]
                 _m += ("items",)
             else:
-                self.items = [
-                    AppealItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._items = (
+                    Unparsed(v, _read_items)
+                    if _lazy
+                    else [
+                        AppealItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
+                )
             if "next" in d:
                 _f = "next"
                 v = d["next"]
@@ -189,6 +234,7 @@ class QueryAppealsResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,7 +242,10 @@ class QueryAppealsResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["items"] = None if self.items is None else to_wire(self.items)
+        if isinstance(self._items, Unparsed):  # not read yet: its JSON as received
+            out["items"] = self._items.value
+        else:
+            out["items"] = None if self._items is None else to_wire(self._items)
         if self.next is not None:
             out["next"] = self.next
         elif "next" in self._nulls:

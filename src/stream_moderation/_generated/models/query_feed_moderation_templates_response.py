@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -59,6 +64,18 @@ def _to_templates(
     )
 
 
+def _read_templates(v: Any, at: str | None) -> list[QueryFeedModerationTemplate]:
+    # QueryFeedModerationTemplatesResponse.templates from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [
+            QueryFeedModerationTemplate.from_dict(x0, strict, complete) for x0 in check_list(v)
+        ]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryFeedModerationTemplatesResponse", "templates[]", at) from None
+    return placed(value, (at or "QueryFeedModerationTemplatesResponse") + ".templates[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryFeedModerationTemplatesResponse:
     """The response of ``V2QueryTemplates`` (``GET
@@ -66,13 +83,16 @@ class QueryFeedModerationTemplatesResponse:
     """
 
     duration: str
-    templates: list[QueryFeedModerationTemplate] = _attrs.field(converter=_to_templates)
-    """List of moderation templates"""
+    _templates: list[QueryFeedModerationTemplate] | Unparsed = _attrs.field(
+        alias="templates", converter=_to_templates, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryFeedModerationTemplatesResponse"
@@ -112,6 +132,26 @@ class QueryFeedModerationTemplatesResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def templates(self) -> list[QueryFeedModerationTemplate]:
+        """List of moderation templates"""
+        v: Any = self._templates
+        if v.__class__ is Unparsed:
+            v = self._templates = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @templates.setter
+    def templates(self, value: Sequence[QueryFeedModerationTemplate | Mapping[str, Any]]) -> None:
+        self._templates = _to_templates(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.templates)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -123,11 +163,14 @@ class QueryFeedModerationTemplatesResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -146,13 +189,17 @@ class QueryFeedModerationTemplatesResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.templates = None  # type: ignore[assignment]
+                self._templates = None  # type: ignore[assignment]
                 _m += ("templates",)
             else:
-                self.templates = [
-                    QueryFeedModerationTemplate.from_dict(x0, strict, complete)
-                    for x0 in check_list(v)
-                ]
+                self._templates = (
+                    Unparsed(v, _read_templates)
+                    if _lazy
+                    else [
+                        QueryFeedModerationTemplate.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
         except ParseError as exc:
             raise exc.within("QueryFeedModerationTemplatesResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -167,6 +214,7 @@ class QueryFeedModerationTemplatesResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,7 +222,10 @@ class QueryFeedModerationTemplatesResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["templates"] = None if self.templates is None else to_wire(self.templates)
+        if isinstance(self._templates, Unparsed):  # not read yet: its JSON as received
+            out["templates"] = self._templates.value
+        else:
+            out["templates"] = None if self._templates is None else to_wire(self._templates)
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -64,13 +69,24 @@ def _to_label_results(
     )
 
 
+def _read_label_results(v: Any, at: str | None) -> list[LabelResultResponse]:
+    # QueryLabelResultsResponse.label_results from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [LabelResultResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryLabelResultsResponse", "label_results[]", at) from None
+    return placed(value, (at or "QueryLabelResultsResponse") + ".label_results[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryLabelResultsResponse:
     """The response of ``query_label_results`` (``POST /api/v2/moderation/labels/results``)."""
 
     duration: str
-    label_results: list[LabelResultResponse] = _attrs.field(converter=_to_label_results)
-    """List of moderation label results"""
+    _label_results: list[LabelResultResponse] | Unparsed = _attrs.field(
+        alias="label_results", converter=_to_label_results, eq=parsed
+    )
     next: str | None = None
     prev: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -78,6 +94,8 @@ class QueryLabelResultsResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryLabelResultsResponse"
@@ -117,6 +135,26 @@ class QueryLabelResultsResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def label_results(self) -> list[LabelResultResponse]:
+        """List of moderation label results"""
+        v: Any = self._label_results
+        if v.__class__ is Unparsed:
+            v = self._label_results = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @label_results.setter
+    def label_results(self, value: Sequence[LabelResultResponse | Mapping[str, Any]]) -> None:
+        self._label_results = _to_label_results(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.label_results)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -128,11 +166,14 @@ class QueryLabelResultsResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -151,12 +192,16 @@ class QueryLabelResultsResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.label_results = None  # type: ignore[assignment]
+                self._label_results = None  # type: ignore[assignment]
                 _m += ("label_results",)
             else:
-                self.label_results = [
-                    LabelResultResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._label_results = (
+                    Unparsed(v, _read_label_results)
+                    if _lazy
+                    else [
+                        LabelResultResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
+                )
             if "next" in d:
                 _f = "next"
                 v = d["next"]
@@ -189,6 +234,7 @@ class QueryLabelResultsResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,7 +242,12 @@ class QueryLabelResultsResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["label_results"] = None if self.label_results is None else to_wire(self.label_results)
+        if isinstance(self._label_results, Unparsed):  # not read yet: its JSON as received
+            out["label_results"] = self._label_results.value
+        else:
+            out["label_results"] = (
+                None if self._label_results is None else to_wire(self._label_results)
+            )
         if self.next is not None:
             out["next"] = self.next
         elif "next" in self._nulls:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -64,12 +69,23 @@ def _to_configs(
     )
 
 
+def _read_configs(v: Any, at: str | None) -> list[ConfigResponse]:
+    # QueryModerationConfigsResponse.configs from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ConfigResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryModerationConfigsResponse", "configs[]", at) from None
+    return placed(value, (at or "QueryModerationConfigsResponse") + ".configs[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationConfigsResponse:
     """The response of ``query_moderation_configs`` (``POST /api/v2/moderation/configs``)."""
 
-    configs: list[ConfigResponse] = _attrs.field(converter=_to_configs)
-    """List of moderation configurations"""
+    _configs: list[ConfigResponse] | Unparsed = _attrs.field(
+        alias="configs", converter=_to_configs, eq=parsed
+    )
     duration: str
     next: str | None = None
     prev: str | None = None
@@ -78,6 +94,8 @@ class QueryModerationConfigsResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryModerationConfigsResponse"
@@ -117,6 +135,26 @@ class QueryModerationConfigsResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def configs(self) -> list[ConfigResponse]:
+        """List of moderation configurations"""
+        v: Any = self._configs
+        if v.__class__ is Unparsed:
+            v = self._configs = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @configs.setter
+    def configs(self, value: Sequence[ConfigResponse | Mapping[str, Any]]) -> None:
+        self._configs = _to_configs(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.configs)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -128,11 +166,14 @@ class QueryModerationConfigsResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "configs[]"
@@ -141,12 +182,14 @@ class QueryModerationConfigsResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.configs = None  # type: ignore[assignment]
+                self._configs = None  # type: ignore[assignment]
                 _m += ("configs",)
             else:
-                self.configs = [
-                    ConfigResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._configs = (
+                    Unparsed(v, _read_configs)
+                    if _lazy
+                    else [ConfigResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "duration"
             try:
                 v = d["duration"]
@@ -189,13 +232,17 @@ class QueryModerationConfigsResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationConfigsResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["configs"] = None if self.configs is None else to_wire(self.configs)
+        if isinstance(self._configs, Unparsed):  # not read yet: its JSON as received
+            out["configs"] = self._configs.value
+        else:
+            out["configs"] = None if self._configs is None else to_wire(self._configs)
         out["duration"] = self.duration
         if self.next is not None:
             out["next"] = self.next

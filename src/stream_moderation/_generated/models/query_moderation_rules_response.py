@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -98,16 +103,37 @@ def _to_rules(
     )
 
 
+def _read_ai_image_label_definitions(v: Any, at: str | None) -> list[AIImageLabelDefinition]:
+    # QueryModerationRulesResponse.ai_image_label_definitions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [AIImageLabelDefinition.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "QueryModerationRulesResponse", "ai_image_label_definitions[]", at
+        ) from None
+    return placed(value, (at or "QueryModerationRulesResponse") + ".ai_image_label_definitions[]")
+
+
+def _read_rules(v: Any, at: str | None) -> list[ModerationRuleV2Response]:
+    # QueryModerationRulesResponse.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ModerationRuleV2Response.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryModerationRulesResponse", "rules[]", at) from None
+    return placed(value, (at or "QueryModerationRulesResponse") + ".rules[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryModerationRulesResponse:
     """The response of ``query_moderation_rules`` (``POST
     /api/v2/moderation/moderation_rules``).
     """
 
-    ai_image_label_definitions: list[AIImageLabelDefinition] = _attrs.field(
-        converter=_to_ai_image_label_definitions
+    _ai_image_label_definitions: list[AIImageLabelDefinition] | Unparsed = _attrs.field(
+        alias="ai_image_label_definitions", converter=_to_ai_image_label_definitions, eq=parsed
     )
-    """AI image label definitions with metadata for dashboard rendering"""
     ai_image_subclassifications: dict[str, list[str]]
     """Stream L1 to leaf-level label name mapping for AI image rules"""
     closed_caption_labels: list[str]
@@ -130,8 +156,9 @@ class QueryModerationRulesResponse:
     Mirrors `closed_caption_labels` today but kept as a separate field so the pickers can
     diverge later.
     """
-    rules: list[ModerationRuleV2Response] = _attrs.field(converter=_to_rules)
-    """List of moderation rules"""
+    _rules: list[ModerationRuleV2Response] | Unparsed = _attrs.field(
+        alias="rules", converter=_to_rules, eq=parsed
+    )
     next: str | None = None
     prev: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -139,6 +166,8 @@ class QueryModerationRulesResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryModerationRulesResponse"
@@ -179,6 +208,41 @@ class QueryModerationRulesResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def ai_image_label_definitions(self) -> list[AIImageLabelDefinition]:
+        """AI image label definitions with metadata for dashboard rendering"""
+        v: Any = self._ai_image_label_definitions
+        if v.__class__ is Unparsed:
+            v = self._ai_image_label_definitions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_label_definitions.setter
+    def ai_image_label_definitions(
+        self, value: Sequence[AIImageLabelDefinition | Mapping[str, Any]]
+    ) -> None:
+        self._ai_image_label_definitions = _to_ai_image_label_definitions(value)
+
+    @property
+    def rules(self) -> list[ModerationRuleV2Response]:
+        """List of moderation rules"""
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[ModerationRuleV2Response | Mapping[str, Any]]) -> None:
+        self._rules = _to_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ai_image_label_definitions)
+        read_all(self.rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -190,11 +254,14 @@ class QueryModerationRulesResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "ai_image_label_definitions[]"
@@ -203,12 +270,17 @@ class QueryModerationRulesResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.ai_image_label_definitions = None  # type: ignore[assignment]
+                self._ai_image_label_definitions = None  # type: ignore[assignment]
                 _m += ("ai_image_label_definitions",)
             else:
-                self.ai_image_label_definitions = [
-                    AIImageLabelDefinition.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._ai_image_label_definitions = (
+                    Unparsed(v, _read_ai_image_label_definitions)
+                    if _lazy
+                    else [
+                        AIImageLabelDefinition.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "ai_image_subclassifications"
             try:
                 v = d["ai_image_subclassifications"]
@@ -367,12 +439,17 @@ class QueryModerationRulesResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.rules = None  # type: ignore[assignment]
+                self._rules = None  # type: ignore[assignment]
                 _m += ("rules",)
             else:
-                self.rules = [
-                    ModerationRuleV2Response.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._rules = (
+                    Unparsed(v, _read_rules)
+                    if _lazy
+                    else [
+                        ModerationRuleV2Response.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             if "next" in d:
                 _f = "next"
                 v = d["next"]
@@ -405,17 +482,23 @@ class QueryModerationRulesResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this QueryModerationRulesResponse: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["ai_image_label_definitions"] = (
-            None
-            if self.ai_image_label_definitions is None
-            else to_wire(self.ai_image_label_definitions)
-        )
+        if isinstance(
+            self._ai_image_label_definitions, Unparsed
+        ):  # not read yet: its JSON as received
+            out["ai_image_label_definitions"] = self._ai_image_label_definitions.value
+        else:
+            out["ai_image_label_definitions"] = (
+                None
+                if self._ai_image_label_definitions is None
+                else to_wire(self._ai_image_label_definitions)
+            )
         out["ai_image_subclassifications"] = (
             None if self.ai_image_subclassifications is None else self.ai_image_subclassifications
         )
@@ -436,7 +519,10 @@ class QueryModerationRulesResponse:
         )
         out["keyframe_labels"] = None if self.keyframe_labels is None else self.keyframe_labels
         out["ocr_labels"] = None if self.ocr_labels is None else self.ocr_labels
-        out["rules"] = None if self.rules is None else to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        else:
+            out["rules"] = None if self._rules is None else to_wire(self._rules)
         if self.next is not None:
             out["next"] = self.next
         elif "next" in self._nulls:

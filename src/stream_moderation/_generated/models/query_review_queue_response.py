@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     null_positions,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     restore_nulls,
     to_wire,
 )
@@ -63,7 +68,7 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("default_action_config", "default_action_config"),
-    ("filter_config", "filter_config"),
+    ("filter_config", "_filter_config"),
     ("next", "next"),
     ("prev", "prev"),
 )
@@ -107,6 +112,26 @@ def _to_filter_config(
     )
 
 
+def _read_items(v: Any, at: str | None) -> list[ReviewQueueItemResponse]:
+    # QueryReviewQueueResponse.items from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ReviewQueueItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryReviewQueueResponse", "items[]", at) from None
+    return placed(value, (at or "QueryReviewQueueResponse") + ".items[]")
+
+
+def _read_filter_config(v: Any, at: str | None) -> FilterConfigResponse:
+    # QueryReviewQueueResponse.filter_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FilterConfigResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "QueryReviewQueueResponse", "filter_config", at) from None
+    return placed(value, (at or "QueryReviewQueueResponse") + ".filter_config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class QueryReviewQueueResponse:
     """The response of ``query_review_queue`` (``POST /api/v2/moderation/review_queue``)."""
@@ -116,17 +141,17 @@ class QueryReviewQueueResponse:
     )
     """Configuration for moderation actions"""
     duration: str
-    items: list[ReviewQueueItemResponse] = _attrs.field(converter=_to_items)
-    """List of review queue items"""
+    _items: list[ReviewQueueItemResponse] | Unparsed = _attrs.field(
+        alias="items", converter=_to_items, eq=parsed
+    )
     stats: dict[str, Any]
     """Statistics about the review queue"""
     default_action_config: dict[str, list[ModerationActionConfigResponse]] | None = _attrs.field(
         default=None, converter=_to_default_action_config
     )
-    filter_config: FilterConfigResponse | None = _attrs.field(
-        default=None, converter=_to_filter_config
+    _filter_config: FilterConfigResponse | Unparsed | None = _attrs.field(
+        alias="filter_config", default=None, converter=_to_filter_config, eq=parsed
     )
-    """Configuration for filters in moderation review queue"""
     next: str | None = None
     prev: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -134,6 +159,8 @@ class QueryReviewQueueResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "QueryReviewQueueResponse"
@@ -176,6 +203,43 @@ class QueryReviewQueueResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def items(self) -> list[ReviewQueueItemResponse]:
+        """List of review queue items"""
+        v: Any = self._items
+        if v.__class__ is Unparsed:
+            v = self._items = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @items.setter
+    def items(self, value: Sequence[ReviewQueueItemResponse | Mapping[str, Any]]) -> None:
+        self._items = _to_items(value)
+
+    @property
+    def filter_config(self) -> FilterConfigResponse | None:
+        """Configuration for filters in moderation review queue"""
+        v: Any = self._filter_config
+        if v.__class__ is Unparsed:
+            v = self._filter_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @filter_config.setter
+    def filter_config(self, value: FilterConfigResponse | Mapping[str, Any] | None) -> None:
+        self._filter_config = _to_filter_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.action_config, where + ".action_config{}")
+        placed(self.default_action_config, where + ".default_action_config{}")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action_config)
+        read_all(self.items)
+        read_all(self.default_action_config)
+        read_all(self.filter_config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -187,12 +251,15 @@ class QueryReviewQueueResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_config{}"
@@ -232,12 +299,17 @@ class QueryReviewQueueResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.items = None  # type: ignore[assignment]
+                self._items = None  # type: ignore[assignment]
                 _m += ("items",)
             else:
-                self.items = [
-                    ReviewQueueItemResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._items = (
+                    Unparsed(v, _read_items)
+                    if _lazy
+                    else [
+                        ReviewQueueItemResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "stats"
             try:
                 v = d["stats"]
@@ -273,12 +345,16 @@ class QueryReviewQueueResponse:
                 _f = "filter_config"
                 v = d["filter_config"]
                 if v is None:
-                    self.filter_config = None
+                    self._filter_config = None
                     _n += ("filter_config",)
                 else:
-                    self.filter_config = FilterConfigResponse.from_dict(v, strict, complete)
+                    self._filter_config = (
+                        Unparsed(v, _read_filter_config)
+                        if _lazy
+                        else FilterConfigResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.filter_config = None
+                self._filter_config = None
             if "next" in d:
                 _f = "next"
                 v = d["next"]
@@ -311,6 +387,7 @@ class QueryReviewQueueResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,14 +396,19 @@ class QueryReviewQueueResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["action_config"] = None if self.action_config is None else to_wire(self.action_config)
         out["duration"] = self.duration
-        out["items"] = None if self.items is None else to_wire(self.items)
+        if isinstance(self._items, Unparsed):  # not read yet: its JSON as received
+            out["items"] = self._items.value
+        else:
+            out["items"] = None if self._items is None else to_wire(self._items)
         out["stats"] = None if self.stats is None else self.stats
         if self.default_action_config is not None:
             out["default_action_config"] = to_wire(self.default_action_config)
         elif "default_action_config" in self._nulls:
             out["default_action_config"] = None
-        if self.filter_config is not None:
-            out["filter_config"] = model_to_wire(FilterConfigResponse, self.filter_config)
+        if isinstance(self._filter_config, Unparsed):  # not read yet: its JSON as received
+            out["filter_config"] = self._filter_config.value
+        elif self._filter_config is not None:
+            out["filter_config"] = model_to_wire(FilterConfigResponse, self._filter_config)
         elif "filter_config" in self._nulls:
             out["filter_config"] = None
         if self.next is not None:

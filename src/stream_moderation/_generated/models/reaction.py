@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -92,14 +97,14 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("data", "data"),
     ("deleted_at", "_deleted_at"),
     ("id", "id"),
-    ("latest_children", "latest_children"),
+    ("latest_children", "_latest_children"),
     ("moderation", "moderation"),
-    ("own_children", "own_children"),
+    ("own_children", "_own_children"),
     ("parent", "parent"),
     ("score", "score"),
     ("target_feeds", "target_feeds"),
     ("target_feeds_extra_data", "target_feeds_extra_data"),
-    ("user", "user"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -129,6 +134,42 @@ def _to_user(
     )
 
 
+def _read_latest_children(v: Any, at: str | None) -> dict[str, list[Reaction]]:
+    # Reaction.latest_children from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Reaction", "latest_children{}", at) from None
+    return placed(value, (at or "Reaction") + ".latest_children{}")
+
+
+def _read_own_children(v: Any, at: str | None) -> dict[str, list[Reaction]]:
+    # Reaction.own_children from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = {
+            k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
+            for k0, x0 in check_dict(v).items()
+        }
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Reaction", "own_children{}", at) from None
+    return placed(value, (at or "Reaction") + ".own_children{}")
+
+
+def _read_user(v: Any, at: str | None) -> User:
+    # Reaction.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = User.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Reaction", "user", at) from None
+    return placed(value, (at or "Reaction") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Reaction:
     """Held by ``Reaction.latest_children``, ``Reaction.own_children``,
@@ -146,23 +187,27 @@ class Reaction:
         alias="deleted_at", default=None, converter=optional_timestamp_to_wire
     )
     id: str | None = None
-    latest_children: dict[str, list[Reaction]] | None = _attrs.field(
-        default=None, converter=_to_latest_children
+    _latest_children: dict[str, list[Reaction]] | Unparsed | None = _attrs.field(
+        alias="latest_children", default=None, converter=_to_latest_children, eq=parsed
     )
     moderation: dict[str, Any] | None = None
-    own_children: dict[str, list[Reaction]] | None = _attrs.field(
-        default=None, converter=_to_own_children
+    _own_children: dict[str, list[Reaction]] | Unparsed | None = _attrs.field(
+        alias="own_children", default=None, converter=_to_own_children, eq=parsed
     )
     parent: str | None = None
     score: float | None = None
     target_feeds: list[str] | None = None
     target_feeds_extra_data: dict[str, Any] | None = None
-    user: User | None = _attrs.field(default=None, converter=_to_user)
+    _user: User | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "Reaction"
@@ -231,6 +276,53 @@ class Reaction:
     def deleted_at(self, value: datetime | int | str | None) -> None:
         self._deleted_at = optional_timestamp_to_wire(value)
 
+    @property
+    def latest_children(self) -> dict[str, list[Reaction]] | None:
+        v: Any = self._latest_children
+        if v.__class__ is Unparsed:
+            v = self._latest_children = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_children.setter
+    def latest_children(
+        self, value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None
+    ) -> None:
+        self._latest_children = _to_latest_children(value)
+
+    @property
+    def own_children(self) -> dict[str, list[Reaction]] | None:
+        v: Any = self._own_children
+        if v.__class__ is Unparsed:
+            v = self._own_children = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @own_children.setter
+    def own_children(
+        self, value: Mapping[str, Sequence[Reaction | Mapping[str, Any]]] | None
+    ) -> None:
+        self._own_children = _to_own_children(value)
+
+    @property
+    def user(self) -> User | None:
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: User | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.latest_children)
+        read_all(self.own_children)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -242,11 +334,14 @@ class Reaction:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "activity_id"
@@ -361,15 +456,19 @@ class Reaction:
                 _f = "latest_children{}"
                 v = d["latest_children"]
                 if v is None:
-                    self.latest_children = None
+                    self._latest_children = None
                     _n += ("latest_children",)
                 else:
-                    self.latest_children = {
-                        k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._latest_children = (
+                        Unparsed(v, _read_latest_children)
+                        if _lazy
+                        else {
+                            k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.latest_children = None
+                self._latest_children = None
             if "moderation" in d:
                 _f = "moderation"
                 v = d["moderation"]
@@ -384,15 +483,19 @@ class Reaction:
                 _f = "own_children{}"
                 v = d["own_children"]
                 if v is None:
-                    self.own_children = None
+                    self._own_children = None
                     _n += ("own_children",)
                 else:
-                    self.own_children = {
-                        k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
-                        for k0, x0 in check_dict(v).items()
-                    }
+                    self._own_children = (
+                        Unparsed(v, _read_own_children)
+                        if _lazy
+                        else {
+                            k0: [Reaction.from_dict(x1, strict, complete) for x1 in check_list(x0)]
+                            for k0, x0 in check_dict(v).items()
+                        }
+                    )
             else:
-                self.own_children = None
+                self._own_children = None
             if "parent" in d:
                 _f = "parent"
                 v = d["parent"]
@@ -443,12 +546,14 @@ class Reaction:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = User.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user) if _lazy else User.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("Reaction", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -461,6 +566,7 @@ class Reaction:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -488,16 +594,20 @@ class Reaction:
             out["id"] = self.id
         elif "id" in self._nulls:
             out["id"] = None
-        if self.latest_children is not None:
-            out["latest_children"] = to_wire(self.latest_children)
+        if isinstance(self._latest_children, Unparsed):  # not read yet: its JSON as received
+            out["latest_children"] = self._latest_children.value
+        elif self._latest_children is not None:
+            out["latest_children"] = to_wire(self._latest_children)
         elif "latest_children" in self._nulls:
             out["latest_children"] = None
         if self.moderation is not None:
             out["moderation"] = self.moderation
         elif "moderation" in self._nulls:
             out["moderation"] = None
-        if self.own_children is not None:
-            out["own_children"] = to_wire(self.own_children)
+        if isinstance(self._own_children, Unparsed):  # not read yet: its JSON as received
+            out["own_children"] = self._own_children.value
+        elif self._own_children is not None:
+            out["own_children"] = to_wire(self._own_children)
         elif "own_children" in self._nulls:
             out["own_children"] = None
         if self.parent is not None:
@@ -516,8 +626,10 @@ class Reaction:
             out["target_feeds_extra_data"] = self.target_feeds_extra_data
         elif "target_feeds_extra_data" in self._nulls:
             out["target_feeds_extra_data"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(User, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(User, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -72,6 +77,16 @@ def _to_latest_reactions_by(
     )
 
 
+def _read_latest_reactions_by(v: Any, at: str | None) -> list[ReactionGroupUserResponse]:
+    # ReactionGroupResponse.latest_reactions_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [ReactionGroupUserResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReactionGroupResponse", "latest_reactions_by[]", at) from None
+    return placed(value, (at or "ReactionGroupResponse") + ".latest_reactions_by[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReactionGroupResponse:
     """ReactionGroupResponse contains all information about a reaction of the same type."""
@@ -84,10 +99,9 @@ class ReactionGroupResponse:
     _last_reaction_at: int | float | str = _attrs.field(
         alias="last_reaction_at", converter=timestamp_to_wire
     )
-    latest_reactions_by: list[ReactionGroupUserResponse] = _attrs.field(
-        converter=_to_latest_reactions_by
+    _latest_reactions_by: list[ReactionGroupUserResponse] | Unparsed = _attrs.field(
+        alias="latest_reactions_by", converter=_to_latest_reactions_by, eq=parsed
     )
-    """The most recent users who reacted with this type, ordered by most recent first."""
     sum_scores: int
     """SumScores is the sum of all scores of reactions of this type. Medium allows you to clap
     articles more than once and shows the sum of all claps from all users. For example, you
@@ -98,6 +112,8 @@ class ReactionGroupResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ReactionGroupResponse"
@@ -160,6 +176,28 @@ class ReactionGroupResponse:
     def last_reaction_at(self, value: datetime | int | str) -> None:
         self._last_reaction_at = timestamp_to_wire(value)
 
+    @property
+    def latest_reactions_by(self) -> list[ReactionGroupUserResponse]:
+        """The most recent users who reacted with this type, ordered by most recent first."""
+        v: Any = self._latest_reactions_by
+        if v.__class__ is Unparsed:
+            v = self._latest_reactions_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @latest_reactions_by.setter
+    def latest_reactions_by(
+        self, value: Sequence[ReactionGroupUserResponse | Mapping[str, Any]]
+    ) -> None:
+        self._latest_reactions_by = _to_latest_reactions_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.latest_reactions_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -171,11 +209,14 @@ class ReactionGroupResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "count"
@@ -226,13 +267,17 @@ class ReactionGroupResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.latest_reactions_by = None  # type: ignore[assignment]
+                self._latest_reactions_by = None  # type: ignore[assignment]
                 _m += ("latest_reactions_by",)
             else:
-                self.latest_reactions_by = [
-                    ReactionGroupUserResponse.from_dict(x0, strict, complete)
-                    for x0 in check_list(v)
-                ]
+                self._latest_reactions_by = (
+                    Unparsed(v, _read_latest_reactions_by)
+                    if _lazy
+                    else [
+                        ReactionGroupUserResponse.from_dict(x0, strict, complete)
+                        for x0 in check_list(v)
+                    ]
+                )
             _f = "sum_scores"
             try:
                 v = d["sum_scores"]
@@ -255,6 +300,7 @@ class ReactionGroupResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,9 +310,12 @@ class ReactionGroupResponse:
         out["count"] = self.count
         out["first_reaction_at"] = self._first_reaction_at
         out["last_reaction_at"] = self._last_reaction_at
-        out["latest_reactions_by"] = (
-            None if self.latest_reactions_by is None else to_wire(self.latest_reactions_by)
-        )
+        if isinstance(self._latest_reactions_by, Unparsed):  # not read yet: its JSON as received
+            out["latest_reactions_by"] = self._latest_reactions_by.value
+        else:
+            out["latest_reactions_by"] = (
+                None if self._latest_reactions_by is None else to_wire(self._latest_reactions_by)
+            )
         out["sum_scores"] = self.sum_scores
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -26,6 +27,10 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -67,10 +72,10 @@ _REQUIRED_NAMES: dict[str, str] = {
     "type": "type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("action", "action"),
+    ("action", "_action"),
     ("flags", "flags"),
     ("received_at", "_received_at"),
-    ("review_queue_item", "review_queue_item"),
+    ("review_queue_item", "_review_queue_item"),
 )
 
 _new = object.__new__
@@ -100,6 +105,26 @@ def _to_review_queue_item(
     )
 
 
+def _read_action(v: Any, at: str | None) -> ActionLogResponse:
+    # ReviewQueueItemNewEvent.action from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ActionLogResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemNewEvent", "action", at) from None
+    return placed(value, (at or "ReviewQueueItemNewEvent") + ".action")
+
+
+def _read_review_queue_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # ReviewQueueItemNewEvent.review_queue_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemNewEvent", "review_queue_item", at) from None
+    return placed(value, (at or "ReviewQueueItemNewEvent") + ".review_queue_item")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemNewEvent:
     """This event is sent when a new moderation review queue item is created"""
@@ -107,22 +132,24 @@ class ReviewQueueItemNewEvent:
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
     custom: dict[str, Any]
     type: str = "review_queue_item.new"
-    action: ActionLogResponse | None = _attrs.field(default=None, converter=_to_action)
-    """The action log if any action was taken"""
+    _action: ActionLogResponse | Unparsed | None = _attrs.field(
+        alias="action", default=None, converter=_to_action, eq=parsed
+    )
     flags: list[ModerationFlagResponse] | None = _attrs.field(default=None, converter=_to_flags)
     """The flags associated with this review queue item"""
     _received_at: int | float | str | None = _attrs.field(
         alias="received_at", default=None, converter=optional_timestamp_to_wire
     )
-    review_queue_item: ReviewQueueItemResponse | None = _attrs.field(
-        default=None, converter=_to_review_queue_item
+    _review_queue_item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="review_queue_item", default=None, converter=_to_review_queue_item, eq=parsed
     )
-    """The review queue item that was created"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ReviewQueueItemNewEvent"
@@ -182,6 +209,41 @@ class ReviewQueueItemNewEvent:
     def received_at(self, value: datetime | int | str | None) -> None:
         self._received_at = optional_timestamp_to_wire(value)
 
+    @property
+    def action(self) -> ActionLogResponse | None:
+        """The action log if any action was taken"""
+        v: Any = self._action
+        if v.__class__ is Unparsed:
+            v = self._action = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action.setter
+    def action(self, value: ActionLogResponse | Mapping[str, Any] | None) -> None:
+        self._action = _to_action(value)
+
+    @property
+    def review_queue_item(self) -> ReviewQueueItemResponse | None:
+        """The review queue item that was created"""
+        v: Any = self._review_queue_item
+        if v.__class__ is Unparsed:
+            v = self._review_queue_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @review_queue_item.setter
+    def review_queue_item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._review_queue_item = _to_review_queue_item(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.flags, where + ".flags[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action)
+        read_all(self.flags)
+        read_all(self.review_queue_item)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -193,12 +255,15 @@ class ReviewQueueItemNewEvent:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -241,12 +306,16 @@ class ReviewQueueItemNewEvent:
                 _f = "action"
                 v = d["action"]
                 if v is None:
-                    self.action = None
+                    self._action = None
                     _n += ("action",)
                 else:
-                    self.action = ActionLogResponse.from_dict(v, strict, complete)
+                    self._action = (
+                        Unparsed(v, _read_action)
+                        if _lazy
+                        else ActionLogResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.action = None
+                self._action = None
             if "flags" in d:
                 _f = "flags[]"
                 v = d["flags"]
@@ -285,12 +354,16 @@ class ReviewQueueItemNewEvent:
                 _f = "review_queue_item"
                 v = d["review_queue_item"]
                 if v is None:
-                    self.review_queue_item = None
+                    self._review_queue_item = None
                     _n += ("review_queue_item",)
                 else:
-                    self.review_queue_item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._review_queue_item = (
+                        Unparsed(v, _read_review_queue_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.review_queue_item = None
+                self._review_queue_item = None
         except ParseError as exc:
             raise exc.within("ReviewQueueItemNewEvent", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -303,6 +376,7 @@ class ReviewQueueItemNewEvent:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -312,8 +386,10 @@ class ReviewQueueItemNewEvent:
         out["created_at"] = self._created_at
         out["custom"] = None if self.custom is None else self.custom
         out["type"] = self.type
-        if self.action is not None:
-            out["action"] = model_to_wire(ActionLogResponse, self.action)
+        if isinstance(self._action, Unparsed):  # not read yet: its JSON as received
+            out["action"] = self._action.value
+        elif self._action is not None:
+            out["action"] = model_to_wire(ActionLogResponse, self._action)
         elif "action" in self._nulls:
             out["action"] = None
         if self.flags is not None:
@@ -324,9 +400,11 @@ class ReviewQueueItemNewEvent:
             out["received_at"] = self._received_at
         elif "received_at" in self._nulls:
             out["received_at"] = None
-        if self.review_queue_item is not None:
+        if isinstance(self._review_queue_item, Unparsed):  # not read yet: its JSON as received
+            out["review_queue_item"] = self._review_queue_item.value
+        elif self._review_queue_item is not None:
             out["review_queue_item"] = model_to_wire(
-                ReviewQueueItemResponse, self.review_queue_item
+                ReviewQueueItemResponse, self._review_queue_item
             )
         elif "review_queue_item" in self._nulls:
             out["review_queue_item"] = None

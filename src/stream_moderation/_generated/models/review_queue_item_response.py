@@ -16,6 +16,7 @@ from stream_moderation._types import (
     LazyModel,
     Timestamp,
     UnknownValue,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -30,7 +31,11 @@ from stream_moderation._types import (
     model_to_wire,
     null_positions,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -146,24 +151,24 @@ _REQUIRED_NAMES: dict[str, str] = {
     "updated_at": "updated_at",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("activity", "activity"),
-    ("appeal", "appeal"),
-    ("assigned_to", "assigned_to"),
-    ("call", "call"),
+    ("activity", "_activity"),
+    ("appeal", "_appeal"),
+    ("assigned_to", "_assigned_to"),
+    ("call", "_call"),
     ("completed_at", "_completed_at"),
     ("config_key", "config_key"),
-    ("entity_creator", "entity_creator"),
+    ("entity_creator", "_entity_creator"),
     ("entity_creator_id", "entity_creator_id"),
     ("escalated_at", "_escalated_at"),
     ("escalated_by", "escalated_by"),
-    ("escalation_metadata", "escalation_metadata"),
-    ("feeds_v2_activity", "feeds_v2_activity"),
-    ("feeds_v2_reaction", "feeds_v2_reaction"),
-    ("feeds_v3_activity", "feeds_v3_activity"),
-    ("feeds_v3_comment", "feeds_v3_comment"),
-    ("message", "message"),
-    ("moderation_payload", "moderation_payload"),
-    ("reaction", "reaction"),
+    ("escalation_metadata", "_escalation_metadata"),
+    ("feeds_v2_activity", "_feeds_v2_activity"),
+    ("feeds_v2_reaction", "_feeds_v2_reaction"),
+    ("feeds_v3_activity", "_feeds_v3_activity"),
+    ("feeds_v3_comment", "_feeds_v3_comment"),
+    ("message", "_message"),
+    ("moderation_payload", "_moderation_payload"),
+    ("reaction", "_reaction"),
     ("reviewed_at", "_reviewed_at"),
     ("teams", "teams"),
 )
@@ -299,6 +304,136 @@ def _to_reaction(
     )
 
 
+def _read_activity(v: Any, at: str | None) -> EnrichedActivity:
+    # ReviewQueueItemResponse.activity from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = EnrichedActivity.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "activity", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".activity")
+
+
+def _read_appeal(v: Any, at: str | None) -> AppealItemResponse:
+    # ReviewQueueItemResponse.appeal from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AppealItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "appeal", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".appeal")
+
+
+def _read_assigned_to(v: Any, at: str | None) -> UserResponse:
+    # ReviewQueueItemResponse.assigned_to from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "assigned_to", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".assigned_to")
+
+
+def _read_call(v: Any, at: str | None) -> ModerationCallResponse:
+    # ReviewQueueItemResponse.call from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationCallResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "call", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".call")
+
+
+def _read_entity_creator(v: Any, at: str | None) -> EntityCreatorResponse:
+    # ReviewQueueItemResponse.entity_creator from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = EntityCreatorResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "entity_creator", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".entity_creator")
+
+
+def _read_escalation_metadata(v: Any, at: str | None) -> EscalationMetadata:
+    # ReviewQueueItemResponse.escalation_metadata from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = EscalationMetadata.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "escalation_metadata", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".escalation_metadata")
+
+
+def _read_feeds_v2_activity(v: Any, at: str | None) -> EnrichedActivity:
+    # ReviewQueueItemResponse.feeds_v2_activity from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = EnrichedActivity.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "feeds_v2_activity", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".feeds_v2_activity")
+
+
+def _read_feeds_v2_reaction(v: Any, at: str | None) -> Reaction:
+    # ReviewQueueItemResponse.feeds_v2_reaction from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Reaction.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "feeds_v2_reaction", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".feeds_v2_reaction")
+
+
+def _read_feeds_v3_activity(v: Any, at: str | None) -> FeedsV3ActivityResponse:
+    # ReviewQueueItemResponse.feeds_v3_activity from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsV3ActivityResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "feeds_v3_activity", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".feeds_v3_activity")
+
+
+def _read_feeds_v3_comment(v: Any, at: str | None) -> FeedsV3CommentResponse:
+    # ReviewQueueItemResponse.feeds_v3_comment from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsV3CommentResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "feeds_v3_comment", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".feeds_v3_comment")
+
+
+def _read_message(v: Any, at: str | None) -> ChatMessageResponse:
+    # ReviewQueueItemResponse.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatMessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "message", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".message")
+
+
+def _read_moderation_payload(v: Any, at: str | None) -> ModerationPayloadResponse:
+    # ReviewQueueItemResponse.moderation_payload from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationPayloadResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "moderation_payload", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".moderation_payload")
+
+
+def _read_reaction(v: Any, at: str | None) -> Reaction:
+    # ReviewQueueItemResponse.reaction from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = Reaction.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "ReviewQueueItemResponse", "reaction", at) from None
+    return placed(value, (at or "ReviewQueueItemResponse") + ".reaction")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class ReviewQueueItemResponse:
     """Held by ``ActionLogResponse.review_queue_item``, ``CheckResponse.item``,
@@ -337,20 +472,25 @@ class ReviewQueueItemResponse:
     (https://getstream.io/moderation/docs/go-golang/content-moderation/review-queue/).
     """
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    activity: EnrichedActivity | None = _attrs.field(default=None, converter=_to_activity)
-    appeal: AppealItemResponse | None = _attrs.field(default=None, converter=_to_appeal)
-    """Appeal submitted for this item if it exists"""
-    assigned_to: UserResponse | None = _attrs.field(default=None, converter=_to_assigned_to)
-    """Moderator assigned to review this item"""
-    call: ModerationCallResponse | None = _attrs.field(default=None, converter=_to_call)
+    _activity: EnrichedActivity | Unparsed | None = _attrs.field(
+        alias="activity", default=None, converter=_to_activity, eq=parsed
+    )
+    _appeal: AppealItemResponse | Unparsed | None = _attrs.field(
+        alias="appeal", default=None, converter=_to_appeal, eq=parsed
+    )
+    _assigned_to: UserResponse | Unparsed | None = _attrs.field(
+        alias="assigned_to", default=None, converter=_to_assigned_to, eq=parsed
+    )
+    _call: ModerationCallResponse | Unparsed | None = _attrs.field(
+        alias="call", default=None, converter=_to_call, eq=parsed
+    )
     _completed_at: int | float | str | None = _attrs.field(
         alias="completed_at", default=None, converter=optional_timestamp_to_wire
     )
     config_key: str | None = None
-    entity_creator: EntityCreatorResponse | None = _attrs.field(
-        default=None, converter=_to_entity_creator
+    _entity_creator: EntityCreatorResponse | Unparsed | None = _attrs.field(
+        alias="entity_creator", default=None, converter=_to_entity_creator, eq=parsed
     )
-    """Details about who created the entity"""
     entity_creator_id: str | None = None
     """ID of who created the entity"""
     _escalated_at: int | float | str | None = _attrs.field(
@@ -358,29 +498,30 @@ class ReviewQueueItemResponse:
     )
     escalated_by: str | None = None
     """ID of the moderator who escalated the item"""
-    escalation_metadata: EscalationMetadata | None = _attrs.field(
-        default=None, converter=_to_escalation_metadata
+    _escalation_metadata: EscalationMetadata | Unparsed | None = _attrs.field(
+        alias="escalation_metadata", default=None, converter=_to_escalation_metadata, eq=parsed
     )
-    """Escalation details including reason, notes, and priority"""
-    feeds_v2_activity: EnrichedActivity | None = _attrs.field(
-        default=None, converter=_to_feeds_v2_activity
+    _feeds_v2_activity: EnrichedActivity | Unparsed | None = _attrs.field(
+        alias="feeds_v2_activity", default=None, converter=_to_feeds_v2_activity, eq=parsed
     )
-    """Associated feed activity"""
-    feeds_v2_reaction: Reaction | None = _attrs.field(default=None, converter=_to_feeds_v2_reaction)
-    """Associated feed reaction"""
-    feeds_v3_activity: FeedsV3ActivityResponse | None = _attrs.field(
-        default=None, converter=_to_feeds_v3_activity
+    _feeds_v2_reaction: Reaction | Unparsed | None = _attrs.field(
+        alias="feeds_v2_reaction", default=None, converter=_to_feeds_v2_reaction, eq=parsed
     )
-    feeds_v3_comment: FeedsV3CommentResponse | None = _attrs.field(
-        default=None, converter=_to_feeds_v3_comment
+    _feeds_v3_activity: FeedsV3ActivityResponse | Unparsed | None = _attrs.field(
+        alias="feeds_v3_activity", default=None, converter=_to_feeds_v3_activity, eq=parsed
     )
-    message: ChatMessageResponse | None = _attrs.field(default=None, converter=_to_message)
-    """Associated message details"""
-    moderation_payload: ModerationPayloadResponse | None = _attrs.field(
-        default=None, converter=_to_moderation_payload
+    _feeds_v3_comment: FeedsV3CommentResponse | Unparsed | None = _attrs.field(
+        alias="feeds_v3_comment", default=None, converter=_to_feeds_v3_comment, eq=parsed
     )
-    """Content being moderated"""
-    reaction: Reaction | None = _attrs.field(default=None, converter=_to_reaction)
+    _message: ChatMessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
+    _moderation_payload: ModerationPayloadResponse | Unparsed | None = _attrs.field(
+        alias="moderation_payload", default=None, converter=_to_moderation_payload, eq=parsed
+    )
+    _reaction: Reaction | Unparsed | None = _attrs.field(
+        alias="reaction", default=None, converter=_to_reaction, eq=parsed
+    )
     _reviewed_at: int | float | str | None = _attrs.field(
         alias="reviewed_at", default=None, converter=optional_timestamp_to_wire
     )
@@ -391,6 +532,8 @@ class ReviewQueueItemResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "ReviewQueueItemResponse"
@@ -490,6 +633,185 @@ class ReviewQueueItemResponse:
     def reviewed_at(self, value: datetime | int | str | None) -> None:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
+    @property
+    def activity(self) -> EnrichedActivity | None:
+        v: Any = self._activity
+        if v.__class__ is Unparsed:
+            v = self._activity = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @activity.setter
+    def activity(self, value: EnrichedActivity | Mapping[str, Any] | None) -> None:
+        self._activity = _to_activity(value)
+
+    @property
+    def appeal(self) -> AppealItemResponse | None:
+        """Appeal submitted for this item if it exists"""
+        v: Any = self._appeal
+        if v.__class__ is Unparsed:
+            v = self._appeal = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @appeal.setter
+    def appeal(self, value: AppealItemResponse | Mapping[str, Any] | None) -> None:
+        self._appeal = _to_appeal(value)
+
+    @property
+    def assigned_to(self) -> UserResponse | None:
+        """Moderator assigned to review this item"""
+        v: Any = self._assigned_to
+        if v.__class__ is Unparsed:
+            v = self._assigned_to = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @assigned_to.setter
+    def assigned_to(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._assigned_to = _to_assigned_to(value)
+
+    @property
+    def call(self) -> ModerationCallResponse | None:
+        v: Any = self._call
+        if v.__class__ is Unparsed:
+            v = self._call = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call.setter
+    def call(self, value: ModerationCallResponse | Mapping[str, Any] | None) -> None:
+        self._call = _to_call(value)
+
+    @property
+    def entity_creator(self) -> EntityCreatorResponse | None:
+        """Details about who created the entity"""
+        v: Any = self._entity_creator
+        if v.__class__ is Unparsed:
+            v = self._entity_creator = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @entity_creator.setter
+    def entity_creator(self, value: EntityCreatorResponse | Mapping[str, Any] | None) -> None:
+        self._entity_creator = _to_entity_creator(value)
+
+    @property
+    def escalation_metadata(self) -> EscalationMetadata | None:
+        """Escalation details including reason, notes, and priority"""
+        v: Any = self._escalation_metadata
+        if v.__class__ is Unparsed:
+            v = self._escalation_metadata = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @escalation_metadata.setter
+    def escalation_metadata(self, value: EscalationMetadata | Mapping[str, Any] | None) -> None:
+        self._escalation_metadata = _to_escalation_metadata(value)
+
+    @property
+    def feeds_v2_activity(self) -> EnrichedActivity | None:
+        """Associated feed activity"""
+        v: Any = self._feeds_v2_activity
+        if v.__class__ is Unparsed:
+            v = self._feeds_v2_activity = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @feeds_v2_activity.setter
+    def feeds_v2_activity(self, value: EnrichedActivity | Mapping[str, Any] | None) -> None:
+        self._feeds_v2_activity = _to_feeds_v2_activity(value)
+
+    @property
+    def feeds_v2_reaction(self) -> Reaction | None:
+        """Associated feed reaction"""
+        v: Any = self._feeds_v2_reaction
+        if v.__class__ is Unparsed:
+            v = self._feeds_v2_reaction = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @feeds_v2_reaction.setter
+    def feeds_v2_reaction(self, value: Reaction | Mapping[str, Any] | None) -> None:
+        self._feeds_v2_reaction = _to_feeds_v2_reaction(value)
+
+    @property
+    def feeds_v3_activity(self) -> FeedsV3ActivityResponse | None:
+        v: Any = self._feeds_v3_activity
+        if v.__class__ is Unparsed:
+            v = self._feeds_v3_activity = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @feeds_v3_activity.setter
+    def feeds_v3_activity(self, value: FeedsV3ActivityResponse | Mapping[str, Any] | None) -> None:
+        self._feeds_v3_activity = _to_feeds_v3_activity(value)
+
+    @property
+    def feeds_v3_comment(self) -> FeedsV3CommentResponse | None:
+        v: Any = self._feeds_v3_comment
+        if v.__class__ is Unparsed:
+            v = self._feeds_v3_comment = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @feeds_v3_comment.setter
+    def feeds_v3_comment(self, value: FeedsV3CommentResponse | Mapping[str, Any] | None) -> None:
+        self._feeds_v3_comment = _to_feeds_v3_comment(value)
+
+    @property
+    def message(self) -> ChatMessageResponse | None:
+        """Associated message details"""
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: ChatMessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    @property
+    def moderation_payload(self) -> ModerationPayloadResponse | None:
+        """Content being moderated"""
+        v: Any = self._moderation_payload
+        if v.__class__ is Unparsed:
+            v = self._moderation_payload = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @moderation_payload.setter
+    def moderation_payload(
+        self, value: ModerationPayloadResponse | Mapping[str, Any] | None
+    ) -> None:
+        self._moderation_payload = _to_moderation_payload(value)
+
+    @property
+    def reaction(self) -> Reaction | None:
+        v: Any = self._reaction
+        if v.__class__ is Unparsed:
+            v = self._reaction = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reaction.setter
+    def reaction(self, value: Reaction | Mapping[str, Any] | None) -> None:
+        self._reaction = _to_reaction(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.actions, where + ".actions[]")
+        placed(self.bans, where + ".bans[]")
+        placed(self.flags, where + ".flags[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.actions)
+        read_all(self.bans)
+        read_all(self.flags)
+        read_all(self.activity)
+        read_all(self.appeal)
+        read_all(self.assigned_to)
+        read_all(self.call)
+        read_all(self.entity_creator)
+        read_all(self.escalation_metadata)
+        read_all(self.feeds_v2_activity)
+        read_all(self.feeds_v2_reaction)
+        read_all(self.feeds_v3_activity)
+        read_all(self.feeds_v3_comment)
+        read_all(self.message)
+        read_all(self.moderation_payload)
+        read_all(self.reaction)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -501,12 +823,15 @@ class ReviewQueueItemResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
         _d: dict[str, Any] | None = None
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "actions[]"
@@ -725,42 +1050,58 @@ class ReviewQueueItemResponse:
                 _f = "activity"
                 v = d["activity"]
                 if v is None:
-                    self.activity = None
+                    self._activity = None
                     _n += ("activity",)
                 else:
-                    self.activity = EnrichedActivity.from_dict(v, strict, complete)
+                    self._activity = (
+                        Unparsed(v, _read_activity)
+                        if _lazy
+                        else EnrichedActivity.from_dict(v, strict, complete)
+                    )
             else:
-                self.activity = None
+                self._activity = None
             if "appeal" in d:
                 _f = "appeal"
                 v = d["appeal"]
                 if v is None:
-                    self.appeal = None
+                    self._appeal = None
                     _n += ("appeal",)
                 else:
-                    self.appeal = AppealItemResponse.from_dict(v, strict, complete)
+                    self._appeal = (
+                        Unparsed(v, _read_appeal)
+                        if _lazy
+                        else AppealItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.appeal = None
+                self._appeal = None
             if "assigned_to" in d:
                 _f = "assigned_to"
                 v = d["assigned_to"]
                 if v is None:
-                    self.assigned_to = None
+                    self._assigned_to = None
                     _n += ("assigned_to",)
                 else:
-                    self.assigned_to = UserResponse.from_dict(v, strict, complete)
+                    self._assigned_to = (
+                        Unparsed(v, _read_assigned_to)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.assigned_to = None
+                self._assigned_to = None
             if "call" in d:
                 _f = "call"
                 v = d["call"]
                 if v is None:
-                    self.call = None
+                    self._call = None
                     _n += ("call",)
                 else:
-                    self.call = ModerationCallResponse.from_dict(v, strict, complete)
+                    self._call = (
+                        Unparsed(v, _read_call)
+                        if _lazy
+                        else ModerationCallResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.call = None
+                self._call = None
             if "completed_at" in d:
                 _f = "completed_at"
                 v = d["completed_at"]
@@ -791,12 +1132,16 @@ class ReviewQueueItemResponse:
                 _f = "entity_creator"
                 v = d["entity_creator"]
                 if v is None:
-                    self.entity_creator = None
+                    self._entity_creator = None
                     _n += ("entity_creator",)
                 else:
-                    self.entity_creator = EntityCreatorResponse.from_dict(v, strict, complete)
+                    self._entity_creator = (
+                        Unparsed(v, _read_entity_creator)
+                        if _lazy
+                        else EntityCreatorResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.entity_creator = None
+                self._entity_creator = None
             if "entity_creator_id" in d:
                 _f = "entity_creator_id"
                 v = d["entity_creator_id"]
@@ -837,84 +1182,114 @@ class ReviewQueueItemResponse:
                 _f = "escalation_metadata"
                 v = d["escalation_metadata"]
                 if v is None:
-                    self.escalation_metadata = None
+                    self._escalation_metadata = None
                     _n += ("escalation_metadata",)
                 else:
-                    self.escalation_metadata = EscalationMetadata.from_dict(v, strict, complete)
+                    self._escalation_metadata = (
+                        Unparsed(v, _read_escalation_metadata)
+                        if _lazy
+                        else EscalationMetadata.from_dict(v, strict, complete)
+                    )
             else:
-                self.escalation_metadata = None
+                self._escalation_metadata = None
             if "feeds_v2_activity" in d:
                 _f = "feeds_v2_activity"
                 v = d["feeds_v2_activity"]
                 if v is None:
-                    self.feeds_v2_activity = None
+                    self._feeds_v2_activity = None
                     _n += ("feeds_v2_activity",)
                 else:
-                    self.feeds_v2_activity = EnrichedActivity.from_dict(v, strict, complete)
+                    self._feeds_v2_activity = (
+                        Unparsed(v, _read_feeds_v2_activity)
+                        if _lazy
+                        else EnrichedActivity.from_dict(v, strict, complete)
+                    )
             else:
-                self.feeds_v2_activity = None
+                self._feeds_v2_activity = None
             if "feeds_v2_reaction" in d:
                 _f = "feeds_v2_reaction"
                 v = d["feeds_v2_reaction"]
                 if v is None:
-                    self.feeds_v2_reaction = None
+                    self._feeds_v2_reaction = None
                     _n += ("feeds_v2_reaction",)
                 else:
-                    self.feeds_v2_reaction = Reaction.from_dict(v, strict, complete)
+                    self._feeds_v2_reaction = (
+                        Unparsed(v, _read_feeds_v2_reaction)
+                        if _lazy
+                        else Reaction.from_dict(v, strict, complete)
+                    )
             else:
-                self.feeds_v2_reaction = None
+                self._feeds_v2_reaction = None
             if "feeds_v3_activity" in d:
                 _f = "feeds_v3_activity"
                 v = d["feeds_v3_activity"]
                 if v is None:
-                    self.feeds_v3_activity = None
+                    self._feeds_v3_activity = None
                     _n += ("feeds_v3_activity",)
                 else:
-                    self.feeds_v3_activity = FeedsV3ActivityResponse.from_dict(v, strict, complete)
+                    self._feeds_v3_activity = (
+                        Unparsed(v, _read_feeds_v3_activity)
+                        if _lazy
+                        else FeedsV3ActivityResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.feeds_v3_activity = None
+                self._feeds_v3_activity = None
             if "feeds_v3_comment" in d:
                 _f = "feeds_v3_comment"
                 v = d["feeds_v3_comment"]
                 if v is None:
-                    self.feeds_v3_comment = None
+                    self._feeds_v3_comment = None
                     _n += ("feeds_v3_comment",)
                 else:
-                    self.feeds_v3_comment = FeedsV3CommentResponse.from_dict(v, strict, complete)
+                    self._feeds_v3_comment = (
+                        Unparsed(v, _read_feeds_v3_comment)
+                        if _lazy
+                        else FeedsV3CommentResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.feeds_v3_comment = None
+                self._feeds_v3_comment = None
             if "message" in d:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = ChatMessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else ChatMessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
             if "moderation_payload" in d:
                 _f = "moderation_payload"
                 v = d["moderation_payload"]
                 if v is None:
-                    self.moderation_payload = None
+                    self._moderation_payload = None
                     _n += ("moderation_payload",)
                 else:
-                    self.moderation_payload = ModerationPayloadResponse.from_dict(
-                        v, strict, complete
+                    self._moderation_payload = (
+                        Unparsed(v, _read_moderation_payload)
+                        if _lazy
+                        else ModerationPayloadResponse.from_dict(v, strict, complete)
                     )
             else:
-                self.moderation_payload = None
+                self._moderation_payload = None
             if "reaction" in d:
                 _f = "reaction"
                 v = d["reaction"]
                 if v is None:
-                    self.reaction = None
+                    self._reaction = None
                     _n += ("reaction",)
                 else:
-                    self.reaction = Reaction.from_dict(v, strict, complete)
+                    self._reaction = (
+                        Unparsed(v, _read_reaction)
+                        if _lazy
+                        else Reaction.from_dict(v, strict, complete)
+                    )
             else:
-                self.reaction = None
+                self._reaction = None
             if "reviewed_at" in d:
                 _f = "reviewed_at"
                 v = d["reviewed_at"]
@@ -959,6 +1334,7 @@ class ReviewQueueItemResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -982,20 +1358,28 @@ class ReviewQueueItemResponse:
         out["severity"] = self.severity
         out["status"] = None if self.status is None else enum_to_wire(self.status)
         out["updated_at"] = self._updated_at
-        if self.activity is not None:
-            out["activity"] = model_to_wire(EnrichedActivity, self.activity)
+        if isinstance(self._activity, Unparsed):  # not read yet: its JSON as received
+            out["activity"] = self._activity.value
+        elif self._activity is not None:
+            out["activity"] = model_to_wire(EnrichedActivity, self._activity)
         elif "activity" in self._nulls:
             out["activity"] = None
-        if self.appeal is not None:
-            out["appeal"] = model_to_wire(AppealItemResponse, self.appeal)
+        if isinstance(self._appeal, Unparsed):  # not read yet: its JSON as received
+            out["appeal"] = self._appeal.value
+        elif self._appeal is not None:
+            out["appeal"] = model_to_wire(AppealItemResponse, self._appeal)
         elif "appeal" in self._nulls:
             out["appeal"] = None
-        if self.assigned_to is not None:
-            out["assigned_to"] = model_to_wire(UserResponse, self.assigned_to)
+        if isinstance(self._assigned_to, Unparsed):  # not read yet: its JSON as received
+            out["assigned_to"] = self._assigned_to.value
+        elif self._assigned_to is not None:
+            out["assigned_to"] = model_to_wire(UserResponse, self._assigned_to)
         elif "assigned_to" in self._nulls:
             out["assigned_to"] = None
-        if self.call is not None:
-            out["call"] = model_to_wire(ModerationCallResponse, self.call)
+        if isinstance(self._call, Unparsed):  # not read yet: its JSON as received
+            out["call"] = self._call.value
+        elif self._call is not None:
+            out["call"] = model_to_wire(ModerationCallResponse, self._call)
         elif "call" in self._nulls:
             out["call"] = None
         if self._completed_at is not None:
@@ -1006,8 +1390,10 @@ class ReviewQueueItemResponse:
             out["config_key"] = self.config_key
         elif "config_key" in self._nulls:
             out["config_key"] = None
-        if self.entity_creator is not None:
-            out["entity_creator"] = model_to_wire(EntityCreatorResponse, self.entity_creator)
+        if isinstance(self._entity_creator, Unparsed):  # not read yet: its JSON as received
+            out["entity_creator"] = self._entity_creator.value
+        elif self._entity_creator is not None:
+            out["entity_creator"] = model_to_wire(EntityCreatorResponse, self._entity_creator)
         elif "entity_creator" in self._nulls:
             out["entity_creator"] = None
         if self.entity_creator_id is not None:
@@ -1022,40 +1408,58 @@ class ReviewQueueItemResponse:
             out["escalated_by"] = self.escalated_by
         elif "escalated_by" in self._nulls:
             out["escalated_by"] = None
-        if self.escalation_metadata is not None:
-            out["escalation_metadata"] = model_to_wire(EscalationMetadata, self.escalation_metadata)
+        if isinstance(self._escalation_metadata, Unparsed):  # not read yet: its JSON as received
+            out["escalation_metadata"] = self._escalation_metadata.value
+        elif self._escalation_metadata is not None:
+            out["escalation_metadata"] = model_to_wire(
+                EscalationMetadata, self._escalation_metadata
+            )
         elif "escalation_metadata" in self._nulls:
             out["escalation_metadata"] = None
-        if self.feeds_v2_activity is not None:
-            out["feeds_v2_activity"] = model_to_wire(EnrichedActivity, self.feeds_v2_activity)
+        if isinstance(self._feeds_v2_activity, Unparsed):  # not read yet: its JSON as received
+            out["feeds_v2_activity"] = self._feeds_v2_activity.value
+        elif self._feeds_v2_activity is not None:
+            out["feeds_v2_activity"] = model_to_wire(EnrichedActivity, self._feeds_v2_activity)
         elif "feeds_v2_activity" in self._nulls:
             out["feeds_v2_activity"] = None
-        if self.feeds_v2_reaction is not None:
-            out["feeds_v2_reaction"] = model_to_wire(Reaction, self.feeds_v2_reaction)
+        if isinstance(self._feeds_v2_reaction, Unparsed):  # not read yet: its JSON as received
+            out["feeds_v2_reaction"] = self._feeds_v2_reaction.value
+        elif self._feeds_v2_reaction is not None:
+            out["feeds_v2_reaction"] = model_to_wire(Reaction, self._feeds_v2_reaction)
         elif "feeds_v2_reaction" in self._nulls:
             out["feeds_v2_reaction"] = None
-        if self.feeds_v3_activity is not None:
+        if isinstance(self._feeds_v3_activity, Unparsed):  # not read yet: its JSON as received
+            out["feeds_v3_activity"] = self._feeds_v3_activity.value
+        elif self._feeds_v3_activity is not None:
             out["feeds_v3_activity"] = model_to_wire(
-                FeedsV3ActivityResponse, self.feeds_v3_activity
+                FeedsV3ActivityResponse, self._feeds_v3_activity
             )
         elif "feeds_v3_activity" in self._nulls:
             out["feeds_v3_activity"] = None
-        if self.feeds_v3_comment is not None:
-            out["feeds_v3_comment"] = model_to_wire(FeedsV3CommentResponse, self.feeds_v3_comment)
+        if isinstance(self._feeds_v3_comment, Unparsed):  # not read yet: its JSON as received
+            out["feeds_v3_comment"] = self._feeds_v3_comment.value
+        elif self._feeds_v3_comment is not None:
+            out["feeds_v3_comment"] = model_to_wire(FeedsV3CommentResponse, self._feeds_v3_comment)
         elif "feeds_v3_comment" in self._nulls:
             out["feeds_v3_comment"] = None
-        if self.message is not None:
-            out["message"] = model_to_wire(ChatMessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(ChatMessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
-        if self.moderation_payload is not None:
+        if isinstance(self._moderation_payload, Unparsed):  # not read yet: its JSON as received
+            out["moderation_payload"] = self._moderation_payload.value
+        elif self._moderation_payload is not None:
             out["moderation_payload"] = model_to_wire(
-                ModerationPayloadResponse, self.moderation_payload
+                ModerationPayloadResponse, self._moderation_payload
             )
         elif "moderation_payload" in self._nulls:
             out["moderation_payload"] = None
-        if self.reaction is not None:
-            out["reaction"] = model_to_wire(Reaction, self.reaction)
+        if isinstance(self._reaction, Unparsed):  # not read yet: its JSON as received
+            out["reaction"] = self._reaction.value
+        elif self._reaction is not None:
+            out["reaction"] = model_to_wire(Reaction, self._reaction)
         elif "reaction" in self._nulls:
             out["reaction"] = None
         if self._reviewed_at is not None:

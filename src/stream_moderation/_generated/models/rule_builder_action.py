@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -23,8 +24,12 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
 )
 
 __all__ = ["RuleBuilderAction"]
@@ -54,9 +59,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("ban_options", "ban_options"),
-    ("call_options", "call_options"),
-    ("flag_user_options", "flag_user_options"),
+    ("ban_options", "_ban_options"),
+    ("call_options", "_call_options"),
+    ("flag_user_options", "_flag_user_options"),
     ("reason", "reason"),
     ("skip_inbox", "skip_inbox"),
     ("type", "type"),
@@ -109,16 +114,50 @@ def _to_flag_user_options(
     )
 
 
+def _read_ban_options(v: Any, at: str | None) -> BanOptions:
+    # RuleBuilderAction.ban_options from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BanOptions.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderAction", "ban_options", at) from None
+    return placed(value, (at or "RuleBuilderAction") + ".ban_options")
+
+
+def _read_call_options(v: Any, at: str | None) -> CallActionOptions:
+    # RuleBuilderAction.call_options from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallActionOptions.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderAction", "call_options", at) from None
+    return placed(value, (at or "RuleBuilderAction") + ".call_options")
+
+
+def _read_flag_user_options(v: Any, at: str | None) -> FlagUserOptions:
+    # RuleBuilderAction.flag_user_options from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FlagUserOptions.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderAction", "flag_user_options", at) from None
+    return placed(value, (at or "RuleBuilderAction") + ".flag_user_options")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderAction:
     """Held by ``ModerationRuleV2Response.action``, ``RuleBuilderRule.action``,
     ``UpsertModerationRuleRequest.action``.
     """
 
-    ban_options: BanOptions | None = _attrs.field(default=None, converter=_to_ban_options)
-    call_options: CallActionOptions | None = _attrs.field(default=None, converter=_to_call_options)
-    flag_user_options: FlagUserOptions | None = _attrs.field(
-        default=None, converter=_to_flag_user_options
+    _ban_options: BanOptions | Unparsed | None = _attrs.field(
+        alias="ban_options", default=None, converter=_to_ban_options, eq=parsed
+    )
+    _call_options: CallActionOptions | Unparsed | None = _attrs.field(
+        alias="call_options", default=None, converter=_to_call_options, eq=parsed
+    )
+    _flag_user_options: FlagUserOptions | Unparsed | None = _attrs.field(
+        alias="flag_user_options", default=None, converter=_to_flag_user_options, eq=parsed
     )
     reason: str | None = None
     skip_inbox: bool | None = None
@@ -128,6 +167,8 @@ class RuleBuilderAction:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "RuleBuilderAction"
@@ -169,6 +210,49 @@ class RuleBuilderAction:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def ban_options(self) -> BanOptions | None:
+        v: Any = self._ban_options
+        if v.__class__ is Unparsed:
+            v = self._ban_options = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ban_options.setter
+    def ban_options(self, value: BanOptions | Mapping[str, Any] | None) -> None:
+        self._ban_options = _to_ban_options(value)
+
+    @property
+    def call_options(self) -> CallActionOptions | None:
+        v: Any = self._call_options
+        if v.__class__ is Unparsed:
+            v = self._call_options = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_options.setter
+    def call_options(self, value: CallActionOptions | Mapping[str, Any] | None) -> None:
+        self._call_options = _to_call_options(value)
+
+    @property
+    def flag_user_options(self) -> FlagUserOptions | None:
+        v: Any = self._flag_user_options
+        if v.__class__ is Unparsed:
+            v = self._flag_user_options = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flag_user_options.setter
+    def flag_user_options(self, value: FlagUserOptions | Mapping[str, Any] | None) -> None:
+        self._flag_user_options = _to_flag_user_options(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ban_options)
+        read_all(self.call_options)
+        read_all(self.flag_user_options)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -180,43 +264,58 @@ class RuleBuilderAction:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "ban_options" in d:
                 _f = "ban_options"
                 v = d["ban_options"]
                 if v is None:
-                    self.ban_options = None
+                    self._ban_options = None
                     _n += ("ban_options",)
                 else:
-                    self.ban_options = BanOptions.from_dict(v, strict, complete)
+                    self._ban_options = (
+                        Unparsed(v, _read_ban_options)
+                        if _lazy
+                        else BanOptions.from_dict(v, strict, complete)
+                    )
             else:
-                self.ban_options = None
+                self._ban_options = None
             if "call_options" in d:
                 _f = "call_options"
                 v = d["call_options"]
                 if v is None:
-                    self.call_options = None
+                    self._call_options = None
                     _n += ("call_options",)
                 else:
-                    self.call_options = CallActionOptions.from_dict(v, strict, complete)
+                    self._call_options = (
+                        Unparsed(v, _read_call_options)
+                        if _lazy
+                        else CallActionOptions.from_dict(v, strict, complete)
+                    )
             else:
-                self.call_options = None
+                self._call_options = None
             if "flag_user_options" in d:
                 _f = "flag_user_options"
                 v = d["flag_user_options"]
                 if v is None:
-                    self.flag_user_options = None
+                    self._flag_user_options = None
                     _n += ("flag_user_options",)
                 else:
-                    self.flag_user_options = FlagUserOptions.from_dict(v, strict, complete)
+                    self._flag_user_options = (
+                        Unparsed(v, _read_flag_user_options)
+                        if _lazy
+                        else FlagUserOptions.from_dict(v, strict, complete)
+                    )
             else:
-                self.flag_user_options = None
+                self._flag_user_options = None
             if "reason" in d:
                 _f = "reason"
                 v = d["reason"]
@@ -263,22 +362,29 @@ class RuleBuilderAction:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderAction: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.ban_options is not None:
-            out["ban_options"] = model_to_wire(BanOptions, self.ban_options)
+        if isinstance(self._ban_options, Unparsed):  # not read yet: its JSON as received
+            out["ban_options"] = self._ban_options.value
+        elif self._ban_options is not None:
+            out["ban_options"] = model_to_wire(BanOptions, self._ban_options)
         elif "ban_options" in self._nulls:
             out["ban_options"] = None
-        if self.call_options is not None:
-            out["call_options"] = model_to_wire(CallActionOptions, self.call_options)
+        if isinstance(self._call_options, Unparsed):  # not read yet: its JSON as received
+            out["call_options"] = self._call_options.value
+        elif self._call_options is not None:
+            out["call_options"] = model_to_wire(CallActionOptions, self._call_options)
         elif "call_options" in self._nulls:
             out["call_options"] = None
-        if self.flag_user_options is not None:
-            out["flag_user_options"] = model_to_wire(FlagUserOptions, self.flag_user_options)
+        if isinstance(self._flag_user_options, Unparsed):  # not read yet: its JSON as received
+            out["flag_user_options"] = self._flag_user_options.value
+        elif self._flag_user_options is not None:
+            out["flag_user_options"] = model_to_wire(FlagUserOptions, self._flag_user_options)
         elif "flag_user_options" in self._nulls:
             out["flag_user_options"] = None
         if self.reason is not None:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["RuleBuilderCondition"]
@@ -98,36 +103,36 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("call_custom_property_params", "call_custom_property_params"),
-    ("call_type_rule_params", "call_type_rule_params"),
-    ("call_violation_count_params", "call_violation_count_params"),
-    ("channel_message_count_rule_params", "channel_message_count_rule_params"),
-    ("closed_caption_rule_params", "closed_caption_rule_params"),
+    ("call_custom_property_params", "_call_custom_property_params"),
+    ("call_type_rule_params", "_call_type_rule_params"),
+    ("call_violation_count_params", "_call_violation_count_params"),
+    ("channel_message_count_rule_params", "_channel_message_count_rule_params"),
+    ("closed_caption_rule_params", "_closed_caption_rule_params"),
     ("confidence", "confidence"),
-    ("content_count_rule_params", "content_count_rule_params"),
-    ("content_custom_property_count_params", "content_custom_property_count_params"),
-    ("content_custom_property_params", "content_custom_property_params"),
-    ("content_flag_count_rule_params", "content_flag_count_rule_params"),
-    ("flood_identical_params", "flood_identical_params"),
-    ("flood_similar_params", "flood_similar_params"),
-    ("image_content_params", "image_content_params"),
-    ("image_rule_params", "image_rule_params"),
-    ("ip_content_count_rule_params", "ip_content_count_rule_params"),
-    ("ip_flag_count_rule_params", "ip_flag_count_rule_params"),
-    ("keyframe_ocr_rule_params", "keyframe_ocr_rule_params"),
-    ("keyframe_rule_params", "keyframe_rule_params"),
-    ("ocr_content_params", "ocr_content_params"),
-    ("text_content_params", "text_content_params"),
-    ("text_rule_params", "text_rule_params"),
+    ("content_count_rule_params", "_content_count_rule_params"),
+    ("content_custom_property_count_params", "_content_custom_property_count_params"),
+    ("content_custom_property_params", "_content_custom_property_params"),
+    ("content_flag_count_rule_params", "_content_flag_count_rule_params"),
+    ("flood_identical_params", "_flood_identical_params"),
+    ("flood_similar_params", "_flood_similar_params"),
+    ("image_content_params", "_image_content_params"),
+    ("image_rule_params", "_image_rule_params"),
+    ("ip_content_count_rule_params", "_ip_content_count_rule_params"),
+    ("ip_flag_count_rule_params", "_ip_flag_count_rule_params"),
+    ("keyframe_ocr_rule_params", "_keyframe_ocr_rule_params"),
+    ("keyframe_rule_params", "_keyframe_rule_params"),
+    ("ocr_content_params", "_ocr_content_params"),
+    ("text_content_params", "_text_content_params"),
+    ("text_rule_params", "_text_rule_params"),
     ("type", "type"),
-    ("user_created_within_params", "user_created_within_params"),
-    ("user_custom_property_params", "user_custom_property_params"),
-    ("user_flag_count_rule_params", "user_flag_count_rule_params"),
-    ("user_identical_content_count_params", "user_identical_content_count_params"),
-    ("user_role_params", "user_role_params"),
-    ("user_rule_params", "user_rule_params"),
-    ("video_content_params", "video_content_params"),
-    ("video_rule_params", "video_rule_params"),
+    ("user_created_within_params", "_user_created_within_params"),
+    ("user_custom_property_params", "_user_custom_property_params"),
+    ("user_flag_count_rule_params", "_user_flag_count_rule_params"),
+    ("user_identical_content_count_params", "_user_identical_content_count_params"),
+    ("user_role_params", "_user_role_params"),
+    ("user_rule_params", "_user_rule_params"),
+    ("video_content_params", "_video_content_params"),
+    ("video_rule_params", "_video_rule_params"),
 )
 
 _new = object.__new__
@@ -365,103 +370,457 @@ def _to_video_rule_params(
     )
 
 
+def _read_call_custom_property_params(v: Any, at: str | None) -> CallCustomPropertyParameters:
+    # RuleBuilderCondition.call_custom_property_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallCustomPropertyParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "call_custom_property_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".call_custom_property_params")
+
+
+def _read_call_type_rule_params(v: Any, at: str | None) -> CallTypeRuleParameters:
+    # RuleBuilderCondition.call_type_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallTypeRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "call_type_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".call_type_rule_params")
+
+
+def _read_call_violation_count_params(v: Any, at: str | None) -> CallViolationCountParameters:
+    # RuleBuilderCondition.call_violation_count_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallViolationCountParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "call_violation_count_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".call_violation_count_params")
+
+
+def _read_channel_message_count_rule_params(
+    v: Any, at: str | None
+) -> ChannelMessageCountRuleParameters:
+    # RuleBuilderCondition.channel_message_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelMessageCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "RuleBuilderCondition", "channel_message_count_rule_params", at
+        ) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".channel_message_count_rule_params")
+
+
+def _read_closed_caption_rule_params(v: Any, at: str | None) -> ClosedCaptionRuleParameters:
+    # RuleBuilderCondition.closed_caption_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ClosedCaptionRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "closed_caption_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".closed_caption_rule_params")
+
+
+def _read_content_count_rule_params(v: Any, at: str | None) -> ContentCountRuleParameters:
+    # RuleBuilderCondition.content_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ContentCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "content_count_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".content_count_rule_params")
+
+
+def _read_content_custom_property_count_params(
+    v: Any, at: str | None
+) -> ContentCustomPropertyCountParameters:
+    # RuleBuilderCondition.content_custom_property_count_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ContentCustomPropertyCountParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "RuleBuilderCondition", "content_custom_property_count_params", at
+        ) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".content_custom_property_count_params")
+
+
+def _read_content_custom_property_params(v: Any, at: str | None) -> ContentCustomPropertyParameters:
+    # RuleBuilderCondition.content_custom_property_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ContentCustomPropertyParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "RuleBuilderCondition", "content_custom_property_params", at
+        ) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".content_custom_property_params")
+
+
+def _read_content_flag_count_rule_params(v: Any, at: str | None) -> FlagCountRuleParameters:
+    # RuleBuilderCondition.content_flag_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FlagCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "RuleBuilderCondition", "content_flag_count_rule_params", at
+        ) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".content_flag_count_rule_params")
+
+
+def _read_flood_identical_params(v: Any, at: str | None) -> FloodIdenticalRuleParameters:
+    # RuleBuilderCondition.flood_identical_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodIdenticalRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "flood_identical_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".flood_identical_params")
+
+
+def _read_flood_similar_params(v: Any, at: str | None) -> FloodSimilarRuleParameters:
+    # RuleBuilderCondition.flood_similar_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodSimilarRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "flood_similar_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".flood_similar_params")
+
+
+def _read_image_content_params(v: Any, at: str | None) -> ImageContentParameters:
+    # RuleBuilderCondition.image_content_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageContentParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "image_content_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".image_content_params")
+
+
+def _read_image_rule_params(v: Any, at: str | None) -> ImageRuleParameters:
+    # RuleBuilderCondition.image_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ImageRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "image_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".image_rule_params")
+
+
+def _read_ip_content_count_rule_params(v: Any, at: str | None) -> IPContentCountRuleParameters:
+    # RuleBuilderCondition.ip_content_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = IPContentCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "ip_content_count_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".ip_content_count_rule_params")
+
+
+def _read_ip_flag_count_rule_params(v: Any, at: str | None) -> IPFlagCountRuleParameters:
+    # RuleBuilderCondition.ip_flag_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = IPFlagCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "ip_flag_count_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".ip_flag_count_rule_params")
+
+
+def _read_keyframe_ocr_rule_params(v: Any, at: str | None) -> KeyframeOCRRuleParameters:
+    # RuleBuilderCondition.keyframe_ocr_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = KeyframeOCRRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "keyframe_ocr_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".keyframe_ocr_rule_params")
+
+
+def _read_keyframe_rule_params(v: Any, at: str | None) -> KeyframeRuleParameters:
+    # RuleBuilderCondition.keyframe_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = KeyframeRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "keyframe_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".keyframe_rule_params")
+
+
+def _read_ocr_content_params(v: Any, at: str | None) -> OCRContentParameters:
+    # RuleBuilderCondition.ocr_content_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = OCRContentParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "ocr_content_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".ocr_content_params")
+
+
+def _read_text_content_params(v: Any, at: str | None) -> TextContentParameters:
+    # RuleBuilderCondition.text_content_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = TextContentParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "text_content_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".text_content_params")
+
+
+def _read_text_rule_params(v: Any, at: str | None) -> TextRuleParameters:
+    # RuleBuilderCondition.text_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = TextRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "text_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".text_rule_params")
+
+
+def _read_user_created_within_params(v: Any, at: str | None) -> UserCreatedWithinParameters:
+    # RuleBuilderCondition.user_created_within_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserCreatedWithinParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "user_created_within_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_created_within_params")
+
+
+def _read_user_custom_property_params(v: Any, at: str | None) -> UserCustomPropertyParameters:
+    # RuleBuilderCondition.user_custom_property_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserCustomPropertyParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "user_custom_property_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_custom_property_params")
+
+
+def _read_user_flag_count_rule_params(v: Any, at: str | None) -> FlagCountRuleParameters:
+    # RuleBuilderCondition.user_flag_count_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FlagCountRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "user_flag_count_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_flag_count_rule_params")
+
+
+def _read_user_identical_content_count_params(
+    v: Any, at: str | None
+) -> UserIdenticalContentCountParameters:
+    # RuleBuilderCondition.user_identical_content_count_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserIdenticalContentCountParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "RuleBuilderCondition", "user_identical_content_count_params", at
+        ) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_identical_content_count_params")
+
+
+def _read_user_role_params(v: Any, at: str | None) -> UserRoleParameters:
+    # RuleBuilderCondition.user_role_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRoleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "user_role_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_role_params")
+
+
+def _read_user_rule_params(v: Any, at: str | None) -> UserRuleParameters:
+    # RuleBuilderCondition.user_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "user_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".user_rule_params")
+
+
+def _read_video_content_params(v: Any, at: str | None) -> VideoContentParameters:
+    # RuleBuilderCondition.video_content_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VideoContentParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "video_content_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".video_content_params")
+
+
+def _read_video_rule_params(v: Any, at: str | None) -> VideoRuleParameters:
+    # RuleBuilderCondition.video_rule_params from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VideoRuleParameters.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderCondition", "video_rule_params", at) from None
+    return placed(value, (at or "RuleBuilderCondition") + ".video_rule_params")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderCondition:
     """Held by ``ModerationRuleV2Response.conditions``,
     ``RuleBuilderConditionGroup.conditions``, ``RuleBuilderRule.conditions`` and 1 more.
     """
 
-    call_custom_property_params: CallCustomPropertyParameters | None = _attrs.field(
-        default=None, converter=_to_call_custom_property_params
+    _call_custom_property_params: CallCustomPropertyParameters | Unparsed | None = _attrs.field(
+        alias="call_custom_property_params",
+        default=None,
+        converter=_to_call_custom_property_params,
+        eq=parsed,
     )
-    call_type_rule_params: CallTypeRuleParameters | None = _attrs.field(
-        default=None, converter=_to_call_type_rule_params
+    _call_type_rule_params: CallTypeRuleParameters | Unparsed | None = _attrs.field(
+        alias="call_type_rule_params", default=None, converter=_to_call_type_rule_params, eq=parsed
     )
-    call_violation_count_params: CallViolationCountParameters | None = _attrs.field(
-        default=None, converter=_to_call_violation_count_params
+    _call_violation_count_params: CallViolationCountParameters | Unparsed | None = _attrs.field(
+        alias="call_violation_count_params",
+        default=None,
+        converter=_to_call_violation_count_params,
+        eq=parsed,
     )
-    channel_message_count_rule_params: ChannelMessageCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_channel_message_count_rule_params
+    _channel_message_count_rule_params: ChannelMessageCountRuleParameters | Unparsed | None = (
+        _attrs.field(
+            alias="channel_message_count_rule_params",
+            default=None,
+            converter=_to_channel_message_count_rule_params,
+            eq=parsed,
+        )
     )
-    closed_caption_rule_params: ClosedCaptionRuleParameters | None = _attrs.field(
-        default=None, converter=_to_closed_caption_rule_params
+    _closed_caption_rule_params: ClosedCaptionRuleParameters | Unparsed | None = _attrs.field(
+        alias="closed_caption_rule_params",
+        default=None,
+        converter=_to_closed_caption_rule_params,
+        eq=parsed,
     )
     confidence: float | None = None
-    content_count_rule_params: ContentCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_content_count_rule_params
+    _content_count_rule_params: ContentCountRuleParameters | Unparsed | None = _attrs.field(
+        alias="content_count_rule_params",
+        default=None,
+        converter=_to_content_count_rule_params,
+        eq=parsed,
     )
-    content_custom_property_count_params: ContentCustomPropertyCountParameters | None = (
-        _attrs.field(default=None, converter=_to_content_custom_property_count_params)
+    _content_custom_property_count_params: (
+        ContentCustomPropertyCountParameters | Unparsed | None
+    ) = _attrs.field(
+        alias="content_custom_property_count_params",
+        default=None,
+        converter=_to_content_custom_property_count_params,
+        eq=parsed,
     )
-    content_custom_property_params: ContentCustomPropertyParameters | None = _attrs.field(
-        default=None, converter=_to_content_custom_property_params
+    _content_custom_property_params: ContentCustomPropertyParameters | Unparsed | None = (
+        _attrs.field(
+            alias="content_custom_property_params",
+            default=None,
+            converter=_to_content_custom_property_params,
+            eq=parsed,
+        )
     )
-    content_flag_count_rule_params: FlagCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_content_flag_count_rule_params
+    _content_flag_count_rule_params: FlagCountRuleParameters | Unparsed | None = _attrs.field(
+        alias="content_flag_count_rule_params",
+        default=None,
+        converter=_to_content_flag_count_rule_params,
+        eq=parsed,
     )
-    flood_identical_params: FloodIdenticalRuleParameters | None = _attrs.field(
-        default=None, converter=_to_flood_identical_params
+    _flood_identical_params: FloodIdenticalRuleParameters | Unparsed | None = _attrs.field(
+        alias="flood_identical_params",
+        default=None,
+        converter=_to_flood_identical_params,
+        eq=parsed,
     )
-    flood_similar_params: FloodSimilarRuleParameters | None = _attrs.field(
-        default=None, converter=_to_flood_similar_params
+    _flood_similar_params: FloodSimilarRuleParameters | Unparsed | None = _attrs.field(
+        alias="flood_similar_params", default=None, converter=_to_flood_similar_params, eq=parsed
     )
-    image_content_params: ImageContentParameters | None = _attrs.field(
-        default=None, converter=_to_image_content_params
+    _image_content_params: ImageContentParameters | Unparsed | None = _attrs.field(
+        alias="image_content_params", default=None, converter=_to_image_content_params, eq=parsed
     )
-    image_rule_params: ImageRuleParameters | None = _attrs.field(
-        default=None, converter=_to_image_rule_params
+    _image_rule_params: ImageRuleParameters | Unparsed | None = _attrs.field(
+        alias="image_rule_params", default=None, converter=_to_image_rule_params, eq=parsed
     )
-    ip_content_count_rule_params: IPContentCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_ip_content_count_rule_params
+    _ip_content_count_rule_params: IPContentCountRuleParameters | Unparsed | None = _attrs.field(
+        alias="ip_content_count_rule_params",
+        default=None,
+        converter=_to_ip_content_count_rule_params,
+        eq=parsed,
     )
-    ip_flag_count_rule_params: IPFlagCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_ip_flag_count_rule_params
+    _ip_flag_count_rule_params: IPFlagCountRuleParameters | Unparsed | None = _attrs.field(
+        alias="ip_flag_count_rule_params",
+        default=None,
+        converter=_to_ip_flag_count_rule_params,
+        eq=parsed,
     )
-    keyframe_ocr_rule_params: KeyframeOCRRuleParameters | None = _attrs.field(
-        default=None, converter=_to_keyframe_ocr_rule_params
+    _keyframe_ocr_rule_params: KeyframeOCRRuleParameters | Unparsed | None = _attrs.field(
+        alias="keyframe_ocr_rule_params",
+        default=None,
+        converter=_to_keyframe_ocr_rule_params,
+        eq=parsed,
     )
-    keyframe_rule_params: KeyframeRuleParameters | None = _attrs.field(
-        default=None, converter=_to_keyframe_rule_params
+    _keyframe_rule_params: KeyframeRuleParameters | Unparsed | None = _attrs.field(
+        alias="keyframe_rule_params", default=None, converter=_to_keyframe_rule_params, eq=parsed
     )
-    ocr_content_params: OCRContentParameters | None = _attrs.field(
-        default=None, converter=_to_ocr_content_params
+    _ocr_content_params: OCRContentParameters | Unparsed | None = _attrs.field(
+        alias="ocr_content_params", default=None, converter=_to_ocr_content_params, eq=parsed
     )
-    text_content_params: TextContentParameters | None = _attrs.field(
-        default=None, converter=_to_text_content_params
+    _text_content_params: TextContentParameters | Unparsed | None = _attrs.field(
+        alias="text_content_params", default=None, converter=_to_text_content_params, eq=parsed
     )
-    text_rule_params: TextRuleParameters | None = _attrs.field(
-        default=None, converter=_to_text_rule_params
+    _text_rule_params: TextRuleParameters | Unparsed | None = _attrs.field(
+        alias="text_rule_params", default=None, converter=_to_text_rule_params, eq=parsed
     )
     type: str | None = None
-    user_created_within_params: UserCreatedWithinParameters | None = _attrs.field(
-        default=None, converter=_to_user_created_within_params
+    _user_created_within_params: UserCreatedWithinParameters | Unparsed | None = _attrs.field(
+        alias="user_created_within_params",
+        default=None,
+        converter=_to_user_created_within_params,
+        eq=parsed,
     )
-    user_custom_property_params: UserCustomPropertyParameters | None = _attrs.field(
-        default=None, converter=_to_user_custom_property_params
+    _user_custom_property_params: UserCustomPropertyParameters | Unparsed | None = _attrs.field(
+        alias="user_custom_property_params",
+        default=None,
+        converter=_to_user_custom_property_params,
+        eq=parsed,
     )
-    user_flag_count_rule_params: FlagCountRuleParameters | None = _attrs.field(
-        default=None, converter=_to_user_flag_count_rule_params
+    _user_flag_count_rule_params: FlagCountRuleParameters | Unparsed | None = _attrs.field(
+        alias="user_flag_count_rule_params",
+        default=None,
+        converter=_to_user_flag_count_rule_params,
+        eq=parsed,
     )
-    user_identical_content_count_params: UserIdenticalContentCountParameters | None = _attrs.field(
-        default=None, converter=_to_user_identical_content_count_params
+    _user_identical_content_count_params: UserIdenticalContentCountParameters | Unparsed | None = (
+        _attrs.field(
+            alias="user_identical_content_count_params",
+            default=None,
+            converter=_to_user_identical_content_count_params,
+            eq=parsed,
+        )
     )
-    user_role_params: UserRoleParameters | None = _attrs.field(
-        default=None, converter=_to_user_role_params
+    _user_role_params: UserRoleParameters | Unparsed | None = _attrs.field(
+        alias="user_role_params", default=None, converter=_to_user_role_params, eq=parsed
     )
-    user_rule_params: UserRuleParameters | None = _attrs.field(
-        default=None, converter=_to_user_rule_params
+    _user_rule_params: UserRuleParameters | Unparsed | None = _attrs.field(
+        alias="user_rule_params", default=None, converter=_to_user_rule_params, eq=parsed
     )
-    video_content_params: VideoContentParameters | None = _attrs.field(
-        default=None, converter=_to_video_content_params
+    _video_content_params: VideoContentParameters | Unparsed | None = _attrs.field(
+        alias="video_content_params", default=None, converter=_to_video_content_params, eq=parsed
     )
-    video_rule_params: VideoRuleParameters | None = _attrs.field(
-        default=None, converter=_to_video_rule_params
+    _video_rule_params: VideoRuleParameters | Unparsed | None = _attrs.field(
+        alias="video_rule_params", default=None, converter=_to_video_rule_params, eq=parsed
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "RuleBuilderCondition"
@@ -528,6 +887,391 @@ class RuleBuilderCondition:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def call_custom_property_params(self) -> CallCustomPropertyParameters | None:
+        v: Any = self._call_custom_property_params
+        if v.__class__ is Unparsed:
+            v = self._call_custom_property_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_custom_property_params.setter
+    def call_custom_property_params(
+        self, value: CallCustomPropertyParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._call_custom_property_params = _to_call_custom_property_params(value)
+
+    @property
+    def call_type_rule_params(self) -> CallTypeRuleParameters | None:
+        v: Any = self._call_type_rule_params
+        if v.__class__ is Unparsed:
+            v = self._call_type_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_type_rule_params.setter
+    def call_type_rule_params(
+        self, value: CallTypeRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._call_type_rule_params = _to_call_type_rule_params(value)
+
+    @property
+    def call_violation_count_params(self) -> CallViolationCountParameters | None:
+        v: Any = self._call_violation_count_params
+        if v.__class__ is Unparsed:
+            v = self._call_violation_count_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_violation_count_params.setter
+    def call_violation_count_params(
+        self, value: CallViolationCountParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._call_violation_count_params = _to_call_violation_count_params(value)
+
+    @property
+    def channel_message_count_rule_params(self) -> ChannelMessageCountRuleParameters | None:
+        v: Any = self._channel_message_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._channel_message_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @channel_message_count_rule_params.setter
+    def channel_message_count_rule_params(
+        self, value: ChannelMessageCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._channel_message_count_rule_params = _to_channel_message_count_rule_params(value)
+
+    @property
+    def closed_caption_rule_params(self) -> ClosedCaptionRuleParameters | None:
+        v: Any = self._closed_caption_rule_params
+        if v.__class__ is Unparsed:
+            v = self._closed_caption_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @closed_caption_rule_params.setter
+    def closed_caption_rule_params(
+        self, value: ClosedCaptionRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._closed_caption_rule_params = _to_closed_caption_rule_params(value)
+
+    @property
+    def content_count_rule_params(self) -> ContentCountRuleParameters | None:
+        v: Any = self._content_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._content_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @content_count_rule_params.setter
+    def content_count_rule_params(
+        self, value: ContentCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._content_count_rule_params = _to_content_count_rule_params(value)
+
+    @property
+    def content_custom_property_count_params(self) -> ContentCustomPropertyCountParameters | None:
+        v: Any = self._content_custom_property_count_params
+        if v.__class__ is Unparsed:
+            v = self._content_custom_property_count_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @content_custom_property_count_params.setter
+    def content_custom_property_count_params(
+        self, value: ContentCustomPropertyCountParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._content_custom_property_count_params = _to_content_custom_property_count_params(value)
+
+    @property
+    def content_custom_property_params(self) -> ContentCustomPropertyParameters | None:
+        v: Any = self._content_custom_property_params
+        if v.__class__ is Unparsed:
+            v = self._content_custom_property_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @content_custom_property_params.setter
+    def content_custom_property_params(
+        self, value: ContentCustomPropertyParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._content_custom_property_params = _to_content_custom_property_params(value)
+
+    @property
+    def content_flag_count_rule_params(self) -> FlagCountRuleParameters | None:
+        v: Any = self._content_flag_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._content_flag_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @content_flag_count_rule_params.setter
+    def content_flag_count_rule_params(
+        self, value: FlagCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._content_flag_count_rule_params = _to_content_flag_count_rule_params(value)
+
+    @property
+    def flood_identical_params(self) -> FloodIdenticalRuleParameters | None:
+        v: Any = self._flood_identical_params
+        if v.__class__ is Unparsed:
+            v = self._flood_identical_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flood_identical_params.setter
+    def flood_identical_params(
+        self, value: FloodIdenticalRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._flood_identical_params = _to_flood_identical_params(value)
+
+    @property
+    def flood_similar_params(self) -> FloodSimilarRuleParameters | None:
+        v: Any = self._flood_similar_params
+        if v.__class__ is Unparsed:
+            v = self._flood_similar_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flood_similar_params.setter
+    def flood_similar_params(
+        self, value: FloodSimilarRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._flood_similar_params = _to_flood_similar_params(value)
+
+    @property
+    def image_content_params(self) -> ImageContentParameters | None:
+        v: Any = self._image_content_params
+        if v.__class__ is Unparsed:
+            v = self._image_content_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @image_content_params.setter
+    def image_content_params(
+        self, value: ImageContentParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._image_content_params = _to_image_content_params(value)
+
+    @property
+    def image_rule_params(self) -> ImageRuleParameters | None:
+        v: Any = self._image_rule_params
+        if v.__class__ is Unparsed:
+            v = self._image_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @image_rule_params.setter
+    def image_rule_params(self, value: ImageRuleParameters | Mapping[str, Any] | None) -> None:
+        self._image_rule_params = _to_image_rule_params(value)
+
+    @property
+    def ip_content_count_rule_params(self) -> IPContentCountRuleParameters | None:
+        v: Any = self._ip_content_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._ip_content_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ip_content_count_rule_params.setter
+    def ip_content_count_rule_params(
+        self, value: IPContentCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._ip_content_count_rule_params = _to_ip_content_count_rule_params(value)
+
+    @property
+    def ip_flag_count_rule_params(self) -> IPFlagCountRuleParameters | None:
+        v: Any = self._ip_flag_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._ip_flag_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ip_flag_count_rule_params.setter
+    def ip_flag_count_rule_params(
+        self, value: IPFlagCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._ip_flag_count_rule_params = _to_ip_flag_count_rule_params(value)
+
+    @property
+    def keyframe_ocr_rule_params(self) -> KeyframeOCRRuleParameters | None:
+        v: Any = self._keyframe_ocr_rule_params
+        if v.__class__ is Unparsed:
+            v = self._keyframe_ocr_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @keyframe_ocr_rule_params.setter
+    def keyframe_ocr_rule_params(
+        self, value: KeyframeOCRRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._keyframe_ocr_rule_params = _to_keyframe_ocr_rule_params(value)
+
+    @property
+    def keyframe_rule_params(self) -> KeyframeRuleParameters | None:
+        v: Any = self._keyframe_rule_params
+        if v.__class__ is Unparsed:
+            v = self._keyframe_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @keyframe_rule_params.setter
+    def keyframe_rule_params(
+        self, value: KeyframeRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._keyframe_rule_params = _to_keyframe_rule_params(value)
+
+    @property
+    def ocr_content_params(self) -> OCRContentParameters | None:
+        v: Any = self._ocr_content_params
+        if v.__class__ is Unparsed:
+            v = self._ocr_content_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ocr_content_params.setter
+    def ocr_content_params(self, value: OCRContentParameters | Mapping[str, Any] | None) -> None:
+        self._ocr_content_params = _to_ocr_content_params(value)
+
+    @property
+    def text_content_params(self) -> TextContentParameters | None:
+        v: Any = self._text_content_params
+        if v.__class__ is Unparsed:
+            v = self._text_content_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @text_content_params.setter
+    def text_content_params(self, value: TextContentParameters | Mapping[str, Any] | None) -> None:
+        self._text_content_params = _to_text_content_params(value)
+
+    @property
+    def text_rule_params(self) -> TextRuleParameters | None:
+        v: Any = self._text_rule_params
+        if v.__class__ is Unparsed:
+            v = self._text_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @text_rule_params.setter
+    def text_rule_params(self, value: TextRuleParameters | Mapping[str, Any] | None) -> None:
+        self._text_rule_params = _to_text_rule_params(value)
+
+    @property
+    def user_created_within_params(self) -> UserCreatedWithinParameters | None:
+        v: Any = self._user_created_within_params
+        if v.__class__ is Unparsed:
+            v = self._user_created_within_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_created_within_params.setter
+    def user_created_within_params(
+        self, value: UserCreatedWithinParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._user_created_within_params = _to_user_created_within_params(value)
+
+    @property
+    def user_custom_property_params(self) -> UserCustomPropertyParameters | None:
+        v: Any = self._user_custom_property_params
+        if v.__class__ is Unparsed:
+            v = self._user_custom_property_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_custom_property_params.setter
+    def user_custom_property_params(
+        self, value: UserCustomPropertyParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._user_custom_property_params = _to_user_custom_property_params(value)
+
+    @property
+    def user_flag_count_rule_params(self) -> FlagCountRuleParameters | None:
+        v: Any = self._user_flag_count_rule_params
+        if v.__class__ is Unparsed:
+            v = self._user_flag_count_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_flag_count_rule_params.setter
+    def user_flag_count_rule_params(
+        self, value: FlagCountRuleParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._user_flag_count_rule_params = _to_user_flag_count_rule_params(value)
+
+    @property
+    def user_identical_content_count_params(self) -> UserIdenticalContentCountParameters | None:
+        v: Any = self._user_identical_content_count_params
+        if v.__class__ is Unparsed:
+            v = self._user_identical_content_count_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_identical_content_count_params.setter
+    def user_identical_content_count_params(
+        self, value: UserIdenticalContentCountParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._user_identical_content_count_params = _to_user_identical_content_count_params(value)
+
+    @property
+    def user_role_params(self) -> UserRoleParameters | None:
+        v: Any = self._user_role_params
+        if v.__class__ is Unparsed:
+            v = self._user_role_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_role_params.setter
+    def user_role_params(self, value: UserRoleParameters | Mapping[str, Any] | None) -> None:
+        self._user_role_params = _to_user_role_params(value)
+
+    @property
+    def user_rule_params(self) -> UserRuleParameters | None:
+        v: Any = self._user_rule_params
+        if v.__class__ is Unparsed:
+            v = self._user_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user_rule_params.setter
+    def user_rule_params(self, value: UserRuleParameters | Mapping[str, Any] | None) -> None:
+        self._user_rule_params = _to_user_rule_params(value)
+
+    @property
+    def video_content_params(self) -> VideoContentParameters | None:
+        v: Any = self._video_content_params
+        if v.__class__ is Unparsed:
+            v = self._video_content_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @video_content_params.setter
+    def video_content_params(
+        self, value: VideoContentParameters | Mapping[str, Any] | None
+    ) -> None:
+        self._video_content_params = _to_video_content_params(value)
+
+    @property
+    def video_rule_params(self) -> VideoRuleParameters | None:
+        v: Any = self._video_rule_params
+        if v.__class__ is Unparsed:
+            v = self._video_rule_params = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @video_rule_params.setter
+    def video_rule_params(self, value: VideoRuleParameters | Mapping[str, Any] | None) -> None:
+        self._video_rule_params = _to_video_rule_params(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.call_custom_property_params)
+        read_all(self.call_type_rule_params)
+        read_all(self.call_violation_count_params)
+        read_all(self.channel_message_count_rule_params)
+        read_all(self.closed_caption_rule_params)
+        read_all(self.content_count_rule_params)
+        read_all(self.content_custom_property_count_params)
+        read_all(self.content_custom_property_params)
+        read_all(self.content_flag_count_rule_params)
+        read_all(self.flood_identical_params)
+        read_all(self.flood_similar_params)
+        read_all(self.image_content_params)
+        read_all(self.image_rule_params)
+        read_all(self.ip_content_count_rule_params)
+        read_all(self.ip_flag_count_rule_params)
+        read_all(self.keyframe_ocr_rule_params)
+        read_all(self.keyframe_rule_params)
+        read_all(self.ocr_content_params)
+        read_all(self.text_content_params)
+        read_all(self.text_rule_params)
+        read_all(self.user_created_within_params)
+        read_all(self.user_custom_property_params)
+        read_all(self.user_flag_count_rule_params)
+        read_all(self.user_identical_content_count_params)
+        read_all(self.user_role_params)
+        read_all(self.user_rule_params)
+        read_all(self.video_content_params)
+        read_all(self.video_rule_params)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -539,73 +1283,86 @@ class RuleBuilderCondition:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "call_custom_property_params" in d:
                 _f = "call_custom_property_params"
                 v = d["call_custom_property_params"]
                 if v is None:
-                    self.call_custom_property_params = None
+                    self._call_custom_property_params = None
                     _n += ("call_custom_property_params",)
                 else:
-                    self.call_custom_property_params = CallCustomPropertyParameters.from_dict(
-                        v, strict, complete
+                    self._call_custom_property_params = (
+                        Unparsed(v, _read_call_custom_property_params)
+                        if _lazy
+                        else CallCustomPropertyParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.call_custom_property_params = None
+                self._call_custom_property_params = None
             if "call_type_rule_params" in d:
                 _f = "call_type_rule_params"
                 v = d["call_type_rule_params"]
                 if v is None:
-                    self.call_type_rule_params = None
+                    self._call_type_rule_params = None
                     _n += ("call_type_rule_params",)
                 else:
-                    self.call_type_rule_params = CallTypeRuleParameters.from_dict(
-                        v, strict, complete
+                    self._call_type_rule_params = (
+                        Unparsed(v, _read_call_type_rule_params)
+                        if _lazy
+                        else CallTypeRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.call_type_rule_params = None
+                self._call_type_rule_params = None
             if "call_violation_count_params" in d:
                 _f = "call_violation_count_params"
                 v = d["call_violation_count_params"]
                 if v is None:
-                    self.call_violation_count_params = None
+                    self._call_violation_count_params = None
                     _n += ("call_violation_count_params",)
                 else:
-                    self.call_violation_count_params = CallViolationCountParameters.from_dict(
-                        v, strict, complete
+                    self._call_violation_count_params = (
+                        Unparsed(v, _read_call_violation_count_params)
+                        if _lazy
+                        else CallViolationCountParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.call_violation_count_params = None
+                self._call_violation_count_params = None
             if "channel_message_count_rule_params" in d:
                 _f = "channel_message_count_rule_params"
                 v = d["channel_message_count_rule_params"]
                 if v is None:
-                    self.channel_message_count_rule_params = None
+                    self._channel_message_count_rule_params = None
                     _n += ("channel_message_count_rule_params",)
                 else:
-                    self.channel_message_count_rule_params = (
-                        ChannelMessageCountRuleParameters.from_dict(v, strict, complete)
+                    self._channel_message_count_rule_params = (
+                        Unparsed(v, _read_channel_message_count_rule_params)
+                        if _lazy
+                        else ChannelMessageCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.channel_message_count_rule_params = None
+                self._channel_message_count_rule_params = None
             if "closed_caption_rule_params" in d:
                 _f = "closed_caption_rule_params"
                 v = d["closed_caption_rule_params"]
                 if v is None:
-                    self.closed_caption_rule_params = None
+                    self._closed_caption_rule_params = None
                     _n += ("closed_caption_rule_params",)
                 else:
-                    self.closed_caption_rule_params = ClosedCaptionRuleParameters.from_dict(
-                        v, strict, complete
+                    self._closed_caption_rule_params = (
+                        Unparsed(v, _read_closed_caption_rule_params)
+                        if _lazy
+                        else ClosedCaptionRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.closed_caption_rule_params = None
+                self._closed_caption_rule_params = None
             if "confidence" in d:
                 _f = "confidence"
                 v = d["confidence"]
@@ -620,174 +1377,212 @@ class RuleBuilderCondition:
                 _f = "content_count_rule_params"
                 v = d["content_count_rule_params"]
                 if v is None:
-                    self.content_count_rule_params = None
+                    self._content_count_rule_params = None
                     _n += ("content_count_rule_params",)
                 else:
-                    self.content_count_rule_params = ContentCountRuleParameters.from_dict(
-                        v, strict, complete
+                    self._content_count_rule_params = (
+                        Unparsed(v, _read_content_count_rule_params)
+                        if _lazy
+                        else ContentCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.content_count_rule_params = None
+                self._content_count_rule_params = None
             if "content_custom_property_count_params" in d:
                 _f = "content_custom_property_count_params"
                 v = d["content_custom_property_count_params"]
                 if v is None:
-                    self.content_custom_property_count_params = None
+                    self._content_custom_property_count_params = None
                     _n += ("content_custom_property_count_params",)
                 else:
-                    self.content_custom_property_count_params = (
-                        ContentCustomPropertyCountParameters.from_dict(v, strict, complete)
+                    self._content_custom_property_count_params = (
+                        Unparsed(v, _read_content_custom_property_count_params)
+                        if _lazy
+                        else ContentCustomPropertyCountParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.content_custom_property_count_params = None
+                self._content_custom_property_count_params = None
             if "content_custom_property_params" in d:
                 _f = "content_custom_property_params"
                 v = d["content_custom_property_params"]
                 if v is None:
-                    self.content_custom_property_params = None
+                    self._content_custom_property_params = None
                     _n += ("content_custom_property_params",)
                 else:
-                    self.content_custom_property_params = ContentCustomPropertyParameters.from_dict(
-                        v, strict, complete
+                    self._content_custom_property_params = (
+                        Unparsed(v, _read_content_custom_property_params)
+                        if _lazy
+                        else ContentCustomPropertyParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.content_custom_property_params = None
+                self._content_custom_property_params = None
             if "content_flag_count_rule_params" in d:
                 _f = "content_flag_count_rule_params"
                 v = d["content_flag_count_rule_params"]
                 if v is None:
-                    self.content_flag_count_rule_params = None
+                    self._content_flag_count_rule_params = None
                     _n += ("content_flag_count_rule_params",)
                 else:
-                    self.content_flag_count_rule_params = FlagCountRuleParameters.from_dict(
-                        v, strict, complete
+                    self._content_flag_count_rule_params = (
+                        Unparsed(v, _read_content_flag_count_rule_params)
+                        if _lazy
+                        else FlagCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.content_flag_count_rule_params = None
+                self._content_flag_count_rule_params = None
             if "flood_identical_params" in d:
                 _f = "flood_identical_params"
                 v = d["flood_identical_params"]
                 if v is None:
-                    self.flood_identical_params = None
+                    self._flood_identical_params = None
                     _n += ("flood_identical_params",)
                 else:
-                    self.flood_identical_params = FloodIdenticalRuleParameters.from_dict(
-                        v, strict, complete
+                    self._flood_identical_params = (
+                        Unparsed(v, _read_flood_identical_params)
+                        if _lazy
+                        else FloodIdenticalRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.flood_identical_params = None
+                self._flood_identical_params = None
             if "flood_similar_params" in d:
                 _f = "flood_similar_params"
                 v = d["flood_similar_params"]
                 if v is None:
-                    self.flood_similar_params = None
+                    self._flood_similar_params = None
                     _n += ("flood_similar_params",)
                 else:
-                    self.flood_similar_params = FloodSimilarRuleParameters.from_dict(
-                        v, strict, complete
+                    self._flood_similar_params = (
+                        Unparsed(v, _read_flood_similar_params)
+                        if _lazy
+                        else FloodSimilarRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.flood_similar_params = None
+                self._flood_similar_params = None
             if "image_content_params" in d:
                 _f = "image_content_params"
                 v = d["image_content_params"]
                 if v is None:
-                    self.image_content_params = None
+                    self._image_content_params = None
                     _n += ("image_content_params",)
                 else:
-                    self.image_content_params = ImageContentParameters.from_dict(
-                        v, strict, complete
+                    self._image_content_params = (
+                        Unparsed(v, _read_image_content_params)
+                        if _lazy
+                        else ImageContentParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.image_content_params = None
+                self._image_content_params = None
             if "image_rule_params" in d:
                 _f = "image_rule_params"
                 v = d["image_rule_params"]
                 if v is None:
-                    self.image_rule_params = None
+                    self._image_rule_params = None
                     _n += ("image_rule_params",)
                 else:
-                    self.image_rule_params = ImageRuleParameters.from_dict(v, strict, complete)
+                    self._image_rule_params = (
+                        Unparsed(v, _read_image_rule_params)
+                        if _lazy
+                        else ImageRuleParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.image_rule_params = None
+                self._image_rule_params = None
             if "ip_content_count_rule_params" in d:
                 _f = "ip_content_count_rule_params"
                 v = d["ip_content_count_rule_params"]
                 if v is None:
-                    self.ip_content_count_rule_params = None
+                    self._ip_content_count_rule_params = None
                     _n += ("ip_content_count_rule_params",)
                 else:
-                    self.ip_content_count_rule_params = IPContentCountRuleParameters.from_dict(
-                        v, strict, complete
+                    self._ip_content_count_rule_params = (
+                        Unparsed(v, _read_ip_content_count_rule_params)
+                        if _lazy
+                        else IPContentCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.ip_content_count_rule_params = None
+                self._ip_content_count_rule_params = None
             if "ip_flag_count_rule_params" in d:
                 _f = "ip_flag_count_rule_params"
                 v = d["ip_flag_count_rule_params"]
                 if v is None:
-                    self.ip_flag_count_rule_params = None
+                    self._ip_flag_count_rule_params = None
                     _n += ("ip_flag_count_rule_params",)
                 else:
-                    self.ip_flag_count_rule_params = IPFlagCountRuleParameters.from_dict(
-                        v, strict, complete
+                    self._ip_flag_count_rule_params = (
+                        Unparsed(v, _read_ip_flag_count_rule_params)
+                        if _lazy
+                        else IPFlagCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.ip_flag_count_rule_params = None
+                self._ip_flag_count_rule_params = None
             if "keyframe_ocr_rule_params" in d:
                 _f = "keyframe_ocr_rule_params"
                 v = d["keyframe_ocr_rule_params"]
                 if v is None:
-                    self.keyframe_ocr_rule_params = None
+                    self._keyframe_ocr_rule_params = None
                     _n += ("keyframe_ocr_rule_params",)
                 else:
-                    self.keyframe_ocr_rule_params = KeyframeOCRRuleParameters.from_dict(
-                        v, strict, complete
+                    self._keyframe_ocr_rule_params = (
+                        Unparsed(v, _read_keyframe_ocr_rule_params)
+                        if _lazy
+                        else KeyframeOCRRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.keyframe_ocr_rule_params = None
+                self._keyframe_ocr_rule_params = None
             if "keyframe_rule_params" in d:
                 _f = "keyframe_rule_params"
                 v = d["keyframe_rule_params"]
                 if v is None:
-                    self.keyframe_rule_params = None
+                    self._keyframe_rule_params = None
                     _n += ("keyframe_rule_params",)
                 else:
-                    self.keyframe_rule_params = KeyframeRuleParameters.from_dict(
-                        v, strict, complete
+                    self._keyframe_rule_params = (
+                        Unparsed(v, _read_keyframe_rule_params)
+                        if _lazy
+                        else KeyframeRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.keyframe_rule_params = None
+                self._keyframe_rule_params = None
             if "ocr_content_params" in d:
                 _f = "ocr_content_params"
                 v = d["ocr_content_params"]
                 if v is None:
-                    self.ocr_content_params = None
+                    self._ocr_content_params = None
                     _n += ("ocr_content_params",)
                 else:
-                    self.ocr_content_params = OCRContentParameters.from_dict(v, strict, complete)
+                    self._ocr_content_params = (
+                        Unparsed(v, _read_ocr_content_params)
+                        if _lazy
+                        else OCRContentParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.ocr_content_params = None
+                self._ocr_content_params = None
             if "text_content_params" in d:
                 _f = "text_content_params"
                 v = d["text_content_params"]
                 if v is None:
-                    self.text_content_params = None
+                    self._text_content_params = None
                     _n += ("text_content_params",)
                 else:
-                    self.text_content_params = TextContentParameters.from_dict(v, strict, complete)
+                    self._text_content_params = (
+                        Unparsed(v, _read_text_content_params)
+                        if _lazy
+                        else TextContentParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.text_content_params = None
+                self._text_content_params = None
             if "text_rule_params" in d:
                 _f = "text_rule_params"
                 v = d["text_rule_params"]
                 if v is None:
-                    self.text_rule_params = None
+                    self._text_rule_params = None
                     _n += ("text_rule_params",)
                 else:
-                    self.text_rule_params = TextRuleParameters.from_dict(v, strict, complete)
+                    self._text_rule_params = (
+                        Unparsed(v, _read_text_rule_params)
+                        if _lazy
+                        else TextRuleParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.text_rule_params = None
+                self._text_rule_params = None
             if "type" in d:
                 _f = "type"
                 v = d["type"]
@@ -802,92 +1597,114 @@ class RuleBuilderCondition:
                 _f = "user_created_within_params"
                 v = d["user_created_within_params"]
                 if v is None:
-                    self.user_created_within_params = None
+                    self._user_created_within_params = None
                     _n += ("user_created_within_params",)
                 else:
-                    self.user_created_within_params = UserCreatedWithinParameters.from_dict(
-                        v, strict, complete
+                    self._user_created_within_params = (
+                        Unparsed(v, _read_user_created_within_params)
+                        if _lazy
+                        else UserCreatedWithinParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.user_created_within_params = None
+                self._user_created_within_params = None
             if "user_custom_property_params" in d:
                 _f = "user_custom_property_params"
                 v = d["user_custom_property_params"]
                 if v is None:
-                    self.user_custom_property_params = None
+                    self._user_custom_property_params = None
                     _n += ("user_custom_property_params",)
                 else:
-                    self.user_custom_property_params = UserCustomPropertyParameters.from_dict(
-                        v, strict, complete
+                    self._user_custom_property_params = (
+                        Unparsed(v, _read_user_custom_property_params)
+                        if _lazy
+                        else UserCustomPropertyParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.user_custom_property_params = None
+                self._user_custom_property_params = None
             if "user_flag_count_rule_params" in d:
                 _f = "user_flag_count_rule_params"
                 v = d["user_flag_count_rule_params"]
                 if v is None:
-                    self.user_flag_count_rule_params = None
+                    self._user_flag_count_rule_params = None
                     _n += ("user_flag_count_rule_params",)
                 else:
-                    self.user_flag_count_rule_params = FlagCountRuleParameters.from_dict(
-                        v, strict, complete
+                    self._user_flag_count_rule_params = (
+                        Unparsed(v, _read_user_flag_count_rule_params)
+                        if _lazy
+                        else FlagCountRuleParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.user_flag_count_rule_params = None
+                self._user_flag_count_rule_params = None
             if "user_identical_content_count_params" in d:
                 _f = "user_identical_content_count_params"
                 v = d["user_identical_content_count_params"]
                 if v is None:
-                    self.user_identical_content_count_params = None
+                    self._user_identical_content_count_params = None
                     _n += ("user_identical_content_count_params",)
                 else:
-                    self.user_identical_content_count_params = (
-                        UserIdenticalContentCountParameters.from_dict(v, strict, complete)
+                    self._user_identical_content_count_params = (
+                        Unparsed(v, _read_user_identical_content_count_params)
+                        if _lazy
+                        else UserIdenticalContentCountParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.user_identical_content_count_params = None
+                self._user_identical_content_count_params = None
             if "user_role_params" in d:
                 _f = "user_role_params"
                 v = d["user_role_params"]
                 if v is None:
-                    self.user_role_params = None
+                    self._user_role_params = None
                     _n += ("user_role_params",)
                 else:
-                    self.user_role_params = UserRoleParameters.from_dict(v, strict, complete)
+                    self._user_role_params = (
+                        Unparsed(v, _read_user_role_params)
+                        if _lazy
+                        else UserRoleParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.user_role_params = None
+                self._user_role_params = None
             if "user_rule_params" in d:
                 _f = "user_rule_params"
                 v = d["user_rule_params"]
                 if v is None:
-                    self.user_rule_params = None
+                    self._user_rule_params = None
                     _n += ("user_rule_params",)
                 else:
-                    self.user_rule_params = UserRuleParameters.from_dict(v, strict, complete)
+                    self._user_rule_params = (
+                        Unparsed(v, _read_user_rule_params)
+                        if _lazy
+                        else UserRuleParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.user_rule_params = None
+                self._user_rule_params = None
             if "video_content_params" in d:
                 _f = "video_content_params"
                 v = d["video_content_params"]
                 if v is None:
-                    self.video_content_params = None
+                    self._video_content_params = None
                     _n += ("video_content_params",)
                 else:
-                    self.video_content_params = VideoContentParameters.from_dict(
-                        v, strict, complete
+                    self._video_content_params = (
+                        Unparsed(v, _read_video_content_params)
+                        if _lazy
+                        else VideoContentParameters.from_dict(v, strict, complete)
                     )
             else:
-                self.video_content_params = None
+                self._video_content_params = None
             if "video_rule_params" in d:
                 _f = "video_rule_params"
                 v = d["video_rule_params"]
                 if v is None:
-                    self.video_rule_params = None
+                    self._video_rule_params = None
                     _n += ("video_rule_params",)
                 else:
-                    self.video_rule_params = VideoRuleParameters.from_dict(v, strict, complete)
+                    self._video_rule_params = (
+                        Unparsed(v, _read_video_rule_params)
+                        if _lazy
+                        else VideoRuleParameters.from_dict(v, strict, complete)
+                    )
             else:
-                self.video_rule_params = None
+                self._video_rule_params = None
         except ParseError as exc:
             raise exc.within("RuleBuilderCondition", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -900,39 +1717,58 @@ class RuleBuilderCondition:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderCondition: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.call_custom_property_params is not None:
+        if isinstance(
+            self._call_custom_property_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["call_custom_property_params"] = self._call_custom_property_params.value
+        elif self._call_custom_property_params is not None:
             out["call_custom_property_params"] = model_to_wire(
-                CallCustomPropertyParameters, self.call_custom_property_params
+                CallCustomPropertyParameters, self._call_custom_property_params
             )
         elif "call_custom_property_params" in self._nulls:
             out["call_custom_property_params"] = None
-        if self.call_type_rule_params is not None:
+        if isinstance(self._call_type_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["call_type_rule_params"] = self._call_type_rule_params.value
+        elif self._call_type_rule_params is not None:
             out["call_type_rule_params"] = model_to_wire(
-                CallTypeRuleParameters, self.call_type_rule_params
+                CallTypeRuleParameters, self._call_type_rule_params
             )
         elif "call_type_rule_params" in self._nulls:
             out["call_type_rule_params"] = None
-        if self.call_violation_count_params is not None:
+        if isinstance(
+            self._call_violation_count_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["call_violation_count_params"] = self._call_violation_count_params.value
+        elif self._call_violation_count_params is not None:
             out["call_violation_count_params"] = model_to_wire(
-                CallViolationCountParameters, self.call_violation_count_params
+                CallViolationCountParameters, self._call_violation_count_params
             )
         elif "call_violation_count_params" in self._nulls:
             out["call_violation_count_params"] = None
-        if self.channel_message_count_rule_params is not None:
+        if isinstance(
+            self._channel_message_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["channel_message_count_rule_params"] = self._channel_message_count_rule_params.value
+        elif self._channel_message_count_rule_params is not None:
             out["channel_message_count_rule_params"] = model_to_wire(
-                ChannelMessageCountRuleParameters, self.channel_message_count_rule_params
+                ChannelMessageCountRuleParameters, self._channel_message_count_rule_params
             )
         elif "channel_message_count_rule_params" in self._nulls:
             out["channel_message_count_rule_params"] = None
-        if self.closed_caption_rule_params is not None:
+        if isinstance(
+            self._closed_caption_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["closed_caption_rule_params"] = self._closed_caption_rule_params.value
+        elif self._closed_caption_rule_params is not None:
             out["closed_caption_rule_params"] = model_to_wire(
-                ClosedCaptionRuleParameters, self.closed_caption_rule_params
+                ClosedCaptionRuleParameters, self._closed_caption_rule_params
             )
         elif "closed_caption_rule_params" in self._nulls:
             out["closed_caption_rule_params"] = None
@@ -940,134 +1776,208 @@ class RuleBuilderCondition:
             out["confidence"] = self.confidence
         elif "confidence" in self._nulls:
             out["confidence"] = None
-        if self.content_count_rule_params is not None:
+        if isinstance(
+            self._content_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["content_count_rule_params"] = self._content_count_rule_params.value
+        elif self._content_count_rule_params is not None:
             out["content_count_rule_params"] = model_to_wire(
-                ContentCountRuleParameters, self.content_count_rule_params
+                ContentCountRuleParameters, self._content_count_rule_params
             )
         elif "content_count_rule_params" in self._nulls:
             out["content_count_rule_params"] = None
-        if self.content_custom_property_count_params is not None:
+        if isinstance(
+            self._content_custom_property_count_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["content_custom_property_count_params"] = (
+                self._content_custom_property_count_params.value
+            )
+        elif self._content_custom_property_count_params is not None:
             out["content_custom_property_count_params"] = model_to_wire(
-                ContentCustomPropertyCountParameters, self.content_custom_property_count_params
+                ContentCustomPropertyCountParameters, self._content_custom_property_count_params
             )
         elif "content_custom_property_count_params" in self._nulls:
             out["content_custom_property_count_params"] = None
-        if self.content_custom_property_params is not None:
+        if isinstance(
+            self._content_custom_property_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["content_custom_property_params"] = self._content_custom_property_params.value
+        elif self._content_custom_property_params is not None:
             out["content_custom_property_params"] = model_to_wire(
-                ContentCustomPropertyParameters, self.content_custom_property_params
+                ContentCustomPropertyParameters, self._content_custom_property_params
             )
         elif "content_custom_property_params" in self._nulls:
             out["content_custom_property_params"] = None
-        if self.content_flag_count_rule_params is not None:
+        if isinstance(
+            self._content_flag_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["content_flag_count_rule_params"] = self._content_flag_count_rule_params.value
+        elif self._content_flag_count_rule_params is not None:
             out["content_flag_count_rule_params"] = model_to_wire(
-                FlagCountRuleParameters, self.content_flag_count_rule_params
+                FlagCountRuleParameters, self._content_flag_count_rule_params
             )
         elif "content_flag_count_rule_params" in self._nulls:
             out["content_flag_count_rule_params"] = None
-        if self.flood_identical_params is not None:
+        if isinstance(self._flood_identical_params, Unparsed):  # not read yet: its JSON as received
+            out["flood_identical_params"] = self._flood_identical_params.value
+        elif self._flood_identical_params is not None:
             out["flood_identical_params"] = model_to_wire(
-                FloodIdenticalRuleParameters, self.flood_identical_params
+                FloodIdenticalRuleParameters, self._flood_identical_params
             )
         elif "flood_identical_params" in self._nulls:
             out["flood_identical_params"] = None
-        if self.flood_similar_params is not None:
+        if isinstance(self._flood_similar_params, Unparsed):  # not read yet: its JSON as received
+            out["flood_similar_params"] = self._flood_similar_params.value
+        elif self._flood_similar_params is not None:
             out["flood_similar_params"] = model_to_wire(
-                FloodSimilarRuleParameters, self.flood_similar_params
+                FloodSimilarRuleParameters, self._flood_similar_params
             )
         elif "flood_similar_params" in self._nulls:
             out["flood_similar_params"] = None
-        if self.image_content_params is not None:
+        if isinstance(self._image_content_params, Unparsed):  # not read yet: its JSON as received
+            out["image_content_params"] = self._image_content_params.value
+        elif self._image_content_params is not None:
             out["image_content_params"] = model_to_wire(
-                ImageContentParameters, self.image_content_params
+                ImageContentParameters, self._image_content_params
             )
         elif "image_content_params" in self._nulls:
             out["image_content_params"] = None
-        if self.image_rule_params is not None:
-            out["image_rule_params"] = model_to_wire(ImageRuleParameters, self.image_rule_params)
+        if isinstance(self._image_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["image_rule_params"] = self._image_rule_params.value
+        elif self._image_rule_params is not None:
+            out["image_rule_params"] = model_to_wire(ImageRuleParameters, self._image_rule_params)
         elif "image_rule_params" in self._nulls:
             out["image_rule_params"] = None
-        if self.ip_content_count_rule_params is not None:
+        if isinstance(
+            self._ip_content_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["ip_content_count_rule_params"] = self._ip_content_count_rule_params.value
+        elif self._ip_content_count_rule_params is not None:
             out["ip_content_count_rule_params"] = model_to_wire(
-                IPContentCountRuleParameters, self.ip_content_count_rule_params
+                IPContentCountRuleParameters, self._ip_content_count_rule_params
             )
         elif "ip_content_count_rule_params" in self._nulls:
             out["ip_content_count_rule_params"] = None
-        if self.ip_flag_count_rule_params is not None:
+        if isinstance(
+            self._ip_flag_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["ip_flag_count_rule_params"] = self._ip_flag_count_rule_params.value
+        elif self._ip_flag_count_rule_params is not None:
             out["ip_flag_count_rule_params"] = model_to_wire(
-                IPFlagCountRuleParameters, self.ip_flag_count_rule_params
+                IPFlagCountRuleParameters, self._ip_flag_count_rule_params
             )
         elif "ip_flag_count_rule_params" in self._nulls:
             out["ip_flag_count_rule_params"] = None
-        if self.keyframe_ocr_rule_params is not None:
+        if isinstance(
+            self._keyframe_ocr_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["keyframe_ocr_rule_params"] = self._keyframe_ocr_rule_params.value
+        elif self._keyframe_ocr_rule_params is not None:
             out["keyframe_ocr_rule_params"] = model_to_wire(
-                KeyframeOCRRuleParameters, self.keyframe_ocr_rule_params
+                KeyframeOCRRuleParameters, self._keyframe_ocr_rule_params
             )
         elif "keyframe_ocr_rule_params" in self._nulls:
             out["keyframe_ocr_rule_params"] = None
-        if self.keyframe_rule_params is not None:
+        if isinstance(self._keyframe_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["keyframe_rule_params"] = self._keyframe_rule_params.value
+        elif self._keyframe_rule_params is not None:
             out["keyframe_rule_params"] = model_to_wire(
-                KeyframeRuleParameters, self.keyframe_rule_params
+                KeyframeRuleParameters, self._keyframe_rule_params
             )
         elif "keyframe_rule_params" in self._nulls:
             out["keyframe_rule_params"] = None
-        if self.ocr_content_params is not None:
-            out["ocr_content_params"] = model_to_wire(OCRContentParameters, self.ocr_content_params)
+        if isinstance(self._ocr_content_params, Unparsed):  # not read yet: its JSON as received
+            out["ocr_content_params"] = self._ocr_content_params.value
+        elif self._ocr_content_params is not None:
+            out["ocr_content_params"] = model_to_wire(
+                OCRContentParameters, self._ocr_content_params
+            )
         elif "ocr_content_params" in self._nulls:
             out["ocr_content_params"] = None
-        if self.text_content_params is not None:
+        if isinstance(self._text_content_params, Unparsed):  # not read yet: its JSON as received
+            out["text_content_params"] = self._text_content_params.value
+        elif self._text_content_params is not None:
             out["text_content_params"] = model_to_wire(
-                TextContentParameters, self.text_content_params
+                TextContentParameters, self._text_content_params
             )
         elif "text_content_params" in self._nulls:
             out["text_content_params"] = None
-        if self.text_rule_params is not None:
-            out["text_rule_params"] = model_to_wire(TextRuleParameters, self.text_rule_params)
+        if isinstance(self._text_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["text_rule_params"] = self._text_rule_params.value
+        elif self._text_rule_params is not None:
+            out["text_rule_params"] = model_to_wire(TextRuleParameters, self._text_rule_params)
         elif "text_rule_params" in self._nulls:
             out["text_rule_params"] = None
         if self.type is not None:
             out["type"] = self.type
         elif "type" in self._nulls:
             out["type"] = None
-        if self.user_created_within_params is not None:
+        if isinstance(
+            self._user_created_within_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["user_created_within_params"] = self._user_created_within_params.value
+        elif self._user_created_within_params is not None:
             out["user_created_within_params"] = model_to_wire(
-                UserCreatedWithinParameters, self.user_created_within_params
+                UserCreatedWithinParameters, self._user_created_within_params
             )
         elif "user_created_within_params" in self._nulls:
             out["user_created_within_params"] = None
-        if self.user_custom_property_params is not None:
+        if isinstance(
+            self._user_custom_property_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["user_custom_property_params"] = self._user_custom_property_params.value
+        elif self._user_custom_property_params is not None:
             out["user_custom_property_params"] = model_to_wire(
-                UserCustomPropertyParameters, self.user_custom_property_params
+                UserCustomPropertyParameters, self._user_custom_property_params
             )
         elif "user_custom_property_params" in self._nulls:
             out["user_custom_property_params"] = None
-        if self.user_flag_count_rule_params is not None:
+        if isinstance(
+            self._user_flag_count_rule_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["user_flag_count_rule_params"] = self._user_flag_count_rule_params.value
+        elif self._user_flag_count_rule_params is not None:
             out["user_flag_count_rule_params"] = model_to_wire(
-                FlagCountRuleParameters, self.user_flag_count_rule_params
+                FlagCountRuleParameters, self._user_flag_count_rule_params
             )
         elif "user_flag_count_rule_params" in self._nulls:
             out["user_flag_count_rule_params"] = None
-        if self.user_identical_content_count_params is not None:
+        if isinstance(
+            self._user_identical_content_count_params, Unparsed
+        ):  # not read yet: its JSON as received
+            out["user_identical_content_count_params"] = (
+                self._user_identical_content_count_params.value
+            )
+        elif self._user_identical_content_count_params is not None:
             out["user_identical_content_count_params"] = model_to_wire(
-                UserIdenticalContentCountParameters, self.user_identical_content_count_params
+                UserIdenticalContentCountParameters, self._user_identical_content_count_params
             )
         elif "user_identical_content_count_params" in self._nulls:
             out["user_identical_content_count_params"] = None
-        if self.user_role_params is not None:
-            out["user_role_params"] = model_to_wire(UserRoleParameters, self.user_role_params)
+        if isinstance(self._user_role_params, Unparsed):  # not read yet: its JSON as received
+            out["user_role_params"] = self._user_role_params.value
+        elif self._user_role_params is not None:
+            out["user_role_params"] = model_to_wire(UserRoleParameters, self._user_role_params)
         elif "user_role_params" in self._nulls:
             out["user_role_params"] = None
-        if self.user_rule_params is not None:
-            out["user_rule_params"] = model_to_wire(UserRuleParameters, self.user_rule_params)
+        if isinstance(self._user_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["user_rule_params"] = self._user_rule_params.value
+        elif self._user_rule_params is not None:
+            out["user_rule_params"] = model_to_wire(UserRuleParameters, self._user_rule_params)
         elif "user_rule_params" in self._nulls:
             out["user_rule_params"] = None
-        if self.video_content_params is not None:
+        if isinstance(self._video_content_params, Unparsed):  # not read yet: its JSON as received
+            out["video_content_params"] = self._video_content_params.value
+        elif self._video_content_params is not None:
             out["video_content_params"] = model_to_wire(
-                VideoContentParameters, self.video_content_params
+                VideoContentParameters, self._video_content_params
             )
         elif "video_content_params" in self._nulls:
             out["video_content_params"] = None
-        if self.video_rule_params is not None:
-            out["video_rule_params"] = model_to_wire(VideoRuleParameters, self.video_rule_params)
+        if isinstance(self._video_rule_params, Unparsed):  # not read yet: its JSON as received
+            out["video_rule_params"] = self._video_rule_params.value
+        elif self._video_rule_params is not None:
+            out["video_rule_params"] = model_to_wire(VideoRuleParameters, self._video_rule_params)
         elif "video_rule_params" in self._nulls:
             out["video_rule_params"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -42,7 +47,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("conditions", "conditions"),
+    ("conditions", "_conditions"),
     ("logic", "logic"),
 )
 
@@ -57,14 +62,24 @@ def _to_conditions(
     )
 
 
+def _read_conditions(v: Any, at: str | None) -> list[RuleBuilderCondition]:
+    # RuleBuilderConditionGroup.conditions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderConditionGroup", "conditions[]", at) from None
+    return placed(value, (at or "RuleBuilderConditionGroup") + ".conditions[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderConditionGroup:
     """Held by ``ModerationRuleV2Response.groups``, ``RuleBuilderRule.groups``,
     ``UpsertModerationRuleRequest.groups``.
     """
 
-    conditions: list[RuleBuilderCondition] | None = _attrs.field(
-        default=None, converter=_to_conditions
+    _conditions: list[RuleBuilderCondition] | Unparsed | None = _attrs.field(
+        alias="conditions", default=None, converter=_to_conditions, eq=parsed
     )
     logic: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -72,6 +87,8 @@ class RuleBuilderConditionGroup:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "RuleBuilderConditionGroup"
@@ -111,6 +128,25 @@ class RuleBuilderConditionGroup:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def conditions(self) -> list[RuleBuilderCondition] | None:
+        v: Any = self._conditions
+        if v.__class__ is Unparsed:
+            v = self._conditions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @conditions.setter
+    def conditions(self, value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None) -> None:
+        self._conditions = _to_conditions(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.conditions)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -122,25 +158,33 @@ class RuleBuilderConditionGroup:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "conditions" in d:
                 _f = "conditions[]"
                 v = d["conditions"]
                 if v is None:
-                    self.conditions = None
+                    self._conditions = None
                     _n += ("conditions",)
                 else:
-                    self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._conditions = (
+                        Unparsed(v, _read_conditions)
+                        if _lazy
+                        else [
+                            RuleBuilderCondition.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.conditions = None
+                self._conditions = None
             if "logic" in d:
                 _f = "logic"
                 v = d["logic"]
@@ -163,14 +207,17 @@ class RuleBuilderConditionGroup:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this RuleBuilderConditionGroup: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.conditions is not None:
-            out["conditions"] = to_wire(self.conditions)
+        if isinstance(self._conditions, Unparsed):  # not read yet: its JSON as received
+            out["conditions"] = self._conditions.value
+        elif self._conditions is not None:
+            out["conditions"] = to_wire(self._conditions)
         elif "conditions" in self._nulls:
             out["conditions"] = None
         if self.logic is not None:

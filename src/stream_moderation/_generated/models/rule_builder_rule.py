@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -19,6 +20,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -55,11 +60,11 @@ _REQUIRED_NAMES: dict[str, str] = {
     "rule_type": "rule_type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("action", "action"),
-    ("action_sequences", "action_sequences"),
-    ("conditions", "conditions"),
+    ("action", "_action"),
+    ("action_sequences", "_action_sequences"),
+    ("conditions", "_conditions"),
     ("cooldown_period", "cooldown_period"),
-    ("groups", "groups"),
+    ("groups", "_groups"),
     ("id", "id"),
     ("logic", "logic"),
 )
@@ -99,21 +104,63 @@ def _to_groups(
     )
 
 
+def _read_action(v: Any, at: str | None) -> RuleBuilderAction:
+    # RuleBuilderRule.action from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RuleBuilderAction.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderRule", "action", at) from None
+    return placed(value, (at or "RuleBuilderRule") + ".action")
+
+
+def _read_action_sequences(v: Any, at: str | None) -> list[CallRuleActionSequence]:
+    # RuleBuilderRule.action_sequences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [CallRuleActionSequence.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderRule", "action_sequences[]", at) from None
+    return placed(value, (at or "RuleBuilderRule") + ".action_sequences[]")
+
+
+def _read_conditions(v: Any, at: str | None) -> list[RuleBuilderCondition]:
+    # RuleBuilderRule.conditions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderRule", "conditions[]", at) from None
+    return placed(value, (at or "RuleBuilderRule") + ".conditions[]")
+
+
+def _read_groups(v: Any, at: str | None) -> list[RuleBuilderConditionGroup]:
+    # RuleBuilderRule.groups from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [RuleBuilderConditionGroup.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleBuilderRule", "groups[]", at) from None
+    return placed(value, (at or "RuleBuilderRule") + ".groups[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleBuilderRule:
     """Held by ``RuleBuilderConfig.rules``."""
 
     rule_type: str
-    action: RuleBuilderAction | None = _attrs.field(default=None, converter=_to_action)
-    action_sequences: list[CallRuleActionSequence] | None = _attrs.field(
-        default=None, converter=_to_action_sequences
+    _action: RuleBuilderAction | Unparsed | None = _attrs.field(
+        alias="action", default=None, converter=_to_action, eq=parsed
     )
-    conditions: list[RuleBuilderCondition] | None = _attrs.field(
-        default=None, converter=_to_conditions
+    _action_sequences: list[CallRuleActionSequence] | Unparsed | None = _attrs.field(
+        alias="action_sequences", default=None, converter=_to_action_sequences, eq=parsed
+    )
+    _conditions: list[RuleBuilderCondition] | Unparsed | None = _attrs.field(
+        alias="conditions", default=None, converter=_to_conditions, eq=parsed
     )
     cooldown_period: str | None = None
-    groups: list[RuleBuilderConditionGroup] | None = _attrs.field(
-        default=None, converter=_to_groups
+    _groups: list[RuleBuilderConditionGroup] | Unparsed | None = _attrs.field(
+        alias="groups", default=None, converter=_to_groups, eq=parsed
     )
     id: str | None = None
     logic: str | None = None
@@ -122,6 +169,8 @@ class RuleBuilderRule:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "RuleBuilderRule"
@@ -164,6 +213,63 @@ class RuleBuilderRule:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def action(self) -> RuleBuilderAction | None:
+        v: Any = self._action
+        if v.__class__ is Unparsed:
+            v = self._action = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action.setter
+    def action(self, value: RuleBuilderAction | Mapping[str, Any] | None) -> None:
+        self._action = _to_action(value)
+
+    @property
+    def action_sequences(self) -> list[CallRuleActionSequence] | None:
+        v: Any = self._action_sequences
+        if v.__class__ is Unparsed:
+            v = self._action_sequences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action_sequences.setter
+    def action_sequences(
+        self, value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None
+    ) -> None:
+        self._action_sequences = _to_action_sequences(value)
+
+    @property
+    def conditions(self) -> list[RuleBuilderCondition] | None:
+        v: Any = self._conditions
+        if v.__class__ is Unparsed:
+            v = self._conditions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @conditions.setter
+    def conditions(self, value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None) -> None:
+        self._conditions = _to_conditions(value)
+
+    @property
+    def groups(self) -> list[RuleBuilderConditionGroup] | None:
+        v: Any = self._groups
+        if v.__class__ is Unparsed:
+            v = self._groups = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @groups.setter
+    def groups(self, value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None) -> None:
+        self._groups = _to_groups(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action)
+        read_all(self.action_sequences)
+        read_all(self.conditions)
+        read_all(self.groups)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -175,11 +281,14 @@ class RuleBuilderRule:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "rule_type"
@@ -196,37 +305,50 @@ class RuleBuilderRule:
                 _f = "action"
                 v = d["action"]
                 if v is None:
-                    self.action = None
+                    self._action = None
                     _n += ("action",)
                 else:
-                    self.action = RuleBuilderAction.from_dict(v, strict, complete)
+                    self._action = (
+                        Unparsed(v, _read_action)
+                        if _lazy
+                        else RuleBuilderAction.from_dict(v, strict, complete)
+                    )
             else:
-                self.action = None
+                self._action = None
             if "action_sequences" in d:
                 _f = "action_sequences[]"
                 v = d["action_sequences"]
                 if v is None:
-                    self.action_sequences = None
+                    self._action_sequences = None
                     _n += ("action_sequences",)
                 else:
-                    self.action_sequences = [
-                        CallRuleActionSequence.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._action_sequences = (
+                        Unparsed(v, _read_action_sequences)
+                        if _lazy
+                        else [
+                            CallRuleActionSequence.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.action_sequences = None
+                self._action_sequences = None
             if "conditions" in d:
                 _f = "conditions[]"
                 v = d["conditions"]
                 if v is None:
-                    self.conditions = None
+                    self._conditions = None
                     _n += ("conditions",)
                 else:
-                    self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._conditions = (
+                        Unparsed(v, _read_conditions)
+                        if _lazy
+                        else [
+                            RuleBuilderCondition.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.conditions = None
+                self._conditions = None
             if "cooldown_period" in d:
                 _f = "cooldown_period"
                 v = d["cooldown_period"]
@@ -241,15 +363,19 @@ class RuleBuilderRule:
                 _f = "groups[]"
                 v = d["groups"]
                 if v is None:
-                    self.groups = None
+                    self._groups = None
                     _n += ("groups",)
                 else:
-                    self.groups = [
-                        RuleBuilderConditionGroup.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._groups = (
+                        Unparsed(v, _read_groups)
+                        if _lazy
+                        else [
+                            RuleBuilderConditionGroup.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.groups = None
+                self._groups = None
             if "id" in d:
                 _f = "id"
                 v = d["id"]
@@ -282,6 +408,7 @@ class RuleBuilderRule:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,24 +416,32 @@ class RuleBuilderRule:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["rule_type"] = self.rule_type
-        if self.action is not None:
-            out["action"] = model_to_wire(RuleBuilderAction, self.action)
+        if isinstance(self._action, Unparsed):  # not read yet: its JSON as received
+            out["action"] = self._action.value
+        elif self._action is not None:
+            out["action"] = model_to_wire(RuleBuilderAction, self._action)
         elif "action" in self._nulls:
             out["action"] = None
-        if self.action_sequences is not None:
-            out["action_sequences"] = to_wire(self.action_sequences)
+        if isinstance(self._action_sequences, Unparsed):  # not read yet: its JSON as received
+            out["action_sequences"] = self._action_sequences.value
+        elif self._action_sequences is not None:
+            out["action_sequences"] = to_wire(self._action_sequences)
         elif "action_sequences" in self._nulls:
             out["action_sequences"] = None
-        if self.conditions is not None:
-            out["conditions"] = to_wire(self.conditions)
+        if isinstance(self._conditions, Unparsed):  # not read yet: its JSON as received
+            out["conditions"] = self._conditions.value
+        elif self._conditions is not None:
+            out["conditions"] = to_wire(self._conditions)
         elif "conditions" in self._nulls:
             out["conditions"] = None
         if self.cooldown_period is not None:
             out["cooldown_period"] = self.cooldown_period
         elif "cooldown_period" in self._nulls:
             out["cooldown_period"] = None
-        if self.groups is not None:
-            out["groups"] = to_wire(self.groups)
+        if isinstance(self._groups, Unparsed):  # not read yet: its JSON as received
+            out["groups"] = self._groups.value
+        elif self._groups is not None:
+            out["groups"] = to_wire(self._groups)
         elif "groups" in self._nulls:
             out["groups"] = None
         if self.id is not None:

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -84,6 +89,26 @@ def _to_triggers(
     )
 
 
+def _read_evaluations(v: Any, at: str | None) -> list[EvaluationResponse]:
+    # RuleResponse.evaluations from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleResponse", "evaluations[]", at) from None
+    return placed(value, (at or "RuleResponse") + ".evaluations[]")
+
+
+def _read_triggers(v: Any, at: str | None) -> list[TriggerResponse]:
+    # RuleResponse.triggers from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "RuleResponse", "triggers[]", at) from None
+    return placed(value, (at or "RuleResponse") + ".triggers[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class RuleResponse:
     """Held by ``ChatMessageTaskResponse.rule``, ``TaskResponse.rule``."""
@@ -91,21 +116,26 @@ class RuleResponse:
     condition: dict[str, Any]
     """MongoDB expression that determines if the defined actions should be executed"""
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
+    _evaluations: list[EvaluationResponse] | Unparsed = _attrs.field(
+        alias="evaluations", converter=_to_evaluations, eq=parsed
+    )
     filter: dict[str, Any]
     """Filter object that selects a task based on its attributes, eg. content-type or channel
     type.
     """
     id: str
     """Rule ID"""
-    triggers: list[TriggerResponse] = _attrs.field(converter=_to_triggers)
-    """List of triggers"""
+    _triggers: list[TriggerResponse] | Unparsed = _attrs.field(
+        alias="triggers", converter=_to_triggers, eq=parsed
+    )
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "RuleResponse"
@@ -164,6 +194,38 @@ class RuleResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def evaluations(self) -> list[EvaluationResponse]:
+        v: Any = self._evaluations
+        if v.__class__ is Unparsed:
+            v = self._evaluations = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @evaluations.setter
+    def evaluations(self, value: Sequence[EvaluationResponse | Mapping[str, Any]]) -> None:
+        self._evaluations = _to_evaluations(value)
+
+    @property
+    def triggers(self) -> list[TriggerResponse]:
+        """List of triggers"""
+        v: Any = self._triggers
+        if v.__class__ is Unparsed:
+            v = self._triggers = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @triggers.setter
+    def triggers(self, value: Sequence[TriggerResponse | Mapping[str, Any]]) -> None:
+        self._triggers = _to_triggers(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.evaluations)
+        read_all(self.triggers)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -175,11 +237,14 @@ class RuleResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "condition"
@@ -214,12 +279,16 @@ class RuleResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.evaluations = None  # type: ignore[assignment]
+                self._evaluations = None  # type: ignore[assignment]
                 _m += ("evaluations",)
             else:
-                self.evaluations = [
-                    EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._evaluations = (
+                    Unparsed(v, _read_evaluations)
+                    if _lazy
+                    else [
+                        EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
+                )
             _f = "filter"
             try:
                 v = d["filter"]
@@ -246,12 +315,14 @@ class RuleResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.triggers = None  # type: ignore[assignment]
+                self._triggers = None  # type: ignore[assignment]
                 _m += ("triggers",)
             else:
-                self.triggers = [
-                    TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._triggers = (
+                    Unparsed(v, _read_triggers)
+                    if _lazy
+                    else [TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+                )
             _f = "updated_at"
             try:
                 v = d["updated_at"]
@@ -280,6 +351,7 @@ class RuleResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,10 +360,16 @@ class RuleResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["condition"] = None if self.condition is None else self.condition
         out["created_at"] = self._created_at
-        out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if isinstance(self._evaluations, Unparsed):  # not read yet: its JSON as received
+            out["evaluations"] = self._evaluations.value
+        else:
+            out["evaluations"] = None if self._evaluations is None else to_wire(self._evaluations)
         out["filter"] = None if self.filter is None else self.filter
         out["id"] = self.id
-        out["triggers"] = None if self.triggers is None else to_wire(self.triggers)
+        if isinstance(self._triggers, Unparsed):  # not read yet: its JSON as received
+            out["triggers"] = self._triggers.value
+        else:
+            out["triggers"] = None if self._triggers is None else to_wire(self._triggers)
         out["updated_at"] = self._updated_at
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_float,
     check_init_arguments,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -75,9 +80,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "user_id": "user_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("channel", "channel"),
+    ("channel", "_channel"),
     ("end_at", "_end_at"),
-    ("message", "message"),
+    ("message", "_message"),
 )
 
 _new = object.__new__
@@ -99,6 +104,26 @@ def _to_message(
     )
 
 
+def _read_channel(v: Any, at: str | None) -> ChannelResponse:
+    # SharedLocationResponseData.channel from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChannelResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SharedLocationResponseData", "channel", at) from None
+    return placed(value, (at or "SharedLocationResponseData") + ".channel")
+
+
+def _read_message(v: Any, at: str | None) -> MessageResponse:
+    # SharedLocationResponseData.message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MessageResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SharedLocationResponseData", "message", at) from None
+    return placed(value, (at or "SharedLocationResponseData") + ".message")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SharedLocationResponseData:
     """Held by ``MessageResponse.shared_location``."""
@@ -111,18 +136,22 @@ class SharedLocationResponseData:
     message_id: str
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
     user_id: str
-    channel: ChannelResponse | None = _attrs.field(default=None, converter=_to_channel)
-    """Represents channel in chat"""
+    _channel: ChannelResponse | Unparsed | None = _attrs.field(
+        alias="channel", default=None, converter=_to_channel, eq=parsed
+    )
     _end_at: int | float | str | None = _attrs.field(
         alias="end_at", default=None, converter=optional_timestamp_to_wire
     )
-    message: MessageResponse | None = _attrs.field(default=None, converter=_to_message)
-    """Represents any chat message"""
+    _message: MessageResponse | Unparsed | None = _attrs.field(
+        alias="message", default=None, converter=_to_message, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "SharedLocationResponseData"
@@ -190,6 +219,39 @@ class SharedLocationResponseData:
     def end_at(self, value: datetime | int | str | None) -> None:
         self._end_at = optional_timestamp_to_wire(value)
 
+    @property
+    def channel(self) -> ChannelResponse | None:
+        """Represents channel in chat"""
+        v: Any = self._channel
+        if v.__class__ is Unparsed:
+            v = self._channel = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @channel.setter
+    def channel(self, value: ChannelResponse | Mapping[str, Any] | None) -> None:
+        self._channel = _to_channel(value)
+
+    @property
+    def message(self) -> MessageResponse | None:
+        """Represents any chat message"""
+        v: Any = self._message
+        if v.__class__ is Unparsed:
+            v = self._message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: MessageResponse | Mapping[str, Any] | None) -> None:
+        self._message = _to_message(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.channel)
+        read_all(self.message)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -201,11 +263,14 @@ class SharedLocationResponseData:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "channel_cid"
@@ -304,12 +369,16 @@ class SharedLocationResponseData:
                 _f = "channel"
                 v = d["channel"]
                 if v is None:
-                    self.channel = None
+                    self._channel = None
                     _n += ("channel",)
                 else:
-                    self.channel = ChannelResponse.from_dict(v, strict, complete)
+                    self._channel = (
+                        Unparsed(v, _read_channel)
+                        if _lazy
+                        else ChannelResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.channel = None
+                self._channel = None
             if "end_at" in d:
                 _f = "end_at"
                 v = d["end_at"]
@@ -330,12 +399,16 @@ class SharedLocationResponseData:
                 _f = "message"
                 v = d["message"]
                 if v is None:
-                    self.message = None
+                    self._message = None
                     _n += ("message",)
                 else:
-                    self.message = MessageResponse.from_dict(v, strict, complete)
+                    self._message = (
+                        Unparsed(v, _read_message)
+                        if _lazy
+                        else MessageResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.message = None
+                self._message = None
         except ParseError as exc:
             raise exc.within("SharedLocationResponseData", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -348,6 +421,7 @@ class SharedLocationResponseData:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,16 +436,20 @@ class SharedLocationResponseData:
         out["message_id"] = self.message_id
         out["updated_at"] = self._updated_at
         out["user_id"] = self.user_id
-        if self.channel is not None:
-            out["channel"] = model_to_wire(ChannelResponse, self.channel)
+        if isinstance(self._channel, Unparsed):  # not read yet: its JSON as received
+            out["channel"] = self._channel.value
+        elif self._channel is not None:
+            out["channel"] = model_to_wire(ChannelResponse, self._channel)
         elif "channel" in self._nulls:
             out["channel"] = None
         if self._end_at is not None:
             out["end_at"] = self._end_at
         elif "end_at" in self._nulls:
             out["end_at"] = None
-        if self.message is not None:
-            out["message"] = model_to_wire(MessageResponse, self.message)
+        if isinstance(self._message, Unparsed):  # not read yet: its JSON as received
+            out["message"] = self._message.value
+        elif self._message is not None:
+            out["message"] = model_to_wire(MessageResponse, self._message)
         elif "message" in self._nulls:
             out["message"] = None
         for name in self._missing:  # required, but absent from what was read

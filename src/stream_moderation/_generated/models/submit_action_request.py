@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -22,8 +23,12 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
     read_enum_strict,
+    read_error,
 )
 
 __all__ = ["SubmitActionRequest"]
@@ -90,26 +95,26 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("appeal_id", "appeal_id"),
-    ("ban", "ban"),
-    ("block", "block"),
-    ("bypass", "bypass"),
-    ("custom", "custom"),
-    ("delete_activity", "delete_activity"),
-    ("delete_comment", "delete_comment"),
-    ("delete_message", "delete_message"),
-    ("delete_reaction", "delete_reaction"),
-    ("delete_user", "delete_user"),
-    ("delete_user_messages", "delete_user_messages"),
-    ("escalate", "escalate"),
-    ("flag", "flag"),
+    ("ban", "_ban"),
+    ("block", "_block"),
+    ("bypass", "_bypass"),
+    ("custom", "_custom"),
+    ("delete_activity", "_delete_activity"),
+    ("delete_comment", "_delete_comment"),
+    ("delete_message", "_delete_message"),
+    ("delete_reaction", "_delete_reaction"),
+    ("delete_user", "_delete_user"),
+    ("delete_user_messages", "_delete_user_messages"),
+    ("escalate", "_escalate"),
+    ("flag", "_flag"),
     ("item_id", "item_id"),
-    ("mark_reviewed", "mark_reviewed"),
-    ("reject_appeal", "reject_appeal"),
-    ("restore", "restore"),
-    ("shadow_block", "shadow_block"),
-    ("unban", "unban"),
-    ("unblock", "unblock"),
-    ("user", "user"),
+    ("mark_reviewed", "_mark_reviewed"),
+    ("reject_appeal", "_reject_appeal"),
+    ("restore", "_restore"),
+    ("shadow_block", "_shadow_block"),
+    ("unban", "_unban"),
+    ("unblock", "_unblock"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 _VALUES_SubmitActionRequestActionType: frozenset[str] = frozenset(
@@ -293,6 +298,196 @@ def _to_user(
     )
 
 
+def _read_ban(v: Any, at: str | None) -> BanActionRequestPayload:
+    # SubmitActionRequest.ban from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BanActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "ban", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".ban")
+
+
+def _read_block(v: Any, at: str | None) -> BlockActionRequestPayload:
+    # SubmitActionRequest.block from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BlockActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "block", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".block")
+
+
+def _read_bypass(v: Any, at: str | None) -> BypassActionRequest:
+    # SubmitActionRequest.bypass from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BypassActionRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "bypass", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".bypass")
+
+
+def _read_custom(v: Any, at: str | None) -> CustomActionRequestPayload:
+    # SubmitActionRequest.custom from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CustomActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "custom", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".custom")
+
+
+def _read_delete_activity(v: Any, at: str | None) -> DeleteActivityRequestPayload:
+    # SubmitActionRequest.delete_activity from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteActivityRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_activity", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_activity")
+
+
+def _read_delete_comment(v: Any, at: str | None) -> DeleteCommentRequestPayload:
+    # SubmitActionRequest.delete_comment from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteCommentRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_comment", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_comment")
+
+
+def _read_delete_message(v: Any, at: str | None) -> DeleteMessageRequestPayload:
+    # SubmitActionRequest.delete_message from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteMessageRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_message", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_message")
+
+
+def _read_delete_reaction(v: Any, at: str | None) -> DeleteReactionRequestPayload:
+    # SubmitActionRequest.delete_reaction from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteReactionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_reaction", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_reaction")
+
+
+def _read_delete_user(v: Any, at: str | None) -> DeleteUserRequestPayload:
+    # SubmitActionRequest.delete_user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteUserRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_user", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_user")
+
+
+def _read_delete_user_messages(v: Any, at: str | None) -> DeleteUserMessagesRequestPayload:
+    # SubmitActionRequest.delete_user_messages from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = DeleteUserMessagesRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "delete_user_messages", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".delete_user_messages")
+
+
+def _read_escalate(v: Any, at: str | None) -> EscalatePayload:
+    # SubmitActionRequest.escalate from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = EscalatePayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "escalate", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".escalate")
+
+
+def _read_flag(v: Any, at: str | None) -> FlagRequest:
+    # SubmitActionRequest.flag from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FlagRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "flag", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".flag")
+
+
+def _read_mark_reviewed(v: Any, at: str | None) -> MarkReviewedRequestPayload:
+    # SubmitActionRequest.mark_reviewed from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = MarkReviewedRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "mark_reviewed", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".mark_reviewed")
+
+
+def _read_reject_appeal(v: Any, at: str | None) -> RejectAppealRequestPayload:
+    # SubmitActionRequest.reject_appeal from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RejectAppealRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "reject_appeal", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".reject_appeal")
+
+
+def _read_restore(v: Any, at: str | None) -> RestoreActionRequestPayload:
+    # SubmitActionRequest.restore from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RestoreActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "restore", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".restore")
+
+
+def _read_shadow_block(v: Any, at: str | None) -> ShadowBlockActionRequestPayload:
+    # SubmitActionRequest.shadow_block from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ShadowBlockActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "shadow_block", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".shadow_block")
+
+
+def _read_unban(v: Any, at: str | None) -> UnbanActionRequestPayload:
+    # SubmitActionRequest.unban from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UnbanActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "unban", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".unban")
+
+
+def _read_unblock(v: Any, at: str | None) -> UnblockActionRequestPayload:
+    # SubmitActionRequest.unblock from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UnblockActionRequestPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "unblock", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".unblock")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # SubmitActionRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionRequest", "user", at) from None
+    return placed(value, (at or "SubmitActionRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitActionRequest:
     """The request body of ``submit_action`` (``POST /api/v2/moderation/submit_action``): the
@@ -307,74 +502,73 @@ class SubmitActionRequest:
     """
     appeal_id: str | None = None
     """UUID of the appeal to act on (required for reject_appeal, optional for other actions)"""
-    ban: BanActionRequestPayload | None = _attrs.field(default=None, converter=_to_ban)
-    """Configuration for ban action"""
-    block: BlockActionRequestPayload | None = _attrs.field(default=None, converter=_to_block)
-    """Configuration for block action"""
-    bypass: BypassActionRequest | None = _attrs.field(default=None, converter=_to_bypass)
-    """Configuration for bypass moderation action"""
-    custom: CustomActionRequestPayload | None = _attrs.field(default=None, converter=_to_custom)
-    """Configuration for custom action"""
-    delete_activity: DeleteActivityRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_activity
+    _ban: BanActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="ban", default=None, converter=_to_ban, eq=parsed
     )
-    """Configuration for activity deletion action"""
-    delete_comment: DeleteCommentRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_comment
+    _block: BlockActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="block", default=None, converter=_to_block, eq=parsed
     )
-    """Configuration for comment deletion action"""
-    delete_message: DeleteMessageRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_message
+    _bypass: BypassActionRequest | Unparsed | None = _attrs.field(
+        alias="bypass", default=None, converter=_to_bypass, eq=parsed
     )
-    """Configuration for message deletion action"""
-    delete_reaction: DeleteReactionRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_reaction
+    _custom: CustomActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="custom", default=None, converter=_to_custom, eq=parsed
     )
-    """Configuration for reaction deletion action"""
-    delete_user: DeleteUserRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_user
+    _delete_activity: DeleteActivityRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_activity", default=None, converter=_to_delete_activity, eq=parsed
     )
-    """Configuration for user deletion action"""
-    delete_user_messages: DeleteUserMessagesRequestPayload | None = _attrs.field(
-        default=None, converter=_to_delete_user_messages
+    _delete_comment: DeleteCommentRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_comment", default=None, converter=_to_delete_comment, eq=parsed
     )
-    """Configuration for deleting all of a user's chat messages without banning them or
-    deleting their account
-    """
-    escalate: EscalatePayload | None = _attrs.field(default=None, converter=_to_escalate)
-    """Configuration for escalation action"""
-    flag: FlagRequest | None = _attrs.field(default=None, converter=_to_flag)
-    """Configuration for flag action"""
+    _delete_message: DeleteMessageRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_message", default=None, converter=_to_delete_message, eq=parsed
+    )
+    _delete_reaction: DeleteReactionRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_reaction", default=None, converter=_to_delete_reaction, eq=parsed
+    )
+    _delete_user: DeleteUserRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_user", default=None, converter=_to_delete_user, eq=parsed
+    )
+    _delete_user_messages: DeleteUserMessagesRequestPayload | Unparsed | None = _attrs.field(
+        alias="delete_user_messages", default=None, converter=_to_delete_user_messages, eq=parsed
+    )
+    _escalate: EscalatePayload | Unparsed | None = _attrs.field(
+        alias="escalate", default=None, converter=_to_escalate, eq=parsed
+    )
+    _flag: FlagRequest | Unparsed | None = _attrs.field(
+        alias="flag", default=None, converter=_to_flag, eq=parsed
+    )
     item_id: str | None = None
     """UUID of the review queue item to act on"""
-    mark_reviewed: MarkReviewedRequestPayload | None = _attrs.field(
-        default=None, converter=_to_mark_reviewed
+    _mark_reviewed: MarkReviewedRequestPayload | Unparsed | None = _attrs.field(
+        alias="mark_reviewed", default=None, converter=_to_mark_reviewed, eq=parsed
     )
-    """Configuration for marking item as reviewed"""
-    reject_appeal: RejectAppealRequestPayload | None = _attrs.field(
-        default=None, converter=_to_reject_appeal
+    _reject_appeal: RejectAppealRequestPayload | Unparsed | None = _attrs.field(
+        alias="reject_appeal", default=None, converter=_to_reject_appeal, eq=parsed
     )
-    """Configuration for rejecting an appeal"""
-    restore: RestoreActionRequestPayload | None = _attrs.field(default=None, converter=_to_restore)
-    """Configuration for restore action"""
-    shadow_block: ShadowBlockActionRequestPayload | None = _attrs.field(
-        default=None, converter=_to_shadow_block
+    _restore: RestoreActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="restore", default=None, converter=_to_restore, eq=parsed
     )
-    """Configuration for shadow block action"""
-    unban: UnbanActionRequestPayload | None = _attrs.field(default=None, converter=_to_unban)
-    """Configuration for unban action"""
-    unblock: UnblockActionRequestPayload | None = _attrs.field(default=None, converter=_to_unblock)
-    """Configuration for unblock action Deprecated: use restore instead — it now also reverses
-    a block or shadow block
-    """
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _shadow_block: ShadowBlockActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="shadow_block", default=None, converter=_to_shadow_block, eq=parsed
+    )
+    _unban: UnbanActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="unban", default=None, converter=_to_unban, eq=parsed
+    )
+    _unblock: UnblockActionRequestPayload | Unparsed | None = _attrs.field(
+        alias="unblock", default=None, converter=_to_unblock, eq=parsed
+    )
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "SubmitActionRequest"
@@ -432,6 +626,272 @@ class SubmitActionRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def ban(self) -> BanActionRequestPayload | None:
+        """Configuration for ban action"""
+        v: Any = self._ban
+        if v.__class__ is Unparsed:
+            v = self._ban = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ban.setter
+    def ban(self, value: BanActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._ban = _to_ban(value)
+
+    @property
+    def block(self) -> BlockActionRequestPayload | None:
+        """Configuration for block action"""
+        v: Any = self._block
+        if v.__class__ is Unparsed:
+            v = self._block = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @block.setter
+    def block(self, value: BlockActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._block = _to_block(value)
+
+    @property
+    def bypass(self) -> BypassActionRequest | None:
+        """Configuration for bypass moderation action"""
+        v: Any = self._bypass
+        if v.__class__ is Unparsed:
+            v = self._bypass = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @bypass.setter
+    def bypass(self, value: BypassActionRequest | Mapping[str, Any] | None) -> None:
+        self._bypass = _to_bypass(value)
+
+    @property
+    def custom(self) -> CustomActionRequestPayload | None:
+        """Configuration for custom action"""
+        v: Any = self._custom
+        if v.__class__ is Unparsed:
+            v = self._custom = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @custom.setter
+    def custom(self, value: CustomActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._custom = _to_custom(value)
+
+    @property
+    def delete_activity(self) -> DeleteActivityRequestPayload | None:
+        """Configuration for activity deletion action"""
+        v: Any = self._delete_activity
+        if v.__class__ is Unparsed:
+            v = self._delete_activity = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_activity.setter
+    def delete_activity(
+        self, value: DeleteActivityRequestPayload | Mapping[str, Any] | None
+    ) -> None:
+        self._delete_activity = _to_delete_activity(value)
+
+    @property
+    def delete_comment(self) -> DeleteCommentRequestPayload | None:
+        """Configuration for comment deletion action"""
+        v: Any = self._delete_comment
+        if v.__class__ is Unparsed:
+            v = self._delete_comment = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_comment.setter
+    def delete_comment(self, value: DeleteCommentRequestPayload | Mapping[str, Any] | None) -> None:
+        self._delete_comment = _to_delete_comment(value)
+
+    @property
+    def delete_message(self) -> DeleteMessageRequestPayload | None:
+        """Configuration for message deletion action"""
+        v: Any = self._delete_message
+        if v.__class__ is Unparsed:
+            v = self._delete_message = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_message.setter
+    def delete_message(self, value: DeleteMessageRequestPayload | Mapping[str, Any] | None) -> None:
+        self._delete_message = _to_delete_message(value)
+
+    @property
+    def delete_reaction(self) -> DeleteReactionRequestPayload | None:
+        """Configuration for reaction deletion action"""
+        v: Any = self._delete_reaction
+        if v.__class__ is Unparsed:
+            v = self._delete_reaction = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_reaction.setter
+    def delete_reaction(
+        self, value: DeleteReactionRequestPayload | Mapping[str, Any] | None
+    ) -> None:
+        self._delete_reaction = _to_delete_reaction(value)
+
+    @property
+    def delete_user(self) -> DeleteUserRequestPayload | None:
+        """Configuration for user deletion action"""
+        v: Any = self._delete_user
+        if v.__class__ is Unparsed:
+            v = self._delete_user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_user.setter
+    def delete_user(self, value: DeleteUserRequestPayload | Mapping[str, Any] | None) -> None:
+        self._delete_user = _to_delete_user(value)
+
+    @property
+    def delete_user_messages(self) -> DeleteUserMessagesRequestPayload | None:
+        """Configuration for deleting all of a user's chat messages without banning them or
+        deleting their account
+        """
+        v: Any = self._delete_user_messages
+        if v.__class__ is Unparsed:
+            v = self._delete_user_messages = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @delete_user_messages.setter
+    def delete_user_messages(
+        self, value: DeleteUserMessagesRequestPayload | Mapping[str, Any] | None
+    ) -> None:
+        self._delete_user_messages = _to_delete_user_messages(value)
+
+    @property
+    def escalate(self) -> EscalatePayload | None:
+        """Configuration for escalation action"""
+        v: Any = self._escalate
+        if v.__class__ is Unparsed:
+            v = self._escalate = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @escalate.setter
+    def escalate(self, value: EscalatePayload | Mapping[str, Any] | None) -> None:
+        self._escalate = _to_escalate(value)
+
+    @property
+    def flag(self) -> FlagRequest | None:
+        """Configuration for flag action"""
+        v: Any = self._flag
+        if v.__class__ is Unparsed:
+            v = self._flag = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flag.setter
+    def flag(self, value: FlagRequest | Mapping[str, Any] | None) -> None:
+        self._flag = _to_flag(value)
+
+    @property
+    def mark_reviewed(self) -> MarkReviewedRequestPayload | None:
+        """Configuration for marking item as reviewed"""
+        v: Any = self._mark_reviewed
+        if v.__class__ is Unparsed:
+            v = self._mark_reviewed = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @mark_reviewed.setter
+    def mark_reviewed(self, value: MarkReviewedRequestPayload | Mapping[str, Any] | None) -> None:
+        self._mark_reviewed = _to_mark_reviewed(value)
+
+    @property
+    def reject_appeal(self) -> RejectAppealRequestPayload | None:
+        """Configuration for rejecting an appeal"""
+        v: Any = self._reject_appeal
+        if v.__class__ is Unparsed:
+            v = self._reject_appeal = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @reject_appeal.setter
+    def reject_appeal(self, value: RejectAppealRequestPayload | Mapping[str, Any] | None) -> None:
+        self._reject_appeal = _to_reject_appeal(value)
+
+    @property
+    def restore(self) -> RestoreActionRequestPayload | None:
+        """Configuration for restore action"""
+        v: Any = self._restore
+        if v.__class__ is Unparsed:
+            v = self._restore = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @restore.setter
+    def restore(self, value: RestoreActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._restore = _to_restore(value)
+
+    @property
+    def shadow_block(self) -> ShadowBlockActionRequestPayload | None:
+        """Configuration for shadow block action"""
+        v: Any = self._shadow_block
+        if v.__class__ is Unparsed:
+            v = self._shadow_block = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @shadow_block.setter
+    def shadow_block(
+        self, value: ShadowBlockActionRequestPayload | Mapping[str, Any] | None
+    ) -> None:
+        self._shadow_block = _to_shadow_block(value)
+
+    @property
+    def unban(self) -> UnbanActionRequestPayload | None:
+        """Configuration for unban action"""
+        v: Any = self._unban
+        if v.__class__ is Unparsed:
+            v = self._unban = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @unban.setter
+    def unban(self, value: UnbanActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._unban = _to_unban(value)
+
+    @property
+    def unblock(self) -> UnblockActionRequestPayload | None:
+        """Configuration for unblock action Deprecated: use restore instead — it now also reverses
+        a block or shadow block
+        """
+        v: Any = self._unblock
+        if v.__class__ is Unparsed:
+            v = self._unblock = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @unblock.setter
+    def unblock(self, value: UnblockActionRequestPayload | Mapping[str, Any] | None) -> None:
+        self._unblock = _to_unblock(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ban)
+        read_all(self.block)
+        read_all(self.bypass)
+        read_all(self.custom)
+        read_all(self.delete_activity)
+        read_all(self.delete_comment)
+        read_all(self.delete_message)
+        read_all(self.delete_reaction)
+        read_all(self.delete_user)
+        read_all(self.delete_user_messages)
+        read_all(self.escalate)
+        read_all(self.flag)
+        read_all(self.mark_reviewed)
+        read_all(self.reject_appeal)
+        read_all(self.restore)
+        read_all(self.shadow_block)
+        read_all(self.unban)
+        read_all(self.unblock)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -443,11 +903,14 @@ class SubmitActionRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "action_type"
@@ -478,128 +941,170 @@ class SubmitActionRequest:
                 _f = "ban"
                 v = d["ban"]
                 if v is None:
-                    self.ban = None
+                    self._ban = None
                     _n += ("ban",)
                 else:
-                    self.ban = BanActionRequestPayload.from_dict(v, strict, complete)
+                    self._ban = (
+                        Unparsed(v, _read_ban)
+                        if _lazy
+                        else BanActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.ban = None
+                self._ban = None
             if "block" in d:
                 _f = "block"
                 v = d["block"]
                 if v is None:
-                    self.block = None
+                    self._block = None
                     _n += ("block",)
                 else:
-                    self.block = BlockActionRequestPayload.from_dict(v, strict, complete)
+                    self._block = (
+                        Unparsed(v, _read_block)
+                        if _lazy
+                        else BlockActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.block = None
+                self._block = None
             if "bypass" in d:
                 _f = "bypass"
                 v = d["bypass"]
                 if v is None:
-                    self.bypass = None
+                    self._bypass = None
                     _n += ("bypass",)
                 else:
-                    self.bypass = BypassActionRequest.from_dict(v, strict, complete)
+                    self._bypass = (
+                        Unparsed(v, _read_bypass)
+                        if _lazy
+                        else BypassActionRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.bypass = None
+                self._bypass = None
             if "custom" in d:
                 _f = "custom"
                 v = d["custom"]
                 if v is None:
-                    self.custom = None
+                    self._custom = None
                     _n += ("custom",)
                 else:
-                    self.custom = CustomActionRequestPayload.from_dict(v, strict, complete)
+                    self._custom = (
+                        Unparsed(v, _read_custom)
+                        if _lazy
+                        else CustomActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.custom = None
+                self._custom = None
             if "delete_activity" in d:
                 _f = "delete_activity"
                 v = d["delete_activity"]
                 if v is None:
-                    self.delete_activity = None
+                    self._delete_activity = None
                     _n += ("delete_activity",)
                 else:
-                    self.delete_activity = DeleteActivityRequestPayload.from_dict(
-                        v, strict, complete
+                    self._delete_activity = (
+                        Unparsed(v, _read_delete_activity)
+                        if _lazy
+                        else DeleteActivityRequestPayload.from_dict(v, strict, complete)
                     )
             else:
-                self.delete_activity = None
+                self._delete_activity = None
             if "delete_comment" in d:
                 _f = "delete_comment"
                 v = d["delete_comment"]
                 if v is None:
-                    self.delete_comment = None
+                    self._delete_comment = None
                     _n += ("delete_comment",)
                 else:
-                    self.delete_comment = DeleteCommentRequestPayload.from_dict(v, strict, complete)
+                    self._delete_comment = (
+                        Unparsed(v, _read_delete_comment)
+                        if _lazy
+                        else DeleteCommentRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.delete_comment = None
+                self._delete_comment = None
             if "delete_message" in d:
                 _f = "delete_message"
                 v = d["delete_message"]
                 if v is None:
-                    self.delete_message = None
+                    self._delete_message = None
                     _n += ("delete_message",)
                 else:
-                    self.delete_message = DeleteMessageRequestPayload.from_dict(v, strict, complete)
+                    self._delete_message = (
+                        Unparsed(v, _read_delete_message)
+                        if _lazy
+                        else DeleteMessageRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.delete_message = None
+                self._delete_message = None
             if "delete_reaction" in d:
                 _f = "delete_reaction"
                 v = d["delete_reaction"]
                 if v is None:
-                    self.delete_reaction = None
+                    self._delete_reaction = None
                     _n += ("delete_reaction",)
                 else:
-                    self.delete_reaction = DeleteReactionRequestPayload.from_dict(
-                        v, strict, complete
+                    self._delete_reaction = (
+                        Unparsed(v, _read_delete_reaction)
+                        if _lazy
+                        else DeleteReactionRequestPayload.from_dict(v, strict, complete)
                     )
             else:
-                self.delete_reaction = None
+                self._delete_reaction = None
             if "delete_user" in d:
                 _f = "delete_user"
                 v = d["delete_user"]
                 if v is None:
-                    self.delete_user = None
+                    self._delete_user = None
                     _n += ("delete_user",)
                 else:
-                    self.delete_user = DeleteUserRequestPayload.from_dict(v, strict, complete)
+                    self._delete_user = (
+                        Unparsed(v, _read_delete_user)
+                        if _lazy
+                        else DeleteUserRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.delete_user = None
+                self._delete_user = None
             if "delete_user_messages" in d:
                 _f = "delete_user_messages"
                 v = d["delete_user_messages"]
                 if v is None:
-                    self.delete_user_messages = None
+                    self._delete_user_messages = None
                     _n += ("delete_user_messages",)
                 else:
-                    self.delete_user_messages = DeleteUserMessagesRequestPayload.from_dict(
-                        v, strict, complete
+                    self._delete_user_messages = (
+                        Unparsed(v, _read_delete_user_messages)
+                        if _lazy
+                        else DeleteUserMessagesRequestPayload.from_dict(v, strict, complete)
                     )
             else:
-                self.delete_user_messages = None
+                self._delete_user_messages = None
             if "escalate" in d:
                 _f = "escalate"
                 v = d["escalate"]
                 if v is None:
-                    self.escalate = None
+                    self._escalate = None
                     _n += ("escalate",)
                 else:
-                    self.escalate = EscalatePayload.from_dict(v, strict, complete)
+                    self._escalate = (
+                        Unparsed(v, _read_escalate)
+                        if _lazy
+                        else EscalatePayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.escalate = None
+                self._escalate = None
             if "flag" in d:
                 _f = "flag"
                 v = d["flag"]
                 if v is None:
-                    self.flag = None
+                    self._flag = None
                     _n += ("flag",)
                 else:
-                    self.flag = FlagRequest.from_dict(v, strict, complete)
+                    self._flag = (
+                        Unparsed(v, _read_flag)
+                        if _lazy
+                        else FlagRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.flag = None
+                self._flag = None
             if "item_id" in d:
                 _f = "item_id"
                 v = d["item_id"]
@@ -614,74 +1119,100 @@ class SubmitActionRequest:
                 _f = "mark_reviewed"
                 v = d["mark_reviewed"]
                 if v is None:
-                    self.mark_reviewed = None
+                    self._mark_reviewed = None
                     _n += ("mark_reviewed",)
                 else:
-                    self.mark_reviewed = MarkReviewedRequestPayload.from_dict(v, strict, complete)
+                    self._mark_reviewed = (
+                        Unparsed(v, _read_mark_reviewed)
+                        if _lazy
+                        else MarkReviewedRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.mark_reviewed = None
+                self._mark_reviewed = None
             if "reject_appeal" in d:
                 _f = "reject_appeal"
                 v = d["reject_appeal"]
                 if v is None:
-                    self.reject_appeal = None
+                    self._reject_appeal = None
                     _n += ("reject_appeal",)
                 else:
-                    self.reject_appeal = RejectAppealRequestPayload.from_dict(v, strict, complete)
+                    self._reject_appeal = (
+                        Unparsed(v, _read_reject_appeal)
+                        if _lazy
+                        else RejectAppealRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.reject_appeal = None
+                self._reject_appeal = None
             if "restore" in d:
                 _f = "restore"
                 v = d["restore"]
                 if v is None:
-                    self.restore = None
+                    self._restore = None
                     _n += ("restore",)
                 else:
-                    self.restore = RestoreActionRequestPayload.from_dict(v, strict, complete)
+                    self._restore = (
+                        Unparsed(v, _read_restore)
+                        if _lazy
+                        else RestoreActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.restore = None
+                self._restore = None
             if "shadow_block" in d:
                 _f = "shadow_block"
                 v = d["shadow_block"]
                 if v is None:
-                    self.shadow_block = None
+                    self._shadow_block = None
                     _n += ("shadow_block",)
                 else:
-                    self.shadow_block = ShadowBlockActionRequestPayload.from_dict(
-                        v, strict, complete
+                    self._shadow_block = (
+                        Unparsed(v, _read_shadow_block)
+                        if _lazy
+                        else ShadowBlockActionRequestPayload.from_dict(v, strict, complete)
                     )
             else:
-                self.shadow_block = None
+                self._shadow_block = None
             if "unban" in d:
                 _f = "unban"
                 v = d["unban"]
                 if v is None:
-                    self.unban = None
+                    self._unban = None
                     _n += ("unban",)
                 else:
-                    self.unban = UnbanActionRequestPayload.from_dict(v, strict, complete)
+                    self._unban = (
+                        Unparsed(v, _read_unban)
+                        if _lazy
+                        else UnbanActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.unban = None
+                self._unban = None
             if "unblock" in d:
                 _f = "unblock"
                 v = d["unblock"]
                 if v is None:
-                    self.unblock = None
+                    self._unblock = None
                     _n += ("unblock",)
                 else:
-                    self.unblock = UnblockActionRequestPayload.from_dict(v, strict, complete)
+                    self._unblock = (
+                        Unparsed(v, _read_unblock)
+                        if _lazy
+                        else UnblockActionRequestPayload.from_dict(v, strict, complete)
+                    )
             else:
-                self.unblock = None
+                self._unblock = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -704,6 +1235,7 @@ class SubmitActionRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -715,90 +1247,128 @@ class SubmitActionRequest:
             out["appeal_id"] = self.appeal_id
         elif "appeal_id" in self._nulls:
             out["appeal_id"] = None
-        if self.ban is not None:
-            out["ban"] = model_to_wire(BanActionRequestPayload, self.ban)
+        if isinstance(self._ban, Unparsed):  # not read yet: its JSON as received
+            out["ban"] = self._ban.value
+        elif self._ban is not None:
+            out["ban"] = model_to_wire(BanActionRequestPayload, self._ban)
         elif "ban" in self._nulls:
             out["ban"] = None
-        if self.block is not None:
-            out["block"] = model_to_wire(BlockActionRequestPayload, self.block)
+        if isinstance(self._block, Unparsed):  # not read yet: its JSON as received
+            out["block"] = self._block.value
+        elif self._block is not None:
+            out["block"] = model_to_wire(BlockActionRequestPayload, self._block)
         elif "block" in self._nulls:
             out["block"] = None
-        if self.bypass is not None:
-            out["bypass"] = model_to_wire(BypassActionRequest, self.bypass)
+        if isinstance(self._bypass, Unparsed):  # not read yet: its JSON as received
+            out["bypass"] = self._bypass.value
+        elif self._bypass is not None:
+            out["bypass"] = model_to_wire(BypassActionRequest, self._bypass)
         elif "bypass" in self._nulls:
             out["bypass"] = None
-        if self.custom is not None:
-            out["custom"] = model_to_wire(CustomActionRequestPayload, self.custom)
+        if isinstance(self._custom, Unparsed):  # not read yet: its JSON as received
+            out["custom"] = self._custom.value
+        elif self._custom is not None:
+            out["custom"] = model_to_wire(CustomActionRequestPayload, self._custom)
         elif "custom" in self._nulls:
             out["custom"] = None
-        if self.delete_activity is not None:
+        if isinstance(self._delete_activity, Unparsed):  # not read yet: its JSON as received
+            out["delete_activity"] = self._delete_activity.value
+        elif self._delete_activity is not None:
             out["delete_activity"] = model_to_wire(
-                DeleteActivityRequestPayload, self.delete_activity
+                DeleteActivityRequestPayload, self._delete_activity
             )
         elif "delete_activity" in self._nulls:
             out["delete_activity"] = None
-        if self.delete_comment is not None:
-            out["delete_comment"] = model_to_wire(DeleteCommentRequestPayload, self.delete_comment)
+        if isinstance(self._delete_comment, Unparsed):  # not read yet: its JSON as received
+            out["delete_comment"] = self._delete_comment.value
+        elif self._delete_comment is not None:
+            out["delete_comment"] = model_to_wire(DeleteCommentRequestPayload, self._delete_comment)
         elif "delete_comment" in self._nulls:
             out["delete_comment"] = None
-        if self.delete_message is not None:
-            out["delete_message"] = model_to_wire(DeleteMessageRequestPayload, self.delete_message)
+        if isinstance(self._delete_message, Unparsed):  # not read yet: its JSON as received
+            out["delete_message"] = self._delete_message.value
+        elif self._delete_message is not None:
+            out["delete_message"] = model_to_wire(DeleteMessageRequestPayload, self._delete_message)
         elif "delete_message" in self._nulls:
             out["delete_message"] = None
-        if self.delete_reaction is not None:
+        if isinstance(self._delete_reaction, Unparsed):  # not read yet: its JSON as received
+            out["delete_reaction"] = self._delete_reaction.value
+        elif self._delete_reaction is not None:
             out["delete_reaction"] = model_to_wire(
-                DeleteReactionRequestPayload, self.delete_reaction
+                DeleteReactionRequestPayload, self._delete_reaction
             )
         elif "delete_reaction" in self._nulls:
             out["delete_reaction"] = None
-        if self.delete_user is not None:
-            out["delete_user"] = model_to_wire(DeleteUserRequestPayload, self.delete_user)
+        if isinstance(self._delete_user, Unparsed):  # not read yet: its JSON as received
+            out["delete_user"] = self._delete_user.value
+        elif self._delete_user is not None:
+            out["delete_user"] = model_to_wire(DeleteUserRequestPayload, self._delete_user)
         elif "delete_user" in self._nulls:
             out["delete_user"] = None
-        if self.delete_user_messages is not None:
+        if isinstance(self._delete_user_messages, Unparsed):  # not read yet: its JSON as received
+            out["delete_user_messages"] = self._delete_user_messages.value
+        elif self._delete_user_messages is not None:
             out["delete_user_messages"] = model_to_wire(
-                DeleteUserMessagesRequestPayload, self.delete_user_messages
+                DeleteUserMessagesRequestPayload, self._delete_user_messages
             )
         elif "delete_user_messages" in self._nulls:
             out["delete_user_messages"] = None
-        if self.escalate is not None:
-            out["escalate"] = model_to_wire(EscalatePayload, self.escalate)
+        if isinstance(self._escalate, Unparsed):  # not read yet: its JSON as received
+            out["escalate"] = self._escalate.value
+        elif self._escalate is not None:
+            out["escalate"] = model_to_wire(EscalatePayload, self._escalate)
         elif "escalate" in self._nulls:
             out["escalate"] = None
-        if self.flag is not None:
-            out["flag"] = model_to_wire(FlagRequest, self.flag)
+        if isinstance(self._flag, Unparsed):  # not read yet: its JSON as received
+            out["flag"] = self._flag.value
+        elif self._flag is not None:
+            out["flag"] = model_to_wire(FlagRequest, self._flag)
         elif "flag" in self._nulls:
             out["flag"] = None
         if self.item_id is not None:
             out["item_id"] = self.item_id
         elif "item_id" in self._nulls:
             out["item_id"] = None
-        if self.mark_reviewed is not None:
-            out["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, self.mark_reviewed)
+        if isinstance(self._mark_reviewed, Unparsed):  # not read yet: its JSON as received
+            out["mark_reviewed"] = self._mark_reviewed.value
+        elif self._mark_reviewed is not None:
+            out["mark_reviewed"] = model_to_wire(MarkReviewedRequestPayload, self._mark_reviewed)
         elif "mark_reviewed" in self._nulls:
             out["mark_reviewed"] = None
-        if self.reject_appeal is not None:
-            out["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, self.reject_appeal)
+        if isinstance(self._reject_appeal, Unparsed):  # not read yet: its JSON as received
+            out["reject_appeal"] = self._reject_appeal.value
+        elif self._reject_appeal is not None:
+            out["reject_appeal"] = model_to_wire(RejectAppealRequestPayload, self._reject_appeal)
         elif "reject_appeal" in self._nulls:
             out["reject_appeal"] = None
-        if self.restore is not None:
-            out["restore"] = model_to_wire(RestoreActionRequestPayload, self.restore)
+        if isinstance(self._restore, Unparsed):  # not read yet: its JSON as received
+            out["restore"] = self._restore.value
+        elif self._restore is not None:
+            out["restore"] = model_to_wire(RestoreActionRequestPayload, self._restore)
         elif "restore" in self._nulls:
             out["restore"] = None
-        if self.shadow_block is not None:
-            out["shadow_block"] = model_to_wire(ShadowBlockActionRequestPayload, self.shadow_block)
+        if isinstance(self._shadow_block, Unparsed):  # not read yet: its JSON as received
+            out["shadow_block"] = self._shadow_block.value
+        elif self._shadow_block is not None:
+            out["shadow_block"] = model_to_wire(ShadowBlockActionRequestPayload, self._shadow_block)
         elif "shadow_block" in self._nulls:
             out["shadow_block"] = None
-        if self.unban is not None:
-            out["unban"] = model_to_wire(UnbanActionRequestPayload, self.unban)
+        if isinstance(self._unban, Unparsed):  # not read yet: its JSON as received
+            out["unban"] = self._unban.value
+        elif self._unban is not None:
+            out["unban"] = model_to_wire(UnbanActionRequestPayload, self._unban)
         elif "unban" in self._nulls:
             out["unban"] = None
-        if self.unblock is not None:
-            out["unblock"] = model_to_wire(UnblockActionRequestPayload, self.unblock)
+        if isinstance(self._unblock, Unparsed):  # not read yet: its JSON as received
+            out["unblock"] = self._unblock.value
+        elif self._unblock is not None:
+            out["unblock"] = model_to_wire(UnblockActionRequestPayload, self._unblock)
         elif "unblock" in self._nulls:
             out["unblock"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

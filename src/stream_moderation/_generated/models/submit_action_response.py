@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["SubmitActionResponse"]
@@ -47,9 +52,9 @@ _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("appeal_item", "appeal_item"),
+    ("appeal_item", "_appeal_item"),
     ("auto_restore_warning", "auto_restore_warning"),
-    ("item", "item"),
+    ("item", "_item"),
 )
 
 _new = object.__new__
@@ -71,24 +76,48 @@ def _to_item(
     )
 
 
+def _read_appeal_item(v: Any, at: str | None) -> AppealItemResponse:
+    # SubmitActionResponse.appeal_item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AppealItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionResponse", "appeal_item", at) from None
+    return placed(value, (at or "SubmitActionResponse") + ".appeal_item")
+
+
+def _read_item(v: Any, at: str | None) -> ReviewQueueItemResponse:
+    # SubmitActionResponse.item from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ReviewQueueItemResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitActionResponse", "item", at) from None
+    return placed(value, (at or "SubmitActionResponse") + ".item")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitActionResponse:
     """The response of ``submit_action`` (``POST /api/v2/moderation/submit_action``)."""
 
     duration: str
-    appeal_item: AppealItemResponse | None = _attrs.field(default=None, converter=_to_appeal_item)
-    """Updated Appeal item after action was performed"""
+    _appeal_item: AppealItemResponse | Unparsed | None = _attrs.field(
+        alias="appeal_item", default=None, converter=_to_appeal_item, eq=parsed
+    )
     auto_restore_warning: str | None = None
     """Present when the appeal was accepted but the entity could not be restored automatically.
     The moderator should restore it manually.
     """
-    item: ReviewQueueItemResponse | None = _attrs.field(default=None, converter=_to_item)
-    """Updated review queue item after action was performed"""
+    _item: ReviewQueueItemResponse | Unparsed | None = _attrs.field(
+        alias="item", default=None, converter=_to_item, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "SubmitActionResponse"
@@ -129,6 +158,39 @@ class SubmitActionResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def appeal_item(self) -> AppealItemResponse | None:
+        """Updated Appeal item after action was performed"""
+        v: Any = self._appeal_item
+        if v.__class__ is Unparsed:
+            v = self._appeal_item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @appeal_item.setter
+    def appeal_item(self, value: AppealItemResponse | Mapping[str, Any] | None) -> None:
+        self._appeal_item = _to_appeal_item(value)
+
+    @property
+    def item(self) -> ReviewQueueItemResponse | None:
+        """Updated review queue item after action was performed"""
+        v: Any = self._item
+        if v.__class__ is Unparsed:
+            v = self._item = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @item.setter
+    def item(self, value: ReviewQueueItemResponse | Mapping[str, Any] | None) -> None:
+        self._item = _to_item(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.appeal_item)
+        read_all(self.item)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -140,11 +202,14 @@ class SubmitActionResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -161,12 +226,16 @@ class SubmitActionResponse:
                 _f = "appeal_item"
                 v = d["appeal_item"]
                 if v is None:
-                    self.appeal_item = None
+                    self._appeal_item = None
                     _n += ("appeal_item",)
                 else:
-                    self.appeal_item = AppealItemResponse.from_dict(v, strict, complete)
+                    self._appeal_item = (
+                        Unparsed(v, _read_appeal_item)
+                        if _lazy
+                        else AppealItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.appeal_item = None
+                self._appeal_item = None
             if "auto_restore_warning" in d:
                 _f = "auto_restore_warning"
                 v = d["auto_restore_warning"]
@@ -181,12 +250,16 @@ class SubmitActionResponse:
                 _f = "item"
                 v = d["item"]
                 if v is None:
-                    self.item = None
+                    self._item = None
                     _n += ("item",)
                 else:
-                    self.item = ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    self._item = (
+                        Unparsed(v, _read_item)
+                        if _lazy
+                        else ReviewQueueItemResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.item = None
+                self._item = None
         except ParseError as exc:
             raise exc.within("SubmitActionResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -199,6 +272,7 @@ class SubmitActionResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,16 +280,20 @@ class SubmitActionResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.appeal_item is not None:
-            out["appeal_item"] = model_to_wire(AppealItemResponse, self.appeal_item)
+        if isinstance(self._appeal_item, Unparsed):  # not read yet: its JSON as received
+            out["appeal_item"] = self._appeal_item.value
+        elif self._appeal_item is not None:
+            out["appeal_item"] = model_to_wire(AppealItemResponse, self._appeal_item)
         elif "appeal_item" in self._nulls:
             out["appeal_item"] = None
         if self.auto_restore_warning is not None:
             out["auto_restore_warning"] = self.auto_restore_warning
         elif "auto_restore_warning" in self._nulls:
             out["auto_restore_warning"] = None
-        if self.item is not None:
-            out["item"] = model_to_wire(ReviewQueueItemResponse, self.item)
+        if isinstance(self._item, Unparsed):  # not read yet: its JSON as received
+            out["item"] = self._item.value
+        elif self._item is not None:
+            out["item"] = model_to_wire(ReviewQueueItemResponse, self._item)
         elif "item" in self._nulls:
             out["item"] = None
         for name in self._missing:  # required, but absent from what was read

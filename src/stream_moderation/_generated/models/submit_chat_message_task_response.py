@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["SubmitChatMessageTaskResponse"]
@@ -56,6 +61,16 @@ def _to_task(
     )
 
 
+def _read_task(v: Any, at: str | None) -> ChatMessageTaskResponse:
+    # SubmitChatMessageTaskResponse.task from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ChatMessageTaskResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "SubmitChatMessageTaskResponse", "task", at) from None
+    return placed(value, (at or "SubmitChatMessageTaskResponse") + ".task")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class SubmitChatMessageTaskResponse:
     """The response of ``SubmitChatMessageTask`` (``POST
@@ -63,13 +78,16 @@ class SubmitChatMessageTaskResponse:
     """
 
     duration: str
-    task: ChatMessageTaskResponse = _attrs.field(converter=_to_task)
-    """Chat message task response"""
+    _task: ChatMessageTaskResponse | Unparsed = _attrs.field(
+        alias="task", converter=_to_task, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "SubmitChatMessageTaskResponse"
@@ -109,6 +127,26 @@ class SubmitChatMessageTaskResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def task(self) -> ChatMessageTaskResponse:
+        """Chat message task response"""
+        v: Any = self._task
+        if v.__class__ is Unparsed:
+            v = self._task = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @task.setter
+    def task(self, value: ChatMessageTaskResponse | Mapping[str, Any]) -> None:
+        self._task = _to_task(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.task)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -120,11 +158,14 @@ class SubmitChatMessageTaskResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -143,10 +184,14 @@ class SubmitChatMessageTaskResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.task = None  # type: ignore[assignment]
+                self._task = None  # type: ignore[assignment]
                 _m += ("task",)
             else:
-                self.task = ChatMessageTaskResponse.from_dict(v, strict, complete)
+                self._task = (
+                    Unparsed(v, _read_task)
+                    if _lazy
+                    else ChatMessageTaskResponse.from_dict(v, strict, complete)
+                )
         except ParseError as exc:
             raise exc.within("SubmitChatMessageTaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -159,6 +204,7 @@ class SubmitChatMessageTaskResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,9 +212,12 @@ class SubmitChatMessageTaskResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        out["task"] = (
-            None if self.task is None else model_to_wire(ChatMessageTaskResponse, self.task)
-        )
+        if isinstance(self._task, Unparsed):  # not read yet: its JSON as received
+            out["task"] = self._task.value
+        else:
+            out["task"] = (
+                None if self._task is None else model_to_wire(ChatMessageTaskResponse, self._task)
+            )
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]
         return out

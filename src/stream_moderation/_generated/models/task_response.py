@@ -16,6 +16,7 @@ from stream_moderation._types import (
     LazyModel,
     Timestamp,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_list,
@@ -27,7 +28,11 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -85,8 +90,8 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("extra", "extra"),
     ("reviewed_at", "_reviewed_at"),
     ("reviewed_by", "reviewed_by"),
-    ("rule", "rule"),
-    ("triggers", "triggers"),
+    ("rule", "_rule"),
+    ("triggers", "_triggers"),
 )
 _VALUES_TaskResponseStatus: frozenset[str] = frozenset({"completed", "error", "pending"})
 _new = object.__new__
@@ -116,6 +121,36 @@ def _to_triggers(
     )
 
 
+def _read_evaluations(v: Any, at: str | None) -> list[EvaluationResponse]:
+    # TaskResponse.evaluations from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "TaskResponse", "evaluations[]", at) from None
+    return placed(value, (at or "TaskResponse") + ".evaluations[]")
+
+
+def _read_rule(v: Any, at: str | None) -> RuleResponse:
+    # TaskResponse.rule from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RuleResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "TaskResponse", "rule", at) from None
+    return placed(value, (at or "TaskResponse") + ".rule")
+
+
+def _read_triggers(v: Any, at: str | None) -> list[TriggerResponse]:
+    # TaskResponse.triggers from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "TaskResponse", "triggers[]", at) from None
+    return placed(value, (at or "TaskResponse") + ".triggers[]")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class TaskResponse:
     """Held by ``ListTasksResponse.tasks``, ``ModerationGetTaskResponse.task``,
@@ -125,8 +160,9 @@ class TaskResponse:
     content_type: str
     """Type of payload for this task"""
     _created_at: int | float | str = _attrs.field(alias="created_at", converter=timestamp_to_wire)
-    evaluations: list[EvaluationResponse] = _attrs.field(converter=_to_evaluations)
-    """a list of harm engines / models to be evaluated"""
+    _evaluations: list[EvaluationResponse] | Unparsed = _attrs.field(
+        alias="evaluations", converter=_to_evaluations, eq=parsed
+    )
     id: str
     """Task ID"""
     status: TaskResponseStatus | UnknownValue
@@ -143,14 +179,19 @@ class TaskResponse:
     )
     reviewed_by: str | None = None
     """The person who did the review"""
-    rule: RuleResponse | None = _attrs.field(default=None, converter=_to_rule)
-    triggers: list[TriggerResponse] | None = _attrs.field(default=None, converter=_to_triggers)
-    """A list of harm engines / models to be evaluated"""
+    _rule: RuleResponse | Unparsed | None = _attrs.field(
+        alias="rule", default=None, converter=_to_rule, eq=parsed
+    )
+    _triggers: list[TriggerResponse] | Unparsed | None = _attrs.field(
+        alias="triggers", default=None, converter=_to_triggers, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "TaskResponse"
@@ -219,6 +260,51 @@ class TaskResponse:
     def reviewed_at(self, value: datetime | int | str | None) -> None:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
+    @property
+    def evaluations(self) -> list[EvaluationResponse]:
+        """a list of harm engines / models to be evaluated"""
+        v: Any = self._evaluations
+        if v.__class__ is Unparsed:
+            v = self._evaluations = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @evaluations.setter
+    def evaluations(self, value: Sequence[EvaluationResponse | Mapping[str, Any]]) -> None:
+        self._evaluations = _to_evaluations(value)
+
+    @property
+    def rule(self) -> RuleResponse | None:
+        v: Any = self._rule
+        if v.__class__ is Unparsed:
+            v = self._rule = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rule.setter
+    def rule(self, value: RuleResponse | Mapping[str, Any] | None) -> None:
+        self._rule = _to_rule(value)
+
+    @property
+    def triggers(self) -> list[TriggerResponse] | None:
+        """A list of harm engines / models to be evaluated"""
+        v: Any = self._triggers
+        if v.__class__ is Unparsed:
+            v = self._triggers = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @triggers.setter
+    def triggers(self, value: Sequence[TriggerResponse | Mapping[str, Any]] | None) -> None:
+        self._triggers = _to_triggers(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.evaluations)
+        read_all(self.rule)
+        read_all(self.triggers)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -230,11 +316,14 @@ class TaskResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "content_type"
@@ -269,12 +358,16 @@ class TaskResponse:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.evaluations = None  # type: ignore[assignment]
+                self._evaluations = None  # type: ignore[assignment]
                 _m += ("evaluations",)
             else:
-                self.evaluations = [
-                    EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                ]
+                self._evaluations = (
+                    Unparsed(v, _read_evaluations)
+                    if _lazy
+                    else [
+                        EvaluationResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                    ]
+                )
             _f = "id"
             try:
                 v = d["id"]
@@ -361,24 +454,32 @@ class TaskResponse:
                 _f = "rule"
                 v = d["rule"]
                 if v is None:
-                    self.rule = None
+                    self._rule = None
                     _n += ("rule",)
                 else:
-                    self.rule = RuleResponse.from_dict(v, strict, complete)
+                    self._rule = (
+                        Unparsed(v, _read_rule)
+                        if _lazy
+                        else RuleResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.rule = None
+                self._rule = None
             if "triggers" in d:
                 _f = "triggers[]"
                 v = d["triggers"]
                 if v is None:
-                    self.triggers = None
+                    self._triggers = None
                     _n += ("triggers",)
                 else:
-                    self.triggers = [
-                        TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._triggers = (
+                        Unparsed(v, _read_triggers)
+                        if _lazy
+                        else [
+                            TriggerResponse.from_dict(x0, strict, complete) for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.triggers = None
+                self._triggers = None
         except ParseError as exc:
             raise exc.within("TaskResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -391,6 +492,7 @@ class TaskResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -399,7 +501,10 @@ class TaskResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["content_type"] = self.content_type
         out["created_at"] = self._created_at
-        out["evaluations"] = None if self.evaluations is None else to_wire(self.evaluations)
+        if isinstance(self._evaluations, Unparsed):  # not read yet: its JSON as received
+            out["evaluations"] = self._evaluations.value
+        else:
+            out["evaluations"] = None if self._evaluations is None else to_wire(self._evaluations)
         out["id"] = self.id
         out["status"] = None if self.status is None else enum_to_wire(self.status)
         out["updated_at"] = self._updated_at
@@ -419,12 +524,16 @@ class TaskResponse:
             out["reviewed_by"] = self.reviewed_by
         elif "reviewed_by" in self._nulls:
             out["reviewed_by"] = None
-        if self.rule is not None:
-            out["rule"] = model_to_wire(RuleResponse, self.rule)
+        if isinstance(self._rule, Unparsed):  # not read yet: its JSON as received
+            out["rule"] = self._rule.value
+        elif self._rule is not None:
+            out["rule"] = model_to_wire(RuleResponse, self._rule)
         elif "rule" in self._nulls:
             out["rule"] = None
-        if self.triggers is not None:
-            out["triggers"] = to_wire(self.triggers)
+        if isinstance(self._triggers, Unparsed):  # not read yet: its JSON as received
+            out["triggers"] = self._triggers.value
+        elif self._triggers is not None:
+            out["triggers"] = to_wire(self._triggers)
         elif "triggers" in self._nulls:
             out["triggers"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -11,12 +11,17 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     coerce_models,
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["Thresholds"]
@@ -40,9 +45,9 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("explicit", "explicit"),
-    ("spam", "spam"),
-    ("toxic", "toxic"),
+    ("explicit", "_explicit"),
+    ("spam", "_spam"),
+    ("toxic", "_toxic"),
 )
 
 _new = object.__new__
@@ -72,21 +77,56 @@ def _to_toxic(
     )
 
 
+def _read_explicit(v: Any, at: str | None) -> LabelThresholds:
+    # Thresholds.explicit from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LabelThresholds.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Thresholds", "explicit", at) from None
+    return placed(value, (at or "Thresholds") + ".explicit")
+
+
+def _read_spam(v: Any, at: str | None) -> LabelThresholds:
+    # Thresholds.spam from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LabelThresholds.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Thresholds", "spam", at) from None
+    return placed(value, (at or "Thresholds") + ".spam")
+
+
+def _read_toxic(v: Any, at: str | None) -> LabelThresholds:
+    # Thresholds.toxic from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LabelThresholds.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "Thresholds", "toxic", at) from None
+    return placed(value, (at or "Thresholds") + ".toxic")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class Thresholds:
     """Sets thresholds for AI moderation"""
 
-    explicit: LabelThresholds | None = _attrs.field(default=None, converter=_to_explicit)
-    """Thresholds for explicit messages"""
-    spam: LabelThresholds | None = _attrs.field(default=None, converter=_to_spam)
-    """Thresholds for spam"""
-    toxic: LabelThresholds | None = _attrs.field(default=None, converter=_to_toxic)
-    """Thresholds for toxic messages"""
+    _explicit: LabelThresholds | Unparsed | None = _attrs.field(
+        alias="explicit", default=None, converter=_to_explicit, eq=parsed
+    )
+    _spam: LabelThresholds | Unparsed | None = _attrs.field(
+        alias="spam", default=None, converter=_to_spam, eq=parsed
+    )
+    _toxic: LabelThresholds | Unparsed | None = _attrs.field(
+        alias="toxic", default=None, converter=_to_toxic, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "Thresholds"
@@ -128,6 +168,52 @@ class Thresholds:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def explicit(self) -> LabelThresholds | None:
+        """Thresholds for explicit messages"""
+        v: Any = self._explicit
+        if v.__class__ is Unparsed:
+            v = self._explicit = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @explicit.setter
+    def explicit(self, value: LabelThresholds | Mapping[str, Any] | None) -> None:
+        self._explicit = _to_explicit(value)
+
+    @property
+    def spam(self) -> LabelThresholds | None:
+        """Thresholds for spam"""
+        v: Any = self._spam
+        if v.__class__ is Unparsed:
+            v = self._spam = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @spam.setter
+    def spam(self, value: LabelThresholds | Mapping[str, Any] | None) -> None:
+        self._spam = _to_spam(value)
+
+    @property
+    def toxic(self) -> LabelThresholds | None:
+        """Thresholds for toxic messages"""
+        v: Any = self._toxic
+        if v.__class__ is Unparsed:
+            v = self._toxic = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @toxic.setter
+    def toxic(self, value: LabelThresholds | Mapping[str, Any] | None) -> None:
+        self._toxic = _to_toxic(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.explicit)
+        read_all(self.spam)
+        read_all(self.toxic)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -139,43 +225,58 @@ class Thresholds:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "explicit" in d:
                 _f = "explicit"
                 v = d["explicit"]
                 if v is None:
-                    self.explicit = None
+                    self._explicit = None
                     _n += ("explicit",)
                 else:
-                    self.explicit = LabelThresholds.from_dict(v, strict, complete)
+                    self._explicit = (
+                        Unparsed(v, _read_explicit)
+                        if _lazy
+                        else LabelThresholds.from_dict(v, strict, complete)
+                    )
             else:
-                self.explicit = None
+                self._explicit = None
             if "spam" in d:
                 _f = "spam"
                 v = d["spam"]
                 if v is None:
-                    self.spam = None
+                    self._spam = None
                     _n += ("spam",)
                 else:
-                    self.spam = LabelThresholds.from_dict(v, strict, complete)
+                    self._spam = (
+                        Unparsed(v, _read_spam)
+                        if _lazy
+                        else LabelThresholds.from_dict(v, strict, complete)
+                    )
             else:
-                self.spam = None
+                self._spam = None
             if "toxic" in d:
                 _f = "toxic"
                 v = d["toxic"]
                 if v is None:
-                    self.toxic = None
+                    self._toxic = None
                     _n += ("toxic",)
                 else:
-                    self.toxic = LabelThresholds.from_dict(v, strict, complete)
+                    self._toxic = (
+                        Unparsed(v, _read_toxic)
+                        if _lazy
+                        else LabelThresholds.from_dict(v, strict, complete)
+                    )
             else:
-                self.toxic = None
+                self._toxic = None
         except ParseError as exc:
             raise exc.within("Thresholds", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -188,22 +289,29 @@ class Thresholds:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this Thresholds: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.explicit is not None:
-            out["explicit"] = model_to_wire(LabelThresholds, self.explicit)
+        if isinstance(self._explicit, Unparsed):  # not read yet: its JSON as received
+            out["explicit"] = self._explicit.value
+        elif self._explicit is not None:
+            out["explicit"] = model_to_wire(LabelThresholds, self._explicit)
         elif "explicit" in self._nulls:
             out["explicit"] = None
-        if self.spam is not None:
-            out["spam"] = model_to_wire(LabelThresholds, self.spam)
+        if isinstance(self._spam, Unparsed):  # not read yet: its JSON as received
+            out["spam"] = self._spam.value
+        elif self._spam is not None:
+            out["spam"] = model_to_wire(LabelThresholds, self._spam)
         elif "spam" in self._nulls:
             out["spam"] = None
-        if self.toxic is not None:
-            out["toxic"] = model_to_wire(LabelThresholds, self.toxic)
+        if isinstance(self._toxic, Unparsed):  # not read yet: its JSON as received
+            out["toxic"] = self._toxic.value
+        elif self._toxic is not None:
+            out["toxic"] = model_to_wire(LabelThresholds, self._toxic)
         elif "toxic" in self._nulls:
             out["toxic"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     UnknownValue,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_int,
@@ -24,7 +25,11 @@ from stream_moderation._types import (
     enum_to_wire,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
     read_enum,
+    read_error,
 )
 
 __all__ = ["TriggeredRuleResponse"]
@@ -57,7 +62,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "rule_id": "rule_id",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("call_options", "call_options"),
+    ("call_options", "_call_options"),
     ("rule_name", "rule_name"),
     ("type", "type"),
     ("violation_number", "violation_number"),
@@ -74,6 +79,16 @@ def _to_call_options(
     )
 
 
+def _read_call_options(v: Any, at: str | None) -> CallActionOptions:
+    # TriggeredRuleResponse.call_options from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = CallActionOptions.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "TriggeredRuleResponse", "call_options", at) from None
+    return placed(value, (at or "TriggeredRuleResponse") + ".call_options")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class TriggeredRuleResponse:
     """Held by ``CheckResponse.triggered_rule``, ``CheckResponse.triggered_rules``."""
@@ -82,8 +97,9 @@ class TriggeredRuleResponse:
     """Action types resolved from the rule's action sequence"""
     rule_id: str
     """ID of the moderation rule that triggered"""
-    call_options: CallActionOptions | None = _attrs.field(default=None, converter=_to_call_options)
-    """Options for call actions (mute settings, warning text, kick reason)"""
+    _call_options: CallActionOptions | Unparsed | None = _attrs.field(
+        alias="call_options", default=None, converter=_to_call_options, eq=parsed
+    )
     rule_name: str | None = None
     """Name of the moderation rule that triggered"""
     type: TriggeredRuleResponseType | UnknownValue | None = None
@@ -95,6 +111,8 @@ class TriggeredRuleResponse:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "TriggeredRuleResponse"
@@ -134,6 +152,26 @@ class TriggeredRuleResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def call_options(self) -> CallActionOptions | None:
+        """Options for call actions (mute settings, warning text, kick reason)"""
+        v: Any = self._call_options
+        if v.__class__ is Unparsed:
+            v = self._call_options = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @call_options.setter
+    def call_options(self, value: CallActionOptions | Mapping[str, Any] | None) -> None:
+        self._call_options = _to_call_options(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.call_options)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -145,11 +183,14 @@ class TriggeredRuleResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "actions[]"
@@ -182,12 +223,16 @@ class TriggeredRuleResponse:
                 _f = "call_options"
                 v = d["call_options"]
                 if v is None:
-                    self.call_options = None
+                    self._call_options = None
                     _n += ("call_options",)
                 else:
-                    self.call_options = CallActionOptions.from_dict(v, strict, complete)
+                    self._call_options = (
+                        Unparsed(v, _read_call_options)
+                        if _lazy
+                        else CallActionOptions.from_dict(v, strict, complete)
+                    )
             else:
-                self.call_options = None
+                self._call_options = None
             if "rule_name" in d:
                 _f = "rule_name"
                 v = d["rule_name"]
@@ -230,6 +275,7 @@ class TriggeredRuleResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,8 +284,10 @@ class TriggeredRuleResponse:
         out: dict[str, Any] = dict(self.additional_properties)
         out["actions"] = None if self.actions is None else self.actions
         out["rule_id"] = self.rule_id
-        if self.call_options is not None:
-            out["call_options"] = model_to_wire(CallActionOptions, self.call_options)
+        if isinstance(self._call_options, Unparsed):  # not read yet: its JSON as received
+            out["call_options"] = self._call_options.value
+        elif self._call_options is not None:
+            out["call_options"] = model_to_wire(CallActionOptions, self._call_options)
         elif "call_options" in self._nulls:
             out["call_options"] = None
         if self.rule_name is not None:

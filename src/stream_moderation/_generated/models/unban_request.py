@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UnbanRequest"]
@@ -41,7 +46,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 # holds each (a timestamp's is its wire value): what fields_set reads.
 _REQUIRED_NAMES: dict[str, str] = {}
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("unbanned_by", "unbanned_by"),
+    ("unbanned_by", "_unbanned_by"),
     ("unbanned_by_id", "unbanned_by_id"),
 )
 
@@ -56,14 +61,25 @@ def _to_unbanned_by(
     )
 
 
+def _read_unbanned_by(v: Any, at: str | None) -> UserRequest:
+    # UnbanRequest.unbanned_by from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UnbanRequest", "unbanned_by", at) from None
+    return placed(value, (at or "UnbanRequest") + ".unbanned_by")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UnbanRequest:
     """The request body of ``unban`` (``POST /api/v2/moderation/unban``): the method takes its
     fields as keyword arguments.
     """
 
-    unbanned_by: UserRequest | None = _attrs.field(default=None, converter=_to_unbanned_by)
-    """Details about the user performing the unban"""
+    _unbanned_by: UserRequest | Unparsed | None = _attrs.field(
+        alias="unbanned_by", default=None, converter=_to_unbanned_by, eq=parsed
+    )
     unbanned_by_id: str | None = None
     """ID of the user performing the unban"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -71,6 +87,8 @@ class UnbanRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UnbanRequest"
@@ -110,6 +128,26 @@ class UnbanRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def unbanned_by(self) -> UserRequest | None:
+        """Details about the user performing the unban"""
+        v: Any = self._unbanned_by
+        if v.__class__ is Unparsed:
+            v = self._unbanned_by = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @unbanned_by.setter
+    def unbanned_by(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._unbanned_by = _to_unbanned_by(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.unbanned_by)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -121,23 +159,30 @@ class UnbanRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "unbanned_by" in d:
                 _f = "unbanned_by"
                 v = d["unbanned_by"]
                 if v is None:
-                    self.unbanned_by = None
+                    self._unbanned_by = None
                     _n += ("unbanned_by",)
                 else:
-                    self.unbanned_by = UserRequest.from_dict(v, strict, complete)
+                    self._unbanned_by = (
+                        Unparsed(v, _read_unbanned_by)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.unbanned_by = None
+                self._unbanned_by = None
             if "unbanned_by_id" in d:
                 _f = "unbanned_by_id"
                 v = d["unbanned_by_id"]
@@ -160,14 +205,17 @@ class UnbanRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UnbanRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        if self.unbanned_by is not None:
-            out["unbanned_by"] = model_to_wire(UserRequest, self.unbanned_by)
+        if isinstance(self._unbanned_by, Unparsed):  # not read yet: its JSON as received
+            out["unbanned_by"] = self._unbanned_by.value
+        elif self._unbanned_by is not None:
+            out["unbanned_by"] = model_to_wire(UserRequest, self._unbanned_by)
         elif "unbanned_by" in self._nulls:
             out["unbanned_by"] = None
         if self.unbanned_by_id is not None:

@@ -25,6 +25,8 @@ from stream_moderation._types import (
     missing_fields,
     null_positions,
     optional_timestamp_to_wire,
+    placed,
+    read_all,
     read_optional_timestamp,
     received_timestamp_wire,
     restore_nulls,
@@ -106,6 +108,8 @@ class UpdateTaskRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpdateTaskRequest"
@@ -155,6 +159,17 @@ class UpdateTaskRequest:
     def reviewed_at(self, value: datetime | int | str | None) -> None:
         self._reviewed_at = optional_timestamp_to_wire(value)
 
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+        placed(self.evaluations, where + ".evaluations[]")
+        placed(self.triggers, where + ".triggers[]")
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.evaluations)
+        read_all(self.triggers)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -166,6 +181,8 @@ class UpdateTaskRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
@@ -258,6 +275,7 @@ class UpdateTaskRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = _d
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UpsertActionConfigResponse"]
@@ -42,7 +47,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("action_config", "action_config"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("action_config", "_action_config"),)
 
 _new = object.__new__
 
@@ -55,20 +60,31 @@ def _to_action_config(
     )
 
 
+def _read_action_config(v: Any, at: str | None) -> ModerationActionConfigResponse:
+    # UpsertActionConfigResponse.action_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationActionConfigResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertActionConfigResponse", "action_config", at) from None
+    return placed(value, (at or "UpsertActionConfigResponse") + ".action_config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertActionConfigResponse:
     """The response of ``upsert_action_config`` (``POST /api/v2/moderation/action_config``)."""
 
     duration: str
-    action_config: ModerationActionConfigResponse | None = _attrs.field(
-        default=None, converter=_to_action_config
+    _action_config: ModerationActionConfigResponse | Unparsed | None = _attrs.field(
+        alias="action_config", default=None, converter=_to_action_config, eq=parsed
     )
-    """The created or updated action config"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertActionConfigResponse"
@@ -108,6 +124,28 @@ class UpsertActionConfigResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def action_config(self) -> ModerationActionConfigResponse | None:
+        """The created or updated action config"""
+        v: Any = self._action_config
+        if v.__class__ is Unparsed:
+            v = self._action_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action_config.setter
+    def action_config(
+        self, value: ModerationActionConfigResponse | Mapping[str, Any] | None
+    ) -> None:
+        self._action_config = _to_action_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action_config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -119,11 +157,14 @@ class UpsertActionConfigResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -140,14 +181,16 @@ class UpsertActionConfigResponse:
                 _f = "action_config"
                 v = d["action_config"]
                 if v is None:
-                    self.action_config = None
+                    self._action_config = None
                     _n += ("action_config",)
                 else:
-                    self.action_config = ModerationActionConfigResponse.from_dict(
-                        v, strict, complete
+                    self._action_config = (
+                        Unparsed(v, _read_action_config)
+                        if _lazy
+                        else ModerationActionConfigResponse.from_dict(v, strict, complete)
                     )
             else:
-                self.action_config = None
+                self._action_config = None
         except ParseError as exc:
             raise exc.within("UpsertActionConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -160,6 +203,7 @@ class UpsertActionConfigResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,8 +211,12 @@ class UpsertActionConfigResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.action_config is not None:
-            out["action_config"] = model_to_wire(ModerationActionConfigResponse, self.action_config)
+        if isinstance(self._action_config, Unparsed):  # not read yet: its JSON as received
+            out["action_config"] = self._action_config.value
+        elif self._action_config is not None:
+            out["action_config"] = model_to_wire(
+                ModerationActionConfigResponse, self._action_config
+            )
         elif "action_config" in self._nulls:
             out["action_config"] = None
         for name in self._missing:  # required, but absent from what was read

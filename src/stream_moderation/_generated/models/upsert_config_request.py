@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UpsertConfigRequest"]
@@ -82,26 +87,26 @@ _REQUIRED_NAMES: dict[str, str] = {
     "key": "key",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("ai_audio_config", "ai_audio_config"),
-    ("ai_image_config", "ai_image_config"),
-    ("ai_text_config", "ai_text_config"),
-    ("ai_video_config", "ai_video_config"),
+    ("ai_audio_config", "_ai_audio_config"),
+    ("ai_image_config", "_ai_image_config"),
+    ("ai_text_config", "_ai_text_config"),
+    ("ai_video_config", "_ai_video_config"),
     ("async_", "async_"),
-    ("automod_platform_circumvention_config", "automod_platform_circumvention_config"),
-    ("automod_semantic_filters_config", "automod_semantic_filters_config"),
-    ("automod_toxicity_config", "automod_toxicity_config"),
-    ("aws_rekognition_config", "aws_rekognition_config"),
-    ("block_list_config", "block_list_config"),
-    ("bodyguard_config", "bodyguard_config"),
-    ("flood_config", "flood_config"),
-    ("google_vision_config", "google_vision_config"),
-    ("llm_config", "llm_config"),
-    ("rule_builder_config", "rule_builder_config"),
+    ("automod_platform_circumvention_config", "_automod_platform_circumvention_config"),
+    ("automod_semantic_filters_config", "_automod_semantic_filters_config"),
+    ("automod_toxicity_config", "_automod_toxicity_config"),
+    ("aws_rekognition_config", "_aws_rekognition_config"),
+    ("block_list_config", "_block_list_config"),
+    ("bodyguard_config", "_bodyguard_config"),
+    ("flood_config", "_flood_config"),
+    ("google_vision_config", "_google_vision_config"),
+    ("llm_config", "_llm_config"),
+    ("rule_builder_config", "_rule_builder_config"),
     ("team", "team"),
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
-    ("velocity_filter_config", "velocity_filter_config"),
-    ("video_call_rule_config", "video_call_rule_config"),
+    ("velocity_filter_config", "_velocity_filter_config"),
+    ("video_call_rule_config", "_video_call_rule_config"),
 )
 
 _new = object.__new__
@@ -245,6 +250,182 @@ def _to_video_call_rule_config(
     )
 
 
+def _read_ai_audio_config(v: Any, at: str | None) -> AIAudioConfigRequest:
+    # UpsertConfigRequest.ai_audio_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIAudioConfigRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "ai_audio_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".ai_audio_config")
+
+
+def _read_ai_image_config(v: Any, at: str | None) -> AIImageConfig:
+    # UpsertConfigRequest.ai_image_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIImageConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "ai_image_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".ai_image_config")
+
+
+def _read_ai_text_config(v: Any, at: str | None) -> AITextConfig:
+    # UpsertConfigRequest.ai_text_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AITextConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "ai_text_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".ai_text_config")
+
+
+def _read_ai_video_config(v: Any, at: str | None) -> AIVideoConfig:
+    # UpsertConfigRequest.ai_video_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIVideoConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "ai_video_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".ai_video_config")
+
+
+def _read_automod_platform_circumvention_config(
+    v: Any, at: str | None
+) -> AutomodPlatformCircumventionConfig:
+    # UpsertConfigRequest.automod_platform_circumvention_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "UpsertConfigRequest", "automod_platform_circumvention_config", at
+        ) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".automod_platform_circumvention_config")
+
+
+def _read_automod_semantic_filters_config(v: Any, at: str | None) -> AutomodSemanticFiltersConfig:
+    # UpsertConfigRequest.automod_semantic_filters_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(
+            exc, "UpsertConfigRequest", "automod_semantic_filters_config", at
+        ) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".automod_semantic_filters_config")
+
+
+def _read_automod_toxicity_config(v: Any, at: str | None) -> AutomodToxicityConfig:
+    # UpsertConfigRequest.automod_toxicity_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AutomodToxicityConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "automod_toxicity_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".automod_toxicity_config")
+
+
+def _read_aws_rekognition_config(v: Any, at: str | None) -> AIImageConfig:
+    # UpsertConfigRequest.aws_rekognition_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AIImageConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "aws_rekognition_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".aws_rekognition_config")
+
+
+def _read_block_list_config(v: Any, at: str | None) -> BlockListConfig:
+    # UpsertConfigRequest.block_list_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = BlockListConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "block_list_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".block_list_config")
+
+
+def _read_bodyguard_config(v: Any, at: str | None) -> AITextConfig:
+    # UpsertConfigRequest.bodyguard_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = AITextConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "bodyguard_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".bodyguard_config")
+
+
+def _read_flood_config(v: Any, at: str | None) -> FloodConfig:
+    # UpsertConfigRequest.flood_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FloodConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "flood_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".flood_config")
+
+
+def _read_google_vision_config(v: Any, at: str | None) -> GoogleVisionConfig:
+    # UpsertConfigRequest.google_vision_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = GoogleVisionConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "google_vision_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".google_vision_config")
+
+
+def _read_llm_config(v: Any, at: str | None) -> LLMConfig:
+    # UpsertConfigRequest.llm_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = LLMConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "llm_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".llm_config")
+
+
+def _read_rule_builder_config(v: Any, at: str | None) -> RuleBuilderConfig:
+    # UpsertConfigRequest.rule_builder_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RuleBuilderConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "rule_builder_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".rule_builder_config")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # UpsertConfigRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "user", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".user")
+
+
+def _read_velocity_filter_config(v: Any, at: str | None) -> VelocityFilterConfig:
+    # UpsertConfigRequest.velocity_filter_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VelocityFilterConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "velocity_filter_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".velocity_filter_config")
+
+
+def _read_video_call_rule_config(v: Any, at: str | None) -> VideoCallRuleConfig:
+    # UpsertConfigRequest.video_call_rule_config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = VideoCallRuleConfig.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigRequest", "video_call_rule_config", at) from None
+    return placed(value, (at or "UpsertConfigRequest") + ".video_call_rule_config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertConfigRequest:
     """The request body of ``upsert_config`` (``POST /api/v2/moderation/config``): the method
@@ -253,76 +434,90 @@ class UpsertConfigRequest:
 
     key: str
     """Unique identifier for the moderation configuration"""
-    ai_audio_config: AIAudioConfigRequest | None = _attrs.field(
-        default=None, converter=_to_ai_audio_config
+    _ai_audio_config: AIAudioConfigRequest | Unparsed | None = _attrs.field(
+        alias="ai_audio_config", default=None, converter=_to_ai_audio_config, eq=parsed
     )
-    """Configuration for AI audio analysis"""
-    ai_image_config: AIImageConfig | None = _attrs.field(
-        default=None, converter=_to_ai_image_config
+    _ai_image_config: AIImageConfig | Unparsed | None = _attrs.field(
+        alias="ai_image_config", default=None, converter=_to_ai_image_config, eq=parsed
     )
-    """Configuration for AI image analysis"""
-    ai_text_config: AITextConfig | None = _attrs.field(default=None, converter=_to_ai_text_config)
-    """Configuration for AI text analysis"""
-    ai_video_config: AIVideoConfig | None = _attrs.field(
-        default=None, converter=_to_ai_video_config
+    _ai_text_config: AITextConfig | Unparsed | None = _attrs.field(
+        alias="ai_text_config", default=None, converter=_to_ai_text_config, eq=parsed
     )
-    """Configuration for AI video analysis"""
+    _ai_video_config: AIVideoConfig | Unparsed | None = _attrs.field(
+        alias="ai_video_config", default=None, converter=_to_ai_video_config, eq=parsed
+    )
     async_: bool | None = None
     """Whether moderation should be performed asynchronously"""
-    automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | None = _attrs.field(
-        default=None, converter=_to_automod_platform_circumvention_config
+    _automod_platform_circumvention_config: AutomodPlatformCircumventionConfig | Unparsed | None = (
+        _attrs.field(
+            alias="automod_platform_circumvention_config",
+            default=None,
+            converter=_to_automod_platform_circumvention_config,
+            eq=parsed,
+        )
     )
-    """Configuration for platform circumvention detection"""
-    automod_semantic_filters_config: AutomodSemanticFiltersConfig | None = _attrs.field(
-        default=None, converter=_to_automod_semantic_filters_config
+    _automod_semantic_filters_config: AutomodSemanticFiltersConfig | Unparsed | None = _attrs.field(
+        alias="automod_semantic_filters_config",
+        default=None,
+        converter=_to_automod_semantic_filters_config,
+        eq=parsed,
     )
-    """Configuration for semantic filtering"""
-    automod_toxicity_config: AutomodToxicityConfig | None = _attrs.field(
-        default=None, converter=_to_automod_toxicity_config
+    _automod_toxicity_config: AutomodToxicityConfig | Unparsed | None = _attrs.field(
+        alias="automod_toxicity_config",
+        default=None,
+        converter=_to_automod_toxicity_config,
+        eq=parsed,
     )
-    """Configuration for toxicity detection"""
-    aws_rekognition_config: AIImageConfig | None = _attrs.field(
-        default=None, converter=_to_aws_rekognition_config
+    _aws_rekognition_config: AIImageConfig | Unparsed | None = _attrs.field(
+        alias="aws_rekognition_config",
+        default=None,
+        converter=_to_aws_rekognition_config,
+        eq=parsed,
     )
-    block_list_config: BlockListConfig | None = _attrs.field(
-        default=None, converter=_to_block_list_config
+    _block_list_config: BlockListConfig | Unparsed | None = _attrs.field(
+        alias="block_list_config", default=None, converter=_to_block_list_config, eq=parsed
     )
-    """Configuration for block list filtering"""
-    bodyguard_config: AITextConfig | None = _attrs.field(
-        default=None, converter=_to_bodyguard_config
+    _bodyguard_config: AITextConfig | Unparsed | None = _attrs.field(
+        alias="bodyguard_config", default=None, converter=_to_bodyguard_config, eq=parsed
     )
-    flood_config: FloodConfig | None = _attrs.field(default=None, converter=_to_flood_config)
-    """Per-user flood detection for the /labels endpoint (identical and similar message
-    detectors)
-    """
-    google_vision_config: GoogleVisionConfig | None = _attrs.field(
-        default=None, converter=_to_google_vision_config
+    _flood_config: FloodConfig | Unparsed | None = _attrs.field(
+        alias="flood_config", default=None, converter=_to_flood_config, eq=parsed
     )
-    """Configuration for Google Vision integration"""
-    llm_config: LLMConfig | None = _attrs.field(default=None, converter=_to_llm_config)
-    """Configuration for customer-configured LLM moderation"""
-    rule_builder_config: RuleBuilderConfig | None = _attrs.field(
-        default=None, converter=_to_rule_builder_config
+    _google_vision_config: GoogleVisionConfig | Unparsed | None = _attrs.field(
+        alias="google_vision_config", default=None, converter=_to_google_vision_config, eq=parsed
     )
-    """Configuration for custom rule builder (max 3 rules, max 5 conditions per rule)"""
+    _llm_config: LLMConfig | Unparsed | None = _attrs.field(
+        alias="llm_config", default=None, converter=_to_llm_config, eq=parsed
+    )
+    _rule_builder_config: RuleBuilderConfig | Unparsed | None = _attrs.field(
+        alias="rule_builder_config", default=None, converter=_to_rule_builder_config, eq=parsed
+    )
     team: str | None = None
     """Team associated with the configuration"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     """Optional user ID to associate with the audit log entry"""
-    velocity_filter_config: VelocityFilterConfig | None = _attrs.field(
-        default=None, converter=_to_velocity_filter_config
+    _velocity_filter_config: VelocityFilterConfig | Unparsed | None = _attrs.field(
+        alias="velocity_filter_config",
+        default=None,
+        converter=_to_velocity_filter_config,
+        eq=parsed,
     )
-    """Configuration for velocity-based filtering"""
-    video_call_rule_config: VideoCallRuleConfig | None = _attrs.field(
-        default=None, converter=_to_video_call_rule_config
+    _video_call_rule_config: VideoCallRuleConfig | Unparsed | None = _attrs.field(
+        alias="video_call_rule_config",
+        default=None,
+        converter=_to_video_call_rule_config,
+        eq=parsed,
     )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertConfigRequest"
@@ -378,6 +573,243 @@ class UpsertConfigRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def ai_audio_config(self) -> AIAudioConfigRequest | None:
+        """Configuration for AI audio analysis"""
+        v: Any = self._ai_audio_config
+        if v.__class__ is Unparsed:
+            v = self._ai_audio_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_audio_config.setter
+    def ai_audio_config(self, value: AIAudioConfigRequest | Mapping[str, Any] | None) -> None:
+        self._ai_audio_config = _to_ai_audio_config(value)
+
+    @property
+    def ai_image_config(self) -> AIImageConfig | None:
+        """Configuration for AI image analysis"""
+        v: Any = self._ai_image_config
+        if v.__class__ is Unparsed:
+            v = self._ai_image_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_image_config.setter
+    def ai_image_config(self, value: AIImageConfig | Mapping[str, Any] | None) -> None:
+        self._ai_image_config = _to_ai_image_config(value)
+
+    @property
+    def ai_text_config(self) -> AITextConfig | None:
+        """Configuration for AI text analysis"""
+        v: Any = self._ai_text_config
+        if v.__class__ is Unparsed:
+            v = self._ai_text_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_text_config.setter
+    def ai_text_config(self, value: AITextConfig | Mapping[str, Any] | None) -> None:
+        self._ai_text_config = _to_ai_text_config(value)
+
+    @property
+    def ai_video_config(self) -> AIVideoConfig | None:
+        """Configuration for AI video analysis"""
+        v: Any = self._ai_video_config
+        if v.__class__ is Unparsed:
+            v = self._ai_video_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @ai_video_config.setter
+    def ai_video_config(self, value: AIVideoConfig | Mapping[str, Any] | None) -> None:
+        self._ai_video_config = _to_ai_video_config(value)
+
+    @property
+    def automod_platform_circumvention_config(self) -> AutomodPlatformCircumventionConfig | None:
+        """Configuration for platform circumvention detection"""
+        v: Any = self._automod_platform_circumvention_config
+        if v.__class__ is Unparsed:
+            v = self._automod_platform_circumvention_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_platform_circumvention_config.setter
+    def automod_platform_circumvention_config(
+        self, value: AutomodPlatformCircumventionConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_platform_circumvention_config = _to_automod_platform_circumvention_config(
+            value
+        )
+
+    @property
+    def automod_semantic_filters_config(self) -> AutomodSemanticFiltersConfig | None:
+        """Configuration for semantic filtering"""
+        v: Any = self._automod_semantic_filters_config
+        if v.__class__ is Unparsed:
+            v = self._automod_semantic_filters_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_semantic_filters_config.setter
+    def automod_semantic_filters_config(
+        self, value: AutomodSemanticFiltersConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_semantic_filters_config = _to_automod_semantic_filters_config(value)
+
+    @property
+    def automod_toxicity_config(self) -> AutomodToxicityConfig | None:
+        """Configuration for toxicity detection"""
+        v: Any = self._automod_toxicity_config
+        if v.__class__ is Unparsed:
+            v = self._automod_toxicity_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @automod_toxicity_config.setter
+    def automod_toxicity_config(
+        self, value: AutomodToxicityConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._automod_toxicity_config = _to_automod_toxicity_config(value)
+
+    @property
+    def aws_rekognition_config(self) -> AIImageConfig | None:
+        v: Any = self._aws_rekognition_config
+        if v.__class__ is Unparsed:
+            v = self._aws_rekognition_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @aws_rekognition_config.setter
+    def aws_rekognition_config(self, value: AIImageConfig | Mapping[str, Any] | None) -> None:
+        self._aws_rekognition_config = _to_aws_rekognition_config(value)
+
+    @property
+    def block_list_config(self) -> BlockListConfig | None:
+        """Configuration for block list filtering"""
+        v: Any = self._block_list_config
+        if v.__class__ is Unparsed:
+            v = self._block_list_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @block_list_config.setter
+    def block_list_config(self, value: BlockListConfig | Mapping[str, Any] | None) -> None:
+        self._block_list_config = _to_block_list_config(value)
+
+    @property
+    def bodyguard_config(self) -> AITextConfig | None:
+        v: Any = self._bodyguard_config
+        if v.__class__ is Unparsed:
+            v = self._bodyguard_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @bodyguard_config.setter
+    def bodyguard_config(self, value: AITextConfig | Mapping[str, Any] | None) -> None:
+        self._bodyguard_config = _to_bodyguard_config(value)
+
+    @property
+    def flood_config(self) -> FloodConfig | None:
+        """Per-user flood detection for the /labels endpoint (identical and similar message
+        detectors)
+        """
+        v: Any = self._flood_config
+        if v.__class__ is Unparsed:
+            v = self._flood_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @flood_config.setter
+    def flood_config(self, value: FloodConfig | Mapping[str, Any] | None) -> None:
+        self._flood_config = _to_flood_config(value)
+
+    @property
+    def google_vision_config(self) -> GoogleVisionConfig | None:
+        """Configuration for Google Vision integration"""
+        v: Any = self._google_vision_config
+        if v.__class__ is Unparsed:
+            v = self._google_vision_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @google_vision_config.setter
+    def google_vision_config(self, value: GoogleVisionConfig | Mapping[str, Any] | None) -> None:
+        self._google_vision_config = _to_google_vision_config(value)
+
+    @property
+    def llm_config(self) -> LLMConfig | None:
+        """Configuration for customer-configured LLM moderation"""
+        v: Any = self._llm_config
+        if v.__class__ is Unparsed:
+            v = self._llm_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @llm_config.setter
+    def llm_config(self, value: LLMConfig | Mapping[str, Any] | None) -> None:
+        self._llm_config = _to_llm_config(value)
+
+    @property
+    def rule_builder_config(self) -> RuleBuilderConfig | None:
+        """Configuration for custom rule builder (max 3 rules, max 5 conditions per rule)"""
+        v: Any = self._rule_builder_config
+        if v.__class__ is Unparsed:
+            v = self._rule_builder_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rule_builder_config.setter
+    def rule_builder_config(self, value: RuleBuilderConfig | Mapping[str, Any] | None) -> None:
+        self._rule_builder_config = _to_rule_builder_config(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    @property
+    def velocity_filter_config(self) -> VelocityFilterConfig | None:
+        """Configuration for velocity-based filtering"""
+        v: Any = self._velocity_filter_config
+        if v.__class__ is Unparsed:
+            v = self._velocity_filter_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @velocity_filter_config.setter
+    def velocity_filter_config(
+        self, value: VelocityFilterConfig | Mapping[str, Any] | None
+    ) -> None:
+        self._velocity_filter_config = _to_velocity_filter_config(value)
+
+    @property
+    def video_call_rule_config(self) -> VideoCallRuleConfig | None:
+        v: Any = self._video_call_rule_config
+        if v.__class__ is Unparsed:
+            v = self._video_call_rule_config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @video_call_rule_config.setter
+    def video_call_rule_config(self, value: VideoCallRuleConfig | Mapping[str, Any] | None) -> None:
+        self._video_call_rule_config = _to_video_call_rule_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.ai_audio_config)
+        read_all(self.ai_image_config)
+        read_all(self.ai_text_config)
+        read_all(self.ai_video_config)
+        read_all(self.automod_platform_circumvention_config)
+        read_all(self.automod_semantic_filters_config)
+        read_all(self.automod_toxicity_config)
+        read_all(self.aws_rekognition_config)
+        read_all(self.block_list_config)
+        read_all(self.bodyguard_config)
+        read_all(self.flood_config)
+        read_all(self.google_vision_config)
+        read_all(self.llm_config)
+        read_all(self.rule_builder_config)
+        read_all(self.user)
+        read_all(self.velocity_filter_config)
+        read_all(self.video_call_rule_config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -389,11 +821,14 @@ class UpsertConfigRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "key"
@@ -410,42 +845,58 @@ class UpsertConfigRequest:
                 _f = "ai_audio_config"
                 v = d["ai_audio_config"]
                 if v is None:
-                    self.ai_audio_config = None
+                    self._ai_audio_config = None
                     _n += ("ai_audio_config",)
                 else:
-                    self.ai_audio_config = AIAudioConfigRequest.from_dict(v, strict, complete)
+                    self._ai_audio_config = (
+                        Unparsed(v, _read_ai_audio_config)
+                        if _lazy
+                        else AIAudioConfigRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_audio_config = None
+                self._ai_audio_config = None
             if "ai_image_config" in d:
                 _f = "ai_image_config"
                 v = d["ai_image_config"]
                 if v is None:
-                    self.ai_image_config = None
+                    self._ai_image_config = None
                     _n += ("ai_image_config",)
                 else:
-                    self.ai_image_config = AIImageConfig.from_dict(v, strict, complete)
+                    self._ai_image_config = (
+                        Unparsed(v, _read_ai_image_config)
+                        if _lazy
+                        else AIImageConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_image_config = None
+                self._ai_image_config = None
             if "ai_text_config" in d:
                 _f = "ai_text_config"
                 v = d["ai_text_config"]
                 if v is None:
-                    self.ai_text_config = None
+                    self._ai_text_config = None
                     _n += ("ai_text_config",)
                 else:
-                    self.ai_text_config = AITextConfig.from_dict(v, strict, complete)
+                    self._ai_text_config = (
+                        Unparsed(v, _read_ai_text_config)
+                        if _lazy
+                        else AITextConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_text_config = None
+                self._ai_text_config = None
             if "ai_video_config" in d:
                 _f = "ai_video_config"
                 v = d["ai_video_config"]
                 if v is None:
-                    self.ai_video_config = None
+                    self._ai_video_config = None
                     _n += ("ai_video_config",)
                 else:
-                    self.ai_video_config = AIVideoConfig.from_dict(v, strict, complete)
+                    self._ai_video_config = (
+                        Unparsed(v, _read_ai_video_config)
+                        if _lazy
+                        else AIVideoConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.ai_video_config = None
+                self._ai_video_config = None
             if "async" in d:
                 _f = "async"
                 v = d["async"]
@@ -460,108 +911,142 @@ class UpsertConfigRequest:
                 _f = "automod_platform_circumvention_config"
                 v = d["automod_platform_circumvention_config"]
                 if v is None:
-                    self.automod_platform_circumvention_config = None
+                    self._automod_platform_circumvention_config = None
                     _n += ("automod_platform_circumvention_config",)
                 else:
-                    self.automod_platform_circumvention_config = (
-                        AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
+                    self._automod_platform_circumvention_config = (
+                        Unparsed(v, _read_automod_platform_circumvention_config)
+                        if _lazy
+                        else AutomodPlatformCircumventionConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_platform_circumvention_config = None
+                self._automod_platform_circumvention_config = None
             if "automod_semantic_filters_config" in d:
                 _f = "automod_semantic_filters_config"
                 v = d["automod_semantic_filters_config"]
                 if v is None:
-                    self.automod_semantic_filters_config = None
+                    self._automod_semantic_filters_config = None
                     _n += ("automod_semantic_filters_config",)
                 else:
-                    self.automod_semantic_filters_config = AutomodSemanticFiltersConfig.from_dict(
-                        v, strict, complete
+                    self._automod_semantic_filters_config = (
+                        Unparsed(v, _read_automod_semantic_filters_config)
+                        if _lazy
+                        else AutomodSemanticFiltersConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_semantic_filters_config = None
+                self._automod_semantic_filters_config = None
             if "automod_toxicity_config" in d:
                 _f = "automod_toxicity_config"
                 v = d["automod_toxicity_config"]
                 if v is None:
-                    self.automod_toxicity_config = None
+                    self._automod_toxicity_config = None
                     _n += ("automod_toxicity_config",)
                 else:
-                    self.automod_toxicity_config = AutomodToxicityConfig.from_dict(
-                        v, strict, complete
+                    self._automod_toxicity_config = (
+                        Unparsed(v, _read_automod_toxicity_config)
+                        if _lazy
+                        else AutomodToxicityConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.automod_toxicity_config = None
+                self._automod_toxicity_config = None
             if "aws_rekognition_config" in d:
                 _f = "aws_rekognition_config"
                 v = d["aws_rekognition_config"]
                 if v is None:
-                    self.aws_rekognition_config = None
+                    self._aws_rekognition_config = None
                     _n += ("aws_rekognition_config",)
                 else:
-                    self.aws_rekognition_config = AIImageConfig.from_dict(v, strict, complete)
+                    self._aws_rekognition_config = (
+                        Unparsed(v, _read_aws_rekognition_config)
+                        if _lazy
+                        else AIImageConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.aws_rekognition_config = None
+                self._aws_rekognition_config = None
             if "block_list_config" in d:
                 _f = "block_list_config"
                 v = d["block_list_config"]
                 if v is None:
-                    self.block_list_config = None
+                    self._block_list_config = None
                     _n += ("block_list_config",)
                 else:
-                    self.block_list_config = BlockListConfig.from_dict(v, strict, complete)
+                    self._block_list_config = (
+                        Unparsed(v, _read_block_list_config)
+                        if _lazy
+                        else BlockListConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.block_list_config = None
+                self._block_list_config = None
             if "bodyguard_config" in d:
                 _f = "bodyguard_config"
                 v = d["bodyguard_config"]
                 if v is None:
-                    self.bodyguard_config = None
+                    self._bodyguard_config = None
                     _n += ("bodyguard_config",)
                 else:
-                    self.bodyguard_config = AITextConfig.from_dict(v, strict, complete)
+                    self._bodyguard_config = (
+                        Unparsed(v, _read_bodyguard_config)
+                        if _lazy
+                        else AITextConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.bodyguard_config = None
+                self._bodyguard_config = None
             if "flood_config" in d:
                 _f = "flood_config"
                 v = d["flood_config"]
                 if v is None:
-                    self.flood_config = None
+                    self._flood_config = None
                     _n += ("flood_config",)
                 else:
-                    self.flood_config = FloodConfig.from_dict(v, strict, complete)
+                    self._flood_config = (
+                        Unparsed(v, _read_flood_config)
+                        if _lazy
+                        else FloodConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.flood_config = None
+                self._flood_config = None
             if "google_vision_config" in d:
                 _f = "google_vision_config"
                 v = d["google_vision_config"]
                 if v is None:
-                    self.google_vision_config = None
+                    self._google_vision_config = None
                     _n += ("google_vision_config",)
                 else:
-                    self.google_vision_config = GoogleVisionConfig.from_dict(v, strict, complete)
+                    self._google_vision_config = (
+                        Unparsed(v, _read_google_vision_config)
+                        if _lazy
+                        else GoogleVisionConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.google_vision_config = None
+                self._google_vision_config = None
             if "llm_config" in d:
                 _f = "llm_config"
                 v = d["llm_config"]
                 if v is None:
-                    self.llm_config = None
+                    self._llm_config = None
                     _n += ("llm_config",)
                 else:
-                    self.llm_config = LLMConfig.from_dict(v, strict, complete)
+                    self._llm_config = (
+                        Unparsed(v, _read_llm_config)
+                        if _lazy
+                        else LLMConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.llm_config = None
+                self._llm_config = None
             if "rule_builder_config" in d:
                 _f = "rule_builder_config"
                 v = d["rule_builder_config"]
                 if v is None:
-                    self.rule_builder_config = None
+                    self._rule_builder_config = None
                     _n += ("rule_builder_config",)
                 else:
-                    self.rule_builder_config = RuleBuilderConfig.from_dict(v, strict, complete)
+                    self._rule_builder_config = (
+                        Unparsed(v, _read_rule_builder_config)
+                        if _lazy
+                        else RuleBuilderConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.rule_builder_config = None
+                self._rule_builder_config = None
             if "team" in d:
                 _f = "team"
                 v = d["team"]
@@ -576,12 +1061,16 @@ class UpsertConfigRequest:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -596,24 +1085,30 @@ class UpsertConfigRequest:
                 _f = "velocity_filter_config"
                 v = d["velocity_filter_config"]
                 if v is None:
-                    self.velocity_filter_config = None
+                    self._velocity_filter_config = None
                     _n += ("velocity_filter_config",)
                 else:
-                    self.velocity_filter_config = VelocityFilterConfig.from_dict(
-                        v, strict, complete
+                    self._velocity_filter_config = (
+                        Unparsed(v, _read_velocity_filter_config)
+                        if _lazy
+                        else VelocityFilterConfig.from_dict(v, strict, complete)
                     )
             else:
-                self.velocity_filter_config = None
+                self._velocity_filter_config = None
             if "video_call_rule_config" in d:
                 _f = "video_call_rule_config"
                 v = d["video_call_rule_config"]
                 if v is None:
-                    self.video_call_rule_config = None
+                    self._video_call_rule_config = None
                     _n += ("video_call_rule_config",)
                 else:
-                    self.video_call_rule_config = VideoCallRuleConfig.from_dict(v, strict, complete)
+                    self._video_call_rule_config = (
+                        Unparsed(v, _read_video_call_rule_config)
+                        if _lazy
+                        else VideoCallRuleConfig.from_dict(v, strict, complete)
+                    )
             else:
-                self.video_call_rule_config = None
+                self._video_call_rule_config = None
         except ParseError as exc:
             raise exc.within("UpsertConfigRequest", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -626,6 +1121,7 @@ class UpsertConfigRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -633,97 +1129,139 @@ class UpsertConfigRequest:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["key"] = self.key
-        if self.ai_audio_config is not None:
-            out["ai_audio_config"] = model_to_wire(AIAudioConfigRequest, self.ai_audio_config)
+        if isinstance(self._ai_audio_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_audio_config"] = self._ai_audio_config.value
+        elif self._ai_audio_config is not None:
+            out["ai_audio_config"] = model_to_wire(AIAudioConfigRequest, self._ai_audio_config)
         elif "ai_audio_config" in self._nulls:
             out["ai_audio_config"] = None
-        if self.ai_image_config is not None:
-            out["ai_image_config"] = model_to_wire(AIImageConfig, self.ai_image_config)
+        if isinstance(self._ai_image_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_image_config"] = self._ai_image_config.value
+        elif self._ai_image_config is not None:
+            out["ai_image_config"] = model_to_wire(AIImageConfig, self._ai_image_config)
         elif "ai_image_config" in self._nulls:
             out["ai_image_config"] = None
-        if self.ai_text_config is not None:
-            out["ai_text_config"] = model_to_wire(AITextConfig, self.ai_text_config)
+        if isinstance(self._ai_text_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_text_config"] = self._ai_text_config.value
+        elif self._ai_text_config is not None:
+            out["ai_text_config"] = model_to_wire(AITextConfig, self._ai_text_config)
         elif "ai_text_config" in self._nulls:
             out["ai_text_config"] = None
-        if self.ai_video_config is not None:
-            out["ai_video_config"] = model_to_wire(AIVideoConfig, self.ai_video_config)
+        if isinstance(self._ai_video_config, Unparsed):  # not read yet: its JSON as received
+            out["ai_video_config"] = self._ai_video_config.value
+        elif self._ai_video_config is not None:
+            out["ai_video_config"] = model_to_wire(AIVideoConfig, self._ai_video_config)
         elif "ai_video_config" in self._nulls:
             out["ai_video_config"] = None
         if self.async_ is not None:
             out["async"] = self.async_
         elif "async_" in self._nulls:
             out["async"] = None
-        if self.automod_platform_circumvention_config is not None:
+        if isinstance(
+            self._automod_platform_circumvention_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_platform_circumvention_config"] = (
+                self._automod_platform_circumvention_config.value
+            )
+        elif self._automod_platform_circumvention_config is not None:
             out["automod_platform_circumvention_config"] = model_to_wire(
-                AutomodPlatformCircumventionConfig, self.automod_platform_circumvention_config
+                AutomodPlatformCircumventionConfig, self._automod_platform_circumvention_config
             )
         elif "automod_platform_circumvention_config" in self._nulls:
             out["automod_platform_circumvention_config"] = None
-        if self.automod_semantic_filters_config is not None:
+        if isinstance(
+            self._automod_semantic_filters_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_semantic_filters_config"] = self._automod_semantic_filters_config.value
+        elif self._automod_semantic_filters_config is not None:
             out["automod_semantic_filters_config"] = model_to_wire(
-                AutomodSemanticFiltersConfig, self.automod_semantic_filters_config
+                AutomodSemanticFiltersConfig, self._automod_semantic_filters_config
             )
         elif "automod_semantic_filters_config" in self._nulls:
             out["automod_semantic_filters_config"] = None
-        if self.automod_toxicity_config is not None:
+        if isinstance(
+            self._automod_toxicity_config, Unparsed
+        ):  # not read yet: its JSON as received
+            out["automod_toxicity_config"] = self._automod_toxicity_config.value
+        elif self._automod_toxicity_config is not None:
             out["automod_toxicity_config"] = model_to_wire(
-                AutomodToxicityConfig, self.automod_toxicity_config
+                AutomodToxicityConfig, self._automod_toxicity_config
             )
         elif "automod_toxicity_config" in self._nulls:
             out["automod_toxicity_config"] = None
-        if self.aws_rekognition_config is not None:
+        if isinstance(self._aws_rekognition_config, Unparsed):  # not read yet: its JSON as received
+            out["aws_rekognition_config"] = self._aws_rekognition_config.value
+        elif self._aws_rekognition_config is not None:
             out["aws_rekognition_config"] = model_to_wire(
-                AIImageConfig, self.aws_rekognition_config
+                AIImageConfig, self._aws_rekognition_config
             )
         elif "aws_rekognition_config" in self._nulls:
             out["aws_rekognition_config"] = None
-        if self.block_list_config is not None:
-            out["block_list_config"] = model_to_wire(BlockListConfig, self.block_list_config)
+        if isinstance(self._block_list_config, Unparsed):  # not read yet: its JSON as received
+            out["block_list_config"] = self._block_list_config.value
+        elif self._block_list_config is not None:
+            out["block_list_config"] = model_to_wire(BlockListConfig, self._block_list_config)
         elif "block_list_config" in self._nulls:
             out["block_list_config"] = None
-        if self.bodyguard_config is not None:
-            out["bodyguard_config"] = model_to_wire(AITextConfig, self.bodyguard_config)
+        if isinstance(self._bodyguard_config, Unparsed):  # not read yet: its JSON as received
+            out["bodyguard_config"] = self._bodyguard_config.value
+        elif self._bodyguard_config is not None:
+            out["bodyguard_config"] = model_to_wire(AITextConfig, self._bodyguard_config)
         elif "bodyguard_config" in self._nulls:
             out["bodyguard_config"] = None
-        if self.flood_config is not None:
-            out["flood_config"] = model_to_wire(FloodConfig, self.flood_config)
+        if isinstance(self._flood_config, Unparsed):  # not read yet: its JSON as received
+            out["flood_config"] = self._flood_config.value
+        elif self._flood_config is not None:
+            out["flood_config"] = model_to_wire(FloodConfig, self._flood_config)
         elif "flood_config" in self._nulls:
             out["flood_config"] = None
-        if self.google_vision_config is not None:
+        if isinstance(self._google_vision_config, Unparsed):  # not read yet: its JSON as received
+            out["google_vision_config"] = self._google_vision_config.value
+        elif self._google_vision_config is not None:
             out["google_vision_config"] = model_to_wire(
-                GoogleVisionConfig, self.google_vision_config
+                GoogleVisionConfig, self._google_vision_config
             )
         elif "google_vision_config" in self._nulls:
             out["google_vision_config"] = None
-        if self.llm_config is not None:
-            out["llm_config"] = model_to_wire(LLMConfig, self.llm_config)
+        if isinstance(self._llm_config, Unparsed):  # not read yet: its JSON as received
+            out["llm_config"] = self._llm_config.value
+        elif self._llm_config is not None:
+            out["llm_config"] = model_to_wire(LLMConfig, self._llm_config)
         elif "llm_config" in self._nulls:
             out["llm_config"] = None
-        if self.rule_builder_config is not None:
-            out["rule_builder_config"] = model_to_wire(RuleBuilderConfig, self.rule_builder_config)
+        if isinstance(self._rule_builder_config, Unparsed):  # not read yet: its JSON as received
+            out["rule_builder_config"] = self._rule_builder_config.value
+        elif self._rule_builder_config is not None:
+            out["rule_builder_config"] = model_to_wire(RuleBuilderConfig, self._rule_builder_config)
         elif "rule_builder_config" in self._nulls:
             out["rule_builder_config"] = None
         if self.team is not None:
             out["team"] = self.team
         elif "team" in self._nulls:
             out["team"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:
             out["user_id"] = self.user_id
         elif "user_id" in self._nulls:
             out["user_id"] = None
-        if self.velocity_filter_config is not None:
+        if isinstance(self._velocity_filter_config, Unparsed):  # not read yet: its JSON as received
+            out["velocity_filter_config"] = self._velocity_filter_config.value
+        elif self._velocity_filter_config is not None:
             out["velocity_filter_config"] = model_to_wire(
-                VelocityFilterConfig, self.velocity_filter_config
+                VelocityFilterConfig, self._velocity_filter_config
             )
         elif "velocity_filter_config" in self._nulls:
             out["velocity_filter_config"] = None
-        if self.video_call_rule_config is not None:
+        if isinstance(self._video_call_rule_config, Unparsed):  # not read yet: its JSON as received
+            out["video_call_rule_config"] = self._video_call_rule_config.value
+        elif self._video_call_rule_config is not None:
             out["video_call_rule_config"] = model_to_wire(
-                VideoCallRuleConfig, self.video_call_rule_config
+                VideoCallRuleConfig, self._video_call_rule_config
             )
         elif "video_call_rule_config" in self._nulls:
             out["video_call_rule_config"] = None

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UpsertConfigResponse"]
@@ -42,7 +47,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("config", "config"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("config", "_config"),)
 
 _new = object.__new__
 
@@ -55,18 +60,31 @@ def _to_config(
     )
 
 
+def _read_config(v: Any, at: str | None) -> ConfigResponse:
+    # UpsertConfigResponse.config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ConfigResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertConfigResponse", "config", at) from None
+    return placed(value, (at or "UpsertConfigResponse") + ".config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertConfigResponse:
     """The response of ``upsert_config`` (``POST /api/v2/moderation/config``)."""
 
     duration: str
-    config: ConfigResponse | None = _attrs.field(default=None, converter=_to_config)
-    """The created or updated moderation configuration"""
+    _config: ConfigResponse | Unparsed | None = _attrs.field(
+        alias="config", default=None, converter=_to_config, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertConfigResponse"
@@ -106,6 +124,26 @@ class UpsertConfigResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def config(self) -> ConfigResponse | None:
+        """The created or updated moderation configuration"""
+        v: Any = self._config
+        if v.__class__ is Unparsed:
+            v = self._config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @config.setter
+    def config(self, value: ConfigResponse | Mapping[str, Any] | None) -> None:
+        self._config = _to_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -117,11 +155,14 @@ class UpsertConfigResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -138,12 +179,16 @@ class UpsertConfigResponse:
                 _f = "config"
                 v = d["config"]
                 if v is None:
-                    self.config = None
+                    self._config = None
                     _n += ("config",)
                 else:
-                    self.config = ConfigResponse.from_dict(v, strict, complete)
+                    self._config = (
+                        Unparsed(v, _read_config)
+                        if _lazy
+                        else ConfigResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.config = None
+                self._config = None
         except ParseError as exc:
             raise exc.within("UpsertConfigResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -156,6 +201,7 @@ class UpsertConfigResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,8 +209,10 @@ class UpsertConfigResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.config is not None:
-            out["config"] = model_to_wire(ConfigResponse, self.config)
+        if isinstance(self._config, Unparsed):  # not read yet: its JSON as received
+            out["config"] = self._config.value
+        elif self._config is not None:
+            out["config"] = model_to_wire(ConfigResponse, self._config)
         elif "config" in self._nulls:
             out["config"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -71,17 +76,17 @@ _REQUIRED_NAMES: dict[str, str] = {
     "rule_type": "rule_type",
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
-    ("action", "action"),
-    ("action_sequences", "action_sequences"),
-    ("conditions", "conditions"),
+    ("action", "_action"),
+    ("action_sequences", "_action_sequences"),
+    ("conditions", "_conditions"),
     ("config_keys", "config_keys"),
     ("cooldown_period", "cooldown_period"),
     ("description", "description"),
     ("enabled", "enabled"),
-    ("groups", "groups"),
+    ("groups", "_groups"),
     ("logic", "logic"),
     ("team", "team"),
-    ("user", "user"),
+    ("user", "_user"),
     ("user_id", "user_id"),
 )
 
@@ -128,6 +133,56 @@ def _to_user(
     )
 
 
+def _read_action(v: Any, at: str | None) -> RuleBuilderAction:
+    # UpsertModerationRuleRequest.action from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = RuleBuilderAction.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleRequest", "action", at) from None
+    return placed(value, (at or "UpsertModerationRuleRequest") + ".action")
+
+
+def _read_action_sequences(v: Any, at: str | None) -> list[CallRuleActionSequence]:
+    # UpsertModerationRuleRequest.action_sequences from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [CallRuleActionSequence.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleRequest", "action_sequences[]", at) from None
+    return placed(value, (at or "UpsertModerationRuleRequest") + ".action_sequences[]")
+
+
+def _read_conditions(v: Any, at: str | None) -> list[RuleBuilderCondition]:
+    # UpsertModerationRuleRequest.conditions from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleRequest", "conditions[]", at) from None
+    return placed(value, (at or "UpsertModerationRuleRequest") + ".conditions[]")
+
+
+def _read_groups(v: Any, at: str | None) -> list[RuleBuilderConditionGroup]:
+    # UpsertModerationRuleRequest.groups from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [RuleBuilderConditionGroup.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleRequest", "groups[]", at) from None
+    return placed(value, (at or "UpsertModerationRuleRequest") + ".groups[]")
+
+
+def _read_user(v: Any, at: str | None) -> UserRequest:
+    # UpsertModerationRuleRequest.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserRequest.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleRequest", "user", at) from None
+    return placed(value, (at or "UpsertModerationRuleRequest") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleRequest:
     """The request body of ``upsert_moderation_rule`` (``POST
@@ -138,16 +193,15 @@ class UpsertModerationRuleRequest:
     """Unique rule name"""
     rule_type: str
     """Type of rule: user, content, call, or flood"""
-    action: RuleBuilderAction | None = _attrs.field(default=None, converter=_to_action)
-    """Action for user/content rules"""
-    action_sequences: list[CallRuleActionSequence] | None = _attrs.field(
-        default=None, converter=_to_action_sequences
+    _action: RuleBuilderAction | Unparsed | None = _attrs.field(
+        alias="action", default=None, converter=_to_action, eq=parsed
     )
-    """Escalation sequences for call rules"""
-    conditions: list[RuleBuilderCondition] | None = _attrs.field(
-        default=None, converter=_to_conditions
+    _action_sequences: list[CallRuleActionSequence] | Unparsed | None = _attrs.field(
+        alias="action_sequences", default=None, converter=_to_action_sequences, eq=parsed
     )
-    """Flat list of conditions (legacy)"""
+    _conditions: list[RuleBuilderCondition] | Unparsed | None = _attrs.field(
+        alias="conditions", default=None, converter=_to_conditions, eq=parsed
+    )
     config_keys: list[str] | None = None
     """List of config keys this rule applies to"""
     cooldown_period: str | None = None
@@ -156,16 +210,16 @@ class UpsertModerationRuleRequest:
     """Optional description of the rule"""
     enabled: bool | None = None
     """Whether the rule is active"""
-    groups: list[RuleBuilderConditionGroup] | None = _attrs.field(
-        default=None, converter=_to_groups
+    _groups: list[RuleBuilderConditionGroup] | Unparsed | None = _attrs.field(
+        alias="groups", default=None, converter=_to_groups, eq=parsed
     )
-    """Nested condition groups"""
     logic: str | None = None
     """Logical operator between conditions/groups: AND or OR"""
     team: str | None = None
     """Team scope for the rule"""
-    user: UserRequest | None = _attrs.field(default=None, converter=_to_user)
-    """User request object"""
+    _user: UserRequest | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     user_id: str | None = None
     """Optional user ID to associate with the audit log entry"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -173,6 +227,8 @@ class UpsertModerationRuleRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertModerationRuleRequest"
@@ -216,6 +272,80 @@ class UpsertModerationRuleRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def action(self) -> RuleBuilderAction | None:
+        """Action for user/content rules"""
+        v: Any = self._action
+        if v.__class__ is Unparsed:
+            v = self._action = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action.setter
+    def action(self, value: RuleBuilderAction | Mapping[str, Any] | None) -> None:
+        self._action = _to_action(value)
+
+    @property
+    def action_sequences(self) -> list[CallRuleActionSequence] | None:
+        """Escalation sequences for call rules"""
+        v: Any = self._action_sequences
+        if v.__class__ is Unparsed:
+            v = self._action_sequences = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @action_sequences.setter
+    def action_sequences(
+        self, value: Sequence[CallRuleActionSequence | Mapping[str, Any]] | None
+    ) -> None:
+        self._action_sequences = _to_action_sequences(value)
+
+    @property
+    def conditions(self) -> list[RuleBuilderCondition] | None:
+        """Flat list of conditions (legacy)"""
+        v: Any = self._conditions
+        if v.__class__ is Unparsed:
+            v = self._conditions = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @conditions.setter
+    def conditions(self, value: Sequence[RuleBuilderCondition | Mapping[str, Any]] | None) -> None:
+        self._conditions = _to_conditions(value)
+
+    @property
+    def groups(self) -> list[RuleBuilderConditionGroup] | None:
+        """Nested condition groups"""
+        v: Any = self._groups
+        if v.__class__ is Unparsed:
+            v = self._groups = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @groups.setter
+    def groups(self, value: Sequence[RuleBuilderConditionGroup | Mapping[str, Any]] | None) -> None:
+        self._groups = _to_groups(value)
+
+    @property
+    def user(self) -> UserRequest | None:
+        """User request object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserRequest | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.action)
+        read_all(self.action_sequences)
+        read_all(self.conditions)
+        read_all(self.groups)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -227,11 +357,14 @@ class UpsertModerationRuleRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "name"
@@ -258,37 +391,50 @@ class UpsertModerationRuleRequest:
                 _f = "action"
                 v = d["action"]
                 if v is None:
-                    self.action = None
+                    self._action = None
                     _n += ("action",)
                 else:
-                    self.action = RuleBuilderAction.from_dict(v, strict, complete)
+                    self._action = (
+                        Unparsed(v, _read_action)
+                        if _lazy
+                        else RuleBuilderAction.from_dict(v, strict, complete)
+                    )
             else:
-                self.action = None
+                self._action = None
             if "action_sequences" in d:
                 _f = "action_sequences[]"
                 v = d["action_sequences"]
                 if v is None:
-                    self.action_sequences = None
+                    self._action_sequences = None
                     _n += ("action_sequences",)
                 else:
-                    self.action_sequences = [
-                        CallRuleActionSequence.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._action_sequences = (
+                        Unparsed(v, _read_action_sequences)
+                        if _lazy
+                        else [
+                            CallRuleActionSequence.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.action_sequences = None
+                self._action_sequences = None
             if "conditions" in d:
                 _f = "conditions[]"
                 v = d["conditions"]
                 if v is None:
-                    self.conditions = None
+                    self._conditions = None
                     _n += ("conditions",)
                 else:
-                    self.conditions = [
-                        RuleBuilderCondition.from_dict(x0, strict, complete) for x0 in check_list(v)
-                    ]
+                    self._conditions = (
+                        Unparsed(v, _read_conditions)
+                        if _lazy
+                        else [
+                            RuleBuilderCondition.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.conditions = None
+                self._conditions = None
             if "config_keys" in d:
                 _f = "config_keys[]"
                 v = d["config_keys"]
@@ -339,15 +485,19 @@ class UpsertModerationRuleRequest:
                 _f = "groups[]"
                 v = d["groups"]
                 if v is None:
-                    self.groups = None
+                    self._groups = None
                     _n += ("groups",)
                 else:
-                    self.groups = [
-                        RuleBuilderConditionGroup.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._groups = (
+                        Unparsed(v, _read_groups)
+                        if _lazy
+                        else [
+                            RuleBuilderConditionGroup.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.groups = None
+                self._groups = None
             if "logic" in d:
                 _f = "logic"
                 v = d["logic"]
@@ -372,12 +522,16 @@ class UpsertModerationRuleRequest:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserRequest.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserRequest.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
             if "user_id" in d:
                 _f = "user_id"
                 v = d["user_id"]
@@ -400,6 +554,7 @@ class UpsertModerationRuleRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -408,16 +563,22 @@ class UpsertModerationRuleRequest:
         out: dict[str, Any] = dict(self.additional_properties)
         out["name"] = self.name
         out["rule_type"] = self.rule_type
-        if self.action is not None:
-            out["action"] = model_to_wire(RuleBuilderAction, self.action)
+        if isinstance(self._action, Unparsed):  # not read yet: its JSON as received
+            out["action"] = self._action.value
+        elif self._action is not None:
+            out["action"] = model_to_wire(RuleBuilderAction, self._action)
         elif "action" in self._nulls:
             out["action"] = None
-        if self.action_sequences is not None:
-            out["action_sequences"] = to_wire(self.action_sequences)
+        if isinstance(self._action_sequences, Unparsed):  # not read yet: its JSON as received
+            out["action_sequences"] = self._action_sequences.value
+        elif self._action_sequences is not None:
+            out["action_sequences"] = to_wire(self._action_sequences)
         elif "action_sequences" in self._nulls:
             out["action_sequences"] = None
-        if self.conditions is not None:
-            out["conditions"] = to_wire(self.conditions)
+        if isinstance(self._conditions, Unparsed):  # not read yet: its JSON as received
+            out["conditions"] = self._conditions.value
+        elif self._conditions is not None:
+            out["conditions"] = to_wire(self._conditions)
         elif "conditions" in self._nulls:
             out["conditions"] = None
         if self.config_keys is not None:
@@ -436,8 +597,10 @@ class UpsertModerationRuleRequest:
             out["enabled"] = self.enabled
         elif "enabled" in self._nulls:
             out["enabled"] = None
-        if self.groups is not None:
-            out["groups"] = to_wire(self.groups)
+        if isinstance(self._groups, Unparsed):  # not read yet: its JSON as received
+            out["groups"] = self._groups.value
+        elif self._groups is not None:
+            out["groups"] = to_wire(self._groups)
         elif "groups" in self._nulls:
             out["groups"] = None
         if self.logic is not None:
@@ -448,8 +611,10 @@ class UpsertModerationRuleRequest:
             out["team"] = self.team
         elif "team" in self._nulls:
             out["team"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserRequest, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserRequest, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         if self.user_id is not None:

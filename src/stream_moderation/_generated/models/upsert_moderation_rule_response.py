@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -18,6 +19,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UpsertModerationRuleResponse"]
@@ -40,7 +45,7 @@ _INIT_NAMES: frozenset[str] = frozenset(
 _REQUIRED_NAMES: dict[str, str] = {
     "duration": "duration",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("rule", "rule"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("rule", "_rule"),)
 
 _new = object.__new__
 
@@ -53,18 +58,32 @@ def _to_rule(
     )
 
 
+def _read_rule(v: Any, at: str | None) -> ModerationRuleV2Response:
+    # UpsertModerationRuleResponse.rule from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = ModerationRuleV2Response.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationRuleResponse", "rule", at) from None
+    return placed(value, (at or "UpsertModerationRuleResponse") + ".rule")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationRuleResponse:
     """Basic response information"""
 
     duration: str
     """Duration of the request in milliseconds"""
-    rule: ModerationRuleV2Response | None = _attrs.field(default=None, converter=_to_rule)
+    _rule: ModerationRuleV2Response | Unparsed | None = _attrs.field(
+        alias="rule", default=None, converter=_to_rule, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertModerationRuleResponse"
@@ -104,6 +123,25 @@ class UpsertModerationRuleResponse:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rule(self) -> ModerationRuleV2Response | None:
+        v: Any = self._rule
+        if v.__class__ is Unparsed:
+            v = self._rule = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rule.setter
+    def rule(self, value: ModerationRuleV2Response | Mapping[str, Any] | None) -> None:
+        self._rule = _to_rule(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rule)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -115,11 +153,14 @@ class UpsertModerationRuleResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "duration"
@@ -136,12 +177,16 @@ class UpsertModerationRuleResponse:
                 _f = "rule"
                 v = d["rule"]
                 if v is None:
-                    self.rule = None
+                    self._rule = None
                     _n += ("rule",)
                 else:
-                    self.rule = ModerationRuleV2Response.from_dict(v, strict, complete)
+                    self._rule = (
+                        Unparsed(v, _read_rule)
+                        if _lazy
+                        else ModerationRuleV2Response.from_dict(v, strict, complete)
+                    )
             else:
-                self.rule = None
+                self._rule = None
         except ParseError as exc:
             raise exc.within("UpsertModerationRuleResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -154,6 +199,7 @@ class UpsertModerationRuleResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,8 +207,10 @@ class UpsertModerationRuleResponse:
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
         out["duration"] = self.duration
-        if self.rule is not None:
-            out["rule"] = model_to_wire(ModerationRuleV2Response, self.rule)
+        if isinstance(self._rule, Unparsed):  # not read yet: its JSON as received
+            out["rule"] = self._rule.value
+        elif self._rule is not None:
+            out["rule"] = model_to_wire(ModerationRuleV2Response, self._rule)
         elif "rule" in self._nulls:
             out["rule"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UpsertModerationTemplateRequest"]
@@ -57,6 +62,16 @@ def _to_config(
     )
 
 
+def _read_config(v: Any, at: str | None) -> FeedsModerationTemplateConfigPayload:
+    # UpsertModerationTemplateRequest.config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsModerationTemplateConfigPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationTemplateRequest", "config", at) from None
+    return placed(value, (at or "UpsertModerationTemplateRequest") + ".config")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UpsertModerationTemplateRequest:
     """The request body of ``V2UpsertTemplate`` (``POST
@@ -64,8 +79,9 @@ class UpsertModerationTemplateRequest:
     arguments.
     """
 
-    config: FeedsModerationTemplateConfigPayload = _attrs.field(converter=_to_config)
-    """Configuration for the moderation template"""
+    _config: FeedsModerationTemplateConfigPayload | Unparsed = _attrs.field(
+        alias="config", converter=_to_config, eq=parsed
+    )
     name: str
     """Name of the moderation template"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
@@ -73,6 +89,8 @@ class UpsertModerationTemplateRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertModerationTemplateRequest"
@@ -112,6 +130,26 @@ class UpsertModerationTemplateRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def config(self) -> FeedsModerationTemplateConfigPayload:
+        """Configuration for the moderation template"""
+        v: Any = self._config
+        if v.__class__ is Unparsed:
+            v = self._config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @config.setter
+    def config(self, value: FeedsModerationTemplateConfigPayload | Mapping[str, Any]) -> None:
+        self._config = _to_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -123,11 +161,14 @@ class UpsertModerationTemplateRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "config"
@@ -136,10 +177,14 @@ class UpsertModerationTemplateRequest:
             except KeyError:
                 v = None
             if v is None:  # lenient: None although the type says it is always there
-                self.config = None  # type: ignore[assignment]
+                self._config = None  # type: ignore[assignment]
                 _m += ("config",)
             else:
-                self.config = FeedsModerationTemplateConfigPayload.from_dict(v, strict, complete)
+                self._config = (
+                    Unparsed(v, _read_config)
+                    if _lazy
+                    else FeedsModerationTemplateConfigPayload.from_dict(v, strict, complete)
+                )
             _f = "name"
             try:
                 v = d["name"]
@@ -162,17 +207,21 @@ class UpsertModerationTemplateRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this UpsertModerationTemplateRequest: every field that holds a value or was
         received as null, and the unknown ones (what from_dict read, given back)."""
         out: dict[str, Any] = dict(self.additional_properties)
-        out["config"] = (
-            None
-            if self.config is None
-            else model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
-        )
+        if isinstance(self._config, Unparsed):  # not read yet: its JSON as received
+            out["config"] = self._config.value
+        else:
+            out["config"] = (
+                None
+                if self._config is None
+                else model_to_wire(FeedsModerationTemplateConfigPayload, self._config)
+            )
         out["name"] = self.name
         for name in self._missing:  # required, but absent from what was read
             del out[_REQUIRED_NAMES[name]]

@@ -15,6 +15,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     check_str,
@@ -23,6 +24,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_timestamp,
     received_timestamp_wire,
     timestamp_to_wire,
@@ -57,7 +62,7 @@ _REQUIRED_NAMES: dict[str, str] = {
     "name": "name",
     "updated_at": "updated_at",
 }
-_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("config", "config"),)
+_OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (("config", "_config"),)
 
 _new = object.__new__
 
@@ -68,6 +73,16 @@ def _to_config(
     return coerce_models(  # type: ignore[no-any-return]
         value, FeedsModerationTemplateConfigPayload, "UpsertModerationTemplateResponse.config"
     )
+
+
+def _read_config(v: Any, at: str | None) -> FeedsModerationTemplateConfigPayload:
+    # UpsertModerationTemplateResponse.config from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = FeedsModerationTemplateConfigPayload.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UpsertModerationTemplateResponse", "config", at) from None
+    return placed(value, (at or "UpsertModerationTemplateResponse") + ".config")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -81,15 +96,16 @@ class UpsertModerationTemplateResponse:
     name: str
     """Name of the moderation template"""
     _updated_at: int | float | str = _attrs.field(alias="updated_at", converter=timestamp_to_wire)
-    config: FeedsModerationTemplateConfigPayload | None = _attrs.field(
-        default=None, converter=_to_config
+    _config: FeedsModerationTemplateConfigPayload | Unparsed | None = _attrs.field(
+        alias="config", default=None, converter=_to_config, eq=parsed
     )
-    """Configuration for the moderation template"""
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UpsertModerationTemplateResponse"
@@ -147,6 +163,28 @@ class UpsertModerationTemplateResponse:
     def updated_at(self, value: datetime | int | str) -> None:
         self._updated_at = timestamp_to_wire(value)
 
+    @property
+    def config(self) -> FeedsModerationTemplateConfigPayload | None:
+        """Configuration for the moderation template"""
+        v: Any = self._config
+        if v.__class__ is Unparsed:
+            v = self._config = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @config.setter
+    def config(
+        self, value: FeedsModerationTemplateConfigPayload | Mapping[str, Any] | None
+    ) -> None:
+        self._config = _to_config(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.config)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -158,11 +196,14 @@ class UpsertModerationTemplateResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -221,14 +262,16 @@ class UpsertModerationTemplateResponse:
                 _f = "config"
                 v = d["config"]
                 if v is None:
-                    self.config = None
+                    self._config = None
                     _n += ("config",)
                 else:
-                    self.config = FeedsModerationTemplateConfigPayload.from_dict(
-                        v, strict, complete
+                    self._config = (
+                        Unparsed(v, _read_config)
+                        if _lazy
+                        else FeedsModerationTemplateConfigPayload.from_dict(v, strict, complete)
                     )
             else:
-                self.config = None
+                self._config = None
         except ParseError as exc:
             raise exc.within("UpsertModerationTemplateResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -241,6 +284,7 @@ class UpsertModerationTemplateResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,8 +295,10 @@ class UpsertModerationTemplateResponse:
         out["duration"] = self.duration
         out["name"] = self.name
         out["updated_at"] = self._updated_at
-        if self.config is not None:
-            out["config"] = model_to_wire(FeedsModerationTemplateConfigPayload, self.config)
+        if isinstance(self._config, Unparsed):  # not read yet: its JSON as received
+            out["config"] = self._config.value
+        elif self._config is not None:
+            out["config"] = model_to_wire(FeedsModerationTemplateConfigPayload, self._config)
         elif "config" in self._nulls:
             out["config"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -13,6 +13,7 @@ from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
     Timestamp,
+    Unparsed,
     check_dict,
     check_init_arguments,
     checked_timestamp_wire,
@@ -21,6 +22,10 @@ from stream_moderation._types import (
     missing_fields,
     model_to_wire,
     optional_timestamp_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     read_optional_timestamp,
     read_timestamp,
     received_timestamp_wire,
@@ -56,8 +61,8 @@ _REQUIRED_NAMES: dict[str, str] = {
 }
 _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("expires", "_expires"),
-    ("target", "target"),
-    ("user", "user"),
+    ("target", "_target"),
+    ("user", "_user"),
 )
 
 _new = object.__new__
@@ -79,6 +84,26 @@ def _to_user(
     )
 
 
+def _read_target(v: Any, at: str | None) -> UserResponse:
+    # UserMuteResponse.target from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UserMuteResponse", "target", at) from None
+    return placed(value, (at or "UserMuteResponse") + ".target")
+
+
+def _read_user(v: Any, at: str | None) -> UserResponse:
+    # UserMuteResponse.user from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = UserResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UserMuteResponse", "user", at) from None
+    return placed(value, (at or "UserMuteResponse") + ".user")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserMuteResponse:
     """Held by ``MuteResponse.mutes``, ``OwnUserResponse.mutes``."""
@@ -88,15 +113,19 @@ class UserMuteResponse:
     _expires: int | float | str | None = _attrs.field(
         alias="expires", default=None, converter=optional_timestamp_to_wire
     )
-    target: UserResponse | None = _attrs.field(default=None, converter=_to_target)
-    """User response object"""
-    user: UserResponse | None = _attrs.field(default=None, converter=_to_user)
-    """User response object"""
+    _target: UserResponse | Unparsed | None = _attrs.field(
+        alias="target", default=None, converter=_to_target, eq=parsed
+    )
+    _user: UserResponse | Unparsed | None = _attrs.field(
+        alias="user", default=None, converter=_to_user, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UserMuteResponse"
@@ -164,6 +193,39 @@ class UserMuteResponse:
     def expires(self, value: datetime | int | str | None) -> None:
         self._expires = optional_timestamp_to_wire(value)
 
+    @property
+    def target(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._target
+        if v.__class__ is Unparsed:
+            v = self._target = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @target.setter
+    def target(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._target = _to_target(value)
+
+    @property
+    def user(self) -> UserResponse | None:
+        """User response object"""
+        v: Any = self._user
+        if v.__class__ is Unparsed:
+            v = self._user = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @user.setter
+    def user(self, value: UserResponse | Mapping[str, Any] | None) -> None:
+        self._user = _to_user(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.target)
+        read_all(self.user)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -175,11 +237,14 @@ class UserMuteResponse:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "created_at"
@@ -234,22 +299,30 @@ class UserMuteResponse:
                 _f = "target"
                 v = d["target"]
                 if v is None:
-                    self.target = None
+                    self._target = None
                     _n += ("target",)
                 else:
-                    self.target = UserResponse.from_dict(v, strict, complete)
+                    self._target = (
+                        Unparsed(v, _read_target)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.target = None
+                self._target = None
             if "user" in d:
                 _f = "user"
                 v = d["user"]
                 if v is None:
-                    self.user = None
+                    self._user = None
                     _n += ("user",)
                 else:
-                    self.user = UserResponse.from_dict(v, strict, complete)
+                    self._user = (
+                        Unparsed(v, _read_user)
+                        if _lazy
+                        else UserResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.user = None
+                self._user = None
         except ParseError as exc:
             raise exc.within("UserMuteResponse", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -262,6 +335,7 @@ class UserMuteResponse:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -274,12 +348,16 @@ class UserMuteResponse:
             out["expires"] = self._expires
         elif "expires" in self._nulls:
             out["expires"] = None
-        if self.target is not None:
-            out["target"] = model_to_wire(UserResponse, self.target)
+        if isinstance(self._target, Unparsed):  # not read yet: its JSON as received
+            out["target"] = self._target.value
+        elif self._target is not None:
+            out["target"] = model_to_wire(UserResponse, self._target)
         elif "target" in self._nulls:
             out["target"] = None
-        if self.user is not None:
-            out["user"] = model_to_wire(UserResponse, self.user)
+        if isinstance(self._user, Unparsed):  # not read yet: its JSON as received
+            out["user"] = self._user.value
+        elif self._user is not None:
+            out["user"] = model_to_wire(UserResponse, self._user)
         elif "user" in self._nulls:
             out["user"] = None
         for name in self._missing:  # required, but absent from what was read

@@ -11,6 +11,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -20,6 +21,10 @@ from stream_moderation._types import (
     count_nulls,
     missing_fields,
     model_to_wire,
+    parsed,
+    placed,
+    read_all,
+    read_error,
 )
 
 __all__ = ["UserRequest"]
@@ -64,7 +69,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("invisible", "invisible"),
     ("language", "language"),
     ("name", "name"),
-    ("privacy_settings", "privacy_settings"),
+    ("privacy_settings", "_privacy_settings"),
     ("role", "role"),
     ("teams", "teams"),
     ("teams_role", "teams_role"),
@@ -81,6 +86,16 @@ def _to_privacy_settings(
     )
 
 
+def _read_privacy_settings(v: Any, at: str | None) -> PrivacySettingsResponse:
+    # UserRequest.privacy_settings from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = PrivacySettingsResponse.from_dict(v, strict, complete)
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "UserRequest", "privacy_settings", at) from None
+    return placed(value, (at or "UserRequest") + ".privacy_settings")
+
+
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
 class UserRequest:
     """User request object"""
@@ -95,8 +110,8 @@ class UserRequest:
     language: str | None = None
     name: str | None = None
     """Optional name of user"""
-    privacy_settings: PrivacySettingsResponse | None = _attrs.field(
-        default=None, converter=_to_privacy_settings
+    _privacy_settings: PrivacySettingsResponse | Unparsed | None = _attrs.field(
+        alias="privacy_settings", default=None, converter=_to_privacy_settings, eq=parsed
     )
     role: str | None = None
     """User's global role"""
@@ -109,6 +124,8 @@ class UserRequest:
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "UserRequest"
@@ -148,6 +165,25 @@ class UserRequest:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def privacy_settings(self) -> PrivacySettingsResponse | None:
+        v: Any = self._privacy_settings
+        if v.__class__ is Unparsed:
+            v = self._privacy_settings = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @privacy_settings.setter
+    def privacy_settings(self, value: PrivacySettingsResponse | Mapping[str, Any] | None) -> None:
+        self._privacy_settings = _to_privacy_settings(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.privacy_settings)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -159,11 +195,14 @@ class UserRequest:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             _f = "id"
@@ -230,12 +269,16 @@ class UserRequest:
                 _f = "privacy_settings"
                 v = d["privacy_settings"]
                 if v is None:
-                    self.privacy_settings = None
+                    self._privacy_settings = None
                     _n += ("privacy_settings",)
                 else:
-                    self.privacy_settings = PrivacySettingsResponse.from_dict(v, strict, complete)
+                    self._privacy_settings = (
+                        Unparsed(v, _read_privacy_settings)
+                        if _lazy
+                        else PrivacySettingsResponse.from_dict(v, strict, complete)
+                    )
             else:
-                self.privacy_settings = None
+                self._privacy_settings = None
             if "role" in d:
                 _f = "role"
                 v = d["role"]
@@ -293,6 +336,7 @@ class UserRequest:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,8 +364,10 @@ class UserRequest:
             out["name"] = self.name
         elif "name" in self._nulls:
             out["name"] = None
-        if self.privacy_settings is not None:
-            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self.privacy_settings)
+        if isinstance(self._privacy_settings, Unparsed):  # not read yet: its JSON as received
+            out["privacy_settings"] = self._privacy_settings.value
+        elif self._privacy_settings is not None:
+            out["privacy_settings"] = model_to_wire(PrivacySettingsResponse, self._privacy_settings)
         elif "privacy_settings" in self._nulls:
             out["privacy_settings"] = None
         if self.role is not None:

@@ -14,6 +14,7 @@ import attrs as _attrs
 from stream_moderation._errors import ParseError
 from stream_moderation._types import (
     LazyModel,
+    Unparsed,
     check_bool,
     check_dict,
     check_init_arguments,
@@ -22,6 +23,10 @@ from stream_moderation._types import (
     coerce_models,
     count_nulls,
     missing_fields,
+    parsed,
+    placed,
+    read_all,
+    read_error,
     to_wire,
 )
 
@@ -60,7 +65,7 @@ _OPTIONAL_SLOTS: tuple[tuple[str, str], ...] = (
     ("cids_per_user", "cids_per_user"),
     ("enabled", "enabled"),
     ("first_message_only", "first_message_only"),
-    ("rules", "rules"),
+    ("rules", "_rules"),
 )
 
 _new = object.__new__
@@ -72,6 +77,16 @@ def _to_rules(
     return coerce_models(  # type: ignore[no-any-return]
         value, ("list", VelocityFilterConfigRule), "VelocityFilterConfig.rules"
     )
+
+
+def _read_rules(v: Any, at: str | None) -> list[VelocityFilterConfigRule]:
+    # VelocityFilterConfig.rules from its JSON when first read; `at`: where the owner is
+    strict = complete = False
+    try:
+        value = [VelocityFilterConfigRule.from_dict(x0, strict, complete) for x0 in check_list(v)]
+    except (ParseError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise read_error(exc, "VelocityFilterConfig", "rules[]", at) from None
+    return placed(value, (at or "VelocityFilterConfig") + ".rules[]")
 
 
 @_attrs.define(kw_only=True, repr=False, on_setattr=_attrs.setters.NO_OP)
@@ -87,12 +102,16 @@ class VelocityFilterConfig:
     cids_per_user: int | None = None
     enabled: bool | None = None
     first_message_only: bool | None = None
-    rules: list[VelocityFilterConfigRule] | None = _attrs.field(default=None, converter=_to_rules)
+    _rules: list[VelocityFilterConfigRule] | Unparsed | None = _attrs.field(
+        alias="rules", default=None, converter=_to_rules, eq=parsed
+    )
     additional_properties: dict[str, Any] = _attrs.field(factory=dict)
     """Fields the spec does not describe, kept as received and sent back by to_dict."""
     _nulls: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _missing: tuple[str, ...] = _attrs.field(init=False, default=(), repr=False)
     _dropped: dict[str, Any] | None = _attrs.field(init=False, default=None, repr=False)
+    _response_path: str | None = _attrs.field(init=False, default=None, repr=False, eq=False)
+    """Where a model read lazily sits in its response (``placed``): its errors' path."""
 
     _wire_fields: ClassVar[frozenset[str]] = _FIELDS
     _schema_name: ClassVar[str] = "VelocityFilterConfig"
@@ -132,6 +151,25 @@ class VelocityFilterConfig:
         """
         return {name: count_nulls(p) for name, p in (self._dropped or {}).items()}
 
+    @property
+    def rules(self) -> list[VelocityFilterConfigRule] | None:
+        v: Any = self._rules
+        if v.__class__ is Unparsed:
+            v = self._rules = v.read(v.value, self._response_path)
+        return v  # type: ignore[no-any-return]
+
+    @rules.setter
+    def rules(self, value: Sequence[VelocityFilterConfigRule | Mapping[str, Any]] | None) -> None:
+        self._rules = _to_rules(value)
+
+    def _place(self, where: str) -> None:
+        # read lazily at `where` in its response: so are the models it read eagerly
+        self._response_path = where
+
+    def _read_all(self) -> None:
+        """Read every nested model now (read_all)."""
+        read_all(self.rules)
+
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], strict: bool = False, complete: bool = False
@@ -143,11 +181,14 @@ class VelocityFilterConfig:
         per field and process; with ``complete`` (or ``strict``) it is a ParseError. With
         ``strict``, every value is also checked against the spec: array elements, enum
         values and timestamps. Raises ParseError naming the field that does not fit.
+        Unless ``strict`` or ``complete``, a field that holds models keeps its JSON and is
+        read when first used (its ParseError is raised then, naming the whole path).
         """
         self = _new(cls)
         _f = ""
         _n: tuple[str, ...] = ()
         _m: tuple[str, ...] = ()
+        _lazy = not (strict or complete)
         try:
             d = data if data.__class__ is dict else check_dict(data)
             if "advanced_filters" in d:
@@ -214,15 +255,19 @@ class VelocityFilterConfig:
                 _f = "rules[]"
                 v = d["rules"]
                 if v is None:
-                    self.rules = None
+                    self._rules = None
                     _n += ("rules",)
                 else:
-                    self.rules = [
-                        VelocityFilterConfigRule.from_dict(x0, strict, complete)
-                        for x0 in check_list(v)
-                    ]
+                    self._rules = (
+                        Unparsed(v, _read_rules)
+                        if _lazy
+                        else [
+                            VelocityFilterConfigRule.from_dict(x0, strict, complete)
+                            for x0 in check_list(v)
+                        ]
+                    )
             else:
-                self.rules = None
+                self._rules = None
         except ParseError as exc:
             raise exc.within("VelocityFilterConfig", _f) from None
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -235,6 +280,7 @@ class VelocityFilterConfig:
         self._nulls = _n
         self._missing = _m
         self._dropped = None
+        self._response_path = None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,8 +311,10 @@ class VelocityFilterConfig:
             out["first_message_only"] = self.first_message_only
         elif "first_message_only" in self._nulls:
             out["first_message_only"] = None
-        if self.rules is not None:
-            out["rules"] = to_wire(self.rules)
+        if isinstance(self._rules, Unparsed):  # not read yet: its JSON as received
+            out["rules"] = self._rules.value
+        elif self._rules is not None:
+            out["rules"] = to_wire(self._rules)
         elif "rules" in self._nulls:
             out["rules"] = None
         for name in self._missing:  # required, but absent from what was read
