@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any
-
-import attrs
 
 from bench.payloads import body
 from bench.timing import interleaved
+from stream_moderation._types import read_all
 
 __all__ = ["measure"]
 
@@ -30,30 +28,6 @@ PAYLOADS = {
     "heavy": ("CheckResponse", "CheckResponse", "heavy"),
     "queue_page": ("QueryReviewQueueResponse", "QueryReviewQueueResponse", "queue_page"),
 }
-
-
-@cache
-def _model_attributes(cls: type) -> tuple[str, ...]:
-    """The attributes of a model class that hold models (their constructor converts)."""
-    return tuple(
-        f.alias
-        for f in attrs.fields(cls)
-        if f.init and getattr(f.converter, "__name__", "").startswith("_to_")
-    )
-
-
-def read_nested_models(value: Any) -> None:
-    """Read every nested model of a parsed response (tolerant parsing reads each when its
-    field is first used): what a caller that reads everything pays on top of parsing."""
-    if value.__class__ is list:
-        for item in value:
-            read_nested_models(item)
-    elif value.__class__ is dict:
-        for item in value.values():
-            read_nested_models(item)
-    elif hasattr(value, "_model_fields"):
-        for name in _model_attributes(type(value)):
-            read_nested_models(getattr(value, name))
 
 
 def _orjson_loads() -> Callable[[bytes], Any] | None:
@@ -84,7 +58,7 @@ def measure(*, repeats: int, target: float) -> dict[str, Any]:
         candidates: dict[str, Callable[[], object]] = {
             "json.loads": lambda data=data: json.loads(data),
             "stream_moderation": lambda data=data, model=model: model.from_dict(json.loads(data)),
-            "stream_moderation, all read": lambda data=data, model=model: read_nested_models(
+            "stream_moderation, all read": lambda data=data, model=model: read_all(
                 model.from_dict(json.loads(data))
             ),
         }

@@ -780,17 +780,22 @@ def parsed(value: Any) -> Any:
     return value.read(value.value, None) if value.__class__ is Unparsed else value
 
 
+def _each_model(value: Any, visit: typing.Callable[[Any], object]) -> None:
+    """``visit`` each model of ``value``: a model, or a list or map of them (nested)."""
+    if value.__class__ is list:
+        for item in value:
+            _each_model(item, visit)
+    elif value.__class__ is dict:
+        for item in value.values():
+            _each_model(item, visit)
+    elif value is not None:
+        visit(value)
+
+
 def placed(value: T, where: str) -> T:
     """``value`` (a model, or a list or map of them) read lazily at ``where`` in its
     response: each model remembers it, so an error in its own lazy fields names it."""
-    if value.__class__ is list:
-        for item in value:  # type: ignore[attr-defined]
-            placed(item, where)
-    elif value.__class__ is dict:
-        for item in value.values():  # type: ignore[attr-defined]
-            placed(item, where)
-    elif value is not None:
-        value._place(where)  # type: ignore[attr-defined]
+    _each_model(value, lambda model: model._place(where))
     return value
 
 
@@ -798,14 +803,7 @@ def read_all(value: T) -> T:
     """``value`` (a model, or a list or map of them) with every nested model read now, as
     strict parsing would, but tolerantly: where a response must be whole before it is
     handed on (a webhook event). Raises the ParseError of the first that does not fit."""
-    if value.__class__ is list:
-        for item in value:  # type: ignore[attr-defined]
-            read_all(item)
-    elif value.__class__ is dict:
-        for item in value.values():  # type: ignore[attr-defined]
-            read_all(item)
-    elif value is not None:
-        value._read_all()  # type: ignore[attr-defined]
+    _each_model(value, lambda model: model._read_all())
     return value
 
 

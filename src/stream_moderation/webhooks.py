@@ -412,7 +412,8 @@ def _event(payload: Any, strict_validation: bool) -> Event:
             type=event_type, created_at=_timestamp(created_at), payload=dict(payload)
         )
     try:
-        # read whole now (nested models too): a bad event fails here, not in a handler
+        # read whole now (its nested models and its timestamp): a bad event fails here,
+        # not in a handler
         event = read_all(getattr(_models, name).from_dict(payload, False, strict_validation))
         event.created_at  # noqa: B018
     except ParseError as exc:
