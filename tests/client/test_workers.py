@@ -179,9 +179,11 @@ async def test_429s_pause_the_whole_batch_until_retry_after() -> None:
     elapsed = time.monotonic() - started
 
     # With the shared pause, each worker sends at most one request into the window (its
-    # own 429 pauses it, if another's did not already); without it, they keep going.
+    # own 429 pauses it, if another's did not already); without it, they keep going: more
+    # than one request per worker in the same window, however slow the machine (a loaded
+    # 2-core CI box managed 38 here, a quiet one hundreds).
     assert throttled.arrivals_in_window() <= 20
-    assert baseline.arrivals_in_window() > 2 * 20
+    assert baseline.arrivals_in_window() > 20
     assert pauses >= 1
     assert elapsed >= 0.25  # the batch held back for the Retry-After
     # And the items that got a 429 were sent again: all succeeded, each exactly once.
