@@ -39,7 +39,7 @@ $(GETSTREAM_STAMP): tests/support/getstream-requirements.txt
 
 # Not part of `make test` (minutes, not seconds); tests/client/test_bench.py runs it in miniature.
 # BENCH_ARGS="--quick" for a fast pass, "--only parse,percall" for some sections.
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) need-redis
 	$(BENCH_PY) -m bench $(BENCH_ARGS)
 
 spec: $(STAMP)
@@ -81,7 +81,7 @@ need-redis:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else \
-	    echo "make test needs redis-server (the fleet tests start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
+	    echo "make test and make bench need redis-server (the fleet tests and the fleet bench start a real Redis): sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; }
 
 # The console's browser tests (tests/console) drive Debian's chromium through Playwright (no

@@ -366,6 +366,10 @@ def main() -> None:
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    if "fleet" in only:
+        from tests.support.redis_support import redis_server_binary
+
+        redis_server_binary()  # fail now, not after the minutes the other sections take
     repeats = 1 if args.quick else args.repeats
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     started = time.perf_counter()
