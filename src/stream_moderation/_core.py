@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
-import attrs
 import httpx
 
 from ._auth import Credentials
@@ -188,31 +187,49 @@ loads_json = _json_decoder()
 _parse_url = lru_cache(maxsize=1024)(httpx.URL)
 
 
-@attrs.frozen
+@lru_cache(maxsize=1024)
+def _url_text(url: httpx.URL) -> str:
+    return str(url)
+
+
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+# The per-call state below is plain slotted classes, not attrs ones: nothing compares or
+# prints them, and attrs would compile their methods at every import of the package.
+
+
 class Retry:
     """The outcome of a failed attempt that is worth repeating after ``delay`` seconds."""
 
-    delay: float
-    error: Exception
+    __slots__ = ("delay", "error")
+
+    def __init__(self, delay: float, error: Exception) -> None:
+        self.delay = delay
+        self.error = error
 
 
-@attrs.define
 class Wait:
     """A step of ``ClientCore.attempts``: before the next attempt, sleep ``seconds`` (None
     before the first), then wait for the client's rate-limit coordinator, if it has one."""
 
-    seconds: float | None
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
 
 
 _BEFORE_FIRST = Wait(None)
 
 
-@attrs.define
 class Attempt:
     """A step of ``ClientCore.attempts``: send the request and read its body within
     ``seconds`` (None: unbounded); the driver sends back ``(response, content, failure)``."""
 
-    seconds: float | None
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
 
 
 class ResponseHead(Protocol):
@@ -255,13 +272,16 @@ def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo | None:
     reset = headers.get("x-ratelimit-reset")
     if limit is None and remaining is None and reset is None:
         return None
-    reset_at = None
-    if reset is not None:
-        try:
-            reset_at = datetime.fromtimestamp(float(reset), tz=UTC)
-        except (ValueError, OverflowError, OSError):
-            reset_at = None
+    reset_at = None if reset is None else _reset_time(reset)
     return RateLimitInfo(limit=_to_int(limit), remaining=_to_int(remaining), reset=reset_at)
+
+
+@lru_cache(maxsize=64)  # the same value on every response of a rate-limit window
+def _reset_time(reset: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(reset), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _to_int(value: str | None) -> int | None:
@@ -275,6 +295,15 @@ def attempt_seconds(timeout: httpx.Timeout) -> float | None:
     """How long one attempt may take, whole: the largest of its phase timeouts."""
     phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
     return max(phases) if phases else None
+
+
+def phase_timeouts(timeout: httpx.Timeout, limit: float | None) -> dict[str, float | None]:
+    """The phase timeouts of an attempt bounded by ``limit`` seconds as a whole (None:
+    unbounded), as httpcore and the aiohttp transport read them."""
+    phases = timeout.as_dict()
+    if limit is None:
+        return phases
+    return {k: limit if v is None else min(v, limit) for k, v in phases.items()}
 
 
 def _seconds(value: float) -> str:
@@ -295,7 +324,6 @@ class WireRequest:
         target: str,
         headers: Mapping[str, str],
         content: bytes | None,
-        timeout: httpx.Timeout,
     ) -> None:
         self.method = method
         self.url = url
@@ -304,39 +332,73 @@ class WireRequest:
         """The same URL as text, as the transport sends it."""
         self.headers = headers
         self.content = content
-        self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+        self.extensions: dict[str, Any] = {}
+        """Set per attempt: ``timeout`` (the phase timeouts) and ``trace``."""
 
     def __repr__(self) -> str:
         return f"<WireRequest {self.method} {self.url.path}>"
 
 
-@attrs.define
 class Call:
     """One call in progress: its request, its limits and how far it got."""
 
-    operation: Operation[Any]
-    request: httpx.Request | WireRequest
-    max_retries: int
-    retry_unsafe: bool
-    timeout: httpx.Timeout
-    attempt_limit: float | None
-    """Seconds per attempt (None: unbounded)."""
-    deadline: float | None
-    """Seconds for the whole call (None: unbounded)."""
-    started: float
-    """``time.monotonic()`` when the call started."""
-    attempts: int = 0
-    """Attempts started so far."""
-    attempt_started: float = 0.0
-    """``time.monotonic()`` when the attempt in progress started."""
-    attempt_ends: float | None = None
-    """``time.monotonic()`` at which the attempt in progress must end."""
-    attempt_binding: str = "timeout"
-    """Which limit ends the attempt in progress: ``timeout`` or ``deadline``."""
-    complete: bool = False
-    """Whether a response lacking a field the spec requires is an error
-    (``strict_response_validation``) rather than read with the field None."""
-    progress: Progress = attrs.field(factory=Progress)
+    __slots__ = (
+        "attempt_binding",
+        "attempt_ends",
+        "attempt_limit",
+        "attempt_phases",
+        "attempt_started",
+        "attempts",
+        "complete",
+        "deadline",
+        "max_retries",
+        "operation",
+        "progress",
+        "request",
+        "retry_unsafe",
+        "started",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        operation: Operation[Any],
+        request: httpx.Request | WireRequest,
+        max_retries: int,
+        retry_unsafe: bool,
+        timeout: httpx.Timeout,
+        attempt_limit: float | None,
+        attempt_phases: dict[str, float | None],
+        deadline: float | None,
+        started: float,
+        complete: bool = False,
+    ) -> None:
+        self.operation = operation
+        self.request = request
+        self.max_retries = max_retries
+        self.retry_unsafe = retry_unsafe
+        self.timeout = timeout
+        self.attempt_limit = attempt_limit
+        """Seconds per attempt (None: unbounded)."""
+        self.attempt_phases = attempt_phases
+        """The phase timeouts of an attempt the timeout bounds (shared: never changed)."""
+        self.deadline = deadline
+        """Seconds for the whole call (None: unbounded)."""
+        self.started = started
+        """``time.monotonic()`` when the call started."""
+        self.complete = complete
+        """Whether a response lacking a field the spec requires is an error
+        (``strict_response_validation``) rather than read with the field None."""
+        self.attempts = 0
+        """Attempts started so far."""
+        self.attempt_started = 0.0
+        """``time.monotonic()`` when the attempt in progress started."""
+        self.attempt_ends: float | None = None
+        """``time.monotonic()`` at which the attempt in progress must end."""
+        self.attempt_binding = "timeout"
+        """Which limit ends the attempt in progress: ``timeout`` or ``deadline``."""
+        self.progress = Progress()
 
     @property
     def ends(self) -> float | None:
@@ -368,6 +430,8 @@ class ClientCore:
         self.credentials = credentials
         self.base_url = base_url
         self.timeout = _timeout(timeout)
+        self._attempt_limit = attempt_seconds(self.timeout)
+        self._attempt_phases = phase_timeouts(self.timeout, self._attempt_limit)
         self.max_retries = _retries(max_retries)
         self.deadline = _deadline(deadline)
         if not isinstance(retry_unsafe, bool):
@@ -457,7 +521,7 @@ class ClientCore:
         headers = self._headers
         if body is not None:
             try:
-                content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+                content = _encode_json(body).encode()
             except UnicodeEncodeError as exc:
                 raise ArgumentValueError(
                     f"{operation.name}: a text argument is not valid Unicode ({exc.reason} "
@@ -508,34 +572,34 @@ class ClientCore:
             plain = self._wire_json_headers
         else:
             plain = dict(headers.items())
-        return WireRequest(
-            operation.method,
-            url,
-            str(url),
-            plain,
-            content,
-            self.timeout if timeout is UNSET else _timeout(timeout),
-        )
+        return WireRequest(operation.method, url, _url_text(url), plain, content)
 
     def start(
         self,
         operation: Operation[Any],
         request: httpx.Request | WireRequest,
         *,
+        timeout: TimeoutTypes | Unset,
         max_retries: int | None,
         deadline: float | Unset | None,
         retry_unsafe: bool | None,
         strict_response_validation: bool | None = None,
     ) -> Call:
         """The state of a call about to make its first attempt."""
-        timeout = httpx.Timeout(**request.extensions.get("timeout", {}))
+        if timeout is UNSET:
+            resolved, limit, phases = self.timeout, self._attempt_limit, self._attempt_phases
+        else:
+            resolved = _timeout(timeout)
+            limit = attempt_seconds(resolved)
+            phases = phase_timeouts(resolved, limit)
         return Call(
             operation=operation,
             request=request,
             max_retries=self.max_retries if max_retries is None else _retries(max_retries),
             retry_unsafe=self.retry_unsafe if retry_unsafe is None else bool(retry_unsafe),
-            timeout=timeout,
-            attempt_limit=attempt_seconds(timeout),
+            timeout=resolved,
+            attempt_limit=limit,
+            attempt_phases=phases,
             deadline=self.deadline if deadline is UNSET else _deadline(deadline),
             started=time.monotonic(),
             complete=(
@@ -575,6 +639,7 @@ class ClientCore:
         return self.start(
             operation,
             request,
+            timeout=given["timeout"],
             max_retries=given["max_retries"],
             deadline=given["deadline"],
             retry_unsafe=given["retry_unsafe"],
@@ -624,15 +689,9 @@ class ClientCore:
         call.attempt_binding = binding
         call.attempt_ends = None if limit is None else now + limit
         call.progress = Progress()
-        phases = {
-            "connect": call.timeout.connect,
-            "read": call.timeout.read,
-            "write": call.timeout.write,
-            "pool": call.timeout.pool,
-        }
-        if limit is not None:
-            phases = {k: limit if v is None else min(v, limit) for k, v in phases.items()}
-        call.request.extensions["timeout"] = phases
+        call.request.extensions["timeout"] = (
+            call.attempt_phases if binding == "timeout" else phase_timeouts(call.timeout, limit)
+        )
         call.request.extensions["trace"] = _atrace if asynchronous else _trace
         return limit
 
