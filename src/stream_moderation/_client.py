@@ -539,7 +539,13 @@ class AsyncStream(_ClientBase):
         failure: BaseException | None = None
         progress = ATTEMPT_PROGRESS.set(call.progress)
         try:
-            with anyio.fail_after(seconds) if seconds is not None else _no_limit():
+            if seconds is None:
+                limit: contextlib.AbstractAsyncContextManager[Any] = _no_limit()
+            elif self._native:
+                limit = http.attempt_timeout(seconds)  # type: ignore[union-attr]
+            else:
+                limit = _FailAfter(seconds)
+            async with limit:
                 response = await http.send(call.request, stream=True)  # type: ignore[arg-type]
                 try:
                     content = await _read(response, self._core.body_for(call, response))
@@ -742,6 +748,27 @@ class Stream(_ClientBase):
 
 
 _no_limit = contextlib.nullcontext
+
+
+class _FailAfter:
+    """``anyio.fail_after`` entered with ``async with``: TimeoutError once ``seconds``
+    have passed, on asyncio and trio alike."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, seconds: float) -> None:
+        self._scope = anyio.fail_after(seconds)
+
+    async def __aenter__(self) -> None:
+        self._scope.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._scope.__exit__(exc_type, exc, traceback)
 
 
 async def _read(response: httpx.Response | AiohttpResponse, body: BoundedBody) -> bytes:

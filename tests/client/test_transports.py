@@ -330,3 +330,50 @@ async def test_the_aiohttp_transport_says_it_needs_asyncio(anyio_backend: str) -
     ) as sdk:
         with pytest.raises(RuntimeError, match="asyncio only"):
             await sdk.moderation.check(entity_type="t", entity_id="1", entity_creator_id="u")
+
+
+async def test_the_aiohttp_transport_reports_when_a_request_may_have_been_written(
+    serve: Any,
+) -> None:
+    # What the core's resend rule reads: an attempt that had a connection may have been
+    # written (and processed); one that timed out waiting for a connection was not.
+    from stream_moderation._core import ATTEMPT_PROGRESS, Progress, WireRequest
+
+    server = await serve(Reply(delay=1.0))
+
+    def request() -> WireRequest:
+        url = httpx.URL(server.url + "/api/v2/moderation/check")
+        made = WireRequest("POST", url, str(url), {"content-type": "application/json"}, b"{}")
+        made.extensions["timeout"] = {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+        return made
+
+    async def attempt(transport: AiohttpTransport, seconds: float) -> Progress:
+        progress = Progress()
+        token = ATTEMPT_PROGRESS.set(progress)
+        try:
+            async with transport.attempt_timeout(seconds):
+                response = await transport.send(request())
+                await response.aclose()
+        except TimeoutError:
+            pass
+        finally:
+            ATTEMPT_PROGRESS.reset(token)
+        return progress
+
+    one_connection = AiohttpTransport(limits=httpx.Limits(max_connections=1))
+    try:
+        holding = asyncio.ensure_future(attempt(one_connection, 3.0))
+        while not server.seen:  # the only connection is taken, its request written
+            await asyncio.sleep(0.01)
+        waiting = await attempt(one_connection, 0.2)  # for a connection: none comes
+        assert (waiting.reported, waiting.sent) == (True, False)
+        held = await holding
+        assert (held.reported, held.sent) == (True, True)
+    finally:
+        await one_connection.aclose()
+
+    import aiohttp  # a session of the user's: its connector does not report, nor is it said to
+
+    async with aiohttp.ClientSession() as own:
+        given = await attempt(AiohttpTransport(client=own), 3.0)
+    assert (given.reported, given.sent) == (False, False)
