@@ -258,12 +258,14 @@ def render(
     try:
         errors = project.build()
         extra = {
-            out_dir / "resources.py": "resources.py.jinja",
-            out_dir / "events.py": "events.py.jinja",
-            out_dir / "api.md": "api.md.jinja",
+            out_dir / "resources.py": ("resources.py.jinja", {"side": "async"}),
+            out_dir / "sync_resources.py": ("resources.py.jinja", {"side": "sync"}),
+            out_dir / "events.py": ("events.py.jinja", {}),
+            out_dir / "api.md": ("api.md.jinja", {}),
         }
-        for target, template in extra.items():
-            target.write_text(project.env.get_template(template).render(), encoding="utf-8")
+        for target, (template, context) in extra.items():
+            rendered = project.env.get_template(template).render(**context)
+            target.write_text(rendered, encoding="utf-8")
     except _TemplateFailure as exc:
         raise GenerationError(f"{source}: template refused the spec: {exc}") from exc
     if errors:

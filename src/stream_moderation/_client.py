@@ -48,13 +48,14 @@ from ._generated.resources import PageRequest
 from ._options import RequestOptions, TimeoutTypes
 from ._pagination import AsyncItems, Items
 from ._proxies import check_proxy, resolve_proxy
-from ._resources import AsyncModeration, Moderation
+from ._resources import AsyncModeration
 from ._retry import RetryPolicy
 from ._types import UNSET, Operation, StreamResponse, Unset
 
 if TYPE_CHECKING:
     from . import webhooks
     from ._rate_limits import RateLimitCoordinator
+    from ._sync_resources import Moderation
     from .aiohttp import AiohttpResponse, AiohttpTransport
 
 __all__ = ["AsyncStream", "ForkError", "Stream"]
@@ -670,6 +671,8 @@ class Stream(_ClientBase):
         self._bind_resources()
 
     def _bind_resources(self) -> None:
+        from ._sync_resources import Moderation  # the sync side: only a Stream loads it
+
         self.moderation = Moderation(self)
 
     def request(

@@ -141,12 +141,20 @@ def test_a_check_loads_neither_batches_rate_limits_nor_webhooks_until_used() -> 
     assert missing == "[] []"
 
 
-def test_an_async_check_leaves_the_sync_deadline_backend_unloaded() -> None:
+def test_an_async_check_leaves_the_sync_side_unloaded() -> None:
+    # the sync client's deadline backend (httpcore's sync side) and its resource classes
+    sync_side = [
+        "stream_moderation._deadline",
+        "httpcore._sync",
+        "stream_moderation._sync_resources",
+        "stream_moderation._generated.sync_resources",
+    ]
     heavy = json.dumps(load_fixture("check_response_heavy_ns.json"))
     out = _fresh(
-        "import asyncio, sys, httpx\n"
+        "import asyncio, json, sys, httpx\n"
         "import stream_moderation as sm\n"
         f"body = {heavy!r}\n"
+        f"sync_side = {sync_side!r}\n"
         "answer = httpx.MockTransport(lambda r: httpx.Response(201, content=body.encode()))\n"
         "async def main():\n"
         "    async with sm.AsyncStream('key', 'a-secret-of-thirty-two-bytes-or-more',\n"
@@ -155,9 +163,12 @@ def test_an_async_check_leaves_the_sync_deadline_backend_unloaded() -> None:
         "                                     entity_creator_id='u')\n"
         "    return r.data.recommended_action\n"
         "print(asyncio.run(main()) is not None)\n"
-        "print('stream_moderation._deadline' in sys.modules, 'httpcore._sync' in sys.modules)\n"
+        "print(json.dumps([m for m in sync_side if m in sys.modules]))\n"
         "with sm.Stream('key', 'a-secret-of-thirty-two-bytes-or-more') as c:\n"
         "    pass\n"
-        "print('stream_moderation._deadline' in sys.modules)\n"
+        "print(json.dumps([m for m in sync_side if m in sys.modules]))\n"
     )
-    assert out.split() == ["True", "False", "False", "True"]
+    ran, after_async, after_sync = out.splitlines()
+    assert ran == "True"
+    assert json.loads(after_async) == []
+    assert json.loads(after_sync) == sync_side  # a Stream loads them all when it is made

@@ -176,6 +176,7 @@ def test_generates_a_tiny_release(release: Callable[..., Path], target: dict[str
         "models/check_response_status.py",
         "models/list_tasks_response.py",
         "resources.py",
+        "sync_resources.py",
         "events.py",
         "spec.json",
         "py.typed",

@@ -13,8 +13,9 @@ import anyio
 import pytest
 
 from codegen.examples import EXAMPLES
-from stream_moderation._generated import resources
-from stream_moderation._generated.resources import AsyncModerationResource, ModerationResource
+from stream_moderation._generated import resources, sync_resources
+from stream_moderation._generated.resources import AsyncModerationResource
+from stream_moderation._generated.sync_resources import ModerationResource
 from stream_moderation.testing import Emulator
 
 
@@ -23,9 +24,10 @@ def example_in(resource: type, name: str) -> str:
     (such a method is an object of its own class, ``[Async]<Name>Method``)."""
     method = getattr(resource, name)
     if not inspect.isfunction(method):
-        prefix = "Async" if resource is AsyncModerationResource else ""
+        is_async = resource is AsyncModerationResource
         camel = "".join(part.title() for part in name.split("_"))
-        method = getattr(resources, f"{prefix}{camel}Method").__call__
+        module, prefix = (resources, "Async") if is_async else (sync_resources, "")
+        method = getattr(module, f"{prefix}{camel}Method").__call__
     doc = method.__doc__ or ""
     match = re.search(r"Example:\n\s*```python\n(.*?)\n\s*```", doc, flags=re.DOTALL)
     assert match is not None, f"{method.__qualname__}: no example in the docstring"

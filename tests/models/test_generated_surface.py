@@ -83,6 +83,7 @@ def test_operation_count(gen: Generated) -> None:
 def test_every_operation_has_an_endpoint_module_and_resource_methods(gen: Generated) -> None:
     ops = raw_operations(gen)
     resources = gen.module("resources")
+    sync_resources = gen.module("sync_resources")
     table = gen.module("api").OPERATIONS
     names = {_python_name(op_id) for op_id in ops}
     assert len(names) == len(ops)  # distinct ids stay distinct as Python names
@@ -131,7 +132,7 @@ def test_every_operation_has_an_endpoint_module_and_resource_methods(gen: Genera
 
         # async and sync resource methods with the same arguments
         async_method = resource_method(resources.AsyncModerationResource, name)
-        sync_method = resource_method(resources.ModerationResource, name)
+        sync_method = resource_method(sync_resources.ModerationResource, name)
         assert inspect.iscoroutinefunction(async_method), name
         assert not inspect.iscoroutinefunction(sync_method), name
         async_params = inspect.signature(async_method).parameters
@@ -146,7 +147,7 @@ def test_every_operation_has_an_endpoint_module_and_resource_methods(gen: Genera
         assert paginated == (operation.items_field is not None), name
         if paginated:
             expected = set(async_params) - {"next", "prev"} | {"max_items"}
-            for cls in (resources.AsyncModerationResource, resources.ModerationResource):
+            for cls in (resources.AsyncModerationResource, sync_resources.ModerationResource):
                 method_object = getattr(cls(None), name)
                 assert set(inspect.signature(method_object.iter).parameters) == expected - {
                     "self"
