@@ -187,11 +187,6 @@ loads_json = _json_decoder()
 _parse_url = lru_cache(maxsize=1024)(httpx.URL)
 
 
-@lru_cache(maxsize=1024)
-def _url_text(url: httpx.URL) -> str:
-    return str(url)
-
-
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -537,7 +532,7 @@ class ClientCore:
             except (UnicodeEncodeError, TypeError, AttributeError) as exc:
                 raise _header_error(exc, "extra_headers") from None
         if http is None:
-            return self._wire_request(operation, target, query, content, headers, timeout)
+            return self._wire_request(operation, target, query, content, headers)
         try:
             return http.build_request(
                 operation.method,
@@ -557,7 +552,6 @@ class ClientCore:
         query: dict[str, Any] | None,
         content: bytes | None,
         headers: httpx.Headers,
-        timeout: TimeoutTypes | Unset,
     ) -> WireRequest:
         try:
             if query is not None:
@@ -572,32 +566,31 @@ class ClientCore:
             plain = self._wire_json_headers
         else:
             plain = dict(headers.items())
-        return WireRequest(operation.method, url, _url_text(url), plain, content)
+        return WireRequest(operation.method, url, str(url), plain, content)
 
     def start(
         self,
         operation: Operation[Any],
         request: httpx.Request | WireRequest,
         *,
-        timeout: TimeoutTypes | Unset,
+        timeout: httpx.Timeout,
         max_retries: int | None,
         deadline: float | Unset | None,
         retry_unsafe: bool | None,
         strict_response_validation: bool | None = None,
     ) -> Call:
         """The state of a call about to make its first attempt."""
-        if timeout is UNSET:
-            resolved, limit, phases = self.timeout, self._attempt_limit, self._attempt_phases
+        if timeout is self.timeout:
+            limit, phases = self._attempt_limit, self._attempt_phases
         else:
-            resolved = _timeout(timeout)
-            limit = attempt_seconds(resolved)
-            phases = phase_timeouts(resolved, limit)
+            limit = attempt_seconds(timeout)
+            phases = phase_timeouts(timeout, limit)
         return Call(
             operation=operation,
             request=request,
             max_retries=self.max_retries if max_retries is None else _retries(max_retries),
             retry_unsafe=self.retry_unsafe if retry_unsafe is None else bool(retry_unsafe),
-            timeout=resolved,
+            timeout=timeout,
             attempt_limit=limit,
             attempt_phases=phases,
             deadline=self.deadline if deadline is UNSET else _deadline(deadline),
@@ -625,13 +618,14 @@ class ClientCore:
             given = {**CLIENT_OPTIONS, **options}
         else:
             given = CLIENT_OPTIONS
+        timeout = self.timeout if given["timeout"] is UNSET else _timeout(given["timeout"])
         request = self.build_request(
             http,
             operation,
             url,
             params,
             body,
-            timeout=given["timeout"],
+            timeout=timeout,
             extra_headers=given["extra_headers"],
             extra_query=given["extra_query"],
             extra_body=given["extra_body"],
@@ -639,7 +633,7 @@ class ClientCore:
         return self.start(
             operation,
             request,
-            timeout=given["timeout"],
+            timeout=timeout,
             max_retries=given["max_retries"],
             deadline=given["deadline"],
             retry_unsafe=given["retry_unsafe"],
